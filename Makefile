@@ -1,0 +1,88 @@
+# Postel build. `make` builds build/postel; `make check` builds an
+# AddressSanitizer + UBSan binary and runs unit, fuzz and end-to-end tests.
+CC ?= cc
+PKGS := libevent libevent_openssl libevent_pthreads openssl sqlite3
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+	-Wformat=2 -Wno-format-nonliteral -Wstrict-prototypes -Wmissing-prototypes
+BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -g -pthread $(WARN) $(PKG_CFLAGS)
+LIBS := $(PKG_LIBS) -lcrypt -lpthread
+
+SRCS := $(sort $(wildcard src/*/*.c))
+LIB_SRCS := $(filter-out src/main.c,$(SRCS))
+MAIN_SRC := src/main.c
+
+REL_DIR := build/release
+SAN_DIR := build/asan
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+
+REL_OBJS := $(LIB_SRCS:src/%.c=$(REL_DIR)/%.o)
+SAN_OBJS := $(LIB_SRCS:src/%.c=$(SAN_DIR)/%.o)
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(SAN_DIR)/tests/%)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_SECONDS ?= 15
+
+.PHONY: all setup run check unit fuzz e2e asan clean bench
+
+all: build/postel
+
+build/postel: $(REL_OBJS) $(REL_DIR)/main.o
+	$(CC) -O2 -o $@ $^ $(LIBS)
+
+$(REL_DIR)/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O2 -MMD -MP -c -o $@ $<
+
+asan: build/postel-asan
+build/postel-asan: $(SAN_OBJS) $(SAN_DIR)/main.o
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS)
+
+$(SAN_DIR)/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) -MMD -MP -c -o $@ $<
+
+$(SAN_DIR)/tests/%: tests/unit/%.c $(SAN_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) -Isrc -o $@ $< $(SAN_OBJS) \
+		$(LIBS) -lcmocka
+
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
+	@mkdir -p $(dir $@)
+	clang $(BASE_CFLAGS) -O1 -fsanitize=fuzzer,address,undefined -Isrc \
+		-o $@ $< $(LIB_SRCS) $(LIBS)
+
+setup:
+	bash scripts/setup.sh
+
+# Sets up the machine, builds, and runs the server on its embedded default.
+run: setup all
+	./build/postel serve
+
+unit: $(UNIT_BINS)
+	@bash tests/run-unit.sh $(UNIT_BINS)
+
+fuzz: $(FUZZ_BINS)
+	@bash tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+e2e: build/postel-asan all
+	POSTEL_BIN=$(CURDIR)/build/postel-asan /usr/bin/python3 -m pytest -q tests/e2e
+
+# Sets up the machine, builds, and runs every test; ends with a summary line.
+check: setup
+	$(MAKE) all asan
+	$(MAKE) unit
+	$(MAKE) fuzz
+	$(MAKE) e2e
+
+bench: all
+	bash bench/run.sh
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs every Debian package Postel's build, tests and benchmarks need.
+# Idempotent: when everything is present it changes nothing.
+set -euo pipefail
+
+PKGS=(
+	build-essential pkg-config clang libclang-rt-14-dev
+	libevent-dev libssl-dev libsqlite3-dev libcrypt-dev libcmocka-dev
+	python3 python3-pytest swaks openssl sqlite3 procps
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+		missing+=("$p")
+	fi
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+	SUDO=""
+	[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+	export DEBIAN_FRONTEND=noninteractive
+	$SUDO apt-get update
+	$SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+# The unprivileged system user the server drops to when started as root.
+if [ "$(id -u)" -eq 0 ] && ! id postel >/dev/null 2>&1; then
+	useradd --system --home-dir /var/lib/postel --no-create-home \
+		--shell /usr/sbin/nologin postel
+fi
+exit 0

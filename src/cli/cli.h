@@ -1,0 +1,17 @@
+/*
+ * Administration commands: postel domain|user|alias ... They open the store
+ * directly (SQLite in WAL mode lets them run while the server runs).
+ */
+#ifndef POSTEL_CLI_H
+#define POSTEL_CLI_H
+
+struct config;
+
+/* argv[0] is the action ("add", "del", "list", "passwd"). Each returns the
+ * process exit status: 0 success, 1 error (one line on stderr "postel: ..."),
+ * 2 usage error. */
+int cli_domain(const struct config *cfg, int argc, char **argv);
+int cli_user(const struct config *cfg, int argc, char **argv);
+int cli_alias(const struct config *cfg, int argc, char **argv);
+
+#endif

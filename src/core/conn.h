@@ -1,0 +1,61 @@
+/*
+ * One client connection: socket, optional TLS, buffered input and output,
+ * idle timeout. Wraps a libevent bufferevent. Output is queued and flushed by
+ * the loop; while more than LIMIT_OUTPUT_HIGH_WATER is queued the connection
+ * stops reading (backpressure). All functions run on the loop thread.
+ */
+#ifndef POSTEL_CONN_H
+#define POSTEL_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct evbuffer;
+struct server;
+struct conn;
+
+struct conn_handler {
+	/* New input is in conn_input(). */
+	void (*on_read)(void *ctx);
+	/* Peer closed, I/O or TLS error, or idle timeout (reason says which:
+	 * "eof", "error", "timeout", "tls"). The conn is dead; the session
+	 * must call conn_free() (now or later) and never touch it again. */
+	void (*on_close)(void *ctx, const char *reason);
+};
+
+/* Takes ownership of fd. implicit_tls starts a TLS server handshake at
+ * once (ports 465, 995). NULL on failure (fd closed). */
+struct conn *conn_new(struct server *srv, int fd, const char *peer_ip,
+		      bool implicit_tls);
+void conn_set_handler(struct conn *c, const struct conn_handler *h,
+		      void *ctx);
+/* Flushes what is queued (best effort, without waiting) and frees. */
+void conn_free(struct conn **cp);
+
+struct evbuffer *conn_input(struct conn *c);
+void conn_write(struct conn *c, const void *data, size_t len);
+void conn_printf(struct conn *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Bytes queued and not yet sent. */
+size_t conn_output_pending(struct conn *c);
+
+/* STARTTLS / STLS: the reply saying "go ahead" must already be queued.
+ * Discards every input byte received so far (RFC 3207 §4.2: no command
+ * injection), then handshakes; later input arrives decrypted. 0 or -1. */
+int conn_starttls(struct conn *c);
+bool conn_is_tls(const struct conn *c);
+/* "TLSv1.3 TLS_AES_256_GCM_SHA384" or "" */
+const char *conn_tls_info(const struct conn *c);
+
+/* Stop/start delivering on_read while an async job runs. */
+void conn_pause(struct conn *c);
+void conn_resume(struct conn *c);
+/* Idle timeout in seconds while waiting for input (0: none). */
+void conn_set_timeout(struct conn *c, int seconds);
+/* After the queued output is sent, close (on_close gets "quit"). */
+void conn_close_after_flush(struct conn *c);
+
+const char *conn_peer(const struct conn *c);  /* "127.0.0.1" / "::1" */
+const char *conn_id(const struct conn *c);    /* 16 hex chars, log sess= */
+
+#endif

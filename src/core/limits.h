@@ -1,0 +1,47 @@
+/*
+ * Every named limit of the server, with its source and default. Config keys
+ * (docs/CONFIG.md) override the defaults; tests refer to limits by name.
+ */
+#ifndef POSTEL_LIMITS_H
+#define POSTEL_LIMITS_H
+
+/* RFC 5321 §4.5.3.1.4: a command line is at most 512 octets with CRLF; ESMTP
+ * parameters (SIZE, AUTH=, BODY=, SMTPUTF8) extend it, so allow a little
+ * more. Longer lines get 500 5.5.2 and are discarded up to the next LF. */
+#define LIMIT_SMTP_LINE 2048
+/* RFC 5321 §4.5.3.1.6: a text line is at most 1000 octets with CRLF. We accept
+ * longer lines in DATA (real mail breaks this) up to this hard cap; a longer
+ * line rejects the message with 552 5.3.4 after the terminating dot. */
+#define LIMIT_SMTP_DATA_LINE 65536
+/* RFC 5321 §4.5.3.1.8: at least 100 recipients must be accepted. */
+#define LIMIT_SMTP_RCPTS_DEFAULT 100
+/* Message size advertised in EHLO SIZE (RFC 1870). */
+#define LIMIT_MESSAGE_SIZE_DEFAULT (35u * 1024 * 1024)
+/* RFC 5321 §4.5.3.2.7: server timeout awaiting the next command, 5 minutes. */
+#define LIMIT_SMTP_CMD_TIMEOUT_DEFAULT 300
+/* RFC 5321 §4.5.3.2.6: DATA block timeout, 3 minutes between reads. */
+#define LIMIT_SMTP_DATA_TIMEOUT_DEFAULT 180
+/* Bad commands before we hang up (421 4.7.0). */
+#define LIMIT_SMTP_ERRORS 20
+/* Failed AUTH attempts per session before disconnect; each failure is
+ * answered after LIMIT_AUTH_FAIL_DELAY_MS times the failure count. */
+#define LIMIT_AUTH_FAILURES_DEFAULT 3
+#define LIMIT_AUTH_FAIL_DELAY_MS 1000
+/* AUTH PLAIN/LOGIN response, base64: RFC 4954 §4, 12288 octets. */
+#define LIMIT_SASL_LINE 12288
+/* Connections in total and from one client address. */
+#define LIMIT_CONNECTIONS_DEFAULT 20000
+#define LIMIT_CONNECTIONS_PER_IP_DEFAULT 200
+/* RFC 1939 §3 / RFC 2449 §4: POP3 command line 255 octets + CRLF. */
+#define LIMIT_POP3_LINE 512
+/* RFC 1939 §3: ten-minute autologout timer. */
+#define LIMIT_POP3_TIMEOUT_DEFAULT 600
+#define LIMIT_POP3_ERRORS 20
+/* Addresses: RFC 5321 §4.5.3.1.1-3 (64 local part, 255 domain, 256 path). */
+#define LIMIT_LOCALPART 64
+#define LIMIT_DOMAIN 255
+#define LIMIT_ADDRESS 320
+/* Output queued for a client before we stop reading from it. */
+#define LIMIT_OUTPUT_HIGH_WATER (256 * 1024)
+
+#endif

@@ -1,0 +1,22 @@
+/*
+ * Thread pool for work that may block: password hashing, SQLite reads,
+ * writing and fsyncing message files. The event loop never waits on these.
+ */
+#ifndef POSTEL_WORKERS_H
+#define POSTEL_WORKERS_H
+
+struct loop;
+struct workers;
+
+/* work(arg) runs on a worker thread; then done(arg) runs on the loop
+ * thread (done may be NULL). */
+typedef void (*workers_fn)(void *arg);
+
+struct workers *workers_new(struct loop *loop, int nthreads);
+void workers_submit(struct workers *w, workers_fn work, workers_fn done,
+		    void *arg);
+/* Finishes queued jobs, joins the threads. Posted "done" callbacks still
+ * run on the loop if it keeps running. */
+void workers_free(struct workers **wp);
+
+#endif

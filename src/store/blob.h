@@ -1,0 +1,31 @@
+/*
+ * Message files. One immutable file per accepted message, shared by all its
+ * local recipients, under DATA_DIR/msg/YYYYMMDD/<id>. Written and fdatasync'ed
+ * here; the directory entry is made durable by blob_sync_dir() (once per
+ * group commit) before the database rows that reference it are committed.
+ */
+#ifndef POSTEL_BLOB_H
+#define POSTEL_BLOB_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define BLOB_PATH_MAX 64
+
+/* Writes the iovec-like pair (head, body) as one new file and fdatasyncs
+ * it. path_r receives the path relative to data_dir ("msg/20261123/<id>"),
+ * id_r (may be NULL) the <id> part, at most 32 bytes with NUL. 0 or -1 (with
+ * errno). Safe from any thread. */
+int blob_write(const char *data_dir, const void *head, size_t head_len,
+	       const void *body, size_t body_len, char path_r[BLOB_PATH_MAX],
+	       char *id_r);
+/* fsyncs the directory that holds path (relative). 0 or -1. */
+int blob_sync_dir(const char *data_dir, const char *path);
+/* Opens a blob for reading; fd or -1. */
+int blob_open(const char *data_dir, const char *path);
+/* Unlinks a blob no longer referenced; errors are ignored (logged). */
+void blob_unlink(const char *data_dir, const char *path);
+/* A new unique message id: 16 lower-case hex characters + NUL. */
+void blob_new_id(char id_r[17]);
+
+#endif

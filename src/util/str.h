@@ -1,0 +1,23 @@
+/*
+ * Bounded string helpers that know nothing about mail.
+ */
+#ifndef POSTEL_STR_H
+#define POSTEL_STR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Copies at most dstsize-1 bytes and always terminates; returns strlen(src)
+ * so truncation is detectable (as OpenBSD's strlcpy). */
+size_t str_lcpy(char *dst, const char *src, size_t dstsize);
+/* ASCII lower-casing in place. */
+void str_lower(char *s);
+/* Case-insensitive ASCII compare of a length-delimited token with a C
+ * string: true when they are equal. */
+bool str_ieq(const char *tok, size_t len, const char *word);
+/* Parses a decimal number in [min, max]; 0 ok, -1 otherwise. */
+int str_tonum(const char *s, long long min, long long max, long long *out_r);
+/* Returns a newly allocated copy of s[0..len) with a NUL, or NULL. */
+char *str_ndup(const char *s, size_t len);
+
+#endif
