@@ -5,8 +5,8 @@ PKGS := libevent libevent_openssl libevent_pthreads openssl sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
-	-Wformat=2 -Wno-format-nonliteral -Wstrict-prototypes -Wmissing-prototypes
-BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -g -pthread $(WARN) $(PKG_CFLAGS)
+	-Wformat=2 -Wno-format-nonliteral -Wno-format-truncation -Wstrict-prototypes -Wmissing-prototypes
+BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -g -pthread $(WARN) $(PKG_CFLAGS)
 LIBS := $(PKG_LIBS) -lcrypt -lpthread
 
 SRCS := $(sort $(wildcard src/*/*.c))

@@ -21,6 +21,13 @@ struct conn_handler {
 	 * "eof", "error", "timeout", "tls"). The conn is dead; the session
 	 * must call conn_free() (now or later) and never touch it again. */
 	void (*on_close)(void *ctx, const char *reason);
+	/* Optional: queued output fell below half the high-water mark (a
+	 * session streaming a large reply can queue more). */
+	void (*on_drain)(void *ctx);
+	/* Optional: no input for the idle timeout. The conn is still usable
+	 * for a last reply (then conn_close_after_flush). Without this hook a
+	 * timeout is reported through on_close("timeout"). */
+	void (*on_timeout)(void *ctx);
 };
 
 /* Takes ownership of fd. implicit_tls starts a TLS server handshake at
@@ -54,6 +61,9 @@ void conn_resume(struct conn *c);
 void conn_set_timeout(struct conn *c, int seconds);
 /* After the queued output is sent, close (on_close gets "quit"). */
 void conn_close_after_flush(struct conn *c);
+
+/* SIGTERM: reports on_close(reason) to every live connection. */
+void conn_shutdown_all(struct server *srv, const char *reason);
 
 const char *conn_peer(const struct conn *c);  /* "127.0.0.1" / "::1" */
 const char *conn_id(const struct conn *c);    /* 16 hex chars, log sess= */

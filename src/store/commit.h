@@ -35,7 +35,8 @@ struct commit_job {
 	struct commit_job *next; /* internal */
 };
 
-/* Opens its own store handle; NULL with err set on failure. */
+/* Opens its own store handle; NULL with err set on failure. loop may be
+ * NULL (tools, tests): done callbacks then run on the commit thread. */
 struct commit *commit_new(const char *store_url, const char *data_dir,
 			  struct loop *loop, char *err, size_t errlen);
 /* Thread-safe. The job is copied; it runs in a later batch. */

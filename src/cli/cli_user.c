@@ -1,0 +1,237 @@
+/*
+ * postel user add|passwd ADDRESS [--password-stdin] ; user del ADDRESS ;
+ * user list [DOMAIN]
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "auth/passwd.h"
+#include "cli/cli.h"
+#include "cli/cli_util.h"
+#include "core/config.h"
+#include "store/blob.h"
+#include "store/store.h"
+
+#define CLI_USER_SYNOPSIS                                                    \
+	"user add|passwd ADDRESS [--password-stdin] | user del ADDRESS | "   \
+	"user list [DOMAIN]"
+#define CLI_PWHASH_BUF 256
+
+/* One parsed invocation. */
+struct cli_user_req {
+	const struct config *cfg;
+	char arg[CLI_ADDRESS_BUF]; /* canonical address or domain, or "" */
+	bool password_stdin;
+};
+
+struct cli_user_cmd {
+	const char *name;
+	int min_args, max_args;
+	bool takes_stdin_flag;
+	bool arg_is_domain;
+	const char *synopsis;
+	int (*run)(struct store *st, const struct cli_user_req *req);
+};
+
+/* Checks that the account can be added (domain hosted, no such account)
+ * or changed (account exists) before the password is asked for, so that a
+ * typo does not cost the admin two password prompts. */
+static int
+cli_user_precheck(struct store *st, const char *address, bool must_exist)
+{
+	struct store_account acct;
+	const char *domain = strrchr(address, '@') + 1;
+	int r;
+
+	if (!must_exist) {
+		r = store_domain_exists(st, domain);
+		if (r == 0)
+			cli_err("%s: no such domain %s", address, domain);
+		if (r <= 0) {
+			if (r < 0)
+				cli_store_err(address, st->err);
+			return -1;
+		}
+	}
+	r = store_account_lookup(st, address, &acct);
+	explicit_bzero(&acct, sizeof(acct));
+	if (r < 0)
+		cli_store_err(address, st->err);
+	else if (r == 1 && !must_exist)
+		cli_err("%s: user exists", address);
+	else if (r == 0 && must_exist)
+		cli_err("%s: no such user", address);
+	else
+		return 0;
+	return -1;
+}
+
+/* Asks for the password and hashes it; the clear text is wiped here. */
+static int
+cli_user_new_hash(const struct cli_user_req *req, char hash[CLI_PWHASH_BUF])
+{
+	char pw[CLI_PASSWORD_BUF];
+	int rc = 0;
+
+	if (cli_password_get(req->password_stdin, pw, sizeof(pw)) < 0)
+		return -1;
+	if (passwd_hash(pw, hash, CLI_PWHASH_BUF) < 0) {
+		cli_err("cannot hash the password");
+		rc = -1;
+	}
+	explicit_bzero(pw, sizeof(pw));
+	return rc;
+}
+
+static int
+cli_user_set_run(struct store *st, const struct cli_user_req *req,
+		 bool is_add)
+{
+	char hash[CLI_PWHASH_BUF];
+	const char *err = NULL;
+	int rc;
+
+	if (cli_user_precheck(st, req->arg, !is_add) < 0 ||
+	    cli_user_new_hash(req, hash) < 0)
+		return CLI_EXIT_ERR;
+	rc = is_add ? store_user_add(st, req->arg, hash, &err) :
+		      store_user_passwd(st, req->arg, hash, &err);
+	explicit_bzero(hash, sizeof(hash));
+	if (rc < 0) {
+		cli_store_err(req->arg, err);
+		return CLI_EXIT_ERR;
+	}
+	return CLI_EXIT_OK;
+}
+
+static int
+cli_user_add_run(struct store *st, const struct cli_user_req *req)
+{
+	return cli_user_set_run(st, req, true);
+}
+
+static int
+cli_user_passwd_run(struct store *st, const struct cli_user_req *req)
+{
+	return cli_user_set_run(st, req, false);
+}
+
+static int
+cli_user_del_run(struct store *st, const struct cli_user_req *req)
+{
+	const char *err = NULL;
+	char **orphans = NULL;
+
+	if (store_user_del(st, req->arg, &orphans, &err) < 0) {
+		cli_store_err(req->arg, err);
+		return CLI_EXIT_ERR;
+	}
+	/* The rows are gone (committed): the files nobody references any
+	 * more can go too. A crash before this leaves only unreferenced
+	 * files, never a row without its file. */
+	for (size_t i = 0; orphans != NULL && orphans[i] != NULL; i++)
+		blob_unlink(req->cfg->data_dir, orphans[i]);
+	store_strv_free(orphans);
+	return CLI_EXIT_OK;
+}
+
+static int
+cli_user_list_run(struct store *st, const struct cli_user_req *req)
+{
+	const char *dom = req->arg[0] != '\0' ? req->arg : NULL;
+	const char *err = NULL;
+	char **addrs = NULL;
+	int r;
+
+	if (dom != NULL) {
+		r = store_domain_exists(st, dom);
+		if (r == 0)
+			cli_err("no such domain %s", dom);
+		else if (r < 0)
+			cli_store_err(dom, st->err);
+		if (r <= 0)
+			return CLI_EXIT_ERR;
+	}
+	if (store_user_list(st, dom, &addrs, &err) < 0) {
+		cli_store_err("cannot list users", err);
+		return CLI_EXIT_ERR;
+	}
+	for (size_t i = 0; addrs != NULL && addrs[i] != NULL; i++)
+		printf("%s\n", addrs[i]);
+	store_strv_free(addrs);
+	if (fflush(stdout) != 0) {
+		cli_err("cannot write the list");
+		return CLI_EXIT_ERR;
+	}
+	return CLI_EXIT_OK;
+}
+
+static const struct cli_user_cmd cli_user_cmds[] = {
+	{ "add", 1, 1, true, false, "user add ADDRESS [--password-stdin]",
+	  cli_user_add_run },
+	{ "passwd", 1, 1, true, false,
+	  "user passwd ADDRESS [--password-stdin]", cli_user_passwd_run },
+	{ "del", 1, 1, false, false, "user del ADDRESS", cli_user_del_run },
+	{ "list", 0, 1, false, true, "user list [DOMAIN]",
+	  cli_user_list_run },
+};
+
+/* Fills req->arg from the one positional argument: 0, or -1 after the
+ * error line. */
+static int
+cli_user_arg(const struct cli_user_cmd *cmd, const char *in,
+	     struct cli_user_req *req)
+{
+	const char *why = NULL;
+	char shown[96];
+
+	if (cmd->arg_is_domain) {
+		if (cli_domain_check(in, req->arg, sizeof(req->arg),
+				     &why) == 0)
+			return 0;
+		cli_err("invalid domain '%s': %s",
+			cli_quote(in, shown, sizeof(shown)), why);
+		return -1;
+	}
+	if (cli_address_check(in, CLI_ADDR_NO_PLUS, req->arg, sizeof(req->arg),
+			      &why) == 0)
+		return 0;
+	cli_err("invalid address '%s': %s",
+		cli_quote(in, shown, sizeof(shown)), why);
+	return -1;
+}
+
+int
+cli_user(const struct config *cfg, int argc, char **argv)
+{
+	const struct cli_user_cmd *cmd = NULL;
+	struct cli_user_req req = { .cfg = cfg };
+	const char *bad = NULL;
+	char *pos[2];
+	struct store *st;
+	int n, rc;
+
+	if (argc >= 1 && cli_wants_help(argc, argv)) {
+		printf("usage: postel %s\n", CLI_USER_SYNOPSIS);
+		return CLI_EXIT_OK;
+	}
+	for (size_t i = 0; argc >= 1 && i < sizeof(cli_user_cmds) /
+					    sizeof(cli_user_cmds[0]); i++) {
+		if (strcmp(argv[0], cli_user_cmds[i].name) == 0)
+			cmd = &cli_user_cmds[i];
+	}
+	if (cmd == NULL)
+		return cli_usage(CLI_USER_SYNOPSIS);
+	n = cli_split_args(argc - 1, argv + 1, cmd->takes_stdin_flag,
+			   &req.password_stdin, pos, 2, &bad);
+	if (n < cmd->min_args || n > cmd->max_args)
+		return cli_usage(cmd->synopsis);
+	if (n == 1 && cli_user_arg(cmd, pos[0], &req) < 0)
+		return CLI_EXIT_ERR;
+	st = cli_store_open(cfg);
+	if (st == NULL)
+		return CLI_EXIT_ERR;
+	rc = cmd->run(st, &req);
+	store_close(&st);
+	return rc;
+}

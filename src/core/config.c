@@ -1,0 +1,298 @@
+/* Configuration defaults, config file and --listen parsing. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../util/str.h"
+#include "limits.h"
+#include "log.h"
+
+static const char *const proto_names[PROTO_COUNT] = {
+	"smtp", "submission", "submissions", "pop3", "pop3s",
+};
+
+/* Default ports as root, and unprivileged (the same + a leading 2 etc.). */
+static const int proto_port_root[PROTO_COUNT] = { 25, 587, 465, 110, 995 };
+static const int proto_port_user[PROTO_COUNT] = { 2525, 2587, 2465, 2110,
+						  2995 };
+
+const char *
+config_proto_name(enum proto p)
+{
+	return (p >= 0 && p < PROTO_COUNT) ? proto_names[p] : "?";
+}
+
+static void
+default_data_dir(struct config *cfg, bool as_root)
+{
+	const char *home = getenv("HOME");
+
+	if (as_root || home == NULL || *home == '\0')
+		str_lcpy(cfg->data_dir, "/var/lib/postel", sizeof(cfg->data_dir));
+	else
+		snprintf(cfg->data_dir, sizeof(cfg->data_dir),
+			 "%s/.local/share/postel", home);
+}
+
+void
+config_defaults(struct config *cfg, bool as_root)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	if (gethostname(cfg->hostname, sizeof(cfg->hostname) - 1) < 0 ||
+	    cfg->hostname[0] == '\0')
+		str_lcpy(cfg->hostname, "localhost", sizeof(cfg->hostname));
+	default_data_dir(cfg, as_root);
+	str_lcpy(cfg->run_user, "postel", sizeof(cfg->run_user));
+	str_lcpy(cfg->store_url, "sqlite", sizeof(cfg->store_url));
+	cfg->log_level = LOG_INFO;
+	for (int p = 0; p < PROTO_COUNT; p++) {
+		struct config_listen *l = &cfg->listeners[cfg->n_listeners++];
+		l->proto = (enum proto)p;
+		str_lcpy(l->addr, "0.0.0.0", sizeof(l->addr));
+		l->port = as_root ? proto_port_root[p] : proto_port_user[p];
+	}
+	cfg->max_message_size = LIMIT_MESSAGE_SIZE_DEFAULT;
+	cfg->max_rcpts = LIMIT_SMTP_RCPTS_DEFAULT;
+	cfg->smtp_cmd_timeout = LIMIT_SMTP_CMD_TIMEOUT_DEFAULT;
+	cfg->smtp_data_timeout = LIMIT_SMTP_DATA_TIMEOUT_DEFAULT;
+	cfg->pop3_timeout = LIMIT_POP3_TIMEOUT_DEFAULT;
+	cfg->max_connections = LIMIT_CONNECTIONS_DEFAULT;
+	cfg->max_connections_per_ip = LIMIT_CONNECTIONS_PER_IP_DEFAULT;
+	cfg->max_auth_failures = LIMIT_AUTH_FAILURES_DEFAULT;
+	cfg->auth_fail_delay_ms = LIMIT_AUTH_FAIL_DELAY_MS;
+	cfg->worker_threads = 4;
+}
+
+void
+config_finish(struct config *cfg)
+{
+	if (cfg->cert_path[0] == '\0')
+		snprintf(cfg->cert_path, sizeof(cfg->cert_path),
+			 "%s/tls/cert.pem", cfg->data_dir);
+	if (cfg->key_path[0] == '\0')
+		snprintf(cfg->key_path, sizeof(cfg->key_path),
+			 "%s/tls/key.pem", cfg->data_dir);
+}
+
+static int
+parse_proto(const char *s, size_t len, enum proto *p)
+{
+	for (int i = 0; i < PROTO_COUNT; i++)
+		if (strlen(proto_names[i]) == len &&
+		    strncmp(s, proto_names[i], len) == 0) {
+			*p = (enum proto)i;
+			return 0;
+		}
+	return -1;
+}
+
+/* ADDR:PORT where ADDR is IPv4 or [IPv6]. */
+static int
+parse_addr_port(const char *s, struct config_listen *out, char *err,
+		size_t errlen)
+{
+	const char *colon;
+	size_t alen;
+	const char *a = s;
+	long long port;
+	unsigned char tmp[16];
+
+	if (*s == '[') {
+		const char *rb = strchr(s, ']');
+		if (rb == NULL || rb[1] != ':')
+			goto bad;
+		a = s + 1;
+		alen = (size_t)(rb - a);
+		colon = rb + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL)
+			goto bad;
+		alen = (size_t)(colon - s);
+	}
+	if (alen == 0 || alen >= sizeof(out->addr))
+		goto bad;
+	memcpy(out->addr, a, alen);
+	out->addr[alen] = '\0';
+	if (inet_pton(AF_INET, out->addr, tmp) != 1 &&
+	    inet_pton(AF_INET6, out->addr, tmp) != 1)
+		goto bad;
+	if (str_tonum(colon + 1, 1, 65535, &port) < 0)
+		goto bad;
+	out->port = (int)port;
+	return 0;
+bad:
+	snprintf(err, errlen, "bad listen address '%s' (want ADDR:PORT, "
+		 "[IPv6]:PORT)", s);
+	return -1;
+}
+
+int
+config_parse_listen(const char *spec, struct config_listen *out, char *err,
+		    size_t errlen)
+{
+	size_t plen = strcspn(spec, "= ");
+
+	if (spec[plen] == '\0' || parse_proto(spec, plen, &out->proto) < 0) {
+		snprintf(err, errlen, "bad listener '%s' (want PROTO=ADDR:PORT, "
+			 "PROTO one of smtp submission submissions pop3 pop3s)",
+			 spec);
+		return -1;
+	}
+	spec += plen;
+	while (*spec == '=' || *spec == ' ')
+		spec++;
+	return parse_addr_port(spec, out, err, errlen);
+}
+
+static int
+set_num(const char *val, long long min, long long max, long long *out)
+{
+	return str_tonum(val, min, max, out);
+}
+
+/* Applies one key = value; 0 or -1 with a reason in err. */
+static int
+config_set(struct config *cfg, const char *key, const char *val, bool *listen_reset,
+	   char *err, size_t errlen)
+{
+	struct {
+		const char *key;
+		char *dst;
+		size_t size;
+	} strs[] = {
+		{ "hostname", cfg->hostname, sizeof(cfg->hostname) },
+		{ "data_dir", cfg->data_dir, sizeof(cfg->data_dir) },
+		{ "cert", cfg->cert_path, sizeof(cfg->cert_path) },
+		{ "key", cfg->key_path, sizeof(cfg->key_path) },
+		{ "user", cfg->run_user, sizeof(cfg->run_user) },
+		{ "store", cfg->store_url, sizeof(cfg->store_url) },
+	};
+	struct {
+		const char *key;
+		long long min, max;
+	} nums[] = {
+		{ "max_message_size", 1024, 1LL << 31 },
+		{ "max_recipients", 1, 100000 },
+		{ "smtp_command_timeout", 1, 86400 },
+		{ "smtp_data_timeout", 1, 86400 },
+		{ "pop3_timeout", 1, 86400 },
+		{ "max_connections", 1, 1000000 },
+		{ "max_connections_per_ip", 1, 1000000 },
+		{ "max_auth_failures", 1, 1000 },
+		{ "auth_fail_delay_ms", 0, 60000 },
+		{ "worker_threads", 1, 64 },
+	};
+	long long v;
+
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		if (strcmp(key, strs[i].key) != 0)
+			continue;
+		if (str_lcpy(strs[i].dst, val, strs[i].size) >= strs[i].size) {
+			snprintf(err, errlen, "value of %s too long", key);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "log_level") == 0) {
+		int lv = log_level_parse(val);
+		if (lv < 0) {
+			snprintf(err, errlen, "bad log_level '%s'", val);
+			return -1;
+		}
+		cfg->log_level = lv;
+		return 0;
+	}
+	if (strcmp(key, "listen") == 0) {
+		if (!*listen_reset) {
+			cfg->n_listeners = 0;
+			*listen_reset = true;
+		}
+		if (cfg->n_listeners >= CONFIG_MAX_LISTENERS) {
+			snprintf(err, errlen, "too many listeners");
+			return -1;
+		}
+		return config_parse_listen(val,
+			&cfg->listeners[cfg->n_listeners++], err, errlen);
+	}
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		if (strcmp(key, nums[i].key) != 0)
+			continue;
+		if (set_num(val, nums[i].min, nums[i].max, &v) < 0) {
+			snprintf(err, errlen, "%s must be a number from %lld to %lld",
+				 key, nums[i].min, nums[i].max);
+			return -1;
+		}
+		switch (i) {
+		case 0: cfg->max_message_size = (size_t)v; break;
+		case 1: cfg->max_rcpts = (unsigned)v; break;
+		case 2: cfg->smtp_cmd_timeout = (int)v; break;
+		case 3: cfg->smtp_data_timeout = (int)v; break;
+		case 4: cfg->pop3_timeout = (int)v; break;
+		case 5: cfg->max_connections = (unsigned)v; break;
+		case 6: cfg->max_connections_per_ip = (unsigned)v; break;
+		case 7: cfg->max_auth_failures = (unsigned)v; break;
+		case 8: cfg->auth_fail_delay_ms = (int)v; break;
+		default: cfg->worker_threads = (int)v; break;
+		}
+		return 0;
+	}
+	snprintf(err, errlen, "unknown setting '%s'", key);
+	return -1;
+}
+
+static char *
+trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	char *e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+int
+config_load(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024], why[512];
+	int lineno = 0, rc = 0;
+	bool listen_reset = false;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		char *hash = strchr(line, '#');
+		if (hash != NULL)
+			*hash = '\0';
+		char *s = trim(line);
+		if (*s == '\0')
+			continue;
+		char *eq = strchr(s, '=');
+		if (eq == NULL) {
+			snprintf(err, errlen, "%s:%d: expected key = value",
+				 path, lineno);
+			rc = -1;
+			break;
+		}
+		*eq = '\0';
+		if (config_set(cfg, trim(s), trim(eq + 1), &listen_reset, why,
+			       sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+			rc = -1;
+			break;
+		}
+	}
+	fclose(f);
+	return rc;
+}

@@ -1,0 +1,424 @@
+/*
+ * Client connections on libevent bufferevents. Callbacks are deferred
+ * (BEV_OPT_DEFER_CALLBACKS) so a handler never runs inside conn_write();
+ * closing is always reported through on_close exactly once.
+ */
+#include "conn.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "limits.h"
+#include "listener.h"
+#include "log.h"
+#include "loop.h"
+#include "server.h"
+#include "server_priv.h"
+
+struct conn {
+	struct server *srv;
+	struct bufferevent *bev;
+	const struct conn_handler *h;
+	void *ctx;
+	struct event *close_ev;   /* reports a close from a safe point */
+	const char *close_reason;
+	bool tls;
+	bool paused;         /* by the session (async job) */
+	bool throttled;      /* by backpressure */
+	bool closing;        /* close after flush requested */
+	bool dead;           /* on_close was (or is being) reported */
+	int timeout;
+	char peer[64];
+	char id[17];
+	char tls_info[96];
+	struct conn *prev, *next; /* server's list of live connections */
+};
+
+/* The server's list of live connections, for SIGTERM. */
+static void
+conn_link(struct conn *c)
+{
+	struct server_priv *p = c->srv->priv;
+
+	c->next = p->conns;
+	if (p->conns != NULL)
+		p->conns->prev = c;
+	p->conns = c;
+}
+
+static void
+conn_unlink(struct conn *c)
+{
+	struct server_priv *p = c->srv->priv;
+
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		p->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+}
+
+static void conn_read_cb(struct bufferevent *bev, void *arg);
+static void conn_write_cb(struct bufferevent *bev, void *arg);
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
+
+static void
+conn_make_id(char id[17])
+{
+	static _Thread_local unsigned long long counter;
+	unsigned long long r = 0;
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	r = ((unsigned long long)tv.tv_sec << 24) ^
+	    ((unsigned long long)tv.tv_usec << 4) ^ (counter++ * 0x9e3779b1ULL);
+	snprintf(id, 17, "%016llx", r);
+}
+
+static void
+conn_report_close(struct conn *c, const char *reason)
+{
+	if (c->dead)
+		return;
+	c->dead = true;
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	if (c->h != NULL && c->h->on_close != NULL)
+		c->h->on_close(c->ctx, reason);
+}
+
+static void
+conn_close_ev_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	conn_report_close(c, c->close_reason);
+}
+
+/* Schedules on_close from the loop rather than from inside a caller. */
+static void
+conn_schedule_close(struct conn *c, const char *reason)
+{
+	if (c->dead || c->close_reason != NULL)
+		return;
+	c->close_reason = reason;
+	event_active(c->close_ev, 0, 0);
+}
+
+static void
+conn_update_read(struct conn *c)
+{
+	if (c->dead || c->closing)
+		return;
+	if (c->paused || c->throttled)
+		bufferevent_disable(c->bev, EV_READ);
+	else
+		bufferevent_enable(c->bev, EV_READ);
+}
+
+static void
+conn_setup_bev(struct conn *c)
+{
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_WRITE, LIMIT_OUTPUT_HIGH_WATER / 2,
+				 0);
+	conn_set_timeout(c, c->timeout);
+	conn_update_read(c);
+}
+
+struct conn *
+conn_new(struct server *srv, int fd, const char *peer_ip, bool implicit_tls)
+{
+	struct event_base *base = loop_base(srv->loop);
+	struct conn *c = calloc(1, sizeof(*c));
+	int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
+
+	if (c == NULL) {
+		evutil_closesocket(fd);
+		return NULL;
+	}
+	c->srv = srv;
+	snprintf(c->peer, sizeof(c->peer), "%s", peer_ip);
+	conn_make_id(c->id);
+	if (implicit_tls) {
+		SSL *ssl = SSL_new(srv->tls_ctx);
+		if (ssl != NULL)
+			c->bev = bufferevent_openssl_socket_new(base, fd, ssl,
+				BUFFEREVENT_SSL_ACCEPTING, opts);
+		c->tls = true;
+	} else {
+		c->bev = bufferevent_socket_new(base, fd, opts);
+	}
+	c->close_ev = event_new(base, -1, 0, conn_close_ev_cb, c);
+	if (c->bev == NULL || c->close_ev == NULL) {
+		if (c->bev == NULL)
+			evutil_closesocket(fd);
+		else
+			bufferevent_free(c->bev);
+		if (c->close_ev)
+			event_free(c->close_ev);
+		free(c);
+		return NULL;
+	}
+	conn_link(c);
+	listener_conn_added(srv, c);
+	conn_setup_bev(c);
+	return c;
+}
+
+void
+conn_set_handler(struct conn *c, const struct conn_handler *h, void *ctx)
+{
+	c->h = h;
+	c->ctx = ctx;
+}
+
+void
+conn_free(struct conn **cp)
+{
+	struct conn *c = *cp;
+
+	if (c == NULL)
+		return;
+	listener_conn_removed(c->srv, c);
+	conn_unlink(c);
+	/* Best effort: push out what is queued without waiting. */
+	if (!c->dead || c->closing)
+		bufferevent_flush(c->bev, EV_WRITE, BEV_FINISHED);
+	event_free(c->close_ev);
+	bufferevent_free(c->bev);
+	free(c);
+	*cp = NULL;
+}
+
+struct evbuffer *
+conn_input(struct conn *c)
+{
+	return bufferevent_get_input(c->bev);
+}
+
+static void
+conn_check_backpressure(struct conn *c)
+{
+	if (!c->throttled && conn_output_pending(c) > LIMIT_OUTPUT_HIGH_WATER) {
+		c->throttled = true;
+		conn_update_read(c);
+	}
+}
+
+void
+conn_write(struct conn *c, const void *data, size_t len)
+{
+	if (c->dead)
+		return;
+	bufferevent_write(c->bev, data, len);
+	conn_check_backpressure(c);
+}
+
+void
+conn_printf(struct conn *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->dead)
+		return;
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(bufferevent_get_output(c->bev), fmt, ap);
+	va_end(ap);
+	conn_check_backpressure(c);
+}
+
+size_t
+conn_output_pending(struct conn *c)
+{
+	return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+int
+conn_starttls(struct conn *c)
+{
+	struct event_base *base = loop_base(c->srv->loop);
+	SSL *ssl;
+	struct bufferevent *filt;
+
+	if (c->tls || c->dead)
+		return -1;
+	/* RFC 3207 §4.2: nothing the client sent before the handshake may be
+	 * acted upon; drop what is buffered. */
+	evbuffer_drain(bufferevent_get_input(c->bev),
+		       evbuffer_get_length(bufferevent_get_input(c->bev)));
+	ssl = SSL_new(c->srv->tls_ctx);
+	if (ssl == NULL)
+		return -1;
+	filt = bufferevent_openssl_filter_new(base, c->bev, ssl,
+		BUFFEREVENT_SSL_ACCEPTING,
+		BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (filt == NULL) {
+		SSL_free(ssl);
+		return -1;
+	}
+	c->bev = filt;
+	c->tls = true;
+	conn_setup_bev(c);
+	return 0;
+}
+
+bool
+conn_is_tls(const struct conn *c)
+{
+	return c->tls;
+}
+
+const char *
+conn_tls_info(const struct conn *c)
+{
+	return c->tls_info;
+}
+
+void
+conn_pause(struct conn *c)
+{
+	c->paused = true;
+	conn_update_read(c);
+}
+
+void
+conn_resume(struct conn *c)
+{
+	c->paused = false;
+	conn_update_read(c);
+	/* Input that arrived (pipelined) before the pause is still waiting:
+	 * let the session see it without a new network read. */
+	if (!c->dead && !c->closing &&
+	    evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS |
+					     BEV_TRIG_IGNORE_WATERMARKS);
+}
+
+void
+conn_set_timeout(struct conn *c, int seconds)
+{
+	struct timeval tv = { seconds, 0 };
+
+	c->timeout = seconds;
+	/* The write timeout catches a client that stops reading. */
+	bufferevent_set_timeouts(c->bev, seconds > 0 ? &tv : NULL,
+				 seconds > 0 ? &tv : NULL);
+}
+
+void
+conn_close_after_flush(struct conn *c)
+{
+	if (c->dead || c->closing)
+		return;
+	c->closing = true;
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	if (conn_output_pending(c) == 0)
+		conn_schedule_close(c, "quit");
+}
+
+const char *
+conn_peer(const struct conn *c)
+{
+	return c->peer;
+}
+
+const char *
+conn_id(const struct conn *c)
+{
+	return c->id;
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->dead || c->closing || c->paused)
+		return;
+	if (c->h != NULL && c->h->on_read != NULL)
+		c->h->on_read(c->ctx);
+}
+
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->dead)
+		return;
+	if (c->closing) {
+		if (conn_output_pending(c) == 0)
+			conn_report_close(c, "quit");
+		return;
+	}
+	if (c->throttled && conn_output_pending(c) <= LIMIT_OUTPUT_HIGH_WATER / 2) {
+		c->throttled = false;
+		conn_update_read(c);
+	}
+	if (c->h != NULL && c->h->on_drain != NULL)
+		c->h->on_drain(c->ctx);
+}
+
+static void
+conn_note_tls(struct conn *c)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+
+	if (ssl == NULL)
+		return;
+	snprintf(c->tls_info, sizeof(c->tls_info), "%s %s",
+		 SSL_get_version(ssl), SSL_get_cipher_name(ssl));
+	log_info(c->id, "tls", " version=%s cipher=%s", SSL_get_version(ssl),
+		 SSL_get_cipher_name(ssl));
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+	const char *reason = "error";
+
+	if (what & BEV_EVENT_CONNECTED) {
+		conn_note_tls(c);
+		return;
+	}
+	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) &&
+	    !c->closing && c->h != NULL && c->h->on_timeout != NULL) {
+		c->h->on_timeout(c->ctx);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT)
+		reason = "timeout";
+	else if (what & BEV_EVENT_EOF)
+		reason = "eof";
+	else if (c->tls && bufferevent_get_openssl_error(bev) != 0)
+		reason = "tls";
+	/* Clear the error queue so it cannot leak into another connection. */
+	for (int i = 0; i < 16 && bufferevent_get_openssl_error(bev) != 0; i++)
+		;
+	conn_report_close(c, reason);
+}
+
+void
+conn_shutdown_all(struct server *srv, const char *reason)
+{
+	struct conn *c = srv->priv->conns;
+
+	/* on_close may free c (never another conn), so step first. */
+	while (c != NULL) {
+		struct conn *next = c->next;
+		conn_report_close(c, reason);
+		c = next;
+	}
+}

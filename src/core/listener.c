@@ -1,0 +1,234 @@
+/* Listening sockets and connection limits. */
+#include "listener.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/listener.h>
+
+#include "../pop3/pop3_session.h"
+#include "../smtp/smtp_session.h"
+#include "conn.h"
+#include "log.h"
+#include "loop.h"
+#include "server.h"
+#include "server_priv.h"
+
+static unsigned
+ip_hash(const char *ip)
+{
+	unsigned h = 2166136261u;
+
+	for (; *ip; ip++)
+		h = (h ^ (unsigned char)*ip) * 16777619u;
+	return h % SERVER_IP_BUCKETS;
+}
+
+static struct server_ip_count **
+ip_find(struct server_priv *p, const char *ip)
+{
+	struct server_ip_count **pp = &p->ips[ip_hash(ip)];
+
+	while (*pp != NULL && strcmp((*pp)->ip, ip) != 0)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static unsigned
+ip_count(struct server_priv *p, const char *ip)
+{
+	struct server_ip_count *e = *ip_find(p, ip);
+
+	return e ? e->n : 0;
+}
+
+void
+listener_conn_added(struct server *srv, struct conn *c)
+{
+	struct server_priv *p = srv->priv;
+	struct server_ip_count **pp = ip_find(p, conn_peer(c));
+
+	if (*pp == NULL) {
+		struct server_ip_count *e = calloc(1, sizeof(*e));
+		if (e == NULL)
+			return;
+		snprintf(e->ip, sizeof(e->ip), "%s", conn_peer(c));
+		*pp = e;
+	}
+	(*pp)->n++;
+	p->n_conns++;
+}
+
+void
+listener_conn_removed(struct server *srv, struct conn *c)
+{
+	struct server_priv *p = srv->priv;
+	struct server_ip_count **pp = ip_find(p, conn_peer(c));
+
+	p->n_conns--;
+	if (*pp == NULL)
+		return;
+	if (--(*pp)->n == 0) {
+		struct server_ip_count *e = *pp;
+		*pp = e->next;
+		free(e);
+	}
+}
+
+static void
+peer_ip(const struct sockaddr *sa, char *out, size_t outlen)
+{
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+		/* Show v4-mapped clients as plain IPv4. */
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], out,
+				  (socklen_t)outlen);
+		else
+			inet_ntop(AF_INET6, &s6->sin6_addr, out,
+				  (socklen_t)outlen);
+	} else {
+		const struct sockaddr_in *s4 = (const void *)sa;
+		inet_ntop(AF_INET, &s4->sin_addr, out, (socklen_t)outlen);
+	}
+}
+
+/* Refuses a connection over a limit with the protocol's own words when the
+ * protocol speaks first in plaintext; TLS ports are just closed. */
+static void
+refuse(int fd, int proto)
+{
+	const char *msg = NULL;
+
+	if (proto == PROTO_SMTP || proto == PROTO_SUBMISSION)
+		msg = "421 4.7.0 Too many connections, try again later\r\n";
+	else if (proto == PROTO_POP3)
+		msg = "-ERR [SYS/TEMP] Too many connections, try again later\r\n";
+	if (msg != NULL) {
+		ssize_t w = send(fd, msg, strlen(msg), MSG_DONTWAIT | MSG_NOSIGNAL);
+		(void)w;
+	}
+	close(fd);
+}
+
+static void
+accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
+	  struct sockaddr *sa, int salen, void *arg)
+{
+	struct server_listener *sl = arg;
+	struct server *srv = sl->srv;
+	char ip[64];
+	bool tls = sl->proto == PROTO_SUBMISSIONS || sl->proto == PROTO_POP3S;
+
+	peer_ip(sa, ip, sizeof(ip));
+	if (srv->draining) {
+		close(fd);
+		return;
+	}
+	if (srv->priv->n_conns >= srv->cfg.max_connections ||
+	    ip_count(srv->priv, ip) >= srv->cfg.max_connections_per_ip) {
+		log_warn(NULL, "refuse", " proto=%s ip=%s reason=limit",
+			 config_proto_name(sl->proto), ip);
+		refuse(fd, sl->proto);
+		return;
+	}
+	struct conn *c = conn_new(srv, fd, ip, tls);
+	if (c == NULL) {
+		log_error(NULL, "accept", " ip=%s reason=oom", ip);
+		return;
+	}
+	log_info(conn_id(c), "connect", " proto=%s ip=%s",
+		 config_proto_name(sl->proto), ip);
+	if (sl->proto == PROTO_POP3 || sl->proto == PROTO_POP3S)
+		pop3_session_start(srv, c, tls);
+	else
+		smtp_session_start(srv, c, sl->proto);
+}
+
+static int
+make_sockaddr(const struct config_listen *l, struct sockaddr_storage *ss,
+	      socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (strchr(l->addr, ':') != NULL) {
+		struct sockaddr_in6 *s6 = (void *)ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)l->port);
+		*len = sizeof(*s6);
+		return inet_pton(AF_INET6, l->addr, &s6->sin6_addr) == 1 ? 0 : -1;
+	}
+	struct sockaddr_in *s4 = (void *)ss;
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons((uint16_t)l->port);
+	*len = sizeof(*s4);
+	return inet_pton(AF_INET, l->addr, &s4->sin_addr) == 1 ? 0 : -1;
+}
+
+int
+listener_bind_all(struct server *srv, char *err, size_t errlen)
+{
+	struct server_priv *p = srv->priv;
+	struct event_base *base = loop_base(srv->loop);
+
+	for (size_t i = 0; i < srv->cfg.n_listeners; i++) {
+		const struct config_listen *l = &srv->cfg.listeners[i];
+		struct server_listener *sl = &p->listeners[p->n_listeners];
+		struct sockaddr_storage ss;
+		socklen_t len;
+
+		if (make_sockaddr(l, &ss, &len) < 0) {
+			snprintf(err, errlen, "bad address %s", l->addr);
+			return -1;
+		}
+		sl->srv = srv;
+		sl->proto = l->proto;
+		sl->evl = evconnlistener_new_bind(base, accept_cb, sl,
+			LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+			LEV_OPT_CLOSE_ON_EXEC, 1024, (struct sockaddr *)&ss,
+			(int)len);
+		if (sl->evl == NULL) {
+			snprintf(err, errlen, "cannot listen on %s %s%s%s:%d: %s",
+				 config_proto_name(l->proto),
+				 strchr(l->addr, ':') ? "[" : "", l->addr,
+				 strchr(l->addr, ':') ? "]" : "", l->port,
+				 strerror(errno));
+			return -1;
+		}
+		p->n_listeners++;
+		printf("postel: listening %s %s%s%s:%d\n",
+		       config_proto_name(l->proto),
+		       strchr(l->addr, ':') ? "[" : "", l->addr,
+		       strchr(l->addr, ':') ? "]" : "", l->port);
+	}
+	fflush(stdout);
+	return 0;
+}
+
+void
+listener_disable_all(struct server *srv)
+{
+	for (size_t i = 0; i < srv->priv->n_listeners; i++)
+		evconnlistener_disable(srv->priv->listeners[i].evl);
+}
+
+void
+listener_free_all(struct server *srv)
+{
+	struct server_priv *p = srv->priv;
+
+	for (size_t i = 0; i < p->n_listeners; i++)
+		evconnlistener_free(p->listeners[i].evl);
+	p->n_listeners = 0;
+	for (size_t b = 0; b < SERVER_IP_BUCKETS; b++)
+		while (p->ips[b] != NULL) {
+			struct server_ip_count *e = p->ips[b];
+			p->ips[b] = e->next;
+			free(e);
+		}
+}

@@ -1,0 +1,279 @@
+/*
+ * Server lifecycle: bind, load TLS, drop privileges, start the worker pool
+ * and the commit thread, run the loop; SIGTERM drains, SIGHUP reloads TLS.
+ */
+#include "server.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <openssl/ssl.h>
+
+#include "../store/commit.h"
+#include "../store/store.h"
+#include "conn.h"
+#include "listener.h"
+#include "log.h"
+#include "loop.h"
+#include "privdrop.h"
+#include "server_priv.h"
+#include "tls.h"
+#include "workers.h"
+
+/* SIGTERM waits at most this long for durable work in flight. */
+#define SERVER_DRAIN_MAX_TICKS 300 /* x 100 ms */
+
+static pthread_key_t thread_store_key;
+static pthread_once_t thread_store_once = PTHREAD_ONCE_INIT;
+
+static void
+thread_store_close(void *p)
+{
+	struct store *st = p;
+
+	store_close(&st);
+}
+
+static void
+thread_store_key_init(void)
+{
+	pthread_key_create(&thread_store_key, thread_store_close);
+}
+
+struct store *
+server_thread_store(struct server *srv)
+{
+	struct store *st;
+	char err[256];
+
+	pthread_once(&thread_store_once, thread_store_key_init);
+	st = pthread_getspecific(thread_store_key);
+	if (st != NULL)
+		return st;
+	st = store_open(srv->cfg.store_url, srv->cfg.data_dir, err, sizeof(err));
+	if (st == NULL) {
+		log_error(NULL, "store_open", " reason=%s", log_qs(err));
+		return NULL;
+	}
+	pthread_setspecific(thread_store_key, st);
+	return st;
+}
+
+bool
+server_mailbox_lock(struct server *srv, int64_t mailbox_id)
+{
+	struct server_lock **pp =
+		&srv->priv->locks[(uint64_t)mailbox_id % SERVER_LOCK_BUCKETS];
+
+	for (struct server_lock *l = *pp; l != NULL; l = l->next)
+		if (l->mailbox_id == mailbox_id)
+			return false;
+	struct server_lock *l = malloc(sizeof(*l));
+	if (l == NULL)
+		return false;
+	l->mailbox_id = mailbox_id;
+	l->next = *pp;
+	*pp = l;
+	return true;
+}
+
+void
+server_mailbox_unlock(struct server *srv, int64_t mailbox_id)
+{
+	struct server_lock **pp =
+		&srv->priv->locks[(uint64_t)mailbox_id % SERVER_LOCK_BUCKETS];
+
+	for (; *pp != NULL; pp = &(*pp)->next)
+		if ((*pp)->mailbox_id == mailbox_id) {
+			struct server_lock *l = *pp;
+			*pp = l->next;
+			free(l);
+			return;
+		}
+}
+
+void
+server_session_opened(struct server *srv)
+{
+	srv->priv->busy++;
+}
+
+void
+server_session_closed(struct server *srv)
+{
+	if (srv->priv->busy > 0)
+		srv->priv->busy--;
+}
+
+static void
+drain_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct server_priv *p = srv->priv;
+
+	if (p->busy > 0 && ++p->drain_ticks < SERVER_DRAIN_MAX_TICKS)
+		return;
+	if (p->busy > 0)
+		log_warn(NULL, "drain_timeout", " busy=%u", p->busy);
+	event_del(p->drain_timer);
+	conn_shutdown_all(srv, "shutdown");
+	loop_stop(srv->loop);
+}
+
+static void
+sigterm_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct timeval tv = { 0, 100000 };
+
+	if (srv->draining)
+		return;
+	log_info(NULL, "shutdown", " signal=%d busy=%u", (int)sig,
+		 srv->priv->busy);
+	srv->draining = true;
+	listener_disable_all(srv);
+	event_add(srv->priv->drain_timer, &tv);
+	drain_tick_cb(-1, 0, srv);
+}
+
+static void
+sighup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+	char err[512];
+	SSL_CTX *ctx = tls_ctx_new(srv->cfg.cert_path, srv->cfg.key_path, err,
+				   sizeof(err));
+
+	if (ctx == NULL) {
+		log_error(NULL, "tls_reload", " reason=%s", log_qs(err));
+		return;
+	}
+	/* Live connections keep a reference to the old context. */
+	tls_ctx_free(srv->tls_ctx);
+	srv->tls_ctx = ctx;
+	log_info(NULL, "tls_reload", " cert=%s", log_qs(srv->cfg.cert_path));
+}
+
+static int
+server_signals(struct server *srv)
+{
+	struct event_base *base = loop_base(srv->loop);
+	struct server_priv *p = srv->priv;
+
+	signal(SIGPIPE, SIG_IGN);
+	p->sig_term = evsignal_new(base, SIGTERM, sigterm_cb, srv);
+	p->sig_int = evsignal_new(base, SIGINT, sigterm_cb, srv);
+	p->sig_hup = evsignal_new(base, SIGHUP, sighup_cb, srv);
+	p->drain_timer = event_new(base, -1, EV_PERSIST, drain_tick_cb, srv);
+	if (!p->sig_term || !p->sig_int || !p->sig_hup || !p->drain_timer)
+		return -1;
+	event_add(p->sig_term, NULL);
+	event_add(p->sig_int, NULL);
+	event_add(p->sig_hup, NULL);
+	return 0;
+}
+
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* Everything done as root: data dir, certificate, key, ports. */
+static int
+server_start_privileged(struct server *srv, char *err, size_t errlen)
+{
+	if (privdrop_prepare_dir(srv->cfg.data_dir, srv->cfg.run_user, err,
+				 errlen) < 0)
+		return -1;
+	if (tls_ensure_cert(&srv->cfg, err, errlen) < 0)
+		return -1;
+	srv->tls_ctx = tls_ctx_new(srv->cfg.cert_path, srv->cfg.key_path, err,
+				   errlen);
+	if (srv->tls_ctx == NULL)
+		return -1;
+	if (listener_bind_all(srv, err, errlen) < 0)
+		return -1;
+	return privdrop_to_user(srv->cfg.run_user, err, errlen);
+}
+
+static void
+server_free_parts(struct server *srv)
+{
+	struct server_priv *p = srv->priv;
+
+	workers_free(&srv->workers);
+	commit_free(&srv->commit);
+	/* Completions the threads posted after the loop stopped still free
+	 * their sessions: run them. */
+	if (srv->loop != NULL)
+		for (int i = 0; i < 3; i++)
+			event_base_loop(loop_base(srv->loop), EVLOOP_NONBLOCK);
+	listener_free_all(srv);
+	if (p->sig_term) event_free(p->sig_term);
+	if (p->sig_int) event_free(p->sig_int);
+	if (p->sig_hup) event_free(p->sig_hup);
+	if (p->drain_timer) event_free(p->drain_timer);
+	for (size_t b = 0; b < SERVER_LOCK_BUCKETS; b++)
+		while (p->locks[b] != NULL) {
+			struct server_lock *l = p->locks[b];
+			p->locks[b] = l->next;
+			free(l);
+		}
+	tls_ctx_free(srv->tls_ctx);
+	srv->tls_ctx = NULL;
+	loop_free(&srv->loop);
+	free(p);
+	srv->priv = NULL;
+}
+
+int
+server_run(struct server *srv)
+{
+	char err[1024];
+	int rc = -1;
+
+	log_set_level((enum log_level)srv->cfg.log_level);
+	raise_fd_limit();
+	evthread_use_pthreads();
+	srv->priv = calloc(1, sizeof(*srv->priv));
+	srv->loop = loop_new();
+	if (srv->priv == NULL || srv->loop == NULL) {
+		fprintf(stderr, "postel: out of memory\n");
+		return 1;
+	}
+	if (server_start_privileged(srv, err, sizeof(err)) < 0)
+		goto out;
+	srv->commit = commit_new(srv->cfg.store_url, srv->cfg.data_dir,
+				 srv->loop, err, sizeof(err));
+	if (srv->commit == NULL)
+		goto out;
+	srv->workers = workers_new(srv->loop, srv->cfg.worker_threads);
+	if (srv->workers == NULL || server_signals(srv) < 0) {
+		snprintf(err, sizeof(err), "cannot start threads");
+		goto out;
+	}
+	log_info(NULL, "start", " hostname=%s data=%s",
+		 log_qs(srv->cfg.hostname), log_qs(srv->cfg.data_dir));
+	printf("postel: ready\n");
+	fflush(stdout);
+	rc = loop_run(srv->loop);
+	log_info(NULL, "stop", NULL);
+	server_free_parts(srv);
+	return rc == 0 ? 0 : 1;
+out:
+	fprintf(stderr, "postel: %s\n", err);
+	server_free_parts(srv);
+	return 1;
+}

@@ -1,0 +1,46 @@
+/*
+ * Server state shared by the core modules (server.c, listener.c, conn.c)
+ * and nobody else.
+ */
+#ifndef POSTEL_SERVER_PRIV_H
+#define POSTEL_SERVER_PRIV_H
+
+#include <stdint.h>
+
+struct conn;
+struct evconnlistener;
+struct event;
+
+#define SERVER_IP_BUCKETS 4096
+#define SERVER_LOCK_BUCKETS 256
+
+struct server_ip_count {
+	char ip[64];
+	unsigned n;
+	struct server_ip_count *next;
+};
+
+struct server_lock {
+	int64_t mailbox_id;
+	struct server_lock *next;
+};
+
+struct server_listener {
+	struct server *srv;
+	struct evconnlistener *evl;
+	int proto; /* enum proto */
+};
+
+struct server_priv {
+	struct server_listener listeners[32];
+	size_t n_listeners;
+	struct conn *conns;          /* every live connection */
+	unsigned n_conns;
+	struct server_ip_count *ips[SERVER_IP_BUCKETS];
+	struct server_lock *locks[SERVER_LOCK_BUCKETS];
+	unsigned busy;               /* durable jobs in flight */
+	struct event *sig_term, *sig_int, *sig_hup, *drain_timer;
+	int drain_ticks;
+};
+
+#endif

@@ -1,0 +1,178 @@
+/*
+ * postel: one binary. `postel serve` runs the server; domain, user and alias
+ * manage accounts against the same store, also while the server runs.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/server.h"
+#include "util/str.h"
+
+#define POSTEL_VERSION "0.1.0"
+
+struct opts {
+	const char *data_dir;
+	const char *config_path;
+	const char *hostname;
+	struct config_listen listen[CONFIG_MAX_LISTENERS];
+	size_t n_listen;
+	int argc;        /* the rest, starting at the action word */
+	char *argv[64];
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: postel [--data DIR] [--config FILE] COMMAND ...\n"
+		"  serve [--listen PROTO=ADDR:PORT]... [--hostname NAME]\n"
+		"  domain add|del NAME | domain list\n"
+		"  user add|passwd ADDRESS [--password-stdin] | user del ADDRESS"
+		" | user list [DOMAIN]\n"
+		"  alias add SOURCE TARGET... | alias del SOURCE [TARGET]"
+		" | alias list [DOMAIN]\n"
+		"  version\n"
+		"PROTO: smtp submission submissions pop3 pop3s\n");
+}
+
+/* Pulls out the options every command shares, wherever they stand; keeps
+ * the rest in order. 0, or 2 on a usage error. */
+static int
+parse_opts(int argc, char **argv, struct opts *o)
+{
+	char err[256];
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		bool has_val = i + 1 < argc;
+
+		if ((strcmp(a, "--data") == 0 || strcmp(a, "-d") == 0) && has_val) {
+			o->data_dir = argv[++i];
+		} else if ((strcmp(a, "--config") == 0 || strcmp(a, "-c") == 0) &&
+			   has_val) {
+			o->config_path = argv[++i];
+		} else if (strcmp(a, "--hostname") == 0 && has_val) {
+			o->hostname = argv[++i];
+		} else if (strcmp(a, "--listen") == 0 && has_val) {
+			if (o->n_listen >= CONFIG_MAX_LISTENERS ||
+			    config_parse_listen(argv[++i], &o->listen[o->n_listen++],
+						err, sizeof(err)) < 0) {
+				fprintf(stderr, "postel: %s\n", err);
+				return 2;
+			}
+		} else if (o->argc < (int)(sizeof(o->argv) / sizeof(o->argv[0]))) {
+			o->argv[o->argc++] = argv[i];
+		} else {
+			fprintf(stderr, "postel: too many arguments\n");
+			return 2;
+		}
+	}
+	return 0;
+}
+
+static int
+build_config(const struct opts *o, struct config *cfg)
+{
+	char err[1024];
+
+	config_defaults(cfg, geteuid() == 0);
+	if (o->config_path != NULL &&
+	    config_load(cfg, o->config_path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "postel: %s\n", err);
+		return -1;
+	}
+	if (o->data_dir != NULL)
+		str_lcpy(cfg->data_dir, o->data_dir, sizeof(cfg->data_dir));
+	if (o->hostname != NULL)
+		str_lcpy(cfg->hostname, o->hostname, sizeof(cfg->hostname));
+	if (o->n_listen > 0) {
+		memcpy(cfg->listeners, o->listen, sizeof(o->listen));
+		cfg->n_listeners = o->n_listen;
+	}
+	config_finish(cfg);
+	return 0;
+}
+
+static int
+cmd_serve(const struct config *cfg, int argc, char **argv)
+{
+	static struct server srv;
+
+	if (argc > 1) {
+		fprintf(stderr, "postel: serve: unexpected argument '%s'\n",
+			argv[1]);
+		return 2;
+	}
+	srv.cfg = *cfg;
+	return server_run(&srv);
+}
+
+static int
+cmd_version(const struct config *cfg, int argc, char **argv)
+{
+	printf("postel %s\n", POSTEL_VERSION);
+	return 0;
+}
+
+static int
+cmd_domain(const struct config *cfg, int argc, char **argv)
+{
+	return cli_domain(cfg, argc - 1, argv + 1);
+}
+
+static int
+cmd_user(const struct config *cfg, int argc, char **argv)
+{
+	return cli_user(cfg, argc - 1, argv + 1);
+}
+
+static int
+cmd_alias(const struct config *cfg, int argc, char **argv)
+{
+	return cli_alias(cfg, argc - 1, argv + 1);
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(const struct config *cfg, int argc, char **argv);
+} commands[] = {
+	{ "serve", cmd_serve },
+	{ "domain", cmd_domain },
+	{ "user", cmd_user },
+	{ "alias", cmd_alias },
+	{ "version", cmd_version },
+};
+
+int
+main(int argc, char **argv)
+{
+	static struct opts o;
+	static struct config cfg;
+	int rc;
+
+	if ((rc = parse_opts(argc - 1, argv + 1, &o)) != 0) {
+		usage(stderr);
+		return rc;
+	}
+	if (o.argc == 0 || strcmp(o.argv[0], "help") == 0 ||
+	    strcmp(o.argv[0], "--help") == 0 || strcmp(o.argv[0], "-h") == 0) {
+		usage(o.argc == 0 ? stderr : stdout);
+		return o.argc == 0 ? 2 : 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(o.argv[0], commands[i].name) != 0)
+			continue;
+		if (build_config(&o, &cfg) < 0)
+			return 1;
+		return commands[i].fn(&cfg, o.argc, o.argv);
+	}
+	fprintf(stderr, "postel: unknown command '%s'\n", o.argv[0]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,228 @@
+/*
+ * POP3 login: USER/PASS (RFC 1939 §7) and AUTH PLAIN (RFC 5034, RFC 4616).
+ * The password is checked on a worker (auth_verify_async); failed attempts
+ * are answered after a growing delay (an event timer, never a sleep) and
+ * the connection is cut after max_auth_failures (DESIGN.md principle 4).
+ */
+#include <event2/event.h>
+#include <string.h>
+
+#include "../auth/auth.h"
+#include "../auth/sasl.h"
+#include "../core/log.h"
+#include "../core/loop.h"
+#include "../core/server.h"
+#include "../util/str.h"
+#include "pop3_maildrop.h"
+#include "pop3_reply.h"
+#include "pop3_session.h"
+
+static unsigned
+pop3_auth_max_failures(const struct pop3_session *s)
+{
+	unsigned max = s->srv->cfg.max_auth_failures;
+
+	return max > 0 ? max : LIMIT_AUTH_FAILURES_DEFAULT;
+}
+
+static void
+pop3_auth_delay_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pop3_session *s = arg;
+
+	/* RFC 3206 §4: [AUTH] says the credentials were wrong, so the
+	 * client should not retry blindly. */
+	pop3_reply_err(s, POP3_CODE_AUTH, POP3_TXT_AUTH_FAILED);
+	if (s->auth_failures >= pop3_auth_max_failures(s)) {
+		log_warn(s->sess_id, "auth_limit", " failures=%u",
+			 s->auth_failures);
+		pop3_session_close(s, "auth_failures");
+		return;
+	}
+	pop3_session_unbusy(s);
+}
+
+/* Counts a failed login and answers it after auth_fail_delay_ms times the
+ * number of failures so far. The session stays busy meanwhile; the timer
+ * is the session's and dies with it if the client leaves. */
+static void
+pop3_auth_failed(struct pop3_session *s)
+{
+	long ms;
+	struct timeval tv;
+
+	s->auth_failures++;
+	log_info(s->sess_id, "login_fail", " user=%s mech=%s failures=%u",
+		 log_qs(s->address), s->auth_mech, s->auth_failures);
+	s->address[0] = '\0';
+	if (s->delay_ev == NULL)
+		s->delay_ev = evtimer_new(loop_base(s->srv->loop),
+					  pop3_auth_delay_cb, s);
+	if (s->delay_ev == NULL) {
+		pop3_auth_delay_cb(-1, 0, s);
+		return;
+	}
+	ms = (long)s->srv->cfg.auth_fail_delay_ms * (long)s->auth_failures;
+	if (ms < 0)
+		ms = 0;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	pop3_session_busy(s);
+	evtimer_add(s->delay_ev, &tv);
+}
+
+static void
+pop3_auth_done_cb(void *arg, enum auth_result result, int64_t account_id,
+		  const char *address)
+{
+	struct pop3_session *s = arg;
+
+	if (s->conn == NULL) {
+		pop3_session_unref(s);
+		return;
+	}
+	/* Every branch below either starts more work or unbusies. */
+	switch (result) {
+	case AUTH_OK:
+		s->account_id = account_id;
+		str_lcpy(s->address, address, sizeof(s->address));
+		log_info(s->sess_id, "login", " user=%s mech=%s",
+			 log_qs(s->address), s->auth_mech);
+		pop3_maildrop_open(s);
+		break;
+	case AUTH_FAILED:
+		pop3_auth_failed(s);
+		break;
+	default:
+		log_warn(s->sess_id, "login_tempfail", " user=%s",
+			 log_qs(s->address));
+		s->address[0] = '\0';
+		pop3_reply_err(s, POP3_CODE_SYS_TEMP, POP3_TXT_TEMP);
+		pop3_session_unbusy(s);
+		break;
+	}
+	pop3_session_unref(s);
+}
+
+/* Hands user and pass to a worker; the reference lives until the
+ * callback. s->address holds the attempted name for the log lines. */
+static void
+pop3_auth_begin(struct pop3_session *s, const char *user, const char *pass,
+		const char *mech)
+{
+	str_lcpy(s->address, user, sizeof(s->address));
+	s->user[0] = '\0';
+	s->auth_mech = mech;
+	pop3_session_busy(s);
+	pop3_session_ref(s);
+	auth_verify_async(s->srv, user, pass, pop3_auth_done_cb, s);
+}
+
+void
+pop3_auth_user(struct pop3_session *s, const struct pop3_cmd *cmd)
+{
+	/* The same +OK whether or not the account exists (RFC 1939 §13:
+	 * do not reveal valid names). */
+	if (cmd->nargs < 1 || cmd->arg_lens[0] == 0 ||
+	    cmd->arg_lens[0] > LIMIT_ADDRESS) {
+		pop3_reply_err(s, NULL, "Invalid user name");
+		pop3_session_error(s);
+		return;
+	}
+	memcpy(s->user, cmd->args[0], cmd->arg_lens[0]);
+	s->user[cmd->arg_lens[0]] = '\0';
+	pop3_reply_ok(s, "Send your password");
+}
+
+void
+pop3_auth_pass(struct pop3_session *s, const struct pop3_cmd *cmd)
+{
+	char pass[SASL_PASS_MAX + 1];
+	char user[LIMIT_ADDRESS + 1];
+	const char *p = cmd->rest;
+	size_t len = cmd->rest_len;
+
+	if (p == NULL && cmd->nargs > 0) {
+		p = cmd->args[0];
+		len = cmd->arg_lens[0];
+	}
+	if (s->user[0] == '\0') {
+		pop3_reply_err(s, NULL, "USER first");
+		pop3_session_error(s);
+		return;
+	}
+	str_lcpy(user, s->user, sizeof(user));
+	s->user[0] = '\0';
+	s->auth_mech = "USER";
+	if (p == NULL || len == 0 || len > SASL_PASS_MAX ||
+	    memchr(p, '\0', len) != NULL) {
+		str_lcpy(s->address, user, sizeof(s->address));
+		pop3_auth_failed(s);
+		return;
+	}
+	memcpy(pass, p, len);
+	pass[len] = '\0';
+	pop3_auth_begin(s, user, pass, "USER");
+	explicit_bzero(pass, sizeof(pass));
+}
+
+/* RFC 4616 §2 message, base64 (RFC 5034 §4). */
+static void
+pop3_auth_plain(struct pop3_session *s, const char *b64, size_t len)
+{
+	struct sasl_creds c;
+
+	s->auth_mech = "PLAIN";
+	if (sasl_plain_decode(b64, len, &c) < 0) {
+		sasl_creds_clear(&c);
+		pop3_reply_err(s, NULL, "Malformed SASL response");
+		pop3_session_error(s);
+		return;
+	}
+	/* No proxy authorization: an authzid must name the user itself. */
+	if (c.authzid[0] != '\0' && strcmp(c.authzid, c.user) != 0) {
+		str_lcpy(s->address, c.user, sizeof(s->address));
+		sasl_creds_clear(&c);
+		pop3_auth_failed(s);
+		return;
+	}
+	pop3_auth_begin(s, c.user, c.pass, "PLAIN");
+	sasl_creds_clear(&c);
+}
+
+void
+pop3_auth_auth(struct pop3_session *s, const struct pop3_cmd *cmd)
+{
+	if (cmd->nargs == 0) {
+		/* Not in RFC 5034, but common clients probe with a bare
+		 * AUTH for the mechanism list. */
+		pop3_reply_ok(s, "Supported mechanisms follow");
+		pop3_reply_line(s, "PLAIN");
+		pop3_reply_end(s);
+		return;
+	}
+	if (sasl_mech_parse(cmd->args[0], cmd->arg_lens[0]) !=
+	    SASL_MECH_PLAIN) {
+		pop3_reply_err(s, NULL, "Unsupported authentication mechanism");
+		pop3_session_error(s);
+		return;
+	}
+	if (cmd->nargs > 1) {
+		pop3_auth_plain(s, cmd->args[1], cmd->arg_lens[1]);
+		return;
+	}
+	s->sasl_wait = true;
+	pop3_reply_continue(s);
+}
+
+void
+pop3_auth_sasl_line(struct pop3_session *s, const char *line, size_t len)
+{
+	s->sasl_wait = false;
+	/* RFC 5034 §4: "*" cancels the exchange. */
+	if (len == 1 && line[0] == '*') {
+		pop3_reply_err(s, NULL, "Authentication cancelled");
+		return;
+	}
+	pop3_auth_plain(s, line, len);
+}

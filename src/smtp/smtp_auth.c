@@ -1,0 +1,197 @@
+/*
+ * SMTP AUTH (RFC 4954) with PLAIN and LOGIN, only over TLS. The password is
+ * checked on a worker (auth.h); failures are answered after a growing delay
+ * and the connection is closed after cfg.max_auth_failures.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <openssl/crypto.h>
+
+#include "../auth/auth.h"
+#include "../auth/sasl.h"
+#include "../core/config.h"
+#include "../core/conn.h"
+#include "../core/log.h"
+#include "../core/loop.h"
+#include "../core/server.h"
+#include "../util/str.h"
+#include "smtp_int.h"
+
+/* "Username:" and "Password:" in base64, as LOGIN clients expect. */
+#define SASL_LOGIN_USER "VXNlcm5hbWU6"
+#define SASL_LOGIN_PASS "UGFzc3dvcmQ6"
+
+static void
+auth_delay_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_session *s = arg;
+
+	if (!s->closed) {
+		if (s->auth_failures >= s->srv->cfg.max_auth_failures) {
+			smtp_reply(s, 421, "4.7.0", "Too many failed "
+				   "authentication attempts");
+			smtp_session_close(s);
+		} else {
+			smtp_reply(s, 535, "5.7.8", "Authentication "
+				   "credentials invalid");
+		}
+	}
+	if (!smtp_session_unref(s))
+		smtp_session_resume(s);
+}
+
+static void
+auth_done(void *arg, enum auth_result result, int64_t account_id,
+	  const char *address)
+{
+	struct smtp_session *s = arg;
+
+	if (s->closed) {
+		smtp_session_unref(s);
+		return;
+	}
+	if (result == AUTH_OK) {
+		s->authed = true;
+		str_lcpy(s->auth_user, address, sizeof(s->auth_user));
+		log_info(s->id, "auth", " user=%s result=ok",
+			 log_qs(s->auth_user));
+		smtp_reply(s, 235, "2.7.0", "Authentication successful");
+	} else if (result == AUTH_TEMPFAIL) {
+		smtp_reply(s, 454, "4.7.0", "Temporary authentication failure");
+	} else {
+		struct timeval tv;
+		long ms = (long)s->srv->cfg.auth_fail_delay_ms *
+			  (long)++s->auth_failures;
+		log_warn(s->id, "auth", " user=%s result=fail failures=%u "
+			 "ip=%s", log_qs(s->sasl_user), s->auth_failures,
+			 conn_peer(s->conn));
+		tv.tv_sec = ms / 1000;
+		tv.tv_usec = (ms % 1000) * 1000;
+		if (s->delay_ev == NULL)
+			s->delay_ev = evtimer_new(
+				loop_base(s->srv->loop), auth_delay_done, s);
+		/* Keep the reference through the delay. */
+		if (s->delay_ev != NULL && evtimer_add(s->delay_ev, &tv) == 0)
+			return;
+		auth_delay_done(-1, 0, s);
+		return;
+	}
+	if (!smtp_session_unref(s))
+		smtp_session_resume(s);
+}
+
+static void
+auth_check(struct smtp_session *s, struct sasl_creds *c)
+{
+	smtp_set_mode(s, SMTP_MODE_COMMAND);
+	/* We authorise only as ourselves: no proxy authorisation. */
+	if (c->authzid[0] != '\0' && strcmp(c->authzid, c->user) != 0) {
+		sasl_creds_clear(c);
+		smtp_reply(s, 535, "5.7.8", "Authorization identity refused");
+		return;
+	}
+	str_lcpy(s->sasl_user, c->user, sizeof(s->sasl_user));
+	smtp_session_ref(s);
+	conn_pause(s->conn);
+	auth_verify_async(s->srv, c->user, c->pass, auth_done, s);
+	sasl_creds_clear(c);
+}
+
+static void
+auth_malformed(struct smtp_session *s)
+{
+	smtp_set_mode(s, SMTP_MODE_COMMAND);
+	smtp_reply(s, 501, "5.5.2", "Malformed authentication response");
+	smtp_count_error(s);
+}
+
+/* One client response: the initial response or a line after 334. */
+static void
+auth_step(struct smtp_session *s, const char *b64, size_t len)
+{
+	struct sasl_creds c;
+
+	memset(&c, 0, sizeof(c));
+	if (s->sasl_mech == SASL_MECH_PLAIN) {
+		if (sasl_plain_decode(b64, len, &c) < 0) {
+			auth_malformed(s);
+			return;
+		}
+		auth_check(s, &c);
+		return;
+	}
+	if (s->sasl_step == 0) {
+		if (sasl_login_decode(b64, len, s->sasl_user,
+				      sizeof(s->sasl_user)) < 0 ||
+		    s->sasl_user[0] == '\0') {
+			auth_malformed(s);
+			return;
+		}
+		s->sasl_step = 1;
+		smtp_set_mode(s, SMTP_MODE_SASL);
+		smtp_reply(s, 334, NULL, SASL_LOGIN_PASS);
+		return;
+	}
+	if (sasl_login_decode(b64, len, c.pass, sizeof(c.pass)) < 0 ||
+	    c.pass[0] == '\0') {
+		sasl_creds_clear(&c);
+		auth_malformed(s);
+		return;
+	}
+	str_lcpy(c.user, s->sasl_user, sizeof(c.user));
+	auth_check(s, &c);
+}
+
+void
+smtp_sasl_line(struct smtp_session *s, const char *line, size_t len)
+{
+	/* RFC 4954 §4: "*" cancels the exchange. */
+	if (len == 1 && line[0] == '*') {
+		smtp_set_mode(s, SMTP_MODE_COMMAND);
+		smtp_reply(s, 501, "5.7.0", "Authentication cancelled");
+		return;
+	}
+	auth_step(s, line, len);
+}
+
+void
+smtp_cmd_auth(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	const char *arg = cmd->arg;
+	size_t mlen = 0;
+
+	if (!conn_is_tls(s->conn)) {
+		smtp_reply(s, 538, "5.7.11", "Encryption required for "
+			   "requested authentication mechanism");
+		return;
+	}
+	if (s->authed) {
+		smtp_reply(s, 503, "5.5.1", "Already authenticated");
+		return;
+	}
+	while (mlen < cmd->arg_len && arg[mlen] != ' ')
+		mlen++;
+	s->sasl_mech = sasl_mech_parse(arg, mlen);
+	s->sasl_step = 0;
+	s->sasl_user[0] = '\0';
+	if (s->sasl_mech == SASL_MECH_UNKNOWN) {
+		smtp_reply(s, 504, "5.5.4", "Unrecognized authentication type");
+		return;
+	}
+	if (mlen < cmd->arg_len) {
+		const char *ir = arg + mlen + 1;
+		size_t irlen = cmd->arg_len - mlen - 1;
+		/* RFC 4954 §4: "=" is an empty initial response. */
+		if (irlen == 1 && ir[0] == '=')
+			irlen = 0;
+		if (irlen > 0 || s->sasl_mech == SASL_MECH_PLAIN) {
+			auth_step(s, ir, irlen);
+			return;
+		}
+	}
+	smtp_set_mode(s, SMTP_MODE_SASL);
+	smtp_reply(s, 334, NULL, "%s", s->sasl_mech == SASL_MECH_LOGIN
+					       ? SASL_LOGIN_USER : "");
+}

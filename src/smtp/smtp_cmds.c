@@ -1,0 +1,379 @@
+/*
+ * SMTP command table and the handlers for everything but DATA/BDAT and AUTH.
+ * The dispatcher checks state and sends 503 itself; a handler holds only its
+ * command's logic.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/config.h"
+#include "../core/conn.h"
+#include "../core/log.h"
+#include "../core/server.h"
+#include "../core/workers.h"
+#include "../store/store.h"
+#include "../util/str.h"
+#include "smtp_int.h"
+
+#define ANY_STATE (SMTP_STATE_INIT | SMTP_STATE_HELO | SMTP_STATE_MAIL | \
+		   SMTP_STATE_RCPT)
+#define GREETED (SMTP_STATE_HELO | SMTP_STATE_MAIL | SMTP_STATE_RCPT)
+
+typedef void (*smtp_handler)(struct smtp_session *s,
+			     const struct smtp_cmd *cmd);
+
+struct smtp_cmd_entry {
+	smtp_handler fn;
+	unsigned states;         /* enum smtp_state mask */
+	const char *bad_state;   /* 503 text when the state is wrong */
+};
+
+static bool
+smtp_submission(const struct smtp_session *s)
+{
+	return s->proto == PROTO_SUBMISSION || s->proto == PROTO_SUBMISSIONS;
+}
+
+static void
+cmd_helo(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	char line[LIMIT_DOMAIN + 64];
+	char size[64];
+	const char *lines[12];
+	size_t n = 0;
+	bool tls = conn_is_tls(s->conn);
+
+	/* RFC 5321 §4.1.4: HELO/EHLO also resets any transaction. */
+	smtp_tx_free(s);
+	snprintf(s->helo, sizeof(s->helo), "%.*s", (int)cmd->arg_len, cmd->arg);
+	s->state = SMTP_STATE_HELO;
+	s->esmtp = cmd->verb == SMTP_VERB_EHLO;
+	if (!s->esmtp) {
+		smtp_reply(s, 250, NULL, "%s", s->srv->cfg.hostname);
+		return;
+	}
+	snprintf(line, sizeof(line), "%s", s->srv->cfg.hostname);
+	lines[n++] = line;
+	lines[n++] = "PIPELINING";
+	snprintf(size, sizeof(size), "SIZE %zu", s->srv->cfg.max_message_size);
+	lines[n++] = size;
+	lines[n++] = "8BITMIME";
+	lines[n++] = "ENHANCEDSTATUSCODES";
+	lines[n++] = "SMTPUTF8";
+	lines[n++] = "CHUNKING";
+	if (!tls)
+		lines[n++] = "STARTTLS";
+	/* RFC 4954 §4 and DESIGN.md: no AUTH before TLS. */
+	if (tls && !s->authed)
+		lines[n++] = "AUTH PLAIN LOGIN";
+	lines[n++] = "HELP";
+	smtp_reply_lines(s, 250, lines, n);
+}
+
+static int
+smtp_mail_params(struct smtp_session *s, const struct smtp_cmd *cmd,
+		 bool *utf8_r)
+{
+	for (size_t i = 0; i < cmd->n_params; i++) {
+		const struct smtp_param *p = &cmd->params[i];
+		char val[32];
+
+		snprintf(val, sizeof(val), "%.*s", (int)p->val_len,
+			 p->val ? p->val : "");
+		if (str_ieq(p->key, p->key_len, "SIZE") && p->val != NULL) {
+			long long sz;
+			if (str_tonum(val, 0, 1LL << 62, &sz) < 0) {
+				smtp_reply(s, 501, "5.5.4", "Bad SIZE value");
+				return -1;
+			}
+			/* RFC 1870 §6.2 */
+			if ((unsigned long long)sz > s->srv->cfg.max_message_size) {
+				smtp_reply(s, 552, "5.3.4",
+					   "Message size exceeds fixed limit");
+				return -1;
+			}
+		} else if (str_ieq(p->key, p->key_len, "BODY") && p->val) {
+			if (!str_ieq(p->val, p->val_len, "7BIT") &&
+			    !str_ieq(p->val, p->val_len, "8BITMIME")) {
+				smtp_reply(s, 555, "5.5.4",
+					   "Unsupported BODY type");
+				return -1;
+			}
+		} else if (str_ieq(p->key, p->key_len, "SMTPUTF8") &&
+			   p->val == NULL) {
+			*utf8_r = true;
+		} else if (str_ieq(p->key, p->key_len, "AUTH") && p->val) {
+			/* RFC 4954 §5: accepted, not trusted. */
+		} else {
+			smtp_reply(s, 555, "5.5.4", "Unsupported parameter %s",
+				   log_q(p->key, p->key_len));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	bool utf8 = false;
+
+	if (smtp_submission(s) && !s->authed) {
+		smtp_reply(s, 530, "5.7.0", "Authentication required");
+		return;
+	}
+	if (smtp_mail_params(s, cmd, &utf8) < 0)
+		return;
+	/* RFC 6531 §3.4: a non-ASCII address needs SMTPUTF8. */
+	if (cmd->path_has_utf8 && !utf8) {
+		smtp_reply(s, 553, "5.6.7", "SMTPUTF8 is required for this "
+			   "address");
+		return;
+	}
+	s->tx = smtp_tx_new();
+	if (s->tx == NULL || buf_reserve(&s->tx->data, 0) < 0) {
+		smtp_reply(s, 451, "4.3.0", "Out of memory");
+		smtp_tx_free(s);
+		return;
+	}
+	s->tx->data.max = s->srv->cfg.max_message_size;
+	s->tx->smtputf8 = utf8;
+	str_lcpy(s->tx->from, cmd->path, sizeof(s->tx->from));
+	s->state = SMTP_STATE_MAIL;
+	log_info(s->id, "mail", " from=%s", log_qs(cmd->path));
+	smtp_reply(s, 250, "2.1.0", "Ok");
+}
+
+/* A recipient lookup in flight on a worker. */
+struct smtp_rcpt_job {
+	struct smtp_session *s;
+	char addr[LIMIT_ADDRESS + 1];
+	enum store_rcpt_status status;
+	int64_t *accounts;
+	size_t n;
+};
+
+static void
+rcpt_work(void *arg)
+{
+	struct smtp_rcpt_job *j = arg;
+	struct store *st = server_thread_store(j->s->srv);
+
+	j->status = st ? store_resolve_rcpt(st, j->addr, &j->accounts, &j->n)
+		       : STORE_RCPT_ERROR;
+}
+
+static void
+rcpt_accept(struct smtp_session *s, struct smtp_rcpt_job *j)
+{
+	struct smtp_tx *tx = s->tx;
+	struct smtp_rcpt *r = realloc(tx->rcpts,
+				      (tx->n_rcpts + 1) * sizeof(*r));
+
+	if (r == NULL) {
+		smtp_reply(s, 452, "4.3.1", "Out of memory");
+		return;
+	}
+	tx->rcpts = r;
+	r = &tx->rcpts[tx->n_rcpts++];
+	str_lcpy(r->addr, j->addr, sizeof(r->addr));
+	r->accounts = j->accounts;
+	r->n_accounts = j->n;
+	j->accounts = NULL;
+	s->state = SMTP_STATE_RCPT;
+	log_info(s->id, "rcpt", " to=%s accounts=%zu", log_qs(r->addr), j->n);
+	smtp_reply(s, 250, "2.1.5", "Ok");
+}
+
+static void
+rcpt_done(void *arg)
+{
+	struct smtp_rcpt_job *j = arg;
+	struct smtp_session *s = j->s;
+
+	if (!s->closed && s->tx != NULL) {
+		switch (j->status) {
+		case STORE_RCPT_OK:
+			rcpt_accept(s, j);
+			break;
+		case STORE_RCPT_NO_USER:
+			smtp_reply(s, 550, "5.1.1", "<%s>: Recipient address "
+				   "rejected: User unknown", j->addr);
+			break;
+		case STORE_RCPT_NOT_HOSTED:
+			if (s->authed)
+				smtp_reply(s, 550, "5.3.3", "<%s>: Delivery to "
+					   "other domains is not available on "
+					   "this server yet", j->addr);
+			else
+				smtp_reply(s, 554, "5.7.1", "<%s>: Relay access "
+					   "denied", j->addr);
+			break;
+		default:
+			smtp_reply(s, 451, "4.3.0", "Temporary lookup failure");
+			break;
+		}
+	}
+	free(j->accounts);
+	free(j);
+	if (!smtp_session_unref(s))
+		smtp_session_resume(s);
+}
+
+static void
+cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	struct smtp_rcpt_job *j;
+
+	if (s->tx->n_rcpts >= s->srv->cfg.max_rcpts) {
+		smtp_reply(s, 452, "4.5.3", "Too many recipients");
+		return;
+	}
+	if (cmd->n_params > 0) {
+		smtp_reply(s, 555, "5.5.4", "Unsupported parameter %s",
+			   log_q(cmd->params[0].key, cmd->params[0].key_len));
+		return;
+	}
+	if (cmd->path_has_utf8 && !s->tx->smtputf8) {
+		smtp_reply(s, 553, "5.6.7", "SMTPUTF8 is required for this "
+			   "address");
+		return;
+	}
+	j = calloc(1, sizeof(*j));
+	if (j == NULL) {
+		smtp_reply(s, 452, "4.3.1", "Out of memory");
+		return;
+	}
+	j->s = s;
+	/* RFC 5321 §4.1.1.3: <postmaster> without a domain is ours. */
+	if (strchr(cmd->path, '@') == NULL)
+		snprintf(j->addr, sizeof(j->addr), "%s@%s", cmd->path,
+			 s->srv->cfg.hostname);
+	else
+		str_lcpy(j->addr, cmd->path, sizeof(j->addr));
+	smtp_session_ref(s);
+	conn_pause(s->conn);
+	workers_submit(s->srv->workers, rcpt_work, rcpt_done, j);
+}
+
+static void
+cmd_rset(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	smtp_tx_free(s);
+	smtp_reply(s, 250, "2.0.0", "Ok");
+}
+
+static void
+cmd_noop(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	smtp_reply(s, 250, "2.0.0", "Ok");
+}
+
+static void
+cmd_quit(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	smtp_reply(s, 221, "2.0.0", "Bye");
+	smtp_session_close(s);
+}
+
+static void
+cmd_help(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	smtp_reply(s, 214, "2.0.0", "Commands: HELO EHLO MAIL RCPT DATA BDAT "
+		   "RSET NOOP QUIT HELP VRFY STARTTLS AUTH");
+}
+
+static void
+cmd_vrfy(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	/* RFC 5321 §3.5.3: 252 says "try it" without confirming anything,
+	 * so VRFY cannot be used to harvest addresses. */
+	smtp_reply(s, 252, "2.5.0", "Cannot VRFY user, but will accept "
+		   "message and attempt delivery");
+}
+
+static void
+cmd_expn(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	smtp_reply(s, 502, "5.5.1", "EXPN is not available");
+}
+
+void
+smtp_reset_after_tls(struct smtp_session *s)
+{
+	/* RFC 3207 §4.2: forget everything learned before TLS. */
+	smtp_tx_free(s);
+	s->state = SMTP_STATE_INIT;
+	s->esmtp = false;
+	s->helo[0] = '\0';
+	s->authed = false;
+}
+
+static void
+cmd_starttls(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	if (conn_is_tls(s->conn)) {
+		smtp_reply(s, 503, "5.5.1", "TLS is already active");
+		return;
+	}
+	smtp_reply(s, 220, "2.0.0", "Ready to start TLS");
+	if (conn_starttls(s->conn) < 0) {
+		log_error(s->id, "starttls", " reason=setup");
+		smtp_session_close(s);
+		return;
+	}
+	smtp_reset_after_tls(s);
+}
+
+static const struct smtp_cmd_entry smtp_cmd_table[SMTP_VERB_COUNT] = {
+	[SMTP_VERB_HELO] = { cmd_helo, ANY_STATE, NULL },
+	[SMTP_VERB_EHLO] = { cmd_helo, ANY_STATE, NULL },
+	[SMTP_VERB_MAIL] = { cmd_mail, SMTP_STATE_HELO,
+			     "Send HELO/EHLO first, one MAIL per transaction" },
+	[SMTP_VERB_RCPT] = { cmd_rcpt, SMTP_STATE_MAIL | SMTP_STATE_RCPT,
+			     "Need MAIL command" },
+	[SMTP_VERB_DATA] = { smtp_cmd_data, SMTP_STATE_MAIL | SMTP_STATE_RCPT,
+			     "Need MAIL command" },
+	[SMTP_VERB_BDAT] = { smtp_cmd_bdat, SMTP_STATE_MAIL | SMTP_STATE_RCPT,
+			     "Need MAIL command" },
+	[SMTP_VERB_RSET] = { cmd_rset, ANY_STATE, NULL },
+	[SMTP_VERB_NOOP] = { cmd_noop, ANY_STATE, NULL },
+	[SMTP_VERB_QUIT] = { cmd_quit, ANY_STATE, NULL },
+	[SMTP_VERB_HELP] = { cmd_help, ANY_STATE, NULL },
+	[SMTP_VERB_VRFY] = { cmd_vrfy, ANY_STATE, NULL },
+	[SMTP_VERB_EXPN] = { cmd_expn, ANY_STATE, NULL },
+	[SMTP_VERB_STARTTLS] = { cmd_starttls, ANY_STATE, NULL },
+	[SMTP_VERB_AUTH] = { smtp_cmd_auth, SMTP_STATE_HELO,
+			     "Send EHLO first, not inside a transaction" },
+};
+
+void
+smtp_dispatch(struct smtp_session *s, const char *line, size_t len)
+{
+	struct smtp_cmd cmd;
+	struct smtp_parse_error err;
+	const struct smtp_cmd_entry *e;
+
+	log_debug(s->id, "command", " line=%s",
+		  len > 5 && str_ieq(line, 5, "AUTH ") ? "AUTH ***"
+						      : log_q(line, len));
+	if (smtp_parse_command(line, len, &cmd, &err) < 0) {
+		smtp_reply(s, err.code, err.enh, "%s", err.text);
+		smtp_count_error(s);
+		return;
+	}
+	e = &smtp_cmd_table[cmd.verb];
+	if (e->fn == NULL) {
+		smtp_reply(s, 502, "5.5.1", "Command not implemented");
+		smtp_count_error(s);
+		return;
+	}
+	if (!(e->states & s->state)) {
+		smtp_reply(s, 503, "5.5.1", "Bad sequence of commands: %s",
+			   e->bad_state);
+		smtp_count_error(s);
+		return;
+	}
+	e->fn(s, &cmd);
+}

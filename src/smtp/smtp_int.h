@@ -1,0 +1,121 @@
+/*
+ * Internals shared by the SMTP session files: the session and transaction
+ * structs (as OpenSMTPD: RSET or the end of a message frees the transaction
+ * and nothing else).
+ */
+#ifndef POSTEL_SMTP_INT_H
+#define POSTEL_SMTP_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../auth/sasl.h"
+#include "../core/limits.h"
+#include "../util/buf.h"
+#include "smtp_parse.h"
+
+struct server;
+struct conn;
+struct event;
+
+/* What the bytes from the client are read as. */
+enum smtp_mode {
+	SMTP_MODE_COMMAND = 0, /* command lines */
+	SMTP_MODE_DATA,        /* message text after 354, up to CRLF.CRLF */
+	SMTP_MODE_BDAT,        /* bdat_left raw octets of a BDAT chunk */
+	SMTP_MODE_SASL,        /* a response to a 334 AUTH challenge */
+	SMTP_MODE_DISCARD,     /* rest of an over-long line, up to LF */
+};
+
+/* Session states for the dispatch table's masks. */
+enum smtp_state {
+	SMTP_STATE_INIT = 1 << 0, /* before HELO/EHLO */
+	SMTP_STATE_HELO = 1 << 1, /* greeted, no transaction */
+	SMTP_STATE_MAIL = 1 << 2, /* MAIL given, no recipient yet */
+	SMTP_STATE_RCPT = 1 << 3, /* at least one recipient */
+};
+
+struct smtp_rcpt {
+	char addr[LIMIT_ADDRESS + 1];
+	int64_t *accounts;
+	size_t n_accounts;
+};
+
+struct smtp_tx {
+	char from[LIMIT_ADDRESS + 1];
+	bool smtputf8;
+	struct smtp_rcpt *rcpts;
+	size_t n_rcpts;
+	struct buf data;
+	bool too_big;       /* over max_message_size: refuse at the end */
+	bool used_bdat;     /* DATA may not follow BDAT (RFC 3030 §2) */
+	bool bdat_failed;   /* a chunk was refused: the rest are refused too */
+	/* DATA reader state (smtp_data.c). */
+	bool line_start;
+	bool prev_crlf;
+	char msgid[17];
+};
+
+struct smtp_session {
+	struct server *srv;
+	struct conn *conn;
+	const char *id;     /* conn_id(), the log's sess= */
+	int proto;          /* enum proto */
+	int refs;           /* async operations in flight */
+	bool closed;        /* conn is gone; free when refs drops to 0 */
+	bool quitting;      /* last reply queued; read nothing more */
+	enum smtp_mode mode;
+	enum smtp_state state;
+	bool esmtp;
+	char helo[LIMIT_DOMAIN + 1];
+	bool authed;
+	char auth_user[LIMIT_ADDRESS + 1];
+	unsigned auth_failures;
+	unsigned errors;
+	enum sasl_mech sasl_mech;
+	int sasl_step;
+	char sasl_user[LIMIT_ADDRESS + 1];
+	struct event *delay_ev; /* failed-AUTH delay */
+	unsigned long long bdat_left;
+	bool bdat_last;
+	struct smtp_tx *tx;
+};
+
+/* smtp_session.c */
+void smtp_session_ref(struct smtp_session *s);
+/* Drops a reference; true when the session was freed (caller must stop). */
+bool smtp_session_unref(struct smtp_session *s);
+void smtp_tx_free(struct smtp_session *s);
+struct smtp_tx *smtp_tx_new(void);
+void smtp_set_mode(struct smtp_session *s, enum smtp_mode mode);
+/* Continue with pipelined input after an async step. */
+void smtp_session_resume(struct smtp_session *s);
+void smtp_session_close(struct smtp_session *s);
+
+/* smtp_cmds.c */
+void smtp_dispatch(struct smtp_session *s, const char *line, size_t len);
+void smtp_reset_after_tls(struct smtp_session *s);
+
+/* smtp_data.c */
+void smtp_cmd_data(struct smtp_session *s, const struct smtp_cmd *cmd);
+void smtp_cmd_bdat(struct smtp_session *s, const struct smtp_cmd *cmd);
+/* Reads message bytes in DATA/BDAT mode; returns true while more input is
+ * needed in that mode. */
+void smtp_data_input(struct smtp_session *s);
+
+/* smtp_auth.c */
+void smtp_cmd_auth(struct smtp_session *s, const struct smtp_cmd *cmd);
+void smtp_sasl_line(struct smtp_session *s, const char *line, size_t len);
+
+/* smtp_reply.c: the one reply path. */
+void smtp_reply(struct smtp_session *s, int code, const char *enh,
+		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Multi-line reply: lines[0..n) each become "code-" / "code " lines. */
+void smtp_reply_lines(struct smtp_session *s, int code, const char **lines,
+		      size_t n);
+/* Counts a protocol error; after LIMIT_SMTP_ERRORS says 421 and closes.
+ * true when the session is closing. */
+bool smtp_count_error(struct smtp_session *s);
+
+#endif

@@ -1,0 +1,260 @@
+/*
+ * SMTP session lifecycle and input loop. Input is read in the session's
+ * current mode (command lines, message data, SASL responses); a command that
+ * needs a worker (recipient lookup, password check, durable delivery) pauses
+ * the connection, and smtp_session_resume() carries on with whatever the
+ * client pipelined meanwhile.
+ */
+#include "smtp_session.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "../core/config.h"
+#include "../core/conn.h"
+#include "../core/log.h"
+#include "../core/server.h"
+#include "smtp_int.h"
+
+static void smtp_on_read(void *ctx);
+static void smtp_on_close(void *ctx, const char *reason);
+static void smtp_on_timeout(void *ctx);
+
+static const struct conn_handler smtp_conn_handler = {
+	.on_read = smtp_on_read,
+	.on_close = smtp_on_close,
+	.on_timeout = smtp_on_timeout,
+};
+
+static void
+smtp_session_free(struct smtp_session *s)
+{
+	smtp_tx_free(s);
+	if (s->delay_ev != NULL)
+		event_free(s->delay_ev);
+	free(s);
+}
+
+void
+smtp_session_ref(struct smtp_session *s)
+{
+	s->refs++;
+}
+
+bool
+smtp_session_unref(struct smtp_session *s)
+{
+	if (--s->refs > 0 || !s->closed)
+		return false;
+	smtp_session_free(s);
+	return true;
+}
+
+struct smtp_tx *
+smtp_tx_new(void)
+{
+	struct smtp_tx *tx = calloc(1, sizeof(*tx));
+
+	if (tx == NULL)
+		return NULL;
+	buf_init(&tx->data, 0);
+	tx->line_start = true;
+	tx->prev_crlf = true;
+	return tx;
+}
+
+void
+smtp_tx_free(struct smtp_session *s)
+{
+	struct smtp_tx *tx = s->tx;
+
+	if (tx == NULL)
+		return;
+	for (size_t i = 0; i < tx->n_rcpts; i++)
+		free(tx->rcpts[i].accounts);
+	free(tx->rcpts);
+	buf_fini(&tx->data);
+	free(tx);
+	s->tx = NULL;
+	if (s->state & (SMTP_STATE_MAIL | SMTP_STATE_RCPT))
+		s->state = SMTP_STATE_HELO;
+}
+
+void
+smtp_set_mode(struct smtp_session *s, enum smtp_mode mode)
+{
+	s->mode = mode;
+	if (s->closed)
+		return;
+	conn_set_timeout(s->conn, (mode == SMTP_MODE_DATA ||
+				   mode == SMTP_MODE_BDAT)
+					  ? s->srv->cfg.smtp_data_timeout
+					  : s->srv->cfg.smtp_cmd_timeout);
+}
+
+void
+smtp_session_close(struct smtp_session *s)
+{
+	if (s->closed || s->quitting)
+		return;
+	s->quitting = true;
+	conn_close_after_flush(s->conn);
+}
+
+void
+smtp_session_start(struct server *srv, struct conn *conn, int proto)
+{
+	struct smtp_session *s = calloc(1, sizeof(*s));
+
+	if (s == NULL) {
+		conn_free(&conn);
+		return;
+	}
+	s->srv = srv;
+	s->conn = conn;
+	s->id = conn_id(conn);
+	s->proto = proto;
+	s->state = SMTP_STATE_INIT;
+	conn_set_handler(conn, &smtp_conn_handler, s);
+	smtp_set_mode(s, SMTP_MODE_COMMAND);
+	smtp_reply(s, 220, NULL, "%s ESMTP Postel", srv->cfg.hostname);
+}
+
+/* Next command line, or NULL when none is complete yet. A line longer than
+ * LIMIT_SMTP_LINE gets 500 and the rest of it is discarded. */
+static char *
+smtp_next_line(struct smtp_session *s, struct evbuffer *in, size_t *len_r)
+{
+	struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, NULL,
+						      EVBUFFER_EOL_LF);
+
+	if (eol.pos < 0) {
+		if (evbuffer_get_length(in) > LIMIT_SMTP_LINE) {
+			evbuffer_drain(in, evbuffer_get_length(in));
+			smtp_reply(s, 500, "5.5.2", "Line too long");
+			s->mode = SMTP_MODE_DISCARD;
+			smtp_count_error(s);
+		}
+		return NULL;
+	}
+	if ((size_t)eol.pos > LIMIT_SMTP_LINE) {
+		evbuffer_drain(in, (size_t)eol.pos + 1);
+		smtp_reply(s, 500, "5.5.2", "Line too long");
+		smtp_count_error(s);
+		*len_r = 0;
+		return NULL;
+	}
+	/* Accept CRLF and, for commands only, a bare LF (RFC 5321 §2.3.8
+	 * asks for CRLF; rejecting LF-only clients helps nobody here). */
+	size_t n = (size_t)eol.pos;
+	char *line = malloc(n + 1);
+	if (line == NULL)
+		return NULL;
+	evbuffer_remove(in, line, n);
+	evbuffer_drain(in, 1);
+	if (n > 0 && line[n - 1] == '\r')
+		n--;
+	line[n] = '\0';
+	*len_r = n;
+	return line;
+}
+
+/* Drops the tail of an over-long line, up to and including its LF. */
+static bool
+smtp_discard(struct evbuffer *in)
+{
+	struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, NULL,
+						      EVBUFFER_EOL_LF);
+
+	if (eol.pos < 0) {
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return false;
+	}
+	evbuffer_drain(in, (size_t)eol.pos + 1);
+	return true;
+}
+
+/* Runs commands while input is complete and no async step is pending. */
+static void
+smtp_process(struct smtp_session *s)
+{
+	struct evbuffer *in;
+
+	smtp_session_ref(s);
+	while (!s->closed && !s->quitting && s->refs == 1) {
+		in = conn_input(s->conn);
+		if (s->mode == SMTP_MODE_DISCARD) {
+			if (!smtp_discard(in))
+				break;
+			s->mode = SMTP_MODE_COMMAND;
+			continue;
+		}
+		if (s->mode == SMTP_MODE_DATA || s->mode == SMTP_MODE_BDAT) {
+			size_t before = evbuffer_get_length(in);
+			enum smtp_mode m = s->mode;
+			smtp_data_input(s);
+			if (s->mode == m && evbuffer_get_length(in) == before)
+				break;
+			continue;
+		}
+		size_t len;
+		size_t before = evbuffer_get_length(in);
+		char *line = smtp_next_line(s, in, &len);
+		if (line == NULL) {
+			if (evbuffer_get_length(in) == before || s->closed)
+				break;
+			continue;
+		}
+		if (s->mode == SMTP_MODE_SASL)
+			smtp_sasl_line(s, line, len);
+		else
+			smtp_dispatch(s, line, len);
+		free(line);
+	}
+	smtp_session_unref(s);
+}
+
+void
+smtp_session_resume(struct smtp_session *s)
+{
+	if (s->closed || s->quitting)
+		return;
+	conn_resume(s->conn);
+	smtp_process(s);
+}
+
+static void
+smtp_on_read(void *ctx)
+{
+	struct smtp_session *s = ctx;
+
+	if (s->refs > 0)
+		return; /* an async step is pending; it resumes us */
+	smtp_process(s);
+}
+
+static void
+smtp_on_timeout(void *ctx)
+{
+	struct smtp_session *s = ctx;
+
+	log_info(s->id, "timeout", " mode=%d", (int)s->mode);
+	smtp_reply(s, 421, "4.4.2", "%s Timeout, closing connection",
+		   s->srv->cfg.hostname);
+	smtp_session_close(s);
+}
+
+static void
+smtp_on_close(void *ctx, const char *reason)
+{
+	struct smtp_session *s = ctx;
+
+	log_info(s->id, "disconnect", " reason=%s", reason);
+	s->closed = true;
+	conn_free(&s->conn);
+	if (s->refs == 0)
+		smtp_session_free(s);
+}

@@ -1,0 +1,239 @@
+/*
+ * Message files (blob.h). A file is created with O_EXCL under its final
+ * name, written, fdatasync'ed and never changed. A crash between the write
+ * and the commit of the rows that reference it leaves an unreferenced file:
+ * harmless garbage (a later sweep may remove it), never a half message
+ * that the database points at.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/log.h"
+#include "blob.h"
+
+#define BLOB_DIR_MODE 0750
+#define BLOB_FILE_MODE 0640
+/* Retries when a new id collides with an existing file (O_EXCL). */
+#define BLOB_CREATE_TRIES 8
+
+/* The low 20 bits of an id; starts at a random value so two processes
+ * started in the same millisecond do not count in step. */
+static atomic_uint_fast32_t blob_counter;
+static atomic_bool blob_counter_seeded;
+
+static uint32_t
+blob_random32(void)
+{
+	uint32_t v = 0;
+
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v)) {
+		struct timespec ts;
+
+		/* No entropy yet (early boot): the clock still differs. */
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		v = (uint32_t)ts.tv_nsec ^ (uint32_t)getpid();
+	}
+	return v;
+}
+
+void
+blob_new_id(char id_r[17])
+{
+	struct timespec ts;
+	uint64_t ms, seq;
+
+	if (!atomic_exchange(&blob_counter_seeded, true))
+		atomic_fetch_add(&blob_counter, blob_random32());
+	seq = atomic_fetch_add(&blob_counter, 1) & 0xfffff;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	/* 44 bits of milliseconds (until year 2527), 20 bits of sequence:
+	 * ids sort by arrival time. */
+	snprintf(id_r, 17, "%016" PRIx64,
+		 (uint64_t)(((ms & 0xfffffffffffULL) << 20) | seq));
+}
+
+/* Makes dir exist; when we created it, fsyncs its parent so the new entry
+ * survives a crash. */
+static int
+blob_mkdir(const char *dir, const char *parent)
+{
+	int fd;
+
+	if (mkdir(dir, BLOB_DIR_MODE) < 0)
+		return errno == EEXIST ? 0 : -1;
+	fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fsync(fd) < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return close(fd);
+}
+
+static int
+blob_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int
+blob_fill(int fd, const void *head, size_t head_len, const void *body,
+	  size_t body_len)
+{
+	if (blob_write_all(fd, head, head_len) < 0
+	    || blob_write_all(fd, body, body_len) < 0)
+		return -1;
+	while (fdatasync(fd) < 0) {
+		if (errno != EINTR)
+			return -1;
+	}
+	return 0;
+}
+
+/* Creates the day's directory; rel_dir_r gets "msg/YYYYMMDD". */
+static int
+blob_day_dir(const char *data_dir, char rel_dir_r[16], char *abs, size_t len)
+{
+	char msg_dir[4096];
+	struct tm tm;
+	time_t now = time(NULL);
+
+	gmtime_r(&now, &tm);
+	snprintf(rel_dir_r, 16, "msg/%04d%02d%02d", (tm.tm_year + 1900) % 10000,
+		 (tm.tm_mon + 1) % 100, tm.tm_mday % 100);
+	if (snprintf(msg_dir, sizeof(msg_dir), "%s/msg", data_dir)
+		    >= (int)sizeof(msg_dir)
+	    || snprintf(abs, len, "%s/%s", data_dir, rel_dir_r) >= (int)len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (blob_mkdir(msg_dir, data_dir) < 0 || blob_mkdir(abs, msg_dir) < 0)
+		return -1;
+	return 0;
+}
+
+int
+blob_write(const char *data_dir, const void *head, size_t head_len,
+	   const void *body, size_t body_len, char path_r[BLOB_PATH_MAX],
+	   char *id_r)
+{
+	char rel_dir[16], dir[4096], file[4096 + 32], id[17];
+	int fd = -1, e;
+
+	if (blob_day_dir(data_dir, rel_dir, dir, sizeof(dir)) < 0)
+		return -1;
+	for (int i = 0; i < BLOB_CREATE_TRIES && fd < 0; i++) {
+		blob_new_id(id);
+		snprintf(file, sizeof(file), "%s/%s", dir, id);
+		fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+			  BLOB_FILE_MODE);
+		if (fd < 0 && errno != EEXIST)
+			return -1;
+	}
+	if (fd < 0)
+		return -1;
+	if (blob_fill(fd, head, head_len, body, body_len) < 0) {
+		e = errno;
+		close(fd);
+		unlink(file);
+		errno = e;
+		return -1;
+	}
+	if (close(fd) < 0) {
+		e = errno;
+		unlink(file);
+		errno = e;
+		return -1;
+	}
+	snprintf(path_r, BLOB_PATH_MAX, "%s/%s", rel_dir, id);
+	if (id_r != NULL)
+		memcpy(id_r, id, sizeof(id));
+	return 0;
+}
+
+int
+blob_sync_dir(const char *data_dir, const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	int fd, rc;
+
+	if (slash == NULL)
+		return -1;
+	if (snprintf(dir, sizeof(dir), "%s/%.*s", data_dir,
+		     (int)(slash - path), path) >= (int)sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Paths come from our database; still refuse anything that could leave
+ * the data directory. */
+static int
+blob_path(const char *data_dir, const char *path, char *out, size_t len)
+{
+	if (path[0] == '/' || strstr(path, "..") != NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (snprintf(out, len, "%s/%s", data_dir, path) >= (int)len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+int
+blob_open(const char *data_dir, const char *path)
+{
+	char file[4096];
+
+	if (blob_path(data_dir, path, file, sizeof(file)) < 0)
+		return -1;
+	return open(file, O_RDONLY | O_CLOEXEC);
+}
+
+void
+blob_unlink(const char *data_dir, const char *path)
+{
+	char file[4096];
+
+	if (blob_path(data_dir, path, file, sizeof(file)) < 0
+	    || (unlink(file) < 0 && errno != ENOENT))
+		log_warn(NULL, "blob_unlink", " path=%s error=%s",
+			 log_qs(path), log_qs(strerror(errno)));
+}

@@ -1,0 +1,630 @@
+/*
+ * The embedded SQLite backend: connection set-up (WAL, FULL sync, foreign
+ * keys, busy timeout so `postel user ...` and the server share the file),
+ * schema creation and migration, transactions and the statement cache.
+ * The operations live in store_sqlite_admin.c and store_sqlite_mail.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store_sqlite_int.h"
+
+#define SQ_DB_FILE "postel.db"
+/* Lets the CLI and the server wait for each other's write transactions. */
+#define SQ_BUSY_TIMEOUT_MS 5000
+
+/* Every statement, portable SQL (RETURNING and ON CONFLICT exist in
+ * PostgreSQL too). Prepared once per handle, on first use. */
+static const char *const sq_sql[SQ_COUNT] = {
+	[SQ_DOMAIN_ADD] =
+		"INSERT INTO domains (name, created) VALUES (?1, ?2)",
+	[SQ_DOMAIN_ID] = "SELECT id FROM domains WHERE name = ?1",
+	[SQ_DOMAIN_DEL] = "DELETE FROM domains WHERE id = ?1",
+	[SQ_DOMAIN_LIST] = "SELECT name FROM domains ORDER BY name",
+	[SQ_DOMAIN_IN_USE] =
+		"SELECT (SELECT COUNT(*) FROM accounts WHERE domain_id = ?1)"
+		" + (SELECT COUNT(*) FROM aliases WHERE domain_id = ?1)",
+	[SQ_ACCOUNT_ADD] =
+		"INSERT INTO accounts (domain_id, localpart, pwhash, created)"
+		" VALUES (?1, ?2, ?3, ?4) RETURNING id",
+	[SQ_ACCOUNT_GET] =
+		"SELECT a.id, a.pwhash FROM accounts a"
+		" JOIN domains d ON d.id = a.domain_id"
+		" WHERE d.name = ?1 AND a.localpart = ?2",
+	[SQ_ACCOUNT_PASSWD] = "UPDATE accounts SET pwhash = ?2 WHERE id = ?1",
+	[SQ_ACCOUNT_DEL] = "DELETE FROM accounts WHERE id = ?1",
+	[SQ_ACCOUNT_LIST] =
+		"SELECT a.localpart || '@' || d.name FROM accounts a"
+		" JOIN domains d ON d.id = a.domain_id"
+		" ORDER BY d.name, a.localpart",
+	[SQ_ACCOUNT_LIST_DOMAIN] =
+		"SELECT a.localpart || '@' || d.name FROM accounts a"
+		" JOIN domains d ON d.id = a.domain_id"
+		" WHERE d.name = ?1 ORDER BY a.localpart",
+	[SQ_ALIAS_ADD] =
+		"INSERT INTO aliases (domain_id, localpart, target)"
+		" VALUES (?1, ?2, ?3)",
+	[SQ_ALIAS_DEL] =
+		"DELETE FROM aliases WHERE domain_id = ?1 AND localpart = ?2"
+		" AND target = ?3",
+	[SQ_ALIAS_DEL_ALL] =
+		"DELETE FROM aliases WHERE domain_id = ?1 AND localpart = ?2",
+	[SQ_ALIAS_LIST] =
+		"SELECT a.localpart || '@' || d.name || ' ' || a.target"
+		" FROM aliases a JOIN domains d ON d.id = a.domain_id"
+		" ORDER BY d.name, a.localpart, a.target",
+	[SQ_ALIAS_LIST_DOMAIN] =
+		"SELECT a.localpart || '@' || d.name || ' ' || a.target"
+		" FROM aliases a JOIN domains d ON d.id = a.domain_id"
+		" WHERE d.name = ?1 ORDER BY a.localpart, a.target",
+	[SQ_ALIAS_TARGETS] =
+		"SELECT target FROM aliases WHERE domain_id = ?1"
+		" AND localpart = ?2 ORDER BY target",
+	[SQ_MAILBOX_ADD] =
+		"INSERT INTO mailboxes (account_id, name, uidvalidity, uidnext,"
+		" highestmodseq, special_use, subscribed)"
+		" VALUES (?1, ?2, ?3, 1, 1, ?4, 1)",
+	[SQ_MAILBOX_GET] =
+		"SELECT id, uidvalidity, uidnext, highestmodseq FROM mailboxes"
+		" WHERE account_id = ?1 AND name = ?2",
+	/* One statement takes the UID and the MODSEQ of a new message. */
+	[SQ_MAILBOX_BUMP] =
+		"UPDATE mailboxes SET uidnext = uidnext + 1,"
+		" highestmodseq = highestmodseq + 1 WHERE id = ?1"
+		" RETURNING uidnext - 1, highestmodseq",
+	[SQ_MAILBOX_MODSEQ] =
+		"UPDATE mailboxes SET highestmodseq = highestmodseq + 1"
+		" WHERE id = ?1",
+	[SQ_MAILBOX_DEL_ACCOUNT] = "DELETE FROM mailboxes WHERE account_id = ?1",
+	[SQ_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+	[SQ_META_SET] =
+		"INSERT INTO meta (key, value) VALUES (?1, ?2)"
+		" ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	/* A blob delivered in several calls (e.g. per recipient batch by the
+	 * queue) adds to its reference count. */
+	[SQ_BLOB_ADD] =
+		"INSERT INTO blobs (path, size, refcount) VALUES (?1, ?2, ?3)"
+		" ON CONFLICT (path) DO UPDATE"
+		" SET refcount = blobs.refcount + excluded.refcount RETURNING id",
+	[SQ_BLOB_UNREF] =
+		"UPDATE blobs SET refcount = refcount - 1 WHERE id = ?1"
+		" RETURNING id, refcount, path",
+	[SQ_BLOB_UNREF_ACCOUNT] =
+		"UPDATE blobs SET refcount = refcount - (SELECT COUNT(*)"
+		" FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id"
+		" WHERE b.account_id = ?1 AND m.blob_id = blobs.id)"
+		" WHERE id IN (SELECT m.blob_id FROM messages m"
+		" JOIN mailboxes b ON b.id = m.mailbox_id"
+		" WHERE b.account_id = ?1) RETURNING id, refcount, path",
+	[SQ_BLOB_DEL] = "DELETE FROM blobs WHERE id = ?1",
+	[SQ_MSG_ADD] =
+		"INSERT INTO messages (mailbox_id, uid, blob_id, size,"
+		" internaldate, flags, keywords, modseq)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, 0, '', ?6)",
+	[SQ_MSG_LIST] =
+		"SELECT m.id, m.uid, m.flags, m.modseq, m.size, m.internaldate,"
+		" b.path FROM messages m JOIN blobs b ON b.id = m.blob_id"
+		" WHERE m.mailbox_id = ?1 ORDER BY m.uid",
+	[SQ_MSG_DEL] =
+		"DELETE FROM messages WHERE id = ?1 AND mailbox_id = ?2"
+		" RETURNING blob_id",
+	[SQ_MSG_DEL_ACCOUNT] =
+		"DELETE FROM messages WHERE mailbox_id IN"
+		" (SELECT id FROM mailboxes WHERE account_id = ?1)",
+};
+
+/* Migration steps: step i brings the schema from version i to i + 1. A
+ * new schema version appends one step and bumps STORE_SCHEMA_VERSION. */
+static const char *const sq_migrations[] = {
+	store_sqlite_schema_v1,
+};
+_Static_assert(sizeof(sq_migrations) / sizeof(sq_migrations[0])
+		       == STORE_SCHEMA_VERSION,
+	       "one migration step per schema version");
+
+const char *
+store_sq_err(struct store *st, const char *what)
+{
+	struct store_sq *sq = store_sq(st);
+
+	snprintf(st->err, sizeof(st->err), "%s: %s", what,
+		 sq->db != NULL ? sqlite3_errmsg(sq->db) : "no database");
+	return st->err;
+}
+
+const char *
+store_sq_fail(struct store *st, const char *text)
+{
+	snprintf(st->err, sizeof(st->err), "%s", text);
+	return st->err;
+}
+
+sqlite3_stmt *
+store_sq_stmt(struct store *st, enum store_sq_stmt id)
+{
+	struct store_sq *sq = store_sq(st);
+	sqlite3_stmt *s = sq->stmts[id];
+
+	if (s == NULL) {
+		if (sqlite3_prepare_v3(sq->db, sq_sql[id], -1,
+				       SQLITE_PREPARE_PERSISTENT, &s,
+				       NULL) != SQLITE_OK) {
+			store_sq_err(st, "database error");
+			return NULL;
+		}
+		sq->stmts[id] = s;
+		return s;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return s;
+}
+
+int
+store_sq_exec(sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	/* A RETURNING row counts as success for callers that ignore it. */
+	while (rc == SQLITE_ROW)
+		rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc;
+}
+
+static int
+sq_run(struct store *st, const char *sql, const char **err_r)
+{
+	struct store_sq *sq = store_sq(st);
+
+	if (sqlite3_exec(sq->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		*err_r = store_sq_err(st, "database error");
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_sq_op_begin(struct store *st, bool *own_r, const char **err_r)
+{
+	/* IMMEDIATE takes the write lock now, so busy_timeout applies; a
+	 * deferred transaction could fail at its first write instead. */
+	*own_r = sqlite3_get_autocommit(store_sq(st)->db) != 0;
+	return sq_run(st, *own_r ? "BEGIN IMMEDIATE" : "SAVEPOINT op", err_r);
+}
+
+int
+store_sq_op_end(struct store *st, bool own, bool ok, const char **err_r)
+{
+	const char *ignored;
+
+	if (ok)
+		return sq_run(st, own ? "COMMIT" : "RELEASE op", err_r);
+	if (own)
+		(void)sq_run(st, "ROLLBACK", &ignored);
+	else
+		(void)sq_run(st, "ROLLBACK TO op; RELEASE op", &ignored);
+	return 0;
+}
+
+int
+store_sq_lower(char *dst, size_t dstlen, const char *src)
+{
+	size_t len = strlen(src);
+
+	if (len >= dstlen)
+		return -1;
+	for (size_t i = 0; i <= len; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		dst[i] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+	}
+	return 0;
+}
+
+int
+store_sq_split(const char *address, char local[STORE_SQ_LOCAL_BUF],
+	       char domain[STORE_SQ_DOMAIN_BUF])
+{
+	char buf[STORE_SQ_ADDR_BUF];
+	char *at;
+
+	if (store_sq_lower(buf, sizeof(buf), address) < 0)
+		return -1;
+	at = strrchr(buf, '@');
+	if (at == NULL || at[1] == '\0')
+		return -1;
+	*at = '\0';
+	if (strlen(buf) > LIMIT_LOCALPART || strlen(at + 1) > LIMIT_DOMAIN)
+		return -1;
+	memcpy(local, buf, (size_t)(at - buf) + 1);
+	memcpy(domain, at + 1, strlen(at + 1) + 1);
+	return 0;
+}
+
+int
+store_sq_strv_push(char ***v, size_t *n, const char *s)
+{
+	char **nv = realloc(*v, (*n + 2) * sizeof(**v));
+	char *copy;
+
+	if (nv == NULL)
+		return -1;
+	*v = nv;
+	copy = strdup(s);
+	if (copy == NULL) {
+		nv[*n] = NULL;
+		return -1;
+	}
+	nv[(*n)++] = copy;
+	nv[*n] = NULL;
+	return 0;
+}
+
+int
+store_sq_orphans_collect(struct store_sq_orphans *o, sqlite3_stmt *s)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t *ids;
+
+		if (sqlite3_column_int64(s, 1) > 0)
+			continue;
+		ids = realloc(o->ids, (o->n_ids + 1) * sizeof(*ids));
+		if (ids == NULL)
+			return SQLITE_NOMEM;
+		o->ids = ids;
+		o->ids[o->n_ids++] = sqlite3_column_int64(s, 0);
+		if (store_sq_strv_push(&o->paths, &o->n_paths,
+				       (const char *)sqlite3_column_text(s, 2))
+		    < 0)
+			return SQLITE_NOMEM;
+	}
+	return rc;
+}
+
+int
+store_sq_orphans_delete(struct store *st, struct store_sq_orphans *o)
+{
+	for (size_t i = 0; i < o->n_ids; i++) {
+		sqlite3_stmt *s = store_sq_stmt(st, SQ_BLOB_DEL);
+
+		if (s == NULL)
+			return -1;
+		sqlite3_bind_int64(s, 1, o->ids[i]);
+		if (store_sq_exec(s) != SQLITE_DONE) {
+			store_sq_err(st, "database error");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+store_sq_orphans_init(struct store *st, struct store_sq_orphans *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->paths = calloc(1, sizeof(*o->paths));
+	if (o->paths == NULL) {
+		store_sq_fail(st, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+void
+store_sq_orphans_finish(struct store_sq_orphans *o, char ***paths_r)
+{
+	*paths_r = o->paths;
+	o->paths = NULL;
+	store_sq_orphans_fini(o);
+}
+
+void
+store_sq_orphans_fini(struct store_sq_orphans *o)
+{
+	free(o->ids);
+	store_strv_free(o->paths);
+	memset(o, 0, sizeof(*o));
+}
+
+/* 0 when the database is new (no meta table), else schema_version. */
+static int
+sq_schema_version(struct store *st, int *version_r, const char **err_r)
+{
+	struct store_sq *sq = store_sq(st);
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	*version_r = 0;
+	rc = sqlite3_prepare_v2(sq->db,
+				"SELECT value FROM meta"
+				" WHERE key = 'schema_version'",
+				-1, &s, NULL);
+	if (rc != SQLITE_OK) {
+		/* No meta table: a database this code never touched. */
+		if (strstr(sqlite3_errmsg(sq->db), "no such table") != NULL)
+			return 0;
+		*err_r = store_sq_err(st, "cannot read schema version");
+		return -1;
+	}
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*version_r = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		*err_r = store_sq_err(st, "cannot read schema version");
+		return -1;
+	}
+	return 0;
+}
+
+/* DESIGN.md principle 6: an upgrade leaves a copy of the old database. */
+static int
+sq_backup(struct store *st, const char *data_dir, int version,
+	  const char **err_r)
+{
+	char path[4096];
+	char *sql;
+	int rc;
+
+	if (snprintf(path, sizeof(path), "%s/%s.v%d.bak", data_dir,
+		     SQ_DB_FILE, version) >= (int)sizeof(path)) {
+		*err_r = store_sq_fail(st, "data directory path too long");
+		return -1;
+	}
+	(void)unlink(path);
+	sql = sqlite3_mprintf("VACUUM INTO %Q", path);
+	if (sql == NULL) {
+		*err_r = store_sq_fail(st, "out of memory");
+		return -1;
+	}
+	rc = sq_run(st, sql, err_r);
+	sqlite3_free(sql);
+	return rc;
+}
+
+static int
+sq_migrate_steps(struct store *st, const char **err_r)
+{
+	char value[16];
+	sqlite3_stmt *s;
+	int version;
+
+	if (sq_schema_version(st, &version, err_r) < 0)
+		return -1;
+	for (; version < STORE_SCHEMA_VERSION; version++) {
+		if (sq_run(st, sq_migrations[version], err_r) < 0)
+			return -1;
+	}
+	snprintf(value, sizeof(value), "%d", STORE_SCHEMA_VERSION);
+	s = store_sq_stmt(st, SQ_META_SET);
+	if (s == NULL) {
+		*err_r = st->err;
+		return -1;
+	}
+	sqlite3_bind_text(s, 1, "schema_version", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
+	if (store_sq_exec(s) != SQLITE_DONE) {
+		*err_r = store_sq_err(st, "cannot store schema version");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+sq_migrate(struct store *st, const char *data_dir, const char **err_r)
+{
+	int version;
+	bool own;
+
+	if (sq_schema_version(st, &version, err_r) < 0)
+		return -1;
+	if (version > STORE_SCHEMA_VERSION) {
+		snprintf(st->err, sizeof(st->err),
+			 "database schema version %d is newer than this postel "
+			 "supports (%d); run a newer postel",
+			 version, STORE_SCHEMA_VERSION);
+		*err_r = st->err;
+		return -1;
+	}
+	if (version == STORE_SCHEMA_VERSION)
+		return 0;
+	if (version > 0 && sq_backup(st, data_dir, version, err_r) < 0)
+		return -1;
+	/* Re-read under the write lock: another process may have migrated
+	 * between our read and BEGIN IMMEDIATE. */
+	if (store_sq_op_begin(st, &own, err_r) < 0)
+		return -1;
+	if (sq_migrate_steps(st, err_r) < 0) {
+		store_sq_op_end(st, own, false, err_r);
+		return -1;
+	}
+	return store_sq_op_end(st, own, true, err_r);
+}
+
+static int
+sq_wal_cb(void *arg, int ncols, char **vals, char **names)
+{
+	bool *wal = arg;
+
+	*wal = ncols == 1 && vals[0] != NULL && strcmp(vals[0], "wal") == 0;
+	return 0;
+}
+
+static int
+sq_configure(struct store *st, const char **err_r)
+{
+	struct store_sq *sq = store_sq(st);
+	bool wal = false;
+
+	sqlite3_busy_timeout(sq->db, SQ_BUSY_TIMEOUT_MS);
+	if (sqlite3_exec(sq->db, "PRAGMA journal_mode=WAL", sq_wal_cb, &wal,
+			 NULL) != SQLITE_OK) {
+		*err_r = store_sq_err(st, "cannot enable WAL mode");
+		return -1;
+	}
+	if (!wal) {
+		*err_r = store_sq_fail(st, "cannot enable WAL mode");
+		return -1;
+	}
+	/* FULL: the WAL is fsynced at every commit, so an acknowledged
+	 * message survives a power loss (DESIGN.md principle 1). */
+	return sq_run(st,
+		      "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+		      err_r);
+}
+
+/* The database holds password hashes: create it 0640 before SQLite does
+ * (its -wal and -shm files copy the mode of the database file). */
+static int
+sq_precreate(struct store *st, const char *data_dir, const char *path,
+	     const char **err_r)
+{
+	int fd;
+
+	if (mkdir(data_dir, 0750) < 0 && errno != EEXIST) {
+		snprintf(st->err, sizeof(st->err), "cannot create %.160s: %s",
+			 data_dir, strerror(errno));
+		*err_r = st->err;
+		return -1;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		snprintf(st->err, sizeof(st->err), "cannot open %.160s: %s", path,
+			 strerror(errno));
+		*err_r = st->err;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static void
+sq_close(struct store *st)
+{
+	struct store_sq *sq = store_sq(st);
+
+	if (sq == NULL)
+		return;
+	for (size_t i = 0; i < SQ_COUNT; i++)
+		sqlite3_finalize(sq->stmts[i]);
+	sqlite3_close(sq->db);
+	free(sq);
+	st->impl = NULL;
+}
+
+static int
+sq_open(struct store *st, const char *data_dir, const char **err_r)
+{
+	struct store_sq *sq;
+	char path[4096];
+
+	if (data_dir == NULL || data_dir[0] == '\0')
+		data_dir = ".";
+	if (snprintf(path, sizeof(path), "%s/%s", data_dir, SQ_DB_FILE)
+	    >= (int)sizeof(path)) {
+		*err_r = store_sq_fail(st, "data directory path too long");
+		return -1;
+	}
+	sq = calloc(1, sizeof(*sq));
+	if (sq == NULL) {
+		*err_r = store_sq_fail(st, "out of memory");
+		return -1;
+	}
+	st->impl = sq;
+	if (sq_precreate(st, data_dir, path, err_r) < 0)
+		goto fail;
+	if (sqlite3_open_v2(path, &sq->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				    SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		*err_r = store_sq_err(st, "cannot open database");
+		goto fail;
+	}
+	if (sq_configure(st, err_r) < 0 || sq_migrate(st, data_dir, err_r) < 0)
+		goto fail;
+	return 0;
+fail:
+	sq_close(st);
+	return -1;
+}
+
+static int
+sq_begin(struct store *st, const char **err_r)
+{
+	return sq_run(st, "BEGIN IMMEDIATE", err_r);
+}
+
+static int
+sq_commit(struct store *st, const char **err_r)
+{
+	return sq_run(st, "COMMIT", err_r);
+}
+
+static int
+sq_rollback(struct store *st)
+{
+	const char *ignored;
+
+	/* Nothing to undo when a failed COMMIT already ended it. */
+	if (sqlite3_get_autocommit(store_sq(st)->db))
+		return 0;
+	return sq_run(st, "ROLLBACK", &ignored);
+}
+
+static int
+sq_savepoint(struct store *st, const char **err_r)
+{
+	return sq_run(st, "SAVEPOINT job", err_r);
+}
+
+static int
+sq_release(struct store *st, const char **err_r)
+{
+	return sq_run(st, "RELEASE job", err_r);
+}
+
+static int
+sq_rollback_to(struct store *st)
+{
+	const char *ignored;
+
+	/* ROLLBACK TO keeps the savepoint open; RELEASE pops it. */
+	return sq_run(st, "ROLLBACK TO job; RELEASE job", &ignored);
+}
+
+const struct store_ops store_sqlite_ops = {
+	.name = "sqlite",
+	.open = sq_open,
+	.close = sq_close,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.savepoint = sq_savepoint,
+	.release = sq_release,
+	.rollback_to = sq_rollback_to,
+	.domain_add = store_sqlite_domain_add,
+	.domain_del = store_sqlite_domain_del,
+	.domain_list = store_sqlite_domain_list,
+	.domain_exists = store_sqlite_domain_exists,
+	.user_add = store_sqlite_user_add,
+	.user_passwd = store_sqlite_user_passwd,
+	.user_del = store_sqlite_user_del,
+	.user_list = store_sqlite_user_list,
+	.account_lookup = store_sqlite_account_lookup,
+	.alias_add = store_sqlite_alias_add,
+	.alias_del = store_sqlite_alias_del,
+	.alias_list = store_sqlite_alias_list,
+	.resolve_rcpt = store_sqlite_resolve_rcpt,
+	.deliver = store_sqlite_deliver,
+	.mailbox_info = store_sqlite_mailbox_info,
+	.mailbox_messages = store_sqlite_mailbox_messages,
+	.messages_expunge = store_sqlite_messages_expunge,
+};

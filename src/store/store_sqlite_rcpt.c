@@ -1,0 +1,189 @@
+/*
+ * SQLite backend: envelope recipient resolution (store_resolve_rcpt). For
+ * one address the first rule that matches wins: the exact account, the
+ * account without its "+tag", the address's aliases, the aliases of the
+ * untagged address, the domain's catch-all. Alias targets are resolved the
+ * same way, at most STORE_SQ_ALIAS_DEPTH levels deep; an address already
+ * seen is skipped, which ends alias loops.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_sqlite_int.h"
+
+#define STORE_SQ_ALIAS_DEPTH 8
+
+struct sq_resolve {
+	struct store *st;
+	int64_t *ids; /* distinct account ids found */
+	size_t n_ids;
+	char **seen;  /* normalized addresses already expanded */
+	size_t n_seen;
+};
+
+static int sq_expand(struct sq_resolve *r, const char *address, int depth);
+
+static int
+sq_add_account(struct sq_resolve *r, int64_t id)
+{
+	int64_t *ids;
+
+	for (size_t i = 0; i < r->n_ids; i++) {
+		if (r->ids[i] == id)
+			return 0;
+	}
+	ids = realloc(r->ids, (r->n_ids + 1) * sizeof(*ids));
+	if (ids == NULL)
+		return -1;
+	r->ids = ids;
+	r->ids[r->n_ids++] = id;
+	return 0;
+}
+
+/* 1 when local@domain is an account (added), 0 not, -1 error. */
+static int
+sq_match_account(struct sq_resolve *r, const char *local, const char *domain)
+{
+	int64_t id;
+	int rc = store_sq_account_get(r->st, local, domain, &id, NULL, 0);
+
+	if (rc == 1 && sq_add_account(r, id) < 0)
+		return -1;
+	return rc;
+}
+
+/* 1 when local@domain has aliases (their targets expanded), 0 none, -1
+ * error. The targets are read in full first: expanding them reuses the
+ * same cached statement. */
+static int
+sq_match_aliases(struct sq_resolve *r, int64_t domain_id, const char *local,
+		 int depth)
+{
+	sqlite3_stmt *s = store_sq_stmt(r->st, SQ_ALIAS_TARGETS);
+	char **targets = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, domain_id);
+	sqlite3_bind_text(s, 2, local, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (store_sq_strv_push(&targets, &n,
+				       (const char *)sqlite3_column_text(s, 0))
+		    < 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		store_strv_free(targets);
+		return -1;
+	}
+	for (size_t i = 0; i < n && rc != -1; i++) {
+		if (sq_expand(r, targets[i], depth + 1) < 0)
+			rc = -1;
+	}
+	store_strv_free(targets);
+	if (rc == -1)
+		return -1;
+	return n > 0;
+}
+
+/* The rules for one local part of a hosted domain; 1 matched, 0 not. */
+static int
+sq_match_local(struct sq_resolve *r, int64_t domain_id, const char *local,
+	       const char *domain, int depth)
+{
+	char base[STORE_SQ_LOCAL_BUF];
+	const char *plus = strchr(local, '+');
+	int rc;
+
+	base[0] = '\0';
+	/* Sub-addressing (RFC 5233): "user+tag" delivers to "user". */
+	if (plus != NULL && plus != local) {
+		memcpy(base, local, (size_t)(plus - local));
+		base[plus - local] = '\0';
+	}
+	rc = sq_match_account(r, local, domain);
+	if (rc == 0 && base[0] != '\0')
+		rc = sq_match_account(r, base, domain);
+	if (rc == 0)
+		rc = sq_match_aliases(r, domain_id, local, depth);
+	if (rc == 0 && base[0] != '\0')
+		rc = sq_match_aliases(r, domain_id, base, depth);
+	if (rc == 0 && local[0] != '\0')
+		rc = sq_match_aliases(r, domain_id, "", depth);
+	return rc;
+}
+
+/* true when the address was expanded before; else remembers it. */
+static int
+sq_seen(struct sq_resolve *r, const char *address)
+{
+	for (size_t i = 0; i < r->n_seen; i++) {
+		if (strcmp(r->seen[i], address) == 0)
+			return 1;
+	}
+	return store_sq_strv_push(&r->seen, &r->n_seen, address) < 0 ? -1 : 0;
+}
+
+/* 1 matched, 0 nothing (or ignored: too deep, seen, not ours), -1 error. */
+static int
+sq_expand(struct sq_resolve *r, const char *address, int depth)
+{
+	char local[STORE_SQ_LOCAL_BUF], domain[STORE_SQ_DOMAIN_BUF];
+	char norm[STORE_SQ_ADDR_BUF];
+	int64_t domain_id;
+	int rc;
+
+	if (depth > STORE_SQ_ALIAS_DEPTH)
+		return 0;
+	if (store_sq_split(address, local, domain) < 0)
+		return 0;
+	snprintf(norm, sizeof(norm), "%s@%s", local, domain);
+	rc = sq_seen(r, norm);
+	if (rc != 0)
+		return rc > 0 ? 0 : -1;
+	/* Targets outside our domains wait for the outbound queue. */
+	rc = store_sq_domain_id(r->st, domain, &domain_id);
+	if (rc <= 0)
+		return rc;
+	return sq_match_local(r, domain_id, local, domain, depth);
+}
+
+enum store_rcpt_status
+store_sqlite_resolve_rcpt(struct store *st, const char *address,
+			  int64_t **accounts_r, size_t *n_r)
+{
+	char local[STORE_SQ_LOCAL_BUF], domain[STORE_SQ_DOMAIN_BUF];
+	struct sq_resolve r = { .st = st };
+	enum store_rcpt_status status;
+	int64_t domain_id;
+	int rc;
+
+	*accounts_r = NULL;
+	*n_r = 0;
+	if (store_sq_split(address, local, domain) < 0)
+		return STORE_RCPT_NOT_HOSTED;
+	rc = store_sq_domain_id(st, domain, &domain_id);
+	if (rc <= 0)
+		return rc == 0 ? STORE_RCPT_NOT_HOSTED : STORE_RCPT_ERROR;
+	if (local[0] == '\0')
+		return STORE_RCPT_NO_USER;
+	if (sq_expand(&r, address, 0) < 0) {
+		status = STORE_RCPT_ERROR;
+	} else if (r.n_ids == 0) {
+		status = STORE_RCPT_NO_USER;
+	} else {
+		status = STORE_RCPT_OK;
+		*accounts_r = r.ids;
+		*n_r = r.n_ids;
+		r.ids = NULL;
+	}
+	free(r.ids);
+	store_strv_free(r.seen);
+	return status;
+}

@@ -1,0 +1,72 @@
+/* Bounded string helpers. */
+#include "str.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+size_t
+str_lcpy(char *dst, const char *src, size_t dstsize)
+{
+	size_t len = strlen(src);
+
+	if (dstsize > 0) {
+		size_t n = len < dstsize - 1 ? len : dstsize - 1;
+		memcpy(dst, src, n);
+		dst[n] = '\0';
+	}
+	return len;
+}
+
+void
+str_lower(char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
+}
+
+static char
+ascii_lower(char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+bool
+str_ieq(const char *tok, size_t len, const char *word)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (word[i] == '\0' || ascii_lower(tok[i]) != ascii_lower(word[i]))
+			return false;
+	}
+	return word[i] == '\0';
+}
+
+int
+str_tonum(const char *s, long long min, long long max, long long *out_r)
+{
+	char *end;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out_r = v;
+	return 0;
+}
+
+char *
+str_ndup(const char *s, size_t len)
+{
+	char *p = malloc(len + 1);
+
+	if (p == NULL)
+		return NULL;
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}

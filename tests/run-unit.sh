@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Runs cmocka unit-test binaries and sums their results.
+# Usage: tests/run-unit.sh BIN...
+# Prints each binary's output, then exactly one summary line
+#   unit: N passed, M failed
+# and exits non-zero when any binary failed (a failing test, a crash under
+# ASan/UBSan, or a binary that could not be run).
+set -u
+
+passed=0
+failed=0
+bad_bins=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+# cmocka's plain-text summary is what we parse; keep it on.
+export CMOCKA_MESSAGE_OUTPUT=STDOUT
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+
+for bin in "$@"; do
+	echo "=== $bin"
+	if [ ! -x "$bin" ]; then
+		echo "run-unit: $bin: not an executable" >&2
+		failed=$((failed + 1))
+		bad_bins=$((bad_bins + 1))
+		continue
+	fi
+	"$bin" >"$log" 2>&1
+	rc=$?
+	cat "$log"
+	# "[  PASSED  ] 5 test(s)." and "[  FAILED  ] 2 test(s), listed below:"
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test(s)\..*/\1/p' "$log" | tail -n 1)
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test(s),.*/\1/p' "$log" | tail -n 1)
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-0}))
+	if [ "$rc" -ne 0 ]; then
+		bad_bins=$((bad_bins + 1))
+		# A crash (sanitizer abort, signal) prints no summary: count the
+		# binary itself as one failure so it cannot go unnoticed.
+		if [ -z "$f" ] || [ "$f" -eq 0 ]; then
+			echo "run-unit: $bin exited with status $rc without a test summary" >&2
+			failed=$((failed + 1))
+		fi
+	fi
+done
+
+echo "unit: $passed passed, $failed failed"
+[ "$bad_bins" -eq 0 ]

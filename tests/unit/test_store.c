@@ -1,0 +1,684 @@
+/*
+ * Unit tests of the store interface (src/store/store.h) on the SQLite
+ * backend: admin operations and their errors, recipient resolution,
+ * delivery, UIDs, expunge and blob reference counts, persistence, schema
+ * version. Each test gets a fresh data directory.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <ftw.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include "store/store.h"
+#include "store/store_sqlite_int.h"
+
+struct fx {
+	char dir[64];
+	struct store *st;
+};
+
+static int
+rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static struct store *
+reopen(struct fx *f)
+{
+	char err[256] = "";
+
+	store_close(&f->st);
+	f->st = store_open("sqlite", f->dir, err, sizeof(err));
+	if (f->st == NULL)
+		fail_msg("store_open: %s", err);
+	return f->st;
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/postel-store-XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	reopen(f);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	store_close(&f->st);
+	nftw(f->dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+/* Runs one SQL query on the database file and returns the first column of
+ * its first row as an integer (-1 when no row). */
+static int64_t
+sql_int(struct fx *f, const char *sql)
+{
+	char path[128];
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	int64_t v = -1;
+
+	snprintf(path, sizeof(path), "%s/postel.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+static void
+sql_exec(struct fx *f, const char *sql)
+{
+	char path[128];
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/postel.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void
+add_domain(struct store *st, const char *d)
+{
+	const char *err = NULL;
+
+	if (store_domain_add(st, d, &err) < 0)
+		fail_msg("domain_add %s: %s", d, err);
+}
+
+static int64_t
+add_user(struct store *st, const char *addr)
+{
+	struct store_account a;
+	const char *err = NULL;
+
+	if (store_user_add(st, addr, "$y$hash", &err) < 0)
+		fail_msg("user_add %s: %s", addr, err);
+	assert_int_equal(store_account_lookup(st, addr, &a), 1);
+	return a.id;
+}
+
+static void
+add_alias(struct store *st, const char *src, const char *dst)
+{
+	const char *err = NULL;
+
+	if (store_alias_add(st, src, dst, &err) < 0)
+		fail_msg("alias_add %s %s: %s", src, dst, err);
+}
+
+static void
+expect_err(int rc, const char *err, const char *want)
+{
+	assert_int_equal(rc, -1);
+	assert_non_null(err);
+	assert_string_equal(err, want);
+}
+
+static void
+test_schema_version(void **state)
+{
+	struct fx *f = *state;
+	char path[512];
+	const char *src = __FILE__;
+	const char *tail = strstr(src, "tests/unit/test_store.c");
+	FILE *fp;
+	char *text;
+	long len;
+
+	assert_int_equal(sql_int(f, "SELECT value FROM meta"
+				    " WHERE key = 'schema_version'"),
+			 STORE_SCHEMA_VERSION);
+	/* One source of truth: the embedded schema is schema.sql. */
+	assert_non_null(tail);
+	snprintf(path, sizeof(path), "%.*ssrc/store/schema.sql",
+		 (int)(tail - src), src);
+	fp = fopen(path, "rb");
+	assert_non_null(fp);
+	fseek(fp, 0, SEEK_END);
+	len = ftell(fp);
+	rewind(fp);
+	text = calloc(1, (size_t)len + 1);
+	assert_int_equal(fread(text, 1, (size_t)len, fp), (size_t)len);
+	fclose(fp);
+	assert_string_equal(text, store_sqlite_schema_v1);
+	free(text);
+	/* WAL mode: the -wal file exists while a handle is open. */
+	snprintf(path, sizeof(path), "%s/postel.db-wal", f->dir);
+	assert_int_equal(access(path, F_OK), 0);
+}
+
+static void
+test_newer_schema_refused(void **state)
+{
+	struct fx *f = *state;
+	char err[256] = "";
+	struct store *st;
+
+	store_close(&f->st);
+	sql_exec(f, "UPDATE meta SET value = '99'"
+		    " WHERE key = 'schema_version'");
+	st = store_open(NULL, f->dir, err, sizeof(err));
+	assert_null(st);
+	assert_non_null(strstr(err, "newer"));
+	sql_exec(f, "UPDATE meta SET value = '1'"
+		    " WHERE key = 'schema_version'");
+	reopen(f);
+}
+
+static void
+test_unknown_backend(void **state)
+{
+	struct fx *f = *state;
+	char err[256] = "";
+
+	assert_null(store_open("nosuch://user:secret@host", f->dir, err,
+			       sizeof(err)));
+	assert_non_null(strstr(err, "unknown store backend"));
+	assert_null(strstr(err, "secret"));
+}
+
+static void
+test_domains(void **state)
+{
+	struct fx *f = *state;
+	const char *err = NULL;
+	char **v = NULL;
+
+	add_domain(f->st, "b.example");
+	add_domain(f->st, "a.example");
+	expect_err(store_domain_add(f->st, "A.Example", &err), err,
+		   "domain already exists");
+	assert_int_equal(store_domain_list(f->st, &v, &err), 0);
+	assert_string_equal(v[0], "a.example");
+	assert_string_equal(v[1], "b.example");
+	assert_null(v[2]);
+	store_strv_free(v);
+	assert_int_equal(store_domain_exists(f->st, "A.EXAMPLE"), 1);
+	assert_int_equal(store_domain_exists(f->st, "c.example"), 0);
+	expect_err(store_domain_del(f->st, "c.example", &err), err,
+		   "no such domain");
+
+	add_user(f->st, "u@a.example");
+	expect_err(store_domain_del(f->st, "a.example", &err), err,
+		   "domain still has users or aliases");
+	add_alias(f->st, "x@b.example", "u@a.example");
+	expect_err(store_domain_del(f->st, "b.example", &err), err,
+		   "domain still has users or aliases");
+	assert_int_equal(store_alias_del(f->st, "x@b.example", NULL, &err), 0);
+	assert_int_equal(store_domain_del(f->st, "b.example", &err), 0);
+	assert_int_equal(store_domain_exists(f->st, "b.example"), 0);
+}
+
+static void
+test_users(void **state)
+{
+	struct fx *f = *state;
+	struct store_mailbox_info in, other;
+	struct store_account a;
+	const char *err = NULL;
+	char **v = NULL;
+	int64_t id;
+	static const char *const boxes[] = { "INBOX", "Drafts", "Sent",
+					     "Junk", "Trash", "Archive" };
+
+	expect_err(store_user_add(f->st, "u@nowhere.example", "h", &err), err,
+		   "no such domain");
+	add_domain(f->st, "example.org");
+	id = add_user(f->st, "Alice@Example.org");
+	expect_err(store_user_add(f->st, "alice@example.org", "h", &err), err,
+		   "user already exists");
+	assert_int_equal(store_account_lookup(f->st, "ALICE@example.ORG", &a),
+			 1);
+	assert_int_equal(a.id, id);
+	assert_string_equal(a.address, "alice@example.org");
+	assert_string_equal(a.pwhash, "$y$hash");
+	assert_int_equal(store_account_lookup(f->st, "bob@example.org", &a), 0);
+
+	assert_int_equal(store_user_passwd(f->st, "alice@example.org", "new",
+					   &err), 0);
+	assert_int_equal(store_account_lookup(f->st, "alice@example.org", &a),
+			 1);
+	assert_string_equal(a.pwhash, "new");
+	expect_err(store_user_passwd(f->st, "bob@example.org", "x", &err), err,
+		   "no such user");
+
+	add_user(f->st, "bob@example.org");
+	assert_int_equal(store_user_list(f->st, NULL, &v, &err), 0);
+	assert_string_equal(v[0], "alice@example.org");
+	assert_string_equal(v[1], "bob@example.org");
+	assert_null(v[2]);
+	store_strv_free(v);
+	assert_int_equal(store_user_list(f->st, "example.org", &v, &err), 0);
+	assert_string_equal(v[1], "bob@example.org");
+	store_strv_free(v);
+	expect_err(store_user_list(f->st, "x.example", &v, &err), err,
+		   "no such domain");
+
+	/* The standard mailboxes, each with its own UIDVALIDITY. */
+	assert_int_equal(store_mailbox_info(f->st, id, "inbox", &in), 1);
+	assert_int_equal(in.uidnext, 1);
+	for (size_t i = 1; i < sizeof(boxes) / sizeof(boxes[0]); i++) {
+		assert_int_equal(store_mailbox_info(f->st, id, boxes[i], &other),
+				 1);
+		assert_true(other.uidvalidity != in.uidvalidity);
+		assert_true(other.uidvalidity != 0);
+	}
+	assert_int_equal(store_mailbox_info(f->st, id, "sent", &other), 0);
+	assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM mailboxes"
+				    " WHERE special_use = '\\Trash'"), 2);
+
+	assert_int_equal(store_user_del(f->st, "alice@example.org", &v, &err),
+			 0);
+	assert_null(v[0]);
+	store_strv_free(v);
+	assert_int_equal(store_account_lookup(f->st, "alice@example.org", &a),
+			 0);
+	assert_int_equal(store_mailbox_info(f->st, id, "INBOX", &in), 0);
+	expect_err(store_user_del(f->st, "alice@example.org", &v, &err), err,
+		   "no such user");
+	expect_err(store_user_add(f->st, "@example.org", "h", &err), err,
+		   "invalid address");
+}
+
+static void
+test_aliases(void **state)
+{
+	struct fx *f = *state;
+	const char *err = NULL;
+	char **v = NULL;
+
+	add_domain(f->st, "example.org");
+	expect_err(store_alias_add(f->st, "x@other.example", "u@example.org",
+				   &err),
+		   err, "source domain is not hosted");
+	add_alias(f->st, "info@example.org", "u@example.org");
+	add_alias(f->st, "info@example.org", "v@elsewhere.example");
+	add_alias(f->st, "@example.org", "u@example.org");
+	expect_err(store_alias_add(f->st, "INFO@example.org", "U@Example.org",
+				   &err),
+		   err, "alias already exists");
+	assert_int_equal(store_alias_list(f->st, NULL, &v, &err), 0);
+	assert_string_equal(v[0], "@example.org u@example.org");
+	assert_string_equal(v[1], "info@example.org u@example.org");
+	assert_string_equal(v[2], "info@example.org v@elsewhere.example");
+	assert_null(v[3]);
+	store_strv_free(v);
+	assert_int_equal(store_alias_list(f->st, "example.org", &v, &err), 0);
+	assert_non_null(v[2]);
+	store_strv_free(v);
+
+	assert_int_equal(store_alias_del(f->st, "info@example.org",
+					 "v@elsewhere.example", &err), 0);
+	expect_err(store_alias_del(f->st, "info@example.org",
+				   "v@elsewhere.example", &err),
+		   err, "no such alias");
+	expect_err(store_alias_del(f->st, "nope@example.org", NULL, &err), err,
+		   "no such alias");
+	assert_int_equal(store_alias_del(f->st, "@example.org", NULL, &err), 0);
+	assert_int_equal(store_alias_list(f->st, NULL, &v, &err), 0);
+	assert_string_equal(v[0], "info@example.org u@example.org");
+	assert_null(v[1]);
+	store_strv_free(v);
+}
+
+/* Resolves addr and checks the status and the set of account ids. */
+static void
+expect_rcpt(struct store *st, const char *addr, enum store_rcpt_status want,
+	    const int64_t *ids, size_t n)
+{
+	int64_t *got = NULL;
+	size_t ngot = 99;
+
+	assert_int_equal(store_resolve_rcpt(st, addr, &got, &ngot), want);
+	assert_int_equal(ngot, n);
+	for (size_t i = 0; i < n; i++) {
+		bool found = false;
+
+		for (size_t j = 0; j < ngot; j++)
+			found = found || got[j] == ids[i];
+		assert_true(found);
+	}
+	free(got);
+}
+
+static void
+test_resolve_rcpt(void **state)
+{
+	struct fx *f = *state;
+	int64_t u, w, both[2];
+	const char *err;
+
+	add_domain(f->st, "example.org");
+	add_domain(f->st, "example.net");
+	u = add_user(f->st, "u@example.org");
+	w = add_user(f->st, "w@example.net");
+	both[0] = u;
+	both[1] = w;
+
+	expect_rcpt(f->st, "u@example.org", STORE_RCPT_OK, &u, 1);
+	expect_rcpt(f->st, "U@EXAMPLE.ORG", STORE_RCPT_OK, &u, 1);
+	expect_rcpt(f->st, "u+lists@example.org", STORE_RCPT_OK, &u, 1);
+	expect_rcpt(f->st, "u@example.com", STORE_RCPT_NOT_HOSTED, NULL, 0);
+	expect_rcpt(f->st, "nobody@example.org", STORE_RCPT_NO_USER, NULL, 0);
+	expect_rcpt(f->st, "not-an-address", STORE_RCPT_NOT_HOSTED, NULL, 0);
+
+	/* A chain across domains, a list with a duplicate member. */
+	add_alias(f->st, "a@example.org", "b@example.net");
+	add_alias(f->st, "b@example.net", "c@example.org");
+	add_alias(f->st, "c@example.org", "w@example.net");
+	expect_rcpt(f->st, "a@example.org", STORE_RCPT_OK, &w, 1);
+	expect_rcpt(f->st, "a+tag@example.org", STORE_RCPT_OK, &w, 1);
+	add_alias(f->st, "team@example.org", "u@example.org");
+	add_alias(f->st, "team@example.org", "a@example.org");
+	add_alias(f->st, "team@example.org", "U+x@example.org");
+	add_alias(f->st, "team@example.org", "far@remote.example");
+	expect_rcpt(f->st, "team@example.org", STORE_RCPT_OK, both, 2);
+
+	/* A loop alone resolves to nobody; a loop with an exit finds it. */
+	add_alias(f->st, "x@example.org", "y@example.org");
+	add_alias(f->st, "y@example.org", "x@example.org");
+	expect_rcpt(f->st, "x@example.org", STORE_RCPT_NO_USER, NULL, 0);
+	add_alias(f->st, "y@example.org", "u@example.org");
+	expect_rcpt(f->st, "x@example.org", STORE_RCPT_OK, &u, 1);
+
+	/* Only external targets: nobody here. */
+	add_alias(f->st, "ext@example.org", "someone@remote.example");
+	expect_rcpt(f->st, "ext@example.org", STORE_RCPT_NO_USER, NULL, 0);
+
+	/* Catch-all, and an exact match still wins over it. */
+	add_alias(f->st, "@example.org", "w@example.net");
+	expect_rcpt(f->st, "nobody@example.org", STORE_RCPT_OK, &w, 1);
+	expect_rcpt(f->st, "u@example.org", STORE_RCPT_OK, &u, 1);
+	/* A catch-all target that does not exist ends, it does not loop. */
+	assert_int_equal(store_alias_del(f->st, "@example.org", NULL, &err), 0);
+	add_alias(f->st, "@example.org", "ghost@example.org");
+	expect_rcpt(f->st, "nobody@example.org", STORE_RCPT_NO_USER, NULL, 0);
+}
+
+static void
+test_resolve_depth(void **state)
+{
+	struct fx *f = *state;
+	char src[64], dst[64];
+	int64_t u;
+
+	add_domain(f->st, "example.org");
+	u = add_user(f->st, "u@example.org");
+	/* l0 -> l1 -> ... -> l8 -> u: the account is 9 levels down. */
+	for (int i = 0; i <= 8; i++) {
+		snprintf(src, sizeof(src), "l%d@example.org", i);
+		if (i == 8)
+			snprintf(dst, sizeof(dst), "u@example.org");
+		else
+			snprintf(dst, sizeof(dst), "l%d@example.org", i + 1);
+		add_alias(f->st, src, dst);
+	}
+	expect_rcpt(f->st, "l1@example.org", STORE_RCPT_OK, &u, 1);
+	expect_rcpt(f->st, "l0@example.org", STORE_RCPT_NO_USER, NULL, 0);
+}
+
+static void
+deliver(struct store *st, const char *blob, const int64_t *accts, size_t n)
+{
+	struct store_delivery d = { .size = 100, .internaldate = 1700000000,
+				    .accounts = accts, .n_accounts = n };
+	const char *err = NULL;
+
+	snprintf(d.blob, sizeof(d.blob), "%s", blob);
+	assert_int_equal(store_begin(st, &err), 0);
+	if (store_deliver(st, &d, &err) < 0)
+		fail_msg("deliver: %s", err);
+	assert_int_equal(store_commit(st, &err), 0);
+}
+
+static void
+inbox(struct store *st, int64_t acct, struct store_mailbox_info *info,
+      struct store_msg **msgs, size_t *n)
+{
+	const char *err = NULL;
+
+	assert_int_equal(store_mailbox_info(st, acct, "INBOX", info), 1);
+	assert_int_equal(store_mailbox_messages(st, info->id, msgs, n, &err),
+			 0);
+}
+
+static void
+test_deliver_expunge(void **state)
+{
+	struct fx *f = *state;
+	struct store_mailbox_info info, info2;
+	struct store_msg *m = NULL;
+	int64_t u, w, both[2], ids[3];
+	const char *err = NULL;
+	char **orphans = NULL;
+	size_t n;
+
+	add_domain(f->st, "example.org");
+	u = add_user(f->st, "u@example.org");
+	w = add_user(f->st, "w@example.org");
+	both[0] = u;
+	both[1] = w;
+	deliver(f->st, "msg/20260101/shared", both, 2);
+	deliver(f->st, "msg/20260101/m2", &u, 1);
+	deliver(f->st, "msg/20260101/m3", &u, 1);
+	assert_int_equal(sql_int(f, "SELECT refcount FROM blobs"
+				    " WHERE path = 'msg/20260101/shared'"), 2);
+
+	inbox(f->st, u, &info, &m, &n);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(m[i].uid, i + 1);
+		assert_int_equal(m[i].size, 100);
+		assert_int_equal(m[i].internaldate, 1700000000);
+		assert_int_equal(m[i].flags, 0);
+		if (i > 0)
+			assert_true(m[i].modseq > m[i - 1].modseq);
+		ids[i] = m[i].id;
+	}
+	assert_string_equal(m[0].blob, "msg/20260101/shared");
+	assert_int_equal(info.uidnext, 4);
+	assert_int_equal(info.highestmodseq, m[2].modseq);
+	free(m);
+
+	/* Expunging the shared copy keeps the file; the last UID goes too. */
+	assert_int_equal(store_messages_expunge(f->st, info.id, (int64_t[]){
+				ids[0], ids[2] }, 2, &orphans, &err), 0);
+	assert_string_equal(orphans[0], "msg/20260101/m3");
+	assert_null(orphans[1]);
+	store_strv_free(orphans);
+	assert_int_equal(store_mailbox_info(f->st, u, "INBOX", &info2), 1);
+	assert_true(info2.highestmodseq > info.highestmodseq);
+
+	/* UIDs are never reused, even after the highest one is expunged. */
+	deliver(f->st, "msg/20260101/m4", &u, 1);
+	inbox(f->st, u, &info, &m, &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(m[0].uid, 2);
+	assert_int_equal(m[1].uid, 4);
+	assert_true(m[1].id > ids[2]);
+	free(m);
+
+	/* Ids of another mailbox are ignored. */
+	inbox(f->st, w, &info2, &m, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(m[0].uid, 1);
+	assert_int_equal(store_messages_expunge(f->st, info.id, &m[0].id, 1,
+						&orphans, &err), 0);
+	assert_null(orphans[0]);
+	store_strv_free(orphans);
+	free(m);
+	inbox(f->st, w, &info2, &m, &n);
+	assert_int_equal(n, 1);
+	free(m);
+
+	/* Deleting w drops the last reference to the shared file. */
+	assert_int_equal(store_user_del(f->st, "w@example.org", &orphans, &err),
+			 0);
+	assert_string_equal(orphans[0], "msg/20260101/shared");
+	assert_null(orphans[1]);
+	store_strv_free(orphans);
+	assert_int_equal(store_user_del(f->st, "u@example.org", &orphans, &err),
+			 0);
+	assert_string_equal(orphans[0], "msg/20260101/m2");
+	assert_string_equal(orphans[1], "msg/20260101/m4");
+	assert_null(orphans[2]);
+	store_strv_free(orphans);
+	assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM blobs"), 0);
+	assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM messages"), 0);
+}
+
+static void
+test_deliver_errors(void **state)
+{
+	struct fx *f = *state;
+	struct store_delivery d = { .blob = "msg/20260101/x", .size = 1 };
+	int64_t bad[2];
+	const char *err = NULL;
+
+	add_domain(f->st, "example.org");
+	bad[0] = add_user(f->st, "u@example.org");
+	bad[1] = 9999;
+	d.accounts = bad;
+	d.n_accounts = 2;
+	/* All or nothing: the first recipient's copy is undone too. */
+	assert_int_equal(store_deliver(f->st, &d, &err), -1);
+	assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM messages"), 0);
+	assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM blobs"), 0);
+	d.n_accounts = 0;
+	assert_int_equal(store_deliver(f->st, &d, &err), -1);
+	/* Without begin/commit, a delivery is its own transaction. */
+	d.n_accounts = 1;
+	assert_int_equal(store_deliver(f->st, &d, &err), 0);
+	assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM messages"), 1);
+}
+
+static void
+test_transactions(void **state)
+{
+	struct fx *f = *state;
+	const char *err = NULL;
+
+	assert_int_equal(store_begin(f->st, &err), 0);
+	add_domain(f->st, "gone.example");
+	assert_int_equal(store_rollback(f->st), 0);
+	assert_int_equal(store_domain_exists(f->st, "gone.example"), 0);
+
+	assert_int_equal(store_begin(f->st, &err), 0);
+	assert_int_equal(store_savepoint(f->st, &err), 0);
+	add_domain(f->st, "undone.example");
+	add_user(f->st, "u@undone.example");
+	assert_int_equal(store_rollback_to(f->st), 0);
+	assert_int_equal(store_savepoint(f->st, &err), 0);
+	add_domain(f->st, "kept.example");
+	/* A failing operation inside a job leaves the job's work alone. */
+	expect_err(store_user_add(f->st, "u@nope.example", "h", &err), err,
+		   "no such domain");
+	assert_int_equal(store_release(f->st, &err), 0);
+	assert_int_equal(store_commit(f->st, &err), 0);
+	assert_int_equal(store_domain_exists(f->st, "undone.example"), 0);
+	assert_int_equal(store_domain_exists(f->st, "kept.example"), 1);
+	assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM accounts"), 0);
+}
+
+static void
+test_reopen_persists(void **state)
+{
+	struct fx *f = *state;
+	struct store_mailbox_info before, after;
+	struct store_account a;
+	int64_t u;
+	char **v = NULL;
+	const char *err = NULL;
+
+	add_domain(f->st, "example.org");
+	u = add_user(f->st, "u@example.org");
+	add_alias(f->st, "a@example.org", "u@example.org");
+	deliver(f->st, "msg/20260101/p", &u, 1);
+	assert_int_equal(store_mailbox_info(f->st, u, "INBOX", &before), 1);
+	reopen(f);
+	assert_int_equal(store_domain_exists(f->st, "example.org"), 1);
+	assert_int_equal(store_account_lookup(f->st, "u@example.org", &a), 1);
+	assert_int_equal(a.id, u);
+	assert_int_equal(store_alias_list(f->st, NULL, &v, &err), 0);
+	assert_string_equal(v[0], "a@example.org u@example.org");
+	store_strv_free(v);
+	assert_int_equal(store_mailbox_info(f->st, u, "INBOX", &after), 1);
+	assert_memory_equal(&before, &after, sizeof(before));
+	/* A mailbox created after the reopen still gets a new UIDVALIDITY. */
+	u = add_user(f->st, "v@example.org");
+	assert_int_equal(store_mailbox_info(f->st, u, "INBOX", &after), 1);
+	assert_true(after.uidvalidity > before.uidvalidity);
+}
+
+static void
+test_two_handles(void **state)
+{
+	struct fx *f = *state;
+	char err[256];
+	const char *e = NULL;
+	struct store *other = store_open(NULL, f->dir, err, sizeof(err));
+
+	/* The CLI and the server share the file. */
+	assert_non_null(other);
+	add_domain(f->st, "one.example");
+	assert_int_equal(store_domain_exists(other, "one.example"), 1);
+	assert_int_equal(store_domain_add(other, "two.example", &e), 0);
+	assert_int_equal(store_domain_exists(f->st, "two.example"), 1);
+	store_close(&other);
+	assert_null(other);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_schema_version, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_newer_schema_refused,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_backend, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_domains, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_users, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_aliases, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resolve_rcpt, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_resolve_depth, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_deliver_expunge, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_deliver_errors, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_transactions, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_persists, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_two_handles, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
