@@ -43,11 +43,11 @@ for bin in "$@"; do
 	fi
 	artifacts="$(cd "$(dirname "$bin")" && pwd)/artifacts/$name"
 	mkdir -p "$artifacts"
-	# Progress lines (NEW/REDUCE/pulse) are noise in CI logs.
+	# Progress and dictionary lines are noise in CI logs.
 	"$bin" -max_total_time="$seconds" -max_len=4096 -timeout=10 \
 		-rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$artifacts/" "$corpus" 2>&1 |
-		grep -v -E '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse)'
+		grep -v -E '^(#[0-9]+[[:space:]]+(NEW|REDUCE|pulse)|".*" # Uses: )'
 	rc=${PIPESTATUS[0]}
 	if [ "$rc" -eq 0 ]; then
 		passed=$((passed + 1))

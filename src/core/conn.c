@@ -36,6 +36,8 @@ struct conn {
 	bool throttled;      /* by backpressure */
 	bool closing;        /* close after flush requested */
 	bool dead;           /* on_close was (or is being) reported */
+	bool starttls_pending; /* switch to TLS once output is flushed */
+	struct event *tls_ev;
 	int timeout;
 	char peer[64];
 	char id[17];
@@ -71,6 +73,7 @@ conn_unlink(struct conn *c)
 static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
+static void conn_tls_ev_cb(evutil_socket_t fd, short what, void *arg);
 
 static void
 conn_make_id(char id[17])
@@ -117,7 +120,7 @@ conn_schedule_close(struct conn *c, const char *reason)
 static void
 conn_update_read(struct conn *c)
 {
-	if (c->dead || c->closing)
+	if (c->dead || c->closing || c->starttls_pending)
 		return;
 	if (c->paused || c->throttled)
 		bufferevent_disable(c->bev, EV_READ);
@@ -159,13 +162,16 @@ conn_new(struct server *srv, int fd, const char *peer_ip, bool implicit_tls)
 		c->bev = bufferevent_socket_new(base, fd, opts);
 	}
 	c->close_ev = event_new(base, -1, 0, conn_close_ev_cb, c);
-	if (c->bev == NULL || c->close_ev == NULL) {
+	c->tls_ev = event_new(base, -1, 0, conn_tls_ev_cb, c);
+	if (c->bev == NULL || c->close_ev == NULL || c->tls_ev == NULL) {
 		if (c->bev == NULL)
 			evutil_closesocket(fd);
 		else
 			bufferevent_free(c->bev);
 		if (c->close_ev)
 			event_free(c->close_ev);
+		if (c->tls_ev)
+			event_free(c->tls_ev);
 		free(c);
 		return NULL;
 	}
@@ -195,6 +201,7 @@ conn_free(struct conn **cp)
 	if (!c->dead || c->closing)
 		bufferevent_flush(c->bev, EV_WRITE, BEV_FINISHED);
 	event_free(c->close_ev);
+	event_free(c->tls_ev);
 	bufferevent_free(c->bev);
 	free(c);
 	*cp = NULL;
@@ -243,33 +250,61 @@ conn_output_pending(struct conn *c)
 	return evbuffer_get_length(bufferevent_get_output(c->bev));
 }
 
+/* Replaces the plaintext bufferevent by a TLS one on the same socket. Runs
+ * once the "go ahead" reply has left, from a loop event (never inside the
+ * old bufferevent's own callback). */
+static void
+conn_tls_switch(struct conn *c)
+{
+	struct event_base *base = loop_base(c->srv->loop);
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+	SSL *ssl = SSL_new(c->srv->tls_ctx);
+	struct bufferevent *tbev = NULL;
+
+	c->starttls_pending = false;
+	/* RFC 3207 §4.2: nothing the client sent before the handshake may be
+	 * acted upon; drop what is buffered. Bytes still in the socket are
+	 * read by the handshake and make it fail. */
+	evbuffer_drain(bufferevent_get_input(c->bev),
+		       evbuffer_get_length(bufferevent_get_input(c->bev)));
+	if (ssl != NULL) {
+		bufferevent_setfd(c->bev, -1); /* keep the socket open */
+		tbev = bufferevent_openssl_socket_new(base, fd, ssl,
+			BUFFEREVENT_SSL_ACCEPTING,
+			BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	}
+	if (tbev == NULL) {
+		if (ssl != NULL)
+			evutil_closesocket(fd);
+		conn_report_close(c, "tls");
+		return;
+	}
+	bufferevent_free(c->bev);
+	c->bev = tbev;
+	c->tls = true;
+	conn_setup_bev(c);
+}
+
 int
 conn_starttls(struct conn *c)
 {
-	struct event_base *base = loop_base(c->srv->loop);
-	SSL *ssl;
-	struct bufferevent *filt;
-
-	if (c->tls || c->dead)
+	if (c->tls || c->dead || c->starttls_pending)
 		return -1;
-	/* RFC 3207 §4.2: nothing the client sent before the handshake may be
-	 * acted upon; drop what is buffered. */
-	evbuffer_drain(bufferevent_get_input(c->bev),
-		       evbuffer_get_length(bufferevent_get_input(c->bev)));
-	ssl = SSL_new(c->srv->tls_ctx);
-	if (ssl == NULL)
-		return -1;
-	filt = bufferevent_openssl_filter_new(base, c->bev, ssl,
-		BUFFEREVENT_SSL_ACCEPTING,
-		BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-	if (filt == NULL) {
-		SSL_free(ssl);
-		return -1;
-	}
-	c->bev = filt;
-	c->tls = true;
-	conn_setup_bev(c);
+	c->starttls_pending = true;
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	event_active(c->tls_ev, 0, 0);
 	return 0;
+}
+
+static void
+conn_tls_ev_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	/* The reply is flushed first; conn_write_cb calls back when done. */
+	if (!c->dead && c->starttls_pending && conn_output_pending(c) == 0)
+		conn_tls_switch(c);
 }
 
 bool
@@ -360,6 +395,11 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	if (c->closing) {
 		if (conn_output_pending(c) == 0)
 			conn_report_close(c, "quit");
+		return;
+	}
+	if (c->starttls_pending) {
+		if (conn_output_pending(c) == 0)
+			conn_tls_switch(c);
 		return;
 	}
 	if (c->throttled && conn_output_pending(c) <= LIMIT_OUTPUT_HIGH_WATER / 2) {
