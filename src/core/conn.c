@@ -200,6 +200,13 @@ conn_free(struct conn **cp)
 	/* Best effort: push out what is queued without waiting. */
 	if (!c->dead || c->closing)
 		bufferevent_flush(c->bev, EV_WRITE, BEV_FINISHED);
+	/* Send close_notify (best effort, never waits) so clients see a clean
+	 * end of the TLS stream rather than an unexpected EOF. */
+	if (c->tls && conn_output_pending(c) == 0) {
+		SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+		if (ssl != NULL && SSL_is_init_finished(ssl))
+			SSL_shutdown(ssl);
+	}
 	event_free(c->close_ev);
 	event_free(c->tls_ev);
 	bufferevent_free(c->bev);
@@ -292,6 +299,10 @@ conn_starttls(struct conn *c)
 		return -1;
 	c->starttls_pending = true;
 	bufferevent_disable(c->bev, EV_READ);
+	/* RFC 3207 §4.2: drop what the client pipelined after the command,
+	 * now, so the session cannot run it before the switch. */
+	evbuffer_drain(bufferevent_get_input(c->bev),
+		       evbuffer_get_length(bufferevent_get_input(c->bev)));
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 	event_active(c->tls_ev, 0, 0);
 	return 0;
@@ -379,7 +390,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 
-	if (c->dead || c->closing || c->paused)
+	if (c->dead || c->closing || c->paused || c->starttls_pending)
 		return;
 	if (c->h != NULL && c->h->on_read != NULL)
 		c->h->on_read(c->ctx);

@@ -160,6 +160,9 @@ pop3_cmd_stls(struct pop3_session *s, const struct pop3_cmd *c)
 		pop3_session_close(s, "tls");
 		return;
 	}
+	/* The conn drops the buffered plaintext only when it switches, after
+	 * the reply is flushed: read nothing more until then. */
+	s->tls_pending = true;
 	log_info(s->sess_id, "starttls", " result=ok");
 }
 

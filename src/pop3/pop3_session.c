@@ -252,8 +252,14 @@ pop3_session_process(struct pop3_session *s)
 	/* SASL responses may be longer than command lines (RFC 5034 §4). */
 	char line[LIMIT_SASL_LINE + 1];
 
+	/* RFC 2595 §4 (and RFC 3207 §4.2): lines that came with STLS are
+	 * never commands; wait until the conn runs TLS. */
+	if (s->tls_pending && s->conn != NULL && !conn_is_tls(s->conn))
+		return;
+	s->tls_pending = false;
 	pop3_session_ref(s);
-	while (s->conn != NULL && !s->busy && !s->closing) {
+	while (s->conn != NULL && !s->busy && !s->closing &&
+	       !s->tls_pending) {
 		size_t cap = s->sasl_wait ? LIMIT_SASL_LINE : LIMIT_POP3_LINE;
 		size_t len = 0;
 		int r = pop3_session_next_line(s, line, cap, &len);

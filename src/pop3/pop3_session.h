@@ -61,6 +61,7 @@ struct pop3_session {
 	const char *end_reason;  /* why we closed: "quit", "errors", ... */
 	bool discarding;         /* inside an overlong line, up to its LF */
 	bool sasl_wait;          /* "+ " sent, next line is the response */
+	bool tls_pending;        /* STLS accepted, handshake not begun */
 	bool locked;             /* holds the mailbox lock of drop.mailbox_id */
 	bool in_session_count;   /* server_session_opened() is in force */
 	unsigned errors;         /* bad commands, LIMIT_POP3_ERRORS */

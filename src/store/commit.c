@@ -85,7 +85,8 @@ commit_apply(struct commit *c, struct commit_item *it)
 		log_error(NULL, "commit_savepoint", " reason=%s", log_qs(err));
 		return -1;
 	}
-	if (it->job.apply != NULL && it->job.apply(c->st, it->job.arg, &err) < 0) {
+	if (it->job.apply != NULL
+	    && it->job.apply(c->st, it->job.arg, &err) < 0) {
 		it->result = -1;
 		log_warn(NULL, "commit_job_failed", " reason=%s", log_qs(err));
 		/* Fails when SQLite already rolled the transaction back

@@ -80,7 +80,8 @@ static const char *const sq_sql[SQ_COUNT] = {
 	[SQ_MAILBOX_MODSEQ] =
 		"UPDATE mailboxes SET highestmodseq = highestmodseq + 1"
 		" WHERE id = ?1",
-	[SQ_MAILBOX_DEL_ACCOUNT] = "DELETE FROM mailboxes WHERE account_id = ?1",
+	[SQ_MAILBOX_DEL_ACCOUNT] =
+		"DELETE FROM mailboxes WHERE account_id = ?1",
 	[SQ_META_GET] = "SELECT value FROM meta WHERE key = ?1",
 	[SQ_META_SET] =
 		"INSERT INTO meta (key, value) VALUES (?1, ?2)"
@@ -90,7 +91,8 @@ static const char *const sq_sql[SQ_COUNT] = {
 	[SQ_BLOB_ADD] =
 		"INSERT INTO blobs (path, size, refcount) VALUES (?1, ?2, ?3)"
 		" ON CONFLICT (path) DO UPDATE"
-		" SET refcount = blobs.refcount + excluded.refcount RETURNING id",
+		" SET refcount = blobs.refcount + excluded.refcount"
+		" RETURNING id",
 	[SQ_BLOB_UNREF] =
 		"UPDATE blobs SET refcount = refcount - 1 WHERE id = ?1"
 		" RETURNING id, refcount, path",
@@ -497,8 +499,8 @@ sq_precreate(struct store *st, const char *data_dir, const char *path,
 	}
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	if (fd < 0) {
-		snprintf(st->err, sizeof(st->err), "cannot open %.160s: %s", path,
-			 strerror(errno));
+		snprintf(st->err, sizeof(st->err), "cannot open %.160s: %s",
+			 path, strerror(errno));
 		*err_r = st->err;
 		return -1;
 	}

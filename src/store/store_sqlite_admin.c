@@ -12,6 +12,13 @@
 
 #define SQ_DOMAIN_IN_USE_TEXT "domain still has users or aliases"
 
+/* The error of a lookup that returned rc (0 not found, -1 error). */
+static const char *
+sq_missing(struct store *st, int rc, const char *not_found)
+{
+	return rc == 0 ? store_sq_fail(st, not_found) : st->err;
+}
+
 int
 store_sq_domain_id(struct store *st, const char *domain, int64_t *id_r)
 {
@@ -159,7 +166,7 @@ store_sqlite_domain_del(struct store *st, const char *domain,
 		     ? 0
 		     : store_sq_domain_id(st, name, &id);
 	if (rc <= 0) {
-		*err_r = rc == 0 ? store_sq_fail(st, "no such domain") : st->err;
+		*err_r = sq_missing(st, rc, "no such domain");
 		return -1;
 	}
 	rc = sq_domain_in_use(st, id);
@@ -269,7 +276,7 @@ store_sqlite_user_add(struct store *st, const char *address,
 		return -1;
 	rc = store_sq_domain_id(st, domain, &domain_id);
 	if (rc <= 0) {
-		*err_r = rc == 0 ? store_sq_fail(st, "no such domain") : st->err;
+		*err_r = sq_missing(st, rc, "no such domain");
 		return -1;
 	}
 	if (store_sq_op_begin(st, &own, err_r) < 0)
@@ -296,7 +303,7 @@ sq_user_id(struct store *st, const char *address, int64_t *id_r,
 	}
 	rc = store_sq_account_get(st, local, domain, id_r, NULL, 0);
 	if (rc <= 0) {
-		*err_r = rc == 0 ? store_sq_fail(st, "no such user") : st->err;
+		*err_r = sq_missing(st, rc, "no such user");
 		return -1;
 	}
 	return 0;
@@ -421,7 +428,7 @@ sq_list_stmt(struct store *st, enum store_sq_stmt all, enum store_sq_stmt one,
 		     ? 0
 		     : store_sq_domain_id(st, name, &id);
 	if (rc <= 0) {
-		*err_r = rc == 0 ? store_sq_fail(st, "no such domain") : st->err;
+		*err_r = sq_missing(st, rc, "no such domain");
 		return NULL;
 	}
 	s = store_sq_stmt(st, one);
@@ -456,8 +463,8 @@ store_sqlite_account_lookup(struct store *st, const char *address,
 	if (store_sq_split(address, local, domain) < 0 || local[0] == '\0')
 		return 0;
 	memset(acct_r, 0, sizeof(*acct_r));
-	rc = store_sq_account_get(st, local, domain, &acct_r->id, acct_r->pwhash,
-			    sizeof(acct_r->pwhash));
+	rc = store_sq_account_get(st, local, domain, &acct_r->id,
+				  acct_r->pwhash, sizeof(acct_r->pwhash));
 	if (rc == 1)
 		snprintf(acct_r->address, sizeof(acct_r->address), "%s@%s",
 			 local, domain);
@@ -479,8 +486,7 @@ sq_alias_source(struct store *st, const char *source,
 	}
 	rc = store_sq_domain_id(st, domain, domain_id_r);
 	if (rc <= 0) {
-		*err_r = rc == 0 ? store_sq_fail(st, "source domain is not hosted")
-				 : st->err;
+		*err_r = sq_missing(st, rc, "source domain is not hosted");
 		return -1;
 	}
 	return 0;

@@ -67,8 +67,9 @@ int
 store_sq_mailboxes_create(struct store *st, int64_t account_id,
 			  const char **err_r)
 {
-	size_t n = sizeof(sq_default_mailboxes) / sizeof(sq_default_mailboxes[0]);
+	size_t n = sizeof(sq_default_mailboxes);
 
+	n /= sizeof(sq_default_mailboxes[0]);
 	for (size_t i = 0; i < n; i++) {
 		sqlite3_stmt *s;
 		uint32_t uidvalidity;
@@ -252,7 +253,9 @@ store_sqlite_mailbox_messages(struct store *st, int64_t mailbox_id,
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (n == cap) {
 			size_t ncap = cap == 0 ? 16 : cap * 2;
-			struct store_msg *nm = realloc(msgs, ncap * sizeof(*nm));
+			struct store_msg *nm;
+
+			nm = realloc(msgs, ncap * sizeof(*nm));
 
 			if (nm == NULL) {
 				rc = SQLITE_NOMEM;
@@ -265,8 +268,9 @@ store_sqlite_mailbox_messages(struct store *st, int64_t mailbox_id,
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
-		*err_r = rc == SQLITE_NOMEM ? store_sq_fail(st, "out of memory")
-					    : store_sq_err(st, "database error");
+		*err_r = rc == SQLITE_NOMEM
+				 ? store_sq_fail(st, "out of memory")
+				 : store_sq_err(st, "database error");
 		free(msgs);
 		return -1;
 	}

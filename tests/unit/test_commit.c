@@ -212,7 +212,8 @@ test_many_threads(void **state)
 		assert_int_equal(atomic_load(&j->after_ok), !j->fail);
 		/* A failed job's write is undone, the others' are kept. */
 		snprintf(name, sizeof(name), "d%d.example", i);
-		assert_int_equal(store_domain_exists(st, name), j->fail ? 0 : 1);
+		assert_int_equal(store_domain_exists(st, name),
+				 j->fail ? 0 : 1);
 	}
 	store_close(&st);
 }

@@ -282,8 +282,8 @@ test_users(void **state)
 	assert_int_equal(store_mailbox_info(f->st, id, "inbox", &in), 1);
 	assert_int_equal(in.uidnext, 1);
 	for (size_t i = 1; i < sizeof(boxes) / sizeof(boxes[0]); i++) {
-		assert_int_equal(store_mailbox_info(f->st, id, boxes[i], &other),
-				 1);
+		assert_int_equal(
+			store_mailbox_info(f->st, id, boxes[i], &other), 1);
 		assert_true(other.uidvalidity != in.uidvalidity);
 		assert_true(other.uidvalidity != 0);
 	}
