@@ -75,7 +75,11 @@ data_scan(struct smtp_tx *tx, const char *p, size_t n, bool *done)
 		size_t q = i;
 		while (q < n && p[q] != '\r' && p[q] != '\n')
 			q++;
-		tx_append(tx, p + i, q - i);
+		tx->line_len += q - i;
+		if (tx->line_len > LIMIT_SMTP_DATA_LINE)
+			tx->line_too_long = true;
+		if (!tx->line_too_long)
+			tx_append(tx, p + i, q - i);
 		if (q == n)
 			return n;
 		if (p[q] == '\r' && q + 1 == n)
@@ -83,6 +87,7 @@ data_scan(struct smtp_tx *tx, const char *p, size_t n, bool *done)
 		tx->prev_crlf = p[q] == '\r' && p[q + 1] == '\n';
 		tx_append(tx, "\r\n", 2);
 		tx->line_start = true;
+		tx->line_len = 0;
 		i = q + (tx->prev_crlf ? 2 : 1);
 	}
 	return i;
@@ -98,6 +103,14 @@ data_finish(struct smtp_session *s)
 		log_info(s->id, "reject", " reason=size limit=%zu",
 			 s->srv->cfg.max_message_size);
 		smtp_reply(s, 552, "5.3.4", "Message size exceeds fixed limit");
+		smtp_tx_free(s);
+		return;
+	}
+	if (s->tx->line_too_long) {
+		log_info(s->id, "reject", " reason=line_length limit=%d",
+			 LIMIT_SMTP_DATA_LINE);
+		smtp_reply(s, 552, "5.3.4", "Message has a line longer than %d "
+			   "octets", LIMIT_SMTP_DATA_LINE);
 		smtp_tx_free(s);
 		return;
 	}

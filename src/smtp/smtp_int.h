@@ -54,6 +54,8 @@ struct smtp_tx {
 	/* DATA reader state (smtp_data.c). */
 	bool line_start;
 	bool prev_crlf;
+	size_t line_len;    /* octets of the current line so far */
+	bool line_too_long; /* a line over LIMIT_SMTP_DATA_LINE: refuse */
 	char msgid[17];
 };
 

@@ -152,8 +152,11 @@ int store_savepoint(struct store *st, const char **err_r);
 int store_release(struct store *st, const char **err_r);
 int store_rollback_to(struct store *st);
 
-/* Admin. Names are validated and lower-cased by the caller (cli). Errors:
- * "domain exists", "no such domain", "domain has users", ... */
+/* Admin. Names are validated by the caller (cli); the store lower-cases
+ * domains and local parts. Errors: "domain already exists", "no such
+ * domain", "domain still has users or aliases", "user already exists",
+ * "no such user", "alias already exists", "no such alias", "source domain
+ * is not hosted", "invalid address". */
 int store_domain_add(struct store *st, const char *domain, const char **err_r);
 /* Refuses while the domain still has users or aliases. */
 int store_domain_del(struct store *st, const char *domain, const char **err_r);

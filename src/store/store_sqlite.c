@@ -497,7 +497,15 @@ sq_precreate(struct store *st, const char *data_dir, const char *path,
 		*err_r = st->err;
 		return -1;
 	}
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	/* Never open and close an existing database here: closing any fd of
+	 * a file drops every POSIX lock this process holds on it, including
+	 * those of other SQLite connections (then another process may think
+	 * it is alone, checkpoint and delete the -shm under us). */
+	if (access(path, F_OK) == 0)
+		return 0;
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (fd < 0 && errno == EEXIST)
+		return 0;
 	if (fd < 0) {
 		snprintf(st->err, sizeof(st->err), "cannot open %.160s: %s",
 			 path, strerror(errno));

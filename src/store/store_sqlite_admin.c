@@ -12,6 +12,15 @@
 
 #define SQ_DOMAIN_IN_USE_TEXT "domain still has users or aliases"
 
+/* true when rc is a UNIQUE violation (a duplicate), not e.g. NOT NULL. */
+static bool
+sq_is_dup(struct store *st, int rc)
+{
+	return rc == SQLITE_CONSTRAINT
+	       && sqlite3_extended_errcode(store_sq(st)->db)
+			  == SQLITE_CONSTRAINT_UNIQUE;
+}
+
 /* The error of a lookup that returned rc (0 not found, -1 error). */
 static const char *
 sq_missing(struct store *st, int rc, const char *not_found)
@@ -121,7 +130,7 @@ store_sqlite_domain_add(struct store *st, const char *domain,
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, (int64_t)time(NULL));
 	rc = store_sq_exec(s);
-	if (rc == SQLITE_CONSTRAINT) {
+	if (sq_is_dup(st, rc)) {
 		*err_r = store_sq_fail(st, "domain already exists");
 		return -1;
 	}
@@ -252,7 +261,7 @@ sq_account_insert(struct store *st, int64_t domain_id, const char *local,
 	} else {
 		sqlite3_reset(s);
 	}
-	if (rc == SQLITE_CONSTRAINT) {
+	if (sq_is_dup(st, rc)) {
 		*err_r = store_sq_fail(st, "user already exists");
 		return -1;
 	}
@@ -519,7 +528,7 @@ store_sqlite_alias_add(struct store *st, const char *source,
 	sqlite3_bind_text(s, 3, tgt, -1, SQLITE_STATIC);
 	rc = store_sq_exec(s);
 	if (rc != SQLITE_DONE) {
-		*err_r = rc == SQLITE_CONSTRAINT
+		*err_r = sq_is_dup(st, rc)
 				 ? store_sq_fail(st, "alias already exists")
 				 : store_sq_err(st, "database error");
 		return -1;

@@ -281,9 +281,13 @@ class Server:
         p = poplib.POP3_SSL(host, port, context=self.ssl_context(),
                     timeout=SOCK_TIMEOUT)
         if user is not None:
-            p.user(user)
-            p.pass_(password if password is not None
-                else self.users[user])
+            try:
+                p.user(user)
+                p.pass_(password if password is not None
+                        else self.users[user])
+            except BaseException:
+                p.close()
+                raise
         return p
 
     def fetch_all(self, user, password=None, delete=False):
