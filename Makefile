@@ -53,7 +53,7 @@ $(SAN_DIR)/tests/%: tests/unit/%.c $(SAN_OBJS)
 
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 	@mkdir -p $(dir $@)
-	clang $(BASE_CFLAGS) -O1 -fsanitize=fuzzer,address,undefined -Isrc \
+	clang $(BASE_CFLAGS) -Wno-unknown-warning-option -O1 -fsanitize=fuzzer,address,undefined -Isrc \
 		-o $@ $< $(LIB_SRCS) $(LIBS)
 
 setup:

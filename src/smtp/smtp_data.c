@@ -303,6 +303,16 @@ deliver_apply(struct store *st, void *arg, const char **err_r)
 	return store_deliver(st, &d->sd, err_r);
 }
 
+/* A delivery that was not committed leaves no file behind. */
+static void
+deliver_after(void *arg, bool ok)
+{
+	struct smtp_delivery *d = arg;
+
+	if (!ok)
+		blob_unlink(d->s->srv->cfg.data_dir, d->path);
+}
+
 static void
 deliver_log(struct smtp_session *s, struct smtp_delivery *d)
 {
@@ -370,6 +380,7 @@ blob_done(void *arg)
 	d->sd.accounts = d->accounts;
 	d->sd.n_accounts = d->n_accounts;
 	job.apply = deliver_apply;
+	job.after = deliver_after;
 	job.done = deliver_done;
 	job.arg = d;
 	snprintf(job.sync_blob, sizeof(job.sync_blob), "%s", d->path);
