@@ -214,6 +214,7 @@ server_free_parts(struct server *srv)
 	struct server_priv *p = srv->priv;
 
 	workers_free(&srv->workers);
+	workers_free(&srv->io_workers);
 	commit_free(&srv->commit);
 	/* Completions the threads posted after the loop stopped still free
 	 * their sessions: run them. */
@@ -260,7 +261,12 @@ server_run(struct server *srv)
 	if (srv->commit == NULL)
 		goto out;
 	srv->workers = workers_new(srv->loop, srv->cfg.worker_threads);
-	if (srv->workers == NULL || server_signals(srv) < 0) {
+	/* File syncs mostly wait on the disk: more threads let the kernel
+	 * merge them into fewer journal commits, without delaying lookups
+	 * queued behind them. */
+	srv->io_workers = workers_new(srv->loop, 2 * srv->cfg.worker_threads);
+	if (srv->workers == NULL || srv->io_workers == NULL ||
+	    server_signals(srv) < 0) {
 		snprintf(err, sizeof(err), "cannot start threads");
 		goto out;
 	}

@@ -20,7 +20,8 @@ struct ssl_ctx_st;
 struct server {
 	struct config cfg;
 	struct loop *loop;
-	struct workers *workers;
+	struct workers *workers;    /* lookups, password hashing, reads */
+	struct workers *io_workers; /* writing + fdatasync of message files */
 	struct commit *commit;
 	struct ssl_ctx_st *tls_ctx; /* replaced on SIGHUP */
 	struct server_priv *priv;   /* listeners, locks, counters */

@@ -407,5 +407,5 @@ smtp_deliver(struct smtp_session *s)
 	smtp_session_ref(s);
 	server_session_opened(s->srv);
 	conn_pause(s->conn);
-	workers_submit(s->srv->workers, blob_work, blob_done, d);
+	workers_submit(s->srv->io_workers, blob_work, blob_done, d);
 }
