@@ -4,12 +4,14 @@
  */
 #include "server.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -208,6 +210,21 @@ server_start_privileged(struct server *srv, char *err, size_t errlen)
 	return privdrop_to_user(srv->cfg.run_user, err, errlen);
 }
 
+/* The message store's top directory, made by the unprivileged user. */
+static int
+server_make_store_dirs(struct server *srv, char *err, size_t errlen)
+{
+	char path[sizeof(srv->cfg.data_dir) + 8];
+
+	snprintf(path, sizeof(path), "%s/msg", srv->cfg.data_dir);
+	if (mkdir(path, 0750) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static void
 server_free_parts(struct server *srv)
 {
@@ -254,7 +271,8 @@ server_run(struct server *srv)
 		fprintf(stderr, "postel: out of memory\n");
 		return 1;
 	}
-	if (server_start_privileged(srv, err, sizeof(err)) < 0)
+	if (server_start_privileged(srv, err, sizeof(err)) < 0 ||
+	    server_make_store_dirs(srv, err, sizeof(err)) < 0)
 		goto out;
 	srv->commit = commit_new(srv->cfg.store_url, srv->cfg.data_dir,
 				 srv->loop, err, sizeof(err));
