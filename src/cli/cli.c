@@ -454,3 +454,35 @@ cli_store_open(const struct config *cfg)
 	}
 	return st;
 }
+
+int
+cli_list_domain_ok(struct store *st, const char *dom)
+{
+	int r;
+
+	if (dom == NULL)
+		return CLI_EXIT_OK;
+	r = store_domain_exists(st, dom);
+	if (r == 0)
+		cli_err("no such domain %s", dom);
+	else if (r < 0)
+		cli_store_err(dom, st->err);
+	return r > 0 ? CLI_EXIT_OK : CLI_EXIT_ERR;
+}
+
+int
+cli_print_list(int list_rc, char **items, const char *what, const char *err)
+{
+	if (list_rc < 0) {
+		cli_store_err(what, err);
+		return CLI_EXIT_ERR;
+	}
+	for (size_t i = 0; items != NULL && items[i] != NULL; i++)
+		printf("%s\n", items[i]);
+	store_strv_free(items);
+	if (fflush(stdout) != 0) {
+		cli_err("cannot write the list");
+		return CLI_EXIT_ERR;
+	}
+	return CLI_EXIT_OK;
+}

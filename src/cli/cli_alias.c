@@ -78,29 +78,12 @@ cli_alias_list_run(struct store *st, const struct cli_alias_req *req)
 {
 	const char *dom = req->n > 0 ? req->args[0] : NULL, *err = NULL;
 	char **lines = NULL;
-	int r;
 
-	if (dom != NULL) {
-		r = store_domain_exists(st, dom);
-		if (r == 0)
-			cli_err("no such domain %s", dom);
-		else if (r < 0)
-			cli_store_err(dom, st->err);
-		if (r <= 0)
-			return CLI_EXIT_ERR;
-	}
-	if (store_alias_list(st, dom, &lines, &err) < 0) {
-		cli_store_err("cannot list aliases", err);
+	if (cli_list_domain_ok(st, dom) != CLI_EXIT_OK)
 		return CLI_EXIT_ERR;
-	}
-	for (size_t i = 0; lines != NULL && lines[i] != NULL; i++)
-		printf("%s\n", lines[i]);
-	store_strv_free(lines);
-	if (fflush(stdout) != 0) {
-		cli_err("cannot write the list");
-		return CLI_EXIT_ERR;
-	}
-	return CLI_EXIT_OK;
+
+	int rc = store_alias_list(st, dom, &lines, &err);
+	return cli_print_list(rc, lines, "cannot list aliases", err);
 }
 
 static const struct cli_alias_cmd cli_alias_cmds[] = {

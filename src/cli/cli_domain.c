@@ -46,19 +46,8 @@ cli_domain_list_run(struct store *st, const char *unused)
 {
 	const char *err = NULL;
 	char **names = NULL;
-
-	if (store_domain_list(st, &names, &err) < 0) {
-		cli_store_err("cannot list domains", err);
-		return CLI_EXIT_ERR;
-	}
-	for (size_t i = 0; names != NULL && names[i] != NULL; i++)
-		printf("%s\n", names[i]);
-	store_strv_free(names);
-	if (fflush(stdout) != 0) {
-		cli_err("cannot write the list");
-		return CLI_EXIT_ERR;
-	}
-	return CLI_EXIT_OK;
+	int rc = store_domain_list(st, &names, &err);
+	return cli_print_list(rc, names, "cannot list domains", err);
 }
 
 static const struct cli_domain_cmd cli_domain_cmds[] = {

@@ -141,29 +141,12 @@ cli_user_list_run(struct store *st, const struct cli_user_req *req)
 	const char *dom = req->arg[0] != '\0' ? req->arg : NULL;
 	const char *err = NULL;
 	char **addrs = NULL;
-	int r;
 
-	if (dom != NULL) {
-		r = store_domain_exists(st, dom);
-		if (r == 0)
-			cli_err("no such domain %s", dom);
-		else if (r < 0)
-			cli_store_err(dom, st->err);
-		if (r <= 0)
-			return CLI_EXIT_ERR;
-	}
-	if (store_user_list(st, dom, &addrs, &err) < 0) {
-		cli_store_err("cannot list users", err);
+	if (cli_list_domain_ok(st, dom) != CLI_EXIT_OK)
 		return CLI_EXIT_ERR;
-	}
-	for (size_t i = 0; addrs != NULL && addrs[i] != NULL; i++)
-		printf("%s\n", addrs[i]);
-	store_strv_free(addrs);
-	if (fflush(stdout) != 0) {
-		cli_err("cannot write the list");
-		return CLI_EXIT_ERR;
-	}
-	return CLI_EXIT_OK;
+
+	int rc = store_user_list(st, dom, &addrs, &err);
+	return cli_print_list(rc, addrs, "cannot list users", err);
 }
 
 static const struct cli_user_cmd cli_user_cmds[] = {

@@ -90,5 +90,12 @@ int cli_split_args(int argc, char **argv, bool want_stdin_flag,
 		   const char **bad_r);
 /* true when argv holds -h or --help. */
 bool cli_wants_help(int argc, char **argv);
+/* For "list [DOMAIN]": CLI_EXIT_OK when dom is NULL or hosted, otherwise
+ * prints why and returns CLI_EXIT_ERR. */
+int cli_list_domain_ok(struct store *st, const char *dom);
+/* Prints items one per line and frees them; what names the list in the
+ * error line. Returns the exit status. */
+int cli_print_list(int list_rc, char **items, const char *what,
+		   const char *err);
 
 #endif
