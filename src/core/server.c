@@ -101,13 +101,13 @@ server_mailbox_unlock(struct server *srv, int64_t mailbox_id)
 }
 
 void
-server_session_opened(struct server *srv)
+server_busy_begin(struct server *srv)
 {
 	srv->priv->busy++;
 }
 
 void
-server_session_closed(struct server *srv)
+server_busy_end(struct server *srv)
 {
 	if (srv->priv->busy > 0)
 		srv->priv->busy--;

@@ -37,10 +37,10 @@ struct store *server_thread_store(struct server *srv);
 bool server_mailbox_lock(struct server *srv, int64_t mailbox_id);
 void server_mailbox_unlock(struct server *srv, int64_t mailbox_id);
 
-/* Session counting for SIGTERM drain: a session in the middle of something
- * durable holds the server open. */
-void server_session_opened(struct server *srv);
-void server_session_closed(struct server *srv);
+/* Durable work in flight (a delivery, a POP3 expunge): SIGTERM waits until
+ * every begin has its end before closing connections. */
+void server_busy_begin(struct server *srv);
+void server_busy_end(struct server *srv);
 
 int server_run(struct server *srv);
 

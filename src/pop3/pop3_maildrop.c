@@ -464,7 +464,7 @@ pop3_update_done(void *arg, int result)
 	struct pop3_session *s = arg;
 
 	if (s->in_session_count) {
-		server_session_closed(s->srv);
+		server_busy_end(s->srv);
 		s->in_session_count = false;
 	}
 	/* Let the next session in at once, even if our client is slow to
@@ -521,7 +521,7 @@ pop3_maildrop_update(struct pop3_session *s)
 	 * for this durable write. */
 	pop3_session_busy(s);
 	pop3_session_ref(s);
-	server_session_opened(s->srv);
+	server_busy_begin(s->srv);
 	s->in_session_count = true;
 	commit_submit(s->srv->commit, &job);
 }

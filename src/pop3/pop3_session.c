@@ -69,7 +69,7 @@ pop3_session_free(struct pop3_session *s)
 	if (s->locked)
 		server_mailbox_unlock(s->srv, s->drop.mailbox_id);
 	if (s->in_session_count)
-		server_session_closed(s->srv);
+		server_busy_end(s->srv);
 	pop3_maildrop_fini(s);
 	explicit_bzero(s, sizeof(*s));
 	free(s);

@@ -63,7 +63,7 @@ struct pop3_session {
 	bool sasl_wait;          /* "+ " sent, next line is the response */
 	bool tls_pending;        /* STLS accepted, handshake not begun */
 	bool locked;             /* holds the mailbox lock of drop.mailbox_id */
-	bool in_session_count;   /* server_session_opened() is in force */
+	bool in_session_count;   /* server_busy_begin() is in force */
 	unsigned errors;         /* bad commands, LIMIT_POP3_ERRORS */
 	unsigned auth_failures;
 	char user[LIMIT_ADDRESS + 1]; /* from USER, "" when none */

@@ -333,7 +333,7 @@ deliver_done(void *arg, int result)
 	struct smtp_delivery *d = arg;
 	struct smtp_session *s = d->s;
 
-	server_session_closed(s->srv);
+	server_busy_end(s->srv);
 	/* The transaction outlives a vanished client until we unref. */
 	if (result == 0)
 		deliver_log(s, d);
@@ -405,7 +405,7 @@ smtp_deliver(struct smtp_session *s)
 	d->body = s->tx->data;            /* moved, not copied */
 	buf_init(&s->tx->data, 0);
 	smtp_session_ref(s);
-	server_session_opened(s->srv);
+	server_busy_begin(s->srv);
 	conn_pause(s->conn);
 	workers_submit(s->srv->io_workers, blob_work, blob_done, d);
 }
