@@ -118,6 +118,8 @@ blob_fill(int fd, const void *head, size_t head_len, const void *body,
 	return 0;
 }
 
+static _Thread_local char blob_known_dir[4096];
+
 /* Creates the day's directory; rel_dir_r gets "msg/YYYYMMDD". */
 static int
 blob_day_dir(const char *data_dir, char rel_dir_r[16], char *abs, size_t len)
@@ -135,8 +137,13 @@ blob_day_dir(const char *data_dir, char rel_dir_r[16], char *abs, size_t len)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
+	/* The day's directory exists after the first message of the day:
+	 * skip two mkdir calls per message (blob_write retries on ENOENT). */
+	if (strcmp(abs, blob_known_dir) == 0)
+		return 0;
 	if (blob_mkdir(msg_dir, data_dir) < 0 || blob_mkdir(abs, msg_dir) < 0)
 		return -1;
+	snprintf(blob_known_dir, sizeof(blob_known_dir), "%s", abs);
 	return 0;
 }
 
@@ -147,6 +154,7 @@ blob_write(const char *data_dir, const void *head, size_t head_len,
 {
 	char rel_dir[16], dir[4096], file[4096 + 32], id[17];
 	int fd = -1, e;
+	bool remade = false;
 
 	if (blob_day_dir(data_dir, rel_dir, dir, sizeof(dir)) < 0)
 		return -1;
@@ -155,6 +163,15 @@ blob_write(const char *data_dir, const void *head, size_t head_len,
 		snprintf(file, sizeof(file), "%s/%s", dir, id);
 		fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 			  BLOB_FILE_MODE);
+		if (fd < 0 && errno == ENOENT && !remade) {
+			/* The directory went away under us: make it again. */
+			blob_known_dir[0] = '\0';
+			remade = true;
+			if (blob_day_dir(data_dir, rel_dir, dir, sizeof(dir)) < 0)
+				return -1;
+			i--;
+			continue;
+		}
 		if (fd < 0 && errno != EEXIST)
 			return -1;
 	}
