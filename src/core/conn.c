@@ -122,7 +122,7 @@ conn_update_read(struct conn *c)
 {
 	if (c->dead || c->closing || c->starttls_pending)
 		return;
-	if (c->paused || c->throttled)
+	if (c->throttled)
 		bufferevent_disable(c->bev, EV_READ);
 	else
 		bufferevent_enable(c->bev, EV_READ);
@@ -134,6 +134,7 @@ conn_setup_bev(struct conn *c)
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, LIMIT_OUTPUT_HIGH_WATER / 2,
 				 0);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, LIMIT_INPUT_HIGH_WATER);
 	conn_set_timeout(c, c->timeout);
 	conn_update_read(c);
 }
@@ -330,18 +331,19 @@ conn_tls_info(const struct conn *c)
 	return c->tls_info;
 }
 
+/* A pause does not touch epoll (that would cost two epoll_ctl calls per
+ * command): reading goes on into the input buffer, up to its high-water
+ * mark, and the session simply is not told until it resumes. */
 void
 conn_pause(struct conn *c)
 {
 	c->paused = true;
-	conn_update_read(c);
 }
 
 void
 conn_resume(struct conn *c)
 {
 	c->paused = false;
-	conn_update_read(c);
 	/* Input that arrived (pipelined) before the pause is still waiting:
 	 * let the session see it without a new network read. */
 	if (!c->dead && !c->closing &&

@@ -41,6 +41,9 @@
 #define LIMIT_LOCALPART 64
 #define LIMIT_DOMAIN 255
 #define LIMIT_ADDRESS 320
+/* Input buffered from a client while its session is busy (or slower than
+ * the client) before we stop reading the socket. */
+#define LIMIT_INPUT_HIGH_WATER (256 * 1024)
 /* Output queued for a client before we stop reading from it. */
 #define LIMIT_OUTPUT_HIGH_WATER (256 * 1024)
 
