@@ -1,5 +1,6 @@
 # Functions for bench/run.sh (sourced; uses its variables). Every wait is
 # bounded; every process started here is recorded so cleanup() can stop it.
+# shellcheck disable=SC2034,SC2153 # variables are run.sh's
 
 CFLAGS_BENCH="-std=c17 -D_GNU_SOURCE -O2 -pthread -Wall -Wextra -Werror -Wshadow
  -Wno-unused-parameter -Wformat=2 -Wno-format-nonliteral -Wstrict-prototypes
@@ -134,10 +135,12 @@ postel_start() {
 	POSTEL_DATA=$(mktemp -d /tmp/postel-bench-data-XXXXXX)
 	chmod 755 "$POSTEL_DATA"
 	local cli=("$POSTEL_BIN" --data "$POSTEL_DATA" --config "$OUT/postel.conf")
-	"${cli[@]}" domain add bench.test >>"$OUT/postel-cli.log" 2>&1 &&
-	printf 'bench-pass\n' | "${cli[@]}" user add "$RCPT" --password-stdin \
-		>>"$OUT/postel-cli.log" 2>&1 ||
-		{ log "postel: provisioning failed (see $OUT/postel-cli.log)"; return 1; }
+	if ! "${cli[@]}" domain add bench.test >>"$OUT/postel-cli.log" 2>&1 ||
+	   ! printf 'bench-pass\n' | "${cli[@]}" user add "$RCPT" \
+		--password-stdin >>"$OUT/postel-cli.log" 2>&1; then
+		log "postel: provisioning failed (see $OUT/postel-cli.log)"
+		return 1
+	fi
 	"${cli[@]}" serve --listen "smtp=127.0.0.1:$POSTEL_PORT" \
 		>"$OUT/postel.out" 2>"$OUT/postel.log" </dev/null &
 	POSTEL_PID=$!
@@ -323,8 +326,10 @@ idle_postfix() {
 	log "idle: $POSTFIX_IDLE connections to postfix"
 	with_idle_conns "$POSTFIX_IDLE" "$POSTFIX_PORT" idle_measure_postfix
 	greeted=$(echo "$IDLE_READY" | sed -n 's/.*greeted=\([0-9]*\).*/\1/p')
+	# shellcheck disable=SC2086 # split "n rss pss" on purpose
 	set -- $before
 	local b_rss=$2 b_pss=$3
+	# shellcheck disable=SC2086
 	set -- $IDLE_AFTER
 	printf 'postfix\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$POSTFIX_IDLE" \
 		"${greeted:-0}" "$b_pss" "$3" \

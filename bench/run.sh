@@ -79,7 +79,7 @@ main() {
 		echo "# Postel benchmark run $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 		echo "# nproc=$(nproc) mem=$(free -h | awk '/^Mem:/{print $2}')" \
 			"kernel=$(uname -r)"
-		echo "# $(cat /etc/debian_version 2>/dev/null | sed 's/^/debian /')" \
+		echo "# debian $(cat /etc/debian_version 2>/dev/null)" \
 			"postfix=$(postconf -h mail_version 2>/dev/null || echo none)"
 	} > "$OUT/machine.txt"
 	cat "$OUT/machine.txt" >&2
