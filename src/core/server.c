@@ -113,6 +113,43 @@ server_busy_end(struct server *srv)
 		srv->priv->busy--;
 }
 
+void
+server_watch_add(struct server *srv, struct server_watch *w)
+{
+	w->prev = NULL;
+	w->next = srv->priv->watches;
+	if (w->next != NULL)
+		w->next->prev = w;
+	srv->priv->watches = w;
+}
+
+void
+server_watch_remove(struct server *srv, struct server_watch *w)
+{
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else if (srv->priv->watches == w)
+		srv->priv->watches = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	w->prev = w->next = NULL;
+}
+
+void
+server_notify_account(struct server *srv, int64_t account_id)
+{
+	struct server_watch *w = srv->priv->watches;
+
+	/* A linear walk: watches are IMAP sessions with a mailbox selected;
+	 * a per-account table can replace this when it shows in profiles. */
+	while (w != NULL) {
+		struct server_watch *next = w->next;
+		if (w->account_id == account_id)
+			w->cb(w->ctx, account_id);
+		w = next;
+	}
+}
+
 static void
 drain_tick_cb(evutil_socket_t fd, short what, void *arg)
 {

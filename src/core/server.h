@@ -42,6 +42,23 @@ void server_mailbox_unlock(struct server *srv, int64_t mailbox_id);
 void server_busy_begin(struct server *srv);
 void server_busy_end(struct server *srv);
 
+/* Change notification between sessions of one process (RFC 9051 §7:
+ * other sessions learn of new mail, flag changes and expunges). A session
+ * that wants to hear about an account registers a watch; whoever commits a
+ * change to that account's mail calls server_notify_account() on the loop
+ * thread, after the change is durable. */
+typedef void (*server_watch_cb)(void *ctx, int64_t account_id);
+struct server_watch {
+	int64_t account_id;
+	server_watch_cb cb;
+	void *ctx;
+	struct server_watch *prev, *next; /* private */
+};
+void server_watch_add(struct server *srv, struct server_watch *w);
+void server_watch_remove(struct server *srv, struct server_watch *w);
+/* Calls every watch of the account (a watch may remove itself). */
+void server_notify_account(struct server *srv, int64_t account_id);
+
 int server_run(struct server *srv);
 
 #endif

@@ -39,6 +39,7 @@ struct server_priv {
 	struct server_ip_count *ips[SERVER_IP_BUCKETS];
 	struct server_lock *locks[SERVER_LOCK_BUCKETS];
 	unsigned busy;               /* durable jobs in flight */
+	struct server_watch *watches; /* server_watch_add */
 	struct event *sig_term, *sig_int, *sig_hup, *drain_timer;
 	int drain_ticks;
 };

@@ -335,8 +335,11 @@ deliver_done(void *arg, int result)
 
 	server_busy_end(s->srv);
 	/* The transaction outlives a vanished client until we unref. */
-	if (result == 0)
+	if (result == 0) {
 		deliver_log(s, d);
+		for (size_t i = 0; i < d->n_accounts; i++)
+			server_notify_account(s->srv, d->accounts[i]);
+	}
 	if (!s->closed) {
 		if (result == 0)
 			smtp_reply(s, 250, "2.0.0", "Ok: queued as %s", d->msgid);

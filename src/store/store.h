@@ -62,6 +62,17 @@ struct store_mailbox_info {
 	uint64_t highestmodseq;
 };
 
+/* What IMAP needs of a message without parsing it again (mime.h): its
+ * ENVELOPE, BODY and BODYSTRUCTURE in IMAP syntax and the part map. Kept
+ * once per blob. */
+struct store_meta {
+	char *envelope;
+	char *body;
+	char *bodystructure;
+	char *partmap;
+	size_t partmap_len;
+};
+
 /* A message to deliver into the INBOX of each listed account, in one
  * transaction. The blob file is already written and fsynced (blob.h). */
 struct store_delivery {
@@ -70,7 +81,133 @@ struct store_delivery {
 	int64_t internaldate;
 	const int64_t *accounts;  /* distinct account ids */
 	size_t n_accounts;
+	const struct store_meta *meta; /* may be NULL (computed on demand) */
 };
+
+/* ---- IMAP (issue 3) ------------------------------------------------- */
+
+struct store;
+
+#define STORE_MAILBOX_NAME_MAX 512
+
+/* A mailbox with its counters, as LIST-STATUS/STATUS/SELECT need them. */
+struct store_mailbox {
+	int64_t id;
+	char name[STORE_MAILBOX_NAME_MAX + 1]; /* UTF-8, "/" separated */
+	char special_use[16];  /* "\\Sent" ... or "" */
+	bool subscribed;
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint64_t highestmodseq;
+	uint32_t messages;
+	uint32_t unseen;
+	uint32_t deleted;
+	uint64_t size;         /* sum of message sizes (STATUS=SIZE) */
+};
+
+/* One message as an IMAP session keeps it. keywords: space-separated,
+ * malloc'ed (NULL when none); freed by store_imsgs_free. */
+struct store_imsg {
+	int64_t id;
+	uint32_t uid;
+	uint32_t flags;
+	uint64_t modseq;
+	int64_t size;
+	int64_t internaldate;
+	int64_t blob_id;
+	char blob[64];
+	char *keywords;
+};
+
+/* Result of a flag change for one message (STORE, RFC 7162). */
+struct store_flag_change {
+	uint32_t uid;
+	uint32_t flags;
+	char *keywords;   /* malloc'ed or NULL */
+	uint64_t modseq;
+};
+
+enum store_flag_mode { STORE_FLAGS_SET = 0, STORE_FLAGS_ADD, STORE_FLAGS_REMOVE };
+
+/* Every mailbox of the account, sorted by name (INBOX first), with
+ * counters. */
+int store_mailbox_list(struct store *st, int64_t account_id,
+		       struct store_mailbox **boxes_r, size_t *n_r,
+		       const char **err_r);
+/* 1 found (with counters), 0 no such mailbox, -1 error. "INBOX" matches
+ * case-insensitively (RFC 9051 §5.1). */
+int store_mailbox_get(struct store *st, int64_t account_id, const char *name,
+		      struct store_mailbox *box_r);
+/* New mailbox with a fresh UIDVALIDITY; special_use may be NULL. Errors:
+ * "mailbox already exists". Parents are not created (the caller does). */
+int store_mailbox_create(struct store *st, int64_t account_id,
+			 const char *name, const char *special_use,
+			 int64_t *id_r, const char **err_r);
+/* Deletes the mailbox and its messages (orphans as in store_user_del).
+ * INBOX cannot be deleted; children are left alone. */
+int store_mailbox_delete(struct store *st, int64_t account_id,
+			 const char *name, char ***orphan_blobs_r,
+			 const char **err_r);
+/* Renames the mailbox and every child ("a" -> "b" makes "a/x" "b/x"); the
+ * renamed mailboxes keep their UIDVALIDITY. Renaming INBOX moves its
+ * messages to a new mailbox and leaves INBOX empty (RFC 9051 §6.3.6). */
+int store_mailbox_rename(struct store *st, int64_t account_id,
+			 const char *from, const char *to, const char **err_r);
+/* Subscriptions are names, whether or not the mailbox exists. */
+int store_subscribe(struct store *st, int64_t account_id, const char *name,
+		    bool on, const char **err_r);
+int store_subscriptions(struct store *st, int64_t account_id,
+			char ***names_r, const char **err_r);
+
+/* Messages of the mailbox in UID order; with changedsince > 0 only those
+ * whose modseq is greater. */
+int store_mailbox_imsgs(struct store *st, int64_t mailbox_id,
+			uint64_t changedsince, struct store_imsg **msgs_r,
+			size_t *n_r, const char **err_r);
+void store_imsgs_free(struct store_imsg *msgs, size_t n);
+/* UIDs expunged from the mailbox with a modseq greater than since
+ * (QRESYNC VANISHED, RFC 7162 §3.2.10). */
+int store_vanished_since(struct store *st, int64_t mailbox_id, uint64_t since,
+			 uint32_t **uids_r, size_t *n_r, const char **err_r);
+
+/* The stored ENVELOPE/BODY/BODYSTRUCTURE/part map of a blob: 1 found, 0
+ * none stored, -1 error. Free with store_meta_free. */
+int store_meta_get(struct store *st, int64_t blob_id, struct store_meta *r);
+/* Stores metadata for a blob that has none (messages delivered before). */
+int store_meta_put(struct store *st, int64_t blob_id,
+		   const struct store_meta *meta, const char **err_r);
+void store_meta_free(struct store_meta *m);
+
+/* APPEND: one message into one mailbox with flags and keywords, next UID,
+ * bumps UIDNEXT and HIGHESTMODSEQ. In a transaction (commit thread). */
+int store_append(struct store *st, int64_t mailbox_id,
+		 const struct store_delivery *d, uint32_t flags,
+		 char *const *keywords, size_t n_keywords, uint32_t *uid_r,
+		 const char **err_r);
+/* STORE: changes flags of the listed UIDs (missing ones are skipped). With
+ * unchangedsince > 0, a message whose modseq is greater is left alone and
+ * its UID reported in *failed_r (RFC 7162 §3.1.3). Each changed message
+ * gets a new modseq; messages whose flags do not change keep theirs. */
+int store_flags_change(struct store *st, int64_t mailbox_id,
+		       const uint32_t *uids, size_t n,
+		       enum store_flag_mode mode, uint32_t flags,
+		       char *const *keywords, size_t n_keywords,
+		       uint64_t unchangedsince,
+		       struct store_flag_change **changes_r, size_t *n_changes_r,
+		       uint32_t **failed_r, size_t *n_failed_r,
+		       const char **err_r);
+void store_flag_changes_free(struct store_flag_change *c, size_t n);
+/* COPY: copies the listed UIDs (missing ones skipped) with their flags
+ * and keywords, sharing the blob (refcount). *src_uids_r and *dst_uids_r give
+ * the COPYUID mapping (RFC 4315), in the same order. */
+int store_copy(struct store *st, int64_t src_mailbox, int64_t dst_mailbox,
+	       const uint32_t *uids, size_t n, uint32_t **src_uids_r,
+	       uint32_t **dst_uids_r, size_t *n_copied_r, const char **err_r);
+/* EXPUNGE by UID (IMAP), recording each UID as vanished with the new
+ * modseq. Orphans as in store_user_del. */
+int store_expunge_uids(struct store *st, int64_t mailbox_id,
+		       const uint32_t *uids, size_t n,
+		       char ***orphan_blobs_r, const char **err_r);
 
 struct store;
 

@@ -1,0 +1,67 @@
+/*
+ * SEARCH and SORT evaluation (RFC 9051 §6.4.4, RFC 5256). Pure: the session
+ * gives each message's metadata and, when the search needs them, its bytes;
+ * this module decides. Text keys match decoded headers (RFC 2047) and
+ * decoded bodies (base64, quoted-printable, charset -> UTF-8) as
+ * case-insensitive UTF-8 substrings. Runs on a worker thread (it may read
+ * and decode whole messages).
+ */
+#ifndef POSTEL_IMAP_SEARCH_H
+#define POSTEL_IMAP_SEARCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "imap_parse.h"
+
+struct imap_search_msg {
+	uint32_t seq;
+	uint32_t uid;
+	uint32_t flags;        /* store.h enum store_flag */
+	const char *keywords;  /* space-separated, or NULL */
+	uint64_t modseq;
+	int64_t size;
+	int64_t internaldate;  /* unix seconds */
+	bool recent;
+	const char *data;      /* the whole message, or NULL when not needed */
+	size_t len;
+};
+
+/* What the evaluation will need, so the caller reads files only then. */
+bool imap_search_needs_text(const struct imap_search_node *root);
+
+/* 1 when m matches, 0 when not. max_seq / max_uid give "*". A date key
+ * compares internaldate (or the Date: header for SENT*) by calendar day in
+ * the message's own time zone for SENT*, UTC for the internal date. */
+int imap_search_match(const struct imap_search_node *root,
+		      const struct imap_search_msg *m, uint32_t max_seq,
+		      uint32_t max_uid);
+
+/* ---- SORT (RFC 5256) ---- */
+enum imap_sort_key {
+	IMAP_SORT_ARRIVAL = 0, IMAP_SORT_CC, IMAP_SORT_DATE, IMAP_SORT_FROM,
+	IMAP_SORT_SIZE, IMAP_SORT_SUBJECT, IMAP_SORT_TO,
+	IMAP_SORT_DISPLAYFROM, IMAP_SORT_DISPLAYTO, /* RFC 5957 */
+};
+struct imap_sort_crit {
+	enum imap_sort_key key;
+	bool reverse;
+};
+#define IMAP_SORT_MAX_CRIT 16
+struct imap_sort_program {
+	struct imap_sort_crit crit[IMAP_SORT_MAX_CRIT];
+	size_t n;
+};
+/* list is the parenthesised sort criteria. 0 or -1 with *err_r. */
+int imap_sort_parse(const struct imap_arg *list,
+		    struct imap_sort_program *p, const char **err_r);
+/* Sorts msgs[0..n) in place; each message's header is needed
+ * (m->data/len: at least the header block). Ties fall back to sequence
+ * order (RFC 5256 §3). */
+void imap_sort_messages(const struct imap_sort_program *p,
+			struct imap_search_msg *msgs, size_t n);
+/* RFC 5256 §2.1 base subject of a decoded subject; out NUL-terminated. */
+void imap_base_subject(const char *subject, char *out, size_t outcap);
+
+#endif

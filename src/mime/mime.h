@@ -1,0 +1,118 @@
+/*
+ * Our own MIME parser (RFC 5322 headers, RFC 2045-2049 MIME, RFC 2047 encoded
+ * words, RFC 2231 parameters), tolerant of the broken mail found in real life.
+ * A message is parsed once, at delivery or APPEND: its ENVELOPE, BODY and
+ * BODYSTRUCTURE (RFC 9051 §7.5.2) and a part map (the byte offsets of every
+ * part) are stored, so FETCH never parses a message again.
+ */
+#ifndef POSTEL_MIME_H
+#define POSTEL_MIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../util/buf.h"
+
+/* Hostile nesting and part counts are cut off here: deeper or further
+ * parts are treated as opaque text of their parent. */
+#define MIME_MAX_DEPTH 32
+#define MIME_MAX_PARTS 2000
+
+struct mime_param {
+	char *name;  /* lower-case */
+	char *value; /* RFC 2231 continuations joined; charset-decoded to UTF-8 */
+};
+
+enum mime_kind {
+	MIME_KIND_LEAF = 0,
+	MIME_KIND_MULTIPART,
+	MIME_KIND_MESSAGE, /* message/rfc822 (or message/global): one child */
+};
+
+struct mime_part {
+	enum mime_kind kind;
+	/* Byte offsets into the whole message. The header block includes the
+	 * empty line that ends it (when present). */
+	size_t header_off, header_len;
+	size_t body_off, body_len;
+	size_t body_lines;
+	char *type, *subtype;   /* lower-case; defaults per RFC 2045 §5.2 and
+				 * RFC 2046 §5.1.5 (digest) */
+	struct mime_param *params;
+	size_t n_params;
+	char *id, *description, *encoding, *md5; /* NULL when absent */
+	char *disposition;       /* lower-case, NULL when absent */
+	struct mime_param *disp_params;
+	size_t n_disp_params;
+	char *language, *location;
+	struct mime_part *children; /* multipart parts, or the one message */
+	size_t n_children;
+};
+
+/* Parses msg[0..len). Never fails on bad input (broken boundaries, missing
+ * headers, bad encodings are tolerated as a real client would); -1 only
+ * when memory runs out. *root_r is freed with mime_free. */
+int mime_parse(const char *msg, size_t len, struct mime_part **root_r);
+void mime_free(struct mime_part **rootp);
+
+/* IMAP ENVELOPE of the message whose header is hdr[0..len) (RFC 9051
+ * §7.5.2), appended to out as one IMAP parenthesised list. Strings are sent
+ * as quoted strings when safe, otherwise as literals; 8-bit header text is
+ * kept as UTF-8 (IMAP4rev2). 0 or -1 (out full). */
+int mime_envelope(const char *hdr, size_t len, struct buf *out);
+/* BODY (extended = false) or BODYSTRUCTURE (extended = true) of part. */
+int mime_bodystructure(const char *msg, size_t len,
+		       const struct mime_part *part, bool extended,
+		       struct buf *out);
+
+/* The part map: a compact serialisation of every part's offsets and kind,
+ * stored beside the ENVELOPE/BODYSTRUCTURE strings. */
+int mime_partmap_build(const struct mime_part *root, struct buf *out);
+
+/* Where a section's bytes are (RFC 9051 §6.4.5 section-spec). For part
+ * path [1,2]: header = its MIME header, body = its body. For a
+ * message/rfc822 part, msg_header/msg_body are the embedded message's
+ * header and body (for "1.2.HEADER", "1.2.TEXT", "1.2" whole). */
+struct mime_section {
+	enum mime_kind kind;
+	size_t header_off, header_len;
+	size_t body_off, body_len;
+	bool has_msg;
+	size_t msg_header_off, msg_header_len;
+	size_t msg_body_off, msg_body_len;
+	char encoding[32]; /* Content-Transfer-Encoding, lower-case, or "" */
+};
+
+/* path[0..depth) are part numbers (1-based); depth 0 is the whole message
+ * (header = message header, body = message text). 1 found, 0 no such part,
+ * -1 malformed map. RFC 9051 §6.4.5: a non-multipart message has part 1 =
+ * its body. */
+int mime_partmap_find(const char *map, size_t maplen, const uint32_t *path,
+		      size_t depth, struct mime_section *sec_r);
+
+/* Content-Transfer-Encoding decoding for BINARY (RFC 3516) and SEARCH:
+ * "base64", "quoted-printable", "7bit", "8bit", "binary" (or "").
+ * 0 ok; -1 unknown encoding (BINARY answers NO [UNKNOWN-CTE]); broken
+ * base64/QP is decoded as well as possible, never an error. */
+int mime_decode_body(const char *encoding, const char *in, size_t len,
+		     struct buf *out);
+
+/* Header field helpers (rfc5322.c). Iterates over the fields of a header
+ * block: 1 with *field filled, 0 at the end. Values are raw (folded). */
+struct mime_field {
+	const char *name;
+	size_t name_len;
+	const char *value;
+	size_t value_len;
+};
+int mime_next_field(const char *hdr, size_t len, size_t *pos,
+		    struct mime_field *field);
+/* Unfolds and decodes RFC 2047 encoded words into UTF-8 (charsets other
+ * than UTF-8 through iconv; undecodable words are kept as written). */
+int mime_decode_header(const char *value, size_t len, struct buf *out);
+/* Converts text in charset to UTF-8 (invalid bytes become U+FFFD). */
+int mime_to_utf8(const char *charset, const char *in, size_t len,
+		 struct buf *out);
+
+#endif
