@@ -25,6 +25,7 @@
 #include "../core/log.h"
 #include "../core/server.h"
 #include "../core/workers.h"
+#include "../mime/mime.h"
 #include "../store/blob.h"
 #include "../store/commit.h"
 #include "../store/store.h"
@@ -232,12 +233,17 @@ struct smtp_delivery {
 	char msgid[32];
 	int write_rc;
 	int errno_save;
+	struct store_meta meta;   /* ENVELOPE, BODYSTRUCTURE... for IMAP */
 	struct store_delivery sd;
 };
 
 static void
 delivery_free(struct smtp_delivery *d)
 {
+	free(d->meta.envelope);
+	free(d->meta.body);
+	free(d->meta.bodystructure);
+	free(d->meta.partmap);
 	buf_fini(&d->head);
 	buf_fini(&d->body);
 	free(d->accounts);
@@ -353,6 +359,29 @@ deliver_done(void *arg, int result)
 		smtp_session_resume(s);
 }
 
+/* IMAP's view of the message is computed once, here, off the loop (mime.h).
+ * It needs the stored bytes in one piece: the Received header goes in front
+ * of the body in the body's own buffer. Without memory for that the
+ * message is still delivered; IMAP computes the metadata on first use. */
+static void
+delivery_meta(struct smtp_delivery *d)
+{
+	struct buf whole;
+
+	buf_init(&whole, d->head.len + d->body.len);
+	if (buf_append(&whole, d->head.data, d->head.len) < 0 ||
+	    buf_append(&whole, d->body.data, d->body.len) < 0 ||
+	    mime_compute_meta((const char *)whole.data, whole.len,
+			      &d->meta.envelope, &d->meta.body,
+			      &d->meta.bodystructure, &d->meta.partmap,
+			      &d->meta.partmap_len) < 0) {
+		buf_fini(&whole);
+		return;
+	}
+	buf_fini(&whole);
+	d->sd.meta = &d->meta;
+}
+
 static void
 blob_work(void *arg)
 {
@@ -363,6 +392,8 @@ blob_work(void *arg)
 				 d->head.len, d->body.data, d->body.len,
 				 d->path, NULL);
 	d->errno_save = errno;
+	if (d->write_rc == 0)
+		delivery_meta(d);
 }
 
 static void
