@@ -14,13 +14,14 @@
 #include "log.h"
 
 static const char *const proto_names[PROTO_COUNT] = {
-	"smtp", "submission", "submissions", "pop3", "pop3s",
+	"smtp", "submission", "submissions", "pop3", "pop3s", "imap", "imaps",
 };
 
 /* Default ports as root, and unprivileged (the same + a leading 2 etc.). */
-static const int proto_port_root[PROTO_COUNT] = { 25, 587, 465, 110, 995 };
+static const int proto_port_root[PROTO_COUNT] = { 25, 587, 465, 110, 995,
+						  143, 993 };
 static const int proto_port_user[PROTO_COUNT] = { 2525, 2587, 2465, 2110,
-						  2995 };
+						  2995, 2143, 2993 };
 
 const char *
 config_proto_name(enum proto p)
@@ -62,6 +63,7 @@ config_defaults(struct config *cfg, bool as_root)
 	cfg->smtp_cmd_timeout = LIMIT_SMTP_CMD_TIMEOUT_DEFAULT;
 	cfg->smtp_data_timeout = LIMIT_SMTP_DATA_TIMEOUT_DEFAULT;
 	cfg->pop3_timeout = LIMIT_POP3_TIMEOUT_DEFAULT;
+	cfg->imap_timeout = LIMIT_IMAP_TIMEOUT_DEFAULT;
 	cfg->max_connections = LIMIT_CONNECTIONS_DEFAULT;
 	cfg->max_connections_per_ip = LIMIT_CONNECTIONS_PER_IP_DEFAULT;
 	cfg->max_auth_failures = LIMIT_AUTH_FAILURES_DEFAULT;
@@ -141,7 +143,8 @@ config_parse_listen(const char *spec, struct config_listen *out, char *err,
 
 	if (spec[plen] == '\0' || parse_proto(spec, plen, &out->proto) < 0) {
 		snprintf(err, errlen, "bad listener '%s' (want PROTO=ADDR:PORT, "
-			 "PROTO one of smtp submission submissions pop3 pop3s)",
+			 "PROTO one of smtp submission submissions pop3 pop3s "
+			 "imap imaps)",
 			 spec);
 		return -1;
 	}
@@ -188,6 +191,7 @@ config_set(struct config *cfg, const char *key, const char *val, bool *listen_re
 		{ "max_auth_failures", 1, 1000 },
 		{ "auth_fail_delay_ms", 0, 60000 },
 		{ "worker_threads", 1, 64 },
+		{ "imap_timeout", 1, 86400 },
 	};
 	long long v;
 
@@ -239,7 +243,8 @@ config_set(struct config *cfg, const char *key, const char *val, bool *listen_re
 		case 6: cfg->max_connections_per_ip = (unsigned)v; break;
 		case 7: cfg->max_auth_failures = (unsigned)v; break;
 		case 8: cfg->auth_fail_delay_ms = (int)v; break;
-		default: cfg->worker_threads = (int)v; break;
+		case 9: cfg->worker_threads = (int)v; break;
+		default: cfg->imap_timeout = (int)v; break;
 		}
 		return 0;
 	}

@@ -15,6 +15,8 @@ enum proto {
 	PROTO_SUBMISSIONS,  /* 465: implicit TLS, AUTH required */
 	PROTO_POP3,         /* 110: STLS */
 	PROTO_POP3S,        /* 995: implicit TLS */
+	PROTO_IMAP,         /* 143: STARTTLS (RFC 9051 §6.2.1) */
+	PROTO_IMAPS,        /* 993: implicit TLS (RFC 8314) */
 	PROTO_COUNT
 };
 
@@ -42,6 +44,7 @@ struct config {
 	int smtp_cmd_timeout;
 	int smtp_data_timeout;
 	int pop3_timeout;
+	int imap_timeout;
 	unsigned max_connections;
 	unsigned max_connections_per_ip;
 	unsigned max_auth_failures;

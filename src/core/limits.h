@@ -37,6 +37,18 @@
 /* RFC 1939 §3: ten-minute autologout timer. */
 #define LIMIT_POP3_TIMEOUT_DEFAULT 600
 #define LIMIT_POP3_ERRORS 20
+/* IMAP (RFC 9051). A command line (without literals); longer lines get
+ * BAD and are skipped to the next LF. */
+#define LIMIT_IMAP_LINE 65536
+/* A literal outside APPEND (names, search strings, SASL-IR): refused with
+ * BAD before any of it is read (RFC 7888 §4). APPEND literals may be as
+ * large as max_message_size (RFC 7889 APPENDLIMIT). */
+#define LIMIT_IMAP_LITERAL (64 * 1024)
+/* A whole command: its lines and literals together (APPEND excepted). */
+#define LIMIT_IMAP_COMMAND (256 * 1024)
+/* RFC 9051 §5.4: the inactivity autologout timer is at least 30 minutes. */
+#define LIMIT_IMAP_TIMEOUT_DEFAULT 1800
+#define LIMIT_IMAP_ERRORS 20
 /* Addresses: RFC 5321 §4.5.3.1.1-3 (64 local part, 255 domain, 256 path). */
 #define LIMIT_LOCALPART 64
 #define LIMIT_DOMAIN 255

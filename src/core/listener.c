@@ -13,6 +13,7 @@
 
 #include <event2/listener.h>
 
+#include "../imap/imap_session.h"
 #include "../pop3/pop3_session.h"
 #include "../smtp/smtp_session.h"
 #include "conn.h"
@@ -111,6 +112,8 @@ refuse(int fd, int proto)
 		msg = "421 4.7.0 Too many connections, try again later\r\n";
 	else if (proto == PROTO_POP3)
 		msg = "-ERR [SYS/TEMP] Too many connections, try again later\r\n";
+	else if (proto == PROTO_IMAP)
+		msg = "* BYE Too many connections, try again later\r\n";
 	if (msg != NULL) {
 		ssize_t w = send(fd, msg, strlen(msg), MSG_DONTWAIT | MSG_NOSIGNAL);
 		(void)w;
@@ -125,7 +128,8 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	struct server_listener *sl = arg;
 	struct server *srv = sl->srv;
 	char ip[64];
-	bool tls = sl->proto == PROTO_SUBMISSIONS || sl->proto == PROTO_POP3S;
+	bool tls = sl->proto == PROTO_SUBMISSIONS || sl->proto == PROTO_POP3S ||
+		   sl->proto == PROTO_IMAPS;
 
 	peer_ip(sa, ip, sizeof(ip));
 	/* Replies are small and each ends a round trip: Nagle's algorithm
@@ -152,6 +156,8 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		 config_proto_name(sl->proto), ip);
 	if (sl->proto == PROTO_POP3 || sl->proto == PROTO_POP3S)
 		pop3_session_start(srv, c, tls);
+	else if (sl->proto == PROTO_IMAP || sl->proto == PROTO_IMAPS)
+		imap_session_start(srv, c, tls);
 	else
 		smtp_session_start(srv, c, sl->proto);
 }

@@ -188,6 +188,10 @@ enum imap_esearch_ret {
 	IMAP_ESEARCH_SAVE = 1 << 4,
 };
 
+/* NOT / OR / parenthesis nesting in one SEARCH program: bounds the
+ * recursion of the parser and of every evaluator walking the tree. */
+#define IMAP_SEARCH_MAX_DEPTH 128
+
 struct imap_search {
 	struct imap_search_node *root; /* an AND node */
 	unsigned ret;        /* enum imap_esearch_ret; 0 = plain SEARCH */
@@ -215,6 +219,9 @@ struct imap_store_args {
 	char **keywords;  /* other flags, as written */
 	size_t n_keywords;
 };
+/* Longest keyword (flag-keyword atom) accepted in a flag list. */
+#define IMAP_KEYWORD_MAX 128
+
 /* args after the sequence set: [(UNCHANGEDSINCE n)] item value. */
 int imap_store_parse(const struct imap_arg *args, size_t n,
 		     struct imap_store_args *st, const char **err_r);

@@ -64,4 +64,30 @@ void imap_sort_messages(const struct imap_sort_program *p,
 /* RFC 5256 §2.1 base subject of a decoded subject; out NUL-terminated. */
 void imap_base_subject(const char *subject, char *out, size_t outcap);
 
+/* ---- helpers shared by imap_search.c, imap_sort.c and imap_text.c ---- */
+struct buf;
+/* Appends s[0..len) case-folded to out: ASCII, Latin-1, Latin Extended-A,
+ * Greek and Cyrillic letters map to their lower-case form; bytes that are
+ * not valid UTF-8 are copied as themselves. The result is never longer
+ * than the input. 0 or -1 (out full). */
+int imap_text_fold(const char *s, size_t len, struct buf *out);
+/* true when needle[0..nlen) occurs in hay[0..hlen); both already folded.
+ * An empty needle is found in any haystack. */
+bool imap_text_find(const char *hay, size_t hlen, const char *needle,
+		    size_t nlen);
+/* RFC 5322 §3.3 date-time (tolerant of obsolete forms and missing
+ * weekday/seconds/zone). *t_r: the instant in unix seconds (UTC);
+ * *day_r: the calendar day as written, in days since 1970-01-01 (the
+ * "date in its own zone" of SENT*). 0 ok, -1 unparseable. */
+int imap_text_parse_date(const char *s, size_t len, int64_t *t_r,
+			 int64_t *day_r);
+/* true when s[0..len) holds only white space, CR, LF and NUL: a header
+ * value with nothing to decode. */
+bool imap_text_blank(const char *s, size_t len);
+/* Length of the header block of msg[0..len): through the empty line that
+ * ends it (CRLF or bare LF), or len when there is none. */
+size_t imap_text_header_len(const char *msg, size_t len);
+/* Days since 1970-01-01 of a proleptic Gregorian date. */
+int64_t imap_text_days(int64_t y, unsigned m, unsigned d);
+
 #endif

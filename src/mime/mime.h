@@ -85,7 +85,8 @@ struct mime_section {
 };
 
 /* path[0..depth) are part numbers (1-based); depth 0 is the whole message
- * (header = message header, body = message text). 1 found, 0 no such part,
+ * (header = message header, body = message text; has_msg is set and msg_*
+ * repeat them). 1 found, 0 no such part,
  * -1 malformed map. RFC 9051 §6.4.5: a non-multipart message has part 1 =
  * its body. */
 int mime_partmap_find(const char *map, size_t maplen, const uint32_t *path,
@@ -94,7 +95,8 @@ int mime_partmap_find(const char *map, size_t maplen, const uint32_t *path,
 /* Content-Transfer-Encoding decoding for BINARY (RFC 3516) and SEARCH:
  * "base64", "quoted-printable", "7bit", "8bit", "binary" (or "").
  * 0 ok; -1 unknown encoding (BINARY answers NO [UNKNOWN-CTE]); broken
- * base64/QP is decoded as well as possible, never an error. */
+ * base64/QP is decoded as well as possible, never an error; -2 when out
+ * is full or memory runs out. */
 int mime_decode_body(const char *encoding, const char *in, size_t len,
 		     struct buf *out);
 
@@ -114,5 +116,14 @@ int mime_decode_header(const char *value, size_t len, struct buf *out);
 /* Converts text in charset to UTF-8 (invalid bytes become U+FFFD). */
 int mime_to_utf8(const char *charset, const char *in, size_t len,
 		 struct buf *out);
+
+/* Everything stored per message at delivery and APPEND: ENVELOPE, BODY,
+ * BODYSTRUCTURE (each a complete parenthesised IMAP list, NUL-terminated,
+ * possibly holding literals "{n}\r\n...") and the part map (text,
+ * NUL-terminated, *partmap_len_r without the NUL). All malloc'ed, freed
+ * by the caller. 0, or -1 when memory runs out (outputs then NULL). */
+int mime_compute_meta(const char *msg, size_t len, char **envelope_r,
+		      char **body_r, char **bodystructure_r, char **partmap_r,
+		      size_t *partmap_len_r);
 
 #endif

@@ -217,3 +217,161 @@ store_strv_free(char **v)
 		free(v[i]);
 	free(v);
 }
+
+/* ---- IMAP (issue 3) ------------------------------------------------- */
+
+int
+store_mailbox_list(struct store *st, int64_t account_id,
+		   struct store_mailbox **boxes_r, size_t *n_r,
+		   const char **err_r)
+{
+	return st->ops->mailbox_list(st, account_id, boxes_r, n_r, err_r);
+}
+
+int
+store_mailbox_get(struct store *st, int64_t account_id, const char *name,
+		  struct store_mailbox *box_r)
+{
+	return st->ops->mailbox_get(st, account_id, name, box_r);
+}
+
+int
+store_mailbox_create(struct store *st, int64_t account_id, const char *name,
+		     const char *special_use, int64_t *id_r,
+		     const char **err_r)
+{
+	return st->ops->mailbox_create(st, account_id, name, special_use, id_r,
+				       err_r);
+}
+
+int
+store_mailbox_delete(struct store *st, int64_t account_id, const char *name,
+		     char ***orphan_blobs_r, const char **err_r)
+{
+	return st->ops->mailbox_delete(st, account_id, name, orphan_blobs_r,
+				       err_r);
+}
+
+int
+store_mailbox_rename(struct store *st, int64_t account_id, const char *from,
+		     const char *to, const char **err_r)
+{
+	return st->ops->mailbox_rename(st, account_id, from, to, err_r);
+}
+
+int
+store_subscribe(struct store *st, int64_t account_id, const char *name,
+		bool on, const char **err_r)
+{
+	return st->ops->subscribe(st, account_id, name, on, err_r);
+}
+
+int
+store_subscriptions(struct store *st, int64_t account_id, char ***names_r,
+		    const char **err_r)
+{
+	return st->ops->subscriptions(st, account_id, names_r, err_r);
+}
+
+int
+store_mailbox_imsgs(struct store *st, int64_t mailbox_id,
+		    uint64_t changedsince, struct store_imsg **msgs_r,
+		    size_t *n_r, const char **err_r)
+{
+	return st->ops->mailbox_imsgs(st, mailbox_id, changedsince, msgs_r,
+				      n_r, err_r);
+}
+
+void
+store_imsgs_free(struct store_imsg *msgs, size_t n)
+{
+	if (msgs == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(msgs[i].keywords);
+	free(msgs);
+}
+
+int
+store_vanished_since(struct store *st, int64_t mailbox_id, uint64_t since,
+		     uint32_t **uids_r, size_t *n_r, const char **err_r)
+{
+	return st->ops->vanished_since(st, mailbox_id, since, uids_r, n_r,
+				       err_r);
+}
+
+int
+store_meta_get(struct store *st, int64_t blob_id, struct store_meta *r)
+{
+	return st->ops->meta_get(st, blob_id, r);
+}
+
+int
+store_meta_put(struct store *st, int64_t blob_id,
+	       const struct store_meta *meta, const char **err_r)
+{
+	return st->ops->meta_put(st, blob_id, meta, err_r);
+}
+
+void
+store_meta_free(struct store_meta *m)
+{
+	if (m == NULL)
+		return;
+	free(m->envelope);
+	free(m->body);
+	free(m->bodystructure);
+	free(m->partmap);
+	memset(m, 0, sizeof(*m));
+}
+
+int
+store_append(struct store *st, int64_t mailbox_id,
+	     const struct store_delivery *d, uint32_t flags,
+	     char *const *keywords, size_t n_keywords, uint32_t *uid_r,
+	     const char **err_r)
+{
+	return st->ops->append(st, mailbox_id, d, flags, keywords, n_keywords,
+			       uid_r, err_r);
+}
+
+int
+store_flags_change(struct store *st, int64_t mailbox_id, const uint32_t *uids,
+		   size_t n, enum store_flag_mode mode, uint32_t flags,
+		   char *const *keywords, size_t n_keywords,
+		   uint64_t unchangedsince,
+		   struct store_flag_change **changes_r, size_t *n_changes_r,
+		   uint32_t **failed_r, size_t *n_failed_r, const char **err_r)
+{
+	return st->ops->flags_change(st, mailbox_id, uids, n, mode, flags,
+				     keywords, n_keywords, unchangedsince,
+				     changes_r, n_changes_r, failed_r,
+				     n_failed_r, err_r);
+}
+
+void
+store_flag_changes_free(struct store_flag_change *c, size_t n)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(c[i].keywords);
+	free(c);
+}
+
+int
+store_copy(struct store *st, int64_t src_mailbox, int64_t dst_mailbox,
+	   const uint32_t *uids, size_t n, uint32_t **src_uids_r,
+	   uint32_t **dst_uids_r, size_t *n_copied_r, const char **err_r)
+{
+	return st->ops->copy(st, src_mailbox, dst_mailbox, uids, n, src_uids_r,
+			     dst_uids_r, n_copied_r, err_r);
+}
+
+int
+store_expunge_uids(struct store *st, int64_t mailbox_id, const uint32_t *uids,
+		   size_t n, char ***orphan_blobs_r, const char **err_r)
+{
+	return st->ops->expunge_uids(st, mailbox_id, uids, n, orphan_blobs_r,
+				     err_r);
+}

@@ -19,7 +19,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#define STORE_SCHEMA_VERSION 1
+/* 2: subscriptions, vanished, blob_meta, mailbox counters (IMAP). */
+#define STORE_SCHEMA_VERSION 2
 
 /* IMAP system flags (RFC 9051 §2.3.2), kept as a bit mask. */
 enum store_flag {
@@ -89,6 +90,11 @@ struct store_delivery {
 struct store;
 
 #define STORE_MAILBOX_NAME_MAX 512
+/* Keywords per message; a STORE or APPEND that would exceed it fails with
+ * "too many keywords" and changes nothing. */
+#define STORE_KEYWORDS_MAX 64
+/* Octets of one keyword (an IMAP atom; syntax checked by the caller). */
+#define STORE_KEYWORD_LEN_MAX 128
 
 /* A mailbox with its counters, as LIST-STATUS/STATUS/SELECT need them. */
 struct store_mailbox {
@@ -129,8 +135,16 @@ struct store_flag_change {
 
 enum store_flag_mode { STORE_FLAGS_SET = 0, STORE_FLAGS_ADD, STORE_FLAGS_REMOVE };
 
-/* Every mailbox of the account, sorted by name (INBOX first), with
- * counters. */
+/* Mailbox names: 1..STORE_MAILBOX_NAME_MAX octets, else "invalid mailbox
+ * name" / "mailbox name too long" (a lookup of such a name finds nothing).
+ * "INBOX" in any case, alone or as the first level ("inbox/x"), is stored
+ * and matched as "INBOX" (RFC 9051 §5.1); other names are case-sensitive.
+ * Counters (messages, unseen = without \Seen, deleted = with \Deleted,
+ * size) are kept in the mailbox row by every write, so reading them costs
+ * one row whatever the mailbox size. */
+
+/* Every mailbox of the account, INBOX first, then in byte order of the
+ * name, with counters; *boxes_r malloc'ed (NULL when n is 0). */
 int store_mailbox_list(struct store *st, int64_t account_id,
 		       struct store_mailbox **boxes_r, size_t *n_r,
 		       const char **err_r);
@@ -138,56 +152,96 @@ int store_mailbox_list(struct store *st, int64_t account_id,
  * case-insensitively (RFC 9051 §5.1). */
 int store_mailbox_get(struct store *st, int64_t account_id, const char *name,
 		      struct store_mailbox *box_r);
-/* New mailbox with a fresh UIDVALIDITY; special_use may be NULL. Errors:
- * "mailbox already exists". Parents are not created (the caller does). */
+/* New mailbox with a fresh UIDVALIDITY (store-wide counter: a name never
+ * gets a UIDVALIDITY it had before), UIDNEXT 1, not subscribed;
+ * special_use may be NULL or "". id_r may be NULL. Errors: "mailbox
+ * already exists", "invalid special-use attribute" (15 octets at most),
+ * "no such account", name errors. Parents are not created (the caller
+ * does). */
 int store_mailbox_create(struct store *st, int64_t account_id,
 			 const char *name, const char *special_use,
 			 int64_t *id_r, const char **err_r);
-/* Deletes the mailbox and its messages (orphans as in store_user_del).
- * INBOX cannot be deleted; children are left alone. */
+/* Deletes the mailbox, its messages and vanished records (orphans as in
+ * store_user_del). Errors: "cannot delete INBOX", "no such mailbox".
+ * Children and subscriptions are left alone (RFC 9051 §6.3.4, §6.3.9). */
 int store_mailbox_delete(struct store *st, int64_t account_id,
 			 const char *name, char ***orphan_blobs_r,
 			 const char **err_r);
-/* Renames the mailbox and every child ("a" -> "b" makes "a/x" "b/x"); the
- * renamed mailboxes keep their UIDVALIDITY. Renaming INBOX moves its
- * messages to a new mailbox and leaves INBOX empty (RFC 9051 §6.3.6). */
+/* Renames the mailbox and every child ("a" -> "b" makes "a/x" "b/x", not
+ * "ab"); the renamed mailboxes keep id, UIDVALIDITY, UIDs and MODSEQs, and
+ * their subscriptions move with them. Renaming INBOX moves its messages to
+ * a new mailbox (fresh UIDVALIDITY, same UIDs and UIDNEXT) and leaves INBOX
+ * empty with its UIDVALIDITY and UIDNEXT, the moved UIDs recorded as
+ * vanished with a new MODSEQ; children of INBOX stay (RFC 9051 §6.3.6).
+ * Errors: "no such mailbox", "mailbox already exists" (the target or any
+ * new child name exists, also when from equals to), "cannot rename a
+ * mailbox into itself" (to below from), "mailbox name too long"; nothing
+ * changes on error. Missing parents of to are not created. */
 int store_mailbox_rename(struct store *st, int64_t account_id,
 			 const char *from, const char *to, const char **err_r);
-/* Subscriptions are names, whether or not the mailbox exists. */
+/* Subscriptions are names, whether or not the mailbox exists. Both
+ * directions are idempotent (subscribing twice or unsubscribing a name
+ * that is not subscribed succeeds). Errors: name errors, "no such
+ * account". The standard mailboxes of a new account start subscribed.
+ * store_subscriptions: NULL-terminated, INBOX first then byte order;
+ * free with store_strv_free. */
 int store_subscribe(struct store *st, int64_t account_id, const char *name,
 		    bool on, const char **err_r);
 int store_subscriptions(struct store *st, int64_t account_id,
 			char ***names_r, const char **err_r);
 
 /* Messages of the mailbox in UID order; with changedsince > 0 only those
- * whose modseq is greater. */
+ * whose modseq is greater. *msgs_r NULL when none. Error: "no such
+ * mailbox". */
 int store_mailbox_imsgs(struct store *st, int64_t mailbox_id,
 			uint64_t changedsince, struct store_imsg **msgs_r,
 			size_t *n_r, const char **err_r);
 void store_imsgs_free(struct store_imsg *msgs, size_t n);
 /* UIDs expunged from the mailbox with a modseq greater than since
- * (QRESYNC VANISHED, RFC 7162 §3.2.10). */
+ * (QRESYNC VANISHED, RFC 7162 §3.2.10), ascending; since 0 gives every
+ * UID ever expunged (the history is kept for the mailbox's lifetime).
+ * Covers IMAP EXPUNGE/MOVE, POP3 deletions and RENAME INBOX. *uids_r
+ * malloc'ed, NULL when none. Error: "no such mailbox". */
 int store_vanished_since(struct store *st, int64_t mailbox_id, uint64_t since,
 			 uint32_t **uids_r, size_t *n_r, const char **err_r);
 
 /* The stored ENVELOPE/BODY/BODYSTRUCTURE/part map of a blob: 1 found, 0
- * none stored, -1 error. Free with store_meta_free. */
+ * none stored (or no such blob), -1 error. The strings are NUL-terminated;
+ * partmap is NULL when partmap_len is 0. *r is zeroed unless 1. Free with
+ * store_meta_free. */
 int store_meta_get(struct store *st, int64_t blob_id, struct store_meta *r);
-/* Stores metadata for a blob that has none (messages delivered before). */
+/* Stores metadata for a blob that has none (messages delivered before);
+ * when it has some already, the first stays and this succeeds. envelope,
+ * body and bodystructure must be non-empty ("incomplete message
+ * metadata"); partmap may be NULL. Error: "no such blob". store_deliver
+ * and store_append store d->meta the same way. */
 int store_meta_put(struct store *st, int64_t blob_id,
 		   const struct store_meta *meta, const char **err_r);
 void store_meta_free(struct store_meta *m);
 
 /* APPEND: one message into one mailbox with flags and keywords, next UID,
- * bumps UIDNEXT and HIGHESTMODSEQ. In a transaction (commit thread). */
+ * bumps UIDNEXT and HIGHESTMODSEQ. In a transaction (commit thread).
+ * d->accounts is ignored; the blob gets one more reference (a new row
+ * when its path is new). Flags outside enum store_flag are dropped;
+ * keywords are de-duplicated case-insensitively. uid_r may be NULL.
+ * Errors: "no such mailbox", "invalid keyword", "too many keywords",
+ * "invalid message" (empty blob path), "mailbox UID space exhausted". */
 int store_append(struct store *st, int64_t mailbox_id,
 		 const struct store_delivery *d, uint32_t flags,
 		 char *const *keywords, size_t n_keywords, uint32_t *uid_r,
 		 const char **err_r);
-/* STORE: changes flags of the listed UIDs (missing ones are skipped). With
- * unchangedsince > 0, a message whose modseq is greater is left alone and
- * its UID reported in *failed_r (RFC 7162 §3.1.3). Each changed message
- * gets a new modseq; messages whose flags do not change keep theirs. */
+/* STORE: changes flags of the listed UIDs (missing ones are skipped;
+ * duplicates and 0 ignored). SET replaces flags and keywords (no keywords
+ * = none), ADD/REMOVE add or drop the given ones (keywords compared
+ * case-insensitively). With unchangedsince > 0, a message whose modseq is
+ * greater is left alone and its UID reported in *failed_r (RFC 7162
+ * §3.1.3; UNCHANGEDSINCE 0 is the caller's: every message fails). Changed
+ * messages all get the same new modseq (HIGHESTMODSEQ + 1, one bump per
+ * call, none when nothing changed); messages whose flags and keywords do
+ * not change keep theirs and are not reported. *changes_r and *failed_r
+ * are malloc'ed in ascending UID order, NULL when empty. Errors: "no such
+ * mailbox", "invalid keyword", "too many keywords" (more than
+ * STORE_KEYWORDS_MAX on one message: nothing is changed). */
 int store_flags_change(struct store *st, int64_t mailbox_id,
 		       const uint32_t *uids, size_t n,
 		       enum store_flag_mode mode, uint32_t flags,
@@ -199,12 +253,19 @@ int store_flags_change(struct store *st, int64_t mailbox_id,
 void store_flag_changes_free(struct store_flag_change *c, size_t n);
 /* COPY: copies the listed UIDs (missing ones skipped) with their flags
  * and keywords, sharing the blob (refcount). *src_uids_r and *dst_uids_r give
- * the COPYUID mapping (RFC 4315), in the same order. */
+ * the COPYUID mapping (RFC 4315), in the same order. The source UIDs come
+ * ascending (duplicates dropped) and the new UIDs are consecutive from
+ * the destination's UIDNEXT, all with one new modseq; src may equal dst.
+ * Nothing copied: 0 with *n_copied_r 0, NULL arrays, no change. Errors:
+ * "no such mailbox" (either one), "mailbox UID space exhausted". */
 int store_copy(struct store *st, int64_t src_mailbox, int64_t dst_mailbox,
 	       const uint32_t *uids, size_t n, uint32_t **src_uids_r,
 	       uint32_t **dst_uids_r, size_t *n_copied_r, const char **err_r);
 /* EXPUNGE by UID (IMAP), recording each UID as vanished with the new
- * modseq. Orphans as in store_user_del. */
+ * modseq. Orphans as in store_user_del. Removes the listed messages
+ * whatever their flags (the caller picks \Deleted ones; MOVE uses it
+ * too); missing UIDs are skipped; nothing removed = no new modseq and no
+ * error, also for a mailbox that does not exist. */
 int store_expunge_uids(struct store *st, int64_t mailbox_id,
 		       const uint32_t *uids, size_t n,
 		       char ***orphan_blobs_r, const char **err_r);
@@ -264,6 +325,55 @@ struct store_ops {
 	int (*messages_expunge)(struct store *st, int64_t mailbox_id,
 				const int64_t *msg_ids, size_t n,
 				char ***orphan_blobs_r, const char **err_r);
+
+	/* IMAP (issue 3): see the store_* functions of the same names. */
+	int (*mailbox_list)(struct store *st, int64_t account_id,
+			    struct store_mailbox **boxes_r, size_t *n_r,
+			    const char **err_r);
+	int (*mailbox_get)(struct store *st, int64_t account_id,
+			   const char *name, struct store_mailbox *box_r);
+	int (*mailbox_create)(struct store *st, int64_t account_id,
+			      const char *name, const char *special_use,
+			      int64_t *id_r, const char **err_r);
+	int (*mailbox_delete)(struct store *st, int64_t account_id,
+			      const char *name, char ***orphan_blobs_r,
+			      const char **err_r);
+	int (*mailbox_rename)(struct store *st, int64_t account_id,
+			      const char *from, const char *to,
+			      const char **err_r);
+	int (*subscribe)(struct store *st, int64_t account_id,
+			 const char *name, bool on, const char **err_r);
+	int (*subscriptions)(struct store *st, int64_t account_id,
+			     char ***names_r, const char **err_r);
+	int (*mailbox_imsgs)(struct store *st, int64_t mailbox_id,
+			     uint64_t changedsince, struct store_imsg **msgs_r,
+			     size_t *n_r, const char **err_r);
+	int (*vanished_since)(struct store *st, int64_t mailbox_id,
+			      uint64_t since, uint32_t **uids_r, size_t *n_r,
+			      const char **err_r);
+	int (*meta_get)(struct store *st, int64_t blob_id,
+			struct store_meta *r);
+	int (*meta_put)(struct store *st, int64_t blob_id,
+			const struct store_meta *meta, const char **err_r);
+	int (*append)(struct store *st, int64_t mailbox_id,
+		      const struct store_delivery *d, uint32_t flags,
+		      char *const *keywords, size_t n_keywords,
+		      uint32_t *uid_r, const char **err_r);
+	int (*flags_change)(struct store *st, int64_t mailbox_id,
+			    const uint32_t *uids, size_t n,
+			    enum store_flag_mode mode, uint32_t flags,
+			    char *const *keywords, size_t n_keywords,
+			    uint64_t unchangedsince,
+			    struct store_flag_change **changes_r,
+			    size_t *n_changes_r, uint32_t **failed_r,
+			    size_t *n_failed_r, const char **err_r);
+	int (*copy)(struct store *st, int64_t src_mailbox, int64_t dst_mailbox,
+		    const uint32_t *uids, size_t n, uint32_t **src_uids_r,
+		    uint32_t **dst_uids_r, size_t *n_copied_r,
+		    const char **err_r);
+	int (*expunge_uids)(struct store *st, int64_t mailbox_id,
+			    const uint32_t *uids, size_t n,
+			    char ***orphan_blobs_r, const char **err_r);
 };
 
 struct store {
@@ -339,8 +449,9 @@ enum store_rcpt_status store_resolve_rcpt(struct store *st,
 					  int64_t **accounts_r, size_t *n_r);
 
 /* Inserts one message row per account into its INBOX: next UID, bumps
- * UIDNEXT and HIGHESTMODSEQ, and one blob row with the refcount. Call
- * inside a transaction. */
+ * UIDNEXT and HIGHESTMODSEQ, and one blob row with the refcount; stores
+ * d->meta for the blob when given (once per blob, as store_meta_put).
+ * Call inside a transaction. */
 int store_deliver(struct store *st, const struct store_delivery *d,
 		  const char **err_r);
 /* 1 found, 0 no such mailbox, -1 error. mailbox is the name ("INBOX"). */
@@ -351,7 +462,9 @@ int store_mailbox_messages(struct store *st, int64_t mailbox_id,
 			   struct store_msg **msgs_r, size_t *n_r,
 			   const char **err_r);
 /* Removes the listed messages (ids not in the mailbox are ignored),
- * bumping HIGHESTMODSEQ; *orphan_blobs_r as in store_user_del. */
+ * bumping HIGHESTMODSEQ and recording their UIDs as vanished with it (so
+ * QRESYNC clients see POP3 deletions); *orphan_blobs_r as in
+ * store_user_del. */
 int store_messages_expunge(struct store *st, int64_t mailbox_id,
 			   const int64_t *msg_ids, size_t n,
 			   char ***orphan_blobs_r, const char **err_r);

@@ -18,112 +18,11 @@
 /* Lets the CLI and the server wait for each other's write transactions. */
 #define SQ_BUSY_TIMEOUT_MS 5000
 
-/* Every statement, portable SQL (RETURNING and ON CONFLICT exist in
- * PostgreSQL too). Prepared once per handle, on first use. */
-static const char *const sq_sql[SQ_COUNT] = {
-	[SQ_DOMAIN_ADD] =
-		"INSERT INTO domains (name, created) VALUES (?1, ?2)",
-	[SQ_DOMAIN_ID] = "SELECT id FROM domains WHERE name = ?1",
-	[SQ_DOMAIN_DEL] = "DELETE FROM domains WHERE id = ?1",
-	[SQ_DOMAIN_LIST] = "SELECT name FROM domains ORDER BY name",
-	[SQ_DOMAIN_IN_USE] =
-		"SELECT (SELECT COUNT(*) FROM accounts WHERE domain_id = ?1)"
-		" + (SELECT COUNT(*) FROM aliases WHERE domain_id = ?1)",
-	[SQ_ACCOUNT_ADD] =
-		"INSERT INTO accounts (domain_id, localpart, pwhash, created)"
-		" VALUES (?1, ?2, ?3, ?4) RETURNING id",
-	[SQ_ACCOUNT_GET] =
-		"SELECT a.id, a.pwhash FROM accounts a"
-		" JOIN domains d ON d.id = a.domain_id"
-		" WHERE d.name = ?1 AND a.localpart = ?2",
-	[SQ_ACCOUNT_PASSWD] = "UPDATE accounts SET pwhash = ?2 WHERE id = ?1",
-	[SQ_ACCOUNT_DEL] = "DELETE FROM accounts WHERE id = ?1",
-	[SQ_ACCOUNT_LIST] =
-		"SELECT a.localpart || '@' || d.name FROM accounts a"
-		" JOIN domains d ON d.id = a.domain_id"
-		" ORDER BY d.name, a.localpart",
-	[SQ_ACCOUNT_LIST_DOMAIN] =
-		"SELECT a.localpart || '@' || d.name FROM accounts a"
-		" JOIN domains d ON d.id = a.domain_id"
-		" WHERE d.name = ?1 ORDER BY a.localpart",
-	[SQ_ALIAS_ADD] =
-		"INSERT INTO aliases (domain_id, localpart, target)"
-		" VALUES (?1, ?2, ?3)",
-	[SQ_ALIAS_DEL] =
-		"DELETE FROM aliases WHERE domain_id = ?1 AND localpart = ?2"
-		" AND target = ?3",
-	[SQ_ALIAS_DEL_ALL] =
-		"DELETE FROM aliases WHERE domain_id = ?1 AND localpart = ?2",
-	[SQ_ALIAS_LIST] =
-		"SELECT a.localpart || '@' || d.name || ' ' || a.target"
-		" FROM aliases a JOIN domains d ON d.id = a.domain_id"
-		" ORDER BY d.name, a.localpart, a.target",
-	[SQ_ALIAS_LIST_DOMAIN] =
-		"SELECT a.localpart || '@' || d.name || ' ' || a.target"
-		" FROM aliases a JOIN domains d ON d.id = a.domain_id"
-		" WHERE d.name = ?1 ORDER BY a.localpart, a.target",
-	[SQ_ALIAS_TARGETS] =
-		"SELECT target FROM aliases WHERE domain_id = ?1"
-		" AND localpart = ?2 ORDER BY target",
-	[SQ_MAILBOX_ADD] =
-		"INSERT INTO mailboxes (account_id, name, uidvalidity, uidnext,"
-		" highestmodseq, special_use, subscribed)"
-		" VALUES (?1, ?2, ?3, 1, 1, ?4, 1)",
-	[SQ_MAILBOX_GET] =
-		"SELECT id, uidvalidity, uidnext, highestmodseq FROM mailboxes"
-		" WHERE account_id = ?1 AND name = ?2",
-	/* One statement takes the UID and the MODSEQ of a new message. */
-	[SQ_MAILBOX_BUMP] =
-		"UPDATE mailboxes SET uidnext = uidnext + 1,"
-		" highestmodseq = highestmodseq + 1 WHERE id = ?1"
-		" RETURNING uidnext - 1, highestmodseq",
-	[SQ_MAILBOX_MODSEQ] =
-		"UPDATE mailboxes SET highestmodseq = highestmodseq + 1"
-		" WHERE id = ?1",
-	[SQ_MAILBOX_DEL_ACCOUNT] =
-		"DELETE FROM mailboxes WHERE account_id = ?1",
-	[SQ_META_GET] = "SELECT value FROM meta WHERE key = ?1",
-	[SQ_META_SET] =
-		"INSERT INTO meta (key, value) VALUES (?1, ?2)"
-		" ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-	/* A blob delivered in several calls (e.g. per recipient batch by the
-	 * queue) adds to its reference count. */
-	[SQ_BLOB_ADD] =
-		"INSERT INTO blobs (path, size, refcount) VALUES (?1, ?2, ?3)"
-		" ON CONFLICT (path) DO UPDATE"
-		" SET refcount = blobs.refcount + excluded.refcount"
-		" RETURNING id",
-	[SQ_BLOB_UNREF] =
-		"UPDATE blobs SET refcount = refcount - 1 WHERE id = ?1"
-		" RETURNING id, refcount, path",
-	[SQ_BLOB_UNREF_ACCOUNT] =
-		"UPDATE blobs SET refcount = refcount - (SELECT COUNT(*)"
-		" FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id"
-		" WHERE b.account_id = ?1 AND m.blob_id = blobs.id)"
-		" WHERE id IN (SELECT m.blob_id FROM messages m"
-		" JOIN mailboxes b ON b.id = m.mailbox_id"
-		" WHERE b.account_id = ?1) RETURNING id, refcount, path",
-	[SQ_BLOB_DEL] = "DELETE FROM blobs WHERE id = ?1",
-	[SQ_MSG_ADD] =
-		"INSERT INTO messages (mailbox_id, uid, blob_id, size,"
-		" internaldate, flags, keywords, modseq)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, 0, '', ?6)",
-	[SQ_MSG_LIST] =
-		"SELECT m.id, m.uid, m.flags, m.modseq, m.size, m.internaldate,"
-		" b.path FROM messages m JOIN blobs b ON b.id = m.blob_id"
-		" WHERE m.mailbox_id = ?1 ORDER BY m.uid",
-	[SQ_MSG_DEL] =
-		"DELETE FROM messages WHERE id = ?1 AND mailbox_id = ?2"
-		" RETURNING blob_id",
-	[SQ_MSG_DEL_ACCOUNT] =
-		"DELETE FROM messages WHERE mailbox_id IN"
-		" (SELECT id FROM mailboxes WHERE account_id = ?1)",
-};
-
 /* Migration steps: step i brings the schema from version i to i + 1. A
  * new schema version appends one step and bumps STORE_SCHEMA_VERSION. */
 static const char *const sq_migrations[] = {
 	store_sqlite_schema_v1,
+	store_sqlite_schema_v2,
 };
 _Static_assert(sizeof(sq_migrations) / sizeof(sq_migrations[0])
 		       == STORE_SCHEMA_VERSION,
@@ -153,7 +52,7 @@ store_sq_stmt(struct store *st, enum store_sq_stmt id)
 	sqlite3_stmt *s = sq->stmts[id];
 
 	if (s == NULL) {
-		if (sqlite3_prepare_v3(sq->db, sq_sql[id], -1,
+		if (sqlite3_prepare_v3(sq->db, store_sq_sql[id], -1,
 				       SQLITE_PREPARE_PERSISTENT, &s,
 				       NULL) != SQLITE_OK) {
 			store_sq_err(st, "database error");
@@ -637,4 +536,19 @@ const struct store_ops store_sqlite_ops = {
 	.mailbox_info = store_sqlite_mailbox_info,
 	.mailbox_messages = store_sqlite_mailbox_messages,
 	.messages_expunge = store_sqlite_messages_expunge,
+	.mailbox_list = store_sqlite_mailbox_list,
+	.mailbox_get = store_sqlite_mailbox_get,
+	.mailbox_create = store_sqlite_mailbox_create,
+	.mailbox_delete = store_sqlite_mailbox_delete,
+	.mailbox_rename = store_sqlite_mailbox_rename,
+	.subscribe = store_sqlite_subscribe,
+	.subscriptions = store_sqlite_subscriptions,
+	.mailbox_imsgs = store_sqlite_mailbox_imsgs,
+	.vanished_since = store_sqlite_vanished_since,
+	.meta_get = store_sqlite_meta_get,
+	.meta_put = store_sqlite_meta_put,
+	.append = store_sqlite_append,
+	.flags_change = store_sqlite_flags_change,
+	.copy = store_sqlite_copy,
+	.expunge_uids = store_sqlite_expunge_uids,
 };

@@ -76,9 +76,8 @@ store_sq_account_get(struct store *st, const char *local, const char *domain,
 	return -1;
 }
 
-/* Runs a single-column query into a NULL-terminated vector. */
-static int
-sq_strv_query(struct store *st, sqlite3_stmt *s, char ***v_r,
+int
+store_sq_strv_query(struct store *st, sqlite3_stmt *s, char ***v_r,
 	      const char **err_r)
 {
 	char **v = calloc(1, sizeof(*v));
@@ -211,7 +210,7 @@ store_sqlite_domain_list(struct store *st, char ***names_r,
 		*err_r = st->err;
 		return -1;
 	}
-	return sq_strv_query(st, s, names_r, err_r);
+	return store_sq_strv_query(st, s, names_r, err_r);
 }
 
 int
@@ -459,7 +458,7 @@ store_sqlite_user_list(struct store *st, const char *domain_or_null,
 
 	if (s == NULL)
 		return -1;
-	return sq_strv_query(st, s, addresses_r, err_r);
+	return store_sq_strv_query(st, s, addresses_r, err_r);
 }
 
 int
@@ -583,5 +582,5 @@ store_sqlite_alias_list(struct store *st, const char *domain_or_null,
 
 	if (s == NULL)
 		return -1;
-	return sq_strv_query(st, s, lines_r, err_r);
+	return store_sq_strv_query(st, s, lines_r, err_r);
 }

@@ -52,16 +52,48 @@ enum store_sq_stmt {
 	SQ_MSG_LIST,
 	SQ_MSG_DEL,
 	SQ_MSG_DEL_ACCOUNT,
+	/* IMAP (issue 3) */
+	SQ_MAILBOX_ROW,
+	SQ_MAILBOX_ROWS,
+	SQ_MAILBOX_NAMES,
+	SQ_MAILBOX_BY_ID,
+	SQ_MAILBOX_DEL,
+	SQ_MAILBOX_SETNAME,
+	SQ_MAILBOX_NEXTMODSEQ,
+	SQ_MAILBOX_COUNTERS,
+	SQ_MAILBOX_TAKE,
+	SQ_MAILBOX_EMPTIED,
+	SQ_MSG_DEL_UID,
+	SQ_MSG_MOVE_ALL,
+	SQ_MSG_DEL_MAILBOX,
+	SQ_BLOB_UNREF_MAILBOX,
+	SQ_BLOB_REF,
+	SQ_SUB_ADD,
+	SQ_SUB_DEL,
+	SQ_SUB_LIST,
+	SQ_IMSG_LIST,
+	SQ_MSG_BY_UID,
+	SQ_MSG_SETFLAGS,
+	SQ_VANISHED_ADD,
+	SQ_VANISHED_ALL,
+	SQ_VANISHED_LIST,
+	SQ_BLOB_META_GET,
+	SQ_BLOB_META_PUT,
 	SQ_COUNT
 };
+
+/* The SQL of each statement (store_sqlite_sql.c). */
+extern const char *const store_sq_sql[SQ_COUNT];
 
 struct store_sq {
 	sqlite3 *db;
 	sqlite3_stmt *stmts[SQ_COUNT]; /* prepared on first use */
 };
 
-/* The schema of version 1, a copy of schema.sql (test_store compares). */
+/* The schema of version 1, a copy of schema.sql, and the step to version
+ * 2, a copy of schema_v2.sql (test_store compares). */
 extern const char store_sqlite_schema_v1[];
+extern const char store_sqlite_schema_v2[];
 
 static inline struct store_sq *
 store_sq(struct store *st)
@@ -124,6 +156,63 @@ int store_sq_account_get(struct store *st, const char *local,
 
 /* NULL-terminated string vector helpers. */
 int store_sq_strv_push(char ***v, size_t *n, const char *s);
+/* Runs a bound single-column query into a NULL-terminated vector (empty
+ * vector when no rows); 0 or -1 (*err_r). */
+int store_sq_strv_query(struct store *st, sqlite3_stmt *s, char ***v_r,
+			const char **err_r);
+
+/* Runs a bound statement whose first row holds integers; 1 with the first
+ * ncol columns in out[], 0 no row, -1 error (st->err). */
+int store_sq_row_ints(struct store *st, sqlite3_stmt *s, int64_t *out,
+		      int ncol);
+/* A fresh UIDVALIDITY no mailbox of the store ever had (inside a write
+ * transaction); 0 or -1 (st->err). */
+int store_sq_uidvalidity_next(struct store *st, uint32_t *v_r);
+/* Stores the metadata of a blob unless it has some (NULL meta: nothing);
+ * 0 or -1 (st->err). */
+int store_sq_meta_put(struct store *st, int64_t blob_id,
+		      const struct store_meta *meta);
+/* Takes n new UIDs and one new MODSEQ in the mailbox and adds the new
+ * messages to its counters: *uid_r is the first UID. 0, or -1 (st->err:
+ * "no such mailbox", "mailbox UID space exhausted"). */
+int store_sq_bump(struct store *st, int64_t mailbox_id, uint32_t n,
+		  int64_t unseen, int64_t deleted, int64_t size,
+		  uint32_t *uid_r, uint64_t *modseq_r);
+/* The mailbox's HIGHESTMODSEQ (modseq_r may be NULL: existence check); 0
+ * or -1 (st->err "no such mailbox" or a database error). */
+int store_sq_mailbox_modseq(struct store *st, int64_t mailbox_id,
+			    uint64_t *modseq_r);
+/* A sorted copy of uids without duplicates and without 0; *out_r
+ * malloc'ed (NULL when n is 0). 0 or -1 (st->err). */
+int store_sq_uids_sorted(struct store *st, const uint32_t *uids, size_t n,
+			 uint32_t **out_r, size_t *n_r);
+/* Inserts a message row; 0 or -1 (st->err). */
+int store_sq_msg_insert(struct store *st, int64_t mailbox_id, uint32_t uid,
+			int64_t blob_id, int64_t size, int64_t internaldate,
+			uint32_t flags, const char *keywords, uint64_t modseq);
+
+/* Messages removed by one expunge: their UIDs (recorded as vanished) and
+ * what they took from the mailbox counters. */
+struct store_sq_gone {
+	uint32_t *uids;
+	size_t n;
+	size_t cap;
+	int64_t unseen;
+	int64_t deleted;
+	int64_t size;
+};
+/* Deletes one message with stmt (SQ_MSG_DEL by id or SQ_MSG_DEL_UID),
+ * key its id or UID, dropping its blob reference; 1 deleted, 0 not in the
+ * mailbox, -1 error (st->err). */
+int store_sq_expunge_one(struct store *st, enum store_sq_stmt stmt,
+			 int64_t mailbox_id, int64_t key,
+			 struct store_sq_orphans *o, struct store_sq_gone *g);
+/* After the deletes: removes orphaned blob rows and, when anything went,
+ * takes a new MODSEQ, records the UIDs as vanished with it (RFC 7162
+ * §3.2.10) and updates the counters. 0 or -1 (st->err). */
+int store_sq_expunge_finish(struct store *st, int64_t mailbox_id,
+			    struct store_sq_orphans *o,
+			    struct store_sq_gone *g);
 
 /* store_ops entries implemented in the other files. */
 int store_sqlite_domain_add(struct store *st, const char *domain,
@@ -164,6 +253,54 @@ int store_sqlite_mailbox_messages(struct store *st, int64_t mailbox_id,
 int store_sqlite_messages_expunge(struct store *st, int64_t mailbox_id,
 				  const int64_t *msg_ids, size_t n,
 				  char ***orphan_blobs_r, const char **err_r);
+int store_sqlite_mailbox_list(struct store *st, int64_t account_id,
+			      struct store_mailbox **boxes_r, size_t *n_r,
+			      const char **err_r);
+int store_sqlite_mailbox_get(struct store *st, int64_t account_id,
+			     const char *name, struct store_mailbox *box_r);
+int store_sqlite_mailbox_create(struct store *st, int64_t account_id,
+				const char *name, const char *special_use,
+				int64_t *id_r, const char **err_r);
+int store_sqlite_mailbox_delete(struct store *st, int64_t account_id,
+				const char *name, char ***orphan_blobs_r,
+				const char **err_r);
+int store_sqlite_mailbox_rename(struct store *st, int64_t account_id,
+				const char *from, const char *to,
+				const char **err_r);
+int store_sqlite_subscribe(struct store *st, int64_t account_id,
+			   const char *name, bool on, const char **err_r);
+int store_sqlite_subscriptions(struct store *st, int64_t account_id,
+			       char ***names_r, const char **err_r);
+int store_sqlite_mailbox_imsgs(struct store *st, int64_t mailbox_id,
+			       uint64_t changedsince,
+			       struct store_imsg **msgs_r, size_t *n_r,
+			       const char **err_r);
+int store_sqlite_vanished_since(struct store *st, int64_t mailbox_id,
+				uint64_t since, uint32_t **uids_r,
+				size_t *n_r, const char **err_r);
+int store_sqlite_meta_get(struct store *st, int64_t blob_id,
+			  struct store_meta *r);
+int store_sqlite_meta_put(struct store *st, int64_t blob_id,
+			  const struct store_meta *meta, const char **err_r);
+int store_sqlite_append(struct store *st, int64_t mailbox_id,
+			const struct store_delivery *d, uint32_t flags,
+			char *const *keywords, size_t n_keywords,
+			uint32_t *uid_r, const char **err_r);
+int store_sqlite_flags_change(struct store *st, int64_t mailbox_id,
+			      const uint32_t *uids, size_t n,
+			      enum store_flag_mode mode, uint32_t flags,
+			      char *const *keywords, size_t n_keywords,
+			      uint64_t unchangedsince,
+			      struct store_flag_change **changes_r,
+			      size_t *n_changes_r, uint32_t **failed_r,
+			      size_t *n_failed_r, const char **err_r);
+int store_sqlite_copy(struct store *st, int64_t src_mailbox,
+		      int64_t dst_mailbox, const uint32_t *uids, size_t n,
+		      uint32_t **src_uids_r, uint32_t **dst_uids_r,
+		      size_t *n_copied_r, const char **err_r);
+int store_sqlite_expunge_uids(struct store *st, int64_t mailbox_id,
+			      const uint32_t *uids, size_t n,
+			      char ***orphan_blobs_r, const char **err_r);
 /* Creates the account's standard mailboxes (user_add). */
 int store_sq_mailboxes_create(struct store *st, int64_t account_id,
 			      const char **err_r);

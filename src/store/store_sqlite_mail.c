@@ -26,8 +26,8 @@ static const struct {
 /* RFC 9051 §2.3.1.1: a mailbox name must never get a UIDVALIDITY it had
  * before. One store-wide counter, at least the current time, gives every
  * new mailbox a value no mailbox ever had (until 2106). */
-static int
-sq_uidvalidity_next(struct store *st, uint32_t *v_r)
+int
+store_sq_uidvalidity_next(struct store *st, uint32_t *v_r)
 {
 	sqlite3_stmt *s = store_sq_stmt(st, SQ_META_GET);
 	int64_t last = 0, now = (int64_t)time(NULL), v;
@@ -63,6 +63,19 @@ fail:
 	return -1;
 }
 
+/* The standard mailboxes start subscribed (as in schema version 1). */
+static int
+sq_subscribe_default(struct store *st, int64_t account_id, const char *name)
+{
+	sqlite3_stmt *s = store_sq_stmt(st, SQ_SUB_ADD);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, account_id);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	return store_sq_exec(s) == SQLITE_DONE ? 0 : -1;
+}
+
 int
 store_sq_mailboxes_create(struct store *st, int64_t account_id,
 			  const char **err_r)
@@ -74,7 +87,7 @@ store_sq_mailboxes_create(struct store *st, int64_t account_id,
 		sqlite3_stmt *s;
 		uint32_t uidvalidity;
 
-		if (sq_uidvalidity_next(st, &uidvalidity) < 0
+		if (store_sq_uidvalidity_next(st, &uidvalidity) < 0
 		    || (s = store_sq_stmt(st, SQ_MAILBOX_ADD)) == NULL) {
 			*err_r = st->err;
 			return -1;
@@ -87,7 +100,10 @@ store_sq_mailboxes_create(struct store *st, int64_t account_id,
 			sqlite3_bind_text(s, 4,
 					  sq_default_mailboxes[i].special_use,
 					  -1, SQLITE_STATIC);
-		if (store_sq_exec(s) != SQLITE_DONE) {
+		if (store_sq_exec(s) != SQLITE_DONE
+		    || sq_subscribe_default(st, account_id,
+					    sq_default_mailboxes[i].name)
+			       < 0) {
 			*err_r = store_sq_err(st, "database error");
 			return -1;
 		}
@@ -95,10 +111,8 @@ store_sq_mailboxes_create(struct store *st, int64_t account_id,
 	return 0;
 }
 
-/* Runs a bound statement whose first row holds integers; 1 with the
- * first ncol columns in out[], 0 no row, -1 error (st->err). */
-static int
-sq_row_ints(struct store *st, sqlite3_stmt *s, int64_t *out, int ncol)
+int
+store_sq_row_ints(struct store *st, sqlite3_stmt *s, int64_t *out, int ncol)
 {
 	int rc = sqlite3_step(s);
 
@@ -116,41 +130,134 @@ sq_row_ints(struct store *st, sqlite3_stmt *s, int64_t *out, int ncol)
 	return -1;
 }
 
+int
+store_sq_bump(struct store *st, int64_t mailbox_id, uint32_t n,
+	      int64_t unseen, int64_t deleted, int64_t size, uint32_t *uid_r,
+	      uint64_t *modseq_r)
+{
+	sqlite3_stmt *s = store_sq_stmt(st, SQ_MAILBOX_BUMP);
+	int64_t row[2];
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, mailbox_id);
+	sqlite3_bind_int64(s, 2, n);
+	sqlite3_bind_int64(s, 3, unseen);
+	sqlite3_bind_int64(s, 4, deleted);
+	sqlite3_bind_int64(s, 5, size);
+	rc = store_sq_row_ints(st, s, row, 2);
+	if (rc == 0)
+		store_sq_fail(st, "no such mailbox");
+	if (rc <= 0)
+		return -1;
+	/* RFC 9051 §2.3.1.1: UIDs are 32-bit and never reused; a mailbox
+	 * that used them all must be re-created (new UIDVALIDITY). The
+	 * caller's transaction rolls the bump back. */
+	if (row[0] < 1 || row[0] + (int64_t)n - 1 > (int64_t)UINT32_MAX) {
+		store_sq_fail(st, "mailbox UID space exhausted");
+		return -1;
+	}
+	*uid_r = (uint32_t)row[0];
+	*modseq_r = (uint64_t)row[1];
+	return 0;
+}
+
+int
+store_sq_msg_insert(struct store *st, int64_t mailbox_id, uint32_t uid,
+		    int64_t blob_id, int64_t size, int64_t internaldate,
+		    uint32_t flags, const char *keywords, uint64_t modseq)
+{
+	sqlite3_stmt *s = store_sq_stmt(st, SQ_MSG_ADD);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, mailbox_id);
+	sqlite3_bind_int64(s, 2, uid);
+	sqlite3_bind_int64(s, 3, blob_id);
+	sqlite3_bind_int64(s, 4, size);
+	sqlite3_bind_int64(s, 5, internaldate);
+	sqlite3_bind_int64(s, 6, flags);
+	sqlite3_bind_text(s, 7, keywords != NULL ? keywords : "", -1,
+			  SQLITE_STATIC);
+	sqlite3_bind_int64(s, 8, (int64_t)modseq);
+	if (store_sq_exec(s) != SQLITE_DONE) {
+		store_sq_err(st, "database error");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+sq_bind_blob(sqlite3_stmt *s, int col, const void *p, size_t len)
+{
+	/* A zero-length BLOB, never NULL, for the NOT NULL columns. */
+	if (p == NULL || len == 0)
+		return sqlite3_bind_zeroblob(s, col, 0);
+	return sqlite3_bind_blob64(s, col, p, len, SQLITE_STATIC);
+}
+
+int
+store_sq_meta_put(struct store *st, int64_t blob_id,
+		  const struct store_meta *meta)
+{
+	sqlite3_stmt *s;
+	const char *text[3];
+
+	if (meta == NULL)
+		return 0;
+	text[0] = meta->envelope;
+	text[1] = meta->body;
+	text[2] = meta->bodystructure;
+	for (int i = 0; i < 3; i++) {
+		if (text[i] == NULL || text[i][0] == '\0') {
+			store_sq_fail(st, "incomplete message metadata");
+			return -1;
+		}
+	}
+	s = store_sq_stmt(st, SQ_BLOB_META_PUT);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, blob_id);
+	for (int i = 0; i < 3; i++)
+		sq_bind_blob(s, 2 + i, text[i], strlen(text[i]));
+	sq_bind_blob(s, 5, meta->partmap, meta->partmap_len);
+	if (store_sq_exec(s) != SQLITE_DONE) {
+		if (sqlite3_extended_errcode(store_sq(st)->db)
+		    == SQLITE_CONSTRAINT_FOREIGNKEY)
+			store_sq_fail(st, "no such blob");
+		else
+			store_sq_err(st, "database error");
+		return -1;
+	}
+	return 0;
+}
+
 /* Appends one copy of the blob to the account's INBOX. */
 static int
 sq_deliver_one(struct store *st, const struct store_delivery *d,
 	       int64_t blob_id, int64_t account_id)
 {
 	sqlite3_stmt *s = store_sq_stmt(st, SQ_MAILBOX_GET);
-	int64_t mbox[4], bump[2];
+	int64_t mbox[4];
+	uint32_t uid;
+	uint64_t modseq;
 	int rc;
 
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, account_id);
 	sqlite3_bind_text(s, 2, "INBOX", -1, SQLITE_STATIC);
-	rc = sq_row_ints(st, s, mbox, 1);
+	rc = store_sq_row_ints(st, s, mbox, 1);
 	if (rc == 0)
 		store_sq_fail(st, "no such user");
-	if (rc <= 0 || (s = store_sq_stmt(st, SQ_MAILBOX_BUMP)) == NULL)
+	if (rc <= 0)
 		return -1;
-	sqlite3_bind_int64(s, 1, mbox[0]);
-	if (sq_row_ints(st, s, bump, 2) <= 0)
+	/* A delivered message has no flags: it counts as unseen. */
+	if (store_sq_bump(st, mbox[0], 1, 1, 0, d->size, &uid, &modseq) < 0)
 		return -1;
-	s = store_sq_stmt(st, SQ_MSG_ADD);
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, mbox[0]);
-	sqlite3_bind_int64(s, 2, bump[0]);
-	sqlite3_bind_int64(s, 3, blob_id);
-	sqlite3_bind_int64(s, 4, d->size);
-	sqlite3_bind_int64(s, 5, d->internaldate);
-	sqlite3_bind_int64(s, 6, bump[1]);
-	if (store_sq_exec(s) != SQLITE_DONE) {
-		store_sq_err(st, "database error");
-		return -1;
-	}
-	return 0;
+	return store_sq_msg_insert(st, mbox[0], uid, blob_id, d->size,
+				   d->internaldate, 0, "", modseq);
 }
 
 static int
@@ -164,7 +271,10 @@ sq_deliver_all(struct store *st, const struct store_delivery *d)
 	sqlite3_bind_text(s, 1, d->blob, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, d->size);
 	sqlite3_bind_int64(s, 3, (int64_t)d->n_accounts);
-	if (sq_row_ints(st, s, &blob_id, 1) <= 0)
+	if (store_sq_row_ints(st, s, &blob_id, 1) <= 0)
+		return -1;
+	/* IMAP FETCH never parses the file again (issue 3). */
+	if (store_sq_meta_put(st, blob_id, d->meta) < 0)
 		return -1;
 	for (size_t i = 0; i < d->n_accounts; i++) {
 		if (sq_deliver_one(st, d, blob_id, d->accounts[i]) < 0)
@@ -209,7 +319,7 @@ store_sqlite_mailbox_info(struct store *st, int64_t account_id,
 		mailbox = "INBOX";
 	sqlite3_bind_int64(s, 1, account_id);
 	sqlite3_bind_text(s, 2, mailbox, -1, SQLITE_STATIC);
-	rc = sq_row_ints(st, s, row, 4);
+	rc = store_sq_row_ints(st, s, row, 4);
 	if (rc == 1) {
 		info_r->id = row[0];
 		info_r->uidvalidity = (uint32_t)row[1];
@@ -279,27 +389,50 @@ store_sqlite_mailbox_messages(struct store *st, int64_t mailbox_id,
 	return 0;
 }
 
-/* Deletes one message of the mailbox and drops its blob reference; 1
- * deleted, 0 not in this mailbox, -1 error. */
 static int
-sq_expunge_one(struct store *st, int64_t mailbox_id, int64_t msg_id,
-	       struct store_sq_orphans *o)
+sq_gone_add(struct store_sq_gone *g, uint32_t uid, uint32_t flags,
+	    int64_t size)
 {
-	sqlite3_stmt *s = store_sq_stmt(st, SQ_MSG_DEL);
-	int64_t blob_id;
+	if (g->n == g->cap) {
+		size_t ncap = g->cap == 0 ? 16 : g->cap * 2;
+		uint32_t *nu = realloc(g->uids, ncap * sizeof(*nu));
+
+		if (nu == NULL)
+			return -1;
+		g->uids = nu;
+		g->cap = ncap;
+	}
+	g->uids[g->n++] = uid;
+	g->unseen += (flags & STORE_FLAG_SEEN) == 0;
+	g->deleted += (flags & STORE_FLAG_DELETED) != 0;
+	g->size += size;
+	return 0;
+}
+
+int
+store_sq_expunge_one(struct store *st, enum store_sq_stmt stmt,
+		     int64_t mailbox_id, int64_t key,
+		     struct store_sq_orphans *o, struct store_sq_gone *g)
+{
+	sqlite3_stmt *s = store_sq_stmt(st, stmt);
+	int64_t row[4];
 	int rc;
 
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, msg_id);
-	sqlite3_bind_int64(s, 2, mailbox_id);
-	rc = sq_row_ints(st, s, &blob_id, 1);
+	sqlite3_bind_int64(s, 1, mailbox_id);
+	sqlite3_bind_int64(s, 2, key);
+	rc = store_sq_row_ints(st, s, row, 4);
 	if (rc <= 0)
 		return rc;
+	if (sq_gone_add(g, (uint32_t)row[1], (uint32_t)row[2], row[3]) < 0) {
+		store_sq_fail(st, "out of memory");
+		return -1;
+	}
 	s = store_sq_stmt(st, SQ_BLOB_UNREF);
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, blob_id);
+	sqlite3_bind_int64(s, 1, row[0]);
 	rc = store_sq_orphans_collect(o, s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
@@ -310,34 +443,68 @@ sq_expunge_one(struct store *st, int64_t mailbox_id, int64_t msg_id,
 }
 
 static int
-sq_expunge_all(struct store *st, int64_t mailbox_id, const int64_t *msg_ids,
-	       size_t n, struct store_sq_orphans *o)
+sq_exec_ints(struct store *st, enum store_sq_stmt id, const int64_t *v,
+	     int n)
 {
-	sqlite3_stmt *s;
-	size_t removed = 0;
+	sqlite3_stmt *s = store_sq_stmt(st, id);
 
-	for (size_t i = 0; i < n; i++) {
-		int rc = sq_expunge_one(st, mailbox_id, msg_ids[i], o);
-
-		if (rc < 0)
-			return -1;
-		removed += (size_t)rc;
-	}
-	if (store_sq_orphans_delete(st, o) < 0)
-		return -1;
-	if (removed == 0)
-		return 0;
-	/* RFC 7162 §3.2.10: an expunge is a change; CONDSTORE clients see a
-	 * higher HIGHESTMODSEQ. */
-	s = store_sq_stmt(st, SQ_MAILBOX_MODSEQ);
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, mailbox_id);
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_int64(s, i + 1, v[i]);
 	if (store_sq_exec(s) != SQLITE_DONE) {
 		store_sq_err(st, "database error");
 		return -1;
 	}
 	return 0;
+}
+
+int
+store_sq_expunge_finish(struct store *st, int64_t mailbox_id,
+			struct store_sq_orphans *o, struct store_sq_gone *g)
+{
+	sqlite3_stmt *s;
+	int64_t modseq;
+	int64_t counters[5] = { mailbox_id, -(int64_t)g->n, -g->unseen,
+				-g->deleted, -g->size };
+
+	if (store_sq_orphans_delete(st, o) < 0)
+		return -1;
+	if (g->n == 0)
+		return 0;
+	/* RFC 7162 §3.2.10: an expunge is a change; the UIDs vanish with
+	 * the new MODSEQ so QRESYNC can report them (also POP3's). */
+	s = store_sq_stmt(st, SQ_MAILBOX_NEXTMODSEQ);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, mailbox_id);
+	if (store_sq_row_ints(st, s, &modseq, 1) <= 0)
+		return -1;
+	for (size_t i = 0; i < g->n; i++) {
+		int64_t v[3] = { mailbox_id, g->uids[i], modseq };
+
+		if (sq_exec_ints(st, SQ_VANISHED_ADD, v, 3) < 0)
+			return -1;
+	}
+	return sq_exec_ints(st, SQ_MAILBOX_COUNTERS, counters, 5);
+}
+
+static int
+sq_expunge_all(struct store *st, int64_t mailbox_id, const int64_t *msg_ids,
+	       size_t n, struct store_sq_orphans *o)
+{
+	struct store_sq_gone g = { 0 };
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (store_sq_expunge_one(st, SQ_MSG_DEL, mailbox_id,
+					 msg_ids[i], o, &g) < 0)
+			rc = -1;
+	}
+	if (rc == 0)
+		rc = store_sq_expunge_finish(st, mailbox_id, o, &g);
+	free(g.uids);
+	return rc;
 }
 
 int

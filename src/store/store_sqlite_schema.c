@@ -1,8 +1,9 @@
 /*
- * The schema text of the SQLite backend: a copy of schema.sql, kept as a C
- * string so the binary needs no file at run time. test_store fails when the
- * two differ; after editing schema.sql, regenerate this literal (each line
- * quoted, tabs as \t, ending in \n).
+ * The schema texts of the SQLite backend: copies of schema.sql (version 1)
+ * and schema_v2.sql (the step from 1 to 2), kept as C strings so the binary
+ * needs no file at run time. test_store fails when they differ; after
+ * editing a .sql file, regenerate its literal (each line quoted, tabs as
+ * \t, ending in \n).
  */
 #include "store_sqlite_int.h"
 
@@ -89,3 +90,59 @@ const char store_sqlite_schema_v1[] =
 	"CREATE INDEX aliases_target ON aliases (target);\n"
 	"CREATE INDEX messages_blob ON messages (blob_id);\n"
 	"CREATE INDEX messages_modseq ON messages (mailbox_id, modseq);\n";
+
+const char store_sqlite_schema_v2[] =
+	"-- Postel store schema: migration from version 1 to version 2 (IMAP,\n"
+	"-- issue 3). A new database runs schema.sql (version 1), then this step,\n"
+	"-- so every install takes the same path as an upgrade. Portable SQL:\n"
+	"-- BLOB is BYTEA in PostgreSQL. store_sqlite_schema.c embeds a copy of\n"
+	"-- this text; test_store checks that the two are identical.\n"
+	"\n"
+	"-- RFC 9051 §6.3.7: subscriptions are names, whether or not a mailbox\n"
+	"-- of that name exists. Replaces mailboxes.subscribed (no longer read).\n"
+	"CREATE TABLE subscriptions (\n"
+	"\taccount_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,\n"
+	"\tname TEXT NOT NULL,\n"
+	"\tPRIMARY KEY (account_id, name)\n"
+	");\n"
+	"INSERT INTO subscriptions (account_id, name)\n"
+	"\tSELECT account_id, name FROM mailboxes WHERE subscribed <> 0;\n"
+	"\n"
+	"-- RFC 7162 §3.2.10: UIDs expunged from a mailbox with the modseq of\n"
+	"-- the expunge, so a QRESYNC client learns what vanished since its\n"
+	"-- last HIGHESTMODSEQ.\n"
+	"CREATE TABLE vanished (\n"
+	"\tmailbox_id BIGINT NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,\n"
+	"\tuid BIGINT NOT NULL,\n"
+	"\tmodseq BIGINT NOT NULL,\n"
+	"\tPRIMARY KEY (mailbox_id, uid)\n"
+	");\n"
+	"CREATE INDEX vanished_modseq ON vanished (mailbox_id, modseq);\n"
+	"\n"
+	"-- ENVELOPE, BODY and BODYSTRUCTURE in IMAP syntax and the part map\n"
+	"-- (mime.h), computed once per message file. BLOB: an envelope may\n"
+	"-- hold 8-bit header text that is not UTF-8.\n"
+	"CREATE TABLE blob_meta (\n"
+	"\tblob_id BIGINT PRIMARY KEY REFERENCES blobs(id) ON DELETE CASCADE,\n"
+	"\tenvelope BLOB NOT NULL,\n"
+	"\tbody BLOB NOT NULL,\n"
+	"\tbodystructure BLOB NOT NULL,\n"
+	"\tpartmap BLOB NOT NULL\n"
+	");\n"
+	"\n"
+	"-- STATUS and LIST-STATUS counters (RFC 9051 §6.3.11), kept up to date\n"
+	"-- by every write so they cost one row read, also with 100k messages.\n"
+	"-- unseen: messages without \\Seen; deleted: with \\Deleted.\n"
+	"ALTER TABLE mailboxes ADD COLUMN messages BIGINT NOT NULL DEFAULT 0;\n"
+	"ALTER TABLE mailboxes ADD COLUMN unseen BIGINT NOT NULL DEFAULT 0;\n"
+	"ALTER TABLE mailboxes ADD COLUMN deleted BIGINT NOT NULL DEFAULT 0;\n"
+	"ALTER TABLE mailboxes ADD COLUMN size BIGINT NOT NULL DEFAULT 0;\n"
+	"UPDATE mailboxes SET\n"
+	"\tmessages = (SELECT COUNT(*) FROM messages m\n"
+	"\t\t    WHERE m.mailbox_id = mailboxes.id),\n"
+	"\tunseen = (SELECT COUNT(*) FROM messages m\n"
+	"\t\t  WHERE m.mailbox_id = mailboxes.id AND m.flags % 2 = 0),\n"
+	"\tdeleted = (SELECT COUNT(*) FROM messages m\n"
+	"\t\t   WHERE m.mailbox_id = mailboxes.id AND (m.flags / 8) % 2 = 1),\n"
+	"\tsize = (SELECT COALESCE(SUM(m.size), 0) FROM messages m\n"
+	"\t\tWHERE m.mailbox_id = mailboxes.id);\n";

@@ -33,7 +33,8 @@ sys.path.insert(0, HERE)
 REPO = os.path.dirname(os.path.dirname(HERE))
 POSTEL_BIN = os.environ.get("POSTEL_BIN", os.path.join(REPO, "build", "postel"))
 
-PROTOS = ("smtp", "submission", "submissions", "pop3", "pop3s")
+PROTOS = ("smtp", "submission", "submissions", "pop3", "pop3s", "imap",
+          "imaps")
 DOMAIN = "example.test"
 USERS = {
     "alice@example.test": "alice-Secret-1",
@@ -289,6 +290,27 @@ class Server:
                 p.close()
                 raise
         return p
+
+    def imap(self):
+        """An imaplib connection on the plain IMAP port (not logged in)."""
+        import imaplib
+        host, port = self.listen["imap"]
+        return imaplib.IMAP4(host, port, timeout=SOCK_TIMEOUT)
+
+    def imaps(self, user=None, password=None):
+        """An imaplib IMAP4_SSL connection, logged in when user is given."""
+        import imaplib
+        host, port = self.listen["imaps"]
+        m = imaplib.IMAP4_SSL(host, port, ssl_context=self.ssl_context(),
+                              timeout=SOCK_TIMEOUT)
+        if user is not None:
+            try:
+                m.login(user, password if password is not None
+                        else self.users[user])
+            except BaseException:
+                m.shutdown()
+                raise
+        return m
 
     def fetch_all(self, user, password=None, delete=False):
         """All messages of user over POP3S, as bytes with CRLF line

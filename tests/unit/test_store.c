@@ -166,6 +166,18 @@ test_schema_version(void **state)
 	fclose(fp);
 	assert_string_equal(text, store_sqlite_schema_v1);
 	free(text);
+	snprintf(path, sizeof(path), "%.*ssrc/store/schema_v2.sql",
+		 (int)(tail - src), src);
+	fp = fopen(path, "rb");
+	assert_non_null(fp);
+	fseek(fp, 0, SEEK_END);
+	len = ftell(fp);
+	rewind(fp);
+	text = calloc(1, (size_t)len + 1);
+	assert_int_equal(fread(text, 1, (size_t)len, fp), (size_t)len);
+	fclose(fp);
+	assert_string_equal(text, store_sqlite_schema_v2);
+	free(text);
 	/* WAL mode: the -wal file exists while a handle is open. */
 	snprintf(path, sizeof(path), "%s/postel.db-wal", f->dir);
 	assert_int_equal(access(path, F_OK), 0);
@@ -184,7 +196,7 @@ test_newer_schema_refused(void **state)
 	st = store_open(NULL, f->dir, err, sizeof(err));
 	assert_null(st);
 	assert_non_null(strstr(err, "newer"));
-	sql_exec(f, "UPDATE meta SET value = '1'"
+	sql_exec(f, "UPDATE meta SET value = '2'"
 		    " WHERE key = 'schema_version'");
 	reopen(f);
 }

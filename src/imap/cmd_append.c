@@ -1,0 +1,209 @@
+/*
+ * APPEND (RFC 9051 §6.3.12) with flags and date, UIDPLUS APPENDUID (RFC
+ * 4315) and APPENDLIMIT (RFC 7889). The message file is written and
+ * fsynced on an I/O worker, which also computes its MIME metadata; the
+ * row is added by the group commit; OK is sent once both are durable.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../store/blob.h"
+#include "../util/str.h"
+#include "imap_int.h"
+#include "imap_msgfile.h"
+
+struct imap_append_job {
+	struct imap_job job;
+	int64_t account_id;
+	char name[STORE_MAILBOX_NAME_MAX + 1];
+	char *data;
+	size_t len;
+	uint32_t flags;
+	char **keywords;
+	size_t n_keywords;
+	int64_t internaldate;
+	char data_dir[4096];
+	char blob[BLOB_PATH_MAX];
+	struct store_meta meta;
+	bool have_meta, trycreate, applied;
+	uint32_t uidvalidity, uid;
+};
+
+static int
+imap_append_commit_work(struct imap_job *j, struct store *st)
+{
+	struct imap_append_job *x = (struct imap_append_job *)j;
+	struct store_mailbox box;
+	struct store_delivery d;
+	const char *err = NULL;
+
+	if (store_mailbox_get(st, x->account_id, x->name, &box) != 1) {
+		x->trycreate = true;
+		str_lcpy(j->err, "No such mailbox", sizeof(j->err));
+		return -1;
+	}
+	memset(&d, 0, sizeof(d));
+	str_lcpy(d.blob, x->blob, sizeof(d.blob));
+	d.size = (int64_t)x->len;
+	d.internaldate = x->internaldate;
+	d.meta = x->have_meta ? &x->meta : NULL;
+	if (store_append(st, box.id, &d, x->flags, x->keywords, x->n_keywords,
+			 &x->uid, &err) < 0) {
+		str_lcpy(j->err, err != NULL ? err : "store error",
+			 sizeof(j->err));
+		return -1;
+	}
+	x->uidvalidity = box.uidvalidity;
+	x->applied = true;
+	return 0;
+}
+
+static void
+imap_append_after(struct imap_job *j, bool ok)
+{
+	struct imap_append_job *x = (struct imap_append_job *)j;
+
+	/* Not committed: the file is nobody's. */
+	if (!ok || !x->applied)
+		blob_unlink(x->data_dir, x->blob);
+}
+
+static void
+imap_append_commit_done(struct imap_job *j)
+{
+	struct imap_append_job *x = (struct imap_append_job *)j;
+	struct imap_session *s = j->s;
+	char code[64];
+
+	if (j->result < 0) {
+		if (x->trycreate)
+			imap_finish(s, "NO", "TRYCREATE", "No such mailbox");
+		else
+			imap_finish(s, "NO", "UNAVAILABLE", "APPEND failed");
+		return;
+	}
+	/* Our own view learns of it at the next refresh like any other. */
+	imap_notify_others(s, true);
+	snprintf(code, sizeof(code), "APPENDUID %" PRIu32 " %" PRIu32,
+		 x->uidvalidity, x->uid);
+	imap_finish(s, "OK", code, "APPEND completed");
+}
+
+static int
+imap_append_io_work(struct imap_job *j, struct store *unused)
+{
+	struct imap_append_job *x = (struct imap_append_job *)j;
+
+	if (blob_write(x->data_dir, NULL, 0, x->data, x->len, x->blob,
+		       NULL) < 0) {
+		str_lcpy(j->err, "cannot write message", sizeof(j->err));
+		return -1;
+	}
+	x->have_meta = imap_meta_compute(x->data, x->len, &x->meta) == 0;
+	return 0;
+}
+
+static void
+imap_append_io_done(struct imap_job *j)
+{
+	struct imap_append_job *x = (struct imap_append_job *)j;
+
+	if (j->result < 0) {
+		imap_finish(j->s, "NO", "UNAVAILABLE", "APPEND failed");
+		return;
+	}
+	free(x->data);
+	x->data = NULL;
+	/* The same job continues in the group commit. */
+	j->work = imap_append_commit_work;
+	j->done = imap_append_commit_done;
+	j->after = imap_append_after;
+	str_lcpy(j->sync_blob, x->blob, sizeof(j->sync_blob));
+	j->requeue = true;
+	j->requeue_commit = true;
+}
+
+static void
+imap_append_free(struct imap_job *j)
+{
+	struct imap_append_job *x = (struct imap_append_job *)j;
+
+	free(x->data);
+	for (size_t i = 0; i < x->n_keywords; i++)
+		free(x->keywords[i]);
+	free(x->keywords);
+	store_meta_free(&x->meta);
+	free(x);
+}
+
+/* APPEND mailbox [(flags)] [date-time] literal */
+static int
+imap_append_args(struct imap_session *s, const struct imap_cmd *c,
+		 struct imap_append_job *x, const char **err_r)
+{
+	size_t i = 1;
+	const struct imap_arg *msg;
+
+	*err_r = "Bad APPEND arguments";
+	if (c->n_args < 2 ||
+	    imap_mailbox_arg(s, &c->args[0], x->name, sizeof(x->name)) < 0)
+		return -1;
+	if (c->args[i].type == IMAP_ARG_LIST) {
+		if (imap_flags_parse(&c->args[i], &x->flags, &x->keywords,
+				     &x->n_keywords, err_r) < 0)
+			return -1;
+		i++;
+	}
+	x->internaldate = (int64_t)time(NULL);
+	if (i + 1 < c->n_args && c->args[i].type == IMAP_ARG_STRING) {
+		if (imap_parse_datetime(c->args[i].str, c->args[i].len,
+					&x->internaldate) < 0) {
+			*err_r = "Bad date-time";
+			return -1;
+		}
+		i++;
+	}
+	if (i + 1 != c->n_args)
+		return -1;
+	msg = &c->args[i];
+	if (msg->type != IMAP_ARG_LITERAL && msg->type != IMAP_ARG_STRING)
+		return -1;
+	x->data = malloc(msg->len + 1);
+	if (x->data == NULL)
+		return -1;
+	memcpy(x->data, msg->str, msg->len);
+	x->len = msg->len;
+	return 0;
+}
+
+void
+imap_cmd_append(struct imap_session *s, const struct imap_cmd *c)
+{
+	struct imap_append_job *x = calloc(1, sizeof(*x));
+	const char *err = NULL;
+
+	if (x == NULL) {
+		imap_finish(s, "NO", "SERVERBUG", "Out of memory");
+		return;
+	}
+	if (imap_append_args(s, c, x, &err) < 0) {
+		imap_append_free(&x->job);
+		imap_finish(s, "BAD", NULL, "%s", err);
+		imap_session_error(s);
+		return;
+	}
+	if (x->len == 0 || x->len > s->srv->cfg.max_message_size) {
+		imap_append_free(&x->job);
+		imap_finish(s, "NO", "TOOBIG", "Message size not allowed");
+		return;
+	}
+	x->account_id = s->account_id;
+	str_lcpy(x->data_dir, s->srv->cfg.data_dir, sizeof(x->data_dir));
+	x->job.work = imap_append_io_work;
+	x->job.done = imap_append_io_done;
+	x->job.free = imap_append_free;
+	imap_job_io(s, &x->job);
+}

@@ -1,0 +1,321 @@
+/*
+ * Commands of any state and of the not-authenticated state (RFC 9051 §6.1,
+ * §6.2): CAPABILITY, NOOP, LOGOUT, ID (RFC 2971), STARTTLS, LOGIN,
+ * AUTHENTICATE PLAIN with SASL-IR (RFC 4959), and ENABLE (RFC 5161),
+ * NAMESPACE (RFC 2342). Passwords are checked on a worker; failures are
+ * answered after a growing delay (a timer, never a sleep).
+ */
+#include <event2/event.h>
+#include <string.h>
+
+#include "../auth/auth.h"
+#include "../auth/sasl.h"
+#include "../core/conn.h"
+#include "../core/log.h"
+#include "../core/loop.h"
+#include "../util/str.h"
+#include "imap_int.h"
+
+void
+imap_cmd_capability(struct imap_session *s, const struct imap_cmd *c)
+{
+	struct buf b;
+
+	buf_init(&b, 2048);
+	imap_cmds_capability(s, &b);
+	imap_untagged(s, "CAPABILITY %.*s", (int)b.len, (const char *)b.data);
+	buf_fini(&b);
+	imap_finish(s, "OK", NULL, "CAPABILITY completed");
+}
+
+/* RFC 9051 §6.1.2: NOOP is the polling point; imap_finish announces
+ * what changed. */
+void
+imap_cmd_noop(struct imap_session *s, const struct imap_cmd *c)
+{
+	imap_finish(s, "OK", NULL, "%s completed", c->name);
+}
+
+void
+imap_cmd_check(struct imap_session *s, const struct imap_cmd *c)
+{
+	/* Every acknowledged change is already durable: nothing to do. */
+	imap_finish(s, "OK", NULL, "CHECK completed");
+}
+
+void
+imap_cmd_logout(struct imap_session *s, const struct imap_cmd *c)
+{
+	imap_untagged(s, "BYE Postel IMAP server signing off");
+	s->state = IMAP_STATE_LOGOUT;
+	imap_view_close(s);
+	buf_reset(&s->tagged);
+	buf_printf(&s->tagged, "%s OK LOGOUT completed\r\n", s->tag);
+	imap_reply_tagged_flush(s);
+	imap_session_close(s, "logout");
+}
+
+void
+imap_cmd_id(struct imap_session *s, const struct imap_cmd *c)
+{
+	imap_untagged(s, "ID (\"name\" \"Postel\" \"vendor\" \"Postel\")");
+	imap_finish(s, "OK", NULL, "ID completed");
+}
+
+void
+imap_cmd_namespace(struct imap_session *s, const struct imap_cmd *c)
+{
+	/* RFC 2342: one personal namespace, no others; delimiter "/". */
+	imap_untagged(s, "NAMESPACE ((\"\" \"/\")) NIL NIL");
+	imap_finish(s, "OK", NULL, "NAMESPACE completed");
+}
+
+/* RFC 9051 §6.2.1. conn_starttls() drops the plaintext received so far,
+ * so commands pipelined after STARTTLS are never run. */
+void
+imap_cmd_starttls(struct imap_session *s, const struct imap_cmd *c)
+{
+	if (imap_session_is_tls(s)) {
+		imap_finish(s, "BAD", NULL, "TLS already active");
+		return;
+	}
+	if (s->srv->tls_ctx == NULL) {
+		imap_finish(s, "NO", NULL, "TLS not available");
+		return;
+	}
+	imap_finish(s, "OK", NULL, "Begin TLS negotiation now");
+	if (conn_starttls(s->conn) < 0) {
+		log_warn(s->sess_id, "starttls", " result=fail");
+		imap_session_close(s, "tls");
+		return;
+	}
+	s->tls_pending = true;
+	log_info(s->sess_id, "starttls", " result=ok");
+}
+
+/* ---- login --------------------------------------------------------- */
+
+static unsigned
+imap_auth_max_failures(const struct imap_session *s)
+{
+	unsigned max = s->srv->cfg.max_auth_failures;
+
+	return max > 0 ? max : LIMIT_AUTH_FAILURES_DEFAULT;
+}
+
+static void
+imap_auth_delay_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct imap_session *s = arg;
+
+	imap_finish(s, "NO", "AUTHENTICATIONFAILED", "Authentication failed");
+	if (s->auth_failures >= imap_auth_max_failures(s)) {
+		log_warn(s->sess_id, "auth_limit", " failures=%u",
+			 s->auth_failures);
+		imap_untagged(s, "BYE Too many authentication failures");
+		imap_session_close(s, "auth_failures");
+	}
+}
+
+static void
+imap_auth_failed(struct imap_session *s, const char *mech)
+{
+	long ms;
+	struct timeval tv;
+
+	s->auth_failures++;
+	log_info(s->sess_id, "login_fail", " user=%s mech=%s failures=%u",
+		 log_qs(s->address), mech, s->auth_failures);
+	s->address[0] = '\0';
+	if (s->delay_ev == NULL)
+		s->delay_ev = evtimer_new(loop_base(s->srv->loop),
+					  imap_auth_delay_cb, s);
+	if (s->delay_ev == NULL) {
+		imap_auth_delay_cb(-1, 0, s);
+		return;
+	}
+	ms = (long)s->srv->cfg.auth_fail_delay_ms * (long)s->auth_failures;
+	if (ms < 0)
+		ms = 0;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(s->delay_ev, &tv);
+}
+
+static void
+imap_auth_done_cb(void *arg, enum auth_result result, int64_t account_id,
+		  const char *address)
+{
+	struct imap_session *s = arg;
+	struct buf caps;
+
+	if (s->conn == NULL) {
+		imap_session_unref(s);
+		return;
+	}
+	if (result == AUTH_OK) {
+		s->account_id = account_id;
+		str_lcpy(s->address, address, sizeof(s->address));
+		s->state = IMAP_STATE_AUTH;
+		log_info(s->sess_id, "login", " user=%s", log_qs(s->address));
+		/* RFC 9051 §6.2.3: the OK may list the new capabilities. */
+		buf_init(&caps, 2048);
+		imap_cmds_capability(s, &caps);
+		imap_finish(s, "OK", NULL, "[CAPABILITY %.*s] Logged in",
+			    (int)caps.len, (const char *)caps.data);
+		buf_fini(&caps);
+	} else if (result == AUTH_FAILED) {
+		imap_auth_failed(s, "LOGIN");
+	} else {
+		log_warn(s->sess_id, "login_tempfail", " user=%s",
+			 log_qs(s->address));
+		s->address[0] = '\0';
+		imap_finish(s, "NO", "UNAVAILABLE",
+			    "Temporary failure, try again later");
+	}
+	imap_session_unref(s);
+}
+
+static void
+imap_auth_begin(struct imap_session *s, const char *user, const char *pass)
+{
+	str_lcpy(s->address, user, sizeof(s->address));
+	imap_session_ref(s);
+	auth_verify_async(s->srv, user, pass, imap_auth_done_cb, s);
+}
+
+void
+imap_cmd_login(struct imap_session *s, const struct imap_cmd *c)
+{
+	char user[LIMIT_ADDRESS + 1], pass[SASL_PASS_MAX + 1];
+	const struct imap_arg *a = c->args;
+
+	if (c->n_args != 2 || !imap_arg_is_string(&a[0]) ||
+	    !imap_arg_is_string(&a[1])) {
+		imap_finish(s, "BAD", NULL, "LOGIN needs user and password");
+		imap_session_error(s);
+		return;
+	}
+	if (a[0].len == 0 || a[0].len > LIMIT_ADDRESS || a[1].len == 0 ||
+	    a[1].len > SASL_PASS_MAX || memchr(a[0].str, '\0', a[0].len) ||
+	    memchr(a[1].str, '\0', a[1].len)) {
+		imap_auth_failed(s, "LOGIN");
+		return;
+	}
+	memcpy(user, a[0].str, a[0].len);
+	user[a[0].len] = '\0';
+	memcpy(pass, a[1].str, a[1].len);
+	pass[a[1].len] = '\0';
+	imap_auth_begin(s, user, pass);
+	explicit_bzero(pass, sizeof(pass));
+}
+
+/* RFC 4616 message, base64 (RFC 9051 §6.2.2). */
+static void
+imap_auth_plain(struct imap_session *s, const char *b64, size_t len)
+{
+	struct sasl_creds cr;
+
+	if (sasl_plain_decode(b64, len, &cr) < 0) {
+		sasl_creds_clear(&cr);
+		imap_finish(s, "BAD", NULL, "Malformed SASL response");
+		imap_session_error(s);
+		return;
+	}
+	if (cr.authzid[0] != '\0' && strcmp(cr.authzid, cr.user) != 0) {
+		str_lcpy(s->address, cr.user, sizeof(s->address));
+		sasl_creds_clear(&cr);
+		imap_auth_failed(s, "PLAIN");
+		return;
+	}
+	imap_auth_begin(s, cr.user, cr.pass);
+	sasl_creds_clear(&cr);
+}
+
+void
+imap_cmd_authenticate(struct imap_session *s, const struct imap_cmd *c)
+{
+	const struct imap_arg *a = c->args;
+
+	if (c->n_args < 1 || c->n_args > 2 || a[0].type != IMAP_ARG_ATOM) {
+		imap_finish(s, "BAD", NULL, "AUTHENTICATE needs a mechanism");
+		imap_session_error(s);
+		return;
+	}
+	if (sasl_mech_parse(a[0].str, a[0].len) != SASL_MECH_PLAIN) {
+		imap_finish(s, "NO", NULL, "Unsupported mechanism");
+		return;
+	}
+	if (!imap_session_is_tls(s)) {
+		imap_finish(s, "NO", "PRIVACYREQUIRED",
+			    "Authentication needs TLS; use STARTTLS");
+		return;
+	}
+	/* RFC 4959 SASL-IR: the response may come with the command. */
+	if (c->n_args == 2) {
+		if (a[1].len == 1 && a[1].str[0] == '=')
+			imap_auth_plain(s, "", 0);
+		else
+			imap_auth_plain(s, a[1].str, a[1].len);
+		return;
+	}
+	s->sasl_wait = true;
+	imap_continue(s, "");
+}
+
+void
+imap_auth_sasl_line(struct imap_session *s, const char *line, size_t len)
+{
+	s->sasl_wait = false;
+	/* RFC 9051 §6.2.2: "*" cancels with BAD. */
+	if (len == 1 && line[0] == '*') {
+		imap_finish(s, "BAD", NULL, "Authentication cancelled");
+		return;
+	}
+	if (len > LIMIT_SASL_LINE) {
+		imap_finish(s, "BAD", NULL, "SASL response too long");
+		return;
+	}
+	imap_auth_plain(s, line, len);
+}
+
+/* RFC 5161. IMAP4rev2 (RFC 9051 §6.3.1) changes mailbox name encoding
+ * and response forms; QRESYNC implies CONDSTORE (RFC 7162 §3.2.3). */
+void
+imap_cmd_enable(struct imap_session *s, const struct imap_cmd *c)
+{
+	struct buf b;
+
+	buf_init(&b, 256);
+	for (size_t i = 0; i < c->n_args; i++) {
+		const struct imap_arg *a = &c->args[i];
+		bool *flag = NULL;
+		const char *name = NULL;
+
+		if (imap_arg_atom_is(a, "IMAP4rev2")) {
+			flag = &s->rev2;
+			name = "IMAP4rev2";
+		} else if (imap_arg_atom_is(a, "CONDSTORE")) {
+			flag = &s->condstore;
+			name = "CONDSTORE";
+		} else if (imap_arg_atom_is(a, "QRESYNC")) {
+			flag = &s->qresync;
+			name = "QRESYNC";
+			s->condstore = true;
+		} else if (imap_arg_atom_is(a, "UTF8=ACCEPT")) {
+			flag = &s->utf8;
+			name = "UTF8=ACCEPT";
+		}
+		if (flag == NULL || *flag)
+			continue;
+		*flag = true;
+		buf_printf(&b, " %s", name);
+	}
+	if (b.len > 0)
+		imap_untagged(s, "ENABLED%.*s", (int)b.len,
+			      (const char *)b.data);
+	else
+		imap_untagged(s, "ENABLED");
+	buf_fini(&b);
+	imap_finish(s, "OK", NULL, "ENABLE completed");
+}

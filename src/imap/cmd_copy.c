@@ -1,0 +1,182 @@
+/*
+ * COPY and MOVE (RFC 9051 §6.4.7-8, RFC 6851) and their UID forms, with
+ * UIDPLUS COPYUID (RFC 4315 §3). One group-commit job copies (and for
+ * MOVE expunges the originals) in one savepoint, so a MOVE is atomic.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../store/blob.h"
+#include "../util/str.h"
+#include "imap_int.h"
+
+struct imap_copy_job {
+	struct imap_job job;
+	int64_t account_id, src_mailbox;
+	unsigned gen;
+	bool move, trycreate;
+	char name[STORE_MAILBOX_NAME_MAX + 1];
+	char data_dir[4096];
+	uint32_t *uids;
+	size_t n;
+	uint32_t *src_uids, *dst_uids;
+	size_t n_copied;
+	uint32_t dst_uidvalidity;
+	char **orphans;
+};
+
+static int
+imap_copy_work(struct imap_job *j, struct store *st)
+{
+	struct imap_copy_job *x = (struct imap_copy_job *)j;
+	struct store_mailbox box;
+	const char *err = NULL;
+
+	if (store_mailbox_get(st, x->account_id, x->name, &box) != 1) {
+		x->trycreate = true;
+		str_lcpy(j->err, "No such mailbox", sizeof(j->err));
+		return -1;
+	}
+	x->dst_uidvalidity = box.uidvalidity;
+	if (store_copy(st, x->src_mailbox, box.id, x->uids, x->n,
+		       &x->src_uids, &x->dst_uids, &x->n_copied, &err) < 0)
+		goto fail;
+	if (x->move && x->n_copied > 0 &&
+	    store_expunge_uids(st, x->src_mailbox, x->src_uids, x->n_copied,
+			       &x->orphans, &err) < 0)
+		goto fail;
+	return 0;
+fail:
+	str_lcpy(j->err, err != NULL ? err : "store error", sizeof(j->err));
+	return -1;
+}
+
+static void
+imap_copy_after(struct imap_job *j, bool ok)
+{
+	struct imap_copy_job *x = (struct imap_copy_job *)j;
+
+	for (size_t i = 0; ok && x->orphans != NULL && x->orphans[i] != NULL;
+	     i++)
+		blob_unlink(x->data_dir, x->orphans[i]);
+	store_strv_free(x->orphans);
+	x->orphans = NULL;
+}
+
+static void
+imap_copy_uidset(struct buf *b, const uint32_t *uids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		buf_printf(b, "%s%" PRIu32, i ? "," : "", uids[i]);
+}
+
+static void
+imap_copy_done(struct imap_job *j)
+{
+	struct imap_copy_job *x = (struct imap_copy_job *)j;
+	struct imap_session *s = j->s;
+	const char *what = x->move ? "MOVE" : "COPY";
+	struct buf code;
+
+	if (j->result < 0) {
+		if (x->trycreate)
+			imap_finish(s, "NO", "TRYCREATE", "No such mailbox");
+		else
+			imap_finish(s, "NO", "UNAVAILABLE", "%s failed", what);
+		return;
+	}
+	buf_init(&code, 16 * 1024 * 1024);
+	buf_printf(&code, "COPYUID %" PRIu32 " ", x->dst_uidvalidity);
+	imap_copy_uidset(&code, x->src_uids, x->n_copied);
+	buf_append(&code, " ", 1);
+	imap_copy_uidset(&code, x->dst_uids, x->n_copied);
+	buf_append(&code, "", 1);
+	if (x->move) {
+		/* RFC 6851 §4.3: COPYUID goes in an untagged OK before the
+		 * expunges. */
+		if (x->n_copied > 0)
+			imap_untagged(s, "OK [%s] Moved", (const char *)code.data);
+		if (s->view != NULL && s->view->gen == x->gen) {
+			for (size_t i = 0; i < x->n_copied; i++) {
+				long k = imap_view_find(s->view,
+							x->src_uids[i]);
+				if (k >= 0)
+					s->view->msgs[k].flags |=
+						IMAP_VFLAG_EXPUNGED;
+			}
+			imap_notify_expunges(s);
+		}
+		imap_notify_others(s, true);
+		imap_finish(s, "OK", NULL, "MOVE completed");
+	} else {
+		imap_notify_others(s, true);
+		if (x->n_copied > 0)
+			imap_finish(s, "OK", (const char *)code.data,
+				    "COPY completed");
+		else
+			imap_finish(s, "OK", NULL, "COPY completed");
+	}
+	buf_fini(&code);
+}
+
+static void
+imap_copy_free(struct imap_job *j)
+{
+	struct imap_copy_job *x = (struct imap_copy_job *)j;
+
+	free(x->uids);
+	free(x->src_uids);
+	free(x->dst_uids);
+	store_strv_free(x->orphans);
+	free(x);
+}
+
+void
+imap_cmd_copy(struct imap_session *s, const struct imap_cmd *c)
+{
+	struct imap_copy_job *x = calloc(1, sizeof(*x));
+	size_t *idx = NULL, n = 0;
+	bool bad = false;
+
+	if (x == NULL) {
+		imap_finish(s, "NO", "SERVERBUG", "Out of memory");
+		return;
+	}
+	x->move = strcmp(c->name, "MOVE") == 0;
+	if (c->n_args != 2 ||
+	    imap_mailbox_arg(s, &c->args[1], x->name, sizeof(x->name)) < 0 ||
+	    imap_view_resolve(s, &c->args[0], c->uid, &idx, &n, &bad) < 0 ||
+	    bad) {
+		free(idx);
+		imap_copy_free(&x->job);
+		imap_finish(s, "BAD", NULL, "Bad %s arguments", c->name);
+		imap_session_error(s);
+		return;
+	}
+	if (x->move && s->view->readonly) {
+		free(idx);
+		imap_copy_free(&x->job);
+		imap_finish(s, "NO", "READ-ONLY", "Mailbox is read-only");
+		return;
+	}
+	x->uids = calloc(n + 1, sizeof(*x->uids));
+	for (size_t i = 0; x->uids != NULL && i < n; i++)
+		if (!(s->view->msgs[idx[i]].flags & IMAP_VFLAG_EXPUNGED))
+			x->uids[x->n++] = s->view->msgs[idx[i]].uid;
+	free(idx);
+	if (x->uids == NULL) {
+		imap_copy_free(&x->job);
+		imap_finish(s, "NO", "SERVERBUG", "Out of memory");
+		return;
+	}
+	x->account_id = s->account_id;
+	x->src_mailbox = s->view->mailbox_id;
+	x->gen = s->view->gen;
+	str_lcpy(x->data_dir, s->srv->cfg.data_dir, sizeof(x->data_dir));
+	x->job.work = imap_copy_work;
+	x->job.after = imap_copy_after;
+	x->job.done = imap_copy_done;
+	x->job.free = imap_copy_free;
+	imap_job_commit(s, &x->job);
+}

@@ -1,0 +1,426 @@
+/*
+ * FETCH and UID FETCH (RFC 9051 §6.4.5) with BINARY (RFC 3516) and
+ * CONDSTORE/QRESYNC modifiers (RFC 7162 CHANGEDSINCE, VANISHED).
+ *
+ * Non-PEEK body items set \Seen first, through the group commit (§6.4.5:
+ * the flag is set as a side effect). Then the messages are read on a
+ * worker in batches: each batch formats the responses into a buffer that
+ * the loop writes, so a large FETCH never blocks the loop nor holds every
+ * message in memory at once.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/conn.h"
+#include "../core/log.h"
+#include "../util/str.h"
+#include "imap_fetch_body.h"
+#include "imap_int.h"
+#include "imap_msgfile.h"
+
+/* Output per batch before handing it to the loop. */
+#define IMAP_FETCH_BATCH (1024 * 1024)
+
+struct imap_fetch_msg {
+	uint32_t seq, uid, flags;
+	char *keywords;
+	uint64_t modseq;
+	int64_t size, internaldate, blob_id;
+	char blob[64];
+	bool flags_changed;   /* \Seen was just set: include FLAGS */
+};
+
+struct imap_fetch_job {
+	struct imap_job job;
+	struct imap_fetch f;
+	bool uid, modseq, need_data, need_meta;
+	struct imap_fetch_msg *msgs;
+	size_t n, next;
+	int64_t mailbox_id;
+	unsigned gen;
+	uint32_t *seen_uids;
+	size_t n_seen;
+	struct store_flag_change *changes;
+	size_t n_changes;
+	uint32_t *vanished;   /* VANISHED (EARLIER) of the modifier */
+	size_t n_vanished;
+	char data_dir[4096];
+	struct buf out, tmp;
+	bool unknown_cte, failed;
+};
+
+static bool
+imap_fetch_sets_seen(const struct imap_fetch_item *it)
+{
+	return ((it->kind == IMAP_FETCH_SECTION ||
+		 it->kind == IMAP_FETCH_BINARY) && !it->peek) ||
+	       it->kind == IMAP_FETCH_RFC822 ||
+	       it->kind == IMAP_FETCH_RFC822_TEXT;
+}
+
+static void
+imap_fetch_literal(struct buf *out, const char *p, size_t n, bool binary)
+{
+	bool nul = binary && memchr(p, '\0', n) != NULL;
+
+	buf_printf(out, "%s{%zu}\r\n", nul ? "~" : "", n);
+	buf_append(out, p, n);
+}
+
+/* One item of one message; -1 when the message cannot be read. */
+static int
+imap_fetch_item(struct imap_fetch_job *x, const struct imap_fetch_item *it,
+		const struct imap_fetch_msg *m, const char *data, size_t len,
+		const struct store_meta *meta)
+{
+	struct buf *out = &x->out;
+	const char *p = NULL;
+	size_t n = 0;
+	bool missing = false, cte = false;
+	char date[32];
+
+	switch (it->kind) {
+	case IMAP_FETCH_FLAGS:
+		buf_printf(out, "FLAGS ");
+		return imap_buf_flags(out, m->flags, m->keywords);
+	case IMAP_FETCH_INTERNALDATE:
+		imap_format_datetime(m->internaldate, date);
+		return buf_printf(out, "INTERNALDATE \"%s\"", date);
+	case IMAP_FETCH_RFC822_SIZE:
+		return buf_printf(out, "RFC822.SIZE %" PRId64, m->size);
+	case IMAP_FETCH_ENVELOPE:
+		return buf_printf(out, "ENVELOPE %s", meta->envelope);
+	case IMAP_FETCH_BODY:
+		return buf_printf(out, "BODY %s", meta->body);
+	case IMAP_FETCH_BODYSTRUCTURE:
+		return buf_printf(out, "BODYSTRUCTURE %s", meta->bodystructure);
+	case IMAP_FETCH_UID:
+		return buf_printf(out, "UID %" PRIu32, m->uid);
+	case IMAP_FETCH_MODSEQ:
+		return buf_printf(out, "MODSEQ (%" PRIu64 ")", m->modseq);
+	case IMAP_FETCH_BINARY:
+	case IMAP_FETCH_BINARY_SIZE:
+		if (imap_fetch_binary(it, data, len, meta, &x->tmp, &p, &n,
+				      &cte) < 0) {
+			x->unknown_cte = cte;
+			return -1;
+		}
+		if (it->kind == IMAP_FETCH_BINARY_SIZE)
+			return buf_printf(out, "%s %zu", it->reply_name, n);
+		imap_fetch_partial(it, &p, &n);
+		buf_printf(out, "%s ", it->reply_name);
+		imap_fetch_literal(out, p, n, true);
+		return 0;
+	default: /* sections and RFC822* */
+		if (imap_fetch_section(it, data, len, meta, &x->tmp, &p, &n,
+				       &missing) < 0)
+			return -1;
+		imap_fetch_partial(it, &p, &n);
+		buf_printf(out, "%s ", it->reply_name);
+		imap_fetch_literal(out, p, n, false);
+		return 0;
+	}
+}
+
+static int
+imap_fetch_one(struct imap_fetch_job *x, struct store *st,
+	       const struct imap_fetch_msg *m)
+{
+	char *data = NULL;
+	size_t len = 0, mark = x->out.len;
+	struct store_meta meta;
+	bool flags_done = false, uid_done = false, modseq_done = false;
+	int rc = -1;
+
+	memset(&meta, 0, sizeof(meta));
+	if (x->need_data &&
+	    imap_msgfile_read(x->data_dir, m->blob, m->size, &data, &len) < 0)
+		goto out;
+	if (x->need_meta &&
+	    imap_meta_load(st, m->blob_id, data, len, &meta) < 0)
+		goto out;
+	buf_printf(&x->out, "* %" PRIu32 " FETCH (", m->seq);
+	for (size_t i = 0; i < x->f.n; i++) {
+		const struct imap_fetch_item *it = &x->f.items[i];
+
+		flags_done |= it->kind == IMAP_FETCH_FLAGS;
+		uid_done |= it->kind == IMAP_FETCH_UID;
+		modseq_done |= it->kind == IMAP_FETCH_MODSEQ;
+		if (i > 0)
+			buf_append(&x->out, " ", 1);
+		if (imap_fetch_item(x, it, m, data, len, &meta) < 0)
+			goto out;
+	}
+	/* RFC 9051 §6.4.9: UID FETCH always includes UID; a flag set as a
+	 * side effect is reported; RFC 7162 §3.1.4.1 MODSEQ with it. */
+	if (x->uid && !uid_done)
+		buf_printf(&x->out, " UID %" PRIu32, m->uid);
+	if (m->flags_changed && !flags_done) {
+		buf_printf(&x->out, " FLAGS ");
+		imap_buf_flags(&x->out, m->flags, m->keywords);
+		flags_done = true;
+	}
+	if (x->modseq && !modseq_done)
+		buf_printf(&x->out, " MODSEQ (%" PRIu64 ")", m->modseq);
+	rc = buf_append(&x->out, ")\r\n", 3);
+out:
+	if (rc < 0)
+		x->out.len = mark;
+	store_meta_free(&meta);
+	free(data);
+	return rc;
+}
+
+static int
+imap_fetch_work(struct imap_job *j, struct store *st)
+{
+	struct imap_fetch_job *x = (struct imap_fetch_job *)j;
+	const char *err = NULL;
+
+	if (x->next == 0 && x->f.vanished && x->f.changedsince_set &&
+	    x->vanished == NULL &&
+	    store_vanished_since(st, x->mailbox_id, x->f.changedsince,
+				 &x->vanished, &x->n_vanished, &err) < 0)
+		return -1;
+	while (x->next < x->n && x->out.len < IMAP_FETCH_BATCH) {
+		if (imap_fetch_one(x, st, &x->msgs[x->next]) < 0) {
+			log_warn(NULL, "fetch", " uid=%" PRIu32 " blob=%s",
+				 x->msgs[x->next].uid,
+				 log_qs(x->msgs[x->next].blob));
+			x->failed = true;
+		}
+		x->next++;
+	}
+	return 0;
+}
+
+static void
+imap_fetch_vanished(struct imap_fetch_job *x)
+{
+	struct buf b;
+
+	buf_init(&b, 4 * 1024 * 1024);
+	for (size_t i = 0; i < x->n_vanished; i++)
+		buf_printf(&b, "%s%" PRIu32, i ? "," : "", x->vanished[i]);
+	if (b.len > 0)
+		imap_untagged(x->job.s, "VANISHED (EARLIER) %.*s", (int)b.len,
+			      (const char *)b.data);
+	buf_fini(&b);
+	free(x->vanished);
+	x->vanished = NULL;
+	x->n_vanished = 0;
+}
+
+static void
+imap_fetch_done(struct imap_job *j)
+{
+	struct imap_fetch_job *x = (struct imap_fetch_job *)j;
+	struct imap_session *s = j->s;
+
+	if (x->n_vanished > 0)
+		imap_fetch_vanished(x);
+	imap_reply_raw(s, x->out.data, x->out.len);
+	buf_reset(&x->out);
+	if (j->result == 0 && x->next < x->n) {
+		j->requeue = true;
+		return;
+	}
+	if (j->result < 0)
+		imap_finish(s, "NO", "UNAVAILABLE", "FETCH failed");
+	else if (x->unknown_cte)
+		imap_finish(s, "NO", "UNKNOWN-CTE", "Cannot decode part");
+	else if (x->failed)
+		imap_finish(s, "NO", "SERVERBUG", "Some messages unreadable");
+	else
+		imap_finish(s, "OK", NULL, "FETCH completed");
+}
+
+static void
+imap_fetch_job_free(struct imap_job *j)
+{
+	struct imap_fetch_job *x = (struct imap_fetch_job *)j;
+
+	for (size_t i = 0; i < x->n; i++)
+		free(x->msgs[i].keywords);
+	free(x->msgs);
+	free(x->seen_uids);
+	free(x->vanished);
+	store_flag_changes_free(x->changes, x->n_changes);
+	imap_fetch_free(&x->f);
+	buf_fini(&x->out);
+	buf_fini(&x->tmp);
+	free(x);
+}
+
+/* ---- \Seen as a side effect ------------------------------------------ */
+
+static int
+imap_fetch_seen_work(struct imap_job *j, struct store *st)
+{
+	struct imap_fetch_job *x = (struct imap_fetch_job *)j;
+	const char *err = NULL;
+	uint32_t *failed = NULL;
+	size_t n_failed = 0;
+	int r;
+
+	r = store_flags_change(st, x->mailbox_id, x->seen_uids, x->n_seen,
+			       STORE_FLAGS_ADD, STORE_FLAG_SEEN, NULL, 0, 0,
+			       &x->changes, &x->n_changes, &failed, &n_failed,
+			       &err);
+	free(failed);
+	if (r < 0)
+		str_lcpy(j->err, err != NULL ? err : "store error",
+			 sizeof(j->err));
+	return r;
+}
+
+static void
+imap_fetch_seen_done(struct imap_job *j)
+{
+	struct imap_fetch_job *x = (struct imap_fetch_job *)j;
+	struct imap_session *s = j->s;
+
+	if (j->result < 0 || s->view == NULL || s->view->gen != x->gen) {
+		imap_finish(s, "NO", "UNAVAILABLE", "FETCH failed");
+		return;
+	}
+	for (size_t i = 0; i < x->n_changes; i++) {
+		const struct store_flag_change *c = &x->changes[i];
+		long k = imap_view_find(s->view, c->uid);
+
+		if (k >= 0) {
+			s->view->msgs[k].flags =
+				c->flags | (s->view->msgs[k].flags &
+					    IMAP_VFLAG_EXPUNGED);
+			s->view->msgs[k].modseq = c->modseq;
+		}
+		for (size_t m = 0; m < x->n; m++)
+			if (x->msgs[m].uid == c->uid) {
+				x->msgs[m].flags = c->flags;
+				x->msgs[m].modseq = c->modseq;
+				x->msgs[m].flags_changed = true;
+			}
+	}
+	if (x->n_changes > 0)
+		imap_notify_others(s, false);
+	j->work = imap_fetch_work;
+	j->done = imap_fetch_done;
+	j->requeue = true;
+}
+
+static void
+imap_fetch_needs(struct imap_fetch_job *x, bool *seen_r)
+{
+	*seen_r = false;
+	for (size_t i = 0; i < x->f.n; i++) {
+		enum imap_fetch_kind k = x->f.items[i].kind;
+
+		if (k == IMAP_FETCH_ENVELOPE || k == IMAP_FETCH_BODY ||
+		    k == IMAP_FETCH_BODYSTRUCTURE)
+			x->need_meta = true;
+		if (k == IMAP_FETCH_SECTION || k == IMAP_FETCH_BINARY ||
+		    k == IMAP_FETCH_BINARY_SIZE || k == IMAP_FETCH_RFC822 ||
+		    k == IMAP_FETCH_RFC822_HEADER ||
+		    k == IMAP_FETCH_RFC822_TEXT)
+			x->need_data = x->need_meta = true;
+		if (k == IMAP_FETCH_MODSEQ)
+			x->modseq = true;
+		*seen_r |= imap_fetch_sets_seen(&x->f.items[i]);
+	}
+	/* Metadata may have to be computed from the message. */
+	if (x->need_meta)
+		x->need_data = true;
+}
+
+static int
+imap_fetch_collect(struct imap_session *s, struct imap_fetch_job *x,
+		   const size_t *idx, size_t n, bool seen)
+{
+	x->msgs = calloc(n + 1, sizeof(*x->msgs));
+	x->seen_uids = calloc(n + 1, sizeof(*x->seen_uids));
+	if (x->msgs == NULL || x->seen_uids == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const struct store_imsg *v = &s->view->msgs[idx[i]];
+		struct imap_fetch_msg *m = &x->msgs[x->n];
+
+		if (x->f.changedsince_set && v->modseq <= x->f.changedsince)
+			continue;
+		m->seq = (uint32_t)idx[i] + 1;
+		m->uid = v->uid;
+		m->flags = v->flags & ~IMAP_VFLAG_EXPUNGED;
+		m->keywords = v->keywords ? strdup(v->keywords) : NULL;
+		m->modseq = v->modseq;
+		m->size = v->size;
+		m->internaldate = v->internaldate;
+		m->blob_id = v->blob_id;
+		str_lcpy(m->blob, v->blob, sizeof(m->blob));
+		x->n++;
+		if (seen && !(m->flags & STORE_FLAG_SEEN) &&
+		    !(v->flags & IMAP_VFLAG_EXPUNGED))
+			x->seen_uids[x->n_seen++] = m->uid;
+	}
+	return 0;
+}
+
+void
+imap_cmd_fetch(struct imap_session *s, const struct imap_cmd *c)
+{
+	struct imap_fetch_job *x = calloc(1, sizeof(*x));
+	const char *err = NULL;
+	size_t *idx = NULL, n = 0;
+	bool bad = false, seen;
+
+	if (x == NULL) {
+		imap_finish(s, "NO", "SERVERBUG", "Out of memory");
+		return;
+	}
+	buf_init(&x->out, 64 * 1024 * 1024 + IMAP_FETCH_BATCH);
+	buf_init(&x->tmp, 64 * 1024 * 1024);
+	x->job.s = s;
+	if (c->n_args < 2 ||
+	    imap_fetch_parse(c->args + 1, c->n_args - 1, &x->f, &err) < 0 ||
+	    (x->f.vanished && (!c->uid || !s->qresync ||
+			       !x->f.changedsince_set))) {
+		imap_fetch_job_free(&x->job);
+		imap_finish(s, "BAD", NULL, "%s",
+			    err != NULL ? err : "Bad FETCH arguments");
+		imap_session_error(s);
+		return;
+	}
+	if (imap_view_resolve(s, &c->args[0], c->uid, &idx, &n, &bad) < 0 ||
+	    bad) {
+		free(idx);
+		imap_fetch_job_free(&x->job);
+		imap_finish(s, "BAD", NULL, "Invalid message set");
+		return;
+	}
+	x->uid = c->uid;
+	if (x->f.changedsince_set) {
+		s->condstore = true;
+		x->modseq = true;
+	}
+	imap_fetch_needs(x, &seen);
+	x->modseq |= s->condstore && seen;
+	if (imap_fetch_collect(s, x, idx, n, seen && !s->view->readonly) < 0) {
+		free(idx);
+		imap_fetch_job_free(&x->job);
+		imap_finish(s, "NO", "SERVERBUG", "Out of memory");
+		return;
+	}
+	free(idx);
+	x->mailbox_id = s->view->mailbox_id;
+	x->gen = s->view->gen;
+	str_lcpy(x->data_dir, s->srv->cfg.data_dir, sizeof(x->data_dir));
+	x->job.free = imap_fetch_job_free;
+	if (x->n_seen > 0) {
+		x->job.work = imap_fetch_seen_work;
+		x->job.done = imap_fetch_seen_done;
+		imap_job_commit(s, &x->job);
+		return;
+	}
+	x->job.work = imap_fetch_work;
+	x->job.done = imap_fetch_done;
+	imap_job_read(s, &x->job);
+}

@@ -1,0 +1,254 @@
+/*
+ * SEARCH, UID SEARCH (RFC 9051 §6.4.4), ESEARCH return options (RFC 4731,
+ * RFC 9051 §7.3.4) and SORT (RFC 5256). The evaluation (imap_search.h)
+ * runs on a worker, which reads message files only when a key needs text.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/str.h"
+#include "imap_int.h"
+#include "imap_msgfile.h"
+#include "imap_search.h"
+
+struct imap_search_job {
+	struct imap_job job;
+	struct imap_search q;
+	struct imap_sort_program sort;
+	bool is_sort, uid;
+	struct imap_search_msg *msgs;
+	char **kw;           /* keywords copies, parallel to msgs */
+	size_t n;
+	uint32_t max_uid;
+	char data_dir[4096];
+	char (*blobs)[64];
+	uint32_t *hits;      /* seq or uid, in result order */
+	uint32_t *hit_uids;
+	size_t n_hits;
+	unsigned gen;
+};
+
+static int
+imap_search_work(struct imap_job *j, struct store *st)
+{
+	struct imap_search_job *x = (struct imap_search_job *)j;
+	bool text = x->is_sort || imap_search_needs_text(x->q.root);
+	struct imap_search_msg *sel;
+	size_t n_sel = 0;
+
+	sel = calloc(x->n + 1, sizeof(*sel));
+	x->hits = calloc(x->n + 1, sizeof(*x->hits));
+	x->hit_uids = calloc(x->n + 1, sizeof(*x->hit_uids));
+	if (sel == NULL || x->hits == NULL || x->hit_uids == NULL) {
+		free(sel);
+		return -1;
+	}
+	for (size_t i = 0; i < x->n; i++) {
+		struct imap_search_msg *m = &x->msgs[i];
+		char *data = NULL;
+		size_t len = 0;
+
+		if (text && imap_msgfile_read(x->data_dir, x->blobs[i], m->size,
+					      &data, &len) == 0) {
+			m->data = data;
+			m->len = len;
+		}
+		if (imap_search_match(x->q.root, m, (uint32_t)x->n,
+				      x->max_uid) == 1)
+			sel[n_sel++] = *m;
+		else if (!x->is_sort) {
+			free(data);
+			m->data = NULL;
+		}
+		if (!x->is_sort && m->data != NULL) {
+			free(data);
+			m->data = NULL;
+		}
+	}
+	if (x->is_sort)
+		imap_sort_messages(&x->sort, sel, n_sel);
+	for (size_t i = 0; i < n_sel; i++) {
+		x->hits[i] = x->uid ? sel[i].uid : sel[i].seq;
+		x->hit_uids[i] = sel[i].uid;
+	}
+	x->n_hits = n_sel;
+	free(sel);
+	return 0;
+}
+
+/* "1:3,7" from an ascending list (ESEARCH ALL). */
+static void
+imap_search_set(struct buf *b, uint32_t *v, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t k = i;
+
+		while (k + 1 < n && v[k + 1] == v[k] + 1)
+			k++;
+		if (k > i)
+			buf_printf(b, "%s%" PRIu32 ":%" PRIu32, i ? "," : "",
+				   v[i], v[k]);
+		else
+			buf_printf(b, "%s%" PRIu32, i ? "," : "", v[i]);
+		i = k + 1;
+	}
+}
+
+static void
+imap_search_esearch(struct imap_session *s, struct imap_search_job *x,
+		    struct buf *b)
+{
+	unsigned ret = x->q.ret ? x->q.ret : IMAP_ESEARCH_ALL;
+
+	buf_printf(b, "* ESEARCH (TAG \"%s\")%s", s->tag, x->uid ? " UID" : "");
+	if (x->n_hits == 0) {
+		if (ret & IMAP_ESEARCH_COUNT)
+			buf_printf(b, " COUNT 0");
+		return;
+	}
+	if (ret & IMAP_ESEARCH_MIN)
+		buf_printf(b, " MIN %" PRIu32, x->hits[0]);
+	if (ret & IMAP_ESEARCH_MAX)
+		buf_printf(b, " MAX %" PRIu32, x->hits[x->n_hits - 1]);
+	if (ret & IMAP_ESEARCH_COUNT)
+		buf_printf(b, " COUNT %zu", x->n_hits);
+	if (ret & IMAP_ESEARCH_ALL) {
+		buf_printf(b, " ALL ");
+		imap_search_set(b, x->hits, x->n_hits);
+	}
+}
+
+static void
+imap_search_done(struct imap_job *j)
+{
+	struct imap_search_job *x = (struct imap_search_job *)j;
+	struct imap_session *s = j->s;
+	struct buf b;
+
+	if (j->result < 0) {
+		imap_finish(s, "NO", "UNAVAILABLE", "SEARCH failed");
+		return;
+	}
+	buf_init(&b, 64 * 1024 * 1024);
+	if (x->q.ret_given && !x->is_sort) {
+		imap_search_esearch(s, x, &b);
+	} else {
+		buf_printf(&b, "* %s", x->is_sort ? "SORT" : "SEARCH");
+		for (size_t i = 0; i < x->n_hits; i++)
+			buf_printf(&b, " %" PRIu32, x->hits[i]);
+	}
+	buf_append(&b, "\r\n", 2);
+	if ((x->q.ret & IMAP_ESEARCH_SAVE) && s->view != NULL &&
+	    s->view->gen == x->gen) {
+		/* RFC 5182: "$" refers to this result from now on. */
+		free(s->view->saved);
+		s->view->saved = x->hit_uids;
+		s->view->n_saved = x->n_hits;
+		x->hit_uids = NULL;
+	}
+	if (x->q.ret != IMAP_ESEARCH_SAVE || !x->q.ret_given)
+		imap_reply_raw(s, b.data, b.len);
+	buf_fini(&b);
+	imap_finish(s, "OK", NULL, "%s completed",
+		    x->is_sort ? "SORT" : "SEARCH");
+}
+
+static void
+imap_search_job_free(struct imap_job *j)
+{
+	struct imap_search_job *x = (struct imap_search_job *)j;
+
+	for (size_t i = 0; i < x->n; i++) {
+		free(x->kw[i]);
+		free((char *)x->msgs[i].data);
+	}
+	free(x->kw);
+	free(x->msgs);
+	free(x->blobs);
+	free(x->hits);
+	free(x->hit_uids);
+	imap_search_free(&x->q);
+	free(x);
+}
+
+static int
+imap_search_collect(struct imap_session *s, struct imap_search_job *x)
+{
+	struct imap_view *v = s->view;
+
+	x->msgs = calloc(v->n + 1, sizeof(*x->msgs));
+	x->kw = calloc(v->n + 1, sizeof(*x->kw));
+	x->blobs = calloc(v->n + 1, sizeof(*x->blobs));
+	if (x->msgs == NULL || x->kw == NULL || x->blobs == NULL)
+		return -1;
+	for (size_t i = 0; i < v->n; i++) {
+		const struct store_imsg *m = &v->msgs[i];
+		struct imap_search_msg *q = &x->msgs[i];
+
+		q->seq = (uint32_t)i + 1;
+		q->uid = m->uid;
+		q->flags = m->flags & ~IMAP_VFLAG_EXPUNGED;
+		x->kw[i] = m->keywords ? strdup(m->keywords) : NULL;
+		q->keywords = x->kw[i];
+		q->modseq = m->modseq;
+		q->size = m->size;
+		q->internaldate = m->internaldate;
+		str_lcpy(x->blobs[i], m->blob, sizeof(x->blobs[i]));
+	}
+	x->n = v->n;
+	x->max_uid = v->n > 0 ? v->msgs[v->n - 1].uid : 0;
+	return 0;
+}
+
+void
+imap_cmd_search(struct imap_session *s, const struct imap_cmd *c)
+{
+	struct imap_search_job *x = calloc(1, sizeof(*x));
+	const struct imap_arg *args = c->args;
+	size_t n = c->n_args;
+	const char *err = NULL;
+	bool badcharset = false;
+
+	if (x == NULL) {
+		imap_finish(s, "NO", "SERVERBUG", "Out of memory");
+		return;
+	}
+	x->is_sort = strcmp(c->name, "SORT") == 0;
+	if (x->is_sort) {
+		/* RFC 5256 §3: SORT (criteria) charset keys */
+		if (n < 3 || imap_sort_parse(&args[0], &x->sort, &err) < 0 ||
+		    !(imap_arg_atom_is(&args[1], "UTF-8") ||
+		      imap_arg_atom_is(&args[1], "US-ASCII"))) {
+			free(x);
+			imap_finish(s, "BAD", NULL, "%s",
+				    err ? err : "Bad SORT arguments");
+			return;
+		}
+		args += 2;
+		n -= 2;
+	}
+	if (imap_search_parse(args, n, &x->q, &badcharset, &err) < 0) {
+		imap_search_free(&x->q);
+		free(x);
+		if (badcharset)
+			imap_finish(s, "NO", "BADCHARSET (US-ASCII UTF-8)",
+				    "Unsupported charset");
+		else
+			imap_finish(s, "BAD", NULL, "%s",
+				    err ? err : "Bad SEARCH arguments");
+		return;
+	}
+	x->uid = c->uid;
+	x->gen = s->view->gen;
+	str_lcpy(x->data_dir, s->srv->cfg.data_dir, sizeof(x->data_dir));
+	x->job.work = imap_search_work;
+	x->job.done = imap_search_done;
+	x->job.free = imap_search_job_free;
+	if (imap_search_collect(s, x) < 0) {
+		imap_search_job_free(&x->job);
+		imap_finish(s, "NO", "SERVERBUG", "Out of memory");
+		return;
+	}
+	imap_job_read(s, &x->job);
+}

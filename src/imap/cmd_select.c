@@ -1,0 +1,393 @@
+/*
+ * SELECT and EXAMINE (RFC 9051 §6.3.2-3) with the CONDSTORE and QRESYNC
+ * parameters (RFC 7162 §3.1.8, §3.2.5), and the commands that end a
+ * selection or remove messages: CLOSE, UNSELECT (RFC 3691), EXPUNGE and
+ * UID EXPUNGE (RFC 4315).
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/log.h"
+#include "../store/blob.h"
+#include "../util/str.h"
+#include "imap_int.h"
+
+struct imap_select_job {
+	struct imap_job job;
+	int64_t account_id;
+	char name[STORE_MAILBOX_NAME_MAX + 1];
+	bool readonly;
+	/* QRESYNC (uidvalidity modseq): known state of the client. */
+	bool qresync;
+	uint32_t q_uidvalidity;
+	uint64_t q_modseq;
+	struct store_mailbox box;
+	int found;
+	struct store_imsg *msgs;
+	size_t n;
+	uint32_t *vanished;
+	size_t n_vanished;
+};
+
+static int
+imap_select_work(struct imap_job *j, struct store *st)
+{
+	struct imap_select_job *x = (struct imap_select_job *)j;
+	const char *err = NULL;
+
+	x->found = store_mailbox_get(st, x->account_id, x->name, &x->box);
+	if (x->found != 1)
+		return x->found < 0 ? -1 : 0;
+	if (store_mailbox_imsgs(st, x->box.id, 0, &x->msgs, &x->n, &err) < 0)
+		goto fail;
+	if (x->qresync && x->q_uidvalidity == x->box.uidvalidity &&
+	    store_vanished_since(st, x->box.id, x->q_modseq, &x->vanished,
+				 &x->n_vanished, &err) < 0)
+		goto fail;
+	return 0;
+fail:
+	str_lcpy(j->err, err != NULL ? err : "store error", sizeof(j->err));
+	return -1;
+}
+
+/* RFC 7162 §3.2.5.1: VANISHED (EARLIER) and FETCH of messages changed
+ * since the client's modseq. */
+static void
+imap_select_qresync(struct imap_session *s, struct imap_select_job *x)
+{
+	struct buf b;
+
+	if (x->q_uidvalidity != x->box.uidvalidity)
+		return;
+	buf_init(&b, 4 * 1024 * 1024);
+	for (size_t i = 0; i < x->n_vanished; i++)
+		buf_printf(&b, "%s%" PRIu32, i ? "," : "", x->vanished[i]);
+	if (b.len > 0)
+		imap_untagged(s, "VANISHED (EARLIER) %.*s", (int)b.len,
+			      (const char *)b.data);
+	buf_fini(&b);
+	for (size_t i = 0; i < s->view->n; i++)
+		if (s->view->msgs[i].modseq > x->q_modseq)
+			imap_notify_flags_line(s, i, true);
+}
+
+static void
+imap_select_announce(struct imap_session *s, struct imap_select_job *x)
+{
+	struct imap_view *v = s->view;
+	size_t unseen = 0;
+
+	imap_untagged(s, "%zu EXISTS", v->n);
+	if (!s->rev2)
+		imap_untagged(s, "0 RECENT");
+	imap_untagged(s, "FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
+			 "\\Draft)");
+	imap_untagged(s, "OK [PERMANENTFLAGS (%s)] Flags permitted",
+		      v->readonly ? ""
+				  : "\\Answered \\Flagged \\Deleted \\Seen "
+				    "\\Draft \\*");
+	for (size_t i = 0; i < v->n && !s->rev2; i++)
+		if (!(v->msgs[i].flags & STORE_FLAG_SEEN)) {
+			unseen = i + 1;
+			break;
+		}
+	if (unseen > 0)
+		imap_untagged(s, "OK [UNSEEN %zu] First unseen", unseen);
+	imap_untagged(s, "OK [UIDVALIDITY %" PRIu32 "] UIDs valid",
+		      v->uidvalidity);
+	imap_untagged(s, "OK [UIDNEXT %" PRIu32 "] Predicted next UID",
+		      v->uidnext);
+	/* RFC 7162 §3.1.2.1: persistent modseqs, always announced. */
+	imap_untagged(s, "OK [HIGHESTMODSEQ %" PRIu64 "] Highest",
+		      v->highestmodseq);
+	if (x->qresync)
+		imap_select_qresync(s, x);
+}
+
+static void
+imap_select_done(struct imap_job *j)
+{
+	struct imap_select_job *x = (struct imap_select_job *)j;
+	struct imap_session *s = j->s;
+	struct imap_view *v;
+
+	if (j->result < 0 || x->found < 0) {
+		imap_finish(s, "NO", "UNAVAILABLE", "SELECT failed");
+		return;
+	}
+	if (x->found == 0) {
+		imap_finish(s, "NO", "NONEXISTENT", "No such mailbox");
+		return;
+	}
+	v = calloc(1, sizeof(*v));
+	if (v == NULL) {
+		imap_finish(s, "NO", "SERVERBUG", "Out of memory");
+		return;
+	}
+	v->mailbox_id = x->box.id;
+	str_lcpy(v->name, x->box.name, sizeof(v->name));
+	v->readonly = x->readonly;
+	v->uidvalidity = x->box.uidvalidity;
+	v->uidnext = x->box.uidnext;
+	v->highestmodseq = x->box.highestmodseq;
+	v->msgs = x->msgs;
+	v->n = v->cap = x->n;
+	x->msgs = NULL;
+	x->n = 0;
+	imap_view_open(s, v);
+	imap_select_announce(s, x);
+	imap_finish(s, "OK", v->readonly ? "READ-ONLY" : "READ-WRITE",
+		    "%s completed", x->readonly ? "EXAMINE" : "SELECT");
+}
+
+static void
+imap_select_free(struct imap_job *j)
+{
+	struct imap_select_job *x = (struct imap_select_job *)j;
+
+	store_imsgs_free(x->msgs, x->n);
+	free(x->vanished);
+	free(x);
+}
+
+/* (CONDSTORE) or (QRESYNC (uidvalidity modseq [known-uids [seq-match]])) */
+static int
+imap_select_params(struct imap_session *s, const struct imap_arg *a,
+		   struct imap_select_job *x)
+{
+	for (size_t i = 0; i < a->list_n; i++) {
+		const struct imap_arg *p = &a->list[i];
+		long long v1, v2;
+		char num[32];
+
+		if (imap_arg_atom_is(p, "CONDSTORE")) {
+			s->condstore = true;
+			continue;
+		}
+		if (!imap_arg_atom_is(p, "QRESYNC") || !s->qresync ||
+		    i + 1 >= a->list_n || a->list[i + 1].type != IMAP_ARG_LIST ||
+		    a->list[i + 1].list_n < 2)
+			return -1;
+		p = a->list[++i].list;
+		if (p[0].len >= sizeof(num) || p[1].len >= sizeof(num))
+			return -1;
+		memcpy(num, p[0].str, p[0].len);
+		num[p[0].len] = '\0';
+		if (str_tonum(num, 1, UINT32_MAX, &v1) < 0)
+			return -1;
+		memcpy(num, p[1].str, p[1].len);
+		num[p[1].len] = '\0';
+		if (str_tonum(num, 1, INT64_MAX, &v2) < 0)
+			return -1;
+		x->qresync = true;
+		x->q_uidvalidity = (uint32_t)v1;
+		x->q_modseq = (uint64_t)v2;
+	}
+	return 0;
+}
+
+void
+imap_cmd_select(struct imap_session *s, const struct imap_cmd *c)
+{
+	struct imap_select_job *x = calloc(1, sizeof(*x));
+
+	if (x == NULL) {
+		imap_finish(s, "NO", "SERVERBUG", "Out of memory");
+		return;
+	}
+	x->readonly = strcmp(c->name, "EXAMINE") == 0;
+	if (c->n_args < 1 || c->n_args > 2 ||
+	    imap_mailbox_arg(s, &c->args[0], x->name, sizeof(x->name)) < 0 ||
+	    (c->n_args == 2 && (c->args[1].type != IMAP_ARG_LIST ||
+				imap_select_params(s, &c->args[1], x) < 0))) {
+		free(x);
+		imap_finish(s, "BAD", NULL, "Bad %s arguments", c->name);
+		imap_session_error(s);
+		return;
+	}
+	/* RFC 9051 §6.3.2: a failed SELECT leaves no mailbox selected, so
+	 * the old view goes now; QRESYNC says so (RFC 7162 §3.2.11). */
+	if (s->view != NULL) {
+		imap_view_close(s);
+		if (s->qresync)
+			imap_untagged(s, "OK [CLOSED] Previous mailbox closed");
+	}
+	x->account_id = s->account_id;
+	x->job.work = imap_select_work;
+	x->job.done = imap_select_done;
+	x->job.free = imap_select_free;
+	imap_job_read(s, &x->job);
+}
+
+/* ---- EXPUNGE, CLOSE, UNSELECT -------------------------------------- */
+
+struct imap_expunge_job {
+	struct imap_job job;
+	int64_t mailbox_id;
+	unsigned gen;
+	uint32_t *uids;
+	size_t n;
+	char **orphans;
+	char data_dir[4096];
+	bool silent, unselect;
+};
+
+static int
+imap_expunge_work(struct imap_job *j, struct store *st)
+{
+	struct imap_expunge_job *x = (struct imap_expunge_job *)j;
+	const char *err = NULL;
+
+	if (store_expunge_uids(st, x->mailbox_id, x->uids, x->n, &x->orphans,
+			       &err) < 0) {
+		str_lcpy(j->err, err != NULL ? err : "store error",
+			 sizeof(j->err));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+imap_expunge_after(struct imap_job *j, bool ok)
+{
+	struct imap_expunge_job *x = (struct imap_expunge_job *)j;
+
+	for (size_t i = 0; ok && x->orphans != NULL && x->orphans[i] != NULL;
+	     i++)
+		blob_unlink(x->data_dir, x->orphans[i]);
+	store_strv_free(x->orphans);
+	x->orphans = NULL;
+}
+
+static void
+imap_expunge_done(struct imap_job *j)
+{
+	struct imap_expunge_job *x = (struct imap_expunge_job *)j;
+	struct imap_session *s = j->s;
+
+	if (j->result < 0) {
+		imap_finish(s, "NO", "UNAVAILABLE", "EXPUNGE failed");
+		return;
+	}
+	if (s->view != NULL && s->view->gen == x->gen) {
+		for (size_t i = 0; i < x->n; i++) {
+			long k = imap_view_find(s->view, x->uids[i]);
+			if (k >= 0)
+				s->view->msgs[k].flags |= IMAP_VFLAG_EXPUNGED;
+		}
+		if (!x->silent)
+			imap_notify_expunges(s);
+	}
+	imap_notify_others(s, false);
+	if (x->unselect)
+		imap_view_close(s);
+	imap_finish(s, "OK", NULL, "%s completed",
+		    x->unselect ? "CLOSE" : "EXPUNGE");
+}
+
+static void
+imap_expunge_free(struct imap_job *j)
+{
+	struct imap_expunge_job *x = (struct imap_expunge_job *)j;
+
+	free(x->uids);
+	store_strv_free(x->orphans);
+	free(x);
+}
+
+void
+imap_expunge_start(struct imap_session *s, const uint32_t *uids, size_t n,
+		   bool silent, bool unselect_after)
+{
+	struct imap_view *v = s->view;
+	struct imap_expunge_job *x = calloc(1, sizeof(*x));
+
+	if (x != NULL)
+		x->uids = calloc(v->n + 1, sizeof(*x->uids));
+	if (x == NULL || x->uids == NULL) {
+		free(x);
+		imap_finish(s, "NO", "SERVERBUG", "Out of memory");
+		return;
+	}
+	for (size_t i = 0; i < v->n; i++) {
+		const struct store_imsg *m = &v->msgs[i];
+		bool listed = uids == NULL;
+
+		for (size_t k = 0; !listed && k < n; k++)
+			listed = uids[k] == m->uid;
+		if (listed && (m->flags & STORE_FLAG_DELETED) &&
+		    !(m->flags & IMAP_VFLAG_EXPUNGED))
+			x->uids[x->n++] = m->uid;
+	}
+	if (x->n == 0) {
+		imap_expunge_free(&x->job);
+		if (unselect_after)
+			imap_view_close(s);
+		imap_finish(s, "OK", NULL, "%s completed",
+			    unselect_after ? "CLOSE" : "EXPUNGE");
+		return;
+	}
+	x->mailbox_id = v->mailbox_id;
+	x->gen = v->gen;
+	x->silent = silent;
+	x->unselect = unselect_after;
+	str_lcpy(x->data_dir, s->srv->cfg.data_dir, sizeof(x->data_dir));
+	x->job.work = imap_expunge_work;
+	x->job.after = imap_expunge_after;
+	x->job.done = imap_expunge_done;
+	x->job.free = imap_expunge_free;
+	imap_job_commit(s, &x->job);
+}
+
+void
+imap_cmd_expunge(struct imap_session *s, const struct imap_cmd *c)
+{
+	size_t *idx = NULL, n = 0;
+	uint32_t *uids;
+	bool bad;
+
+	if (s->view->readonly) {
+		imap_finish(s, "NO", "READ-ONLY", "Mailbox is read-only");
+		return;
+	}
+	if (!c->uid) {
+		if (c->n_args != 0) {
+			imap_finish(s, "BAD", NULL, "EXPUNGE takes no arguments");
+			return;
+		}
+		imap_expunge_start(s, NULL, 0, false, false);
+		return;
+	}
+	/* RFC 4315 §2.1: UID EXPUNGE set. */
+	if (c->n_args != 1 ||
+	    imap_view_resolve(s, &c->args[0], true, &idx, &n, &bad) < 0 ||
+	    bad) {
+		free(idx);
+		imap_finish(s, "BAD", NULL, "Bad UID set");
+		return;
+	}
+	uids = calloc(n + 1, sizeof(*uids));
+	for (size_t i = 0; uids != NULL && i < n; i++)
+		uids[i] = s->view->msgs[idx[i]].uid;
+	free(idx);
+	if (uids == NULL) {
+		imap_finish(s, "NO", "SERVERBUG", "Out of memory");
+		return;
+	}
+	imap_expunge_start(s, uids, n, false, false);
+	free(uids);
+}
+
+/* CLOSE expunges silently when writable (RFC 9051 §6.4.1); UNSELECT
+ * never expunges (RFC 3691). */
+void
+imap_cmd_close(struct imap_session *s, const struct imap_cmd *c)
+{
+	if (strcmp(c->name, "CLOSE") == 0 && !s->view->readonly) {
+		imap_expunge_start(s, NULL, 0, true, true);
+		return;
+	}
+	imap_view_close(s);
+	imap_finish(s, "OK", NULL, "%s completed", c->name);
+}

@@ -1,0 +1,244 @@
+/*
+ * Internals of the IMAP session shared by the files of src/imap: the
+ * session struct, the selected-mailbox view, the command table's handler
+ * signature, the reply helpers and the asynchronous job helpers.
+ *
+ * Flow: imap_session.c reads one complete command (lines and literals),
+ * imap_parse_command() turns it into a struct imap_cmd, imap_cmds.c checks
+ * state and flags and calls the handler. A handler either answers at once
+ * or starts a job (worker read or group-commit write) and answers from its
+ * done callback; either way it ends the command with imap_finish(), which
+ * first announces pending mailbox changes (imap_notify.c, RFC 9051 §7).
+ */
+#ifndef POSTEL_IMAP_INT_H
+#define POSTEL_IMAP_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/limits.h"
+#include "../core/server.h"
+#include "../store/store.h"
+#include "../util/buf.h"
+#include "imap_parse.h"
+
+struct conn;
+struct event;
+struct imap_session;
+
+/* RFC 9051 §3: connection states, as bits of a mask. */
+enum imap_state {
+	IMAP_STATE_NOAUTH = 1 << 0,
+	IMAP_STATE_AUTH = 1 << 1,
+	IMAP_STATE_SELECTED = 1 << 2,
+	IMAP_STATE_LOGOUT = 1 << 3,
+};
+
+/* Command table flags. */
+enum imap_cmd_flag {
+	IMAP_CMD_UID_OK = 1 << 0,     /* has a "UID x" form */
+	IMAP_CMD_UID_ONLY = 1 << 1,   /* only as "UID x" (UID EXPUNGE) */
+	/* RFC 9051 §7.5.1: no EXPUNGE responses while answering FETCH, STORE
+	 * or SEARCH (they use sequence numbers the client relies on). */
+	IMAP_CMD_NO_EXPUNGE = 1 << 2,
+	IMAP_CMD_NEEDS_TLS = 1 << 3,  /* password inside (LOGIN) */
+};
+
+/* A message of the view whose expunge is not announced yet keeps its
+ * sequence number and carries this bit in flags. */
+#define IMAP_VFLAG_EXPUNGED (1u << 31)
+
+/* The selected mailbox as this session's client knows it: sequence number
+ * = index + 1 (RFC 9051 §2.3.1.2). Updated only at the points where the
+ * client is told (imap_notify.c). */
+struct imap_view {
+	int64_t mailbox_id;
+	char name[STORE_MAILBOX_NAME_MAX + 1]; /* UTF-8 */
+	bool readonly;                         /* EXAMINE */
+	uint32_t uidvalidity, uidnext;
+	uint64_t highestmodseq;
+	struct store_imsg *msgs;
+	size_t n, cap;
+	struct server_watch watch;
+	bool dirty;        /* a change was announced by server_notify */
+	unsigned gen;      /* new per SELECT: late jobs see it changed */
+	uint32_t *saved;   /* SEARCHRES "$" (RFC 5182): UIDs */
+	size_t n_saved;
+};
+
+/* An asynchronous step of a command. Embed as the first member of a
+ * command's own job struct. */
+struct imap_job {
+	struct imap_session *s;
+	/* Worker thread (imap_job_read) with its store handle, or commit
+	 * thread inside the group transaction (imap_job_commit: return 0/-1
+	 * and set err). */
+	int (*work)(struct imap_job *j, struct store *st);
+	/* Commit thread after the transaction (ok tells whether it
+	 * committed): unlink orphaned blobs. May be NULL. */
+	void (*after)(struct imap_job *j, bool ok);
+	/* Loop thread, only while the connection lives. */
+	void (*done)(struct imap_job *j);
+	/* Loop thread, always, last; NULL means free(j). */
+	void (*free)(struct imap_job *j);
+	int result;
+	bool requeue;       /* set by done: run work again on a worker */
+	bool requeue_commit; /* ... in the group commit instead */
+	char err[160];
+	char sync_blob[64]; /* commit: blob whose directory must be synced */
+};
+
+struct imap_session {
+	struct server *srv;
+	struct conn *conn;       /* NULL once the connection closed */
+	char sess_id[17];
+	int refs;                /* 1 for the conn + 1 per pending job */
+	unsigned state;          /* enum imap_state (one bit) */
+	bool implicit_tls;
+	bool closing;
+	bool tls_pending;        /* STARTTLS accepted, handshake not begun */
+	bool in_cmd;             /* a command runs (answered by imap_finish) */
+	bool in_process;         /* inside the input loop */
+	bool idling;             /* IDLE: waiting for DONE */
+	bool sasl_wait;          /* AUTHENTICATE: next line is a response */
+	bool discarding;         /* skipping an overlong line */
+	bool refreshing;         /* a view refresh job runs */
+	bool finish_pending;     /* tagged reply waits for the refresh */
+	bool self_notify;        /* ignore our own server_notify_account */
+	const char *end_reason;
+	unsigned errors, auth_failures;
+	/* ENABLEd extensions (RFC 5161). */
+	bool rev2, condstore, qresync, utf8;
+	bool compress;           /* COMPRESS=DEFLATE active */
+	int64_t account_id;
+	char address[LIMIT_ADDRESS + 1];
+	struct event *delay_ev;  /* failed-login delay */
+	/* Input: the command being read, lines and literals. */
+	struct buf in;
+	uint64_t lit_left;       /* literal octets still to read */
+	bool lit_nonsync;
+	/* The command in progress. */
+	char tag[IMAP_TAG_MAX + 1];
+	char cmd_name[40];       /* "UID FETCH", for logs */
+	unsigned cmd_flags;      /* enum imap_cmd_flag of the running one */
+	struct buf tagged;       /* finished tagged line, while refreshing */
+	struct imap_view *view;  /* SELECTED state */
+	unsigned view_gen;
+};
+
+typedef void (*imap_handler_fn)(struct imap_session *s,
+				const struct imap_cmd *cmd);
+
+/* ---- imap_session.c ---- */
+void imap_session_ref(struct imap_session *s);
+void imap_session_unref(struct imap_session *s);
+void imap_session_close(struct imap_session *s, const char *reason);
+bool imap_session_is_tls(const struct imap_session *s);
+/* Counts a bad command; true when the session is now closing. */
+bool imap_session_error(struct imap_session *s);
+/* Resumes reading after an asynchronous step that is not a command end
+ * (e.g. the IDLE DONE wait). */
+void imap_session_kick(struct imap_session *s);
+
+/* ---- imap_reply.c: the one reply path ---- */
+/* Ends the running command: "tag status [code] text". status is "OK",
+ * "NO" or "BAD"; code may be NULL. Pending mailbox changes are announced
+ * first (imap_notify.c). */
+void imap_finish(struct imap_session *s, const char *status, const char *code,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* "* text" */
+void imap_untagged(struct imap_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* "+ text" */
+void imap_continue(struct imap_session *s, const char *text);
+/* Already formatted bytes (FETCH responses with literals). */
+void imap_reply_raw(struct imap_session *s, const void *data, size_t len);
+/* Writes the tagged line now (imap_notify.c calls it). */
+void imap_reply_tagged_flush(struct imap_session *s);
+/* Appends s[0..len) as an IMAP string: quoted when safe, else a literal
+ * (RFC 9051 §4.3). 0 or -1 (buffer full). */
+int imap_buf_string(struct buf *b, const char *str, size_t len);
+/* A mailbox name as the client expects it: UTF-8 with IMAP4rev2 or
+ * UTF8=ACCEPT, modified UTF-7 otherwise (RFC 3501 §5.1.3). */
+int imap_buf_mailbox(struct imap_session *s, struct buf *b,
+		     const char *name);
+/* "(\Seen \Answered kw ...)" of flags and keywords. */
+int imap_buf_flags(struct buf *b, uint32_t flags, const char *keywords);
+/* Client mailbox name argument -> UTF-8 (INBOX normalised). 0 or -1. */
+int imap_mailbox_arg(struct imap_session *s, const struct imap_arg *a,
+		     char *out, size_t cap);
+
+/* ---- imap_cmds.c ---- */
+void imap_cmds_dispatch(struct imap_session *s, const struct imap_cmd *cmd);
+/* Capability list for the current state, space separated. */
+void imap_cmds_capability(struct imap_session *s, struct buf *b);
+
+/* ---- async jobs (imap_session.c) ---- */
+/* Runs j->work on a worker (reads), then j->done on the loop. */
+void imap_job_read(struct imap_session *s, struct imap_job *j);
+/* Runs j->work(j, NULL) on an I/O worker (writing message files). */
+void imap_job_io(struct imap_session *s, struct imap_job *j);
+/* Runs j->work in the group commit, then j->done on the loop (after the
+ * change is durable: RFC answers OK only then, DESIGN.md principle 1). */
+void imap_job_commit(struct imap_session *s, struct imap_job *j);
+
+/* ---- imap_notify.c: the selected view ---- */
+/* Installs a view (takes msgs) and its server watch. */
+void imap_view_open(struct imap_session *s, struct imap_view *v);
+void imap_view_close(struct imap_session *s);
+/* Announces pending changes (starting a refresh job when needed); calls
+ * imap_reply_tagged_flush when done. */
+void imap_notify_before_tagged(struct imap_session *s);
+/* During IDLE: refresh and announce at once. */
+void imap_notify_idle(struct imap_session *s);
+/* Tells other sessions of the account; this one too when self. */
+void imap_notify_others(struct imap_session *s, bool self);
+/* Announces expunges held in the view (EXPUNGE or VANISHED). */
+void imap_notify_expunges(struct imap_session *s);
+/* Index of uid in the view, or -1. */
+long imap_view_find(const struct imap_view *v, uint32_t uid);
+/* Resolves a sequence set (sequence numbers or UIDs) to view indices,
+ * in order, without duplicates; malloc'ed. 0, or -1 when out of memory.
+ * For sequence numbers an out-of-range number sets *bad_r. */
+int imap_view_resolve(struct imap_session *s, const struct imap_arg *arg,
+		      bool uid, size_t **idx_r, size_t *n_r, bool *bad_r);
+/* FETCH FLAGS (MODSEQ) line of view message i. */
+void imap_notify_flags_line(struct imap_session *s, size_t i, bool uid);
+
+/* ---- command handlers ---- */
+void imap_cmd_capability(struct imap_session *s, const struct imap_cmd *c);
+void imap_cmd_noop(struct imap_session *s, const struct imap_cmd *c);
+void imap_cmd_logout(struct imap_session *s, const struct imap_cmd *c);
+void imap_cmd_starttls(struct imap_session *s, const struct imap_cmd *c);
+void imap_cmd_login(struct imap_session *s, const struct imap_cmd *c);
+void imap_cmd_authenticate(struct imap_session *s, const struct imap_cmd *c);
+void imap_auth_sasl_line(struct imap_session *s, const char *line,
+			 size_t len);
+void imap_cmd_enable(struct imap_session *s, const struct imap_cmd *c);
+void imap_cmd_id(struct imap_session *s, const struct imap_cmd *c);
+void imap_cmd_namespace(struct imap_session *s, const struct imap_cmd *c);
+void imap_cmd_select(struct imap_session *s, const struct imap_cmd *c);
+void imap_cmd_create(struct imap_session *s, const struct imap_cmd *c);
+void imap_cmd_delete(struct imap_session *s, const struct imap_cmd *c);
+void imap_cmd_rename(struct imap_session *s, const struct imap_cmd *c);
+void imap_cmd_subscribe(struct imap_session *s, const struct imap_cmd *c);
+void imap_cmd_list(struct imap_session *s, const struct imap_cmd *c);
+void imap_cmd_status(struct imap_session *s, const struct imap_cmd *c);
+void imap_cmd_fetch(struct imap_session *s, const struct imap_cmd *c);
+void imap_cmd_store(struct imap_session *s, const struct imap_cmd *c);
+void imap_cmd_copy(struct imap_session *s, const struct imap_cmd *c);
+void imap_cmd_append(struct imap_session *s, const struct imap_cmd *c);
+void imap_cmd_expunge(struct imap_session *s, const struct imap_cmd *c);
+void imap_cmd_close(struct imap_session *s, const struct imap_cmd *c);
+void imap_cmd_check(struct imap_session *s, const struct imap_cmd *c);
+void imap_cmd_idle(struct imap_session *s, const struct imap_cmd *c);
+void imap_idle_line(struct imap_session *s, const char *line, size_t len);
+void imap_cmd_search(struct imap_session *s, const struct imap_cmd *c);
+
+/* Expunges the view's \Deleted messages (uids NULL) or those of the
+ * listed UIDs that are \Deleted; silent for CLOSE. Ends the command. */
+void imap_expunge_start(struct imap_session *s, const uint32_t *uids,
+			size_t n, bool silent, bool unselect_after);
+
+#endif

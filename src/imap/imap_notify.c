@@ -1,0 +1,430 @@
+/*
+ * The selected mailbox as this session's client knows it, and how it
+ * learns of changes made by others (RFC 9051 §7: EXISTS, EXPUNGE or
+ * VANISHED with QRESYNC, FETCH FLAGS).
+ *
+ * A session with a mailbox selected registers a server watch for its
+ * account. Whoever commits a change calls server_notify_account(); the
+ * watch only marks the view dirty (or, during IDLE, starts a refresh at
+ * once). Before the tagged reply of the next command, a refresh job reads
+ * the mailbox's messages on a worker; back on the loop the new list is
+ * compared with the view and the differences are announced. Expunges are
+ * held back while answering FETCH, STORE and SEARCH (§7.5.1): the message
+ * stays in the view marked IMAP_VFLAG_EXPUNGED, keeping sequence numbers
+ * consistent, and is announced at the next allowed point.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/log.h"
+#include "../util/str.h"
+#include "imap_int.h"
+
+struct imap_refresh {
+	struct imap_job job;
+	int64_t mailbox_id;
+	unsigned gen;
+	char name[STORE_MAILBOX_NAME_MAX + 1];
+	struct store_mailbox box;
+	int found;
+	struct store_imsg *msgs;
+	size_t n;
+};
+
+static void imap_notify_refresh(struct imap_session *s);
+
+static void
+imap_notify_watch_cb(void *ctx, int64_t account_id)
+{
+	struct imap_session *s = ctx;
+
+	if (s->view == NULL || s->self_notify)
+		return;
+	s->view->dirty = true;
+	if (s->idling && !s->refreshing)
+		imap_notify_refresh(s);
+}
+
+void
+imap_view_open(struct imap_session *s, struct imap_view *v)
+{
+	imap_view_close(s);
+	v->gen = ++s->view_gen;
+	v->watch.account_id = s->account_id;
+	v->watch.cb = imap_notify_watch_cb;
+	v->watch.ctx = s;
+	server_watch_add(s->srv, &v->watch);
+	s->view = v;
+	s->state = IMAP_STATE_SELECTED;
+}
+
+void
+imap_view_close(struct imap_session *s)
+{
+	struct imap_view *v = s->view;
+
+	if (v == NULL)
+		return;
+	server_watch_remove(s->srv, &v->watch);
+	store_imsgs_free(v->msgs, v->n);
+	free(v->saved);
+	free(v);
+	s->view = NULL;
+	s->view_gen++;
+	if (s->state == IMAP_STATE_SELECTED)
+		s->state = IMAP_STATE_AUTH;
+}
+
+void
+imap_notify_others(struct imap_session *s, bool self)
+{
+	s->self_notify = !self;
+	server_notify_account(s->srv, s->account_id);
+	s->self_notify = false;
+}
+
+long
+imap_view_find(const struct imap_view *v, uint32_t uid)
+{
+	size_t lo = 0, hi = v->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v->msgs[mid].uid == uid)
+			return (long)mid;
+		if (v->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+void
+imap_notify_flags_line(struct imap_session *s, size_t i, bool uid)
+{
+	const struct store_imsg *m = &s->view->msgs[i];
+	struct buf b;
+
+	buf_init(&b, 64 * 1024);
+	buf_printf(&b, "* %zu FETCH (", i + 1);
+	if (uid)
+		buf_printf(&b, "UID %" PRIu32 " ", m->uid);
+	buf_printf(&b, "FLAGS ");
+	imap_buf_flags(&b, m->flags & ~IMAP_VFLAG_EXPUNGED, m->keywords);
+	if (s->condstore)
+		buf_printf(&b, " MODSEQ (%" PRIu64 ")", m->modseq);
+	buf_append(&b, ")\r\n", 3);
+	imap_reply_raw(s, b.data, b.len);
+	buf_fini(&b);
+}
+
+/* ---- refresh ---------------------------------------------------------- */
+
+static int
+imap_refresh_work(struct imap_job *j, struct store *st)
+{
+	struct imap_refresh *r = (struct imap_refresh *)j;
+	const char *err = NULL;
+
+	/* Counters first: a change committed between the two reads is seen
+	 * in the list and reported again next time, never lost. */
+	r->found = store_mailbox_get(st, r->job.s->account_id, r->name,
+				     &r->box);
+	if (store_mailbox_imsgs(st, r->mailbox_id, 0, &r->msgs, &r->n, &err) <
+	    0) {
+		str_lcpy(j->err, err != NULL ? err : "store error",
+			 sizeof(j->err));
+		return -1;
+	}
+	return 0;
+}
+
+static bool
+imap_keywords_eq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return (a == NULL || a[0] == '\0') && (b == NULL || b[0] == '\0');
+	return strcmp(a, b) == 0;
+}
+
+/* Flag changes and disappearances: one merge walk over both UID lists. */
+static void
+imap_refresh_merge(struct imap_session *s, struct imap_refresh *r)
+{
+	struct imap_view *v = s->view;
+	size_t i = 0, j = 0;
+
+	while (i < v->n) {
+		struct store_imsg *m = &v->msgs[i];
+
+		if (j >= r->n || m->uid < r->msgs[j].uid) {
+			m->flags |= IMAP_VFLAG_EXPUNGED;
+			i++;
+			continue;
+		}
+		if (m->uid > r->msgs[j].uid) {
+			j++;
+			continue;
+		}
+		if (!(m->flags & IMAP_VFLAG_EXPUNGED) &&
+		    (m->flags != r->msgs[j].flags ||
+		     !imap_keywords_eq(m->keywords, r->msgs[j].keywords))) {
+			m->flags = r->msgs[j].flags;
+			free(m->keywords);
+			m->keywords = r->msgs[j].keywords;
+			r->msgs[j].keywords = NULL;
+			m->modseq = r->msgs[j].modseq;
+			imap_notify_flags_line(s, i, s->qresync);
+		} else {
+			m->modseq = r->msgs[j].modseq;
+		}
+		i++;
+		j++;
+	}
+}
+
+/* New messages (UIDs above the view's last) go to the end. */
+static size_t
+imap_refresh_append(struct imap_session *s, struct imap_refresh *r)
+{
+	struct imap_view *v = s->view;
+	uint32_t last = v->n > 0 ? v->msgs[v->n - 1].uid : 0;
+	size_t added = 0;
+
+	for (size_t j = 0; j < r->n; j++) {
+		if (r->msgs[j].uid <= last)
+			continue;
+		if (v->n == v->cap) {
+			size_t cap = v->cap ? v->cap * 2 : 64;
+			struct store_imsg *nm =
+				realloc(v->msgs, cap * sizeof(*nm));
+
+			if (nm == NULL)
+				break;
+			v->msgs = nm;
+			v->cap = cap;
+		}
+		v->msgs[v->n++] = r->msgs[j];
+		r->msgs[j].keywords = NULL;
+		added++;
+	}
+	return added;
+}
+
+/* Announces held-back expunges in ascending order, each number as the
+ * client counts after the previous ones (RFC 9051 §7.4.1), or as one
+ * VANISHED with QRESYNC (RFC 7162 §3.2.10). */
+void
+imap_notify_expunges(struct imap_session *s)
+{
+	struct imap_view *v = s->view;
+	struct buf b;
+	size_t out = 0;
+
+	buf_init(&b, 1024 * 1024);
+	for (size_t k = 0, gone = 0; k < v->n; k++) {
+		struct store_imsg *m = &v->msgs[k];
+
+		if (!(m->flags & IMAP_VFLAG_EXPUNGED))
+			continue;
+		/* Each EXPUNGE renumbers the messages after it, so the
+		 * k-th slot is now number k + 1 - gone. */
+		if (s->qresync)
+			buf_printf(&b, "%s%" PRIu32, b.len ? "," : "", m->uid);
+		else
+			imap_untagged(s, "%zu EXPUNGE", k + 1 - gone);
+		gone++;
+		free(m->keywords);
+		m->keywords = NULL;
+	}
+	for (size_t k = 0; k < v->n; k++)
+		if (!(v->msgs[k].flags & IMAP_VFLAG_EXPUNGED))
+			v->msgs[out++] = v->msgs[k];
+	v->n = out;
+	if (b.len > 0)
+		imap_untagged(s, "VANISHED %.*s", (int)b.len,
+			      (const char *)b.data);
+	buf_fini(&b);
+}
+
+static void
+imap_refresh_done(struct imap_job *j)
+{
+	struct imap_refresh *r = (struct imap_refresh *)j;
+	struct imap_session *s = j->s;
+	size_t before;
+	bool expunge_ok = !(s->cmd_flags & IMAP_CMD_NO_EXPUNGE) || !s->in_cmd ||
+			  s->idling;
+
+	s->refreshing = false;
+	if (s->view != NULL && s->view->gen == r->gen && j->result == 0) {
+		struct imap_view *v = s->view;
+
+		before = v->n;
+		imap_refresh_merge(s, r);
+		if (expunge_ok) {
+			imap_notify_expunges(s);
+			before = v->n;
+		}
+		if (imap_refresh_append(s, r) > 0 || v->n != before)
+			imap_untagged(s, "%zu EXISTS", v->n);
+		if (r->found == 1) {
+			v->uidnext = r->box.uidnext;
+			if (r->box.highestmodseq > v->highestmodseq)
+				v->highestmodseq = r->box.highestmodseq;
+		}
+	} else if (j->result < 0) {
+		log_warn(s->sess_id, "refresh", " error=%s", log_qs(j->err));
+	}
+	if (s->finish_pending) {
+		s->finish_pending = false;
+		imap_reply_tagged_flush(s);
+	} else if (s->idling && s->view != NULL && s->view->dirty) {
+		imap_notify_refresh(s);
+	}
+}
+
+static void
+imap_refresh_free(struct imap_job *j)
+{
+	struct imap_refresh *r = (struct imap_refresh *)j;
+
+	store_imsgs_free(r->msgs, r->n);
+	free(r);
+}
+
+static void
+imap_notify_refresh(struct imap_session *s)
+{
+	struct imap_refresh *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return;
+	s->view->dirty = false;
+	s->refreshing = true;
+	r->job.work = imap_refresh_work;
+	r->job.done = imap_refresh_done;
+	r->job.free = imap_refresh_free;
+	r->mailbox_id = s->view->mailbox_id;
+	r->gen = s->view->gen;
+	str_lcpy(r->name, s->view->name, sizeof(r->name));
+	imap_job_read(s, &r->job);
+}
+
+void
+imap_notify_before_tagged(struct imap_session *s)
+{
+	if (s->refreshing) {
+		s->finish_pending = true;
+		return;
+	}
+	if (s->view != NULL && s->view->dirty && s->state != IMAP_STATE_LOGOUT) {
+		s->finish_pending = true;
+		imap_notify_refresh(s);
+		return;
+	}
+	/* Expunges held back during FETCH/STORE/SEARCH go out at the next
+	 * command that allows them. */
+	if (s->view != NULL && !(s->cmd_flags & IMAP_CMD_NO_EXPUNGE)) {
+		size_t before = s->view->n;
+
+		for (size_t k = 0; k < s->view->n; k++)
+			if (s->view->msgs[k].flags & IMAP_VFLAG_EXPUNGED) {
+				imap_notify_expunges(s);
+				break;
+			}
+		(void)before;
+	}
+	imap_reply_tagged_flush(s);
+}
+
+void
+imap_notify_idle(struct imap_session *s)
+{
+	if (s->view != NULL && s->view->dirty && !s->refreshing)
+		imap_notify_refresh(s);
+}
+
+/* ---- sequence sets ---------------------------------------------------- */
+
+static int
+imap_resolve_push(size_t **idx, size_t *n, size_t *cap, size_t i)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 64;
+		size_t *ni = realloc(*idx, nc * sizeof(*ni));
+
+		if (ni == NULL)
+			return -1;
+		*idx = ni;
+		*cap = nc;
+	}
+	(*idx)[(*n)++] = i;
+	return 0;
+}
+
+int
+imap_view_resolve(struct imap_session *s, const struct imap_arg *arg,
+		  bool uid, size_t **idx_r, size_t *n_r, bool *bad_r)
+{
+	struct imap_view *v = s->view;
+	struct imap_seqset set;
+	size_t n = 0, cap = 0, *idx = NULL;
+	uint32_t max;
+
+	*idx_r = NULL;
+	*n_r = 0;
+	*bad_r = false;
+	memset(&set, 0, sizeof(set));
+	if (arg->type != IMAP_ARG_ATOM ||
+	    imap_seqset_parse(arg->str, arg->len, &set) < 0) {
+		*bad_r = true;
+		return 0;
+	}
+	if (set.saved) {
+		/* "$" (RFC 5182): the UIDs saved by SEARCH RETURN (SAVE). */
+		imap_seqset_free(&set);
+		for (size_t k = 0; v->saved != NULL && k < v->n_saved; k++) {
+			long i = imap_view_find(v, v->saved[k]);
+			if (i >= 0 && imap_resolve_push(&idx, &n, &cap,
+							(size_t)i) < 0)
+				goto nomem;
+		}
+		*idx_r = idx;
+		*n_r = n;
+		return 0;
+	}
+	max = uid ? (v->n > 0 ? v->msgs[v->n - 1].uid : 0) : (uint32_t)v->n;
+	if (!uid) {
+		/* RFC 9051 §9: a sequence number beyond the mailbox is an
+		 * error ("*" is fine even when empty... but not here). */
+		for (size_t k = 0; k < set.n; k++) {
+			uint32_t hi = set.r[k].hi == IMAP_SEQ_STAR ? max
+								   : set.r[k].hi;
+			if (hi > max || v->n == 0)
+				*bad_r = true;
+		}
+		if (*bad_r) {
+			imap_seqset_free(&set);
+			return 0;
+		}
+	}
+	for (size_t i = 0; i < v->n; i++) {
+		uint32_t key = uid ? v->msgs[i].uid : (uint32_t)(i + 1);
+
+		if (imap_seqset_contains(&set, key, max) &&
+		    imap_resolve_push(&idx, &n, &cap, i) < 0)
+			goto nomem;
+	}
+	imap_seqset_free(&set);
+	*idx_r = idx;
+	*n_r = n;
+	return 0;
+nomem:
+	imap_seqset_free(&set);
+	free(idx);
+	return -1;
+}

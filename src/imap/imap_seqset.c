@@ -1,0 +1,131 @@
+/*
+ * Sequence sets (RFC 9051 §9 sequence-set, §6.4.8 UID sets) and the saved
+ * search result "$" (RFC 5182 §2.1).
+ */
+#include "imap_parse.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* RFC 9051 §9 seq-number = nz-number / "*"; nz-number has no leading zero
+ * and fits 32 bits. Returns the octets used, 0 when malformed. The
+ * number 4294967295 reads as "*": no message can have a larger number. */
+static size_t
+imap_seq_number(const char *s, size_t len, uint32_t *n_r)
+{
+	uint64_t n = 0;
+	size_t i = 0;
+
+	if (len > 0 && s[0] == '*') {
+		*n_r = IMAP_SEQ_STAR;
+		return 1;
+	}
+	if (len == 0 || s[0] < '1' || s[0] > '9')
+		return 0;
+	while (i < len && s[i] >= '0' && s[i] <= '9') {
+		n = n * 10 + (uint64_t)(s[i] - '0');
+		if (n > UINT32_MAX)
+			return 0;
+		i++;
+	}
+	*n_r = (uint32_t)n;
+	return i;
+}
+
+/* One seq-number or seq-range; returns octets used or 0. */
+static size_t
+imap_seq_range(const char *s, size_t len, struct imap_range *r)
+{
+	size_t used = imap_seq_number(s, len, &r->lo);
+
+	if (used == 0)
+		return 0;
+	r->hi = r->lo;
+	if (used < len && s[used] == ':') {
+		size_t more = imap_seq_number(s + used + 1, len - used - 1,
+					      &r->hi);
+		if (more == 0)
+			return 0;
+		used += 1 + more;
+	}
+	if (r->lo > r->hi) {
+		uint32_t t = r->lo;
+		r->lo = r->hi;
+		r->hi = t;
+	}
+	return used;
+}
+
+int
+imap_seqset_parse(const char *s, size_t len, struct imap_seqset *set)
+{
+	size_t n = 1, i = 0, k = 0;
+
+	memset(set, 0, sizeof(*set));
+	if (len == 1 && s[0] == '$') {
+		set->saved = true;
+		return 0;
+	}
+	if (len == 0)
+		return -1;
+	for (size_t j = 0; j < len; j++)
+		n += s[j] == ',';
+	set->r = calloc(n, sizeof(*set->r));
+	if (set->r == NULL)
+		return -1;
+	for (;;) {
+		size_t used = imap_seq_range(s + i, len - i, &set->r[k]);
+
+		if (used == 0)
+			break;
+		k++;
+		i += used;
+		if (i == len) {
+			set->n = k;
+			return 0;
+		}
+		if (s[i] != ',' || k == n)
+			break;
+		i++;
+	}
+	imap_seqset_free(set);
+	return -1;
+}
+
+void
+imap_seqset_free(struct imap_seqset *set)
+{
+	if (set == NULL)
+		return;
+	free(set->r);
+	set->r = NULL;
+	set->n = 0;
+}
+
+bool
+imap_seqset_contains(const struct imap_seqset *set, uint32_t n,
+		     uint32_t max)
+{
+	/* "$" must be replaced by the session's saved result first. */
+	if (set == NULL || set->saved || n == 0)
+		return false;
+	for (size_t i = 0; i < set->n; i++) {
+		uint32_t lo = set->r[i].lo, hi = set->r[i].hi;
+
+		/* RFC 9051 §9: "*" is the largest number in use, and a range
+		 * holds everything between its ends whichever is larger
+		 * ("4:*" with 3 messages is 3:4). */
+		if (lo == IMAP_SEQ_STAR)
+			lo = max;
+		if (hi == IMAP_SEQ_STAR)
+			hi = max;
+		if (lo > hi) {
+			uint32_t t = lo;
+			lo = hi;
+			hi = t;
+		}
+		if (n >= lo && n <= hi)
+			return true;
+	}
+	return false;
+}

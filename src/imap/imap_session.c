@@ -1,0 +1,537 @@
+/*
+ * IMAP session lifecycle and input. Reads one command at a time: a line,
+ * and when it ends with a literal announcement (RFC 9051 §4.3, RFC 7888
+ * LITERAL+/-) the literal octets and the next line, until the command is
+ * complete. The literal size is checked against the limit BEFORE anything
+ * of it is read or allocated. Pipelined commands wait in the input buffer
+ * until the running one has been answered.
+ *
+ * Lifetime: one reference for the connection and one per pending job; the
+ * session is freed when the last is dropped (STYLE.md rule 13).
+ */
+#include "imap_session.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/conn.h"
+#include "../core/log.h"
+#include "../core/server.h"
+#include "../core/workers.h"
+#include "../store/commit.h"
+#include "../util/str.h"
+#include "imap_int.h"
+
+static void imap_session_read_cb(void *ctx);
+static void imap_session_close_cb(void *ctx, const char *reason);
+static void imap_session_timeout_cb(void *ctx);
+static void imap_session_process(struct imap_session *s);
+
+static const struct conn_handler imap_conn_handler = {
+	.on_read = imap_session_read_cb,
+	.on_close = imap_session_close_cb,
+	.on_timeout = imap_session_timeout_cb,
+};
+
+void
+imap_session_start(struct server *srv, struct conn *conn, bool implicit_tls)
+{
+	struct imap_session *s = calloc(1, sizeof(*s));
+	struct buf caps;
+
+	if (s == NULL) {
+		log_error(conn_id(conn), "imap_start", " error=nomem");
+		conn_free(&conn);
+		return;
+	}
+	s->srv = srv;
+	s->conn = conn;
+	str_lcpy(s->sess_id, conn_id(conn), sizeof(s->sess_id));
+	s->refs = 1;
+	s->state = IMAP_STATE_NOAUTH;
+	s->implicit_tls = implicit_tls;
+	buf_init(&s->in, LIMIT_IMAP_COMMAND);
+	buf_init(&s->tagged, 1024);
+	conn_set_handler(conn, &imap_conn_handler, s);
+	/* RFC 9051 §5.4: autologout after at least 30 minutes idle. */
+	conn_set_timeout(conn, srv->cfg.imap_timeout > 0
+				       ? srv->cfg.imap_timeout
+				       : LIMIT_IMAP_TIMEOUT_DEFAULT);
+	log_info(s->sess_id, "imap_start", " peer=%s tls=%s",
+		 log_qs(conn_peer(conn)), implicit_tls ? "yes" : "no");
+	/* RFC 9051 §7.1: the greeting may carry the capabilities. */
+	buf_init(&caps, 1024);
+	imap_cmds_capability(s, &caps);
+	imap_untagged(s, "OK [CAPABILITY %.*s] Postel IMAP ready",
+		      (int)caps.len, (const char *)caps.data);
+	buf_fini(&caps);
+}
+
+static void
+imap_session_free(struct imap_session *s)
+{
+	if (s->delay_ev != NULL)
+		event_free(s->delay_ev);
+	imap_view_close(s);
+	buf_fini(&s->in);
+	buf_fini(&s->tagged);
+	explicit_bzero(s, sizeof(*s));
+	free(s);
+}
+
+void
+imap_session_ref(struct imap_session *s)
+{
+	s->refs++;
+}
+
+void
+imap_session_unref(struct imap_session *s)
+{
+	if (--s->refs == 0)
+		imap_session_free(s);
+}
+
+bool
+imap_session_is_tls(const struct imap_session *s)
+{
+	return s->conn != NULL && (s->implicit_tls || conn_is_tls(s->conn));
+}
+
+void
+imap_session_close(struct imap_session *s, const char *reason)
+{
+	if (s->closing || s->conn == NULL)
+		return;
+	s->closing = true;
+	s->end_reason = reason;
+	conn_close_after_flush(s->conn);
+}
+
+bool
+imap_session_error(struct imap_session *s)
+{
+	if (++s->errors < LIMIT_IMAP_ERRORS)
+		return false;
+	imap_untagged(s, "BYE Too many errors, closing connection");
+	imap_session_close(s, "errors");
+	return true;
+}
+
+static void
+imap_session_close_cb(void *ctx, const char *reason)
+{
+	struct imap_session *s = ctx;
+
+	log_info(s->sess_id, "close", " reason=%s user=%s",
+		 s->end_reason != NULL ? s->end_reason : reason,
+		 log_qs(s->address));
+	conn_free(&s->conn);
+	s->closing = true;
+	if (s->delay_ev != NULL)
+		event_del(s->delay_ev);
+	/* No more notifications for a gone client. */
+	imap_view_close(s);
+	imap_session_unref(s);
+}
+
+static void
+imap_session_read_cb(void *ctx)
+{
+	imap_session_process(ctx);
+}
+
+static void
+imap_session_timeout_cb(void *ctx)
+{
+	struct imap_session *s = ctx;
+
+	imap_untagged(s, "BYE Autologout; idle for too long");
+	imap_session_close(s, "timeout");
+}
+
+void
+imap_session_kick(struct imap_session *s)
+{
+	if (s->conn == NULL || s->closing || s->in_process)
+		return;
+	conn_resume(s->conn);
+	imap_session_process(s);
+}
+
+/* ---- reading a command -------------------------------------------- */
+
+/* The tag of a command still being read, for an early BAD. */
+static void
+imap_session_peek_tag(struct imap_session *s)
+{
+	const char *p = (const char *)s->in.data;
+	size_t n = 0;
+
+	while (n < s->in.len && n < IMAP_TAG_MAX && p[n] > ' ' &&
+	       p[n] < 0x7f && p[n] != '{' && p[n] != '(' && p[n] != '"')
+		n++;
+	if (n == 0 || n >= s->in.len || p[n] != ' ') {
+		str_lcpy(s->tag, "*", sizeof(s->tag));
+		return;
+	}
+	memcpy(s->tag, p, n);
+	s->tag[n] = '\0';
+}
+
+/* APPEND literals may be as large as a message (RFC 7889 APPENDLIMIT);
+ * every other literal has LIMIT_IMAP_LITERAL. */
+static bool
+imap_session_is_append(const struct imap_session *s)
+{
+	const char *p = (const char *)s->in.data;
+	size_t i = 0, len = s->in.len;
+
+	while (i < len && p[i] != ' ')
+		i++;
+	i++;
+	if (i + 7 <= len && str_ieq(p + i, 6, "APPEND") && p[i + 6] == ' ')
+		return true;
+	return false;
+}
+
+static void
+imap_session_reset_input(struct imap_session *s)
+{
+	buf_reset(&s->in);
+	s->in.max = LIMIT_IMAP_COMMAND;
+	s->lit_left = 0;
+}
+
+/* Refuses a command while reading it: BAD with the tag when known. A
+ * non-synchronising literal already on its way cannot be skipped safely,
+ * so that one ends the connection (RFC 7888 §4). */
+static void
+imap_session_refuse(struct imap_session *s, const char *code,
+		    const char *text, bool fatal)
+{
+	imap_session_peek_tag(s);
+	imap_session_reset_input(s);
+	s->in_cmd = true;
+	s->cmd_flags = 0;
+	imap_finish(s, "BAD", code, "%s", text);
+	if (fatal) {
+		imap_untagged(s, "BYE %s", text);
+		imap_session_close(s, "toobig");
+		return;
+	}
+	imap_session_error(s);
+}
+
+/* Handles a literal announcement at the end of the line just read. 0 ok
+ * (reading the literal next), -1 refused. */
+static int
+imap_session_literal(struct imap_session *s, uint64_t size, bool nonsync)
+{
+	bool append = imap_session_is_append(s);
+	uint64_t max = append ? s->srv->cfg.max_message_size
+			      : LIMIT_IMAP_LITERAL;
+	uint64_t total = LIMIT_IMAP_COMMAND + (append ? max : 0);
+
+	if (size > max || s->in.len + size + 2 > total) {
+		log_warn(s->sess_id, "literal_too_big", " size=%llu max=%llu",
+			 (unsigned long long)size, (unsigned long long)max);
+		imap_session_refuse(s, "TOOBIG", "Literal too large", nonsync);
+		return -1;
+	}
+	s->in.max = (size_t)total;
+	/* Grow once for the whole literal: the size was just checked. */
+	if (buf_reserve(&s->in, (size_t)size) < 0) {
+		imap_session_refuse(s, NULL, "Out of memory", nonsync);
+		return -1;
+	}
+	s->lit_left = size;
+	s->lit_nonsync = nonsync;
+	if (!nonsync)
+		imap_continue(s, "Ready for literal data");
+	return 0;
+}
+
+/* Reads literal octets; true when the literal is complete. */
+static bool
+imap_session_read_literal(struct imap_session *s)
+{
+	struct evbuffer *in = conn_input(s->conn);
+	size_t have = evbuffer_get_length(in);
+	size_t take = have < s->lit_left ? have : (size_t)s->lit_left;
+
+	if (take > 0) {
+		evbuffer_remove(in, s->in.data + s->in.len, take);
+		s->in.len += take;
+		s->lit_left -= take;
+	}
+	return s->lit_left == 0;
+}
+
+/* One line into s->in. 1 got it, 0 need more, -1 refused (answered). */
+static int
+imap_session_read_line(struct imap_session *s, size_t *start_r,
+		       size_t *len_r)
+{
+	struct evbuffer *in = conn_input(s->conn);
+	size_t eol_len = 0;
+	struct evbuffer_ptr eol =
+		evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF);
+
+	if (eol.pos < 0) {
+		size_t have = evbuffer_get_length(in);
+
+		if (have <= LIMIT_IMAP_LINE)
+			return 0;
+		evbuffer_drain(in, have);
+		if (!s->discarding) {
+			s->discarding = true;
+			imap_session_refuse(s, NULL, "Line too long", false);
+		}
+		return -1;
+	}
+	if (s->discarding || (size_t)eol.pos > LIMIT_IMAP_LINE ||
+	    buf_reserve(&s->in, (size_t)eol.pos + 2) < 0) {
+		bool answered = s->discarding;
+
+		evbuffer_drain(in, (size_t)eol.pos + eol_len);
+		s->discarding = false;
+		if (!answered)
+			imap_session_refuse(s, NULL, "Command too long", false);
+		else
+			imap_session_reset_input(s);
+		return -1;
+	}
+	*start_r = s->in.len;
+	evbuffer_remove(in, s->in.data + s->in.len, (size_t)eol.pos);
+	evbuffer_drain(in, eol_len);
+	s->in.len += (size_t)eol.pos;
+	*len_r = (size_t)eol.pos;
+	memcpy(s->in.data + s->in.len, "\r\n", 2);
+	s->in.len += 2;
+	return 1;
+}
+
+static void
+imap_session_command(struct imap_session *s)
+{
+	struct imap_cmd cmd;
+	const char *err = NULL;
+
+	memset(&cmd, 0, sizeof(cmd));
+	if (imap_parse_command((const char *)s->in.data, s->in.len, &cmd,
+			       &err) < 0) {
+		str_lcpy(s->tag, cmd.tag[0] != '\0' ? cmd.tag : "*",
+			 sizeof(s->tag));
+		imap_cmd_free(&cmd);
+		imap_session_reset_input(s);
+		log_debug(s->sess_id, "cmd", " error=%s",
+			  log_qs(err != NULL ? err : "syntax"));
+		s->in_cmd = true;
+		s->cmd_flags = 0;
+		imap_finish(s, "BAD", NULL, "%s",
+			    err != NULL ? err : "Syntax error");
+		imap_session_error(s);
+		return;
+	}
+	imap_cmds_dispatch(s, &cmd);
+	imap_cmd_free(&cmd);
+	/* Literal octets (a password, a message) are not kept around. */
+	if (s->in.len > 0)
+		explicit_bzero(s->in.data, s->in.len);
+	imap_session_reset_input(s);
+}
+
+/* Continues the command being read; true when a complete command or a
+ * special line (IDLE DONE, SASL response) was handled. */
+static int
+imap_session_step(struct imap_session *s)
+{
+	size_t start = 0, len = 0;
+	uint64_t size = 0;
+	bool nonsync = false, lit8 = false;
+	int r;
+
+	if (s->lit_left > 0) {
+		if (!imap_session_read_literal(s))
+			return 0;
+	}
+	r = imap_session_read_line(s, &start, &len);
+	if (r <= 0)
+		return r;
+	if (s->idling || s->sasl_wait) {
+		const char *line = (const char *)s->in.data + start;
+
+		if (s->idling)
+			imap_idle_line(s, line, len);
+		else
+			imap_auth_sasl_line(s, line, len);
+		explicit_bzero(s->in.data, s->in.len);
+		imap_session_reset_input(s);
+		return 1;
+	}
+	r = imap_line_literal((const char *)s->in.data + start, len, &size,
+			      &nonsync, &lit8);
+	if (r < 0) {
+		imap_session_refuse(s, NULL, "Malformed literal", false);
+		return 1;
+	}
+	if (r == 1)
+		(void)imap_session_literal(s, size, nonsync);
+	else
+		imap_session_command(s);
+	return 1;
+}
+
+static void
+imap_session_process(struct imap_session *s)
+{
+	/* STARTTLS (RFC 9051 §6.2.1): nothing that came with the command
+	 * is a command; wait until the connection runs TLS. */
+	if (s->tls_pending && s->conn != NULL && !conn_is_tls(s->conn))
+		return;
+	s->tls_pending = false;
+	if (s->in_process)
+		return;
+	s->in_process = true;
+	imap_session_ref(s);
+	while (s->conn != NULL && !s->closing && !s->tls_pending) {
+		int r;
+
+		if (s->in_cmd && !s->idling && !s->sasl_wait) {
+			conn_pause(s->conn);
+			break;
+		}
+		r = imap_session_step(s);
+		if (r == 0)
+			break;
+	}
+	s->in_process = false;
+	imap_session_unref(s);
+}
+
+/* ---- jobs ---------------------------------------------------------- */
+
+void imap_job_commit(struct imap_session *s, struct imap_job *j);
+
+static void
+imap_job_end(struct imap_job *j)
+{
+	struct imap_session *s = j->s;
+
+	if (s->conn != NULL && j->done != NULL)
+		j->done(j);
+	if (j->requeue && s->conn != NULL) {
+		/* The next step of the same command (FETCH batches). */
+		j->requeue = false;
+		if (j->requeue_commit) {
+			j->requeue_commit = false;
+			imap_job_commit(s, j);
+		} else {
+			imap_job_read(s, j);
+		}
+		imap_session_unref(s);
+		return;
+	}
+	if (j->free != NULL)
+		j->free(j);
+	else
+		free(j);
+	imap_session_unref(s);
+}
+
+static void
+imap_job_read_work(void *arg)
+{
+	struct imap_job *j = arg;
+	struct store *st = server_thread_store(j->s->srv);
+
+	if (st == NULL) {
+		j->result = -1;
+		str_lcpy(j->err, "store unavailable", sizeof(j->err));
+		return;
+	}
+	j->result = j->work(j, st);
+}
+
+static void
+imap_job_read_done(void *arg)
+{
+	imap_job_end(arg);
+}
+
+void
+imap_job_read(struct imap_session *s, struct imap_job *j)
+{
+	j->s = s;
+	imap_session_ref(s);
+	workers_submit(s->srv->workers, imap_job_read_work, imap_job_read_done,
+		       j);
+}
+
+static void
+imap_job_io_work(void *arg)
+{
+	struct imap_job *j = arg;
+
+	j->result = j->work(j, NULL);
+}
+
+void
+imap_job_io(struct imap_session *s, struct imap_job *j)
+{
+	j->s = s;
+	imap_session_ref(s);
+	workers_submit(s->srv->io_workers, imap_job_io_work,
+		       imap_job_read_done, j);
+}
+
+static int
+imap_job_commit_apply(struct store *st, void *arg, const char **err_r)
+{
+	struct imap_job *j = arg;
+	int r = j->work(j, st);
+
+	if (r < 0)
+		*err_r = j->err[0] != '\0' ? j->err : "store error";
+	return r;
+}
+
+static void
+imap_job_commit_after(void *arg, bool ok)
+{
+	struct imap_job *j = arg;
+
+	if (j->after != NULL)
+		j->after(j, ok);
+}
+
+static void
+imap_job_commit_done(void *arg, int result)
+{
+	struct imap_job *j = arg;
+
+	j->result = result;
+	server_busy_end(j->s->srv);
+	imap_job_end(j);
+}
+
+void
+imap_job_commit(struct imap_session *s, struct imap_job *j)
+{
+	struct commit_job cj;
+
+	memset(&cj, 0, sizeof(cj));
+	j->s = s;
+	cj.apply = imap_job_commit_apply;
+	cj.done = imap_job_commit_done;
+	cj.after = imap_job_commit_after;
+	cj.arg = j;
+	str_lcpy(cj.sync_blob, j->sync_blob, sizeof(cj.sync_blob));
+	imap_session_ref(s);
+	/* SIGTERM waits for acknowledged writes in flight. */
+	server_busy_begin(s->srv);
+	commit_submit(s->srv->commit, &cj);
+}

@@ -1,0 +1,367 @@
+/*
+ * SQLite backend: IMAP messages (store.h, issue 3): the message list of a
+ * mailbox, vanished UIDs, stored MIME metadata, APPEND, COPY and EXPUNGE
+ * by UID. Every change takes one new MODSEQ for the whole operation (RFC
+ * 7162 §3.1: messages changed together may share a mod-sequence) and
+ * keeps the mailbox counters in step. Flag changes: store_sqlite_flags.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_kw.h"
+#include "store_sqlite_int.h"
+
+#define SQ_FLAGS_ALL                                                       \
+	(STORE_FLAG_SEEN | STORE_FLAG_ANSWERED | STORE_FLAG_FLAGGED        \
+	 | STORE_FLAG_DELETED | STORE_FLAG_DRAFT)
+
+int
+store_sq_mailbox_modseq(struct store *st, int64_t mailbox_id,
+			uint64_t *modseq_r)
+{
+	sqlite3_stmt *s = store_sq_stmt(st, SQ_MAILBOX_BY_ID);
+	int64_t row[2];
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, mailbox_id);
+	rc = store_sq_row_ints(st, s, row, 2);
+	if (rc == 0)
+		store_sq_fail(st, "no such mailbox");
+	if (rc <= 0)
+		return -1;
+	if (modseq_r != NULL)
+		*modseq_r = (uint64_t)row[0];
+	return 0;
+}
+
+static int
+sq_u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+int
+store_sq_uids_sorted(struct store *st, const uint32_t *uids, size_t n,
+		     uint32_t **out_r, size_t *n_r)
+{
+	uint32_t *v;
+	size_t m = 0;
+
+	*out_r = NULL;
+	*n_r = 0;
+	if (n == 0)
+		return 0;
+	v = malloc(n * sizeof(*v));
+	if (v == NULL) {
+		store_sq_fail(st, "out of memory");
+		return -1;
+	}
+	memcpy(v, uids, n * sizeof(*v));
+	qsort(v, n, sizeof(*v), sq_u32_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] != 0 && (m == 0 || v[m - 1] != v[i]))
+			v[m++] = v[i];
+	}
+	*out_r = v;
+	*n_r = m;
+	return 0;
+}
+
+static int
+sq_imsg_push(struct store *st, sqlite3_stmt *s, struct store_imsg **v,
+	     size_t *n, size_t *cap)
+{
+	const char *kw = (const char *)sqlite3_column_text(s, 8);
+	struct store_imsg *m;
+
+	if (*n == *cap) {
+		size_t ncap = *cap == 0 ? 64 : *cap * 2;
+		struct store_imsg *nv = realloc(*v, ncap * sizeof(*nv));
+
+		if (nv == NULL)
+			return -1;
+		*v = nv;
+		*cap = ncap;
+	}
+	m = &(*v)[*n];
+	memset(m, 0, sizeof(*m));
+	m->id = sqlite3_column_int64(s, 0);
+	m->uid = (uint32_t)sqlite3_column_int64(s, 1);
+	m->flags = (uint32_t)sqlite3_column_int64(s, 2);
+	m->modseq = (uint64_t)sqlite3_column_int64(s, 3);
+	m->size = sqlite3_column_int64(s, 4);
+	m->internaldate = sqlite3_column_int64(s, 5);
+	m->blob_id = sqlite3_column_int64(s, 6);
+	snprintf(m->blob, sizeof(m->blob), "%s",
+		 (const char *)sqlite3_column_text(s, 7));
+	if (kw != NULL && kw[0] != '\0' && (m->keywords = strdup(kw)) == NULL)
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+int
+store_sqlite_mailbox_imsgs(struct store *st, int64_t mailbox_id,
+			   uint64_t changedsince, struct store_imsg **msgs_r,
+			   size_t *n_r, const char **err_r)
+{
+	struct store_imsg *v = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *s;
+	int rc;
+
+	*msgs_r = NULL;
+	*n_r = 0;
+	if (store_sq_mailbox_modseq(st, mailbox_id, NULL) < 0
+	    || (s = store_sq_stmt(st, SQ_IMSG_LIST)) == NULL) {
+		*err_r = st->err;
+		return -1;
+	}
+	sqlite3_bind_int64(s, 1, mailbox_id);
+	sqlite3_bind_int64(s, 2, (int64_t)changedsince);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (sq_imsg_push(st, s, &v, &n, &cap) < 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		*err_r = rc == SQLITE_NOMEM ? store_sq_fail(st, "out of memory")
+					    : store_sq_err(st, "database error");
+		store_imsgs_free(v, n);
+		return -1;
+	}
+	*msgs_r = v;
+	*n_r = n;
+	return 0;
+}
+
+int
+store_sqlite_vanished_since(struct store *st, int64_t mailbox_id,
+			    uint64_t since, uint32_t **uids_r, size_t *n_r,
+			    const char **err_r)
+{
+	uint32_t *v = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *s;
+	int rc;
+
+	*uids_r = NULL;
+	*n_r = 0;
+	if (store_sq_mailbox_modseq(st, mailbox_id, NULL) < 0
+	    || (s = store_sq_stmt(st, SQ_VANISHED_LIST)) == NULL) {
+		*err_r = st->err;
+		return -1;
+	}
+	sqlite3_bind_int64(s, 1, mailbox_id);
+	sqlite3_bind_int64(s, 2, (int64_t)since);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t ncap = cap == 0 ? 64 : cap * 2;
+			uint32_t *nv = realloc(v, ncap * sizeof(*nv));
+
+			if (nv == NULL) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		v[n++] = (uint32_t)sqlite3_column_int64(s, 0);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		*err_r = rc == SQLITE_NOMEM ? store_sq_fail(st, "out of memory")
+					    : store_sq_err(st, "database error");
+		free(v);
+		return -1;
+	}
+	*uids_r = v;
+	*n_r = n;
+	return 0;
+}
+
+/* A malloc'ed copy of a BLOB column, NUL-terminated; NULL when out of
+ * memory. */
+static char *
+sq_column_dup(sqlite3_stmt *s, int col, size_t *len_r)
+{
+	const void *p = sqlite3_column_blob(s, col);
+	size_t len = (size_t)sqlite3_column_bytes(s, col);
+	char *out = malloc(len + 1);
+
+	if (out == NULL)
+		return NULL;
+	if (len > 0)
+		memcpy(out, p, len);
+	out[len] = '\0';
+	if (len_r != NULL)
+		*len_r = len;
+	return out;
+}
+
+int
+store_sqlite_meta_get(struct store *st, int64_t blob_id, struct store_meta *r)
+{
+	sqlite3_stmt *s = store_sq_stmt(st, SQ_BLOB_META_GET);
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, blob_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		r->envelope = sq_column_dup(s, 0, NULL);
+		r->body = sq_column_dup(s, 1, NULL);
+		r->bodystructure = sq_column_dup(s, 2, NULL);
+		r->partmap = sq_column_dup(s, 3, &r->partmap_len);
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW) {
+		store_sq_err(st, "database error");
+		return -1;
+	}
+	if (r->envelope == NULL || r->body == NULL || r->bodystructure == NULL
+	    || r->partmap == NULL) {
+		store_meta_free(r);
+		store_sq_fail(st, "out of memory");
+		return -1;
+	}
+	if (r->partmap_len == 0) {
+		free(r->partmap);
+		r->partmap = NULL;
+	}
+	return 1;
+}
+
+int
+store_sqlite_meta_put(struct store *st, int64_t blob_id,
+		      const struct store_meta *meta, const char **err_r)
+{
+	if (meta == NULL) {
+		*err_r = store_sq_fail(st, "incomplete message metadata");
+		return -1;
+	}
+	if (store_sq_meta_put(st, blob_id, meta) < 0) {
+		*err_r = st->err;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+sq_append(struct store *st, int64_t mailbox_id, const struct store_delivery *d,
+	  uint32_t flags, const char *kw, uint32_t *uid_r)
+{
+	sqlite3_stmt *s = store_sq_stmt(st, SQ_BLOB_ADD);
+	int64_t blob_id;
+	uint64_t modseq;
+	uint32_t uid;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, d->blob, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, d->size);
+	sqlite3_bind_int64(s, 3, 1);
+	if (store_sq_row_ints(st, s, &blob_id, 1) <= 0
+	    || store_sq_meta_put(st, blob_id, d->meta) < 0)
+		return -1;
+	if (store_sq_bump(st, mailbox_id, 1, (flags & STORE_FLAG_SEEN) == 0,
+			  (flags & STORE_FLAG_DELETED) != 0, d->size, &uid,
+			  &modseq)
+	    < 0)
+		return -1;
+	if (store_sq_msg_insert(st, mailbox_id, uid, blob_id, d->size,
+				d->internaldate, flags, kw, modseq)
+	    < 0)
+		return -1;
+	*uid_r = uid;
+	return 0;
+}
+
+int
+store_sqlite_append(struct store *st, int64_t mailbox_id,
+		    const struct store_delivery *d, uint32_t flags,
+		    char *const *keywords, size_t n_keywords, uint32_t *uid_r,
+		    const char **err_r)
+{
+	char *kw = NULL;
+	uint32_t uid = 0;
+	bool own;
+
+	if (d->blob[0] == '\0' || d->size < 0) {
+		*err_r = store_sq_fail(st, "invalid message");
+		return -1;
+	}
+	if (store_kw_apply(NULL, STORE_FLAGS_SET, keywords, n_keywords, &kw,
+			   err_r)
+	    < 0) {
+		*err_r = store_sq_fail(st, *err_r);
+		return -1;
+	}
+	if (store_sq_op_begin(st, &own, err_r) < 0) {
+		free(kw);
+		return -1;
+	}
+	if (sq_append(st, mailbox_id, d, flags & SQ_FLAGS_ALL, kw, &uid) < 0) {
+		*err_r = st->err;
+		store_sq_op_end(st, own, false, err_r);
+		free(kw);
+		return -1;
+	}
+	free(kw);
+	if (store_sq_op_end(st, own, true, err_r) < 0)
+		return -1;
+	if (uid_r != NULL)
+		*uid_r = uid;
+	return 0;
+}
+
+int
+store_sqlite_expunge_uids(struct store *st, int64_t mailbox_id,
+			  const uint32_t *uids, size_t n,
+			  char ***orphan_blobs_r, const char **err_r)
+{
+	struct store_sq_orphans o;
+	struct store_sq_gone g = { 0 };
+	uint32_t *sorted;
+	size_t m;
+	bool own, ok = true;
+
+	*orphan_blobs_r = NULL;
+	if (store_sq_uids_sorted(st, uids, n, &sorted, &m) < 0
+	    || store_sq_orphans_init(st, &o) < 0) {
+		*err_r = st->err;
+		free(sorted);
+		return -1;
+	}
+	if (store_sq_op_begin(st, &own, err_r) < 0) {
+		store_sq_orphans_fini(&o);
+		free(sorted);
+		return -1;
+	}
+	for (size_t i = 0; i < m && ok; i++)
+		ok = store_sq_expunge_one(st, SQ_MSG_DEL_UID, mailbox_id,
+					  sorted[i], &o, &g)
+		     >= 0;
+	ok = ok && store_sq_expunge_finish(st, mailbox_id, &o, &g) == 0;
+	free(sorted);
+	free(g.uids);
+	if (!ok)
+		*err_r = st->err;
+	if (store_sq_op_end(st, own, ok, err_r) < 0 || !ok) {
+		store_sq_orphans_fini(&o);
+		return -1;
+	}
+	store_sq_orphans_finish(&o, orphan_blobs_r);
+	return 0;
+}

@@ -1,0 +1,210 @@
+/*
+ * The SQL text of every statement of the SQLite backend, indexed by enum
+ * store_sq_stmt. Kept apart from the code so the statements read as one
+ * list; portable SQL (RETURNING, ON CONFLICT and row-value UPDATE exist in
+ * PostgreSQL too) for the backend that will share them.
+ */
+#include "store_sqlite_int.h"
+
+/* The columns of struct store_mailbox, in sq_mailbox_from_row order. */
+#define SQ_MAILBOX_COLS \
+	"b.id, b.name, b.special_use, b.uidvalidity, b.uidnext," \
+	" b.highestmodseq, b.messages, b.unseen, b.deleted, b.size," \
+	" CASE WHEN EXISTS (SELECT 1 FROM subscriptions s" \
+	" WHERE s.account_id = b.account_id AND s.name = b.name)" \
+	" THEN 1 ELSE 0 END"
+
+/* Every statement, portable SQL (RETURNING and ON CONFLICT exist in
+ * PostgreSQL too). Prepared once per handle, on first use. */
+const char *const store_sq_sql[SQ_COUNT] = {
+	[SQ_DOMAIN_ADD] =
+		"INSERT INTO domains (name, created) VALUES (?1, ?2)",
+	[SQ_DOMAIN_ID] = "SELECT id FROM domains WHERE name = ?1",
+	[SQ_DOMAIN_DEL] = "DELETE FROM domains WHERE id = ?1",
+	[SQ_DOMAIN_LIST] = "SELECT name FROM domains ORDER BY name",
+	[SQ_DOMAIN_IN_USE] =
+		"SELECT (SELECT COUNT(*) FROM accounts WHERE domain_id = ?1)"
+		" + (SELECT COUNT(*) FROM aliases WHERE domain_id = ?1)",
+	[SQ_ACCOUNT_ADD] =
+		"INSERT INTO accounts (domain_id, localpart, pwhash, created)"
+		" VALUES (?1, ?2, ?3, ?4) RETURNING id",
+	[SQ_ACCOUNT_GET] =
+		"SELECT a.id, a.pwhash FROM accounts a"
+		" JOIN domains d ON d.id = a.domain_id"
+		" WHERE d.name = ?1 AND a.localpart = ?2",
+	[SQ_ACCOUNT_PASSWD] = "UPDATE accounts SET pwhash = ?2 WHERE id = ?1",
+	[SQ_ACCOUNT_DEL] = "DELETE FROM accounts WHERE id = ?1",
+	[SQ_ACCOUNT_LIST] =
+		"SELECT a.localpart || '@' || d.name FROM accounts a"
+		" JOIN domains d ON d.id = a.domain_id"
+		" ORDER BY d.name, a.localpart",
+	[SQ_ACCOUNT_LIST_DOMAIN] =
+		"SELECT a.localpart || '@' || d.name FROM accounts a"
+		" JOIN domains d ON d.id = a.domain_id"
+		" WHERE d.name = ?1 ORDER BY a.localpart",
+	[SQ_ALIAS_ADD] =
+		"INSERT INTO aliases (domain_id, localpart, target)"
+		" VALUES (?1, ?2, ?3)",
+	[SQ_ALIAS_DEL] =
+		"DELETE FROM aliases WHERE domain_id = ?1 AND localpart = ?2"
+		" AND target = ?3",
+	[SQ_ALIAS_DEL_ALL] =
+		"DELETE FROM aliases WHERE domain_id = ?1 AND localpart = ?2",
+	[SQ_ALIAS_LIST] =
+		"SELECT a.localpart || '@' || d.name || ' ' || a.target"
+		" FROM aliases a JOIN domains d ON d.id = a.domain_id"
+		" ORDER BY d.name, a.localpart, a.target",
+	[SQ_ALIAS_LIST_DOMAIN] =
+		"SELECT a.localpart || '@' || d.name || ' ' || a.target"
+		" FROM aliases a JOIN domains d ON d.id = a.domain_id"
+		" WHERE d.name = ?1 ORDER BY a.localpart, a.target",
+	[SQ_ALIAS_TARGETS] =
+		"SELECT target FROM aliases WHERE domain_id = ?1"
+		" AND localpart = ?2 ORDER BY target",
+	[SQ_MAILBOX_ADD] =
+		"INSERT INTO mailboxes (account_id, name, uidvalidity, uidnext,"
+		" highestmodseq, special_use, subscribed)"
+		" VALUES (?1, ?2, ?3, 1, 1, ?4, 1)",
+	[SQ_MAILBOX_GET] =
+		"SELECT id, uidvalidity, uidnext, highestmodseq FROM mailboxes"
+		" WHERE account_id = ?1 AND name = ?2",
+	/* One statement takes ?2 UIDs and one new MODSEQ for new messages
+	 * and adds them to the counters: returns the first UID. */
+	[SQ_MAILBOX_BUMP] =
+		"UPDATE mailboxes SET uidnext = uidnext + ?2,"
+		" highestmodseq = highestmodseq + 1, messages = messages + ?2,"
+		" unseen = unseen + ?3, deleted = deleted + ?4,"
+		" size = size + ?5 WHERE id = ?1"
+		" RETURNING uidnext - ?2, highestmodseq",
+	[SQ_MAILBOX_MODSEQ] =
+		"UPDATE mailboxes SET highestmodseq = highestmodseq + 1"
+		" WHERE id = ?1",
+	[SQ_MAILBOX_DEL_ACCOUNT] =
+		"DELETE FROM mailboxes WHERE account_id = ?1",
+	[SQ_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+	[SQ_META_SET] =
+		"INSERT INTO meta (key, value) VALUES (?1, ?2)"
+		" ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	/* A blob delivered in several calls (e.g. per recipient batch by the
+	 * queue) adds to its reference count. */
+	[SQ_BLOB_ADD] =
+		"INSERT INTO blobs (path, size, refcount) VALUES (?1, ?2, ?3)"
+		" ON CONFLICT (path) DO UPDATE"
+		" SET refcount = blobs.refcount + excluded.refcount"
+		" RETURNING id",
+	[SQ_BLOB_UNREF] =
+		"UPDATE blobs SET refcount = refcount - 1 WHERE id = ?1"
+		" RETURNING id, refcount, path",
+	[SQ_BLOB_UNREF_ACCOUNT] =
+		"UPDATE blobs SET refcount = refcount - (SELECT COUNT(*)"
+		" FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id"
+		" WHERE b.account_id = ?1 AND m.blob_id = blobs.id)"
+		" WHERE id IN (SELECT m.blob_id FROM messages m"
+		" JOIN mailboxes b ON b.id = m.mailbox_id"
+		" WHERE b.account_id = ?1) RETURNING id, refcount, path",
+	[SQ_BLOB_DEL] = "DELETE FROM blobs WHERE id = ?1",
+	[SQ_MSG_ADD] =
+		"INSERT INTO messages (mailbox_id, uid, blob_id, size,"
+		" internaldate, flags, keywords, modseq)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[SQ_MSG_LIST] =
+		"SELECT m.id, m.uid, m.flags, m.modseq, m.size, m.internaldate,"
+		" b.path FROM messages m JOIN blobs b ON b.id = m.blob_id"
+		" WHERE m.mailbox_id = ?1 ORDER BY m.uid",
+	/* Both deletes return what the expunge bookkeeping needs. */
+	[SQ_MSG_DEL] =
+		"DELETE FROM messages WHERE id = ?2 AND mailbox_id = ?1"
+		" RETURNING blob_id, uid, flags, size",
+	[SQ_MSG_DEL_UID] =
+		"DELETE FROM messages WHERE uid = ?2 AND mailbox_id = ?1"
+		" RETURNING blob_id, uid, flags, size",
+	[SQ_MSG_DEL_ACCOUNT] =
+		"DELETE FROM messages WHERE mailbox_id IN"
+		" (SELECT id FROM mailboxes WHERE account_id = ?1)",
+	/* ---- IMAP (issue 3) ---- */
+	[SQ_MAILBOX_ROW] =
+		"SELECT " SQ_MAILBOX_COLS " FROM mailboxes b"
+		" WHERE b.account_id = ?1 AND b.name = ?2",
+	/* RFC 9051 §6.3.9: INBOX first, then by name. */
+	[SQ_MAILBOX_ROWS] =
+		"SELECT " SQ_MAILBOX_COLS " FROM mailboxes b"
+		" WHERE b.account_id = ?1"
+		" ORDER BY CASE WHEN b.name = 'INBOX' THEN 0 ELSE 1 END, b.name",
+	[SQ_MAILBOX_NAMES] =
+		"SELECT id, name FROM mailboxes WHERE account_id = ?1"
+		" ORDER BY name",
+	[SQ_MAILBOX_BY_ID] =
+		"SELECT highestmodseq, uidnext FROM mailboxes WHERE id = ?1",
+	[SQ_MAILBOX_DEL] = "DELETE FROM mailboxes WHERE id = ?1",
+	[SQ_MAILBOX_SETNAME] = "UPDATE mailboxes SET name = ?2 WHERE id = ?1",
+	[SQ_MAILBOX_NEXTMODSEQ] =
+		"UPDATE mailboxes SET highestmodseq = highestmodseq + 1"
+		" WHERE id = ?1 RETURNING highestmodseq",
+	[SQ_MAILBOX_COUNTERS] =
+		"UPDATE mailboxes SET messages = messages + ?2,"
+		" unseen = unseen + ?3, deleted = deleted + ?4,"
+		" size = size + ?5 WHERE id = ?1",
+	/* RENAME INBOX: the new mailbox takes over INBOX's UIDs and
+	 * counters; INBOX is left empty with a new MODSEQ. */
+	[SQ_MAILBOX_TAKE] =
+		"UPDATE mailboxes SET (uidnext, highestmodseq, messages, unseen,"
+		" deleted, size) = (SELECT uidnext, highestmodseq, messages,"
+		" unseen, deleted, size FROM mailboxes WHERE id = ?2)"
+		" WHERE id = ?1",
+	[SQ_MAILBOX_EMPTIED] =
+		"UPDATE mailboxes SET highestmodseq = highestmodseq + 1,"
+		" messages = 0, unseen = 0, deleted = 0, size = 0"
+		" WHERE id = ?1 RETURNING highestmodseq",
+	[SQ_MSG_MOVE_ALL] =
+		"UPDATE messages SET mailbox_id = ?2 WHERE mailbox_id = ?1",
+	[SQ_MSG_DEL_MAILBOX] = "DELETE FROM messages WHERE mailbox_id = ?1",
+	[SQ_BLOB_UNREF_MAILBOX] =
+		"UPDATE blobs SET refcount = refcount - (SELECT COUNT(*)"
+		" FROM messages m WHERE m.mailbox_id = ?1"
+		" AND m.blob_id = blobs.id) WHERE id IN (SELECT blob_id"
+		" FROM messages WHERE mailbox_id = ?1)"
+		" RETURNING id, refcount, path",
+	[SQ_BLOB_REF] =
+		"UPDATE blobs SET refcount = refcount + 1 WHERE id = ?1",
+	[SQ_SUB_ADD] =
+		"INSERT INTO subscriptions (account_id, name) VALUES (?1, ?2)"
+		" ON CONFLICT (account_id, name) DO NOTHING",
+	[SQ_SUB_DEL] =
+		"DELETE FROM subscriptions WHERE account_id = ?1 AND name = ?2",
+	[SQ_SUB_LIST] =
+		"SELECT name FROM subscriptions WHERE account_id = ?1"
+		" ORDER BY CASE WHEN name = 'INBOX' THEN 0 ELSE 1 END, name",
+	[SQ_IMSG_LIST] =
+		"SELECT m.id, m.uid, m.flags, m.modseq, m.size, m.internaldate,"
+		" m.blob_id, b.path, m.keywords FROM messages m"
+		" JOIN blobs b ON b.id = m.blob_id"
+		" WHERE m.mailbox_id = ?1 AND m.modseq > ?2 ORDER BY m.uid",
+	[SQ_MSG_BY_UID] =
+		"SELECT id, flags, keywords, modseq, blob_id, size, internaldate"
+		" FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
+	[SQ_MSG_SETFLAGS] =
+		"UPDATE messages SET flags = ?2, keywords = ?3, modseq = ?4"
+		" WHERE id = ?1",
+	/* UIDs are never reused in a mailbox, so a conflict only comes
+	 * from a UID moved back by RENAME INBOX; the later expunge wins. */
+	[SQ_VANISHED_ADD] =
+		"INSERT INTO vanished (mailbox_id, uid, modseq)"
+		" VALUES (?1, ?2, ?3) ON CONFLICT (mailbox_id, uid)"
+		" DO UPDATE SET modseq = excluded.modseq",
+	[SQ_VANISHED_ALL] =
+		"INSERT INTO vanished (mailbox_id, uid, modseq)"
+		" SELECT mailbox_id, uid, ?2 FROM messages WHERE mailbox_id = ?1"
+		" ON CONFLICT (mailbox_id, uid) DO UPDATE"
+		" SET modseq = excluded.modseq",
+	[SQ_VANISHED_LIST] =
+		"SELECT uid FROM vanished WHERE mailbox_id = ?1 AND modseq > ?2"
+		" ORDER BY uid",
+	[SQ_BLOB_META_GET] =
+		"SELECT envelope, body, bodystructure, partmap FROM blob_meta"
+		" WHERE blob_id = ?1",
+	/* Once per blob: the first metadata stored wins. */
+	[SQ_BLOB_META_PUT] =
+		"INSERT INTO blob_meta (blob_id, envelope, body, bodystructure,"
+		" partmap) VALUES (?1, ?2, ?3, ?4, ?5)"
+		" ON CONFLICT (blob_id) DO NOTHING",
+};
