@@ -10,10 +10,6 @@
 #include "../util/str.h"
 #include "imap_int.h"
 
-int imap_status_parse(const struct imap_arg *list, unsigned *items_r);
-void imap_status_line(struct imap_session *s, const struct store_mailbox *b,
-		      unsigned items);
-
 #define LIST_MAX_PATTERNS 16
 
 enum {

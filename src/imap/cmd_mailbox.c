@@ -327,8 +327,6 @@ static const struct {
 	{ "HIGHESTMODSEQ", ST_HIGHESTMODSEQ }, { "RECENT", ST_RECENT },
 };
 
-/* Parses "(MESSAGES UNSEEN ...)"; 0 or -1. */
-int imap_status_parse(const struct imap_arg *list, unsigned *items_r);
 int
 imap_status_parse(const struct imap_arg *list, unsigned *items_r)
 {
@@ -351,9 +349,6 @@ imap_status_parse(const struct imap_arg *list, unsigned *items_r)
 	return 0;
 }
 
-/* "* STATUS name (...)" of one mailbox (also LIST-STATUS). */
-void imap_status_line(struct imap_session *s, const struct store_mailbox *b,
-		      unsigned items);
 void
 imap_status_line(struct imap_session *s, const struct store_mailbox *b,
 		 unsigned items)

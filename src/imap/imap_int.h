@@ -206,6 +206,13 @@ int imap_view_resolve(struct imap_session *s, const struct imap_arg *arg,
 /* FETCH FLAGS (MODSEQ) line of view message i. */
 void imap_notify_flags_line(struct imap_session *s, size_t i, bool uid);
 
+/* ---- cmd_mailbox.c: STATUS items, shared with LIST-STATUS ---- */
+/* Parses "(MESSAGES UNSEEN ...)" into a bit mask; 0 or -1. */
+int imap_status_parse(const struct imap_arg *list, unsigned *items_r);
+/* "* STATUS name (...)" of one mailbox. */
+void imap_status_line(struct imap_session *s, const struct store_mailbox *b,
+		      unsigned items);
+
 /* ---- command handlers ---- */
 void imap_cmd_capability(struct imap_session *s, const struct imap_cmd *c);
 void imap_cmd_noop(struct imap_session *s, const struct imap_cmd *c);

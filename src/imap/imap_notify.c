@@ -329,14 +329,11 @@ imap_notify_before_tagged(struct imap_session *s)
 	/* Expunges held back during FETCH/STORE/SEARCH go out at the next
 	 * command that allows them. */
 	if (s->view != NULL && !(s->cmd_flags & IMAP_CMD_NO_EXPUNGE)) {
-		size_t before = s->view->n;
-
 		for (size_t k = 0; k < s->view->n; k++)
 			if (s->view->msgs[k].flags & IMAP_VFLAG_EXPUNGED) {
 				imap_notify_expunges(s);
 				break;
 			}
-		(void)before;
 	}
 	imap_reply_tagged_flush(s);
 }

@@ -3,6 +3,7 @@
  * conversion to UTF-8 through iconv. Broken input is decoded as well as
  * possible: mail in the wild is often slightly wrong.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <iconv.h>
 #include <string.h>
@@ -275,10 +276,14 @@ mime_charset_convert(const char *cs, size_t cslen, const char *in,
 		cslen = (size_t)(star - cs);
 	if (cslen > MIME_MAX_CHARSET)
 		return 1;
+	/* Only plain charset names reach iconv: '/' would select glibc
+	 * suffixes such as "//IGNORE", and odd names load gconv modules. */
+	for (size_t i = 0; i < cslen; i++)
+		if (cs[i] == '\0' ||
+		    (!isalnum((unsigned char)cs[i]) && !strchr("-_.:+", cs[i])))
+			return 1;
 	memcpy(name, cs, cslen);
 	name[cslen] = '\0';
-	if (memchr(name, '\0', cslen) != NULL)
-		return 1;
 	if (mime_charset_is_utf8(name))
 		return mime_utf8_clean(in, len, out) < 0 ? -1 : 0;
 	cd = iconv_open("UTF-8", name);

@@ -177,7 +177,7 @@ mime_delimiter_at(const char *m, size_t pos, size_t end, const char *b,
 	if (after + 2 <= end && m[after] == '-' && m[after + 1] == '-')
 		return 2;
 	/* RFC 2046 §5.1.1: only white space may follow a boundary. */
-	if (after == end || strchr(" \t\r\n", m[after]) != NULL)
+	if (after == end || (m[after] != '\0' && strchr(" \t\r\n", m[after])))
 		return 1;
 	return 0;
 }
