@@ -47,51 +47,19 @@ imap_msgfile_read(const char *data_dir, const char *blob, int64_t size,
 	return 0;
 }
 
-static char *
-imap_msgfile_take(struct buf *b)
-{
-	char *s = str_ndup((const char *)b->data, b->len);
-
-	buf_reset(b);
-	return s;
-}
-
+/* The same computation as SMTP delivery (mime_compute_meta), into the
+ * store's struct. */
 int
 imap_meta_compute(const char *msg, size_t len, struct store_meta *meta)
 {
-	struct mime_part *root = NULL;
-	struct buf b;
-	int rc = -1;
-
 	memset(meta, 0, sizeof(*meta));
-	buf_init(&b, 64 * 1024 * 1024);
-	if (mime_parse(msg, len, &root) < 0)
-		goto out;
-	if (mime_envelope(msg + root->header_off, root->header_len, &b) < 0)
-		goto out;
-	meta->envelope = imap_msgfile_take(&b);
-	if (mime_bodystructure(msg, len, root, false, &b) < 0)
-		goto out;
-	meta->body = imap_msgfile_take(&b);
-	if (mime_bodystructure(msg, len, root, true, &b) < 0)
-		goto out;
-	meta->bodystructure = imap_msgfile_take(&b);
-	if (mime_partmap_build(root, &b) < 0)
-		goto out;
-	meta->partmap_len = b.len;
-	meta->partmap = malloc(b.len + 1);
-	if (meta->partmap != NULL)
-		memcpy(meta->partmap, b.data, b.len);
-	rc = meta->envelope && meta->body && meta->bodystructure &&
-			     meta->partmap
-		     ? 0
-		     : -1;
-out:
-	mime_free(&root);
-	buf_fini(&b);
-	if (rc < 0)
+	if (mime_compute_meta(msg, len, &meta->envelope, &meta->body,
+			      &meta->bodystructure, &meta->partmap,
+			      &meta->partmap_len) < 0) {
 		store_meta_free(meta);
-	return rc;
+		return -1;
+	}
+	return 0;
 }
 
 int
