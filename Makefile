@@ -7,7 +7,7 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
 	-Wformat=2 -Wno-format-nonliteral -Wno-format-truncation -Wstrict-prototypes -Wmissing-prototypes
 BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -g -pthread $(WARN) $(PKG_CFLAGS)
-LIBS := $(PKG_LIBS) -lcrypt -lpthread
+LIBS := $(PKG_LIBS) -lcrypt -lpthread -lz
 
 SRCS := $(sort $(wildcard src/*/*.c))
 LIB_SRCS := $(filter-out src/main.c,$(SRCS))

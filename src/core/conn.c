@@ -23,6 +23,7 @@
 #include "loop.h"
 #include "server.h"
 #include "server_priv.h"
+#include "zpipe.h"
 
 struct conn {
 	struct server *srv;
@@ -38,6 +39,11 @@ struct conn {
 	bool dead;           /* on_close was (or is being) reported */
 	bool starttls_pending; /* switch to TLS once output is flushed */
 	struct event *tls_ev;
+	/* COMPRESS=DEFLATE (RFC 4978): the session reads z_in and writes
+	 * z_out, plain text; the bufferevent carries the deflated bytes. */
+	struct zpipe *z;
+	struct evbuffer *z_in, *z_out;
+	struct event *z_ev;       /* deflates z_out, inflates more input */
 	int timeout;
 	char peer[64];
 	char id[17];
@@ -74,6 +80,8 @@ static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 static void conn_tls_ev_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_z_flush(struct conn *c);
+static void conn_z_free(struct conn *c);
 
 static void
 conn_make_id(char id[17])
@@ -199,8 +207,10 @@ conn_free(struct conn **cp)
 	listener_conn_removed(c->srv, c);
 	conn_unlink(c);
 	/* Best effort: push out what is queued without waiting. */
-	if (!c->dead || c->closing)
+	if (!c->dead || c->closing) {
+		conn_z_flush(c);
 		bufferevent_flush(c->bev, EV_WRITE, BEV_FINISHED);
+	}
 	/* Send close_notify (best effort, never waits) so clients see a clean
 	 * end of the TLS stream rather than an unexpected EOF. */
 	if (c->tls && conn_output_pending(c) == 0) {
@@ -210,6 +220,7 @@ conn_free(struct conn **cp)
 	}
 	event_free(c->close_ev);
 	event_free(c->tls_ev);
+	conn_z_free(c);
 	bufferevent_free(c->bev);
 	free(c);
 	*cp = NULL;
@@ -218,7 +229,20 @@ conn_free(struct conn **cp)
 struct evbuffer *
 conn_input(struct conn *c)
 {
-	return bufferevent_get_input(c->bev);
+	return c->z != NULL ? c->z_in : bufferevent_get_input(c->bev);
+}
+
+/* Where the session's output goes: plain text to be deflated, or the
+ * bufferevent itself. */
+static struct evbuffer *
+conn_outbuf(struct conn *c)
+{
+	if (c->z == NULL)
+		return bufferevent_get_output(c->bev);
+	/* Deflate once per loop turn, not per write: one sync flush covers
+	 * every reply line written meanwhile. */
+	event_active(c->z_ev, EV_WRITE, 0);
+	return c->z_out;
 }
 
 static void
@@ -235,7 +259,7 @@ conn_write(struct conn *c, const void *data, size_t len)
 {
 	if (c->dead)
 		return;
-	bufferevent_write(c->bev, data, len);
+	evbuffer_add(conn_outbuf(c), data, len);
 	conn_check_backpressure(c);
 }
 
@@ -247,7 +271,7 @@ conn_printf(struct conn *c, const char *fmt, ...)
 	if (c->dead)
 		return;
 	va_start(ap, fmt);
-	evbuffer_add_vprintf(bufferevent_get_output(c->bev), fmt, ap);
+	evbuffer_add_vprintf(conn_outbuf(c), fmt, ap);
 	va_end(ap);
 	conn_check_backpressure(c);
 }
@@ -255,7 +279,11 @@ conn_printf(struct conn *c, const char *fmt, ...)
 size_t
 conn_output_pending(struct conn *c)
 {
-	return evbuffer_get_length(bufferevent_get_output(c->bev));
+	size_t n = evbuffer_get_length(bufferevent_get_output(c->bev));
+
+	if (c->z != NULL)
+		n += evbuffer_get_length(c->z_out);
+	return n;
 }
 
 /* Replaces the plaintext bufferevent by a TLS one on the same socket. Runs
@@ -296,7 +324,8 @@ conn_tls_switch(struct conn *c)
 int
 conn_starttls(struct conn *c)
 {
-	if (c->tls || c->dead || c->starttls_pending)
+	/* TLS goes under compression, never on top of it. */
+	if (c->tls || c->dead || c->starttls_pending || c->z != NULL)
 		return -1;
 	c->starttls_pending = true;
 	bufferevent_disable(c->bev, EV_READ);
@@ -331,6 +360,108 @@ conn_tls_info(const struct conn *c)
 	return c->tls_info;
 }
 
+/* ---- COMPRESS=DEFLATE (RFC 4978) ---------------------------------- */
+
+static void
+conn_z_free(struct conn *c)
+{
+	if (c->z_in != NULL)
+		evbuffer_free(c->z_in);
+	if (c->z_out != NULL)
+		evbuffer_free(c->z_out);
+	if (c->z_ev != NULL)
+		event_free(c->z_ev);
+	zpipe_free(&c->z);
+	c->z_in = c->z_out = NULL;
+	c->z_ev = NULL;
+}
+
+/* Deflates the queued text onto the bufferevent, ending with a sync
+ * flush so the client can read every reply at once. */
+static void
+conn_z_flush(struct conn *c)
+{
+	if (c->z == NULL || evbuffer_get_length(c->z_out) == 0)
+		return;
+	if (zpipe_deflate(c->z, c->z_out, bufferevent_get_output(c->bev)) < 0) {
+		evbuffer_drain(c->z_out, evbuffer_get_length(c->z_out));
+		log_warn(c->id, "compress", " error=deflate");
+		conn_schedule_close(c, "compress");
+	}
+}
+
+/* Inflates what the socket brought, but only until the session's input
+ * holds LIMIT_INPUT_HIGH_WATER: the rest stays compressed in the
+ * bufferevent, whose own high-water mark then stops reading the socket.
+ * So a decompression bomb costs at most both marks. 0 or -1 (closed). */
+static int
+conn_z_inflate(struct conn *c)
+{
+	if (zpipe_inflate(c->z, bufferevent_get_input(c->bev), c->z_in,
+			  LIMIT_INPUT_HIGH_WATER) == 0)
+		return 0;
+	log_info(c->id, "compress", " error=inflate");
+	conn_report_close(c, "compress");
+	return -1;
+}
+
+/* The session consumed input: inflate more if some is waiting (a full
+ * z_in stopped inflating, and the socket may not bring a new read). */
+static void
+conn_z_in_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+	     void *arg)
+{
+	struct conn *c = arg;
+
+	if (info->n_deleted == 0 || c->dead || c->z == NULL)
+		return;
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0 ||
+	    zpipe_inflate_pending(c->z))
+		event_active(c->z_ev, EV_READ, 0);
+}
+
+static void
+conn_z_ev_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->dead)
+		return;
+	conn_z_flush(c);
+	if (what & EV_READ)
+		conn_read_cb(c->bev, c);
+}
+
+int
+conn_compress_start(struct conn *c)
+{
+	struct event_base *base = loop_base(c->srv->loop);
+
+	if (c->z != NULL || c->dead || c->closing || c->starttls_pending)
+		return -1;
+	c->z = zpipe_new();
+	c->z_in = evbuffer_new();
+	c->z_out = evbuffer_new();
+	c->z_ev = event_new(base, -1, 0, conn_z_ev_cb, c);
+	if (c->z == NULL || c->z_in == NULL || c->z_out == NULL ||
+	    c->z_ev == NULL ||
+	    evbuffer_add_cb(c->z_in, conn_z_in_cb, c) == NULL) {
+		conn_z_free(c);
+		return -1;
+	}
+	/* RFC 4978 §3: the client compresses from the first command after
+	 * COMPRESS; what it already sent past that command is deflated. */
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		event_active(c->z_ev, EV_READ, 0);
+	return 0;
+}
+
+bool
+conn_is_compressed(const struct conn *c)
+{
+	return c->z != NULL;
+}
+
 /* A pause does not touch epoll (that would cost two epoll_ctl calls per
  * command): reading goes on into the input buffer, up to its high-water
  * mark, and the session simply is not told until it resumes. */
@@ -347,7 +478,8 @@ conn_resume(struct conn *c)
 	/* Input that arrived (pipelined) before the pause is still waiting:
 	 * let the session see it without a new network read. */
 	if (!c->dead && !c->closing &&
-	    evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+	    (evbuffer_get_length(conn_input(c)) > 0 ||
+	     evbuffer_get_length(bufferevent_get_input(c->bev)) > 0))
 		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS |
 					     BEV_TRIG_IGNORE_WATERMARKS);
 }
@@ -371,6 +503,7 @@ conn_close_after_flush(struct conn *c)
 	c->closing = true;
 	bufferevent_disable(c->bev, EV_READ);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	conn_z_flush(c);
 	if (conn_output_pending(c) == 0)
 		conn_schedule_close(c, "quit");
 }
@@ -392,7 +525,15 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 
-	if (c->dead || c->closing || c->paused || c->starttls_pending)
+	if (c->dead || c->closing || c->starttls_pending)
+		return;
+	if (c->z != NULL && conn_z_inflate(c) < 0)
+		return;
+	if (c->paused)
+		return;
+	/* Compressed input that is not a whole deflate block yet gave no
+	 * text: nothing new for the session. */
+	if (c->z != NULL && evbuffer_get_length(c->z_in) == 0)
 		return;
 	if (c->h != NULL && c->h->on_read != NULL)
 		c->h->on_read(c->ctx);

@@ -18,8 +18,9 @@ struct conn_handler {
 	/* New input is in conn_input(). */
 	void (*on_read)(void *ctx);
 	/* Peer closed, I/O or TLS error, or idle timeout (reason says which:
-	 * "eof", "error", "timeout", "tls"). The conn is dead; the session
-	 * must call conn_free() (now or later) and never touch it again. */
+	 * "eof", "error", "timeout", "tls", "compress": corrupt deflate
+	 * data). The conn is dead; the session must call conn_free() (now
+	 * or later) and never touch it again. */
 	void (*on_close)(void *ctx, const char *reason);
 	/* Optional: queued output fell below half the high-water mark (a
 	 * session streaming a large reply can queue more). */
@@ -53,6 +54,15 @@ int conn_starttls(struct conn *c);
 bool conn_is_tls(const struct conn *c);
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384" or "" */
 const char *conn_tls_info(const struct conn *c);
+
+/* COMPRESS=DEFLATE (RFC 4978): from now on output is raw-deflated (with
+ * a sync flush each loop turn) and input inflated. Output queued before
+ * the call (the tagged OK) still goes out plain; input bytes not yet read
+ * by the session are taken as compressed. Bounded: at most
+ * LIMIT_INPUT_HIGH_WATER of inflated input is held. 0 or -1 (already on,
+ * STARTTLS pending, closing or out of memory). */
+int conn_compress_start(struct conn *c);
+bool conn_is_compressed(const struct conn *c);
 
 /* Stop/start delivering on_read while an async job runs. */
 void conn_pause(struct conn *c);

@@ -224,6 +224,7 @@ imap_fetch_done(struct imap_job *j)
 	buf_reset(&x->out);
 	if (j->result == 0 && x->next < x->n) {
 		j->requeue = true;
+		j->requeue_drain = true;
 		return;
 	}
 	if (j->result < 0)
@@ -402,6 +403,13 @@ imap_cmd_fetch(struct imap_session *s, const struct imap_cmd *c)
 		x->modseq = true;
 	}
 	imap_fetch_needs(x, &seen);
+	/* RFC 7162 §3.1: the MODSEQ item is a CONDSTORE enabling action. */
+	if (x->modseq)
+		s->condstore = true;
+	/* RFC 7162 §3.1: with CONDSTORE on, FETCH responses carrying flags
+	 * carry MODSEQ too. */
+	for (size_t i = 0; s->condstore && i < x->f.n; i++)
+		x->modseq |= x->f.items[i].kind == IMAP_FETCH_FLAGS;
 	x->modseq |= s->condstore && seen;
 	if (imap_fetch_collect(s, x, idx, n, seen && !s->view->readonly) < 0) {
 		free(idx);

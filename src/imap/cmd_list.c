@@ -150,6 +150,51 @@ imap_list_one(struct imap_session *s, struct imap_list_job *l,
 		imap_status_line(s, b, l->status_items);
 }
 
+static bool
+imap_list_exists(const struct imap_list_job *l, const char *name, size_t n)
+{
+	for (size_t i = 0; i < l->n_boxes; i++)
+		if (strncmp(l->boxes[i].name, name, n) == 0 &&
+		    l->boxes[i].name[n] == '\0')
+			return true;
+	return false;
+}
+
+/* A missing ancestor of a mailbox ("a" of "a/b" when only "a/b" exists)
+ * is listed when it matches: \NonExistent for IMAP4rev2 (RFC 9051
+ * §6.3.9), \Noselect for IMAP4rev1 (RFC 3501 §6.3.8). Listed once, with
+ * the first of its descendants (the ones before box i have none). */
+static void
+imap_list_parents(struct imap_session *s, struct imap_list_job *l, size_t i)
+{
+	const char *name = l->boxes[i].name;
+	char tmp[STORE_MAILBOX_NAME_MAX + 1];
+	struct buf out;
+
+	for (const char *p = strchr(name, '/'); p != NULL;
+	     p = strchr(p + 1, '/')) {
+		size_t n = (size_t)(p - name);
+		bool seen = false;
+
+		if (n == 0 || n >= sizeof(tmp) || imap_list_exists(l, name, n))
+			continue;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = strncmp(l->boxes[k].name, name, n) == 0 &&
+			       l->boxes[k].name[n] == '/';
+		memcpy(tmp, name, n);
+		tmp[n] = '\0';
+		if (seen || !imap_list_matches(l, tmp))
+			continue;
+		buf_init(&out, 8192);
+		buf_printf(&out, "* LIST (%s \\HasChildren) \"/\" ",
+			   s->rev2 ? "\\NonExistent" : "\\Noselect");
+		imap_buf_mailbox(s, &out, tmp);
+		buf_printf(&out, "\r\n");
+		imap_reply_raw(s, out.data, out.len);
+		buf_fini(&out);
+	}
+}
+
 static void
 imap_list_done(struct imap_job *j)
 {
@@ -166,6 +211,9 @@ imap_list_done(struct imap_job *j)
 		const struct store_mailbox *b = &l->boxes[i];
 		bool sub = imap_list_subscribed(l, b->name);
 
+		if (!(l->opts & (LIST_LSUB | LIST_SEL_SUBSCRIBED |
+				 LIST_SEL_SPECIAL)))
+			imap_list_parents(s, l, i);
 		if (!imap_list_matches(l, b->name))
 			continue;
 		if ((lsub || (l->opts & LIST_SEL_SUBSCRIBED)) && !sub)

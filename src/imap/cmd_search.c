@@ -27,6 +27,10 @@ struct imap_search_job {
 	uint32_t *hit_uids;
 	size_t n_hits;
 	unsigned gen;
+	/* RFC 7162 §3.1.5: a MODSEQ key makes the reply carry the highest
+	 * modseq of the messages found. */
+	bool has_modseq;
+	uint64_t max_modseq;
 };
 
 static int
@@ -71,6 +75,8 @@ imap_search_work(struct imap_job *j, struct store *st)
 	for (size_t i = 0; i < n_sel; i++) {
 		x->hits[i] = x->uid ? sel[i].uid : sel[i].seq;
 		x->hit_uids[i] = sel[i].uid;
+		if (sel[i].modseq > x->max_modseq)
+			x->max_modseq = sel[i].modseq;
 	}
 	x->n_hits = n_sel;
 	free(sel);
@@ -117,6 +123,8 @@ imap_search_esearch(struct imap_session *s, struct imap_search_job *x,
 		buf_printf(b, " ALL ");
 		imap_search_set(b, x->hits, x->n_hits);
 	}
+	if (x->has_modseq)
+		buf_printf(b, " MODSEQ %" PRIu64, x->max_modseq);
 }
 
 static void
@@ -131,12 +139,15 @@ imap_search_done(struct imap_job *j)
 		return;
 	}
 	buf_init(&b, 64 * 1024 * 1024);
-	if (x->q.ret_given && !x->is_sort) {
+	/* RFC 9051 §7.3.4: an IMAP4rev2 client always gets ESEARCH. */
+	if ((x->q.ret_given || s->rev2) && !x->is_sort) {
 		imap_search_esearch(s, x, &b);
 	} else {
 		buf_printf(&b, "* %s", x->is_sort ? "SORT" : "SEARCH");
 		for (size_t i = 0; i < x->n_hits; i++)
 			buf_printf(&b, " %" PRIu32, x->hits[i]);
+		if (x->has_modseq && x->n_hits > 0)
+			buf_printf(&b, " (MODSEQ %" PRIu64 ")", x->max_modseq);
 	}
 	buf_append(&b, "\r\n", 2);
 	if ((x->q.ret & IMAP_ESEARCH_SAVE) && s->view != NULL &&
@@ -170,6 +181,18 @@ imap_search_job_free(struct imap_job *j)
 	free(x->hit_uids);
 	imap_search_free(&x->q);
 	free(x);
+}
+
+static bool
+imap_search_has_modseq(const struct imap_search_node *nd, unsigned depth)
+{
+	for (; nd != NULL && depth < IMAP_SEARCH_MAX_DEPTH; nd = nd->next) {
+		if (nd->key == IMAP_SK_MODSEQ ||
+		    imap_search_has_modseq(nd->a, depth + 1) ||
+		    imap_search_has_modseq(nd->b, depth + 1))
+			return true;
+	}
+	return false;
 }
 
 static int
@@ -241,6 +264,10 @@ imap_cmd_search(struct imap_session *s, const struct imap_cmd *c)
 	}
 	x->uid = c->uid;
 	x->gen = s->view->gen;
+	x->has_modseq = imap_search_has_modseq(x->q.root, 0);
+	/* RFC 7162 §3.1: a MODSEQ search key enables CONDSTORE. */
+	if (x->has_modseq)
+		s->condstore = true;
 	str_lcpy(x->data_dir, s->srv->cfg.data_dir, sizeof(x->data_dir));
 	x->job.work = imap_search_work;
 	x->job.done = imap_search_done;

@@ -22,6 +22,7 @@ struct imap_select_job {
 	bool qresync;
 	uint32_t q_uidvalidity;
 	uint64_t q_modseq;
+	struct imap_seqset q_known; /* known-uids; n == 0: all */
 	struct store_mailbox box;
 	int found;
 	struct store_imsg *msgs;
@@ -61,8 +62,13 @@ imap_select_qresync(struct imap_session *s, struct imap_select_job *x)
 	if (x->q_uidvalidity != x->box.uidvalidity)
 		return;
 	buf_init(&b, 4 * 1024 * 1024);
+	/* RFC 7162 §3.2.5.2: only UIDs of the known-uids, when given. */
 	for (size_t i = 0; i < x->n_vanished; i++)
-		buf_printf(&b, "%s%" PRIu32, i ? "," : "", x->vanished[i]);
+		if (x->q_known.n == 0 ||
+		    imap_seqset_contains(&x->q_known, x->vanished[i],
+					 UINT32_MAX))
+			buf_printf(&b, "%s%" PRIu32, b.len ? "," : "",
+				   x->vanished[i]);
 	if (b.len > 0)
 		imap_untagged(s, "VANISHED (EARLIER) %.*s", (int)b.len,
 			      (const char *)b.data);
@@ -70,6 +76,21 @@ imap_select_qresync(struct imap_session *s, struct imap_select_job *x)
 	for (size_t i = 0; i < s->view->n; i++)
 		if (s->view->msgs[i].modseq > x->q_modseq)
 			imap_notify_flags_line(s, i, true);
+}
+
+/* RFC 9051 §6.3.2: an IMAP4rev2 SELECT answers with the mailbox's LIST
+ * response too (its name as the server spells it). */
+static void
+imap_select_list(struct imap_session *s, struct imap_select_job *x)
+{
+	struct buf b;
+
+	buf_init(&b, 4096);
+	buf_printf(&b, "* LIST (%s) \"/\" ", x->box.special_use);
+	imap_buf_mailbox(s, &b, x->box.name);
+	buf_append(&b, "\r\n", 2);
+	imap_reply_raw(s, b.data, b.len);
+	buf_fini(&b);
 }
 
 static void
@@ -81,6 +102,8 @@ imap_select_announce(struct imap_session *s, struct imap_select_job *x)
 	imap_untagged(s, "%zu EXISTS", v->n);
 	if (!s->rev2)
 		imap_untagged(s, "0 RECENT");
+	else
+		imap_select_list(s, x);
 	imap_untagged(s, "FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
 			 "\\Draft)");
 	imap_untagged(s, "OK [PERMANENTFLAGS (%s)] Flags permitted",
@@ -131,6 +154,8 @@ imap_select_done(struct imap_job *j)
 	v->uidvalidity = x->box.uidvalidity;
 	v->uidnext = x->box.uidnext;
 	v->highestmodseq = x->box.highestmodseq;
+	/* The counters were read before the list (imap_select_work). */
+	v->synced_modseq = x->box.highestmodseq;
 	v->msgs = x->msgs;
 	v->n = v->cap = x->n;
 	x->msgs = NULL;
@@ -148,6 +173,7 @@ imap_select_free(struct imap_job *j)
 
 	store_imsgs_free(x->msgs, x->n);
 	free(x->vanished);
+	imap_seqset_free(&x->q_known);
 	free(x);
 }
 
@@ -180,6 +206,12 @@ imap_select_params(struct imap_session *s, const struct imap_arg *a,
 		num[p[1].len] = '\0';
 		if (str_tonum(num, 1, INT64_MAX, &v2) < 0)
 			return -1;
+		/* known-uids; the seq-match data is an optimisation we
+		 * may ignore (RFC 7162 §3.2.5.2). */
+		if (a->list[i].list_n >= 3 &&
+		    (p[2].type != IMAP_ARG_ATOM ||
+		     imap_seqset_parse(p[2].str, p[2].len, &x->q_known) < 0))
+			return -1;
 		x->qresync = true;
 		x->q_uidvalidity = (uint32_t)v1;
 		x->q_modseq = (uint64_t)v2;
@@ -201,16 +233,18 @@ imap_cmd_select(struct imap_session *s, const struct imap_cmd *c)
 	    imap_mailbox_arg(s, &c->args[0], x->name, sizeof(x->name)) < 0 ||
 	    (c->n_args == 2 && (c->args[1].type != IMAP_ARG_LIST ||
 				imap_select_params(s, &c->args[1], x) < 0))) {
+		imap_seqset_free(&x->q_known);
 		free(x);
 		imap_finish(s, "BAD", NULL, "Bad %s arguments", c->name);
 		imap_session_error(s);
 		return;
 	}
 	/* RFC 9051 §6.3.2: a failed SELECT leaves no mailbox selected, so
-	 * the old view goes now; QRESYNC says so (RFC 7162 §3.2.11). */
+	 * the old view goes now; QRESYNC and IMAP4rev2 say so (RFC 7162
+	 * §3.2.11, RFC 9051 §7.1 CLOSED). */
 	if (s->view != NULL) {
 		imap_view_close(s);
-		if (s->qresync)
+		if (s->qresync || s->rev2)
 			imap_untagged(s, "OK [CLOSED] Previous mailbox closed");
 	}
 	x->account_id = s->account_id;

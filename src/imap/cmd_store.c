@@ -97,7 +97,8 @@ imap_store_done(struct imap_job *j)
 			continue;
 		if (!x->a.silent || (changed && s->condstore &&
 				     x->a.unchangedsince_set))
-			imap_notify_flags_line(s, (size_t)k, x->uid);
+			imap_notify_flags_line(s, (size_t)k,
+					       x->uid || s->qresync);
 	}
 	if (x->n_changes > 0)
 		imap_notify_others(s, false);

@@ -50,6 +50,7 @@ static const struct imap_cmd_def imap_cmd_table[] = {
 	{ "STATUS", imap_cmd_status, AUTHED, 0 },
 	{ "APPEND", imap_cmd_append, AUTHED, 0 },
 	{ "IDLE", imap_cmd_idle, AUTHED, 0 },          /* RFC 2177 */
+	{ "COMPRESS", imap_cmd_compress, AUTHED, 0 },  /* RFC 4978 */
 	/* §6.4: selected. */
 	{ "CHECK", imap_cmd_check, SEL, 0 },
 	{ "CLOSE", imap_cmd_close, SEL, 0 },
@@ -135,4 +136,7 @@ imap_cmds_capability(struct imap_session *s, struct buf *b)
 		      " LIST-EXTENDED LIST-STATUS STATUS=SIZE ESEARCH"
 		      " SORT CONDSTORE QRESYNC BINARY UTF8=ACCEPT"
 		      " APPENDLIMIT=%zu", s->srv->cfg.max_message_size);
+	/* RFC 4978: usable once logged in, and only once. */
+	if (s->state != IMAP_STATE_NOAUTH && !s->compress)
+		buf_printf(b, " COMPRESS=DEFLATE");
 }

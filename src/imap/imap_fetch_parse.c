@@ -334,6 +334,14 @@ imap_fetch_item_parse(struct imap_fetch_item *it, const struct imap_arg *a,
 				    sizeof(imap_fetch_simple[0]); i++) {
 		if (str_ieq(a->str, a->len, imap_fetch_simple[i].name)) {
 			it->kind = imap_fetch_simple[i].kind;
+			/* RFC 9051 §6.4.5: RFC822.HEADER is BODY.PEEK[HEADER],
+			 * RFC822.TEXT is BODY[TEXT] (fetchmail uses both). */
+			if (it->kind == IMAP_FETCH_RFC822_HEADER) {
+				it->text = IMAP_SECTION_HEADER;
+				it->peek = true;
+			} else if (it->kind == IMAP_FETCH_RFC822_TEXT) {
+				it->text = IMAP_SECTION_TEXT;
+			}
 			it->reply_name = str_ndup(imap_fetch_simple[i].name,
 						  strlen(imap_fetch_simple[i].name));
 			if (it->reply_name == NULL)

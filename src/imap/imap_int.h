@@ -58,6 +58,9 @@ struct imap_view {
 	bool readonly;                         /* EXAMINE */
 	uint32_t uidvalidity, uidnext;
 	uint64_t highestmodseq;
+	/* Every change with a modseq up to this one is in msgs (the refresh
+	 * asks the store only for what is newer); 0: unknown. */
+	uint64_t synced_modseq;
 	struct store_imsg *msgs;
 	size_t n, cap;
 	struct server_watch watch;
@@ -85,6 +88,10 @@ struct imap_job {
 	int result;
 	bool requeue;       /* set by done: run work again on a worker */
 	bool requeue_commit; /* ... in the group commit instead */
+	/* With requeue: first wait until the client has read most of the
+	 * queued output (conn on_drain), so a slow reader of a big FETCH
+	 * never makes us buffer the whole mailbox. */
+	bool requeue_drain;
 	char err[160];
 	char sync_blob[64]; /* commit: blob whose directory must be synced */
 };
@@ -124,6 +131,7 @@ struct imap_session {
 	unsigned cmd_flags;      /* enum imap_cmd_flag of the running one */
 	struct buf tagged;       /* finished tagged line, while refreshing */
 	struct imap_view *view;  /* SELECTED state */
+	struct imap_job *drain_job; /* requeue_drain job parked until drain */
 	unsigned view_gen;
 };
 
@@ -242,6 +250,9 @@ void imap_cmd_check(struct imap_session *s, const struct imap_cmd *c);
 void imap_cmd_idle(struct imap_session *s, const struct imap_cmd *c);
 void imap_idle_line(struct imap_session *s, const char *line, size_t len);
 void imap_cmd_search(struct imap_session *s, const struct imap_cmd *c);
+void imap_cmd_compress(struct imap_session *s, const struct imap_cmd *c);
+/* Starts COMPRESS=DEFLATE once its tagged OK is queued (cmd_compress.c). */
+void imap_compress_after_tagged(struct imap_session *s);
 
 /* Expunges the view's \Deleted messages (uids NULL) or those of the
  * listed UIDs that are \Deleted; silent for CLOSE. Ends the command. */

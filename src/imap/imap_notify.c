@@ -30,6 +30,11 @@ struct imap_refresh {
 	int found;
 	struct store_imsg *msgs;
 	size_t n;
+	/* Incremental: msgs holds only messages changed after since, and
+	 * vanished the UIDs expunged after it. since 0: the whole list. */
+	uint64_t since;
+	uint32_t *vanished;
+	size_t n_vanished;
 };
 
 static void imap_notify_refresh(struct imap_session *s);
@@ -133,7 +138,21 @@ imap_refresh_work(struct imap_job *j, struct store *st)
 	 * in the list and reported again next time, never lost. */
 	r->found = store_mailbox_get(st, r->job.s->account_id, r->name,
 				     &r->box);
-	if (store_mailbox_imsgs(st, r->mailbox_id, 0, &r->msgs, &r->n, &err) <
+	if (r->since > 0 &&
+	    (store_mailbox_imsgs(st, r->mailbox_id, r->since, &r->msgs, &r->n,
+				 &err) < 0 ||
+	     store_vanished_since(st, r->mailbox_id, r->since, &r->vanished,
+				  &r->n_vanished, &err) < 0)) {
+		/* Fall back to reading the whole list. */
+		store_imsgs_free(r->msgs, r->n);
+		free(r->vanished);
+		r->msgs = NULL;
+		r->vanished = NULL;
+		r->n = r->n_vanished = 0;
+		r->since = 0;
+	}
+	if (r->since == 0 &&
+	    store_mailbox_imsgs(st, r->mailbox_id, 0, &r->msgs, &r->n, &err) <
 	    0) {
 		str_lcpy(j->err, err != NULL ? err : "store error",
 			 sizeof(j->err));
@@ -150,6 +169,49 @@ imap_keywords_eq(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+/* A changed message of the store: new flags announced when they differ
+ * from what the client knows. */
+static void
+imap_refresh_update(struct imap_session *s, size_t i, struct store_imsg *n)
+{
+	struct store_imsg *m = &s->view->msgs[i];
+
+	if (m->flags & IMAP_VFLAG_EXPUNGED)
+		return;
+	if (m->flags != n->flags ||
+	    !imap_keywords_eq(m->keywords, n->keywords)) {
+		m->flags = n->flags;
+		free(m->keywords);
+		m->keywords = n->keywords;
+		n->keywords = NULL;
+		m->modseq = n->modseq;
+		imap_notify_flags_line(s, i, s->qresync);
+	} else {
+		m->modseq = n->modseq;
+	}
+}
+
+/* Incremental refresh: only what changed after the view's synced modseq
+ * (store_mailbox_imsgs changedsince, store_vanished_since). */
+static void
+imap_refresh_merge_since(struct imap_session *s, struct imap_refresh *r)
+{
+	struct imap_view *v = s->view;
+
+	for (size_t k = 0; k < r->n_vanished; k++) {
+		long i = imap_view_find(v, r->vanished[k]);
+
+		if (i >= 0)
+			v->msgs[i].flags |= IMAP_VFLAG_EXPUNGED;
+	}
+	for (size_t j = 0; j < r->n; j++) {
+		long i = imap_view_find(v, r->msgs[j].uid);
+
+		if (i >= 0)
+			imap_refresh_update(s, (size_t)i, &r->msgs[j]);
+	}
+}
+
 /* Flag changes and disappearances: one merge walk over both UID lists. */
 static void
 imap_refresh_merge(struct imap_session *s, struct imap_refresh *r)
@@ -157,6 +219,10 @@ imap_refresh_merge(struct imap_session *s, struct imap_refresh *r)
 	struct imap_view *v = s->view;
 	size_t i = 0, j = 0;
 
+	if (r->since > 0) {
+		imap_refresh_merge_since(s, r);
+		return;
+	}
 	while (i < v->n) {
 		struct store_imsg *m = &v->msgs[i];
 
@@ -169,18 +235,7 @@ imap_refresh_merge(struct imap_session *s, struct imap_refresh *r)
 			j++;
 			continue;
 		}
-		if (!(m->flags & IMAP_VFLAG_EXPUNGED) &&
-		    (m->flags != r->msgs[j].flags ||
-		     !imap_keywords_eq(m->keywords, r->msgs[j].keywords))) {
-			m->flags = r->msgs[j].flags;
-			free(m->keywords);
-			m->keywords = r->msgs[j].keywords;
-			r->msgs[j].keywords = NULL;
-			m->modseq = r->msgs[j].modseq;
-			imap_notify_flags_line(s, i, s->qresync);
-		} else {
-			m->modseq = r->msgs[j].modseq;
-		}
+		imap_refresh_update(s, i, &r->msgs[j]);
 		i++;
 		j++;
 	}
@@ -272,6 +327,8 @@ imap_refresh_done(struct imap_job *j)
 		if (imap_refresh_append(s, r) > 0 || v->n != before)
 			imap_untagged(s, "%zu EXISTS", v->n);
 		if (r->found == 1) {
+			/* Counters were read before the lists. */
+			v->synced_modseq = r->box.highestmodseq;
 			v->uidnext = r->box.uidnext;
 			if (r->box.highestmodseq > v->highestmodseq)
 				v->highestmodseq = r->box.highestmodseq;
@@ -293,6 +350,7 @@ imap_refresh_free(struct imap_job *j)
 	struct imap_refresh *r = (struct imap_refresh *)j;
 
 	store_imsgs_free(r->msgs, r->n);
+	free(r->vanished);
 	free(r);
 }
 
@@ -310,6 +368,7 @@ imap_notify_refresh(struct imap_session *s)
 	r->job.free = imap_refresh_free;
 	r->mailbox_id = s->view->mailbox_id;
 	r->gen = s->view->gen;
+	r->since = s->view->synced_modseq;
 	str_lcpy(r->name, s->view->name, sizeof(r->name));
 	imap_job_read(s, &r->job);
 }

@@ -61,6 +61,8 @@ imap_reply_tagged_flush(struct imap_session *s)
 {
 	if (s->conn != NULL)
 		conn_write(s->conn, s->tagged.data, s->tagged.len);
+	/* RFC 4978 §3: compression starts right after COMPRESS's OK. */
+	imap_compress_after_tagged(s);
 	buf_reset(&s->tagged);
 	s->in_cmd = false;
 	s->cmd_flags = 0;

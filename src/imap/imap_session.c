@@ -27,11 +27,13 @@
 static void imap_session_read_cb(void *ctx);
 static void imap_session_close_cb(void *ctx, const char *reason);
 static void imap_session_timeout_cb(void *ctx);
+static void imap_session_drain_cb(void *ctx);
 static void imap_session_process(struct imap_session *s);
 
 static const struct conn_handler imap_conn_handler = {
 	.on_read = imap_session_read_cb,
 	.on_close = imap_session_close_cb,
+	.on_drain = imap_session_drain_cb,
 	.on_timeout = imap_session_timeout_cb,
 };
 
@@ -134,6 +136,16 @@ imap_session_close_cb(void *ctx, const char *reason)
 		event_del(s->delay_ev);
 	/* No more notifications for a gone client. */
 	imap_view_close(s);
+	if (s->drain_job != NULL) {
+		struct imap_job *j = s->drain_job;
+
+		s->drain_job = NULL;
+		if (j->free != NULL)
+			j->free(j);
+		else
+			free(j);
+		imap_session_unref(s); /* the parked job's reference */
+	}
 	imap_session_unref(s);
 }
 
@@ -141,6 +153,23 @@ static void
 imap_session_read_cb(void *ctx)
 {
 	imap_session_process(ctx);
+}
+
+/* Output fell below half the high-water mark: a parked FETCH batch may
+ * go on. */
+static void
+imap_session_drain_cb(void *ctx)
+{
+	struct imap_session *s = ctx;
+	struct imap_job *j = s->drain_job;
+
+	if (j == NULL || s->conn == NULL)
+		return;
+	s->drain_job = NULL;
+	log_debug(s->sess_id, "drain", " pending=%zu",
+		  conn_output_pending(s->conn));
+	imap_job_read(s, j);
+	imap_session_unref(s); /* the parked job's reference */
 }
 
 static void
@@ -426,6 +455,15 @@ imap_job_end(struct imap_job *j)
 	if (j->requeue && s->conn != NULL) {
 		/* The next step of the same command (FETCH batches). */
 		j->requeue = false;
+		if (j->requeue_drain && s->drain_job == NULL &&
+		    conn_output_pending(s->conn) > LIMIT_OUTPUT_HIGH_WATER) {
+			/* Parked, keeping its session reference, until
+			 * imap_session_drain_cb. */
+			j->requeue_drain = false;
+			s->drain_job = j;
+			return;
+		}
+		j->requeue_drain = false;
 		if (j->requeue_commit) {
 			j->requeue_commit = false;
 			imap_job_commit(s, j);

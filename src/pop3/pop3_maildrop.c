@@ -474,6 +474,10 @@ pop3_update_done(void *arg, int result)
 		s->locked = false;
 	}
 	if (result == 0) {
+		/* IMAP sessions on this INBOX announce the expunges (RFC
+		 * 9051 §7.4.1 EXPUNGE / RFC 7162 VANISHED). */
+		if (s->drop.n_del > 0)
+			server_notify_account(s->srv, s->account_id);
 		log_info(s->sess_id, "quit", " user=%s deleted=%zu",
 			 log_qs(s->address), s->drop.n_del);
 		pop3_reply_ok(s, "%s (%zu messages deleted)", POP3_TXT_BYE,
