@@ -191,6 +191,40 @@ store_sq_orphans_collect(struct store_sq_orphans *o, sqlite3_stmt *s)
 }
 
 int
+store_sq_exec_id(struct store *st, enum store_sq_stmt stmt, int64_t id)
+{
+	sqlite3_stmt *s = store_sq_stmt(st, stmt);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	if (store_sq_exec(s) != SQLITE_DONE) {
+		store_sq_err(st, "database error");
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_sq_unref_collect(struct store *st, enum store_sq_stmt stmt, int64_t id,
+		       struct store_sq_orphans *o)
+{
+	sqlite3_stmt *s = store_sq_stmt(st, stmt);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	rc = store_sq_orphans_collect(o, s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		store_sq_err(st, "database error");
+		return -1;
+	}
+	return 0;
+}
+
+int
 store_sq_orphans_delete(struct store *st, struct store_sq_orphans *o)
 {
 	for (size_t i = 0; i < o->n_ids; i++) {

@@ -340,44 +340,17 @@ store_sqlite_user_passwd(struct store *st, const char *address,
 	return 0;
 }
 
-/* Runs one statement bound to the account id; 0 or -1. */
-static int
-sq_account_exec(struct store *st, enum store_sq_stmt id, int64_t account_id)
-{
-	sqlite3_stmt *s = store_sq_stmt(st, id);
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, account_id);
-	if (store_sq_exec(s) != SQLITE_DONE) {
-		store_sq_err(st, "database error");
-		return -1;
-	}
-	return 0;
-}
-
 /* Deletes rows in foreign-key order: blob references first (remembering
  * the blobs that become orphans), then messages, the orphaned blob rows,
  * mailboxes and the account. */
 static int
 sq_user_purge(struct store *st, int64_t id, struct store_sq_orphans *o)
 {
-	sqlite3_stmt *s = store_sq_stmt(st, SQ_BLOB_UNREF_ACCOUNT);
-	int rc;
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, id);
-	rc = store_sq_orphans_collect(o, s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		store_sq_err(st, "database error");
-		return -1;
-	}
-	if (sq_account_exec(st, SQ_MSG_DEL_ACCOUNT, id) < 0
+	if (store_sq_unref_collect(st, SQ_BLOB_UNREF_ACCOUNT, id, o) < 0
+	    || store_sq_exec_id(st, SQ_MSG_DEL_ACCOUNT, id) < 0
 	    || store_sq_orphans_delete(st, o) < 0
-	    || sq_account_exec(st, SQ_MAILBOX_DEL_ACCOUNT, id) < 0
-	    || sq_account_exec(st, SQ_ACCOUNT_DEL, id) < 0)
+	    || store_sq_exec_id(st, SQ_MAILBOX_DEL_ACCOUNT, id) < 0
+	    || store_sq_exec_id(st, SQ_ACCOUNT_DEL, id) < 0)
 		return -1;
 	return 0;
 }

@@ -140,6 +140,12 @@ struct store_sq_orphans {
 int store_sq_orphans_collect(struct store_sq_orphans *o, sqlite3_stmt *s);
 /* Deletes the collected blob rows; 0 or -1 (st->err). */
 int store_sq_orphans_delete(struct store *st, struct store_sq_orphans *o);
+/* Runs stmt bound to one id to its end; 0 or -1 (st->err). */
+int store_sq_exec_id(struct store *st, enum store_sq_stmt stmt, int64_t id);
+/* Runs an "unreference blobs of <id>" statement, collecting into o the
+ * blobs no longer referenced; 0 or -1 (st->err). */
+int store_sq_unref_collect(struct store *st, enum store_sq_stmt stmt,
+			   int64_t id, struct store_sq_orphans *o);
 /* Starts with an empty path vector, so finishing cannot fail after the
  * commit; 0 or -1 (st->err "out of memory"). */
 int store_sq_orphans_init(struct store *st, struct store_sq_orphans *o);

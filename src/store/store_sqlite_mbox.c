@@ -202,43 +202,16 @@ store_sqlite_mailbox_create(struct store *st, int64_t account_id,
 	return 0;
 }
 
-/* Runs one statement bound to an id; 0 or -1 (st->err). */
-static int
-sq_exec_id(struct store *st, enum store_sq_stmt id, int64_t v)
-{
-	sqlite3_stmt *s = store_sq_stmt(st, id);
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, v);
-	if (store_sq_exec(s) != SQLITE_DONE) {
-		store_sq_err(st, "database error");
-		return -1;
-	}
-	return 0;
-}
-
 /* The messages go first (their blob references, then the rows, then the
  * blobs no one references), then the mailbox row; its vanished rows go
  * with it (ON DELETE CASCADE). */
 static int
 sq_mbox_purge(struct store *st, int64_t mailbox_id, struct store_sq_orphans *o)
 {
-	sqlite3_stmt *s = store_sq_stmt(st, SQ_BLOB_UNREF_MAILBOX);
-	int rc;
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, mailbox_id);
-	rc = store_sq_orphans_collect(o, s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		store_sq_err(st, "database error");
-		return -1;
-	}
-	if (sq_exec_id(st, SQ_MSG_DEL_MAILBOX, mailbox_id) < 0
+	if (store_sq_unref_collect(st, SQ_BLOB_UNREF_MAILBOX, mailbox_id, o) < 0
+	    || store_sq_exec_id(st, SQ_MSG_DEL_MAILBOX, mailbox_id) < 0
 	    || store_sq_orphans_delete(st, o) < 0
-	    || sq_exec_id(st, SQ_MAILBOX_DEL, mailbox_id) < 0)
+	    || store_sq_exec_id(st, SQ_MAILBOX_DEL, mailbox_id) < 0)
 		return -1;
 	return 0;
 }
