@@ -34,6 +34,7 @@
 #define LOAD_MAX_CLIENTS 1000
 #define LOAD_MAX_USERS 100000
 #define LOAD_MAX_SEED 100000
+#define LOAD_MAX_LOOPS 10000000
 #define LOAD_MSG_MAX (16 * 1024)        /* a seeded message, at most */
 #define LOAD_RESP_MAX (8 * 1024 * 1024) /* one command's whole answer */
 #define LOAD_LINE_MAX 1024
@@ -891,7 +892,7 @@ main(int argc, char **argv)
 	}
 	if (argc - optind != 2 || o.clients < 1 || o.clients > LOAD_MAX_CLIENTS ||
 	    o.users < 1 || o.users > LOAD_MAX_USERS || o.seeded < 1 ||
-	    o.seeded > LOAD_MAX_SEED || o.loops < 1 || o.loops > LOAD_MAX_SEED ||
+	    o.seeded > LOAD_MAX_SEED || o.loops < 1 || o.loops > LOAD_MAX_LOOPS ||
 	    o.per_session < 0 || o.timeout_s <= 0)
 		load_usage();
 	o.host = argv[optind];

@@ -258,30 +258,31 @@ idle_dovecot() {
 }
 
 summary() {
-	/usr/bin/python3 - "$RESULTS" <<-'EOF'
-	import sys, statistics as st
-	rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
-	med = {}
-	print("| server | mode | ops/s median | runs | errors | p50 ms | p99 ms |")
-	print("|---|---|---:|---|---:|---:|---:|")
-	for mode in sorted({r[1] for r in rows}, reverse=True):
-		for t in ("postel", "dovecot"):
-			rs = [r for r in rows if r[0] == t and r[1] == mode and r[6]]
-			if not rs:
-				continue
-			rate = [float(r[6]) for r in rs]
-			med[(t, mode)] = st.median(rate)
-			name = "login every loop" if mode == "1" else "one session per client"
-			print(f"| {t} | {name} | {st.median(rate):,.0f} | "
-			      f"{', '.join(f'{x:,.0f}' for x in rate)} | "
-			      f"{sum(int(r[5]) for r in rs)} | "
-			      f"{st.median(float(r[7]) for r in rs):.2f} | "
-			      f"{st.median(float(r[8]) for r in rs):.2f} |")
-	for mode in sorted({r[1] for r in rows}, reverse=True):
-		if ("postel", mode) in med and ("dovecot", mode) in med:
-			print(f"ratio Postel/Dovecot mode {mode}: "
-			      f"{med[('postel', mode)] / med[('dovecot', mode)]:.2f}x")
-	EOF
+	/usr/bin/python3 - "$RESULTS" <<'EOF'
+import sys, statistics as st
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+med = {}
+print("| server | mode | ops/s median | runs | errors | p50 ms | p99 ms |")
+print("|---|---|---:|---|---:|---:|---:|")
+modes = sorted({r[1] for r in rows}, reverse=True)
+for mode in modes:
+    for t in ("postel", "dovecot"):
+        rs = [r for r in rows if r[0] == t and r[1] == mode and r[6]]
+        if not rs:
+            continue
+        rate = [float(r[6]) for r in rs]
+        med[(t, mode)] = st.median(rate)
+        name = "login every loop" if mode == "1" else "one session per client"
+        print(f"| {t} | {name} | {st.median(rate):,.0f} | "
+              f"{', '.join(f'{x:,.0f}' for x in rate)} | "
+              f"{sum(int(r[5]) for r in rs)} | "
+              f"{st.median(float(r[7]) for r in rs):.2f} | "
+              f"{st.median(float(r[8]) for r in rs):.2f} |")
+for mode in modes:
+    if ("postel", mode) in med and ("dovecot", mode) in med:
+        print(f"ratio Postel/Dovecot, mode {mode}: "
+              f"{med[('postel', mode)] / med[('dovecot', mode)]:.2f}x")
+EOF
 }
 
 main() {
