@@ -27,7 +27,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_SECONDS ?= 15
 
-.PHONY: all setup run check unit fuzz e2e asan clean bench
+.PHONY: all setup run check unit fuzz e2e asan clean bench bench-imap
 
 all: build/postel
 
@@ -81,6 +81,9 @@ check: setup
 
 bench: all
 	bash bench/run.sh
+
+bench-imap: all
+	bash bench/run_imap.sh
 
 clean:
 	rm -rf build

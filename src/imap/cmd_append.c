@@ -166,9 +166,19 @@ imap_append_args(struct imap_session *s, const struct imap_cmd *c,
 		}
 		i++;
 	}
-	if (i + 1 != c->n_args)
+	if (i + 1 != c->n_args && !(i + 2 == c->n_args &&
+				    imap_arg_atom_is(&c->args[i], "UTF8")))
 		return -1;
 	msg = &c->args[i];
+	if (i + 2 == c->n_args) {
+		/* RFC 6855 §4: UTF8 (literal8), a message whose header may
+		 * hold raw UTF-8; only once UTF8=ACCEPT is enabled. */
+		msg = &c->args[i + 1];
+		if (!s->utf8 || msg->type != IMAP_ARG_LIST ||
+		    msg->list_n != 1 || !msg->list[0].literal8)
+			return -1;
+		msg = &msg->list[0];
+	}
 	if (msg->type != IMAP_ARG_LITERAL && msg->type != IMAP_ARG_STRING)
 		return -1;
 	x->data = malloc(msg->len + 1);

@@ -135,6 +135,12 @@ imap_search_done(struct imap_job *j)
 	struct buf b;
 
 	if (j->result < 0) {
+		if ((x->q.ret & IMAP_ESEARCH_SAVE) && s->view != NULL &&
+		    s->view->gen == x->gen) {
+			free(s->view->saved); /* RFC 5182 §2.1 */
+			s->view->saved = NULL;
+			s->view->n_saved = 0;
+		}
 		imap_finish(s, "NO", "UNAVAILABLE", "SEARCH failed");
 		return;
 	}
@@ -152,7 +158,22 @@ imap_search_done(struct imap_job *j)
 	buf_append(&b, "\r\n", 2);
 	if ((x->q.ret & IMAP_ESEARCH_SAVE) && s->view != NULL &&
 	    s->view->gen == x->gen) {
-		/* RFC 5182: "$" refers to this result from now on. */
+		/* RFC 5182: "$" refers to this result from now on; with MIN
+		 * and/or MAX but neither ALL nor COUNT, only to those (§2.4). */
+		unsigned r = x->q.ret;
+
+		if ((r & (IMAP_ESEARCH_MIN | IMAP_ESEARCH_MAX)) &&
+		    !(r & (IMAP_ESEARCH_ALL | IMAP_ESEARCH_COUNT)) &&
+		    x->n_hits > 1) {
+			uint32_t lo = x->hit_uids[0];
+			uint32_t hi = x->hit_uids[x->n_hits - 1];
+
+			x->n_hits = 0;
+			if (r & IMAP_ESEARCH_MIN)
+				x->hit_uids[x->n_hits++] = lo;
+			if (r & IMAP_ESEARCH_MAX)
+				x->hit_uids[x->n_hits++] = hi;
+		}
 		free(s->view->saved);
 		s->view->saved = x->hit_uids;
 		s->view->n_saved = x->n_hits;
@@ -195,6 +216,32 @@ imap_search_has_modseq(const struct imap_search_node *nd, unsigned depth)
 	return false;
 }
 
+/* RFC 5182 §2.1: "$" (as a sequence set or after UID) is the saved result,
+ * kept as UIDs, as it was when the command began; it becomes a UID set so
+ * the worker needs nothing from the session. 0 or -1 (out of memory). */
+static int
+imap_search_subst_saved(struct imap_search_node *nd, const struct imap_view *v)
+{
+	for (; nd != NULL; nd = nd->next) {
+		if ((nd->key == IMAP_SK_SEQSET || nd->key == IMAP_SK_UID) &&
+		    nd->set.saved) {
+			nd->key = IMAP_SK_UID;
+			nd->set.saved = false;
+			nd->set.r = calloc(v->n_saved + 1, sizeof(*nd->set.r));
+			if (nd->set.r == NULL)
+				return -1;
+			for (size_t i = 0; v->saved != NULL && i < v->n_saved;
+			     i++)
+				nd->set.r[i].lo = nd->set.r[i].hi = v->saved[i];
+			nd->set.n = v->saved != NULL ? v->n_saved : 0;
+		}
+		if (imap_search_subst_saved(nd->a, v) < 0 ||
+		    imap_search_subst_saved(nd->b, v) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 imap_search_collect(struct imap_session *s, struct imap_search_job *x)
 {
@@ -203,7 +250,8 @@ imap_search_collect(struct imap_session *s, struct imap_search_job *x)
 	x->msgs = calloc(v->n + 1, sizeof(*x->msgs));
 	x->kw = calloc(v->n + 1, sizeof(*x->kw));
 	x->blobs = calloc(v->n + 1, sizeof(*x->blobs));
-	if (x->msgs == NULL || x->kw == NULL || x->blobs == NULL)
+	if (x->msgs == NULL || x->kw == NULL || x->blobs == NULL ||
+	    imap_search_subst_saved(x->q.root, v) < 0)
 		return -1;
 	for (size_t i = 0; i < v->n; i++) {
 		const struct store_imsg *m = &v->msgs[i];
@@ -224,6 +272,37 @@ imap_search_collect(struct imap_session *s, struct imap_search_job *x)
 	return 0;
 }
 
+/* RFC 5256 §3: SORT (criteria) charset keys; answers the command itself
+ * and returns -1 when the first two are not acceptable. */
+static int
+imap_sort_args(struct imap_session *s, const struct imap_arg *args, size_t n,
+	       struct imap_sort_program *p)
+{
+	const char *err = NULL;
+
+	if (n < 3 || imap_sort_parse(&args[0], p, &err) < 0 ||
+	    !imap_arg_is_string(&args[1])) {
+		imap_finish(s, "BAD", NULL, "%s",
+			    err ? err : "Bad SORT arguments");
+		return -1;
+	}
+	/* RFC 6855 §3 (erratum 4029): once UTF8=ACCEPT is on, any charset
+	 * but UTF-8 conflicts with the strings: BAD. */
+	if (s->utf8 && !str_ieq(args[1].str, args[1].len, "UTF-8")) {
+		imap_finish(s, "BAD", NULL, "Only UTF-8 after "
+			    "ENABLE UTF8=ACCEPT");
+		return -1;
+	}
+	/* RFC 5256 §3: an unknown charset is a NO, not a BAD. */
+	if (!str_ieq(args[1].str, args[1].len, "UTF-8") &&
+	    !str_ieq(args[1].str, args[1].len, "US-ASCII")) {
+		imap_finish(s, "NO", "BADCHARSET (US-ASCII UTF-8)",
+			    "Unsupported charset");
+		return -1;
+	}
+	return 0;
+}
+
 void
 imap_cmd_search(struct imap_session *s, const struct imap_cmd *c)
 {
@@ -239,19 +318,20 @@ imap_cmd_search(struct imap_session *s, const struct imap_cmd *c)
 	}
 	x->is_sort = strcmp(c->name, "SORT") == 0;
 	if (x->is_sort) {
-		/* RFC 5256 §3: SORT (criteria) charset keys */
-		if (n < 3 || imap_sort_parse(&args[0], &x->sort, &err) < 0 ||
-		    !(imap_arg_atom_is(&args[1], "UTF-8") ||
-		      imap_arg_atom_is(&args[1], "US-ASCII"))) {
+		if (imap_sort_args(s, args, n, &x->sort) < 0) {
 			free(x);
-			imap_finish(s, "BAD", NULL, "%s",
-				    err ? err : "Bad SORT arguments");
 			return;
 		}
 		args += 2;
 		n -= 2;
 	}
 	if (imap_search_parse(args, n, &x->q, &badcharset, &err) < 0) {
+		/* RFC 5182 §2.1: a failed SEARCH RETURN (SAVE) empties "$". */
+		if ((x->q.ret & IMAP_ESEARCH_SAVE) && s->view != NULL) {
+			free(s->view->saved);
+			s->view->saved = NULL;
+			s->view->n_saved = 0;
+		}
 		imap_search_free(&x->q);
 		free(x);
 		if (badcharset)
@@ -260,6 +340,13 @@ imap_cmd_search(struct imap_session *s, const struct imap_cmd *c)
 		else
 			imap_finish(s, "BAD", NULL, "%s",
 				    err ? err : "Bad SEARCH arguments");
+		return;
+	}
+	if (s->utf8 && x->q.charset[0] != '\0' && !x->is_sort) {
+		/* RFC 6855 §3: no CHARSET after ENABLE UTF8=ACCEPT. */
+		imap_search_free(&x->q);
+		free(x);
+		imap_finish(s, "BAD", NULL, "No CHARSET after ENABLE UTF8=ACCEPT");
 		return;
 	}
 	x->uid = c->uid;

@@ -27,12 +27,12 @@ struct imap_cmd_def {
 
 static const struct imap_cmd_def imap_cmd_table[] = {
 	/* RFC 9051 §6.1: any state. */
-	{ "CAPABILITY", imap_cmd_capability, ANY, 0 },
-	{ "NOOP", imap_cmd_noop, ANY, 0 },
-	{ "LOGOUT", imap_cmd_logout, ANY, 0 },
+	{ "CAPABILITY", imap_cmd_capability, ANY, IMAP_CMD_NO_ARGS },
+	{ "NOOP", imap_cmd_noop, ANY, IMAP_CMD_NO_ARGS },
+	{ "LOGOUT", imap_cmd_logout, ANY, IMAP_CMD_NO_ARGS },
 	{ "ID", imap_cmd_id, ANY, 0 },                /* RFC 2971 */
 	/* §6.2: not authenticated. */
-	{ "STARTTLS", imap_cmd_starttls, NOAUTH, 0 },
+	{ "STARTTLS", imap_cmd_starttls, NOAUTH, IMAP_CMD_NO_ARGS },
 	{ "AUTHENTICATE", imap_cmd_authenticate, NOAUTH, 0 },
 	{ "LOGIN", imap_cmd_login, NOAUTH, IMAP_CMD_NEEDS_TLS },
 	/* §6.3: authenticated. */
@@ -46,15 +46,15 @@ static const struct imap_cmd_def imap_cmd_table[] = {
 	{ "UNSUBSCRIBE", imap_cmd_subscribe, AUTHED, 0 },
 	{ "LIST", imap_cmd_list, AUTHED, 0 },
 	{ "LSUB", imap_cmd_list, AUTHED, 0 },
-	{ "NAMESPACE", imap_cmd_namespace, AUTHED, 0 }, /* RFC 2342 */
+	{ "NAMESPACE", imap_cmd_namespace, AUTHED, IMAP_CMD_NO_ARGS }, /* RFC 2342 */
 	{ "STATUS", imap_cmd_status, AUTHED, 0 },
 	{ "APPEND", imap_cmd_append, AUTHED, 0 },
 	{ "IDLE", imap_cmd_idle, AUTHED, 0 },          /* RFC 2177 */
 	{ "COMPRESS", imap_cmd_compress, AUTHED, 0 },  /* RFC 4978 */
 	/* §6.4: selected. */
-	{ "CHECK", imap_cmd_check, SEL, 0 },
-	{ "CLOSE", imap_cmd_close, SEL, 0 },
-	{ "UNSELECT", imap_cmd_close, SEL, 0 },         /* RFC 3691 */
+	{ "CHECK", imap_cmd_check, SEL, IMAP_CMD_NO_ARGS },
+	{ "CLOSE", imap_cmd_close, SEL, IMAP_CMD_NO_ARGS },
+	{ "UNSELECT", imap_cmd_close, SEL, IMAP_CMD_NO_ARGS },         /* RFC 3691 */
 	{ "EXPUNGE", imap_cmd_expunge, SEL, IMAP_CMD_UID_OK },
 	{ "SEARCH", imap_cmd_search, SEL,
 	  IMAP_CMD_UID_OK | IMAP_CMD_NO_EXPUNGE },
@@ -99,6 +99,10 @@ imap_cmds_dispatch(struct imap_session *s, const struct imap_cmd *cmd)
 		imap_cmds_refuse(s, "BAD", NULL, "Unknown command");
 		return;
 	}
+	if ((d->flags & IMAP_CMD_NO_ARGS) && cmd->n_args > 0) {
+		imap_cmds_refuse(s, "BAD", NULL, "Command takes no arguments");
+		return;
+	}
 	if ((d->states & s->state) == 0) {
 		imap_cmds_refuse(s, "BAD", NULL,
 				 s->state == IMAP_STATE_NOAUTH
@@ -133,7 +137,7 @@ imap_cmds_capability(struct imap_session *s, struct buf *b)
 	}
 	buf_printf(b, " LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN"
 		      " UIDPLUS MOVE SPECIAL-USE CREATE-SPECIAL-USE"
-		      " LIST-EXTENDED LIST-STATUS STATUS=SIZE ESEARCH"
+		      " LIST-EXTENDED LIST-STATUS STATUS=SIZE ESEARCH SEARCHRES"
 		      " SORT CONDSTORE QRESYNC BINARY UTF8=ACCEPT"
 		      " APPENDLIMIT=%zu", s->srv->cfg.max_message_size);
 	/* RFC 4978: usable once logged in, and only once. */

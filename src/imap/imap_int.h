@@ -43,6 +43,7 @@ enum imap_cmd_flag {
 	 * or SEARCH (they use sequence numbers the client relies on). */
 	IMAP_CMD_NO_EXPUNGE = 1 << 2,
 	IMAP_CMD_NEEDS_TLS = 1 << 3,  /* password inside (LOGIN) */
+	IMAP_CMD_NO_ARGS = 1 << 4,    /* RFC 9051 §9: bare command, CRLF */
 };
 
 /* A message of the view whose expunge is not announced yet keeps its
