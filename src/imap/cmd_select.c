@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../core/log.h"
 #include "../store/blob.h"
@@ -93,6 +94,73 @@ imap_select_list(struct imap_session *s, struct imap_select_job *x)
 	buf_fini(&b);
 }
 
+/* Keywords in use in the mailbox, for the FLAGS response: clients such as
+ * Thunderbird learn the mailbox's tags from it (RFC 9051 §7.3.5). Bounded:
+ * at most IMAP_SELECT_KEYWORDS distinct names are listed. */
+#define IMAP_SELECT_KEYWORDS 256
+
+static bool
+imap_keyword_listed(const struct buf *b, size_t start, const char *kw,
+		    size_t len)
+{
+	const char *p = (const char *)b->data + start;
+	const char *end = (const char *)b->data + b->len;
+
+	while (p < end) {
+		const char *q = memchr(p, ' ', (size_t)(end - p));
+		size_t n = q ? (size_t)(q - p) : (size_t)(end - p);
+		if (n == len && strncasecmp(p, kw, len) == 0)
+			return true;
+		p += n + 1;
+	}
+	return false;
+}
+
+static void
+imap_select_keywords(const struct imap_view *v, struct buf *b)
+{
+	size_t start = b->len, count = 0;
+	bool first = true;
+
+	for (size_t i = 0; i < v->n && count < IMAP_SELECT_KEYWORDS; i++) {
+		const char *kw = v->msgs[i].keywords;
+		while (kw != NULL && *kw != '\0' && count < IMAP_SELECT_KEYWORDS) {
+			size_t len = strcspn(kw, " ");
+			if (len > 0 && !imap_keyword_listed(b, start, kw, len)) {
+				if (!first)
+					buf_append(b, " ", 1);
+				first = false;
+				buf_append(b, kw, len);
+				count++;
+			}
+			kw += len;
+			while (*kw == ' ')
+				kw++;
+		}
+	}
+}
+
+/* "* FLAGS (...)" with the keywords in use; written raw because the list
+ * can be longer than a reply text. */
+static void
+imap_select_flags(struct imap_session *s, const struct imap_view *v)
+{
+	struct buf line;
+	size_t before;
+
+	buf_init(&line, 64 * 1024);
+	buf_printf(&line, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
+		   "\\Draft");
+	before = line.len;
+	buf_append(&line, " ", 1);
+	imap_select_keywords(v, &line);
+	if (line.len == before + 1)
+		line.len = before;
+	buf_append(&line, ")\r\n", 3);
+	imap_reply_raw(s, line.data, line.len);
+	buf_fini(&line);
+}
+
 static void
 imap_select_announce(struct imap_session *s, struct imap_select_job *x)
 {
@@ -104,8 +172,7 @@ imap_select_announce(struct imap_session *s, struct imap_select_job *x)
 		imap_untagged(s, "0 RECENT");
 	else
 		imap_select_list(s, x);
-	imap_untagged(s, "FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
-			 "\\Draft)");
+	imap_select_flags(s, v);
 	imap_untagged(s, "OK [PERMANENTFLAGS (%s)] Flags permitted",
 		      v->readonly ? ""
 				  : "\\Answered \\Flagged \\Deleted \\Seen "

@@ -202,3 +202,21 @@ def test_idle_woken_by_smtp(server):
     sock.sendall(b"DONE\r\n")
     assert f.readline().startswith(b"a3 OK")
     sock.close()
+
+
+def test_select_flags_lists_keywords_in_use(server):
+    """Clients learn the mailbox's tags from the FLAGS response."""
+    user, _ = setup_box(server, 1)
+    m = server.imaps(user)
+    m.select("INBOX")
+    assert m.store("1", "+FLAGS", "($Label1 Work)")[0] == "OK"
+    assert m.store("2", "+FLAGS", "(work $Forwarded)")[0] == "OK"
+    m.close()
+    m.select("INBOX")
+    flags = m.untagged_responses["FLAGS"][-1].decode()
+    assert flags.startswith("(\\Answered \\Flagged \\Deleted \\Seen \\Draft"), flags
+    words = flags.strip("()").split()
+    # Each keyword once, whatever its case in each message.
+    assert sorted(w.lower() for w in words if not w.startswith("\\")) == \
+        ["$forwarded", "$label1", "work"], flags
+    m.logout()
