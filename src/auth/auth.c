@@ -79,5 +79,5 @@ auth_verify_async(struct server *srv, const char *user, const char *pass,
 	if (str_lcpy(j->user, user, sizeof(j->user)) >= sizeof(j->user) ||
 	    str_lcpy(j->pass, pass, sizeof(j->pass)) >= sizeof(j->pass))
 		j->user[0] = '\0';
-	workers_submit(srv->workers, auth_work, auth_done, j);
+	workers_submit(srv->auth_workers, auth_work, auth_done, j);
 }

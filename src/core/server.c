@@ -269,6 +269,7 @@ server_free_parts(struct server *srv)
 
 	workers_free(&srv->workers);
 	workers_free(&srv->io_workers);
+	workers_free(&srv->auth_workers);
 	commit_free(&srv->commit);
 	/* Completions the threads posted after the loop stopped still free
 	 * their sessions: run them. */
@@ -320,7 +321,11 @@ server_run(struct server *srv)
 	 * merge them into fewer journal commits, without delaying lookups
 	 * queued behind them. */
 	srv->io_workers = workers_new(srv->loop, 2 * srv->cfg.worker_threads);
+	/* yescrypt is CPU-heavy by design: a login storm must not delay
+	 * lookups and reads queued behind it. */
+	srv->auth_workers = workers_new(srv->loop, 2);
 	if (srv->workers == NULL || srv->io_workers == NULL ||
+	    srv->auth_workers == NULL ||
 	    server_signals(srv) < 0) {
 		snprintf(err, sizeof(err), "cannot start threads");
 		goto out;

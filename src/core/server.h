@@ -22,6 +22,7 @@ struct server {
 	struct loop *loop;
 	struct workers *workers;    /* lookups, password hashing, reads */
 	struct workers *io_workers; /* writing + fdatasync of message files */
+	struct workers *auth_workers; /* password hashing only */
 	struct commit *commit;
 	struct ssl_ctx_st *tls_ctx; /* replaced on SIGHUP */
 	struct server_priv *priv;   /* listeners, locks, counters */
