@@ -10,25 +10,10 @@
 #include <strings.h>
 
 #include "mime_int.h"
+#include "util/base64.h"
 #include "util/str.h"
 
 static const char mime_replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
-
-static int
-mime_b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
 
 int
 mime_base64_decode(const char *in, size_t len, struct buf *out)
@@ -38,7 +23,7 @@ mime_base64_decode(const char *in, size_t len, struct buf *out)
 	size_t n = 0;
 
 	for (size_t i = 0; i < len; i++) {
-		int v = mime_b64_value((unsigned char)in[i]);
+		int v = base64_value((unsigned char)in[i]);
 
 		/* RFC 2045 §6.8: characters outside the alphabet are
 		 * ignored; '=' is padding, so stop at it. */

@@ -36,8 +36,7 @@ base64_encode(const void *in, size_t n, char *out)
 	out[o] = '\0';
 }
 
-/* Value of one alphabet character, or -1. */
-static int
+int
 base64_value(unsigned char c)
 {
 	if (c >= 'A' && c <= 'Z')

@@ -18,4 +18,8 @@ void base64_encode(const void *in, size_t n, char *out);
 int base64_decode(const char *in, size_t n, uint8_t *out, size_t outcap,
 		  size_t *outlen_r);
 
+/* Value 0-63 of one base64 alphabet character, or -1 (MIME's tolerant
+ * body decoder skips what is not in the alphabet). */
+int base64_value(unsigned char c);
+
 #endif
