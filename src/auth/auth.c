@@ -12,6 +12,7 @@
 #include "../core/workers.h"
 #include "../store/store.h"
 #include "../util/str.h"
+#include "auth_cache.h"
 #include "passwd.h"
 #include "sasl.h"
 
@@ -41,12 +42,25 @@ auth_work(void *arg)
 		j->result = AUTH_TEMPFAIL;
 		return;
 	}
-	/* An unknown user costs one hash too, so timing tells nothing. */
-	if (passwd_verify(j->pass, found == 1 ? j->acct.pwhash : NULL) &&
-	    found == 1)
+	/* A recent successful login with this very password against this
+	 * very stored hash: skip the deliberately slow hash. Only a right
+	 * password can hit, so a miss tells a guesser nothing new. */
+	if (found == 1 && auth_cache_lookup(j->srv->auth_cache,
+					    j->acct.address, j->pass,
+					    j->acct.pwhash)) {
 		j->result = AUTH_OK;
-	else
+		return;
+	}
+	/* An unknown user costs one hash too, so timing tells nothing.
+	 * Failures are never cached: every guess pays the full hash. */
+	if (passwd_verify(j->pass, found == 1 ? j->acct.pwhash : NULL) &&
+	    found == 1) {
+		j->result = AUTH_OK;
+		auth_cache_insert(j->srv->auth_cache, j->acct.address, j->pass,
+				  j->acct.pwhash);
+	} else {
 		j->result = AUTH_FAILED;
+	}
 }
 
 static void

@@ -69,6 +69,7 @@ config_defaults(struct config *cfg, bool as_root)
 	cfg->max_auth_failures = LIMIT_AUTH_FAILURES_DEFAULT;
 	cfg->auth_fail_delay_ms = LIMIT_AUTH_FAIL_DELAY_MS;
 	cfg->worker_threads = 4;
+	cfg->auth_cache_ttl = CONFIG_AUTH_CACHE_TTL_DEFAULT;
 }
 
 void
@@ -192,6 +193,7 @@ config_set(struct config *cfg, const char *key, const char *val, bool *listen_re
 		{ "auth_fail_delay_ms", 0, 60000 },
 		{ "worker_threads", 1, 64 },
 		{ "imap_timeout", 1, 86400 },
+		{ "auth_cache_ttl", 0, 86400 },
 	};
 	long long v;
 
@@ -244,7 +246,8 @@ config_set(struct config *cfg, const char *key, const char *val, bool *listen_re
 		case 7: cfg->max_auth_failures = (unsigned)v; break;
 		case 8: cfg->auth_fail_delay_ms = (int)v; break;
 		case 9: cfg->worker_threads = (int)v; break;
-		default: cfg->imap_timeout = (int)v; break;
+		case 10: cfg->imap_timeout = (int)v; break;
+		default: cfg->auth_cache_ttl = (int)v; break;
 		}
 		return 0;
 	}

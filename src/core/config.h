@@ -50,7 +50,13 @@ struct config {
 	unsigned max_auth_failures;
 	int auth_fail_delay_ms;
 	int worker_threads;
+	int auth_cache_ttl;    /* seconds a verified login is remembered */
 };
+
+/* auth_cache_ttl: long enough to cover a client's reconnect loop, short
+ * enough that verified credentials do not linger (Dovecot's auth_cache_ttl
+ * default is one hour; ours is more cautious). */
+#define CONFIG_AUTH_CACHE_TTL_DEFAULT 300
 
 /* Defaults for a process running as root (ports 25, 587, ...) or not
  * (2525, 2587, ...). */

@@ -17,6 +17,7 @@
 #include <event2/thread.h>
 #include <openssl/ssl.h>
 
+#include "../auth/auth_cache.h"
 #include "../store/commit.h"
 #include "../store/store.h"
 #include "conn.h"
@@ -270,6 +271,8 @@ server_free_parts(struct server *srv)
 	workers_free(&srv->workers);
 	workers_free(&srv->io_workers);
 	workers_free(&srv->auth_workers);
+	/* After its only users, the auth workers, have stopped. */
+	auth_cache_free(&srv->auth_cache);
 	commit_free(&srv->commit);
 	/* Completions the threads posted after the loop stopped still free
 	 * their sessions: run them. */
@@ -324,8 +327,13 @@ server_run(struct server *srv)
 	/* yescrypt is CPU-heavy by design: a login storm must not delay
 	 * lookups and reads queued behind it. */
 	srv->auth_workers = workers_new(srv->loop, 2);
+	/* Repeated logins skip the hash (auth_cache_ttl 0: never). */
+	if (srv->cfg.auth_cache_ttl > 0)
+		srv->auth_cache = auth_cache_new(
+			(unsigned)srv->cfg.auth_cache_ttl);
 	if (srv->workers == NULL || srv->io_workers == NULL ||
 	    srv->auth_workers == NULL ||
+	    (srv->cfg.auth_cache_ttl > 0 && srv->auth_cache == NULL) ||
 	    server_signals(srv) < 0) {
 		snprintf(err, sizeof(err), "cannot start threads");
 		goto out;

@@ -13,6 +13,7 @@
 
 struct loop;
 struct workers;
+struct auth_cache;
 struct commit;
 struct store;
 struct ssl_ctx_st;
@@ -23,6 +24,7 @@ struct server {
 	struct workers *workers;    /* lookups, password hashing, reads */
 	struct workers *io_workers; /* writing + fdatasync of message files */
 	struct workers *auth_workers; /* password hashing only */
+	struct auth_cache *auth_cache; /* verified logins; NULL: disabled */
 	struct commit *commit;
 	struct ssl_ctx_st *tls_ctx; /* replaced on SIGHUP */
 	struct server_priv *priv;   /* listeners, locks, counters */

@@ -29,14 +29,19 @@ struct imap_fetch_msg {
 	int64_t size, internaldate, blob_id;
 	char blob[64];
 	bool flags_changed;   /* \Seen was just set: include FLAGS */
+	bool gone;            /* expunged by another session meanwhile */
 };
+
+/* Messages whose store rows are read at once (size, date, file). */
+#define IMAP_FETCH_ROWS 256
 
 struct imap_fetch_job {
 	struct imap_job job;
 	struct imap_fetch f;
-	bool uid, modseq, need_data, need_meta;
+	bool uid, modseq, need_data, need_meta, need_row;
 	struct imap_fetch_msg *msgs;
 	size_t n, next;
+	size_t rows_end;      /* msgs[next..rows_end) have their rows */
 	int64_t mailbox_id;
 	unsigned gen;
 	uint32_t *seen_uids;
@@ -47,7 +52,7 @@ struct imap_fetch_job {
 	size_t n_vanished;
 	char data_dir[4096];
 	struct buf out, tmp;
-	bool unknown_cte, failed;
+	bool unknown_cte, failed, expunged;
 };
 
 static bool
@@ -173,6 +178,60 @@ out:
 }
 
 static int
+imap_fetch_uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int
+imap_fetch_row_cmp(const void *key, const void *row)
+{
+	uint32_t uid = *(const uint32_t *)key;
+	uint32_t other = ((const struct store_imsg *)row)->uid;
+
+	return (uid > other) - (uid < other);
+}
+
+/* Reads size, date and file of the next IMAP_FETCH_ROWS messages from the
+ * store (the selected view keeps only UID, flags and modseq). A message
+ * no longer in the store is marked gone. */
+static int
+imap_fetch_rows(struct imap_fetch_job *x, struct store *st)
+{
+	uint32_t uids[IMAP_FETCH_ROWS];
+	struct store_imsg *rows = NULL;
+	size_t n = 0, n_rows = 0, end = x->next;
+	const char *err = NULL;
+
+	while (end < x->n && n < IMAP_FETCH_ROWS)
+		uids[n++] = x->msgs[end++].uid;
+	/* "$" keeps SEARCH's order; the store wants ascending UIDs. */
+	qsort(uids, n, sizeof(uids[0]), imap_fetch_uid_cmp);
+	if (store_mailbox_imsgs_uids(st, x->mailbox_id, uids, n, &rows,
+				     &n_rows, &err) < 0)
+		return -1;
+	for (size_t i = x->next; i < end; i++) {
+		struct imap_fetch_msg *m = &x->msgs[i];
+		const struct store_imsg *r = n_rows == 0 ? NULL :
+			bsearch(&m->uid, rows, n_rows, sizeof(*rows),
+				imap_fetch_row_cmp);
+
+		m->gone = r == NULL;
+		if (r == NULL)
+			continue;
+		m->size = r->size;
+		m->internaldate = r->internaldate;
+		m->blob_id = r->blob_id;
+		str_lcpy(m->blob, r->blob, sizeof(m->blob));
+	}
+	store_imsgs_free(rows, n_rows);
+	x->rows_end = end;
+	return 0;
+}
+
+static int
 imap_fetch_work(struct imap_job *j, struct store *st)
 {
 	struct imap_fetch_job *x = (struct imap_fetch_job *)j;
@@ -184,7 +243,14 @@ imap_fetch_work(struct imap_job *j, struct store *st)
 				 &x->vanished, &x->n_vanished, &err) < 0)
 		return -1;
 	while (x->next < x->n && x->out.len < IMAP_FETCH_BATCH) {
-		if (imap_fetch_one(x, st, &x->msgs[x->next]) < 0) {
+		if (x->need_row && x->next == x->rows_end &&
+		    imap_fetch_rows(x, st) < 0)
+			return -1;
+		if (x->need_row && x->msgs[x->next].gone) {
+			/* RFC 5530 EXPUNGEISSUED: the client learns of the
+			 * expunge at its next command that allows it. */
+			x->expunged = true;
+		} else if (imap_fetch_one(x, st, &x->msgs[x->next]) < 0) {
 			log_warn(NULL, "fetch", " uid=%" PRIu32 " blob=%s",
 				 x->msgs[x->next].uid,
 				 log_qs(x->msgs[x->next].blob));
@@ -229,6 +295,9 @@ imap_fetch_done(struct imap_job *j)
 	}
 	if (j->result < 0)
 		imap_finish(s, "NO", "UNAVAILABLE", "FETCH failed");
+	else if (x->expunged)
+		imap_finish(s, "NO", "EXPUNGEISSUED",
+			    "Some messages were expunged meanwhile");
 	else if (x->unknown_cte)
 		imap_finish(s, "NO", "UNKNOWN-CTE", "Cannot decode part");
 	else if (x->failed)
@@ -327,11 +396,15 @@ imap_fetch_needs(struct imap_fetch_job *x, bool *seen_r)
 			x->need_data = x->need_meta = true;
 		if (k == IMAP_FETCH_MODSEQ)
 			x->modseq = true;
+		if (k == IMAP_FETCH_INTERNALDATE || k == IMAP_FETCH_RFC822_SIZE)
+			x->need_row = true;
 		*seen_r |= imap_fetch_sets_seen(&x->f.items[i]);
 	}
 	/* Metadata may have to be computed from the message. */
 	if (x->need_meta)
 		x->need_data = true;
+	if (x->need_data)
+		x->need_row = true;
 }
 
 static int
@@ -343,7 +416,7 @@ imap_fetch_collect(struct imap_session *s, struct imap_fetch_job *x,
 	if (x->msgs == NULL || x->seen_uids == NULL)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		const struct store_imsg *v = &s->view->msgs[idx[i]];
+		const struct store_vmsg *v = &s->view->msgs[idx[i]];
 		struct imap_fetch_msg *m = &x->msgs[x->n];
 
 		if (x->f.changedsince_set && v->modseq <= x->f.changedsince)
@@ -353,10 +426,6 @@ imap_fetch_collect(struct imap_session *s, struct imap_fetch_job *x,
 		m->flags = v->flags & ~IMAP_VFLAG_EXPUNGED;
 		m->keywords = v->keywords ? strdup(v->keywords) : NULL;
 		m->modseq = v->modseq;
-		m->size = v->size;
-		m->internaldate = v->internaldate;
-		m->blob_id = v->blob_id;
-		str_lcpy(m->blob, v->blob, sizeof(m->blob));
 		x->n++;
 		if (seen && !(m->flags & STORE_FLAG_SEEN) &&
 		    !(v->flags & IMAP_VFLAG_EXPUNGED))

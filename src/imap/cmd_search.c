@@ -21,6 +21,7 @@ struct imap_search_job {
 	char **kw;           /* keywords copies, parallel to msgs */
 	size_t n;
 	uint32_t max_uid;
+	int64_t mailbox_id;
 	char data_dir[4096];
 	char (*blobs)[64];
 	uint32_t *hits;      /* seq or uid, in result order */
@@ -33,6 +34,35 @@ struct imap_search_job {
 	uint64_t max_modseq;
 };
 
+/* Size, internal date and file of every message, which the selected view
+ * does not keep; a message expunged meanwhile gets size -1 and no file,
+ * so only flag keys can match it. */
+static int
+imap_search_rows(struct imap_search_job *x, struct store *st)
+{
+	struct store_imsg *rows = NULL;
+	size_t n_rows = 0, j = 0;
+	const char *err = NULL;
+
+	if (store_mailbox_imsgs(st, x->mailbox_id, 0, &rows, &n_rows, &err) < 0)
+		return -1;
+	for (size_t i = 0; i < x->n; i++) {
+		struct imap_search_msg *m = &x->msgs[i];
+
+		while (j < n_rows && rows[j].uid < m->uid)
+			j++;
+		if (j < n_rows && rows[j].uid == m->uid) {
+			m->size = rows[j].size;
+			m->internaldate = rows[j].internaldate;
+			str_lcpy(x->blobs[i], rows[j].blob, sizeof(x->blobs[i]));
+		} else {
+			m->size = -1;
+		}
+	}
+	store_imsgs_free(rows, n_rows);
+	return 0;
+}
+
 static int
 imap_search_work(struct imap_job *j, struct store *st)
 {
@@ -41,6 +71,9 @@ imap_search_work(struct imap_job *j, struct store *st)
 	struct imap_search_msg *sel;
 	size_t n_sel = 0;
 
+	if ((x->is_sort || imap_search_needs_row(x->q.root)) &&
+	    imap_search_rows(x, st) < 0)
+		return -1;
 	sel = calloc(x->n + 1, sizeof(*sel));
 	x->hits = calloc(x->n + 1, sizeof(*x->hits));
 	x->hit_uids = calloc(x->n + 1, sizeof(*x->hit_uids));
@@ -53,7 +86,8 @@ imap_search_work(struct imap_job *j, struct store *st)
 		char *data = NULL;
 		size_t len = 0;
 
-		if (text && imap_msgfile_read(x->data_dir, x->blobs[i], m->size,
+		if (text && x->blobs[i][0] != '\0' &&
+		    imap_msgfile_read(x->data_dir, x->blobs[i], m->size,
 					      &data, &len) == 0) {
 			m->data = data;
 			m->len = len;
@@ -254,7 +288,7 @@ imap_search_collect(struct imap_session *s, struct imap_search_job *x)
 	    imap_search_subst_saved(x->q.root, v) < 0)
 		return -1;
 	for (size_t i = 0; i < v->n; i++) {
-		const struct store_imsg *m = &v->msgs[i];
+		const struct store_vmsg *m = &v->msgs[i];
 		struct imap_search_msg *q = &x->msgs[i];
 
 		q->seq = (uint32_t)i + 1;
@@ -263,11 +297,10 @@ imap_search_collect(struct imap_session *s, struct imap_search_job *x)
 		x->kw[i] = m->keywords ? strdup(m->keywords) : NULL;
 		q->keywords = x->kw[i];
 		q->modseq = m->modseq;
-		q->size = m->size;
-		q->internaldate = m->internaldate;
-		str_lcpy(x->blobs[i], m->blob, sizeof(x->blobs[i]));
+		q->size = -1; /* imap_search_rows, when a key needs it */
 	}
 	x->n = v->n;
+	x->mailbox_id = v->mailbox_id;
 	x->max_uid = v->n > 0 ? v->msgs[v->n - 1].uid : 0;
 	return 0;
 }

@@ -26,7 +26,7 @@ struct imap_select_job {
 	struct imap_seqset q_known; /* known-uids; n == 0: all */
 	struct store_mailbox box;
 	int found;
-	struct store_imsg *msgs;
+	struct store_vmsg *msgs;
 	size_t n;
 	uint32_t *vanished;
 	size_t n_vanished;
@@ -41,7 +41,7 @@ imap_select_work(struct imap_job *j, struct store *st)
 	x->found = store_mailbox_get(st, x->account_id, x->name, &x->box);
 	if (x->found != 1)
 		return x->found < 0 ? -1 : 0;
-	if (store_mailbox_imsgs(st, x->box.id, 0, &x->msgs, &x->n, &err) < 0)
+	if (store_mailbox_vmsgs(st, x->box.id, 0, &x->msgs, &x->n, &err) < 0)
 		goto fail;
 	if (x->qresync && x->q_uidvalidity == x->box.uidvalidity &&
 	    store_vanished_since(st, x->box.id, x->q_modseq, &x->vanished,
@@ -238,7 +238,7 @@ imap_select_free(struct imap_job *j)
 {
 	struct imap_select_job *x = (struct imap_select_job *)j;
 
-	store_imsgs_free(x->msgs, x->n);
+	store_vmsgs_free(x->msgs, x->n);
 	free(x->vanished);
 	imap_seqset_free(&x->q_known);
 	free(x);
@@ -412,7 +412,7 @@ imap_expunge_start(struct imap_session *s, const uint32_t *uids, size_t n,
 		return;
 	}
 	for (size_t i = 0; i < v->n; i++) {
-		const struct store_imsg *m = &v->msgs[i];
+		const struct store_vmsg *m = &v->msgs[i];
 		bool listed = uids == NULL;
 
 		for (size_t k = 0; !listed && k < n; k++)

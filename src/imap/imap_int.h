@@ -62,7 +62,7 @@ struct imap_view {
 	/* Every change with a modseq up to this one is in msgs (the refresh
 	 * asks the store only for what is newer); 0: unknown. */
 	uint64_t synced_modseq;
-	struct store_imsg *msgs;
+	struct store_vmsg *msgs; /* UID order */
 	size_t n, cap;
 	struct server_watch watch;
 	bool dirty;        /* a change was announced by server_notify */

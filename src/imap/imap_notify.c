@@ -28,7 +28,7 @@ struct imap_refresh {
 	char name[STORE_MAILBOX_NAME_MAX + 1];
 	struct store_mailbox box;
 	int found;
-	struct store_imsg *msgs;
+	struct store_vmsg *msgs;
 	size_t n;
 	/* Incremental: msgs holds only messages changed after since, and
 	 * vanished the UIDs expunged after it. since 0: the whole list. */
@@ -72,7 +72,7 @@ imap_view_close(struct imap_session *s)
 	if (v == NULL)
 		return;
 	server_watch_remove(s->srv, &v->watch);
-	store_imsgs_free(v->msgs, v->n);
+	store_vmsgs_free(v->msgs, v->n);
 	free(v->saved);
 	free(v);
 	s->view = NULL;
@@ -110,7 +110,7 @@ imap_view_find(const struct imap_view *v, uint32_t uid)
 void
 imap_notify_flags_line(struct imap_session *s, size_t i, bool uid)
 {
-	const struct store_imsg *m = &s->view->msgs[i];
+	const struct store_vmsg *m = &s->view->msgs[i];
 	struct buf b;
 
 	buf_init(&b, 64 * 1024);
@@ -139,12 +139,12 @@ imap_refresh_work(struct imap_job *j, struct store *st)
 	r->found = store_mailbox_get(st, r->job.s->account_id, r->name,
 				     &r->box);
 	if (r->since > 0 &&
-	    (store_mailbox_imsgs(st, r->mailbox_id, r->since, &r->msgs, &r->n,
+	    (store_mailbox_vmsgs(st, r->mailbox_id, r->since, &r->msgs, &r->n,
 				 &err) < 0 ||
 	     store_vanished_since(st, r->mailbox_id, r->since, &r->vanished,
 				  &r->n_vanished, &err) < 0)) {
 		/* Fall back to reading the whole list. */
-		store_imsgs_free(r->msgs, r->n);
+		store_vmsgs_free(r->msgs, r->n);
 		free(r->vanished);
 		r->msgs = NULL;
 		r->vanished = NULL;
@@ -152,7 +152,7 @@ imap_refresh_work(struct imap_job *j, struct store *st)
 		r->since = 0;
 	}
 	if (r->since == 0 &&
-	    store_mailbox_imsgs(st, r->mailbox_id, 0, &r->msgs, &r->n, &err) <
+	    store_mailbox_vmsgs(st, r->mailbox_id, 0, &r->msgs, &r->n, &err) <
 	    0) {
 		str_lcpy(j->err, err != NULL ? err : "store error",
 			 sizeof(j->err));
@@ -172,9 +172,9 @@ imap_keywords_eq(const char *a, const char *b)
 /* A changed message of the store: new flags announced when they differ
  * from what the client knows. */
 static void
-imap_refresh_update(struct imap_session *s, size_t i, struct store_imsg *n)
+imap_refresh_update(struct imap_session *s, size_t i, struct store_vmsg *n)
 {
-	struct store_imsg *m = &s->view->msgs[i];
+	struct store_vmsg *m = &s->view->msgs[i];
 
 	if (m->flags & IMAP_VFLAG_EXPUNGED)
 		return;
@@ -192,7 +192,7 @@ imap_refresh_update(struct imap_session *s, size_t i, struct store_imsg *n)
 }
 
 /* Incremental refresh: only what changed after the view's synced modseq
- * (store_mailbox_imsgs changedsince, store_vanished_since). */
+ * (store_mailbox_vmsgs changedsince, store_vanished_since). */
 static void
 imap_refresh_merge_since(struct imap_session *s, struct imap_refresh *r)
 {
@@ -224,7 +224,7 @@ imap_refresh_merge(struct imap_session *s, struct imap_refresh *r)
 		return;
 	}
 	while (i < v->n) {
-		struct store_imsg *m = &v->msgs[i];
+		struct store_vmsg *m = &v->msgs[i];
 
 		if (j >= r->n || m->uid < r->msgs[j].uid) {
 			m->flags |= IMAP_VFLAG_EXPUNGED;
@@ -254,7 +254,7 @@ imap_refresh_append(struct imap_session *s, struct imap_refresh *r)
 			continue;
 		if (v->n == v->cap) {
 			size_t cap = v->cap ? v->cap * 2 : 64;
-			struct store_imsg *nm =
+			struct store_vmsg *nm =
 				realloc(v->msgs, cap * sizeof(*nm));
 
 			if (nm == NULL)
@@ -281,7 +281,7 @@ imap_notify_expunges(struct imap_session *s)
 
 	buf_init(&b, 1024 * 1024);
 	for (size_t k = 0, gone = 0; k < v->n; k++) {
-		struct store_imsg *m = &v->msgs[k];
+		struct store_vmsg *m = &v->msgs[k];
 
 		if (!(m->flags & IMAP_VFLAG_EXPUNGED))
 			continue;
@@ -349,7 +349,7 @@ imap_refresh_free(struct imap_job *j)
 {
 	struct imap_refresh *r = (struct imap_refresh *)j;
 
-	store_imsgs_free(r->msgs, r->n);
+	store_vmsgs_free(r->msgs, r->n);
 	free(r->vanished);
 	free(r);
 }

@@ -448,9 +448,9 @@ search_date(struct search_ctx *c, const struct imap_search_node *n)
 }
 
 static bool
-node_needs_text(const struct imap_search_node *n)
+key_needs_text(enum imap_search_key k)
 {
-	switch (n->key) {
+	switch (k) {
 	case IMAP_SK_BCC:
 	case IMAP_SK_CC:
 	case IMAP_SK_FROM:
@@ -463,26 +463,58 @@ node_needs_text(const struct imap_search_node *n)
 	case IMAP_SK_SENTON:
 	case IMAP_SK_SENTSINCE:
 		return true;
-	case IMAP_SK_AND:
-		for (const struct imap_search_node *k = n->a; k != NULL;
-		     k = k->next)
-			if (node_needs_text(k))
-				return true;
-		return false;
-	case IMAP_SK_OR:
-		return (n->a != NULL && node_needs_text(n->a)) ||
-		       (n->b != NULL && node_needs_text(n->b));
-	case IMAP_SK_NOT:
-		return n->a != NULL && node_needs_text(n->a);
 	default:
 		return false;
 	}
+}
+
+/* Keys a selected view does not hold: the message, its size or date. */
+static bool
+key_needs_row(enum imap_search_key k)
+{
+	return key_needs_text(k) || k == IMAP_SK_BEFORE || k == IMAP_SK_ON ||
+	       k == IMAP_SK_SINCE || k == IMAP_SK_LARGER ||
+	       k == IMAP_SK_SMALLER;
+}
+
+/* true when a key of the tree satisfies pred. */
+static bool
+node_needs(const struct imap_search_node *n,
+	   bool (*pred)(enum imap_search_key))
+{
+	switch (n->key) {
+	case IMAP_SK_AND:
+		for (const struct imap_search_node *k = n->a; k != NULL;
+		     k = k->next)
+			if (node_needs(k, pred))
+				return true;
+		return false;
+	case IMAP_SK_OR:
+		return (n->a != NULL && node_needs(n->a, pred)) ||
+		       (n->b != NULL && node_needs(n->b, pred));
+	case IMAP_SK_NOT:
+		return n->a != NULL && node_needs(n->a, pred);
+	default:
+		return pred(n->key);
+	}
+}
+
+static bool
+node_needs_text(const struct imap_search_node *n)
+{
+	return node_needs(n, key_needs_text);
 }
 
 bool
 imap_search_needs_text(const struct imap_search_node *root)
 {
 	return root != NULL && node_needs_text(root);
+}
+
+bool
+imap_search_needs_row(const struct imap_search_node *root)
+{
+	return root != NULL && node_needs(root, key_needs_row);
 }
 
 /* AND: the cheap keys (flags, sets, sizes, dates) first, so a message

@@ -30,6 +30,9 @@ struct imap_search_msg {
 
 /* What the evaluation will need, so the caller reads files only then. */
 bool imap_search_needs_text(const struct imap_search_node *root);
+/* ... or the size, internal date or file of the messages (not kept in the
+ * selected view: read from the store first). */
+bool imap_search_needs_row(const struct imap_search_node *root);
 
 /* 1 when m matches, 0 when not. max_seq / max_uid give "*". A date key
  * compares internaldate (or the Date: header for SENT*) by calendar day in

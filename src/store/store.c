@@ -293,6 +293,41 @@ store_imsgs_free(struct store_imsg *msgs, size_t n)
 }
 
 int
+store_mailbox_vmsgs(struct store *st, int64_t mailbox_id,
+		    uint64_t changedsince, struct store_vmsg **msgs_r,
+		    size_t *n_r, const char **err_r)
+{
+	return st->ops->mailbox_vmsgs(st, mailbox_id, changedsince, msgs_r,
+				      n_r, err_r);
+}
+
+void
+store_vmsgs_free(struct store_vmsg *msgs, size_t n)
+{
+	if (msgs == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(msgs[i].keywords);
+	free(msgs);
+}
+
+int
+store_mailbox_imsgs_uids(struct store *st, int64_t mailbox_id,
+			 const uint32_t *uids, size_t n,
+			 struct store_imsg **msgs_r, size_t *n_r,
+			 const char **err_r)
+{
+	*msgs_r = NULL;
+	*n_r = 0;
+	if (n > STORE_IMSGS_UIDS_MAX) {
+		*err_r = "too many UIDs";
+		return -1;
+	}
+	return st->ops->mailbox_imsgs_uids(st, mailbox_id, uids, n, msgs_r,
+					   n_r, err_r);
+}
+
+int
 store_vanished_since(struct store *st, int64_t mailbox_id, uint64_t since,
 		     uint32_t **uids_r, size_t *n_r, const char **err_r)
 {

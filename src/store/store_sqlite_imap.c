@@ -142,6 +142,155 @@ store_sqlite_mailbox_imsgs(struct store *st, int64_t mailbox_id,
 	return 0;
 }
 
+/* Reads the rows of a statement into a view list; the array is trimmed
+ * to its length, since a session keeps it as long as it stays selected. */
+static int
+sq_vmsgs_read(struct store *st, sqlite3_stmt *s, struct store_vmsg **v_r,
+	      size_t *n_r)
+{
+	struct store_vmsg *v = NULL, *nv;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *kw = (const char *)sqlite3_column_text(s, 3);
+
+		if (n == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			if ((nv = realloc(v, cap * sizeof(*nv))) == NULL)
+				goto nomem;
+			v = nv;
+		}
+		v[n].uid = (uint32_t)sqlite3_column_int64(s, 0);
+		v[n].flags = (uint32_t)sqlite3_column_int64(s, 1);
+		v[n].modseq = (uint64_t)sqlite3_column_int64(s, 2);
+		v[n].keywords = NULL;
+		n++;
+		if (kw != NULL && kw[0] != '\0' &&
+		    (v[n - 1].keywords = strdup(kw)) == NULL)
+			goto nomem;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		store_vmsgs_free(v, n);
+		store_sq_err(st, "database error");
+		return -1;
+	}
+	if (n > 0 && n < cap && (nv = realloc(v, n * sizeof(*nv))) != NULL)
+		v = nv;
+	*v_r = v;
+	*n_r = n;
+	return 0;
+nomem:
+	sqlite3_reset(s);
+	store_vmsgs_free(v, n);
+	store_sq_fail(st, "out of memory");
+	return -1;
+}
+
+int
+store_sqlite_mailbox_vmsgs(struct store *st, int64_t mailbox_id,
+			   uint64_t changedsince, struct store_vmsg **msgs_r,
+			   size_t *n_r, const char **err_r)
+{
+	sqlite3_stmt *s;
+
+	*msgs_r = NULL;
+	*n_r = 0;
+	if (store_sq_mailbox_modseq(st, mailbox_id, NULL) < 0
+	    || (s = store_sq_stmt(st, SQ_VMSG_LIST)) == NULL) {
+		*err_r = st->err;
+		return -1;
+	}
+	sqlite3_bind_int64(s, 1, mailbox_id);
+	sqlite3_bind_int64(s, 2, (int64_t)changedsince);
+	if (sq_vmsgs_read(st, s, msgs_r, n_r) < 0) {
+		*err_r = st->err;
+		return -1;
+	}
+	return 0;
+}
+
+/* Steps s and keeps the rows whose UID is in uids[*k..n) (both ascending),
+ * advancing *k past the UIDs it has passed. */
+static int
+sq_imsgs_pick(struct store *st, sqlite3_stmt *s, const uint32_t *uids,
+	      size_t n, size_t *k, struct store_imsg **v, size_t *len,
+	      size_t *cap)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		uint32_t uid = (uint32_t)sqlite3_column_int64(s, 1);
+
+		while (*k < n && uids[*k] < uid)
+			(*k)++;
+		if (*k < n && uids[*k] == uid &&
+		    sq_imsg_push(st, s, v, len, cap) < 0) {
+			sqlite3_reset(s);
+			store_sq_fail(st, "out of memory");
+			return -1;
+		}
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		store_sq_err(st, "database error");
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_sqlite_mailbox_imsgs_uids(struct store *st, int64_t mailbox_id,
+				const uint32_t *uids, size_t n,
+				struct store_imsg **msgs_r, size_t *n_r,
+				const char **err_r)
+{
+	struct store_imsg *v = NULL;
+	size_t len = 0, cap = 0, k = 0;
+	sqlite3_stmt *s;
+	bool range;
+	int rc = 0;
+
+	if (store_sq_mailbox_modseq(st, mailbox_id, NULL) < 0) {
+		*err_r = st->err;
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	/* One range scan when the UIDs are dense (FETCH 1:20), else one
+	 * indexed lookup per UID (FETCH 1,90000). */
+	range = (uint64_t)uids[n - 1] - uids[0] < 4 * (uint64_t)n;
+	if (range) {
+		if ((s = store_sq_stmt(st, SQ_IMSG_RANGE)) == NULL)
+			rc = -1;
+		else {
+			sqlite3_bind_int64(s, 1, mailbox_id);
+			sqlite3_bind_int64(s, 2, uids[0]);
+			sqlite3_bind_int64(s, 3, uids[n - 1]);
+			rc = sq_imsgs_pick(st, s, uids, n, &k, &v, &len, &cap);
+		}
+	}
+	for (size_t i = 0; !range && rc == 0 && i < n; i++) {
+		if ((s = store_sq_stmt(st, SQ_IMSG_ONE)) == NULL) {
+			rc = -1;
+			break;
+		}
+		sqlite3_bind_int64(s, 1, mailbox_id);
+		sqlite3_bind_int64(s, 2, uids[i]);
+		k = i;
+		rc = sq_imsgs_pick(st, s, uids, n, &k, &v, &len, &cap);
+	}
+	if (rc < 0) {
+		store_imsgs_free(v, len);
+		*err_r = st->err;
+		return -1;
+	}
+	*msgs_r = v;
+	*n_r = len;
+	return 0;
+}
+
 int
 store_sqlite_vanished_since(struct store *st, int64_t mailbox_id,
 			    uint64_t since, uint32_t **uids_r, size_t *n_r,

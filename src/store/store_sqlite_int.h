@@ -72,6 +72,9 @@ enum store_sq_stmt {
 	SQ_SUB_DEL,
 	SQ_SUB_LIST,
 	SQ_IMSG_LIST,
+	SQ_IMSG_RANGE,
+	SQ_IMSG_ONE,
+	SQ_VMSG_LIST,
 	SQ_MSG_BY_UID,
 	SQ_MSG_SETFLAGS,
 	SQ_VANISHED_ADD,
@@ -281,6 +284,14 @@ int store_sqlite_mailbox_imsgs(struct store *st, int64_t mailbox_id,
 			       uint64_t changedsince,
 			       struct store_imsg **msgs_r, size_t *n_r,
 			       const char **err_r);
+int store_sqlite_mailbox_vmsgs(struct store *st, int64_t mailbox_id,
+			       uint64_t changedsince,
+			       struct store_vmsg **msgs_r, size_t *n_r,
+			       const char **err_r);
+int store_sqlite_mailbox_imsgs_uids(struct store *st, int64_t mailbox_id,
+				    const uint32_t *uids, size_t n,
+				    struct store_imsg **msgs_r, size_t *n_r,
+				    const char **err_r);
 int store_sqlite_vanished_since(struct store *st, int64_t mailbox_id,
 				uint64_t since, uint32_t **uids_r,
 				size_t *n_r, const char **err_r);

@@ -179,6 +179,20 @@ const char *const store_sq_sql[SQ_COUNT] = {
 		" m.blob_id, b.path, m.keywords FROM messages m"
 		" JOIN blobs b ON b.id = m.blob_id"
 		" WHERE m.mailbox_id = ?1 AND m.modseq > ?2 ORDER BY m.uid",
+	[SQ_IMSG_RANGE] =
+		"SELECT m.id, m.uid, m.flags, m.modseq, m.size, m.internaldate,"
+		" m.blob_id, b.path, m.keywords FROM messages m"
+		" JOIN blobs b ON b.id = m.blob_id"
+		" WHERE m.mailbox_id = ?1 AND m.uid BETWEEN ?2 AND ?3"
+		" ORDER BY m.uid",
+	[SQ_IMSG_ONE] =
+		"SELECT m.id, m.uid, m.flags, m.modseq, m.size, m.internaldate,"
+		" m.blob_id, b.path, m.keywords FROM messages m"
+		" JOIN blobs b ON b.id = m.blob_id"
+		" WHERE m.mailbox_id = ?1 AND m.uid = ?2",
+	[SQ_VMSG_LIST] =
+		"SELECT uid, flags, modseq, keywords FROM messages"
+		" WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid",
 	[SQ_MSG_BY_UID] =
 		"SELECT id, flags, keywords, modseq, blob_id, size, internaldate"
 		" FROM messages WHERE mailbox_id = ?1 AND uid = ?2",

@@ -220,3 +220,39 @@ def test_select_flags_lists_keywords_in_use(server):
     assert sorted(w.lower() for w in words if not w.startswith("\\")) == \
         ["$forwarded", "$label1", "work"], flags
     m.logout()
+
+
+def test_fetch_of_message_expunged_by_other_session(server):
+    """RFC 9051 §7.4.1 forbids EXPUNGE during FETCH, so a session that has
+    not yet been told of another session's expunge still numbers the
+    message; FETCHing its contents answers NO [EXPUNGEISSUED] (RFC 5530)
+    while the other messages are returned, and the EXPUNGE follows at the
+    next NOOP."""
+    user, toks = setup_box(server, 8, count=3)
+    a = server.imaps(user)
+    b = server.imaps(user)
+    a.select("INBOX")
+    b.select("INBOX")
+    a.store("1", "+FLAGS", "\\Deleted")
+    typ, _ = a.expunge()
+    assert typ == "OK"
+    typ, data = b.fetch("1:3", "(RFC822.SIZE BODY.PEEK[TEXT])")
+    assert typ == "NO" and b"EXPUNGEISSUED" in data[0], (typ, data)
+    fetches = b.untagged_responses.pop("FETCH", [])
+    seqs = sorted(int(f[0].split()[0]) for f in fetches
+                  if isinstance(f, tuple))
+    assert seqs == [2, 3], fetches
+    bodies = b"".join(f[1] for f in fetches if isinstance(f, tuple))
+    assert toks[1].encode() in bodies and toks[2].encode() in bodies
+    assert toks[0].encode() not in bodies
+    # What the view holds still answers: flags need no message file.
+    typ, data = b.fetch("1", "(UID FLAGS)")
+    assert typ == "OK" and b"UID 1 " in data[0], data
+    b.untagged_responses.pop("EXPUNGE", None)
+    typ, _ = b.noop()
+    assert b.untagged_responses.get("EXPUNGE") == [b"1"], \
+        b.untagged_responses
+    typ, data = b.fetch("1", "(BODY.PEEK[TEXT])")
+    assert typ == "OK" and toks[1].encode() in data[0][1]
+    a.logout()
+    b.logout()

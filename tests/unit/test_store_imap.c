@@ -879,6 +879,91 @@ test_copy(void **state)
 	store_strv_free(orphans);
 }
 
+/* The selected view's list (UID, flags, modseq, keywords) and the rows a
+ * FETCH reads for some UIDs: dense (one range) and sparse (one lookup
+ * each), UIDs that are gone left out. */
+static void
+test_view_lists(void **state)
+{
+	struct fx *f = *state;
+	int64_t id = box(f, "INBOX").id;
+	char *kw[] = { "$Junk" };
+	struct store_vmsg *v = NULL;
+	struct store_imsg *m = NULL, *all;
+	const char *err = NULL;
+	char **orphans = NULL;
+	uint32_t many[STORE_IMSGS_UIDS_MAX + 1];
+	size_t n, n_all;
+	uint64_t mid;
+
+	for (int i = 0; i < 40; i++) {
+		char blob[16];
+
+		snprintf(blob, sizeof(blob), "v/%d", i);
+		append(f, id, blob, i % 3 == 0 ? STORE_FLAG_SEEN : 0,
+		       i == 7 ? kw : NULL, i == 7 ? 1 : 0);
+	}
+	mid = box(f, "INBOX").highestmodseq;
+	append(f, id, "v/late", STORE_FLAG_FLAGGED, NULL, 0);
+	all = imsgs(f, id, 0, &n_all);
+	assert_int_equal(store_mailbox_vmsgs(f->st, id, 0, &v, &n, &err), 0);
+	assert_int_equal(n, n_all);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(v[i].uid, all[i].uid);
+		assert_int_equal(v[i].flags, all[i].flags);
+		assert_int_equal(v[i].modseq, all[i].modseq);
+		if (all[i].keywords == NULL)
+			assert_null(v[i].keywords);
+		else
+			assert_string_equal(v[i].keywords, all[i].keywords);
+	}
+	assert_string_equal(v[7].keywords, "$Junk");
+	store_vmsgs_free(v, n);
+	assert_int_equal(store_mailbox_vmsgs(f->st, id, mid, &v, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].flags, STORE_FLAG_FLAGGED);
+	store_vmsgs_free(v, n);
+
+	assert_int_equal(store_expunge_uids(f->st, id, (uint32_t[]){ 3 }, 1,
+					    &orphans, &err), 0);
+	store_strv_free(orphans);
+	/* Dense: 2..5 without 3, which is gone. */
+	assert_int_equal(store_mailbox_imsgs_uids(f->st, id,
+		(uint32_t[]){ 2, 3, 4, 5 }, 4, &m, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(m[0].uid, 2);
+	assert_int_equal(m[1].uid, 4);
+	assert_int_equal(m[2].uid, 5);
+	assert_string_equal(m[1].blob, all[3].blob);
+	assert_int_equal(m[1].size, 100);
+	assert_int_equal(m[1].internaldate, 1700000000);
+	assert_int_equal(m[1].blob_id, all[3].blob_id);
+	store_imsgs_free(m, n);
+	/* Sparse, with a UID that never existed. */
+	assert_int_equal(store_mailbox_imsgs_uids(f->st, id,
+		(uint32_t[]){ 1, 3, 41, 500 }, 4, &m, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(m[0].uid, 1);
+	assert_int_equal(m[1].uid, 41);
+	assert_int_equal(m[1].flags, STORE_FLAG_FLAGGED);
+	store_imsgs_free(m, n);
+	assert_int_equal(store_mailbox_imsgs_uids(f->st, id, NULL, 0, &m, &n,
+						  &err), 0);
+	assert_int_equal(n, 0);
+	assert_null(m);
+	for (size_t i = 0; i < sizeof(many) / sizeof(many[0]); i++)
+		many[i] = (uint32_t)i + 1;
+	expect_err(store_mailbox_imsgs_uids(f->st, id, many,
+					    sizeof(many) / sizeof(many[0]),
+					    &m, &n, &err), &err,
+		   "too many UIDs");
+	expect_err(store_mailbox_vmsgs(f->st, 999, 0, &v, &n, &err), &err,
+		   "no such mailbox");
+	expect_err(store_mailbox_imsgs_uids(f->st, 999, many, 2, &m, &n, &err),
+		   &err, "no such mailbox");
+	store_imsgs_free(all, n_all);
+}
+
 static void
 test_expunge_vanished(void **state)
 {
@@ -1139,6 +1224,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_expunge_vanished, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_view_lists, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_uid_exhaustion, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_two_handles, setup,
