@@ -24,6 +24,9 @@ struct imap_search_job {
 	int64_t mailbox_id;
 	char data_dir[4096];
 	char (*blobs)[64];
+	struct store_fields *fields; /* search fields, UID order */
+	size_t n_fields;
+	bool fields_missing;         /* some message has none stored */
 	uint32_t *hits;      /* seq or uid, in result order */
 	uint32_t *hit_uids;
 	size_t n_hits;
@@ -63,16 +66,59 @@ imap_search_rows(struct imap_search_job *x, struct store *st)
 	return 0;
 }
 
+/* The stored search fields of every message (mime.h): FROM, SUBJECT, SORT
+ * and the like read them instead of opening each message file. */
+static int
+imap_search_fields(struct imap_search_job *x, struct store *st)
+{
+	const char *err = NULL;
+	size_t j = 0;
+
+	if (store_mailbox_fields(st, x->mailbox_id, &x->fields, &x->n_fields,
+				 &err) < 0)
+		return -1;
+	for (size_t i = 0; i < x->n; i++) {
+		struct imap_search_msg *m = &x->msgs[i];
+
+		while (j < x->n_fields && x->fields[j].uid < m->uid)
+			j++;
+		if (j < x->n_fields && x->fields[j].uid == m->uid &&
+		    x->fields[j].fields != NULL) {
+			m->fields = x->fields[j].fields;
+			m->fields_len = x->fields[j].len;
+		} else {
+			x->fields_missing = true;
+		}
+	}
+	return 0;
+}
+
+/* Loads what the keys need besides the view; tells whether message files
+ * must be read: always for BODY/TEXT, else only where no search fields
+ * are stored. */
+static int
+imap_search_prepare(struct imap_search_job *x, struct store *st,
+		    bool *file_r, bool *fields_r)
+{
+	*file_r = imap_search_needs_file(x->q.root);
+	*fields_r = x->is_sort || imap_search_needs_fields(x->q.root);
+	if (*fields_r && imap_search_fields(x, st) < 0)
+		return -1;
+	if ((x->is_sort || imap_search_needs_row(x->q.root) ||
+	     x->fields_missing) && imap_search_rows(x, st) < 0)
+		return -1;
+	return 0;
+}
+
 static int
 imap_search_work(struct imap_job *j, struct store *st)
 {
 	struct imap_search_job *x = (struct imap_search_job *)j;
-	bool text = x->is_sort || imap_search_needs_text(x->q.root);
 	struct imap_search_msg *sel;
 	size_t n_sel = 0;
+	bool file, fields;
 
-	if ((x->is_sort || imap_search_needs_row(x->q.root)) &&
-	    imap_search_rows(x, st) < 0)
+	if (imap_search_prepare(x, st, &file, &fields) < 0)
 		return -1;
 	sel = calloc(x->n + 1, sizeof(*sel));
 	x->hits = calloc(x->n + 1, sizeof(*x->hits));
@@ -86,19 +132,18 @@ imap_search_work(struct imap_job *j, struct store *st)
 		char *data = NULL;
 		size_t len = 0;
 
-		if (text && x->blobs[i][0] != '\0' &&
+		if ((file || (fields && m->fields == NULL)) &&
+		    x->blobs[i][0] != '\0' &&
 		    imap_msgfile_read(x->data_dir, x->blobs[i], m->size,
-					      &data, &len) == 0) {
+				      &data, &len) == 0) {
 			m->data = data;
 			m->len = len;
 		}
 		if (imap_search_match(x->q.root, m, (uint32_t)x->n,
 				      x->max_uid) == 1)
 			sel[n_sel++] = *m;
-		else if (!x->is_sort) {
-			free(data);
-			m->data = NULL;
-		}
+		/* SORT keeps the text of what it orders (freed with the
+		 * job); SEARCH is done with it. */
 		if (!x->is_sort && m->data != NULL) {
 			free(data);
 			m->data = NULL;
@@ -232,6 +277,7 @@ imap_search_job_free(struct imap_job *j)
 	free(x->kw);
 	free(x->msgs);
 	free(x->blobs);
+	store_fields_free(x->fields, x->n_fields);
 	free(x->hits);
 	free(x->hit_uids);
 	imap_search_free(&x->q);

@@ -210,13 +210,13 @@ imap_select_done(struct imap_job *j)
 		imap_finish(s, "NO", "NONEXISTENT", "No such mailbox");
 		return;
 	}
-	v = calloc(1, sizeof(*v));
+	v = calloc(1, sizeof(*v) + strlen(x->box.name) + 1);
 	if (v == NULL) {
 		imap_finish(s, "NO", "SERVERBUG", "Out of memory");
 		return;
 	}
 	v->mailbox_id = x->box.id;
-	str_lcpy(v->name, x->box.name, sizeof(v->name));
+	memcpy(v->name, x->box.name, strlen(x->box.name) + 1);
 	v->readonly = x->readonly;
 	v->uidvalidity = x->box.uidvalidity;
 	v->uidnext = x->box.uidnext;

@@ -55,7 +55,6 @@ enum imap_cmd_flag {
  * client is told (imap_notify.c). */
 struct imap_view {
 	int64_t mailbox_id;
-	char name[STORE_MAILBOX_NAME_MAX + 1]; /* UTF-8 */
 	bool readonly;                         /* EXAMINE */
 	uint32_t uidvalidity, uidnext;
 	uint64_t highestmodseq;
@@ -69,6 +68,9 @@ struct imap_view {
 	unsigned gen;      /* new per SELECT: late jobs see it changed */
 	uint32_t *saved;   /* SEARCHRES "$" (RFC 5182): UIDs */
 	size_t n_saved;
+	/* UTF-8, allocated with the view: 10,000 idle sessions should not
+	 * each carry room for the longest name. */
+	char name[];
 };
 
 /* An asynchronous step of a command. Embed as the first member of a

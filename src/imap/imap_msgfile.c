@@ -59,6 +59,7 @@ imap_meta_compute(const char *msg, size_t len, struct store_meta *meta)
 		store_meta_free(meta);
 		return -1;
 	}
+	(void)mime_search_fields(msg, len, &meta->fields, &meta->fields_len);
 	return 0;
 }
 

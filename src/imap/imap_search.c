@@ -41,8 +41,8 @@ static void
 search_ctx_init(struct search_ctx *c, const struct imap_search_msg *m,
 		uint32_t max_seq, uint32_t max_uid)
 {
-	size_t max = (m->data != NULL ? m->len : 0) * SEARCH_TEXT_GROWTH +
-		     SEARCH_TEXT_SLACK;
+	size_t max = (m->data != NULL ? m->len : m->fields_len) *
+		     SEARCH_TEXT_GROWTH + SEARCH_TEXT_SLACK;
 
 	memset(c, 0, sizeof(*c));
 	c->m = m;
@@ -78,6 +78,20 @@ search_header(struct search_ctx *c, const char **hdr_r, size_t *len_r)
 	*hdr_r = c->m->data;
 	*len_r = c->hdr_len;
 	return true;
+}
+
+/* The header block holding field name: the stored search fields when
+ * they have it (no file read), else the message's header. */
+static bool
+search_field_block(struct search_ctx *c, const char *name,
+		   const char **hdr_r, size_t *len_r)
+{
+	if (c->m->fields != NULL && mime_is_search_field(name, strlen(name))) {
+		*hdr_r = c->m->fields;
+		*len_r = c->m->fields_len;
+		return true;
+	}
+	return search_header(c, hdr_r, len_r);
 }
 
 /* Decodes a header value (RFC 2047) into c->tmp2; raw on failure. */
@@ -148,7 +162,7 @@ match_field(struct search_ctx *c, const char *name, const char *str)
 	const char *hdr;
 	size_t len, pos = 0, name_len = strlen(name);
 
-	if (!search_header(c, &hdr, &len) || !set_needle(c, str))
+	if (!search_field_block(c, name, &hdr, &len) || !set_needle(c, str))
 		return false;
 	while (mime_next_field(hdr, len, &pos, &f) == 1) {
 		const char *v;
@@ -317,7 +331,7 @@ sent_day(struct search_ctx *c, int64_t *day_r)
 		int64_t t;
 
 		c->date_state = SEARCH_BAD;
-		if (!search_header(c, &hdr, &len))
+		if (!search_field_block(c, "date", &hdr, &len))
 			return false;
 		while (mime_next_field(hdr, len, &pos, &f) == 1) {
 			if (f.name_len != 4 || strncasecmp(f.name, "date", 4))
@@ -448,9 +462,9 @@ search_date(struct search_ctx *c, const struct imap_search_node *n)
 }
 
 static bool
-key_needs_text(enum imap_search_key k)
+key_needs_text(const struct imap_search_node *n)
 {
-	switch (k) {
+	switch (n->key) {
 	case IMAP_SK_BCC:
 	case IMAP_SK_CC:
 	case IMAP_SK_FROM:
@@ -468,19 +482,37 @@ key_needs_text(enum imap_search_key k)
 	}
 }
 
-/* Keys a selected view does not hold: the message, its size or date. */
+/* HEADER of a field outside the search fields, BODY and TEXT: the
+ * message itself. */
 static bool
-key_needs_row(enum imap_search_key k)
+key_needs_file(const struct imap_search_node *n)
 {
-	return key_needs_text(k) || k == IMAP_SK_BEFORE || k == IMAP_SK_ON ||
-	       k == IMAP_SK_SINCE || k == IMAP_SK_LARGER ||
-	       k == IMAP_SK_SMALLER;
+	if (n->key == IMAP_SK_HEADER)
+		return n->field == NULL ||
+		       !mime_is_search_field(n->field, strlen(n->field));
+	return n->key == IMAP_SK_BODY || n->key == IMAP_SK_TEXT;
+}
+
+/* The other text keys read only the search fields (mime.h). */
+static bool
+key_needs_fields(const struct imap_search_node *n)
+{
+	return key_needs_text(n) && !key_needs_file(n);
+}
+
+/* What a selected view does not hold: the file, the size or the date. */
+static bool
+key_needs_row(const struct imap_search_node *n)
+{
+	return key_needs_file(n) || n->key == IMAP_SK_BEFORE ||
+	       n->key == IMAP_SK_ON || n->key == IMAP_SK_SINCE ||
+	       n->key == IMAP_SK_LARGER || n->key == IMAP_SK_SMALLER;
 }
 
 /* true when a key of the tree satisfies pred. */
 static bool
 node_needs(const struct imap_search_node *n,
-	   bool (*pred)(enum imap_search_key))
+	   bool (*pred)(const struct imap_search_node *))
 {
 	switch (n->key) {
 	case IMAP_SK_AND:
@@ -495,7 +527,7 @@ node_needs(const struct imap_search_node *n,
 	case IMAP_SK_NOT:
 		return n->a != NULL && node_needs(n->a, pred);
 	default:
-		return pred(n->key);
+		return pred(n);
 	}
 }
 
@@ -509,6 +541,18 @@ bool
 imap_search_needs_text(const struct imap_search_node *root)
 {
 	return root != NULL && node_needs_text(root);
+}
+
+bool
+imap_search_needs_file(const struct imap_search_node *root)
+{
+	return root != NULL && node_needs(root, key_needs_file);
+}
+
+bool
+imap_search_needs_fields(const struct imap_search_node *root)
+{
+	return root != NULL && node_needs(root, key_needs_fields);
 }
 
 bool

@@ -26,12 +26,20 @@ struct imap_search_msg {
 	bool recent;
 	const char *data;      /* the whole message, or NULL when not needed */
 	size_t len;
+	/* The stored search fields (mime_search_fields), or NULL: keys and
+	 * sort criteria on those fields read them instead of data. */
+	const char *fields;
+	size_t fields_len;
 };
 
 /* What the evaluation will need, so the caller reads files only then. */
 bool imap_search_needs_text(const struct imap_search_node *root);
-/* ... or the size, internal date or file of the messages (not kept in the
- * selected view: read from the store first). */
+/* Keys that read the message file itself (BODY, TEXT, HEADER of a field
+ * outside the search fields), and keys the search fields answer. */
+bool imap_search_needs_file(const struct imap_search_node *root);
+bool imap_search_needs_fields(const struct imap_search_node *root);
+/* Keys that need the file, size or internal date of the messages (not
+ * kept in the selected view: read from the store first). */
 bool imap_search_needs_row(const struct imap_search_node *root);
 
 /* 1 when m matches, 0 when not. max_seq / max_uid give "*". A date key

@@ -487,9 +487,18 @@ static void
 item_keys(struct sort_item *it, struct buf *tmp)
 {
 	const struct imap_search_msg *m = &it->m;
-	const char *hdr = m->data != NULL ? m->data : "";
-	size_t len = m->data != NULL ? imap_text_header_len(m->data, m->len)
-				     : 0;
+	const char *hdr = "";
+	size_t len = 0;
+
+	/* Every sort criterion reads a search field (mime.h): the stored
+	 * block when there is one, else the message's header. */
+	if (m->fields != NULL) {
+		hdr = m->fields;
+		len = m->fields_len;
+	} else if (m->data != NULL) {
+		hdr = m->data;
+		len = imap_text_header_len(m->data, m->len);
+	}
 
 	it->date = m->internaldate;
 	for (size_t i = 0; i < it->p->n; i++) {

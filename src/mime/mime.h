@@ -126,4 +126,16 @@ int mime_compute_meta(const char *msg, size_t len, char **envelope_r,
 		      char **body_r, char **bodystructure_r, char **partmap_r,
 		      size_t *partmap_len_r);
 
+/* The search fields (fields.c): From, To, Cc, Bcc, Subject and Date, the
+ * header fields that SEARCH keys and SORT criteria read. mime_search_fields
+ * copies those of the message's header, as written, into a header block
+ * of their own (CRLF-terminated lines; "\r\n" alone when there are
+ * none), malloc'ed and NUL-terminated, stored with the metadata. -1 when
+ * they exceed MIME_SEARCH_FIELDS_MAX or memory runs out: readers then use
+ * the message itself. */
+#define MIME_SEARCH_FIELDS_MAX (256 * 1024)
+bool mime_is_search_field(const char *name, size_t len);
+int mime_search_fields(const char *msg, size_t len, char **fields_r,
+		       size_t *fields_len_r);
+
 #endif

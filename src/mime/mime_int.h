@@ -22,6 +22,10 @@
  * the message size limit; this only guards against arithmetic surprises. */
 #define MIME_META_MAX ((size_t)1 << 30)
 
+/* partmap.c: hands a buffer's contents over as a NUL-terminated string
+ * (the buffer is left empty); NULL when memory runs out. */
+char *mime_buf_steal(struct buf *b);
+
 /* rfc5322.c */
 /* Length of the header block at p[0..len), including the empty line that
  * ends it; len when there is no empty line (header-only entity). */

@@ -194,8 +194,7 @@ mime_partmap_find(const char *map, size_t maplen, const uint32_t *path,
 	return 1;
 }
 
-/* Hands a buffer's contents over as a NUL-terminated string. */
-static char *
+char *
 mime_buf_steal(struct buf *b)
 {
 	char *s;

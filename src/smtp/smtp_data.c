@@ -240,10 +240,7 @@ struct smtp_delivery {
 static void
 delivery_free(struct smtp_delivery *d)
 {
-	free(d->meta.envelope);
-	free(d->meta.body);
-	free(d->meta.bodystructure);
-	free(d->meta.partmap);
+	store_meta_free(&d->meta);
 	buf_fini(&d->head);
 	buf_fini(&d->body);
 	free(d->accounts);
@@ -378,6 +375,9 @@ delivery_meta(struct smtp_delivery *d)
 		buf_fini(&whole);
 		return;
 	}
+	/* Without them (too big) SEARCH reads the message instead. */
+	(void)mime_search_fields((const char *)whole.data, whole.len,
+				 &d->meta.fields, &d->meta.fields_len);
 	buf_fini(&whole);
 	d->sd.meta = &d->meta;
 }

@@ -312,6 +312,26 @@ store_vmsgs_free(struct store_vmsg *msgs, size_t n)
 }
 
 int
+store_mailbox_fields(struct store *st, int64_t mailbox_id,
+		     struct store_fields **fields_r, size_t *n_r,
+		     const char **err_r)
+{
+	*fields_r = NULL;
+	*n_r = 0;
+	return st->ops->mailbox_fields(st, mailbox_id, fields_r, n_r, err_r);
+}
+
+void
+store_fields_free(struct store_fields *f, size_t n)
+{
+	if (f == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(f[i].fields);
+	free(f);
+}
+
+int
 store_mailbox_imsgs_uids(struct store *st, int64_t mailbox_id,
 			 const uint32_t *uids, size_t n,
 			 struct store_imsg **msgs_r, size_t *n_r,
@@ -357,6 +377,7 @@ store_meta_free(struct store_meta *m)
 	free(m->body);
 	free(m->bodystructure);
 	free(m->partmap);
+	free(m->fields);
 	memset(m, 0, sizeof(*m));
 }
 

@@ -19,8 +19,9 @@
 #include <stdint.h>
 #include <time.h>
 
-/* 2: subscriptions, vanished, blob_meta, mailbox counters (IMAP). */
-#define STORE_SCHEMA_VERSION 2
+/* 2: subscriptions, vanished, blob_meta, mailbox counters (IMAP).
+ * 3: blob_meta.fields (search fields). */
+#define STORE_SCHEMA_VERSION 3
 
 /* IMAP system flags (RFC 9051 §2.3.2), kept as a bit mask. */
 enum store_flag {
@@ -72,6 +73,11 @@ struct store_meta {
 	char *bodystructure;
 	char *partmap;
 	size_t partmap_len;
+	/* The search fields (mime_search_fields); NULL: not known, read the
+	 * message. Stored when given; added to a blob whose metadata was
+	 * stored without them. */
+	char *fields;
+	size_t fields_len;
 };
 
 /* A message to deliver into the INBOX of each listed account, in one
@@ -215,6 +221,18 @@ int store_mailbox_vmsgs(struct store *st, int64_t mailbox_id,
 			uint64_t changedsince, struct store_vmsg **msgs_r,
 			size_t *n_r, const char **err_r);
 void store_vmsgs_free(struct store_vmsg *msgs, size_t n);
+/* The search fields of every message of the mailbox, in UID order (for
+ * SEARCH and SORT); fields NULL where they are not stored. Free with
+ * store_fields_free. Error: "no such mailbox". */
+struct store_fields {
+	uint32_t uid;
+	char *fields;
+	size_t len;
+};
+int store_mailbox_fields(struct store *st, int64_t mailbox_id,
+			 struct store_fields **fields_r, size_t *n_r,
+			 const char **err_r);
+void store_fields_free(struct store_fields *f, size_t n);
 /* The messages of the mailbox with the given UIDs (ascending, at most
  * STORE_IMSGS_UIDS_MAX), in UID order; UIDs no longer there are left
  * out. Error: "no such mailbox", "too many UIDs". */
@@ -377,6 +395,9 @@ struct store_ops {
 	int (*mailbox_vmsgs)(struct store *st, int64_t mailbox_id,
 			     uint64_t changedsince, struct store_vmsg **msgs_r,
 			     size_t *n_r, const char **err_r);
+	int (*mailbox_fields)(struct store *st, int64_t mailbox_id,
+			      struct store_fields **fields_r, size_t *n_r,
+			      const char **err_r);
 	int (*mailbox_imsgs_uids)(struct store *st, int64_t mailbox_id,
 				  const uint32_t *uids, size_t n,
 				  struct store_imsg **msgs_r, size_t *n_r,

@@ -23,6 +23,7 @@
 static const char *const sq_migrations[] = {
 	store_sqlite_schema_v1,
 	store_sqlite_schema_v2,
+	store_sqlite_schema_v3,
 };
 _Static_assert(sizeof(sq_migrations) / sizeof(sq_migrations[0])
 		       == STORE_SCHEMA_VERSION,
@@ -580,6 +581,7 @@ const struct store_ops store_sqlite_ops = {
 	.mailbox_imsgs = store_sqlite_mailbox_imsgs,
 	.mailbox_vmsgs = store_sqlite_mailbox_vmsgs,
 	.mailbox_imsgs_uids = store_sqlite_mailbox_imsgs_uids,
+	.mailbox_fields = store_sqlite_mailbox_fields,
 	.vanished_since = store_sqlite_vanished_since,
 	.meta_get = store_sqlite_meta_get,
 	.meta_put = store_sqlite_meta_put,

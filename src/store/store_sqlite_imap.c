@@ -72,6 +72,8 @@ store_sq_uids_sorted(struct store *st, const uint32_t *uids, size_t n,
 	return 0;
 }
 
+static char *sq_column_dup(sqlite3_stmt *s, int col, size_t *len_r);
+
 static int
 sq_imsg_push(struct store *st, sqlite3_stmt *s, struct store_imsg **v,
 	     size_t *n, size_t *cap)
@@ -241,6 +243,54 @@ sq_imsgs_pick(struct store *st, sqlite3_stmt *s, const uint32_t *uids,
 }
 
 int
+store_sqlite_mailbox_fields(struct store *st, int64_t mailbox_id,
+			    struct store_fields **fields_r, size_t *n_r,
+			    const char **err_r)
+{
+	struct store_fields *v = NULL, *nv;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *s;
+	int rc;
+
+	if (store_sq_mailbox_modseq(st, mailbox_id, NULL) < 0
+	    || (s = store_sq_stmt(st, SQ_FIELDS_LIST)) == NULL) {
+		*err_r = st->err;
+		return -1;
+	}
+	sqlite3_bind_int64(s, 1, mailbox_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			if ((nv = realloc(v, cap * sizeof(*nv))) == NULL) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			v = nv;
+		}
+		v[n].uid = (uint32_t)sqlite3_column_int64(s, 0);
+		v[n].fields = NULL;
+		v[n].len = 0;
+		n++;
+		if (sqlite3_column_type(s, 1) != SQLITE_NULL &&
+		    (v[n - 1].fields = sq_column_dup(s, 1, &v[n - 1].len))
+		    == NULL) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		store_fields_free(v, n);
+		*err_r = rc == SQLITE_NOMEM ? store_sq_fail(st, "out of memory")
+					    : store_sq_err(st, "database error");
+		return -1;
+	}
+	*fields_r = v;
+	*n_r = n;
+	return 0;
+}
+
+int
 store_sqlite_mailbox_imsgs_uids(struct store *st, int64_t mailbox_id,
 				const uint32_t *uids, size_t n,
 				struct store_imsg **msgs_r, size_t *n_r,
@@ -359,6 +409,7 @@ int
 store_sqlite_meta_get(struct store *st, int64_t blob_id, struct store_meta *r)
 {
 	sqlite3_stmt *s = store_sq_stmt(st, SQ_BLOB_META_GET);
+	bool fields_oom = false;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
@@ -371,6 +422,9 @@ store_sqlite_meta_get(struct store *st, int64_t blob_id, struct store_meta *r)
 		r->body = sq_column_dup(s, 1, NULL);
 		r->bodystructure = sq_column_dup(s, 2, NULL);
 		r->partmap = sq_column_dup(s, 3, &r->partmap_len);
+		if (sqlite3_column_type(s, 4) != SQLITE_NULL)
+			fields_oom = (r->fields = sq_column_dup(
+					      s, 4, &r->fields_len)) == NULL;
 	}
 	sqlite3_reset(s);
 	if (rc == SQLITE_DONE)
@@ -380,7 +434,7 @@ store_sqlite_meta_get(struct store *st, int64_t blob_id, struct store_meta *r)
 		return -1;
 	}
 	if (r->envelope == NULL || r->body == NULL || r->bodystructure == NULL
-	    || r->partmap == NULL) {
+	    || r->partmap == NULL || fields_oom) {
 		store_meta_free(r);
 		store_sq_fail(st, "out of memory");
 		return -1;

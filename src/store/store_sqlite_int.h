@@ -75,6 +75,7 @@ enum store_sq_stmt {
 	SQ_IMSG_RANGE,
 	SQ_IMSG_ONE,
 	SQ_VMSG_LIST,
+	SQ_FIELDS_LIST,
 	SQ_MSG_BY_UID,
 	SQ_MSG_SETFLAGS,
 	SQ_VANISHED_ADD,
@@ -97,6 +98,7 @@ struct store_sq {
  * 2, a copy of schema_v2.sql (test_store compares). */
 extern const char store_sqlite_schema_v1[];
 extern const char store_sqlite_schema_v2[];
+extern const char store_sqlite_schema_v3[];
 
 static inline struct store_sq *
 store_sq(struct store *st)
@@ -288,6 +290,9 @@ int store_sqlite_mailbox_vmsgs(struct store *st, int64_t mailbox_id,
 			       uint64_t changedsince,
 			       struct store_vmsg **msgs_r, size_t *n_r,
 			       const char **err_r);
+int store_sqlite_mailbox_fields(struct store *st, int64_t mailbox_id,
+				struct store_fields **fields_r, size_t *n_r,
+				const char **err_r);
 int store_sqlite_mailbox_imsgs_uids(struct store *st, int64_t mailbox_id,
 				    const uint32_t *uids, size_t n,
 				    struct store_imsg **msgs_r, size_t *n_r,

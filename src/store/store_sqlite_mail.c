@@ -222,6 +222,10 @@ store_sq_meta_put(struct store *st, int64_t blob_id,
 	for (int i = 0; i < 3; i++)
 		sq_bind_blob(s, 2 + i, text[i], strlen(text[i]));
 	sq_bind_blob(s, 5, meta->partmap, meta->partmap_len);
+	if (meta->fields != NULL && meta->fields_len > 0)
+		sq_bind_blob(s, 6, meta->fields, meta->fields_len);
+	else
+		sqlite3_bind_null(s, 6);
 	if (store_sq_exec(s) != SQLITE_DONE) {
 		if (sqlite3_extended_errcode(store_sq(st)->db)
 		    == SQLITE_CONSTRAINT_FOREIGNKEY)

@@ -146,3 +146,11 @@ const char store_sqlite_schema_v2[] =
 	"\t\t   WHERE m.mailbox_id = mailboxes.id AND (m.flags / 8) % 2 = 1),\n"
 	"\tsize = (SELECT COALESCE(SUM(m.size), 0) FROM messages m\n"
 	"\t\tWHERE m.mailbox_id = mailboxes.id);\n";
+
+const char store_sqlite_schema_v3[] =
+	"-- Postel store schema: migration from version 2 to version 3. The header\n"
+	"-- fields SEARCH and SORT read (From, To, Cc, Bcc, Subject, Date; mime.h\n"
+	"-- mime_search_fields) as a small header block per message file, so a\n"
+	"-- search over a mailbox reads rows instead of opening every file. NULL:\n"
+	"-- not computed (messages stored before); readers then use the file.\n"
+	"ALTER TABLE blob_meta ADD COLUMN fields BLOB;\n";

@@ -512,11 +512,50 @@ test_hostile_deep(void **state)
 	}
 }
 
+/* The search fields: From, To, Cc, Bcc, Subject and Date as written
+ * (folding kept, any case), nothing else, nothing from the body. */
+static void
+test_search_fields(void **state)
+{
+	static const char msg[] =
+		"Received: from x\r\n"
+		"SUBJECT: =?utf-8?q?caf=C3=A9?=\r\n\tmore\r\n"
+		"X-Other: y\r\n"
+		"From: Ann <ann@example.test>\r\n"
+		"to: b@example.test\r\n"
+		"Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n"
+		"\r\n"
+		"Cc: not a header\r\n";
+	static const char want[] =
+		"SUBJECT: =?utf-8?q?caf=C3=A9?=\r\n\tmore\r\n"
+		"From: Ann <ann@example.test>\r\n"
+		"to: b@example.test\r\n"
+		"Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n";
+	char *out = NULL;
+	size_t len = 0;
+
+	(void)state;
+	assert_int_equal(mime_search_fields(msg, sizeof(msg) - 1, &out, &len),
+			 0);
+	assert_int_equal(len, sizeof(want) - 1);
+	assert_string_equal(out, want);
+	free(out);
+	/* No such field: an empty header block, not "unknown". */
+	assert_int_equal(mime_search_fields("X: 1\r\n\r\nbody", 14, &out,
+					    &len), 0);
+	assert_string_equal(out, "\r\n");
+	free(out);
+	assert_true(mime_is_search_field("Bcc", 3));
+	assert_false(mime_is_search_field("Bc", 2));
+	assert_false(mime_is_search_field("Message-ID", 10));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_corpus),
+		cmocka_unit_test(test_search_fields),
 		cmocka_unit_test(test_partmap_paths),
 		cmocka_unit_test(test_partmap_single),
 		cmocka_unit_test(test_rfc2047),

@@ -139,45 +139,43 @@ expect_err(int rc, const char *const *errp, const char *want)
 }
 
 static void
-test_schema_version(void **state)
+same_as_file(const char *rel, const char *embedded)
 {
-	struct fx *f = *state;
-	char path[512];
 	const char *src = __FILE__;
 	const char *tail = strstr(src, "tests/unit/test_store.c");
+	char path[512];
 	FILE *fp;
 	char *text;
 	long len;
 
+	assert_non_null(tail);
+	snprintf(path, sizeof(path), "%.*s%s", (int)(tail - src), src, rel);
+	fp = fopen(path, "rb");
+	assert_non_null(fp);
+	fseek(fp, 0, SEEK_END);
+	len = ftell(fp);
+	rewind(fp);
+	text = calloc(1, (size_t)len + 1);
+	assert_int_equal(fread(text, 1, (size_t)len, fp), (size_t)len);
+	fclose(fp);
+	assert_string_equal(text, embedded);
+	free(text);
+}
+
+static void
+test_schema_version(void **state)
+{
+	struct fx *f = *state;
+	char path[512];
+
 	assert_int_equal(sql_int(f, "SELECT value FROM meta"
 				    " WHERE key = 'schema_version'"),
 			 STORE_SCHEMA_VERSION);
-	/* One source of truth: the embedded schema is schema.sql. */
-	assert_non_null(tail);
-	snprintf(path, sizeof(path), "%.*ssrc/store/schema.sql",
-		 (int)(tail - src), src);
-	fp = fopen(path, "rb");
-	assert_non_null(fp);
-	fseek(fp, 0, SEEK_END);
-	len = ftell(fp);
-	rewind(fp);
-	text = calloc(1, (size_t)len + 1);
-	assert_int_equal(fread(text, 1, (size_t)len, fp), (size_t)len);
-	fclose(fp);
-	assert_string_equal(text, store_sqlite_schema_v1);
-	free(text);
-	snprintf(path, sizeof(path), "%.*ssrc/store/schema_v2.sql",
-		 (int)(tail - src), src);
-	fp = fopen(path, "rb");
-	assert_non_null(fp);
-	fseek(fp, 0, SEEK_END);
-	len = ftell(fp);
-	rewind(fp);
-	text = calloc(1, (size_t)len + 1);
-	assert_int_equal(fread(text, 1, (size_t)len, fp), (size_t)len);
-	fclose(fp);
-	assert_string_equal(text, store_sqlite_schema_v2);
-	free(text);
+	/* One source of truth: the embedded schema is schema.sql, and each
+	 * migration step its schema_vN.sql. */
+	same_as_file("src/store/schema.sql", store_sqlite_schema_v1);
+	same_as_file("src/store/schema_v2.sql", store_sqlite_schema_v2);
+	same_as_file("src/store/schema_v3.sql", store_sqlite_schema_v3);
 	/* WAL mode: the -wal file exists while a handle is open. */
 	snprintf(path, sizeof(path), "%s/postel.db-wal", f->dir);
 	assert_int_equal(access(path, F_OK), 0);
@@ -196,7 +194,7 @@ test_newer_schema_refused(void **state)
 	st = store_open(NULL, f->dir, err, sizeof(err));
 	assert_null(st);
 	assert_non_null(strstr(err, "newer"));
-	sql_exec(f, "UPDATE meta SET value = '2'"
+	sql_exec(f, "UPDATE meta SET value = '3'"
 		    " WHERE key = 'schema_version'");
 	reopen(f);
 }

@@ -296,7 +296,8 @@ test_migration_v1_v2(void **state)
 	f->st = open_store(f);
 	f->acct = 1;
 	assert_int_equal(sql_int(f, "SELECT value FROM meta"
-				    " WHERE key = 'schema_version'"), 2);
+				    " WHERE key = 'schema_version'"),
+			 STORE_SCHEMA_VERSION);
 	snprintf(path, sizeof(path), "%s/postel.db.v1.bak", f->dir);
 	assert_int_equal(access(path, F_OK), 0);
 	/* Nothing lost: UIDVALIDITY, UIDNEXT, MODSEQ, flags, keywords. */
@@ -1037,6 +1038,68 @@ test_expunge_vanished(void **state)
 	assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM subscriptions"), 0);
 }
 
+/* Search fields (schema 3): stored with the metadata at delivery, added
+ * to metadata stored without them, listed per mailbox in UID order. */
+static void
+test_search_fields(void **state)
+{
+	struct fx *f = *state;
+	static const char flds[] = "Subject: hi\r\nFrom: a@b\r\n";
+	struct store_meta with = { .envelope = "E", .body = "B",
+				   .bodystructure = "S",
+				   .fields = (char *)flds,
+				   .fields_len = sizeof(flds) - 1 };
+	struct store_meta without = { .envelope = "E", .body = "B",
+				      .bodystructure = "S" };
+	struct store_meta other = with, out;
+	struct store_delivery d = { .blob = "m/f1", .size = 9,
+				    .accounts = &f->acct, .n_accounts = 1,
+				    .meta = &with };
+	struct store_fields *fl = NULL;
+	struct store_imsg *m;
+	const char *err = NULL;
+	int64_t id = box(f, "INBOX").id;
+	size_t n;
+
+	other.fields = "Subject: other\r\n";
+	other.fields_len = strlen(other.fields);
+	assert_int_equal(store_begin(f->st, &err), 0);
+	assert_int_equal(store_deliver(f->st, &d, &err), 0);
+	assert_int_equal(store_commit(f->st, &err), 0);
+	append(f, id, "m/f2", 0, NULL, 0);   /* no metadata at all */
+	append(f, id, "m/f3", 0, NULL, 0);
+	m = imsgs(f, id, 0, &n);
+	assert_int_equal(n, 3);
+	assert_int_equal(store_meta_get(f->st, m[0].blob_id, &out), 1);
+	assert_int_equal(out.fields_len, sizeof(flds) - 1);
+	assert_memory_equal(out.fields, flds, sizeof(flds) - 1);
+	store_meta_free(&out);
+	/* Metadata without fields (as stored by schema 2), then fields. */
+	assert_int_equal(store_meta_put(f->st, m[2].blob_id, &without, &err),
+			 0);
+	assert_int_equal(store_meta_get(f->st, m[2].blob_id, &out), 1);
+	assert_null(out.fields);
+	store_meta_free(&out);
+	assert_int_equal(store_mailbox_fields(f->st, id, &fl, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(fl[0].uid, m[0].uid);
+	assert_memory_equal(fl[0].fields, flds, sizeof(flds) - 1);
+	assert_null(fl[1].fields);
+	assert_null(fl[2].fields);
+	store_fields_free(fl, n);
+	assert_int_equal(store_meta_put(f->st, m[2].blob_id, &other, &err), 0);
+	/* The first fields stay. */
+	assert_int_equal(store_meta_put(f->st, m[0].blob_id, &other, &err), 0);
+	assert_int_equal(store_mailbox_fields(f->st, id, &fl, &n, &err), 0);
+	assert_memory_equal(fl[0].fields, flds, sizeof(flds) - 1);
+	assert_string_equal(fl[2].fields, other.fields);
+	assert_int_equal(fl[2].len, other.fields_len);
+	store_fields_free(fl, n);
+	store_imsgs_free(m, 3);
+	expect_err(store_mailbox_fields(f->st, 999, &fl, &n, &err), &err,
+		   "no such mailbox");
+}
+
 static void
 test_meta(void **state)
 {
@@ -1224,6 +1287,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_expunge_vanished, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_search_fields, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_view_lists, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_uid_exhaustion, setup,
