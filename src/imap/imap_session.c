@@ -485,13 +485,23 @@ imap_job_read_work(void *arg)
 {
 	struct imap_job *j = arg;
 	struct store *st = server_thread_store(j->s->srv);
+	const char *err = NULL;
 
 	if (st == NULL) {
 		j->result = -1;
 		str_lcpy(j->err, "store unavailable", sizeof(j->err));
 		return;
 	}
+	/* One snapshot per step: FETCH 1:20 reads its 21 rows with one look
+	 * at the WAL instead of 21 (and a consistent answer). */
+	if (store_read_begin(st, &err) < 0) {
+		j->result = -1;
+		str_lcpy(j->err, err != NULL ? err : "store error",
+			 sizeof(j->err));
+		return;
+	}
 	j->result = j->work(j, st);
+	store_read_end(st);
 }
 
 static void

@@ -1,6 +1,10 @@
 -- Postel store schema: migration from version 2 to version 3. The header
 -- fields SEARCH and SORT read (From, To, Cc, Bcc, Subject, Date; mime.h
 -- mime_search_fields) as a small header block per message file, so a
--- search over a mailbox reads rows instead of opening every file. NULL:
+-- search over a mailbox reads rows instead of opening every file. A table
+-- of its own: its rows are small, so a search reads few pages. No row:
 -- not computed (messages stored before); readers then use the file.
-ALTER TABLE blob_meta ADD COLUMN fields BLOB;
+CREATE TABLE blob_fields (
+	blob_id BIGINT PRIMARY KEY REFERENCES blobs(id) ON DELETE CASCADE,
+	fields BLOB NOT NULL
+);

@@ -61,6 +61,18 @@ store_begin(struct store *st, const char **err_r)
 }
 
 int
+store_read_begin(struct store *st, const char **err_r)
+{
+	return st->ops->read_begin(st, err_r);
+}
+
+void
+store_read_end(struct store *st)
+{
+	st->ops->read_end(st);
+}
+
+int
 store_commit(struct store *st, const char **err_r)
 {
 	return st->ops->commit(st, err_r);

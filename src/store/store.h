@@ -20,7 +20,7 @@
 #include <time.h>
 
 /* 2: subscriptions, vanished, blob_meta, mailbox counters (IMAP).
- * 3: blob_meta.fields (search fields). */
+ * 3: blob_fields (search fields). */
 #define STORE_SCHEMA_VERSION 3
 
 /* IMAP system flags (RFC 9051 §2.3.2), kept as a bit mask. */
@@ -73,9 +73,9 @@ struct store_meta {
 	char *bodystructure;
 	char *partmap;
 	size_t partmap_len;
-	/* The search fields (mime_search_fields); NULL: not known, read the
-	 * message. Stored when given; added to a blob whose metadata was
-	 * stored without them. */
+	/* The search fields (mime_search_fields), stored when given (also
+	 * for a blob whose metadata was stored without them); read back by
+	 * store_mailbox_fields only, never by store_meta_get. */
 	char *fields;
 	size_t fields_len;
 };
@@ -322,6 +322,8 @@ struct store_ops {
 	void (*close)(struct store *st);
 	int (*begin)(struct store *st, const char **err_r);
 	int (*commit)(struct store *st, const char **err_r);
+	int (*read_begin)(struct store *st, const char **err_r);
+	void (*read_end)(struct store *st);
 	int (*rollback)(struct store *st);
 	int (*savepoint)(struct store *st, const char **err_r);
 	int (*release)(struct store *st, const char **err_r);
@@ -447,6 +449,12 @@ void store_close(struct store **stp);
 int store_begin(struct store *st, const char **err_r);
 int store_commit(struct store *st, const char **err_r);
 int store_rollback(struct store *st);
+/* A read snapshot: the reads between these see one state of the store,
+ * and pages read by one are not read again by the next (a write by
+ * another connection between two lone reads makes SQLite drop its page
+ * cache). A write inside may fail; it then changes nothing. */
+int store_read_begin(struct store *st, const char **err_r);
+void store_read_end(struct store *st);
 /* Nested savepoint inside a transaction: one failed job of a group commit
  * is undone without aborting the others. */
 int store_savepoint(struct store *st, const char **err_r);

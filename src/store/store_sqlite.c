@@ -506,6 +506,22 @@ sq_begin(struct store *st, const char **err_r)
 	return sq_run(st, "BEGIN IMMEDIATE", err_r);
 }
 
+/* Deferred: takes the read snapshot at the first read. */
+static int
+sq_read_begin(struct store *st, const char **err_r)
+{
+	return sq_run(st, "BEGIN", err_r);
+}
+
+static void
+sq_read_end(struct store *st)
+{
+	const char *ignored;
+
+	if (!sqlite3_get_autocommit(store_sq(st)->db))
+		(void)sq_run(st, "COMMIT", &ignored);
+}
+
 static int
 sq_commit(struct store *st, const char **err_r)
 {
@@ -550,6 +566,8 @@ const struct store_ops store_sqlite_ops = {
 	.close = sq_close,
 	.begin = sq_begin,
 	.commit = sq_commit,
+	.read_begin = sq_read_begin,
+	.read_end = sq_read_end,
 	.rollback = sq_rollback,
 	.savepoint = sq_savepoint,
 	.release = sq_release,

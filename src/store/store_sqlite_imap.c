@@ -409,7 +409,6 @@ int
 store_sqlite_meta_get(struct store *st, int64_t blob_id, struct store_meta *r)
 {
 	sqlite3_stmt *s = store_sq_stmt(st, SQ_BLOB_META_GET);
-	bool fields_oom = false;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
@@ -422,9 +421,6 @@ store_sqlite_meta_get(struct store *st, int64_t blob_id, struct store_meta *r)
 		r->body = sq_column_dup(s, 1, NULL);
 		r->bodystructure = sq_column_dup(s, 2, NULL);
 		r->partmap = sq_column_dup(s, 3, &r->partmap_len);
-		if (sqlite3_column_type(s, 4) != SQLITE_NULL)
-			fields_oom = (r->fields = sq_column_dup(
-					      s, 4, &r->fields_len)) == NULL;
 	}
 	sqlite3_reset(s);
 	if (rc == SQLITE_DONE)
@@ -434,7 +430,7 @@ store_sqlite_meta_get(struct store *st, int64_t blob_id, struct store_meta *r)
 		return -1;
 	}
 	if (r->envelope == NULL || r->body == NULL || r->bodystructure == NULL
-	    || r->partmap == NULL || fields_oom) {
+	    || r->partmap == NULL) {
 		store_meta_free(r);
 		store_sq_fail(st, "out of memory");
 		return -1;

@@ -197,6 +197,19 @@ sq_bind_blob(sqlite3_stmt *s, int col, const void *p, size_t len)
 	return sqlite3_bind_blob64(s, col, p, len, SQLITE_STATIC);
 }
 
+static int
+sq_meta_exec(struct store *st, sqlite3_stmt *s)
+{
+	if (store_sq_exec(s) == SQLITE_DONE)
+		return 0;
+	if (sqlite3_extended_errcode(store_sq(st)->db)
+	    == SQLITE_CONSTRAINT_FOREIGNKEY)
+		store_sq_fail(st, "no such blob");
+	else
+		store_sq_err(st, "database error");
+	return -1;
+}
+
 int
 store_sq_meta_put(struct store *st, int64_t blob_id,
 		  const struct store_meta *meta)
@@ -222,19 +235,15 @@ store_sq_meta_put(struct store *st, int64_t blob_id,
 	for (int i = 0; i < 3; i++)
 		sq_bind_blob(s, 2 + i, text[i], strlen(text[i]));
 	sq_bind_blob(s, 5, meta->partmap, meta->partmap_len);
-	if (meta->fields != NULL && meta->fields_len > 0)
-		sq_bind_blob(s, 6, meta->fields, meta->fields_len);
-	else
-		sqlite3_bind_null(s, 6);
-	if (store_sq_exec(s) != SQLITE_DONE) {
-		if (sqlite3_extended_errcode(store_sq(st)->db)
-		    == SQLITE_CONSTRAINT_FOREIGNKEY)
-			store_sq_fail(st, "no such blob");
-		else
-			store_sq_err(st, "database error");
+	if (sq_meta_exec(st, s) < 0)
 		return -1;
-	}
-	return 0;
+	if (meta->fields == NULL || meta->fields_len == 0)
+		return 0;
+	if ((s = store_sq_stmt(st, SQ_BLOB_FIELDS_PUT)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, blob_id);
+	sq_bind_blob(s, 2, meta->fields, meta->fields_len);
+	return sq_meta_exec(st, s);
 }
 
 /* Appends one copy of the blob to the account's INBOX. */

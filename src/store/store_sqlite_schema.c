@@ -151,6 +151,10 @@ const char store_sqlite_schema_v3[] =
 	"-- Postel store schema: migration from version 2 to version 3. The header\n"
 	"-- fields SEARCH and SORT read (From, To, Cc, Bcc, Subject, Date; mime.h\n"
 	"-- mime_search_fields) as a small header block per message file, so a\n"
-	"-- search over a mailbox reads rows instead of opening every file. NULL:\n"
+	"-- search over a mailbox reads rows instead of opening every file. A table\n"
+	"-- of its own: its rows are small, so a search reads few pages. No row:\n"
 	"-- not computed (messages stored before); readers then use the file.\n"
-	"ALTER TABLE blob_meta ADD COLUMN fields BLOB;\n";
+	"CREATE TABLE blob_fields (\n"
+	"\tblob_id BIGINT PRIMARY KEY REFERENCES blobs(id) ON DELETE CASCADE,\n"
+	"\tfields BLOB NOT NULL\n"
+	");\n";

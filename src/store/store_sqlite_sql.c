@@ -214,17 +214,18 @@ const char *const store_sq_sql[SQ_COUNT] = {
 		"SELECT uid FROM vanished WHERE mailbox_id = ?1 AND modseq > ?2"
 		" ORDER BY uid",
 	[SQ_BLOB_META_GET] =
-		"SELECT envelope, body, bodystructure, partmap, fields"
-		" FROM blob_meta WHERE blob_id = ?1",
-	/* Once per blob: the first metadata stored wins; search fields are
-	 * added to metadata stored before they existed (schema 3). */
+		"SELECT envelope, body, bodystructure, partmap FROM blob_meta"
+		" WHERE blob_id = ?1",
+	/* Once per blob: the first metadata stored wins. */
 	[SQ_BLOB_META_PUT] =
 		"INSERT INTO blob_meta (blob_id, envelope, body, bodystructure,"
-		" partmap, fields) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-		" ON CONFLICT (blob_id) DO UPDATE SET fields = excluded.fields"
-		" WHERE blob_meta.fields IS NULL AND excluded.fields IS NOT NULL",
+		" partmap) VALUES (?1, ?2, ?3, ?4, ?5)"
+		" ON CONFLICT (blob_id) DO NOTHING",
+	[SQ_BLOB_FIELDS_PUT] =
+		"INSERT INTO blob_fields (blob_id, fields) VALUES (?1, ?2)"
+		" ON CONFLICT (blob_id) DO NOTHING",
 	[SQ_FIELDS_LIST] =
-		"SELECT m.uid, bm.fields FROM messages m"
-		" LEFT JOIN blob_meta bm ON bm.blob_id = m.blob_id"
+		"SELECT m.uid, f.fields FROM messages m"
+		" LEFT JOIN blob_fields f ON f.blob_id = m.blob_id"
 		" WHERE m.mailbox_id = ?1 ORDER BY m.uid",
 };

@@ -58,9 +58,9 @@ def test_search_and_sort_without_stored_fields(server):
         if not stored:
             db = sqlite3.connect(os.path.join(server.dir, "postel.db"),
                                  timeout=10)
-            n = db.execute("SELECT COUNT(fields) FROM blob_meta").fetchone()
+            n = db.execute("SELECT COUNT(*) FROM blob_fields").fetchone()
             assert n[0] >= 3
-            db.execute("UPDATE blob_meta SET fields = NULL")
+            db.execute("DELETE FROM blob_fields")
             db.commit()
             db.close()
         for keys, hits in want.items():
