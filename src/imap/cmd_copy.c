@@ -65,13 +65,6 @@ imap_copy_after(struct imap_job *j, bool ok)
 }
 
 static void
-imap_copy_uidset(struct buf *b, const uint32_t *uids, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		buf_printf(b, "%s%" PRIu32, i ? "," : "", uids[i]);
-}
-
-static void
 imap_copy_done(struct imap_job *j)
 {
 	struct imap_copy_job *x = (struct imap_copy_job *)j;
@@ -88,9 +81,10 @@ imap_copy_done(struct imap_job *j)
 	}
 	buf_init(&code, 16 * 1024 * 1024);
 	buf_printf(&code, "COPYUID %" PRIu32 " ", x->dst_uidvalidity);
-	imap_copy_uidset(&code, x->src_uids, x->n_copied);
+	/* Both lists ascend and pair up in order (RFC 4315 §3). */
+	imap_buf_set(&code, x->src_uids, x->n_copied);
 	buf_append(&code, " ", 1);
-	imap_copy_uidset(&code, x->dst_uids, x->n_copied);
+	imap_buf_set(&code, x->dst_uids, x->n_copied);
 	buf_append(&code, "", 1);
 	if (x->move) {
 		/* RFC 6851 §4.3: COPYUID goes in an untagged OK before the

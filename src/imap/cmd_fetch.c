@@ -267,8 +267,7 @@ imap_fetch_vanished(struct imap_fetch_job *x)
 	struct buf b;
 
 	buf_init(&b, 4 * 1024 * 1024);
-	for (size_t i = 0; i < x->n_vanished; i++)
-		buf_printf(&b, "%s%" PRIu32, i ? "," : "", x->vanished[i]);
+	imap_buf_set(&b, x->vanished, x->n_vanished);
 	if (b.len > 0)
 		imap_untagged(x->job.s, "VANISHED (EARLIER) %.*s", (int)b.len,
 			      (const char *)b.data);

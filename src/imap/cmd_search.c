@@ -162,24 +162,6 @@ imap_search_work(struct imap_job *j, struct store *st)
 	return 0;
 }
 
-/* "1:3,7" from an ascending list (ESEARCH ALL). */
-static void
-imap_search_set(struct buf *b, uint32_t *v, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		size_t k = i;
-
-		while (k + 1 < n && v[k + 1] == v[k] + 1)
-			k++;
-		if (k > i)
-			buf_printf(b, "%s%" PRIu32 ":%" PRIu32, i ? "," : "",
-				   v[i], v[k]);
-		else
-			buf_printf(b, "%s%" PRIu32, i ? "," : "", v[i]);
-		i = k + 1;
-	}
-}
-
 static void
 imap_search_esearch(struct imap_session *s, struct imap_search_job *x,
 		    struct buf *b)
@@ -200,7 +182,7 @@ imap_search_esearch(struct imap_session *s, struct imap_search_job *x,
 		buf_printf(b, " COUNT %zu", x->n_hits);
 	if (ret & IMAP_ESEARCH_ALL) {
 		buf_printf(b, " ALL ");
-		imap_search_set(b, x->hits, x->n_hits);
+		imap_buf_set(b, x->hits, x->n_hits);
 	}
 	if (x->has_modseq)
 		buf_printf(b, " MODSEQ %" PRIu64, x->max_modseq);

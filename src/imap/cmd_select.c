@@ -59,6 +59,7 @@ static void
 imap_select_qresync(struct imap_session *s, struct imap_select_job *x)
 {
 	struct buf b;
+	struct imap_set_out set = { .b = &b };
 
 	if (x->q_uidvalidity != x->box.uidvalidity)
 		return;
@@ -68,8 +69,8 @@ imap_select_qresync(struct imap_session *s, struct imap_select_job *x)
 		if (x->q_known.n == 0 ||
 		    imap_seqset_contains(&x->q_known, x->vanished[i],
 					 UINT32_MAX))
-			buf_printf(&b, "%s%" PRIu32, b.len ? "," : "",
-				   x->vanished[i]);
+			imap_set_add(&set, x->vanished[i]);
+	imap_set_end(&set);
 	if (b.len > 0)
 		imap_untagged(s, "VANISHED (EARLIER) %.*s", (int)b.len,
 			      (const char *)b.data);

@@ -174,6 +174,19 @@ int imap_buf_string(struct buf *b, const char *str, size_t len);
  * UTF8=ACCEPT, modified UTF-7 otherwise (RFC 3501 §5.1.3). */
 int imap_buf_mailbox(struct imap_session *s, struct buf *b,
 		     const char *name);
+/* A UID (or sequence number) set written as its numbers come, ascending:
+ * runs become ranges, "1:3,7" (RFC 9051 sequence-set), for VANISHED,
+ * COPYUID and ESEARCH. Start zeroed with b set; end with imap_set_end. */
+struct imap_set_out {
+	struct buf *b;
+	uint32_t first, last;
+	bool open;   /* first..last not written yet */
+	bool any;    /* something written: the next run needs a comma */
+};
+void imap_set_add(struct imap_set_out *o, uint32_t n);
+void imap_set_end(struct imap_set_out *o);
+/* The same for an ascending array. */
+void imap_buf_set(struct buf *b, const uint32_t *v, size_t n);
 /* "(\Seen \Answered kw ...)" of flags and keywords. */
 int imap_buf_flags(struct buf *b, uint32_t flags, const char *keywords);
 /* Client mailbox name argument -> UTF-8 (INBOX normalised). 0 or -1. */

@@ -277,6 +277,7 @@ imap_notify_expunges(struct imap_session *s)
 {
 	struct imap_view *v = s->view;
 	struct buf b;
+	struct imap_set_out set = { .b = &b };
 	size_t out = 0;
 
 	buf_init(&b, 1024 * 1024);
@@ -288,7 +289,7 @@ imap_notify_expunges(struct imap_session *s)
 		/* Each EXPUNGE renumbers the messages after it, so the
 		 * k-th slot is now number k + 1 - gone. */
 		if (s->qresync)
-			buf_printf(&b, "%s%" PRIu32, b.len ? "," : "", m->uid);
+			imap_set_add(&set, m->uid);
 		else
 			imap_untagged(s, "%zu EXPUNGE", k + 1 - gone);
 		gone++;
@@ -299,6 +300,7 @@ imap_notify_expunges(struct imap_session *s)
 		if (!(v->msgs[k].flags & IMAP_VFLAG_EXPUNGED))
 			v->msgs[out++] = v->msgs[k];
 	v->n = out;
+	imap_set_end(&set);
 	if (b.len > 0)
 		imap_untagged(s, "VANISHED %.*s", (int)b.len,
 			      (const char *)b.data);

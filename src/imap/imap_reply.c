@@ -4,6 +4,7 @@
  * flag-list encodings every command shares. Handlers never write to the
  * connection; failures (NO/BAD) are logged here.
  */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -205,4 +206,48 @@ imap_mailbox_arg(struct imap_session *s, const struct imap_arg *a, char *out,
 	if (out[n - 1] == '/')
 		out[n - 1] = '\0';
 	return 0;
+}
+
+static void
+imap_set_flush(struct imap_set_out *o)
+{
+	const char *sep = o->any ? "," : "";
+
+	if (o->first == o->last)
+		buf_printf(o->b, "%s%" PRIu32, sep, o->first);
+	else
+		buf_printf(o->b, "%s%" PRIu32 ":%" PRIu32, sep, o->first,
+			   o->last);
+	o->any = true;
+	o->open = false;
+}
+
+void
+imap_set_add(struct imap_set_out *o, uint32_t n)
+{
+	if (o->open && o->last != UINT32_MAX && n == o->last + 1) {
+		o->last = n;
+		return;
+	}
+	if (o->open)
+		imap_set_flush(o);
+	o->first = o->last = n;
+	o->open = true;
+}
+
+void
+imap_set_end(struct imap_set_out *o)
+{
+	if (o->open)
+		imap_set_flush(o);
+}
+
+void
+imap_buf_set(struct buf *b, const uint32_t *v, size_t n)
+{
+	struct imap_set_out o = { .b = b };
+
+	for (size_t i = 0; i < n; i++)
+		imap_set_add(&o, v[i]);
+	imap_set_end(&o);
 }

@@ -7,7 +7,7 @@ import re
 from conftest import simple_message, unique
 from imapraw import Imap, code_value, starting
 
-USERS = {"qr%d@example.test" % i: "qres-Secret-%d" % i for i in range(1, 6)}
+USERS = {"qr%d@example.test" % i: "qres-Secret-%d" % i for i in range(1, 7)}
 SERVER_USERS = USERS
 
 
@@ -111,3 +111,24 @@ def test_closed_on_reselect(server):
     lines = c.ok("EXAMINE INBOX")
     assert lines[0].startswith("* OK [CLOSED]"), lines
     c.close()
+
+
+def test_vanished_lists_ranges(server):
+    """Runs of expunged UIDs are written as ranges (RFC 7162 §3.2.10), in
+    VANISHED and VANISHED (EARLIER) alike, and SELECT's known-uids keep
+    only what the client asked about."""
+    user = setup_box(server, 6, count=7)
+    a = Imap(server, user)
+    a.ok("ENABLE QRESYNC")
+    lines = a.ok("SELECT INBOX")
+    hm = int(code_value(lines, "HIGHESTMODSEQ"))
+    v = int(code_value(lines, "UIDVALIDITY"))
+    a.ok("STORE 1:3,5,6 +FLAGS.SILENT (\\Deleted)")
+    lines = a.ok("EXPUNGE")
+    assert "* VANISHED 1:3,5:6" in lines, lines
+    lines = a.ok("UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d VANISHED)" % hm)
+    assert "* VANISHED (EARLIER) 1:3,5:6" in lines, lines
+    a.ok("UNSELECT")
+    lines = a.ok("SELECT INBOX (QRESYNC (%d %d 2:5))" % (v, hm))
+    assert "* VANISHED (EARLIER) 2:3,5" in lines, lines
+    a.close()

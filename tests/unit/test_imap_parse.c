@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "imap/imap_int.h"
 #include "imap/imap_parse.h"
 
 static struct imap_cmd tcmd;
@@ -415,6 +416,44 @@ test_seqset(void **state)
 	imap_seqset_free(NULL);
 }
 
+/* Writing sets (VANISHED, COPYUID, ESEARCH ALL): runs become ranges, the
+ * text parses back to exactly the numbers given. */
+static void
+test_set_out(void **state)
+{
+	static const uint32_t v[] = { 1, 2, 3, 7, 9, 10, 4294967294u,
+				      4294967295u };
+	struct buf b;
+	struct imap_seqset set;
+	struct imap_set_out o;
+
+	(void)state;
+	buf_init(&b, 4096);
+	imap_buf_set(&b, v, sizeof(v) / sizeof(v[0]));
+	assert_int_equal(b.len, strlen("1:3,7,9:10,4294967294:4294967295"));
+	assert_memory_equal(b.data, "1:3,7,9:10,4294967294:4294967295",
+			    b.len);
+	memset(&set, 0, sizeof(set));
+	assert_int_equal(imap_seqset_parse((const char *)b.data, b.len, &set),
+			 0);
+	for (uint32_t n = 1; n < 12; n++)
+		assert_int_equal(imap_seqset_contains(&set, n, 100),
+				 n <= 3 || n == 7 || n == 9 || n == 10);
+	imap_seqset_free(&set);
+	/* After text already in the buffer: no leading comma; empty: nothing. */
+	buf_reset(&b);
+	buf_append(&b, "COPYUID 5 ", 10);
+	o = (struct imap_set_out){ .b = &b };
+	imap_set_add(&o, 4);
+	imap_set_end(&o);
+	assert_int_equal(b.len, 11);
+	assert_memory_equal(b.data, "COPYUID 5 4", 11);
+	buf_reset(&b);
+	imap_buf_set(&b, NULL, 0);
+	assert_int_equal(b.len, 0);
+	buf_fini(&b);
+}
+
 int
 main(void)
 {
@@ -427,6 +466,7 @@ main(void)
 		cmocka_unit_test(test_bad_syntax),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_seqset),
+		cmocka_unit_test(test_set_out),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
