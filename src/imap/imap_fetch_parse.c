@@ -82,39 +82,64 @@ imap_fetch_num(const char *s, size_t len, uint64_t max, uint64_t *n_r)
 	return 0;
 }
 
-/* One header-fld-name (astring): an atom or a quoted string. Returns the
- * octets consumed, 0 when malformed; the name is upper-cased into *out_r. */
+/* Copies a field name upper-cased into a new string; NULL when it is
+ * empty or holds a character RFC 5322 §3.6.8 ftext excludes (controls,
+ * space, ':', 8-bit). */
+static char *
+imap_field_name_dup(const char *s, size_t len)
+{
+	char *out;
+
+	if (len == 0 || (out = malloc(len + 1)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= 0x20 || c >= 0x7f || c == ':') {
+			free(out);
+			return NULL;
+		}
+		out[i] = (char)(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+	}
+	out[len] = '\0';
+	return out;
+}
+
+/* One header-fld-name (astring): an atom, a quoted string or a literal
+ * (its octets inline, imap_literal_inline). Returns the octets consumed,
+ * 0 when malformed; the name is upper-cased into *out_r. */
 static size_t
 imap_field_name(const char *s, size_t len, char **out_r)
 {
-	char *out = malloc(len + 1);
-	size_t i = 0, n = 0;
-	bool quoted = len > 0 && s[0] == '"';
+	char *raw = NULL;
+	const char *data;
+	size_t i = 0, n = 0, used;
 
-	if (out == NULL)
-		return 0;
-	for (i = quoted ? 1 : 0; i < len; i++) {
-		char c = s[i];
-
-		if (quoted && c == '"')
-			break;
-		if (!quoted && (c == ' ' || c == ')'))
-			break;
-		if (quoted && c == '\\' && i + 1 < len)
-			c = s[++i];
-		/* RFC 5322 §3.6.8 ftext: printable US-ASCII except ':' */
-		if (c <= 0x20 || c >= 0x7f || c == ':' || (!quoted && c == '"'))
-			goto bad;
-		out[n++] = (char)(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+	if (len > 0 && s[0] == '{') {
+		used = imap_literal_inline(s, len, &data, &n);
+		*out_r = used > 0 ? imap_field_name_dup(data, n) : NULL;
+		return *out_r != NULL ? used : 0;
 	}
-	if (n == 0 || (quoted && i >= len))
-		goto bad;
-	out[n] = '\0';
-	*out_r = out;
-	return quoted ? i + 1 : i;
-bad:
-	free(out);
-	return 0;
+	if (len > 0 && s[0] == '"') {
+		/* Unescape into raw, then validate like the other forms. */
+		if ((raw = malloc(len)) == NULL)
+			return 0;
+		for (i = 1; i < len && s[i] != '"'; i++) {
+			if (s[i] == '\\' && i + 1 < len)
+				i++;
+			raw[n++] = s[i];
+		}
+		*out_r = i < len ? imap_field_name_dup(raw, n) : NULL;
+		free(raw);
+		return *out_r != NULL ? i + 1 : 0;
+	}
+	while (i < len && s[i] != ' ' && s[i] != ')') {
+		if (s[i] == '"')
+			return 0;
+		i++;
+	}
+	*out_r = imap_field_name_dup(s, i);
+	return *out_r != NULL ? i : 0;
 }
 
 /* RFC 9051 §9 header-list = "(" header-fld-name *(SP header-fld-name) ")",

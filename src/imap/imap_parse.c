@@ -194,6 +194,28 @@ imap_literal_spec(const char *s, size_t len, uint64_t *n_r, bool *plus_r)
 	return i + 1;
 }
 
+size_t
+imap_literal_inline(const char *s, size_t len, const char **data_r,
+		    size_t *n_r)
+{
+	uint64_t n;
+	bool plus;
+	size_t i = imap_literal_spec(s, len, &n, &plus);
+
+	if (i == 0)
+		return 0;
+	if (i < len && s[i] == '\r')
+		i++;
+	if (i >= len || s[i] != '\n')
+		return 0;
+	i++;
+	if (n > len - i)
+		return 0;
+	*data_r = s + i;
+	*n_r = (size_t)n;
+	return i + (size_t)n;
+}
+
 /* RFC 9051 §4.3 literal, RFC 7888 {N+}, RFC 3516 literal8 ~{N}. */
 static int
 imap_parse_literal(struct imap_pctx *p)
@@ -229,8 +251,8 @@ imap_parse_literal(struct imap_pctx *p)
 }
 
 /* At s[i] == '[': the end of a fetch section "[...]" (RFC 9051 §9
- * section), which may hold spaces, one level of parentheses and quoted
- * header names; 0 when there is no closing ']' on this line, in which case
+ * section), which may hold spaces, one level of parentheses and quoted or
+ * literal header names; 0 when there is no closing ']', in which case
  * '[' is an ordinary atom character (mailbox "foo[bar"). */
 static size_t
 imap_section_end(const char *s, size_t len, size_t i)
@@ -250,6 +272,15 @@ imap_section_end(const char *s, size_t len, size_t i)
 				quoted = false;
 		} else if (c == '"') {
 			quoted = true;
+		} else if (c == '{' && depth > 0) {
+			/* A header-fld-name may be a literal (astring). */
+			const char *data;
+			size_t n, used = imap_literal_inline(s + i, len - i,
+							     &data, &n);
+
+			if (used == 0)
+				return 0;
+			i += used - 1;
 		} else if (c == '(') {
 			if (++depth > IMAP_MAX_DEPTH)
 				return 0;

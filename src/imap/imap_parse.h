@@ -86,6 +86,12 @@ struct imap_seqset {
 	size_t n;
 	bool saved; /* "$": the session substitutes its saved result */
 };
+/* At s[0] == '{': a literal whose octets follow inline, as the session
+ * stores a command ("{N}" or "{N+}", CRLF, N octets). Returns the octets
+ * used, with *data_r and *n_r its contents; 0 when malformed or cut
+ * short. */
+size_t imap_literal_inline(const char *s, size_t len, const char **data_r,
+			   size_t *n_r);
 /* 0 ok, -1 malformed (zero, overflow, junk). Ranges are normalised
  * (a:b with a > b swapped), not merged. Free with imap_seqset_free. */
 int imap_seqset_parse(const char *s, size_t len, struct imap_seqset *set);

@@ -320,6 +320,25 @@ def test_header_fields_partial_and_rfc822_items(server):
         b"MIME-Version: 1.0\r\n\r\n"), d
     d = c.fetch(1, "(BODY.PEEK[HEADER.FIELDS (X-None)])")[1]
     assert list(d.values())[0] == b"\r\n"
+    # header-fld-name is an astring: literals too, synchronising (the
+    # server asks for it with "+") or LITERAL+ (RFC 7888).
+    want = (b'From: "Alice Example" <alice@example.org>\r\n'
+            b"Subject: Lunch\r\n on Friday?\r\n\r\n")
+    c.c.send(b"lit1 FETCH 1 (BODY.PEEK[HEADER.FIELDS ({7}\r\n")
+    assert c.response().startswith(b"+")
+    c.c.send(b"SUBJECT {4+}\r\nFrom)])\r\n")
+    lines = []
+    while True:
+        ln = c.response()
+        if ln.startswith(b"lit1 "):
+            break
+        lines.append(ln)
+    assert ln.startswith(b"lit1 OK"), (lines, ln)
+    d = fetch_map(lines)[1]
+    assert d["BODY[HEADER.FIELDS (SUBJECT FROM)]"] == want, d
+    # A literal that is not a field name is still a BAD.
+    c.c.send(b"lit2 FETCH 1 (BODY.PEEK[HEADER.FIELDS ({3+}\r\na:b)])\r\n")
+    assert c.response().startswith(b"lit2 BAD")
     # partial past the end is empty, a count past the end is truncated
     d = c.fetch(1, "(BODY.PEEK[]<100000.10> BODY.PEEK[TEXT]<3.100000>)")[1]
     assert d["BODY[]<100000>"] == b"" and d["BODY[TEXT]<3>"] == text[3:]

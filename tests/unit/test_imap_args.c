@@ -133,6 +133,19 @@ test_fetch_sections(void **state)
 	assert_int_equal(f.items[9].text, IMAP_SECTION_HEADER);
 	assert_string_equal(f.items[10].reply_name, "BODY[1.HEADER]");
 	imap_fetch_free(&f);
+	/* header-fld-name as a literal (inline after the session read it),
+	 * beside quoted and atom forms; a bad name inside one is refused. */
+	assert_int_equal(fetch("BODY[HEADER.FIELDS ({4}\r\ndate \"X-A\" "
+			       "{4+}\r\nFrom)]", &f), 0);
+	assert_int_equal(f.items[0].n_fields, 3);
+	assert_string_equal(f.items[0].fields[0], "DATE");
+	assert_string_equal(f.items[0].fields[2], "FROM");
+	assert_string_equal(f.items[0].reply_name,
+			    "BODY[HEADER.FIELDS (DATE X-A FROM)]");
+	imap_fetch_free(&f);
+	assert_int_equal(fetch("BODY[HEADER.FIELDS ({3}\r\na:b)]", &f), -1);
+	imap_fetch_free(&f);
+
 
 	assert_int_equal(fetch("BODY[HEADER.FIELDS (FROM)]", &f), 0);
 	assert_int_equal(f.n, 1);
