@@ -8,3 +8,11 @@ CREATE TABLE blob_fields (
 	blob_id BIGINT PRIMARY KEY REFERENCES blobs(id) ON DELETE CASCADE,
 	fields BLOB NOT NULL
 );
+
+-- What a selected view and a search read of every message of a mailbox,
+-- in UID order, from the index alone: rows of one mailbox lie together
+-- here, while the table holds them in arrival order, mixed with every
+-- other mailbox's (one page read per message instead of a few per
+-- mailbox).
+CREATE INDEX messages_view ON messages
+	(mailbox_id, uid, flags, modseq, blob_id, keywords);

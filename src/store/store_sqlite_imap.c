@@ -200,12 +200,14 @@ store_sqlite_mailbox_vmsgs(struct store *st, int64_t mailbox_id,
 	*msgs_r = NULL;
 	*n_r = 0;
 	if (store_sq_mailbox_modseq(st, mailbox_id, NULL) < 0
-	    || (s = store_sq_stmt(st, SQ_VMSG_LIST)) == NULL) {
+	    || (s = store_sq_stmt(st, changedsince > 0 ? SQ_VMSG_LIST
+							: SQ_VMSG_ALL)) == NULL) {
 		*err_r = st->err;
 		return -1;
 	}
 	sqlite3_bind_int64(s, 1, mailbox_id);
-	sqlite3_bind_int64(s, 2, (int64_t)changedsince);
+	if (changedsince > 0)
+		sqlite3_bind_int64(s, 2, (int64_t)changedsince);
 	if (sq_vmsgs_read(st, s, msgs_r, n_r) < 0) {
 		*err_r = st->err;
 		return -1;

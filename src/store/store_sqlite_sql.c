@@ -190,9 +190,16 @@ const char *const store_sq_sql[SQ_COUNT] = {
 		" m.blob_id, b.path, m.keywords FROM messages m"
 		" JOIN blobs b ON b.id = m.blob_id"
 		" WHERE m.mailbox_id = ?1 AND m.uid = ?2",
+	/* Changes since a modseq: few rows, found by modseq (a covering
+	 * index would scan the whole mailbox). */
 	[SQ_VMSG_LIST] =
 		"SELECT uid, flags, modseq, keywords FROM messages"
+		" INDEXED BY messages_modseq"
 		" WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid",
+	/* The whole list: from messages_view alone, already in UID order. */
+	[SQ_VMSG_ALL] =
+		"SELECT uid, flags, modseq, keywords FROM messages"
+		" WHERE mailbox_id = ?1 ORDER BY uid",
 	[SQ_MSG_BY_UID] =
 		"SELECT id, flags, keywords, modseq, blob_id, size, internaldate"
 		" FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
