@@ -10,8 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -20,6 +24,7 @@
 #include "../auth/auth_cache.h"
 #include "../store/commit.h"
 #include "../store/store.h"
+#include "../store/sweep.h"
 #include "conn.h"
 #include "listener.h"
 #include "log.h"
@@ -263,11 +268,36 @@ server_make_store_dirs(struct server *srv, char *err, size_t errlen)
 	return 0;
 }
 
+/* One server per data dir: a second one would find the first's messages
+ * in flight (written, not yet committed) and, worse, sweep them as
+ * orphans. The lock ends with the process, however it ends. */
+static int
+server_lock_data_dir(struct server *srv, char *err, size_t errlen)
+{
+	char path[sizeof(srv->cfg.data_dir) + 16];
+
+	snprintf(path, sizeof(path), "%s/serve.lock", srv->cfg.data_dir);
+	srv->priv->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (srv->priv->lock_fd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	if (flock(srv->priv->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		snprintf(err, errlen, "%s", errno == EWOULDBLOCK
+			 ? "another postel serve is using this data directory"
+			 : strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static void
 server_free_parts(struct server *srv)
 {
 	struct server_priv *p = srv->priv;
 
+	sweep_thread_stop(&p->sweep);
 	workers_free(&srv->workers);
 	workers_free(&srv->io_workers);
 	workers_free(&srv->auth_workers);
@@ -293,6 +323,8 @@ server_free_parts(struct server *srv)
 	tls_ctx_free(srv->tls_ctx);
 	srv->tls_ctx = NULL;
 	loop_free(&srv->loop);
+	if (p->lock_fd >= 0)
+		close(p->lock_fd);
 	free(p);
 	srv->priv = NULL;
 }
@@ -301,6 +333,7 @@ int
 server_run(struct server *srv)
 {
 	char err[1024];
+	time_t started = time(NULL);
 	int rc = -1;
 
 	log_set_level((enum log_level)srv->cfg.log_level);
@@ -312,7 +345,9 @@ server_run(struct server *srv)
 		fprintf(stderr, "postel: out of memory\n");
 		return 1;
 	}
+	srv->priv->lock_fd = -1;
 	if (server_start_privileged(srv, err, sizeof(err)) < 0 ||
+	    server_lock_data_dir(srv, err, sizeof(err)) < 0 ||
 	    server_make_store_dirs(srv, err, sizeof(err)) < 0)
 		goto out;
 	srv->commit = commit_new(srv->cfg.store_url, srv->cfg.data_dir,
@@ -340,6 +375,11 @@ server_run(struct server *srv)
 	}
 	log_info(NULL, "start", " hostname=%s data=%s",
 		 log_qs(srv->cfg.hostname), log_qs(srv->cfg.data_dir));
+	/* Files from before this start that no row references were never
+	 * acknowledged (or were expunged just before a crash): remove them,
+	 * beside the serving, on a thread of its own. */
+	srv->priv->sweep = sweep_thread_start(srv->cfg.store_url,
+					      srv->cfg.data_dir, started);
 	printf("postel: ready\n");
 	fflush(stdout);
 	rc = loop_run(srv->loop);

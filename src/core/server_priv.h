@@ -10,6 +10,7 @@
 struct conn;
 struct evconnlistener;
 struct event;
+struct sweep_thread;
 
 #define SERVER_IP_BUCKETS 4096
 #define SERVER_LOCK_BUCKETS 256
@@ -42,6 +43,8 @@ struct server_priv {
 	struct server_watch *watches; /* server_watch_add */
 	struct event *sig_term, *sig_int, *sig_hup, *drain_timer;
 	int drain_ticks;
+	int lock_fd;                 /* DATA_DIR/serve.lock, flock'ed */
+	struct sweep_thread *sweep;  /* orphan files of earlier runs */
 };
 
 #endif

@@ -374,6 +374,12 @@ store_meta_get(struct store *st, int64_t blob_id, struct store_meta *r)
 }
 
 int
+store_blob_known(struct store *st, const char *path)
+{
+	return st->ops->blob_known(st, path);
+}
+
+int
 store_meta_put(struct store *st, int64_t blob_id,
 	       const struct store_meta *meta, const char **err_r)
 {

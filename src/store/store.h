@@ -263,6 +263,10 @@ int store_meta_put(struct store *st, int64_t blob_id,
 		   const struct store_meta *meta, const char **err_r);
 void store_meta_free(struct store_meta *m);
 
+/* 1 when a blob row references the message file path (relative to the
+ * data dir, "msg/YYYYMMDD/<id>"), 0 when none does, -1 on error. */
+int store_blob_known(struct store *st, const char *path);
+
 /* APPEND: one message into one mailbox with flags and keywords, next UID,
  * bumps UIDNEXT and HIGHESTMODSEQ. In a transaction (commit thread).
  * d->accounts is ignored; the blob gets one more reference (a new row
@@ -409,6 +413,7 @@ struct store_ops {
 			      const char **err_r);
 	int (*meta_get)(struct store *st, int64_t blob_id,
 			struct store_meta *r);
+	int (*blob_known)(struct store *st, const char *path);
 	int (*meta_put)(struct store *st, int64_t blob_id,
 			const struct store_meta *meta, const char **err_r);
 	int (*append)(struct store *st, int64_t mailbox_id,

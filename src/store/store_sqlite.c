@@ -600,6 +600,7 @@ const struct store_ops store_sqlite_ops = {
 	.mailbox_vmsgs = store_sqlite_mailbox_vmsgs,
 	.mailbox_imsgs_uids = store_sqlite_mailbox_imsgs_uids,
 	.mailbox_fields = store_sqlite_mailbox_fields,
+	.blob_known = store_sqlite_blob_known,
 	.vanished_since = store_sqlite_vanished_since,
 	.meta_get = store_sqlite_meta_get,
 	.meta_put = store_sqlite_meta_put,

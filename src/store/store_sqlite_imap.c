@@ -408,6 +408,25 @@ sq_column_dup(sqlite3_stmt *s, int col, size_t *len_r)
 }
 
 int
+store_sqlite_blob_known(struct store *st, const char *path)
+{
+	sqlite3_stmt *s = store_sq_stmt(st, SQ_BLOB_KNOWN);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, path, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	store_sq_err(st, "database error");
+	return -1;
+}
+
+int
 store_sqlite_meta_get(struct store *st, int64_t blob_id, struct store_meta *r)
 {
 	sqlite3_stmt *s = store_sq_stmt(st, SQ_BLOB_META_GET);

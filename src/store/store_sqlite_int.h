@@ -77,6 +77,7 @@ enum store_sq_stmt {
 	SQ_VMSG_LIST,
 	SQ_VMSG_ALL,
 	SQ_FIELDS_LIST,
+	SQ_BLOB_KNOWN,
 	SQ_BLOB_FIELDS_PUT,
 	SQ_MSG_BY_UID,
 	SQ_MSG_SETFLAGS,
@@ -302,6 +303,7 @@ int store_sqlite_mailbox_imsgs_uids(struct store *st, int64_t mailbox_id,
 int store_sqlite_vanished_since(struct store *st, int64_t mailbox_id,
 				uint64_t since, uint32_t **uids_r,
 				size_t *n_r, const char **err_r);
+int store_sqlite_blob_known(struct store *st, const char *path);
 int store_sqlite_meta_get(struct store *st, int64_t blob_id,
 			  struct store_meta *r);
 int store_sqlite_meta_put(struct store *st, int64_t blob_id,

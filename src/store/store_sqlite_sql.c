@@ -87,6 +87,8 @@ const char *const store_sq_sql[SQ_COUNT] = {
 		" ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 	/* A blob delivered in several calls (e.g. per recipient batch by the
 	 * queue) adds to its reference count. */
+	[SQ_BLOB_KNOWN] =
+		"SELECT 1 FROM blobs WHERE path = ?1",
 	[SQ_BLOB_ADD] =
 		"INSERT INTO blobs (path, size, refcount) VALUES (?1, ?2, ?3)"
 		" ON CONFLICT (path) DO UPDATE"
