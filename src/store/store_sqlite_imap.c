@@ -411,19 +411,12 @@ int
 store_sqlite_blob_known(struct store *st, const char *path)
 {
 	sqlite3_stmt *s = store_sq_stmt(st, SQ_BLOB_KNOWN);
-	int rc;
+	int64_t one;
 
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_text(s, 1, path, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	store_sq_err(st, "database error");
-	return -1;
+	return store_sq_row_ints(st, s, &one, 1);
 }
 
 int
