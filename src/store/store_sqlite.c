@@ -506,20 +506,27 @@ sq_begin(struct store *st, const char **err_r)
 	return sq_run(st, "BEGIN IMMEDIATE", err_r);
 }
 
-/* Deferred: takes the read snapshot at the first read. */
-static int
-sq_read_begin(struct store *st, const char **err_r)
-{
-	return sq_run(st, "BEGIN", err_r);
-}
+static int sq_rollback(struct store *st);
 
+/* Ends the read snapshot; if it cannot commit (a write inside failed
+ * half-way), rolls back, so the handle is never left inside a
+ * transaction for the next job. */
 static void
 sq_read_end(struct store *st)
 {
 	const char *ignored;
 
-	if (!sqlite3_get_autocommit(store_sq(st)->db))
-		(void)sq_run(st, "COMMIT", &ignored);
+	if (!sqlite3_get_autocommit(store_sq(st)->db) &&
+	    sq_run(st, "COMMIT", &ignored) < 0)
+		(void)sq_rollback(st);
+}
+
+/* Deferred: takes the read snapshot at the first read. */
+static int
+sq_read_begin(struct store *st, const char **err_r)
+{
+	sq_read_end(st);
+	return sq_run(st, "BEGIN", err_r);
 }
 
 static int

@@ -880,6 +880,37 @@ test_copy(void **state)
 	store_strv_free(orphans);
 }
 
+/* A read snapshot: the reads inside see one state; a write inside works
+ * when nobody else wrote meanwhile; the handle never stays inside a
+ * transaction afterwards, even when one was left open before. */
+static void
+test_read_snapshot(void **state)
+{
+	struct fx *f = *state;
+	int64_t id = box(f, "INBOX").id;
+	struct store_vmsg *v = NULL;
+	const char *err = NULL;
+	size_t n;
+
+	append(f, id, "r/1", 0, NULL, 0);
+	assert_int_equal(store_read_begin(f->st, &err), 0);
+	assert_int_equal(store_mailbox_vmsgs(f->st, id, 0, &v, &n, &err), 0);
+	assert_int_equal(n, 1);
+	store_vmsgs_free(v, n);
+	append(f, id, "r/2", 0, NULL, 0);   /* a write inside the snapshot */
+	store_read_end(f->st);
+	/* Left inside a transaction (a caller's bug): the next snapshot
+	 * still starts, and sees both messages. */
+	assert_int_equal(store_begin(f->st, &err), 0);
+	assert_int_equal(store_read_begin(f->st, &err), 0);
+	assert_int_equal(store_mailbox_vmsgs(f->st, id, 0, &v, &n, &err), 0);
+	assert_int_equal(n, 2);
+	store_vmsgs_free(v, n);
+	store_read_end(f->st);
+	assert_int_equal(store_begin(f->st, &err), 0);
+	assert_int_equal(store_commit(f->st, &err), 0);
+}
+
 /* The selected view's list (UID, flags, modseq, keywords) and the rows a
  * FETCH reads for some UIDs: dense (one range) and sparse (one lookup
  * each), UIDs that are gone left out. */
@@ -1296,6 +1327,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_search_fields, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_view_lists, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_read_snapshot, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_uid_exhaustion, setup,
 						teardown),
