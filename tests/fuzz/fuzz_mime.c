@@ -2,7 +2,8 @@
  * libFuzzer target for the MIME parser: no crash or leak; every part's
  * offsets inside the message; ENVELOPE/BODY/BODYSTRUCTURE well-formed
  * IMAP (balanced lists, literals of the announced length, no NUL); every
- * part map lookup inside the message; decoders survive any input.
+ * part map lookup inside the message; decoders survive any input; the
+ * search fields hold only search fields.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -113,6 +114,27 @@ fuzz_mime_paths(const char *map, size_t maplen, const uint8_t *data,
 	}
 }
 
+/* The search fields: a header block of only From/To/Cc/Bcc/Subject/Date
+ * fields, each taken from the message's own header, CRLF-terminated. */
+static void
+fuzz_mime_fields(const char *msg, size_t size)
+{
+	struct mime_field f;
+	size_t len, pos = 0;
+	char *out;
+
+	if (mime_search_fields(msg, size, &out, &len) < 0)
+		return;
+	/* Each field gains at most a CRLF (bare LF or none at the end). */
+	if (len < 2 || len > 2 * size + 2 || out[len] != '\0' ||
+	    out[len - 2] != '\r' || out[len - 1] != '\n')
+		abort();
+	while (mime_next_field(out, len, &pos, &f) == 1)
+		if (!mime_is_search_field(f.name, f.name_len))
+			abort();
+	free(out);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -139,5 +161,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf_init(&b, 1 << 22);
 	(void)mime_decode_header(msg, size, &b);
 	buf_fini(&b);
+	fuzz_mime_fields(msg, size);
 	return 0;
 }
