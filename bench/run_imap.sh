@@ -46,6 +46,9 @@ POSTEL_PID="" POSTEL_DATA="" DOVECOT_STARTED=0 IDLE_PID=""
 
 log() { printf 'bench-imap: %s\n' "$*" >&2; }
 
+# shellcheck source=bench/common.sh
+. "$ROOT/bench/common.sh"
+
 cleanup() {
 	set +e
 	[ -n "$IDLE_PID" ] && kill "$IDLE_PID" 2>/dev/null
@@ -56,10 +59,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-CFLAGS_BENCH="-std=c17 -D_GNU_SOURCE -O2 -pthread -Wall -Wextra -Werror -Wshadow
- -Wno-unused-parameter -Wformat=2 -Wno-format-nonliteral -Wstrict-prototypes
- -Wmissing-prototypes"
 
 setup() {
 	[ "$(id -u)" -eq 0 ] || { log "run as root (Dovecot)"; exit 1; }
@@ -90,15 +89,6 @@ setup() {
 			"kernel=$(uname -r) debian=$(cat /etc/debian_version)"
 		echo "# $(dovecot --version 2>/dev/null | sed 's/^/dovecot /')"
 	} | tee "$OUT/machine.txt" >&2
-}
-
-wait_port() {  # PORT SECONDS
-	local i
-	for i in $(seq 1 $(($2 * 10))); do
-		ss -Hltn "( sport = :$1 )" | grep -q . && return 0
-		sleep 0.1
-	done
-	return 1
 }
 
 # Fresh data directory, domain, 100 users; serves imaps only.
@@ -189,15 +179,6 @@ measure() {
 		"$(kv p50_ms)" "$(kv p99_ms)" "$(kv loops)" | tee -a "$RESULTS" >&2
 	[ "$target" = postel ] && postel_stop
 	return 0
-}
-
-proc_kb() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status"; }
-
-mem_tree() {  # PID: "nproc rss_kb pss_kb" over PID and its children
-	local files=("/proc/$1/smaps_rollup") p
-	for p in $(pgrep -P "$1"); do files+=("/proc/$p/smaps_rollup"); done
-	awk '/^Rss:/{r+=$2; n++} /^Pss:/{s+=$2} END{print n+0, r+0, s+0}' \
-		"${files[@]}" 2>/dev/null || true
 }
 
 # Runs imap_idle with N connections to PORT, calls FN once all idle.

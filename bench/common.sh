@@ -1,0 +1,27 @@
+# Helpers shared by bench/run.sh (through bench/lib.sh) and bench/run_imap.sh
+# (sourced). Every wait is bounded.
+
+CFLAGS_BENCH="-std=c17 -D_GNU_SOURCE -O2 -pthread -Wall -Wextra -Werror -Wshadow
+ -Wno-unused-parameter -Wformat=2 -Wno-format-nonliteral -Wstrict-prototypes
+ -Wmissing-prototypes"
+
+wait_port() {  # PORT SECONDS: 0 once something listens on 127.0.0.1:PORT
+	local i
+	for i in $(seq 1 $(($2 * 10))); do
+		ss -Hltn "( sport = :$1 )" | grep -q . && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+proc_kb() {  # PID FIELD (VmRSS, VmHWM): kB from /proc/PID/status
+	awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status"
+}
+
+# "nproc rss_kb pss_kb" summed over PID and its children.
+mem_tree() {
+	local files=("/proc/$1/smaps_rollup") p
+	for p in $(pgrep -P "$1"); do files+=("/proc/$p/smaps_rollup"); done
+	awk '/^Rss:/{r+=$2; n++} /^Pss:/{s+=$2} END{print n+0, r+0, s+0}' \
+		"${files[@]}" 2>/dev/null || true
+}
