@@ -313,22 +313,29 @@ cat > "%s/msg.$$.$(date +%%s%%N)"
 """
 
 
-def fetchmail_run(server, d, u, opts, deliver, folder=None):
-    """Writes a .fetchmailrc polling u over IMAPS and runs fetchmail once;
-    returns the CompletedProcess (status 0 = mail, 1 = none)."""
+def fetchmail_rc(server, d, u, opts, deliver, folder=None, proto="imaps",
+                 tls='ssl sslcertfile "%s" sslcertck sslcommonname "mail.test"',
+                 timeout=30):
+    """Writes d/fetchmailrc polling u over PROTO's port (tls: the rc's TLS
+    words, %s = the certificate); returns (rc path, environment)."""
     rc = os.path.join(d, "fetchmailrc")
     with open(rc, "w") as f:
         f.write('set no syslog\n'
-                'poll 127.0.0.1 protocol IMAP port %d timeout 30\n'
+                'poll 127.0.0.1 protocol IMAP port %d timeout %d\n'
                 '  user "%s" there with password "%s" is root here\n'
-                '  ssl sslcertfile "%s" sslcertck sslcommonname "mail.test"\n'
-                '  %s\n  %s\n'
-                % (server.ports["imaps"], u, server.users[u],
-                   server.cert_path, opts, deliver))
+                '  %s\n  %s\n  %s\n'
+                % (server.ports[proto], timeout, u, server.users[u],
+                   tls % server.cert_path, opts, deliver))
         if folder:
             f.write('  folder "%s"\n' % folder)
     os.chmod(rc, stat.S_IRUSR | stat.S_IWUSR)
-    env = dict(os.environ, FETCHMAILHOME=d, HOME=d)
+    return rc, dict(os.environ, FETCHMAILHOME=d, HOME=d)
+
+
+def fetchmail_run(server, d, u, opts, deliver, folder=None):
+    """Polls u over IMAPS with fetchmail once; returns the
+    CompletedProcess (status 0 = mail, 1 = none)."""
+    rc, env = fetchmail_rc(server, d, u, opts, deliver, folder)
     return run([FETCHMAIL, "-v", "-N", "-f", rc], env=env, ok=(0, 1))
 
 
@@ -477,17 +484,9 @@ def test_fetchmail_starttls_plain_port(server, tmpdir_c):
     server.send(u, simple_message(s, body="over starttls\r\n"))
     server.wait_messages(u, 1)
     out, mda = mda_setup(tmpdir_c)
-    rc = os.path.join(tmpdir_c, "fetchmailrc")
-    with open(rc, "w") as f:
-        f.write('set no syslog\n'
-                'poll 127.0.0.1 protocol IMAP port %d timeout 30\n'
-                '  user "%s" there with password "%s" is root here\n'
-                '  sslproto "TLS1.2+" sslcertfile "%s" sslcertck'
-                ' sslcommonname "mail.test"\n  keep\n  %s\n'
-                % (server.ports["imap"], u, server.users[u],
-                   server.cert_path, mda))
-    os.chmod(rc, stat.S_IRUSR | stat.S_IWUSR)
-    env = dict(os.environ, FETCHMAILHOME=tmpdir_c, HOME=tmpdir_c)
+    rc, env = fetchmail_rc(server, tmpdir_c, u, "keep", mda, proto="imap",
+                           tls='sslproto "TLS1.2+" sslcertfile "%s" sslcertck'
+                               ' sslcommonname "mail.test"')
     r = run([FETCHMAIL, "-v", "-N", "-f", rc], env=env)
     log = r.stdout + r.stderr
     assert "STARTTLS" in log, log
@@ -550,17 +549,8 @@ def test_fetchmail_idle(server, tmpdir_c):
     server.send(u, simple_message(s1))
     server.wait_messages(u, 1)
     out, mda = mda_setup(tmpdir_c)
-    rc = os.path.join(tmpdir_c, "fetchmailrc")
-    with open(rc, "w") as f:
-        f.write('set no syslog\n'
-                'poll 127.0.0.1 protocol IMAP port %d timeout 60\n'
-                '  user "%s" there with password "%s" is root here\n'
-                '  ssl sslcertfile "%s" sslcertck sslcommonname "mail.test"\n'
-                '  idle no keep\n  %s\n'
-                % (server.ports["imaps"], u, server.users[u],
-                   server.cert_path, mda))
-    os.chmod(rc, stat.S_IRUSR | stat.S_IWUSR)
-    env = dict(os.environ, FETCHMAILHOME=tmpdir_c, HOME=tmpdir_c)
+    rc, env = fetchmail_rc(server, tmpdir_c, u, "idle no keep", mda,
+                           timeout=60)
     log = open(os.path.join(tmpdir_c, "log"), "w+")
     p = subprocess.Popen([FETCHMAIL, "-v", "-N", "-d", "5", "-f", rc],
                          env=env, stdout=log, stderr=subprocess.STDOUT,
