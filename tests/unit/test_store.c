@@ -19,17 +19,12 @@
 
 #include "store/store.h"
 #include "store/store_sqlite_int.h"
+#include "store_fx.h"
 
 struct fx {
 	char dir[64];
 	struct store *st;
 };
-
-static int
-rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
 
 static struct store *
 reopen(struct fx *f)
@@ -62,41 +57,9 @@ teardown(void **state)
 	struct fx *f = *state;
 
 	store_close(&f->st);
-	nftw(f->dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+	rm_tree(f->dir);
 	free(f);
 	return 0;
-}
-
-/* Runs one SQL query on the database file and returns the first column of
- * its first row as an integer (-1 when no row). */
-static int64_t
-sql_int(struct fx *f, const char *sql)
-{
-	char path[128];
-	sqlite3 *db;
-	sqlite3_stmt *s;
-	int64_t v = -1;
-
-	snprintf(path, sizeof(path), "%s/postel.db", f->dir);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return v;
-}
-
-static void
-sql_exec(struct fx *f, const char *sql)
-{
-	char path[128];
-	sqlite3 *db;
-
-	snprintf(path, sizeof(path), "%s/postel.db", f->dir);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
 }
 
 static void
@@ -168,7 +131,7 @@ test_schema_version(void **state)
 	struct fx *f = *state;
 	char path[512];
 
-	assert_int_equal(sql_int(f, "SELECT value FROM meta"
+	assert_int_equal(sql_int(f->dir, "SELECT value FROM meta"
 				    " WHERE key = 'schema_version'"),
 			 STORE_SCHEMA_VERSION);
 	/* One source of truth: the embedded schema is schema.sql, and each
@@ -189,12 +152,12 @@ test_newer_schema_refused(void **state)
 	struct store *st;
 
 	store_close(&f->st);
-	sql_exec(f, "UPDATE meta SET value = '99'"
+	sql_exec(f->dir, "UPDATE meta SET value = '99'"
 		    " WHERE key = 'schema_version'");
 	st = store_open(NULL, f->dir, err, sizeof(err));
 	assert_null(st);
 	assert_non_null(strstr(err, "newer"));
-	sql_exec(f, "UPDATE meta SET value = '3'"
+	sql_exec(f->dir, "UPDATE meta SET value = '3'"
 		    " WHERE key = 'schema_version'");
 	reopen(f);
 }
@@ -298,7 +261,7 @@ test_users(void **state)
 		assert_true(other.uidvalidity != 0);
 	}
 	assert_int_equal(store_mailbox_info(f->st, id, "sent", &other), 0);
-	assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM mailboxes"
+	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM mailboxes"
 				    " WHERE special_use = '\\Trash'"), 2);
 
 	assert_int_equal(store_user_del(f->st, "alice@example.org", &v, &err),
@@ -493,7 +456,7 @@ test_deliver_expunge(void **state)
 	deliver(f->st, "msg/20260101/shared", both, 2);
 	deliver(f->st, "msg/20260101/m2", &u, 1);
 	deliver(f->st, "msg/20260101/m3", &u, 1);
-	assert_int_equal(sql_int(f, "SELECT refcount FROM blobs"
+	assert_int_equal(sql_int(f->dir, "SELECT refcount FROM blobs"
 				    " WHERE path = 'msg/20260101/shared'"), 2);
 
 	inbox(f->st, u, &info, &m, &n);
@@ -555,8 +518,8 @@ test_deliver_expunge(void **state)
 	assert_string_equal(orphans[1], "msg/20260101/m4");
 	assert_null(orphans[2]);
 	store_strv_free(orphans);
-	assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM blobs"), 0);
-	assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM messages"), 0);
+	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM blobs"), 0);
+	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM messages"), 0);
 }
 
 static void
@@ -574,14 +537,14 @@ test_deliver_errors(void **state)
 	d.n_accounts = 2;
 	/* All or nothing: the first recipient's copy is undone too. */
 	assert_int_equal(store_deliver(f->st, &d, &err), -1);
-	assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM messages"), 0);
-	assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM blobs"), 0);
+	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM messages"), 0);
+	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM blobs"), 0);
 	d.n_accounts = 0;
 	assert_int_equal(store_deliver(f->st, &d, &err), -1);
 	/* Without begin/commit, a delivery is its own transaction. */
 	d.n_accounts = 1;
 	assert_int_equal(store_deliver(f->st, &d, &err), 0);
-	assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM messages"), 1);
+	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM messages"), 1);
 }
 
 static void
@@ -609,7 +572,7 @@ test_transactions(void **state)
 	assert_int_equal(store_commit(f->st, &err), 0);
 	assert_int_equal(store_domain_exists(f->st, "undone.example"), 0);
 	assert_int_equal(store_domain_exists(f->st, "kept.example"), 1);
-	assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM accounts"), 0);
+	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM accounts"), 0);
 }
 
 static void

@@ -22,18 +22,13 @@
 #include "store/store.h"
 #include "store/store_kw.h"
 #include "store/store_sqlite_int.h"
+#include "store_fx.h"
 
 struct fx {
 	char dir[64];
 	struct store *st;
 	int64_t acct;
 };
-
-static int
-rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
 
 static struct store *
 open_store(struct fx *f)
@@ -84,44 +79,9 @@ teardown(void **state)
 	struct fx *f = *state;
 
 	store_close(&f->st);
-	nftw(f->dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+	rm_tree(f->dir);
 	free(f);
 	return 0;
-}
-
-/* First column of the first row of a query on the database file. */
-static int64_t
-sql_int(struct fx *f, const char *sql)
-{
-	char path[128];
-	sqlite3 *db;
-	sqlite3_stmt *s;
-	int64_t v = -1;
-
-	snprintf(path, sizeof(path), "%s/postel.db", f->dir);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return v;
-}
-
-static void
-sql_exec(struct fx *f, const char *sql)
-{
-	char path[128];
-	sqlite3 *db;
-
-	snprintf(path, sizeof(path), "%s/postel.db", f->dir);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-	sqlite3_close(db);
 }
 
 static struct store_mailbox
@@ -162,11 +122,11 @@ check_counters(struct fx *f, int64_t mailbox_id)
 			 "SELECT COALESCE(%s, 0) FROM messages"
 			 " WHERE mailbox_id = %lld",
 			 cols[i], (long long)mailbox_id);
-		want[i] = sql_int(f, sql);
+		want[i] = sql_int(f->dir, sql);
 		snprintf(sql, sizeof(sql),
 			 "SELECT %s FROM mailboxes WHERE id = %lld", mine[i],
 			 (long long)mailbox_id);
-		got[i] = sql_int(f, sql);
+		got[i] = sql_int(f->dir, sql);
 		if (want[i] != got[i])
 			fail_msg("mailbox %lld %s: stored %lld, real %lld",
 				 (long long)mailbox_id, mine[i],
@@ -264,8 +224,8 @@ test_keywords(void **state)
 static void
 make_v1(struct fx *f)
 {
-	sql_exec(f, store_sqlite_schema_v1);
-	sql_exec(f,
+	sql_exec(f->dir, store_sqlite_schema_v1);
+	sql_exec(f->dir,
 		 "INSERT INTO meta VALUES ('schema_version', '1');"
 		 "INSERT INTO meta VALUES ('uidvalidity', '1700000002');"
 		 "INSERT INTO domains VALUES (1, 'example.org', 0);"
@@ -295,7 +255,7 @@ test_migration_v1_v2(void **state)
 	make_v1(f);
 	f->st = open_store(f);
 	f->acct = 1;
-	assert_int_equal(sql_int(f, "SELECT value FROM meta"
+	assert_int_equal(sql_int(f->dir, "SELECT value FROM meta"
 				    " WHERE key = 'schema_version'"),
 			 STORE_SCHEMA_VERSION);
 	snprintf(path, sizeof(path), "%s/postel.db.v1.bak", f->dir);
@@ -431,9 +391,9 @@ test_mailbox_delete(void **state)
 	assert_string_equal(orphans[0], "msg/one");
 	assert_null(orphans[1]);
 	store_strv_free(orphans);
-	assert_int_equal(sql_int(f, "SELECT refcount FROM blobs"
+	assert_int_equal(sql_int(f->dir, "SELECT refcount FROM blobs"
 				    " WHERE path = 'msg/two'"), 1);
-	assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM blobs"
+	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM blobs"
 				    " WHERE path = 'msg/one'"), 0);
 	/* Children stay; the same name made again is a new mailbox. */
 	box(f, "A/child");
@@ -646,7 +606,7 @@ test_append(void **state)
 	/* Errors change nothing. */
 	expect_err(store_append(f->st, 999, &d, 0, NULL, 0, &uid, &err), &err,
 		   "no such mailbox");
-	assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM blobs"
+	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM blobs"
 				    " WHERE path = 'msg/x'"), 0);
 	expect_err(store_append(f->st, id, &d, 0, (char *[]){ "a b" }, 1, &uid,
 				&err), &err, "invalid keyword");
@@ -849,7 +809,7 @@ test_copy(void **state)
 	assert_int_equal(m[0].modseq, d0.highestmodseq + 1);
 	store_imsgs_free(m, n);
 	check_counters(f, dst);
-	assert_int_equal(sql_int(f, "SELECT refcount FROM blobs"
+	assert_int_equal(sql_int(f->dir, "SELECT refcount FROM blobs"
 				    " WHERE path = 'm/1'"), 2);
 	/* Into the same mailbox, and nothing at all. */
 	assert_int_equal(store_copy(f->st, src, src, (uint32_t[]){ 2 }, 1, &su,
@@ -1065,8 +1025,9 @@ test_expunge_vanished(void **state)
 	assert_int_equal(store_user_del(f->st, "u@example.org", &orphans,
 					&err), 0);
 	store_strv_free(orphans);
-	assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM vanished"), 0);
-	assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM subscriptions"), 0);
+	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM vanished"), 0);
+	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM subscriptions"),
+			 0);
 }
 
 /* Search fields (schema 3): stored with the metadata at delivery, added
@@ -1134,7 +1095,7 @@ test_search_fields(void **state)
 				 0);
 		store_strv_free(orphans);
 	}
-	assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM blob_fields"), 0);
+	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM blob_fields"), 0);
 }
 
 static void
@@ -1200,7 +1161,7 @@ test_meta(void **state)
 	assert_int_equal(store_expunge_uids(f->st, id, (uint32_t[]){ 1, 2 }, 2,
 					    &orphans, &err), 0);
 	store_strv_free(orphans);
-	assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM blob_meta"), 0);
+	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM blob_meta"), 0);
 	store_meta_free(NULL);
 }
 
@@ -1217,7 +1178,7 @@ test_uid_exhaustion(void **state)
 	append(f, src, "m/s1", 0, NULL, 0);
 	append(f, src, "m/s2", 0, NULL, 0);
 	store_close(&f->st);
-	sql_exec(f, "UPDATE mailboxes SET uidnext = 4294967295"
+	sql_exec(f->dir, "UPDATE mailboxes SET uidnext = 4294967295"
 		    " WHERE name = 'Junk'");
 	f->st = open_store(f);
 	expect_err(store_copy(f->st, src, id, (uint32_t[]){ 1, 2 }, 2, &su,
