@@ -38,6 +38,10 @@ struct conn {
 	bool closing;        /* close after flush requested */
 	bool dead;           /* on_close was (or is being) reported */
 	bool starttls_pending; /* switch to TLS once output is flushed */
+	/* The client half-closed: what it sent before still gets answered,
+	 * then the connection closes (conn_eof_check). */
+	bool eof;
+	const char *flush_reason; /* on_close reason after a flushed close */
 	struct event *tls_ev;
 	/* COMPRESS=DEFLATE (RFC 4978): the session reads z_in and writes
 	 * z_out, plain text; the bufferevent carries the deflated bytes. */
@@ -477,8 +481,11 @@ conn_resume(struct conn *c)
 	c->paused = false;
 	/* Input that arrived (pipelined) before the pause is still waiting:
 	 * let the session see it without a new network read. */
+	/* After a half-close the same deferred read ends the connection
+	 * once nothing is left (conn_eof_check): not here, since the
+	 * session may still write the reply that made it resume. */
 	if (!c->dead && !c->closing &&
-	    (evbuffer_get_length(conn_input(c)) > 0 ||
+	    (c->eof || evbuffer_get_length(conn_input(c)) > 0 ||
 	     evbuffer_get_length(bufferevent_get_input(c->bev)) > 0))
 		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS |
 					     BEV_TRIG_IGNORE_WATERMARKS);
@@ -495,17 +502,35 @@ conn_set_timeout(struct conn *c, int seconds)
 				 seconds > 0 ? &tv : NULL);
 }
 
-void
-conn_close_after_flush(struct conn *c)
+static void
+conn_close_after_flush_as(struct conn *c, const char *reason)
 {
 	if (c->dead || c->closing)
 		return;
 	c->closing = true;
+	c->flush_reason = reason;
 	bufferevent_disable(c->bev, EV_READ);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 	conn_z_flush(c);
 	if (conn_output_pending(c) == 0)
-		conn_schedule_close(c, "quit");
+		conn_schedule_close(c, reason);
+}
+
+void
+conn_close_after_flush(struct conn *c)
+{
+	conn_close_after_flush_as(c, "quit");
+}
+
+/* After a half-close, once the session has taken in everything the client
+ * sent (it is not waiting for a job, the last on_read is done), the rest
+ * of the replies go out and the connection closes. Input left over then is
+ * an incomplete command that can never be completed. */
+static void
+conn_eof_check(struct conn *c)
+{
+	if (c->eof && !c->paused && !c->dead)
+		conn_close_after_flush_as(c, "eof");
 }
 
 const char *
@@ -531,12 +556,13 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		return;
 	if (c->paused)
 		return;
-	/* Compressed input that is not a whole deflate block yet gave no
+	/* Compressed input that is not a whole deflate block yet gives no
 	 * text: nothing new for the session. */
-	if (c->z != NULL && evbuffer_get_length(c->z_in) == 0)
-		return;
-	if (c->h != NULL && c->h->on_read != NULL)
+	if ((c->z == NULL || evbuffer_get_length(c->z_in) > 0) &&
+	    c->h != NULL && c->h->on_read != NULL)
 		c->h->on_read(c->ctx);
+	/* Closing is always deferred (conn_schedule_close): c is alive. */
+	conn_eof_check(c);
 }
 
 static void
@@ -548,7 +574,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 		return;
 	if (c->closing) {
 		if (conn_output_pending(c) == 0)
-			conn_report_close(c, "quit");
+			conn_report_close(c, c->flush_reason);
 		return;
 	}
 	if (c->starttls_pending) {
@@ -590,6 +616,21 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) &&
 	    !c->closing && c->h != NULL && c->h->on_timeout != NULL) {
 		c->h->on_timeout(c->ctx);
+		return;
+	}
+	/* A half-close (RFC 5321 and 9051 clients may pipeline commands and
+	 * shut down their side): answer what was sent, then close. Reading
+	 * has stopped; pipelined input may still wait behind a job. */
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
+	    !c->closing && !c->starttls_pending && !c->dead) {
+		c->eof = true;
+		/* One more (deferred) read lets the session take what is
+		 * left, then conn_eof_check closes; while a job runs,
+		 * conn_resume does the same. */
+		if (!c->paused)
+			bufferevent_trigger(bev, EV_READ,
+					    BEV_TRIG_DEFER_CALLBACKS |
+					    BEV_TRIG_IGNORE_WATERMARKS);
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT)

@@ -379,7 +379,8 @@ server_run(struct server *srv)
 	 * acknowledged (or were expunged just before a crash): remove them,
 	 * beside the serving, on a thread of its own. */
 	srv->priv->sweep = sweep_thread_start(srv->cfg.store_url,
-					      srv->cfg.data_dir, started);
+					      srv->cfg.data_dir,
+					      started - SWEEP_MARGIN_S);
 	printf("postel: ready\n");
 	fflush(stdout);
 	rc = loop_run(srv->loop);

@@ -77,7 +77,10 @@ imap_meta_load(struct store *st, int64_t blob_id, const char *msg,
 	if (imap_meta_compute(msg, len, meta) < 0)
 		return -1;
 	/* Kept so the next FETCH does not parse again; a failure to store
-	 * only costs a parse later. */
+	 * only costs a parse later. Outside the step's read snapshot (read
+	 * jobs run in one): a write inside it could not wait for the lock,
+	 * and once it had it would hold it for the rest of the step. */
+	store_read_end(st);
 	(void)store_meta_put(st, blob_id, meta, &err);
-	return 0;
+	return store_read_begin(st, &err) < 0 ? -1 : 0;
 }

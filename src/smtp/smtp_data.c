@@ -357,9 +357,10 @@ deliver_done(void *arg, int result)
 }
 
 /* IMAP's view of the message is computed once, here, off the loop (mime.h).
- * It needs the stored bytes in one piece: the Received header goes in front
- * of the body in the body's own buffer. Without memory for that the
- * message is still delivered; IMAP computes the metadata on first use. */
+ * It needs the stored bytes in one piece, so the Received header and the
+ * body are copied into one buffer for the time of the parse. Without
+ * memory for that the message is still delivered; IMAP computes the
+ * metadata on first use. */
 static void
 delivery_meta(struct smtp_delivery *d)
 {

@@ -31,6 +31,9 @@ enum store_flag {
 	STORE_FLAG_DELETED = 1 << 3,
 	STORE_FLAG_DRAFT = 1 << 4,
 };
+#define STORE_FLAGS_ALL                                                    \
+	(STORE_FLAG_SEEN | STORE_FLAG_ANSWERED | STORE_FLAG_FLAGGED        \
+	 | STORE_FLAG_DELETED | STORE_FLAG_DRAFT)
 
 /* Result of resolving an envelope recipient. */
 enum store_rcpt_status {
@@ -318,7 +321,6 @@ int store_expunge_uids(struct store *st, int64_t mailbox_id,
 		       const uint32_t *uids, size_t n,
 		       char ***orphan_blobs_r, const char **err_r);
 
-struct store;
 
 struct store_ops {
 	const char *name;

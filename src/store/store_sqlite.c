@@ -105,13 +105,15 @@ store_sq_op_end(struct store *st, bool own, bool ok, const char **err_r)
 {
 	const char *ignored;
 
-	if (ok)
-		return sq_run(st, own ? "COMMIT" : "RELEASE op", err_r);
-	if (own)
+	if (ok && sq_run(st, own ? "COMMIT" : "RELEASE op", err_r) == 0)
+		return 0;
+	/* A failed COMMIT or RELEASE (SQLITE_BUSY, I/O) leaves the
+	 * transaction open: undo it so the handle is usable again. */
+	if (own && !sqlite3_get_autocommit(store_sq(st)->db))
 		(void)sq_run(st, "ROLLBACK", &ignored);
-	else
+	else if (!own)
 		(void)sq_run(st, "ROLLBACK TO op; RELEASE op", &ignored);
-	return 0;
+	return ok ? -1 : 0;
 }
 
 int
@@ -521,11 +523,12 @@ sq_read_end(struct store *st)
 		(void)sq_rollback(st);
 }
 
-/* Deferred: takes the read snapshot at the first read. */
+/* Deferred: takes the read snapshot at the first read. A transaction
+ * someone left open is of unknown origin: thrown away, not committed. */
 static int
 sq_read_begin(struct store *st, const char **err_r)
 {
-	sq_read_end(st);
+	(void)sq_rollback(st);
 	return sq_run(st, "BEGIN", err_r);
 }
 

@@ -10,10 +10,6 @@
 #include "store_kw.h"
 #include "store_sqlite_int.h"
 
-#define SQ_FLAGS_ALL                                                       \
-	(STORE_FLAG_SEEN | STORE_FLAG_ANSWERED | STORE_FLAG_FLAGGED        \
-	 | STORE_FLAG_DELETED | STORE_FLAG_DRAFT)
-
 /* One STORE operation in progress. */
 struct sq_flags_op {
 	int64_t mailbox_id;
@@ -210,7 +206,7 @@ store_sqlite_flags_change(struct store *st, int64_t mailbox_id,
 {
 	struct sq_flags_op op = {
 		.mailbox_id = mailbox_id, .mode = mode,
-		.flags = flags & SQ_FLAGS_ALL, .kw = keywords,
+		.flags = flags & STORE_FLAGS_ALL, .kw = keywords,
 		.n_kw = n_keywords, .unchangedsince = unchangedsince,
 	};
 	uint32_t *sorted = NULL;

@@ -12,10 +12,6 @@
 #include "store_kw.h"
 #include "store_sqlite_int.h"
 
-#define SQ_FLAGS_ALL                                                       \
-	(STORE_FLAG_SEEN | STORE_FLAG_ANSWERED | STORE_FLAG_FLAGGED        \
-	 | STORE_FLAG_DELETED | STORE_FLAG_DRAFT)
-
 int
 store_sq_mailbox_modseq(struct store *st, int64_t mailbox_id,
 			uint64_t *modseq_r)
@@ -525,7 +521,7 @@ store_sqlite_append(struct store *st, int64_t mailbox_id,
 		free(kw);
 		return -1;
 	}
-	if (sq_append(st, mailbox_id, d, flags & SQ_FLAGS_ALL, kw, &uid) < 0) {
+	if (sq_append(st, mailbox_id, d, flags & STORE_FLAGS_ALL, kw, &uid) < 0) {
 		*err_r = st->err;
 		store_sq_op_end(st, own, false, err_r);
 		free(kw);

@@ -76,9 +76,6 @@ const char *const store_sq_sql[SQ_COUNT] = {
 		" unseen = unseen + ?3, deleted = deleted + ?4,"
 		" size = size + ?5 WHERE id = ?1"
 		" RETURNING uidnext - ?2, highestmodseq",
-	[SQ_MAILBOX_MODSEQ] =
-		"UPDATE mailboxes SET highestmodseq = highestmodseq + 1"
-		" WHERE id = ?1",
 	[SQ_MAILBOX_DEL_ACCOUNT] =
 		"DELETE FROM mailboxes WHERE account_id = ?1",
 	[SQ_META_GET] = "SELECT value FROM meta WHERE key = ?1",

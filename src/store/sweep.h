@@ -15,6 +15,11 @@
 
 struct store;
 
+/* How much older than the start a file must be: a wall clock stepped
+ * back while the server runs must not make a file of this run, written
+ * but not yet committed, look like one from before. */
+#define SWEEP_MARGIN_S 600
+
 struct sweep_stats {
 	size_t checked;  /* message files looked at */
 	size_t removed;  /* orphans unlinked */
