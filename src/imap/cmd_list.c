@@ -36,26 +36,39 @@ struct imap_list_job {
 };
 
 /* RFC 9051 §6.3.9: "*" matches anything, "%" anything but the delimiter.
- * Iterative with one backtrack point per wildcard kind would be faster;
- * names are short and the recursion depth is bounded by the pattern. */
+ * One pass over the pattern, keeping which prefixes of the name the
+ * pattern so far can match: O(pattern x name), whatever the wildcards (a
+ * backtracking matcher is exponential in them, and this runs on the loop
+ * for every mailbox). */
 static bool
 imap_list_match(const char *pat, const char *name)
 {
-	for (; *pat != '\0'; pat++, name++) {
-		if (*pat == '*' || *pat == '%') {
-			for (const char *n = name;; n++) {
-				if (imap_list_match(pat + 1, n))
-					return true;
-				if (*n == '\0' || (*pat == '%' && *n == '/'))
-					return false;
+	bool row[2][STORE_MAILBOX_NAME_MAX + 1];
+	size_t n = strlen(name), cur = 0;
+
+	if (n > STORE_MAILBOX_NAME_MAX)
+		return false;
+	memset(row[cur], 0, n + 1);
+	row[cur][0] = true;
+	for (; *pat != '\0'; pat++) {
+		const bool *prev = row[cur];
+		bool *next = row[cur ^ 1], any = false;
+
+		for (size_t k = 0; k <= n; k++) {
+			if (*pat == '*' || *pat == '%') {
+				/* "%" does not reach across a "/". */
+				if (*pat == '%' && k > 0 && name[k - 1] == '/')
+					any = false;
+				any |= prev[k];
+				next[k] = any;
+			} else {
+				next[k] = k > 0 && prev[k - 1] &&
+					  name[k - 1] == *pat;
 			}
 		}
-		if (*name == '\0')
-			return false;
-		if (*pat != *name)
-			return false;
+		cur ^= 1;
 	}
-	return *name == '\0';
+	return row[cur][n];
 }
 
 static bool

@@ -121,3 +121,22 @@ def test_utf7_and_utf8_names(server):
     typ, data = m.list('""', "*t*")
     assert "Été".encode() in b"".join(data), data
     m.logout()
+
+
+def test_list_wildcards_cost_no_more_than_the_pattern(server):
+    """A pattern full of wildcards against a long name is answered at once
+    (a backtracking matcher needs time exponential in the wildcards, on
+    the thread every session shares), and still matches correctly."""
+    m = login(server, 8)
+    long_name = "a" * 200 + "/" + "a" * 200
+    assert m.create(long_name)[0] == "OK"
+    hostile = "*a" * 40 + "*b"
+    typ, data = m.list('""', hostile)
+    assert typ == "OK" and names(data) == [], data
+    typ, data = m.list('""', "*a" * 40 + "*")
+    assert typ == "OK" and long_name in names(data), data
+    typ, data = m.list('""', "%a" * 40 + "%")
+    assert typ == "OK" and long_name not in names(data), data
+    typ, data = m.list('""', "a%/%a")
+    assert typ == "OK" and names(data) == [long_name], data
+    m.logout()
