@@ -335,13 +335,42 @@ struct imap_expunge_job {
 	bool silent, unselect;
 };
 
+/* Keeps the UIDs whose message still has \Deleted in the store: the view
+ * may not yet know that another session took the flag away, and that
+ * message must stay. In the commit transaction, so nothing changes
+ * between this read and the expunge. x->uids ascend. */
+static int
+imap_expunge_still_deleted(struct imap_expunge_job *x, struct store *st,
+			   const char **err_r)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < x->n; i += STORE_IMSGS_UIDS_MAX) {
+		size_t chunk = x->n - i < STORE_IMSGS_UIDS_MAX
+				       ? x->n - i : STORE_IMSGS_UIDS_MAX;
+		struct store_imsg *rows;
+		size_t n_rows;
+
+		if (store_mailbox_imsgs_uids(st, x->mailbox_id, x->uids + i,
+					     chunk, &rows, &n_rows, err_r) < 0)
+			return -1;
+		for (size_t r = 0; r < n_rows; r++)
+			if (rows[r].flags & STORE_FLAG_DELETED)
+				x->uids[out++] = rows[r].uid;
+		store_imsgs_free(rows, n_rows);
+	}
+	x->n = out;
+	return 0;
+}
+
 static int
 imap_expunge_work(struct imap_job *j, struct store *st)
 {
 	struct imap_expunge_job *x = (struct imap_expunge_job *)j;
 	const char *err = NULL;
 
-	if (store_expunge_uids(st, x->mailbox_id, x->uids, x->n, &x->orphans,
+	if (imap_expunge_still_deleted(x, st, &err) < 0 ||
+	    store_expunge_uids(st, x->mailbox_id, x->uids, x->n, &x->orphans,
 			       &err) < 0) {
 		str_lcpy(j->err, err != NULL ? err : "store error",
 			 sizeof(j->err));
@@ -412,13 +441,12 @@ imap_expunge_start(struct imap_session *s, const uint32_t *uids, size_t n,
 		imap_finish(s, "NO", "SERVERBUG", "Out of memory");
 		return;
 	}
-	for (size_t i = 0; i < v->n; i++) {
-		const struct store_vmsg *m = &v->msgs[i];
-		bool listed = uids == NULL;
+	/* uids (UID EXPUNGE) ascend, as the view does. */
+	for (size_t i = 0; i < (uids != NULL ? n : v->n); i++) {
+		long k = uids != NULL ? imap_view_find(v, uids[i]) : (long)i;
+		const struct store_vmsg *m = k >= 0 ? &v->msgs[k] : NULL;
 
-		for (size_t k = 0; !listed && k < n; k++)
-			listed = uids[k] == m->uid;
-		if (listed && (m->flags & STORE_FLAG_DELETED) &&
+		if (m != NULL && (m->flags & STORE_FLAG_DELETED) &&
 		    !(m->flags & IMAP_VFLAG_EXPUNGED))
 			x->uids[x->n++] = m->uid;
 	}

@@ -12,7 +12,7 @@ import time
 
 from conftest import simple_message, unique
 
-USERS = {"f%d@example.test" % i: "fetch-Secret-%d" % i for i in range(1, 9)}
+USERS = {"f%d@example.test" % i: "fetch-Secret-%d" % i for i in range(1, 10)}
 SERVER_USERS = USERS
 
 MIME_MSG = (b"From: Ann <ann@remote.test>\r\nTo: f@example.test\r\n"
@@ -254,5 +254,29 @@ def test_fetch_of_message_expunged_by_other_session(server):
         b.untagged_responses
     typ, data = b.fetch("1", "(BODY.PEEK[TEXT])")
     assert typ == "OK" and toks[1].encode() in data[0][1]
+    a.logout()
+    b.logout()
+
+
+def test_expunge_spares_message_undeleted_by_other_session(server):
+    """EXPUNGE removes what has \\Deleted in the store at that moment: a
+    message another session undeleted after this one saw the flag stays
+    (the session has not been told of the change yet)."""
+    user, toks = setup_box(server, 9, count=2)
+    a = server.imaps(user)
+    b = server.imaps(user)
+    a.select("INBOX")
+    b.select("INBOX")
+    assert a.store("1:2", "+FLAGS.SILENT", "\\Deleted")[0] == "OK"
+    b.noop()
+    assert b.store("1", "-FLAGS.SILENT", "\\Deleted")[0] == "OK"
+    typ, _ = a.expunge()
+    assert typ == "OK"
+    b.noop()
+    left = b.uid("SEARCH", "ALL")[1][0].split()
+    assert len(left) == 1, left
+    typ, data = b.fetch("1", "(BODY.PEEK[TEXT] FLAGS)")
+    assert b"\\Deleted" not in data[0][0], data
+    assert toks[0].encode() in data[0][1], data
     a.logout()
     b.logout()
