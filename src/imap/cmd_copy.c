@@ -33,8 +33,12 @@ imap_copy_work(struct imap_job *j, struct store *st)
 	struct store_mailbox box;
 	const char *err = NULL;
 
-	if (store_mailbox_get(st, x->account_id, x->name, &box) != 1) {
-		x->trycreate = true;
+	int found = store_mailbox_get(st, x->account_id, x->name, &box);
+
+	if (found != 1) {
+		/* RFC 9051 §6.3.12: TRYCREATE only when the mailbox is
+		 * missing, not when the store failed. */
+		x->trycreate = found == 0;
 		str_lcpy(j->err, "No such mailbox", sizeof(j->err));
 		return -1;
 	}

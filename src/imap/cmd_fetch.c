@@ -64,13 +64,16 @@ imap_fetch_sets_seen(const struct imap_fetch_item *it)
 	       it->kind == IMAP_FETCH_RFC822_TEXT;
 }
 
-static void
+/* 0, or -1 when the batch buffer is full: the caller then takes the
+ * whole response back, never a literal header without its bytes. */
+static int
 imap_fetch_literal(struct buf *out, const char *p, size_t n, bool binary)
 {
 	bool nul = binary && memchr(p, '\0', n) != NULL;
 
-	buf_printf(out, "%s{%zu}\r\n", nul ? "~" : "", n);
-	buf_append(out, p, n);
+	if (buf_printf(out, "%s{%zu}\r\n", nul ? "~" : "", n) < 0)
+		return -1;
+	return buf_append(out, p, n);
 }
 
 /* One item of one message; -1 when the message cannot be read. */
@@ -108,23 +111,21 @@ imap_fetch_item(struct imap_fetch_job *x, const struct imap_fetch_item *it,
 	case IMAP_FETCH_BINARY_SIZE:
 		if (imap_fetch_binary(it, data, len, meta, &x->tmp, &p, &n,
 				      &cte) < 0) {
-			x->unknown_cte = cte;
+			x->unknown_cte |= cte;
 			return -1;
 		}
 		if (it->kind == IMAP_FETCH_BINARY_SIZE)
 			return buf_printf(out, "%s %zu", it->reply_name, n);
 		imap_fetch_partial(it, &p, &n);
 		buf_printf(out, "%s ", it->reply_name);
-		imap_fetch_literal(out, p, n, true);
-		return 0;
+		return imap_fetch_literal(out, p, n, true);
 	default: /* sections and RFC822* */
 		if (imap_fetch_section(it, data, len, meta, &x->tmp, &p, &n,
 				       &missing) < 0)
 			return -1;
 		imap_fetch_partial(it, &p, &n);
 		buf_printf(out, "%s ", it->reply_name);
-		imap_fetch_literal(out, p, n, false);
-		return 0;
+		return imap_fetch_literal(out, p, n, false);
 	}
 }
 
@@ -354,7 +355,9 @@ imap_fetch_seen_done(struct imap_job *j)
 		imap_finish(s, "NO", "UNAVAILABLE", "FETCH failed");
 		return;
 	}
-	for (size_t i = 0; i < x->n_changes; i++) {
+	/* changes and msgs both ascend by UID (the view's order, or "$",
+	 * which SEARCH saves ascending): one merge walk. */
+	for (size_t i = 0, m = 0; i < x->n_changes; i++) {
 		const struct store_flag_change *c = &x->changes[i];
 		long k = imap_view_find(s->view, c->uid);
 
@@ -364,12 +367,13 @@ imap_fetch_seen_done(struct imap_job *j)
 					    IMAP_VFLAG_EXPUNGED);
 			s->view->msgs[k].modseq = c->modseq;
 		}
-		for (size_t m = 0; m < x->n; m++)
-			if (x->msgs[m].uid == c->uid) {
-				x->msgs[m].flags = c->flags;
-				x->msgs[m].modseq = c->modseq;
-				x->msgs[m].flags_changed = true;
-			}
+		while (m < x->n && x->msgs[m].uid < c->uid)
+			m++;
+		if (m < x->n && x->msgs[m].uid == c->uid) {
+			x->msgs[m].flags = c->flags;
+			x->msgs[m].modseq = c->modseq;
+			x->msgs[m].flags_changed = true;
+		}
 	}
 	if (x->n_changes > 0)
 		imap_notify_others(s, false);

@@ -50,13 +50,14 @@ imap_store_work(struct imap_job *j, struct store *st)
 	return r;
 }
 
+/* true when sorted list v holds uid; *at walks forward with the caller's
+ * ascending uids, so a pass over a whole STORE is linear. */
 static bool
-imap_store_failed(const struct imap_store_job *x, uint32_t uid)
+imap_store_has(const uint32_t *v, size_t n, size_t *at, uint32_t uid)
 {
-	for (size_t i = 0; i < x->n_failed; i++)
-		if (x->failed[i] == uid)
-			return true;
-	return false;
+	while (*at < n && v[*at] < uid)
+		(*at)++;
+	return *at < n && v[*at] == uid;
 }
 
 static void
@@ -65,6 +66,7 @@ imap_store_done(struct imap_job *j)
 	struct imap_store_job *x = (struct imap_store_job *)j;
 	struct imap_session *s = j->s;
 	struct imap_view *v = s->view;
+	struct imap_set_out set = { 0 };
 	struct buf mod;
 
 	if (j->result < 0 || v == NULL || v->gen != x->gen) {
@@ -87,13 +89,17 @@ imap_store_done(struct imap_job *j)
 	}
 	/* Without .SILENT every message of the set is reported with its
 	 * flags; with CONDSTORE the changed ones always (RFC 7162 §3.1.3). */
-	for (size_t i = 0; i < x->n; i++) {
+	/* uids, changes and failed all ascend (the store works in UID
+	 * order). */
+	for (size_t i = 0, c = 0, f = 0; i < x->n; i++) {
 		long k = imap_view_find(v, x->uids[i]);
-		bool changed = false;
+		bool changed;
 
-		for (size_t c = 0; c < x->n_changes; c++)
-			changed |= x->changes[c].uid == x->uids[i];
-		if (k < 0 || imap_store_failed(x, x->uids[i]))
+		while (c < x->n_changes && x->changes[c].uid < x->uids[i])
+			c++;
+		changed = c < x->n_changes && x->changes[c].uid == x->uids[i];
+		if (k < 0 || imap_store_has(x->failed, x->n_failed, &f,
+					    x->uids[i]))
 			continue;
 		if (!x->a.silent || (changed && s->condstore &&
 				     x->a.unchangedsince_set))
@@ -106,15 +112,17 @@ imap_store_done(struct imap_job *j)
 		imap_finish(s, "OK", NULL, "STORE completed");
 		return;
 	}
-	buf_init(&mod, 1024 * 1024);
+	buf_init(&mod, 16 * 1024 * 1024);
 	buf_printf(&mod, "MODIFIED ");
+	set.b = &mod;
 	for (size_t i = 0; i < x->n_failed; i++) {
 		long k = imap_view_find(v, x->failed[i]);
-		uint32_t id = x->uid ? x->failed[i] : (uint32_t)(k + 1);
 
 		if (k >= 0)
-			buf_printf(&mod, "%s%" PRIu32, i ? "," : "", id);
+			imap_set_add(&set, x->uid ? x->failed[i]
+						  : (uint32_t)(k + 1));
 	}
+	imap_set_end(&set);
 	buf_append(&mod, "", 1); /* a C string for the response code */
 	imap_finish(s, "OK", (const char *)mod.data, "Conditional STORE failed");
 	buf_fini(&mod);
@@ -172,7 +180,12 @@ imap_cmd_store(struct imap_session *s, const struct imap_cmd *c)
 		if (!(s->view->msgs[idx[i]].flags & IMAP_VFLAG_EXPUNGED))
 			x->uids[x->n++] = s->view->msgs[idx[i]].uid;
 	free(idx);
-	if (x->uids == NULL || x->n == 0) {
+	if (x->uids == NULL) {
+		imap_store_free(&x->job);
+		imap_finish(s, "NO", "SERVERBUG", "Out of memory");
+		return;
+	}
+	if (x->n == 0) {
 		imap_store_free(&x->job);
 		imap_finish(s, "OK", NULL, "STORE completed");
 		return;

@@ -131,9 +131,12 @@ imap_fetch_binary(const struct imap_fetch_item *it, const char *msg,
 		return r < 0 ? -1 : 0;
 	}
 	buf_reset(tmp);
-	if (mime_decode_body(sec.encoding, msg + sec.body_off, sec.body_len,
-			     tmp) < 0) {
-		*unknown_cte_r = true;
+	r = mime_decode_body(sec.encoding, msg + sec.body_off, sec.body_len,
+			     tmp);
+	if (r < 0) {
+		/* -1 only: an encoding we do not know (RFC 3516 §4.1);
+		 * -2, out of room, is a failure of ours. */
+		*unknown_cte_r = r == -1;
 		return -1;
 	}
 	*p_r = (const char *)tmp->data;

@@ -41,6 +41,12 @@ imap_msgfile_read(const char *data_dir, const char *blob, int64_t size,
 		len += (size_t)r;
 	}
 	close(fd);
+	/* A file shorter than its stored size (damaged, or a read error)
+	 * would be served under the wrong RFC822.SIZE and part offsets. */
+	if (len != cap) {
+		free(data);
+		return -1;
+	}
 	data[len] = '\0';
 	*data_r = data;
 	*len_r = len;

@@ -328,7 +328,9 @@ imap_refresh_done(struct imap_job *j)
 		}
 		if (imap_refresh_append(s, r) > 0 || v->n != before)
 			imap_untagged(s, "%zu EXISTS", v->n);
-		if (r->found == 1) {
+		/* Looked up by name: after a RENAME the name may now be
+		 * another mailbox, whose counters are not ours. */
+		if (r->found == 1 && r->box.id == r->mailbox_id) {
 			/* Counters were read before the lists. */
 			v->synced_modseq = r->box.highestmodseq;
 			v->uidnext = r->box.uidnext;

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../core/conn.h"
@@ -44,7 +45,9 @@ imap_finish(struct imap_session *s, const char *status, const char *code,
 		n = (int)sizeof(text) - 1;
 	imap_reply_clean(text, (size_t)n);
 	buf_reset(&s->tagged);
-	s->tagged.max = IMAP_REPLY_TEXT_MAX + IMAP_TAG_MAX + 128;
+	/* Room for the code too: COPYUID or MODIFIED can list many UIDs. */
+	s->tagged.max = IMAP_REPLY_TEXT_MAX + IMAP_TAG_MAX + 128 +
+			(code != NULL ? strlen(code) : 0);
 	if (code != NULL)
 		buf_printf(&s->tagged, "%s %s [%s] %.*s\r\n", s->tag, status,
 			   code, n, text);
@@ -71,25 +74,36 @@ imap_reply_tagged_flush(struct imap_session *s)
 	imap_session_kick(s);
 }
 
+/* Never cut: a VANISHED or COPYUID list cut short would name wrong UIDs.
+ * Lines longer than the stack buffer are formatted on the heap. */
 void
 imap_untagged(struct imap_session *s, const char *fmt, ...)
 {
-	char text[IMAP_REPLY_TEXT_MAX + 64];
-	va_list ap;
+	char stack[IMAP_REPLY_TEXT_MAX + 64], *text = stack;
+	va_list ap, again;
 	int n;
 
 	if (s->conn == NULL)
 		return;
 	va_start(ap, fmt);
-	n = vsnprintf(text, sizeof(text) - 2, fmt, ap);
+	va_copy(again, ap);
+	n = vsnprintf(stack, sizeof(stack), fmt, ap);
+	if (n >= 0 && (size_t)n >= sizeof(stack) &&
+	    (text = malloc((size_t)n + 1)) != NULL)
+		vsnprintf(text, (size_t)n + 1, fmt, again);
+	va_end(again);
 	va_end(ap);
-	if (n < 0)
+	if (n < 0 || text == NULL) {
+		log_error(s->sess_id, "imap_untagged", " error=%s",
+			  n < 0 ? "format" : "nomem");
+		imap_session_close(s, "nomem");
 		return;
-	if ((size_t)n > sizeof(text) - 3)
-		n = (int)sizeof(text) - 3;
+	}
 	conn_write(s->conn, "* ", 2);
 	conn_write(s->conn, text, (size_t)n);
 	conn_write(s->conn, "\r\n", 2);
+	if (text != stack)
+		free(text);
 }
 
 void

@@ -525,3 +525,22 @@ def test_sequence_and_uid_edges(server):
         assert d["FLAGS"] == ["\\Flagged"], (box, d)
         assert d["INTERNALDATE"] == b"01-Jan-2020 10:20:30 +0000", (box, d)
     c.close()
+
+
+def test_copy_of_scattered_uids_has_whole_copyuid(server):
+    """A COPYUID listing many scattered UIDs is sent whole (it used to be
+    longer than the tagged reply's buffer, and the client waited for a
+    reply that never came); runs are written as ranges."""
+    c = raw(server, 20)
+    uids = fill(c, 700)
+    c.ok("CREATE Many")
+    c.ok("SELECT INBOX")
+    picked = uids[::2]
+    st, lines, tagged = c.cmd("UID COPY %s Many" %
+                              ",".join(str(u) for u in picked))
+    assert st == "OK", tagged
+    m = re.search(rb"\[COPYUID \d+ ([\d:,]+) ([\d:,]+)\]", tagged)
+    assert m, tagged
+    assert expand(m.group(1)) == picked
+    assert m.group(2) == b"1:350", tagged
+    c.close()
