@@ -84,7 +84,7 @@ static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 static void conn_tls_ev_cb(evutil_socket_t fd, short what, void *arg);
-static void conn_z_flush(struct conn *c);
+static void conn_z_flush(struct conn *c, size_t max);
 static void conn_z_free(struct conn *c);
 
 static void
@@ -212,7 +212,7 @@ conn_free(struct conn **cp)
 	conn_unlink(c);
 	/* Best effort: push out what is queued without waiting. */
 	if (!c->dead || c->closing) {
-		conn_z_flush(c);
+		conn_z_flush(c, SIZE_MAX);
 		bufferevent_flush(c->bev, EV_WRITE, BEV_FINISHED);
 	}
 	/* Send close_notify (best effort, never waits) so clients see a clean
@@ -381,13 +381,17 @@ conn_z_free(struct conn *c)
 }
 
 /* Deflates the queued text onto the bufferevent, ending with a sync
- * flush so the client can read every reply at once. */
+ * flush so the client can read every reply at once. On the loop: at most
+ * LIMIT_DEFLATE_STEP bytes per turn (a 1 MB FETCH batch would otherwise
+ * hold every other connection for tens of ms); the rest is taken up again
+ * at the next turn. */
 static void
-conn_z_flush(struct conn *c)
+conn_z_flush(struct conn *c, size_t max)
 {
 	if (c->z == NULL || evbuffer_get_length(c->z_out) == 0)
 		return;
-	if (zpipe_deflate(c->z, c->z_out, bufferevent_get_output(c->bev)) < 0) {
+	if (zpipe_deflate(c->z, c->z_out, bufferevent_get_output(c->bev),
+			  max) < 0) {
 		evbuffer_drain(c->z_out, evbuffer_get_length(c->z_out));
 		log_warn(c->id, "compress", " error=deflate");
 		conn_schedule_close(c, "compress");
@@ -431,7 +435,9 @@ conn_z_ev_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (c->dead)
 		return;
-	conn_z_flush(c);
+	conn_z_flush(c, LIMIT_DEFLATE_STEP);
+	if (evbuffer_get_length(c->z_out) > 0)
+		event_active(c->z_ev, EV_WRITE, 0);
 	if (what & EV_READ)
 		conn_read_cb(c->bev, c);
 }
@@ -511,7 +517,9 @@ conn_close_after_flush_as(struct conn *c, const char *reason)
 	c->flush_reason = reason;
 	bufferevent_disable(c->bev, EV_READ);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-	conn_z_flush(c);
+	conn_z_flush(c, LIMIT_DEFLATE_STEP);
+	if (c->z != NULL && evbuffer_get_length(c->z_out) > 0)
+		event_active(c->z_ev, EV_WRITE, 0);
 	if (conn_output_pending(c) == 0)
 		conn_schedule_close(c, reason);
 }

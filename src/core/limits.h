@@ -58,5 +58,8 @@
 #define LIMIT_INPUT_HIGH_WATER (256 * 1024)
 /* Output queued for a client before we stop reading from it. */
 #define LIMIT_OUTPUT_HIGH_WATER (256 * 1024)
+/* COMPRESS=DEFLATE: plain text compressed per loop turn, so one big reply
+ * does not hold the loop (about 1 ms at zlib's fastest level). */
+#define LIMIT_DEFLATE_STEP (64 * 1024)
 
 #endif

@@ -33,7 +33,7 @@ zpipe_new(void)
 	if (z == NULL)
 		return NULL;
 	z->in_ok = inflateInit2(&z->in, ZPIPE_WBITS) == Z_OK;
-	z->out_ok = deflateInit2(&z->out, Z_DEFAULT_COMPRESSION, Z_DEFLATED,
+	z->out_ok = deflateInit2(&z->out, Z_BEST_SPEED, Z_DEFLATED,
 				 ZPIPE_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK;
 	if (!z->in_ok || !z->out_ok) {
 		zpipe_free(&z);
@@ -81,14 +81,19 @@ zpipe_deflate_run(struct zpipe *z, struct evbuffer *dst, int flush)
 }
 
 int
-zpipe_deflate(struct zpipe *z, struct evbuffer *src, struct evbuffer *dst)
+zpipe_deflate(struct zpipe *z, struct evbuffer *src, struct evbuffer *dst,
+	      size_t max)
 {
 	struct evbuffer_iovec v;
 
 	if (evbuffer_get_length(src) == 0)
 		return 0;
-	while (evbuffer_peek(src, -1, NULL, &v, 1) > 0) {
+	while (max > 0 && evbuffer_peek(src, -1, NULL, &v, 1) > 0) {
 		size_t len = v.iov_len > UINT_MAX ? UINT_MAX : v.iov_len;
+
+		if (len > max)
+			len = max;
+		max -= len;
 
 		z->out.next_in = v.iov_base;
 		z->out.avail_in = (uInt)len;
@@ -102,6 +107,8 @@ zpipe_deflate(struct zpipe *z, struct evbuffer *src, struct evbuffer *dst)
 	}
 	/* Everything so far goes out now: a reply must never wait for the
 	 * next one to fill a deflate block. */
+	if (evbuffer_get_length(src) > 0)
+		return 0;
 	return zpipe_deflate_run(z, dst, Z_SYNC_FLUSH);
 }
 

@@ -18,9 +18,11 @@ struct zpipe;
 struct zpipe *zpipe_new(void);
 void zpipe_free(struct zpipe **zp);
 
-/* Compresses all of src (drained) onto dst and ends with a sync flush
- * (RFC 4978 §4: the peer can decode everything sent so far). 0 or -1. */
-int zpipe_deflate(struct zpipe *z, struct evbuffer *src, struct evbuffer *dst);
+/* Compresses at most max bytes of src (drained) onto dst; once src is
+ * empty, ends with a sync flush (RFC 4978 §4: the peer can decode
+ * everything sent so far). SIZE_MAX: all of it. 0 or -1. */
+int zpipe_deflate(struct zpipe *z, struct evbuffer *src, struct evbuffer *dst,
+		  size_t max);
 
 /* Decompresses from src (consumed as far as used) onto dst until src is
  * empty or dst holds at least limit bytes. 0, or -1 on corrupt input or
