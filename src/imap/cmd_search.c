@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../mime/mime.h"
 #include "../util/str.h"
 #include "imap_int.h"
 #include "imap_msgfile.h"
@@ -110,6 +111,20 @@ imap_search_prepare(struct imap_search_job *x, struct store *st,
 	return 0;
 }
 
+/* Shrinks a message read for SORT to its header block. */
+static void
+imap_search_keep_header(struct imap_search_msg *m)
+{
+	size_t h = mime_header_block_len(m->data, m->len);
+	char *p = realloc((char *)m->data, h + 1);
+
+	if (p == NULL)
+		return; /* keeps the whole message: still correct */
+	p[h] = '\0';
+	m->data = p;
+	m->len = h;
+}
+
 static int
 imap_search_work(struct imap_job *j, struct store *st)
 {
@@ -139,15 +154,19 @@ imap_search_work(struct imap_job *j, struct store *st)
 			m->data = data;
 			m->len = len;
 		}
-		if (imap_search_match(x->q.root, m, (uint32_t)x->n,
-				      x->max_uid) == 1)
-			sel[n_sel++] = *m;
-		/* SORT keeps the text of what it orders (freed with the
-		 * job); SEARCH is done with it. */
-		if (!x->is_sort && m->data != NULL) {
+		bool hit = imap_search_match(x->q.root, m, (uint32_t)x->n,
+					     x->max_uid) == 1;
+
+		/* SORT keeps the header of what it orders (its criteria read
+		 * nothing else; freed with the job); the rest is done. */
+		if (m->data != NULL && (!x->is_sort || !hit)) {
 			free(data);
 			m->data = NULL;
+		} else if (m->data != NULL) {
+			imap_search_keep_header(m);
 		}
+		if (hit)
+			sel[n_sel++] = *m;
 	}
 	if (x->is_sort)
 		imap_sort_messages(&x->sort, sel, n_sel);

@@ -72,7 +72,7 @@ search_header(struct search_ctx *c, const char **hdr_r, size_t *len_r)
 	if (c->m->data == NULL)
 		return false;
 	if (c->hdr_state == SEARCH_UNKNOWN) {
-		c->hdr_len = imap_text_header_len(c->m->data, c->m->len);
+		c->hdr_len = mime_header_block_len(c->m->data, c->m->len);
 		c->hdr_state = SEARCH_OK;
 	}
 	*hdr_r = c->m->data;

@@ -497,7 +497,7 @@ item_keys(struct sort_item *it, struct buf *tmp)
 		len = m->fields_len;
 	} else if (m->data != NULL) {
 		hdr = m->data;
-		len = imap_text_header_len(m->data, m->len);
+		len = mime_header_block_len(m->data, m->len);
 	}
 
 	it->date = m->internaldate;

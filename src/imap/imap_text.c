@@ -192,26 +192,6 @@ imap_text_blank(const char *s, size_t len)
 	return true;
 }
 
-size_t
-imap_text_header_len(const char *msg, size_t len)
-{
-	size_t pos = 0;
-
-	while (pos < len) {
-		const char *nl = memchr(msg + pos, '\n', len - pos);
-		size_t line_len;
-
-		if (nl == NULL)
-			return len;
-		line_len = (size_t)(nl - (msg + pos));
-		/* RFC 5322 §2.1: the first empty line ends the header */
-		if (line_len == 0 || (line_len == 1 && msg[pos] == '\r'))
-			return pos + line_len + 1;
-		pos += line_len + 1;
-	}
-	return len;
-}
-
 /* ---- RFC 5322 §3.3 dates ---- */
 
 int64_t

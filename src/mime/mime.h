@@ -100,6 +100,11 @@ int mime_partmap_find(const char *map, size_t maplen, const uint32_t *path,
 int mime_decode_body(const char *encoding, const char *in, size_t len,
 		     struct buf *out);
 
+/* Length of the header block at p[0..len), including the empty line that
+ * ends it; len when there is no empty line (header-only entity). The one
+ * rule FETCH, SEARCH and SORT all use. */
+size_t mime_header_block_len(const char *p, size_t len);
+
 /* Header field helpers (rfc5322.c). Iterates over the fields of a header
  * block: 1 with *field filled, 0 at the end. Values are raw (folded). */
 struct mime_field {

@@ -27,9 +27,6 @@
 char *mime_buf_steal(struct buf *b);
 
 /* rfc5322.c */
-/* Length of the header block at p[0..len), including the empty line that
- * ends it; len when there is no empty line (header-only entity). */
-size_t mime_header_block_len(const char *p, size_t len);
 /* True when the field's name is name (case-insensitive). */
 bool mime_field_is(const struct mime_field *f, const char *name);
 /* RFC 5322 §2.2.3: unfolding removes CR and LF; also trims surrounding
