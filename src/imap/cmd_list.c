@@ -17,8 +17,6 @@ enum {
 	LIST_SEL_SPECIAL = 1 << 1,
 	LIST_SEL_RECURSIVE = 1 << 2,
 	LIST_RET_SUBSCRIBED = 1 << 3,
-	LIST_RET_CHILDREN = 1 << 4,
-	LIST_RET_SPECIAL = 1 << 5,
 	LIST_RET_STATUS = 1 << 6,
 	LIST_LSUB = 1 << 7,
 };
@@ -137,7 +135,6 @@ imap_list_one(struct imap_session *s, struct imap_list_job *l,
 	      const struct store_mailbox *b, bool sub)
 {
 	struct buf out;
-	const char *sp = "";
 
 	buf_init(&out, 8192);
 	buf_printf(&out, "* %s (", (l->opts & LIST_LSUB) ? "LSUB" : "LIST");
@@ -145,7 +142,6 @@ imap_list_one(struct imap_session *s, struct imap_list_job *l,
 		buf_printf(&out, "%s", imap_list_has_children(l, b->name)
 					       ? "\\HasChildren"
 					       : "\\HasNoChildren");
-		sp = " ";
 		if (b->special_use[0] != '\0') {
 			buf_printf(&out, " %s", b->special_use);
 		}
@@ -153,7 +149,6 @@ imap_list_one(struct imap_session *s, struct imap_list_job *l,
 					LIST_SEL_SUBSCRIBED))))
 			buf_printf(&out, " \\Subscribed");
 	}
-	(void)sp;
 	buf_printf(&out, ") \"/\" ");
 	imap_buf_mailbox(s, &out, b->name);
 	buf_printf(&out, "\r\n");
@@ -280,10 +275,11 @@ imap_list_return(const struct imap_arg *a, struct imap_list_job *l)
 
 		if (imap_arg_atom_is(o, "SUBSCRIBED"))
 			l->opts |= LIST_RET_SUBSCRIBED;
-		else if (imap_arg_atom_is(o, "CHILDREN"))
-			l->opts |= LIST_RET_CHILDREN;
-		else if (imap_arg_atom_is(o, "SPECIAL-USE"))
-			l->opts |= LIST_RET_SPECIAL;
+		/* Always returned anyway (RFC 5258 §4, RFC 6154 §2):
+		 * accepted, nothing to switch on. */
+		else if (imap_arg_atom_is(o, "CHILDREN") ||
+			 imap_arg_atom_is(o, "SPECIAL-USE"))
+			continue;
 		else if (imap_arg_atom_is(o, "STATUS") && i + 1 < a->list_n &&
 			 imap_status_parse(&a->list[i + 1],
 					   &l->status_items) == 0) {

@@ -312,7 +312,6 @@ imap_refresh_done(struct imap_job *j)
 {
 	struct imap_refresh *r = (struct imap_refresh *)j;
 	struct imap_session *s = j->s;
-	size_t before;
 	bool expunge_ok = !(s->cmd_flags & IMAP_CMD_NO_EXPUNGE) || !s->in_cmd ||
 			  s->idling;
 
@@ -320,13 +319,10 @@ imap_refresh_done(struct imap_job *j)
 	if (s->view != NULL && s->view->gen == r->gen && j->result == 0) {
 		struct imap_view *v = s->view;
 
-		before = v->n;
 		imap_refresh_merge(s, r);
-		if (expunge_ok) {
+		if (expunge_ok)
 			imap_notify_expunges(s);
-			before = v->n;
-		}
-		if (imap_refresh_append(s, r) > 0 || v->n != before)
+		if (imap_refresh_append(s, r) > 0)
 			imap_untagged(s, "%zu EXISTS", v->n);
 		/* Looked up by name: after a RENAME the name may now be
 		 * another mailbox, whose counters are not ours. */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/limits.h"
 #include "../util/str.h"
 
 /* Constant BAD texts (RFC 9051 §7.1.3: BAD for syntax errors). */
@@ -54,8 +55,7 @@ struct imap_pctx {
 
 static int imap_parse_list(struct imap_pctx *p, size_t depth);
 
-/* RFC 9051 §9 ATOM-CHAR: CHAR except atom-specials. */
-static bool
+bool
 imap_is_atom_char(unsigned char c)
 {
 	if (c <= 0x20 || c >= 0x7f)
@@ -90,11 +90,11 @@ imap_fail(struct imap_pctx *p, const char *err)
 }
 
 /* RFC 9051 §4.3 / RFC 7888: a line ends at a literal announcement or at
- * the end of the command; either way it must fit IMAP_LINE_MAX. */
+ * the end of the command; either way it must fit LIMIT_IMAP_LINE. */
 static int
 imap_check_line(struct imap_pctx *p)
 {
-	if (p->pos - p->line_start > IMAP_LINE_MAX)
+	if (p->pos - p->line_start > LIMIT_IMAP_LINE)
 		return imap_fail(p, IMAP_ERR_LINE);
 	return 0;
 }

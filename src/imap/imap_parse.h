@@ -20,7 +20,6 @@
 #define IMAP_TAG_MAX 64
 #define IMAP_MAX_ARGS 4096      /* all args of one command, nested */
 #define IMAP_MAX_DEPTH 16       /* list nesting */
-#define IMAP_LINE_MAX 65536     /* one line of a command */
 #define IMAP_SEQ_STAR UINT32_MAX
 
 enum imap_arg_type {
@@ -90,6 +89,8 @@ struct imap_seqset {
  * stores a command ("{N}" or "{N+}", CRLF, N octets). Returns the octets
  * used, with *data_r and *n_r its contents; 0 when malformed or cut
  * short. */
+/* RFC 9051 §9 ATOM-CHAR: CHAR except atom-specials. */
+bool imap_is_atom_char(unsigned char c);
 size_t imap_literal_inline(const char *s, size_t len, const char **data_r,
 			   size_t *n_r);
 /* 0 ok, -1 malformed (zero, overflow, junk). Ranges are normalised

@@ -365,28 +365,17 @@ set_has(const struct imap_seqset *set, uint32_t n, uint32_t max)
 	return false;
 }
 
-/* KEYWORD: case-insensitive among the message's keywords; a system flag
- * name (\Seen) is accepted too, as clients send it. */
+/* KEYWORD: case-insensitive among the message's keywords (a system flag
+ * is not a flag-keyword: the parser answers BAD, RFC 9051 §9). */
 static bool
 has_keyword(const struct imap_search_msg *m, const char *kw)
 {
-	static const struct {
-		const char *name;
-		uint32_t flag;
-	} sys[] = {{"\\seen", STORE_FLAG_SEEN},
-		   {"\\answered", STORE_FLAG_ANSWERED},
-		   {"\\flagged", STORE_FLAG_FLAGGED},
-		   {"\\deleted", STORE_FLAG_DELETED},
-		   {"\\draft", STORE_FLAG_DRAFT}};
 	const char *p = m->keywords;
 	size_t kl;
 
 	if (kw == NULL)
 		return false;
 	kl = strlen(kw);
-	for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++)
-		if (strcasecmp(kw, sys[i].name) == 0)
-			return (m->flags & sys[i].flag) != 0;
 	while (p != NULL && *p != '\0') {
 		size_t wl = strcspn(p, " ");
 

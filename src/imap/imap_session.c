@@ -443,7 +443,6 @@ imap_session_process(struct imap_session *s)
 
 /* ---- jobs ---------------------------------------------------------- */
 
-void imap_job_commit(struct imap_session *s, struct imap_job *j);
 
 static void
 imap_job_end(struct imap_job *j)

@@ -44,12 +44,9 @@ imap_keyword_ok(const struct imap_arg *a)
 {
 	if (a->type != IMAP_ARG_ATOM)
 		return false;
-	for (size_t i = 0; i < a->len; i++) {
-		unsigned char c = (unsigned char)a->str[i];
-
-		if (c <= 0x20 || c >= 0x7f || strchr("(){%*\"\\]", c) != NULL)
+	for (size_t i = 0; i < a->len; i++)
+		if (!imap_is_atom_char((unsigned char)a->str[i]))
 			return false;
-	}
 	return true;
 }
 

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "core/limits.h"
 #include "imap/imap_int.h"
 #include "imap/imap_parse.h"
 
@@ -349,14 +350,14 @@ test_limits(void **state)
 	free(many);
 
 	/* line length: counted per line, literals excluded */
-	size_t big = IMAP_LINE_MAX + 10;
+	size_t big = LIMIT_IMAP_LINE + 10;
 	char *line = malloc(big + 64);
 	assert_non_null(line);
 	memcpy(line, "a X ", 4);
 	memset(line + 4, 'x', big);
 	parse_bad_n(line, 4 + big);
-	memset(line + 4, 'x', IMAP_LINE_MAX - 4);
-	parse_ok_n(line, IMAP_LINE_MAX);
+	memset(line + 4, 'x', LIMIT_IMAP_LINE - 4);
+	parse_ok_n(line, LIMIT_IMAP_LINE);
 	imap_cmd_free(&tcmd);
 	n = (size_t)snprintf(line, 64, "a X {%zu}\r\n", big);
 	char *lit = malloc(n + big + 8);
