@@ -129,8 +129,7 @@ cli_user_del_run(struct store *st, const struct cli_user_req *req)
 	/* The rows are gone (committed): the files nobody references any
 	 * more can go too. A crash before this leaves only unreferenced
 	 * files, never a row without its file. */
-	for (size_t i = 0; orphans != NULL && orphans[i] != NULL; i++)
-		blob_unlink(req->cfg->data_dir, orphans[i]);
+	blob_unlink_all(req->cfg->data_dir, orphans);
 	store_strv_free(orphans);
 	return CLI_EXIT_OK;
 }

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../store/blob.h"
 #include "../util/str.h"
 #include "imap_int.h"
 
@@ -17,13 +16,11 @@ struct imap_copy_job {
 	unsigned gen;
 	bool move, trycreate;
 	char name[STORE_MAILBOX_NAME_MAX + 1];
-	char data_dir[4096];
 	uint32_t *uids;
 	size_t n;
 	uint32_t *src_uids, *dst_uids;
 	size_t n_copied;
 	uint32_t dst_uidvalidity;
-	char **orphans;
 };
 
 static int
@@ -48,24 +45,12 @@ imap_copy_work(struct imap_job *j, struct store *st)
 		goto fail;
 	if (x->move && x->n_copied > 0 &&
 	    store_expunge_uids(st, x->src_mailbox, x->src_uids, x->n_copied,
-			       &x->orphans, &err) < 0)
+			       &j->orphans, &err) < 0)
 		goto fail;
 	return 0;
 fail:
 	str_lcpy(j->err, err != NULL ? err : "store error", sizeof(j->err));
 	return -1;
-}
-
-static void
-imap_copy_after(struct imap_job *j, bool ok)
-{
-	struct imap_copy_job *x = (struct imap_copy_job *)j;
-
-	for (size_t i = 0; ok && x->orphans != NULL && x->orphans[i] != NULL;
-	     i++)
-		blob_unlink(x->data_dir, x->orphans[i]);
-	store_strv_free(x->orphans);
-	x->orphans = NULL;
 }
 
 static void
@@ -126,7 +111,7 @@ imap_copy_free(struct imap_job *j)
 	free(x->uids);
 	free(x->src_uids);
 	free(x->dst_uids);
-	store_strv_free(x->orphans);
+	store_strv_free(x->job.orphans);
 	free(x);
 }
 
@@ -171,9 +156,7 @@ imap_cmd_copy(struct imap_session *s, const struct imap_cmd *c)
 	x->account_id = s->account_id;
 	x->src_mailbox = s->view->mailbox_id;
 	x->gen = s->view->gen;
-	str_lcpy(x->data_dir, s->srv->cfg.data_dir, sizeof(x->data_dir));
 	x->job.work = imap_copy_work;
-	x->job.after = imap_copy_after;
 	x->job.done = imap_copy_done;
 	x->job.free = imap_copy_free;
 	imap_job_commit(s, &x->job);

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "../core/log.h"
-#include "../store/blob.h"
 #include "../util/str.h"
 #include "imap_int.h"
 
@@ -28,8 +27,6 @@ struct imap_mbox_job {
 	char name[STORE_MAILBOX_NAME_MAX + 1];
 	char name2[STORE_MAILBOX_NAME_MAX + 1];
 	char special[16];
-	char **orphans;
-	char data_dir[4096];
 	bool exists;  /* CREATE of an existing name / DELETE of a missing one */
 };
 
@@ -89,7 +86,7 @@ imap_mbox_work(struct imap_job *j, struct store *st)
 			return -1;
 		}
 		r = store_mailbox_delete(st, m->account_id, m->name,
-					 &m->orphans, &err);
+					 &j->orphans, &err);
 		break;
 	case IMAP_MBOX_RENAME:
 		if (store_mailbox_get(st, m->account_id, m->name, &box) != 1) {
@@ -109,18 +106,6 @@ imap_mbox_work(struct imap_job *j, struct store *st)
 		str_lcpy(j->err, err != NULL ? err : "store error",
 			 sizeof(j->err));
 	return r;
-}
-
-static void
-imap_mbox_after(struct imap_job *j, bool ok)
-{
-	struct imap_mbox_job *m = (struct imap_mbox_job *)j;
-
-	for (size_t i = 0; ok && m->orphans != NULL && m->orphans[i] != NULL;
-	     i++)
-		blob_unlink(m->data_dir, m->orphans[i]);
-	store_strv_free(m->orphans);
-	m->orphans = NULL;
 }
 
 static const char *const imap_mbox_names[] = {
@@ -163,9 +148,7 @@ imap_mbox_new(struct imap_session *s, enum imap_mbox_op op)
 	}
 	m->op = op;
 	m->account_id = s->account_id;
-	str_lcpy(m->data_dir, s->srv->cfg.data_dir, sizeof(m->data_dir));
 	m->job.work = imap_mbox_work;
-	m->job.after = imap_mbox_after;
 	m->job.done = imap_mbox_done;
 	return m;
 }

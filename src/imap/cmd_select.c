@@ -10,7 +10,6 @@
 #include <strings.h>
 
 #include "../core/log.h"
-#include "../store/blob.h"
 #include "../util/str.h"
 #include "imap_int.h"
 
@@ -330,8 +329,6 @@ struct imap_expunge_job {
 	unsigned gen;
 	uint32_t *uids;
 	size_t n;
-	char **orphans;
-	char data_dir[4096];
 	bool silent, unselect;
 };
 
@@ -370,25 +367,13 @@ imap_expunge_work(struct imap_job *j, struct store *st)
 	const char *err = NULL;
 
 	if (imap_expunge_still_deleted(x, st, &err) < 0 ||
-	    store_expunge_uids(st, x->mailbox_id, x->uids, x->n, &x->orphans,
+	    store_expunge_uids(st, x->mailbox_id, x->uids, x->n, &j->orphans,
 			       &err) < 0) {
 		str_lcpy(j->err, err != NULL ? err : "store error",
 			 sizeof(j->err));
 		return -1;
 	}
 	return 0;
-}
-
-static void
-imap_expunge_after(struct imap_job *j, bool ok)
-{
-	struct imap_expunge_job *x = (struct imap_expunge_job *)j;
-
-	for (size_t i = 0; ok && x->orphans != NULL && x->orphans[i] != NULL;
-	     i++)
-		blob_unlink(x->data_dir, x->orphans[i]);
-	store_strv_free(x->orphans);
-	x->orphans = NULL;
 }
 
 static void
@@ -423,7 +408,7 @@ imap_expunge_free(struct imap_job *j)
 	struct imap_expunge_job *x = (struct imap_expunge_job *)j;
 
 	free(x->uids);
-	store_strv_free(x->orphans);
+	store_strv_free(x->job.orphans);
 	free(x);
 }
 
@@ -462,9 +447,7 @@ imap_expunge_start(struct imap_session *s, const uint32_t *uids, size_t n,
 	x->gen = v->gen;
 	x->silent = silent;
 	x->unselect = unselect_after;
-	str_lcpy(x->data_dir, s->srv->cfg.data_dir, sizeof(x->data_dir));
 	x->job.work = imap_expunge_work;
-	x->job.after = imap_expunge_after;
 	x->job.done = imap_expunge_done;
 	x->job.free = imap_expunge_free;
 	imap_job_commit(s, &x->job);

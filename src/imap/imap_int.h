@@ -95,6 +95,10 @@ struct imap_job {
 	 * queued output (conn on_drain), so a slow reader of a big FETCH
 	 * never makes us buffer the whole mailbox. */
 	bool requeue_drain;
+	/* Message files a committed change left unreferenced (store
+	 * *_orphans out-parameters): unlinked after the commit, by
+	 * imap_job_commit_after, never before. */
+	char **orphans;
 	char err[160];
 	char sync_blob[64]; /* commit: blob whose directory must be synced */
 };

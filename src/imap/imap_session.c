@@ -20,6 +20,7 @@
 #include "../core/log.h"
 #include "../core/server.h"
 #include "../core/workers.h"
+#include "../store/blob.h"
 #include "../store/commit.h"
 #include "../util/str.h"
 #include "imap_int.h"
@@ -551,6 +552,10 @@ imap_job_commit_after(void *arg, bool ok)
 {
 	struct imap_job *j = arg;
 
+	if (ok)
+		blob_unlink_all(j->s->srv->cfg.data_dir, j->orphans);
+	store_strv_free(j->orphans);
+	j->orphans = NULL;
 	if (j->after != NULL)
 		j->after(j, ok);
 }

@@ -450,10 +450,8 @@ pop3_update_after(void *arg, bool ok)
 {
 	struct pop3_session *s = arg;
 
-	for (size_t i = 0; ok && s->drop.orphans != NULL &&
-			   s->drop.orphans[i] != NULL;
-	     i++)
-		blob_unlink(s->srv->cfg.data_dir, s->drop.orphans[i]);
+	if (ok)
+		blob_unlink_all(s->srv->cfg.data_dir, s->drop.orphans);
 	store_strv_free(s->drop.orphans);
 	s->drop.orphans = NULL;
 }

@@ -254,3 +254,10 @@ blob_unlink(const char *data_dir, const char *path)
 		log_warn(NULL, "blob_unlink", " path=%s error=%s",
 			 log_qs(path), log_qs(strerror(errno)));
 }
+
+void
+blob_unlink_all(const char *data_dir, char *const *paths)
+{
+	for (size_t i = 0; paths != NULL && paths[i] != NULL; i++)
+		blob_unlink(data_dir, paths[i]);
+}

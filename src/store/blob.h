@@ -25,6 +25,9 @@ int blob_sync_dir(const char *data_dir, const char *path);
 int blob_open(const char *data_dir, const char *path);
 /* Unlinks a blob no longer referenced; errors are ignored (logged). */
 void blob_unlink(const char *data_dir, const char *path);
+/* The same for each path of a NULL-terminated list (the orphans a
+ * committed change returned); NULL: nothing. */
+void blob_unlink_all(const char *data_dir, char *const *paths);
 /* A new unique message id: 16 lower-case hex characters + NUL. */
 void blob_new_id(char id_r[17]);
 

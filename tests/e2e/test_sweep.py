@@ -70,3 +70,28 @@ def test_second_server_on_same_data_dir_refused(server):
     assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
     assert "another postel serve is using this data directory" in r.stderr
     server.check_alive()
+
+
+def test_expunged_message_file_removed_at_once(server):
+    """Expunging the last copy of a message (IMAP EXPUNGE, MOVE) removes
+    its file right after the commit; nothing waits for a sweep."""
+    user = "sw@example.test"
+    tok = unique("gone")
+    server.send(user, simple_message(tok))
+    server.wait_messages(user, 1, match=tok.encode())
+    msg = os.path.join(server.dir, "msg")
+
+    def files():
+        return sorted(os.path.join(d, f) for d, _, fs in os.walk(msg)
+                      for f in fs)
+
+    before = files()
+    m = server.imaps(user)
+    m.select("INBOX")
+    typ, data = m.search(None, "SUBJECT", tok)
+    n = data[0].split()[-1]
+    assert m.store(n, "+FLAGS", "\\Deleted")[0] == "OK"
+    assert m.expunge()[0] == "OK"
+    m.logout()
+    gone = set(before) - set(files())
+    assert len(gone) == 1, (before, files())
