@@ -120,6 +120,12 @@ imap_mbox_done(struct imap_job *j)
 	const char *what = imap_mbox_names[m->op];
 
 	if (j->result == 0) {
+		/* The selected mailbox went away: deselect like CLOSE
+		 * without expunge (RFC 9051 §6.3.5 leaves it open); only
+		 * once it is gone, so a failed DELETE keeps the selection. */
+		if (m->op == IMAP_MBOX_DELETE && s->view != NULL &&
+		    strcmp(s->view->name, m->name) == 0)
+			imap_view_close(s);
 		if (m->op != IMAP_MBOX_SUBSCRIBE &&
 		    m->op != IMAP_MBOX_UNSUBSCRIBE)
 			imap_notify_others(s, false);
@@ -235,11 +241,6 @@ imap_cmd_delete(struct imap_session *s, const struct imap_cmd *c)
 	if (strcmp(name, "INBOX") == 0) {
 		imap_finish(s, "NO", "CANNOT", "INBOX cannot be deleted");
 		return;
-	}
-	if (s->view != NULL && strcmp(s->view->name, name) == 0) {
-		/* The selected mailbox goes away: deselect like CLOSE
-		 * without expunge (RFC 9051 §6.3.5 leaves it open). */
-		imap_view_close(s);
 	}
 	if ((m = imap_mbox_new(s, IMAP_MBOX_DELETE)) == NULL)
 		return;

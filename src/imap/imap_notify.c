@@ -400,7 +400,16 @@ imap_notify_before_tagged(struct imap_session *s)
 void
 imap_notify_idle(struct imap_session *s)
 {
-	if (s->view != NULL && s->view->dirty && !s->refreshing)
+	if (s->view == NULL)
+		return;
+	/* Expunges held back during an earlier FETCH/STORE/SEARCH go out
+	 * now: IDLE allows them (RFC 2177), and nothing else may change. */
+	for (size_t k = 0; k < s->view->n; k++)
+		if (s->view->msgs[k].flags & IMAP_VFLAG_EXPUNGED) {
+			imap_notify_expunges(s);
+			break;
+		}
+	if (s->view->dirty && !s->refreshing)
 		imap_notify_refresh(s);
 }
 

@@ -378,8 +378,14 @@ def test_delete_selected_mailbox(server):
     c.ok("CREATE Gone")
     fill(c, 1, "Gone")
     c.ok("SELECT Gone")
+    # A failed DELETE keeps the selection; a done one ends it.
+    st, lines, tagged = c.cmd("DELETE Nonexistent")
+    assert st == "NO", tagged
+    c.ok("FETCH 1 (FLAGS)")
     st, lines, tagged = c.cmd("DELETE Gone")
-    assert st in ("OK", "NO"), tagged
+    assert st == "OK", tagged
+    st, lines, tagged = c.cmd("FETCH 1 (FLAGS)")
+    assert st == "BAD", tagged
     c.ok("NOOP")
     c.close()
 

@@ -12,7 +12,7 @@ import time
 
 from conftest import simple_message, unique
 
-USERS = {"f%d@example.test" % i: "fetch-Secret-%d" % i for i in range(1, 10)}
+USERS = {"f%d@example.test" % i: "fetch-Secret-%d" % i for i in range(1, 11)}
 SERVER_USERS = USERS
 
 MIME_MSG = (b"From: Ann <ann@remote.test>\r\nTo: f@example.test\r\n"
@@ -280,3 +280,42 @@ def test_expunge_spares_message_undeleted_by_other_session(server):
     assert toks[0].encode() in data[0][1], data
     a.logout()
     b.logout()
+
+
+def test_idle_announces_expunge_held_back_by_fetch(server):
+    """An expunge learnt during a FETCH (where EXPUNGE may not be sent)
+    is announced as soon as the client enters IDLE, not at some later
+    change (RFC 2177, RFC 9051 §7.4.1)."""
+    user, _ = setup_box(server, 10, count=2)
+    other = server.imaps(user)
+    other.select("INBOX")
+    host, port = server.addr("imaps")
+    sock = server.ssl_context().wrap_socket(
+        socket.create_connection((host, port), timeout=10),
+        server_hostname="localhost")
+    f = sock.makefile("rb")
+    f.readline()
+
+    def cmd(tag, text):
+        sock.sendall(b"%s %s\r\n" % (tag, text))
+        lines = []
+        while True:
+            ln = f.readline()
+            assert ln, lines
+            if ln.startswith(tag + b" "):
+                return lines, ln
+            lines.append(ln)
+
+    cmd(b"a1", b"LOGIN %s %s" % (user.encode(), USERS[user].encode()))
+    cmd(b"a2", b"SELECT INBOX")
+    assert other.store("1", "+FLAGS", "\\Deleted")[0] == "OK"
+    assert other.expunge()[0] == "OK"
+    lines, tagged = cmd(b"a3", b"FETCH 1:2 (FLAGS)")
+    assert not [l for l in lines if l.endswith(b"EXPUNGE\r\n")], lines
+    sock.sendall(b"a4 IDLE\r\n")
+    assert f.readline().startswith(b"+ ")
+    assert f.readline() == b"* 1 EXPUNGE\r\n"
+    sock.sendall(b"DONE\r\n")
+    assert f.readline().startswith(b"a4 OK")
+    sock.close()
+    other.logout()
