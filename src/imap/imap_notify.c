@@ -477,6 +477,7 @@ imap_view_resolve(struct imap_session *s, const struct imap_arg *arg,
 			return 0;
 		}
 	}
+	imap_seqset_normalize(&set, max);
 	for (size_t i = 0; i < v->n; i++) {
 		uint32_t key = uid ? v->msgs[i].uid : (uint32_t)(i + 1);
 

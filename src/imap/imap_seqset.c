@@ -102,6 +102,52 @@ imap_seqset_free(struct imap_seqset *set)
 	set->n = 0;
 }
 
+/* RFC 9051 §9: "*" is the largest number in use, and a range holds
+ * everything between its ends whichever is larger ("4:*" with 3 messages
+ * is 3:4). */
+static void
+imap_range_resolve(const struct imap_range *r, uint32_t max, uint32_t *lo_r,
+		   uint32_t *hi_r)
+{
+	uint32_t lo = r->lo == IMAP_SEQ_STAR ? max : r->lo;
+	uint32_t hi = r->hi == IMAP_SEQ_STAR ? max : r->hi;
+
+	*lo_r = lo < hi ? lo : hi;
+	*hi_r = lo < hi ? hi : lo;
+}
+
+static int
+imap_range_cmp(const void *a, const void *b)
+{
+	const struct imap_range *x = a, *y = b;
+
+	return (x->lo > y->lo) - (x->lo < y->lo);
+}
+
+void
+imap_seqset_normalize(struct imap_seqset *set, uint32_t max)
+{
+	size_t out = 0;
+
+	if (set->saved || set->n == 0)
+		return;
+	for (size_t i = 0; i < set->n; i++)
+		imap_range_resolve(&set->r[i], max, &set->r[i].lo,
+				   &set->r[i].hi);
+	qsort(set->r, set->n, sizeof(set->r[0]), imap_range_cmp);
+	for (size_t i = 1; i < set->n; i++) {
+		if (set->r[i].lo <= set->r[out].hi ||
+		    set->r[i].lo - set->r[out].hi == 1) {
+			if (set->r[i].hi > set->r[out].hi)
+				set->r[out].hi = set->r[i].hi;
+		} else {
+			set->r[++out] = set->r[i];
+		}
+	}
+	set->n = out + 1;
+	set->normalized = true;
+}
+
 bool
 imap_seqset_contains(const struct imap_seqset *set, uint32_t n,
 		     uint32_t max)
@@ -109,21 +155,25 @@ imap_seqset_contains(const struct imap_seqset *set, uint32_t n,
 	/* "$" must be replaced by the session's saved result first. */
 	if (set == NULL || set->saved || n == 0)
 		return false;
-	for (size_t i = 0; i < set->n; i++) {
-		uint32_t lo = set->r[i].lo, hi = set->r[i].hi;
+	if (set->normalized) {
+		size_t lo = 0, hi = set->n;
 
-		/* RFC 9051 §9: "*" is the largest number in use, and a range
-		 * holds everything between its ends whichever is larger
-		 * ("4:*" with 3 messages is 3:4). */
-		if (lo == IMAP_SEQ_STAR)
-			lo = max;
-		if (hi == IMAP_SEQ_STAR)
-			hi = max;
-		if (lo > hi) {
-			uint32_t t = lo;
-			lo = hi;
-			hi = t;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (n < set->r[mid].lo)
+				hi = mid;
+			else if (n > set->r[mid].hi)
+				lo = mid + 1;
+			else
+				return true;
 		}
+		return false;
+	}
+	for (size_t i = 0; i < set->n; i++) {
+		uint32_t lo, hi;
+
+		imap_range_resolve(&set->r[i], max, &lo, &hi);
 		if (n >= lo && n <= hi)
 			return true;
 	}

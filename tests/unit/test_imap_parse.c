@@ -389,6 +389,26 @@ test_seqset(void **state)
 	assert_false(imap_seqset_contains(&s, 6, 100));
 	assert_true(imap_seqset_contains(&s, 100, 100));
 	assert_false(imap_seqset_contains(&s, 0, 100));
+	/* Normalised for max 100: 1, 3:5, 7:9, 100, 4294967294; the same
+	 * answers by binary search. */
+	imap_seqset_normalize(&s, 100);
+	assert_int_equal(s.n, 5);
+	assert_int_equal(s.r[2].lo, 7);
+	assert_int_equal(s.r[3].lo, 100);
+	for (uint32_t k = 0; k < 120; k++)
+		assert_int_equal(imap_seqset_contains(&s, k, 100),
+				 k == 1 || (k >= 3 && k <= 5) ||
+				 (k >= 7 && k <= 9) || k == 100);
+	assert_true(imap_seqset_contains(&s, 4294967294u, 100));
+	imap_seqset_free(&s);
+	/* Overlapping and adjacent ranges merge; 4 stays a gap. */
+	assert_int_equal(imap_seqset_parse("5:8,1:2,3,7:10,*", 16, &s), 0);
+	imap_seqset_normalize(&s, 10);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.r[0].lo, 1);
+	assert_int_equal(s.r[0].hi, 3);
+	assert_int_equal(s.r[1].lo, 5);
+	assert_int_equal(s.r[1].hi, 10);
 	imap_seqset_free(&s);
 
 	assert_int_equal(imap_seqset_parse("5:*", 3, &s), 0);
