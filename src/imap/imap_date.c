@@ -16,8 +16,7 @@ static const char imap_months[12][4] = {
 	"Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 };
 
-/* Days from 1970-01-01 to y-m-d (m 1..12), any year. */
-static int64_t
+int64_t
 imap_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
 	y -= m <= 2;

@@ -95,7 +95,5 @@ int imap_text_parse_date(const char *s, size_t len, int64_t *t_r,
 /* true when s[0..len) holds only white space, CR, LF and NUL: a header
  * value with nothing to decode. */
 bool imap_text_blank(const char *s, size_t len);
-/* Days since 1970-01-01 of a proleptic Gregorian date. */
-int64_t imap_text_days(int64_t y, unsigned m, unsigned d);
 
 #endif

@@ -194,21 +194,6 @@ imap_text_blank(const char *s, size_t len)
 
 /* ---- RFC 5322 §3.3 dates ---- */
 
-int64_t
-imap_text_days(int64_t y, unsigned m, unsigned d)
-{
-	/* Days from civil (proleptic Gregorian), era-based so it is exact for
-	 * every year without a table. */
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (int64_t)(m + (m > 2 ? -3 : 9)) + 2) / 5 + (int64_t)d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 struct date_lex {
 	const char *s;
 	size_t len, pos;
@@ -390,7 +375,7 @@ imap_text_parse_date(const char *s, size_t len, int64_t *t_r, int64_t *day_r)
 	} else {
 		hh = 0; /* a date without a time: midnight */
 	}
-	days = imap_text_days(y, (unsigned)m, (unsigned)d);
+	days = imap_days_from_civil(y, (unsigned)m, (unsigned)d);
 	*day_r = days;
 	*t_r = days * 86400 + hh * 3600 + mm * 60 + ss - (int64_t)zone * 60;
 	return 0;
