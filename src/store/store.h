@@ -21,7 +21,7 @@
 
 /* 2: subscriptions, vanished, blob_meta, mailbox counters (IMAP).
  * 3: blob_fields (search fields). */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 /* IMAP system flags (RFC 9051 §2.3.2), kept as a bit mask. */
 enum store_flag {

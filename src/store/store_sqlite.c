@@ -24,6 +24,7 @@ static const char *const sq_migrations[] = {
 	store_sqlite_schema_v1,
 	store_sqlite_schema_v2,
 	store_sqlite_schema_v3,
+	store_sqlite_schema_v4,
 };
 _Static_assert(sizeof(sq_migrations) / sizeof(sq_migrations[0])
 		       == STORE_SCHEMA_VERSION,

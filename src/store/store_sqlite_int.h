@@ -101,6 +101,7 @@ struct store_sq {
 extern const char store_sqlite_schema_v1[];
 extern const char store_sqlite_schema_v2[];
 extern const char store_sqlite_schema_v3[];
+extern const char store_sqlite_schema_v4[];
 
 static inline struct store_sq *
 store_sq(struct store *st)

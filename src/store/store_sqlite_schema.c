@@ -1,6 +1,6 @@
 /*
  * The schema texts of the SQLite backend: copies of schema.sql (version 1)
- * and schema_v2.sql (the step from 1 to 2), kept as C strings so the binary
+ * and of each schema_vN.sql (the step from N-1 to N), kept as C strings so the binary
  * needs no file at run time. test_store fails when they differ; after
  * editing a .sql file, regenerate its literal (each line quoted, tabs as
  * \t, ending in \n).
@@ -166,3 +166,22 @@ const char store_sqlite_schema_v3[] =
 	"-- mailbox).\n"
 	"CREATE INDEX messages_view ON messages\n"
 	"\t(mailbox_id, uid, flags, modseq, blob_id, keywords);\n";
+
+const char store_sqlite_schema_v4[] =
+	"-- Postel store schema: migration from version 3 to version 4 (hardening).\n"
+	"-- Per-account storage quota: NULL follows the configured default\n"
+	"-- (quota_default), 0 means no limit, otherwise a limit in octets over\n"
+	"-- the sizes of every message of the account's mailboxes (RFC 9208\n"
+	"-- STORAGE resource).\n"
+	"ALTER TABLE accounts ADD COLUMN quota_bytes BIGINT;\n"
+	"\n"
+	"-- Sender addresses an administrator lets an account use on submission\n"
+	"-- beyond its own (its address, its +tag forms, aliases that deliver to\n"
+	"-- it): a whole address \"local@domain\", or \"@domain\" for every address of\n"
+	"-- a domain. Stored lower-case.\n"
+	"CREATE TABLE sender_grants (\n"
+	"\taccount_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,\n"
+	"\tpattern TEXT NOT NULL,\n"
+	"\tcreated BIGINT NOT NULL,\n"
+	"\tPRIMARY KEY (account_id, pattern)\n"
+	");\n";

@@ -139,6 +139,7 @@ test_schema_version(void **state)
 	same_as_file("src/store/schema.sql", store_sqlite_schema_v1);
 	same_as_file("src/store/schema_v2.sql", store_sqlite_schema_v2);
 	same_as_file("src/store/schema_v3.sql", store_sqlite_schema_v3);
+	same_as_file("src/store/schema_v4.sql", store_sqlite_schema_v4);
 	/* WAL mode: the -wal file exists while a handle is open. */
 	snprintf(path, sizeof(path), "%s/postel.db-wal", f->dir);
 	assert_int_equal(access(path, F_OK), 0);
@@ -157,7 +158,7 @@ test_newer_schema_refused(void **state)
 	st = store_open(NULL, f->dir, err, sizeof(err));
 	assert_null(st);
 	assert_non_null(strstr(err, "newer"));
-	sql_exec(f->dir, "UPDATE meta SET value = '3'"
+	sql_exec(f->dir, "UPDATE meta SET value = '4'"
 		    " WHERE key = 'schema_version'");
 	reopen(f);
 }

@@ -260,6 +260,11 @@ test_migration_v1_v2(void **state)
 			 STORE_SCHEMA_VERSION);
 	snprintf(path, sizeof(path), "%s/postel.db.v1.bak", f->dir);
 	assert_int_equal(access(path, F_OK), 0);
+	/* Version 4: every account follows the default quota, no grants. */
+	assert_int_equal(sql_int(f->dir, "SELECT count(*) FROM accounts"
+				    " WHERE quota_bytes IS NULL"), 1);
+	assert_int_equal(sql_int(f->dir, "SELECT count(*) FROM"
+				    " sender_grants"), 0);
 	/* Nothing lost: UIDVALIDITY, UIDNEXT, MODSEQ, flags, keywords. */
 	b = box(f, "INBOX");
 	assert_int_equal(b.uidvalidity, 1700000001);
