@@ -27,7 +27,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_SECONDS ?= 15
 
-.PHONY: all setup run check unit fuzz e2e asan clean bench bench-imap
+.PHONY: all setup run check unit fuzz fuzz-long e2e asan clean bench bench-imap
 
 all: build/postel
 
@@ -51,10 +51,22 @@ $(SAN_DIR)/tests/%: tests/unit/%.c $(SAN_OBJS)
 	$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) -Isrc -o $@ $< $(SAN_OBJS) \
 		$(LIBS) -lcmocka
 
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
+# The library is compiled once for every fuzz target (instrumented for
+# coverage, without libFuzzer's main), then each target links it.
+FUZZ_DIR := build/fuzz
+FUZZ_CFLAGS := $(BASE_CFLAGS) -Wno-unknown-warning-option -O1
+FUZZ_OBJS := $(LIB_SRCS:src/%.c=$(FUZZ_DIR)/obj/%.o)
+.SECONDARY: $(FUZZ_OBJS)
+
+$(FUZZ_DIR)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	clang $(BASE_CFLAGS) -Wno-unknown-warning-option -O1 -fsanitize=fuzzer,address,undefined -Isrc \
-		-o $@ $< $(LIB_SRCS) $(LIBS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined \
+		-MMD -MP -c -o $@ $<
+
+$(FUZZ_DIR)/%: tests/fuzz/%.c $(FUZZ_OBJS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -Isrc \
+		-o $@ $< $(FUZZ_OBJS) $(LIBS)
 
 setup:
 	bash scripts/setup.sh
@@ -68,6 +80,14 @@ unit: $(UNIT_BINS)
 
 fuzz: $(FUZZ_BINS)
 	@bash tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+# Every fuzz target for FUZZ_LONG_SECONDS each (default 10 minutes), keeping
+# what it finds in build/fuzz/corpus/ so repeated runs build on each other:
+#   make fuzz-long FUZZ_LONG_SECONDS=3600
+FUZZ_LONG_SECONDS ?= 600
+fuzz-long: $(FUZZ_BINS)
+	@FUZZ_CORPUS_DIR=$(CURDIR)/$(FUZZ_DIR)/corpus \
+		bash tests/run-fuzz.sh $(FUZZ_LONG_SECONDS) $(FUZZ_BINS)
 
 e2e: build/postel-asan all
 	POSTEL_BIN=$(CURDIR)/build/postel-asan /usr/bin/python3 -m pytest -q tests/e2e

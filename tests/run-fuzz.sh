@@ -2,7 +2,9 @@
 # Runs libFuzzer targets briefly, each from its seed corpus.
 # Usage: tests/run-fuzz.sh SECONDS BIN...
 # The seeds in tests/fuzz/corpus/<name>/ are copied to a temporary directory
-# so new inputs found during the run do not land in the source tree. A crash
+# so new inputs found during the run do not land in the source tree; with
+# FUZZ_CORPUS_DIR set (make fuzz-long), to FUZZ_CORPUS_DIR/<name>/ instead,
+# which is kept, so a long run continues from what the last one found. A crash
 # (or sanitizer report) fails the target; its reproducer is kept in
 # <bin dir>/artifacts/<name>/. Prints one summary line
 #   fuzz: N passed, M failed
@@ -34,7 +36,7 @@ for bin in "$@"; do
 		failed=$((failed + 1))
 		continue
 	fi
-	corpus="$tmp/$name"
+	corpus="${FUZZ_CORPUS_DIR:-$tmp}/$name"
 	mkdir -p "$corpus"
 	if [ -d "$here/fuzz/corpus/$name" ]; then
 		cp -R "$here/fuzz/corpus/$name/." "$corpus/"
