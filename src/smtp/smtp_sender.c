@@ -76,8 +76,15 @@ sender_work(void *arg)
 
 /* 550 5.7.1 naming the rule; the transaction ends. */
 static void
-sender_refuse(struct smtp_session *s, const char *what, const char *addr)
+sender_refuse(struct smtp_session *s, const char *what, const char *from)
 {
+	char addr[LIMIT_ADDRESS + 1];
+	size_t n = 0;
+
+	/* Header bytes go back in the reply: printable ASCII only. */
+	for (; from[n] != '\0' && n < sizeof(addr) - 1; n++)
+		addr[n] = from[n] > 0x20 && from[n] < 0x7f ? from[n] : '?';
+	addr[n] = '\0';
 	log_info(s->id, "reject", " reason=sender field=%s addr=%s user=%s",
 		 what, log_qs(addr), log_qs(s->auth_user));
 	smtp_reply(s, 550, "5.7.1", "%s address <%s> not owned by "

@@ -60,7 +60,8 @@ sender_unquote(const char *l, size_t len, char *out, size_t cap)
 	if (len < 2 || l[0] != '"' || l[len - 1] != '"') {
 		if (len > cap)
 			return cap + 1;
-		memcpy(out, l, len);
+		if (len > 0) /* an empty part may have no buffer at all */
+			memcpy(out, l, len);
 		return len;
 	}
 	for (size_t i = 1; i + 1 < len; i++) {
@@ -75,6 +76,28 @@ sender_unquote(const char *l, size_t len, char *out, size_t cap)
 	return n;
 }
 
+/* Control bytes (NUL, CR, LF from folding inside a quoted string...)
+ * are in no address we host or grant. */
+static bool
+sender_has_ctl(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+			return true;
+	return false;
+}
+
+/* A domain (or address literal) never holds these; the parser keeps a
+ * broken quoted string at the end of the value in the domain. */
+static bool
+sender_bad_domain(const char *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strchr("@\"\\()<>,; ", d[i]) != NULL)
+			return true;
+	return false;
+}
+
 static int
 sender_addr_cb(const char *local, size_t llen, const char *domain,
 	       size_t dlen, void *arg)
@@ -85,9 +108,9 @@ sender_addr_cb(const char *local, size_t llen, const char *domain,
 	size_t n;
 
 	n = sender_unquote(local, llen, a, LIMIT_LOCALPART);
-	if (n == 0 || n > LIMIT_LOCALPART || dlen == 0 ||
-	    dlen > LIMIT_DOMAIN || memchr(a, '\0', n) != NULL ||
-	    memchr(domain, '\0', dlen) != NULL) {
+	if (n == 0 || n > LIMIT_LOCALPART || dlen == 0 || domain == NULL ||
+	    dlen > LIMIT_DOMAIN || sender_has_ctl(a, n) ||
+	    sender_has_ctl(domain, dlen) || sender_bad_domain(domain, dlen)) {
 		sender_bad(p, local, llen, domain, dlen);
 		return -1;
 	}
@@ -126,6 +149,12 @@ smtp_sender_header_parse(const char *hdr, size_t len,
 		else
 			continue;
 		p.seen = 0;
+		/* The address parser reads NUL as white space; a reader in C
+		 * may stop there instead and show another address. */
+		if (memchr(f.value, '\0', f.value_len) != NULL) {
+			sender_bad(&p, f.value, f.value_len, NULL, 0);
+			return p.status;
+		}
 		if (mime_addresses(f.value, f.value_len, sender_addr_cb, &p) < 0)
 			return p.status != SMTP_SENDER_HDR_OK
 				       ? p.status
