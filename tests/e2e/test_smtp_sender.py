@@ -274,3 +274,16 @@ def test_huge_header_block_refused(srv):
                         .encode())
     assert data[0] == 250, data
     assert count(srv, BOB, token) == 1
+
+
+def test_empty_message_has_no_from(srv):
+    with auth_raw(srv) as c:
+        assert c.cmd("MAIL FROM:<%s>" % ALICE)[0] == 250
+        assert c.cmd("RCPT TO:<%s>" % BOB)[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        code, lines = c.cmd(".")
+        assert code == 550 and "From:" in lines[0], (code, lines)
+        assert c.cmd("MAIL FROM:<%s>" % ALICE)[0] == 250
+        assert c.cmd("RCPT TO:<%s>" % BOB)[0] == 250
+        code, lines = c.cmd("BDAT 0 LAST")
+        assert code == 550 and "From:" in lines[0], (code, lines)
