@@ -35,6 +35,8 @@ usage(FILE *f)
 		"  domain add|del NAME | domain list\n"
 		"  user add|passwd ADDRESS [--password-stdin] | user del ADDRESS"
 		" | user list [DOMAIN]\n"
+		"  user allow-sender|deny-sender ADDRESS PATTERN"
+		" | user senders ADDRESS\n"
 		"  alias add SOURCE TARGET... | alias del SOURCE [TARGET]"
 		" | alias list [DOMAIN]\n"
 		"  version\n"

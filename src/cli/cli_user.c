@@ -1,6 +1,7 @@
 /*
  * postel user add|passwd ADDRESS [--password-stdin] ; user del ADDRESS ;
- * user list [DOMAIN]
+ * user list [DOMAIN] ; user allow-sender|deny-sender ADDRESS PATTERN ;
+ * user senders ADDRESS
  */
 #include <stdio.h>
 #include <string.h>
@@ -14,13 +15,15 @@
 
 #define CLI_USER_SYNOPSIS                                                    \
 	"user add|passwd ADDRESS [--password-stdin] | user del ADDRESS | "   \
-	"user list [DOMAIN]"
+	"user list [DOMAIN] | user allow-sender|deny-sender ADDRESS PATTERN " \
+	"| user senders ADDRESS"
 #define CLI_PWHASH_BUF 256
 
 /* One parsed invocation. */
 struct cli_user_req {
 	const struct config *cfg;
 	char arg[CLI_ADDRESS_BUF]; /* canonical address or domain, or "" */
+	char pattern[CLI_ADDRESS_BUF]; /* sender grant: local@domain, @domain */
 	bool password_stdin;
 };
 
@@ -148,6 +151,49 @@ cli_user_list_run(struct store *st, const struct cli_user_req *req)
 	return cli_print_list(rc, addrs, "cannot list users", err);
 }
 
+/* Sender grants (submission sender identity, docs/CONFIG.md). */
+static int
+cli_user_grant_run(struct store *st, const struct cli_user_req *req,
+		   bool add)
+{
+	const char *err = NULL;
+	char what[2 * CLI_ADDRESS_BUF + 2];
+	int rc = add ? store_sender_grant_add(st, req->arg, req->pattern, &err)
+		     : store_sender_grant_del(st, req->arg, req->pattern, &err);
+
+	if (rc == 0)
+		return CLI_EXIT_OK;
+	snprintf(what, sizeof(what), "%s %s", req->arg, req->pattern);
+	cli_store_err(what, err);
+	return CLI_EXIT_ERR;
+}
+
+static int
+cli_user_allow_run(struct store *st, const struct cli_user_req *req)
+{
+	return cli_user_grant_run(st, req, true);
+}
+
+static int
+cli_user_deny_run(struct store *st, const struct cli_user_req *req)
+{
+	return cli_user_grant_run(st, req, false);
+}
+
+static int
+cli_user_senders_run(struct store *st, const struct cli_user_req *req)
+{
+	const char *err = NULL;
+	char **v = NULL;
+	int rc = store_sender_grant_list(st, req->arg, &v, &err);
+
+	if (rc < 0) {
+		cli_store_err(req->arg, err);
+		return CLI_EXIT_ERR;
+	}
+	return cli_print_list(rc, v, "cannot list sender grants", err);
+}
+
 static const struct cli_user_cmd cli_user_cmds[] = {
 	{ "add", 1, 1, true, false, "user add ADDRESS [--password-stdin]",
 	  cli_user_add_run },
@@ -156,7 +202,29 @@ static const struct cli_user_cmd cli_user_cmds[] = {
 	{ "del", 1, 1, false, false, "user del ADDRESS", cli_user_del_run },
 	{ "list", 0, 1, false, true, "user list [DOMAIN]",
 	  cli_user_list_run },
+	{ "allow-sender", 2, 2, false, false,
+	  "user allow-sender ADDRESS PATTERN", cli_user_allow_run },
+	{ "deny-sender", 2, 2, false, false,
+	  "user deny-sender ADDRESS PATTERN", cli_user_deny_run },
+	{ "senders", 1, 1, false, false, "user senders ADDRESS",
+	  cli_user_senders_run },
 };
+
+/* A sender grant pattern: "local@domain" or "@domain" (the store keeps
+ * it lower-case). 0, or -1 after the error line. */
+static int
+cli_user_pattern(const char *in, struct cli_user_req *req)
+{
+	const char *why = NULL;
+	char shown[96];
+
+	if (cli_address_check(in, CLI_ADDR_CATCHALL, req->pattern,
+			      sizeof(req->pattern), &why) == 0)
+		return 0;
+	cli_err("invalid sender pattern '%s': %s",
+		cli_quote(in, shown, sizeof(shown)), why);
+	return -1;
+}
 
 /* Fills req->arg from the one positional argument: 0, or -1 after the
  * error line. */
@@ -208,7 +276,9 @@ cli_user(const struct config *cfg, int argc, char **argv)
 			   &req.password_stdin, pos, 2, &bad);
 	if (n < cmd->min_args || n > cmd->max_args)
 		return cli_usage(cmd->synopsis);
-	if (n == 1 && cli_user_arg(cmd, pos[0], &req) < 0)
+	if (n >= 1 && cli_user_arg(cmd, pos[0], &req) < 0)
+		return CLI_EXIT_ERR;
+	if (n == 2 && cli_user_pattern(pos[1], &req) < 0)
 		return CLI_EXIT_ERR;
 	st = cli_store_open(cfg);
 	if (st == NULL)

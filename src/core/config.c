@@ -70,6 +70,7 @@ config_defaults(struct config *cfg, bool as_root)
 	cfg->auth_fail_delay_ms = LIMIT_AUTH_FAIL_DELAY_MS;
 	cfg->worker_threads = 4;
 	cfg->auth_cache_ttl = CONFIG_AUTH_CACHE_TTL_DEFAULT;
+	cfg->sender_check = true;
 }
 
 void
@@ -213,6 +214,14 @@ config_set(struct config *cfg, const char *key, const char *val, bool *listen_re
 			return -1;
 		}
 		cfg->log_level = lv;
+		return 0;
+	}
+	if (strcmp(key, "sender_check") == 0) {
+		if (strcmp(val, "yes") != 0 && strcmp(val, "no") != 0) {
+			snprintf(err, errlen, "sender_check must be yes or no");
+			return -1;
+		}
+		cfg->sender_check = strcmp(val, "yes") == 0;
 		return 0;
 	}
 	if (strcmp(key, "listen") == 0) {

@@ -51,6 +51,8 @@ struct config {
 	int auth_fail_delay_ms;
 	int worker_threads;
 	int auth_cache_ttl;    /* seconds a verified login is remembered */
+	bool sender_check;     /* submission: MAIL FROM/From: must be the
+				* account's (smtp_sender.h) */
 };
 
 /* auth_cache_ttl: long enough to cover a client's reconnect loop, short

@@ -82,6 +82,8 @@ struct mime_addr_ctx {
 	size_t cmt_start, cmt_len; /* last comment, a fallback name */
 	struct buf name, adl, local, domain, *out;
 	size_t count;
+	mime_addr_cb cb; /* mime_addresses: each mailbox goes here instead */
+	void *cb_arg;
 };
 
 static void
@@ -220,6 +222,12 @@ mime_emit_addr(struct mime_addr_ctx *c)
 {
 	struct buf *o = c->out;
 
+	if (c->cb != NULL) {
+		c->count++;
+		return c->cb((const char *)c->local.data, c->local.len,
+			     (const char *)c->domain.data, c->domain.len,
+			     c->cb_arg);
+	}
 	if (buf_append(o, "(", 1) < 0 || mime_emit_str(o, &c->name, NULL) < 0 ||
 	    buf_append(o, " ", 1) < 0 || mime_emit_str(o, &c->adl, NULL) < 0 ||
 	    buf_append(o, " ", 1) < 0 ||
@@ -338,14 +346,17 @@ mime_group(struct mime_addr_ctx *c)
 {
 	struct buf *o = c->out;
 
+	bool mark = c->cb == NULL; /* mime_addresses wants mailboxes only */
+
 	if (mime_render_phrase(c, c->n, &c->name) < 0 ||
-	    buf_append(o, "(NIL NIL ", 9) < 0 ||
-	    mime_imap_string(o, (const char *)c->name.data, c->name.len) < 0 ||
-	    buf_append(o, " NIL)", 5) < 0)
+	    (mark && (buf_append(o, "(NIL NIL ", 9) < 0 ||
+		      mime_imap_string(o, (const char *)c->name.data,
+				       c->name.len) < 0 ||
+		      buf_append(o, " NIL)", 5) < 0)))
 		return -1;
 	mime_elem_reset(c);
 	if (mime_addr_list(c, true) < 0 ||
-	    buf_append(o, "(NIL NIL NIL NIL)", 17) < 0)
+	    (mark && buf_append(o, "(NIL NIL NIL NIL)", 17) < 0))
 		return -1;
 	c->count += 2;
 	return 0;
@@ -402,10 +413,35 @@ mime_addr_list(struct mime_addr_ctx *c, bool in_group)
 	}
 }
 
+static int mime_addr_run(struct mime_addr_ctx *c, struct buf *out);
+
 int
 mime_imap_addresses(struct buf *out, const char *v, size_t len)
 {
 	struct mime_addr_ctx c = {.v = v, .len = len};
+
+	return mime_addr_run(&c, out);
+}
+
+int
+mime_addresses(const char *v, size_t len, mime_addr_cb cb, void *arg)
+{
+	struct mime_addr_ctx c = {.v = v, .len = len, .cb = cb, .cb_arg = arg};
+	struct buf scratch;
+	int ret;
+
+	/* Nothing is written: mailboxes go to cb, group markers nowhere. */
+	buf_init(&scratch, 64);
+	ret = mime_addr_run(&c, &scratch);
+	buf_fini(&scratch);
+	return ret;
+}
+
+static int
+mime_addr_run(struct mime_addr_ctx *cp, struct buf *out)
+{
+	struct mime_addr_ctx c = *cp;
+	size_t len = c.len;
 	struct buf list;
 	int ret = -1;
 

@@ -122,6 +122,18 @@ int mime_decode_header(const char *value, size_t len, struct buf *out);
 int mime_to_utf8(const char *charset, const char *in, size_t len,
 		 struct buf *out);
 
+/* The mailboxes of an address-list field value v[0..len) (From:, Sender:,
+ * RFC 5322 §3.4), parsed exactly as for ENVELOPE (mime_imap_addresses, so
+ * what is checked is what an IMAP client shows): for each mailbox, also
+ * inside groups, cb gets its local part and domain as written (quoted
+ * strings keep their quotes, comments and white space are dropped; the
+ * domain is empty when missing). cb returns 0 to go on or -1 to stop.
+ * 0, or -1 (cb stopped or memory ran out). Pure, no allocation beyond
+ * O(len). */
+typedef int (*mime_addr_cb)(const char *local, size_t local_len,
+			    const char *domain, size_t domain_len, void *arg);
+int mime_addresses(const char *v, size_t len, mime_addr_cb cb, void *arg);
+
 /* Everything stored per message at delivery and APPEND: ENVELOPE, BODY,
  * BODYSTRUCTURE (each a complete parenthesised IMAP list, NUL-terminated,
  * possibly holding literals "{n}\r\n...") and the part map (text,

@@ -15,6 +15,7 @@
 #include "../store/store.h"
 #include "../util/str.h"
 #include "smtp_int.h"
+#include "smtp_sender.h"
 
 #define ANY_STATE (SMTP_STATE_INIT | SMTP_STATE_HELO | SMTP_STATE_MAIL | \
 		   SMTP_STATE_RCPT)
@@ -142,7 +143,7 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	str_lcpy(s->tx->from, cmd->path, sizeof(s->tx->from));
 	s->state = SMTP_STATE_MAIL;
 	log_info(s->id, "mail", " from=%s", log_qs(cmd->path));
-	smtp_reply(s, 250, "2.1.0", "Ok");
+	smtp_sender_mail(s); /* 250, or 550 5.7.1 on submission */
 }
 
 /* A recipient lookup in flight on a worker. */

@@ -30,6 +30,7 @@
 #include "../store/commit.h"
 #include "../store/store.h"
 #include "smtp_int.h"
+#include "smtp_sender.h"
 
 /* Read at most this much of the input at a time. */
 #define SMTP_DATA_CHUNK 65536
@@ -115,7 +116,8 @@ data_finish(struct smtp_session *s)
 		smtp_tx_free(s);
 		return;
 	}
-	smtp_deliver(s);
+	smtp_sender_data(s, (const char *)s->tx->data.data, s->tx->data.len,
+			 false, smtp_deliver);
 }
 
 static void
@@ -173,7 +175,8 @@ bdat_read(struct smtp_session *s, struct evbuffer *in)
 		return;
 	}
 	if (s->bdat_last)
-		smtp_deliver(s);
+		smtp_sender_data(s, (const char *)s->tx->data.data,
+				 s->tx->data.len, false, smtp_deliver);
 	else
 		smtp_reply(s, 250, "2.0.0", "%zu octets received",
 			   s->tx->data.len);

@@ -182,6 +182,33 @@ store_alias_list(struct store *st, const char *domain_or_null, char ***lines_r,
 	return st->ops->alias_list(st, domain_or_null, lines_r, err_r);
 }
 
+int
+store_sender_allowed(struct store *st, int64_t account_id, const char *address)
+{
+	return st->ops->sender_allowed(st, account_id, address);
+}
+
+int
+store_sender_grant_add(struct store *st, const char *account,
+		       const char *pattern, const char **err_r)
+{
+	return st->ops->sender_grant_add(st, account, pattern, err_r);
+}
+
+int
+store_sender_grant_del(struct store *st, const char *account,
+		       const char *pattern, const char **err_r)
+{
+	return st->ops->sender_grant_del(st, account, pattern, err_r);
+}
+
+int
+store_sender_grant_list(struct store *st, const char *account,
+			char ***patterns_r, const char **err_r)
+{
+	return st->ops->sender_grant_list(st, account, patterns_r, err_r);
+}
+
 enum store_rcpt_status
 store_resolve_rcpt(struct store *st, const char *address, int64_t **accounts_r,
 		   size_t *n_r)

@@ -437,6 +437,16 @@ struct store_ops {
 	int (*expunge_uids)(struct store *st, int64_t mailbox_id,
 			    const uint32_t *uids, size_t n,
 			    char ***orphan_blobs_r, const char **err_r);
+
+	/* Sender identity (issue 7): see store_sender_*. */
+	int (*sender_allowed)(struct store *st, int64_t account_id,
+			      const char *address);
+	int (*sender_grant_add)(struct store *st, const char *account,
+				const char *pattern, const char **err_r);
+	int (*sender_grant_del)(struct store *st, const char *account,
+				const char *pattern, const char **err_r);
+	int (*sender_grant_list)(struct store *st, const char *account,
+				 char ***patterns_r, const char **err_r);
 };
 
 struct store {
@@ -537,6 +547,29 @@ int store_mailbox_messages(struct store *st, int64_t mailbox_id,
 int store_messages_expunge(struct store *st, int64_t mailbox_id,
 			   const int64_t *msg_ids, size_t n,
 			   char ***orphan_blobs_r, const char **err_r);
+
+/* ---- Sender identity on submission (issue 7) ------------------------ */
+
+/* May the account send as address (MAIL FROM, From:, Sender:)? 1 yes, 0
+ * no, -1 error (st->err). Yes when the address (case-insensitive) is the
+ * account's own or a "+tag" form of it, an alias that delivers to it by
+ * the rules of store_resolve_rcpt WITHOUT any catch-all (a catch-all is
+ * for receiving: it would hand every address of the domain to whoever it
+ * delivers to), or matches one of the account's grants: "local@domain"
+ * (and its "+tag" forms) or "@domain" (every address of the domain). */
+int store_sender_allowed(struct store *st, int64_t account_id,
+			 const char *address);
+/* Grants: account is an existing account's address; pattern is
+ * "local@domain" or "@domain", stored lower-case. Errors: "no such user",
+ * "invalid sender pattern", "grant already exists" (add), "no such grant"
+ * (del). Deleting the account deletes its grants (ON DELETE CASCADE). */
+int store_sender_grant_add(struct store *st, const char *account,
+			   const char *pattern, const char **err_r);
+int store_sender_grant_del(struct store *st, const char *account,
+			   const char *pattern, const char **err_r);
+/* *patterns_r: NULL-terminated, sorted; free with store_strv_free. */
+int store_sender_grant_list(struct store *st, const char *account,
+			    char ***patterns_r, const char **err_r);
 
 void store_strv_free(char **v);
 

@@ -619,4 +619,8 @@ const struct store_ops store_sqlite_ops = {
 	.flags_change = store_sqlite_flags_change,
 	.copy = store_sqlite_copy,
 	.expunge_uids = store_sqlite_expunge_uids,
+	.sender_allowed = store_sqlite_sender_allowed,
+	.sender_grant_add = store_sqlite_sender_grant_add,
+	.sender_grant_del = store_sqlite_sender_grant_del,
+	.sender_grant_list = store_sqlite_sender_grant_list,
 };

@@ -85,6 +85,11 @@ enum store_sq_stmt {
 	SQ_VANISHED_LIST,
 	SQ_BLOB_META_GET,
 	SQ_BLOB_META_PUT,
+	/* Sender identity (issue 7) */
+	SQ_GRANT_ADD,
+	SQ_GRANT_DEL,
+	SQ_GRANT_LIST,
+	SQ_GRANT_MATCH,
 	SQ_COUNT
 };
 
@@ -327,6 +332,18 @@ int store_sqlite_copy(struct store *st, int64_t src_mailbox,
 int store_sqlite_expunge_uids(struct store *st, int64_t mailbox_id,
 			      const uint32_t *uids, size_t n,
 			      char ***orphan_blobs_r, const char **err_r);
+int store_sqlite_sender_allowed(struct store *st, int64_t account_id,
+				const char *address);
+int store_sqlite_sender_grant_add(struct store *st, const char *account,
+				  const char *pattern, const char **err_r);
+int store_sqlite_sender_grant_del(struct store *st, const char *account,
+				  const char *pattern, const char **err_r);
+int store_sqlite_sender_grant_list(struct store *st, const char *account,
+				   char ***patterns_r, const char **err_r);
+/* 1 when address delivers to account_id by the recipient rules without
+ * any catch-all (store_sqlite_rcpt.c), 0 not, -1 error (st->err). */
+int store_sq_delivers_to(struct store *st, const char *address,
+			 int64_t account_id);
 /* Creates the account's standard mailboxes (user_add). */
 int store_sq_mailboxes_create(struct store *st, int64_t account_id,
 			      const char **err_r);

@@ -2,7 +2,8 @@
  * SQLite backend: envelope recipient resolution (store_resolve_rcpt). For
  * one address the first rule that matches wins: the exact account, the
  * account without its "+tag", the address's aliases, the aliases of the
- * untagged address, the domain's catch-all. Alias targets are resolved the
+ * untagged address, the domain's catch-all (not for the sender check:
+ * store_sq_delivers_to). Alias targets are resolved the
  * same way, at most STORE_SQ_ALIAS_DEPTH levels deep; an address already
  * seen is skipped, which ends alias loops.
  */
@@ -20,6 +21,7 @@ struct sq_resolve {
 	size_t n_ids;
 	char **seen;  /* normalized addresses already expanded */
 	size_t n_seen;
+	bool no_catchall; /* sender check: a catch-all grants nothing */
 };
 
 static int sq_expand(struct sq_resolve *r, const char *address, int depth);
@@ -114,7 +116,7 @@ sq_match_local(struct sq_resolve *r, int64_t domain_id, const char *local,
 		rc = sq_match_aliases(r, domain_id, local, depth);
 	if (rc == 0 && base[0] != '\0')
 		rc = sq_match_aliases(r, domain_id, base, depth);
-	if (rc == 0 && local[0] != '\0')
+	if (rc == 0 && local[0] != '\0' && !r->no_catchall)
 		rc = sq_match_aliases(r, domain_id, "", depth);
 	return rc;
 }
@@ -186,4 +188,19 @@ store_sqlite_resolve_rcpt(struct store *st, const char *address,
 	free(r.ids);
 	store_strv_free(r.seen);
 	return status;
+}
+
+int
+store_sq_delivers_to(struct store *st, const char *address, int64_t account_id)
+{
+	struct sq_resolve r = { .st = st, .no_catchall = true };
+	int rc = 0;
+
+	if (sq_expand(&r, address, 0) < 0)
+		rc = -1;
+	for (size_t i = 0; rc == 0 && i < r.n_ids; i++)
+		rc = r.ids[i] == account_id;
+	free(r.ids);
+	store_strv_free(r.seen);
+	return rc;
 }

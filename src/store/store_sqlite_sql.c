@@ -227,6 +227,18 @@ const char *const store_sq_sql[SQ_COUNT] = {
 		"INSERT INTO blob_meta (blob_id, envelope, body, bodystructure,"
 		" partmap) VALUES (?1, ?2, ?3, ?4, ?5)"
 		" ON CONFLICT (blob_id) DO NOTHING",
+	[SQ_GRANT_ADD] =
+		"INSERT INTO sender_grants (account_id, pattern, created)"
+		" VALUES (?1, ?2, ?3)",
+	[SQ_GRANT_DEL] =
+		"DELETE FROM sender_grants WHERE account_id = ?1"
+		" AND pattern = ?2",
+	[SQ_GRANT_LIST] =
+		"SELECT pattern FROM sender_grants WHERE account_id = ?1"
+		" ORDER BY pattern",
+	[SQ_GRANT_MATCH] =
+		"SELECT 1 FROM sender_grants WHERE account_id = ?1"
+		" AND pattern IN (?2, ?3, ?4) LIMIT 1",
 	[SQ_BLOB_FIELDS_PUT] =
 		"INSERT INTO blob_fields (blob_id, fields) VALUES (?1, ?2)"
 		" ON CONFLICT (blob_id) DO NOTHING",

@@ -206,3 +206,56 @@ def test_plus_tag_delivery(server):
     server.send("alice+lists@example.test", simple_message(token))
     msgs = server.wait_messages("alice@example.test", 1, token.encode())
     assert len(msgs) == 1
+
+
+# -- sender grants (submission sender identity, issue 7) ---------------------
+
+def test_sender_grants_add_list_del(server):
+    server.cli("user", "add", "grant@example.test", "--password-stdin",
+               password="pw-grant-1", check=True)
+    assert lines(server.cli("user", "senders", "grant@example.test")) == []
+    server.cli("user", "allow-sender", "grant@example.test",
+               "Boss@Example.NET", check=True)
+    server.cli("user", "allow-sender", "grant@example.test",
+               "@Granted.Test", check=True)
+    # Stored lower-case, listed sorted.
+    assert lines(server.cli("user", "senders", "grant@example.test")) == [
+        "@granted.test", "boss@example.net"]
+    r = server.cli("user", "allow-sender", "grant@example.test",
+                   "boss@example.net")
+    assert_error(r)
+    assert "grant already exists" in r.stderr
+    server.cli("user", "deny-sender", "grant@example.test",
+               "BOSS@example.net", check=True)
+    r = server.cli("user", "deny-sender", "grant@example.test",
+                   "boss@example.net")
+    assert_error(r)
+    assert "no such grant" in r.stderr
+    assert lines(server.cli("user", "senders", "grant@example.test")) == [
+        "@granted.test"]
+    # Deleting the user deletes its grants: a new account with the same
+    # address starts with none.
+    server.cli("user", "del", "grant@example.test", check=True)
+    server.cli("user", "add", "grant@example.test", "--password-stdin",
+               password="pw-grant-2", check=True)
+    assert lines(server.cli("user", "senders", "grant@example.test")) == []
+    server.cli("user", "del", "grant@example.test", check=True)
+
+
+@pytest.mark.parametrize("args,code", [
+    (("user", "allow-sender", "nobody@example.test", "a@b.test"), 1),
+    (("user", "senders", "nobody@example.test"), 1),
+    (("user", "allow-sender", "alice@example.test", "noat"), 1),
+    (("user", "allow-sender", "alice@example.test", "a b@x.test"), 1),
+    (("user", "allow-sender", "alice@example.test", "a@"), 1),
+    (("user", "allow-sender", "alice@example.test", "a@@x.test"), 1),
+    (("user", "allow-sender", "alice@example.test"), 2),
+    (("user", "deny-sender", "alice@example.test"), 2),
+    (("user", "senders"), 2),
+    (("user", "allow-sender", "alice@example.test", "a@x.test", "b"), 2),
+])
+def test_sender_grant_errors(server, args, code):
+    before = lines(server.cli("user", "senders", "alice@example.test"))
+    assert_error(server.cli(*args), codes=(code,))
+    assert lines(server.cli("user", "senders", "alice@example.test")) == \
+        before

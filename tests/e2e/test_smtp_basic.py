@@ -32,11 +32,17 @@ def enh(lines):
     return lines[-1].split(" ", 1)[0]
 
 
+def own_message(token):
+    """simple_message with alice's From:, as submission requires."""
+    return simple_message(token).replace(b"From: sender@remote.test",
+                                         b"From: alice@example.test")
+
+
 def rcpt_reply(server, rcpt, proto="smtp"):
     s = server.smtp(proto) if proto == "smtp" else server.smtp_auth(proto)
     try:
         s.ehlo()
-        s.mail("sender@remote.test")
+        s.mail("sender@remote.test" if proto == "smtp" else ALICE)
         return s.rcpt(rcpt)
     finally:
         s.quit()
@@ -218,7 +224,8 @@ def test_starttls_auth_and_send(server, mech, initial):
     obj = s.auth_plain if mech == "PLAIN" else s.auth_login
     code, msg = s.auth(mech, obj, initial_response_ok=initial)
     assert code == 235, (code, msg)
-    s.sendmail("alice@example.test", [BOB], simple_message(token))
+    # Submission: the From: must be the account's (issue 7).
+    s.sendmail("alice@example.test", [BOB], own_message(token))
     s.quit()
     assert len(server.wait_messages(BOB, 1, token.encode())) == 1
 
@@ -226,7 +233,7 @@ def test_starttls_auth_and_send(server, mech, initial):
 def test_submissions_implicit_tls(server):
     token = unique("smtps")
     s = server.smtp_auth("submissions")
-    s.sendmail("any-sender@anywhere.test", [BOB], simple_message(token))
+    s.sendmail("alice+smtps@example.test", [BOB], own_message(token))
     s.quit()
     msg = server.wait_messages(BOB, 1, token.encode())[0]
     head = re.sub(rb"\r\n[ \t]+", b" ", msg.split(b"\r\nFrom: ", 1)[0])

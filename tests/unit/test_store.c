@@ -624,6 +624,139 @@ test_two_handles(void **state)
 	assert_null(other);
 }
 
+/* Sender identity (issue 7): own address, +tag, aliases that deliver to
+ * the account, never a catch-all; grants by address and by domain. */
+static void
+test_sender_allowed(void **state)
+{
+	struct fx *f = *state;
+	int64_t u, w;
+
+	add_domain(f->st, "example.org");
+	add_domain(f->st, "example.net");
+	u = add_user(f->st, "u@example.org");
+	w = add_user(f->st, "w@example.net");
+	add_alias(f->st, "sales@example.org", "u@example.org");
+	add_alias(f->st, "chain@example.net", "sales@example.org");
+	add_alias(f->st, "team@example.org", "u@example.org");
+	add_alias(f->st, "team@example.org", "w@example.net");
+	add_alias(f->st, "@example.net", "u@example.org");
+
+	assert_int_equal(store_sender_allowed(f->st, u, "u@example.org"), 1);
+	assert_int_equal(store_sender_allowed(f->st, u, "U@Example.ORG"), 1);
+	assert_int_equal(store_sender_allowed(f->st, u, "u+x@example.org"), 1);
+	assert_int_equal(store_sender_allowed(f->st, u, "sales@example.org"),
+			 1);
+	assert_int_equal(store_sender_allowed(f->st, u,
+					      "sales+q@example.org"), 1);
+	assert_int_equal(store_sender_allowed(f->st, u, "chain@example.net"),
+			 1);
+	/* A list delivering to both: each member may use it. */
+	assert_int_equal(store_sender_allowed(f->st, u, "team@example.org"),
+			 1);
+	assert_int_equal(store_sender_allowed(f->st, w, "team@example.org"),
+			 1);
+	/* Other users, unknown and foreign addresses, the catch-all. */
+	assert_int_equal(store_sender_allowed(f->st, u, "w@example.net"), 0);
+	assert_int_equal(store_sender_allowed(f->st, w, "u@example.org"), 0);
+	assert_int_equal(store_sender_allowed(f->st, w, "sales@example.org"),
+			 0);
+	assert_int_equal(store_sender_allowed(f->st, u, "x@example.org"), 0);
+	assert_int_equal(store_sender_allowed(f->st, u, "u@remote.example"),
+			 0);
+	assert_int_equal(store_sender_allowed(f->st, u, "any@example.net"),
+			 0);
+	assert_int_equal(store_sender_allowed(f->st, u, ""), 0);
+	assert_int_equal(store_sender_allowed(f->st, u, "@example.org"), 0);
+	assert_int_equal(store_sender_allowed(f->st, u, "u"), 0);
+	assert_int_equal(store_sender_allowed(f->st, u,
+					      "\"u\"@example.org"), 0);
+	/* Grants: one address (and its +tag forms), a whole domain. */
+	const char *err = NULL;
+	assert_int_equal(store_sender_grant_add(f->st, "u@example.org",
+						"Boss@Example.NET", &err), 0);
+	assert_int_equal(store_sender_allowed(f->st, u, "boss@example.net"),
+			 1);
+	assert_int_equal(store_sender_allowed(f->st, u,
+					      "boss+x@example.net"), 1);
+	assert_int_equal(store_sender_allowed(f->st, u, "bos@example.net"), 0);
+	assert_int_equal(store_sender_grant_add(f->st, "u@example.org",
+						"@remote.example", &err), 0);
+	assert_int_equal(store_sender_allowed(f->st, u, "a@REMOTE.example"),
+			 1);
+	assert_int_equal(store_sender_allowed(f->st, u, "a@sub.remote.example"),
+			 0);
+	assert_int_equal(store_sender_allowed(f->st, w, "a@remote.example"),
+			 0);
+}
+
+static void
+test_sender_grants(void **state)
+{
+	struct fx *f = *state;
+	const char *err = NULL;
+	char **v = NULL;
+	char **orphans = NULL;
+
+	add_domain(f->st, "example.org");
+	add_user(f->st, "u@example.org");
+	add_user(f->st, "v@example.org");
+	assert_int_equal(store_sender_grant_add(f->st, "U@example.org",
+						"@Example.COM", &err), 0);
+	assert_int_equal(store_sender_grant_add(f->st, "u@example.org",
+						"x@example.com", &err), 0);
+	assert_int_equal(store_sender_grant_add(f->st, "v@example.org",
+						"y@example.com", &err), 0);
+	expect_err(store_sender_grant_add(f->st, "u@example.org",
+					  "@example.com", &err), &err,
+		   "grant already exists");
+	expect_err(store_sender_grant_add(f->st, "nobody@example.org",
+					  "@example.com", &err), &err,
+		   "no such user");
+	expect_err(store_sender_grant_add(f->st, "u@example.org", "example.com",
+					  &err), &err, "invalid sender pattern");
+	expect_err(store_sender_grant_add(f->st, "u@example.org", "a@", &err),
+		   &err, "invalid sender pattern");
+	expect_err(store_sender_grant_add(f->st, "u@example.org",
+					  "a b@example.com", &err), &err,
+		   "invalid sender pattern");
+	expect_err(store_sender_grant_add(f->st, "u@example.org",
+					  "a@b@example.com", &err), &err,
+		   "invalid sender pattern");
+	assert_int_equal(store_sender_grant_list(f->st, "u@example.org", &v,
+						 &err), 0);
+	assert_non_null(v);
+	assert_string_equal(v[0], "@example.com");
+	assert_string_equal(v[1], "x@example.com");
+	assert_null(v[2]);
+	store_strv_free(v);
+	expect_err(store_sender_grant_list(f->st, "z@example.org", &v, &err),
+		   &err, "no such user");
+
+	assert_int_equal(store_sender_grant_del(f->st, "u@example.org",
+						"X@EXAMPLE.com", &err), 0);
+	expect_err(store_sender_grant_del(f->st, "u@example.org",
+					  "x@example.com", &err), &err,
+		   "no such grant");
+	/* Deleting the account deletes its grants (ON DELETE CASCADE with
+	 * PRAGMA foreign_keys=ON), and only its own. */
+	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM sender_grants"),
+			 2);
+	assert_int_equal(store_user_del(f->st, "u@example.org", &orphans,
+					&err), 0);
+	store_strv_free(orphans);
+	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM sender_grants"),
+			 1);
+	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM sender_grants"
+				 " WHERE pattern = 'y@example.com'"), 1);
+	/* A new account with the same address starts without grants. */
+	add_user(f->st, "u@example.org");
+	assert_int_equal(store_sender_grant_list(f->st, "u@example.org", &v,
+						 &err), 0);
+	assert_null(v[0]);
+	store_strv_free(v);
+}
+
 int
 main(void)
 {
@@ -638,6 +771,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_users, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_aliases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resolve_rcpt, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_sender_allowed, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_sender_grants, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_resolve_depth, setup,
 						teardown),
