@@ -77,5 +77,17 @@
 /* COMPRESS=DEFLATE: plain text compressed per loop turn, so one big reply
  * does not hold the loop (about 1 ms at zlib's fastest level). */
 #define LIMIT_DEFLATE_STEP (64 * 1024)
+/* Storage (issue 7). quota_default: no limit unless the administrator
+ * sets one (as Postfix and Dovecot ship): a quota nobody chose would bounce
+ * mail on upgrade, and min_free_disk already protects the disk. */
+#define LIMIT_QUOTA_DEFAULT 0
+/* min_free_disk: below 1 GiB free on the data dir's filesystem nothing new
+ * is accepted (SMTP 452 4.3.1, IMAP NO [UNAVAILABLE]): room for the
+ * messages in flight (max_message_size each), SQLite's WAL and its
+ * checkpoints, so deletions and reads keep working and no accepted mail is
+ * lost on a full disk. */
+#define LIMIT_MIN_FREE_DISK_DEFAULT (1024ULL * 1024 * 1024)
+/* How long a free-space reading (statvfs) is reused. */
+#define LIMIT_DISKFREE_CACHE_MS 1000
 
 #endif

@@ -619,4 +619,6 @@ const struct store_ops store_sqlite_ops = {
 	.flags_change = store_sqlite_flags_change,
 	.copy = store_sqlite_copy,
 	.expunge_uids = store_sqlite_expunge_uids,
+	.quota_get = store_sqlite_quota_get,
+	.quota_set = store_sqlite_quota_set,
 };
