@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include "core/diskfree.h"
 #include "store/store.h"
 #include "store_fx.h"
 #include "util/str.h"
@@ -206,6 +207,18 @@ test_str_tosize(void **state)
 	assert_int_equal(str_tosize("4K", 4096, &v), 0);
 }
 
+static void
+test_diskfree(void **state)
+{
+	(void)state;
+	/* 0 turns the check off; the reading (cached) compares with any
+	 * minimum: /tmp has more than one octet and less than 2^62. */
+	assert_false(diskfree_low("/tmp", 0));
+	assert_false(diskfree_low("/tmp", 1));
+	assert_true(diskfree_low("/tmp", 1ULL << 62));
+	assert_false(diskfree_low("/tmp", 0));
+}
+
 int
 main(void)
 {
@@ -214,6 +227,7 @@ main(void)
 						teardown),
 		cmocka_unit_test(test_quota_limit_exceeded),
 		cmocka_unit_test(test_str_tosize),
+		cmocka_unit_test(test_diskfree),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
