@@ -253,8 +253,6 @@ imap_session_reset_input(struct imap_session *s)
 	buf_reset(&s->in);
 	s->in.max = LIMIT_IMAP_COMMAND;
 	s->lit_left = 0;
-	if (s->tagged.cap > LIMIT_IMAP_BUF_KEEP && s->tagged.len == 0)
-		buf_fini(&s->tagged);
 }
 
 /* Refuses a command while reading it: BAD with the tag when known. A
