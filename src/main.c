@@ -2,6 +2,7 @@
  * postel: one binary. `postel serve` runs the server; domain, user and alias
  * manage accounts against the same store, also while the server runs.
  */
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "core/config.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "core/server.h"
 #include "util/str.h"
@@ -158,6 +160,12 @@ main(int argc, char **argv)
 	static struct config cfg;
 	int rc;
 
+	/* glibc raises its mmap threshold to the size of each freed mapped
+	 * block, so after one 30 MB APPEND the next ones come from the heap
+	 * and stay resident after free. A fixed threshold keeps large
+	 * buffers (literals, messages) in their own mappings, returned to
+	 * the system when freed (issue 7: buffers shrink back). */
+	(void)mallopt(M_MMAP_THRESHOLD, LIMIT_MALLOC_MMAP_THRESHOLD);
 	if ((rc = parse_opts(argc - 1, argv + 1, &o)) != 0) {
 		usage(stderr);
 		return rc;

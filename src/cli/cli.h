@@ -12,6 +12,9 @@ struct config;
  * 2 usage error. */
 int cli_domain(const struct config *cfg, int argc, char **argv);
 int cli_user(const struct config *cfg, int argc, char **argv);
+/* user quota ADDRESS SIZE|default|unlimited ; user show ADDRESS
+ * (cli_quota.c; argv[0] is "quota" or "show"). */
+int cli_user_quota(const struct config *cfg, int argc, char **argv);
 int cli_alias(const struct config *cfg, int argc, char **argv);
 
 #endif

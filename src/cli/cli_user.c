@@ -16,7 +16,8 @@
 #define CLI_USER_SYNOPSIS                                                    \
 	"user add|passwd ADDRESS [--password-stdin] | user del ADDRESS | "   \
 	"user list [DOMAIN] | user allow-sender|deny-sender ADDRESS PATTERN " \
-	"| user senders ADDRESS"
+	"| user senders ADDRESS | user quota ADDRESS SIZE|default|unlimited " \
+	"| user show ADDRESS"
 #define CLI_PWHASH_BUF 256
 
 /* One parsed invocation. */
@@ -265,6 +266,9 @@ cli_user(const struct config *cfg, int argc, char **argv)
 		printf("usage: postel %s\n", CLI_USER_SYNOPSIS);
 		return CLI_EXIT_OK;
 	}
+	if (argc >= 1 && (strcmp(argv[0], "quota") == 0 ||
+			  strcmp(argv[0], "show") == 0))
+		return cli_user_quota(cfg, argc, argv);
 	for (size_t i = 0; argc >= 1 && i < sizeof(cli_user_cmds) /
 					    sizeof(cli_user_cmds[0]); i++) {
 		if (strcmp(argv[0], cli_user_cmds[i].name) == 0)

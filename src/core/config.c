@@ -71,6 +71,8 @@ config_defaults(struct config *cfg, bool as_root)
 	cfg->worker_threads = 4;
 	cfg->auth_cache_ttl = CONFIG_AUTH_CACHE_TTL_DEFAULT;
 	cfg->sender_check = true;
+	cfg->quota_default = LIMIT_QUOTA_DEFAULT;
+	cfg->min_free_disk = LIMIT_MIN_FREE_DISK_DEFAULT;
 }
 
 void
@@ -205,6 +207,23 @@ config_set(struct config *cfg, const char *key, const char *val, bool *listen_re
 			snprintf(err, errlen, "value of %s too long", key);
 			return -1;
 		}
+		return 0;
+	}
+	if (strcmp(key, "quota_default") == 0 ||
+	    strcmp(key, "min_free_disk") == 0) {
+		uint64_t size;
+
+		/* Octets with an optional K/M/G/T suffix; below 2^62 so any
+		 * sum with a usage stays in range. */
+		if (str_tosize(val, 1ULL << 62, &size) < 0) {
+			snprintf(err, errlen, "%s must be a size (octets, "
+				 "or with a K, M, G or T suffix)", key);
+			return -1;
+		}
+		if (key[0] == 'q')
+			cfg->quota_default = size;
+		else
+			cfg->min_free_disk = size;
 		return 0;
 	}
 	if (strcmp(key, "log_level") == 0) {

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum proto {
 	PROTO_SMTP = 0,     /* port 25: mail for hosted domains */
@@ -53,6 +54,11 @@ struct config {
 	int auth_cache_ttl;    /* seconds a verified login is remembered */
 	bool sender_check;     /* submission: MAIL FROM/From: must be the
 				* account's (smtp_sender.h) */
+	/* Storage (issue 7): the quota of an account that has none of its
+	 * own (octets, 0 = unlimited), and the free space of the data dir's
+	 * filesystem below which nothing new is accepted (0 = no check). */
+	uint64_t quota_default;
+	uint64_t min_free_disk;
 };
 
 /* auth_cache_ttl: long enough to cover a client's reconnect loop, short

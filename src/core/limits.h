@@ -51,6 +51,22 @@
 #define LIMIT_IMAP_LITERAL (64 * 1024)
 /* A whole command: its lines and literals together (APPEND excepted). */
 #define LIMIT_IMAP_COMMAND (256 * 1024)
+/* Before authentication only LOGIN and AUTHENTICATE (SASL-IR) need a
+ * literal: a user name, a password or an initial response, which RFC 4954
+ * §4 bounds at 12288 octets of base64. A larger synchronising literal is
+ * refused without "+"; a larger non-synchronising one ends the connection
+ * (RFC 7888 §4), so an unauthenticated client can never make us read or
+ * allocate more than this (hole 2 of issue 7). The whole pre-auth command
+ * is bounded by twice the literal plus a line of 1 KB. */
+#define LIMIT_IMAP_PREAUTH_LITERAL 12288
+#define LIMIT_IMAP_PREAUTH_COMMAND (2 * LIMIT_IMAP_PREAUTH_LITERAL + 1024)
+/* The command buffer keeps at most this much allocation between commands;
+ * a larger one (after an APPEND) is freed when the command ends. */
+#define LIMIT_IMAP_BUF_KEEP (16 * 1024)
+/* Allocations at least this large get their own mapping (mallopt
+ * M_MMAP_THRESHOLD, fixed so glibc does not raise it): freed, they leave
+ * the process instead of staying in the heap. */
+#define LIMIT_MALLOC_MMAP_THRESHOLD (1024 * 1024)
 /* RFC 9051 §5.4: the inactivity autologout timer is at least 30 minutes. */
 #define LIMIT_IMAP_TIMEOUT_DEFAULT 1800
 #define LIMIT_IMAP_ERRORS 20
@@ -66,5 +82,17 @@
 /* COMPRESS=DEFLATE: plain text compressed per loop turn, so one big reply
  * does not hold the loop (about 1 ms at zlib's fastest level). */
 #define LIMIT_DEFLATE_STEP (64 * 1024)
+/* Storage (issue 7). quota_default: no limit unless the administrator
+ * sets one (as Postfix and Dovecot ship): a quota nobody chose would bounce
+ * mail on upgrade, and min_free_disk already protects the disk. */
+#define LIMIT_QUOTA_DEFAULT 0
+/* min_free_disk: below 1 GiB free on the data dir's filesystem nothing new
+ * is accepted (SMTP 452 4.3.1, IMAP NO [UNAVAILABLE]): room for the
+ * messages in flight (max_message_size each), SQLite's WAL and its
+ * checkpoints, so deletions and reads keep working and no accepted mail is
+ * lost on a full disk. */
+#define LIMIT_MIN_FREE_DISK_DEFAULT (1024ULL * 1024 * 1024)
+/* How long a free-space reading (statvfs) is reused. */
+#define LIMIT_DISKFREE_CACHE_MS 1000
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../core/diskfree.h"
 #include "../store/blob.h"
 #include "../util/str.h"
 #include "imap_int.h"
@@ -28,7 +29,8 @@ struct imap_append_job {
 	char data_dir[4096];
 	char blob[BLOB_PATH_MAX];
 	struct store_meta meta;
-	bool have_meta, trycreate, applied;
+	bool have_meta, trycreate, applied, overquota;
+	uint64_t quota_default;
 	uint32_t uidvalidity, uid;
 };
 
@@ -60,6 +62,16 @@ imap_append_commit_work(struct imap_job *j, struct store *st)
 			 sizeof(j->err));
 		return -1;
 	}
+	/* Issue 7, RFC 9208 §4.3: checked after the row is in, inside this
+	 * job's savepoint: over the limit, the savepoint is undone. The
+	 * group commit runs jobs one by one, so a second APPEND sees the
+	 * first one's usage: two cannot both pass. */
+	if (imap_quota_over(st, x->account_id, x->quota_default,
+			    &x->overquota, &err) < 0 || x->overquota) {
+		str_lcpy(j->err, x->overquota ? "over quota" : err,
+			 sizeof(j->err));
+		return -1;
+	}
 	x->uidvalidity = box.uidvalidity;
 	x->applied = true;
 	return 0;
@@ -85,6 +97,8 @@ imap_append_commit_done(struct imap_job *j)
 	if (j->result < 0) {
 		if (x->trycreate)
 			imap_finish(s, "NO", "TRYCREATE", "No such mailbox");
+		else if (x->overquota)
+			imap_finish(s, "NO", "OVERQUOTA", "Quota exceeded");
 		else
 			imap_finish(s, "NO", "UNAVAILABLE", "APPEND failed");
 		return;
@@ -214,7 +228,18 @@ imap_cmd_append(struct imap_session *s, const struct imap_cmd *c)
 		imap_finish(s, "NO", "TOOBIG", "Message size not allowed");
 		return;
 	}
+	/* Issue 7: below min_free_disk nothing new is stored. RFC 5530
+	 * UNAVAILABLE (a temporary failure; as SMTP's 452 4.3.1): the
+	 * condition is the server's, not the user's quota (OVERQUOTA), and
+	 * clears when the administrator frees space (LIMIT is permanent). */
+	if (diskfree_low(s->srv->cfg.data_dir, s->srv->cfg.min_free_disk)) {
+		imap_append_free(&x->job);
+		imap_finish(s, "NO", "UNAVAILABLE",
+			    "Insufficient server storage; try again later");
+		return;
+	}
 	x->account_id = s->account_id;
+	x->quota_default = s->srv->cfg.quota_default;
 	str_lcpy(x->data_dir, s->srv->cfg.data_dir, sizeof(x->data_dir));
 	x->job.work = imap_append_io_work;
 	x->job.done = imap_append_io_done;

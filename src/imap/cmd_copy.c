@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/diskfree.h"
 #include "../util/str.h"
 #include "imap_int.h"
 
@@ -14,7 +15,8 @@ struct imap_copy_job {
 	struct imap_job job;
 	int64_t account_id, src_mailbox;
 	unsigned gen;
-	bool move, trycreate;
+	bool move, trycreate, overquota;
+	uint64_t quota_default;
 	char name[STORE_MAILBOX_NAME_MAX + 1];
 	uint32_t *uids;
 	size_t n;
@@ -47,6 +49,17 @@ imap_copy_work(struct imap_job *j, struct store *st)
 	    store_expunge_uids(st, x->src_mailbox, x->src_uids, x->n_copied,
 			       &j->orphans, &err) < 0)
 		goto fail;
+	/* Issue 7, RFC 9208 §4.3: a COPY adds its messages' sizes to the
+	 * usage, checked inside this savepoint (undone when over). A MOVE
+	 * inside the account leaves the usage as it was, so it is always
+	 * allowed: moving to Trash and expunging is how a full account
+	 * makes room. */
+	if (!x->move && x->n_copied > 0 &&
+	    (imap_quota_over(st, x->account_id, x->quota_default,
+			     &x->overquota, &err) < 0 || x->overquota)) {
+		err = x->overquota ? "over quota" : err;
+		goto fail;
+	}
 	return 0;
 fail:
 	str_lcpy(j->err, err != NULL ? err : "store error", sizeof(j->err));
@@ -64,6 +77,8 @@ imap_copy_done(struct imap_job *j)
 	if (j->result < 0) {
 		if (x->trycreate)
 			imap_finish(s, "NO", "TRYCREATE", "No such mailbox");
+		else if (x->overquota)
+			imap_finish(s, "NO", "OVERQUOTA", "Quota exceeded");
 		else
 			imap_finish(s, "NO", "UNAVAILABLE", "%s failed", what);
 		return;
@@ -153,7 +168,17 @@ imap_cmd_copy(struct imap_session *s, const struct imap_cmd *c)
 		imap_finish(s, "NO", "SERVERBUG", "Out of memory");
 		return;
 	}
+	/* Issue 7: below min_free_disk a COPY (new rows) is refused as an
+	 * APPEND is (cmd_append.c); a MOVE adds nothing and goes on. */
+	if (!x->move &&
+	    diskfree_low(s->srv->cfg.data_dir, s->srv->cfg.min_free_disk)) {
+		imap_copy_free(&x->job);
+		imap_finish(s, "NO", "UNAVAILABLE",
+			    "Insufficient server storage; try again later");
+		return;
+	}
 	x->account_id = s->account_id;
+	x->quota_default = s->srv->cfg.quota_default;
 	x->src_mailbox = s->view->mailbox_id;
 	x->gen = s->view->gen;
 	x->job.work = imap_copy_work;

@@ -51,6 +51,9 @@ static const struct imap_cmd_def imap_cmd_table[] = {
 	{ "APPEND", imap_cmd_append, AUTHED, 0 },
 	{ "IDLE", imap_cmd_idle, AUTHED, 0 },          /* RFC 2177 */
 	{ "COMPRESS", imap_cmd_compress, AUTHED, 0 },  /* RFC 4978 */
+	{ "GETQUOTA", imap_cmd_getquota, AUTHED, 0 },  /* RFC 9208 */
+	{ "GETQUOTAROOT", imap_cmd_getquota, AUTHED, 0 },
+	{ "SETQUOTA", imap_cmd_setquota, AUTHED, 0 },
 	/* §6.4: selected. */
 	{ "CHECK", imap_cmd_check, SEL, IMAP_CMD_NO_ARGS },
 	{ "CLOSE", imap_cmd_close, SEL, IMAP_CMD_NO_ARGS },
@@ -139,6 +142,7 @@ imap_cmds_capability(struct imap_session *s, struct buf *b)
 		      " UIDPLUS MOVE SPECIAL-USE CREATE-SPECIAL-USE"
 		      " LIST-EXTENDED LIST-STATUS STATUS=SIZE ESEARCH SEARCHRES"
 		      " SORT CONDSTORE QRESYNC BINARY UTF8=ACCEPT"
+		      " QUOTA QUOTA=RES-STORAGE"
 		      " APPENDLIMIT=%zu", s->srv->cfg.max_message_size);
 	/* RFC 4978: usable once logged in, and only once. */
 	if (s->state != IMAP_STATE_NOAUTH && !s->compress)

@@ -271,6 +271,15 @@ void imap_cmd_idle(struct imap_session *s, const struct imap_cmd *c);
 void imap_idle_line(struct imap_session *s, const char *line, size_t len);
 void imap_cmd_search(struct imap_session *s, const struct imap_cmd *c);
 void imap_cmd_compress(struct imap_session *s, const struct imap_cmd *c);
+/* cmd_quota.c (RFC 9208; issue 7) */
+void imap_cmd_getquota(struct imap_session *s, const struct imap_cmd *c);
+void imap_cmd_setquota(struct imap_session *s, const struct imap_cmd *c);
+/* Commit thread, after a change that adds to the account's usage: *over_r
+ * when the usage now exceeds the limit (the job then fails and its
+ * savepoint is undone, so concurrent APPENDs are checked one after the
+ * other). 0, or -1 with *err_r. */
+int imap_quota_over(struct store *st, int64_t account_id,
+		    uint64_t quota_default, bool *over_r, const char **err_r);
 /* Starts COMPRESS=DEFLATE once its tagged OK is queued (cmd_compress.c). */
 void imap_compress_after_tagged(struct imap_session *s);
 

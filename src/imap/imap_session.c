@@ -227,9 +227,29 @@ imap_session_is_append(const struct imap_session *s)
 	return false;
 }
 
+/* Before authentication a command is small (LOGIN, AUTHENTICATE): the
+ * limits of hole 2 of issue 7, see LIMIT_IMAP_PREAUTH_LITERAL. */
+static bool
+imap_session_preauth(const struct imap_session *s)
+{
+	return (s->state & IMAP_STATE_NOAUTH) != 0;
+}
+
+static size_t
+imap_session_line_max(const struct imap_session *s)
+{
+	return imap_session_preauth(s) ? LIMIT_IMAP_PREAUTH_COMMAND
+				       : LIMIT_IMAP_LINE;
+}
+
+/* Forgets the command read; an allocation grown for a large literal (an
+ * APPEND) is given back rather than kept for the life of the connection,
+ * so 10,000 idle sessions do not each hold their largest command. */
 static void
 imap_session_reset_input(struct imap_session *s)
 {
+	if (s->in.cap > LIMIT_IMAP_BUF_KEEP)
+		buf_fini(&s->in);
 	buf_reset(&s->in);
 	s->in.max = LIMIT_IMAP_COMMAND;
 	s->lit_left = 0;
@@ -250,6 +270,12 @@ imap_session_refuse(struct imap_session *s, const char *code,
 	if (fatal) {
 		imap_untagged(s, "BYE %s", text);
 		imap_session_close(s, "toobig");
+		/* What came of the literal is never read: give it back now,
+		 * not when the last reply has been flushed. */
+		if (s->conn != NULL)
+			evbuffer_drain(conn_input(s->conn),
+				       evbuffer_get_length(
+					       conn_input(s->conn)));
 		return;
 	}
 	imap_session_error(s);
@@ -260,14 +286,22 @@ imap_session_refuse(struct imap_session *s, const char *code,
 static int
 imap_session_literal(struct imap_session *s, uint64_t size, bool nonsync)
 {
-	bool append = imap_session_is_append(s);
-	uint64_t max = append ? s->srv->cfg.max_message_size
-			      : LIMIT_IMAP_LITERAL;
-	uint64_t total = LIMIT_IMAP_COMMAND + (append ? max : 0);
+	bool preauth = imap_session_preauth(s);
+	bool append = !preauth && imap_session_is_append(s);
+	uint64_t max = preauth	? LIMIT_IMAP_PREAUTH_LITERAL
+		       : append ? s->srv->cfg.max_message_size
+				: LIMIT_IMAP_LITERAL;
+	uint64_t total = preauth ? LIMIT_IMAP_PREAUTH_COMMAND
+				 : LIMIT_IMAP_COMMAND + (append ? max : 0);
 
 	if (size > max || s->in.len + size + 2 > total) {
-		log_warn(s->sess_id, "literal_too_big", " size=%llu max=%llu",
-			 (unsigned long long)size, (unsigned long long)max);
+		log_warn(s->sess_id, "literal_too_big",
+			 " size=%llu max=%llu preauth=%s",
+			 (unsigned long long)size, (unsigned long long)max,
+			 preauth ? "yes" : "no");
+		/* RFC 7888 §4: a refused non-synchronising literal is on its
+		 * way already; it cannot be skipped without reading it, so
+		 * the connection ends (imap_session_refuse, fatal). */
 		imap_session_refuse(s, "TOOBIG", "Literal too large", nonsync);
 		return -1;
 	}
@@ -310,10 +344,16 @@ imap_session_read_line(struct imap_session *s, size_t *start_r,
 	struct evbuffer_ptr eol =
 		evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF);
 
+	/* The state may have changed since the last command (LOGIN is
+	 * answered asynchronously): the limit is taken when one starts. */
+	if (s->in.len == 0)
+		s->in.max = imap_session_preauth(s)
+				    ? LIMIT_IMAP_PREAUTH_COMMAND
+				    : LIMIT_IMAP_COMMAND;
 	if (eol.pos < 0) {
 		size_t have = evbuffer_get_length(in);
 
-		if (have <= LIMIT_IMAP_LINE)
+		if (have <= imap_session_line_max(s))
 			return 0;
 		evbuffer_drain(in, have);
 		if (!s->discarding) {
@@ -322,7 +362,7 @@ imap_session_read_line(struct imap_session *s, size_t *start_r,
 		}
 		return -1;
 	}
-	if (s->discarding || (size_t)eol.pos > LIMIT_IMAP_LINE ||
+	if (s->discarding || (size_t)eol.pos > imap_session_line_max(s) ||
 	    buf_reserve(&s->in, (size_t)eol.pos + 2) < 0) {
 		bool answered = s->discarding;
 

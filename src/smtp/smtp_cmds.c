@@ -9,6 +9,7 @@
 
 #include "../core/config.h"
 #include "../core/conn.h"
+#include "../core/diskfree.h"
 #include "../core/log.h"
 #include "../core/server.h"
 #include "../core/workers.h"
@@ -74,7 +75,7 @@ cmd_helo(struct smtp_session *s, const struct smtp_cmd *cmd)
 
 static int
 smtp_mail_params(struct smtp_session *s, const struct smtp_cmd *cmd,
-		 bool *utf8_r)
+		 bool *utf8_r, uint64_t *size_r)
 {
 	for (size_t i = 0; i < cmd->n_params; i++) {
 		const struct smtp_param *p = &cmd->params[i];
@@ -94,6 +95,7 @@ smtp_mail_params(struct smtp_session *s, const struct smtp_cmd *cmd,
 					   "Message size exceeds fixed limit");
 				return -1;
 			}
+			*size_r = (uint64_t)sz;
 		} else if (str_ieq(p->key, p->key_len, "BODY") && p->val) {
 			if (!str_ieq(p->val, p->val_len, "7BIT") &&
 			    !str_ieq(p->val, p->val_len, "8BITMIME")) {
@@ -119,13 +121,22 @@ static void
 cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	bool utf8 = false;
+	uint64_t size = 0;
 
 	if (smtp_submission(s) && !s->authed) {
 		smtp_reply(s, 530, "5.7.0", "Authentication required");
 		return;
 	}
-	if (smtp_mail_params(s, cmd, &utf8) < 0)
+	if (smtp_mail_params(s, cmd, &utf8, &size) < 0)
 		return;
+	/* Issue 7: below min_free_disk nothing new is accepted, so a full
+	 * disk never loses mail; RFC 3463 4.3.1, a temporary refusal the
+	 * sender retries (RFC 5321 §4.2.3 452). */
+	if (diskfree_low(s->srv->cfg.data_dir, s->srv->cfg.min_free_disk)) {
+		log_warn(s->id, "mail", " error=disk_low");
+		smtp_reply(s, 452, "4.3.1", "Insufficient system storage");
+		return;
+	}
 	/* RFC 6531 §3.4: a non-ASCII address needs SMTPUTF8. */
 	if (cmd->path_has_utf8 && !utf8) {
 		smtp_reply(s, 553, "5.6.7", "SMTPUTF8 is required for this "
@@ -140,6 +151,7 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	}
 	s->tx->data.max = s->srv->cfg.max_message_size;
 	s->tx->smtputf8 = utf8;
+	s->tx->declared_size = size;
 	str_lcpy(s->tx->from, cmd->path, sizeof(s->tx->from));
 	s->state = SMTP_STATE_MAIL;
 	log_info(s->id, "mail", " from=%s", log_qs(cmd->path));
@@ -153,7 +165,31 @@ struct smtp_rcpt_job {
 	enum store_rcpt_status status;
 	int64_t *accounts;
 	size_t n;
+	uint64_t size;  /* MAIL SIZE=, at least 1 */
+	bool full;      /* every account of the recipient is over quota */
 };
+
+/* Issue 7: true when no account of the recipient has room for the
+ * message (its declared size, or one octet). A lookup error is not
+ * "full": the delivery then decides. */
+static bool
+rcpt_full(struct store *st, const struct smtp_rcpt_job *j,
+	  uint64_t quota_default)
+{
+	for (size_t i = 0; i < j->n; i++) {
+		int64_t quota;
+		uint64_t usage;
+		const char *err = NULL;
+
+		if (store_quota_get(st, j->accounts[i], &quota, &usage,
+				    &err) != 1 ||
+		    !store_quota_exceeded(store_quota_limit(quota,
+							    quota_default),
+					  usage, j->size))
+			return false;
+	}
+	return j->n > 0;
+}
 
 static void
 rcpt_work(void *arg)
@@ -163,6 +199,8 @@ rcpt_work(void *arg)
 
 	j->status = st ? store_resolve_rcpt(st, j->addr, &j->accounts, &j->n)
 		       : STORE_RCPT_ERROR;
+	if (j->status == STORE_RCPT_OK)
+		j->full = rcpt_full(st, j, j->s->srv->cfg.quota_default);
 }
 
 static void
@@ -196,7 +234,12 @@ rcpt_done(void *arg)
 	if (!s->closed && s->tx != NULL) {
 		switch (j->status) {
 		case STORE_RCPT_OK:
-			rcpt_accept(s, j);
+			/* RFC 3463 5.2.2; RFC 5321 §4.2.3 552 at RCPT. */
+			if (j->full)
+				smtp_reply(s, 552, "5.2.2", "<%s>: Mailbox "
+					   "full", j->addr);
+			else
+				rcpt_accept(s, j);
 			break;
 		case STORE_RCPT_NO_USER:
 			smtp_reply(s, 550, "5.1.1", "<%s>: Recipient address "
@@ -247,6 +290,7 @@ cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 		return;
 	}
 	j->s = s;
+	j->size = s->tx->declared_size > 0 ? s->tx->declared_size : 1;
 	/* RFC 5321 §4.1.1.3: <postmaster> without a domain is ours. */
 	if (strchr(cmd->path, '@') == NULL)
 		snprintf(j->addr, sizeof(j->addr), "%s@%s", cmd->path,

@@ -51,6 +51,7 @@ struct smtp_tx {
 	bool too_big;       /* over max_message_size: refuse at the end */
 	bool used_bdat;     /* DATA may not follow BDAT (RFC 3030 §2) */
 	bool bdat_failed;   /* a chunk was refused: the rest are refused too */
+	uint64_t declared_size; /* MAIL SIZE= (RFC 1870), 0 when absent */
 	/* DATA reader state (smtp_data.c). */
 	bool line_start;
 	bool prev_crlf;

@@ -476,3 +476,30 @@ store_expunge_uids(struct store *st, int64_t mailbox_id, const uint32_t *uids,
 	return st->ops->expunge_uids(st, mailbox_id, uids, n, orphan_blobs_r,
 				     err_r);
 }
+
+int
+store_quota_get(struct store *st, int64_t account_id, int64_t *quota_r,
+		uint64_t *usage_r, const char **err_r)
+{
+	return st->ops->quota_get(st, account_id, quota_r, usage_r, err_r);
+}
+
+int
+store_quota_set(struct store *st, const char *address, int64_t quota,
+		const char **err_r)
+{
+	return st->ops->quota_set(st, address, quota, err_r);
+}
+
+uint64_t
+store_quota_limit(int64_t quota, uint64_t quota_default)
+{
+	return quota < 0 ? quota_default : (uint64_t)quota;
+}
+
+bool
+store_quota_exceeded(uint64_t limit, uint64_t usage, uint64_t add)
+{
+	/* Written so that no sum can wrap. */
+	return limit > 0 && (usage > limit || add > limit - usage);
+}

@@ -321,6 +321,30 @@ int store_expunge_uids(struct store *st, int64_t mailbox_id,
 		       const uint32_t *uids, size_t n,
 		       char ***orphan_blobs_r, const char **err_r);
 
+/* ---- Quotas (issue 7; RFC 9208 STORAGE) ----------------------------- */
+
+/* An account's stored quota: STORE_QUOTA_DEFAULT follows the configured
+ * quota_default (accounts.quota_bytes NULL), 0 means no limit, otherwise
+ * octets. */
+#define STORE_QUOTA_DEFAULT (-1)
+/* The account's stored quota (as above) and its usage: the sum of the
+ * sizes of every message in its mailboxes (the per-mailbox size
+ * counters, so one row per mailbox whatever their size; a message copied
+ * twice counts twice, as RFC 9208 §5.1 STORAGE counts messages). 1 found,
+ * 0 no such account, -1 error. Inside a write transaction it sees that
+ * transaction's changes: the group commit checks APPEND/COPY against it
+ * serially. */
+int store_quota_get(struct store *st, int64_t account_id, int64_t *quota_r,
+		    uint64_t *usage_r, const char **err_r);
+/* Sets the stored quota of the account (quota as above, >= -1). Errors:
+ * "no such user", "invalid quota". */
+int store_quota_set(struct store *st, const char *address, int64_t quota,
+		    const char **err_r);
+/* The limit in force: the stored quota, or quota_default when it follows
+ * the default; 0 means unlimited. */
+uint64_t store_quota_limit(int64_t quota, uint64_t quota_default);
+/* true when usage + add exceeds limit (0 = unlimited). */
+bool store_quota_exceeded(uint64_t limit, uint64_t usage, uint64_t add);
 
 struct store_ops {
 	const char *name;
@@ -447,6 +471,12 @@ struct store_ops {
 				const char *pattern, const char **err_r);
 	int (*sender_grant_list)(struct store *st, const char *account,
 				 char ***patterns_r, const char **err_r);
+	/* Quotas (issue 7). */
+	int (*quota_get)(struct store *st, int64_t account_id,
+			 int64_t *quota_r, uint64_t *usage_r,
+			 const char **err_r);
+	int (*quota_set)(struct store *st, const char *address, int64_t quota,
+			 const char **err_r);
 };
 
 struct store {

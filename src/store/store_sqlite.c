@@ -623,4 +623,6 @@ const struct store_ops store_sqlite_ops = {
 	.sender_grant_add = store_sqlite_sender_grant_add,
 	.sender_grant_del = store_sqlite_sender_grant_del,
 	.sender_grant_list = store_sqlite_sender_grant_list,
+	.quota_get = store_sqlite_quota_get,
+	.quota_set = store_sqlite_quota_set,
 };

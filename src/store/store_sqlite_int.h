@@ -329,6 +329,11 @@ int store_sqlite_copy(struct store *st, int64_t src_mailbox,
 		      int64_t dst_mailbox, const uint32_t *uids, size_t n,
 		      uint32_t **src_uids_r, uint32_t **dst_uids_r,
 		      size_t *n_copied_r, const char **err_r);
+int store_sqlite_quota_get(struct store *st, int64_t account_id,
+			   int64_t *quota_r, uint64_t *usage_r,
+			   const char **err_r);
+int store_sqlite_quota_set(struct store *st, const char *address,
+			   int64_t quota, const char **err_r);
 int store_sqlite_expunge_uids(struct store *st, int64_t mailbox_id,
 			      const uint32_t *uids, size_t n,
 			      char ***orphan_blobs_r, const char **err_r);

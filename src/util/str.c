@@ -70,3 +70,36 @@ str_ndup(const char *s, size_t len)
 	p[len] = '\0';
 	return p;
 }
+
+int
+str_tosize(const char *s, uint64_t max, uint64_t *out_r)
+{
+	static const char units[] = "KMGT";
+	unsigned long long v;
+	unsigned shift = 0;
+	char *end;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (*end != '\0') {
+		char c = (char)(end[0] & ~0x20);
+		const char *u = c != '\0' ? strchr(units, c) : NULL;
+
+		if (u == NULL)
+			return -1;
+		shift = 10 * (unsigned)(u - units + 1);
+		end++;
+		if ((*end & ~0x20) == 'B')
+			end++;
+		if (*end != '\0')
+			return -1;
+	}
+	if (v > (max >> shift))
+		return -1;
+	*out_r = (uint64_t)v << shift;
+	return 0;
+}
