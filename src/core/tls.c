@@ -248,9 +248,10 @@ tls_ctx_use_key(SSL_CTX *ctx, const char *pem, size_t len, const char *name,
 						   NULL) : NULL;
 	int rc = -1;
 
-	if (k == NULL || SSL_CTX_use_PrivateKey(ctx, k) != 1)
+	if (k == NULL)
 		tls_ssl_error(err, errlen, name);
-	else if (SSL_CTX_check_private_key(ctx) != 1)
+	else if (SSL_CTX_use_PrivateKey(ctx, k) != 1 ||
+		 SSL_CTX_check_private_key(ctx) != 1)
 		tls_ssl_error(err, errlen, "key does not match certificate");
 	else
 		rc = 0;
