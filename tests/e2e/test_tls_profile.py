@@ -211,3 +211,21 @@ def test_deadline_ends_with_the_handshake(server):
         assert code == 250
     finally:
         c.close()
+
+
+def test_deadline_ends_with_the_starttls_handshake(server):
+    host, port = server.listen["submission"]
+    c = RawClient(host, port)
+    try:
+        code, _ = c.reply()
+        assert code == 220
+        c.ehlo()
+        code, _ = c.cmd("STARTTLS")
+        assert code == 220
+        c.starttls(client_ctx())
+        time.sleep(3)
+        c.ehlo()
+        code, _ = c.cmd("NOOP")
+        assert code == 250
+    finally:
+        c.close()
