@@ -178,36 +178,54 @@ keyhelper_u32(const unsigned char *p)
 	return ntohl(v);
 }
 
+int
+keyhelper_parse_reply(const unsigned char *b, size_t len,
+		      struct keyhelper_reply *r)
+{
+	size_t max;
+	uint32_t n1, n2;
+
+	memset(r, 0, sizeof(*r));
+	if (len < 5)
+		return 0;
+	if (b[0] > 1)
+		return -1;
+	max = b[0] == 0 ? SAFEPATH_PEM_MAX : KEYHELPER_ERR_MAX;
+	if ((n1 = keyhelper_u32(b + 1)) > max)
+		return -1;
+	if (len < 5 + (size_t)n1)
+		return 0;
+	if (b[0] == 1) {
+		memcpy(r->err, b + 5, n1);
+		r->err[n1] = '\0';
+		r->is_err = true;
+		return 1;
+	}
+	if (len < 9 + (size_t)n1)
+		return 0;
+	if ((n2 = keyhelper_u32(b + 5 + n1)) > max)
+		return -1;
+	if (len < 9 + (size_t)n1 + n2)
+		return 0;
+	r->cert = (const char *)b + 5;
+	r->cert_len = n1;
+	r->key = (const char *)b + 9 + n1;
+	r->key_len = n2;
+	return 1;
+}
+
 /* 1 a whole answer (delivered to the callback), 0 need more, -1 bad. */
 static int
 keyhelper_parse(struct keyhelper *kh)
 {
-	const unsigned char *b = kh->buf;
-	size_t max = b[0] == 0 ? SAFEPATH_PEM_MAX : KEYHELPER_ERR_MAX;
-	uint32_t n1, n2;
-	char text[KEYHELPER_ERR_MAX + 1];
+	struct keyhelper_reply r;
+	int rc = keyhelper_parse_reply(kh->buf, kh->len, &r);
 
-	if (kh->len < 5)
-		return 0;
-	if (b[0] > 1 || (n1 = keyhelper_u32(b + 1)) > max)
-		return -1;
-	if (kh->len < 5 + (size_t)n1)
-		return 0;
-	if (b[0] == 1) {
-		memcpy(text, b + 5, n1);
-		text[n1] = '\0';
-		kh->cb(kh->arg, NULL, 0, NULL, 0, text);
-		return 1;
-	}
-	if (kh->len < 9 + (size_t)n1)
-		return 0;
-	if ((n2 = keyhelper_u32(b + 5 + n1)) > max)
-		return -1;
-	if (kh->len < 9 + (size_t)n1 + n2)
-		return 0;
-	kh->cb(kh->arg, (const char *)b + 5, n1, (const char *)b + 9 + n1, n2,
-	       NULL);
-	return 1;
+	if (rc == 1 && r.is_err)
+		kh->cb(kh->arg, NULL, 0, NULL, 0, r.err);
+	else if (rc == 1)
+		kh->cb(kh->arg, r.cert, r.cert_len, r.key, r.key_len, NULL);
+	return rc;
 }
 
 static void

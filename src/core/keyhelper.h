@@ -16,6 +16,7 @@
 #ifndef POSTEL_KEYHELPER_H
 #define POSTEL_KEYHELPER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct event_base;
@@ -30,6 +31,19 @@ struct keyhelper;
 typedef void (*keyhelper_cb)(void *arg, const char *cert, size_t cert_len,
 			     const char *key, size_t key_len,
 			     const char *err);
+
+/* One answer, parsed: cert/key point into the parsed bytes. */
+struct keyhelper_reply {
+	bool is_err;
+	char err[KEYHELPER_ERR_MAX + 1];
+	const char *cert, *key;
+	size_t cert_len, key_len;
+};
+/* Pure parser of the helper's answer (fuzzed): 1 a whole answer in r,
+ * 0 need more bytes, -1 malformed (unknown status, length over its
+ * maximum). Bytes after the answer are not looked at. */
+int keyhelper_parse_reply(const unsigned char *b, size_t len,
+			  struct keyhelper_reply *r);
 
 /* Forks the helper (call as root, before any thread is started). NULL with
  * err on failure. */
