@@ -9,12 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Opens one component below dirfd as a directory. A symbolic link is
- * followed only when root owns it (a link the service user planted could
- * point anywhere). fd or -1 with err. */
-static int
-safepath_step(int dirfd, const char *comp, const char *path, char *err,
-	      size_t errlen)
+int
+safepath_open_at(int dirfd, const char *comp, const char *path, char *err,
+		 size_t errlen)
 {
 	struct stat st;
 	int fd;
@@ -61,7 +58,7 @@ safepath_make(int dirfd, const char *comp, mode_t mode, bool *made_r,
 			 strerror(errno));
 		return -1;
 	}
-	fd = safepath_step(dirfd, comp, path, err, errlen);
+	fd = safepath_open_at(dirfd, comp, path, err, errlen);
 	/* The umask may have narrowed the mode. */
 	if (fd >= 0 && *made_r && fchmod(fd, mode) < 0) {
 		snprintf(err, errlen, "cannot chmod %s: %s", path,
@@ -103,7 +100,7 @@ safepath_open_dir(const char *path, bool create, mode_t mode,
 			comp = next;
 			continue;
 		}
-		nfd = safepath_step(fd, comp, path, err, errlen);
+		nfd = safepath_open_at(fd, comp, path, err, errlen);
 		made = false;
 		if (nfd < 0 && errno == ENOENT && create) {
 			err[0] = '\0';

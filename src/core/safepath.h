@@ -22,6 +22,13 @@
 int safepath_open_dir(const char *path, bool create, mode_t mode,
 		      bool *created_r, char *err, size_t errlen);
 
+/* Opens directory `comp` (one name, no slash) below dirfd, following a
+ * symbolic link only when root or the caller owns it (a link the service
+ * user planted could point anywhere). `path` names it in err. An fd or -1
+ * with errno and err set. */
+int safepath_open_at(int dirfd, const char *comp, const char *path,
+		     char *err, size_t errlen);
+
 /* Reads a whole regular file of at most `max` bytes into a new buffer
  * (freed by the caller with safepath_free_buf, which wipes it: it may be
  * a private key). As root the path is walked as safepath_open_dir does,

@@ -128,6 +128,7 @@ write_pem_at(int dirfd, const char *name, EVP_PKEY *key, X509 *cert,
 static int
 tls_dir_open(const struct config *cfg, char *err, size_t errlen)
 {
+	char path[sizeof(cfg->data_dir) + 8];
 	bool created = false;
 	uid_t uid;
 	gid_t gid;
@@ -138,16 +139,12 @@ tls_dir_open(const struct config *cfg, char *err, size_t errlen)
 		return -1;
 	if (mkdirat(dfd, "tls", 0750) == 0)
 		created = true;
-	fd = openat(dfd, "tls", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-				O_CLOEXEC);
-	if (fd < 0)
-		snprintf(err, errlen, "%s/tls: %s", cfg->data_dir,
-			 errno == ELOOP || errno == ENOTDIR
-			 ? "not a directory (a symbolic link?); refusing to "
-			   "use it" : strerror(errno));
-	else if (created &&
-		 privdrop_user_ids(cfg->run_user, &uid, &gid) == 0 &&
-		 fchown(fd, uid, gid) < 0) {
+	snprintf(path, sizeof(path), "%s/tls", cfg->data_dir);
+	fd = safepath_open_at(dfd, "tls", path, err, errlen);
+	/* Only the directory just made is handed over, by its fd. */
+	if (fd >= 0 && created &&
+	    privdrop_user_ids(cfg->run_user, &uid, &gid) == 0 &&
+	    fchown(fd, uid, gid) < 0) {
 		snprintf(err, errlen, "cannot chown %s/tls: %s", cfg->data_dir,
 			 strerror(errno));
 		close(fd);
