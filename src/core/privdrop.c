@@ -44,9 +44,9 @@ privdrop_check_owner(int fd, const char *data_dir, const char *run_user,
 		return 0;
 	snprintf(err, errlen, "data directory %s already exists and belongs "
 		 "to uid %u, not to the service user %s; postel only hands over "
-		 "a directory it creates itself: give a new path, or "
-		 "`chown %s` it yourself if it really is postel's",
-		 data_dir, (unsigned)st.st_uid, run_user, run_user);
+		 "a directory it creates itself: give a new path, or run "
+		 "`chown %s: %s` first if it really is meant for postel",
+		 data_dir, (unsigned)st.st_uid, run_user, run_user, data_dir);
 	return -1;
 }
 
