@@ -2,7 +2,6 @@
 #include "privdrop.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <grp.h>
 #include <pwd.h>
