@@ -326,8 +326,10 @@ server_lock_data_dir(struct server *srv, char *err, size_t errlen)
 	snprintf(path, sizeof(path), "%s/serve.lock", srv->cfg.data_dir);
 	srv->priv->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (srv->priv->lock_fd < 0) {
-		snprintf(err, errlen, "cannot open %s: %s", path,
-			 strerror(errno));
+		snprintf(err, errlen, "cannot open %s: %s%s", path,
+			 strerror(errno), errno == EACCES && srv->priv->keys != NULL
+			 ? " (every directory above the data dir must be "
+			   "searchable by the service user)" : "");
 		return -1;
 	}
 	if (flock(srv->priv->lock_fd, LOCK_EX | LOCK_NB) < 0) {

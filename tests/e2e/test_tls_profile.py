@@ -229,3 +229,25 @@ def test_deadline_ends_with_the_starttls_handshake(server):
         assert code == 250
     finally:
         c.close()
+
+
+@pytest.mark.parametrize("key,value,expect", [
+    ("tls_min_version", "TLSv1.1", "tls_min_version must be TLSv1.2 or TLSv1.3"),
+    ("tls_ciphers", "NOPE", "tls_ciphers"),
+    ("tls_ciphersuites", "TLS_NOPE", "tls_ciphersuites"),
+    ("tls_handshake_timeout", "0", "tls_handshake_timeout must be a number"),
+])
+def test_bad_profile_settings_stop_the_start(tmp_path, key, value, expect):
+    from conftest import POSTEL_BIN, free_ports
+    conf = tmp_path / "postel.conf"
+    conf.write_text("%s = %s\n" % (key, value))
+    data = tmp_path / "data"
+    os.chmod(tmp_path, 0o755)
+    port = free_ports(1)[0]
+    r = subprocess.run([POSTEL_BIN, "--data", str(data), "--config",
+                        str(conf), "serve", "--listen",
+                        "submissions=127.0.0.1:%d" % port],
+                       capture_output=True, text=True, timeout=30,
+                       stdin=subprocess.DEVNULL)
+    assert r.returncode != 0
+    assert expect in r.stderr, r.stderr
