@@ -99,6 +99,7 @@ keyhelper_child(int fd, const char *cert_path, const char *key_path)
 	signal(SIGHUP, SIG_IGN);   /* meant for the server */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, SIG_DFL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	prctl(PR_SET_NAME, "postel-keys");
 	if (getppid() == 1)
