@@ -125,6 +125,9 @@ postel_start() {
 	postel_stop
 	POSTEL_DATA=$(mktemp -d /tmp/postel-bench-data-XXXXXX)
 	chmod 755 "$POSTEL_DATA"
+	# As root, postel takes over only a data dir it creates or one that
+	# is already its user's (docs/CONFIG.md, data_dir).
+	if [ "$(id -u)" -eq 0 ]; then chown postel: "$POSTEL_DATA"; fi
 	local cli=("$POSTEL_BIN" --data "$POSTEL_DATA" --config "$OUT/postel.conf")
 	if ! "${cli[@]}" domain add bench.test >>"$OUT/postel-cli.log" 2>&1 ||
 	   ! printf 'bench-pass\n' | "${cli[@]}" user add "$RCPT" \

@@ -95,6 +95,9 @@ setup() {
 postel_start() {
 	postel_stop
 	POSTEL_DATA=$(mktemp -d /tmp/postel-bench-data-XXXXXX)
+	# As root, postel takes over only a data dir it creates or one that
+	# is already its user's (docs/CONFIG.md, data_dir).
+	if [ "$(id -u)" -eq 0 ]; then chown postel: "$POSTEL_DATA"; fi
 	cat > "$OUT/postel.conf" <<-EOF
 	hostname = mail.bench.test
 	log_level = ${BENCH_POSTEL_LOG_LEVEL:-info}

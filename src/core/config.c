@@ -73,6 +73,13 @@ config_defaults(struct config *cfg, bool as_root)
 	cfg->sender_check = true;
 	cfg->quota_default = LIMIT_QUOTA_DEFAULT;
 	cfg->min_free_disk = LIMIT_MIN_FREE_DISK_DEFAULT;
+	str_lcpy(cfg->tls_min_version, "TLSv1.2", sizeof(cfg->tls_min_version));
+	str_lcpy(cfg->tls_ciphers, CONFIG_TLS_CIPHERS_DEFAULT,
+		 sizeof(cfg->tls_ciphers));
+	str_lcpy(cfg->tls_ciphersuites, CONFIG_TLS_CIPHERSUITES_DEFAULT,
+		 sizeof(cfg->tls_ciphersuites));
+	cfg->tls_ticket_rotation = CONFIG_TLS_TICKET_ROTATION_DEFAULT;
+	cfg->tls_handshake_timeout = CONFIG_TLS_HANDSHAKE_TIMEOUT_DEFAULT;
 }
 
 void
@@ -162,6 +169,57 @@ static int
 set_num(const char *val, long long min, long long max, long long *out)
 {
 	return str_tonum(val, min, max, out);
+}
+
+/* The tls_* keys: 0 set, -1 bad value (err), 1 not a TLS key. Values
+ * OpenSSL parses (cipher lists) are checked when the context is built. */
+static int
+config_set_tls(struct config *cfg, const char *key, const char *val,
+	       char *err, size_t errlen)
+{
+	char *dst = NULL;
+	size_t size = 0;
+	long long v;
+
+	if (strcmp(key, "tls_min_version") == 0) {
+		if (strcmp(val, "TLSv1.2") != 0 && strcmp(val, "TLSv1.3") != 0) {
+			snprintf(err, errlen, "tls_min_version must be TLSv1.2 "
+				 "or TLSv1.3");
+			return -1;
+		}
+		dst = cfg->tls_min_version;
+		size = sizeof(cfg->tls_min_version);
+	} else if (strcmp(key, "tls_ciphers") == 0) {
+		dst = cfg->tls_ciphers;
+		size = sizeof(cfg->tls_ciphers);
+	} else if (strcmp(key, "tls_ciphersuites") == 0) {
+		dst = cfg->tls_ciphersuites;
+		size = sizeof(cfg->tls_ciphersuites);
+	}
+	if (dst != NULL) {
+		if (str_lcpy(dst, val, size) < size)
+			return 0;
+		snprintf(err, errlen, "value of %s too long", key);
+		return -1;
+	}
+	if (strcmp(key, "tls_ticket_rotation") == 0) {
+		if (set_num(val, 0, 7 * 86400, &v) == 0) {
+			cfg->tls_ticket_rotation = (int)v;
+			return 0;
+		}
+		snprintf(err, errlen, "%s must be a number from 0 to %d", key,
+			 7 * 86400);
+		return -1;
+	}
+	if (strcmp(key, "tls_handshake_timeout") == 0) {
+		if (set_num(val, 1, 3600, &v) == 0) {
+			cfg->tls_handshake_timeout = (int)v;
+			return 0;
+		}
+		snprintf(err, errlen, "%s must be a number from 1 to 3600", key);
+		return -1;
+	}
+	return 1;
 }
 
 /* Applies one key = value; 0 or -1 with a reason in err. */
@@ -279,6 +337,9 @@ config_set(struct config *cfg, const char *key, const char *val, bool *listen_re
 		}
 		return 0;
 	}
+	int trc = config_set_tls(cfg, key, val, err, errlen);
+	if (trc <= 0)
+		return trc;
 	snprintf(err, errlen, "unknown setting '%s'", key);
 	return -1;
 }

@@ -59,7 +59,29 @@ struct config {
 	 * filesystem below which nothing new is accepted (0 = no check). */
 	uint64_t quota_default;
 	uint64_t min_free_disk;
+	/* TLS profile (docs/CONFIG.md) */
+	char tls_min_version[16];   /* "TLSv1.2" or "TLSv1.3" */
+	char tls_ciphers[512];      /* TLS 1.2 cipher list (OpenSSL syntax) */
+	char tls_ciphersuites[256]; /* TLS 1.3 suites */
+	int tls_ticket_rotation;    /* seconds per ticket key; 0: no tickets */
+	int tls_handshake_timeout;  /* seconds for a whole TLS handshake */
 };
+
+/* RFC 9325 §4.2 (BCP 195): TLS 1.2 with ECDHE key exchange and AEAD
+ * ciphers only; no static RSA, no CBC, no SHA-1 MACs. */
+#define CONFIG_TLS_CIPHERS_DEFAULT                                    \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"   \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"   \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+/* RFC 8446 §9.1: the TLS 1.3 suites (all AEAD, all (EC)DHE). */
+#define CONFIG_TLS_CIPHERSUITES_DEFAULT                               \
+	"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"               \
+	"TLS_CHACHA20_POLY1305_SHA256"
+/* A ticket key seals tickets for an hour and opens them for one more. */
+#define CONFIG_TLS_TICKET_ROTATION_DEFAULT 3600
+/* A client gets this long for the whole handshake on 465/993/995 and
+ * after STARTTLS, then the connection is closed. */
+#define CONFIG_TLS_HANDSHAKE_TIMEOUT_DEFAULT 30
 
 /* auth_cache_ttl: long enough to cover a client's reconnect loop, short
  * enough that verified credentials do not linger (Dovecot's auth_cache_ttl

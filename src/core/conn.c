@@ -43,6 +43,7 @@ struct conn {
 	bool eof;
 	const char *flush_reason; /* on_close reason after a flushed close */
 	struct event *tls_ev;
+	struct event *hs_ev;      /* TLS handshake deadline */
 	/* COMPRESS=DEFLATE (RFC 4978): the session reads z_in and writes
 	 * z_out, plain text; the bufferevent carries the deflated bytes. */
 	struct zpipe *z;
@@ -84,8 +85,21 @@ static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 static void conn_tls_ev_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_hs_ev_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_z_flush(struct conn *c, size_t max);
 static void conn_z_free(struct conn *c);
+
+/* The whole TLS handshake (implicit TLS or after STARTTLS) must finish
+ * within tls_handshake_timeout: the idle timeout restarts with every byte,
+ * so a client trickling handshake bytes would keep its slot forever. */
+static void
+conn_hs_deadline(struct conn *c)
+{
+	struct timeval tv = { c->srv->cfg.tls_handshake_timeout, 0 };
+
+	if (tv.tv_sec > 0)
+		evtimer_add(c->hs_ev, &tv);
+}
 
 static void
 conn_make_id(char id[17])
@@ -117,6 +131,17 @@ conn_close_ev_cb(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 
 	conn_report_close(c, c->close_reason);
+}
+
+static void
+conn_hs_ev_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->dead)
+		return;
+	log_info(c->id, "tls_timeout", " peer=%s", log_qs(c->peer));
+	conn_report_close(c, "timeout");
 }
 
 /* Schedules on_close from the loop rather than from inside a caller. */
@@ -176,7 +201,9 @@ conn_new(struct server *srv, int fd, const char *peer_ip, bool implicit_tls)
 	}
 	c->close_ev = event_new(base, -1, 0, conn_close_ev_cb, c);
 	c->tls_ev = event_new(base, -1, 0, conn_tls_ev_cb, c);
-	if (c->bev == NULL || c->close_ev == NULL || c->tls_ev == NULL) {
+	c->hs_ev = evtimer_new(base, conn_hs_ev_cb, c);
+	if (c->bev == NULL || c->close_ev == NULL || c->tls_ev == NULL ||
+	    c->hs_ev == NULL) {
 		if (c->bev == NULL)
 			evutil_closesocket(fd);
 		else
@@ -185,12 +212,16 @@ conn_new(struct server *srv, int fd, const char *peer_ip, bool implicit_tls)
 			event_free(c->close_ev);
 		if (c->tls_ev)
 			event_free(c->tls_ev);
+		if (c->hs_ev)
+			event_free(c->hs_ev);
 		free(c);
 		return NULL;
 	}
 	conn_link(c);
 	listener_conn_added(srv, c);
 	conn_setup_bev(c);
+	if (implicit_tls)
+		conn_hs_deadline(c);
 	return c;
 }
 
@@ -224,6 +255,7 @@ conn_free(struct conn **cp)
 	}
 	event_free(c->close_ev);
 	event_free(c->tls_ev);
+	event_free(c->hs_ev);
 	conn_z_free(c);
 	bufferevent_free(c->bev);
 	free(c);
@@ -323,6 +355,7 @@ conn_tls_switch(struct conn *c)
 	c->bev = tbev;
 	c->tls = true;
 	conn_setup_bev(c);
+	conn_hs_deadline(c);
 }
 
 int
@@ -603,6 +636,7 @@ conn_note_tls(struct conn *c)
 {
 	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 
+	evtimer_del(c->hs_ev);
 	if (ssl == NULL)
 		return;
 	snprintf(c->tls_info, sizeof(c->tls_info), "%s %s",

@@ -2,12 +2,15 @@
 #include "privdrop.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "safepath.h"
 
 static int
 lookup_user(const char *user, uid_t *uid, gid_t *gid)
@@ -24,34 +27,68 @@ lookup_user(const char *user, uid_t *uid, gid_t *gid)
 	return 0;
 }
 
+/* Hole closed here: an existing directory (say /etc) given as the data
+ * dir must never be handed to the service user; only one we make is. */
+static int
+privdrop_check_owner(int fd, const char *data_dir, const char *run_user,
+		     uid_t uid, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "%s: %s", data_dir, strerror(errno));
+		return -1;
+	}
+	if (st.st_uid == uid)
+		return 0;
+	snprintf(err, errlen, "data directory %s already exists and belongs "
+		 "to uid %u, not to the service user %s; postel only hands over "
+		 "a directory it creates itself: give a new path, or run "
+		 "`chown %s: %s` first if it really is meant for postel",
+		 data_dir, (unsigned)st.st_uid, run_user, run_user, data_dir);
+	return -1;
+}
+
 int
 privdrop_prepare_dir(const char *data_dir, const char *run_user, char *err,
 		     size_t errlen)
 {
-	struct stat st;
+	bool created = false;
 	uid_t uid;
 	gid_t gid;
+	int fd, rc = 0;
 
-	if (mkdir(data_dir, 0750) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "cannot create %s: %s", data_dir,
-			 strerror(errno));
+	/* Parents are made too (root's, 0755); the final directory 0750. */
+	fd = safepath_open_dir(data_dir, true, 0750, &created, err, errlen);
+	if (fd < 0)
 		return -1;
-	}
-	if (stat(data_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s is not a directory", data_dir);
-		return -1;
-	}
-	if (geteuid() != 0 || lookup_user(run_user, &uid, &gid) < 0)
+	if (geteuid() != 0 || lookup_user(run_user, &uid, &gid) < 0) {
+		close(fd);
 		return 0;
-	/* Root hands the top directory to the service user; everything
-	 * below is created by that user after privdrop_to_user(). */
-	if ((st.st_uid != uid || st.st_gid != gid) &&
-	    chown(data_dir, uid, gid) < 0) {
-		snprintf(err, errlen, "cannot chown %s: %s", data_dir,
-			 strerror(errno));
-		return -1;
 	}
-	return 0;
+	/* Root hands over the directory it just made (by its fd, so a
+	 * rename under us cannot redirect the chown); everything below is
+	 * created by that user after privdrop_to_user(). */
+	if (created) {
+		if (fchown(fd, uid, gid) < 0) {
+			snprintf(err, errlen, "cannot chown %s: %s", data_dir,
+				 strerror(errno));
+			rc = -1;
+		}
+	} else {
+		rc = privdrop_check_owner(fd, data_dir, run_user, uid, err,
+					  errlen);
+	}
+	close(fd);
+	return rc;
+}
+
+int
+privdrop_user_ids(const char *run_user, uid_t *uid_r, gid_t *gid_r)
+{
+	if (geteuid() != 0)
+		return -1;
+	return lookup_user(run_user, uid_r, gid_r);
 }
 
 int

@@ -26,10 +26,12 @@
 #include "../store/store.h"
 #include "../store/sweep.h"
 #include "conn.h"
+#include "keyhelper.h"
 #include "listener.h"
 #include "log.h"
 #include "loop.h"
 #include "privdrop.h"
+#include "safepath.h"
 #include "server_priv.h"
 #include "tls.h"
 #include "workers.h"
@@ -187,22 +189,56 @@ sigterm_cb(evutil_socket_t sig, short what, void *arg)
 	drain_tick_cb(-1, 0, srv);
 }
 
+/* Swaps in a context built from the PEM just read; a bad certificate or
+ * key keeps the one in use. */
 static void
-sighup_cb(evutil_socket_t sig, short what, void *arg)
+server_reload_pem_cb(void *arg, const char *cert, size_t cert_len,
+		     const char *key, size_t key_len, const char *why)
 {
 	struct server *srv = arg;
 	char err[512];
-	SSL_CTX *ctx = tls_ctx_new(srv->cfg.cert_path, srv->cfg.key_path, err,
-				   sizeof(err));
+	SSL_CTX *ctx = NULL;
 
+	if (cert != NULL)
+		ctx = tls_ctx_new_pem(&srv->cfg, srv->priv->tickets, cert,
+				      cert_len, key, key_len, err, sizeof(err));
 	if (ctx == NULL) {
-		log_error(NULL, "tls_reload", " reason=%s", log_qs(err));
+		log_error(NULL, "tls_reload", " reason=%s kept=old",
+			  log_qs(cert != NULL ? err : why));
 		return;
 	}
 	/* Live connections keep a reference to the old context. */
 	tls_ctx_free(srv->tls_ctx);
 	srv->tls_ctx = ctx;
 	log_info(NULL, "tls_reload", " cert=%s", log_qs(srv->cfg.cert_path));
+}
+
+static void
+sighup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+	char err[512];
+	char *cert = NULL, *key = NULL;
+	size_t cert_len = 0, key_len = 0;
+
+	/* Started as root: the files may be root's alone; the helper reads
+	 * them and answers on the loop. */
+	if (srv->priv->keys != NULL) {
+		if (keyhelper_fetch(srv->priv->keys, loop_base(srv->loop),
+				    server_reload_pem_cb, srv, err,
+				    sizeof(err)) < 0)
+			server_reload_pem_cb(srv, NULL, 0, NULL, 0, err);
+		return;
+	}
+	if (safepath_read(srv->cfg.cert_path, SAFEPATH_PEM_MAX, &cert,
+			  &cert_len, err, sizeof(err)) < 0 ||
+	    safepath_read(srv->cfg.key_path, SAFEPATH_PEM_MAX, &key, &key_len,
+			  err, sizeof(err)) < 0)
+		server_reload_pem_cb(srv, NULL, 0, NULL, 0, err);
+	else
+		server_reload_pem_cb(srv, cert, cert_len, key, key_len, NULL);
+	safepath_free_buf(cert, cert_len);
+	safepath_free_buf(key, key_len);
 }
 
 static int
@@ -244,11 +280,22 @@ server_start_privileged(struct server *srv, char *err, size_t errlen)
 		return -1;
 	if (tls_ensure_cert(&srv->cfg, err, errlen) < 0)
 		return -1;
-	srv->tls_ctx = tls_ctx_new(srv->cfg.cert_path, srv->cfg.key_path, err,
-				   errlen);
+	srv->priv->tickets = tls_tickets_new(srv->cfg.tls_ticket_rotation);
+	if (srv->priv->tickets == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	srv->tls_ctx = tls_ctx_new(&srv->cfg, srv->priv->tickets, err, errlen);
 	if (srv->tls_ctx == NULL)
 		return -1;
 	if (listener_bind_all(srv, err, errlen) < 0)
+		return -1;
+	/* Forked before any thread exists; it keeps root only to read the
+	 * configured files again on SIGHUP. */
+	if (geteuid() == 0 &&
+	    (srv->priv->keys = keyhelper_start(srv->cfg.cert_path,
+					       srv->cfg.key_path, err,
+					       errlen)) == NULL)
 		return -1;
 	return privdrop_to_user(srv->cfg.run_user, err, errlen);
 }
@@ -279,8 +326,10 @@ server_lock_data_dir(struct server *srv, char *err, size_t errlen)
 	snprintf(path, sizeof(path), "%s/serve.lock", srv->cfg.data_dir);
 	srv->priv->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (srv->priv->lock_fd < 0) {
-		snprintf(err, errlen, "cannot open %s: %s", path,
-			 strerror(errno));
+		snprintf(err, errlen, "cannot open %s: %s%s", path,
+			 strerror(errno), errno == EACCES && srv->priv->keys != NULL
+			 ? " (every directory above the data dir must be "
+			   "searchable by the service user)" : "");
 		return -1;
 	}
 	if (flock(srv->priv->lock_fd, LOCK_EX | LOCK_NB) < 0) {
@@ -322,6 +371,8 @@ server_free_parts(struct server *srv)
 		}
 	tls_ctx_free(srv->tls_ctx);
 	srv->tls_ctx = NULL;
+	tls_tickets_free(&p->tickets);
+	keyhelper_free(&p->keys);
 	loop_free(&srv->loop);
 	if (p->lock_fd >= 0)
 		close(p->lock_fd);

@@ -11,6 +11,8 @@ struct conn;
 struct evconnlistener;
 struct event;
 struct sweep_thread;
+struct keyhelper;
+struct tls_tickets;
 
 #define SERVER_IP_BUCKETS 4096
 #define SERVER_LOCK_BUCKETS 256
@@ -45,6 +47,8 @@ struct server_priv {
 	int drain_ticks;
 	int lock_fd;                 /* DATA_DIR/serve.lock, flock'ed */
 	struct sweep_thread *sweep;  /* orphan files of earlier runs */
+	struct keyhelper *keys;      /* root helper for SIGHUP; NULL: not root */
+	struct tls_tickets *tickets; /* session-ticket key ring */
 };
 
 #endif

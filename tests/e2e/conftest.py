@@ -67,6 +67,18 @@ def free_ports(n, host="127.0.0.1"):
     return ports
 
 
+def give_to_service_user(path):
+    """As root, chowns path to the service user, as an administrator does
+    for a data directory made beforehand: postel only hands over a
+    directory it creates itself and refuses an existing one owned by
+    someone else."""
+    if os.geteuid() != 0:
+        return
+    import pwd
+    pw = pwd.getpwnam("postel")
+    os.chown(path, pw.pw_uid, pw.pw_gid)
+
+
 def unique(prefix="t"):
     return "%s-%s" % (prefix, uuid.uuid4().hex[:12])
 
@@ -77,6 +89,7 @@ class Server:
     def __init__(self, config=None, users=None, listen=None, domains=None):
         self.dir = tempfile.mkdtemp(prefix="postel-test-")
         os.chmod(self.dir, 0o755)
+        give_to_service_user(self.dir)
         self.config_path = os.path.join(self.dir, "postel.conf")
         self.stdout_path = os.path.join(self.dir, "stdout.log")
         self.stderr_path = os.path.join(self.dir, "stderr.log")
