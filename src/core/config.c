@@ -70,6 +70,11 @@ config_defaults(struct config *cfg, bool as_root)
 	cfg->auth_fail_delay_ms = LIMIT_AUTH_FAIL_DELAY_MS;
 	cfg->worker_threads = 4;
 	cfg->auth_cache_ttl = CONFIG_AUTH_CACHE_TTL_DEFAULT;
+	cfg->command_deadline = LIMIT_COMMAND_DEADLINE_DEFAULT;
+	cfg->smtp_data_min_rate = LIMIT_SMTP_DATA_MIN_RATE_DEFAULT;
+	cfg->smtp_data_grace = LIMIT_SMTP_DATA_GRACE_DEFAULT;
+	cfg->preauth_timeout = LIMIT_PREAUTH_TIMEOUT_DEFAULT;
+	cfg->max_connection_rate_per_ip = LIMIT_CONNECTION_RATE_PER_IP_DEFAULT;
 }
 
 void
@@ -195,8 +200,32 @@ config_set(struct config *cfg, const char *key, const char *val, bool *listen_re
 		{ "imap_timeout", 1, 86400 },
 		{ "auth_cache_ttl", 0, 86400 },
 	};
+	/* Keys that set an int directly; 0 turns the limit off. */
+	struct {
+		const char *key;
+		long long min, max;
+		int *dst;
+	} ints[] = {
+		{ "command_deadline", 0, 86400, &cfg->command_deadline },
+		{ "smtp_data_min_rate", 0, 1 << 30, &cfg->smtp_data_min_rate },
+		{ "smtp_data_grace", 1, 86400, &cfg->smtp_data_grace },
+		{ "preauth_timeout", 0, 86400, &cfg->preauth_timeout },
+		{ "max_connection_rate_per_ip", 0, 1000000,
+		  &cfg->max_connection_rate_per_ip },
+	};
 	long long v;
 
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		if (strcmp(key, ints[i].key) != 0)
+			continue;
+		if (set_num(val, ints[i].min, ints[i].max, &v) < 0) {
+			snprintf(err, errlen, "%s must be a number from %lld to %lld",
+				 key, ints[i].min, ints[i].max);
+			return -1;
+		}
+		*ints[i].dst = (int)v;
+		return 0;
+	}
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		if (strcmp(key, strs[i].key) != 0)
 			continue;

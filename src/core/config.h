@@ -51,6 +51,12 @@ struct config {
 	int auth_fail_delay_ms;
 	int worker_threads;
 	int auth_cache_ttl;    /* seconds a verified login is remembered */
+	/* Slow clients and connection rate (0 turns each off). */
+	int command_deadline;  /* seconds from a line's first byte to its end */
+	int smtp_data_min_rate; /* bytes/s over DATA/BDAT after the grace */
+	int smtp_data_grace;   /* seconds */
+	int preauth_timeout;   /* idle seconds before login (IMAP/POP3/587) */
+	int max_connection_rate_per_ip; /* new connections per minute */
 };
 
 /* auth_cache_ttl: long enough to cover a client's reconnect loop, short

@@ -11,6 +11,7 @@ struct conn;
 struct evconnlistener;
 struct event;
 struct sweep_thread;
+struct iprate;
 
 #define SERVER_IP_BUCKETS 4096
 #define SERVER_LOCK_BUCKETS 256
@@ -37,7 +38,8 @@ struct server_priv {
 	size_t n_listeners;
 	struct conn *conns;          /* every live connection */
 	unsigned n_conns;
-	struct server_ip_count *ips[SERVER_IP_BUCKETS];
+	struct server_ip_count *ips[SERVER_IP_BUCKETS]; /* by address group */
+	struct iprate *iprate;       /* max_connection_rate_per_ip buckets */
 	struct server_lock *locks[SERVER_LOCK_BUCKETS];
 	unsigned busy;               /* durable jobs in flight */
 	struct server_watch *watches; /* server_watch_add */
