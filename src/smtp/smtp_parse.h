@@ -82,9 +82,11 @@ const struct smtp_param *smtp_cmd_param(const struct smtp_cmd *cmd,
 					const char *key);
 
 /* Validates a domain (RFC 5321 §4.1.2 Domain, or an address literal
- * [1.2.3.4] / [IPv6:...]); used for HELO/EHLO arguments. UTF-8 labels
- * are accepted (RFC 6531). */
+ * [1.2.3.4] / [IPv6:...]), as in a path. UTF-8 labels are accepted
+ * (RFC 6531 §3.3). */
 bool smtp_valid_domain(const char *s, size_t len);
+/* The HELO/EHLO argument: the same, but ASCII only (RFC 6531 §3.7.1). */
+bool smtp_valid_helo(const char *s, size_t len);
 
 /* Splits "local@domain" at its last '@' outside quotes; -1 when there is
  * none or either part is empty / too long. */
