@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../util/str.h"
+#include "iprate.h"
 #include "limits.h"
 #include "log.h"
 
@@ -75,6 +76,9 @@ config_defaults(struct config *cfg, bool as_root)
 	cfg->smtp_data_grace = LIMIT_SMTP_DATA_GRACE_DEFAULT;
 	cfg->preauth_timeout = LIMIT_PREAUTH_TIMEOUT_DEFAULT;
 	cfg->max_connection_rate_per_ip = LIMIT_CONNECTION_RATE_PER_IP_DEFAULT;
+	/* Webmail and local tools open a connection per request. */
+	str_lcpy(cfg->connection_rate_exempt, "127.0.0.0/8 ::1",
+		 sizeof(cfg->connection_rate_exempt));
 }
 
 void
@@ -215,6 +219,17 @@ config_set(struct config *cfg, const char *key, const char *val, bool *listen_re
 	};
 	long long v;
 
+	if (strcmp(key, "connection_rate_exempt") == 0) {
+		if (iprate_parse_prefixes(val, NULL, IPRATE_PREFIX_MAX) < 0 ||
+		    str_lcpy(cfg->connection_rate_exempt, val,
+			     sizeof(cfg->connection_rate_exempt)) >=
+			    sizeof(cfg->connection_rate_exempt)) {
+			snprintf(err, errlen, "%s: want up to %d addresses or "
+				 "ADDR/LEN prefixes", key, IPRATE_PREFIX_MAX);
+			return -1;
+		}
+		return 0;
+	}
 	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
 		if (strcmp(key, ints[i].key) != 0)
 			continue;

@@ -57,6 +57,8 @@ struct config {
 	int smtp_data_grace;   /* seconds */
 	int preauth_timeout;   /* idle seconds before login (IMAP/POP3/587) */
 	int max_connection_rate_per_ip; /* new connections per minute */
+	/* Addresses the rate does not apply to (iprate_parse_prefixes). */
+	char connection_rate_exempt[256];
 };
 
 /* auth_cache_ttl: long enough to cover a client's reconnect loop, short

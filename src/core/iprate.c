@@ -45,6 +45,88 @@ iprate_key(const char *ip, uint8_t key[IPRATE_KEY_LEN])
 	return 0;
 }
 
+/* The whole address as 16 bytes, IPv4 as IPv4-mapped. 0 or -1. */
+static int
+iprate_addr(const char *ip, uint8_t out[16])
+{
+	struct in_addr a4;
+
+	memset(out, 0, 16);
+	if (inet_pton(AF_INET, ip, &a4) == 1) {
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &a4, 4);
+		return 0;
+	}
+	return inet_pton(AF_INET6, ip, out) == 1 ? 0 : -1;
+}
+
+static int
+iprate_parse_prefix(const char *item, size_t len, struct iprate_prefix *p)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	const char *slash;
+	long long bits;
+	bool v4;
+
+	if (len == 0 || len >= sizeof(buf))
+		return -1;
+	memcpy(buf, item, len);
+	buf[len] = '\0';
+	slash = strchr(buf, '/');
+	if (slash != NULL)
+		buf[slash - buf] = '\0';
+	v4 = strchr(buf, ':') == NULL;
+	if (iprate_addr(buf, p->addr) < 0)
+		return -1;
+	if (slash == NULL)
+		bits = v4 ? 32 : 128;
+	else if (str_tonum(slash + 1, 0, v4 ? 32 : 128, &bits) < 0)
+		return -1;
+	p->bits = (int)bits + (v4 ? 96 : 0);
+	return 0;
+}
+
+int
+iprate_parse_prefixes(const char *list, struct iprate_prefix *out, int max)
+{
+	struct iprate_prefix tmp;
+	int n = 0;
+
+	while (*list != '\0') {
+		size_t len = strcspn(list, " ,\t");
+
+		if (len > 0) {
+			if (n >= max ||
+			    iprate_parse_prefix(list, len, out ? &out[n] : &tmp) < 0)
+				return -1;
+			n++;
+		}
+		list += len;
+		while (*list == ' ' || *list == ',' || *list == '\t')
+			list++;
+	}
+	return n;
+}
+
+bool
+iprate_in_prefixes(const char *ip, const struct iprate_prefix *p, int n)
+{
+	uint8_t a[16];
+
+	if (iprate_addr(ip, a) < 0)
+		return false;
+	for (int i = 0; i < n; i++) {
+		int full = p[i].bits / 8, rest = p[i].bits % 8;
+
+		if (memcmp(a, p[i].addr, (size_t)full) != 0)
+			continue;
+		if (rest == 0 ||
+		    ((a[full] ^ p[i].addr[full]) & (0xff00 >> rest) & 0xff) == 0)
+			return true;
+	}
+	return false;
+}
+
 void
 iprate_group(const char *ip, char *out, size_t outlen)
 {

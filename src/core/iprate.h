@@ -24,6 +24,24 @@ int iprate_key(const char *ip, uint8_t key[IPRATE_KEY_LEN]);
  * "2001:db8:1:2::/64"; ip itself when it does not parse. */
 void iprate_group(const char *ip, char *out, size_t outlen);
 
+/* An address prefix (exemptions): IPv4 prefixes are kept as IPv4-mapped
+ * IPv6 (::ffff:0:0/96 + the IPv4 length). */
+struct iprate_prefix {
+	uint8_t addr[16];
+	int bits;
+};
+
+#define IPRATE_PREFIX_MAX 16
+
+/* Parses a list of ADDR or ADDR/LEN separated by spaces or commas ("" is
+ * an empty list) into out (at most max; out may be NULL to validate).
+ * The count, or -1 when an item is malformed or there are too many. */
+int iprate_parse_prefixes(const char *list, struct iprate_prefix *out,
+			  int max);
+/* true when numeric address ip lies in one of the n prefixes. */
+bool iprate_in_prefixes(const char *ip, const struct iprate_prefix *p,
+			int n);
+
 /* Fixed-size, set-associative table of token buckets: a client address
  * that has not connected for a minute needs no entry, and when a set is
  * full the entry that refilled longest ago is reused, so memory never

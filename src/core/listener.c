@@ -149,6 +149,14 @@ rate_ok(struct server *srv, const char *ip)
 	if (srv->cfg.max_connection_rate_per_ip <= 0 ||
 	    iprate_key(ip, key) < 0)
 		return true;
+	if (!p->rate_exempt_parsed) {
+		int n = iprate_parse_prefixes(srv->cfg.connection_rate_exempt,
+					      p->rate_exempt, IPRATE_PREFIX_MAX);
+		p->n_rate_exempt = n > 0 ? n : 0; /* checked at config load */
+		p->rate_exempt_parsed = true;
+	}
+	if (iprate_in_prefixes(ip, p->rate_exempt, p->n_rate_exempt))
+		return true;
 	if (p->iprate == NULL && (p->iprate = iprate_new()) == NULL)
 		return true; /* out of memory: the other limits still hold */
 	clock_gettime(CLOCK_MONOTONIC, &ts);

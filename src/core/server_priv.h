@@ -5,7 +5,10 @@
 #ifndef POSTEL_SERVER_PRIV_H
 #define POSTEL_SERVER_PRIV_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+#include "iprate.h"
 
 struct conn;
 struct evconnlistener;
@@ -40,6 +43,9 @@ struct server_priv {
 	unsigned n_conns;
 	struct server_ip_count *ips[SERVER_IP_BUCKETS]; /* by address group */
 	struct iprate *iprate;       /* max_connection_rate_per_ip buckets */
+	struct iprate_prefix rate_exempt[IPRATE_PREFIX_MAX];
+	int n_rate_exempt;           /* parsed from connection_rate_exempt */
+	bool rate_exempt_parsed;
 	struct server_lock *locks[SERVER_LOCK_BUCKETS];
 	unsigned busy;               /* durable jobs in flight */
 	struct server_watch *watches; /* server_watch_add */

@@ -60,7 +60,8 @@ def well_behaved_smtp(server, src="127.0.0.9"):
 # -- new connections per address per minute --------------------------------
 
 def test_connection_rate_per_ip(server_factory):
-    srv = server_factory(config={"max_connection_rate_per_ip": "3"})
+    srv = server_factory(config={"max_connection_rate_per_ip": "3",
+                                 "connection_rate_exempt": "127.0.0.1"})
     bad = "127.0.0.5"
     for _ in range(3):
         c = raw_from(bad, srv, "smtp")
@@ -81,6 +82,19 @@ def test_connection_rate_per_ip(server_factory):
     # Another address is not affected.
     well_behaved_smtp(srv, "127.0.0.6")
     assert srv.wait_log(lambda l: "reason=rate" in l)
+    # An exempt address (by default loopback: webmail) is never limited.
+    for _ in range(6):
+        c = raw_from("127.0.0.1", srv, "smtp")
+        assert c.reply()[0] == 220
+        c.close()
+
+
+def test_connection_rate_exempts_loopback_by_default(server_factory):
+    srv = server_factory(config={"max_connection_rate_per_ip": "2"})
+    for _ in range(5):
+        c = raw_from("127.0.0.5", srv, "smtp")
+        assert c.reply()[0] == 220
+        c.close()
 
 
 def test_connections_per_ip_counted_per_address(server_factory):

@@ -107,6 +107,39 @@ test_bounded(void **state)
 	iprate_free(&r);
 }
 
+static void
+test_prefixes(void **state)
+{
+	struct iprate_prefix p[IPRATE_PREFIX_MAX];
+	int n;
+
+	n = iprate_parse_prefixes("127.0.0.0/8 ::1, 2001:db8::/32,192.0.2.7",
+				  p, IPRATE_PREFIX_MAX);
+	assert_int_equal(n, 4);
+	assert_true(iprate_in_prefixes("127.1.2.3", p, n));
+	assert_true(iprate_in_prefixes("::1", p, n));
+	assert_true(iprate_in_prefixes("2001:db8:ffff::1", p, n));
+	assert_true(iprate_in_prefixes("192.0.2.7", p, n));
+	assert_false(iprate_in_prefixes("192.0.2.8", p, n));
+	assert_false(iprate_in_prefixes("128.0.0.1", p, n));
+	assert_false(iprate_in_prefixes("::2", p, n));
+	assert_false(iprate_in_prefixes("2001:db9::1", p, n));
+	/* An odd length compares the leading bits only. */
+	n = iprate_parse_prefixes("10.0.0.0/9", p, IPRATE_PREFIX_MAX);
+	assert_true(iprate_in_prefixes("10.127.0.1", p, n));
+	assert_false(iprate_in_prefixes("10.128.0.1", p, n));
+	assert_int_equal(iprate_parse_prefixes("", p, IPRATE_PREFIX_MAX), 0);
+	assert_int_equal(iprate_parse_prefixes("0.0.0.0/0", p, 1), 1);
+	assert_true(iprate_in_prefixes("203.0.113.1", p, 1));
+	assert_false(iprate_in_prefixes("2001:db8::1", p, 1));
+	assert_int_equal(iprate_parse_prefixes("10.0.0.0/33", NULL, 4), -1);
+	assert_int_equal(iprate_parse_prefixes("::/129", NULL, 4), -1);
+	assert_int_equal(iprate_parse_prefixes("example.org", NULL, 4), -1);
+	assert_int_equal(iprate_parse_prefixes("1.2.3.4/", NULL, 4), -1);
+	assert_int_equal(iprate_parse_prefixes("1.1.1.1 2.2.2.2", NULL, 1),
+			 -1);
+}
+
 int
 main(void)
 {
@@ -115,6 +148,7 @@ main(void)
 		cmocka_unit_test(test_keys_same_64),
 		cmocka_unit_test(test_bucket),
 		cmocka_unit_test(test_bounded),
+		cmocka_unit_test(test_prefixes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
