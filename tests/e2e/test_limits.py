@@ -115,14 +115,17 @@ def test_connections_per_ip_counted_per_address(server_factory):
 
 # -- a deadline for a whole command line -----------------------------------
 
-def dribble(c, data, step=0.4, limit=40):
+def dribble(c, data, step=0.4, limit=40, midway=None):
     """Sends data one byte per step seconds until the server answers or
-    closes; returns what it sent back (b"" if it never did)."""
+    closes; returns what it sent back (b"" if it never did). midway() runs
+    after the second byte, while the slow line is pending."""
     for i, b in enumerate(data[:limit]):
         try:
             c.send(bytes([b]))
         except OSError:
             break
+        if i == 1 and midway is not None:
+            midway()
         got = c.pending(step)
         if got or c.eof:
             return got
@@ -140,10 +143,10 @@ def test_command_line_deadline(server_factory, proto, line, expect):
     c = raw_from("127.0.0.10", srv, proto)
     greeting(c, proto)
     # Each byte restarts the idle timeout; only the line deadline ends it.
-    got = dribble(c, line)
+    # Meanwhile another client is served as usual.
+    got = dribble(c, line, midway=lambda: well_behaved_smtp(srv))
     assert got.startswith(expect), got
     assert c.closed()
-    well_behaved_smtp(srv)
 
 
 def test_command_deadline_spares_pipelined_lines(server_factory):
@@ -169,17 +172,18 @@ def test_data_min_rate(server_factory):
     assert c.cmd("DATA")[0] == 354
     # 20 bytes every 0.3 s: far below 1000 bytes/s, yet never idle.
     got = b""
-    for _ in range(100):
+    for i in range(100):
         try:
             c.send(b"Subject: slow data\r\n")
         except OSError:
             break
+        if i == 1:
+            well_behaved_smtp(srv)  # a normal DATA meanwhile
         got = c.pending(0.3)
         if got or c.eof:
             break
     assert got.startswith(b"421 4.4.2"), got
     assert c.closed()
-    well_behaved_smtp(srv)
 
 
 # -- a short idle timeout before login -------------------------------------
