@@ -222,3 +222,51 @@ def test_preauth_timeout(server_factory):
     assert authed.read_line().startswith(b"b OK")
     for c in (smtp, authed):
         c.close()
+
+
+def test_bdat_min_rate(server_factory):
+    srv = server_factory(config={"smtp_data_min_rate": "1000",
+                                 "smtp_data_grace": "2"})
+    c = raw_from("127.0.0.14", srv, "smtp")
+    assert c.reply()[0] == 220
+    c.ehlo()
+    assert c.cmd("MAIL FROM:<slow@remote.test>")[0] == 250
+    assert c.cmd("RCPT TO:<%s>" % ALICE)[0] == 250
+    c.line("BDAT 100000 LAST")
+    got = b""
+    for _ in range(100):
+        try:
+            c.send(b"x" * 20)
+        except OSError:
+            break
+        got = c.pending(0.3)
+        if got or c.eof:
+            break
+    assert got.startswith(b"421 4.4.2"), got
+    assert c.closed()
+
+
+def test_append_literal_is_not_a_command_line(server_factory):
+    """An APPEND's message literal is bulk data: a slow upload is not cut
+    by command_deadline (the idle timeout still applies)."""
+    srv = server_factory(config={"command_deadline": "1"})
+    c = raw_from("127.0.0.15", srv, "imaps")
+    greeting(c, "imaps")
+    c.line("a LOGIN %s %s" % (ALICE, srv.users[ALICE]))
+    for _ in range(5):
+        ln = c.read_line()
+        if ln.startswith(b"a "):
+            break
+    assert ln.startswith(b"a OK"), ln
+    msg = b"Subject: slow upload\r\n\r\n" + b"y" * 100 + b"\r\n"
+    c.line("b APPEND INBOX {%d+}" % len(msg))
+    for i in range(0, len(msg), 25):  # over about 2.4 seconds
+        c.send(msg[i:i + 25])
+        assert c.pending(0.4) == b""
+    c.send(b"\r\n")
+    for _ in range(5):
+        ln = c.read_line()
+        if ln.startswith(b"b "):
+            break
+    assert ln.startswith(b"b OK"), ln
+    c.close()
