@@ -44,10 +44,11 @@
 #define LIMIT_SMTP_DATA_MIN_RATE_DEFAULT 1024
 #define LIMIT_SMTP_DATA_GRACE_DEFAULT 60
 /* Before authentication on IMAP, POP3 and submission: RFC 9051 §5.4 asks
- * for the 30-minute autologout only in the authenticated state ("if a
+ * for the 30-minute autologout only in the authenticated state ("If a
  * server has an inactivity autologout timer that applies to sessions
  * after authentication, the duration of that timer MUST be at least 30
- * minutes"); an unauthenticated client has no business idling. */
+ * minutes"; "this specification doesn't have any restrictions on an
+ * autologout timer used before successful client authentication"). */
 #define LIMIT_PREAUTH_TIMEOUT_DEFAULT 60
 /* New connections from one client address (IPv6 /64) per minute, a token
  * bucket; the table of buckets is fixed in size (listener.c). */

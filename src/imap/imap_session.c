@@ -38,10 +38,11 @@ static const struct conn_handler imap_conn_handler = {
 	.on_timeout = imap_session_timeout_cb,
 };
 
-/* RFC 9051 §5.4: "if a server has an inactivity autologout timer that
+/* RFC 9051 §5.4: "If a server has an inactivity autologout timer that
  * applies to sessions after authentication, the duration of that timer
- * MUST be at least 30 minutes" -- after authentication; before it the
- * shorter preauth_timeout applies. */
+ * MUST be at least 30 minutes." and "this specification doesn't have any
+ * restrictions on an autologout timer used before successful client
+ * authentication": before login the shorter preauth_timeout applies. */
 static int
 imap_session_idle_timeout(const struct imap_session *s)
 {

@@ -201,7 +201,6 @@ smtp_discard(struct evbuffer *in)
 	return true;
 }
 
-/* Runs commands while input is complete and no async step is pending. */
 /* After a turn of smtp_process: the command line deadline runs while part
  * of a line waits and no job does; a login changes the idle timeout. */
 static void
@@ -221,6 +220,7 @@ smtp_process_end(struct smtp_session *s, bool consumed)
 		       consumed);
 }
 
+/* Runs commands while input is complete and no async step is pending. */
 static void
 smtp_process(struct smtp_session *s)
 {
