@@ -458,8 +458,10 @@ smtp_args_domain(const char *arg, size_t len, struct smtp_cmd *cmd,
 {
 	if (len == 0)
 		return smtp_fail(err, 501, "5.5.4", "Domain name required");
+	/* 5.5.2 (RFC 3463: syntax error), as Postfix answers an invalid
+	 * HELO name. */
 	if (!smtp_valid_helo(arg, len))
-		return smtp_fail(err, 501, "5.5.4", "Invalid domain name");
+		return smtp_fail(err, 501, "5.5.2", "Invalid domain name");
 	return 0;
 }
 

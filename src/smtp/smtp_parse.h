@@ -71,7 +71,8 @@ struct smtp_parse_error {
 
 /* line/len: one command line without its CRLF (or LF). Returns 0 and fills
  * cmd, or -1 and fills err. Rejects NUL bytes (500 5.5.2), unknown verbs
- * (500 5.5.1), missing or stray arguments (501 5.5.4), malformed paths
+ * (500 5.5.1), missing or stray arguments (501 5.5.4), a HELO/EHLO name
+ * that is no ASCII domain or address literal (501 5.5.2), malformed paths
  * (501 5.1.3 for MAIL/RCPT syntax, 553 5.1.3 not used here), too many
  * parameters (501 5.5.4). Verbs are case-insensitive. */
 int smtp_parse_command(const char *line, size_t len, struct smtp_cmd *cmd,

@@ -1,6 +1,6 @@
 """HELO/EHLO arguments (issue 7): a domain per RFC 5321 section 4.1.2 or an
 address literal, ASCII only (RFC 6531 section 3.7.1); anything else gets
-501 and the session stays in its state (a MAIL is still refused)."""
+501 5.5.2 and the session stays in its state (a MAIL is still refused)."""
 
 import pytest
 
@@ -30,7 +30,8 @@ def test_helo_refuses_bad_names(server, arg):
     c = connect(server)
     for verb in (b"EHLO ", b"HELO "):
         code, lines = c.cmd(verb + arg)
-        assert code == 501, (verb + arg, code, lines)
+        assert code == 501 and lines[0].startswith("5.5.2"), \
+            (verb + arg, code, lines)
     # Not greeted: a transaction cannot start.
     assert c.cmd("MAIL FROM:<a@remote.test>")[0] == 503
     assert c.cmd("EHLO good.example")[0] == 250
