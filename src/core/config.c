@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../util/str.h"
+#include "iprate.h"
 #include "limits.h"
 #include "log.h"
 
@@ -80,6 +81,14 @@ config_defaults(struct config *cfg, bool as_root)
 		 sizeof(cfg->tls_ciphersuites));
 	cfg->tls_ticket_rotation = CONFIG_TLS_TICKET_ROTATION_DEFAULT;
 	cfg->tls_handshake_timeout = CONFIG_TLS_HANDSHAKE_TIMEOUT_DEFAULT;
+	cfg->command_deadline = LIMIT_COMMAND_DEADLINE_DEFAULT;
+	cfg->smtp_data_min_rate = LIMIT_SMTP_DATA_MIN_RATE_DEFAULT;
+	cfg->smtp_data_grace = LIMIT_SMTP_DATA_GRACE_DEFAULT;
+	cfg->preauth_timeout = LIMIT_PREAUTH_TIMEOUT_DEFAULT;
+	cfg->max_connection_rate_per_ip = LIMIT_CONNECTION_RATE_PER_IP_DEFAULT;
+	/* Webmail and local tools open a connection per request. */
+	str_lcpy(cfg->connection_rate_exempt, "127.0.0.0/8 ::1",
+		 sizeof(cfg->connection_rate_exempt));
 }
 
 void
@@ -256,8 +265,43 @@ config_set(struct config *cfg, const char *key, const char *val, bool *listen_re
 		{ "imap_timeout", 1, 86400 },
 		{ "auth_cache_ttl", 0, 86400 },
 	};
+	/* Keys that set an int directly; 0 turns the limit off. */
+	struct {
+		const char *key;
+		long long min, max;
+		int *dst;
+	} ints[] = {
+		{ "command_deadline", 0, 86400, &cfg->command_deadline },
+		{ "smtp_data_min_rate", 0, 1 << 30, &cfg->smtp_data_min_rate },
+		{ "smtp_data_grace", 1, 86400, &cfg->smtp_data_grace },
+		{ "preauth_timeout", 0, 86400, &cfg->preauth_timeout },
+		{ "max_connection_rate_per_ip", 0, 1000000,
+		  &cfg->max_connection_rate_per_ip },
+	};
 	long long v;
 
+	if (strcmp(key, "connection_rate_exempt") == 0) {
+		if (iprate_parse_prefixes(val, NULL, IPRATE_PREFIX_MAX) < 0 ||
+		    str_lcpy(cfg->connection_rate_exempt, val,
+			     sizeof(cfg->connection_rate_exempt)) >=
+			    sizeof(cfg->connection_rate_exempt)) {
+			snprintf(err, errlen, "%s: want up to %d addresses or "
+				 "ADDR/LEN prefixes", key, IPRATE_PREFIX_MAX);
+			return -1;
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		if (strcmp(key, ints[i].key) != 0)
+			continue;
+		if (set_num(val, ints[i].min, ints[i].max, &v) < 0) {
+			snprintf(err, errlen, "%s must be a number from %lld to %lld",
+				 key, ints[i].min, ints[i].max);
+			return -1;
+		}
+		*ints[i].dst = (int)v;
+		return 0;
+	}
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		if (strcmp(key, strs[i].key) != 0)
 			continue;

@@ -65,6 +65,14 @@ struct config {
 	char tls_ciphersuites[256]; /* TLS 1.3 suites */
 	int tls_ticket_rotation;    /* seconds per ticket key; 0: no tickets */
 	int tls_handshake_timeout;  /* seconds for a whole TLS handshake */
+	/* Slow clients and connection rate (0 turns each off). */
+	int command_deadline;  /* seconds from a line's first byte to its end */
+	int smtp_data_min_rate; /* bytes/s over DATA/BDAT after the grace */
+	int smtp_data_grace;   /* seconds */
+	int preauth_timeout;   /* idle seconds before login (IMAP/POP3/587) */
+	int max_connection_rate_per_ip; /* new connections per minute */
+	/* Addresses the rate does not apply to (iprate_parse_prefixes). */
+	char connection_rate_exempt[256];
 };
 
 /* RFC 9325 §4.2 (BCP 195): TLS 1.2 with ECDHE key exchange and AEAD

@@ -69,6 +69,20 @@ void conn_pause(struct conn *c);
 void conn_resume(struct conn *c);
 /* Idle timeout in seconds while waiting for input (0: none). */
 void conn_set_timeout(struct conn *c, int seconds);
+/* Slow clients. A command line must be complete within seconds of its
+ * first byte (0: no deadline); the idle timeout alone restarts on every
+ * read. On expiry the session hears on_timeout (or on_close "timeout"). */
+void conn_set_line_deadline(struct conn *c, int seconds);
+/* Called by the session after it has taken what it could from the input:
+ * waiting says part of a line (or command) has arrived and the session
+ * waits for the rest (not for a job, not in a bulk transfer), consumed
+ * that it took a whole line since the last call. While waiting the line
+ * deadline runs (restarted when consumed); otherwise it stops. */
+void conn_line_wait(struct conn *c, bool waiting, bool consumed);
+/* A bulk transfer (DATA/BDAT) from now on: it may last grace seconds plus
+ * one second per min_rate bytes received, then on_timeout as above.
+ * min_rate 0 ends the check. */
+void conn_set_min_rate(struct conn *c, int min_rate, int grace);
 /* After the queued output is sent, close (on_close gets "quit"). */
 void conn_close_after_flush(struct conn *c);
 

@@ -37,6 +37,27 @@
 /* Connections in total and from one client address. */
 #define LIMIT_CONNECTIONS_DEFAULT 20000
 #define LIMIT_CONNECTIONS_PER_IP_DEFAULT 200
+/* Slow clients (issue 7). A command line must be complete this many
+ * seconds after its first byte arrived: the idle timeouts restart on every
+ * read, so a client dribbling a byte every few seconds would otherwise keep
+ * its slot forever. */
+#define LIMIT_COMMAND_DEADLINE_DEFAULT 120
+/* DATA/BDAT: the transfer may take LIMIT_SMTP_DATA_GRACE_DEFAULT seconds
+ * plus one second per LIMIT_SMTP_DATA_MIN_RATE_DEFAULT bytes received (a
+ * deadline that grows with what arrives, as Apache's mod_reqtimeout
+ * MinRate does). 35 MiB at the minimum rate is about 10 hours. */
+#define LIMIT_SMTP_DATA_MIN_RATE_DEFAULT 1024
+#define LIMIT_SMTP_DATA_GRACE_DEFAULT 60
+/* Before authentication on IMAP, POP3 and submission: RFC 9051 §5.4 asks
+ * for the 30-minute autologout only in the authenticated state ("If a
+ * server has an inactivity autologout timer that applies to sessions
+ * after authentication, the duration of that timer MUST be at least 30
+ * minutes"; "this specification doesn't have any restrictions on an
+ * autologout timer used before successful client authentication"). */
+#define LIMIT_PREAUTH_TIMEOUT_DEFAULT 60
+/* New connections from one client address (IPv6 /64) per minute, a token
+ * bucket; the table of buckets is fixed in size (listener.c). */
+#define LIMIT_CONNECTION_RATE_PER_IP_DEFAULT 60
 /* RFC 1939 §3 / RFC 2449 §4: POP3 command line 255 octets + CRLF. */
 #define LIMIT_POP3_LINE 512
 /* RFC 1939 §3: ten-minute autologout timer. */

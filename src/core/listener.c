@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/listener.h>
@@ -17,6 +18,7 @@
 #include "../pop3/pop3_session.h"
 #include "../smtp/smtp_session.h"
 #include "conn.h"
+#include "iprate.h"
 #include "log.h"
 #include "loop.h"
 #include "server.h"
@@ -50,17 +52,22 @@ ip_count(struct server_priv *p, const char *ip)
 	return e ? e->n : 0;
 }
 
+/* Per-address limits count address groups: IPv4 /32, IPv6 /64
+ * (iprate.h). */
 void
 listener_conn_added(struct server *srv, struct conn *c)
 {
 	struct server_priv *p = srv->priv;
-	struct server_ip_count **pp = ip_find(p, conn_peer(c));
+	char group[64];
+	struct server_ip_count **pp;
 
+	iprate_group(conn_peer(c), group, sizeof(group));
+	pp = ip_find(p, group);
 	if (*pp == NULL) {
 		struct server_ip_count *e = calloc(1, sizeof(*e));
 		if (e == NULL)
 			return;
-		snprintf(e->ip, sizeof(e->ip), "%s", conn_peer(c));
+		snprintf(e->ip, sizeof(e->ip), "%s", group);
 		*pp = e;
 	}
 	(*pp)->n++;
@@ -71,8 +78,11 @@ void
 listener_conn_removed(struct server *srv, struct conn *c)
 {
 	struct server_priv *p = srv->priv;
-	struct server_ip_count **pp = ip_find(p, conn_peer(c));
+	char group[64];
+	struct server_ip_count **pp;
 
+	iprate_group(conn_peer(c), group, sizeof(group));
+	pp = ip_find(p, group);
 	p->n_conns--;
 	if (*pp == NULL)
 		return;
@@ -104,21 +114,55 @@ peer_ip(const struct sockaddr *sa, char *out, size_t outlen)
 /* Refuses a connection over a limit with the protocol's own words when the
  * protocol speaks first in plaintext; TLS ports are just closed. */
 static void
-refuse(int fd, int proto)
+refuse(int fd, int proto, const char *why)
 {
-	const char *msg = NULL;
+	char msg[160];
 
+	msg[0] = '\0';
+	/* RFC 5321 §3.1 (421 instead of the 220 greeting), RFC 2449 §8.1.2
+	 * ([SYS/TEMP]: try again later), RFC 9051 §7.1.5 (BYE greeting). */
 	if (proto == PROTO_SMTP || proto == PROTO_SUBMISSION)
-		msg = "421 4.7.0 Too many connections, try again later\r\n";
+		snprintf(msg, sizeof(msg), "421 4.7.0 %s, try again later\r\n",
+			 why);
 	else if (proto == PROTO_POP3)
-		msg = "-ERR [SYS/TEMP] Too many connections, try again later\r\n";
+		snprintf(msg, sizeof(msg),
+			 "-ERR [SYS/TEMP] %s, try again later\r\n", why);
 	else if (proto == PROTO_IMAP)
-		msg = "* BYE Too many connections, try again later\r\n";
-	if (msg != NULL) {
+		snprintf(msg, sizeof(msg), "* BYE %s, try again later\r\n",
+			 why);
+	if (msg[0] != '\0') {
 		ssize_t w = send(fd, msg, strlen(msg), MSG_DONTWAIT | MSG_NOSIGNAL);
 		(void)w;
 	}
 	close(fd);
+}
+
+/* max_connection_rate_per_ip: one token per new connection from the
+ * client's address group. true when it may connect. */
+static bool
+rate_ok(struct server *srv, const char *ip)
+{
+	struct server_priv *p = srv->priv;
+	uint8_t key[IPRATE_KEY_LEN];
+	struct timespec ts;
+
+	if (srv->cfg.max_connection_rate_per_ip <= 0 ||
+	    iprate_key(ip, key) < 0)
+		return true;
+	if (!p->rate_exempt_parsed) {
+		int n = iprate_parse_prefixes(srv->cfg.connection_rate_exempt,
+					      p->rate_exempt, IPRATE_PREFIX_MAX);
+		p->n_rate_exempt = n > 0 ? n : 0; /* checked at config load */
+		p->rate_exempt_parsed = true;
+	}
+	if (iprate_in_prefixes(ip, p->rate_exempt, p->n_rate_exempt))
+		return true;
+	if (p->iprate == NULL && (p->iprate = iprate_new()) == NULL)
+		return true; /* out of memory: the other limits still hold */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return iprate_take(p->iprate, key,
+			   (unsigned)srv->cfg.max_connection_rate_per_ip,
+			   (double)ts.tv_sec + ts.tv_nsec / 1e9);
 }
 
 static void
@@ -127,7 +171,7 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 {
 	struct server_listener *sl = arg;
 	struct server *srv = sl->srv;
-	char ip[64];
+	char ip[64], group[64];
 	bool tls = sl->proto == PROTO_SUBMISSIONS || sl->proto == PROTO_POP3S ||
 		   sl->proto == PROTO_IMAPS;
 
@@ -140,11 +184,18 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
+	iprate_group(ip, group, sizeof(group));
 	if (srv->priv->n_conns >= srv->cfg.max_connections ||
-	    ip_count(srv->priv, ip) >= srv->cfg.max_connections_per_ip) {
+	    ip_count(srv->priv, group) >= srv->cfg.max_connections_per_ip) {
 		log_warn(NULL, "refuse", " proto=%s ip=%s reason=limit",
 			 config_proto_name(sl->proto), ip);
-		refuse(fd, sl->proto);
+		refuse(fd, sl->proto, "Too many connections");
+		return;
+	}
+	if (!rate_ok(srv, ip)) {
+		log_warn(NULL, "refuse", " proto=%s ip=%s reason=rate",
+			 config_proto_name(sl->proto), ip);
+		refuse(fd, sl->proto, "Too many connections from your address");
 		return;
 	}
 	struct conn *c = conn_new(srv, fd, ip, tls);
@@ -242,4 +293,5 @@ listener_free_all(struct server *srv)
 			p->ips[b] = e->next;
 			free(e);
 		}
+	iprate_free(&p->iprate);
 }

@@ -5,7 +5,10 @@
 #ifndef POSTEL_SERVER_PRIV_H
 #define POSTEL_SERVER_PRIV_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+#include "iprate.h"
 
 struct conn;
 struct evconnlistener;
@@ -13,6 +16,7 @@ struct event;
 struct sweep_thread;
 struct keyhelper;
 struct tls_tickets;
+struct iprate;
 
 #define SERVER_IP_BUCKETS 4096
 #define SERVER_LOCK_BUCKETS 256
@@ -39,7 +43,11 @@ struct server_priv {
 	size_t n_listeners;
 	struct conn *conns;          /* every live connection */
 	unsigned n_conns;
-	struct server_ip_count *ips[SERVER_IP_BUCKETS];
+	struct server_ip_count *ips[SERVER_IP_BUCKETS]; /* by address group */
+	struct iprate *iprate;       /* max_connection_rate_per_ip buckets */
+	struct iprate_prefix rate_exempt[IPRATE_PREFIX_MAX];
+	int n_rate_exempt;           /* parsed from connection_rate_exempt */
+	bool rate_exempt_parsed;
 	struct server_lock *locks[SERVER_LOCK_BUCKETS];
 	unsigned busy;               /* durable jobs in flight */
 	struct server_watch *watches; /* server_watch_add */

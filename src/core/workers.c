@@ -1,6 +1,7 @@
 /*
- * Fixed pool of threads for blocking work. Jobs run in FIFO order; each
- * job's completion is posted back to the loop thread.
+ * Fixed pool of threads for blocking work. Jobs run in FIFO order within
+ * each of two lanes, urgent first; each job's completion is posted back to
+ * the loop thread.
  */
 #include "workers.h"
 
@@ -12,6 +13,9 @@
 #include "loop.h"
 
 #define WORKERS_MAX 64
+/* Urgent jobs in a row, while normal ones wait, before one normal job is
+ * taken anyway: a flood of urgent work slows the rest, never stops it. */
+#define WORKERS_URGENT_BURST 8
 
 struct workers_job {
 	workers_fn work;
@@ -20,15 +24,41 @@ struct workers_job {
 	struct workers_job *next;
 };
 
+struct workers_lane {
+	struct workers_job *head, *tail;
+};
+
 struct workers {
 	struct loop *loop;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct workers_job *head, *tail;
+	struct workers_lane lane[2]; /* [0] normal, [1] urgent */
+	int urgent_run;              /* urgent jobs taken in a row */
 	bool stopping;
 	int n;
 	pthread_t threads[WORKERS_MAX];
 };
+
+/* The next job under w->mu, urgent lane first (see
+ * WORKERS_URGENT_BURST); NULL when both lanes are empty. */
+static struct workers_job *
+workers_take(struct workers *w)
+{
+	struct workers_lane *l = &w->lane[1];
+	struct workers_job *j;
+
+	if (l->head == NULL ||
+	    (w->urgent_run >= WORKERS_URGENT_BURST && w->lane[0].head != NULL))
+		l = &w->lane[0];
+	j = l->head;
+	if (j == NULL)
+		return NULL;
+	w->urgent_run = l == &w->lane[1] ? w->urgent_run + 1 : 0;
+	l->head = j->next;
+	if (l->head == NULL)
+		l->tail = NULL;
+	return j;
+}
 
 static void *
 workers_main(void *arg)
@@ -36,17 +66,15 @@ workers_main(void *arg)
 	struct workers *w = arg;
 
 	for (;;) {
+		struct workers_job *j;
+
 		pthread_mutex_lock(&w->mu);
-		while (w->head == NULL && !w->stopping)
+		while ((j = workers_take(w)) == NULL && !w->stopping)
 			pthread_cond_wait(&w->cv, &w->mu);
-		struct workers_job *j = w->head;
 		if (j == NULL) {
 			pthread_mutex_unlock(&w->mu);
 			return NULL;
 		}
-		w->head = j->next;
-		if (w->head == NULL)
-			w->tail = NULL;
 		pthread_mutex_unlock(&w->mu);
 
 		j->work(j->arg);
@@ -82,10 +110,12 @@ workers_new(struct loop *loop, int nthreads)
 	return w;
 }
 
-void
-workers_submit(struct workers *w, workers_fn work, workers_fn done, void *arg)
+static void
+workers_enqueue(struct workers *w, workers_fn work, workers_fn done,
+		void *arg, bool urgent)
 {
 	struct workers_job *j = malloc(sizeof(*j));
+	struct workers_lane *l = &w->lane[urgent ? 1 : 0];
 
 	if (j == NULL) {
 		log_error(NULL, "workers_submit", " reason=oom");
@@ -96,13 +126,26 @@ workers_submit(struct workers *w, workers_fn work, workers_fn done, void *arg)
 	j->arg = arg;
 	j->next = NULL;
 	pthread_mutex_lock(&w->mu);
-	if (w->tail != NULL)
-		w->tail->next = j;
+	if (l->tail != NULL)
+		l->tail->next = j;
 	else
-		w->head = j;
-	w->tail = j;
+		l->head = j;
+	l->tail = j;
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
+}
+
+void
+workers_submit(struct workers *w, workers_fn work, workers_fn done, void *arg)
+{
+	workers_enqueue(w, work, done, arg, false);
+}
+
+void
+workers_submit_urgent(struct workers *w, workers_fn work, workers_fn done,
+		      void *arg)
+{
+	workers_enqueue(w, work, done, arg, true);
 }
 
 void

@@ -15,6 +15,12 @@ typedef void (*workers_fn)(void *arg);
 struct workers *workers_new(struct loop *loop, int nthreads);
 void workers_submit(struct workers *w, workers_fn work, workers_fn done,
 		    void *arg);
+/* The same in the urgent lane, which idle threads serve first: short jobs
+ * a client is waiting on in a protocol with timeouts of its own (an SMTP
+ * RCPT lookup), never behind a queue of IMAP reads. A long job still
+ * holds its thread, so long work is split (IMAP SEARCH runs in slices). */
+void workers_submit_urgent(struct workers *w, workers_fn work,
+			   workers_fn done, void *arg);
 /* Finishes queued jobs, joins the threads. Posted "done" callbacks still
  * run on the loop if it keeps running. */
 void workers_free(struct workers **wp);

@@ -36,7 +36,22 @@ struct imap_search_job {
 	 * modseq of the messages found. */
 	bool has_modseq;
 	uint64_t max_modseq;
+	/* Evaluated in slices (imap_search_slice): where the next one starts,
+	 * the matches so far, and whether another slice is due. */
+	bool prepared, need_file, need_fields, more;
+	size_t pos;
+	struct imap_search_msg *sel;
+	size_t n_sel;
 };
+
+/* A SEARCH over a large mailbox runs as several worker jobs, each
+ * evaluating at most this many messages, or reading at most this many
+ * message files (TEXT, BODY), before it is queued again: jobs of other
+ * sessions (an SMTP lookup, another client's FETCH) run in between
+ * instead of waiting for the whole mailbox to be read. */
+#define IMAP_SEARCH_SLICE_MSGS 20000
+#define IMAP_SEARCH_SLICE_FILES 256
+#define IMAP_SEARCH_SLICE_BYTES (4u * 1024 * 1024)
 
 /* Size, internal date and file of every message, which the selected view
  * does not keep; a message expunged meanwhile gets size -1 and no file,
@@ -125,34 +140,30 @@ imap_search_keep_header(struct imap_search_msg *m)
 	m->len = h;
 }
 
-static int
-imap_search_work(struct imap_job *j, struct store *st)
+/* Evaluates the next slice of messages; sets x->more when some remain. */
+static void
+imap_search_slice(struct imap_search_job *x)
 {
-	struct imap_search_job *x = (struct imap_search_job *)j;
-	struct imap_search_msg *sel;
-	size_t n_sel = 0;
-	bool file, fields;
+	size_t files = 0, bytes = 0, end = x->pos + IMAP_SEARCH_SLICE_MSGS;
 
-	if (imap_search_prepare(x, st, &file, &fields) < 0)
-		return -1;
-	sel = calloc(x->n + 1, sizeof(*sel));
-	x->hits = calloc(x->n + 1, sizeof(*x->hits));
-	x->hit_uids = calloc(x->n + 1, sizeof(*x->hit_uids));
-	if (sel == NULL || x->hits == NULL || x->hit_uids == NULL) {
-		free(sel);
-		return -1;
-	}
-	for (size_t i = 0; i < x->n; i++) {
-		struct imap_search_msg *m = &x->msgs[i];
+	if (end > x->n)
+		end = x->n;
+	for (; x->pos < end && files < IMAP_SEARCH_SLICE_FILES &&
+	       bytes < IMAP_SEARCH_SLICE_BYTES;
+	     x->pos++) {
+		struct imap_search_msg *m = &x->msgs[x->pos];
 		char *data = NULL;
 		size_t len = 0;
 
-		if ((file || (fields && m->fields == NULL)) &&
-		    x->blobs[i][0] != '\0' &&
-		    imap_msgfile_read(x->data_dir, x->blobs[i], m->size,
-				      &data, &len) == 0) {
-			m->data = data;
-			m->len = len;
+		if ((x->need_file || (x->need_fields && m->fields == NULL)) &&
+		    x->blobs[x->pos][0] != '\0') {
+			files++;
+			if (imap_msgfile_read(x->data_dir, x->blobs[x->pos],
+					      m->size, &data, &len) == 0) {
+				m->data = data;
+				m->len = len;
+				bytes += len;
+			}
 		}
 		bool hit = imap_search_match(x->q.root, m, (uint32_t)x->n,
 					     x->max_uid) == 1;
@@ -166,18 +177,39 @@ imap_search_work(struct imap_job *j, struct store *st)
 			imap_search_keep_header(m);
 		}
 		if (hit)
-			sel[n_sel++] = *m;
+			x->sel[x->n_sel++] = *m;
 	}
+	x->more = x->pos < x->n;
+}
+
+static int
+imap_search_work(struct imap_job *j, struct store *st)
+{
+	struct imap_search_job *x = (struct imap_search_job *)j;
+
+	if (!x->prepared) {
+		if (imap_search_prepare(x, st, &x->need_file,
+					&x->need_fields) < 0)
+			return -1;
+		x->sel = calloc(x->n + 1, sizeof(*x->sel));
+		x->hits = calloc(x->n + 1, sizeof(*x->hits));
+		x->hit_uids = calloc(x->n + 1, sizeof(*x->hit_uids));
+		if (x->sel == NULL || x->hits == NULL || x->hit_uids == NULL)
+			return -1;
+		x->prepared = true;
+	}
+	imap_search_slice(x);
+	if (x->more)
+		return 0;
 	if (x->is_sort)
-		imap_sort_messages(&x->sort, sel, n_sel);
-	for (size_t i = 0; i < n_sel; i++) {
-		x->hits[i] = x->uid ? sel[i].uid : sel[i].seq;
-		x->hit_uids[i] = sel[i].uid;
-		if (sel[i].modseq > x->max_modseq)
-			x->max_modseq = sel[i].modseq;
+		imap_sort_messages(&x->sort, x->sel, x->n_sel);
+	for (size_t i = 0; i < x->n_sel; i++) {
+		x->hits[i] = x->uid ? x->sel[i].uid : x->sel[i].seq;
+		x->hit_uids[i] = x->sel[i].uid;
+		if (x->sel[i].modseq > x->max_modseq)
+			x->max_modseq = x->sel[i].modseq;
 	}
-	x->n_hits = n_sel;
-	free(sel);
+	x->n_hits = x->n_sel;
 	return 0;
 }
 
@@ -214,6 +246,10 @@ imap_search_done(struct imap_job *j)
 	struct imap_session *s = j->s;
 	struct buf b;
 
+	if (j->result == 0 && x->more) {
+		j->requeue = true; /* the next slice, behind other jobs */
+		return;
+	}
 	if (j->result < 0) {
 		if ((x->q.ret & IMAP_ESEARCH_SAVE) && s->view != NULL &&
 		    s->view->gen == x->gen) {
@@ -281,6 +317,7 @@ imap_search_job_free(struct imap_job *j)
 	store_fields_free(x->fields, x->n_fields);
 	free(x->hits);
 	free(x->hit_uids);
+	free(x->sel);
 	imap_search_free(&x->q);
 	free(x);
 }

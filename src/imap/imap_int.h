@@ -114,6 +114,7 @@ struct imap_session {
 	bool tls_pending;        /* STARTTLS accepted, handshake not begun */
 	bool in_cmd;             /* a command runs (answered by imap_finish) */
 	bool in_process;         /* inside the input loop */
+	bool timeout_authed;     /* idle timeout chosen for after login */
 	bool idling;             /* IDLE: waiting for DONE */
 	bool sasl_wait;          /* AUTHENTICATE: next line is a response */
 	bool discarding;         /* skipping an overlong line */

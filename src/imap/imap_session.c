@@ -38,6 +38,24 @@ static const struct conn_handler imap_conn_handler = {
 	.on_timeout = imap_session_timeout_cb,
 };
 
+/* RFC 9051 §5.4: "If a server has an inactivity autologout timer that
+ * applies to sessions after authentication, the duration of that timer
+ * MUST be at least 30 minutes." and "this specification doesn't have any
+ * restrictions on an autologout timer used before successful client
+ * authentication": before login the shorter preauth_timeout applies. */
+static int
+imap_session_idle_timeout(const struct imap_session *s)
+{
+	const struct config *cfg = &s->srv->cfg;
+	int t = cfg->imap_timeout > 0 ? cfg->imap_timeout
+				      : LIMIT_IMAP_TIMEOUT_DEFAULT;
+
+	if (s->state == IMAP_STATE_NOAUTH && cfg->preauth_timeout > 0 &&
+	    cfg->preauth_timeout < t)
+		return cfg->preauth_timeout;
+	return t;
+}
+
 void
 imap_session_start(struct server *srv, struct conn *conn, bool implicit_tls)
 {
@@ -58,10 +76,8 @@ imap_session_start(struct server *srv, struct conn *conn, bool implicit_tls)
 	buf_init(&s->in, LIMIT_IMAP_COMMAND);
 	buf_init(&s->tagged, 1024);
 	conn_set_handler(conn, &imap_conn_handler, s);
-	/* RFC 9051 §5.4: autologout after at least 30 minutes idle. */
-	conn_set_timeout(conn, srv->cfg.imap_timeout > 0
-				       ? srv->cfg.imap_timeout
-				       : LIMIT_IMAP_TIMEOUT_DEFAULT);
+	conn_set_timeout(conn, imap_session_idle_timeout(s));
+	conn_set_line_deadline(conn, srv->cfg.command_deadline);
 	log_info(s->sess_id, "imap_start", " peer=%s tls=%s",
 		 log_qs(conn_peer(conn)), implicit_tls ? "yes" : "no");
 	/* RFC 9051 §7.1: the greeting may carry the capabilities. */
@@ -455,9 +471,33 @@ imap_session_step(struct imap_session *s)
 	return 1;
 }
 
+/* After a turn of the input loop: the autologout timer once logged in,
+ * and the command deadline while part of a command (its lines and small
+ * literals; an APPEND's message literal is bulk data) waits and the
+ * command is not running. */
+static void
+imap_session_timeouts(struct imap_session *s, bool consumed)
+{
+	bool running = s->in_cmd && !s->idling && !s->sasl_wait;
+	bool bulk = s->lit_left > 0 && imap_session_is_append(s);
+
+	if (s->conn == NULL || s->closing)
+		return;
+	if (!s->timeout_authed && s->state != IMAP_STATE_NOAUTH) {
+		s->timeout_authed = true;
+		conn_set_timeout(s->conn, imap_session_idle_timeout(s));
+	}
+	conn_line_wait(s->conn, !running && !bulk && !s->tls_pending &&
+		       (s->in.len > 0 || s->discarding ||
+			evbuffer_get_length(conn_input(s->conn)) > 0),
+		       consumed || bulk);
+}
+
 static void
 imap_session_process(struct imap_session *s)
 {
+	bool consumed = false;
+
 	/* STARTTLS (RFC 9051 §6.2.1): nothing that came with the command
 	 * is a command; wait until the connection runs TLS. */
 	if (s->tls_pending && s->conn != NULL && !conn_is_tls(s->conn))
@@ -477,7 +517,10 @@ imap_session_process(struct imap_session *s)
 		r = imap_session_step(s);
 		if (r == 0)
 			break;
+		if (s->in.len == 0)
+			consumed = true;
 	}
+	imap_session_timeouts(s, consumed);
 	s->in_process = false;
 	imap_session_unref(s);
 }

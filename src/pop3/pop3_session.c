@@ -53,8 +53,14 @@ pop3_session_start(struct server *srv, struct conn *conn, bool implicit_tls)
 	s->implicit_tls = implicit_tls;
 	conn_set_handler(conn, &pop3_conn_handler, s);
 	/* RFC 1939 §3: the autologout timer, at least ten minutes by
-	 * default (configurable for tests). */
-	conn_set_timeout(conn, srv->cfg.pop3_timeout);
+	 * default (configurable for tests); before login preauth_timeout
+	 * (pop3_session_timeouts). */
+	conn_set_timeout(conn, srv->cfg.preauth_timeout > 0 &&
+				       srv->cfg.preauth_timeout <
+					       srv->cfg.pop3_timeout
+			       ? srv->cfg.preauth_timeout
+			       : srv->cfg.pop3_timeout);
+	conn_set_line_deadline(conn, srv->cfg.command_deadline);
 	log_info(s->sess_id, "pop3_start", " peer=%s tls=%s",
 		 log_qs(conn_peer(conn)), implicit_tls ? "yes" : "no");
 	pop3_reply_ok(s, POP3_TXT_GREETING);
@@ -244,6 +250,25 @@ pop3_session_line(struct pop3_session *s, const char *line, size_t len)
 	pop3_cmds_dispatch(s, &cmd);
 }
 
+/* After a turn of the input loop: RFC 1939 §3's ten-minute autologout
+ * once logged in (a client still in AUTHORIZATION has only
+ * preauth_timeout), and the command line deadline while part of a line
+ * waits and no job runs. */
+static void
+pop3_session_timeouts(struct pop3_session *s, bool consumed)
+{
+	if (s->conn == NULL || s->closing)
+		return;
+	if (!s->timeout_authed && s->state == POP3_STATE_TRANSACTION) {
+		s->timeout_authed = true;
+		conn_set_timeout(s->conn, s->srv->cfg.pop3_timeout);
+	}
+	conn_line_wait(s->conn, !s->busy && !s->tls_pending &&
+		       (s->discarding ||
+			evbuffer_get_length(conn_input(s->conn)) > 0),
+		       consumed);
+}
+
 /* Handles complete lines until input runs out or a command has to wait for
  * a job. The reference keeps s alive if a reply path closes the conn. */
 static void
@@ -251,6 +276,7 @@ pop3_session_process(struct pop3_session *s)
 {
 	/* SASL responses may be longer than command lines (RFC 5034 §4). */
 	char line[LIMIT_SASL_LINE + 1];
+	bool consumed = false;
 
 	/* RFC 2595 §4 (and RFC 3207 §4.2): lines that came with STLS are
 	 * never commands; wait until the conn runs TLS. */
@@ -266,11 +292,13 @@ pop3_session_process(struct pop3_session *s)
 
 		if (r == 0)
 			break;
+		consumed = true;
 		if (r < 0)
 			continue;
 		line[len] = '\0';
 		pop3_session_line(s, line, len);
 		explicit_bzero(line, len);
 	}
+	pop3_session_timeouts(s, consumed);
 	pop3_session_unref(s);
 }

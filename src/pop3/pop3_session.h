@@ -62,6 +62,7 @@ struct pop3_session {
 	bool discarding;         /* inside an overlong line, up to its LF */
 	bool sasl_wait;          /* "+ " sent, next line is the response */
 	bool tls_pending;        /* STLS accepted, handshake not begun */
+	bool timeout_authed;     /* idle timeout chosen for TRANSACTION */
 	bool locked;             /* holds the mailbox lock of drop.mailbox_id */
 	bool in_session_count;   /* server_busy_begin() is in force */
 	unsigned errors;         /* bad commands, LIMIT_POP3_ERRORS */

@@ -299,7 +299,9 @@ cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 		str_lcpy(j->addr, cmd->path, sizeof(j->addr));
 	smtp_session_ref(s);
 	conn_pause(s->conn);
-	workers_submit(s->srv->workers, rcpt_work, rcpt_done, j);
+	/* Urgent lane: a sender waits, with its own timeouts, and must not
+	 * queue behind IMAP reads (workers.h). */
+	workers_submit_urgent(s->srv->workers, rcpt_work, rcpt_done, j);
 }
 
 static void

@@ -68,6 +68,8 @@ struct smtp_session {
 	int refs;           /* async operations in flight */
 	bool closed;        /* conn is gone; free when refs drops to 0 */
 	bool quitting;      /* last reply queued; read nothing more */
+	bool timeout_authed; /* authed when the idle timeout was chosen */
+	bool rate_on;       /* DATA/BDAT minimum rate armed (conn.h) */
 	enum smtp_mode mode;
 	enum smtp_state state;
 	bool esmtp;

@@ -205,6 +205,26 @@ smtp_valid_domain(const char *s, size_t len)
 	return true;
 }
 
+/* HELO/EHLO: RFC 5321 §4.1.2 Domain (labels of letters, digits and inner
+ * hyphens, 1 to 63 octets, 255 in all; '_' tolerated as above) or an
+ * address literal. ASCII only, whatever the client means to do next:
+ * RFC 6531 §3.7.1 -- "Since the SMTP client cannot know whether the SMTP
+ * server supports SMTPUTF8 until after it receives the response to the
+ * EHLO, the SMTPUTF8-aware SMTP client MUST send only ASCII (LDH label or
+ * A-label [RFC5890]) domains in the EHLO command." An internationalized
+ * name comes as its A-label (xn--...), which passes as an LDH label; a
+ * U-label here is from a client that follows neither RFC. */
+bool
+smtp_valid_helo(const char *s, size_t len)
+{
+	if (s == NULL)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return false;
+	return smtp_valid_domain(s, len);
+}
+
 /* ---- addresses ---- */
 
 /* Index of the last '@' outside a quoted string, or -1. */
@@ -430,15 +450,18 @@ smtp_args_text_req(const char *arg, size_t len, struct smtp_cmd *cmd,
 	return 0;
 }
 
-/* RFC 5321 §4.1.1.1: HELO/EHLO take a domain or an address literal. */
+/* RFC 5321 §4.1.1.1: HELO/EHLO take a domain or an address literal
+ * (smtp_valid_helo). */
 static int
 smtp_args_domain(const char *arg, size_t len, struct smtp_cmd *cmd,
 		 struct smtp_parse_error *err)
 {
 	if (len == 0)
 		return smtp_fail(err, 501, "5.5.4", "Domain name required");
-	if (!smtp_valid_domain(arg, len))
-		return smtp_fail(err, 501, "5.5.4", "Invalid domain name");
+	/* 5.5.2 (RFC 3463: syntax error), as Postfix answers an invalid
+	 * HELO name. */
+	if (!smtp_valid_helo(arg, len))
+		return smtp_fail(err, 501, "5.5.2", "Invalid domain name");
 	return 0;
 }
 

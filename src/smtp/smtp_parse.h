@@ -71,7 +71,8 @@ struct smtp_parse_error {
 
 /* line/len: one command line without its CRLF (or LF). Returns 0 and fills
  * cmd, or -1 and fills err. Rejects NUL bytes (500 5.5.2), unknown verbs
- * (500 5.5.1), missing or stray arguments (501 5.5.4), malformed paths
+ * (500 5.5.1), missing or stray arguments (501 5.5.4), a HELO/EHLO name
+ * that is no ASCII domain or address literal (501 5.5.2), malformed paths
  * (501 5.1.3 for MAIL/RCPT syntax, 553 5.1.3 not used here), too many
  * parameters (501 5.5.4). Verbs are case-insensitive. */
 int smtp_parse_command(const char *line, size_t len, struct smtp_cmd *cmd,
@@ -82,9 +83,11 @@ const struct smtp_param *smtp_cmd_param(const struct smtp_cmd *cmd,
 					const char *key);
 
 /* Validates a domain (RFC 5321 §4.1.2 Domain, or an address literal
- * [1.2.3.4] / [IPv6:...]); used for HELO/EHLO arguments. UTF-8 labels
- * are accepted (RFC 6531). */
+ * [1.2.3.4] / [IPv6:...]), as in a path. UTF-8 labels are accepted
+ * (RFC 6531 §3.3). */
 bool smtp_valid_domain(const char *s, size_t len);
+/* The HELO/EHLO argument: the same, but ASCII only (RFC 6531 §3.7.1). */
+bool smtp_valid_helo(const char *s, size_t len);
 
 /* Splits "local@domain" at its last '@' outside quotes; -1 when there is
  * none or either part is empty / too long. */

@@ -83,16 +83,39 @@ smtp_tx_free(struct smtp_session *s)
 		s->state = SMTP_STATE_HELO;
 }
 
+/* The idle timeout for commands: shorter before authentication on the
+ * submission ports, where nothing but AUTH (and STARTTLS) is of use; port
+ * 25 has no login, so its clients get RFC 5321 §4.5.3.2.7's 5 minutes. */
+static int
+smtp_cmd_timeout(struct smtp_session *s)
+{
+	const struct config *cfg = &s->srv->cfg;
+
+	if (s->proto != PROTO_SMTP && !s->authed && cfg->preauth_timeout > 0 &&
+	    cfg->preauth_timeout < cfg->smtp_cmd_timeout)
+		return cfg->preauth_timeout;
+	return cfg->smtp_cmd_timeout;
+}
+
 void
 smtp_set_mode(struct smtp_session *s, enum smtp_mode mode)
 {
+	bool bulk = mode == SMTP_MODE_DATA || mode == SMTP_MODE_BDAT;
+
 	s->mode = mode;
 	if (s->closed)
 		return;
-	conn_set_timeout(s->conn, (mode == SMTP_MODE_DATA ||
-				   mode == SMTP_MODE_BDAT)
-					  ? s->srv->cfg.smtp_data_timeout
-					  : s->srv->cfg.smtp_cmd_timeout);
+	s->timeout_authed = s->authed;
+	conn_set_timeout(s->conn, bulk ? s->srv->cfg.smtp_data_timeout
+				       : smtp_cmd_timeout(s));
+	/* A whole DATA/BDAT transfer has a minimum rate (conn.h); between
+	 * reads smtp_data_timeout still applies. */
+	if (bulk != s->rate_on) {
+		s->rate_on = bulk;
+		conn_set_min_rate(s->conn, bulk ? s->srv->cfg.smtp_data_min_rate
+						: 0,
+				  s->srv->cfg.smtp_data_grace);
+	}
 }
 
 void
@@ -119,6 +142,7 @@ smtp_session_start(struct server *srv, struct conn *conn, int proto)
 	s->proto = proto;
 	s->state = SMTP_STATE_INIT;
 	conn_set_handler(conn, &smtp_conn_handler, s);
+	conn_set_line_deadline(conn, srv->cfg.command_deadline);
 	smtp_set_mode(s, SMTP_MODE_COMMAND);
 	smtp_reply(s, 220, NULL, "%s ESMTP Postel", srv->cfg.hostname);
 }
@@ -177,11 +201,31 @@ smtp_discard(struct evbuffer *in)
 	return true;
 }
 
+/* After a turn of smtp_process: the command line deadline runs while part
+ * of a line waits and no job does; a login changes the idle timeout. */
+static void
+smtp_process_end(struct smtp_session *s, bool consumed)
+{
+	bool line_mode = s->mode == SMTP_MODE_COMMAND ||
+			 s->mode == SMTP_MODE_SASL ||
+			 s->mode == SMTP_MODE_DISCARD;
+
+	if (s->closed)
+		return;
+	if (s->timeout_authed != s->authed && line_mode)
+		smtp_set_mode(s, s->mode);
+	conn_line_wait(s->conn, s->refs == 1 && !s->quitting && line_mode &&
+		       (s->mode == SMTP_MODE_DISCARD ||
+			evbuffer_get_length(conn_input(s->conn)) > 0),
+		       consumed);
+}
+
 /* Runs commands while input is complete and no async step is pending. */
 static void
 smtp_process(struct smtp_session *s)
 {
 	struct evbuffer *in;
+	bool consumed = false;
 
 	smtp_session_ref(s);
 	while (!s->closed && !s->quitting && s->refs == 1) {
@@ -189,6 +233,7 @@ smtp_process(struct smtp_session *s)
 		if (s->mode == SMTP_MODE_DISCARD) {
 			if (!smtp_discard(in))
 				break;
+			consumed = true;
 			s->mode = SMTP_MODE_COMMAND;
 			continue;
 		}
@@ -208,12 +253,14 @@ smtp_process(struct smtp_session *s)
 				break;
 			continue;
 		}
+		consumed = true;
 		if (s->mode == SMTP_MODE_SASL)
 			smtp_sasl_line(s, line, len);
 		else
 			smtp_dispatch(s, line, len);
 		free(line);
 	}
+	smtp_process_end(s, consumed);
 	smtp_session_unref(s);
 }
 

@@ -56,6 +56,17 @@ fuzz_smtp_check_cmd(const uint8_t *data, size_t size,
 		abort();
 	if (cmd->bdat_size > 9223372036854775807ULL)
 		abort();
+	/* HELO/EHLO: an ASCII domain or literal (RFC 6531 §3.7.1), within
+	 * RFC 5321's length (a trailing dot aside, or a literal). */
+	if (cmd->verb == SMTP_VERB_HELO || cmd->verb == SMTP_VERB_EHLO) {
+		for (size_t i = 0; i < cmd->arg_len; i++)
+			if ((unsigned char)cmd->arg[i] >= 0x80 ||
+			    cmd->arg[i] == ' ')
+				abort();
+		if (cmd->arg_len == 0 ||
+		    (cmd->arg[0] != '[' && cmd->arg_len > LIMIT_DOMAIN + 1))
+			abort();
+	}
 	(void)smtp_verb_name(cmd->verb);
 }
 
@@ -77,6 +88,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	(void)smtp_valid_domain(line, size);
+	(void)smtp_valid_helo(line, size);
 	free(line);
 	return 0;
 }

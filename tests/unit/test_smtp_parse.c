@@ -156,28 +156,47 @@ test_helo(void **state)
 	parse_ok("EHLO [ipv6:2001:db8::1]", SMTP_VERB_EHLO);
 	parse_ok("EHLO 192.0.2.1", SMTP_VERB_EHLO);
 	parse_ok("EHLO DESKTOP-AB12_X", SMTP_VERB_EHLO);
-	parse_ok("EHLO b\xc3\xbc" "cher.example", SMTP_VERB_EHLO);
+	/* Single-label names are domains too (tools say EHLO localhost). */
+	parse_ok("EHLO x", SMTP_VERB_EHLO);
+	parse_ok("HELO test", SMTP_VERB_HELO);
+	parse_ok("EHLO 0", SMTP_VERB_EHLO);
+	parse_ok("EHLO a-b.c-d.example", SMTP_VERB_EHLO);
+	/* An IDN as its A-label is plain LDH. */
+	parse_ok("EHLO xn--bcher-kva.example", SMTP_VERB_EHLO);
+	parse_ok("EHLO [IPv6:2001:db8::192.0.2.1]", SMTP_VERB_EHLO);
+	/* RFC 6531 §3.7.1: the client sends only ASCII in EHLO, so a
+	 * U-label is refused even though paths may carry UTF-8. */
+	parse_bad("EHLO b\xc3\xbc" "cher.example", 501, "5.5.2");
+	parse_bad("HELO b\xc3\xbc" "cher.example", 501, "5.5.2");
+	assert_true(smtp_valid_domain("b\xc3\xbc" "cher.example", 14));
+	assert_false(smtp_valid_helo("b\xc3\xbc" "cher.example", 14));
+	parse_bad("EHLO a.example,b.example", 501, "5.5.2");
+	parse_bad("EHLO a/b", 501, "5.5.2");
+	parse_bad("EHLO [IPv4:1.2.3.4]", 501, "5.5.2");
+	parse_bad("EHLO [1.2.3.4]x", 501, "5.5.2");
+	parse_bad("EHLO 1.2.3.4]", 501, "5.5.2");
+	parse_bad("EHLO a.-b.example", 501, "5.5.2");
 	parse_bad("EHLO", 501, "5.5.4");
 	parse_bad("HELO ", 501, "5.5.4");
-	parse_bad("EHLO a b", 501, "5.5.4");
-	parse_bad("EHLO -a.example", 501, "5.5.4");
-	parse_bad("EHLO a-.example", 501, "5.5.4");
-	parse_bad("EHLO a..example", 501, "5.5.4");
-	parse_bad("EHLO .example", 501, "5.5.4");
-	parse_bad("EHLO .", 501, "5.5.4");
-	parse_bad("EHLO example..", 501, "5.5.4");
-	parse_bad("EHLO [1.2.3]", 501, "5.5.4");
-	parse_bad("EHLO [300.1.1.1]", 501, "5.5.4");
-	parse_bad("EHLO [IPv6:zz::]", 501, "5.5.4");
-	parse_bad("EHLO [127.0.0.1", 501, "5.5.4");
-	parse_bad("EHLO []", 501, "5.5.4");
-	parse_bad("EHLO a\x01.example", 501, "5.5.4");
-	parse_bad("EHLO a<b>.example", 501, "5.5.4");
+	parse_bad("EHLO a b", 501, "5.5.2");
+	parse_bad("EHLO -a.example", 501, "5.5.2");
+	parse_bad("EHLO a-.example", 501, "5.5.2");
+	parse_bad("EHLO a..example", 501, "5.5.2");
+	parse_bad("EHLO .example", 501, "5.5.2");
+	parse_bad("EHLO .", 501, "5.5.2");
+	parse_bad("EHLO example..", 501, "5.5.2");
+	parse_bad("EHLO [1.2.3]", 501, "5.5.2");
+	parse_bad("EHLO [300.1.1.1]", 501, "5.5.2");
+	parse_bad("EHLO [IPv6:zz::]", 501, "5.5.2");
+	parse_bad("EHLO [127.0.0.1", 501, "5.5.2");
+	parse_bad("EHLO []", 501, "5.5.2");
+	parse_bad("EHLO a\x01.example", 501, "5.5.2");
+	parse_bad("EHLO a<b>.example", 501, "5.5.2");
 	/* Invalid UTF-8: lone continuation, overlong, surrogate, truncated. */
-	parse_bad("EHLO a\x80.example", 501, "5.5.4");
-	parse_bad("EHLO a\xc0\xaf.example", 501, "5.5.4");
-	parse_bad("EHLO a\xed\xa0\x80.example", 501, "5.5.4");
-	parse_bad("EHLO a\xe2\x82", 501, "5.5.4");
+	parse_bad("EHLO a\x80.example", 501, "5.5.2");
+	parse_bad("EHLO a\xc0\xaf.example", 501, "5.5.2");
+	parse_bad("EHLO a\xed\xa0\x80.example", 501, "5.5.2");
+	parse_bad("EHLO a\xe2\x82", 501, "5.5.2");
 }
 
 static void
@@ -207,6 +226,15 @@ test_valid_domain_limits(void **state)
 	assert_false(smtp_valid_domain(NULL, 0));
 	assert_false(smtp_valid_domain("[1.2.3.4]\0x", 11));
 	assert_false(smtp_valid_domain("a\0b", 3));
+	/* The same limits for HELO. */
+	assert_true(smtp_valid_helo(buf, LIMIT_DOMAIN));
+	buf[LIMIT_DOMAIN + 1] = 'c';
+	assert_false(smtp_valid_helo(buf, LIMIT_DOMAIN + 2));
+	memset(buf, 'a', 64);
+	assert_true(smtp_valid_helo(buf, 63));
+	assert_false(smtp_valid_helo(buf, 64));
+	assert_false(smtp_valid_helo(NULL, 0));
+	assert_false(smtp_valid_helo("", 0));
 }
 
 static void
