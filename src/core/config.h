@@ -51,6 +51,16 @@ struct config {
 	int auth_fail_delay_ms;
 	int worker_threads;
 	int auth_cache_ttl;    /* seconds a verified login is remembered */
+	/* Failed-login throttle across connections (src/auth/throttle.h). */
+	unsigned auth_block_failures; /* per address in the window; 0: off */
+	int auth_fail_window;         /* seconds failures are counted over */
+	int auth_block_time;          /* seconds a blocked address waits */
+	int auth_fail_delay_max_ms;   /* cap of the growing failure delay */
+	unsigned auth_queue_max;      /* logins waiting for a hash */
+	/* Recipient harvesting (SMTP RCPT). */
+	unsigned smtp_max_bad_rcpts;  /* then each RCPT waits the delay */
+	unsigned smtp_bad_rcpt_limit; /* then 421 and close */
+	int smtp_bad_rcpt_delay_ms;
 };
 
 /* auth_cache_ttl: long enough to cover a client's reconnect loop, short

@@ -4,6 +4,7 @@
  */
 #include "workers.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@ struct workers {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct workers_job *head, *tail;
+	unsigned queued; /* jobs between head and tail */
 	bool stopping;
 	int n;
 	pthread_t threads[WORKERS_MAX];
@@ -45,6 +47,7 @@ workers_main(void *arg)
 			return NULL;
 		}
 		w->head = j->next;
+		w->queued--;
 		if (w->head == NULL)
 			w->tail = NULL;
 		pthread_mutex_unlock(&w->mu);
@@ -82,8 +85,29 @@ workers_new(struct loop *loop, int nthreads)
 	return w;
 }
 
-void
-workers_submit(struct workers *w, workers_fn work, workers_fn done, void *arg)
+/* Appends j unless max_queued jobs wait already; 0 or -1. */
+static int
+workers_enqueue(struct workers *w, struct workers_job *j, unsigned max_queued)
+{
+	pthread_mutex_lock(&w->mu);
+	if (w->queued >= max_queued) {
+		pthread_mutex_unlock(&w->mu);
+		return -1;
+	}
+	if (w->tail != NULL)
+		w->tail->next = j;
+	else
+		w->head = j;
+	w->tail = j;
+	w->queued++;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return 0;
+}
+
+int
+workers_try_submit(struct workers *w, unsigned max_queued, workers_fn work,
+		   workers_fn done, void *arg)
 {
 	struct workers_job *j = malloc(sizeof(*j));
 
@@ -95,14 +119,17 @@ workers_submit(struct workers *w, workers_fn work, workers_fn done, void *arg)
 	j->done = done;
 	j->arg = arg;
 	j->next = NULL;
-	pthread_mutex_lock(&w->mu);
-	if (w->tail != NULL)
-		w->tail->next = j;
-	else
-		w->head = j;
-	w->tail = j;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
+	if (workers_enqueue(w, j, max_queued) < 0) {
+		free(j);
+		return -1;
+	}
+	return 0;
+}
+
+void
+workers_submit(struct workers *w, workers_fn work, workers_fn done, void *arg)
+{
+	(void)workers_try_submit(w, UINT_MAX, work, done, arg);
 }
 
 void

@@ -35,6 +35,8 @@ smtp_session_free(struct smtp_session *s)
 	smtp_tx_free(s);
 	if (s->delay_ev != NULL)
 		event_free(s->delay_ev);
+	if (s->rcpt_delay_ev != NULL)
+		event_free(s->rcpt_delay_ev);
 	free(s);
 }
 
