@@ -83,3 +83,18 @@ def test_valid_recipients_do_not_count(server):
         assert c.cmd("RCPT TO:<alice@example.test>")[0] == 250
     assert c.cmd("RSET")[0] == 250
     assert c.cmd("QUIT")[0] == 221
+
+
+def test_client_leaving_during_the_delay(server):
+    # The delayed RCPT's timer outlives the connection: the server frees
+    # the session only after it fired (ASan would see a use after free).
+    for _ in range(3):
+        c = open_session(server)
+        for i in range(2):
+            assert c.cmd("RCPT TO:<gone%d@example.test>" % i)[0] == 550
+        c.send("RCPT TO:<gone@example.test>\r\nRCPT TO:<bob@example.test>\r\n")
+        c.sock.close()
+    # The server carries on.
+    c = open_session(server)
+    assert c.cmd("RCPT TO:<bob@example.test>")[0] == 250
+    assert c.cmd("QUIT")[0] == 221
