@@ -97,6 +97,9 @@ auth_count_failure(struct server *srv, const char *sess_id,
 {
 	struct throttle_fail tf;
 
+	if (sess_id != NULL && sess_id[0] == '\0')
+		sess_id = NULL;
+
 	throttle_fail(srv->auth_throttle, peer, user, &tf);
 	if (tf.blocked)
 		log_warn(sess_id, "auth_block", " ip=%s failures=%u "
@@ -149,7 +152,7 @@ auth_lookup_done(void *arg)
 	}
 	if (workers_try_submit(srv->auth_workers, srv->cfg.auth_queue_max,
 			       auth_hash_work, auth_finish, j) < 0) {
-		log_warn(j->sess_id[0] ? j->sess_id : NULL, "auth_busy",
+		log_warn(j->sess_id[0] != '\0' ? j->sess_id : NULL, "auth_busy",
 			 " ip=%s queue_max=%u", log_qs(j->peer),
 			 srv->cfg.auth_queue_max);
 		j->result = AUTH_BUSY;
