@@ -3,7 +3,8 @@
 127.x source addresses) while one client logs in again and again with a
 password the verified-login cache remembers. Prints that client's LOGIN
 latency (command sent -> tagged OK; the TLS handshake is not included):
-p50, p99, max, and the command line.
+p50, p99, max, and the command line. The client logs in on a fresh
+connection every 20 ms or so for --seconds (at most --samples logins).
 
 The server runs with auth_block_failures = 0 and auth_fail_delay_ms = 0 by
 default, the worst case for the hashing pool: no guesser is ever blocked or
@@ -11,7 +12,7 @@ slowed, so every guess costs a yescrypt hash (or a "busy" answer once
 auth_queue_max logins wait). --defaults keeps the shipped throttle instead.
 
 Usage: /usr/bin/python3 bench/login_storm.py [--attackers 200]
-       [--addresses 20] [--seconds 20] [--samples 300] [--bin build/postel]
+       [--addresses 20] [--seconds 20] [--samples 2000] [--bin build/postel]
        [--defaults] [--legacy]
 --legacy writes only config keys that builds before the throttle know (to
 measure an older binary for comparison).
@@ -188,6 +189,7 @@ def measure(port, seconds, samples):
             lat.append(ms)
         else:
             bad += 1
+        time.sleep(0.02)  # a steady client, not a second storm
     lat.sort()
     if not lat:
         print("no successful logins (%d refused)" % bad)
@@ -203,10 +205,12 @@ def main():
     ap.add_argument("--attackers", type=int, default=200)
     ap.add_argument("--addresses", type=int, default=20)
     ap.add_argument("--seconds", type=float, default=20)
-    ap.add_argument("--samples", type=int, default=300)
+    ap.add_argument("--samples", type=int, default=2000)
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "postel"))
     ap.add_argument("--defaults", action="store_true")
     ap.add_argument("--legacy", action="store_true")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the data directory (server log) and say where")
     ap.add_argument("--measure", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.measure:
@@ -235,7 +239,10 @@ def main():
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(5)
-        shutil.rmtree(datadir, ignore_errors=True)
+        if args.keep:
+            print("data directory and log kept: %s" % datadir)
+        else:
+            shutil.rmtree(datadir, ignore_errors=True)
 
 
 if __name__ == "__main__":
