@@ -107,10 +107,11 @@ async def tagged(reader, tag, timeout):
 async def attacker(i, port, src, stop_at, counts):
     """One wrong-password loop; reconnects when the server hangs up."""
     n = 0
+    await asyncio.sleep(i * 0.01)  # a 2 s ramp: no burst of handshakes
     while time.monotonic() < stop_at and n < 100000:
         try:
             r, w = await asyncio.wait_for(asyncio.open_connection(
-                "127.0.0.1", port, ssl=tls_ctx(), local_addr=(src, 0)), 10)
+                "127.0.0.1", port, ssl=tls_ctx(), local_addr=(src, 0)), 30)
         except (OSError, asyncio.TimeoutError):
             counts["connect_err"] += 1
             await asyncio.sleep(0.1)
