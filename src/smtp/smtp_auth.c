@@ -112,7 +112,6 @@ auth_done(void *arg, const struct auth_outcome *o)
 static void
 auth_check(struct smtp_session *s, struct sasl_creds *c)
 {
-	smtp_set_mode(s, SMTP_MODE_COMMAND);
 	struct auth_req rq = {
 		.sess_id = s->id,
 		.peer_ip = conn_peer(s->conn),
@@ -120,6 +119,7 @@ auth_check(struct smtp_session *s, struct sasl_creds *c)
 		.pass = c->pass,
 	};
 
+	smtp_set_mode(s, SMTP_MODE_COMMAND);
 	/* We authorise only as ourselves: no proxy authorisation. Counts
 	 * as a failed login for the throttle. */
 	if (c->authzid[0] != '\0' && strcmp(c->authzid, c->user) != 0) {
