@@ -1,7 +1,9 @@
 /*
- * Login for SMTP AUTH, POP3 and IMAP: looks the account up and verifies the
- * password on a worker thread, then reports on the loop thread. Protocol
- * sessions own the failure counting and delays (limits.h).
+ * Login for SMTP AUTH, POP3 and IMAP: refuses at once a client address the
+ * throttle has blocked, looks the account up and checks the verified-login
+ * cache on a lookup thread, and only then queues the slow hash on the
+ * bounded auth pool. Reports on the loop thread. Protocol sessions own the
+ * per-connection failure count and the reply delay (limits.h).
  */
 #ifndef POSTEL_AUTH_H
 #define POSTEL_AUTH_H
@@ -14,17 +16,41 @@ enum auth_result {
 	AUTH_OK = 0,
 	AUTH_FAILED,   /* unknown user or wrong password: same answer */
 	AUTH_TEMPFAIL, /* store unavailable */
+	AUTH_BLOCKED,  /* the client address is blocked (throttle.h) */
+	AUTH_BUSY,     /* the hashing queue is full (auth_queue_max) */
 };
 
-/* On the loop thread. account_id and address (canonical "local@domain")
- * are valid only when result is AUTH_OK. */
-typedef void (*auth_done_cb)(void *arg, enum auth_result result,
-			     int64_t account_id, const char *address);
+/* Who is logging in; every string is copied. */
+struct auth_req {
+	const char *sess_id; /* for log lines; may be NULL */
+	const char *peer_ip; /* conn_peer(): numeric client address */
+	const char *user;
+	const char *pass;    /* ignored by auth_note_failure */
+};
 
-/* Copies user and pass (then wipes its copy after use). The callback always
- * runs exactly once, later, on the loop thread; the caller keeps arg alive
- * (hold a reference) until then. */
-void auth_verify_async(struct server *srv, const char *user, const char *pass,
+struct auth_outcome {
+	enum auth_result result;
+	int64_t account_id;  /* AUTH_OK, else -1 */
+	const char *address; /* AUTH_OK: canonical "local@domain"; else "" */
+	/* AUTH_FAILED: the throttle's count for the client address or the
+	 * account, whichever is higher (this failure included). */
+	unsigned failures;
+};
+
+/* On the loop thread; *o is valid during the call only. */
+typedef void (*auth_done_cb)(void *arg, const struct auth_outcome *o);
+
+/* The callback always runs exactly once, later, on the loop thread; the
+ * caller keeps arg alive (hold a reference) until then. The password copy
+ * is wiped after use. */
+void auth_verify_async(struct server *srv, const struct auth_req *rq,
 		       auth_done_cb cb, void *arg);
+/* Counts a failure the protocol decided itself (malformed credentials, a
+ * foreign authorization identity) like a wrong password; returns the
+ * throttle count as in auth_outcome.failures. */
+unsigned auth_note_failure(struct server *srv, const struct auth_req *rq);
+/* Milliseconds to wait before answering the n-th failure:
+ * auth_fail_delay_ms * n, at most auth_fail_delay_max_ms. */
+long auth_fail_delay_ms(const struct server *srv, unsigned n);
 
 #endif

@@ -89,6 +89,14 @@ config_defaults(struct config *cfg, bool as_root)
 	/* Webmail and local tools open a connection per request. */
 	str_lcpy(cfg->connection_rate_exempt, "127.0.0.0/8 ::1",
 		 sizeof(cfg->connection_rate_exempt));
+	cfg->auth_block_failures = LIMIT_AUTH_BLOCK_FAILURES;
+	cfg->auth_fail_window = LIMIT_AUTH_FAIL_WINDOW;
+	cfg->auth_block_time = LIMIT_AUTH_BLOCK_TIME;
+	cfg->auth_fail_delay_max_ms = LIMIT_AUTH_FAIL_DELAY_MAX_MS;
+	cfg->auth_queue_max = LIMIT_AUTH_QUEUE_MAX;
+	cfg->smtp_max_bad_rcpts = LIMIT_SMTP_BAD_RCPTS;
+	cfg->smtp_bad_rcpt_limit = LIMIT_SMTP_BAD_RCPT_LIMIT;
+	cfg->smtp_bad_rcpt_delay_ms = LIMIT_SMTP_BAD_RCPT_DELAY_MS;
 }
 
 void
@@ -264,6 +272,14 @@ config_set(struct config *cfg, const char *key, const char *val, bool *listen_re
 		{ "worker_threads", 1, 64 },
 		{ "imap_timeout", 1, 86400 },
 		{ "auth_cache_ttl", 0, 86400 },
+		{ "auth_block_failures", 0, 100000 },
+		{ "auth_fail_window", 1, 86400 },
+		{ "auth_block_time", 0, 86400 },
+		{ "auth_fail_delay_max_ms", 0, 600000 },
+		{ "auth_queue_max", 1, 100000 },
+		{ "smtp_max_bad_rcpts", 0, 100000 },
+		{ "smtp_bad_rcpt_limit", 1, 100000 },
+		{ "smtp_bad_rcpt_delay_ms", 0, 600000 },
 	};
 	/* Keys that set an int directly; 0 turns the limit off. */
 	struct {
@@ -377,7 +393,15 @@ config_set(struct config *cfg, const char *key, const char *val, bool *listen_re
 		case 8: cfg->auth_fail_delay_ms = (int)v; break;
 		case 9: cfg->worker_threads = (int)v; break;
 		case 10: cfg->imap_timeout = (int)v; break;
-		default: cfg->auth_cache_ttl = (int)v; break;
+		case 11: cfg->auth_cache_ttl = (int)v; break;
+		case 12: cfg->auth_block_failures = (unsigned)v; break;
+		case 13: cfg->auth_fail_window = (int)v; break;
+		case 14: cfg->auth_block_time = (int)v; break;
+		case 15: cfg->auth_fail_delay_max_ms = (int)v; break;
+		case 16: cfg->auth_queue_max = (unsigned)v; break;
+		case 17: cfg->smtp_max_bad_rcpts = (unsigned)v; break;
+		case 18: cfg->smtp_bad_rcpt_limit = (unsigned)v; break;
+		default: cfg->smtp_bad_rcpt_delay_ms = (int)v; break;
 		}
 		return 0;
 	}

@@ -73,6 +73,16 @@ struct config {
 	int max_connection_rate_per_ip; /* new connections per minute */
 	/* Addresses the rate does not apply to (iprate_parse_prefixes). */
 	char connection_rate_exempt[256];
+	/* Failed-login throttle across connections (src/auth/throttle.h). */
+	unsigned auth_block_failures; /* per address in the window; 0: off */
+	int auth_fail_window;         /* seconds failures are counted over */
+	int auth_block_time;          /* seconds a blocked address waits */
+	int auth_fail_delay_max_ms;   /* cap of the growing failure delay */
+	unsigned auth_queue_max;      /* logins waiting for a hash */
+	/* Recipient harvesting (SMTP RCPT). */
+	unsigned smtp_max_bad_rcpts;  /* then each RCPT waits the delay */
+	unsigned smtp_bad_rcpt_limit; /* then 421 and close */
+	int smtp_bad_rcpt_delay_ms;
 };
 
 /* RFC 9325 §4.2 (BCP 195): TLS 1.2 with ECDHE key exchange and AEAD

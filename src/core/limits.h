@@ -32,6 +32,25 @@
  * answered after LIMIT_AUTH_FAIL_DELAY_MS times the failure count. */
 #define LIMIT_AUTH_FAILURES_DEFAULT 3
 #define LIMIT_AUTH_FAIL_DELAY_MS 1000
+/* Failed logins across connections and protocols (src/auth/throttle.h):
+ * an address with LIMIT_AUTH_BLOCK_FAILURES failures within
+ * LIMIT_AUTH_FAIL_WINDOW seconds is refused for LIMIT_AUTH_BLOCK_TIME
+ * seconds (fail2ban's defaults are 5 in 10 minutes, banned 10 minutes;
+ * we allow a few more for people behind one NAT). The growing delay
+ * stops growing at LIMIT_AUTH_FAIL_DELAY_MAX_MS. */
+#define LIMIT_AUTH_BLOCK_FAILURES 10
+#define LIMIT_AUTH_FAIL_WINDOW 600
+#define LIMIT_AUTH_BLOCK_TIME 600
+#define LIMIT_AUTH_FAIL_DELAY_MAX_MS 5000
+/* Logins waiting for a password hash; more get a temporary failure. */
+#define LIMIT_AUTH_QUEUE_MAX 64
+/* SMTP recipient harvesting: after LIMIT_SMTP_BAD_RCPTS refused RCPTs
+ * (unknown user, relay denied) each further RCPT is answered after
+ * LIMIT_SMTP_BAD_RCPT_DELAY_MS (Postfix: smtpd_soft_error_limit 10,
+ * smtpd_error_sleep_time 1s); at LIMIT_SMTP_BAD_RCPT_LIMIT, 421 4.7.0. */
+#define LIMIT_SMTP_BAD_RCPTS 5
+#define LIMIT_SMTP_BAD_RCPT_LIMIT 20
+#define LIMIT_SMTP_BAD_RCPT_DELAY_MS 1000
 /* AUTH PLAIN/LOGIN response, base64: RFC 4954 §4, 12288 octets. */
 #define LIMIT_SASL_LINE 12288
 /* Connections in total and from one client address. */

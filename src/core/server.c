@@ -22,6 +22,7 @@
 #include <openssl/ssl.h>
 
 #include "../auth/auth_cache.h"
+#include "../auth/throttle.h"
 #include "../store/commit.h"
 #include "../store/store.h"
 #include "../store/sweep.h"
@@ -350,8 +351,10 @@ server_free_parts(struct server *srv)
 	workers_free(&srv->workers);
 	workers_free(&srv->io_workers);
 	workers_free(&srv->auth_workers);
+	workers_free(&srv->auth_lookup_workers);
 	/* After its only users, the auth workers, have stopped. */
 	auth_cache_free(&srv->auth_cache);
+	throttle_free(&srv->auth_throttle);
 	commit_free(&srv->commit);
 	/* Completions the threads posted after the loop stopped still free
 	 * their sessions: run them. */
@@ -413,12 +416,21 @@ server_run(struct server *srv)
 	/* yescrypt is CPU-heavy by design: a login storm must not delay
 	 * lookups and reads queued behind it. */
 	srv->auth_workers = workers_new(srv->loop, 2);
+	/* Account lookups and cache checks are quick: on their own thread,
+	 * a login with a remembered password never waits behind hashes. */
+	srv->auth_lookup_workers = workers_new(srv->loop, 1);
+	srv->auth_throttle = throttle_new(&(struct throttle_params){
+		.block_failures = srv->cfg.auth_block_failures,
+		.window_s = (unsigned)srv->cfg.auth_fail_window,
+		.block_s = (unsigned)srv->cfg.auth_block_time,
+	});
 	/* Repeated logins skip the hash (auth_cache_ttl 0: never). */
 	if (srv->cfg.auth_cache_ttl > 0)
 		srv->auth_cache = auth_cache_new(
 			(unsigned)srv->cfg.auth_cache_ttl);
 	if (srv->workers == NULL || srv->io_workers == NULL ||
-	    srv->auth_workers == NULL ||
+	    srv->auth_workers == NULL || srv->auth_lookup_workers == NULL ||
+	    srv->auth_throttle == NULL ||
 	    (srv->cfg.auth_cache_ttl > 0 && srv->auth_cache == NULL) ||
 	    server_signals(srv) < 0) {
 		snprintf(err, sizeof(err), "cannot start threads");

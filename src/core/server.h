@@ -14,6 +14,7 @@
 struct loop;
 struct workers;
 struct auth_cache;
+struct throttle;
 struct commit;
 struct store;
 struct ssl_ctx_st;
@@ -23,8 +24,10 @@ struct server {
 	struct loop *loop;
 	struct workers *workers;    /* lookups, password hashing, reads */
 	struct workers *io_workers; /* writing + fdatasync of message files */
-	struct workers *auth_workers; /* password hashing only */
+	struct workers *auth_workers; /* password hashing only (bounded) */
+	struct workers *auth_lookup_workers; /* login lookup + cache check */
 	struct auth_cache *auth_cache; /* verified logins; NULL: disabled */
+	struct throttle *auth_throttle; /* failed logins; loop thread only */
 	struct commit *commit;
 	struct ssl_ctx_st *tls_ctx; /* replaced on SIGHUP */
 	struct server_priv *priv;   /* listeners, locks, counters */

@@ -5,6 +5,7 @@
  */
 #include "workers.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@ struct workers {
 	pthread_cond_t cv;
 	struct workers_lane lane[2]; /* [0] normal, [1] urgent */
 	int urgent_run;              /* urgent jobs taken in a row */
+	unsigned queued;             /* jobs waiting in both lanes */
 	bool stopping;
 	int n;
 	pthread_t threads[WORKERS_MAX];
@@ -54,6 +56,7 @@ workers_take(struct workers *w)
 	if (j == NULL)
 		return NULL;
 	w->urgent_run = l == &w->lane[1] ? w->urgent_run + 1 : 0;
+	w->queued--;
 	l->head = j->next;
 	if (l->head == NULL)
 		l->tail = NULL;
@@ -110,9 +113,11 @@ workers_new(struct loop *loop, int nthreads)
 	return w;
 }
 
-static void
+/* Appends a job to a lane unless max_queued jobs wait already (in both
+ * lanes, not counting those running); 0 or -1. */
+static int
 workers_enqueue(struct workers *w, workers_fn work, workers_fn done,
-		void *arg, bool urgent)
+		void *arg, bool urgent, unsigned max_queued)
 {
 	struct workers_job *j = malloc(sizeof(*j));
 	struct workers_lane *l = &w->lane[urgent ? 1 : 0];
@@ -126,26 +131,40 @@ workers_enqueue(struct workers *w, workers_fn work, workers_fn done,
 	j->arg = arg;
 	j->next = NULL;
 	pthread_mutex_lock(&w->mu);
+	if (w->queued >= max_queued) {
+		pthread_mutex_unlock(&w->mu);
+		free(j);
+		return -1;
+	}
 	if (l->tail != NULL)
 		l->tail->next = j;
 	else
 		l->head = j;
 	l->tail = j;
+	w->queued++;
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
+	return 0;
 }
 
 void
 workers_submit(struct workers *w, workers_fn work, workers_fn done, void *arg)
 {
-	workers_enqueue(w, work, done, arg, false);
+	(void)workers_enqueue(w, work, done, arg, false, UINT_MAX);
 }
 
 void
 workers_submit_urgent(struct workers *w, workers_fn work, workers_fn done,
 		      void *arg)
 {
-	workers_enqueue(w, work, done, arg, true);
+	(void)workers_enqueue(w, work, done, arg, true, UINT_MAX);
+}
+
+int
+workers_try_submit(struct workers *w, unsigned max_queued, workers_fn work,
+		   workers_fn done, void *arg)
+{
+	return workers_enqueue(w, work, done, arg, false, max_queued);
 }
 
 void

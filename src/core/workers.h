@@ -21,6 +21,11 @@ void workers_submit(struct workers *w, workers_fn work, workers_fn done,
  * holds its thread, so long work is split (IMAP SEARCH runs in slices). */
 void workers_submit_urgent(struct workers *w, workers_fn work,
 			   workers_fn done, void *arg);
+/* Like workers_submit, unless max_queued jobs are already waiting (not yet
+ * running): then nothing is queued and -1 is returned, so a flood answers
+ * "busy" at once instead of growing the queue. 0 when queued. */
+int workers_try_submit(struct workers *w, unsigned max_queued,
+		       workers_fn work, workers_fn done, void *arg);
 /* Finishes queued jobs, joins the threads. Posted "done" callbacks still
  * run on the loop if it keeps running. */
 void workers_free(struct workers **wp);

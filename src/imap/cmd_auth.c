@@ -117,13 +117,21 @@ imap_auth_delay_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Counts a failed login and answers it after the growing delay. n: the
+ * throttle's count (auth_outcome.failures), 0 when not yet counted there. */
 static void
-imap_auth_failed(struct imap_session *s, const char *mech)
+imap_auth_failed(struct imap_session *s, const char *mech, unsigned n)
 {
-	long ms;
 	struct timeval tv;
+	long ms;
 
 	s->auth_failures++;
+	if (n == 0) {
+		struct auth_req rq = { .sess_id = s->sess_id,
+				       .peer_ip = conn_peer(s->conn),
+				       .user = s->address };
+		n = auth_note_failure(s->srv, &rq);
+	}
 	log_info(s->sess_id, "login_fail", " user=%s mech=%s failures=%u",
 		 log_qs(s->address), mech, s->auth_failures);
 	s->address[0] = '\0';
@@ -134,17 +142,35 @@ imap_auth_failed(struct imap_session *s, const char *mech)
 		imap_auth_delay_cb(-1, 0, s);
 		return;
 	}
-	ms = (long)s->srv->cfg.auth_fail_delay_ms * (long)s->auth_failures;
-	if (ms < 0)
-		ms = 0;
+	ms = auth_fail_delay_ms(s->srv,
+				n > s->auth_failures ? n : s->auth_failures);
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(s->delay_ev, &tv);
 }
 
+/* A login refused before any password check: the store is down, the
+ * client address is blocked or the hashing queue is full. RFC 5530 §3
+ * UNAVAILABLE: "temporary failure ... try again later". A blocked address
+ * counts as a failure of the session, so it is cut off at the limit. */
 static void
-imap_auth_done_cb(void *arg, enum auth_result result, int64_t account_id,
-		  const char *address)
+imap_auth_refused(struct imap_session *s, enum auth_result result)
+{
+	log_warn(s->sess_id, "login_tempfail", " user=%s reason=%s",
+		 log_qs(s->address), result == AUTH_BLOCKED ? "blocked" :
+		 result == AUTH_BUSY ? "busy" : "store");
+	s->address[0] = '\0';
+	imap_finish(s, "NO", "UNAVAILABLE", "Temporary failure, try again "
+		    "later");
+	if (result == AUTH_BLOCKED &&
+	    ++s->auth_failures >= imap_auth_max_failures(s)) {
+		imap_untagged(s, "BYE Too many authentication failures");
+		imap_session_close(s, "auth_failures");
+	}
+}
+
+static void
+imap_auth_done_cb(void *arg, const struct auth_outcome *o)
 {
 	struct imap_session *s = arg;
 	struct buf caps;
@@ -153,9 +179,9 @@ imap_auth_done_cb(void *arg, enum auth_result result, int64_t account_id,
 		imap_session_unref(s);
 		return;
 	}
-	if (result == AUTH_OK) {
-		s->account_id = account_id;
-		str_lcpy(s->address, address, sizeof(s->address));
+	if (o->result == AUTH_OK) {
+		s->account_id = o->account_id;
+		str_lcpy(s->address, o->address, sizeof(s->address));
 		s->state = IMAP_STATE_AUTH;
 		log_info(s->sess_id, "login", " user=%s", log_qs(s->address));
 		/* RFC 9051 §6.2.3: the OK may list the new capabilities. */
@@ -164,14 +190,10 @@ imap_auth_done_cb(void *arg, enum auth_result result, int64_t account_id,
 		imap_finish(s, "OK", NULL, "[CAPABILITY %.*s] Logged in",
 			    (int)caps.len, (const char *)caps.data);
 		buf_fini(&caps);
-	} else if (result == AUTH_FAILED) {
-		imap_auth_failed(s, "LOGIN");
+	} else if (o->result == AUTH_FAILED) {
+		imap_auth_failed(s, "LOGIN", o->failures);
 	} else {
-		log_warn(s->sess_id, "login_tempfail", " user=%s",
-			 log_qs(s->address));
-		s->address[0] = '\0';
-		imap_finish(s, "NO", "UNAVAILABLE",
-			    "Temporary failure, try again later");
+		imap_auth_refused(s, o->result);
 	}
 	imap_session_unref(s);
 }
@@ -179,9 +201,14 @@ imap_auth_done_cb(void *arg, enum auth_result result, int64_t account_id,
 static void
 imap_auth_begin(struct imap_session *s, const char *user, const char *pass)
 {
+	struct auth_req rq = { .sess_id = s->sess_id,
+			       .peer_ip = conn_peer(s->conn),
+			       .user = user,
+			       .pass = pass };
+
 	str_lcpy(s->address, user, sizeof(s->address));
 	imap_session_ref(s);
-	auth_verify_async(s->srv, user, pass, imap_auth_done_cb, s);
+	auth_verify_async(s->srv, &rq, imap_auth_done_cb, s);
 }
 
 void
@@ -199,7 +226,7 @@ imap_cmd_login(struct imap_session *s, const struct imap_cmd *c)
 	if (a[0].len == 0 || a[0].len > LIMIT_ADDRESS || a[1].len == 0 ||
 	    a[1].len > SASL_PASS_MAX || memchr(a[0].str, '\0', a[0].len) ||
 	    memchr(a[1].str, '\0', a[1].len)) {
-		imap_auth_failed(s, "LOGIN");
+		imap_auth_failed(s, "LOGIN", 0);
 		return;
 	}
 	memcpy(user, a[0].str, a[0].len);
@@ -225,7 +252,7 @@ imap_auth_plain(struct imap_session *s, const char *b64, size_t len)
 	if (cr.authzid[0] != '\0' && strcmp(cr.authzid, cr.user) != 0) {
 		str_lcpy(s->address, cr.user, sizeof(s->address));
 		sasl_creds_clear(&cr);
-		imap_auth_failed(s, "PLAIN");
+		imap_auth_failed(s, "PLAIN", 0);
 		return;
 	}
 	imap_auth_begin(s, cr.user, cr.pass);

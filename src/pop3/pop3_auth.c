@@ -9,6 +9,7 @@
 
 #include "../auth/auth.h"
 #include "../auth/sasl.h"
+#include "../core/conn.h"
 #include "../core/log.h"
 #include "../core/loop.h"
 #include "../core/server.h"
@@ -42,16 +43,24 @@ pop3_auth_delay_cb(evutil_socket_t fd, short what, void *arg)
 	pop3_session_unbusy(s);
 }
 
-/* Counts a failed login and answers it after auth_fail_delay_ms times the
- * number of failures so far. The session stays busy meanwhile; the timer
- * is the session's and dies with it if the client leaves. */
+/* Counts a failed login and answers it after the growing delay
+ * (auth_fail_delay_ms times the higher of this session's count and the
+ * throttle's, n; 0: not yet counted there). The session stays busy
+ * meanwhile; the timer is the session's and dies with it if the client
+ * leaves. */
 static void
-pop3_auth_failed(struct pop3_session *s)
+pop3_auth_failed(struct pop3_session *s, unsigned n)
 {
 	long ms;
 	struct timeval tv;
 
 	s->auth_failures++;
+	if (n == 0) {
+		struct auth_req rq = { .sess_id = s->sess_id,
+				       .peer_ip = conn_peer(s->conn),
+				       .user = s->address };
+		n = auth_note_failure(s->srv, &rq);
+	}
 	log_info(s->sess_id, "login_fail", " user=%s mech=%s failures=%u",
 		 log_qs(s->address), s->auth_mech, s->auth_failures);
 	s->address[0] = '\0';
@@ -62,18 +71,38 @@ pop3_auth_failed(struct pop3_session *s)
 		pop3_auth_delay_cb(-1, 0, s);
 		return;
 	}
-	ms = (long)s->srv->cfg.auth_fail_delay_ms * (long)s->auth_failures;
-	if (ms < 0)
-		ms = 0;
+	ms = auth_fail_delay_ms(s->srv,
+				n > s->auth_failures ? n : s->auth_failures);
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	pop3_session_busy(s);
 	evtimer_add(s->delay_ev, &tv);
 }
 
+/* A login refused before any password check (store down, client address
+ * blocked, hashing queue full): RFC 3206 §4 [SYS/TEMP], "a temporary
+ * problem ... the client may try again later". A blocked address counts
+ * as a failure of the session, so it is cut off at the limit. */
 static void
-pop3_auth_done_cb(void *arg, enum auth_result result, int64_t account_id,
-		  const char *address)
+pop3_auth_refused(struct pop3_session *s, enum auth_result result)
+{
+	log_warn(s->sess_id, "login_tempfail", " user=%s reason=%s",
+		 log_qs(s->address), result == AUTH_BLOCKED ? "blocked" :
+		 result == AUTH_BUSY ? "busy" : "store");
+	s->address[0] = '\0';
+	pop3_reply_err(s, POP3_CODE_SYS_TEMP, POP3_TXT_TEMP);
+	if (result == AUTH_BLOCKED &&
+	    ++s->auth_failures >= pop3_auth_max_failures(s)) {
+		log_warn(s->sess_id, "auth_limit", " failures=%u",
+			 s->auth_failures);
+		pop3_session_close(s, "auth_failures");
+		return;
+	}
+	pop3_session_unbusy(s);
+}
+
+static void
+pop3_auth_done_cb(void *arg, const struct auth_outcome *o)
 {
 	struct pop3_session *s = arg;
 
@@ -82,23 +111,19 @@ pop3_auth_done_cb(void *arg, enum auth_result result, int64_t account_id,
 		return;
 	}
 	/* Every branch below either starts more work or unbusies. */
-	switch (result) {
+	switch (o->result) {
 	case AUTH_OK:
-		s->account_id = account_id;
-		str_lcpy(s->address, address, sizeof(s->address));
+		s->account_id = o->account_id;
+		str_lcpy(s->address, o->address, sizeof(s->address));
 		log_info(s->sess_id, "login", " user=%s mech=%s",
 			 log_qs(s->address), s->auth_mech);
 		pop3_maildrop_open(s);
 		break;
 	case AUTH_FAILED:
-		pop3_auth_failed(s);
+		pop3_auth_failed(s, o->failures);
 		break;
 	default:
-		log_warn(s->sess_id, "login_tempfail", " user=%s",
-			 log_qs(s->address));
-		s->address[0] = '\0';
-		pop3_reply_err(s, POP3_CODE_SYS_TEMP, POP3_TXT_TEMP);
-		pop3_session_unbusy(s);
+		pop3_auth_refused(s, o->result);
 		break;
 	}
 	pop3_session_unref(s);
@@ -110,12 +135,17 @@ static void
 pop3_auth_begin(struct pop3_session *s, const char *user, const char *pass,
 		const char *mech)
 {
+	struct auth_req rq = { .sess_id = s->sess_id,
+			       .peer_ip = conn_peer(s->conn),
+			       .user = user,
+			       .pass = pass };
+
 	str_lcpy(s->address, user, sizeof(s->address));
 	s->user[0] = '\0';
 	s->auth_mech = mech;
 	pop3_session_busy(s);
 	pop3_session_ref(s);
-	auth_verify_async(s->srv, user, pass, pop3_auth_done_cb, s);
+	auth_verify_async(s->srv, &rq, pop3_auth_done_cb, s);
 }
 
 void
@@ -157,7 +187,7 @@ pop3_auth_pass(struct pop3_session *s, const struct pop3_cmd *cmd)
 	if (p == NULL || len == 0 || len > SASL_PASS_MAX ||
 	    memchr(p, '\0', len) != NULL) {
 		str_lcpy(s->address, user, sizeof(s->address));
-		pop3_auth_failed(s);
+		pop3_auth_failed(s, 0);
 		return;
 	}
 	memcpy(pass, p, len);
@@ -183,7 +213,7 @@ pop3_auth_plain(struct pop3_session *s, const char *b64, size_t len)
 	if (c.authzid[0] != '\0' && strcmp(c.authzid, c.user) != 0) {
 		str_lcpy(s->address, c.user, sizeof(s->address));
 		sasl_creds_clear(&c);
-		pop3_auth_failed(s);
+		pop3_auth_failed(s, 0);
 		return;
 	}
 	pop3_auth_begin(s, c.user, c.pass, "PLAIN");

@@ -1,7 +1,8 @@
 /*
  * SMTP AUTH (RFC 4954) with PLAIN and LOGIN, only over TLS. The password is
  * checked on a worker (auth.h); failures are answered after a growing delay
- * and the connection is closed after cfg.max_auth_failures.
+ * (counted per connection, client address and account: throttle.h) and the
+ * connection is closed after cfg.max_auth_failures.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -42,9 +43,44 @@ auth_delay_done(evutil_socket_t fd, short what, void *arg)
 		smtp_session_resume(s);
 }
 
+/* Answers a failed AUTH after the delay; the reference is kept through
+ * it. n: the count the delay grows with. */
 static void
-auth_done(void *arg, enum auth_result result, int64_t account_id,
-	  const char *address)
+auth_fail_later(struct smtp_session *s, unsigned n)
+{
+	struct timeval tv;
+	long ms = auth_fail_delay_ms(s->srv, n);
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	if (s->delay_ev == NULL)
+		s->delay_ev = evtimer_new(loop_base(s->srv->loop),
+					  auth_delay_done, s);
+	if (s->delay_ev != NULL && evtimer_add(s->delay_ev, &tv) == 0)
+		return;
+	auth_delay_done(-1, 0, s);
+}
+
+/* RFC 4954 §6: 454 4.7.0 is the temporary failure the client may retry
+ * later; for a blocked address it counts as a failure of this session
+ * too, so a client that keeps trying is cut off at max_auth_failures. */
+static void
+auth_refused(struct smtp_session *s, enum auth_result result)
+{
+	if (result == AUTH_BLOCKED &&
+	    ++s->auth_failures >= s->srv->cfg.max_auth_failures) {
+		smtp_reply(s, 421, "4.7.0", "Too many failed authentication "
+			   "attempts, try again later");
+		smtp_session_close(s);
+		return;
+	}
+	smtp_reply(s, 454, "4.7.0", "Temporary authentication failure%s",
+		   result == AUTH_BLOCKED ? ", try again later" :
+		   result == AUTH_BUSY ? ", server busy" : "");
+}
+
+static void
+auth_done(void *arg, const struct auth_outcome *o)
 {
 	struct smtp_session *s = arg;
 
@@ -52,31 +88,22 @@ auth_done(void *arg, enum auth_result result, int64_t account_id,
 		smtp_session_unref(s);
 		return;
 	}
-	if (result == AUTH_OK) {
+	if (o->result == AUTH_OK) {
 		s->authed = true;
-		str_lcpy(s->auth_user, address, sizeof(s->auth_user));
+		str_lcpy(s->auth_user, o->address, sizeof(s->auth_user));
 		log_info(s->id, "auth", " user=%s result=ok",
 			 log_qs(s->auth_user));
 		smtp_reply(s, 235, "2.7.0", "Authentication successful");
-	} else if (result == AUTH_TEMPFAIL) {
-		smtp_reply(s, 454, "4.7.0", "Temporary authentication failure");
-	} else {
-		struct timeval tv;
-		long ms = (long)s->srv->cfg.auth_fail_delay_ms *
-			  (long)++s->auth_failures;
+	} else if (o->result == AUTH_FAILED) {
+		++s->auth_failures;
 		log_warn(s->id, "auth", " user=%s result=fail failures=%u "
 			 "ip=%s", log_qs(s->sasl_user), s->auth_failures,
 			 conn_peer(s->conn));
-		tv.tv_sec = ms / 1000;
-		tv.tv_usec = (ms % 1000) * 1000;
-		if (s->delay_ev == NULL)
-			s->delay_ev = evtimer_new(
-				loop_base(s->srv->loop), auth_delay_done, s);
-		/* Keep the reference through the delay. */
-		if (s->delay_ev != NULL && evtimer_add(s->delay_ev, &tv) == 0)
-			return;
-		auth_delay_done(-1, 0, s);
+		auth_fail_later(s, o->failures > s->auth_failures
+					   ? o->failures : s->auth_failures);
 		return;
+	} else {
+		auth_refused(s, o->result);
 	}
 	if (!smtp_session_unref(s))
 		smtp_session_resume(s);
@@ -85,17 +112,26 @@ auth_done(void *arg, enum auth_result result, int64_t account_id,
 static void
 auth_check(struct smtp_session *s, struct sasl_creds *c)
 {
+	struct auth_req rq = {
+		.sess_id = s->id,
+		.peer_ip = conn_peer(s->conn),
+		.user = c->user,
+		.pass = c->pass,
+	};
+
 	smtp_set_mode(s, SMTP_MODE_COMMAND);
-	/* We authorise only as ourselves: no proxy authorisation. */
+	/* We authorise only as ourselves: no proxy authorisation. Counts
+	 * as a failed login for the throttle. */
 	if (c->authzid[0] != '\0' && strcmp(c->authzid, c->user) != 0) {
 		sasl_creds_clear(c);
+		auth_note_failure(s->srv, &rq);
 		smtp_reply(s, 535, "5.7.8", "Authorization identity refused");
 		return;
 	}
 	str_lcpy(s->sasl_user, c->user, sizeof(s->sasl_user));
 	smtp_session_ref(s);
 	conn_pause(s->conn);
-	auth_verify_async(s->srv, c->user, c->pass, auth_done, s);
+	auth_verify_async(s->srv, &rq, auth_done, s);
 	sasl_creds_clear(c);
 }
 

@@ -7,10 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "../core/config.h"
 #include "../core/conn.h"
 #include "../core/diskfree.h"
 #include "../core/log.h"
+#include "../core/loop.h"
 #include "../core/server.h"
 #include "../core/workers.h"
 #include "../store/store.h"
@@ -225,6 +228,24 @@ rcpt_accept(struct smtp_session *s, struct smtp_rcpt_job *j)
 	smtp_reply(s, 250, "2.1.5", "Ok");
 }
 
+/* Recipient harvesting: a refused RCPT (unknown user, relay denied) is
+ * an error of the session. After smtp_max_bad_rcpts of them every RCPT
+ * waits smtp_bad_rcpt_delay_ms before its lookup (as Postfix's
+ * smtpd_error_sleep_time), and at smtp_bad_rcpt_limit the session ends
+ * with 421 (RFC 5321 §3.8: the server may close after 421). True when
+ * the session is closing. */
+static bool
+rcpt_refused(struct smtp_session *s)
+{
+	if (++s->bad_rcpts < s->srv->cfg.smtp_bad_rcpt_limit)
+		return false;
+	log_warn(s->id, "rcpt_limit", " bad_rcpts=%u", s->bad_rcpts);
+	smtp_reply(s, 421, "4.7.0", "Too many unknown recipients, closing "
+		   "connection");
+	smtp_session_close(s);
+	return true;
+}
+
 static void
 rcpt_done(void *arg)
 {
@@ -244,6 +265,7 @@ rcpt_done(void *arg)
 		case STORE_RCPT_NO_USER:
 			smtp_reply(s, 550, "5.1.1", "<%s>: Recipient address "
 				   "rejected: User unknown", j->addr);
+			rcpt_refused(s);
 			break;
 		case STORE_RCPT_NOT_HOSTED:
 			if (s->authed)
@@ -253,6 +275,7 @@ rcpt_done(void *arg)
 			else
 				smtp_reply(s, 554, "5.7.1", "<%s>: Relay access "
 					   "denied", j->addr);
+			rcpt_refused(s);
 			break;
 		default:
 			smtp_reply(s, 451, "4.3.0", "Temporary lookup failure");
@@ -263,6 +286,47 @@ rcpt_done(void *arg)
 	free(j);
 	if (!smtp_session_unref(s))
 		smtp_session_resume(s);
+}
+
+static void
+rcpt_delay_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_session *s = arg;
+	struct smtp_rcpt_job *j = s->rcpt_delayed;
+
+	s->rcpt_delayed = NULL;
+	if (s->closed) {
+		rcpt_done(j); /* the client left: no lookup, just release */
+		return;
+	}
+	workers_submit(s->srv->workers, rcpt_work, rcpt_done, j);
+}
+
+/* Starts the lookup, after the harvesting delay once the session has had
+ * smtp_max_bad_rcpts refusals. The reference and the pause last until
+ * rcpt_done. */
+static void
+rcpt_submit(struct smtp_session *s, struct smtp_rcpt_job *j)
+{
+	long ms = s->srv->cfg.smtp_bad_rcpt_delay_ms;
+	struct timeval tv = { .tv_sec = ms / 1000,
+			      .tv_usec = (ms % 1000) * 1000 };
+
+	smtp_session_ref(s);
+	conn_pause(s->conn);
+	if (s->bad_rcpts >= s->srv->cfg.smtp_max_bad_rcpts && ms > 0) {
+		if (s->rcpt_delay_ev == NULL)
+			s->rcpt_delay_ev = evtimer_new(
+				loop_base(s->srv->loop), rcpt_delay_done, s);
+		s->rcpt_delayed = j;
+		if (s->rcpt_delay_ev != NULL &&
+		    evtimer_add(s->rcpt_delay_ev, &tv) == 0)
+			return;
+		s->rcpt_delayed = NULL;
+	}
+	/* Urgent lane: a sender waits, with its own timeouts, and must not
+	 * queue behind IMAP reads (workers.h). */
+	workers_submit_urgent(s->srv->workers, rcpt_work, rcpt_done, j);
 }
 
 static void
@@ -297,11 +361,7 @@ cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 			 s->srv->cfg.hostname);
 	else
 		str_lcpy(j->addr, cmd->path, sizeof(j->addr));
-	smtp_session_ref(s);
-	conn_pause(s->conn);
-	/* Urgent lane: a sender waits, with its own timeouts, and must not
-	 * queue behind IMAP reads (workers.h). */
-	workers_submit_urgent(s->srv->workers, rcpt_work, rcpt_done, j);
+	rcpt_submit(s, j);
 }
 
 static void

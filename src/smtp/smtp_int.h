@@ -82,6 +82,9 @@ struct smtp_session {
 	int sasl_step;
 	char sasl_user[LIMIT_ADDRESS + 1];
 	struct event *delay_ev; /* failed-AUTH delay */
+	unsigned bad_rcpts;     /* refused RCPTs: harvesting (smtp_cmds.c) */
+	struct event *rcpt_delay_ev; /* holds rcpt_delayed back */
+	void *rcpt_delayed;     /* the RCPT lookup waiting for the timer */
 	unsigned long long bdat_left;
 	bool bdat_last;
 	struct smtp_tx *tx;

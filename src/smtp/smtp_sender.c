@@ -127,7 +127,7 @@ sender_submit(struct smtp_session *s, struct smtp_sender_job *j)
 	str_lcpy(j->account, s->auth_user, sizeof(j->account));
 	smtp_session_ref(s);
 	conn_pause(s->conn);
-	workers_submit(s->srv->workers, sender_work, sender_done, j);
+	workers_submit_urgent(s->srv->workers, sender_work, sender_done, j);
 }
 
 void

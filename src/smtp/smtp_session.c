@@ -35,6 +35,8 @@ smtp_session_free(struct smtp_session *s)
 	smtp_tx_free(s);
 	if (s->delay_ev != NULL)
 		event_free(s->delay_ev);
+	if (s->rcpt_delay_ev != NULL)
+		event_free(s->rcpt_delay_ev);
 	free(s);
 }
 
@@ -295,6 +297,15 @@ smtp_on_timeout(void *ctx)
 }
 
 static void
+smtp_fire_now(struct event *ev)
+{
+	if (ev != NULL && evtimer_pending(ev, NULL)) {
+		evtimer_del(ev);
+		event_active(ev, EV_TIMEOUT, 1);
+	}
+}
+
+static void
 smtp_on_close(void *ctx, const char *reason)
 {
 	struct smtp_session *s = ctx;
@@ -302,6 +313,11 @@ smtp_on_close(void *ctx, const char *reason)
 	log_info(s->id, "disconnect", " reason=%s", reason);
 	s->closed = true;
 	conn_free(&s->conn);
+	/* A delayed AUTH answer or RCPT lookup holds a reference: nobody is
+	 * left to wait for, so let its timer fire now (at shutdown the loop
+	 * would otherwise stop first and the session would never be freed). */
+	smtp_fire_now(s->delay_ev);
+	smtp_fire_now(s->rcpt_delay_ev);
 	if (s->refs == 0)
 		smtp_session_free(s);
 }
