@@ -150,6 +150,20 @@ data_scan(struct smtp_session *s, const char *p, size_t n, bool *done)
 
 static void smtp_deliver(struct smtp_session *s);
 
+/* Both spool buffers full: stop reading until the write ends; the spool
+ * resumes us (smtp_session_resume). Pausing the connection (not only
+ * returning) keeps a half-closed client's pending input from being taken
+ * as the end (conn.h), and the socket's input stays bounded by
+ * LIMIT_INPUT_HIGH_WATER meanwhile. */
+static bool
+spool_wait(struct smtp_session *s)
+{
+	if (s->tx->spool == NULL || !smtp_spool_full(s->tx->spool))
+		return false;
+	conn_pause(s->conn);
+	return true;
+}
+
 /* The end of a message whose octets were all read: refuse or deliver. */
 static void
 data_end(struct smtp_session *s)
@@ -196,10 +210,7 @@ data_read(struct smtp_session *s, struct evbuffer *in)
 		bool done = false;
 		size_t used;
 
-		/* Both buffers full: stop reading until the write ends (the
-		 * spool resumes us; the socket's input stays bounded by
-		 * LIMIT_INPUT_HIGH_WATER meanwhile). */
-		if (s->tx->spool != NULL && smtp_spool_full(s->tx->spool))
+		if (spool_wait(s))
 			return;
 		p = (const char *)evbuffer_pullup(in, (ssize_t)n);
 		used = data_scan(s, p, n, &done);
@@ -258,8 +269,7 @@ bdat_read(struct smtp_session *s, struct evbuffer *in)
 		if (n > SMTP_DATA_STEP)
 			n = SMTP_DATA_STEP;
 		if (!s->bdat_skip) {
-			if (s->tx->spool != NULL &&
-			    smtp_spool_full(s->tx->spool))
+			if (spool_wait(s))
 				return;
 			if (!s->tx->bdat_failed)
 				tx_append(s, evbuffer_pullup(in, (ssize_t)n),

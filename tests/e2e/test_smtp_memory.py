@@ -192,3 +192,28 @@ def test_refused_large_message_leaves_no_file(server_factory):
     while stored_files(srv) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert stored_files(srv) == []
+
+
+def test_half_closed_large_message_is_delivered(server_factory):
+    """A client that sends a large message, QUIT, and shuts its side down
+    gets both replies: waiting for the disk never ends the session."""
+    srv = server_factory()
+    token = unique("halfclose").encode()
+    body = body_30mb()[:8 << 20]
+    msg = message(token, body[:body.rfind(b"\r\n") + 2])
+    with RawClient(srv.host, srv.ports["smtp"], timeout=120) as c:
+        assert c.reply()[0] == 220
+        c.ehlo()
+        c.send(b"MAIL FROM:<big@remote.test>\r\n"
+               b"RCPT TO:<alice@example.test>\r\nDATA\r\n")
+        assert [c.reply()[0] for _ in range(3)] == [250, 250, 354]
+        for off in range(0, len(msg), SEND_STEP):
+            c.send(msg[off:off + SEND_STEP])
+        c.send(b".\r\nQUIT\r\n")
+        c.sock.shutdown(socket.SHUT_WR)
+        assert c.reply()[0] == 250
+        assert c.reply()[0] == 221
+    paths = find_stored(srv, token)
+    assert len(paths) == 1
+    with open(paths[0], "rb") as f:
+        assert f.read().endswith(msg)
