@@ -583,7 +583,7 @@ bool
 smtp_line_is_bdat(const char *line, size_t len)
 {
 	return len >= 4 && smtp_ieq(line, 4, "BDAT") &&
-	       (len == 4 || line[4] == ' ');
+	       (len == 4 || line[4] == ' ' || line[4] == '\t');
 }
 
 /* ---- the verb table and entry points ---- */

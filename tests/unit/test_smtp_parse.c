@@ -517,6 +517,7 @@ test_bdat_size_on_error(void **state)
 	assert_true(smtp_line_is_bdat("BDAT", 4));
 	assert_true(smtp_line_is_bdat("bdat 5\0", 7));
 	assert_true(smtp_line_is_bdat("BdAt x", 6));
+	assert_true(smtp_line_is_bdat("BDAT\t5", 6));
 	assert_false(smtp_line_is_bdat("BDATX 5", 7));
 	assert_false(smtp_line_is_bdat("BDA", 3));
 	assert_false(smtp_line_is_bdat("DATA", 4));
