@@ -524,7 +524,23 @@ static pthread_mutex_t smtp_meta_lock = PTHREAD_MUTEX_INITIALIZER;
  * heap (mime.h). Without it (no memory, mmap failed) the message is still
  * delivered; IMAP computes the metadata on first use. */
 static void
-delivery_meta(void *arg, int fd, size_t size)
+delivery_meta_of(struct smtp_delivery *d, const char *msg, size_t size)
+{
+	if (mime_compute_meta(msg, size, &d->meta.envelope, &d->meta.body,
+			      &d->meta.bodystructure, &d->meta.partmap,
+			      &d->meta.partmap_len) < 0)
+		return;
+	/* Without them (too big) SEARCH reads the message instead. */
+	(void)mime_search_fields(msg, size, &d->meta.fields,
+				 &d->meta.fields_len);
+	d->sd.meta = &d->meta;
+}
+
+/* A message that fit in one spool buffer is parsed from that buffer: a
+ * mapping costs a page fault per page and, at munmap, a TLB shootdown
+ * that interrupts every CPU running one of our threads (the loop too). */
+static void
+delivery_meta(void *arg, int fd, const void *data, size_t size)
 {
 	struct smtp_delivery *d = arg;
 	bool serial = size > SMTP_META_SERIAL_SIZE;
@@ -532,20 +548,16 @@ delivery_meta(void *arg, int fd, size_t size)
 
 	if (size == 0)
 		return;
+	if (data != NULL) {
+		delivery_meta_of(d, data, size);
+		return;
+	}
 	if (serial)
 		pthread_mutex_lock(&smtp_meta_lock);
 	map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
 	if (map != MAP_FAILED) {
 		(void)madvise(map, size, MADV_SEQUENTIAL);
-		if (mime_compute_meta(map, size, &d->meta.envelope,
-				      &d->meta.body, &d->meta.bodystructure,
-				      &d->meta.partmap,
-				      &d->meta.partmap_len) == 0) {
-			/* Without them (too big) SEARCH reads the message. */
-			(void)mime_search_fields(map, size, &d->meta.fields,
-						 &d->meta.fields_len);
-			d->sd.meta = &d->meta;
-		}
+		delivery_meta_of(d, map, size);
 		munmap(map, size);
 	}
 	if (serial)

@@ -136,7 +136,10 @@ void smtp_bdat_skip(struct smtp_session *s, unsigned long long size);
 int smtp_data_policy_check(struct smtp_session *s);
 
 /* smtp_spool.c: the message file written as it arrives. */
-typedef void (*smtp_spool_fn)(void *arg, int fd, size_t size);
+/* Runs on the io worker over the complete, durable file: fd (read-write)
+ * and, when the whole message is still in memory, data (else NULL). */
+typedef void (*smtp_spool_fn)(void *arg, int fd, const void *data,
+			      size_t size);
 struct smtp_spool *smtp_spool_new(struct smtp_session *s);
 /* Copies n octets in; 0, or -1 when the file cannot be written (an
  * earlier write failed, or out of memory): refuse the message. */
@@ -154,8 +157,8 @@ const char *smtp_spool_path(const struct smtp_spool *sp);
  * removed on a worker; *spp becomes NULL. NULL: nothing. */
 void smtp_spool_abort(struct smtp_spool **spp);
 /* The message is complete: writes the rest and fdatasyncs on an io
- * worker, then runs work(arg, fd, size) there on the complete file (fd
- * is open read-write), closes, and runs done(arg) on the loop. Then
+ * worker, then runs work(arg, fd, data, size) there on the complete file
+ * (smtp_spool_fn), closes, and runs done(arg) on the loop. Then
  * smtp_spool_error tells the outcome; the spool is the caller's to free
  * with smtp_spool_free. */
 void smtp_spool_finish(struct smtp_spool *sp, smtp_spool_fn work,

@@ -209,6 +209,9 @@ static void
 spool_final_work(void *arg)
 {
 	struct smtp_spool *sp = arg;
+	/* A message that fits one buffer is written by this job alone: it
+	 * is all in memory, so the caller need not map the file. */
+	bool whole = sp->fd < 0 && sp->out.len == sp->size;
 
 	spool_write_work(sp);
 	if (sp->err == 0 && sp->fd < 0)
@@ -217,7 +220,8 @@ spool_final_work(void *arg)
 		if (errno != EINTR)
 			sp->err = errno ? errno : EIO;
 	if (sp->err == 0 && sp->final_work != NULL)
-		sp->final_work(sp->final_arg, sp->fd, (size_t)sp->size);
+		sp->final_work(sp->final_arg, sp->fd,
+			       whole ? sp->out.data : NULL, (size_t)sp->size);
 	if (sp->fd >= 0 && close(sp->fd) < 0 && sp->err == 0)
 		sp->err = errno ? errno : EIO;
 	sp->fd = -1;
