@@ -217,3 +217,94 @@ def test_half_closed_large_message_is_delivered(server_factory):
     assert len(paths) == 1
     with open(paths[0], "rb") as f:
         assert f.read().endswith(msg)
+
+
+def data_session(srv, timeout=30):
+    c = RawClient(srv.host, srv.ports["smtp"], timeout=timeout)
+    assert c.reply()[0] == 220
+    c.ehlo()
+    assert c.cmd("MAIL FROM:<big@remote.test>")[0] == 250
+    assert c.cmd("RCPT TO:<alice@example.test>")[0] == 250
+    return c
+
+
+def test_write_error_is_451_and_leaves_no_file(server_factory):
+    """The message directory cannot be written: the message (large, so its
+    file is created mid-transfer, and small) gets 451, nothing is left
+    behind, and the session goes on."""
+    srv = server_factory()
+    msgdir = os.path.join(srv.dir, "msg")
+    mode = os.stat(msgdir).st_mode
+    for d in glob.glob(os.path.join(msgdir, "*")):
+        os.rmdir(d)
+    os.chmod(msgdir, 0o555)
+    try:
+        body = body_30mb()[:2 << 20]
+        for size in (len(body), 4000):
+            part = body[:size]
+            msg = message(unique("ioerr").encode(),
+                          part[:part.rfind(b"\r\n") + 2])
+            with data_session(srv) as c:
+                assert c.cmd("DATA")[0] == 354
+                for off in range(0, len(msg), SEND_STEP):
+                    c.send(msg[off:off + SEND_STEP])
+                c.send(b".\r\n")
+                code, lines = c.reply()
+                assert code == 451, (code, lines)
+                assert c.cmd("NOOP")[0] == 250
+            with data_session(srv) as c:
+                c.send(b"BDAT %d LAST\r\n" % len(msg) + msg)
+                code, lines = c.reply()
+                assert code == 451, (code, lines)
+                assert c.cmd("NOOP")[0] == 250
+    finally:
+        os.chmod(msgdir, mode)
+    assert stored_files(srv) == []
+    # And once the directory is writable again, mail flows.
+    token = unique("afterioerr").encode()
+    with data_session(srv) as c:
+        assert c.cmd("DATA")[0] == 354
+        c.send(message(token, b"hello\r\n") + b".\r\n")
+        assert c.reply()[0] == 250
+    assert len(find_stored(srv, token)) == 1
+
+
+def test_bdat_rset_mid_message_leaves_no_file(server_factory):
+    srv = server_factory()
+    piece = body_30mb()[:1 << 20]
+    with data_session(srv) as c:
+        for _ in range(3):
+            c.send(b"BDAT %d\r\n" % len(piece) + piece)
+            assert c.reply()[0] == 250
+        assert stored_files(srv), "the message file is written as it comes"
+        assert c.cmd("RSET")[0] == 250
+        assert c.cmd("QUIT")[0] == 221
+    deadline = time.monotonic() + 10
+    while stored_files(srv) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert stored_files(srv) == []
+
+
+def test_crash_mid_transfer_file_swept(server_factory):
+    """kill -9 in the middle of a large message: the partial file is an
+    unreferenced one, removed by the sweep at the next start."""
+    srv = server_factory()
+    piece = body_30mb()[:4 << 20]
+    with data_session(srv) as c:
+        assert c.cmd("DATA")[0] == 354
+        c.send(message(unique("crash").encode(), piece))
+        deadline = time.monotonic() + 10
+        while not stored_files(srv) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        partial = stored_files(srv)
+        assert partial
+        srv.kill9()
+    old = time.time() - 3600
+    for p in partial:
+        os.utime(p, (old, old))
+    srv.start()
+    deadline = time.monotonic() + 20
+    while any(os.path.exists(p) for p in partial) and \
+            time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(os.path.exists(p) for p in partial)
