@@ -21,11 +21,13 @@
 #define LIMIT_SMTP_CMD_TIMEOUT_DEFAULT 300
 /* RFC 5321 §4.5.3.2.6: DATA block timeout, 3 minutes between reads. */
 #define LIMIT_SMTP_DATA_TIMEOUT_DEFAULT 180
-/* Submission sender check: From:/Sender: are looked for in this much of
- * the message's header block; a longer header block is refused with
- * 550 5.7.1 (a From: beyond it could not be checked). RFC 5322 sets no
- * header size; a freshly composed message has a few KB. */
-#define LIMIT_SMTP_SENDER_HEADER (256 * 1024)
+/* The header section of a message received over SMTP is kept up to this
+ * many octets for policy checks at the end of the data (smtp_data.c).
+ * Submission's sender check looks for From:/Sender: in it, and refuses a
+ * longer header section with 550 5.7.1 (a From: beyond it could not be
+ * checked). RFC 5322 sets no header size; a freshly composed message has
+ * a few KB. */
+#define LIMIT_SMTP_HEADER_KEPT (64 * 1024)
 /* Bad commands before we hang up (421 4.7.0). */
 #define LIMIT_SMTP_ERRORS 20
 /* Failed AUTH attempts per session before disconnect; each failure is

@@ -147,12 +147,11 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 		return;
 	}
 	s->tx = smtp_tx_new();
-	if (s->tx == NULL || buf_reserve(&s->tx->data, 0) < 0) {
+	if (s->tx == NULL) {
 		smtp_reply(s, 451, "4.3.0", "Out of memory");
 		smtp_tx_free(s);
 		return;
 	}
-	s->tx->data.max = s->srv->cfg.max_message_size;
 	s->tx->smtputf8 = utf8;
 	s->tx->declared_size = size;
 	str_lcpy(s->tx->from, cmd->path, sizeof(s->tx->from));
@@ -334,6 +333,12 @@ cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	struct smtp_rcpt_job *j;
 
+	/* RFC 3030 §3: the recipients come before the first chunk (the
+	 * Received header naming them is already written). */
+	if (s->tx->used_bdat) {
+		smtp_reply(s, 503, "5.5.1", "RCPT may not follow BDAT");
+		return;
+	}
 	if (s->tx->n_rcpts >= s->srv->cfg.max_rcpts) {
 		smtp_reply(s, 452, "4.5.3", "Too many recipients");
 		return;
@@ -455,6 +460,30 @@ static const struct smtp_cmd_entry smtp_cmd_table[SMTP_VERB_COUNT] = {
 			     "Send EHLO first, not inside a transaction" },
 };
 
+/* After the dispatcher's refusal of a command (its reply is sent): a
+ * refused BDAT is still followed by its chunk (RFC 3030 §2), which must be
+ * read and dropped, never run as commands. When its size cannot be read
+ * the number of octets to skip is unknown, and anything we read next
+ * could be chunk data: the connection is closed (RFC 5321 §3.8 allows
+ * closing after a reply). Every refusal in the dispatcher (and any added
+ * later, e.g. an authentication check) must come through here. Returns
+ * false when the session is closing. */
+static bool
+smtp_dispatch_refused(struct smtp_session *s, const struct smtp_cmd *cmd,
+		      const char *line, size_t len)
+{
+	if (cmd->verb == SMTP_VERB_BDAT && cmd->bdat_size_ok) {
+		smtp_bdat_skip(s, cmd->bdat_size);
+		return true;
+	}
+	if (cmd->verb == SMTP_VERB_BDAT || smtp_line_is_bdat(line, len)) {
+		log_info(s->id, "bdat_unreadable", " action=close");
+		smtp_session_close(s);
+		return false;
+	}
+	return true;
+}
+
 void
 smtp_dispatch(struct smtp_session *s, const char *line, size_t len)
 {
@@ -467,19 +496,22 @@ smtp_dispatch(struct smtp_session *s, const char *line, size_t len)
 						      : log_q(line, len));
 	if (smtp_parse_command(line, len, &cmd, &err) < 0) {
 		smtp_reply(s, err.code, err.enh, "%s", err.text);
-		smtp_count_error(s);
+		if (smtp_dispatch_refused(s, &cmd, line, len))
+			smtp_count_error(s);
 		return;
 	}
 	e = &smtp_cmd_table[cmd.verb];
 	if (e->fn == NULL) {
 		smtp_reply(s, 502, "5.5.1", "Command not implemented");
-		smtp_count_error(s);
+		if (smtp_dispatch_refused(s, &cmd, line, len))
+			smtp_count_error(s);
 		return;
 	}
 	if (!(e->states & s->state)) {
 		smtp_reply(s, 503, "5.5.1", "Bad sequence of commands: %s",
 			   e->bad_state);
-		smtp_count_error(s);
+		if (smtp_dispatch_refused(s, &cmd, line, len))
+			smtp_count_error(s);
 		return;
 	}
 	e->fn(s, &cmd);

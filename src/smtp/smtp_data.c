@@ -8,12 +8,23 @@
  * start with "." lose that dot (RFC 5321 §4.5.2). BDAT chunks are stored as
  * sent (RFC 3030).
  *
- * Delivery: a worker writes and fdatasyncs the message file (blob.h), then
- * the commit thread records it for every recipient in the shared group
- * commit (commit.h); only then does the client get 250.
+ * Delivery: the message is written to its file while it arrives
+ * (smtp_spool.c; the session holds a bounded part of it), after the
+ * Received header, which is known before the first octet. At the end an
+ * io worker fdatasyncs the file and computes the MIME metadata from it
+ * (mapped, never copied to the heap), then the commit thread records it
+ * for every recipient in the shared group commit (commit.h); only then
+ * does the client get 250. A refused or abandoned message leaves no file.
+ *
+ * RFC 3030 §2: a BDAT chunk's octets follow the command whatever the
+ * reply, so every BDAT whose size could be read has its chunk read in
+ * full, also when it is refused (wrong state, bad parameters, too big,
+ * no recipients, an earlier chunk refused), and never taken as commands.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -32,24 +43,66 @@
 #include "smtp_int.h"
 #include "smtp_sender.h"
 
-/* Read at most this much of the input at a time. */
-#define SMTP_DATA_CHUNK 65536
-
+/* Keeps the header section (up to its empty line, at most
+ * LIMIT_SMTP_HEADER_KEPT) for policy checks; a line ends at LF. */
 static void
-tx_append(struct smtp_tx *tx, const void *p, size_t n)
+hdr_capture(struct smtp_tx *tx, const char *p, size_t n)
 {
-	if (tx->too_big || n == 0)
+	struct buf *h = &tx->hdr;
+	size_t take = LIMIT_SMTP_HEADER_KEPT - h->len, i = h->len;
+
+	if (tx->hdr_done)
 		return;
-	if (buf_append(&tx->data, p, n) < 0)
+	if (take > n)
+		take = n;
+	if (buf_append(h, p, take) < 0) {
+		tx->hdr_done = tx->hdr_cut = true;
+		return;
+	}
+	for (; i < h->len; i++) {
+		size_t ll = i - tx->hdr_line;
+
+		if (h->data[i] != '\n')
+			continue;
+		if (ll == 0 || (ll == 1 && h->data[tx->hdr_line] == '\r')) {
+			h->len = i + 1;
+			tx->hdr_done = true;
+			return;
+		}
+		tx->hdr_line = i + 1;
+	}
+	if (h->len == LIMIT_SMTP_HEADER_KEPT)
+		tx->hdr_done = tx->hdr_cut = true;
+}
+
+/* Message octets: counted against max_message_size, then into the file.
+ * Once the message is refused (too big, line too long, write failed) the
+ * file is given up at once and the rest is only counted. */
+static void
+tx_append(struct smtp_session *s, const void *p, size_t n)
+{
+	struct smtp_tx *tx = s->tx;
+
+	if (tx->spool == NULL || n == 0)
+		return;
+	if (tx->size + n > s->srv->cfg.max_message_size) {
 		tx->too_big = true;
+		smtp_spool_abort(&tx->spool);
+		return;
+	}
+	tx->size += n;
+	hdr_capture(tx, p, n);
+	if (smtp_spool_write(tx->spool, p, n) < 0)
+		smtp_spool_abort(&tx->spool);
 }
 
 /* Consumes p[0..n) of DATA text. Returns the number of bytes used; sets
  * *done when the terminating CRLF.CRLF was seen. Stops early (fewer bytes
  * used) when a decision needs bytes that have not arrived yet. */
 static size_t
-data_scan(struct smtp_tx *tx, const char *p, size_t n, bool *done)
+data_scan(struct smtp_session *s, const char *p, size_t n, bool *done)
 {
+	struct smtp_tx *tx = s->tx;
 	size_t i = 0;
 
 	while (i < n) {
@@ -78,16 +131,17 @@ data_scan(struct smtp_tx *tx, const char *p, size_t n, bool *done)
 		while (q < n && p[q] != '\r' && p[q] != '\n')
 			q++;
 		tx->line_len += q - i;
-		if (tx->line_len > LIMIT_SMTP_DATA_LINE)
+		if (tx->line_len > LIMIT_SMTP_DATA_LINE && !tx->line_too_long) {
 			tx->line_too_long = true;
-		if (!tx->line_too_long)
-			tx_append(tx, p + i, q - i);
+			smtp_spool_abort(&tx->spool);
+		}
+		tx_append(s, p + i, q - i);
 		if (q == n)
 			return n;
 		if (p[q] == '\r' && q + 1 == n)
 			return q; /* is it CRLF or a bare CR? wait */
 		tx->prev_crlf = p[q] == '\r' && p[q + 1] == '\n';
-		tx_append(tx, "\r\n", 2);
+		tx_append(s, "\r\n", 2);
 		tx->line_start = true;
 		tx->line_len = 0;
 		i = q + (tx->prev_crlf ? 2 : 1);
@@ -97,27 +151,57 @@ data_scan(struct smtp_tx *tx, const char *p, size_t n, bool *done)
 
 static void smtp_deliver(struct smtp_session *s);
 
+/* Policy checks on the complete message, then delivery. The header
+ * section as received is in s->tx->hdr (hdr_cut when it was longer than
+ * LIMIT_SMTP_HEADER_KEPT). Today: submission's sender identity (From:/Sender:,
+ * smtp_sender.h), which may look addresses up on a worker; it calls
+ * smtp_deliver when the message may go, or replies and frees the
+ * transaction. */
 static void
-data_finish(struct smtp_session *s)
+smtp_data_policy(struct smtp_session *s)
 {
-	smtp_set_mode(s, SMTP_MODE_COMMAND);
-	if (s->tx->too_big) {
+	smtp_sender_data(s, (const char *)s->tx->hdr.data, s->tx->hdr.len,
+			 s->tx->hdr_cut, smtp_deliver);
+}
+
+/* Both spool buffers full: stop reading until the write ends; the spool
+ * resumes us (smtp_session_resume). Pausing the connection (not only
+ * returning) keeps a half-closed client's pending input from being taken
+ * as the end (conn.h), and the socket's input stays bounded by
+ * LIMIT_INPUT_HIGH_WATER meanwhile. */
+static bool
+spool_wait(struct smtp_session *s)
+{
+	if (s->tx->spool == NULL || !smtp_spool_full(s->tx->spool))
+		return false;
+	conn_pause(s->conn);
+	return true;
+}
+
+/* The end of a message whose octets were all read: refuse or deliver. */
+static void
+data_end(struct smtp_session *s)
+{
+	struct smtp_tx *tx = s->tx;
+
+	if (tx->too_big) {
 		log_info(s->id, "reject", " reason=size limit=%zu",
 			 s->srv->cfg.max_message_size);
 		smtp_reply(s, 552, "5.3.4", "Message size exceeds fixed limit");
-		smtp_tx_free(s);
-		return;
-	}
-	if (s->tx->line_too_long) {
+	} else if (tx->line_too_long) {
 		log_info(s->id, "reject", " reason=line_length limit=%d",
 			 LIMIT_SMTP_DATA_LINE);
 		smtp_reply(s, 552, "5.3.4", "Message has a line longer than %d "
 			   "octets", LIMIT_SMTP_DATA_LINE);
-		smtp_tx_free(s);
+	} else if (tx->spool == NULL) {
+		log_error(s->id, "spool", " msg=%s reason=write", tx->msgid);
+		smtp_reply(s, 451, "4.3.0", "Temporary failure storing the "
+			   "message, try again later");
+	} else {
+		smtp_data_policy(s);
 		return;
 	}
-	smtp_sender_data(s, (const char *)s->tx->data.data, s->tx->data.len,
-			 false, smtp_deliver);
+	smtp_tx_free(s);
 }
 
 static void
@@ -126,14 +210,19 @@ data_read(struct smtp_session *s, struct evbuffer *in)
 	size_t len = evbuffer_get_length(in);
 
 	while (len > 0 && s->mode == SMTP_MODE_DATA) {
-		size_t n = len < SMTP_DATA_CHUNK ? len : SMTP_DATA_CHUNK;
-		const char *p = (const char *)evbuffer_pullup(in, (ssize_t)n);
+		size_t n = len < SMTP_DATA_STEP ? len : SMTP_DATA_STEP;
+		const char *p;
 		bool done = false;
-		size_t used = data_scan(s->tx, p, n, &done);
+		size_t used;
 
+		if (spool_wait(s))
+			return;
+		p = (const char *)evbuffer_pullup(in, (ssize_t)n);
+		used = data_scan(s, p, n, &done);
 		evbuffer_drain(in, used);
 		if (done) {
-			data_finish(s);
+			smtp_set_mode(s, SMTP_MODE_COMMAND);
+			data_end(s);
 			return;
 		}
 		if (used == 0)
@@ -142,44 +231,62 @@ data_read(struct smtp_session *s, struct evbuffer *in)
 	}
 }
 
+/* The end of a BDAT chunk that was accepted by its handler. */
+static void
+bdat_end(struct smtp_session *s)
+{
+	struct smtp_tx *tx = s->tx;
+
+	if (tx->bdat_failed) {
+		smtp_reply(s, 554, "5.5.0", "Earlier chunk was refused");
+	} else if (tx->too_big) {
+		/* RFC 3030 §2: refuse the chunk; the transaction is over. */
+		tx->bdat_failed = true;
+		smtp_reply(s, 552, "5.3.4", "Message size exceeds fixed limit");
+	} else if (tx->spool == NULL) {
+		tx->bdat_failed = true;
+		log_error(s->id, "spool", " msg=%s reason=write", tx->msgid);
+		smtp_reply(s, 451, "4.3.0", "Temporary failure storing the "
+			   "message, try again later");
+	} else if (s->bdat_last) {
+		smtp_data_policy(s);
+		return;
+	} else {
+		smtp_reply(s, 250, "2.0.0", "%llu octets received",
+			   (unsigned long long)tx->size);
+		return;
+	}
+	if (s->bdat_last)
+		smtp_tx_free(s);
+}
+
 static void
 bdat_read(struct smtp_session *s, struct evbuffer *in)
 {
 	while (s->bdat_left > 0 && evbuffer_get_length(in) > 0) {
 		size_t n = evbuffer_get_length(in);
+
 		if (n > s->bdat_left)
 			n = (size_t)s->bdat_left;
-		if (n > SMTP_DATA_CHUNK)
-			n = SMTP_DATA_CHUNK;
-		const void *p = evbuffer_pullup(in, (ssize_t)n);
-		if (!s->tx->bdat_failed)
-			tx_append(s->tx, p, n);
+		if (n > SMTP_DATA_STEP)
+			n = SMTP_DATA_STEP;
+		if (!s->bdat_skip) {
+			if (spool_wait(s))
+				return;
+			if (!s->tx->bdat_failed)
+				tx_append(s, evbuffer_pullup(in, (ssize_t)n),
+					  n);
+		}
 		evbuffer_drain(in, n);
 		s->bdat_left -= n;
 	}
 	if (s->bdat_left > 0)
 		return;
 	smtp_set_mode(s, SMTP_MODE_COMMAND);
-	if (s->tx->bdat_failed) {
-		smtp_reply(s, 554, "5.5.0", "Earlier chunk was refused");
-		if (s->bdat_last)
-			smtp_tx_free(s);
-		return;
-	}
-	if (s->tx->too_big) {
-		/* RFC 3030 §2: refuse the chunk; the transaction is over. */
-		s->tx->bdat_failed = true;
-		smtp_reply(s, 552, "5.3.4", "Message size exceeds fixed limit");
-		if (s->bdat_last)
-			smtp_tx_free(s);
-		return;
-	}
-	if (s->bdat_last)
-		smtp_sender_data(s, (const char *)s->tx->data.data,
-				 s->tx->data.len, false, smtp_deliver);
+	if (s->bdat_skip)
+		s->bdat_skip = false; /* answered when it was refused */
 	else
-		smtp_reply(s, 250, "2.0.0", "%zu octets received",
-			   s->tx->data.len);
+		bdat_end(s);
 }
 
 void
@@ -193,6 +300,8 @@ smtp_data_input(struct smtp_session *s)
 		bdat_read(s, in);
 }
 
+static int tx_begin(struct smtp_session *s);
+
 void
 smtp_cmd_data(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
@@ -204,23 +313,42 @@ smtp_cmd_data(struct smtp_session *s, const struct smtp_cmd *cmd)
 		smtp_reply(s, 554, "5.5.1", "No valid recipients");
 		return;
 	}
+	if (tx_begin(s) < 0) {
+		smtp_reply(s, 451, "4.3.0", "Out of memory");
+		return;
+	}
 	smtp_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
 	smtp_set_mode(s, SMTP_MODE_DATA);
 }
 
 void
+smtp_bdat_skip(struct smtp_session *s, unsigned long long size)
+{
+	s->bdat_left = size;
+	s->bdat_skip = true;
+	smtp_set_mode(s, SMTP_MODE_BDAT);
+}
+
+void
 smtp_cmd_bdat(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
-	s->tx->used_bdat = true;
+	struct smtp_tx *tx = s->tx;
+
 	s->bdat_left = cmd->bdat_size;
 	s->bdat_last = cmd->bdat_last;
+	s->bdat_skip = false;
 	/* RFC 3030 §2: the chunk's octets follow the command whatever we
 	 * answer, so they are always read; without recipients the chunk is
 	 * refused after reading it. */
-	if (s->tx->n_rcpts == 0)
-		s->tx->bdat_failed = true;
-	if (cmd->bdat_size > s->srv->cfg.max_message_size)
-		s->tx->too_big = true;
+	if (tx->n_rcpts == 0)
+		tx->bdat_failed = true;
+	else if (!tx->used_bdat && tx_begin(s) < 0)
+		tx->bdat_failed = true; /* no memory: spool is NULL */
+	tx->used_bdat = true;
+	if (cmd->bdat_size > s->srv->cfg.max_message_size - tx->size) {
+		tx->too_big = true;
+		smtp_spool_abort(&tx->spool);
+	}
 	smtp_set_mode(s, SMTP_MODE_BDAT);
 }
 
@@ -228,14 +356,12 @@ smtp_cmd_bdat(struct smtp_session *s, const struct smtp_cmd *cmd)
 
 struct smtp_delivery {
 	struct smtp_session *s;
-	struct buf head;        /* Received header */
-	struct buf body;        /* taken from the transaction */
+	struct smtp_spool *spool;  /* taken from the transaction */
 	int64_t *accounts;      /* distinct */
 	size_t n_accounts;
 	char path[BLOB_PATH_MAX];
-	char msgid[32];
-	int write_rc;
-	int errno_save;
+	char msgid[17];
+	uint64_t size;          /* of the file, Received header included */
 	struct store_meta meta;   /* ENVELOPE, BODYSTRUCTURE... for IMAP */
 	struct store_delivery sd;
 };
@@ -243,15 +369,18 @@ struct smtp_delivery {
 static void
 delivery_free(struct smtp_delivery *d)
 {
+	smtp_spool_free(&d->spool, false);
 	store_meta_free(&d->meta);
-	buf_fini(&d->head);
-	buf_fini(&d->body);
 	free(d->accounts);
 	free(d);
 }
 
+/* RFC 5321 §4.4 trace field. RFC 4954 §7 allows naming the authenticated
+ * identity in a comment; like Postfix (smtpd_sasl_authenticated_header =
+ * no) we do not: it would tell every recipient the sender's login name.
+ * "with ESMTPSA" says that the client authenticated. */
 static void
-received_header(struct smtp_session *s, struct smtp_delivery *d)
+received_header(struct smtp_session *s, struct buf *out)
 {
 	char date[64];
 	time_t now = time(NULL);
@@ -270,13 +399,37 @@ received_header(struct smtp_session *s, struct smtp_delivery *d)
 	else
 		with = s->authed ? (tls ? "ESMTPSA" : "ESMTPA")
 				 : (tls ? "ESMTPS" : "ESMTP");
-	buf_printf(&d->head, "Received: from %s (%s)\r\n\tby %s (Postel) "
+	buf_printf(out, "Received: from %s (%s)\r\n\tby %s (Postel) "
 		   "with %s id %s", s->helo[0] ? s->helo : "unknown",
-		   conn_peer(s->conn), s->srv->cfg.hostname, with, d->msgid);
+		   conn_peer(s->conn), s->srv->cfg.hostname, with, s->tx->msgid);
 	/* Name the recipient only when there is one (RFC 5321 §4.4 privacy). */
 	if (s->tx->n_rcpts == 1)
-		buf_printf(&d->head, "\r\n\tfor <%s>", s->tx->rcpts[0].addr);
-	buf_printf(&d->head, ";\r\n\t%s\r\n", date);
+		buf_printf(out, "\r\n\tfor <%s>", s->tx->rcpts[0].addr);
+	buf_printf(out, ";\r\n\t%s\r\n", date);
+}
+
+/* The message starts: its id, the file and the Received header, which
+ * is known now (recipients come before DATA/BDAT, RFC 3030 §3). 0 or -1
+ * (no memory). */
+static int
+tx_begin(struct smtp_session *s)
+{
+	struct smtp_tx *tx = s->tx;
+	struct buf head;
+	int rc;
+
+	blob_new_id(tx->msgid);
+	tx->spool = smtp_spool_new(s);
+	if (tx->spool == NULL)
+		return -1;
+	buf_init(&head, 4096);
+	received_header(s, &head);
+	rc = head.len > 0 ? smtp_spool_write(tx->spool, head.data, head.len)
+			  : -1;
+	buf_fini(&head);
+	if (rc < 0)
+		smtp_spool_abort(&tx->spool);
+	return rc;
 }
 
 static int
@@ -322,8 +475,8 @@ deliver_after(void *arg, bool ok)
 static void
 deliver_log(struct smtp_session *s, struct smtp_delivery *d)
 {
-	log_info(s->id, "accept", " msg=%s from=%s size=%zu rcpts=%zu",
-		 d->msgid, log_qs(s->tx->from), d->head.len + d->body.len,
+	log_info(s->id, "accept", " msg=%s from=%s size=%llu rcpts=%zu",
+		 d->msgid, log_qs(s->tx->from), (unsigned long long)d->size,
 		 s->tx->n_rcpts);
 	for (size_t i = 0; i < s->tx->n_rcpts; i++)
 		for (size_t k = 0; k < s->tx->rcpts[i].n_accounts; k++)
@@ -359,61 +512,80 @@ deliver_done(void *arg, int result)
 		smtp_session_resume(s);
 }
 
-/* IMAP's view of the message is computed once, here, off the loop (mime.h).
- * It needs the stored bytes in one piece, so the Received header and the
- * body are copied into one buffer for the time of the parse. Without
- * memory for that the message is still delivered; IMAP computes the
- * metadata on first use. */
-static void
-delivery_meta(struct smtp_delivery *d)
-{
-	struct buf whole;
+/* The parse touches every page of the mapping, and mapped pages count in
+ * the process's resident set while mapped (page cache, not heap, but
+ * still). Messages above this size are parsed one at a time per process,
+ * so twenty 30 MB messages ending together map 30 MB, not 600 MB. The
+ * lock is process-wide because the bound is; only io workers take it,
+ * never the loop (they wait at most one parse, as they wait on fdatasync). */
+#define SMTP_META_SERIAL_SIZE (1024 * 1024)
+static pthread_mutex_t smtp_meta_lock = PTHREAD_MUTEX_INITIALIZER;
 
-	buf_init(&whole, d->head.len + d->body.len);
-	if (buf_append(&whole, d->head.data, d->head.len) < 0 ||
-	    buf_append(&whole, d->body.data, d->body.len) < 0 ||
-	    mime_compute_meta((const char *)whole.data, whole.len,
-			      &d->meta.envelope, &d->meta.body,
+/* IMAP's view of the message is computed once, here, on the io worker,
+ * from the complete file mapped read-only: no copy of the message on the
+ * heap (mime.h). Without it (no memory, mmap failed) the message is still
+ * delivered; IMAP computes the metadata on first use. */
+static void
+delivery_meta_of(struct smtp_delivery *d, const char *msg, size_t size)
+{
+	if (mime_compute_meta(msg, size, &d->meta.envelope, &d->meta.body,
 			      &d->meta.bodystructure, &d->meta.partmap,
-			      &d->meta.partmap_len) < 0) {
-		buf_fini(&whole);
+			      &d->meta.partmap_len) < 0)
 		return;
-	}
 	/* Without them (too big) SEARCH reads the message instead. */
-	(void)mime_search_fields((const char *)whole.data, whole.len,
-				 &d->meta.fields, &d->meta.fields_len);
-	buf_fini(&whole);
+	(void)mime_search_fields(msg, size, &d->meta.fields,
+				 &d->meta.fields_len);
 	d->sd.meta = &d->meta;
 }
 
+/* A message that fit in one spool buffer is parsed from that buffer: a
+ * mapping costs a page fault per page and, at munmap, a TLB shootdown
+ * that interrupts every CPU running one of our threads (the loop too). */
 static void
-blob_work(void *arg)
+delivery_meta(void *arg, int fd, const void *data, size_t size)
 {
 	struct smtp_delivery *d = arg;
-	struct smtp_session *s = d->s;
+	bool serial = size > SMTP_META_SERIAL_SIZE;
+	void *map;
 
-	d->write_rc = blob_write(s->srv->cfg.data_dir, d->head.data,
-				 d->head.len, d->body.data, d->body.len,
-				 d->path, NULL);
-	d->errno_save = errno;
-	if (d->write_rc == 0)
-		delivery_meta(d);
+	if (size == 0)
+		return;
+	if (data != NULL) {
+		delivery_meta_of(d, data, size);
+		return;
+	}
+	if (serial)
+		pthread_mutex_lock(&smtp_meta_lock);
+	map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	if (map != MAP_FAILED) {
+		(void)madvise(map, size, MADV_SEQUENTIAL);
+		delivery_meta_of(d, map, size);
+		munmap(map, size);
+	}
+	if (serial)
+		pthread_mutex_unlock(&smtp_meta_lock);
 }
 
+/* Loop: the file is complete and on disk (or failed). */
 static void
 blob_done(void *arg)
 {
 	struct smtp_delivery *d = arg;
 	struct commit_job job = { 0 };
+	int err = smtp_spool_error(d->spool);
 
-	if (d->write_rc < 0) {
+	if (err != 0) {
 		log_error(d->s->id, "blob_write", " msg=%s errno=%d", d->msgid,
-			  d->errno_save);
+			  err);
 		deliver_done(d, -1);
 		return;
 	}
+	snprintf(d->path, sizeof(d->path), "%s", smtp_spool_path(d->spool));
+	d->size = smtp_spool_size(d->spool);
+	/* From now on the commit owns the file (deliver_after). */
+	smtp_spool_free(&d->spool, true);
 	snprintf(d->sd.blob, sizeof(d->sd.blob), "%s", d->path);
-	d->sd.size = (int64_t)(d->head.len + d->body.len);
+	d->sd.size = (int64_t)d->size;
 	d->sd.internaldate = (int64_t)time(NULL);
 	d->sd.accounts = d->accounts;
 	d->sd.n_accounts = d->n_accounts;
@@ -437,13 +609,11 @@ smtp_deliver(struct smtp_session *s)
 		return;
 	}
 	d->s = s;
-	blob_new_id(d->msgid);
-	buf_init(&d->head, 4096);
-	received_header(s, d);
-	d->body = s->tx->data;            /* moved, not copied */
-	buf_init(&s->tx->data, 0);
+	memcpy(d->msgid, s->tx->msgid, sizeof(d->msgid));
+	d->spool = s->tx->spool;          /* moved: the delivery owns it */
+	s->tx->spool = NULL;
 	smtp_session_ref(s);
 	server_busy_begin(s->srv);
 	conn_pause(s->conn);
-	workers_submit(s->srv->io_workers, blob_work, blob_done, d);
+	smtp_spool_finish(d->spool, delivery_meta, blob_done, d);
 }

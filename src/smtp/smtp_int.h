@@ -18,6 +18,12 @@
 struct server;
 struct conn;
 struct event;
+struct smtp_spool;
+
+/* DATA/BDAT input is taken in steps of at most this many octets; the
+ * spool hands its buffer to a worker once it holds SMTP_SPOOL_FLUSH. */
+#define SMTP_DATA_STEP 16384
+#define SMTP_SPOOL_FLUSH 65536
 
 /* What the bytes from the client are read as. */
 enum smtp_mode {
@@ -47,7 +53,18 @@ struct smtp_tx {
 	bool smtputf8;
 	struct smtp_rcpt *rcpts;
 	size_t n_rcpts;
-	struct buf data;
+	/* The message file, written as the message arrives (smtp_spool.c);
+	 * NULL before DATA/BDAT and once the message is refused. */
+	struct smtp_spool *spool;
+	uint64_t size;      /* message octets received (Received excluded) */
+	char msgid[17];     /* log and Received id, chosen at DATA/BDAT */
+	/* The header section as received, up to and including its empty
+	 * line, at most LIMIT_SMTP_HEADER_KEPT octets (hdr_cut: it was longer).
+	 * Complete once hdr_done; for policy checks at the end of data. */
+	struct buf hdr;
+	size_t hdr_line;    /* offset in hdr of the current line */
+	bool hdr_done;
+	bool hdr_cut;
 	bool too_big;       /* over max_message_size: refuse at the end */
 	bool used_bdat;     /* DATA may not follow BDAT (RFC 3030 §2) */
 	bool bdat_failed;   /* a chunk was refused: the rest are refused too */
@@ -57,7 +74,6 @@ struct smtp_tx {
 	bool prev_crlf;
 	size_t line_len;    /* octets of the current line so far */
 	bool line_too_long; /* a line over LIMIT_SMTP_DATA_LINE: refuse */
-	char msgid[17];
 };
 
 struct smtp_session {
@@ -87,6 +103,7 @@ struct smtp_session {
 	void *rcpt_delayed;     /* the RCPT lookup waiting for the timer */
 	unsigned long long bdat_left;
 	bool bdat_last;
+	bool bdat_skip;     /* a refused chunk: read its octets, keep none */
 	struct smtp_tx *tx;
 };
 
@@ -111,6 +128,43 @@ void smtp_cmd_bdat(struct smtp_session *s, const struct smtp_cmd *cmd);
 /* Reads message bytes in DATA/BDAT mode; returns true while more input is
  * needed in that mode. */
 void smtp_data_input(struct smtp_session *s);
+
+/* The chunk of a BDAT refused before its handler ran (dispatcher): its
+ * size octets are read and dropped (RFC 3030 §2), never taken as
+ * commands. The reply has been sent. */
+void smtp_bdat_skip(struct smtp_session *s, unsigned long long size);
+
+/* smtp_spool.c: the message file written as it arrives. */
+/* Runs on the io worker over the complete, durable file: fd (read-write)
+ * and, when the whole message is still in memory, data (else NULL). */
+typedef void (*smtp_spool_fn)(void *arg, int fd, const void *data,
+			      size_t size);
+struct smtp_spool *smtp_spool_new(struct smtp_session *s);
+/* Copies n octets in; 0, or -1 when the file cannot be written (an
+ * earlier write failed, or out of memory): refuse the message. */
+int smtp_spool_write(struct smtp_spool *sp, const void *p, size_t n);
+/* True when the session must stop reading: both buffers are full. The
+ * spool resumes the session (smtp_session_resume) when one is free. */
+bool smtp_spool_full(struct smtp_spool *sp);
+/* Octets written into the spool so far. */
+uint64_t smtp_spool_size(const struct smtp_spool *sp);
+/* errno of a failed write, 0. Relative path ("msg/YYYYMMDD/<id>") once
+ * the file exists, else "". */
+int smtp_spool_error(const struct smtp_spool *sp);
+const char *smtp_spool_path(const struct smtp_spool *sp);
+/* Gives the message up: the spool is detached at once and its file
+ * removed on a worker; *spp becomes NULL. NULL: nothing. */
+void smtp_spool_abort(struct smtp_spool **spp);
+/* The message is complete: writes the rest and fdatasyncs on an io
+ * worker, then runs work(arg, fd, data, size) there on the complete file
+ * (smtp_spool_fn), closes, and runs done(arg) on the loop. Then
+ * smtp_spool_error tells the outcome; the spool is the caller's to free
+ * with smtp_spool_free. */
+void smtp_spool_finish(struct smtp_spool *sp, smtp_spool_fn work,
+		       void (*done)(void *arg), void *arg);
+/* Frees a finished spool; without keep_file its file is removed (on a
+ * worker). */
+void smtp_spool_free(struct smtp_spool **spp, bool keep_file);
 
 /* smtp_auth.c */
 void smtp_cmd_auth(struct smtp_session *s, const struct smtp_cmd *cmd);

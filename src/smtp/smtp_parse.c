@@ -571,17 +571,19 @@ smtp_args_auth(const char *arg, size_t len, struct smtp_cmd *cmd,
 }
 
 /* RFC 3030 §2: BDAT chunk-size [LAST]; chunk-size = 1*DIGIT. We cap it
- * below 2^63 so it fits every signed 64-bit size type downstream. */
+ * below 2^63 so it fits every signed 64-bit size type downstream. The size
+ * is read first: when only what follows it is wrong, bdat_size_ok tells
+ * the caller how many chunk octets to skip. */
 static int
 smtp_args_bdat(const char *arg, size_t len, struct smtp_cmd *cmd,
 	       struct smtp_parse_error *err)
 {
-	const char *w[2];
-	size_t wl[2];
-	size_t n = smtp_split_words(arg, len, w, wl, 2);
+	const char *w[3];
+	size_t wl[3];
+	size_t n = smtp_split_words(arg, len, w, wl, 3);
 	unsigned long long v = 0;
 
-	if (n < 1 || n > 2 || (n == 2 && !smtp_ieq(w[1], wl[1], "LAST")))
+	if (n < 1)
 		return smtp_fail(err, 501, "5.5.4", "Syntax: BDAT size [LAST]");
 	for (size_t i = 0; i < wl[0]; i++) {
 		unsigned d = (unsigned)(w[0][i] - '0');
@@ -593,8 +595,18 @@ smtp_args_bdat(const char *arg, size_t len, struct smtp_cmd *cmd,
 		v = v * 10 + d;
 	}
 	cmd->bdat_size = v;
+	cmd->bdat_size_ok = true;
+	if (n > 2 || (n == 2 && !smtp_ieq(w[1], wl[1], "LAST")))
+		return smtp_fail(err, 501, "5.5.4", "Syntax: BDAT size [LAST]");
 	cmd->bdat_last = n == 2;
 	return 0;
+}
+
+bool
+smtp_line_is_bdat(const char *line, size_t len)
+{
+	return len >= 4 && smtp_ieq(line, 4, "BDAT") &&
+	       (len == 4 || line[4] == ' ' || line[4] == '\t');
 }
 
 /* ---- the verb table and entry points ---- */

@@ -60,6 +60,9 @@ struct smtp_cmd {
 	/* BDAT <size> [LAST] (RFC 3030). */
 	unsigned long long bdat_size;
 	bool bdat_last;
+	/* bdat_size was read, also when the parse failed after it: the
+	 * chunk of a refused BDAT is still read (RFC 3030 §2). */
+	bool bdat_size_ok;
 };
 
 /* A failed parse tells the reply to send. */
@@ -94,5 +97,8 @@ bool smtp_valid_helo(const char *s, size_t len);
 int smtp_split_address(const char *addr, size_t *at_r);
 
 const char *smtp_verb_name(enum smtp_verb v);
+/* True when line's first word is BDAT (any case), whether or not the rest
+ * parses: a BDAT whose size cannot be read ends the connection. */
+bool smtp_line_is_bdat(const char *line, size_t len);
 
 #endif

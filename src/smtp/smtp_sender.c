@@ -219,8 +219,8 @@ void
 smtp_sender_data(struct smtp_session *s, const char *hdr, size_t len,
 		 bool truncated, smtp_sender_cont_fn cont)
 {
-	size_t cap = len < LIMIT_SMTP_SENDER_HEADER ? len
-						    : LIMIT_SMTP_SENDER_HEADER;
+	size_t cap = len < LIMIT_SMTP_HEADER_KEPT ? len
+						    : LIMIT_SMTP_HEADER_KEPT;
 	enum smtp_sender_hdr_status st;
 	struct smtp_sender_job *j;
 
@@ -232,7 +232,7 @@ smtp_sender_data(struct smtp_session *s, const char *hdr, size_t len,
 	if (mime_header_block_len(hdr, cap) == cap && (truncated || len > cap)) {
 		log_info(s->id, "reject", " reason=sender_header_size");
 		smtp_reply(s, 550, "5.7.1", "Header block over %d octets: "
-			   "From: cannot be checked", LIMIT_SMTP_SENDER_HEADER);
+			   "From: cannot be checked", LIMIT_SMTP_HEADER_KEPT);
 		smtp_tx_free(s);
 		return;
 	}

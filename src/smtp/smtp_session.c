@@ -62,7 +62,7 @@ smtp_tx_new(void)
 
 	if (tx == NULL)
 		return NULL;
-	buf_init(&tx->data, 0);
+	buf_init(&tx->hdr, LIMIT_SMTP_HEADER_KEPT);
 	tx->line_start = true;
 	tx->prev_crlf = true;
 	return tx;
@@ -78,7 +78,9 @@ smtp_tx_free(struct smtp_session *s)
 	for (size_t i = 0; i < tx->n_rcpts; i++)
 		free(tx->rcpts[i].accounts);
 	free(tx->rcpts);
-	buf_fini(&tx->data);
+	/* A message being received is dropped with its file. */
+	smtp_spool_abort(&tx->spool);
+	buf_fini(&tx->hdr);
 	free(tx);
 	s->tx = NULL;
 	if (s->state & (SMTP_STATE_MAIL | SMTP_STATE_RCPT))
@@ -149,6 +151,24 @@ smtp_session_start(struct server *srv, struct conn *conn, int proto)
 	smtp_reply(s, 220, NULL, "%s ESMTP Postel", srv->cfg.hostname);
 }
 
+/* A line too long to be a command: 500. When it starts with BDAT, its
+ * chunk size is unknown and the octets after it could be chunk data that
+ * must never run as commands (RFC 3030 §2): close the connection. */
+static void
+smtp_line_too_long(struct smtp_session *s, struct evbuffer *in)
+{
+	char head[5];
+	ev_ssize_t n = evbuffer_copyout(in, head, sizeof(head));
+
+	smtp_reply(s, 500, "5.5.2", "Line too long");
+	if (n > 0 && smtp_line_is_bdat(head, (size_t)n)) {
+		log_info(s->id, "bdat_unreadable", " action=close");
+		smtp_session_close(s);
+		return;
+	}
+	smtp_count_error(s);
+}
+
 /* Next command line, or NULL when none is complete yet. A line longer than
  * LIMIT_SMTP_LINE gets 500 and the rest of it is discarded. */
 static char *
@@ -159,17 +179,15 @@ smtp_next_line(struct smtp_session *s, struct evbuffer *in, size_t *len_r)
 
 	if (eol.pos < 0) {
 		if (evbuffer_get_length(in) > LIMIT_SMTP_LINE) {
+			smtp_line_too_long(s, in);
 			evbuffer_drain(in, evbuffer_get_length(in));
-			smtp_reply(s, 500, "5.5.2", "Line too long");
 			s->mode = SMTP_MODE_DISCARD;
-			smtp_count_error(s);
 		}
 		return NULL;
 	}
 	if ((size_t)eol.pos > LIMIT_SMTP_LINE) {
+		smtp_line_too_long(s, in);
 		evbuffer_drain(in, (size_t)eol.pos + 1);
-		smtp_reply(s, 500, "5.5.2", "Line too long");
-		smtp_count_error(s);
 		*len_r = 0;
 		return NULL;
 	}

@@ -85,7 +85,7 @@ blob_mkdir(const char *dir, const char *parent)
 	return close(fd);
 }
 
-static int
+int
 blob_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
@@ -148,12 +148,10 @@ blob_day_dir(const char *data_dir, char rel_dir_r[16], char *abs, size_t len)
 }
 
 int
-blob_write(const char *data_dir, const void *head, size_t head_len,
-	   const void *body, size_t body_len, char path_r[BLOB_PATH_MAX],
-	   char *id_r)
+blob_create(const char *data_dir, char path_r[BLOB_PATH_MAX], char *id_r)
 {
 	char rel_dir[16], dir[4096], file[4096 + 32], id[17];
-	int fd = -1, e;
+	int fd = -1;
 	bool remade = false;
 
 	if (blob_day_dir(data_dir, rel_dir, dir, sizeof(dir)) < 0)
@@ -161,7 +159,9 @@ blob_write(const char *data_dir, const void *head, size_t head_len,
 	for (int i = 0; i < BLOB_CREATE_TRIES && fd < 0; i++) {
 		blob_new_id(id);
 		snprintf(file, sizeof(file), "%s/%s", dir, id);
-		fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		/* O_RDWR: a streamed message is mapped back for its MIME
+		 * metadata once written (smtp_spool.c). */
+		fd = open(file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
 			  BLOB_FILE_MODE);
 		if (fd < 0 && errno == ENOENT && !remade) {
 			/* The directory went away under us: make it again. */
@@ -177,22 +177,36 @@ blob_write(const char *data_dir, const void *head, size_t head_len,
 	}
 	if (fd < 0)
 		return -1;
+	snprintf(path_r, BLOB_PATH_MAX, "%s/%s", rel_dir, id);
+	if (id_r != NULL)
+		memcpy(id_r, id, sizeof(id));
+	return fd;
+}
+
+int
+blob_write(const char *data_dir, const void *head, size_t head_len,
+	   const void *body, size_t body_len, char path_r[BLOB_PATH_MAX],
+	   char *id_r)
+{
+	char path[BLOB_PATH_MAX];
+	int fd = blob_create(data_dir, path, id_r), e;
+
+	if (fd < 0)
+		return -1;
 	if (blob_fill(fd, head, head_len, body, body_len) < 0) {
 		e = errno;
 		close(fd);
-		unlink(file);
+		blob_unlink(data_dir, path);
 		errno = e;
 		return -1;
 	}
 	if (close(fd) < 0) {
 		e = errno;
-		unlink(file);
+		blob_unlink(data_dir, path);
 		errno = e;
 		return -1;
 	}
-	snprintf(path_r, BLOB_PATH_MAX, "%s/%s", rel_dir, id);
-	if (id_r != NULL)
-		memcpy(id_r, id, sizeof(id));
+	memcpy(path_r, path, BLOB_PATH_MAX);
 	return 0;
 }
 

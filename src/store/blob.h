@@ -19,6 +19,14 @@
 int blob_write(const char *data_dir, const void *head, size_t head_len,
 	       const void *body, size_t body_len, char path_r[BLOB_PATH_MAX],
 	       char *id_r);
+/* Creates a new, empty message file (O_EXCL, read-write) under today's
+ * directory for a message written as it arrives; returns its fd (path_r,
+ * id_r as blob_write) or -1 with errno. The caller writes, fdatasyncs,
+ * closes, and unlinks it (blob_unlink) when the message is not kept; a
+ * crash leaves at most an unreferenced file for the start-up sweep. */
+int blob_create(const char *data_dir, char path_r[BLOB_PATH_MAX], char *id_r);
+/* write(2) until len bytes are written (EINTR retried); 0 or -1. */
+int blob_write_all(int fd, const void *data, size_t len);
 /* fsyncs the directory that holds path (relative). 0 or -1. */
 int blob_sync_dir(const char *data_dir, const char *path);
 /* Opens a blob for reading; fd or -1. */

@@ -229,8 +229,10 @@ def test_long_but_allowed_data_line_byte_exact(server):
 
 
 def test_pipelined_garbage(server):
+    # "BDAT x" is not here: a BDAT whose size cannot be read closes the
+    # connection (test_smtp_bdat_hostile.py).
     garbage = [b"\xff\xfe\xfd", b"MAIL", b"RCPT TO", b"DATA", b"FOO BAR",
-               b"BDAT x", b"MAIL FROM:<<<>>>", b"RCPT TO:<@>", b"AUTH",
+               b"MAIL FROM:<<<>>>", b"RCPT TO:<@>", b"AUTH",
                b"STARTTLS extra args"]
     with connect(server) as c:
         c.ehlo()

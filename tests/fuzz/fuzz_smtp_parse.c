@@ -86,7 +86,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (err.enh == NULL || err.text == NULL ||
 		   (err.code != 500 && err.code != 501)) {
 		abort();
+	} else if (cmd.bdat_size_ok && (cmd.verb != SMTP_VERB_BDAT ||
+					cmd.bdat_size > 9223372036854775807ULL)) {
+		abort(); /* a refused BDAT's size to skip is always sane */
 	}
+	/* Every line the parser takes as BDAT is one smtp_line_is_bdat
+	 * sees (the dispatcher closes on an unreadable BDAT size). */
+	if (smtp_parse_command(line, size, &cmd, &err) == 0 &&
+	    cmd.verb == SMTP_VERB_BDAT && !smtp_line_is_bdat(line, size))
+		abort();
 	(void)smtp_valid_domain(line, size);
 	(void)smtp_valid_helo(line, size);
 	free(line);

@@ -115,6 +115,35 @@ test_write_read(void **state)
 	nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+/* A streamed message: an empty file under today's directory, written in
+ * pieces, readable back through the same fd (mapped for MIME). */
+static void
+test_create_stream(void **state)
+{
+	char dir[] = "/tmp/postel-blob-XXXXXX";
+	char path[BLOB_PATH_MAX], path2[BLOB_PATH_MAX], id[32], buf[16];
+	int fd, fd2;
+
+	assert_non_null(mkdtemp(dir));
+	fd = blob_create(dir, path, id);
+	assert_true(fd >= 0);
+	assert_string_equal(strrchr(path, '/') + 1, id);
+	assert_int_equal(blob_write_all(fd, "abc", 3), 0);
+	assert_int_equal(blob_write_all(fd, "def", 3), 0);
+	assert_int_equal(pread(fd, buf, sizeof(buf), 0), 6);
+	assert_memory_equal(buf, "abcdef", 6);
+	fd2 = blob_create(dir, path2, NULL);
+	assert_true(fd2 >= 0);
+	assert_string_not_equal(path, path2);
+	close(fd);
+	close(fd2);
+	blob_unlink(dir, path);
+	blob_unlink(dir, path2);
+	assert_int_equal(blob_open(dir, path), -1);
+	assert_int_equal(blob_create("/nonexistent/postel/dir", path, NULL), -1);
+	nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 static void
 test_write_fails_cleanly(void **state)
 {
@@ -131,6 +160,7 @@ main(void)
 		cmocka_unit_test(test_ids_unique),
 		cmocka_unit_test(test_write_read),
 		cmocka_unit_test(test_write_fails_cleanly),
+		cmocka_unit_test(test_create_stream),
 	};
 
 	log_set_level(LOG_ERROR);

@@ -524,11 +524,40 @@ test_bdat(void **state)
 	parse_bad("BDAT LAST", 501, "5.5.4");
 }
 
+/* A refused BDAT's chunk is still read (RFC 3030 §2): the size is known
+ * whenever it parsed, even when what follows it did not. */
+static void
+test_bdat_size_on_error(void **state)
+{
+	parse_bad("BDAT 10 FIRST", 501, "5.5.4");
+	assert_true(test_cmd.bdat_size_ok);
+	assert_int_equal(test_cmd.bdat_size, 10);
+	parse_bad("BDAT 7 LAST x", 501, "5.5.4");
+	assert_true(test_cmd.bdat_size_ok);
+	assert_int_equal(test_cmd.bdat_size, 7);
+	parse_bad("BDAT x", 501, "5.5.4");
+	assert_false(test_cmd.bdat_size_ok);
+	parse_bad("BDAT 99999999999999999999999", 501, "5.5.4");
+	assert_false(test_cmd.bdat_size_ok);
+	parse_bad("BDAT", 501, "5.5.4");
+	assert_false(test_cmd.bdat_size_ok);
+	assert_true(parse_ok("BDAT 5", SMTP_VERB_BDAT)->bdat_size_ok);
+	assert_true(smtp_line_is_bdat("BDAT", 4));
+	assert_true(smtp_line_is_bdat("bdat 5\0", 7));
+	assert_true(smtp_line_is_bdat("BdAt x", 6));
+	assert_true(smtp_line_is_bdat("BDAT\t5", 6));
+	assert_false(smtp_line_is_bdat("BDATX 5", 7));
+	assert_false(smtp_line_is_bdat("BDA", 3));
+	assert_false(smtp_line_is_bdat("DATA", 4));
+	assert_false(smtp_line_is_bdat(" BDAT 5", 7));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_verbs_case_insensitive),
+		cmocka_unit_test(test_bdat_size_on_error),
 		cmocka_unit_test(test_unknown_verbs),
 		cmocka_unit_test(test_nul_and_length),
 		cmocka_unit_test(test_no_arg_verbs),
