@@ -22,49 +22,19 @@
 #include "store_fx.h"
 #include "util/str.h"
 
-struct fx {
-	char dir[64];
-	struct store *st;
-};
 
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	char err[256] = "";
-
-	snprintf(f->dir, sizeof(f->dir), "/tmp/postel-quota-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	f->st = store_open("sqlite", f->dir, err, sizeof(err));
-	if (f->st == NULL)
-		fail_msg("store_open: %s", err);
-	*state = f;
-	return 0;
+	return store_fx_setup(state, "/tmp/postel-quota-XXXXXX");
 }
 
 static int
 teardown(void **state)
 {
-	struct fx *f = *state;
-
-	store_close(&f->st);
-	rm_tree(f->dir);
-	free(f);
-	return 0;
+	return store_fx_teardown(state);
 }
 
-static int64_t
-add_user(struct store *st, const char *addr)
-{
-	struct store_account a;
-	const char *err = NULL;
-
-	if (store_user_add(st, addr, "$y$hash", &err) < 0)
-		fail_msg("user_add %s: %s", addr, err);
-	assert_int_equal(store_account_lookup(st, addr, &a), 1);
-	return a.id;
-}
 
 static void
 deliver(struct store *st, const char *blob, int64_t size,
@@ -96,14 +66,14 @@ expect_quota(struct store *st, int64_t id, int64_t quota, uint64_t usage)
 static void
 test_quota_get_set(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	const char *err = NULL;
 	int64_t u, w, both[2], q;
 	uint64_t usage;
 
 	assert_int_equal(store_domain_add(f->st, "example.org", &err), 0);
-	u = add_user(f->st, "u@example.org");
-	w = add_user(f->st, "w@example.org");
+	u = store_fx_add_user(f->st, "u@example.org");
+	w = store_fx_add_user(f->st, "w@example.org");
 	/* New accounts follow the default and use nothing. */
 	expect_quota(f->st, u, STORE_QUOTA_DEFAULT, 0);
 	assert_int_equal(store_quota_get(f->st, 999999, &q, &usage, &err), 0);

@@ -21,45 +21,25 @@
 #include "store/store_sqlite_int.h"
 #include "store_fx.h"
 
-struct fx {
-	char dir[64];
-	struct store *st;
-};
 
 static struct store *
-reopen(struct fx *f)
+reopen(struct store_fx *f)
 {
-	char err[256] = "";
-
 	store_close(&f->st);
-	f->st = store_open("sqlite", f->dir, err, sizeof(err));
-	if (f->st == NULL)
-		fail_msg("store_open: %s", err);
+	f->st = store_fx_open(f->dir);
 	return f->st;
 }
 
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	snprintf(f->dir, sizeof(f->dir), "/tmp/postel-store-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	reopen(f);
-	*state = f;
-	return 0;
+	return store_fx_setup(state, "/tmp/postel-store-XXXXXX");
 }
 
 static int
 teardown(void **state)
 {
-	struct fx *f = *state;
-
-	store_close(&f->st);
-	rm_tree(f->dir);
-	free(f);
-	return 0;
+	return store_fx_teardown(state);
 }
 
 static void
@@ -71,17 +51,6 @@ add_domain(struct store *st, const char *d)
 		fail_msg("domain_add %s: %s", d, err);
 }
 
-static int64_t
-add_user(struct store *st, const char *addr)
-{
-	struct store_account a;
-	const char *err = NULL;
-
-	if (store_user_add(st, addr, "$y$hash", &err) < 0)
-		fail_msg("user_add %s: %s", addr, err);
-	assert_int_equal(store_account_lookup(st, addr, &a), 1);
-	return a.id;
-}
 
 static void
 add_alias(struct store *st, const char *src, const char *dst)
@@ -128,7 +97,7 @@ same_as_file(const char *rel, const char *embedded)
 static void
 test_schema_version(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	char path[512];
 
 	assert_int_equal(sql_int(f->dir, "SELECT value FROM meta"
@@ -148,7 +117,7 @@ test_schema_version(void **state)
 static void
 test_newer_schema_refused(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	char err[256] = "";
 	struct store *st;
 
@@ -166,7 +135,7 @@ test_newer_schema_refused(void **state)
 static void
 test_unknown_backend(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	char err[256] = "";
 
 	assert_null(store_open("nosuch://user:secret@host", f->dir, err,
@@ -178,7 +147,7 @@ test_unknown_backend(void **state)
 static void
 test_domains(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	const char *err = NULL;
 	char **v = NULL;
 
@@ -196,7 +165,7 @@ test_domains(void **state)
 	expect_err(store_domain_del(f->st, "c.example", &err), &err,
 		   "no such domain");
 
-	add_user(f->st, "u@a.example");
+	store_fx_add_user(f->st, "u@a.example");
 	expect_err(store_domain_del(f->st, "a.example", &err), &err,
 		   "domain still has users or aliases");
 	add_alias(f->st, "x@b.example", "u@a.example");
@@ -210,7 +179,7 @@ test_domains(void **state)
 static void
 test_users(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	struct store_mailbox_info in, other;
 	struct store_account a;
 	const char *err = NULL;
@@ -222,7 +191,7 @@ test_users(void **state)
 	expect_err(store_user_add(f->st, "u@nowhere.example", "h", &err), &err,
 		   "no such domain");
 	add_domain(f->st, "example.org");
-	id = add_user(f->st, "Alice@Example.org");
+	id = store_fx_add_user(f->st, "Alice@Example.org");
 	expect_err(store_user_add(f->st, "alice@example.org", "h", &err), &err,
 		   "user already exists");
 	assert_int_equal(store_account_lookup(f->st, "ALICE@example.ORG", &a),
@@ -240,7 +209,7 @@ test_users(void **state)
 	expect_err(store_user_passwd(f->st, "bob@example.org", "x", &err), &err,
 		   "no such user");
 
-	add_user(f->st, "bob@example.org");
+	store_fx_add_user(f->st, "bob@example.org");
 	assert_int_equal(store_user_list(f->st, NULL, &v, &err), 0);
 	assert_string_equal(v[0], "alice@example.org");
 	assert_string_equal(v[1], "bob@example.org");
@@ -281,7 +250,7 @@ test_users(void **state)
 static void
 test_aliases(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	const char *err = NULL;
 	char **v = NULL;
 
@@ -340,14 +309,14 @@ expect_rcpt(struct store *st, const char *addr, enum store_rcpt_status want,
 static void
 test_resolve_rcpt(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	int64_t u, w, both[2];
 	const char *err;
 
 	add_domain(f->st, "example.org");
 	add_domain(f->st, "example.net");
-	u = add_user(f->st, "u@example.org");
-	w = add_user(f->st, "w@example.net");
+	u = store_fx_add_user(f->st, "u@example.org");
+	w = store_fx_add_user(f->st, "w@example.net");
 	both[0] = u;
 	both[1] = w;
 
@@ -394,12 +363,12 @@ test_resolve_rcpt(void **state)
 static void
 test_resolve_depth(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	char src[64], dst[64];
 	int64_t u;
 
 	add_domain(f->st, "example.org");
-	u = add_user(f->st, "u@example.org");
+	u = store_fx_add_user(f->st, "u@example.org");
 	/* l0 -> l1 -> ... -> l8 -> u: the account is 9 levels down. */
 	for (int i = 0; i <= 8; i++) {
 		snprintf(src, sizeof(src), "l%d@example.org", i);
@@ -441,7 +410,7 @@ inbox(struct store *st, int64_t acct, struct store_mailbox_info *info,
 static void
 test_deliver_expunge(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	struct store_mailbox_info info, info2;
 	struct store_msg *m = NULL;
 	int64_t u, w, both[2], ids[3];
@@ -450,8 +419,8 @@ test_deliver_expunge(void **state)
 	size_t n;
 
 	add_domain(f->st, "example.org");
-	u = add_user(f->st, "u@example.org");
-	w = add_user(f->st, "w@example.org");
+	u = store_fx_add_user(f->st, "u@example.org");
+	w = store_fx_add_user(f->st, "w@example.org");
 	both[0] = u;
 	both[1] = w;
 	deliver(f->st, "msg/20260101/shared", both, 2);
@@ -526,13 +495,13 @@ test_deliver_expunge(void **state)
 static void
 test_deliver_errors(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	struct store_delivery d = { .blob = "msg/20260101/x", .size = 1 };
 	int64_t bad[2];
 	const char *err = NULL;
 
 	add_domain(f->st, "example.org");
-	bad[0] = add_user(f->st, "u@example.org");
+	bad[0] = store_fx_add_user(f->st, "u@example.org");
 	bad[1] = 9999;
 	d.accounts = bad;
 	d.n_accounts = 2;
@@ -551,7 +520,7 @@ test_deliver_errors(void **state)
 static void
 test_transactions(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	const char *err = NULL;
 
 	assert_int_equal(store_begin(f->st, &err), 0);
@@ -562,7 +531,7 @@ test_transactions(void **state)
 	assert_int_equal(store_begin(f->st, &err), 0);
 	assert_int_equal(store_savepoint(f->st, &err), 0);
 	add_domain(f->st, "undone.example");
-	add_user(f->st, "u@undone.example");
+	store_fx_add_user(f->st, "u@undone.example");
 	assert_int_equal(store_rollback_to(f->st), 0);
 	assert_int_equal(store_savepoint(f->st, &err), 0);
 	add_domain(f->st, "kept.example");
@@ -579,7 +548,7 @@ test_transactions(void **state)
 static void
 test_reopen_persists(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	struct store_mailbox_info before, after;
 	struct store_account a;
 	int64_t u;
@@ -587,7 +556,7 @@ test_reopen_persists(void **state)
 	const char *err = NULL;
 
 	add_domain(f->st, "example.org");
-	u = add_user(f->st, "u@example.org");
+	u = store_fx_add_user(f->st, "u@example.org");
 	add_alias(f->st, "a@example.org", "u@example.org");
 	deliver(f->st, "msg/20260101/p", &u, 1);
 	assert_int_equal(store_mailbox_info(f->st, u, "INBOX", &before), 1);
@@ -601,7 +570,7 @@ test_reopen_persists(void **state)
 	assert_int_equal(store_mailbox_info(f->st, u, "INBOX", &after), 1);
 	assert_memory_equal(&before, &after, sizeof(before));
 	/* A mailbox created after the reopen still gets a new UIDVALIDITY. */
-	u = add_user(f->st, "v@example.org");
+	u = store_fx_add_user(f->st, "v@example.org");
 	assert_int_equal(store_mailbox_info(f->st, u, "INBOX", &after), 1);
 	assert_true(after.uidvalidity > before.uidvalidity);
 }
@@ -609,7 +578,7 @@ test_reopen_persists(void **state)
 static void
 test_two_handles(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	char err[256];
 	const char *e = NULL;
 	struct store *other = store_open(NULL, f->dir, err, sizeof(err));
@@ -629,13 +598,13 @@ test_two_handles(void **state)
 static void
 test_sender_allowed(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	int64_t u, w;
 
 	add_domain(f->st, "example.org");
 	add_domain(f->st, "example.net");
-	u = add_user(f->st, "u@example.org");
-	w = add_user(f->st, "w@example.net");
+	u = store_fx_add_user(f->st, "u@example.org");
+	w = store_fx_add_user(f->st, "w@example.net");
 	add_alias(f->st, "sales@example.org", "u@example.org");
 	add_alias(f->st, "chain@example.net", "sales@example.org");
 	add_alias(f->st, "team@example.org", "u@example.org");
@@ -693,14 +662,14 @@ test_sender_allowed(void **state)
 static void
 test_sender_grants(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	const char *err = NULL;
 	char **v = NULL;
 	char **orphans = NULL;
 
 	add_domain(f->st, "example.org");
-	add_user(f->st, "u@example.org");
-	add_user(f->st, "v@example.org");
+	store_fx_add_user(f->st, "u@example.org");
+	store_fx_add_user(f->st, "v@example.org");
 	assert_int_equal(store_sender_grant_add(f->st, "U@example.org",
 						"@Example.COM", &err), 0);
 	assert_int_equal(store_sender_grant_add(f->st, "u@example.org",
@@ -750,7 +719,7 @@ test_sender_grants(void **state)
 	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM sender_grants"
 				 " WHERE pattern = 'y@example.com'"), 1);
 	/* A new account with the same address starts without grants. */
-	add_user(f->st, "u@example.org");
+	store_fx_add_user(f->st, "u@example.org");
 	assert_int_equal(store_sender_grant_list(f->st, "u@example.org", &v,
 						 &err), 0);
 	assert_null(v[0]);
