@@ -193,7 +193,8 @@ int store_sq_exec_changed(struct store *st, sqlite3_stmt *s,
 			  const char *not_found, const char **err_r);
 
 /* Runs a bound statement whose first row holds integers; 1 with the first
- * ncol columns in out[], 0 no row, -1 error (st->err). */
+ * ncol columns in out[] (ncol 0, out NULL: whether a row exists), 0 no
+ * row, -1 error (st->err). */
 int store_sq_row_ints(struct store *st, sqlite3_stmt *s, int64_t *out,
 		      int ncol);
 /* A fresh UIDVALIDITY no mailbox of the store ever had (inside a write

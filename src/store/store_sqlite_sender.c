@@ -126,7 +126,6 @@ sq_grant_match(struct store *st, int64_t account_id, const char *local,
 	char dom[STORE_SQ_ADDR_BUF];
 	const char *plus = strchr(local, '+');
 	sqlite3_stmt *s = store_sq_stmt(st, SQ_GRANT_MATCH);
-	int rc;
 
 	if (s == NULL)
 		return -1;
@@ -141,14 +140,7 @@ sq_grant_match(struct store *st, int64_t account_id, const char *local,
 	sqlite3_bind_text(s, 2, addr, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, base, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 4, dom, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	store_sq_err(st, "database error");
-	return -1;
+	return store_sq_row_ints(st, s, NULL, 0);
 }
 
 int

@@ -22,19 +22,11 @@
 #include "store_fx.h"
 #include "util/str.h"
 
-
 static int
 setup(void **state)
 {
 	return store_fx_setup(state, "/tmp/postel-quota-XXXXXX");
 }
-
-static int
-teardown(void **state)
-{
-	return store_fx_teardown(state);
-}
-
 
 static void
 deliver(struct store *st, const char *blob, int64_t size,
@@ -194,7 +186,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_quota_get_set, setup,
-						teardown),
+						store_fx_teardown),
 		cmocka_unit_test(test_quota_limit_exceeded),
 		cmocka_unit_test(test_str_tosize),
 		cmocka_unit_test(test_diskfree),
