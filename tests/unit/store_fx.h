@@ -145,4 +145,21 @@ store_fx_add_user(struct store *st, const char *addr)
 	return a.id;
 }
 
+/* Delivers one message of size octets, blob file name blob, to accounts
+ * accts[0..n-1], in a transaction of its own. */
+static inline void
+store_fx_deliver(struct store *st, const char *blob, int64_t size,
+		 const int64_t *accts, size_t n)
+{
+	struct store_delivery d = { .size = size, .internaldate = 1700000000,
+				    .accounts = accts, .n_accounts = n };
+	const char *err = NULL;
+
+	snprintf(d.blob, sizeof(d.blob), "%s", blob);
+	assert_int_equal(store_begin(st, &err), 0);
+	if (store_deliver(st, &d, &err) < 0)
+		fail_msg("deliver: %s", err);
+	assert_int_equal(store_commit(st, &err), 0);
+}
+
 #endif

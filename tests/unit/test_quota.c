@@ -28,20 +28,6 @@ setup(void **state)
 	return store_fx_setup(state, "/tmp/postel-quota-XXXXXX");
 }
 
-static void
-deliver(struct store *st, const char *blob, int64_t size,
-	const int64_t *accts, size_t n)
-{
-	struct store_delivery d = { .size = size, .internaldate = 1700000000,
-				    .accounts = accts, .n_accounts = n };
-	const char *err = NULL;
-
-	snprintf(d.blob, sizeof(d.blob), "%s", blob);
-	assert_int_equal(store_begin(st, &err), 0);
-	if (store_deliver(st, &d, &err) < 0)
-		fail_msg("deliver: %s", err);
-	assert_int_equal(store_commit(st, &err), 0);
-}
 
 static void
 expect_quota(struct store *st, int64_t id, int64_t quota, uint64_t usage)
@@ -73,8 +59,8 @@ test_quota_get_set(void **state)
 	/* Usage: every copy counts (shared file or not), per account. */
 	both[0] = u;
 	both[1] = w;
-	deliver(f->st, "msg/20260101/a", 1000, both, 2);
-	deliver(f->st, "msg/20260101/b", 234, &u, 1);
+	store_fx_deliver(f->st, "msg/20260101/a", 1000, both, 2);
+	store_fx_deliver(f->st, "msg/20260101/b", 234, &u, 1);
 	expect_quota(f->st, u, STORE_QUOTA_DEFAULT, 1234);
 	expect_quota(f->st, w, STORE_QUOTA_DEFAULT, 1000);
 	/* Other mailboxes count too. */

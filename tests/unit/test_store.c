@@ -381,20 +381,6 @@ test_resolve_depth(void **state)
 }
 
 static void
-deliver(struct store *st, const char *blob, const int64_t *accts, size_t n)
-{
-	struct store_delivery d = { .size = 100, .internaldate = 1700000000,
-				    .accounts = accts, .n_accounts = n };
-	const char *err = NULL;
-
-	snprintf(d.blob, sizeof(d.blob), "%s", blob);
-	assert_int_equal(store_begin(st, &err), 0);
-	if (store_deliver(st, &d, &err) < 0)
-		fail_msg("deliver: %s", err);
-	assert_int_equal(store_commit(st, &err), 0);
-}
-
-static void
 inbox(struct store *st, int64_t acct, struct store_mailbox_info *info,
       struct store_msg **msgs, size_t *n)
 {
@@ -421,9 +407,9 @@ test_deliver_expunge(void **state)
 	w = store_fx_add_user(f->st, "w@example.org");
 	both[0] = u;
 	both[1] = w;
-	deliver(f->st, "msg/20260101/shared", both, 2);
-	deliver(f->st, "msg/20260101/m2", &u, 1);
-	deliver(f->st, "msg/20260101/m3", &u, 1);
+	store_fx_deliver(f->st, "msg/20260101/shared", 100, both, 2);
+	store_fx_deliver(f->st, "msg/20260101/m2", 100, &u, 1);
+	store_fx_deliver(f->st, "msg/20260101/m3", 100, &u, 1);
 	assert_int_equal(sql_int(f->dir, "SELECT refcount FROM blobs"
 				    " WHERE path = 'msg/20260101/shared'"), 2);
 
@@ -453,7 +439,7 @@ test_deliver_expunge(void **state)
 	assert_true(info2.highestmodseq > info.highestmodseq);
 
 	/* UIDs are never reused, even after the highest one is expunged. */
-	deliver(f->st, "msg/20260101/m4", &u, 1);
+	store_fx_deliver(f->st, "msg/20260101/m4", 100, &u, 1);
 	inbox(f->st, u, &info, &m, &n);
 	assert_int_equal(n, 2);
 	assert_int_equal(m[0].uid, 2);
@@ -556,7 +542,7 @@ test_reopen_persists(void **state)
 	add_domain(f->st, "example.org");
 	u = store_fx_add_user(f->st, "u@example.org");
 	add_alias(f->st, "a@example.org", "u@example.org");
-	deliver(f->st, "msg/20260101/p", &u, 1);
+	store_fx_deliver(f->st, "msg/20260101/p", 100, &u, 1);
 	assert_int_equal(store_mailbox_info(f->st, u, "INBOX", &before), 1);
 	reopen(f);
 	assert_int_equal(store_domain_exists(f->st, "example.org"), 1);
