@@ -56,6 +56,16 @@ conn_count_in_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 	c->bytes_in += info->n_added;
 }
 
+/* The timer *ev, made on first use: 10,000 idle IMAP clients need none.
+ * NULL when out of memory (the idle timeout still holds). */
+static struct event *
+conn_timer(struct conn *c, struct event **ev, event_callback_fn cb)
+{
+	if (*ev == NULL)
+		*ev = evtimer_new(loop_base(c->srv->loop), cb, c);
+	return *ev;
+}
+
 /* A deadline passed: the session answers as for an idle timeout. */
 static void
 conn_deadline_expired(struct conn *c, const char *kind)
@@ -99,12 +109,8 @@ conn_line_wait(struct conn *c, bool waiting, bool consumed)
 	 * taken meanwhile means the bytes waiting now start a new one. */
 	if (c->line_armed && !consumed)
 		return;
-	if (c->line_ev == NULL) {
-		c->line_ev = evtimer_new(loop_base(c->srv->loop),
-					 conn_line_ev_cb, c);
-		if (c->line_ev == NULL)
-			return; /* out of memory: the idle timeout still holds */
-	}
+	if (conn_timer(c, &c->line_ev, conn_line_ev_cb) == NULL)
+		return;
 	event_add(c->line_ev, &tv);
 	c->line_armed = true;
 }
@@ -166,12 +172,8 @@ conn_set_min_rate(struct conn *c, int min_rate, int grace)
 			event_del(c->rate_ev);
 		return;
 	}
-	if (c->rate_ev == NULL) {
-		c->rate_ev = evtimer_new(loop_base(c->srv->loop),
-					 conn_rate_ev_cb, c);
-		if (c->rate_ev == NULL)
-			return; /* out of memory: the idle timeout still holds */
-	}
+	if (conn_timer(c, &c->rate_ev, conn_rate_ev_cb) == NULL)
+		return;
 	c->rate_start = conn_now();
 	c->rate_base = c->bytes_in;
 	conn_rate_arm(c, grace);
