@@ -3,12 +3,12 @@
  * throttle has blocked, looks the account up and checks the verified-login
  * cache on a lookup thread, and only then queues the slow hash on the
  * bounded auth pool. Reports on the loop thread. Protocol sessions own the
- * per-connection failure count and the reply delay (limits.h).
+ * per-connection failure count and the reply delay timer (limits.h); the
+ * glue they share is at the end of this header.
  */
 #ifndef POSTEL_AUTH_H
 #define POSTEL_AUTH_H
 
-#include <stdbool.h>
 #include <stdint.h>
 
 #include <event2/event.h>
