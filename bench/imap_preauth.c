@@ -147,6 +147,57 @@ pa_finish(struct pa_conn *c, size_t *closed)
 	(*closed)++;
 }
 
+/* Opens n connections, each registered with ep; returns how many opened
+ * (the others are marked done). */
+static size_t
+pa_open_all(struct pa_conn *cs, long n, int ep, const char *host, int port)
+{
+	size_t opened = 0;
+
+	for (long i = 0; i < n; i++) {
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT,
+					  .data.u64 = (uint64_t)i };
+
+		cs[i].fd = pa_connect(host, port);
+		if (cs[i].fd < 0 ||
+		    epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &ev) < 0) {
+			cs[i].done = true;
+			continue;
+		}
+		opened++;
+	}
+	return opened;
+}
+
+/* Drives every connection until all are closed or the deadline passes;
+ * returns how many closed. */
+static size_t
+pa_run(struct pa_conn *cs, int ep, size_t opened, double deadline,
+       uint64_t size, bool sync)
+{
+	size_t closed = 0;
+
+	while (closed < opened && pa_now() < deadline) {
+		struct epoll_event evs[256];
+		int k = epoll_wait(ep, evs, 256, 200);
+
+		for (int i = 0; i < k; i++) {
+			struct pa_conn *c = &cs[evs[i].data.u64];
+
+			if (c->done)
+				continue;
+			if ((evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
+			    pa_read(c, sync)) {
+				pa_finish(c, &closed);
+				continue;
+			}
+			if (evs[i].events & EPOLLOUT)
+				pa_write(ep, c, evs[i].data.u64, size, sync);
+		}
+	}
+	return closed;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -175,39 +226,11 @@ main(int argc, char **argv)
 	ep = epoll_create1(0);
 	if (cs == NULL || ep < 0)
 		return 1;
-	double t0 = pa_now(), deadline = t0 + (double)seconds;
-	size_t closed = 0, opened = 0;
-
-	for (long i = 0; i < n; i++) {
-		struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT,
-					  .data.u64 = (uint64_t)i };
-
-		cs[i].fd = pa_connect(argv[optind], atoi(argv[optind + 1]));
-		if (cs[i].fd < 0 ||
-		    epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &ev) < 0) {
-			cs[i].done = true;
-			continue;
-		}
-		opened++;
-	}
-	while (closed < opened && pa_now() < deadline) {
-		struct epoll_event evs[256];
-		int k = epoll_wait(ep, evs, 256, 200);
-
-		for (int i = 0; i < k; i++) {
-			struct pa_conn *c = &cs[evs[i].data.u64];
-
-			if (c->done)
-				continue;
-			if ((evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
-			    pa_read(c, sync)) {
-				pa_finish(c, &closed);
-				continue;
-			}
-			if (evs[i].events & EPOLLOUT)
-				pa_write(ep, c, evs[i].data.u64, size, sync);
-		}
-	}
+	double t0 = pa_now();
+	size_t opened = pa_open_all(cs, n, ep, argv[optind],
+				    atoi(argv[optind + 1]));
+	size_t closed = pa_run(cs, ep, opened, t0 + (double)seconds, size,
+			       sync);
 	uint64_t bytes = 0;
 	size_t refused = 0;
 

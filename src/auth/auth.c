@@ -209,3 +209,45 @@ auth_fail_delay_ms(const struct server *srv, unsigned n)
 		ms = 0;
 	return ms > max ? max : ms;
 }
+
+unsigned
+auth_max_failures(const struct server *srv)
+{
+	unsigned max = srv->cfg.max_auth_failures;
+
+	return max > 0 ? max : LIMIT_AUTH_FAILURES_DEFAULT;
+}
+
+unsigned
+auth_session_failure(struct server *srv, const struct auth_req *rq,
+		     unsigned n, unsigned failures)
+{
+	if (n == 0)
+		n = auth_note_failure(srv, rq);
+	return n > failures ? n : failures;
+}
+
+int
+auth_fail_timer(struct server *srv, struct event **ev, unsigned n,
+		event_callback_fn cb, void *arg)
+{
+	long ms = auth_fail_delay_ms(srv, n);
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (*ev == NULL)
+		*ev = evtimer_new(loop_base(srv->loop), cb, arg);
+	if (*ev == NULL || evtimer_add(*ev, &tv) != 0)
+		return -1;
+	return 0;
+}
+
+void
+auth_refused_note(const char *sess_id, const char *user,
+		  enum auth_result result, unsigned *failures)
+{
+	log_warn(sess_id, "login_tempfail", " user=%s reason=%s",
+		 log_qs(user), result == AUTH_BLOCKED ? "blocked" :
+		 result == AUTH_BUSY ? "busy" : "store");
+	if (result == AUTH_BLOCKED)
+		++*failures;
+}

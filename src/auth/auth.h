@@ -3,12 +3,15 @@
  * throttle has blocked, looks the account up and checks the verified-login
  * cache on a lookup thread, and only then queues the slow hash on the
  * bounded auth pool. Reports on the loop thread. Protocol sessions own the
- * per-connection failure count and the reply delay (limits.h).
+ * per-connection failure count and the reply delay timer (limits.h); the
+ * glue they share is at the end of this header.
  */
 #ifndef POSTEL_AUTH_H
 #define POSTEL_AUTH_H
 
 #include <stdint.h>
+
+#include <event2/event.h>
 
 struct server;
 
@@ -52,5 +55,26 @@ unsigned auth_note_failure(struct server *srv, const struct auth_req *rq);
 /* Milliseconds to wait before answering the n-th failure:
  * auth_fail_delay_ms * n, at most auth_fail_delay_max_ms. */
 long auth_fail_delay_ms(const struct server *srv, unsigned n);
+
+/* Glue shared by the protocol sessions (their failure count and reply
+ * delay), all on the loop thread. */
+/* max_auth_failures, or LIMIT_AUTH_FAILURES_DEFAULT when 0 (IMAP, POP3). */
+unsigned auth_max_failures(const struct server *srv);
+/* A failed login, the session's failures-th: counts it with the throttle
+ * unless it was counted there already (n, auth_outcome.failures; 0: not
+ * yet) and returns the count the reply delay grows with, the higher of
+ * the two. */
+unsigned auth_session_failure(struct server *srv, const struct auth_req *rq,
+			      unsigned n, unsigned failures);
+/* Arms the session's delay timer *ev (made on first use, with cb and arg)
+ * for auth_fail_delay_ms(n). 0, or -1 when it could not be armed: the
+ * caller answers at once. */
+int auth_fail_timer(struct server *srv, struct event **ev, unsigned n,
+		    event_callback_fn cb, void *arg);
+/* A login refused before any password check (AUTH_TEMPFAIL, AUTH_BLOCKED,
+ * AUTH_BUSY): logs it and counts a blocked address as a failure of the
+ * session (*failures), so a client that keeps trying is cut off. */
+void auth_refused_note(const char *sess_id, const char *user,
+		       enum auth_result result, unsigned *failures);
 
 #endif

@@ -26,6 +26,7 @@ struct cli_user_req {
 	char arg[CLI_ADDRESS_BUF]; /* canonical address or domain, or "" */
 	char pattern[CLI_ADDRESS_BUF]; /* sender grant: local@domain, @domain */
 	bool password_stdin;
+	bool adds; /* from cli_user_cmd */
 };
 
 struct cli_user_cmd {
@@ -33,6 +34,9 @@ struct cli_user_cmd {
 	int min_args, max_args;
 	bool takes_stdin_flag;
 	bool arg_is_domain;
+	/* One run function serves a pair: add (not passwd), allow-sender
+	 * (not deny-sender). */
+	bool adds;
 	const char *synopsis;
 	int (*run)(struct store *st, const struct cli_user_req *req);
 };
@@ -87,10 +91,11 @@ cli_user_new_hash(const struct cli_user_req *req, char hash[CLI_PWHASH_BUF])
 	return rc;
 }
 
+/* user add, user passwd */
 static int
-cli_user_set_run(struct store *st, const struct cli_user_req *req,
-		 bool is_add)
+cli_user_set_run(struct store *st, const struct cli_user_req *req)
 {
+	bool is_add = req->adds;
 	char hash[CLI_PWHASH_BUF];
 	const char *err = NULL;
 	int rc;
@@ -106,18 +111,6 @@ cli_user_set_run(struct store *st, const struct cli_user_req *req,
 		return CLI_EXIT_ERR;
 	}
 	return CLI_EXIT_OK;
-}
-
-static int
-cli_user_add_run(struct store *st, const struct cli_user_req *req)
-{
-	return cli_user_set_run(st, req, true);
-}
-
-static int
-cli_user_passwd_run(struct store *st, const struct cli_user_req *req)
-{
-	return cli_user_set_run(st, req, false);
 }
 
 static int
@@ -152,14 +145,14 @@ cli_user_list_run(struct store *st, const struct cli_user_req *req)
 	return cli_print_list(rc, addrs, "cannot list users", err);
 }
 
-/* Sender grants (submission sender identity, docs/CONFIG.md). */
+/* Sender grants (submission sender identity, docs/CONFIG.md): user
+ * allow-sender, user deny-sender. */
 static int
-cli_user_grant_run(struct store *st, const struct cli_user_req *req,
-		   bool add)
+cli_user_grant_run(struct store *st, const struct cli_user_req *req)
 {
 	const char *err = NULL;
 	char what[2 * CLI_ADDRESS_BUF + 2];
-	int rc = add ? store_sender_grant_add(st, req->arg, req->pattern, &err)
+	int rc = req->adds ? store_sender_grant_add(st, req->arg, req->pattern, &err)
 		     : store_sender_grant_del(st, req->arg, req->pattern, &err);
 
 	if (rc == 0)
@@ -167,18 +160,6 @@ cli_user_grant_run(struct store *st, const struct cli_user_req *req,
 	snprintf(what, sizeof(what), "%s %s", req->arg, req->pattern);
 	cli_store_err(what, err);
 	return CLI_EXIT_ERR;
-}
-
-static int
-cli_user_allow_run(struct store *st, const struct cli_user_req *req)
-{
-	return cli_user_grant_run(st, req, true);
-}
-
-static int
-cli_user_deny_run(struct store *st, const struct cli_user_req *req)
-{
-	return cli_user_grant_run(st, req, false);
 }
 
 static int
@@ -196,18 +177,19 @@ cli_user_senders_run(struct store *st, const struct cli_user_req *req)
 }
 
 static const struct cli_user_cmd cli_user_cmds[] = {
-	{ "add", 1, 1, true, false, "user add ADDRESS [--password-stdin]",
-	  cli_user_add_run },
-	{ "passwd", 1, 1, true, false,
-	  "user passwd ADDRESS [--password-stdin]", cli_user_passwd_run },
-	{ "del", 1, 1, false, false, "user del ADDRESS", cli_user_del_run },
-	{ "list", 0, 1, false, true, "user list [DOMAIN]",
+	{ "add", 1, 1, true, false, true,
+	  "user add ADDRESS [--password-stdin]", cli_user_set_run },
+	{ "passwd", 1, 1, true, false, false,
+	  "user passwd ADDRESS [--password-stdin]", cli_user_set_run },
+	{ "del", 1, 1, false, false, false, "user del ADDRESS",
+	  cli_user_del_run },
+	{ "list", 0, 1, false, true, false, "user list [DOMAIN]",
 	  cli_user_list_run },
-	{ "allow-sender", 2, 2, false, false,
-	  "user allow-sender ADDRESS PATTERN", cli_user_allow_run },
-	{ "deny-sender", 2, 2, false, false,
-	  "user deny-sender ADDRESS PATTERN", cli_user_deny_run },
-	{ "senders", 1, 1, false, false, "user senders ADDRESS",
+	{ "allow-sender", 2, 2, false, false, true,
+	  "user allow-sender ADDRESS PATTERN", cli_user_grant_run },
+	{ "deny-sender", 2, 2, false, false, false,
+	  "user deny-sender ADDRESS PATTERN", cli_user_grant_run },
+	{ "senders", 1, 1, false, false, false, "user senders ADDRESS",
 	  cli_user_senders_run },
 };
 
@@ -276,6 +258,7 @@ cli_user(const struct config *cfg, int argc, char **argv)
 	}
 	if (cmd == NULL)
 		return cli_usage(CLI_USER_SYNOPSIS);
+	req.adds = cmd->adds;
 	n = cli_split_args(argc - 1, argv + 1, cmd->takes_stdin_flag,
 			   &req.password_stdin, pos, 2, &bad);
 	if (n < cmd->min_args || n > cmd->max_args)

@@ -188,15 +188,15 @@ set_num(const char *val, long long min, long long max, long long *out)
 	return str_tonum(val, min, max, out);
 }
 
-/* The tls_* keys: 0 set, -1 bad value (err), 1 not a TLS key. Values
- * OpenSSL parses (cipher lists) are checked when the context is built. */
+/* The tls_* string keys: 0 set, -1 bad value (err), 1 not one of them.
+ * Values OpenSSL parses (cipher lists) are checked when the context is
+ * built. */
 static int
 config_set_tls(struct config *cfg, const char *key, const char *val,
 	       char *err, size_t errlen)
 {
 	char *dst = NULL;
 	size_t size = 0;
-	long long v;
 
 	if (strcmp(key, "tls_min_version") == 0) {
 		if (strcmp(val, "TLSv1.2") != 0 && strcmp(val, "TLSv1.3") != 0) {
@@ -213,89 +213,96 @@ config_set_tls(struct config *cfg, const char *key, const char *val,
 		dst = cfg->tls_ciphersuites;
 		size = sizeof(cfg->tls_ciphersuites);
 	}
-	if (dst != NULL) {
-		if (str_lcpy(dst, val, size) < size)
-			return 0;
-		snprintf(err, errlen, "value of %s too long", key);
-		return -1;
-	}
-	if (strcmp(key, "tls_ticket_rotation") == 0) {
-		if (set_num(val, 0, 7 * 86400, &v) == 0) {
-			cfg->tls_ticket_rotation = (int)v;
-			return 0;
+	if (dst == NULL)
+		return 1;
+	if (str_lcpy(dst, val, size) < size)
+		return 0;
+	snprintf(err, errlen, "value of %s too long", key);
+	return -1;
+}
+
+/* One row per numeric key: its range and the field it sets (exactly one
+ * of i, u, z). A limit whose range starts at 0 is off at 0. */
+#define CFG_INT(k, lo, hi, f) { k, lo, hi, &cfg->f, NULL, NULL }
+#define CFG_UNS(k, lo, hi, f) { k, lo, hi, NULL, &cfg->f, NULL }
+#define CFG_SIZE(k, lo, hi, f) { k, lo, hi, NULL, NULL, &cfg->f }
+
+/* The numeric keys: 0 set, -1 bad value (err), 1 not one of them. */
+static int
+config_set_number(struct config *cfg, const char *key, const char *val,
+		  char *err, size_t errlen)
+{
+	const struct {
+		const char *key;
+		long long min, max;
+		int *i;
+		unsigned *u;
+		size_t *z;
+	} nums[] = {
+		CFG_SIZE("max_message_size", 1024, 1LL << 31, max_message_size),
+		CFG_UNS("max_recipients", 1, 100000, max_rcpts),
+		CFG_INT("smtp_command_timeout", 1, 86400, smtp_cmd_timeout),
+		CFG_INT("smtp_data_timeout", 1, 86400, smtp_data_timeout),
+		CFG_INT("pop3_timeout", 1, 86400, pop3_timeout),
+		CFG_UNS("max_connections", 1, 1000000, max_connections),
+		CFG_UNS("max_connections_per_ip", 1, 1000000,
+			max_connections_per_ip),
+		CFG_UNS("max_auth_failures", 1, 1000, max_auth_failures),
+		CFG_INT("auth_fail_delay_ms", 0, 60000, auth_fail_delay_ms),
+		CFG_INT("worker_threads", 1, 64, worker_threads),
+		CFG_INT("imap_timeout", 1, 86400, imap_timeout),
+		CFG_INT("auth_cache_ttl", 0, 86400, auth_cache_ttl),
+		CFG_UNS("auth_block_failures", 0, 100000, auth_block_failures),
+		CFG_INT("auth_fail_window", 1, 86400, auth_fail_window),
+		CFG_INT("auth_block_time", 0, 86400, auth_block_time),
+		CFG_INT("auth_fail_delay_max_ms", 0, 600000,
+			auth_fail_delay_max_ms),
+		CFG_UNS("auth_queue_max", 1, 100000, auth_queue_max),
+		CFG_UNS("smtp_max_bad_rcpts", 0, 100000, smtp_max_bad_rcpts),
+		CFG_UNS("smtp_bad_rcpt_limit", 1, 100000, smtp_bad_rcpt_limit),
+		CFG_INT("smtp_bad_rcpt_delay_ms", 0, 600000,
+			smtp_bad_rcpt_delay_ms),
+		CFG_INT("command_deadline", 0, 86400, command_deadline),
+		CFG_INT("smtp_data_min_rate", 0, 1 << 30, smtp_data_min_rate),
+		CFG_INT("smtp_data_grace", 1, 86400, smtp_data_grace),
+		CFG_INT("preauth_timeout", 0, 86400, preauth_timeout),
+		CFG_INT("max_connection_rate_per_ip", 0, 1000000,
+			max_connection_rate_per_ip),
+		CFG_INT("tls_ticket_rotation", 0, 7 * 86400,
+			tls_ticket_rotation),
+		CFG_INT("tls_handshake_timeout", 1, 3600, tls_handshake_timeout),
+	};
+	long long v;
+
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		if (strcmp(key, nums[i].key) != 0)
+			continue;
+		if (set_num(val, nums[i].min, nums[i].max, &v) < 0) {
+			snprintf(err, errlen, "%s must be a number from %lld to %lld",
+				 key, nums[i].min, nums[i].max);
+			return -1;
 		}
-		snprintf(err, errlen, "%s must be a number from 0 to %d", key,
-			 7 * 86400);
-		return -1;
-	}
-	if (strcmp(key, "tls_handshake_timeout") == 0) {
-		if (set_num(val, 1, 3600, &v) == 0) {
-			cfg->tls_handshake_timeout = (int)v;
-			return 0;
-		}
-		snprintf(err, errlen, "%s must be a number from 1 to 3600", key);
-		return -1;
+		if (nums[i].i != NULL)
+			*nums[i].i = (int)v;
+		else if (nums[i].u != NULL)
+			*nums[i].u = (unsigned)v;
+		else
+			*nums[i].z = (size_t)v;
+		return 0;
 	}
 	return 1;
 }
 
-/* Applies one key = value; 0 or -1 with a reason in err. */
-static int
-config_set(struct config *cfg, const char *key, const char *val, bool *listen_reset,
-	   char *err, size_t errlen)
-{
-	struct {
-		const char *key;
-		char *dst;
-		size_t size;
-	} strs[] = {
-		{ "hostname", cfg->hostname, sizeof(cfg->hostname) },
-		{ "data_dir", cfg->data_dir, sizeof(cfg->data_dir) },
-		{ "cert", cfg->cert_path, sizeof(cfg->cert_path) },
-		{ "key", cfg->key_path, sizeof(cfg->key_path) },
-		{ "user", cfg->run_user, sizeof(cfg->run_user) },
-		{ "store", cfg->store_url, sizeof(cfg->store_url) },
-	};
-	struct {
-		const char *key;
-		long long min, max;
-	} nums[] = {
-		{ "max_message_size", 1024, 1LL << 31 },
-		{ "max_recipients", 1, 100000 },
-		{ "smtp_command_timeout", 1, 86400 },
-		{ "smtp_data_timeout", 1, 86400 },
-		{ "pop3_timeout", 1, 86400 },
-		{ "max_connections", 1, 1000000 },
-		{ "max_connections_per_ip", 1, 1000000 },
-		{ "max_auth_failures", 1, 1000 },
-		{ "auth_fail_delay_ms", 0, 60000 },
-		{ "worker_threads", 1, 64 },
-		{ "imap_timeout", 1, 86400 },
-		{ "auth_cache_ttl", 0, 86400 },
-		{ "auth_block_failures", 0, 100000 },
-		{ "auth_fail_window", 1, 86400 },
-		{ "auth_block_time", 0, 86400 },
-		{ "auth_fail_delay_max_ms", 0, 600000 },
-		{ "auth_queue_max", 1, 100000 },
-		{ "smtp_max_bad_rcpts", 0, 100000 },
-		{ "smtp_bad_rcpt_limit", 1, 100000 },
-		{ "smtp_bad_rcpt_delay_ms", 0, 600000 },
-	};
-	/* Keys that set an int directly; 0 turns the limit off. */
-	struct {
-		const char *key;
-		long long min, max;
-		int *dst;
-	} ints[] = {
-		{ "command_deadline", 0, 86400, &cfg->command_deadline },
-		{ "smtp_data_min_rate", 0, 1 << 30, &cfg->smtp_data_min_rate },
-		{ "smtp_data_grace", 1, 86400, &cfg->smtp_data_grace },
-		{ "preauth_timeout", 0, 86400, &cfg->preauth_timeout },
-		{ "max_connection_rate_per_ip", 0, 1000000,
-		  &cfg->max_connection_rate_per_ip },
-	};
-	long long v;
+#undef CFG_INT
+#undef CFG_UNS
+#undef CFG_SIZE
 
+/* Keys with a value syntax of their own: 0 set, -1 bad value (err), 1 not
+ * one of them. */
+static int
+config_set_special(struct config *cfg, const char *key, const char *val,
+		   char *err, size_t errlen)
+{
 	if (strcmp(key, "connection_rate_exempt") == 0) {
 		if (iprate_parse_prefixes(val, NULL, IPRATE_PREFIX_MAX) < 0 ||
 		    str_lcpy(cfg->connection_rate_exempt, val,
@@ -303,26 +310,6 @@ config_set(struct config *cfg, const char *key, const char *val, bool *listen_re
 			    sizeof(cfg->connection_rate_exempt)) {
 			snprintf(err, errlen, "%s: want up to %d addresses or "
 				 "ADDR/LEN prefixes", key, IPRATE_PREFIX_MAX);
-			return -1;
-		}
-		return 0;
-	}
-	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
-		if (strcmp(key, ints[i].key) != 0)
-			continue;
-		if (set_num(val, ints[i].min, ints[i].max, &v) < 0) {
-			snprintf(err, errlen, "%s must be a number from %lld to %lld",
-				 key, ints[i].min, ints[i].max);
-			return -1;
-		}
-		*ints[i].dst = (int)v;
-		return 0;
-	}
-	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
-		if (strcmp(key, strs[i].key) != 0)
-			continue;
-		if (str_lcpy(strs[i].dst, val, strs[i].size) >= strs[i].size) {
-			snprintf(err, errlen, "value of %s too long", key);
 			return -1;
 		}
 		return 0;
@@ -361,6 +348,41 @@ config_set(struct config *cfg, const char *key, const char *val, bool *listen_re
 		cfg->sender_check = strcmp(val, "yes") == 0;
 		return 0;
 	}
+	return 1;
+}
+
+/* Applies one key = value; 0 or -1 with a reason in err. */
+static int
+config_set(struct config *cfg, const char *key, const char *val, bool *listen_reset,
+	   char *err, size_t errlen)
+{
+	struct {
+		const char *key;
+		char *dst;
+		size_t size;
+	} strs[] = {
+		{ "hostname", cfg->hostname, sizeof(cfg->hostname) },
+		{ "data_dir", cfg->data_dir, sizeof(cfg->data_dir) },
+		{ "cert", cfg->cert_path, sizeof(cfg->cert_path) },
+		{ "key", cfg->key_path, sizeof(cfg->key_path) },
+		{ "user", cfg->run_user, sizeof(cfg->run_user) },
+		{ "store", cfg->store_url, sizeof(cfg->store_url) },
+	};
+	int (*const kinds[])(struct config *, const char *, const char *,
+			     char *, size_t) = {
+		config_set_number, config_set_special, config_set_tls,
+	};
+	int rc;
+
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		if (strcmp(key, strs[i].key) != 0)
+			continue;
+		if (str_lcpy(strs[i].dst, val, strs[i].size) >= strs[i].size) {
+			snprintf(err, errlen, "value of %s too long", key);
+			return -1;
+		}
+		return 0;
+	}
 	if (strcmp(key, "listen") == 0) {
 		if (!*listen_reset) {
 			cfg->n_listeners = 0;
@@ -373,41 +395,11 @@ config_set(struct config *cfg, const char *key, const char *val, bool *listen_re
 		return config_parse_listen(val,
 			&cfg->listeners[cfg->n_listeners++], err, errlen);
 	}
-	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
-		if (strcmp(key, nums[i].key) != 0)
-			continue;
-		if (set_num(val, nums[i].min, nums[i].max, &v) < 0) {
-			snprintf(err, errlen, "%s must be a number from %lld to %lld",
-				 key, nums[i].min, nums[i].max);
-			return -1;
-		}
-		switch (i) {
-		case 0: cfg->max_message_size = (size_t)v; break;
-		case 1: cfg->max_rcpts = (unsigned)v; break;
-		case 2: cfg->smtp_cmd_timeout = (int)v; break;
-		case 3: cfg->smtp_data_timeout = (int)v; break;
-		case 4: cfg->pop3_timeout = (int)v; break;
-		case 5: cfg->max_connections = (unsigned)v; break;
-		case 6: cfg->max_connections_per_ip = (unsigned)v; break;
-		case 7: cfg->max_auth_failures = (unsigned)v; break;
-		case 8: cfg->auth_fail_delay_ms = (int)v; break;
-		case 9: cfg->worker_threads = (int)v; break;
-		case 10: cfg->imap_timeout = (int)v; break;
-		case 11: cfg->auth_cache_ttl = (int)v; break;
-		case 12: cfg->auth_block_failures = (unsigned)v; break;
-		case 13: cfg->auth_fail_window = (int)v; break;
-		case 14: cfg->auth_block_time = (int)v; break;
-		case 15: cfg->auth_fail_delay_max_ms = (int)v; break;
-		case 16: cfg->auth_queue_max = (unsigned)v; break;
-		case 17: cfg->smtp_max_bad_rcpts = (unsigned)v; break;
-		case 18: cfg->smtp_bad_rcpt_limit = (unsigned)v; break;
-		default: cfg->smtp_bad_rcpt_delay_ms = (int)v; break;
-		}
-		return 0;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		rc = kinds[i](cfg, key, val, err, errlen);
+		if (rc <= 0)
+			return rc;
 	}
-	int trc = config_set_tls(cfg, key, val, err, errlen);
-	if (trc <= 0)
-		return trc;
 	snprintf(err, errlen, "unknown setting '%s'", key);
 	return -1;
 }

@@ -3,7 +3,7 @@
  * (BEV_OPT_DEFER_CALLBACKS) so a handler never runs inside conn_write();
  * closing is always reported through on_close exactly once.
  */
-#include "conn.h"
+#include "conn_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,49 +25,6 @@
 #include "server.h"
 #include "server_priv.h"
 #include "zpipe.h"
-
-struct conn {
-	struct server *srv;
-	struct bufferevent *bev;
-	const struct conn_handler *h;
-	void *ctx;
-	struct event *close_ev;   /* reports a close from a safe point */
-	const char *close_reason;
-	bool tls;
-	bool paused;         /* by the session (async job) */
-	bool throttled;      /* by backpressure */
-	bool closing;        /* close after flush requested */
-	bool dead;           /* on_close was (or is being) reported */
-	bool starttls_pending; /* switch to TLS once output is flushed */
-	/* The client half-closed: what it sent before still gets answered,
-	 * then the connection closes (conn_eof_check). */
-	bool eof;
-	const char *flush_reason; /* on_close reason after a flushed close */
-	struct event *tls_ev;
-	struct event *hs_ev;      /* TLS handshake deadline */
-	/* COMPRESS=DEFLATE (RFC 4978): the session reads z_in and writes
-	 * z_out, plain text; the bufferevent carries the deflated bytes. */
-	struct zpipe *z;
-	struct evbuffer *z_in, *z_out;
-	struct event *z_ev;       /* deflates z_out, inflates more input */
-	int timeout;
-	/* Slow clients (issue 7): the idle timeout restarts on every read,
-	 * so a line and a DATA transfer also have deadlines of their own. */
-	/* Both timers are made on first use: 10,000 idle IMAP clients
-	 * need neither. */
-	struct event *line_ev;    /* line_deadline after a line's 1st byte */
-	int line_deadline;
-	bool line_armed;
-	struct event *rate_ev;    /* conn_set_min_rate check */
-	int rate_min, rate_grace;
-	double rate_start;
-	unsigned long long rate_base;
-	unsigned long long bytes_in; /* read from the socket, ever */
-	char peer[64];
-	char id[17];
-	char tls_info[96];
-	struct conn *prev, *next; /* server's list of live connections */
-};
 
 /* The server's list of live connections, for SIGTERM. */
 static void
@@ -98,25 +55,8 @@ static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 static void conn_tls_ev_cb(evutil_socket_t fd, short what, void *arg);
-static void conn_hs_ev_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_z_flush(struct conn *c, size_t max);
 static void conn_z_free(struct conn *c);
-static void conn_line_ev_cb(evutil_socket_t fd, short what, void *arg);
-static void conn_rate_ev_cb(evutil_socket_t fd, short what, void *arg);
-static void conn_count_in_cb(struct evbuffer *buf,
-			     const struct evbuffer_cb_info *info, void *arg);
-
-/* The whole TLS handshake (implicit TLS or after STARTTLS) must finish
- * within tls_handshake_timeout: the idle timeout restarts with every byte,
- * so a client trickling handshake bytes would keep its slot forever. */
-static void
-conn_hs_deadline(struct conn *c)
-{
-	struct timeval tv = { c->srv->cfg.tls_handshake_timeout, 0 };
-
-	if (tv.tv_sec > 0)
-		evtimer_add(c->hs_ev, &tv);
-}
 
 static void
 conn_make_id(char id[17])
@@ -131,7 +71,7 @@ conn_make_id(char id[17])
 	snprintf(id, 17, "%016llx", r);
 }
 
-static void
+void
 conn_report_close(struct conn *c, const char *reason)
 {
 	if (c->dead)
@@ -150,19 +90,8 @@ conn_close_ev_cb(evutil_socket_t fd, short what, void *arg)
 	conn_report_close(c, c->close_reason);
 }
 
-static void
-conn_hs_ev_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct conn *c = arg;
-
-	if (c->dead)
-		return;
-	log_info(c->id, "tls_timeout", " peer=%s", log_qs(c->peer));
-	conn_report_close(c, "timeout");
-}
-
 /* Schedules on_close from the loop rather than from inside a caller. */
-static void
+void
 conn_schedule_close(struct conn *c, const char *reason)
 {
 	if (c->dead || c->close_reason != NULL)
@@ -274,10 +203,7 @@ conn_free(struct conn **cp)
 	event_free(c->close_ev);
 	event_free(c->tls_ev);
 	event_free(c->hs_ev);
-	if (c->line_ev != NULL)
-		event_free(c->line_ev);
-	if (c->rate_ev != NULL)
-		event_free(c->rate_ev);
+	conn_deadline_free(c);
 	conn_z_free(c);
 	bufferevent_free(c->bev);
 	free(c);
@@ -561,138 +487,6 @@ conn_set_timeout(struct conn *c, int seconds)
 	/* The write timeout catches a client that stops reading. */
 	bufferevent_set_timeouts(c->bev, seconds > 0 ? &tv : NULL,
 				 seconds > 0 ? &tv : NULL);
-}
-
-/* ---- deadlines for slow clients (issue 7) ---------------------------- */
-
-static void
-conn_count_in_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
-		 void *arg)
-{
-	struct conn *c = arg;
-
-	c->bytes_in += info->n_added;
-}
-
-/* A deadline passed: the session answers as for an idle timeout. */
-static void
-conn_deadline_expired(struct conn *c, const char *kind)
-{
-	if (c->dead || c->closing)
-		return;
-	log_info(c->id, "deadline", " kind=%s", kind);
-	if (c->h != NULL && c->h->on_timeout != NULL)
-		c->h->on_timeout(c->ctx);
-	else
-		conn_schedule_close(c, "timeout");
-}
-
-void
-conn_set_line_deadline(struct conn *c, int seconds)
-{
-	c->line_deadline = seconds;
-}
-
-void
-conn_line_wait(struct conn *c, bool waiting, bool consumed)
-{
-	struct timeval tv = { c->line_deadline, 0 };
-
-	if (!waiting || c->line_deadline <= 0 || c->dead) {
-		if (c->line_armed)
-			event_del(c->line_ev);
-		c->line_armed = false;
-		return;
-	}
-	/* Runs from the first byte of the line still incomplete; a line
-	 * taken meanwhile means the bytes waiting now start a new one. */
-	if (c->line_armed && !consumed)
-		return;
-	if (c->line_ev == NULL) {
-		c->line_ev = evtimer_new(loop_base(c->srv->loop),
-					 conn_line_ev_cb, c);
-		if (c->line_ev == NULL)
-			return; /* out of memory: the idle timeout still holds */
-	}
-	event_add(c->line_ev, &tv);
-	c->line_armed = true;
-}
-
-static void
-conn_line_ev_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct conn *c = arg;
-
-	c->line_armed = false;
-	conn_deadline_expired(c, "line");
-}
-
-static double
-conn_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void
-conn_rate_arm(struct conn *c, double seconds)
-{
-	struct timeval tv;
-
-	if (seconds < 0.01)
-		seconds = 0.01;
-	tv.tv_sec = (time_t)seconds;
-	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
-	event_add(c->rate_ev, &tv);
-}
-
-void
-conn_set_min_rate(struct conn *c, int min_rate, int grace)
-{
-	c->rate_min = min_rate;
-	c->rate_grace = grace;
-	if (min_rate <= 0 || c->dead) {
-		if (c->rate_ev != NULL)
-			event_del(c->rate_ev);
-		return;
-	}
-	if (c->rate_ev == NULL) {
-		c->rate_ev = evtimer_new(loop_base(c->srv->loop),
-					 conn_rate_ev_cb, c);
-		if (c->rate_ev == NULL)
-			return; /* out of memory: the idle timeout still holds */
-	}
-	c->rate_start = conn_now();
-	c->rate_base = c->bytes_in;
-	conn_rate_arm(c, grace);
-}
-
-/* The transfer may last grace seconds plus one second per min_rate bytes
- * received so far. While the session itself holds the input (paused for
- * a job) the client is not to blame: the measure starts again. */
-static void
-conn_rate_ev_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct conn *c = arg;
-	double now = conn_now(), allowed, elapsed;
-
-	if (c->dead || c->closing || c->rate_min <= 0)
-		return;
-	if (c->paused || c->throttled) {
-		conn_set_min_rate(c, c->rate_min, c->rate_grace);
-		return;
-	}
-	allowed = c->rate_grace +
-		  (double)(c->bytes_in - c->rate_base) / c->rate_min;
-	elapsed = now - c->rate_start;
-	if (elapsed < allowed) {
-		conn_rate_arm(c, allowed - elapsed);
-		return;
-	}
-	c->rate_min = 0;
-	conn_deadline_expired(c, "rate");
 }
 
 static void

@@ -383,6 +383,38 @@ server_free_parts(struct server *srv)
 	srv->priv = NULL;
 }
 
+/* The worker pools, the login throttle and cache; 0 or -1. */
+static int
+server_start_workers(struct server *srv)
+{
+	srv->workers = workers_new(srv->loop, srv->cfg.worker_threads);
+	/* File syncs mostly wait on the disk: more threads let the kernel
+	 * merge them into fewer journal commits, without delaying lookups
+	 * queued behind them. */
+	srv->io_workers = workers_new(srv->loop, 2 * srv->cfg.worker_threads);
+	/* yescrypt is CPU-heavy by design: a login storm must not delay
+	 * lookups and reads queued behind it. */
+	srv->auth_workers = workers_new(srv->loop, 2);
+	/* Account lookups and cache checks are quick: on their own thread,
+	 * a login with a remembered password never waits behind hashes. */
+	srv->auth_lookup_workers = workers_new(srv->loop, 1);
+	srv->auth_throttle = throttle_new(&(struct throttle_params){
+		.block_failures = srv->cfg.auth_block_failures,
+		.window_s = (unsigned)srv->cfg.auth_fail_window,
+		.block_s = (unsigned)srv->cfg.auth_block_time,
+	});
+	/* Repeated logins skip the hash (auth_cache_ttl 0: never). */
+	if (srv->cfg.auth_cache_ttl > 0)
+		srv->auth_cache = auth_cache_new(
+			(unsigned)srv->cfg.auth_cache_ttl);
+	if (srv->workers == NULL || srv->io_workers == NULL ||
+	    srv->auth_workers == NULL || srv->auth_lookup_workers == NULL ||
+	    srv->auth_throttle == NULL ||
+	    (srv->cfg.auth_cache_ttl > 0 && srv->auth_cache == NULL))
+		return -1;
+	return 0;
+}
+
 int
 server_run(struct server *srv)
 {
@@ -408,31 +440,7 @@ server_run(struct server *srv)
 				 srv->loop, err, sizeof(err));
 	if (srv->commit == NULL)
 		goto out;
-	srv->workers = workers_new(srv->loop, srv->cfg.worker_threads);
-	/* File syncs mostly wait on the disk: more threads let the kernel
-	 * merge them into fewer journal commits, without delaying lookups
-	 * queued behind them. */
-	srv->io_workers = workers_new(srv->loop, 2 * srv->cfg.worker_threads);
-	/* yescrypt is CPU-heavy by design: a login storm must not delay
-	 * lookups and reads queued behind it. */
-	srv->auth_workers = workers_new(srv->loop, 2);
-	/* Account lookups and cache checks are quick: on their own thread,
-	 * a login with a remembered password never waits behind hashes. */
-	srv->auth_lookup_workers = workers_new(srv->loop, 1);
-	srv->auth_throttle = throttle_new(&(struct throttle_params){
-		.block_failures = srv->cfg.auth_block_failures,
-		.window_s = (unsigned)srv->cfg.auth_fail_window,
-		.block_s = (unsigned)srv->cfg.auth_block_time,
-	});
-	/* Repeated logins skip the hash (auth_cache_ttl 0: never). */
-	if (srv->cfg.auth_cache_ttl > 0)
-		srv->auth_cache = auth_cache_new(
-			(unsigned)srv->cfg.auth_cache_ttl);
-	if (srv->workers == NULL || srv->io_workers == NULL ||
-	    srv->auth_workers == NULL || srv->auth_lookup_workers == NULL ||
-	    srv->auth_throttle == NULL ||
-	    (srv->cfg.auth_cache_ttl > 0 && srv->auth_cache == NULL) ||
-	    server_signals(srv) < 0) {
+	if (server_start_workers(srv) < 0 || server_signals(srv) < 0) {
 		snprintf(err, sizeof(err), "cannot start threads");
 		goto out;
 	}

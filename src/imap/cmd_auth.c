@@ -12,7 +12,6 @@
 #include "../auth/sasl.h"
 #include "../core/conn.h"
 #include "../core/log.h"
-#include "../core/loop.h"
 #include "../util/str.h"
 #include "imap_int.h"
 
@@ -95,21 +94,13 @@ imap_cmd_starttls(struct imap_session *s, const struct imap_cmd *c)
 
 /* ---- login --------------------------------------------------------- */
 
-static unsigned
-imap_auth_max_failures(const struct imap_session *s)
-{
-	unsigned max = s->srv->cfg.max_auth_failures;
-
-	return max > 0 ? max : LIMIT_AUTH_FAILURES_DEFAULT;
-}
-
 static void
 imap_auth_delay_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct imap_session *s = arg;
 
 	imap_finish(s, "NO", "AUTHENTICATIONFAILED", "Authentication failed");
-	if (s->auth_failures >= imap_auth_max_failures(s)) {
+	if (s->auth_failures >= auth_max_failures(s->srv)) {
 		log_warn(s->sess_id, "auth_limit", " failures=%u",
 			 s->auth_failures);
 		imap_untagged(s, "BYE Too many authentication failures");
@@ -122,31 +113,17 @@ imap_auth_delay_cb(evutil_socket_t fd, short what, void *arg)
 static void
 imap_auth_failed(struct imap_session *s, const char *mech, unsigned n)
 {
-	struct timeval tv;
-	long ms;
+	struct auth_req rq = { .sess_id = s->sess_id,
+			       .peer_ip = conn_peer(s->conn),
+			       .user = s->address };
 
-	s->auth_failures++;
-	if (n == 0) {
-		struct auth_req rq = { .sess_id = s->sess_id,
-				       .peer_ip = conn_peer(s->conn),
-				       .user = s->address };
-		n = auth_note_failure(s->srv, &rq);
-	}
+	n = auth_session_failure(s->srv, &rq, n, ++s->auth_failures);
 	log_info(s->sess_id, "login_fail", " user=%s mech=%s failures=%u",
 		 log_qs(s->address), mech, s->auth_failures);
 	s->address[0] = '\0';
-	if (s->delay_ev == NULL)
-		s->delay_ev = evtimer_new(loop_base(s->srv->loop),
-					  imap_auth_delay_cb, s);
-	if (s->delay_ev == NULL) {
+	if (auth_fail_timer(s->srv, &s->delay_ev, n, imap_auth_delay_cb, s)
+	    < 0)
 		imap_auth_delay_cb(-1, 0, s);
-		return;
-	}
-	ms = auth_fail_delay_ms(s->srv,
-				n > s->auth_failures ? n : s->auth_failures);
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(s->delay_ev, &tv);
 }
 
 /* A login refused before any password check: the store is down, the
@@ -156,14 +133,12 @@ imap_auth_failed(struct imap_session *s, const char *mech, unsigned n)
 static void
 imap_auth_refused(struct imap_session *s, enum auth_result result)
 {
-	log_warn(s->sess_id, "login_tempfail", " user=%s reason=%s",
-		 log_qs(s->address), result == AUTH_BLOCKED ? "blocked" :
-		 result == AUTH_BUSY ? "busy" : "store");
+	auth_refused_note(s->sess_id, s->address, result, &s->auth_failures);
 	s->address[0] = '\0';
 	imap_finish(s, "NO", "UNAVAILABLE", "Temporary failure, try again "
 		    "later");
 	if (result == AUTH_BLOCKED &&
-	    ++s->auth_failures >= imap_auth_max_failures(s)) {
+	    s->auth_failures >= auth_max_failures(s->srv)) {
 		imap_untagged(s, "BYE Too many authentication failures");
 		imap_session_close(s, "auth_failures");
 	}

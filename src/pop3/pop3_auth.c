@@ -11,19 +11,24 @@
 #include "../auth/sasl.h"
 #include "../core/conn.h"
 #include "../core/log.h"
-#include "../core/loop.h"
 #include "../core/server.h"
 #include "../util/str.h"
 #include "pop3_maildrop.h"
 #include "pop3_reply.h"
 #include "pop3_session.h"
 
-static unsigned
-pop3_auth_max_failures(const struct pop3_session *s)
+/* After a refused login: cut the session off at max_auth_failures, else
+ * take commands again. */
+static void
+pop3_auth_next(struct pop3_session *s)
 {
-	unsigned max = s->srv->cfg.max_auth_failures;
-
-	return max > 0 ? max : LIMIT_AUTH_FAILURES_DEFAULT;
+	if (s->auth_failures >= auth_max_failures(s->srv)) {
+		log_warn(s->sess_id, "auth_limit", " failures=%u",
+			 s->auth_failures);
+		pop3_session_close(s, "auth_failures");
+		return;
+	}
+	pop3_session_unbusy(s);
 }
 
 static void
@@ -34,13 +39,7 @@ pop3_auth_delay_cb(evutil_socket_t fd, short what, void *arg)
 	/* RFC 3206 §4: [AUTH] says the credentials were wrong, so the
 	 * client should not retry blindly. */
 	pop3_reply_err(s, POP3_CODE_AUTH, POP3_TXT_AUTH_FAILED);
-	if (s->auth_failures >= pop3_auth_max_failures(s)) {
-		log_warn(s->sess_id, "auth_limit", " failures=%u",
-			 s->auth_failures);
-		pop3_session_close(s, "auth_failures");
-		return;
-	}
-	pop3_session_unbusy(s);
+	pop3_auth_next(s);
 }
 
 /* Counts a failed login and answers it after the growing delay
@@ -51,32 +50,20 @@ pop3_auth_delay_cb(evutil_socket_t fd, short what, void *arg)
 static void
 pop3_auth_failed(struct pop3_session *s, unsigned n)
 {
-	long ms;
-	struct timeval tv;
+	struct auth_req rq = { .sess_id = s->sess_id,
+			       .peer_ip = conn_peer(s->conn),
+			       .user = s->address };
 
-	s->auth_failures++;
-	if (n == 0) {
-		struct auth_req rq = { .sess_id = s->sess_id,
-				       .peer_ip = conn_peer(s->conn),
-				       .user = s->address };
-		n = auth_note_failure(s->srv, &rq);
-	}
+	n = auth_session_failure(s->srv, &rq, n, ++s->auth_failures);
 	log_info(s->sess_id, "login_fail", " user=%s mech=%s failures=%u",
 		 log_qs(s->address), s->auth_mech, s->auth_failures);
 	s->address[0] = '\0';
-	if (s->delay_ev == NULL)
-		s->delay_ev = evtimer_new(loop_base(s->srv->loop),
-					  pop3_auth_delay_cb, s);
-	if (s->delay_ev == NULL) {
+	if (auth_fail_timer(s->srv, &s->delay_ev, n, pop3_auth_delay_cb, s)
+	    < 0) {
 		pop3_auth_delay_cb(-1, 0, s);
 		return;
 	}
-	ms = auth_fail_delay_ms(s->srv,
-				n > s->auth_failures ? n : s->auth_failures);
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
 	pop3_session_busy(s);
-	evtimer_add(s->delay_ev, &tv);
 }
 
 /* A login refused before any password check (store down, client address
@@ -86,19 +73,10 @@ pop3_auth_failed(struct pop3_session *s, unsigned n)
 static void
 pop3_auth_refused(struct pop3_session *s, enum auth_result result)
 {
-	log_warn(s->sess_id, "login_tempfail", " user=%s reason=%s",
-		 log_qs(s->address), result == AUTH_BLOCKED ? "blocked" :
-		 result == AUTH_BUSY ? "busy" : "store");
+	auth_refused_note(s->sess_id, s->address, result, &s->auth_failures);
 	s->address[0] = '\0';
 	pop3_reply_err(s, POP3_CODE_SYS_TEMP, POP3_TXT_TEMP);
-	if (result == AUTH_BLOCKED &&
-	    ++s->auth_failures >= pop3_auth_max_failures(s)) {
-		log_warn(s->sess_id, "auth_limit", " failures=%u",
-			 s->auth_failures);
-		pop3_session_close(s, "auth_failures");
-		return;
-	}
-	pop3_session_unbusy(s);
+	pop3_auth_next(s);
 }
 
 static void

@@ -15,7 +15,6 @@
 #include "../core/config.h"
 #include "../core/conn.h"
 #include "../core/log.h"
-#include "../core/loop.h"
 #include "../core/server.h"
 #include "../util/str.h"
 #include "smtp_int.h"
@@ -48,17 +47,8 @@ auth_delay_done(evutil_socket_t fd, short what, void *arg)
 static void
 auth_fail_later(struct smtp_session *s, unsigned n)
 {
-	struct timeval tv;
-	long ms = auth_fail_delay_ms(s->srv, n);
-
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	if (s->delay_ev == NULL)
-		s->delay_ev = evtimer_new(loop_base(s->srv->loop),
-					  auth_delay_done, s);
-	if (s->delay_ev != NULL && evtimer_add(s->delay_ev, &tv) == 0)
-		return;
-	auth_delay_done(-1, 0, s);
+	if (auth_fail_timer(s->srv, &s->delay_ev, n, auth_delay_done, s) < 0)
+		auth_delay_done(-1, 0, s);
 }
 
 /* RFC 4954 §6: 454 4.7.0 is the temporary failure the client may retry

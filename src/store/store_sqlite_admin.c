@@ -109,6 +109,36 @@ store_sq_strv_query(struct store *st, sqlite3_stmt *s, char ***v_r,
 }
 
 int
+store_sq_strv_by_id(struct store *st, enum store_sq_stmt id, int64_t key,
+		    char ***v_r, const char **err_r)
+{
+	sqlite3_stmt *s = store_sq_stmt(st, id);
+
+	*v_r = NULL;
+	if (s == NULL) {
+		*err_r = st->err;
+		return -1;
+	}
+	sqlite3_bind_int64(s, 1, key);
+	return store_sq_strv_query(st, s, v_r, err_r);
+}
+
+int
+store_sq_exec_changed(struct store *st, sqlite3_stmt *s,
+		      const char *not_found, const char **err_r)
+{
+	if (store_sq_exec(s) != SQLITE_DONE) {
+		*err_r = store_sq_err(st, "database error");
+		return -1;
+	}
+	if (sqlite3_changes(store_sq(st)->db) == 0) {
+		*err_r = store_sq_fail(st, not_found);
+		return -1;
+	}
+	return 0;
+}
+
+int
 store_sqlite_domain_add(struct store *st, const char *domain,
 			const char **err_r)
 {
@@ -297,10 +327,9 @@ store_sqlite_user_add(struct store *st, const char *address,
 	return store_sq_op_end(st, own, true, err_r);
 }
 
-/* The account id of a user address; "no such user" when absent. */
-static int
-sq_user_id(struct store *st, const char *address, int64_t *id_r,
-	   const char **err_r)
+int
+store_sq_user_id(struct store *st, const char *address, int64_t *id_r,
+		 const char **err_r)
 {
 	char local[STORE_SQ_LOCAL_BUF], domain[STORE_SQ_DOMAIN_BUF];
 	int rc;
@@ -324,7 +353,7 @@ store_sqlite_user_passwd(struct store *st, const char *address,
 	sqlite3_stmt *s;
 	int64_t id;
 
-	if (sq_user_id(st, address, &id, err_r) < 0)
+	if (store_sq_user_id(st, address, &id, err_r) < 0)
 		return -1;
 	s = store_sq_stmt(st, SQ_ACCOUNT_PASSWD);
 	if (s == NULL) {
@@ -364,7 +393,7 @@ store_sqlite_user_del(struct store *st, const char *address,
 	bool own;
 
 	*orphan_blobs_r = NULL;
-	if (sq_user_id(st, address, &id, err_r) < 0)
+	if (store_sq_user_id(st, address, &id, err_r) < 0)
 		return -1;
 	if (store_sq_orphans_init(st, &o) < 0) {
 		*err_r = st->err;
@@ -535,15 +564,7 @@ store_sqlite_alias_del(struct store *st, const char *source,
 	sqlite3_bind_text(s, 2, local, -1, SQLITE_STATIC);
 	if (target_or_null != NULL)
 		sqlite3_bind_text(s, 3, tgt, -1, SQLITE_STATIC);
-	if (store_sq_exec(s) != SQLITE_DONE) {
-		*err_r = store_sq_err(st, "database error");
-		return -1;
-	}
-	if (sqlite3_changes(store_sq(st)->db) == 0) {
-		*err_r = store_sq_fail(st, "no such alias");
-		return -1;
-	}
-	return 0;
+	return store_sq_exec_changed(st, s, "no such alias", err_r);
 }
 
 int

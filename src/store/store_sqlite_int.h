@@ -172,6 +172,10 @@ int store_sq_domain_id(struct store *st, const char *domain, int64_t *id_r);
 int store_sq_account_get(struct store *st, const char *local,
 			 const char *domain, int64_t *id_r, char *pwhash,
 			 size_t pwlen);
+/* The account id of a user address: 0, or -1 with *err_r ("no such user"
+ * when absent or malformed). */
+int store_sq_user_id(struct store *st, const char *address, int64_t *id_r,
+		     const char **err_r);
 
 /* NULL-terminated string vector helpers. */
 int store_sq_strv_push(char ***v, size_t *n, const char *s);
@@ -179,9 +183,18 @@ int store_sq_strv_push(char ***v, size_t *n, const char *s);
  * vector when no rows); 0 or -1 (*err_r). */
 int store_sq_strv_query(struct store *st, sqlite3_stmt *s, char ***v_r,
 			const char **err_r);
+/* The same for statement id with key bound as its one parameter; *v_r is
+ * NULL on error. */
+int store_sq_strv_by_id(struct store *st, enum store_sq_stmt id, int64_t key,
+			char ***v_r, const char **err_r);
+/* Runs a bound write statement that must change a row: 0, or -1 with
+ * *err_r ("database error", or not_found when no row changed). */
+int store_sq_exec_changed(struct store *st, sqlite3_stmt *s,
+			  const char *not_found, const char **err_r);
 
 /* Runs a bound statement whose first row holds integers; 1 with the first
- * ncol columns in out[], 0 no row, -1 error (st->err). */
+ * ncol columns in out[] (ncol 0, out NULL: whether a row exists), 0 no
+ * row, -1 error (st->err). */
 int store_sq_row_ints(struct store *st, sqlite3_stmt *s, int64_t *out,
 		      int ncol);
 /* A fresh UIDVALIDITY no mailbox of the store ever had (inside a write

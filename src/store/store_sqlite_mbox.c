@@ -303,15 +303,7 @@ int
 store_sqlite_subscriptions(struct store *st, int64_t account_id,
 			   char ***names_r, const char **err_r)
 {
-	sqlite3_stmt *s = store_sq_stmt(st, SQ_SUB_LIST);
-
-	*names_r = NULL;
-	if (s == NULL) {
-		*err_r = st->err;
-		return -1;
-	}
-	sqlite3_bind_int64(s, 1, account_id);
-	return store_sq_strv_query(st, s, names_r, err_r);
+	return store_sq_strv_by_id(st, SQ_SUB_LIST, account_id, names_r, err_r);
 }
 
 /* Moves a subscription along with a renamed mailbox (unless the new name

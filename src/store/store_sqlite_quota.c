@@ -64,7 +64,6 @@ int
 store_sqlite_quota_set(struct store *st, const char *address, int64_t quota,
 		       const char **err_r)
 {
-	char local[STORE_SQ_LOCAL_BUF], domain[STORE_SQ_DOMAIN_BUF];
 	sqlite3_stmt *s;
 	int64_t id = 0;
 	int rc;
@@ -73,13 +72,8 @@ store_sqlite_quota_set(struct store *st, const char *address, int64_t quota,
 		*err_r = store_sq_fail(st, "invalid quota");
 		return -1;
 	}
-	rc = store_sq_split(address, local, domain) < 0
-		     ? 0
-		     : store_sq_account_get(st, local, domain, &id, NULL, 0);
-	if (rc <= 0) {
-		*err_r = rc < 0 ? st->err : store_sq_fail(st, "no such user");
+	if (store_sq_user_id(st, address, &id, err_r) < 0)
 		return -1;
-	}
 	s = sq_quota_prepare(st, SQ_QUOTA_SET, err_r);
 	if (s == NULL)
 		return -1;

@@ -40,22 +40,6 @@ sq_sender_pattern(const char *pattern, char out[STORE_SQ_ADDR_BUF])
 	return 0;
 }
 
-/* The id of the account whose address is given: 0, or -1 with *err_r. */
-static int
-sq_sender_account(struct store *st, const char *account, int64_t *id_r,
-		  const char **err_r)
-{
-	char local[STORE_SQ_LOCAL_BUF], domain[STORE_SQ_DOMAIN_BUF];
-	int rc = 0;
-
-	if (store_sq_split(account, local, domain) == 0 && local[0] != '\0')
-		rc = store_sq_account_get(st, local, domain, id_r, NULL, 0);
-	if (rc == 1)
-		return 0;
-	*err_r = rc == 0 ? store_sq_fail(st, "no such user") : st->err;
-	return -1;
-}
-
 /* Runs a grant statement bound to the account and a pattern. */
 static sqlite3_stmt *
 sq_grant_stmt(struct store *st, enum store_sq_stmt id, const char *account,
@@ -65,7 +49,7 @@ sq_grant_stmt(struct store *st, enum store_sq_stmt id, const char *account,
 	sqlite3_stmt *s;
 	int64_t acct;
 
-	if (sq_sender_account(st, account, &acct, err_r) < 0)
+	if (store_sq_user_id(st, account, &acct, err_r) < 0)
 		return NULL;
 	if (sq_sender_pattern(pattern, norm) < 0) {
 		*err_r = store_sq_fail(st, "invalid sender pattern");
@@ -116,34 +100,19 @@ store_sqlite_sender_grant_del(struct store *st, const char *account,
 
 	if (s == NULL)
 		return -1;
-	if (store_sq_exec(s) != SQLITE_DONE) {
-		*err_r = store_sq_err(st, "database error");
-		return -1;
-	}
-	if (sqlite3_changes(store_sq(st)->db) == 0) {
-		*err_r = store_sq_fail(st, "no such grant");
-		return -1;
-	}
-	return 0;
+	return store_sq_exec_changed(st, s, "no such grant", err_r);
 }
 
 int
 store_sqlite_sender_grant_list(struct store *st, const char *account,
 			       char ***patterns_r, const char **err_r)
 {
-	sqlite3_stmt *s;
 	int64_t acct;
 
 	*patterns_r = NULL;
-	if (sq_sender_account(st, account, &acct, err_r) < 0)
+	if (store_sq_user_id(st, account, &acct, err_r) < 0)
 		return -1;
-	s = store_sq_stmt(st, SQ_GRANT_LIST);
-	if (s == NULL) {
-		*err_r = st->err;
-		return -1;
-	}
-	sqlite3_bind_int64(s, 1, acct);
-	return store_sq_strv_query(st, s, patterns_r, err_r);
+	return store_sq_strv_by_id(st, SQ_GRANT_LIST, acct, patterns_r, err_r);
 }
 
 /* 1 when a grant covers local@domain: the address, its untagged form
@@ -157,7 +126,6 @@ sq_grant_match(struct store *st, int64_t account_id, const char *local,
 	char dom[STORE_SQ_ADDR_BUF];
 	const char *plus = strchr(local, '+');
 	sqlite3_stmt *s = store_sq_stmt(st, SQ_GRANT_MATCH);
-	int rc;
 
 	if (s == NULL)
 		return -1;
@@ -172,14 +140,7 @@ sq_grant_match(struct store *st, int64_t account_id, const char *local,
 	sqlite3_bind_text(s, 2, addr, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, base, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 4, dom, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	store_sq_err(st, "database error");
-	return -1;
+	return store_sq_row_ints(st, s, NULL, 0);
 }
 
 int

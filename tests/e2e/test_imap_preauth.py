@@ -84,11 +84,21 @@ def test_preauth_nonsync_literal_closes_and_rss_stays_low(server_factory):
     srv.check_alive()
 
 
-def test_preauth_sync_literal_refused_without_continuation(server):
+def imaps_greeted(server):
+    """A raw client on the IMAPS port past the greeting."""
     host, port = server.addr("imaps")
     c = RawClient(host, port, tls_ctx=server.ssl_context())
     try:
         assert c.read_line().startswith(b"* OK")
+    except BaseException:
+        c.close()
+        raise
+    return c
+
+
+def test_preauth_sync_literal_refused_without_continuation(server):
+    c = imaps_greeted(server)
+    try:
         c.send(b"a1 APPEND INBOX {%d}\r\n" % BIG)
         ln = c.read_line()
         assert not ln.startswith(b"+"), ln
@@ -110,10 +120,8 @@ def test_preauth_sync_literal_refused_without_continuation(server):
 
 def test_preauth_literal_at_limit_is_accepted(server):
     """A LOGIN password literal of a few KB (the limit) is still read."""
-    host, port = server.addr("imaps")
-    c = RawClient(host, port, tls_ctx=server.ssl_context())
+    c = imaps_greeted(server)
     try:
-        assert c.read_line().startswith(b"* OK")
         c.send(b"a1 LOGIN alice@example.test {12288}\r\n")
         assert c.read_line().startswith(b"+")
         c.send(b"p" * 12288 + b"\r\n")

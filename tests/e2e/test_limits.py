@@ -40,6 +40,22 @@ def greeting(c, proto):
     return c.read_line().decode("utf-8", "replace")
 
 
+def imap_tagged(c, tag, tries=5):
+    """The line of the tagged reply to tag, within tries lines (else the
+    last line read)."""
+    for _ in range(tries):
+        ln = c.read_line()
+        if ln.startswith(tag + b" "):
+            break
+    return ln
+
+
+def imap_login(c, server, tag=b"a"):
+    c.line("%s LOGIN %s %s" % (tag.decode(), ALICE, server.users[ALICE]))
+    ln = imap_tagged(c, tag)
+    assert ln.startswith(tag + b" OK"), ln
+
+
 def well_behaved_smtp(server, src="127.0.0.9"):
     """A normal client from src: greeting, EHLO, a delivery, QUIT."""
     c = raw_from(src, server, "smtp")
@@ -115,13 +131,13 @@ def test_connections_per_ip_counted_per_address(server_factory):
 
 # -- a deadline for a whole command line -----------------------------------
 
-def dribble(c, data, step=0.4, limit=40, midway=None):
-    """Sends data one byte per step seconds until the server answers or
-    closes; returns what it sent back (b"" if it never did). midway() runs
-    after the second byte, while the slow line is pending."""
-    for i, b in enumerate(data[:limit]):
+def trickle(c, chunks, step, midway=None):
+    """Sends chunks, one per step seconds, until the server answers or
+    closes; returns what it sent back (b"" if nothing yet). midway() runs
+    after the second chunk, while the slow client is pending."""
+    for i, chunk in enumerate(chunks):
         try:
-            c.send(bytes([b]))
+            c.send(chunk)
         except OSError:
             break
         if i == 1 and midway is not None:
@@ -129,7 +145,14 @@ def dribble(c, data, step=0.4, limit=40, midway=None):
         got = c.pending(step)
         if got or c.eof:
             return got
-    return c.pending(5.0)
+    return b""
+
+
+def dribble(c, data, step=0.4, limit=40, midway=None):
+    """trickle() one byte at a time; then waits a little more for an
+    answer (b"" if it never came)."""
+    got = trickle(c, (bytes([b]) for b in data[:limit]), step, midway)
+    return got if got or c.eof else c.pending(5.0)
 
 
 @pytest.mark.parametrize("proto,line,expect", [
@@ -161,27 +184,25 @@ def test_command_deadline_spares_pipelined_lines(server_factory):
 
 # -- a minimum rate for DATA -----------------------------------------------
 
-def test_data_min_rate(server_factory):
-    srv = server_factory(config={"smtp_data_min_rate": "1000",
-                                 "smtp_data_grace": "2"})
-    c = raw_from("127.0.0.11", srv, "smtp")
+def slow_sender(src, server):
+    """An SMTP client from src with a sender and a recipient accepted."""
+    c = raw_from(src, server, "smtp")
     assert c.reply()[0] == 220
     c.ehlo()
     assert c.cmd("MAIL FROM:<slow@remote.test>")[0] == 250
     assert c.cmd("RCPT TO:<%s>" % ALICE)[0] == 250
+    return c
+
+
+def test_data_min_rate(server_factory):
+    srv = server_factory(config={"smtp_data_min_rate": "1000",
+                                 "smtp_data_grace": "2"})
+    c = slow_sender("127.0.0.11", srv)
     assert c.cmd("DATA")[0] == 354
-    # 20 bytes every 0.3 s: far below 1000 bytes/s, yet never idle.
-    got = b""
-    for i in range(100):
-        try:
-            c.send(b"Subject: slow data\r\n")
-        except OSError:
-            break
-        if i == 1:
-            well_behaved_smtp(srv)  # a normal DATA meanwhile
-        got = c.pending(0.3)
-        if got or c.eof:
-            break
+    # 20 bytes every 0.3 s: far below 1000 bytes/s, yet never idle; a
+    # normal DATA meanwhile.
+    got = trickle(c, [b"Subject: slow data\r\n"] * 100, 0.3,
+                  midway=lambda: well_behaved_smtp(srv))
     assert got.startswith(b"421 4.4.2"), got
     assert c.closed()
 
@@ -201,12 +222,7 @@ def test_preauth_timeout(server_factory):
     # Logged in, the long autologout timer applies (RFC 9051 section 5.4).
     authed = raw_from("127.0.0.13", srv, "imaps")
     greeting(authed, "imap")
-    authed.line("a LOGIN %s %s" % (ALICE, srv.users[ALICE]))
-    for _ in range(5):
-        ln = authed.read_line()
-        if ln.startswith(b"a "):
-            break
-    assert ln.startswith(b"a OK"), ln
+    imap_login(authed, srv)
 
     assert imap.read_line(timeout=15).startswith(b"* BYE")
     assert imap.closed()
@@ -227,21 +243,9 @@ def test_preauth_timeout(server_factory):
 def test_bdat_min_rate(server_factory):
     srv = server_factory(config={"smtp_data_min_rate": "1000",
                                  "smtp_data_grace": "2"})
-    c = raw_from("127.0.0.14", srv, "smtp")
-    assert c.reply()[0] == 220
-    c.ehlo()
-    assert c.cmd("MAIL FROM:<slow@remote.test>")[0] == 250
-    assert c.cmd("RCPT TO:<%s>" % ALICE)[0] == 250
+    c = slow_sender("127.0.0.14", srv)
     c.line("BDAT 100000 LAST")
-    got = b""
-    for _ in range(100):
-        try:
-            c.send(b"x" * 20)
-        except OSError:
-            break
-        got = c.pending(0.3)
-        if got or c.eof:
-            break
+    got = trickle(c, [b"x" * 20] * 100, 0.3)
     assert got.startswith(b"421 4.4.2"), got
     assert c.closed()
 
@@ -252,21 +256,13 @@ def test_append_literal_is_not_a_command_line(server_factory):
     srv = server_factory(config={"command_deadline": "1"})
     c = raw_from("127.0.0.15", srv, "imaps")
     greeting(c, "imaps")
-    c.line("a LOGIN %s %s" % (ALICE, srv.users[ALICE]))
-    for _ in range(5):
-        ln = c.read_line()
-        if ln.startswith(b"a "):
-            break
-    assert ln.startswith(b"a OK"), ln
+    imap_login(c, srv)
     msg = b"Subject: slow upload\r\n\r\n" + b"y" * 100 + b"\r\n"
     c.line("b APPEND INBOX {%d+}" % len(msg))
     for i in range(0, len(msg), 25):  # over about 2.4 seconds
         c.send(msg[i:i + 25])
         assert c.pending(0.4) == b""
     c.send(b"\r\n")
-    for _ in range(5):
-        ln = c.read_line()
-        if ln.startswith(b"b "):
-            break
+    ln = imap_tagged(c, b"b")
     assert ln.startswith(b"b OK"), ln
     c.close()

@@ -184,7 +184,9 @@ def test_trickled_handshake_closed(server):
         c.close()
 
 
-def test_starttls_silent_client_closed(server):
+def starttls_accepted(server):
+    """A client on the submission port whose STARTTLS the server accepted;
+    the handshake is the caller's."""
     host, port = server.listen["submission"]
     c = RawClient(host, port)
     try:
@@ -193,6 +195,15 @@ def test_starttls_silent_client_closed(server):
         c.ehlo()
         code, _ = c.cmd("STARTTLS")
         assert code == 220
+    except BaseException:
+        c.close()
+        raise
+    return c
+
+
+def test_starttls_silent_client_closed(server):
+    c = starttls_accepted(server)
+    try:
         assert c.closed(timeout=CLOSE_BOUND)
     finally:
         c.close()
@@ -214,14 +225,8 @@ def test_deadline_ends_with_the_handshake(server):
 
 
 def test_deadline_ends_with_the_starttls_handshake(server):
-    host, port = server.listen["submission"]
-    c = RawClient(host, port)
+    c = starttls_accepted(server)
     try:
-        code, _ = c.reply()
-        assert code == 220
-        c.ehlo()
-        code, _ = c.cmd("STARTTLS")
-        assert code == 220
         c.starttls(client_ctx())
         time.sleep(3)
         c.ehlo()

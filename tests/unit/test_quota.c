@@ -22,64 +22,12 @@
 #include "store_fx.h"
 #include "util/str.h"
 
-struct fx {
-	char dir[64];
-	struct store *st;
-};
-
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	char err[256] = "";
-
-	snprintf(f->dir, sizeof(f->dir), "/tmp/postel-quota-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	f->st = store_open("sqlite", f->dir, err, sizeof(err));
-	if (f->st == NULL)
-		fail_msg("store_open: %s", err);
-	*state = f;
-	return 0;
+	return store_fx_setup(state, "/tmp/postel-quota-XXXXXX");
 }
 
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-
-	store_close(&f->st);
-	rm_tree(f->dir);
-	free(f);
-	return 0;
-}
-
-static int64_t
-add_user(struct store *st, const char *addr)
-{
-	struct store_account a;
-	const char *err = NULL;
-
-	if (store_user_add(st, addr, "$y$hash", &err) < 0)
-		fail_msg("user_add %s: %s", addr, err);
-	assert_int_equal(store_account_lookup(st, addr, &a), 1);
-	return a.id;
-}
-
-static void
-deliver(struct store *st, const char *blob, int64_t size,
-	const int64_t *accts, size_t n)
-{
-	struct store_delivery d = { .size = size, .internaldate = 1700000000,
-				    .accounts = accts, .n_accounts = n };
-	const char *err = NULL;
-
-	snprintf(d.blob, sizeof(d.blob), "%s", blob);
-	assert_int_equal(store_begin(st, &err), 0);
-	if (store_deliver(st, &d, &err) < 0)
-		fail_msg("deliver: %s", err);
-	assert_int_equal(store_commit(st, &err), 0);
-}
 
 static void
 expect_quota(struct store *st, int64_t id, int64_t quota, uint64_t usage)
@@ -96,14 +44,14 @@ expect_quota(struct store *st, int64_t id, int64_t quota, uint64_t usage)
 static void
 test_quota_get_set(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	const char *err = NULL;
 	int64_t u, w, both[2], q;
 	uint64_t usage;
 
 	assert_int_equal(store_domain_add(f->st, "example.org", &err), 0);
-	u = add_user(f->st, "u@example.org");
-	w = add_user(f->st, "w@example.org");
+	u = store_fx_add_user(f->st, "u@example.org");
+	w = store_fx_add_user(f->st, "w@example.org");
 	/* New accounts follow the default and use nothing. */
 	expect_quota(f->st, u, STORE_QUOTA_DEFAULT, 0);
 	assert_int_equal(store_quota_get(f->st, 999999, &q, &usage, &err), 0);
@@ -111,8 +59,8 @@ test_quota_get_set(void **state)
 	/* Usage: every copy counts (shared file or not), per account. */
 	both[0] = u;
 	both[1] = w;
-	deliver(f->st, "msg/20260101/a", 1000, both, 2);
-	deliver(f->st, "msg/20260101/b", 234, &u, 1);
+	store_fx_deliver(f->st, "msg/20260101/a", 1000, both, 2);
+	store_fx_deliver(f->st, "msg/20260101/b", 234, &u, 1);
 	expect_quota(f->st, u, STORE_QUOTA_DEFAULT, 1234);
 	expect_quota(f->st, w, STORE_QUOTA_DEFAULT, 1000);
 	/* Other mailboxes count too. */
@@ -224,7 +172,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_quota_get_set, setup,
-						teardown),
+						store_fx_teardown),
 		cmocka_unit_test(test_quota_limit_exceeded),
 		cmocka_unit_test(test_str_tosize),
 		cmocka_unit_test(test_diskfree),

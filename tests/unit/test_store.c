@@ -21,45 +21,24 @@
 #include "store/store_sqlite_int.h"
 #include "store_fx.h"
 
-struct fx {
-	char dir[64];
-	struct store *st;
-};
-
 static struct store *
-reopen(struct fx *f)
+reopen(struct store_fx *f)
 {
-	char err[256] = "";
-
 	store_close(&f->st);
-	f->st = store_open("sqlite", f->dir, err, sizeof(err));
-	if (f->st == NULL)
-		fail_msg("store_open: %s", err);
+	f->st = store_fx_open(f->dir);
 	return f->st;
 }
 
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	snprintf(f->dir, sizeof(f->dir), "/tmp/postel-store-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	reopen(f);
-	*state = f;
-	return 0;
+	return store_fx_setup(state, "/tmp/postel-store-XXXXXX");
 }
 
 static int
 teardown(void **state)
 {
-	struct fx *f = *state;
-
-	store_close(&f->st);
-	rm_tree(f->dir);
-	free(f);
-	return 0;
+	return store_fx_teardown(state);
 }
 
 static void
@@ -69,18 +48,6 @@ add_domain(struct store *st, const char *d)
 
 	if (store_domain_add(st, d, &err) < 0)
 		fail_msg("domain_add %s: %s", d, err);
-}
-
-static int64_t
-add_user(struct store *st, const char *addr)
-{
-	struct store_account a;
-	const char *err = NULL;
-
-	if (store_user_add(st, addr, "$y$hash", &err) < 0)
-		fail_msg("user_add %s: %s", addr, err);
-	assert_int_equal(store_account_lookup(st, addr, &a), 1);
-	return a.id;
 }
 
 static void
@@ -128,7 +95,7 @@ same_as_file(const char *rel, const char *embedded)
 static void
 test_schema_version(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	char path[512];
 
 	assert_int_equal(sql_int(f->dir, "SELECT value FROM meta"
@@ -148,7 +115,7 @@ test_schema_version(void **state)
 static void
 test_newer_schema_refused(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	char err[256] = "";
 	struct store *st;
 
@@ -166,7 +133,7 @@ test_newer_schema_refused(void **state)
 static void
 test_unknown_backend(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	char err[256] = "";
 
 	assert_null(store_open("nosuch://user:secret@host", f->dir, err,
@@ -178,7 +145,7 @@ test_unknown_backend(void **state)
 static void
 test_domains(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	const char *err = NULL;
 	char **v = NULL;
 
@@ -196,7 +163,7 @@ test_domains(void **state)
 	expect_err(store_domain_del(f->st, "c.example", &err), &err,
 		   "no such domain");
 
-	add_user(f->st, "u@a.example");
+	store_fx_add_user(f->st, "u@a.example");
 	expect_err(store_domain_del(f->st, "a.example", &err), &err,
 		   "domain still has users or aliases");
 	add_alias(f->st, "x@b.example", "u@a.example");
@@ -210,7 +177,7 @@ test_domains(void **state)
 static void
 test_users(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	struct store_mailbox_info in, other;
 	struct store_account a;
 	const char *err = NULL;
@@ -222,7 +189,7 @@ test_users(void **state)
 	expect_err(store_user_add(f->st, "u@nowhere.example", "h", &err), &err,
 		   "no such domain");
 	add_domain(f->st, "example.org");
-	id = add_user(f->st, "Alice@Example.org");
+	id = store_fx_add_user(f->st, "Alice@Example.org");
 	expect_err(store_user_add(f->st, "alice@example.org", "h", &err), &err,
 		   "user already exists");
 	assert_int_equal(store_account_lookup(f->st, "ALICE@example.ORG", &a),
@@ -240,7 +207,7 @@ test_users(void **state)
 	expect_err(store_user_passwd(f->st, "bob@example.org", "x", &err), &err,
 		   "no such user");
 
-	add_user(f->st, "bob@example.org");
+	store_fx_add_user(f->st, "bob@example.org");
 	assert_int_equal(store_user_list(f->st, NULL, &v, &err), 0);
 	assert_string_equal(v[0], "alice@example.org");
 	assert_string_equal(v[1], "bob@example.org");
@@ -281,7 +248,7 @@ test_users(void **state)
 static void
 test_aliases(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	const char *err = NULL;
 	char **v = NULL;
 
@@ -340,14 +307,14 @@ expect_rcpt(struct store *st, const char *addr, enum store_rcpt_status want,
 static void
 test_resolve_rcpt(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	int64_t u, w, both[2];
 	const char *err;
 
 	add_domain(f->st, "example.org");
 	add_domain(f->st, "example.net");
-	u = add_user(f->st, "u@example.org");
-	w = add_user(f->st, "w@example.net");
+	u = store_fx_add_user(f->st, "u@example.org");
+	w = store_fx_add_user(f->st, "w@example.net");
 	both[0] = u;
 	both[1] = w;
 
@@ -394,12 +361,12 @@ test_resolve_rcpt(void **state)
 static void
 test_resolve_depth(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	char src[64], dst[64];
 	int64_t u;
 
 	add_domain(f->st, "example.org");
-	u = add_user(f->st, "u@example.org");
+	u = store_fx_add_user(f->st, "u@example.org");
 	/* l0 -> l1 -> ... -> l8 -> u: the account is 9 levels down. */
 	for (int i = 0; i <= 8; i++) {
 		snprintf(src, sizeof(src), "l%d@example.org", i);
@@ -411,20 +378,6 @@ test_resolve_depth(void **state)
 	}
 	expect_rcpt(f->st, "l1@example.org", STORE_RCPT_OK, &u, 1);
 	expect_rcpt(f->st, "l0@example.org", STORE_RCPT_NO_USER, NULL, 0);
-}
-
-static void
-deliver(struct store *st, const char *blob, const int64_t *accts, size_t n)
-{
-	struct store_delivery d = { .size = 100, .internaldate = 1700000000,
-				    .accounts = accts, .n_accounts = n };
-	const char *err = NULL;
-
-	snprintf(d.blob, sizeof(d.blob), "%s", blob);
-	assert_int_equal(store_begin(st, &err), 0);
-	if (store_deliver(st, &d, &err) < 0)
-		fail_msg("deliver: %s", err);
-	assert_int_equal(store_commit(st, &err), 0);
 }
 
 static void
@@ -441,7 +394,7 @@ inbox(struct store *st, int64_t acct, struct store_mailbox_info *info,
 static void
 test_deliver_expunge(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	struct store_mailbox_info info, info2;
 	struct store_msg *m = NULL;
 	int64_t u, w, both[2], ids[3];
@@ -450,13 +403,13 @@ test_deliver_expunge(void **state)
 	size_t n;
 
 	add_domain(f->st, "example.org");
-	u = add_user(f->st, "u@example.org");
-	w = add_user(f->st, "w@example.org");
+	u = store_fx_add_user(f->st, "u@example.org");
+	w = store_fx_add_user(f->st, "w@example.org");
 	both[0] = u;
 	both[1] = w;
-	deliver(f->st, "msg/20260101/shared", both, 2);
-	deliver(f->st, "msg/20260101/m2", &u, 1);
-	deliver(f->st, "msg/20260101/m3", &u, 1);
+	store_fx_deliver(f->st, "msg/20260101/shared", 100, both, 2);
+	store_fx_deliver(f->st, "msg/20260101/m2", 100, &u, 1);
+	store_fx_deliver(f->st, "msg/20260101/m3", 100, &u, 1);
 	assert_int_equal(sql_int(f->dir, "SELECT refcount FROM blobs"
 				    " WHERE path = 'msg/20260101/shared'"), 2);
 
@@ -486,7 +439,7 @@ test_deliver_expunge(void **state)
 	assert_true(info2.highestmodseq > info.highestmodseq);
 
 	/* UIDs are never reused, even after the highest one is expunged. */
-	deliver(f->st, "msg/20260101/m4", &u, 1);
+	store_fx_deliver(f->st, "msg/20260101/m4", 100, &u, 1);
 	inbox(f->st, u, &info, &m, &n);
 	assert_int_equal(n, 2);
 	assert_int_equal(m[0].uid, 2);
@@ -526,13 +479,13 @@ test_deliver_expunge(void **state)
 static void
 test_deliver_errors(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	struct store_delivery d = { .blob = "msg/20260101/x", .size = 1 };
 	int64_t bad[2];
 	const char *err = NULL;
 
 	add_domain(f->st, "example.org");
-	bad[0] = add_user(f->st, "u@example.org");
+	bad[0] = store_fx_add_user(f->st, "u@example.org");
 	bad[1] = 9999;
 	d.accounts = bad;
 	d.n_accounts = 2;
@@ -551,7 +504,7 @@ test_deliver_errors(void **state)
 static void
 test_transactions(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	const char *err = NULL;
 
 	assert_int_equal(store_begin(f->st, &err), 0);
@@ -562,7 +515,7 @@ test_transactions(void **state)
 	assert_int_equal(store_begin(f->st, &err), 0);
 	assert_int_equal(store_savepoint(f->st, &err), 0);
 	add_domain(f->st, "undone.example");
-	add_user(f->st, "u@undone.example");
+	store_fx_add_user(f->st, "u@undone.example");
 	assert_int_equal(store_rollback_to(f->st), 0);
 	assert_int_equal(store_savepoint(f->st, &err), 0);
 	add_domain(f->st, "kept.example");
@@ -579,7 +532,7 @@ test_transactions(void **state)
 static void
 test_reopen_persists(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	struct store_mailbox_info before, after;
 	struct store_account a;
 	int64_t u;
@@ -587,9 +540,9 @@ test_reopen_persists(void **state)
 	const char *err = NULL;
 
 	add_domain(f->st, "example.org");
-	u = add_user(f->st, "u@example.org");
+	u = store_fx_add_user(f->st, "u@example.org");
 	add_alias(f->st, "a@example.org", "u@example.org");
-	deliver(f->st, "msg/20260101/p", &u, 1);
+	store_fx_deliver(f->st, "msg/20260101/p", 100, &u, 1);
 	assert_int_equal(store_mailbox_info(f->st, u, "INBOX", &before), 1);
 	reopen(f);
 	assert_int_equal(store_domain_exists(f->st, "example.org"), 1);
@@ -601,7 +554,7 @@ test_reopen_persists(void **state)
 	assert_int_equal(store_mailbox_info(f->st, u, "INBOX", &after), 1);
 	assert_memory_equal(&before, &after, sizeof(before));
 	/* A mailbox created after the reopen still gets a new UIDVALIDITY. */
-	u = add_user(f->st, "v@example.org");
+	u = store_fx_add_user(f->st, "v@example.org");
 	assert_int_equal(store_mailbox_info(f->st, u, "INBOX", &after), 1);
 	assert_true(after.uidvalidity > before.uidvalidity);
 }
@@ -609,7 +562,7 @@ test_reopen_persists(void **state)
 static void
 test_two_handles(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	char err[256];
 	const char *e = NULL;
 	struct store *other = store_open(NULL, f->dir, err, sizeof(err));
@@ -626,51 +579,54 @@ test_two_handles(void **state)
 
 /* Sender identity (issue 7): own address, +tag, aliases that deliver to
  * the account, never a catch-all; grants by address and by domain. */
+/* store_sender_allowed(st, acct, a) is want for each a of the list. */
+static void
+expect_senders(struct store *st, int64_t acct, int want,
+	       const char *const *addrs)
+{
+	for (size_t i = 0; addrs[i] != NULL; i++) {
+		if (store_sender_allowed(st, acct, addrs[i]) != want)
+			fail_msg("sender_allowed(%lld, %s) != %d",
+				 (long long)acct, addrs[i], want);
+	}
+}
+
 static void
 test_sender_allowed(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	int64_t u, w;
 
 	add_domain(f->st, "example.org");
 	add_domain(f->st, "example.net");
-	u = add_user(f->st, "u@example.org");
-	w = add_user(f->st, "w@example.net");
+	u = store_fx_add_user(f->st, "u@example.org");
+	w = store_fx_add_user(f->st, "w@example.net");
 	add_alias(f->st, "sales@example.org", "u@example.org");
 	add_alias(f->st, "chain@example.net", "sales@example.org");
 	add_alias(f->st, "team@example.org", "u@example.org");
 	add_alias(f->st, "team@example.org", "w@example.net");
 	add_alias(f->st, "@example.net", "u@example.org");
 
-	assert_int_equal(store_sender_allowed(f->st, u, "u@example.org"), 1);
-	assert_int_equal(store_sender_allowed(f->st, u, "U@Example.ORG"), 1);
-	assert_int_equal(store_sender_allowed(f->st, u, "u+x@example.org"), 1);
-	assert_int_equal(store_sender_allowed(f->st, u, "sales@example.org"),
-			 1);
-	assert_int_equal(store_sender_allowed(f->st, u,
-					      "sales+q@example.org"), 1);
-	assert_int_equal(store_sender_allowed(f->st, u, "chain@example.net"),
-			 1);
-	/* A list delivering to both: each member may use it. */
-	assert_int_equal(store_sender_allowed(f->st, u, "team@example.org"),
-			 1);
-	assert_int_equal(store_sender_allowed(f->st, w, "team@example.org"),
-			 1);
-	/* Other users, unknown and foreign addresses, the catch-all. */
-	assert_int_equal(store_sender_allowed(f->st, u, "w@example.net"), 0);
-	assert_int_equal(store_sender_allowed(f->st, w, "u@example.org"), 0);
-	assert_int_equal(store_sender_allowed(f->st, w, "sales@example.org"),
-			 0);
-	assert_int_equal(store_sender_allowed(f->st, u, "x@example.org"), 0);
-	assert_int_equal(store_sender_allowed(f->st, u, "u@remote.example"),
-			 0);
-	assert_int_equal(store_sender_allowed(f->st, u, "any@example.net"),
-			 0);
-	assert_int_equal(store_sender_allowed(f->st, u, ""), 0);
-	assert_int_equal(store_sender_allowed(f->st, u, "@example.org"), 0);
-	assert_int_equal(store_sender_allowed(f->st, u, "u"), 0);
-	assert_int_equal(store_sender_allowed(f->st, u,
-					      "\"u\"@example.org"), 0);
+	/* Its own address (any case, +tag), aliases and chains to it, a list
+	 * delivering to both (each member may use it). */
+	static const char *const u_may[] = {
+		"u@example.org", "U@Example.ORG", "u+x@example.org",
+		"sales@example.org", "sales+q@example.org", "chain@example.net",
+		"team@example.org", NULL };
+	/* Other users, unknown and foreign addresses, the catch-all,
+	 * malformed ones. */
+	static const char *const u_may_not[] = {
+		"w@example.net", "x@example.org", "u@remote.example",
+		"any@example.net", "", "@example.org", "u", "\"u\"@example.org",
+		NULL };
+	static const char *const w_may[] = { "team@example.org", NULL };
+	static const char *const w_may_not[] = {
+		"u@example.org", "sales@example.org", NULL };
+
+	expect_senders(f->st, u, 1, u_may);
+	expect_senders(f->st, u, 0, u_may_not);
+	expect_senders(f->st, w, 1, w_may);
+	expect_senders(f->st, w, 0, w_may_not);
 	/* Grants: one address (and its +tag forms), a whole domain. */
 	const char *err = NULL;
 	assert_int_equal(store_sender_grant_add(f->st, "u@example.org",
@@ -693,14 +649,17 @@ test_sender_allowed(void **state)
 static void
 test_sender_grants(void **state)
 {
-	struct fx *f = *state;
+	static const char *const bad[] = { "example.com", "a@",
+					   "a b@example.com",
+					   "a@b@example.com" };
+	struct store_fx *f = *state;
 	const char *err = NULL;
 	char **v = NULL;
 	char **orphans = NULL;
 
 	add_domain(f->st, "example.org");
-	add_user(f->st, "u@example.org");
-	add_user(f->st, "v@example.org");
+	store_fx_add_user(f->st, "u@example.org");
+	store_fx_add_user(f->st, "v@example.org");
 	assert_int_equal(store_sender_grant_add(f->st, "U@example.org",
 						"@Example.COM", &err), 0);
 	assert_int_equal(store_sender_grant_add(f->st, "u@example.org",
@@ -713,16 +672,10 @@ test_sender_grants(void **state)
 	expect_err(store_sender_grant_add(f->st, "nobody@example.org",
 					  "@example.com", &err), &err,
 		   "no such user");
-	expect_err(store_sender_grant_add(f->st, "u@example.org", "example.com",
-					  &err), &err, "invalid sender pattern");
-	expect_err(store_sender_grant_add(f->st, "u@example.org", "a@", &err),
-		   &err, "invalid sender pattern");
-	expect_err(store_sender_grant_add(f->st, "u@example.org",
-					  "a b@example.com", &err), &err,
-		   "invalid sender pattern");
-	expect_err(store_sender_grant_add(f->st, "u@example.org",
-					  "a@b@example.com", &err), &err,
-		   "invalid sender pattern");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_err(store_sender_grant_add(f->st, "u@example.org", bad[i],
+						  &err), &err,
+			   "invalid sender pattern");
 	assert_int_equal(store_sender_grant_list(f->st, "u@example.org", &v,
 						 &err), 0);
 	assert_non_null(v);
@@ -750,7 +703,7 @@ test_sender_grants(void **state)
 	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM sender_grants"
 				 " WHERE pattern = 'y@example.com'"), 1);
 	/* A new account with the same address starts without grants. */
-	add_user(f->st, "u@example.org");
+	store_fx_add_user(f->st, "u@example.org");
 	assert_int_equal(store_sender_grant_list(f->st, "u@example.org", &v,
 						 &err), 0);
 	assert_null(v[0]);

@@ -24,68 +24,37 @@
 #include "store/store_sqlite_int.h"
 #include "store_fx.h"
 
-struct fx {
-	char dir[64];
-	struct store *st;
-	int64_t acct;
-};
-
-static struct store *
-open_store(struct fx *f)
-{
-	char err[256] = "";
-	struct store *st = store_open("sqlite", f->dir, err, sizeof(err));
-
-	if (st == NULL)
-		fail_msg("store_open: %s", err);
-	return st;
-}
+#define SIMAP_TMPL "/tmp/postel-simap-XXXXXX"
 
 static int
 setup_empty(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	snprintf(f->dir, sizeof(f->dir), "/tmp/postel-simap-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	*state = f;
-	return 0;
+	return store_fx_setup_dir(state, SIMAP_TMPL);
 }
 
 /* A store with one account u@example.org (INBOX, Drafts, Sent, ...). */
 static int
 setup(void **state)
 {
-	struct store_account a;
 	const char *err = NULL;
-	struct fx *f;
+	struct store_fx *f;
 
-	if (setup_empty(state) < 0)
+	if (store_fx_setup(state, SIMAP_TMPL) < 0)
 		return -1;
 	f = *state;
-	f->st = open_store(f);
 	assert_int_equal(store_domain_add(f->st, "example.org", &err), 0);
-	assert_int_equal(store_user_add(f->st, "u@example.org", "$y$h", &err),
-			 0);
-	assert_int_equal(store_account_lookup(f->st, "u@example.org", &a), 1);
-	f->acct = a.id;
+	f->acct = store_fx_add_user(f->st, "u@example.org");
 	return 0;
 }
 
 static int
 teardown(void **state)
 {
-	struct fx *f = *state;
-
-	store_close(&f->st);
-	rm_tree(f->dir);
-	free(f);
-	return 0;
+	return store_fx_teardown(state);
 }
 
 static struct store_mailbox
-box(struct fx *f, const char *name)
+box(struct store_fx *f, const char *name)
 {
 	struct store_mailbox b;
 
@@ -95,7 +64,7 @@ box(struct fx *f, const char *name)
 }
 
 static int64_t
-mkbox(struct fx *f, const char *name)
+mkbox(struct store_fx *f, const char *name)
 {
 	const char *err = NULL;
 	int64_t id = 0;
@@ -107,7 +76,7 @@ mkbox(struct fx *f, const char *name)
 
 /* The stored counters equal what the messages table says. */
 static void
-check_counters(struct fx *f, int64_t mailbox_id)
+check_counters(struct store_fx *f, int64_t mailbox_id)
 {
 	char sql[512];
 	struct store_mailbox_info info;
@@ -135,7 +104,7 @@ check_counters(struct fx *f, int64_t mailbox_id)
 }
 
 static uint32_t
-append(struct fx *f, int64_t mailbox_id, const char *blob, uint32_t flags,
+append(struct store_fx *f, int64_t mailbox_id, const char *blob, uint32_t flags,
        char *const *kw, size_t n_kw)
 {
 	struct store_delivery d = { .size = 100, .internaldate = 1700000000 };
@@ -150,7 +119,7 @@ append(struct fx *f, int64_t mailbox_id, const char *blob, uint32_t flags,
 }
 
 static struct store_imsg *
-imsgs(struct fx *f, int64_t mailbox_id, uint64_t since, size_t *n)
+imsgs(struct store_fx *f, int64_t mailbox_id, uint64_t since, size_t *n)
 {
 	struct store_imsg *m = NULL;
 	const char *err = NULL;
@@ -222,7 +191,7 @@ test_keywords(void **state)
 
 /* A database as issue 2 left it: the version 1 schema, rows included. */
 static void
-make_v1(struct fx *f)
+make_v1(struct store_fx *f)
 {
 	sql_exec(f->dir, store_sqlite_schema_v1);
 	sql_exec(f->dir,
@@ -245,7 +214,7 @@ make_v1(struct fx *f)
 static void
 test_migration_v1_v2(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	struct store_mailbox b;
 	struct store_imsg *m;
 	char **subs = NULL, path[128];
@@ -253,7 +222,7 @@ test_migration_v1_v2(void **state)
 	size_t n;
 
 	make_v1(f);
-	f->st = open_store(f);
+	f->st = store_fx_open(f->dir);
 	f->acct = 1;
 	assert_int_equal(sql_int(f->dir, "SELECT value FROM meta"
 				    " WHERE key = 'schema_version'"),
@@ -297,7 +266,7 @@ test_migration_v1_v2(void **state)
 	assert_true(box(f, "New").uidvalidity > 1700000002);
 	/* And opens again without migrating twice. */
 	store_close(&f->st);
-	f->st = open_store(f);
+	f->st = store_fx_open(f->dir);
 	assert_int_equal(box(f, "INBOX").messages, 4);
 }
 
@@ -306,7 +275,7 @@ test_migration_v1_v2(void **state)
 static void
 test_mailbox_create_list(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	struct store_mailbox *v = NULL, b;
 	const char *err = NULL;
 	char longname[STORE_MAILBOX_NAME_MAX + 2];
@@ -369,7 +338,7 @@ test_mailbox_create_list(void **state)
 static void
 test_mailbox_delete(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	const char *err = NULL;
 	char **orphans = NULL;
 	uint32_t *su = NULL, *du = NULL;
@@ -410,7 +379,7 @@ test_mailbox_delete(void **state)
 static void
 test_rename(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	const char *err = NULL;
 	struct store_mailbox a, ax;
 	char **subs = NULL;
@@ -465,7 +434,7 @@ test_rename(void **state)
 static void
 test_rename_inbox(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	struct store_mailbox before, after, old;
 	struct store_imsg *m;
 	const char *err = NULL;
@@ -522,7 +491,7 @@ test_rename_inbox(void **state)
 static void
 test_subscriptions(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	const char *err = NULL;
 	char **v = NULL;
 
@@ -569,7 +538,7 @@ test_subscriptions(void **state)
 static void
 test_append(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	struct store_delivery d = { .blob = "msg/x", .size = 5 };
 	struct store_mailbox b0, b1;
 	struct store_imsg *m;
@@ -632,7 +601,7 @@ test_append(void **state)
 }
 
 static struct store_flag_change *
-change(struct fx *f, int64_t id, const uint32_t *uids, size_t n,
+change(struct store_fx *f, int64_t id, const uint32_t *uids, size_t n,
        enum store_flag_mode mode, uint32_t flags, char *const *kw,
        size_t n_kw, uint64_t unchangedsince, size_t *n_r, uint32_t **failed,
        size_t *n_failed)
@@ -650,7 +619,7 @@ change(struct fx *f, int64_t id, const uint32_t *uids, size_t n,
 static void
 test_flags_change(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	struct store_flag_change *c;
 	struct store_mailbox b0, b1;
 	struct store_imsg *m;
@@ -714,7 +683,7 @@ test_flags_change(void **state)
 static void
 test_flags_unchangedsince(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	struct store_flag_change *c;
 	struct store_mailbox b0, b1;
 	struct store_imsg *m;
@@ -778,7 +747,7 @@ test_flags_unchangedsince(void **state)
 static void
 test_copy(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	int64_t src = box(f, "INBOX").id, dst = box(f, "Archive").id;
 	uint32_t *su = NULL, *du = NULL;
 	struct store_mailbox d0;
@@ -851,7 +820,7 @@ test_copy(void **state)
 static void
 test_read_snapshot(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	int64_t id = box(f, "INBOX").id;
 	struct store_vmsg *v = NULL;
 	const char *err = NULL;
@@ -882,7 +851,7 @@ test_read_snapshot(void **state)
 static void
 test_view_lists(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	int64_t id = box(f, "INBOX").id;
 	char *kw[] = { "$Junk" };
 	struct store_vmsg *v = NULL;
@@ -964,7 +933,7 @@ test_view_lists(void **state)
 static void
 test_expunge_vanished(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	int64_t id = box(f, "INBOX").id;
 	struct store_mailbox b0, b1;
 	struct store_msg *pm = NULL;
@@ -1041,7 +1010,7 @@ test_expunge_vanished(void **state)
 static void
 test_search_fields(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	static const char flds[] = "Subject: hi\r\nFrom: a@b\r\n";
 	struct store_meta with = { .envelope = "E", .body = "B",
 				   .bodystructure = "S",
@@ -1106,7 +1075,7 @@ test_search_fields(void **state)
 static void
 test_meta(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	static const char pm[] = { 1, 0, 2, 0, 3 };
 	struct store_meta in = { .envelope = "(NIL \"s\" NIL)",
 				 .body = "(\"text\" \"plain\")",
@@ -1173,7 +1142,7 @@ test_meta(void **state)
 static void
 test_uid_exhaustion(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	struct store_delivery d = { .blob = "m/z", .size = 1 };
 	int64_t id = box(f, "Junk").id, src = box(f, "INBOX").id;
 	uint32_t *su = NULL, *du = NULL, uid;
@@ -1185,7 +1154,7 @@ test_uid_exhaustion(void **state)
 	store_close(&f->st);
 	sql_exec(f->dir, "UPDATE mailboxes SET uidnext = 4294967295"
 		    " WHERE name = 'Junk'");
-	f->st = open_store(f);
+	f->st = store_fx_open(f->dir);
 	expect_err(store_copy(f->st, src, id, (uint32_t[]){ 1, 2 }, 2, &su,
 			      &du, &n, &err), &err, "UID space exhausted");
 	assert_int_equal(append(f, id, "m/last", 0, NULL, 0), 4294967295u);
@@ -1198,7 +1167,7 @@ test_uid_exhaustion(void **state)
 /* ---- two handles ---- */
 
 struct writer {
-	struct fx *f;
+	struct store_fx *f;
 	int64_t mailbox_id;
 	uint32_t uid;
 	int rc;
@@ -1224,8 +1193,8 @@ writer_main(void *arg)
 static void
 test_two_handles(void **state)
 {
-	struct fx *f = *state;
-	struct store *other = open_store(f);
+	struct store_fx *f = *state;
+	struct store *other = store_fx_open(f->dir);
 	struct store_delivery d = { .blob = "m/a", .size = 3 };
 	int64_t id = box(f, "INBOX").id;
 	struct store_imsg *m = NULL;
