@@ -30,6 +30,9 @@ struct imap_append_job {
 	char blob[BLOB_PATH_MAX];
 	struct store_meta meta;
 	bool have_meta, trycreate, applied, overquota;
+	/* The file is written and its fate (committed or unlinked) not yet
+	 * decided by the commit step. */
+	bool written;
 	uint64_t quota_default;
 	uint32_t uidvalidity, uid;
 };
@@ -85,6 +88,7 @@ imap_append_after(struct imap_job *j, bool ok)
 	/* Not committed: the file is nobody's. */
 	if (!ok || !x->applied)
 		blob_unlink(x->data_dir, x->blob);
+	x->written = false;
 }
 
 static void
@@ -120,6 +124,7 @@ imap_append_io_work(struct imap_job *j, struct store *unused)
 		str_lcpy(j->err, "cannot write message", sizeof(j->err));
 		return -1;
 	}
+	x->written = true;
 	x->have_meta = imap_meta_compute(x->data, x->len, &x->meta) == 0;
 	return 0;
 }
@@ -149,6 +154,11 @@ imap_append_free(struct imap_job *j)
 {
 	struct imap_append_job *x = (struct imap_append_job *)j;
 
+	/* The client left between the write and the commit: the job ends
+	 * without its commit step (imap_job_end), so the file is nobody's.
+	 * One unlink on the loop, only for a vanished client. */
+	if (x->written)
+		blob_unlink(x->data_dir, x->blob);
 	free(x->data);
 	for (size_t i = 0; i < x->n_keywords; i++)
 		free(x->keywords[i]);

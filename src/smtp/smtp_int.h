@@ -79,7 +79,8 @@ struct smtp_tx {
 struct smtp_session {
 	struct server *srv;
 	struct conn *conn;
-	const char *id;     /* conn_id(), the log's sess= */
+	char id[17];        /* conn_id() copy (the log's sess=), valid after
+			     * close: a delivery may end after the client */
 	int proto;          /* enum proto */
 	int refs;           /* async operations in flight */
 	bool closed;        /* conn is gone; free when refs drops to 0 */

@@ -17,6 +17,7 @@
 #include "../core/conn.h"
 #include "../core/log.h"
 #include "../core/server.h"
+#include "../util/str.h"
 #include "smtp_int.h"
 
 static void smtp_on_read(void *ctx);
@@ -142,7 +143,8 @@ smtp_session_start(struct server *srv, struct conn *conn, int proto)
 	}
 	s->srv = srv;
 	s->conn = conn;
-	s->id = conn_id(conn);
+	/* A copy: the conn and its id go at close, jobs may log later. */
+	str_lcpy(s->id, conn_id(conn), sizeof(s->id));
 	s->proto = proto;
 	s->state = SMTP_STATE_INIT;
 	conn_set_handler(conn, &smtp_conn_handler, s);

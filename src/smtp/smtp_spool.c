@@ -31,7 +31,9 @@
 
 struct smtp_spool {
 	struct smtp_session *s; /* NULL once detached (aborted or finished) */
-	struct workers *io;
+	/* The server's pool, read at each submit: at shutdown workers_free()
+	 * clears it while a write of an abandoned spool may still complete. */
+	struct workers *const *io;
 	const char *data_dir;   /* the server's; it outlives the io workers */
 	int fd;                 /* -1 until the first write creates it */
 	char path[BLOB_PATH_MAX];
@@ -58,7 +60,7 @@ smtp_spool_new(struct smtp_session *s)
 	if (sp == NULL)
 		return NULL;
 	sp->s = s;
-	sp->io = s->srv->io_workers;
+	sp->io = &s->srv->io_workers;
 	sp->data_dir = s->srv->cfg.data_dir;
 	sp->fd = -1;
 	/* One flush worth plus one read step (smtp_data.c feeds at most
@@ -105,6 +107,21 @@ spool_remove_work(void *arg)
 static void spool_final_submit(struct smtp_spool *sp);
 static void spool_write_done(void *arg);
 
+/* Hands a step to an io worker. Once the pool is gone (shutdown: its
+ * threads were joined and the loop runs the last completions, whose
+ * spools then only close and unlink) the step runs here, at once. */
+static void
+spool_run(struct smtp_spool *sp, workers_fn work, workers_fn done)
+{
+	if (*sp->io != NULL) {
+		workers_submit(*sp->io, work, done, sp);
+		return;
+	}
+	work(sp);
+	if (done != NULL)
+		done(sp);
+}
+
 static void
 spool_submit(struct smtp_spool *sp)
 {
@@ -114,7 +131,7 @@ spool_submit(struct smtp_spool *sp)
 	sp->fill = t;
 	buf_reset(&sp->fill);
 	sp->busy = true;
-	workers_submit(sp->io, spool_write_work, spool_write_done, sp);
+	spool_run(sp, spool_write_work, spool_write_done);
 }
 
 /* Loop: a write ended. Start the next step, or wake the session. */
@@ -128,7 +145,7 @@ spool_write_done(void *arg)
 	sp->failed = sp->err != 0;
 	buf_reset(&sp->out);
 	if (sp->abandoned) {
-		workers_submit(sp->io, spool_remove_work, NULL, sp);
+		spool_run(sp, spool_remove_work, NULL);
 		return;
 	}
 	if (sp->finishing) {
@@ -200,7 +217,7 @@ smtp_spool_abort(struct smtp_spool **spp)
 		free(sp);
 		return;
 	}
-	workers_submit(sp->io, spool_remove_work, NULL, sp);
+	spool_run(sp, spool_remove_work, NULL);
 }
 
 /* Worker: the last bytes, fdatasync, then the caller's pass over the
@@ -248,7 +265,7 @@ spool_final_submit(struct smtp_spool *sp)
 	/* The rest of the memory is not needed any more. */
 	buf_fini(&sp->fill);
 	sp->busy = true;
-	workers_submit(sp->io, spool_final_work, spool_final_done, sp);
+	spool_run(sp, spool_final_work, spool_final_done);
 }
 
 void
@@ -275,7 +292,7 @@ smtp_spool_free(struct smtp_spool **spp, bool keep_file)
 	*spp = NULL;
 	if (!keep_file && sp->path[0] != '\0') {
 		/* The file is closed; only the name is left to remove. */
-		workers_submit(sp->io, spool_remove_work, NULL, sp);
+		spool_run(sp, spool_remove_work, NULL);
 		return;
 	}
 	buf_fini(&sp->fill);
