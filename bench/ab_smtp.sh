@@ -83,8 +83,24 @@ sample_anon() {
 	echo "$max" > "$outf"
 }
 
+# CPU time (user + system, every thread, in clock ticks) of the server so
+# far: fields 14 and 15 of /proc/PID/stat (after the command name).
+cpu_ticks() {
+	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$POSTEL_PID/stat"
+}
+
+# Context switches (voluntary + not) summed over the server's threads.
+ctx_switches() {
+	cat /proc/"$POSTEL_PID"/task/*/status 2>/dev/null |
+		awk '/ctxt_switches/ { n += $2 } END { print n + 0 }'
+}
+
 # One run: BUILD COUNT LENGTH SESSIONS -> a row in $OUT/ab.tsv:
 # build count length rep rc rate p50 p99 accepted vmhwm_kb rssanon_kb
+#   cpu_us_per_msg ctxsw_per_msg
+# The last two are the server's CPU time and thread switches per accepted
+# message: what a message costs, much less sensitive than the rate to what
+# else the machine is doing.
 run_once() {
 	local build=$1 count=$2 length=$3 sess=$4 rep=$5 rc=0 cmd
 	local stop="$OUT/.stop" peak anon
@@ -94,6 +110,10 @@ run_once() {
 	cmd+=" -T $RUN_TIMEOUT 127.0.0.1 $POSTEL_PORT"
 	printf '%s\t%s\n' "$build" "$cmd" >> "$OUT/commands.tsv"
 	rm -f "$stop"
+	local cpu0 ctx0 cpu1 ctx1 tck
+	cpu0=$(cpu_ticks)
+	ctx0=$(ctx_switches)
+	tck=$(getconf CLK_TCK)
 	sample_anon "$stop" "$OUT/.anon" &
 	local sampler=$!
 	log "rep $rep $build: $cmd"
@@ -101,12 +121,20 @@ run_once() {
 	timeout "$RUN_TIMEOUT" $cmd > "$OUT/last-load.txt" 2>&1 || rc=$?
 	touch "$stop"
 	wait "$sampler" 2>/dev/null || true
+	cpu1=$(cpu_ticks)
+	ctx1=$(ctx_switches)
 	peak=$(proc_kb "$POSTEL_PID" VmHWM)
 	anon=$(cat "$OUT/.anon" 2>/dev/null || echo -)
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$build" "$count" \
-		"$length" "$rep" "$rc" "$(kv rate)" "$(kv p50_ms)" \
-		"$(kv p99_ms)" "$(kv ok)" "$peak" "$anon" |
-		tee -a "$OUT/ab.tsv" >&2
+	local ok cpu_msg ctx_msg
+	ok=$(kv ok)
+	cpu_msg=$(awk -v a="$cpu0" -v b="$cpu1" -v t="$tck" -v n="${ok:-0}" \
+		'BEGIN { print (n > 0 ? (b - a) * 1e6 / t / n : "-") }')
+	ctx_msg=$(awk -v a="$ctx0" -v b="$ctx1" -v n="${ok:-0}" \
+		'BEGIN { print (n > 0 ? (b - a) / n : "-") }')
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+		"$build" "$count" "$length" "$rep" "$rc" "$(kv rate)" \
+		"$(kv p50_ms)" "$(kv p99_ms)" "$ok" "$peak" "$anon" \
+		"$cpu_msg" "$ctx_msg" | tee -a "$OUT/ab.tsv" >&2
 	postel_stop
 }
 
@@ -122,14 +150,17 @@ summary() {
 	    v = [float(x) for x in v if x not in ("", "-")]
 	    return statistics.median(v) if v else float("nan")
 	print("| messages x length | build | runs | rate msg/s | p50 ms | p99 ms"
-	      " | peak RSS MB | peak RssAnon MB |")
-	print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+	      " | peak RSS MB | peak RssAnon MB | server CPU us/msg"
+	      " | switches/msg |")
+	print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 	for (count, length, build), fs in sorted(rows.items(),
 	        key=lambda kv: (int(kv[0][1]), kv[0][2])):
-	    print("| %s x %s | %s | %d | %.1f | %.1f | %.1f | %.0f | %.0f |" % (
+	    print("| %s x %s | %s | %d | %.1f | %.1f | %.1f | %.0f | %.0f"
+	          " | %.0f | %.1f |" % (
 	        count, length, build, len(fs), med(f[5] for f in fs),
 	        med(f[6] for f in fs), med(f[7] for f in fs),
-	        med(f[9] for f in fs) / 1024, med(f[10] for f in fs) / 1024))
+	        med(f[9] for f in fs) / 1024, med(f[10] for f in fs) / 1024,
+	        med(f[11] for f in fs), med(f[12] for f in fs)))
 	EOF
 }
 
