@@ -90,6 +90,9 @@ enum store_sq_stmt {
 	SQ_GRANT_DEL,
 	SQ_GRANT_LIST,
 	SQ_GRANT_MATCH,
+	/* Quotas (issue 7) */
+	SQ_QUOTA_GET,
+	SQ_QUOTA_SET,
 	SQ_COUNT
 };
 

@@ -4,60 +4,38 @@
  * per-mailbox size counters that every write keeps (so reading it costs
  * one row per mailbox, never a scan of the messages).
  *
- * The statements are prepared per call rather than in the shared cache
- * (store_sq_stmt): two short statements, and it keeps this feature out of
- * the statement table.
+ * Both statements are in the shared cache (store_sq_stmt): every RCPT on
+ * port 25 reads its recipient's quota.
  */
 #include <string.h>
 
 #include "store_sqlite_int.h"
-
-#define SQ_QUOTA_GET                                                        \
-	"SELECT a.quota_bytes, (SELECT COALESCE(SUM(m.size), 0) "           \
-	"FROM mailboxes m WHERE m.account_id = a.id) "                      \
-	"FROM accounts a WHERE a.id = ?1"
-#define SQ_QUOTA_SET "UPDATE accounts SET quota_bytes = ?2 WHERE id = ?1"
-
-static sqlite3_stmt *
-sq_quota_prepare(struct store *st, const char *sql, const char **err_r)
-{
-	sqlite3_stmt *s = NULL;
-
-	if (sqlite3_prepare_v2(store_sq(st)->db, sql, -1, &s, NULL) !=
-	    SQLITE_OK) {
-		sqlite3_finalize(s);
-		*err_r = store_sq_err(st, "database error");
-		return NULL;
-	}
-	return s;
-}
 
 int
 store_sqlite_quota_get(struct store *st, int64_t account_id,
 		       int64_t *quota_r, uint64_t *usage_r,
 		       const char **err_r)
 {
-	sqlite3_stmt *s = sq_quota_prepare(st, SQ_QUOTA_GET, err_r);
+	sqlite3_stmt *s = store_sq_stmt(st, SQ_QUOTA_GET);
+	int64_t row[2];
 	int rc;
 
-	if (s == NULL)
+	if (s == NULL) {
+		*err_r = st->err;
 		return -1;
-	sqlite3_bind_int64(s, 1, account_id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		int64_t usage = sqlite3_column_int64(s, 1);
-
-		*quota_r = sqlite3_column_type(s, 0) == SQLITE_NULL
-				   ? STORE_QUOTA_DEFAULT
-				   : sqlite3_column_int64(s, 0);
-		if (*quota_r < 0)
-			*quota_r = STORE_QUOTA_DEFAULT;
-		*usage_r = usage > 0 ? (uint64_t)usage : 0;
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		*err_r = store_sq_err(st, "database error");
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	sqlite3_bind_int64(s, 1, account_id);
+	rc = store_sq_row_ints(st, s, row, 2);
+	if (rc < 0) {
+		*err_r = st->err;
+		return -1;
+	}
+	if (rc == 1) {
+		/* NULL (the default) reads as STORE_QUOTA_DEFAULT. */
+		*quota_r = row[0] < 0 ? STORE_QUOTA_DEFAULT : row[0];
+		*usage_r = row[1] > 0 ? (uint64_t)row[1] : 0;
+	}
+	return rc;
 }
 
 int
@@ -74,17 +52,20 @@ store_sqlite_quota_set(struct store *st, const char *address, int64_t quota,
 	}
 	if (store_sq_user_id(st, address, &id, err_r) < 0)
 		return -1;
-	s = sq_quota_prepare(st, SQ_QUOTA_SET, err_r);
-	if (s == NULL)
+	s = store_sq_stmt(st, SQ_QUOTA_SET);
+	if (s == NULL) {
+		*err_r = st->err;
 		return -1;
+	}
 	sqlite3_bind_int64(s, 1, id);
 	if (quota == STORE_QUOTA_DEFAULT)
 		sqlite3_bind_null(s, 2);
 	else
 		sqlite3_bind_int64(s, 2, quota);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_DONE)
+	rc = store_sq_exec(s);
+	if (rc != SQLITE_DONE) {
 		*err_r = store_sq_err(st, "database error");
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+		return -1;
+	}
+	return 0;
 }

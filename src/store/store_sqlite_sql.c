@@ -239,6 +239,14 @@ const char *const store_sq_sql[SQ_COUNT] = {
 	[SQ_GRANT_MATCH] =
 		"SELECT 1 FROM sender_grants WHERE account_id = ?1"
 		" AND pattern IN (?2, ?3, ?4) LIMIT 1",
+	/* quota_bytes NULL (follow the default) reads as -1. */
+	[SQ_QUOTA_GET] =
+		"SELECT COALESCE(a.quota_bytes, -1),"
+		" (SELECT COALESCE(SUM(m.size), 0) FROM mailboxes m"
+		" WHERE m.account_id = a.id)"
+		" FROM accounts a WHERE a.id = ?1",
+	[SQ_QUOTA_SET] =
+		"UPDATE accounts SET quota_bytes = ?2 WHERE id = ?1",
 	[SQ_BLOB_FIELDS_PUT] =
 		"INSERT INTO blob_fields (blob_id, fields) VALUES (?1, ?2)"
 		" ON CONFLICT (blob_id) DO NOTHING",
