@@ -1,0 +1,634 @@
+"""Power cuts, not only kill -9: the server's data directory lives on
+powerfs.py (a FUSE pass-through that keeps only what was made durable), the
+server is killed in the middle of a load, and the state a disk would hold
+after losing power is written to a new directory; a fresh server starts on
+it. In both of powerfs's modes ("strict": POSIX, a name is durable once its
+directory is fsynced; "ext4": any fsync commits every name) and at several
+cut points (each test cuts, restarts on the cut image under powerfs again,
+loads and cuts again), every acknowledged change must be there exactly
+once, an unacknowledged one wholly there or wholly absent, and the store
+consistent: no row without its file, no file shorter than its row, reference
+counts and mailbox counters equal to the rows.
+
+Cases: SMTP delivery (250), IMAP APPEND / COPY / MOVE / EXPUNGE (tagged OK),
+POP3 DELE + QUIT (+OK), and the CLI's provisioning (exit status 0).
+Skipped only when this machine cannot mount a FUSE filesystem."""
+
+import collections
+import errno
+import imaplib
+import os
+import poplib
+import re
+import select
+import shutil
+import smtplib
+import sqlite3
+import subprocess
+import tempfile
+import threading
+import time
+
+import pytest
+
+from conftest import HERE, Server, give_to_service_user
+from loadutil import make_message, parse_message
+from rawclient import strip_received
+
+POWERFS = os.path.join(HERE, "powerfs.py")
+MODES = ("strict", "ext4")
+MOUNT_TIMEOUT = 15.0
+LOAD_TIMEOUT = 20.0     # a round's load never runs longer
+JOIN_TIMEOUT = 15.0
+MSGID = re.compile(rb"^Message-ID: <([^>]+)>\r$", re.M)
+
+
+# -- powerfs -----------------------------------------------------------------
+class PowerFs:
+    """One powerfs mount of backing on mnt, driven over its stdin/stdout."""
+
+    def __init__(self, backing, mnt, mode, log_path):
+        self.mnt = mnt
+        os.makedirs(mnt, exist_ok=True)
+        self.log = open(log_path, "ab")
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", POWERFS, backing, mnt, "--mode", mode],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log)
+        self.buf = b""
+        try:
+            assert self._answer(MOUNT_TIMEOUT) == "ready", "powerfs not ready"
+            assert os.path.ismount(mnt), "powerfs is not mounted"
+        except BaseException:
+            self.stop()
+            raise
+
+    def _answer(self, timeout):
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or self.proc.poll() is not None:
+                raise AssertionError("powerfs: no answer (exit %r): %s" % (
+                    self.proc.poll(), self.log_tail()))
+            if select.select([self.proc.stdout], [], [], left)[0]:
+                b = os.read(self.proc.stdout.fileno(), 4096)
+                if not b:
+                    time.sleep(0.05)
+                self.buf += b
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.decode()
+
+    def log_tail(self):
+        self.log.flush()
+        with open(self.log.name, "rb") as f:
+            return f.read()[-3000:].decode("utf-8", "replace")
+
+    def cmd(self, text, timeout=60.0):
+        self.proc.stdin.write(text.encode() + b"\n")
+        self.proc.stdin.flush()
+        ans = self._answer(timeout)
+        assert ans.startswith("ok"), "powerfs %s: %s" % (text, ans)
+        return ans
+
+    def cut(self, dest):
+        """The state after a power loss, written into dest (new)."""
+        self.cmd("cut " + dest)
+
+    def stop(self):
+        """Unmounts (powerfs does at EOF on its stdin) and waits."""
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            subprocess.run(["fusermount", "-u", "-z", self.mnt],
+                           check=False)
+            self.proc.kill()
+            self.proc.wait(5)
+        self.log.close()
+
+
+_fuse_state = {}
+
+
+def fuse_usable(work):
+    """None when a powerfs can be mounted here, else why not (cached)."""
+    if "why" in _fuse_state:
+        return _fuse_state["why"]
+    why = None
+    if os.geteuid() != 0:
+        why = "powerfs needs root (allow_other, chown)"
+    else:
+        try:
+            os.close(os.open("/dev/fuse", os.O_RDWR))
+        except OSError as e:
+            why = "/dev/fuse unusable: %s" % os.strerror(e.errno)
+    if why is None:
+        back, mnt = os.path.join(work, "probe"), os.path.join(work, "pmnt")
+        os.mkdir(back)
+        try:
+            PowerFs(back, mnt, "strict", os.path.join(work, "probe.log")) \
+                .stop()
+        except AssertionError as e:
+            text = str(e)
+            # Only a refused mount skips; any other failure is a failure.
+            if "ermission denied" not in text and \
+                    "not permitted" not in text:
+                raise
+            why = "cannot mount a FUSE filesystem here: %s" % text[-300:]
+    _fuse_state["why"] = why
+    return why
+
+
+# -- load: workers that record what was acknowledged -----------------------
+class Load:
+    """Worker threads running until the server is killed. A worker
+    records each acknowledgement as it reads it; an error before the kill
+    fails the test, errors after it are the expected end of the round."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.acks = 0
+        self.errors = []
+        self.killed = threading.Event()
+        self.threads = []
+
+    def ack(self):
+        with self.lock:
+            self.acks += 1
+
+    def run(self, fn, *args):
+        def body():
+            try:
+                fn(self, *args)
+            except Exception as e:
+                if not self.killed.is_set():
+                    self.errors.append("%s: %r" % (fn.__name__, e))
+        t = threading.Thread(target=body, daemon=True)
+        self.threads.append(t)
+        t.start()
+
+    def cut_after(self, srv, n):
+        """Waits (bounded) for n acknowledgements, then kill -9."""
+        deadline = time.monotonic() + LOAD_TIMEOUT
+        while time.monotonic() < deadline and not self.errors:
+            with self.lock:
+                if self.acks >= n:
+                    break
+            if not any(t.is_alive() for t in self.threads):
+                break
+            time.sleep(0.005)
+        self.killed.set()
+        srv.kill9()
+        for t in self.threads:
+            t.join(JOIN_TIMEOUT)
+        assert not any(t.is_alive() for t in self.threads), "workers hung"
+        assert not self.errors, "error before the cut: %s" % self.errors
+        assert self.acks >= 1, "nothing acknowledged before the cut"
+
+
+# -- the rig: a server on powerfs, cut and restarted in rounds -------------
+class Rig:
+    def __init__(self, mode, users):
+        self.mode = mode
+        self.work = tempfile.mkdtemp(prefix="postel-power-")
+        os.chmod(self.work, 0o755)
+        self.srv = Server(users=users)
+        self.conf_dir = self.srv.dir        # config and logs stay here
+        self.fs = None
+        self.rounds = 0
+        self.srv.dir = self._image(0)
+        os.mkdir(self.srv.dir, 0o750)
+        give_to_service_user(self.srv.dir)
+
+    def _image(self, k):
+        return os.path.join(self.work, "d%d" % k)
+
+    def mount(self):
+        """The current image under powerfs; the server's data dir is the
+        mount point."""
+        self.fs = PowerFs(self.srv.dir, os.path.join(self.work, "mnt"),
+                          self.mode, os.path.join(self.work, "powerfs.log"))
+        self.srv.dir = self.fs.mnt
+
+    def cut(self, load, n):
+        """kill -9 after n acknowledgements, power lost: the next image."""
+        load.cut_after(self.srv, n)
+        self.rounds += 1
+        dest = self._image(self.rounds)
+        self.fs_stats = self.fs.cmd("stats")
+        self.fs.cut(dest)
+        self.fs.stop()
+        self.fs = None
+        self.srv.dir = dest
+        # Shown when a test fails: what the round did.
+        print("%s round %d: %d acknowledged, powerfs %s" % (
+            self.mode, self.rounds, load.acks, self.fs_stats))
+        check_store_image(dest)
+
+    def close(self):
+        if self.srv.proc is not None:
+            self.srv.proc.kill()
+            self.srv.proc.wait(5)
+            self.srv.proc = None
+        if self.fs is not None:
+            self.fs.stop()
+        shutil.rmtree(self.work, ignore_errors=True)
+        shutil.rmtree(self.conf_dir, ignore_errors=True)
+
+
+@pytest.fixture(params=MODES)
+def rig_factory(request):
+    made = []
+    work = tempfile.mkdtemp(prefix="postel-fuse-probe-")
+    try:
+        why = fuse_usable(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if why:
+        pytest.skip(why)
+
+    def make(users):
+        r = Rig(request.param, users)
+        made.append(r)
+        return r
+    yield make
+    for r in made:
+        r.close()
+
+
+# -- checks ------------------------------------------------------------------
+def check_store_image(d):
+    """The database of a cut image against its message files (read from a
+    copy, so the image is left as the power cut made it)."""
+    tmp = tempfile.mkdtemp(prefix="postel-image-")
+    try:
+        for suffix in ("", "-wal"):
+            src = os.path.join(d, "postel.db" + suffix)
+            if os.path.exists(src):
+                shutil.copy(src, tmp)
+        db = sqlite3.connect(os.path.join(tmp, "postel.db"))
+        try:
+            _check_db(db, d)
+        finally:
+            db.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _check_db(db, d):
+    bad = []
+    ok = db.execute("PRAGMA integrity_check").fetchone()[0]
+    assert ok == "ok", "database damaged: %s" % ok
+    for bid, path, size, ref, n in db.execute(
+            "SELECT b.id, b.path, b.size, b.refcount, COUNT(m.id) "
+            "FROM blobs b LEFT JOIN messages m ON m.blob_id = b.id "
+            "GROUP BY b.id"):
+        fp = os.path.join(d, path)
+        if not os.path.isfile(fp):
+            bad.append("blob %d: no file %s" % (bid, path))
+        elif os.path.getsize(fp) != size:
+            bad.append("blob %d: %s has %d octets, row says %d" % (
+                bid, path, os.path.getsize(fp), size))
+        if ref != n or n == 0:
+            bad.append("blob %d: refcount %d, %d messages" % (bid, ref, n))
+    for (mid,) in db.execute(
+            "SELECT m.id FROM messages m LEFT JOIN blobs b "
+            "ON b.id = m.blob_id WHERE b.id IS NULL"):
+        bad.append("message %d without its blob" % mid)
+    for row in db.execute(
+            "SELECT mb.name, mb.messages, mb.size, COUNT(m.id), "
+            "COALESCE(SUM(m.size), 0) FROM mailboxes mb "
+            "LEFT JOIN messages m ON m.mailbox_id = mb.id GROUP BY mb.id"):
+        if row[1] != row[3] or row[2] != row[4]:
+            bad.append("mailbox %s: counters %d/%d, rows %d/%d" % row)
+    assert not bad, "cut image inconsistent:\n" + "\n".join(bad[:20])
+
+
+def mailbox_contents(srv, user, boxes):
+    """{(box, message-id): [raw bytes, ...]} over IMAPS; every message
+    must carry a Message-ID."""
+    out = collections.defaultdict(list)
+    m = srv.imaps(user)
+    try:
+        for box in boxes:
+            typ, data = m.select(box, readonly=True)
+            assert typ == "OK", (box, data)
+            if int(data[0]) == 0:
+                continue
+            typ, data = m.uid("FETCH", "1:*", "(BODY.PEEK[])")
+            assert typ == "OK", data
+            for item in data:
+                if not isinstance(item, tuple):
+                    continue
+                found = MSGID.search(item[1])
+                assert found, "message without Message-ID in %s" % box
+                out[(box, found.group(1).decode())].append(item[1])
+    finally:
+        m.logout()
+    return out
+
+
+# -- SMTP delivery -----------------------------------------------------------
+SMTP_USERS = {"alice@example.test": "alice-Secret-1",
+              "bob@example.test": "bob-Secret-2"}
+SMTP_SENDERS = 4
+SMTP_MAX_PER_SENDER = 60
+
+
+def smtp_sender(load, srv, n, sent, acked):
+    """Sends messages one after another; every fifth to both users (one
+    file, two rows) and every seventh large (streamed in pieces)."""
+    host, port = srv.addr("smtp")
+    s = smtplib.SMTP(host, port, timeout=10, local_hostname="pc%d.test" % n)
+    s.ehlo()
+    for i in range(SMTP_MAX_PER_SENDER):
+        rcpts = list(SMTP_USERS) if i % 5 == 0 else [list(SMTP_USERS)[n % 2]]
+        mid, msg = make_message("s%d-%d-%d" % (srv.kills, n, i),
+                                lines=4000 if i % 7 == 3 else 6)
+        with load.lock:
+            sent[mid] = (rcpts, msg)
+        s.sendmail("power@remote.test", rcpts, msg)
+        with load.lock:
+            acked.add(mid)
+        load.ack()
+    s.quit()
+
+
+def check_smtp(srv, sent, acked):
+    """Every acknowledged message in each recipient's INBOX exactly once,
+    byte for byte; an unacknowledged one complete in all its recipients'
+    INBOXes or in none. Returns the message ids present."""
+    where = collections.defaultdict(set)
+    for user in SMTP_USERS:
+        for (box, mid), copies in mailbox_contents(srv, user,
+                                                   ["INBOX"]).items():
+            assert mid in sent, "unknown message %s" % mid
+            assert len(copies) == 1, "%s: %d copies for %s" % (
+                mid, len(copies), user)
+            body = strip_received(copies[0])
+            assert body == sent[mid][1], "%s differs for %s" % (mid, user)
+            where[mid].add(user)
+    lost = [m for m in acked if where.get(m) != set(sent[m][0])]
+    assert not lost, "%d acknowledged messages lost, e.g. %s" % (
+        len(lost), lost[:3])
+    half = [m for m in where if where[m] != set(sent[m][0])]
+    assert not half, "delivered to only some recipients: %s" % half[:3]
+    print("smtp: %d sent, %d acknowledged, %d present" % (
+        len(sent), len(acked), len(where)))
+    return set(where)
+
+
+@pytest.mark.parametrize("cuts", [(3, 15)])
+def test_smtp_delivery_power_cut(rig_factory, cuts):
+    rig = rig_factory(SMTP_USERS)
+    rig.srv.provision()
+    sent, acked = {}, set()
+    for n in cuts:
+        rig.mount()
+        rig.srv.start()
+        acked |= check_smtp(rig.srv, sent, acked)
+        load = Load()
+        for w in range(SMTP_SENDERS):
+            load.run(smtp_sender, rig.srv, w, sent, acked)
+        rig.cut(load, n)
+    rig.srv.start()
+    check_smtp(rig.srv, sent, acked)
+    rig.srv.stop_checked()
+    check_store_image(rig.srv.dir)
+
+
+# -- IMAP APPEND / COPY / MOVE / EXPUNGE -----------------------------------
+IMAP_USER = "carol@example.test"
+IMAP_USERS = {IMAP_USER: "carol-Secret-3"}
+IMAP_WORKERS = 3
+IMAP_MAX_PER_WORKER = 25
+UIDS = re.compile(rb"\[(?:APPENDUID|COPYUID) \d+ (?:\S+ )?(\d+)\]")
+
+
+class Places:
+    """Where each message is known to be (after its last acknowledged
+    step), and where it will be if the step in flight completes."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.msgs = {}      # message id -> bytes
+        self.now = {}       # message id -> frozenset of places
+        self.next = {}      # message id -> frozenset, a step in flight
+
+    def begin(self, mid, after, msg=None):
+        with self.lock:
+            if msg is not None:
+                self.msgs[mid], self.now[mid] = msg, frozenset()
+            self.next[mid] = frozenset(after)
+
+    def done(self, mid):
+        with self.lock:
+            self.now[mid] = self.next.pop(mid)
+
+    def check(self, seen):
+        """seen: {message id: set of places}. Each message must be where
+        its last acknowledged step left it, or where the step in flight
+        would have; what was seen is then known to be on disk."""
+        bad = []
+        for mid in set(self.now) | set(seen):
+            if mid not in self.now:
+                bad.append("unknown message %s in %s" % (mid, seen[mid]))
+                continue
+            got = frozenset(seen.get(mid, ()))
+            if got != self.now[mid] and got != self.next.get(mid):
+                bad.append("%s in %s, acknowledged %s, in flight %s" % (
+                    mid, sorted(got), sorted(self.now[mid]),
+                    sorted(self.next.get(mid, ()))))
+            self.now[mid] = got
+        self.next.clear()
+        assert not bad, "after the cut:\n" + "\n".join(bad[:10])
+
+
+def imap_ok(typ, data, what):
+    assert typ == "OK", "%s: %s %s" % (what, typ, data)
+    return data
+
+
+def moved_uid(m, data):
+    """The UID in the target mailbox from MOVE's COPYUID (RFC 6851 §4.3:
+    in an untagged OK before the expunges, which imaplib files under
+    the response code; some servers put it in the tagged OK)."""
+    codes = m.untagged_responses.pop("COPYUID", None)
+    found = UIDS.search(b"[COPYUID " + codes[-1] + b"]") if codes else \
+        UIDS.search(data[0])
+    assert found, "MOVE without COPYUID: %s" % data
+    return found.group(1)
+
+
+def imap_worker(load, srv, k, places, rnd):
+    """Per message: APPEND to its own mailbox, COPY to Archive, MOVE to a
+    second mailbox, then \\Deleted and UID EXPUNGE there."""
+    src, dst = "P%d-%d" % (rnd, k), "J%d-%d" % (rnd, k)
+    m = srv.imaps(IMAP_USER)
+    imap_ok(*m.create(src), "CREATE")
+    imap_ok(*m.create(dst), "CREATE")
+    for i in range(IMAP_MAX_PER_WORKER):
+        mid, msg = make_message("i%d-%d-%d" % (rnd, k, i),
+                                lines=3000 if i % 6 == 2 else 5)
+        places.begin(mid, {src}, msg)
+        data = imap_ok(*m.append(src, None, None, msg), "APPEND")
+        uid = UIDS.search(data[0]).group(1).decode()
+        places.done(mid)
+        load.ack()
+        imap_ok(*m.select(src), "SELECT")
+        places.begin(mid, {src, "Archive"})
+        imap_ok(*m.uid("COPY", uid, "Archive"), "COPY")
+        places.done(mid)
+        load.ack()
+        places.begin(mid, {"Archive", dst})
+        typ, data = m.uid("MOVE", uid, dst)
+        imap_ok(typ, data, "MOVE")
+        places.done(mid)
+        load.ack()
+        uid = moved_uid(m, data)
+        imap_ok(*m.select(dst), "SELECT")
+        imap_ok(*m.uid("STORE", uid.decode(), "+FLAGS.SILENT",
+                       "(\\Deleted)"), "STORE")
+        places.begin(mid, {"Archive"})
+        imap_ok(*m._simple_command("UID", "EXPUNGE", uid.decode()),
+                "UID EXPUNGE")
+        places.done(mid)
+        load.ack()
+    m.logout()
+
+
+def check_imap(srv, places):
+    seen = collections.defaultdict(set)
+    for (box, mid), copies in mailbox_contents(
+            srv, IMAP_USER, imap_boxes(srv)).items():
+        assert len(copies) == 1, "%s: %d copies in %s" % (
+            mid, len(copies), box)
+        assert mid not in places.msgs or copies[0] == places.msgs[mid], \
+            "%s differs in %s" % (mid, box)
+        seen[mid].add(box)
+    places.check(seen)
+    print("imap: %d messages, %d places" % (
+        len(seen), sum(len(v) for v in seen.values())))
+
+
+def imap_boxes(srv):
+    m = srv.imaps(IMAP_USER)
+    try:
+        data = imap_ok(*m.list(), "LIST")
+    finally:
+        m.logout()
+    return [ln.rsplit(b" ", 1)[1].strip(b'"').decode() for ln in data]
+
+
+@pytest.mark.parametrize("cuts", [(6, 25)])
+def test_imap_changes_power_cut(rig_factory, cuts):
+    rig = rig_factory(IMAP_USERS)
+    rig.srv.provision()
+    places = Places()
+    for rnd, n in enumerate(cuts):
+        rig.mount()
+        rig.srv.start()
+        check_imap(rig.srv, places)
+        load = Load()
+        for w in range(IMAP_WORKERS):
+            load.run(imap_worker, rig.srv, w, places, rnd)
+        rig.cut(load, n)
+    rig.srv.start()
+    check_imap(rig.srv, places)
+    rig.srv.stop_checked()
+    check_store_image(rig.srv.dir)
+
+
+# -- POP3 DELE + QUIT --------------------------------------------------------
+POP_USERS = {"pop%d@example.test" % i: "pop-Secret-%d" % i for i in range(3)}
+POP_MESSAGES = 16       # per user, delivered before the first cut
+POP_DELE_PER_SESSION = 2
+
+
+class Drops:
+    """Each POP3 user's messages: those known present and the ones a QUIT
+    in flight deletes."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.msgs = {}                  # message id -> bytes
+        self.present = {}               # user -> set of message ids
+        self.quitting = {}              # user -> set, QUIT sent, no answer
+
+    def check(self, srv):
+        bad = []
+        for user in POP_USERS:
+            got = set()
+            for (box, mid), copies in mailbox_contents(
+                    srv, user, ["INBOX"]).items():
+                assert len(copies) == 1 and mid in self.msgs, mid
+                assert strip_received(copies[0]) == self.msgs[mid], mid
+                got.add(mid)
+            want = self.present.get(user, set())
+            maybe = want - self.quitting.get(user, set())
+            if got != want and got != maybe:
+                bad.append("%s: %d messages, expected %d (or %d): "
+                           "extra %s, missing %s" % (
+                               user, len(got), len(want), len(maybe),
+                               sorted(got - want)[:3],
+                               sorted(maybe - got)[:3]))
+            self.present[user] = got
+        self.quitting.clear()
+        assert not bad, "after the cut:\n" + "\n".join(bad)
+        print("pop3: %s" % {u: len(v) for u, v in self.present.items()})
+
+
+def pop_worker(load, srv, user, drops):
+    """Sessions that each delete the first messages and QUIT."""
+    for _ in range(POP_MESSAGES // POP_DELE_PER_SESSION):
+        p = srv.pop3s(user)
+        count, _size = p.stat()
+        if count == 0:
+            p.quit()
+            return
+        gone = set()
+        for i in range(1, min(count, POP_DELE_PER_SESSION) + 1):
+            found = MSGID.search(b"\r\n".join(p.top(i, 0)[1]) + b"\r")
+            gone.add(found.group(1).decode())
+            assert p.dele(i).startswith(b"+OK")
+        with drops.lock:
+            drops.quitting[user] = gone
+        assert p.quit().startswith(b"+OK")
+        with drops.lock:
+            drops.present[user] -= gone
+            del drops.quitting[user]
+        load.ack()
+
+
+def pop_setup(srv, drops):
+    for user in POP_USERS:
+        drops.present[user] = set()
+        for i in range(POP_MESSAGES):
+            mid, msg = make_message("p-%s-%d" % (user, i))
+            srv.send(user, msg)
+            drops.msgs[mid] = msg
+            drops.present[user].add(mid)
+
+
+@pytest.mark.parametrize("cuts", [(2, 7)])
+def test_pop3_quit_power_cut(rig_factory, cuts):
+    rig = rig_factory(POP_USERS)
+    rig.srv.provision()
+    drops = Drops()
+    rig.srv.start()                 # set-up on a plain disk, before powerfs
+    pop_setup(rig.srv, drops)
+    rig.srv.stop_checked()
+    for n in cuts:
+        rig.mount()
+        rig.srv.start()
+        drops.check(rig.srv)
+        load = Load()
+        for user in POP_USERS:
+            load.run(pop_worker, rig.srv, user, drops)
+        rig.cut(load, n)
+    rig.srv.start()
+    drops.check(rig.srv)
+    rig.srv.stop_checked()
+    check_store_image(rig.srv.dir)
