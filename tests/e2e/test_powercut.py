@@ -399,6 +399,34 @@ def test_smtp_delivery_power_cut(rig_factory, cuts):
     check_store_image(rig.srv.dir)
 
 
+
+def test_unsynced_message_dirs_power_cut(rig_factory):
+    """msg/ and the day's msg/YYYYMMDD exist, but their names were never
+    synced to disk — as a server killed between its mkdir and the fsync of
+    the parent leaves them (or another thread of ours, between the two).
+    Delivery must still make them durable before it acknowledges."""
+    rig = rig_factory(SMTP_USERS)
+    rig.srv.provision()
+    rig.mount()
+    import pwd
+    pw = pwd.getpwnam("postel")
+    now = time.time()
+    for t in (now, now + 86400):    # the day may change during the test
+        day = os.path.join(rig.srv.dir, "msg",
+                           time.strftime("%Y%m%d", time.gmtime(t)))
+        os.makedirs(day, 0o750, exist_ok=True)
+        for d in (os.path.dirname(day), day):
+            os.chown(d, pw.pw_uid, pw.pw_gid)
+    rig.srv.start()
+    sent, acked = {}, set()
+    load = Load()
+    for w in range(SMTP_SENDERS):
+        load.run(smtp_sender, rig.srv, w, sent, acked)
+    rig.cut(load, 8)
+    rig.srv.start()
+    check_smtp(rig.srv, sent, acked)
+    rig.srv.stop_checked()
+
 # -- IMAP APPEND / COPY / MOVE / EXPUNGE -----------------------------------
 IMAP_USER = "carol@example.test"
 IMAP_USERS = {IMAP_USER: "carol-Secret-3"}
