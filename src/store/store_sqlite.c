@@ -453,6 +453,25 @@ sq_precreate(struct store *st, const char *data_dir, const char *path,
 	return 0;
 }
 
+/* Makes the names of the database and its -wal file durable: SQLite
+ * fsyncs the directory after creating a WAL or journal only when built
+ * without SQLITE_DISABLE_DIRSYNC (several distributions define it), and
+ * never after creating the database file itself. Once per open. */
+static int
+sq_sync_data_dir(struct store *st, const char *data_dir, const char **err_r)
+{
+	int fd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0 && fsync(fd) == 0)
+		return close(fd);
+	snprintf(st->err, sizeof(st->err), "cannot sync %.160s: %s", data_dir,
+		 strerror(errno));
+	*err_r = st->err;
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
 static void
 sq_close(struct store *st)
 {
@@ -495,7 +514,8 @@ sq_open(struct store *st, const char *data_dir, const char **err_r)
 		*err_r = store_sq_err(st, "cannot open database");
 		goto fail;
 	}
-	if (sq_configure(st, err_r) < 0 || sq_migrate(st, data_dir, err_r) < 0)
+	if (sq_configure(st, err_r) < 0 || sq_migrate(st, data_dir, err_r) < 0
+	    || sq_sync_data_dir(st, data_dir, err_r) < 0)
 		goto fail;
 	return 0;
 fail:
