@@ -215,6 +215,11 @@ class Rig:
     def cut(self, load, n):
         """kill -9 after n acknowledgements, power lost: the next image."""
         load.cut_after(self.srv, n)
+        self.power_cut(load.acks)
+
+    def power_cut(self, acks=0):
+        """The power goes: the image a disk would hold, for the next
+        round (the writers are gone already)."""
         self.rounds += 1
         dest = self._image(self.rounds)
         self.fs_stats = self.fs.cmd("stats")
@@ -224,7 +229,7 @@ class Rig:
         self.srv.dir = dest
         # Shown when a test fails: what the round did.
         print("%s round %d: %d acknowledged, powerfs %s" % (
-            self.mode, self.rounds, load.acks, self.fs_stats))
+            self.mode, self.rounds, acks, self.fs_stats))
         check_store_image(dest)
 
     def close(self):
@@ -425,6 +430,23 @@ def test_unsynced_message_dirs_power_cut(rig_factory):
     rig.cut(load, 8)
     rig.srv.start()
     check_smtp(rig.srv, sent, acked)
+    rig.srv.stop_checked()
+
+
+def test_provisioning_power_cut(rig_factory):
+    """domain add / user add on a new data directory, each acknowledged by
+    exit status 0, then the power goes: the database (its name, its WAL,
+    its rows) is there, and the users can log in and receive mail."""
+    rig = rig_factory(SMTP_USERS)
+    rig.mount()
+    rig.srv.provision()
+    rig.power_cut()
+    rig.srv.start()
+    for user, password in SMTP_USERS.items():
+        rig.srv.imaps(user, password).logout()
+    mid, msg = make_message("after-provisioning")
+    rig.srv.send(list(SMTP_USERS), msg)
+    check_smtp(rig.srv, {mid: (list(SMTP_USERS), msg)}, {mid})
     rig.srv.stop_checked()
 
 # -- IMAP APPEND / COPY / MOVE / EXPUNGE -----------------------------------
