@@ -449,6 +449,25 @@ def test_provisioning_power_cut(rig_factory):
     check_smtp(rig.srv, {mid: (list(SMTP_USERS), msg)}, {mid})
     rig.srv.stop_checked()
 
+
+def test_tls_pair_power_cut(rig_factory):
+    """The self-signed certificate made at the first start survives a power
+    cut: clients that trusted it keep trusting it (a new one would be
+    made, or with only one of the pair left the server would not start)."""
+    rig = rig_factory(SMTP_USERS)
+    rig.srv.provision()
+    rig.mount()
+    rig.srv.start()
+    with open(rig.srv.cert_path, "rb") as f:
+        cert = f.read()
+    rig.srv.kill9()
+    rig.power_cut()
+    rig.srv.start()
+    with open(rig.srv.cert_path, "rb") as f:
+        assert f.read() == cert, "a new certificate after the power cut"
+    rig.srv.imaps("alice@example.test").logout()
+    rig.srv.stop_checked()
+
 # -- IMAP APPEND / COPY / MOVE / EXPUNGE -----------------------------------
 IMAP_USER = "carol@example.test"
 IMAP_USERS = {IMAP_USER: "carol-Secret-3"}
