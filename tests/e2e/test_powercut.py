@@ -228,8 +228,11 @@ class Rig:
         self.fs = None
         self.srv.dir = dest
         # Shown when a test fails: what the round did.
-        print("%s round %d: %d acknowledged, powerfs %s" % (
-            self.mode, self.rounds, acks, self.fs_stats))
+        size = {f: os.path.getsize(os.path.join(dest, f))
+                if os.path.exists(os.path.join(dest, f)) else -1
+                for f in ("postel.db", "postel.db-wal")}
+        print("%s round %d: %d acknowledged, powerfs %s, sizes %s" % (
+            self.mode, self.rounds, acks, self.fs_stats, size))
         check_store_image(dest)
 
     def close(self):
@@ -385,7 +388,7 @@ def check_smtp(srv, sent, acked):
     return set(where)
 
 
-@pytest.mark.parametrize("cuts", [(3, 15)])
+@pytest.mark.parametrize("cuts", [(3, 15, 150)])
 def test_smtp_delivery_power_cut(rig_factory, cuts):
     rig = rig_factory(SMTP_USERS)
     rig.srv.provision()
@@ -591,7 +594,7 @@ def imap_boxes(srv):
     return [ln.rsplit(b" ", 1)[1].strip(b'"').decode() for ln in data]
 
 
-@pytest.mark.parametrize("cuts", [(6, 25)])
+@pytest.mark.parametrize("cuts", [(6, 25, 80)])
 def test_imap_changes_power_cut(rig_factory, cuts):
     rig = rig_factory(IMAP_USERS)
     rig.srv.provision()
@@ -681,7 +684,7 @@ def pop_setup(srv, drops):
             drops.present[user].add(mid)
 
 
-@pytest.mark.parametrize("cuts", [(2, 7)])
+@pytest.mark.parametrize("cuts", [(2, 7, 8)])
 def test_pop3_quit_power_cut(rig_factory, cuts):
     rig = rig_factory(POP_USERS)
     rig.srv.provision()
