@@ -23,7 +23,6 @@ an inode number reused after an unlink is a new file. Everything present
 at mount time is durable.
 
 Control, one command per line on stdin, one answer line on stdout:
-  checkpoint   everything so far is on disk (the end of a test's set-up)
   cut DEST     write the state after a power loss into DEST (a new
                directory), answer "ok"; call it after killing the writers
   stats        counts of fsync/fsyncdir calls seen ("ok fsync=N dirsync=M")
@@ -117,10 +116,9 @@ class PowerFS(Operations):
         self.dents[d] = ents
         return ents
 
-    def _commit_all(self, contents=False):
+    def _commit_all(self):
         """ext4's journal commit: every directory's entries and every
-        inode's owner and mode; with contents, file data too
-        (checkpoint)."""
+        inode's owner and mode (not file contents)."""
         for dp, _dns, fns in os.walk(self.root):
             self._commit_dir(dp)
             for name in fns:
@@ -131,9 +129,6 @@ class PowerFS(Operations):
                     continue
                 i = self._id(p, st)
                 self.meta[i] = (st.st_mode, st.st_uid, st.st_gid)
-                if contents and self.kind[i] == "f":
-                    with open(p, "rb") as f:
-                        self.data[i] = f.read()
 
     def _sync_file(self, fh):
         st = os.fstat(fh)
@@ -186,10 +181,6 @@ class PowerFS(Operations):
                 os.chmod(path, stat.S_IMODE(mode))
 
             put(self.root_id, dest)
-
-    def checkpoint(self):
-        with self.mu:
-            self._commit_all(contents=True)
 
     # -- pass-through operations ----------------------------------------
     def _own(self, full):
@@ -318,10 +309,7 @@ class PowerFS(Operations):
         for line in sys.stdin:
             words = line.split()
             try:
-                if words == ["checkpoint"]:
-                    self.checkpoint()
-                    print("ok", flush=True)
-                elif len(words) == 2 and words[0] == "cut":
+                if len(words) == 2 and words[0] == "cut":
                     self.cut(words[1])
                     print("ok", flush=True)
                 elif words == ["stats"]:

@@ -572,8 +572,9 @@ def moved_uid(m, data):
 
 
 def imap_worker(load, srv, k, places, rnd):
-    """Per message: APPEND to its own mailbox, COPY to Archive, MOVE to a
-    second mailbox, then \\Deleted and UID EXPUNGE there."""
+    """Per message: APPEND to its own mailbox, COPY to Archive (every
+    other message), MOVE to a second mailbox, then \\Deleted and UID
+    EXPUNGE there."""
     src, dst = "P%d-%d" % (rnd, k), "J%d-%d" % (rnd, k)
     m = srv.imaps(IMAP_USER)
     imap_ok(*m.create(src), "CREATE")
@@ -587,11 +588,15 @@ def imap_worker(load, srv, k, places, rnd):
         places.done(mid)
         load.ack()
         imap_ok(*m.select(src), "SELECT")
-        places.begin(mid, {src, "Archive"})
-        imap_ok(*m.uid("COPY", uid, "Archive"), "COPY")
-        places.done(mid)
-        load.ack()
-        places.begin(mid, {"Archive", dst})
+        # Every other message is not copied: its EXPUNGE removes the last
+        # reference to its file, which is then unlinked after the commit.
+        kept = {"Archive"} if i % 2 == 0 else set()
+        if kept:
+            places.begin(mid, {src} | kept)
+            imap_ok(*m.uid("COPY", uid, "Archive"), "COPY")
+            places.done(mid)
+            load.ack()
+        places.begin(mid, kept | {dst})
         typ, data = m.uid("MOVE", uid, dst)
         imap_ok(typ, data, "MOVE")
         places.done(mid)
@@ -600,7 +605,7 @@ def imap_worker(load, srv, k, places, rnd):
         imap_ok(*m.select(dst), "SELECT")
         imap_ok(*m.uid("STORE", uid.decode(), "+FLAGS.SILENT",
                        "(\\Deleted)"), "STORE")
-        places.begin(mid, {"Archive"})
+        places.begin(mid, kept)
         imap_ok(*m._simple_command("UID", "EXPUNGE", uid.decode()),
                 "UID EXPUNGE")
         places.done(mid)
