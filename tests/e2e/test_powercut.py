@@ -19,6 +19,7 @@ Skipped only when this machine cannot mount a FUSE filesystem."""
 
 import collections
 import os
+import pwd
 import re
 import select
 import shutil
@@ -444,7 +445,6 @@ def test_smtp_delivery_power_cut(rig_factory, cuts):
     rig.finish()
 
 
-
 def test_unsynced_message_dirs_power_cut(rig_factory):
     """msg/ and the day's msg/YYYYMMDD exist, but their names were never
     synced to disk — as a server killed between its mkdir and the fsync of
@@ -453,7 +453,6 @@ def test_unsynced_message_dirs_power_cut(rig_factory):
     rig = rig_factory(SMTP_USERS)
     rig.srv.provision()
     rig.mount()
-    import pwd
     pw = pwd.getpwnam("postel")
     now = time.time()
     for t in (now, now + 86400):    # the day may change during the test
