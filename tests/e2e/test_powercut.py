@@ -507,6 +507,46 @@ def test_tls_pair_power_cut(rig_factory):
     rig.srv.imaps("alice@example.test").logout()
     rig.srv.stop_checked()
 
+
+def test_upgrade_backup_power_cut(rig_factory):
+    """Opening a version 1 database upgrades it and leaves a copy of the
+    old one (postel.db.v1.bak, DESIGN.md principle 6). When the upgrade is
+    on disk, so must the copy be, whole: the power goes right after."""
+    rig = rig_factory(SMTP_USERS)
+    db_path = os.path.join(rig.srv.dir, "postel.db")
+    with open(os.path.join(os.path.dirname(HERE), "..", "src", "store",
+                           "schema.sql")) as f:
+        schema = f.read()
+    db = sqlite3.connect(db_path)
+    db.executescript(schema)
+    db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    db.execute("INSERT INTO domains (name, created) "
+               "VALUES ('old.test', 1700000000)")
+    db.commit()
+    db.close()
+    give_to_service_user(db_path)
+    rig.mount()
+    r = rig.srv.cli("domain", "list", check=True)
+    assert "old.test" in r.stdout, r.stdout
+    rig.power_cut()
+    new = sqlite3.connect(os.path.join(rig.srv.dir, "postel.db"))
+    version = new.execute("SELECT value FROM meta "
+                          "WHERE key = 'schema_version'").fetchone()[0]
+    new.close()
+    assert version != "1", "the upgrade itself was lost"
+    bak = os.path.join(rig.srv.dir, "postel.db.v1.bak")
+    assert os.path.isfile(bak), "upgraded, but the copy of v1 is gone"
+    old = sqlite3.connect("file:%s?mode=ro" % bak, uri=True)
+    try:
+        assert old.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert old.execute("SELECT name FROM domains").fetchall() == [
+            ("old.test",)], "the copy of v1 lost its rows"
+    except sqlite3.DatabaseError as e:
+        raise AssertionError("the copy of v1 is damaged: %s (%d octets)" % (
+            e, os.path.getsize(bak)))
+    finally:
+        old.close()
+
 # -- IMAP APPEND / COPY / MOVE / EXPUNGE -----------------------------------
 IMAP_USER = "carol@example.test"
 IMAP_USERS = {IMAP_USER: "carol-Secret-3"}
