@@ -273,8 +273,7 @@ class Rig:
         shutil.rmtree(self.conf_dir, ignore_errors=True)
 
 
-@pytest.fixture(params=MODES)
-def rig_factory(request):
+def _rigs(mode):
     made = []
     work = tempfile.mkdtemp(prefix="postel-fuse-probe-")
     try:
@@ -285,12 +284,38 @@ def rig_factory(request):
         pytest.skip(why)
 
     def make(users):
-        r = Rig(request.param, users)
+        r = Rig(mode, users)
         made.append(r)
         return r
     yield make
     for r in made:
         r.close()
+
+
+@pytest.fixture(params=MODES)
+def rig_factory(request):
+    yield from _rigs(request.param)
+
+
+_shim = {}
+
+
+@pytest.fixture
+def strict_rig_without_sqlite_dirsync(monkeypatch, tmp_path_factory):
+    """Strict mode, the server and CLI running with nodirsync.c preloaded:
+    SQLite's own directory fsyncs do nothing."""
+    if "lib" not in _shim:
+        lib = str(tmp_path_factory.mktemp("shim") / "nodirsync.so")
+        subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-o", lib,
+                        os.path.join(HERE, "nodirsync.c"), "-ldl"],
+                       check=True)
+        _shim["lib"] = lib
+    monkeypatch.setenv("LD_PRELOAD", _shim["lib"])
+    # An ASan build (libasan linked dynamically) must not refuse to run
+    # when another library is preloaded first.
+    monkeypatch.setenv("ASAN_OPTIONS", ":".join(filter(None, [
+        os.environ.get("ASAN_OPTIONS"), "verify_asan_link_order=0"])))
+    yield from _rigs("strict")
 
 
 # -- checks ------------------------------------------------------------------
@@ -429,7 +454,15 @@ def check_smtp(srv, sent, acked):
 
 @pytest.mark.parametrize("cuts", [(3, 15, 150)])
 def test_smtp_delivery_power_cut(rig_factory, cuts):
-    rig = rig_factory(SMTP_USERS)
+    smtp_rounds(rig_factory(SMTP_USERS), cuts)
+
+
+def test_smtp_delivery_without_sqlite_dirsync(
+        strict_rig_without_sqlite_dirsync):
+    smtp_rounds(strict_rig_without_sqlite_dirsync(SMTP_USERS), (3, 15))
+
+
+def smtp_rounds(rig, cuts):
     rig.srv.provision()
     sent, acked = {}, set()
     for n in cuts:
@@ -473,10 +506,18 @@ def test_unsynced_message_dirs_power_cut(rig_factory):
 
 
 def test_provisioning_power_cut(rig_factory):
+    provisioning(rig_factory(SMTP_USERS))
+
+
+def test_provisioning_without_sqlite_dirsync(
+        strict_rig_without_sqlite_dirsync):
+    provisioning(strict_rig_without_sqlite_dirsync(SMTP_USERS))
+
+
+def provisioning(rig):
     """domain add / user add on a new data directory, each acknowledged by
     exit status 0, then the power goes: the database (its name, its WAL,
     its rows) is there, and the users can log in and receive mail."""
-    rig = rig_factory(SMTP_USERS)
     rig.mount()
     rig.srv.provision()
     rig.power_cut()
@@ -509,10 +550,18 @@ def test_tls_pair_power_cut(rig_factory):
 
 
 def test_upgrade_backup_power_cut(rig_factory):
+    upgrade(rig_factory(SMTP_USERS))
+
+
+def test_upgrade_backup_without_sqlite_dirsync(
+        strict_rig_without_sqlite_dirsync):
+    upgrade(strict_rig_without_sqlite_dirsync(SMTP_USERS))
+
+
+def upgrade(rig):
     """Opening a version 1 database upgrades it and leaves a copy of the
     old one (postel.db.v1.bak, DESIGN.md principle 6). When the upgrade is
     on disk, so must the copy be, whole: the power goes right after."""
-    rig = rig_factory(SMTP_USERS)
     db_path = os.path.join(rig.srv.dir, "postel.db")
     with open(os.path.join(os.path.dirname(HERE), "..", "src", "store",
                            "schema.sql")) as f:
