@@ -25,6 +25,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
 	$SUDO apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
+# The power-cut tests mount a FUSE filesystem (tests/e2e/powerfs.py).
+if [ "$(id -u)" -eq 0 ] && [ ! -e /dev/fuse ]; then
+	modprobe fuse 2>/dev/null || true
+fi
+
 # The unprivileged system user the server drops to when started as root.
 if [ "$(id -u)" -eq 0 ] && ! id postel >/dev/null 2>&1; then
 	useradd --system --home-dir /var/lib/postel --no-create-home \
