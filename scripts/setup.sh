@@ -7,6 +7,7 @@ PKGS=(
 	build-essential pkg-config clang libclang-rt-14-dev
 	libevent-dev libssl-dev libsqlite3-dev libcrypt-dev libcmocka-dev
 	python3 python3-pytest swaks openssl sqlite3 procps libnet-ssleay-perl zlib1g-dev isync fetchmail
+	python3-fusepy fuse3
 )
 
 missing=()
@@ -22,6 +23,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	$SUDO apt-get update
 	$SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+# The power-cut tests mount a FUSE filesystem (tests/e2e/powerfs.py).
+if [ "$(id -u)" -eq 0 ] && [ ! -e /dev/fuse ]; then
+	modprobe fuse 2>/dev/null || true
 fi
 
 # The unprivileged system user the server drops to when started as root.

@@ -137,8 +137,16 @@ tls_dir_open(const struct config *cfg, char *err, size_t errlen)
 	dfd = safepath_open_dir(cfg->data_dir, false, 0, NULL, err, errlen);
 	if (dfd < 0)
 		return -1;
+	/* A new directory's name is synced with its parent, so the pair
+	 * written into it survives a power cut. */
 	if (mkdirat(dfd, "tls", 0750) == 0)
 		created = true;
+	if (created && fsync(dfd) < 0) {
+		snprintf(err, errlen, "cannot sync %s: %s", cfg->data_dir,
+			 strerror(errno));
+		close(dfd);
+		return -1;
+	}
 	snprintf(path, sizeof(path), "%s/tls", cfg->data_dir);
 	fd = safepath_open_at(dfd, "tls", path, err, errlen);
 	/* Only the directory just made is handed over, by its fd. */
@@ -170,6 +178,40 @@ tls_file_exists(int dirfd, const char *name, const char *dir, char *err,
 	return -1;
 }
 
+/* Writes the pair under temporary names, then renames both and fsyncs
+ * the directory: a power cut leaves the whole pair or neither (a lone
+ * key.pem would stop the next start), and a pair the server used survives
+ * it (a new one would break the trust clients gave the old). Leftover
+ * temporary files of an earlier attempt are removed first (unlinkat never
+ * follows a link). */
+static int
+tls_write_pair(int dirfd, EVP_PKEY *key, X509 *cert, const struct config *cfg,
+	       char *err, size_t errlen)
+{
+	unlinkat(dirfd, "key.pem.new", 0);
+	unlinkat(dirfd, "cert.pem.new", 0);
+	if (write_pem_at(dirfd, "key.pem.new", key, NULL, 0600, cfg) < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", cfg->key_path,
+			 strerror(errno));
+	} else if (write_pem_at(dirfd, "cert.pem.new", NULL, cert, 0644,
+				cfg) < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", cfg->cert_path,
+			 strerror(errno));
+	} else if (renameat(dirfd, "key.pem.new", dirfd, "key.pem") < 0 ||
+		   renameat(dirfd, "cert.pem.new", dirfd, "cert.pem") < 0 ||
+		   fsync(dirfd) < 0) {
+		snprintf(err, errlen, "cannot install %s: %s", cfg->cert_path,
+			 strerror(errno));
+		/* No half pair left behind: the next start would refuse. */
+		unlinkat(dirfd, "key.pem", 0);
+	} else {
+		return 0;
+	}
+	unlinkat(dirfd, "key.pem.new", 0);
+	unlinkat(dirfd, "cert.pem.new", 0);
+	return -1;
+}
+
 static int
 tls_make_pair(int dirfd, const struct config *cfg, char *err, size_t errlen)
 {
@@ -182,19 +224,10 @@ tls_make_pair(int dirfd, const struct config *cfg, char *err, size_t errlen)
 		return -1;
 	}
 	cert = make_cert(key, cfg->hostname);
-	if (cert == NULL) {
+	if (cert == NULL)
 		tls_cert_ssl_error(err, errlen, "certificate");
-	} else if (write_pem_at(dirfd, "key.pem", key, NULL, 0600, cfg) < 0) {
-		snprintf(err, errlen, "cannot write %s: %s", cfg->key_path,
-			 strerror(errno));
-	} else if (write_pem_at(dirfd, "cert.pem", NULL, cert, 0644, cfg) < 0) {
-		snprintf(err, errlen, "cannot write %s: %s", cfg->cert_path,
-			 strerror(errno));
-		/* No half pair left behind: the next start would refuse. */
-		unlinkat(dirfd, "key.pem", 0);
-	} else {
-		rc = 0;
-	}
+	else
+		rc = tls_write_pair(dirfd, key, cert, cfg, err, errlen);
 	X509_free(cert);
 	EVP_PKEY_free(key);
 	return rc;

@@ -63,15 +63,20 @@ blob_new_id(char id_r[17])
 		 (uint64_t)(((ms & 0xfffffffffffULL) << 20) | seq));
 }
 
-/* Makes dir exist; when we created it, fsyncs its parent so the new entry
- * survives a crash. */
+/* Makes dir exist and fsyncs its parent, so its entry survives a power
+ * loss. Also when dir already existed: whoever made it (another thread
+ * of ours, between its mkdir and its fsync; a process killed there; the
+ * start-up's mkdir of msg/) may not have synced the parent yet, and the
+ * rows we commit next would point into a directory a power cut loses.
+ * Callers cache the day's directory, so this runs once per thread and
+ * day. */
 static int
 blob_mkdir(const char *dir, const char *parent)
 {
 	int fd;
 
-	if (mkdir(dir, BLOB_DIR_MODE) < 0)
-		return errno == EEXIST ? 0 : -1;
+	if (mkdir(dir, BLOB_DIR_MODE) < 0 && errno != EEXIST)
+		return -1;
 	fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;

@@ -304,6 +304,26 @@ sq_schema_version(struct store *st, int *version_r, const char **err_r)
 	return 0;
 }
 
+/* Makes the names in the data directory durable (the database, its -wal
+ * file, an upgrade's copy): SQLite fsyncs the directory after creating a
+ * WAL or journal only when built without SQLITE_DISABLE_DIRSYNC (several
+ * distributions define it), and never after creating a database file.
+ * Once per open, and after an upgrade's copy. */
+static int
+sq_sync_data_dir(struct store *st, const char *data_dir, const char **err_r)
+{
+	int fd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0 && fsync(fd) == 0)
+		return close(fd);
+	snprintf(st->err, sizeof(st->err), "cannot sync %.160s: %s", data_dir,
+		 strerror(errno));
+	*err_r = st->err;
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
 /* DESIGN.md principle 6: an upgrade leaves a copy of the old database. */
 static int
 sq_backup(struct store *st, const char *data_dir, int version,
@@ -326,7 +346,9 @@ sq_backup(struct store *st, const char *data_dir, int version,
 	}
 	rc = sq_run(st, sql, err_r);
 	sqlite3_free(sql);
-	return rc;
+	/* VACUUM INTO syncs the copy's contents (synchronous=FULL), not its
+	 * name: both must be on disk before the upgrade commits. */
+	return rc < 0 ? -1 : sq_sync_data_dir(st, data_dir, err_r);
 }
 
 static int
@@ -495,7 +517,8 @@ sq_open(struct store *st, const char *data_dir, const char **err_r)
 		*err_r = store_sq_err(st, "cannot open database");
 		goto fail;
 	}
-	if (sq_configure(st, err_r) < 0 || sq_migrate(st, data_dir, err_r) < 0)
+	if (sq_configure(st, err_r) < 0 || sq_migrate(st, data_dir, err_r) < 0
+	    || sq_sync_data_dir(st, data_dir, err_r) < 0)
 		goto fail;
 	return 0;
 fail:
