@@ -365,14 +365,26 @@ def test_idle_timeout(server_factory):
 
 
 def test_per_ip_connection_limit(server_factory):
+    from test_limits import raw_from
     srv = server_factory({"max_connections_per_ip": 5})
     conns = [connect(srv) for _ in range(5)]
+    others = []
     try:
         extra = RawClient(*srv.addr("smtp"))
         code, lines = extra.reply()
         assert code == 421 and enh(lines) == "4.7.0", lines
         assert extra.closed()
         extra.close()
+        # Per address, not in total: another loopback address still gets
+        # its own five (a total limit of 5 would refuse these), then 421.
+        for i in range(6):
+            c = raw_from("127.0.0.2", srv, "smtp")
+            others.append(c)
+            code, lines = c.reply()
+            if i < 5:
+                assert code == 220, (i, code, lines)
+            else:
+                assert code == 421 and enh(lines) == "4.7.0", lines
         conns.pop().close()
         # A slot frees up once a connection closes (bounded retry: the
         # server notices the close asynchronously).
@@ -387,7 +399,7 @@ def test_per_ip_connection_limit(server_factory):
             time.sleep(0.1)
         assert ok
     finally:
-        for c in conns:
+        for c in conns + others:
             c.close()
 
 
