@@ -13,6 +13,7 @@ import time
 import pytest
 
 from conftest import PROTOS, SOCK_TIMEOUT, simple_message, unique
+from waitutil import server_unread
 
 
 def test_first_start_creates_store_and_certificate(server):
@@ -86,30 +87,6 @@ def test_sighup_reloads_certificate(server_factory):
     token = unique("reload")
     server.send(["alice@example.test"], simple_message(token))
     assert server.wait_messages("alice@example.test", 1, token.encode())
-
-
-def server_unread(srv, proto, client_sock, timeout=10.0):
-    """Waits (bounded) until the server process has read everything the
-    client sent on client_sock: the receive queue of the server's end in
-    /proc/net/tcp is empty. What the server does with the bytes it read
-    happens in the same loop callback, before it can see a signal."""
-    sport = srv.listen[proto][1]
-    cport = client_sock.getsockname()[1]
-    deadline = time.monotonic() + timeout
-    while True:
-        queued = None
-        with open("/proc/net/tcp") as f:
-            for row in f.read().splitlines()[1:]:
-                col = row.split()
-                if (int(col[1].split(":")[1], 16) == sport and
-                        int(col[2].split(":")[1], 16) == cport):
-                    queued = int(col[4].split(":")[1], 16)
-        assert queued is not None, "no server socket for port %d" % cport
-        if queued == 0:
-            return
-        assert time.monotonic() < deadline, "server never read %d bytes" % (
-            queued)
-        time.sleep(0.02)
 
 
 def test_sigterm_drains_work_in_flight(server_factory):

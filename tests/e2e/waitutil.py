@@ -9,6 +9,7 @@ docs/ARCHITECTURE.md), so a test finds its session by a unique value it sent
 """
 
 import re
+import time
 
 SESS_RE = re.compile(r"\bsess=([0-9a-f]{16})\b")
 
@@ -40,3 +41,27 @@ def wait_smtp_gone(server, sender, timeout=10.0):
     torn down (its event=disconnect is logged)."""
     sess = session_id(server, sender, "mail", timeout)
     return wait_session_event(server, sess, "disconnect", timeout)
+
+
+def server_unread(srv, proto, client_sock, timeout=10.0):
+    """Waits (bounded) until the server process has read everything the
+    client sent on client_sock: the receive queue of the server's end in
+    /proc/net/tcp is empty. What the server does with the bytes it read
+    happens in the same loop callback, before it can see a signal."""
+    sport = srv.listen[proto][1]
+    cport = client_sock.getsockname()[1]
+    deadline = time.monotonic() + timeout
+    while True:
+        queued = None
+        with open("/proc/net/tcp") as f:
+            for row in f.read().splitlines()[1:]:
+                col = row.split()
+                if (int(col[1].split(":")[1], 16) == sport and
+                        int(col[2].split(":")[1], 16) == cport):
+                    queued = int(col[4].split(":")[1], 16)
+        assert queued is not None, "no server socket for port %d" % cport
+        if queued == 0:
+            return
+        assert time.monotonic() < deadline, "server never read %d bytes" % (
+            queued)
+        time.sleep(0.02)
