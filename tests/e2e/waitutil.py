@@ -46,8 +46,9 @@ def wait_smtp_gone(server, sender, timeout=10.0):
 def server_unread(srv, proto, client_sock, timeout=10.0):
     """Waits (bounded) until the server process has read everything the
     client sent on client_sock: the receive queue of the server's end in
-    /proc/net/tcp is empty. What the server does with the bytes it read
-    happens in the same loop callback, before it can see a signal."""
+    /proc/net/tcp is empty. A session that is not waiting for a job handles
+    what was read in the same loop callback, before it can see a signal or
+    another connection's bytes; a paused one keeps it buffered meanwhile."""
     sport = srv.listen[proto][1]
     cport = client_sock.getsockname()[1]
     deadline = time.monotonic() + timeout
