@@ -139,8 +139,12 @@ auth_lookup_done(void *arg)
 {
 	struct auth_job *j = arg;
 	struct server *srv = j->srv;
+	const char *sid = j->sess_id[0] != '\0' ? j->sess_id : NULL;
 
+	/* Which way a login was verified, for tests of the cache (debug). */
 	if (!j->need_hash) {
+		if (j->result == AUTH_OK)
+			log_debug(sid, "auth_verify", " via=cache");
 		auth_finish(j);
 		return;
 	}
@@ -150,9 +154,10 @@ auth_lookup_done(void *arg)
 		auth_finish(j);
 		return;
 	}
+	log_debug(sid, "auth_verify", " via=hash");
 	if (workers_try_submit(srv->auth_workers, srv->cfg.auth_queue_max,
 			       auth_hash_work, auth_finish, j) < 0) {
-		log_warn(j->sess_id[0] != '\0' ? j->sess_id : NULL, "auth_busy",
+		log_warn(sid, "auth_busy",
 			 " ip=%s queue_max=%u", log_qs(j->peer),
 			 srv->cfg.auth_queue_max);
 		j->result = AUTH_BUSY;

@@ -614,6 +614,12 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
 	    !c->closing && !c->starttls_pending && !c->dead) {
 		c->eof = true;
+		/* libevent's TLS bufferevent stops writing at the end of the
+		 * peer's stream too, and re-arms the write event only when
+		 * output is added to an empty buffer: replies queued behind a
+		 * job would never go out. Writing is ours to stop. */
+		if (c->tls)
+			bufferevent_enable(bev, EV_WRITE);
 		/* One more (deferred) read lets the session take what is
 		 * left, then conn_eof_check closes; while a job runs,
 		 * conn_resume does the same. */

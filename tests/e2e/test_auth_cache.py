@@ -5,6 +5,7 @@ password is refused right after a good login, and auth_cache_ttl = 0 turns
 the cache off without changing what a client sees."""
 
 import imaplib
+import time
 
 import pytest
 
@@ -95,17 +96,60 @@ def test_pop3_and_submission_repeat(server):
     assert imap_login(server, user, "multi-Secret-8")
 
 
+def login_via(server, user, password):
+    """Logs in over IMAPS (must succeed) and returns how the server
+    verified the password: "cache" or "hash", from its debug event
+    `event=auth_verify via=...` (logged before the reply is sent)."""
+    def count(via):
+        return server.stderr_text().count("event=auth_verify via=" + via)
+    before = (count("cache"), count("hash"))
+    assert imap_login(server, user, password)
+    after = (count("cache"), count("hash"))
+    assert after[0] + after[1] == before[0] + before[1] + 1, (before, after)
+    return "cache" if after[0] > before[0] else "hash"
+
+
+def test_cache_hit_is_observable(server_factory):
+    """The control for the two tests below: with the cache on (default
+    TTL), the second login is answered from the cache."""
+    srv = server_factory(config={"auth_fail_delay_ms": 0,
+                                 "log_level": "debug"})
+    alice = "alice@example.test"
+    assert login_via(srv, alice, srv.users[alice]) == "hash"
+    assert login_via(srv, alice, srv.users[alice]) == "cache"
+    assert login_via(srv, alice, srv.users[alice]) == "cache"
+
+
 def test_cache_disabled(server_factory):
     srv = server_factory(config={"auth_cache_ttl": 0,
-                                 "auth_fail_delay_ms": 0})
+                                 "auth_fail_delay_ms": 0,
+                                 "log_level": "debug"})
     alice = "alice@example.test"
-    assert imap_login(srv, alice, srv.users[alice])
+    # Off: every login pays the hash, none is answered from memory.
+    for _ in range(3):
+        assert login_via(srv, alice, srv.users[alice]) == "hash"
     check_passwd_change(srv)
+    assert "event=auth_verify via=cache" not in srv.stderr_text()
 
 
 def test_short_ttl(server_factory):
     srv = server_factory(config={"auth_cache_ttl": 1,
-                                 "auth_fail_delay_ms": 0})
+                                 "auth_fail_delay_ms": 0,
+                                 "log_level": "debug"})
+    alice = "alice@example.test"
+    assert login_via(srv, alice, srv.users[alice]) == "hash"
+    assert login_via(srv, alice, srv.users[alice]) == "cache"
+    # The entry expires after the TTL: keep logging in (bounded) until a
+    # login is hashed again. With the TTL ignored (the default is far
+    # longer than the bound) this never happens.
+    deadline = time.monotonic() + 15
+    via = "cache"
+    while via == "cache":
+        assert time.monotonic() < deadline, "cache entry never expired"
+        time.sleep(0.2)
+        via = login_via(srv, alice, srv.users[alice])
+    # Re-verified, it is remembered again.
+    assert login_via(srv, alice, srv.users[alice]) == "cache"
     check_passwd_change(srv)
 
 

@@ -13,6 +13,7 @@ import time
 from conftest import unique
 from imapraw import Imap
 from rawclient import connect
+from waitutil import server_unread
 
 ALICE = "alice@example.test"
 N_MSGS = 48
@@ -66,7 +67,8 @@ def test_rcpt_not_behind_search(server_factory):
     # The SEARCH reads every message file (TEXT); then, while it runs,
     # a recipient lookup is asked for.
     im.c.line("s1 SEARCH TEXT needle-%s" % unique("n"))
-    time.sleep(0.05)
+    # The server has read the SEARCH (so it is dispatched) before the RCPT.
+    server_unread(srv, "imaps", im.c.sock)
     smtp.line("RCPT TO:<%s>" % ALICE)
 
     order = []

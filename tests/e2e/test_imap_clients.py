@@ -565,21 +565,24 @@ def test_fetchmail_idle(server, tmpdir_c):
             log.seek(0)
             pytest.fail("%s never delivered:\n%s" % (what, log.read()))
         wait_for({s1}, "first message")
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:   # wait until it IDLEs
+        # Wait until the server has answered IDLE with its continuation
+        # (RFC 2177): from then on a delivery must be announced. fetchmail
+        # -v logs what it reads ("IMAP< + idling").
+        deadline = time.monotonic() + 30
+        while True:
             log.seek(0)
-            if " IDLE" in log.read():
+            if re.search(r"IMAP< \+ idling", log.read()):
                 break
+            assert time.monotonic() < deadline, "fetchmail never idled"
             time.sleep(0.1)
-        time.sleep(0.5)
         s2 = unique("idle2")
         server.send(u, simple_message(s2))
         wait_for({s1, s2}, "message delivered during IDLE")
         log.seek(0)
         text = log.read()
         assert re.search(r"IMAP> A\d+ IDLE", text), text
-        assert re.search(r"IMAP< \* \d+ EXISTS", text.split(" IDLE", 1)[1]), \
-            text
+        after = re.split(r"IMAP< \+ idling", text, maxsplit=1)[1]
+        assert re.search(r"IMAP< \* \d+ EXISTS", after), text
     finally:
         p.terminate()
         try:

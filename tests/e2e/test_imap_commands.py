@@ -305,8 +305,8 @@ def test_create_delete_rename_edges(server):
     assert st == "NO", tagged
     c.ok("CREATE Trailing/")           # RFC 9051: the trailing / is dropped
     lines = c.ok('LIST "" Trailing*')
-    assert len(lines) == 1 and lines[0].endswith(b'"/" Trailing') or \
-        lines[0].endswith(b'"/" "Trailing"'), lines
+    assert len(lines) == 1 and (lines[0].endswith(b'"/" Trailing') or
+                                lines[0].endswith(b'"/" "Trailing"')), lines
     fill(c, 2, "Proj/a")
     st, lines, _ = c.cmd("STATUS Proj/a (UIDVALIDITY)")
     validity = re.search(rb"UIDVALIDITY (\d+)", lines[0]).group(1)

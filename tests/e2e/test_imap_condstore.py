@@ -134,8 +134,14 @@ def test_big_fetch_slow_reader(server):
         ln = c.read_response()
         assert ln.startswith("a%d OK" % i), ln
     c.ok("SELECT Big")
+    drains = server.stderr_text().count("event=drain")
     c.c.line("f1 UID FETCH 1:* (BODY.PEEK[] MODSEQ)")
-    time.sleep(1.5)  # the server must wait for us, not buffer everything
+    # Not reading yet: the server must stop at its high-water mark and
+    # wait for us (event=drain, log_level debug), not buffer everything.
+    deadline = time.monotonic() + 20
+    while server.stderr_text().count("event=drain") <= drains:
+        assert time.monotonic() < deadline, "the server never waited"
+        time.sleep(0.05)
     got = []
     while True:
         ln = c.read_response()
@@ -152,4 +158,4 @@ def test_big_fetch_slow_reader(server):
     c.ok("NOOP")
     c.close()
     # Batches waited for the output to drain (log_level debug).
-    assert "event=drain" in server.stderr_text()
+    assert server.stderr_text().count("event=drain") > drains

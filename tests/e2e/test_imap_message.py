@@ -157,6 +157,13 @@ def test_two_sessions_see_changes(server):
     assert any(b"\\Flagged" in f for f in fetches), fetches
     a.store("1", "+FLAGS", "\\Deleted")
     a.expunge()
+    # b learns of the expunge (RFC 9051 section 7.5.1): message 1 gone.
+    expunged = []
+    deadline = time.monotonic() + 10
+    while not expunged and time.monotonic() < deadline:
+        b.noop()
+        expunged += b.untagged_responses.pop("EXPUNGE", [])
+    assert expunged == [b"1"], expunged
     server.send(user, simple_message(unique("new")))
     deadline = time.monotonic() + 10
     exists = []
@@ -166,7 +173,7 @@ def test_two_sessions_see_changes(server):
         if exists:
             break
         time.sleep(0.1)
-    assert b.untagged_responses.get("EXPUNGE") or True
+    assert b.untagged_responses.pop("EXPUNGE", []) == []
     assert exists and int(exists[-1]) == 3, exists
     typ, data = b.fetch("1:*", "(UID)")
     uids = [int(re.search(rb"UID (\d+)", d).group(1)) for d in data]
@@ -193,12 +200,10 @@ def test_idle_woken_by_smtp(server):
         pass
     sock.sendall(b"a3 IDLE\r\n")
     assert f.readline().startswith(b"+ ")
-    t0 = time.monotonic()
+    # How soon the EXISTS comes is measured by bench/idle_wake.py.
     server.send(user, simple_message(unique("idle")))
     line = f.readline()
-    elapsed = time.monotonic() - t0
     assert line == b"* 2 EXISTS\r\n", line
-    assert elapsed < 5, elapsed
     sock.sendall(b"DONE\r\n")
     assert f.readline().startswith(b"a3 OK")
     sock.close()

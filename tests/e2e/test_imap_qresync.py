@@ -56,8 +56,15 @@ def test_select_qresync_resync(server):
     st, lines, tagged = a.cmd("SELECT INBOX (QRESYNC (%d %d 3:4))" % (uv, hm))
     assert st == "OK" and starting(lines, "* OK [CLOSED]"), lines
     assert not starting(lines, "* VANISHED"), lines
-    # Also with seq-match data.
-    a.ok("SELECT INBOX (QRESYNC (%d %d 1:4 (1:2 1:2)))" % (uv, hm))
+    fl = starting(lines, "* 3 FETCH")
+    assert len(fl) == 1 and "UID 4" in fl[0] and "\\Flagged" in fl[0], lines
+    # Also with seq-match data (RFC 7162 section 3.2.5.2): the same
+    # changes are reported.
+    lines = a.ok("SELECT INBOX (QRESYNC (%d %d 1:4 (1:2 1:2)))" % (uv, hm))
+    assert "* VANISHED (EARLIER) 2" in lines, lines
+    fl = starting(lines, "* 3 FETCH")
+    assert len(fl) == 1 and "UID 4" in fl[0] and "\\Flagged" in fl[0], lines
+    assert len([l for l in lines if " FETCH " in l]) == 1, lines
     # Wrong UIDVALIDITY: a plain SELECT.
     lines = a.ok("EXAMINE INBOX (QRESYNC (%d %d))" % (uv + 1, hm))
     assert not starting(lines, "* VANISHED") and \

@@ -103,10 +103,20 @@ def test_stls_injection(server):
 
 
 def test_pop3s_user_pass(server):
-    p = server.pop3s("p1@example.test", USERS["p1@example.test"])
-    count, size = p.stat()
-    assert count >= 0 and size >= 0
-    p.quit()
+    user = "p1@example.test"
+    token = unique("upass").encode()
+    server.send(user, simple_message(token.decode()))
+    p = server.pop3s(user, USERS[user])
+    try:
+        count, size = p.stat()
+        # STAT must describe the maildrop: every message, its octets.
+        listed = [int(l.split()[1]) for l in p.list()[1]]
+        assert count == len(listed) and count >= 1, (count, listed)
+        assert size == sum(listed), (size, listed)
+        _, lines, octets = p.retr(count)
+        assert token in b"\r\n".join(lines)
+    finally:
+        p.quit()
 
 
 @pytest.mark.parametrize("initial", [True, False])

@@ -38,6 +38,12 @@ def test_orphans_swept_at_start(server):
                os.path.join(msg, "20200101", "fedcba9876543210")]
     foreign = [os.path.join(msg, "20200101", "README"),
                os.path.join(msg, "notes", "0123456789abcdef")]
+    # Unreferenced but not older than the start (less the sweep margin,
+    # SWEEP_MARGIN_S = 600 s): a delivery may be writing such a file right
+    # now, before its commit, so the sweep must leave it alone.
+    young = {os.path.join(msg, days[-1], "00000000000000aa"): None,
+             os.path.join(msg, days[-1], "00000000000000bb"):
+                 time.time() - 300}
     owner = os.stat(msg)  # the server's user when the tests run as root
     for path in orphans + foreign:
         d = os.path.dirname(path)
@@ -48,6 +54,12 @@ def test_orphans_swept_at_start(server):
             f.write(b"Subject: never acknowledged\r\n\r\nx\r\n")
         os.chown(path, owner.st_uid, owner.st_gid)
         os.utime(path, (old, old))
+    for path, when in young.items():
+        with open(path, "wb") as f:
+            f.write(b"Subject: being written\r\n\r\nx\r\n")
+        os.chown(path, owner.st_uid, owner.st_gid)
+        if when is not None:
+            os.utime(path, (when, when))
     before = len(sweep_lines(server))
     server.start()
     deadline = time.monotonic() + 20
@@ -57,6 +69,7 @@ def test_orphans_swept_at_start(server):
     assert "checked=5 removed=2 errors=0" in last, last
     assert not [p for p in orphans if os.path.exists(p)]
     assert all(os.path.exists(p) for p in foreign)
+    assert all(os.path.exists(p) for p in young), young
     got = server.fetch_all(user)
     assert len(got) == 3, got
     for t in toks:

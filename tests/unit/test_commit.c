@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <event2/event.h>
@@ -29,6 +30,9 @@
 #define N_THREADS 4
 #define JOBS_PER_THREAD 250
 #define N_JOBS (N_THREADS * JOBS_PER_THREAD)
+/* Every wait on another thread is bounded: a bug fails the test with a
+ * message instead of hanging CI. */
+#define WAIT_MAX_S 20
 
 struct job_ctx {
 	int idx;
@@ -232,13 +236,55 @@ static struct gate gate = { PTHREAD_MUTEX_INITIALIZER,
 static int
 gate_apply(struct store *st, void *arg, const char **err_r)
 {
+	struct timespec until;
+	bool opened;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += WAIT_MAX_S;
 	pthread_mutex_lock(&gate.mu);
 	gate.entered = true;
 	pthread_cond_broadcast(&gate.cv);
-	while (!gate.open)
-		pthread_cond_wait(&gate.cv, &gate.mu);
+	while (!gate.open &&
+	       pthread_cond_timedwait(&gate.cv, &gate.mu, &until) == 0)
+		;
+	opened = gate.open;
 	pthread_mutex_unlock(&gate.mu);
+	if (!opened) {
+		*err_r = "gate never opened";
+		return -1;
+	}
 	return 0;
+}
+
+/* Opens the gate, so a commit thread parked in gate_apply can finish
+ * (also before failing a test: the teardown joins that thread). */
+static void
+gate_release(void)
+{
+	pthread_mutex_lock(&gate.mu);
+	gate.open = true;
+	pthread_cond_broadcast(&gate.cv);
+	pthread_mutex_unlock(&gate.mu);
+}
+
+/* Waits, bounded, until the commit thread is inside gate_apply. */
+static void
+gate_wait_entered(void)
+{
+	struct timespec until;
+	bool entered;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += WAIT_MAX_S;
+	pthread_mutex_lock(&gate.mu);
+	while (!gate.entered &&
+	       pthread_cond_timedwait(&gate.cv, &gate.mu, &until) == 0)
+		;
+	entered = gate.entered;
+	pthread_mutex_unlock(&gate.mu);
+	if (!entered)
+		fail_msg("the commit thread never ran the gate job (%d s)",
+			 WAIT_MAX_S);
 }
 
 static int
@@ -286,21 +332,19 @@ test_lost_transaction_fails_batch(void **state)
 
 	start(t, false); /* done runs on the commit thread */
 	submit_slot(t->commit, gate_apply, 0);
-	pthread_mutex_lock(&gate.mu);
-	while (!gate.entered)
-		pthread_cond_wait(&gate.cv, &gate.mu);
-	pthread_mutex_unlock(&gate.mu);
+	gate_wait_entered();
 	/* The commit thread is busy: these three form the next batch. */
 	submit_slot(t->commit, named_apply, 1);
 	submit_slot(t->commit, killer_apply, 2);
 	submit_slot(t->commit, named_apply, 3);
-	pthread_mutex_lock(&gate.mu);
-	gate.open = true;
-	pthread_cond_broadcast(&gate.cv);
-	pthread_mutex_unlock(&gate.mu);
+	gate_release();
 	/* The next job comes after that batch, in a healthy transaction. */
-	while (atomic_load(&dones) < 4)
+	for (int ms = 0; atomic_load(&dones) < 4; ms++) {
+		if (ms >= WAIT_MAX_S * 1000)
+			fail_msg("only %d of 4 jobs done after %d s",
+				 atomic_load(&dones), WAIT_MAX_S);
 		usleep(1000);
+	}
 	submit_slot(t->commit, named_apply, 4);
 	commit_free(&t->commit);
 

@@ -686,18 +686,17 @@ test_combined(void **state)
 }
 
 static void
-test_speed(void **state)
+test_big_body_no_match(void **state)
 {
-	/* A 4 KB message: one BODY and one SUBJECT key per call must take
-	 * microseconds (generous bound here: ASan and slow machines). */
+	/* A 4 KB UTF-8 body: SUBJECT matches, the BODY needle is in no line,
+	 * so the AND is false however often it is evaluated (a cache or
+	 * scanner state kept between calls must not change the answer). How
+	 * long it takes is measured by bench/search_speed.sh, not here. */
 	static const char line[] = "lorem ipsum dolor sit amet Ünïcödé\r\n";
 	char body[4096];
 	char *data;
 	struct imap_search_msg m;
 	struct imap_search_node *t;
-	struct timespec a, b;
-	const int rounds = 2000;
-	double us;
 	size_t n;
 
 	n = (size_t)snprintf(body, sizeof(body),
@@ -712,14 +711,11 @@ test_speed(void **state)
 	m = msg_of(data);
 	t = and_node(text_node(IMAP_SK_SUBJECT, "load"),
 		     text_node(IMAP_SK_BODY, "needle not present"));
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	for (int i = 0; i < rounds; i++)
+	for (int i = 0; i < 100; i++)
 		assert_int_equal(imap_search_match(t, &m, 1, 1), 0);
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	us = ((double)(b.tv_sec - a.tv_sec) * 1e6 +
-	      (double)(b.tv_nsec - a.tv_nsec) / 1e3) / rounds;
-	print_message("search over 4 KB: %.1f us per message\n", us);
-	assert_true(us < 500.0);
+	t = and_node(text_node(IMAP_SK_SUBJECT, "load"),
+		     text_node(IMAP_SK_BODY, "DOLOR SIT"));
+	assert_int_equal(imap_search_match(t, &m, 1, 1), 1);
 }
 
 int
@@ -744,7 +740,7 @@ main(void)
 		cmocka_unit_test_setup(test_body_multipart, setup),
 		cmocka_unit_test_setup(test_body_nested_message, setup),
 		cmocka_unit_test_setup(test_combined, setup),
-		cmocka_unit_test_setup(test_speed, setup),
+		cmocka_unit_test_setup(test_big_body_no_match, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,11 +7,13 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <ftw.h>
@@ -1171,6 +1173,11 @@ struct writer {
 	int64_t mailbox_id;
 	uint32_t uid;
 	int rc;
+	/* Set (under mu, signalled on cv) once the writer's handle is open
+	 * and it is about to append: the main thread commits only then. */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool appending;
 };
 
 static void *
@@ -1183,6 +1190,10 @@ writer_main(void *arg)
 	const char *e = NULL;
 
 	w->rc = -1;
+	pthread_mutex_lock(&w->mu);
+	w->appending = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
 	if (st == NULL)
 		return NULL;
 	w->rc = store_append(st, w->mailbox_id, &d, 0, NULL, 0, &w->uid, &e);
@@ -1198,8 +1209,12 @@ test_two_handles(void **state)
 	struct store_delivery d = { .blob = "m/a", .size = 3 };
 	int64_t id = box(f, "INBOX").id;
 	struct store_imsg *m = NULL;
-	struct writer w = { .f = f, .mailbox_id = id };
+	struct writer w = {
+		.f = f, .mailbox_id = id,
+		.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
+	};
 	const char *err = NULL;
+	struct timespec until;
 	pthread_t t;
 	uint32_t uid;
 	size_t n;
@@ -1212,7 +1227,17 @@ test_two_handles(void **state)
 	assert_int_equal(n, 0);
 	/* A writer on another handle waits for the lock (busy timeout). */
 	assert_int_equal(pthread_create(&t, NULL, writer_main, &w), 0);
-	usleep(50 * 1000);
+	/* Commit only once the writer is appending (bounded: 10 s), so its
+	 * append meets the lock we hold; it cannot finish before the commit,
+	 * hence uid 2 below. */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	pthread_mutex_lock(&w.mu);
+	while (!w.appending &&
+	       pthread_cond_timedwait(&w.cv, &w.mu, &until) == 0)
+		;
+	assert_true(w.appending);
+	pthread_mutex_unlock(&w.mu);
 	assert_int_equal(store_commit(f->st, &err), 0);
 	assert_int_equal(pthread_join(t, NULL), 0);
 	assert_int_equal(w.rc, 0);
