@@ -456,27 +456,32 @@ int
 config_parse_text(struct config *cfg, const char *text, size_t len,
 		  const char *name, char *err, size_t errlen)
 {
-	char line[1024];
+	char *copy = malloc(len + 1);
 	size_t off = 0;
-	int lineno = 0;
+	int lineno = 0, rc = 0;
 	bool listen_reset = false;
 
-	while (off < len) {
-		size_t n = 0;
-
-		/* As fgets did: through the newline, at most 1023 octets. */
-		while (off + n < len && n < sizeof(line) - 1)
-			if (text[off + n++] == '\n')
-				break;
-		memcpy(line, text + off, n);
-		line[n] = '\0';
-		off += n;
-		lineno++;
-		if (config_line(cfg, line, name, lineno, &listen_reset, err,
-				errlen) < 0)
-			return -1;
+	if (copy == NULL) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		return -1;
 	}
-	return 0;
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	/* Whole lines, however long: a fixed line buffer would read the
+	 * rest of a long line (a comment's too) as a line of its own. */
+	while (off < len && rc == 0) {
+		char *line = copy + off;
+		char *nl = memchr(line, '\n', len - off);
+
+		if (nl != NULL)
+			*nl = '\0';
+		off += nl != NULL ? (size_t)(nl - line) + 1 : len - off;
+		lineno++;
+		rc = config_line(cfg, line, name, lineno, &listen_reset, err,
+				 errlen);
+	}
+	free(copy);
+	return rc;
 }
 
 int

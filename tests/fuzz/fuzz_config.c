@@ -6,7 +6,8 @@
  *   and the numeric keys within the bounds the key table sets;
  * - failure says where: "NAME:LINE: reason" with LINE one of the lines;
  * - parsing is deterministic: a second run gives the same struct;
- * - a comment line added in front changes nothing but the line numbers.
+ * - a comment line added in front, however long, changes nothing but
+ *   the line numbers.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -92,18 +93,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct config a, b;
 	char err_a[600], err_b[600];
 	int ra, rb, lines = 0;
-	char *text = malloc(size + 2);
+	char *text = malloc(size + 1);
 
 	if (text == NULL)
 		return 0;
-	/* Lines as config_parse_text counts them (at most 1023 octets). */
-	for (size_t i = 0, n = 0; i < size; i++) {
-		n++;
-		if (data[i] == '\n' || n == 1023 || i + 1 == size) {
+	for (size_t i = 0; i < size; i++)
+		if (data[i] == '\n' || i + 1 == size)
 			lines++;
-			n = 0;
-		}
-	}
 	config_defaults(&a, false);
 	config_defaults(&b, false);
 	err_a[0] = err_b[0] = '\0';
@@ -124,12 +120,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		fuzz_config_err(err_a, lines, 0);
 	}
-	/* A comment in front: the same result, one line later. */
-	memmove(text + 2, text, size);
+	/* A comment in front (the input on one line, however long): the
+	 * same result, one line later. */
+	free(text);
+	text = malloc(2 * size + 2);
+	if (text == NULL)
+		abort();
 	text[0] = '#';
-	text[1] = '\n';
+	for (size_t i = 0; i < size; i++)
+		text[1 + i] = data[i] == '\n' ? ' ' : (char)data[i];
+	text[1 + size] = '\n';
+	memcpy(text + 2 + size, data, size);
 	config_defaults(&b, false);
-	rb = config_parse_text(&b, text, size + 2, FUZZ_CONFIG_NAME, err_b,
+	rb = config_parse_text(&b, text, 2 * size + 2, FUZZ_CONFIG_NAME, err_b,
 			       sizeof(err_b));
 	if (rb != ra)
 		abort();
