@@ -96,6 +96,8 @@ tx_append(struct smtp_session *s, const void *p, size_t n)
 		smtp_spool_abort(&tx->spool);
 }
 
+/* The framing of DATA text (smtp_datascan.h): kept apart from the session
+ * so that tests/fuzz/fuzz_smtp_data.c can cut its input anywhere. */
 void
 smtp_datascan_init(struct smtp_datascan *st)
 {
