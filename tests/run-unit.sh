@@ -36,6 +36,11 @@ for bin in "$@"; do
 	# "[  PASSED  ] 5 test(s)." and "[  FAILED  ] 2 test(s), listed below:"
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test(s)\..*/\1/p' "$log" | tail -n 1)
 	f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test(s),.*/\1/p' "$log" | tail -n 1)
+	# No summary (a hang, a crash): count the tests that did finish.
+	if [ -z "$p" ] && [ -z "$f" ]; then
+		p=$(grep -c '^\[       OK \] ' "$log")
+		f=$(grep -cE '^\[  FAILED  \] [A-Za-z_]' "$log")
+	fi
 	passed=$((passed + ${p:-0}))
 	failed=$((failed + ${f:-0}))
 	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
@@ -51,7 +56,7 @@ for bin in "$@"; do
 		bad_bins=$((bad_bins + 1))
 		# A crash (sanitizer abort, signal) prints no summary: count the
 		# binary itself as one failure so it cannot go unnoticed.
-		if [ -z "$f" ] || [ "$f" -eq 0 ]; then
+		if ! grep -qE '^\[  FAILED  \] [0-9]+ test\(s\)' "$log"; then
 			echo "run-unit: $bin exited with status $rc without a test summary" >&2
 			failed=$((failed + 1))
 		fi
