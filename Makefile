@@ -89,15 +89,16 @@ fuzz-long: $(FUZZ_BINS)
 	@FUZZ_CORPUS_DIR=$(CURDIR)/$(FUZZ_DIR)/corpus \
 		bash tests/run-fuzz.sh $(FUZZ_LONG_SECONDS) $(FUZZ_BINS)
 
+# -rs: the reason of every skipped test; per-test timeout in
+# tests/e2e/pytest.ini.
 e2e: build/postel-asan all
-	POSTEL_BIN=$(CURDIR)/build/postel-asan /usr/bin/python3 -m pytest -q tests/e2e
+	POSTEL_BIN=$(CURDIR)/build/postel-asan /usr/bin/python3 -m pytest -q -rs tests/e2e
 
-# Sets up the machine, builds, and runs every test; ends with a summary line.
+# Sets up the machine, builds, and runs every suite, each even when an
+# earlier one failed; fails when any did. The last line is the total,
+# "total: N passed, M failed, K skipped" (tests/run-check.sh).
 check: setup
-	$(MAKE) all asan
-	$(MAKE) unit
-	$(MAKE) fuzz
-	$(MAKE) e2e
+	@MAKE="$(MAKE)" bash tests/run-check.sh
 
 bench: all
 	bash bench/run.sh

@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(
 	build-essential pkg-config clang libclang-rt-14-dev
 	libevent-dev libssl-dev libsqlite3-dev libcrypt-dev libcmocka-dev
-	python3 python3-pytest swaks openssl sqlite3 procps libnet-ssleay-perl zlib1g-dev isync fetchmail
+	python3 python3-pytest python3-pytest-timeout swaks openssl sqlite3 procps libnet-ssleay-perl zlib1g-dev isync fetchmail
 	python3-fusepy fuse3
 )
 

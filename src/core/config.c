@@ -415,41 +415,110 @@ trim(char *s)
 	return s;
 }
 
+/* One line of the file, comment and surrounding space allowed: empty,
+ * or KEY = VALUE. 0, or -1 with "name:line: reason" in err. */
+static int
+config_line(struct config *cfg, char *line, const char *name, int lineno,
+	    bool *listen_reset, char *err, size_t errlen)
+{
+	char why[512];
+	char *hash = strchr(line, '#');
+
+	if (hash != NULL)
+		*hash = '\0';
+	char *s = trim(line);
+	if (*s == '\0')
+		return 0;
+	char *eq = strchr(s, '=');
+	if (eq == NULL) {
+		snprintf(err, errlen, "%s:%d: expected key = value", name,
+			 lineno);
+		return -1;
+	}
+	*eq = '\0';
+	if (config_set(cfg, trim(s), trim(eq + 1), listen_reset, why,
+		       sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s:%d: %s", name, lineno, why);
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_parse_text(struct config *cfg, const char *text, size_t len,
+		  const char *name, char *err, size_t errlen)
+{
+	char *copy = malloc(len + 1);
+	size_t off = 0;
+	int lineno = 0, rc = 0;
+	bool listen_reset = false;
+
+	if (copy == NULL) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		return -1;
+	}
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	/* Whole lines, however long: a fixed line buffer would read the
+	 * rest of a long line (a comment's too) as a line of its own. */
+	while (off < len && rc == 0) {
+		char *line = copy + off;
+		char *nl = memchr(line, '\n', len - off);
+
+		if (nl != NULL)
+			*nl = '\0';
+		off += nl != NULL ? (size_t)(nl - line) + 1 : len - off;
+		lineno++;
+		rc = config_line(cfg, line, name, lineno, &listen_reset, err,
+				 errlen);
+	}
+	free(copy);
+	return rc;
+}
+
 int
 config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
-	char line[1024], why[512];
-	int lineno = 0, rc = 0;
-	bool listen_reset = false;
+	char *text = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
 
 	if (f == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f) != NULL) {
-		lineno++;
-		char *hash = strchr(line, '#');
-		if (hash != NULL)
-			*hash = '\0';
-		char *s = trim(line);
-		if (*s == '\0')
-			continue;
-		char *eq = strchr(s, '=');
-		if (eq == NULL) {
-			snprintf(err, errlen, "%s:%d: expected key = value",
-				 path, lineno);
-			rc = -1;
-			break;
+	for (;;) {
+		if (len == cap) {
+			char *t = cap < CONFIG_FILE_MAX
+					  ? realloc(text, cap + 65536)
+					  : NULL;
+
+			if (t == NULL) {
+				snprintf(err, errlen, "%s: %s", path,
+					 cap < CONFIG_FILE_MAX
+						 ? "out of memory"
+						 : "file too large");
+				free(text);
+				fclose(f);
+				return -1;
+			}
+			text = t;
+			cap += 65536;
 		}
-		*eq = '\0';
-		if (config_set(cfg, trim(s), trim(eq + 1), &listen_reset, why,
-			       sizeof(why)) < 0) {
-			snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
-			rc = -1;
+		size_t got = fread(text + len, 1, cap - len, f);
+		len += got;
+		if (got == 0)
 			break;
-		}
+	}
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: read error", path);
+		free(text);
+		fclose(f);
+		return -1;
 	}
 	fclose(f);
+	rc = config_parse_text(cfg, text, len, path, err, errlen);
+	free(text);
 	return rc;
 }

@@ -96,21 +96,27 @@ tx_append(struct smtp_session *s, const void *p, size_t n)
 		smtp_spool_abort(&tx->spool);
 }
 
-/* Consumes p[0..n) of DATA text. Returns the number of bytes used; sets
- * *done when the terminating CRLF.CRLF was seen. Stops early (fewer bytes
- * used) when a decision needs bytes that have not arrived yet. */
-static size_t
-data_scan(struct smtp_session *s, const char *p, size_t n, bool *done)
+/* The framing of DATA text (smtp_datascan.h): kept apart from the session
+ * so that tests/fuzz/fuzz_smtp_data.c can cut its input anywhere. */
+void
+smtp_datascan_init(struct smtp_datascan *st)
 {
-	struct smtp_tx *tx = s->tx;
+	st->line_start = true;
+	st->prev_crlf = true;
+}
+
+size_t
+smtp_datascan_step(struct smtp_datascan *st, const char *p, size_t n,
+		   bool *done, smtp_datascan_emit_fn emit, void *arg)
+{
 	size_t i = 0;
 
 	while (i < n) {
-		if (tx->line_start) {
+		if (st->line_start) {
 			if (p[i] == '.') {
 				/* Only CRLF "." CRLF ends the data: look ahead,
 				 * waiting for bytes not yet received. */
-				if (tx->prev_crlf) {
+				if (st->prev_crlf) {
 					if (n - i < 2)
 						break;
 					if (p[i + 1] == '\r') {
@@ -124,29 +130,45 @@ data_scan(struct smtp_session *s, const char *p, size_t n, bool *done)
 				}
 				i++; /* dot-unstuffing */
 			}
-			tx->line_start = false;
+			st->line_start = false;
 			continue;
 		}
 		size_t q = i;
 		while (q < n && p[q] != '\r' && p[q] != '\n')
 			q++;
-		tx->line_len += q - i;
-		if (tx->line_len > LIMIT_SMTP_DATA_LINE && !tx->line_too_long) {
-			tx->line_too_long = true;
-			smtp_spool_abort(&tx->spool);
-		}
-		tx_append(s, p + i, q - i);
+		if (q > i)
+			emit(arg, p + i, q - i, false);
 		if (q == n)
 			return n;
 		if (p[q] == '\r' && q + 1 == n)
 			return q; /* is it CRLF or a bare CR? wait */
-		tx->prev_crlf = p[q] == '\r' && p[q + 1] == '\n';
-		tx_append(s, "\r\n", 2);
-		tx->line_start = true;
-		tx->line_len = 0;
-		i = q + (tx->prev_crlf ? 2 : 1);
+		st->prev_crlf = p[q] == '\r' && p[q + 1] == '\n';
+		emit(arg, NULL, 0, true);
+		st->line_start = true;
+		i = q + (st->prev_crlf ? 2 : 1);
 	}
 	return i;
+}
+
+/* The DATA reader's output: a line's text is counted against
+ * LIMIT_SMTP_DATA_LINE and appended; a line end is appended as CRLF. */
+static void
+data_emit(void *arg, const char *p, size_t n, bool eol)
+{
+	struct smtp_session *s = arg;
+	struct smtp_tx *tx = s->tx;
+
+	if (eol) {
+		tx_append(s, "\r\n", 2);
+		tx->line_len = 0;
+		return;
+	}
+	tx->line_len += n;
+	if (tx->line_len > LIMIT_SMTP_DATA_LINE && !tx->line_too_long) {
+		tx->line_too_long = true;
+		smtp_spool_abort(&tx->spool);
+	}
+	tx_append(s, p, n);
 }
 
 static void smtp_deliver(struct smtp_session *s);
@@ -218,7 +240,8 @@ data_read(struct smtp_session *s, struct evbuffer *in)
 		if (spool_wait(s))
 			return;
 		p = (const char *)evbuffer_pullup(in, (ssize_t)n);
-		used = data_scan(s, p, n, &done);
+		used = smtp_datascan_step(&s->tx->scan, p, n, &done,
+					  data_emit, s);
 		evbuffer_drain(in, used);
 		if (done) {
 			smtp_set_mode(s, SMTP_MODE_COMMAND);

@@ -13,6 +13,7 @@
 #include "../auth/sasl.h"
 #include "../core/limits.h"
 #include "../util/buf.h"
+#include "smtp_datascan.h"
 #include "smtp_parse.h"
 
 struct server;
@@ -70,8 +71,7 @@ struct smtp_tx {
 	bool bdat_failed;   /* a chunk was refused: the rest are refused too */
 	uint64_t declared_size; /* MAIL SIZE= (RFC 1870), 0 when absent */
 	/* DATA reader state (smtp_data.c). */
-	bool line_start;
-	bool prev_crlf;
+	struct smtp_datascan scan;
 	size_t line_len;    /* octets of the current line so far */
 	bool line_too_long; /* a line over LIMIT_SMTP_DATA_LINE: refuse */
 };

@@ -64,8 +64,7 @@ smtp_tx_new(void)
 	if (tx == NULL)
 		return NULL;
 	buf_init(&tx->hdr, LIMIT_SMTP_HEADER_KEPT);
-	tx->line_start = true;
-	tx->prev_crlf = true;
+	smtp_datascan_init(&tx->scan);
 	return tx;
 }
 

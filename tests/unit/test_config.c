@@ -1,0 +1,126 @@
+/* Unit tests for core/config.c: the configuration file parser. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/config.h"
+
+static int
+parse(struct config *cfg, const char *text, char *err, size_t errlen)
+{
+	config_defaults(cfg, false);
+	err[0] = '\0';
+	return config_parse_text(cfg, text, strlen(text), "t.conf", err,
+				 errlen);
+}
+
+static void
+test_keys_comments_and_errors(void **state)
+{
+	struct config cfg;
+	char err[600];
+
+	(void)state;
+	assert_int_equal(parse(&cfg, "# a comment\n  hostname = mx.example  "
+				     "# trailing\r\n\nlisten = smtp=127.0.0.1:"
+				     "2525\nmax_recipients=7",
+			       err, sizeof(err)),
+			 0);
+	assert_string_equal(cfg.hostname, "mx.example");
+	assert_int_equal(cfg.n_listeners, 1);
+	assert_int_equal(cfg.listeners[0].port, 2525);
+	assert_int_equal(cfg.max_rcpts, 7);
+	assert_int_equal(parse(&cfg, "hostname = a\n\nno equals sign\n", err,
+			       sizeof(err)),
+			 -1);
+	assert_string_equal(err, "t.conf:3: expected key = value");
+	assert_int_equal(parse(&cfg, "max_recipients = 0\n", err, sizeof(err)),
+			 -1);
+	assert_true(strncmp(err, "t.conf:1: ", 10) == 0);
+}
+
+/* A line longer than the old 1,024-octet line buffer: its tail was read
+ * as a line of its own, so a long comment could set a key. */
+static void
+test_long_comment_sets_nothing(void **state)
+{
+	struct config cfg;
+	char err[600];
+	size_t pad = 1500;
+	char *text = malloc(pad + 200);
+
+	(void)state;
+	assert_non_null(text);
+	text[0] = '#';
+	memset(text + 1, 'x', pad);
+	strcpy(text + 1 + pad, " listen = smtp=127.0.0.9:2600\n"
+			       "hostname = after.example\n");
+	assert_int_equal(parse(&cfg, text, err, sizeof(err)), 0);
+	assert_string_equal(cfg.hostname, "after.example");
+	assert_int_equal(cfg.n_listeners, PROTO_COUNT); /* the defaults */
+	for (size_t i = 0; i < cfg.n_listeners; i++)
+		assert_int_not_equal(cfg.listeners[i].port, 2600);
+	free(text);
+}
+
+/* A long value is refused as a whole, on its own line number. */
+static void
+test_long_value_refused(void **state)
+{
+	struct config cfg;
+	char err[600];
+	size_t pad = 1500;
+	char *text = malloc(pad + 200);
+
+	(void)state;
+	assert_non_null(text);
+	strcpy(text, "# first\nhostname = ");
+	memset(text + strlen(text), 'h', pad);
+	strcpy(text + strlen("# first\nhostname = ") + pad, "\n");
+	assert_int_equal(parse(&cfg, text, err, sizeof(err)), -1);
+	assert_string_equal(err, "t.conf:2: value of hostname too long");
+	free(text);
+}
+
+/* config_load reads the file and parses its contents the same way. */
+static void
+test_load_file(void **state)
+{
+	struct config a, b;
+	char err[600], path[] = "/tmp/postel-test-config-XXXXXX";
+	const char *text = "hostname = file.example\nmax_recipients = 9\n";
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	config_defaults(&a, false);
+	assert_int_equal(config_load(&a, path, err, sizeof(err)), 0);
+	assert_int_equal(parse(&b, text, err, sizeof(err)), 0);
+	assert_memory_equal(&a, &b, sizeof(a));
+	assert_string_equal(a.hostname, "file.example");
+	unlink(path);
+	assert_int_equal(config_load(&a, path, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, path));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_keys_comments_and_errors),
+		cmocka_unit_test(test_long_comment_sets_nothing),
+		cmocka_unit_test(test_long_value_refused),
+		cmocka_unit_test(test_load_file),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
