@@ -50,7 +50,7 @@ static void
 auth_lookup_work(void *arg)
 {
 	struct auth_job *j = arg;
-	struct store *st = server_thread_store(j->srv);
+	struct store *st = store_thread_handle(&j->srv->cfg);
 
 	if (st == NULL) {
 		j->result = AUTH_TEMPFAIL;

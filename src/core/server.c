@@ -40,42 +40,6 @@
 /* SIGTERM waits at most this long for durable work in flight. */
 #define SERVER_DRAIN_MAX_TICKS 300 /* x 100 ms */
 
-static pthread_key_t thread_store_key;
-static pthread_once_t thread_store_once = PTHREAD_ONCE_INIT;
-
-static void
-thread_store_close(void *p)
-{
-	struct store *st = p;
-
-	store_close(&st);
-}
-
-static void
-thread_store_key_init(void)
-{
-	pthread_key_create(&thread_store_key, thread_store_close);
-}
-
-struct store *
-server_thread_store(struct server *srv)
-{
-	struct store *st;
-	char err[256];
-
-	pthread_once(&thread_store_once, thread_store_key_init);
-	st = pthread_getspecific(thread_store_key);
-	if (st != NULL)
-		return st;
-	st = store_open(srv->cfg.store_url, srv->cfg.data_dir, err, sizeof(err));
-	if (st == NULL) {
-		log_error(NULL, "store_open", " reason=%s", log_qs(err));
-		return NULL;
-	}
-	pthread_setspecific(thread_store_key, st);
-	return st;
-}
-
 bool
 server_mailbox_lock(struct server *srv, int64_t mailbox_id)
 {

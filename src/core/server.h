@@ -34,10 +34,6 @@ struct server {
 	bool draining;              /* SIGTERM: finishing in-flight work */
 };
 
-/* The store handle of the calling worker thread, opened on first use; NULL
- * (logged) when it cannot be opened. Never call on the loop thread. */
-struct store *server_thread_store(struct server *srv);
-
 /* POP3 exclusive access to a mailbox (RFC 1939 §8: the maildrop is locked
  * for the session). true when the lock was taken. */
 bool server_mailbox_lock(struct server *srv, int64_t mailbox_id);

@@ -567,7 +567,7 @@ static void
 imap_job_read_work(void *arg)
 {
 	struct imap_job *j = arg;
-	struct store *st = server_thread_store(j->s->srv);
+	struct store *st = store_thread_handle(&j->s->srv->cfg);
 	const char *err = NULL;
 
 	if (st == NULL) {

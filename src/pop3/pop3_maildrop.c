@@ -162,7 +162,7 @@ static void
 pop3_maildrop_info_work(void *arg)
 {
 	struct pop3_session *s = arg;
-	struct store *st = server_thread_store(s->srv);
+	struct store *st = store_thread_handle(&s->srv->cfg);
 
 	s->job_result = -1;
 	if (st != NULL)
@@ -176,7 +176,7 @@ static void
 pop3_maildrop_list_work(void *arg)
 {
 	struct pop3_session *s = arg;
-	struct store *st = server_thread_store(s->srv);
+	struct store *st = store_thread_handle(&s->srv->cfg);
 	const char *err = NULL;
 
 	s->job_result = -1;

@@ -197,7 +197,7 @@ static void
 rcpt_work(void *arg)
 {
 	struct smtp_rcpt_job *j = arg;
-	struct store *st = server_thread_store(j->s->srv);
+	struct store *st = store_thread_handle(&j->s->srv->cfg);
 
 	j->status = st ? store_resolve_rcpt(st, j->addr, &j->accounts, &j->n)
 		       : STORE_RCPT_ERROR;

@@ -53,7 +53,7 @@ static void
 sender_work(void *arg)
 {
 	struct smtp_sender_job *j = arg;
-	struct store *st = server_thread_store(j->s->srv);
+	struct store *st = store_thread_handle(&j->s->srv->cfg);
 	struct store_account acct;
 	int rc;
 

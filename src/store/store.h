@@ -492,6 +492,13 @@ struct store *store_open(const char *url, const char *data_dir, char *err,
 			 size_t errlen);
 void store_close(struct store **stp);
 
+/* The store handle of the calling worker thread, opened from
+ * cfg->store_url and cfg->data_dir on first use and closed when the thread
+ * ends; NULL (logged) when it cannot be opened. Never call on the loop
+ * thread. */
+struct config;
+struct store *store_thread_handle(const struct config *cfg);
+
 /* Transactions: writes outside begin/commit are each their own. */
 int store_begin(struct store *st, const char **err_r);
 int store_commit(struct store *st, const char **err_r);
