@@ -18,7 +18,7 @@
 #include "../core/limits.h"
 #include "../core/log.h"
 #include "../core/loop.h"
-#include "../core/server.h"
+#include "../core/runtime.h"
 #include "../core/workers.h"
 #include "../store/store.h"
 #include "../util/str.h"

@@ -19,37 +19,10 @@
 #include <openssl/ssl.h>
 
 #include "limits.h"
-#include "listener.h"
 #include "log.h"
 #include "loop.h"
-#include "server.h"
-#include "server_priv.h"
+#include "runtime_int.h"
 #include "zpipe.h"
-
-/* The server's list of live connections, for SIGTERM. */
-static void
-conn_link(struct conn *c)
-{
-	struct server_priv *p = c->srv->priv;
-
-	c->next = p->conns;
-	if (p->conns != NULL)
-		p->conns->prev = c;
-	p->conns = c;
-}
-
-static void
-conn_unlink(struct conn *c)
-{
-	struct server_priv *p = c->srv->priv;
-
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		p->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-}
 
 static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
@@ -164,8 +137,7 @@ conn_new(struct server *srv, int fd, const char *peer_ip, bool implicit_tls)
 		free(c);
 		return NULL;
 	}
-	conn_link(c);
-	listener_conn_added(srv, c);
+	runtime_conn_added(srv, c);
 	conn_setup_bev(c);
 	if (implicit_tls)
 		conn_hs_deadline(c);
@@ -186,8 +158,7 @@ conn_free(struct conn **cp)
 
 	if (c == NULL)
 		return;
-	listener_conn_removed(c->srv, c);
-	conn_unlink(c);
+	runtime_conn_removed(c->srv, c);
 	/* Best effort: push out what is queued without waiting. */
 	if (!c->dead || c->closing) {
 		conn_z_flush(c, SIZE_MAX);
@@ -644,7 +615,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 void
 conn_shutdown_all(struct server *srv, const char *reason)
 {
-	struct conn *c = srv->priv->conns;
+	struct conn *c = srv->reg->conns;
 
 	/* on_close may free c (never another conn), so step first. */
 	while (c != NULL) {

@@ -12,7 +12,7 @@
 
 #include "log.h"
 #include "loop.h"
-#include "server.h"
+#include "runtime.h"
 
 /* The whole TLS handshake (implicit TLS or after STARTTLS) must finish
  * within tls_handshake_timeout: the idle timeout restarts with every byte,

@@ -24,75 +24,6 @@
 #include "server.h"
 #include "server_priv.h"
 
-static unsigned
-ip_hash(const char *ip)
-{
-	unsigned h = 2166136261u;
-
-	for (; *ip; ip++)
-		h = (h ^ (unsigned char)*ip) * 16777619u;
-	return h % SERVER_IP_BUCKETS;
-}
-
-static struct server_ip_count **
-ip_find(struct server_priv *p, const char *ip)
-{
-	struct server_ip_count **pp = &p->ips[ip_hash(ip)];
-
-	while (*pp != NULL && strcmp((*pp)->ip, ip) != 0)
-		pp = &(*pp)->next;
-	return pp;
-}
-
-static unsigned
-ip_count(struct server_priv *p, const char *ip)
-{
-	struct server_ip_count *e = *ip_find(p, ip);
-
-	return e ? e->n : 0;
-}
-
-/* Per-address limits count address groups: IPv4 /32, IPv6 /64
- * (iprate.h). */
-void
-listener_conn_added(struct server *srv, struct conn *c)
-{
-	struct server_priv *p = srv->priv;
-	char group[64];
-	struct server_ip_count **pp;
-
-	iprate_group(conn_peer(c), group, sizeof(group));
-	pp = ip_find(p, group);
-	if (*pp == NULL) {
-		struct server_ip_count *e = calloc(1, sizeof(*e));
-		if (e == NULL)
-			return;
-		snprintf(e->ip, sizeof(e->ip), "%s", group);
-		*pp = e;
-	}
-	(*pp)->n++;
-	p->n_conns++;
-}
-
-void
-listener_conn_removed(struct server *srv, struct conn *c)
-{
-	struct server_priv *p = srv->priv;
-	char group[64];
-	struct server_ip_count **pp;
-
-	iprate_group(conn_peer(c), group, sizeof(group));
-	pp = ip_find(p, group);
-	p->n_conns--;
-	if (*pp == NULL)
-		return;
-	if (--(*pp)->n == 0) {
-		struct server_ip_count *e = *pp;
-		*pp = e->next;
-		free(e);
-	}
-}
-
 static void
 peer_ip(const struct sockaddr *sa, char *out, size_t outlen)
 {
@@ -185,8 +116,9 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		return;
 	}
 	iprate_group(ip, group, sizeof(group));
-	if (srv->priv->n_conns >= srv->cfg.max_connections ||
-	    ip_count(srv->priv, group) >= srv->cfg.max_connections_per_ip) {
+	if (runtime_conn_count(srv) >= srv->cfg.max_connections ||
+	    runtime_conn_count_group(srv, group) >=
+	    srv->cfg.max_connections_per_ip) {
 		log_warn(NULL, "refuse", " proto=%s ip=%s reason=limit",
 			 config_proto_name(sl->proto), ip);
 		refuse(fd, sl->proto, "Too many connections");
@@ -287,11 +219,5 @@ listener_free_all(struct server *srv)
 	for (size_t i = 0; i < p->n_listeners; i++)
 		evconnlistener_free(p->listeners[i].evl);
 	p->n_listeners = 0;
-	for (size_t b = 0; b < SERVER_IP_BUCKETS; b++)
-		while (p->ips[b] != NULL) {
-			struct server_ip_count *e = p->ips[b];
-			p->ips[b] = e->next;
-			free(e);
-		}
 	iprate_free(&p->iprate);
 }

@@ -8,7 +8,6 @@
 #define POSTEL_LISTENER_H
 
 struct server;
-struct conn;
 
 /* Binds every configured listener and prints "postel: listening ..." for
  * each. 0 or -1 with err. */
@@ -16,9 +15,5 @@ int listener_bind_all(struct server *srv, char *err, size_t errlen);
 /* Stops accepting (SIGTERM). */
 void listener_disable_all(struct server *srv);
 void listener_free_all(struct server *srv);
-
-/* Connection accounting, called by conn.c. */
-void listener_conn_added(struct server *srv, struct conn *c);
-void listener_conn_removed(struct server *srv, struct conn *c);
 
 #endif

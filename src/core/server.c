@@ -5,7 +5,6 @@
 #include "server.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,99 +39,18 @@
 /* SIGTERM waits at most this long for durable work in flight. */
 #define SERVER_DRAIN_MAX_TICKS 300 /* x 100 ms */
 
-bool
-server_mailbox_lock(struct server *srv, int64_t mailbox_id)
-{
-	struct server_lock **pp =
-		&srv->priv->locks[(uint64_t)mailbox_id % SERVER_LOCK_BUCKETS];
-
-	for (struct server_lock *l = *pp; l != NULL; l = l->next)
-		if (l->mailbox_id == mailbox_id)
-			return false;
-	struct server_lock *l = malloc(sizeof(*l));
-	if (l == NULL)
-		return false;
-	l->mailbox_id = mailbox_id;
-	l->next = *pp;
-	*pp = l;
-	return true;
-}
-
-void
-server_mailbox_unlock(struct server *srv, int64_t mailbox_id)
-{
-	struct server_lock **pp =
-		&srv->priv->locks[(uint64_t)mailbox_id % SERVER_LOCK_BUCKETS];
-
-	for (; *pp != NULL; pp = &(*pp)->next)
-		if ((*pp)->mailbox_id == mailbox_id) {
-			struct server_lock *l = *pp;
-			*pp = l->next;
-			free(l);
-			return;
-		}
-}
-
-void
-server_busy_begin(struct server *srv)
-{
-	srv->priv->busy++;
-}
-
-void
-server_busy_end(struct server *srv)
-{
-	if (srv->priv->busy > 0)
-		srv->priv->busy--;
-}
-
-void
-server_watch_add(struct server *srv, struct server_watch *w)
-{
-	w->prev = NULL;
-	w->next = srv->priv->watches;
-	if (w->next != NULL)
-		w->next->prev = w;
-	srv->priv->watches = w;
-}
-
-void
-server_watch_remove(struct server *srv, struct server_watch *w)
-{
-	if (w->prev != NULL)
-		w->prev->next = w->next;
-	else if (srv->priv->watches == w)
-		srv->priv->watches = w->next;
-	if (w->next != NULL)
-		w->next->prev = w->prev;
-	w->prev = w->next = NULL;
-}
-
-void
-server_notify_account(struct server *srv, int64_t account_id)
-{
-	struct server_watch *w = srv->priv->watches;
-
-	/* A linear walk: watches are IMAP sessions with a mailbox selected;
-	 * a per-account table can replace this when it shows in profiles. */
-	while (w != NULL) {
-		struct server_watch *next = w->next;
-		if (w->account_id == account_id)
-			w->cb(w->ctx, account_id);
-		w = next;
-	}
-}
-
 static void
 drain_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *srv = arg;
 	struct server_priv *p = srv->priv;
 
-	if (p->busy > 0 && ++p->drain_ticks < SERVER_DRAIN_MAX_TICKS)
+	if (runtime_busy(srv) > 0 &&
+	    ++p->drain_ticks < SERVER_DRAIN_MAX_TICKS)
 		return;
-	if (p->busy > 0)
-		log_warn(NULL, "drain_timeout", " busy=%u", p->busy);
+	if (runtime_busy(srv) > 0)
+		log_warn(NULL, "drain_timeout", " busy=%u",
+			 runtime_busy(srv));
 	event_del(p->drain_timer);
 	conn_shutdown_all(srv, "shutdown");
 	loop_stop(srv->loop);
@@ -147,7 +65,7 @@ sigterm_cb(evutil_socket_t sig, short what, void *arg)
 	if (srv->draining)
 		return;
 	log_info(NULL, "shutdown", " signal=%d busy=%u", (int)sig,
-		 srv->priv->busy);
+		 runtime_busy(srv));
 	srv->draining = true;
 	listener_disable_all(srv);
 	event_add(srv->priv->drain_timer, &tv);
@@ -330,12 +248,6 @@ server_free_parts(struct server *srv)
 	if (p->sig_int) event_free(p->sig_int);
 	if (p->sig_hup) event_free(p->sig_hup);
 	if (p->drain_timer) event_free(p->drain_timer);
-	for (size_t b = 0; b < SERVER_LOCK_BUCKETS; b++)
-		while (p->locks[b] != NULL) {
-			struct server_lock *l = p->locks[b];
-			p->locks[b] = l->next;
-			free(l);
-		}
 	tls_ctx_free(srv->tls_ctx);
 	srv->tls_ctx = NULL;
 	tls_tickets_free(&p->tickets);
@@ -345,6 +257,7 @@ server_free_parts(struct server *srv)
 		close(p->lock_fd);
 	free(p);
 	srv->priv = NULL;
+	runtime_free(srv);
 }
 
 /* The worker pools, the login throttle and cache; 0 or -1. */
@@ -391,7 +304,7 @@ server_run(struct server *srv)
 	evthread_use_pthreads();
 	srv->priv = calloc(1, sizeof(*srv->priv));
 	srv->loop = loop_new();
-	if (srv->priv == NULL || srv->loop == NULL) {
+	if (srv->priv == NULL || srv->loop == NULL || runtime_init(srv) < 0) {
 		fprintf(stderr, "postel: out of memory\n");
 		return 1;
 	}

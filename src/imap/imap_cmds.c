@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "../core/log.h"
-#include "../core/server.h"
+#include "../core/runtime.h"
 #include "../util/str.h"
 #include "imap_int.h"
 

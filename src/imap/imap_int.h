@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "../core/limits.h"
-#include "../core/server.h"
+#include "../core/runtime.h"
 #include "../store/store.h"
 #include "../util/buf.h"
 #include "imap_parse.h"

@@ -18,7 +18,7 @@
 
 #include "../core/conn.h"
 #include "../core/log.h"
-#include "../core/server.h"
+#include "../core/runtime.h"
 #include "../core/workers.h"
 #include "../store/blob.h"
 #include "../store/commit.h"

@@ -11,7 +11,7 @@
 #include "../auth/sasl.h"
 #include "../core/conn.h"
 #include "../core/log.h"
-#include "../core/server.h"
+#include "../core/runtime.h"
 #include "../util/str.h"
 #include "pop3_maildrop.h"
 #include "pop3_reply.h"

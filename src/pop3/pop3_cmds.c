@@ -8,7 +8,7 @@
 
 #include "../core/conn.h"
 #include "../core/log.h"
-#include "../core/server.h"
+#include "../core/runtime.h"
 #include "pop3_maildrop.h"
 #include "pop3_reply.h"
 #include "pop3_session.h"

@@ -18,7 +18,7 @@
 
 #include "../core/conn.h"
 #include "../core/log.h"
-#include "../core/server.h"
+#include "../core/runtime.h"
 #include "../util/str.h"
 #include "pop3_maildrop.h"
 #include "pop3_reply.h"

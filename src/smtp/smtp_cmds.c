@@ -14,7 +14,7 @@
 #include "../core/diskfree.h"
 #include "../core/log.h"
 #include "../core/loop.h"
-#include "../core/server.h"
+#include "../core/runtime.h"
 #include "../core/workers.h"
 #include "../store/store.h"
 #include "../util/str.h"

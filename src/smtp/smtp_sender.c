@@ -16,7 +16,7 @@
 #include "../core/config.h"
 #include "../core/conn.h"
 #include "../core/log.h"
-#include "../core/server.h"
+#include "../core/runtime.h"
 #include "../core/workers.h"
 #include "../mime/mime.h"
 #include "../store/store.h"

@@ -16,7 +16,7 @@
 #include "../core/config.h"
 #include "../core/conn.h"
 #include "../core/log.h"
-#include "../core/server.h"
+#include "../core/runtime.h"
 #include "../util/str.h"
 #include "smtp_int.h"
 

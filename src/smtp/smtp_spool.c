@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "../core/config.h"
-#include "../core/server.h"
+#include "../core/runtime.h"
 #include "../core/workers.h"
 #include "../store/blob.h"
 #include "smtp_int.h"
