@@ -9,25 +9,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../server/protocols.h"
 #include "../util/str.h"
 #include "iprate.h"
 #include "limits.h"
 #include "log.h"
 
-static const char *const proto_names[PROTO_COUNT] = {
-	"smtp", "submission", "submissions", "pop3", "pop3s", "imap", "imaps",
-};
-
-/* Default ports as root, and unprivileged (the same + a leading 2 etc.). */
-static const int proto_port_root[PROTO_COUNT] = { 25, 587, 465, 110, 995,
-						  143, 993 };
-static const int proto_port_user[PROTO_COUNT] = { 2525, 2587, 2465, 2110,
-						  2995, 2143, 2993 };
-
+/* Names and default ports: the protocol table (protocols.h). */
 const char *
 config_proto_name(enum proto p)
 {
-	return (p >= 0 && p < PROTO_COUNT) ? proto_names[p] : "?";
+	return (p >= 0 && p < PROTO_COUNT) ? protocols[p].name : "?";
 }
 
 static void
@@ -57,7 +49,8 @@ config_defaults(struct config *cfg, bool as_root)
 		struct config_listen *l = &cfg->listeners[cfg->n_listeners++];
 		l->proto = (enum proto)p;
 		str_lcpy(l->addr, "0.0.0.0", sizeof(l->addr));
-		l->port = as_root ? proto_port_root[p] : proto_port_user[p];
+		l->port = as_root ? protocols[p].port_root
+				  : protocols[p].port_user;
 	}
 	cfg->max_message_size = LIMIT_MESSAGE_SIZE_DEFAULT;
 	cfg->max_rcpts = LIMIT_SMTP_RCPTS_DEFAULT;
@@ -114,8 +107,8 @@ static int
 parse_proto(const char *s, size_t len, enum proto *p)
 {
 	for (int i = 0; i < PROTO_COUNT; i++)
-		if (strlen(proto_names[i]) == len &&
-		    strncmp(s, proto_names[i], len) == 0) {
+		if (strlen(protocols[i].name) == len &&
+		    strncmp(s, protocols[i].name, len) == 0) {
 			*p = (enum proto)i;
 			return 0;
 		}

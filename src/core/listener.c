@@ -14,9 +14,7 @@
 
 #include <event2/listener.h>
 
-#include "../imap/imap_session.h"
-#include "../pop3/pop3_session.h"
-#include "../smtp/smtp_session.h"
+#include "../server/protocols.h"
 #include "conn.h"
 #include "iprate.h"
 #include "log.h"
@@ -43,24 +41,16 @@ peer_ip(const struct sockaddr *sa, char *out, size_t outlen)
 }
 
 /* Refuses a connection over a limit with the protocol's own words when the
- * protocol speaks first in plaintext; TLS ports are just closed. */
+ * protocol speaks first in plaintext (refuse_fmt); TLS ports are just
+ * closed. */
 static void
-refuse(int fd, int proto, const char *why)
+refuse(int fd, const struct proto_entry *pe, const char *why)
 {
 	char msg[160];
 
 	msg[0] = '\0';
-	/* RFC 5321 §3.1 (421 instead of the 220 greeting), RFC 2449 §8.1.2
-	 * ([SYS/TEMP]: try again later), RFC 9051 §7.1.5 (BYE greeting). */
-	if (proto == PROTO_SMTP || proto == PROTO_SUBMISSION)
-		snprintf(msg, sizeof(msg), "421 4.7.0 %s, try again later\r\n",
-			 why);
-	else if (proto == PROTO_POP3)
-		snprintf(msg, sizeof(msg),
-			 "-ERR [SYS/TEMP] %s, try again later\r\n", why);
-	else if (proto == PROTO_IMAP)
-		snprintf(msg, sizeof(msg), "* BYE %s, try again later\r\n",
-			 why);
+	if (pe->refuse_fmt != NULL)
+		snprintf(msg, sizeof(msg), pe->refuse_fmt, why);
 	if (msg[0] != '\0') {
 		ssize_t w = send(fd, msg, strlen(msg), MSG_DONTWAIT | MSG_NOSIGNAL);
 		(void)w;
@@ -103,8 +93,8 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	struct server_listener *sl = arg;
 	struct server *srv = sl->srv;
 	char ip[64], group[64];
-	bool tls = sl->proto == PROTO_SUBMISSIONS || sl->proto == PROTO_POP3S ||
-		   sl->proto == PROTO_IMAPS;
+	const struct proto_entry *pe = &sl->protos[sl->proto];
+	bool tls = pe->implicit_tls;
 
 	peer_ip(sa, ip, sizeof(ip));
 	/* Replies are small and each ends a round trip: Nagle's algorithm
@@ -121,13 +111,13 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	    srv->cfg.max_connections_per_ip) {
 		log_warn(NULL, "refuse", " proto=%s ip=%s reason=limit",
 			 config_proto_name(sl->proto), ip);
-		refuse(fd, sl->proto, "Too many connections");
+		refuse(fd, pe, "Too many connections");
 		return;
 	}
 	if (!rate_ok(srv, ip)) {
 		log_warn(NULL, "refuse", " proto=%s ip=%s reason=rate",
 			 config_proto_name(sl->proto), ip);
-		refuse(fd, sl->proto, "Too many connections from your address");
+		refuse(fd, pe, "Too many connections from your address");
 		return;
 	}
 	struct conn *c = conn_new(srv, fd, ip, tls);
@@ -137,12 +127,7 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	}
 	log_info(conn_id(c), "connect", " proto=%s ip=%s",
 		 config_proto_name(sl->proto), ip);
-	if (sl->proto == PROTO_POP3 || sl->proto == PROTO_POP3S)
-		pop3_session_start(srv, c, tls);
-	else if (sl->proto == PROTO_IMAP || sl->proto == PROTO_IMAPS)
-		imap_session_start(srv, c, tls);
-	else
-		smtp_session_start(srv, c, sl->proto);
+	pe->start(srv, c, (enum proto)sl->proto, tls);
 }
 
 static int
@@ -165,7 +150,8 @@ make_sockaddr(const struct config_listen *l, struct sockaddr_storage *ss,
 }
 
 int
-listener_bind_all(struct server *srv, char *err, size_t errlen)
+listener_bind_all(struct server *srv, const struct proto_entry *protos,
+		  char *err, size_t errlen)
 {
 	struct server_priv *p = srv->priv;
 	struct event_base *base = loop_base(srv->loop);
@@ -181,6 +167,7 @@ listener_bind_all(struct server *srv, char *err, size_t errlen)
 			return -1;
 		}
 		sl->srv = srv;
+		sl->protos = protos;
 		sl->proto = l->proto;
 		sl->evl = evconnlistener_new_bind(base, accept_cb, sl,
 			LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |

@@ -8,10 +8,14 @@
 #define POSTEL_LISTENER_H
 
 struct server;
+struct proto_entry;
 
 /* Binds every configured listener and prints "postel: listening ..." for
- * each. 0 or -1 with err. */
-int listener_bind_all(struct server *srv, char *err, size_t errlen);
+ * each; a connection accepted on a listener of protocol P is handed to
+ * protos[P].start (protocols.h: the table, indexed by enum proto). 0 or -1
+ * with err. */
+int listener_bind_all(struct server *srv, const struct proto_entry *protos,
+		      char *err, size_t errlen);
 /* Stops accepting (SIGTERM). */
 void listener_disable_all(struct server *srv);
 void listener_free_all(struct server *srv);

@@ -25,6 +25,7 @@
 #include "../store/commit.h"
 #include "../store/store.h"
 #include "../store/sweep.h"
+#include "../server/protocols.h"
 #include "conn.h"
 #include "keyhelper.h"
 #include "listener.h"
@@ -171,7 +172,7 @@ server_start_privileged(struct server *srv, char *err, size_t errlen)
 	srv->tls_ctx = tls_ctx_new(&srv->cfg, srv->priv->tickets, err, errlen);
 	if (srv->tls_ctx == NULL)
 		return -1;
-	if (listener_bind_all(srv, err, errlen) < 0)
+	if (listener_bind_all(srv, protocols, err, errlen) < 0)
 		return -1;
 	/* Forked before any thread exists; it keeps root only to read the
 	 * configured files again on SIGHUP. */

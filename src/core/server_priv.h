@@ -11,6 +11,7 @@
 #include "iprate.h"
 
 struct conn;
+struct proto_entry;
 struct evconnlistener;
 struct event;
 struct sweep_thread;
@@ -21,6 +22,7 @@ struct iprate;
 struct server_listener {
 	struct server *srv;
 	struct evconnlistener *evl;
+	const struct proto_entry *protos; /* the table, by enum proto */
 	int proto; /* enum proto */
 };
 
