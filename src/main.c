@@ -13,7 +13,8 @@
 #include "core/config.h"
 #include "core/limits.h"
 #include "core/log.h"
-#include "core/server.h"
+#include "server/config_file.h"
+#include "server/server.h"
 #include "util/str.h"
 
 #define POSTEL_VERSION "0.1.0"

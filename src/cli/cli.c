@@ -14,7 +14,7 @@
 
 #include "cli/cli_util.h"
 #include "core/config.h"
-#include "core/privdrop.h"
+#include "server/privdrop.h"
 #include "store/store.h"
 
 /* Longest domain name: RFC 1035 §2.3.4 (255 octets on the wire, so 253

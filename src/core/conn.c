@@ -18,11 +18,11 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
+#include "../util/zpipe.h"
 #include "limits.h"
 #include "log.h"
 #include "loop.h"
 #include "runtime_int.h"
-#include "zpipe.h"
 
 static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);

@@ -1,8 +1,8 @@
 /*
  * TLS contexts: the profile of docs/CONFIG.md (TLS 1.2+, ECDHE with AEAD,
  * session tickets under a rotated key ring), certificate and key from PEM
- * bytes, and a self-signed certificate made on first start so `postel
- * serve` works with no configuration.
+ * bytes. The self-signed certificate of a first start: tls_cert.h in
+ * src/server/.
  */
 #ifndef POSTEL_TLS_H
 #define POSTEL_TLS_H
@@ -12,14 +12,6 @@
 struct config;
 struct ssl_ctx_st;
 struct tls_tickets;
-
-/* With the default paths (DATA_DIR/tls/cert.pem and key.pem) and both
- * files missing, makes a new P-256 key and a self-signed certificate for
- * cfg->hostname (subjectAltName also localhost, 127.0.0.1, ::1), valid ten
- * years; as root the files are handed to cfg->run_user. Never follows a
- * link, never writes an existing file or a configured cert/key; one file
- * of the pair missing is an error. 0 or -1 with err. */
-int tls_ensure_cert(const struct config *cfg, char *err, size_t errlen);
 
 /* The session-ticket key ring shared by every context of the process (so
  * tickets survive a SIGHUP reload). A key seals tickets for period_s

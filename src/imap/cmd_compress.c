@@ -3,7 +3,7 @@
  * happens in imap_reply_tagged_flush(), right after the tagged OK is
  * queued, because that OK may wait for a view refresh and nothing may be
  * read or written between the OK and the start of compression (§3). The
- * connection layer (core/conn.c, core/zpipe.c) does the deflating.
+ * connection layer (core/conn.c, util/zpipe.c) does the deflating.
  */
 #include "../core/conn.h"
 #include "../core/log.h"

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the COMPRESS=DEFLATE pipe (core/zpipe.c, RFC 4978).
+ * libFuzzer target for the COMPRESS=DEFLATE pipe (util/zpipe.c, RFC 4978).
  * Input: two control octets (output limit, input piece size), then data.
  * 1. The data as compressed input, arriving in pieces: inflating never
  *    fails the process, never leaves more than the limit in dst, and hands
@@ -17,7 +17,7 @@
 #include <event2/buffer.h>
 #include <zlib.h>
 
-#include "core/zpipe.h"
+#include "util/zpipe.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,4 +1,4 @@
-/* Unit tests for core/config.c: the configuration file parser. */
+/* Unit tests for server/config_file.c: the configuration file parser. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "core/config.h"
+#include "server/config_file.h"
 
 static int
 parse(struct config *cfg, const char *text, char *err, size_t errlen)

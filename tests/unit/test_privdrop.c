@@ -1,4 +1,4 @@
-/* Unit tests for core/privdrop.c: after privdrop_to_user() a process
+/* Unit tests for server/privdrop.c: after privdrop_to_user() a process
  * cannot become root again, and the "still able to regain root" check
  * refuses a drop that left root reachable. Each case runs in a forked
  * child, since a drop cannot be undone; the child reports through its
@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "core/privdrop.h"
+#include "server/privdrop.h"
 
 #define MAX_GROUPS 64
 

@@ -1,4 +1,4 @@
-/* Unit tests for core/zpipe.c: raw DEFLATE between evbuffers. */
+/* Unit tests for util/zpipe.c: raw DEFLATE between evbuffers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +10,7 @@
 #include <event2/buffer.h>
 #include <zlib.h>
 
-#include "core/zpipe.h"
+#include "util/zpipe.h"
 
 static void
 fill_text(unsigned char *p, size_t n, unsigned seed)

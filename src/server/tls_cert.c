@@ -8,7 +8,7 @@
  * those fds. A pair with one file missing is an error, never regenerated
  * (regenerating would write where a planted link points).
  */
-#include "tls.h"
+#include "tls_cert.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,9 +23,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "config.h"
+#include "../core/config.h"
+#include "../core/safepath.h"
 #include "privdrop.h"
-#include "safepath.h"
 
 static void
 tls_cert_ssl_error(char *err, size_t errlen, const char *what)

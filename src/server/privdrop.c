@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "safepath.h"
+#include "../core/safepath.h"
 
 static int
 lookup_user(const char *user, uid_t *uid, gid_t *gid)

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "iprate.h"
+#include "../core/iprate.h"
 
 struct conn;
 struct proto_entry;

@@ -7,7 +7,7 @@
 #ifndef POSTEL_SERVER_H
 #define POSTEL_SERVER_H
 
-#include "runtime.h"
+#include "../core/runtime.h"
 
 int server_run(struct server *srv);
 

@@ -14,11 +14,12 @@
 
 #include <event2/listener.h>
 
-#include "../server/protocols.h"
-#include "conn.h"
-#include "iprate.h"
-#include "log.h"
-#include "loop.h"
+#include "../core/conn.h"
+#include "../core/iprate.h"
+#include "../core/log.h"
+#include "../core/loop.h"
+#include "config_file.h"
+#include "protocols.h"
 #include "server.h"
 #include "server_priv.h"
 

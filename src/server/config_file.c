@@ -1,5 +1,5 @@
 /* Configuration defaults, config file and --listen parsing. */
-#include "config.h"
+#include "config_file.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -9,11 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../server/protocols.h"
+#include "../core/iprate.h"
+#include "../core/limits.h"
+#include "../core/log.h"
 #include "../util/str.h"
-#include "iprate.h"
-#include "limits.h"
-#include "log.h"
+#include "protocols.h"
 
 /* Names and default ports: the protocol table (protocols.h). */
 const char *

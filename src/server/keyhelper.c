@@ -17,7 +17,7 @@
 
 #include <event2/event.h>
 
-#include "safepath.h"
+#include "../core/safepath.h"
 
 /* status + two (length, bytes) pairs */
 #define KEYHELPER_REPLY_MAX (1 + 2 * (4 + SAFEPATH_PEM_MAX))
