@@ -27,7 +27,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_SECONDS ?= 15
 
-.PHONY: all setup run check unit fuzz fuzz-long e2e asan clean bench bench-imap
+.PHONY: all setup run check check-layers unit fuzz fuzz-long e2e asan clean bench bench-imap
 
 all: build/postel
 
@@ -74,6 +74,11 @@ setup:
 # Sets up the machine, builds, and runs the server on its embedded default.
 run: setup all
 	./build/postel serve
+
+# The include graph of src/ against the layer order written in the script
+# (docs/ARCHITECTURE.md, "Layers"); ends "layers: N passed, M failed".
+check-layers:
+	@/usr/bin/python3 scripts/check-layers.py
 
 unit: $(UNIT_BINS)
 	@bash tests/run-unit.sh $(UNIT_BINS)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# What `make check` runs after setup: builds, then every suite (unit, fuzz,
-# e2e), each one even when an earlier one failed, then one total as the
-# very last line:
+# What `make check` runs after setup: builds, checks the include layers
+# (scripts/check-layers.py), then every suite (unit, fuzz, e2e), each one
+# even when an earlier one failed, then one total as the very last line:
 #   total: N passed, M failed, K skipped
 # Exits non-zero when anything failed. A build or suite that ends without
 # its summary line (it did not build, it crashed) counts as one failure.
@@ -82,6 +82,8 @@ else
 	recap+=("build: FAILED: 1 failed")
 	failed=$((failed + 1))
 fi
+run_step layers "$make_cmd" --no-print-directory check-layers
+count_ours layers $?
 run_step unit "$make_cmd" --no-print-directory unit
 count_ours unit $?
 run_step fuzz "$make_cmd" --no-print-directory fuzz
