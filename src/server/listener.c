@@ -18,7 +18,6 @@
 #include "../core/iprate.h"
 #include "../core/log.h"
 #include "../core/loop.h"
-#include "config_file.h"
 #include "protocols.h"
 #include "server.h"
 #include "server_priv.h"
@@ -111,13 +110,13 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	    runtime_conn_count_group(srv, group) >=
 	    srv->cfg.max_connections_per_ip) {
 		log_warn(NULL, "refuse", " proto=%s ip=%s reason=limit",
-			 config_proto_name(sl->proto), ip);
+			 pe->name, ip);
 		refuse(fd, pe, "Too many connections");
 		return;
 	}
 	if (!rate_ok(srv, ip)) {
 		log_warn(NULL, "refuse", " proto=%s ip=%s reason=rate",
-			 config_proto_name(sl->proto), ip);
+			 pe->name, ip);
 		refuse(fd, pe, "Too many connections from your address");
 		return;
 	}
@@ -127,7 +126,7 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		return;
 	}
 	log_info(conn_id(c), "connect", " proto=%s ip=%s",
-		 config_proto_name(sl->proto), ip);
+		 pe->name, ip);
 	pe->start(srv, c, (enum proto)sl->proto, tls);
 }
 
@@ -176,7 +175,7 @@ listener_bind_all(struct server *srv, const struct proto_entry *protos,
 			(int)len);
 		if (sl->evl == NULL) {
 			snprintf(err, errlen, "cannot listen on %s %s%s%s:%d: %s",
-				 config_proto_name(l->proto),
+				 protos[l->proto].name,
 				 strchr(l->addr, ':') ? "[" : "", l->addr,
 				 strchr(l->addr, ':') ? "]" : "", l->port,
 				 strerror(errno));
@@ -184,7 +183,7 @@ listener_bind_all(struct server *srv, const struct proto_entry *protos,
 		}
 		p->n_listeners++;
 		printf("postel: listening %s %s%s%s:%d\n",
-		       config_proto_name(l->proto),
+		       protos[l->proto].name,
 		       strchr(l->addr, ':') ? "[" : "", l->addr,
 		       strchr(l->addr, ':') ? "]" : "", l->port);
 	}
