@@ -141,9 +141,9 @@ imap_cmd_copy(struct imap_session *s, const struct imap_cmd *c)
 		imap_finish(s, "NO", "SERVERBUG", "Out of memory");
 		return;
 	}
-	x->move = strcmp(c->name, "MOVE") == 0;
-	if (c->n_args != 2 ||
-	    imap_mailbox_arg(s, &c->args[1], x->name, sizeof(x->name)) < 0 ||
+	x->move = s->cmd_variant == IMAP_VARIANT_MOVE;
+	/* The table says two arguments. */
+	if (imap_mailbox_arg(s, &c->args[1], x->name, sizeof(x->name)) < 0 ||
 	    imap_view_resolve(s, &c->args[0], c->uid, &idx, &n, &bad) < 0 ||
 	    bad) {
 		free(idx);

@@ -295,9 +295,9 @@ imap_cmd_select(struct imap_session *s, const struct imap_cmd *c)
 		imap_finish(s, "NO", "SERVERBUG", "Out of memory");
 		return;
 	}
-	x->readonly = strcmp(c->name, "EXAMINE") == 0;
-	if (c->n_args < 1 || c->n_args > 2 ||
-	    imap_mailbox_arg(s, &c->args[0], x->name, sizeof(x->name)) < 0 ||
+	x->readonly = s->cmd_variant == IMAP_VARIANT_EXAMINE;
+	/* The table says one or two arguments. */
+	if (imap_mailbox_arg(s, &c->args[0], x->name, sizeof(x->name)) < 0 ||
 	    (c->n_args == 2 && (c->args[1].type != IMAP_ARG_LIST ||
 				imap_select_params(s, &c->args[1], x) < 0))) {
 		imap_seqset_free(&x->q_known);
@@ -497,7 +497,7 @@ imap_cmd_expunge(struct imap_session *s, const struct imap_cmd *c)
 void
 imap_cmd_close(struct imap_session *s, const struct imap_cmd *c)
 {
-	if (strcmp(c->name, "CLOSE") == 0 && !s->view->readonly) {
+	if (s->cmd_variant != IMAP_VARIANT_UNSELECT && !s->view->readonly) {
 		imap_expunge_start(s, NULL, 0, true, true);
 		return;
 	}

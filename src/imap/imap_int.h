@@ -38,12 +38,23 @@ enum imap_state {
 /* Command table flags. */
 enum imap_cmd_flag {
 	IMAP_CMD_UID_OK = 1 << 0,     /* has a "UID x" form */
-	IMAP_CMD_UID_ONLY = 1 << 1,   /* only as "UID x" (UID EXPUNGE) */
 	/* RFC 9051 §7.5.1: no EXPUNGE responses while answering FETCH, STORE
 	 * or SEARCH (they use sequence numbers the client relies on). */
-	IMAP_CMD_NO_EXPUNGE = 1 << 2,
-	IMAP_CMD_NEEDS_TLS = 1 << 3,  /* password inside (LOGIN) */
-	IMAP_CMD_NO_ARGS = 1 << 4,    /* RFC 9051 §9: bare command, CRLF */
+	IMAP_CMD_NO_EXPUNGE = 1 << 1,
+	IMAP_CMD_NEEDS_TLS = 1 << 2,  /* password inside (LOGIN) */
+};
+
+/* Which of the commands sharing a handler is running, from the table, so
+ * the handler need not compare the command name again. */
+enum imap_cmd_variant {
+	IMAP_VARIANT_NONE = 0,
+	IMAP_VARIANT_EXAMINE,      /* SELECT read-only */
+	IMAP_VARIANT_LSUB,         /* LIST of subscriptions */
+	IMAP_VARIANT_UNSUBSCRIBE,  /* SUBSCRIBE undone */
+	IMAP_VARIANT_GETQUOTAROOT, /* GETQUOTA by mailbox */
+	IMAP_VARIANT_SORT,         /* SEARCH sorted (RFC 5256) */
+	IMAP_VARIANT_MOVE,         /* COPY then expunge (RFC 6851) */
+	IMAP_VARIANT_UNSELECT,     /* CLOSE without expunge (RFC 3691) */
 };
 
 /* A message of the view whose expunge is not announced yet keeps its
@@ -137,6 +148,7 @@ struct imap_session {
 	char tag[IMAP_TAG_MAX + 1];
 	char cmd_name[40];       /* "UID FETCH", for logs */
 	unsigned cmd_flags;      /* enum imap_cmd_flag of the running one */
+	enum imap_cmd_variant cmd_variant; /* of the running one */
 	struct buf tagged;       /* finished tagged line, while refreshing */
 	struct imap_view *view;  /* SELECTED state */
 	struct imap_job *drain_job; /* requeue_drain job parked until drain */
