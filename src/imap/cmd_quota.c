@@ -1,6 +1,6 @@
 /*
  * QUOTA (RFC 9208) with the STORAGE resource, and the quota checks of
- * APPEND/COPY (issue 7). One quota root, "", per account: every mailbox
+ * APPEND/COPY. One quota root, "", per account: every mailbox
  * of the account belongs to it; its usage is the sum of the sizes of the
  * account's messages, its limit the account's quota (or quota_default).
  * An account without a limit has no quota root (RFC 9208 §4.2.2: a

@@ -284,7 +284,7 @@ void imap_cmd_idle(struct imap_session *s, const struct imap_cmd *c);
 void imap_idle_line(struct imap_session *s, const char *line, size_t len);
 void imap_cmd_search(struct imap_session *s, const struct imap_cmd *c);
 void imap_cmd_compress(struct imap_session *s, const struct imap_cmd *c);
-/* cmd_quota.c (RFC 9208; issue 7) */
+/* cmd_quota.c (RFC 9208) */
 void imap_cmd_getquota(struct imap_session *s, const struct imap_cmd *c);
 void imap_cmd_setquota(struct imap_session *s, const struct imap_cmd *c);
 /* Commit thread, after a change that adds to the account's usage: *over_r

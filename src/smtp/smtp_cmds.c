@@ -143,7 +143,7 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 
 	if (smtp_mail_params(s, cmd, &utf8, &size) < 0)
 		return;
-	/* Issue 7: below min_free_disk nothing new is accepted, so a full
+	/* Below min_free_disk nothing new is accepted, so a full
 	 * disk never loses mail; RFC 3463 4.3.1, a temporary refusal the
 	 * sender retries (RFC 5321 §4.2.3 452). */
 	if (diskfree_low(s->srv->cfg.data_dir, s->srv->cfg.min_free_disk)) {
@@ -182,7 +182,7 @@ struct smtp_rcpt_job {
 	bool full;      /* every account of the recipient is over quota */
 };
 
-/* Issue 7: true when no account of the recipient has room for the
+/* True when no account of the recipient has room for the
  * message (its declared size, or one octet). A lookup error is not
  * "full": the delivery then decides. */
 static bool
