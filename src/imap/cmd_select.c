@@ -76,7 +76,7 @@ imap_select_qresync(struct imap_session *s, struct imap_select_job *x)
 	buf_fini(&b);
 	for (size_t i = 0; i < s->view->n; i++)
 		if (s->view->msgs[i].modseq > x->q_modseq)
-			imap_notify_flags_line(s, i, true);
+			imap_view_flags_line(s, i, true);
 }
 
 /* RFC 9051 §6.3.2: an IMAP4rev2 SELECT answers with the mailbox's LIST

@@ -8,7 +8,7 @@
  * state and flags and calls the handler. A handler either answers at once
  * or starts a job (worker read or group-commit write) and answers from its
  * done callback; either way it ends the command with imap_finish(), which
- * first announces pending mailbox changes (imap_notify.c, RFC 9051 §7).
+ * first announces pending mailbox changes (imap_view.c, RFC 9051 §7).
  */
 #ifndef POSTEL_IMAP_INT_H
 #define POSTEL_IMAP_INT_H
@@ -63,7 +63,7 @@ enum imap_cmd_variant {
 
 /* The selected mailbox as this session's client knows it: sequence number
  * = index + 1 (RFC 9051 §2.3.1.2). Updated only at the points where the
- * client is told (imap_notify.c). */
+ * client is told (imap_view.c). */
 struct imap_view {
 	int64_t mailbox_id;
 	bool readonly;                         /* EXAMINE */
@@ -172,7 +172,7 @@ void imap_session_kick(struct imap_session *s);
 /* ---- imap_reply.c: the one reply path ---- */
 /* Ends the running command: "tag status [code] text". status is "OK",
  * "NO" or "BAD"; code may be NULL. Pending mailbox changes are announced
- * first (imap_notify.c). */
+ * first (imap_view.c). */
 void imap_finish(struct imap_session *s, const char *status, const char *code,
 		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* "* text" */
@@ -182,7 +182,7 @@ void imap_untagged(struct imap_session *s, const char *fmt, ...)
 void imap_continue(struct imap_session *s, const char *text);
 /* Already formatted bytes (FETCH responses with literals). */
 void imap_reply_raw(struct imap_session *s, const void *data, size_t len);
-/* Writes the tagged line now (imap_notify.c calls it). */
+/* Writes the tagged line now (imap_view.c calls it). */
 void imap_reply_tagged_flush(struct imap_session *s);
 /* Appends s[0..len) as an IMAP string: quoted when safe, else a literal
  * (RFC 9051 §4.3). 0 or -1 (buffer full). */
@@ -224,7 +224,7 @@ void imap_job_io(struct imap_session *s, struct imap_job *j);
  * change is durable: RFC answers OK only then, DESIGN.md principle 1). */
 void imap_job_commit(struct imap_session *s, struct imap_job *j);
 
-/* ---- imap_notify.c: the selected view ---- */
+/* ---- imap_view.c: the selected view ---- */
 /* Installs a view (takes msgs) and its server watch. */
 void imap_view_open(struct imap_session *s, struct imap_view *v);
 void imap_view_close(struct imap_session *s);
@@ -245,7 +245,7 @@ long imap_view_find(const struct imap_view *v, uint32_t uid);
 int imap_view_resolve(struct imap_session *s, const struct imap_arg *arg,
 		      bool uid, size_t **idx_r, size_t *n_r, bool *bad_r);
 /* FETCH FLAGS (MODSEQ) line of view message i. */
-void imap_notify_flags_line(struct imap_session *s, size_t i, bool uid);
+void imap_view_flags_line(struct imap_session *s, size_t i, bool uid);
 
 /* ---- cmd_mailbox.c: STATUS items, shared with LIST-STATUS ---- */
 /* Parses "(MESSAGES UNSEEN ...)" into a bit mask; 0 or -1. */
