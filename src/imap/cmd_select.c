@@ -321,6 +321,14 @@ imap_cmd_select(struct imap_session *s, const struct imap_cmd *c)
 	imap_job_read(s, &x->job);
 }
 
+/* RFC 9051 §6.4.1. */
+void
+imap_cmd_check(struct imap_session *s, const struct imap_cmd *c)
+{
+	/* Every acknowledged change is already durable: nothing to do. */
+	imap_finish(s, "OK", NULL, "CHECK completed");
+}
+
 /* ---- EXPUNGE, CLOSE, UNSELECT -------------------------------------- */
 
 struct imap_expunge_job {
