@@ -9,11 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli/cli.h"
-#include "cli/cli_util.h"
-#include "core/config.h"
-#include "store/store.h"
-#include "util/str.h"
+#include "../core/config.h"
+#include "../store/store.h"
+#include "../util/str.h"
+#include "cli.h"
+#include "cli_util.h"
 
 #define CLI_QUOTA_SYNOPSIS                                                   \
 	"user quota ADDRESS SIZE|default|unlimited | user show ADDRESS"
