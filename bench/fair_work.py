@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""RCPT latency while an IMAP SEARCH TEXT reads a large mailbox (issue 7,
-fair work sharing). Usage:
+"""RCPT latency while an IMAP SEARCH TEXT reads a large mailbox (fair
+work sharing). Usage:
 
     bench/fair_work.py [POSTEL_BIN...]   (default build/postel)
 

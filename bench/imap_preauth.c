@@ -3,7 +3,7 @@
  * announcing a large literal before login ("a APPEND INBOX {SIZE+}" or,
  * with -s, the synchronising "{SIZE}") and then pushing up to SIZE octets
  * of it as fast as the server takes them, until the server answers and
- * hangs up (or refuses, for -s). Issue 7, hole 2: the server must not
+ * hangs up (or refuses, for -s). The server must not
  * read or buffer those octets. Prints one summary line:
  *   "conns=N closed=C refused=R bytes_sent=B seconds=S"
  * Bounded in count (-n), bytes (-b per connection) and time (-T).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 7, hole 2 (docs/BENCHMARKS.md "IMAP pre-auth literals"): peak RSS of
+# Pre-auth literals (docs/BENCHMARKS.md "IMAP pre-auth literals"): peak RSS of
 # Postel while BENCH_PREAUTH_CONNS (1000) unauthenticated IMAP connections
 # each announce a 30 MB literal before login and push its octets; run once
 # with non-synchronising literals ({N+}: the server must hang up) and once

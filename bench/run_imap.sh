@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# IMAP benchmark (issue 3; docs/BENCHMARKS.md "IMAP"). Entry: `make bench-imap`.
+# IMAP benchmark (docs/BENCHMARKS.md "IMAP"). Entry: `make bench-imap`.
 #
 #  1. Mixed workload: bench/imap_load.c, BENCH_IMAP_CLIENTS (50) clients over
 #     100 mailboxes (u1..u100@bench.test, each INBOX seeded with the same

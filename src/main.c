@@ -165,7 +165,7 @@ main(int argc, char **argv)
 	 * block, so after one 30 MB APPEND the next ones come from the heap
 	 * and stay resident after free. A fixed threshold keeps large
 	 * buffers (literals, messages) in their own mappings, returned to
-	 * the system when freed (issue 7: buffers shrink back). */
+	 * the system when freed (buffers shrink back). */
 	(void)mallopt(M_MMAP_THRESHOLD, LIMIT_MALLOC_MMAP_THRESHOLD);
 	if ((rc = parse_opts(argc - 1, argv + 1, &o)) != 0) {
 		usage(stderr);

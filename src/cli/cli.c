@@ -12,10 +12,10 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "cli/cli_util.h"
-#include "core/config.h"
-#include "server/privdrop.h"
-#include "store/store.h"
+#include "../core/config.h"
+#include "../server/privdrop.h"
+#include "../store/store.h"
+#include "cli_util.h"
 
 /* Longest domain name: RFC 1035 §2.3.4 (255 octets on the wire, so 253
  * characters in text form without the root dot) and label size. */

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cli.h"
-#include "cli/cli_util.h"
-#include "store/store.h"
+#include "../store/store.h"
+#include "cli.h"
+#include "cli_util.h"
 
 #define CLI_ALIAS_SYNOPSIS                                                   \
 	"alias add SOURCE TARGET... | alias del SOURCE [TARGET] | "          \

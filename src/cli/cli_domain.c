@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli/cli.h"
-#include "cli/cli_util.h"
-#include "store/store.h"
+#include "../store/store.h"
+#include "cli.h"
+#include "cli_util.h"
 
 #define CLI_DOMAIN_SYNOPSIS "domain add NAME | domain del NAME | domain list"
 

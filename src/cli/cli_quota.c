@@ -1,6 +1,6 @@
 /*
  * postel user quota ADDRESS SIZE|default|unlimited ; user show ADDRESS
- * (issue 7). SIZE is octets with an optional K, M, G or T suffix (powers
+ * SIZE is octets with an optional K, M, G or T suffix (powers
  * of 1024); "default" follows the configured quota_default, "unlimited"
  * (or 0) sets no limit. `user show` prints the quota in force and the
  * usage (the sum of the account's message sizes, RFC 9208 STORAGE).
@@ -9,11 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli/cli.h"
-#include "cli/cli_util.h"
-#include "core/config.h"
-#include "store/store.h"
-#include "util/str.h"
+#include "../core/config.h"
+#include "../store/store.h"
+#include "../util/str.h"
+#include "cli.h"
+#include "cli_util.h"
 
 #define CLI_QUOTA_SYNOPSIS                                                   \
 	"user quota ADDRESS SIZE|default|unlimited | user show ADDRESS"

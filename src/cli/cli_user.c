@@ -6,12 +6,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "auth/passwd.h"
-#include "cli/cli.h"
-#include "cli/cli_util.h"
-#include "core/config.h"
-#include "store/blob.h"
-#include "store/store.h"
+#include "../auth/passwd.h"
+#include "../core/config.h"
+#include "../store/blob.h"
+#include "../store/store.h"
+#include "cli.h"
+#include "cli_util.h"
 
 #define CLI_USER_SYNOPSIS                                                    \
 	"user add|passwd ADDRESS [--password-stdin] | user del ADDRESS | "   \

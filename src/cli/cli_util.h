@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "core/limits.h"
+#include "../core/limits.h"
 
 struct config;
 struct store;

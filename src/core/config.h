@@ -56,7 +56,7 @@ struct config {
 	int auth_cache_ttl;    /* seconds a verified login is remembered */
 	bool sender_check;     /* submission: MAIL FROM/From: must be the
 				* account's (smtp_sender.h) */
-	/* Storage (issue 7): the quota of an account that has none of its
+	/* Storage: the quota of an account that has none of its
 	 * own (octets, 0 = unlimited), and the free space of the data dir's
 	 * filesystem below which nothing new is accepted (0 = no check). */
 	uint64_t quota_default;

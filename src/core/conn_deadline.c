@@ -1,5 +1,5 @@
 /*
- * Deadlines of a connection beside its idle timeout (issue 7): the idle
+ * Deadlines of a connection beside its idle timeout: the idle
  * timeout restarts on every read, so a client trickling bytes would keep
  * its slot forever. Three timers: the whole TLS handshake, one command
  * line from its first byte, and a minimum rate for a bulk transfer

@@ -1,7 +1,7 @@
 /*
  * Internals of a client connection shared by conn.c (I/O, TLS,
  * compression, close) and conn_deadline.c (the TLS handshake deadline and
- * the slow-client line deadline and transfer rate, issue 7). Not for use
+ * the slow-client line deadline and transfer rate). Not for use
  * outside src/core/conn*.c: sessions see only conn.h.
  */
 #ifndef POSTEL_CONN_INT_H
@@ -42,7 +42,7 @@ struct conn {
 	struct evbuffer *z_in, *z_out;
 	struct event *z_ev;       /* deflates z_out, inflates more input */
 	int timeout;
-	/* Slow clients (issue 7): the idle timeout restarts on every read,
+	/* Slow clients: the idle timeout restarts on every read,
 	 * so a line and a DATA transfer also have deadlines of their own. */
 	/* Both timers are made on first use: 10,000 idle IMAP clients
 	 * need neither. */

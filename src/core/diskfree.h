@@ -1,5 +1,5 @@
 /*
- * Free space of the data directory's filesystem (issue 7: a full disk
+ * Free space of the data directory's filesystem (a full disk
  * never loses or corrupts mail). Callers refuse new mail below the
  * configured minimum; reads and deletions never ask.
  */

@@ -58,7 +58,7 @@
 /* Connections in total and from one client address. */
 #define LIMIT_CONNECTIONS_DEFAULT 20000
 #define LIMIT_CONNECTIONS_PER_IP_DEFAULT 200
-/* Slow clients (issue 7). A command line must be complete this many
+/* Slow clients. A command line must be complete this many
  * seconds after its first byte arrived: the idle timeouts restart on every
  * read, so a client dribbling a byte every few seconds would otherwise keep
  * its slot forever. */
@@ -98,7 +98,7 @@
  * §4 bounds at 12288 octets of base64. A larger synchronising literal is
  * refused without "+"; a larger non-synchronising one ends the connection
  * (RFC 7888 §4), so an unauthenticated client can never make us read or
- * allocate more than this (hole 2 of issue 7). The whole pre-auth command
+ * allocate more than this. The whole pre-auth command
  * is bounded by twice the literal plus a line of 1 KB. */
 #define LIMIT_IMAP_PREAUTH_LITERAL 12288
 #define LIMIT_IMAP_PREAUTH_COMMAND (2 * LIMIT_IMAP_PREAUTH_LITERAL + 1024)
@@ -124,7 +124,7 @@
 /* COMPRESS=DEFLATE: plain text compressed per loop turn, so one big reply
  * does not hold the loop (about 1 ms at zlib's fastest level). */
 #define LIMIT_DEFLATE_STEP (64 * 1024)
-/* Storage (issue 7). quota_default: no limit unless the administrator
+/* Storage. quota_default: no limit unless the administrator
  * sets one (as Postfix and Dovecot ship): a quota nobody chose would bounce
  * mail on upgrade, and min_free_disk already protects the disk. */
 #define LIMIT_QUOTA_DEFAULT 0

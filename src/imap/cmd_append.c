@@ -65,7 +65,7 @@ imap_append_commit_work(struct imap_job *j, struct store *st)
 			 sizeof(j->err));
 		return -1;
 	}
-	/* Issue 7, RFC 9208 §4.3: checked after the row is in, inside this
+	/* RFC 9208 §4.3: checked after the row is in, inside this
 	 * job's savepoint: over the limit, the savepoint is undone. The
 	 * group commit runs jobs one by one, so a second APPEND sees the
 	 * first one's usage: two cannot both pass. */
@@ -238,7 +238,7 @@ imap_cmd_append(struct imap_session *s, const struct imap_cmd *c)
 		imap_finish(s, "NO", "TOOBIG", "Message size not allowed");
 		return;
 	}
-	/* Issue 7: below min_free_disk nothing new is stored. RFC 5530
+	/* Below min_free_disk nothing new is stored. RFC 5530
 	 * UNAVAILABLE (a temporary failure; as SMTP's 452 4.3.1): the
 	 * condition is the server's, not the user's quota (OVERQUOTA), and
 	 * clears when the administrator frees space (LIMIT is permanent). */

@@ -49,7 +49,7 @@ imap_copy_work(struct imap_job *j, struct store *st)
 	    store_expunge_uids(st, x->src_mailbox, x->src_uids, x->n_copied,
 			       &j->orphans, &err) < 0)
 		goto fail;
-	/* Issue 7, RFC 9208 §4.3: a COPY adds its messages' sizes to the
+	/* RFC 9208 §4.3: a COPY adds its messages' sizes to the
 	 * usage, checked inside this savepoint (undone when over). A MOVE
 	 * inside the account leaves the usage as it was, so it is always
 	 * allowed: moving to Trash and expunging is how a full account
@@ -141,9 +141,9 @@ imap_cmd_copy(struct imap_session *s, const struct imap_cmd *c)
 		imap_finish(s, "NO", "SERVERBUG", "Out of memory");
 		return;
 	}
-	x->move = strcmp(c->name, "MOVE") == 0;
-	if (c->n_args != 2 ||
-	    imap_mailbox_arg(s, &c->args[1], x->name, sizeof(x->name)) < 0 ||
+	x->move = s->cmd_variant == IMAP_VARIANT_MOVE;
+	/* The table says two arguments. */
+	if (imap_mailbox_arg(s, &c->args[1], x->name, sizeof(x->name)) < 0 ||
 	    imap_view_resolve(s, &c->args[0], c->uid, &idx, &n, &bad) < 0 ||
 	    bad) {
 		free(idx);
@@ -168,7 +168,7 @@ imap_cmd_copy(struct imap_session *s, const struct imap_cmd *c)
 		imap_finish(s, "NO", "SERVERBUG", "Out of memory");
 		return;
 	}
-	/* Issue 7: below min_free_disk a COPY (new rows) is refused as an
+	/* Below min_free_disk a COPY (new rows) is refused as an
 	 * APPEND is (cmd_append.c); a MOVE adds nothing and goes on. */
 	if (!x->move &&
 	    diskfree_low(s->srv->cfg.data_dir, s->srv->cfg.min_free_disk)) {

@@ -1,6 +1,6 @@
 /*
  * IDLE (RFC 2177, RFC 9051 §6.3.13): the client waits for DONE while we
- * announce mailbox changes as they happen (imap_notify.c starts a refresh
+ * announce mailbox changes as they happen (imap_view.c starts a refresh
  * as soon as a watch fires).
  */
 #include "../util/str.h"

@@ -367,7 +367,7 @@ imap_cmd_list(struct imap_session *s, const struct imap_cmd *c)
 		imap_finish(s, "NO", "SERVERBUG", "Out of memory");
 		return;
 	}
-	if (strcmp(c->name, "LSUB") == 0)
+	if (s->cmd_variant == IMAP_VARIANT_LSUB)
 		l->opts |= LIST_LSUB;
 	if (imap_list_args(s, c, l, &empty) < 0) {
 		imap_list_free(&l->job);

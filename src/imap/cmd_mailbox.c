@@ -273,7 +273,7 @@ imap_cmd_subscribe(struct imap_session *s, const struct imap_cmd *c)
 {
 	char name[STORE_MAILBOX_NAME_MAX + 1];
 	struct imap_mbox_job *m;
-	bool on = strcmp(c->name, "SUBSCRIBE") == 0;
+	bool on = s->cmd_variant != IMAP_VARIANT_UNSUBSCRIBE;
 
 	if (imap_mbox_bad_name(s, c, 0, name))
 		return;

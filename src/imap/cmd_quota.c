@@ -1,6 +1,6 @@
 /*
  * QUOTA (RFC 9208) with the STORAGE resource, and the quota checks of
- * APPEND/COPY (issue 7). One quota root, "", per account: every mailbox
+ * APPEND/COPY. One quota root, "", per account: every mailbox
  * of the account belongs to it; its usage is the sum of the sizes of the
  * account's messages, its limit the account's quota (or quota_default).
  * An account without a limit has no quota root (RFC 9208 §4.2.2: a
@@ -103,14 +103,14 @@ void
 imap_cmd_getquota(struct imap_session *s, const struct imap_cmd *c)
 {
 	struct imap_quota_job *x = calloc(1, sizeof(*x));
-	const struct imap_arg *a = c->n_args == 1 ? &c->args[0] : NULL;
+	const struct imap_arg *a = &c->args[0]; /* the table: one */
 
 	if (x == NULL) {
 		imap_finish(s, "NO", "SERVERBUG", "Out of memory");
 		return;
 	}
-	x->root = strcmp(c->name, "GETQUOTAROOT") == 0;
-	if (a == NULL || !imap_arg_is_string(a) ||
+	x->root = s->cmd_variant == IMAP_VARIANT_GETQUOTAROOT;
+	if (!imap_arg_is_string(a) ||
 	    (x->root && imap_mailbox_arg(s, a, x->name, sizeof(x->name)) < 0)) {
 		free(x);
 		imap_finish(s, "BAD", NULL, "Bad %s arguments", c->name);

@@ -433,7 +433,7 @@ imap_cmd_search(struct imap_session *s, const struct imap_cmd *c)
 		imap_finish(s, "NO", "SERVERBUG", "Out of memory");
 		return;
 	}
-	x->is_sort = strcmp(c->name, "SORT") == 0;
+	x->is_sort = s->cmd_variant == IMAP_VARIANT_SORT;
 	if (x->is_sort) {
 		if (imap_sort_args(s, args, n, &x->sort) < 0) {
 			free(x);

@@ -76,7 +76,7 @@ imap_select_qresync(struct imap_session *s, struct imap_select_job *x)
 	buf_fini(&b);
 	for (size_t i = 0; i < s->view->n; i++)
 		if (s->view->msgs[i].modseq > x->q_modseq)
-			imap_notify_flags_line(s, i, true);
+			imap_view_flags_line(s, i, true);
 }
 
 /* RFC 9051 §6.3.2: an IMAP4rev2 SELECT answers with the mailbox's LIST
@@ -295,9 +295,9 @@ imap_cmd_select(struct imap_session *s, const struct imap_cmd *c)
 		imap_finish(s, "NO", "SERVERBUG", "Out of memory");
 		return;
 	}
-	x->readonly = strcmp(c->name, "EXAMINE") == 0;
-	if (c->n_args < 1 || c->n_args > 2 ||
-	    imap_mailbox_arg(s, &c->args[0], x->name, sizeof(x->name)) < 0 ||
+	x->readonly = s->cmd_variant == IMAP_VARIANT_EXAMINE;
+	/* The table says one or two arguments. */
+	if (imap_mailbox_arg(s, &c->args[0], x->name, sizeof(x->name)) < 0 ||
 	    (c->n_args == 2 && (c->args[1].type != IMAP_ARG_LIST ||
 				imap_select_params(s, &c->args[1], x) < 0))) {
 		imap_seqset_free(&x->q_known);
@@ -319,6 +319,14 @@ imap_cmd_select(struct imap_session *s, const struct imap_cmd *c)
 	x->job.done = imap_select_done;
 	x->job.free = imap_select_free;
 	imap_job_read(s, &x->job);
+}
+
+/* RFC 9051 §6.4.1. */
+void
+imap_cmd_check(struct imap_session *s, const struct imap_cmd *c)
+{
+	/* Every acknowledged change is already durable: nothing to do. */
+	imap_finish(s, "OK", NULL, "CHECK completed");
 }
 
 /* ---- EXPUNGE, CLOSE, UNSELECT -------------------------------------- */
@@ -497,7 +505,7 @@ imap_cmd_expunge(struct imap_session *s, const struct imap_cmd *c)
 void
 imap_cmd_close(struct imap_session *s, const struct imap_cmd *c)
 {
-	if (strcmp(c->name, "CLOSE") == 0 && !s->view->readonly) {
+	if (s->cmd_variant != IMAP_VARIANT_UNSELECT && !s->view->readonly) {
 		imap_expunge_start(s, NULL, 0, true, true);
 		return;
 	}

@@ -103,7 +103,7 @@ imap_store_done(struct imap_job *j)
 			continue;
 		if (!x->a.silent || (changed && s->condstore &&
 				     x->a.unchangedsince_set))
-			imap_notify_flags_line(s, (size_t)k,
+			imap_view_flags_line(s, (size_t)k,
 					       x->uid || s->qresync);
 	}
 	if (x->n_changes > 0)

@@ -18,55 +18,76 @@ struct imap_cmd_def {
 	imap_handler_fn handler;
 	unsigned states; /* enum imap_state mask */
 	unsigned flags;  /* enum imap_cmd_flag */
+	enum imap_cmd_variant variant;
+	/* Argument count: NONE is a bare command (RFC 9051 §9: name CRLF),
+	 * refused before the state check; a range is checked after it, with
+	 * "Bad <name> arguments"; ANY leaves the count to the handler. */
+	signed char min_args, max_args;
 };
+
+#define ARGS_ANY 0, -1
+#define ARGS_NONE 0, 0
+#define ARGS(lo, hi) lo, hi
+#define V(x) IMAP_VARIANT_##x
 
 #define ANY (IMAP_STATE_NOAUTH | IMAP_STATE_AUTH | IMAP_STATE_SELECTED)
 #define NOAUTH IMAP_STATE_NOAUTH
 #define AUTHED (IMAP_STATE_AUTH | IMAP_STATE_SELECTED)
 #define SEL IMAP_STATE_SELECTED
 
+/* Flags, short. */
+#define UID IMAP_CMD_UID_OK
+#define UID_NX (IMAP_CMD_UID_OK | IMAP_CMD_NO_EXPUNGE)
+#define TLS IMAP_CMD_NEEDS_TLS
+
 static const struct imap_cmd_def imap_cmd_table[] = {
 	/* RFC 9051 §6.1: any state. */
-	{ "CAPABILITY", imap_cmd_capability, ANY, IMAP_CMD_NO_ARGS },
-	{ "NOOP", imap_cmd_noop, ANY, IMAP_CMD_NO_ARGS },
-	{ "LOGOUT", imap_cmd_logout, ANY, IMAP_CMD_NO_ARGS },
-	{ "ID", imap_cmd_id, ANY, 0 },                /* RFC 2971 */
+	{ "CAPABILITY", imap_cmd_capability, ANY, 0, V(NONE), ARGS_NONE },
+	{ "NOOP", imap_cmd_noop, ANY, 0, V(NONE), ARGS_NONE },
+	{ "LOGOUT", imap_cmd_logout, ANY, 0, V(NONE), ARGS_NONE },
+	{ "ID", imap_cmd_id, ANY, 0, V(NONE), ARGS_ANY },      /* RFC 2971 */
 	/* §6.2: not authenticated. */
-	{ "STARTTLS", imap_cmd_starttls, NOAUTH, IMAP_CMD_NO_ARGS },
-	{ "AUTHENTICATE", imap_cmd_authenticate, NOAUTH, 0 },
-	{ "LOGIN", imap_cmd_login, NOAUTH, IMAP_CMD_NEEDS_TLS },
+	{ "STARTTLS", imap_cmd_starttls, NOAUTH, 0, V(NONE), ARGS_NONE },
+	{ "AUTHENTICATE", imap_cmd_authenticate, NOAUTH, 0, V(NONE), ARGS_ANY },
+	{ "LOGIN", imap_cmd_login, NOAUTH, TLS, V(NONE), ARGS_ANY },
 	/* §6.3: authenticated. */
-	{ "ENABLE", imap_cmd_enable, AUTHED, 0 },     /* RFC 5161 */
-	{ "SELECT", imap_cmd_select, AUTHED, 0 },
-	{ "EXAMINE", imap_cmd_select, AUTHED, 0 },
-	{ "CREATE", imap_cmd_create, AUTHED, 0 },
-	{ "DELETE", imap_cmd_delete, AUTHED, 0 },
-	{ "RENAME", imap_cmd_rename, AUTHED, 0 },
-	{ "SUBSCRIBE", imap_cmd_subscribe, AUTHED, 0 },
-	{ "UNSUBSCRIBE", imap_cmd_subscribe, AUTHED, 0 },
-	{ "LIST", imap_cmd_list, AUTHED, 0 },
-	{ "LSUB", imap_cmd_list, AUTHED, 0 },
-	{ "NAMESPACE", imap_cmd_namespace, AUTHED, IMAP_CMD_NO_ARGS }, /* RFC 2342 */
-	{ "STATUS", imap_cmd_status, AUTHED, 0 },
-	{ "APPEND", imap_cmd_append, AUTHED, 0 },
-	{ "IDLE", imap_cmd_idle, AUTHED, 0 },          /* RFC 2177 */
-	{ "COMPRESS", imap_cmd_compress, AUTHED, 0 },  /* RFC 4978 */
-	{ "GETQUOTA", imap_cmd_getquota, AUTHED, 0 },  /* RFC 9208 */
-	{ "GETQUOTAROOT", imap_cmd_getquota, AUTHED, 0 },
-	{ "SETQUOTA", imap_cmd_setquota, AUTHED, 0 },
+	{ "ENABLE", imap_cmd_enable, AUTHED, 0, V(NONE), ARGS_ANY }, /* RFC 5161 */
+	{ "SELECT", imap_cmd_select, AUTHED, 0, V(NONE), ARGS(1, 2) },
+	{ "EXAMINE", imap_cmd_select, AUTHED, 0, V(EXAMINE), ARGS(1, 2) },
+	{ "CREATE", imap_cmd_create, AUTHED, 0, V(NONE), ARGS_ANY },
+	{ "DELETE", imap_cmd_delete, AUTHED, 0, V(NONE), ARGS_ANY },
+	{ "RENAME", imap_cmd_rename, AUTHED, 0, V(NONE), ARGS_ANY },
+	{ "SUBSCRIBE", imap_cmd_subscribe, AUTHED, 0, V(NONE), ARGS_ANY },
+	{ "UNSUBSCRIBE", imap_cmd_subscribe, AUTHED, 0, V(UNSUBSCRIBE),
+	  ARGS_ANY },
+	{ "LIST", imap_cmd_list, AUTHED, 0, V(NONE), ARGS_ANY },
+	{ "LSUB", imap_cmd_list, AUTHED, 0, V(LSUB), ARGS_ANY },
+	{ "NAMESPACE", imap_cmd_namespace, AUTHED, 0, V(NONE),
+	  ARGS_NONE },                                         /* RFC 2342 */
+	{ "STATUS", imap_cmd_status, AUTHED, 0, V(NONE), ARGS_ANY },
+	{ "APPEND", imap_cmd_append, AUTHED, 0, V(NONE), ARGS_ANY },
+	{ "IDLE", imap_cmd_idle, AUTHED, 0, V(NONE), ARGS_ANY }, /* RFC 2177 */
+	{ "COMPRESS", imap_cmd_compress, AUTHED, 0, V(NONE),
+	  ARGS_ANY },                                          /* RFC 4978 */
+	{ "GETQUOTA", imap_cmd_getquota, AUTHED, 0, V(NONE),
+	  ARGS(1, 1) },                                        /* RFC 9208 */
+	{ "GETQUOTAROOT", imap_cmd_getquota, AUTHED, 0, V(GETQUOTAROOT),
+	  ARGS(1, 1) },
+	{ "SETQUOTA", imap_cmd_setquota, AUTHED, 0, V(NONE), ARGS_ANY },
 	/* §6.4: selected. */
-	{ "CHECK", imap_cmd_check, SEL, IMAP_CMD_NO_ARGS },
-	{ "CLOSE", imap_cmd_close, SEL, IMAP_CMD_NO_ARGS },
-	{ "UNSELECT", imap_cmd_close, SEL, IMAP_CMD_NO_ARGS },         /* RFC 3691 */
-	{ "EXPUNGE", imap_cmd_expunge, SEL, IMAP_CMD_UID_OK },
-	{ "SEARCH", imap_cmd_search, SEL,
-	  IMAP_CMD_UID_OK | IMAP_CMD_NO_EXPUNGE },
-	{ "SORT", imap_cmd_search, SEL, IMAP_CMD_UID_OK | IMAP_CMD_NO_EXPUNGE },
-	{ "FETCH", imap_cmd_fetch, SEL, IMAP_CMD_UID_OK | IMAP_CMD_NO_EXPUNGE },
-	{ "STORE", imap_cmd_store, SEL, IMAP_CMD_UID_OK | IMAP_CMD_NO_EXPUNGE },
-	{ "COPY", imap_cmd_copy, SEL, IMAP_CMD_UID_OK },
-	{ "MOVE", imap_cmd_copy, SEL, IMAP_CMD_UID_OK }, /* RFC 6851 */
+	{ "CHECK", imap_cmd_check, SEL, 0, V(NONE), ARGS_NONE },
+	{ "CLOSE", imap_cmd_close, SEL, 0, V(NONE), ARGS_NONE },
+	{ "UNSELECT", imap_cmd_close, SEL, 0, V(UNSELECT),
+	  ARGS_NONE },                                         /* RFC 3691 */
+	{ "EXPUNGE", imap_cmd_expunge, SEL, UID, V(NONE), ARGS_ANY },
+	{ "SEARCH", imap_cmd_search, SEL, UID_NX, V(NONE), ARGS_ANY },
+	{ "SORT", imap_cmd_search, SEL, UID_NX, V(SORT), ARGS_ANY }, /* 5256 */
+	{ "FETCH", imap_cmd_fetch, SEL, UID_NX, V(NONE), ARGS_ANY },
+	{ "STORE", imap_cmd_store, SEL, UID_NX, V(NONE), ARGS_ANY },
+	{ "COPY", imap_cmd_copy, SEL, UID, V(NONE), ARGS(2, 2) },
+	{ "MOVE", imap_cmd_copy, SEL, UID, V(MOVE), ARGS(2, 2) }, /* RFC 6851 */
 };
+
 
 static const struct imap_cmd_def *
 imap_cmds_find(const char *name)
@@ -96,13 +117,14 @@ imap_cmds_dispatch(struct imap_session *s, const struct imap_cmd *cmd)
 		 cmd->uid ? "UID " : "", cmd->name);
 	s->in_cmd = true;
 	s->cmd_flags = d != NULL ? d->flags : 0;
+	s->cmd_variant = d != NULL ? d->variant : IMAP_VARIANT_NONE;
 	log_debug(s->sess_id, "cmd", " tag=%s name=%s", log_qs(s->tag),
 		  log_qs(s->cmd_name));
 	if (d == NULL || (cmd->uid && !(d->flags & IMAP_CMD_UID_OK))) {
 		imap_cmds_refuse(s, "BAD", NULL, "Unknown command");
 		return;
 	}
-	if ((d->flags & IMAP_CMD_NO_ARGS) && cmd->n_args > 0) {
+	if (d->max_args == 0 && cmd->n_args > 0) {
 		imap_cmds_refuse(s, "BAD", NULL, "Command takes no arguments");
 		return;
 	}
@@ -117,6 +139,12 @@ imap_cmds_dispatch(struct imap_session *s, const struct imap_cmd *cmd)
 	if ((d->flags & IMAP_CMD_NEEDS_TLS) && !imap_session_is_tls(s)) {
 		imap_cmds_refuse(s, "NO", "PRIVACYREQUIRED",
 				 "Plaintext login disallowed; use STARTTLS");
+		return;
+	}
+	if (d->max_args > 0 && (cmd->n_args < (size_t)d->min_args ||
+				cmd->n_args > (size_t)d->max_args)) {
+		imap_finish(s, "BAD", NULL, "Bad %s arguments", cmd->name);
+		imap_session_error(s);
 		return;
 	}
 	d->handler(s, cmd);

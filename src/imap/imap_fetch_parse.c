@@ -145,7 +145,8 @@ imap_field_name(const char *s, size_t len, char **out_r)
 /* RFC 9051 §9 header-list = "(" header-fld-name *(SP header-fld-name) ")",
  * which must end the section. */
 static int
-imap_fetch_fields(struct imap_fetch_item *it, const char *s, size_t len)
+imap_fetch_parse_fields(struct imap_fetch_item *it, const char *s,
+			size_t len)
 {
 	size_t cap = 1, i = 1;
 
@@ -176,8 +177,8 @@ imap_fetch_fields(struct imap_fetch_item *it, const char *s, size_t len)
 /* RFC 9051 §9 section-spec inside the brackets; binary sections (RFC 3516
  * section-binary) hold part numbers only. */
 static int
-imap_fetch_section(struct imap_fetch_item *it, const char *s, size_t len,
-		   bool binary, const char **err_r)
+imap_fetch_parse_section(struct imap_fetch_item *it, const char *s,
+			 size_t len, bool binary, const char **err_r)
 {
 	size_t i = 0;
 
@@ -218,7 +219,8 @@ imap_fetch_section(struct imap_fetch_item *it, const char *s, size_t len,
 		if (k != IMAP_SECTION_HEADER_FIELDS &&
 		    k != IMAP_SECTION_HEADER_FIELDS_NOT)
 			return w == len ? 0 : -1;
-		if (w == len || imap_fetch_fields(it, s + w + 1, len - w - 1) < 0) {
+		if (w == len ||
+		    imap_fetch_parse_fields(it, s + w + 1, len - w - 1) < 0) {
 			*err_r = IMAP_FE_FIELDS;
 			return -1;
 		}
@@ -229,7 +231,8 @@ imap_fetch_section(struct imap_fetch_item *it, const char *s, size_t len,
 
 /* "<offset.length>" (RFC 9051 §9 partial; length non-zero). */
 static int
-imap_fetch_partial(struct imap_fetch_item *it, const char *s, size_t len)
+imap_fetch_parse_partial(struct imap_fetch_item *it, const char *s,
+			 size_t len)
 {
 	const char *dot = memchr(s, '.', len);
 
@@ -322,12 +325,12 @@ imap_fetch_sectioned(struct imap_fetch_item *it, const char *s, size_t len,
 		return -1;
 	}
 	rb += lb;
-	if (imap_fetch_section(it, s + lb + 1, rb - lb - 1,
+	if (imap_fetch_parse_section(it, s + lb + 1, rb - lb - 1,
 			       it->kind != IMAP_FETCH_SECTION, err_r) < 0)
 		return -1;
 	if (rb + 1 < len &&
 	    (it->kind == IMAP_FETCH_BINARY_SIZE ||
-	     imap_fetch_partial(it, s + rb + 1, len - rb - 1) < 0)) {
+	     imap_fetch_parse_partial(it, s + rb + 1, len - rb - 1) < 0)) {
 		*err_r = IMAP_FE_PARTIAL;
 		return -1;
 	}

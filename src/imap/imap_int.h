@@ -8,7 +8,7 @@
  * state and flags and calls the handler. A handler either answers at once
  * or starts a job (worker read or group-commit write) and answers from its
  * done callback; either way it ends the command with imap_finish(), which
- * first announces pending mailbox changes (imap_notify.c, RFC 9051 §7).
+ * first announces pending mailbox changes (imap_view.c, RFC 9051 §7).
  */
 #ifndef POSTEL_IMAP_INT_H
 #define POSTEL_IMAP_INT_H
@@ -38,12 +38,23 @@ enum imap_state {
 /* Command table flags. */
 enum imap_cmd_flag {
 	IMAP_CMD_UID_OK = 1 << 0,     /* has a "UID x" form */
-	IMAP_CMD_UID_ONLY = 1 << 1,   /* only as "UID x" (UID EXPUNGE) */
 	/* RFC 9051 §7.5.1: no EXPUNGE responses while answering FETCH, STORE
 	 * or SEARCH (they use sequence numbers the client relies on). */
-	IMAP_CMD_NO_EXPUNGE = 1 << 2,
-	IMAP_CMD_NEEDS_TLS = 1 << 3,  /* password inside (LOGIN) */
-	IMAP_CMD_NO_ARGS = 1 << 4,    /* RFC 9051 §9: bare command, CRLF */
+	IMAP_CMD_NO_EXPUNGE = 1 << 1,
+	IMAP_CMD_NEEDS_TLS = 1 << 2,  /* password inside (LOGIN) */
+};
+
+/* Which of the commands sharing a handler is running, from the table, so
+ * the handler need not compare the command name again. */
+enum imap_cmd_variant {
+	IMAP_VARIANT_NONE = 0,
+	IMAP_VARIANT_EXAMINE,      /* SELECT read-only */
+	IMAP_VARIANT_LSUB,         /* LIST of subscriptions */
+	IMAP_VARIANT_UNSUBSCRIBE,  /* SUBSCRIBE undone */
+	IMAP_VARIANT_GETQUOTAROOT, /* GETQUOTA by mailbox */
+	IMAP_VARIANT_SORT,         /* SEARCH sorted (RFC 5256) */
+	IMAP_VARIANT_MOVE,         /* COPY then expunge (RFC 6851) */
+	IMAP_VARIANT_UNSELECT,     /* CLOSE without expunge (RFC 3691) */
 };
 
 /* A message of the view whose expunge is not announced yet keeps its
@@ -52,7 +63,7 @@ enum imap_cmd_flag {
 
 /* The selected mailbox as this session's client knows it: sequence number
  * = index + 1 (RFC 9051 §2.3.1.2). Updated only at the points where the
- * client is told (imap_notify.c). */
+ * client is told (imap_view.c). */
 struct imap_view {
 	int64_t mailbox_id;
 	bool readonly;                         /* EXAMINE */
@@ -137,6 +148,7 @@ struct imap_session {
 	char tag[IMAP_TAG_MAX + 1];
 	char cmd_name[40];       /* "UID FETCH", for logs */
 	unsigned cmd_flags;      /* enum imap_cmd_flag of the running one */
+	enum imap_cmd_variant cmd_variant; /* of the running one */
 	struct buf tagged;       /* finished tagged line, while refreshing */
 	struct imap_view *view;  /* SELECTED state */
 	struct imap_job *drain_job; /* requeue_drain job parked until drain */
@@ -160,7 +172,7 @@ void imap_session_kick(struct imap_session *s);
 /* ---- imap_reply.c: the one reply path ---- */
 /* Ends the running command: "tag status [code] text". status is "OK",
  * "NO" or "BAD"; code may be NULL. Pending mailbox changes are announced
- * first (imap_notify.c). */
+ * first (imap_view.c). */
 void imap_finish(struct imap_session *s, const char *status, const char *code,
 		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* "* text" */
@@ -170,7 +182,7 @@ void imap_untagged(struct imap_session *s, const char *fmt, ...)
 void imap_continue(struct imap_session *s, const char *text);
 /* Already formatted bytes (FETCH responses with literals). */
 void imap_reply_raw(struct imap_session *s, const void *data, size_t len);
-/* Writes the tagged line now (imap_notify.c calls it). */
+/* Writes the tagged line now (imap_view.c calls it). */
 void imap_reply_tagged_flush(struct imap_session *s);
 /* Appends s[0..len) as an IMAP string: quoted when safe, else a literal
  * (RFC 9051 §4.3). 0 or -1 (buffer full). */
@@ -212,7 +224,7 @@ void imap_job_io(struct imap_session *s, struct imap_job *j);
  * change is durable: RFC answers OK only then, DESIGN.md principle 1). */
 void imap_job_commit(struct imap_session *s, struct imap_job *j);
 
-/* ---- imap_notify.c: the selected view ---- */
+/* ---- imap_view.c: the selected view ---- */
 /* Installs a view (takes msgs) and its server watch. */
 void imap_view_open(struct imap_session *s, struct imap_view *v);
 void imap_view_close(struct imap_session *s);
@@ -233,7 +245,7 @@ long imap_view_find(const struct imap_view *v, uint32_t uid);
 int imap_view_resolve(struct imap_session *s, const struct imap_arg *arg,
 		      bool uid, size_t **idx_r, size_t *n_r, bool *bad_r);
 /* FETCH FLAGS (MODSEQ) line of view message i. */
-void imap_notify_flags_line(struct imap_session *s, size_t i, bool uid);
+void imap_view_flags_line(struct imap_session *s, size_t i, bool uid);
 
 /* ---- cmd_mailbox.c: STATUS items, shared with LIST-STATUS ---- */
 /* Parses "(MESSAGES UNSEEN ...)" into a bit mask; 0 or -1. */
@@ -272,7 +284,7 @@ void imap_cmd_idle(struct imap_session *s, const struct imap_cmd *c);
 void imap_idle_line(struct imap_session *s, const char *line, size_t len);
 void imap_cmd_search(struct imap_session *s, const struct imap_cmd *c);
 void imap_cmd_compress(struct imap_session *s, const struct imap_cmd *c);
-/* cmd_quota.c (RFC 9208; issue 7) */
+/* cmd_quota.c (RFC 9208) */
 void imap_cmd_getquota(struct imap_session *s, const struct imap_cmd *c);
 void imap_cmd_setquota(struct imap_session *s, const struct imap_cmd *c);
 /* Commit thread, after a change that adds to the account's usage: *over_r

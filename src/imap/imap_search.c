@@ -8,10 +8,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "imap/imap_search.h"
-#include "mime/mime.h"
-#include "store/store.h"
-#include "util/buf.h"
+#include "../mime/mime.h"
+#include "../store/store.h"
+#include "../util/buf.h"
+#include "imap_search.h"
 
 /* Decoded text may be longer than the raw bytes (a Latin-1 octet becomes
  * two UTF-8 bytes, an undecodable one three), never by more than this. */

@@ -244,7 +244,7 @@ imap_session_is_append(const struct imap_session *s)
 }
 
 /* Before authentication a command is small (LOGIN, AUTHENTICATE): the
- * limits of hole 2 of issue 7, see LIMIT_IMAP_PREAUTH_LITERAL. */
+ * pre-authentication limits, see LIMIT_IMAP_PREAUTH_LITERAL. */
 static bool
 imap_session_preauth(const struct imap_session *s)
 {

@@ -8,10 +8,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "imap/imap_search.h"
-#include "mime/mime.h"
-#include "util/buf.h"
-#include "util/str.h"
+#include "../mime/mime.h"
+#include "../util/buf.h"
+#include "../util/str.h"
+#include "imap_search.h"
 
 /* Decoded header values longer than this are cut for sorting. */
 #define SORT_VALUE_MAX (64 * 1024)

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "imap/imap_search.h"
-#include "util/buf.h"
+#include "../util/buf.h"
+#include "imap_search.h"
 
 /*
  * Simple case folding for the scripts our users write in most: the

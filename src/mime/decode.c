@@ -9,9 +9,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../util/base64.h"
+#include "../util/str.h"
 #include "mime_int.h"
-#include "util/base64.h"
-#include "util/str.h"
 
 static const char mime_replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
 

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/str.h"
 #include "mime_int.h"
-#include "util/str.h"
 
 struct mime_ctx {
 	const char *msg;

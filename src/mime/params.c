@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/str.h"
 #include "mime_int.h"
-#include "util/str.h"
 
 /* A parameter as written, before RFC 2231 joining. */
 struct mime_rawparam {

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../util/str.h"
 #include "mime_int.h"
-#include "util/str.h"
 
 /* Index of the byte after the LF ending the line at pos, or len. */
 static size_t

@@ -16,8 +16,8 @@
 typedef void (*pop3_handler_fn)(struct pop3_session *s,
 				const struct pop3_cmd *cmd);
 
+/* The verb's name is pop3_parse.c's (pop3_verb_name). */
 struct pop3_cmd_def {
-	const char *name;
 	pop3_handler_fn handler;
 	unsigned states; /* enum pop3_state mask */
 	unsigned flags;  /* enum pop3_cmd_flag */
@@ -42,21 +42,21 @@ static void pop3_cmd_top(struct pop3_session *s, const struct pop3_cmd *c);
 /* RFC 1939 §4-7, RFC 2449 §5 (CAPA), RFC 2595 §4 (STLS), RFC 5034 §4
  * (AUTH). Indexed by verb. */
 static const struct pop3_cmd_def pop3_cmd_table[POP3_VERB_COUNT] = {
-	[POP3_VERB_USER] = {"USER", pop3_auth_user, AUTHZ, POP3_CMD_NEEDS_TLS},
-	[POP3_VERB_PASS] = {"PASS", pop3_auth_pass, AUTHZ, POP3_CMD_NEEDS_TLS},
-	[POP3_VERB_AUTH] = {"AUTH", pop3_auth_auth, AUTHZ, POP3_CMD_NEEDS_TLS},
-	[POP3_VERB_APOP] = {"APOP", pop3_cmd_apop, AUTHZ, 0},
-	[POP3_VERB_STLS] = {"STLS", pop3_cmd_stls, AUTHZ, 0},
-	[POP3_VERB_CAPA] = {"CAPA", pop3_cmd_capa, AUTHZ | TRANS, 0},
-	[POP3_VERB_QUIT] = {"QUIT", pop3_cmd_quit, AUTHZ | TRANS, 0},
-	[POP3_VERB_NOOP] = {"NOOP", pop3_cmd_noop, TRANS, 0},
-	[POP3_VERB_STAT] = {"STAT", pop3_cmd_stat, TRANS, 0},
-	[POP3_VERB_LIST] = {"LIST", pop3_cmd_list, TRANS, 0},
-	[POP3_VERB_UIDL] = {"UIDL", pop3_cmd_uidl, TRANS, 0},
-	[POP3_VERB_DELE] = {"DELE", pop3_cmd_dele, TRANS, 0},
-	[POP3_VERB_RSET] = {"RSET", pop3_cmd_rset, TRANS, 0},
-	[POP3_VERB_RETR] = {"RETR", pop3_cmd_retr, TRANS, 0},
-	[POP3_VERB_TOP] = {"TOP", pop3_cmd_top, TRANS, 0},
+	[POP3_VERB_USER] = {pop3_auth_user, AUTHZ, POP3_CMD_NEEDS_TLS},
+	[POP3_VERB_PASS] = {pop3_auth_pass, AUTHZ, POP3_CMD_NEEDS_TLS},
+	[POP3_VERB_AUTH] = {pop3_auth_auth, AUTHZ, POP3_CMD_NEEDS_TLS},
+	[POP3_VERB_APOP] = {pop3_cmd_apop, AUTHZ, 0},
+	[POP3_VERB_STLS] = {pop3_cmd_stls, AUTHZ, 0},
+	[POP3_VERB_CAPA] = {pop3_cmd_capa, AUTHZ | TRANS, 0},
+	[POP3_VERB_QUIT] = {pop3_cmd_quit, AUTHZ | TRANS, 0},
+	[POP3_VERB_NOOP] = {pop3_cmd_noop, TRANS, 0},
+	[POP3_VERB_STAT] = {pop3_cmd_stat, TRANS, 0},
+	[POP3_VERB_LIST] = {pop3_cmd_list, TRANS, 0},
+	[POP3_VERB_UIDL] = {pop3_cmd_uidl, TRANS, 0},
+	[POP3_VERB_DELE] = {pop3_cmd_dele, TRANS, 0},
+	[POP3_VERB_RSET] = {pop3_cmd_rset, TRANS, 0},
+	[POP3_VERB_RETR] = {pop3_cmd_retr, TRANS, 0},
+	[POP3_VERB_TOP] = {pop3_cmd_top, TRANS, 0},
 };
 
 static const struct pop3_cmd_def *
@@ -84,9 +84,7 @@ pop3_cmds_lookup(enum pop3_verb verb, unsigned *states_r, unsigned *flags_r)
 const char *
 pop3_cmds_name(enum pop3_verb verb)
 {
-	const struct pop3_cmd_def *d = pop3_cmds_find(verb);
-
-	return d != NULL ? d->name : "?";
+	return pop3_cmds_find(verb) != NULL ? pop3_verb_name(verb) : "?";
 }
 
 void

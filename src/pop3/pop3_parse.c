@@ -29,31 +29,31 @@ enum pop3_argkind {
 };
 
 struct pop3_verb_def {
-	const char *name;
-	enum pop3_verb verb;
+	const char *name; /* the one place each verb is spelled */
 	unsigned char min_args, max_args;
 	enum pop3_argkind kind[POP3_MAX_ARGS];
 	size_t arg_max; /* longest argument, octets */
 };
 
-static const struct pop3_verb_def pop3_verbs[] = {
-	{"USER", POP3_VERB_USER, 1, 1, {0}, POP3_NAME_MAX},
-	{"PASS", POP3_VERB_PASS, 1, 1, {POP3_ARG_REST}, LIMIT_POP3_LINE},
-	{"APOP", POP3_VERB_APOP, 2, 2, {0}, POP3_NAME_MAX},
+/* Indexed by verb. */
+static const struct pop3_verb_def pop3_verbs[POP3_VERB_COUNT] = {
+	[POP3_VERB_USER] = {"USER", 1, 1, {0}, POP3_NAME_MAX},
+	[POP3_VERB_PASS] = {"PASS", 1, 1, {POP3_ARG_REST}, LIMIT_POP3_LINE},
+	[POP3_VERB_APOP] = {"APOP", 2, 2, {0}, POP3_NAME_MAX},
 	/* RFC 5034 §4 / RFC 1734: AUTH without arguments lists mechanisms. */
-	{"AUTH", POP3_VERB_AUTH, 0, 2, {0}, POP3_AUTH_ARG_MAX},
-	{"STAT", POP3_VERB_STAT, 0, 0, {0}, POP3_ARG_MAX},
-	{"LIST", POP3_VERB_LIST, 0, 1, {POP3_ARG_MSGNUM}, POP3_ARG_MAX},
-	{"RETR", POP3_VERB_RETR, 1, 1, {POP3_ARG_MSGNUM}, POP3_ARG_MAX},
-	{"TOP", POP3_VERB_TOP, 2, 2, {POP3_ARG_MSGNUM, POP3_ARG_COUNT},
+	[POP3_VERB_AUTH] = {"AUTH", 0, 2, {0}, POP3_AUTH_ARG_MAX},
+	[POP3_VERB_STAT] = {"STAT", 0, 0, {0}, POP3_ARG_MAX},
+	[POP3_VERB_LIST] = {"LIST", 0, 1, {POP3_ARG_MSGNUM}, POP3_ARG_MAX},
+	[POP3_VERB_RETR] = {"RETR", 1, 1, {POP3_ARG_MSGNUM}, POP3_ARG_MAX},
+	[POP3_VERB_TOP] = {"TOP", 2, 2, {POP3_ARG_MSGNUM, POP3_ARG_COUNT},
 	 POP3_ARG_MAX},
-	{"UIDL", POP3_VERB_UIDL, 0, 1, {POP3_ARG_MSGNUM}, POP3_ARG_MAX},
-	{"DELE", POP3_VERB_DELE, 1, 1, {POP3_ARG_MSGNUM}, POP3_ARG_MAX},
-	{"RSET", POP3_VERB_RSET, 0, 0, {0}, POP3_ARG_MAX},
-	{"NOOP", POP3_VERB_NOOP, 0, 0, {0}, POP3_ARG_MAX},
-	{"QUIT", POP3_VERB_QUIT, 0, 0, {0}, POP3_ARG_MAX},
-	{"CAPA", POP3_VERB_CAPA, 0, 0, {0}, POP3_ARG_MAX},
-	{"STLS", POP3_VERB_STLS, 0, 0, {0}, POP3_ARG_MAX},
+	[POP3_VERB_UIDL] = {"UIDL", 0, 1, {POP3_ARG_MSGNUM}, POP3_ARG_MAX},
+	[POP3_VERB_DELE] = {"DELE", 1, 1, {POP3_ARG_MSGNUM}, POP3_ARG_MAX},
+	[POP3_VERB_RSET] = {"RSET", 0, 0, {0}, POP3_ARG_MAX},
+	[POP3_VERB_NOOP] = {"NOOP", 0, 0, {0}, POP3_ARG_MAX},
+	[POP3_VERB_QUIT] = {"QUIT", 0, 0, {0}, POP3_ARG_MAX},
+	[POP3_VERB_CAPA] = {"CAPA", 0, 0, {0}, POP3_ARG_MAX},
+	[POP3_VERB_STLS] = {"STLS", 0, 0, {0}, POP3_ARG_MAX},
 };
 
 #define POP3_NVERBS (sizeof(pop3_verbs) / sizeof(pop3_verbs[0]))
@@ -81,10 +81,19 @@ pop3_verb_lookup(const char *kw, size_t len)
 		up[i] = (char)(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
 	}
 	for (size_t i = 0; i < POP3_NVERBS; i++)
-		if (strlen(pop3_verbs[i].name) == len &&
+		if (pop3_verbs[i].name != NULL &&
+		    strlen(pop3_verbs[i].name) == len &&
 		    memcmp(pop3_verbs[i].name, up, len) == 0)
 			return &pop3_verbs[i];
 	return NULL;
+}
+
+const char *
+pop3_verb_name(enum pop3_verb verb)
+{
+	if ((int)verb <= (int)POP3_VERB_UNKNOWN || verb >= POP3_VERB_COUNT)
+		return "?";
+	return pop3_verbs[verb].name;
 }
 
 /* Decimal without sign, overflow checked, at least min. 0 ok, -1 not. */
@@ -225,7 +234,7 @@ pop3_parse_command(const char *line, size_t len, struct pop3_cmd *cmd,
 		*err_r = POP3_ERR_UNKNOWN;
 		return -1;
 	}
-	cmd->verb = def->verb;
+	cmd->verb = (enum pop3_verb)(def - pop3_verbs);
 	if (def->kind[0] == POP3_ARG_REST)
 		return pop3_parse_rest(p < end ? p + 1 : p, end, cmd, err_r);
 	if (pop3_split_args(def, p, end, cmd, err_r) < 0)

@@ -47,6 +47,9 @@ struct pop3_cmd {
  * (unknown command, wrong argument count, non-numeric or zero message
  * number, NUL byte, keyword longer than 4). Verbs are case-insensitive;
  * argument counts are checked per verb (RFC 1939 §5-7). */
+/* The verb's keyword ("TOP"), "?" for none. */
+const char *pop3_verb_name(enum pop3_verb verb);
+
 int pop3_parse_command(const char *line, size_t len, struct pop3_cmd *cmd,
 		       const char **err_r);
 

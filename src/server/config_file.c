@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,226 +176,229 @@ config_parse_listen(const char *spec, struct config_listen *out, char *err,
 	return parse_addr_port(spec, out, err, errlen);
 }
 
+/* How a key's value is read and stored. */
+enum config_type {
+	CONFIG_T_STR,      /* char[size], copied whole or refused */
+	CONFIG_T_INT,      /* int in [min, max] */
+	CONFIG_T_UNS,      /* unsigned in [min, max] */
+	CONFIG_T_SIZE_T,   /* size_t in [min, max] */
+	CONFIG_T_OCTETS,   /* uint64_t, octets with a K/M/G/T suffix */
+	CONFIG_T_YESNO,    /* bool from "yes" / "no" */
+	CONFIG_T_LOGLEVEL, /* int from log_level_parse */
+	CONFIG_T_PREFIXES, /* char[size] of addresses and ADDR/LEN prefixes */
+	CONFIG_T_TLSVER,   /* char[size]: "TLSv1.2" or "TLSv1.3" */
+	CONFIG_T_LISTEN,   /* a listener: the first replaces the defaults */
+};
+
+/* One row per key: its name, type, the field of struct config it sets
+ * and its bounds. A numeric limit whose range starts at 0 is off at 0. */
+struct config_key {
+	const char *name;
+	enum config_type type;
+	size_t offset;
+	size_t size;          /* of the field (CONFIG_T_STR etc.) */
+	long long min, max;   /* numeric types */
+};
+
+#define F(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
+#define KSTR(k, f) { k, CONFIG_T_STR, F(f), 0, 0 }
+#define KINT(k, lo, hi, f) { k, CONFIG_T_INT, F(f), lo, hi }
+#define KUNS(k, lo, hi, f) { k, CONFIG_T_UNS, F(f), lo, hi }
+#define KSIZE(k, lo, hi, f) { k, CONFIG_T_SIZE_T, F(f), lo, hi }
+#define KTYPE(k, t, f) { k, t, F(f), 0, 0 }
+
+static const struct config_key config_keys[] = {
+	KSTR("hostname", hostname),
+	KSTR("data_dir", data_dir),
+	KSTR("cert", cert_path),
+	KSTR("key", key_path),
+	KSTR("user", run_user),
+	KSTR("store", store_url),
+	{ "listen", CONFIG_T_LISTEN, 0, 0, 0, 0 },
+	KSIZE("max_message_size", 1024, 1LL << 31, max_message_size),
+	KUNS("max_recipients", 1, 100000, max_rcpts),
+	KINT("smtp_command_timeout", 1, 86400, smtp_cmd_timeout),
+	KINT("smtp_data_timeout", 1, 86400, smtp_data_timeout),
+	KINT("pop3_timeout", 1, 86400, pop3_timeout),
+	KUNS("max_connections", 1, 1000000, max_connections),
+	KUNS("max_connections_per_ip", 1, 1000000, max_connections_per_ip),
+	KUNS("max_auth_failures", 1, 1000, max_auth_failures),
+	KINT("auth_fail_delay_ms", 0, 60000, auth_fail_delay_ms),
+	KINT("worker_threads", 1, 64, worker_threads),
+	KINT("imap_timeout", 1, 86400, imap_timeout),
+	KINT("auth_cache_ttl", 0, 86400, auth_cache_ttl),
+	KUNS("auth_block_failures", 0, 100000, auth_block_failures),
+	KINT("auth_fail_window", 1, 86400, auth_fail_window),
+	KINT("auth_block_time", 0, 86400, auth_block_time),
+	KINT("auth_fail_delay_max_ms", 0, 600000, auth_fail_delay_max_ms),
+	KUNS("auth_queue_max", 1, 100000, auth_queue_max),
+	KUNS("smtp_max_bad_rcpts", 0, 100000, smtp_max_bad_rcpts),
+	KUNS("smtp_bad_rcpt_limit", 1, 100000, smtp_bad_rcpt_limit),
+	KINT("smtp_bad_rcpt_delay_ms", 0, 600000, smtp_bad_rcpt_delay_ms),
+	KINT("command_deadline", 0, 86400, command_deadline),
+	KINT("smtp_data_min_rate", 0, 1 << 30, smtp_data_min_rate),
+	KINT("smtp_data_grace", 1, 86400, smtp_data_grace),
+	KINT("preauth_timeout", 0, 86400, preauth_timeout),
+	KINT("max_connection_rate_per_ip", 0, 1000000,
+	     max_connection_rate_per_ip),
+	KINT("tls_ticket_rotation", 0, 7 * 86400, tls_ticket_rotation),
+	KINT("tls_handshake_timeout", 1, 3600, tls_handshake_timeout),
+	KTYPE("connection_rate_exempt", CONFIG_T_PREFIXES,
+	      connection_rate_exempt),
+	/* Octets below 2^62, so any sum with a usage stays in range. */
+	KTYPE("quota_default", CONFIG_T_OCTETS, quota_default),
+	KTYPE("min_free_disk", CONFIG_T_OCTETS, min_free_disk),
+	KTYPE("log_level", CONFIG_T_LOGLEVEL, log_level),
+	KTYPE("sender_check", CONFIG_T_YESNO, sender_check),
+	/* Values OpenSSL parses (cipher lists) are checked when the context
+	 * is built. */
+	KTYPE("tls_min_version", CONFIG_T_TLSVER, tls_min_version),
+	KSTR("tls_ciphers", tls_ciphers),
+	KSTR("tls_ciphersuites", tls_ciphersuites),
+};
+
+#undef F
+#undef KSTR
+#undef KINT
+#undef KUNS
+#undef KSIZE
+#undef KTYPE
+
+/* A number in the key's range into its int, unsigned or size_t field. */
 static int
-set_num(const char *val, long long min, long long max, long long *out)
+config_set_number(const struct config_key *k, void *field, const char *val,
+		  char *err, size_t errlen)
 {
-	return str_tonum(val, min, max, out);
+	long long v;
+
+	if (str_tonum(val, k->min, k->max, &v) < 0) {
+		snprintf(err, errlen, "%s must be a number from %lld to %lld",
+			 k->name, k->min, k->max);
+		return -1;
+	}
+	if (k->type == CONFIG_T_INT)
+		*(int *)field = (int)v;
+	else if (k->type == CONFIG_T_UNS)
+		*(unsigned *)field = (unsigned)v;
+	else
+		*(size_t *)field = (size_t)v;
+	return 0;
 }
 
-/* The tls_* string keys: 0 set, -1 bad value (err), 1 not one of them.
- * Values OpenSSL parses (cipher lists) are checked when the context is
- * built. */
+/* A string field, whole or refused. */
 static int
-config_set_tls(struct config *cfg, const char *key, const char *val,
-	       char *err, size_t errlen)
+config_set_string(const struct config_key *k, char *field, const char *val,
+		  char *err, size_t errlen)
 {
-	char *dst = NULL;
-	size_t size = 0;
-
-	if (strcmp(key, "tls_min_version") == 0) {
-		if (strcmp(val, "TLSv1.2") != 0 && strcmp(val, "TLSv1.3") != 0) {
-			snprintf(err, errlen, "tls_min_version must be TLSv1.2 "
-				 "or TLSv1.3");
-			return -1;
-		}
-		dst = cfg->tls_min_version;
-		size = sizeof(cfg->tls_min_version);
-	} else if (strcmp(key, "tls_ciphers") == 0) {
-		dst = cfg->tls_ciphers;
-		size = sizeof(cfg->tls_ciphers);
-	} else if (strcmp(key, "tls_ciphersuites") == 0) {
-		dst = cfg->tls_ciphersuites;
-		size = sizeof(cfg->tls_ciphersuites);
-	}
-	if (dst == NULL)
-		return 1;
-	if (str_lcpy(dst, val, size) < size)
+	if (str_lcpy(field, val, k->size) < k->size)
 		return 0;
-	snprintf(err, errlen, "value of %s too long", key);
+	snprintf(err, errlen, "value of %s too long", k->name);
 	return -1;
 }
 
-/* One row per numeric key: its range and the field it sets (exactly one
- * of i, u, z). A limit whose range starts at 0 is off at 0. */
-#define CFG_INT(k, lo, hi, f) { k, lo, hi, &cfg->f, NULL, NULL }
-#define CFG_UNS(k, lo, hi, f) { k, lo, hi, NULL, &cfg->f, NULL }
-#define CFG_SIZE(k, lo, hi, f) { k, lo, hi, NULL, NULL, &cfg->f }
-
-/* The numeric keys: 0 set, -1 bad value (err), 1 not one of them. */
+/* Keys with a value syntax of their own: 0 set, -1 bad value (err). */
 static int
-config_set_number(struct config *cfg, const char *key, const char *val,
-		  char *err, size_t errlen)
-{
-	const struct {
-		const char *key;
-		long long min, max;
-		int *i;
-		unsigned *u;
-		size_t *z;
-	} nums[] = {
-		CFG_SIZE("max_message_size", 1024, 1LL << 31, max_message_size),
-		CFG_UNS("max_recipients", 1, 100000, max_rcpts),
-		CFG_INT("smtp_command_timeout", 1, 86400, smtp_cmd_timeout),
-		CFG_INT("smtp_data_timeout", 1, 86400, smtp_data_timeout),
-		CFG_INT("pop3_timeout", 1, 86400, pop3_timeout),
-		CFG_UNS("max_connections", 1, 1000000, max_connections),
-		CFG_UNS("max_connections_per_ip", 1, 1000000,
-			max_connections_per_ip),
-		CFG_UNS("max_auth_failures", 1, 1000, max_auth_failures),
-		CFG_INT("auth_fail_delay_ms", 0, 60000, auth_fail_delay_ms),
-		CFG_INT("worker_threads", 1, 64, worker_threads),
-		CFG_INT("imap_timeout", 1, 86400, imap_timeout),
-		CFG_INT("auth_cache_ttl", 0, 86400, auth_cache_ttl),
-		CFG_UNS("auth_block_failures", 0, 100000, auth_block_failures),
-		CFG_INT("auth_fail_window", 1, 86400, auth_fail_window),
-		CFG_INT("auth_block_time", 0, 86400, auth_block_time),
-		CFG_INT("auth_fail_delay_max_ms", 0, 600000,
-			auth_fail_delay_max_ms),
-		CFG_UNS("auth_queue_max", 1, 100000, auth_queue_max),
-		CFG_UNS("smtp_max_bad_rcpts", 0, 100000, smtp_max_bad_rcpts),
-		CFG_UNS("smtp_bad_rcpt_limit", 1, 100000, smtp_bad_rcpt_limit),
-		CFG_INT("smtp_bad_rcpt_delay_ms", 0, 600000,
-			smtp_bad_rcpt_delay_ms),
-		CFG_INT("command_deadline", 0, 86400, command_deadline),
-		CFG_INT("smtp_data_min_rate", 0, 1 << 30, smtp_data_min_rate),
-		CFG_INT("smtp_data_grace", 1, 86400, smtp_data_grace),
-		CFG_INT("preauth_timeout", 0, 86400, preauth_timeout),
-		CFG_INT("max_connection_rate_per_ip", 0, 1000000,
-			max_connection_rate_per_ip),
-		CFG_INT("tls_ticket_rotation", 0, 7 * 86400,
-			tls_ticket_rotation),
-		CFG_INT("tls_handshake_timeout", 1, 3600, tls_handshake_timeout),
-	};
-	long long v;
-
-	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
-		if (strcmp(key, nums[i].key) != 0)
-			continue;
-		if (set_num(val, nums[i].min, nums[i].max, &v) < 0) {
-			snprintf(err, errlen, "%s must be a number from %lld to %lld",
-				 key, nums[i].min, nums[i].max);
-			return -1;
-		}
-		if (nums[i].i != NULL)
-			*nums[i].i = (int)v;
-		else if (nums[i].u != NULL)
-			*nums[i].u = (unsigned)v;
-		else
-			*nums[i].z = (size_t)v;
-		return 0;
-	}
-	return 1;
-}
-
-#undef CFG_INT
-#undef CFG_UNS
-#undef CFG_SIZE
-
-/* Keys with a value syntax of their own: 0 set, -1 bad value (err), 1 not
- * one of them. */
-static int
-config_set_special(struct config *cfg, const char *key, const char *val,
+config_set_special(const struct config_key *k, void *field, const char *val,
 		   char *err, size_t errlen)
 {
-	if (strcmp(key, "connection_rate_exempt") == 0) {
+	uint64_t size;
+	int lv;
+
+	switch (k->type) {
+	case CONFIG_T_PREFIXES:
 		if (iprate_parse_prefixes(val, NULL, IPRATE_PREFIX_MAX) < 0 ||
-		    str_lcpy(cfg->connection_rate_exempt, val,
-			     sizeof(cfg->connection_rate_exempt)) >=
-			    sizeof(cfg->connection_rate_exempt)) {
+		    str_lcpy(field, val, k->size) >= k->size) {
 			snprintf(err, errlen, "%s: want up to %d addresses or "
-				 "ADDR/LEN prefixes", key, IPRATE_PREFIX_MAX);
+				 "ADDR/LEN prefixes", k->name,
+				 IPRATE_PREFIX_MAX);
 			return -1;
 		}
 		return 0;
-	}
-	if (strcmp(key, "quota_default") == 0 ||
-	    strcmp(key, "min_free_disk") == 0) {
-		uint64_t size;
-
-		/* Octets with an optional K/M/G/T suffix; below 2^62 so any
-		 * sum with a usage stays in range. */
+	case CONFIG_T_OCTETS:
 		if (str_tosize(val, 1ULL << 62, &size) < 0) {
 			snprintf(err, errlen, "%s must be a size (octets, "
-				 "or with a K, M, G or T suffix)", key);
+				 "or with a K, M, G or T suffix)", k->name);
 			return -1;
 		}
-		if (key[0] == 'q')
-			cfg->quota_default = size;
-		else
-			cfg->min_free_disk = size;
+		*(uint64_t *)field = size;
 		return 0;
-	}
-	if (strcmp(key, "log_level") == 0) {
-		int lv = log_level_parse(val);
+	case CONFIG_T_LOGLEVEL:
+		lv = log_level_parse(val);
 		if (lv < 0) {
 			snprintf(err, errlen, "bad log_level '%s'", val);
 			return -1;
 		}
-		cfg->log_level = lv;
+		*(int *)field = lv;
 		return 0;
-	}
-	if (strcmp(key, "sender_check") == 0) {
+	case CONFIG_T_YESNO:
 		if (strcmp(val, "yes") != 0 && strcmp(val, "no") != 0) {
-			snprintf(err, errlen, "sender_check must be yes or no");
+			snprintf(err, errlen, "%s must be yes or no", k->name);
 			return -1;
 		}
-		cfg->sender_check = strcmp(val, "yes") == 0;
+		*(bool *)field = strcmp(val, "yes") == 0;
 		return 0;
+	case CONFIG_T_TLSVER:
+		if (strcmp(val, "TLSv1.2") != 0 && strcmp(val, "TLSv1.3") != 0) {
+			snprintf(err, errlen, "%s must be TLSv1.2 or TLSv1.3",
+				 k->name);
+			return -1;
+		}
+		return config_set_string(k, field, val, err, errlen);
+	default:
+		snprintf(err, errlen, "unknown setting '%s'", k->name);
+		return -1;
 	}
-	return 1;
+}
+
+/* listen = PROTO=ADDR:PORT; the first one in a file replaces the
+ * default listeners, the next ones add to it. */
+static int
+config_set_listen(struct config *cfg, const char *val, bool *listen_reset,
+		  char *err, size_t errlen)
+{
+	if (!*listen_reset) {
+		cfg->n_listeners = 0;
+		*listen_reset = true;
+	}
+	if (cfg->n_listeners >= CONFIG_MAX_LISTENERS) {
+		snprintf(err, errlen, "too many listeners");
+		return -1;
+	}
+	return config_parse_listen(val, &cfg->listeners[cfg->n_listeners++],
+				   err, errlen);
 }
 
 /* Applies one key = value; 0 or -1 with a reason in err. */
 static int
-config_set(struct config *cfg, const char *key, const char *val, bool *listen_reset,
-	   char *err, size_t errlen)
+config_set(struct config *cfg, const char *key, const char *val,
+	   bool *listen_reset, char *err, size_t errlen)
 {
-	struct {
-		const char *key;
-		char *dst;
-		size_t size;
-	} strs[] = {
-		{ "hostname", cfg->hostname, sizeof(cfg->hostname) },
-		{ "data_dir", cfg->data_dir, sizeof(cfg->data_dir) },
-		{ "cert", cfg->cert_path, sizeof(cfg->cert_path) },
-		{ "key", cfg->key_path, sizeof(cfg->key_path) },
-		{ "user", cfg->run_user, sizeof(cfg->run_user) },
-		{ "store", cfg->store_url, sizeof(cfg->store_url) },
-	};
-	int (*const kinds[])(struct config *, const char *, const char *,
-			     char *, size_t) = {
-		config_set_number, config_set_special, config_set_tls,
-	};
-	int rc;
+	const struct config_key *k = NULL;
 
-	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
-		if (strcmp(key, strs[i].key) != 0)
-			continue;
-		if (str_lcpy(strs[i].dst, val, strs[i].size) >= strs[i].size) {
-			snprintf(err, errlen, "value of %s too long", key);
-			return -1;
+	for (size_t i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]);
+	     i++)
+		if (strcmp(key, config_keys[i].name) == 0) {
+			k = &config_keys[i];
+			break;
 		}
-		return 0;
+	if (k == NULL) {
+		snprintf(err, errlen, "unknown setting '%s'", key);
+		return -1;
 	}
-	if (strcmp(key, "listen") == 0) {
-		if (!*listen_reset) {
-			cfg->n_listeners = 0;
-			*listen_reset = true;
-		}
-		if (cfg->n_listeners >= CONFIG_MAX_LISTENERS) {
-			snprintf(err, errlen, "too many listeners");
-			return -1;
-		}
-		return config_parse_listen(val,
-			&cfg->listeners[cfg->n_listeners++], err, errlen);
+	void *field = (char *)cfg + k->offset;
+
+	switch (k->type) {
+	case CONFIG_T_STR:
+		return config_set_string(k, field, val, err, errlen);
+	case CONFIG_T_INT:
+	case CONFIG_T_UNS:
+	case CONFIG_T_SIZE_T:
+		return config_set_number(k, field, val, err, errlen);
+	case CONFIG_T_LISTEN:
+		return config_set_listen(cfg, val, listen_reset, err, errlen);
+	default:
+		return config_set_special(k, field, val, err, errlen);
 	}
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		rc = kinds[i](cfg, key, val, err, errlen);
-		if (rc <= 0)
-			return rc;
-	}
-	snprintf(err, errlen, "unknown setting '%s'", key);
-	return -1;
 }
 
 static char *

@@ -20,7 +20,7 @@
 #include "../core/loop.h"
 #include "protocols.h"
 #include "server.h"
-#include "server_priv.h"
+#include "server_int.h"
 
 static void
 peer_ip(const struct sockaddr *sa, char *out, size_t outlen)

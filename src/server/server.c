@@ -35,7 +35,7 @@
 #include "listener.h"
 #include "privdrop.h"
 #include "protocols.h"
-#include "server_priv.h"
+#include "server_int.h"
 #include "tls_cert.h"
 
 /* SIGTERM waits at most this long for durable work in flight. */

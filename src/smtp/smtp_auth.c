@@ -188,15 +188,7 @@ smtp_cmd_auth(struct smtp_session *s, const struct smtp_cmd *cmd)
 	const char *arg = cmd->arg;
 	size_t mlen = 0;
 
-	if (!conn_is_tls(s->conn)) {
-		smtp_reply(s, 538, "5.7.11", "Encryption required for "
-			   "requested authentication mechanism");
-		return;
-	}
-	if (s->authed) {
-		smtp_reply(s, 503, "5.5.1", "Already authenticated");
-		return;
-	}
+	/* The dispatcher has checked TLS and that no one is logged in. */
 	while (mlen < cmd->arg_len && arg[mlen] != ' ')
 		mlen++;
 	s->sasl_mech = sasl_mech_parse(arg, mlen);

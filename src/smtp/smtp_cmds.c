@@ -28,10 +28,25 @@
 typedef void (*smtp_handler)(struct smtp_session *s,
 			     const struct smtp_cmd *cmd);
 
+/* What a command needs besides its state; the dispatcher checks these in
+ * this order and sends the refusal itself. */
+enum smtp_cmd_flag {
+	/* RFC 4954 §4 and DESIGN.md: no AUTH before TLS (538). */
+	SMTP_CMD_NEEDS_TLS = 1 << 0,
+	/* RFC 3207 §4: STARTTLS once only (503). */
+	SMTP_CMD_NO_TLS = 1 << 1,
+	/* The submission ports take mail from authenticated clients only
+	 * (RFC 6409; RFC 4954 §6: 530 5.7.0). */
+	SMTP_CMD_NEEDS_AUTH_SUBMISSION = 1 << 2,
+	/* RFC 4954 §4: no AUTH once authenticated (503). */
+	SMTP_CMD_NOT_AUTHED = 1 << 3,
+};
+
 struct smtp_cmd_entry {
 	smtp_handler fn;
 	unsigned states;         /* enum smtp_state mask */
 	const char *bad_state;   /* 503 text when the state is wrong */
+	unsigned flags;          /* enum smtp_cmd_flag */
 };
 
 static bool
@@ -126,13 +141,9 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	bool utf8 = false;
 	uint64_t size = 0;
 
-	if (smtp_submission(s) && !s->authed) {
-		smtp_reply(s, 530, "5.7.0", "Authentication required");
-		return;
-	}
 	if (smtp_mail_params(s, cmd, &utf8, &size) < 0)
 		return;
-	/* Issue 7: below min_free_disk nothing new is accepted, so a full
+	/* Below min_free_disk nothing new is accepted, so a full
 	 * disk never loses mail; RFC 3463 4.3.1, a temporary refusal the
 	 * sender retries (RFC 5321 §4.2.3 452). */
 	if (diskfree_low(s->srv->cfg.data_dir, s->srv->cfg.min_free_disk)) {
@@ -171,7 +182,7 @@ struct smtp_rcpt_job {
 	bool full;      /* every account of the recipient is over quota */
 };
 
-/* Issue 7: true when no account of the recipient has room for the
+/* True when no account of the recipient has room for the
  * message (its declared size, or one octet). A lookup error is not
  * "full": the delivery then decides. */
 static bool
@@ -425,10 +436,6 @@ smtp_reset_after_tls(struct smtp_session *s)
 static void
 cmd_starttls(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
-	if (conn_is_tls(s->conn)) {
-		smtp_reply(s, 503, "5.5.1", "TLS is already active");
-		return;
-	}
 	smtp_reply(s, 220, "2.0.0", "Ready to start TLS");
 	if (conn_starttls(s->conn) < 0) {
 		log_error(s->id, "starttls", " reason=setup");
@@ -439,25 +446,28 @@ cmd_starttls(struct smtp_session *s, const struct smtp_cmd *cmd)
 }
 
 static const struct smtp_cmd_entry smtp_cmd_table[SMTP_VERB_COUNT] = {
-	[SMTP_VERB_HELO] = { cmd_helo, ANY_STATE, NULL },
-	[SMTP_VERB_EHLO] = { cmd_helo, ANY_STATE, NULL },
+	[SMTP_VERB_HELO] = { cmd_helo, ANY_STATE, NULL, 0 },
+	[SMTP_VERB_EHLO] = { cmd_helo, ANY_STATE, NULL, 0 },
 	[SMTP_VERB_MAIL] = { cmd_mail, SMTP_STATE_HELO,
-			     "Send HELO/EHLO first, one MAIL per transaction" },
+			     "Send HELO/EHLO first, one MAIL per transaction",
+			     SMTP_CMD_NEEDS_AUTH_SUBMISSION },
 	[SMTP_VERB_RCPT] = { cmd_rcpt, SMTP_STATE_MAIL | SMTP_STATE_RCPT,
-			     "Need MAIL command" },
+			     "Need MAIL command", 0 },
 	[SMTP_VERB_DATA] = { smtp_cmd_data, SMTP_STATE_MAIL | SMTP_STATE_RCPT,
-			     "Need MAIL command" },
+			     "Need MAIL command", 0 },
 	[SMTP_VERB_BDAT] = { smtp_cmd_bdat, SMTP_STATE_MAIL | SMTP_STATE_RCPT,
-			     "Need MAIL command" },
-	[SMTP_VERB_RSET] = { cmd_rset, ANY_STATE, NULL },
-	[SMTP_VERB_NOOP] = { cmd_noop, ANY_STATE, NULL },
-	[SMTP_VERB_QUIT] = { cmd_quit, ANY_STATE, NULL },
-	[SMTP_VERB_HELP] = { cmd_help, ANY_STATE, NULL },
-	[SMTP_VERB_VRFY] = { cmd_vrfy, ANY_STATE, NULL },
-	[SMTP_VERB_EXPN] = { cmd_expn, ANY_STATE, NULL },
-	[SMTP_VERB_STARTTLS] = { cmd_starttls, ANY_STATE, NULL },
+			     "Need MAIL command", 0 },
+	[SMTP_VERB_RSET] = { cmd_rset, ANY_STATE, NULL, 0 },
+	[SMTP_VERB_NOOP] = { cmd_noop, ANY_STATE, NULL, 0 },
+	[SMTP_VERB_QUIT] = { cmd_quit, ANY_STATE, NULL, 0 },
+	[SMTP_VERB_HELP] = { cmd_help, ANY_STATE, NULL, 0 },
+	[SMTP_VERB_VRFY] = { cmd_vrfy, ANY_STATE, NULL, 0 },
+	[SMTP_VERB_EXPN] = { cmd_expn, ANY_STATE, NULL, 0 },
+	[SMTP_VERB_STARTTLS] = { cmd_starttls, ANY_STATE, NULL,
+				 SMTP_CMD_NO_TLS },
 	[SMTP_VERB_AUTH] = { smtp_cmd_auth, SMTP_STATE_HELO,
-			     "Send EHLO first, not inside a transaction" },
+			     "Send EHLO first, not inside a transaction",
+			     SMTP_CMD_NEEDS_TLS | SMTP_CMD_NOT_AUTHED },
 };
 
 /* After the dispatcher's refusal of a command (its reply is sent): a
@@ -482,6 +492,32 @@ smtp_dispatch_refused(struct smtp_session *s, const struct smtp_cmd *cmd,
 		return false;
 	}
 	return true;
+}
+
+/* The entry's TLS and authentication requirements: 0 when met, -1 when
+ * refused (the reply is sent). */
+static int
+smtp_dispatch_flags(struct smtp_session *s, unsigned flags)
+{
+	if ((flags & SMTP_CMD_NEEDS_TLS) && !conn_is_tls(s->conn)) {
+		smtp_reply(s, 538, "5.7.11", "Encryption required for "
+			   "requested authentication mechanism");
+		return -1;
+	}
+	if ((flags & SMTP_CMD_NO_TLS) && conn_is_tls(s->conn)) {
+		smtp_reply(s, 503, "5.5.1", "TLS is already active");
+		return -1;
+	}
+	if ((flags & SMTP_CMD_NEEDS_AUTH_SUBMISSION) && smtp_submission(s) &&
+	    !s->authed) {
+		smtp_reply(s, 530, "5.7.0", "Authentication required");
+		return -1;
+	}
+	if ((flags & SMTP_CMD_NOT_AUTHED) && s->authed) {
+		smtp_reply(s, 503, "5.5.1", "Already authenticated");
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -512,6 +548,12 @@ smtp_dispatch(struct smtp_session *s, const char *line, size_t len)
 			   e->bad_state);
 		if (smtp_dispatch_refused(s, &cmd, line, len))
 			smtp_count_error(s);
+		return;
+	}
+	/* These refusals were never counted as errors: a client that tries
+	 * AUTH too early or MAIL unauthenticated is not misbehaving. */
+	if (smtp_dispatch_flags(s, e->flags) < 0) {
+		smtp_dispatch_refused(s, &cmd, line, len);
 		return;
 	}
 	e->fn(s, &cmd);

@@ -19,8 +19,11 @@
 #include <stdint.h>
 #include <time.h>
 
-/* 2: subscriptions, vanished, blob_meta, mailbox counters (IMAP).
- * 3: blob_fields (search fields). */
+/* 1: domains, accounts, aliases, mailboxes, messages, blobs (schema.sql).
+ * 2: subscriptions, vanished, blob_meta, mailbox counters (IMAP).
+ * 3: blob_fields (search fields).
+ * 4: accounts.quota_bytes, sender grants (quotas, sender identity).
+ * Each step is schema_vN.sql, embedded in store_sqlite_schema.c. */
 #define STORE_SCHEMA_VERSION 4
 
 /* IMAP system flags (RFC 9051 §2.3.2), kept as a bit mask. */
@@ -94,7 +97,7 @@ struct store_delivery {
 	const struct store_meta *meta; /* may be NULL (computed on demand) */
 };
 
-/* ---- IMAP (issue 3) ------------------------------------------------- */
+/* ---- IMAP -------------------------------------------------------- */
 
 struct store;
 
@@ -321,7 +324,7 @@ int store_expunge_uids(struct store *st, int64_t mailbox_id,
 		       const uint32_t *uids, size_t n,
 		       char ***orphan_blobs_r, const char **err_r);
 
-/* ---- Quotas (issue 7; RFC 9208 STORAGE) ----------------------------- */
+/* ---- Quotas (RFC 9208 STORAGE) ----------------------------------- */
 
 /* An account's stored quota: STORE_QUOTA_DEFAULT follows the configured
  * quota_default (accounts.quota_bytes NULL), 0 means no limit, otherwise
@@ -402,7 +405,7 @@ struct store_ops {
 				const int64_t *msg_ids, size_t n,
 				char ***orphan_blobs_r, const char **err_r);
 
-	/* IMAP (issue 3): see the store_* functions of the same names. */
+	/* IMAP: see the store_* functions of the same names. */
 	int (*mailbox_list)(struct store *st, int64_t account_id,
 			    struct store_mailbox **boxes_r, size_t *n_r,
 			    const char **err_r);
@@ -462,7 +465,7 @@ struct store_ops {
 			    const uint32_t *uids, size_t n,
 			    char ***orphan_blobs_r, const char **err_r);
 
-	/* Sender identity (issue 7): see store_sender_*. */
+	/* Sender identity: see store_sender_*. */
 	int (*sender_allowed)(struct store *st, int64_t account_id,
 			      const char *address);
 	int (*sender_grant_add)(struct store *st, const char *account,
@@ -471,7 +474,7 @@ struct store_ops {
 				const char *pattern, const char **err_r);
 	int (*sender_grant_list)(struct store *st, const char *account,
 				 char ***patterns_r, const char **err_r);
-	/* Quotas (issue 7). */
+	/* Quotas. */
 	int (*quota_get)(struct store *st, int64_t account_id,
 			 int64_t *quota_r, uint64_t *usage_r,
 			 const char **err_r);
@@ -585,7 +588,7 @@ int store_messages_expunge(struct store *st, int64_t mailbox_id,
 			   const int64_t *msg_ids, size_t n,
 			   char ***orphan_blobs_r, const char **err_r);
 
-/* ---- Sender identity on submission (issue 7) ------------------------ */
+/* ---- Sender identity on submission ------------------------------- */
 
 /* May the account send as address (MAIL FROM, From:, Sender:)? 1 yes, 0
  * no, -1 error (st->err). Yes when the address (case-insensitive) is the

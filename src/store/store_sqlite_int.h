@@ -1,8 +1,14 @@
 /*
- * Internals of the SQLite backend, shared by store_sqlite.c (connection,
- * schema, transactions, statement cache), store_sqlite_admin.c (domains,
- * users, aliases, recipient resolution) and store_sqlite_mail.c (delivery,
- * mailboxes, messages). Not for use outside src/store.
+ * Internals of the SQLite backend, shared by its files: store_sqlite.c
+ * (connection, schema migration, transactions, statement cache),
+ * store_sqlite_sql.c (the SQL of every statement), store_sqlite_schema.c
+ * (the schema texts), store_sqlite_admin.c (domains, accounts, aliases),
+ * store_sqlite_rcpt.c (recipient resolution), store_sqlite_mail.c
+ * (delivery, messages), store_sqlite_mbox.c (IMAP mailboxes,
+ * subscriptions), store_sqlite_imap.c (IMAP message lists, APPEND, COPY,
+ * EXPUNGE), store_sqlite_flags.c (STORE, COPY), store_sqlite_quota.c
+ * (quotas) and store_sqlite_sender.c (sender identity). Not for use
+ * outside src/store.
  */
 #ifndef POSTEL_STORE_SQLITE_INT_H
 #define POSTEL_STORE_SQLITE_INT_H
@@ -18,7 +24,7 @@
 #define STORE_SQ_DOMAIN_BUF (LIMIT_DOMAIN + 1)
 #define STORE_SQ_ADDR_BUF (LIMIT_ADDRESS + 1)
 
-/* Every statement the backend runs; the SQL text is in store_sqlite.c. */
+/* Every statement the backend runs; the SQL text is in store_sqlite_sql.c. */
 enum store_sq_stmt {
 	SQ_DOMAIN_ADD,
 	SQ_DOMAIN_ID,
@@ -51,7 +57,7 @@ enum store_sq_stmt {
 	SQ_MSG_LIST,
 	SQ_MSG_DEL,
 	SQ_MSG_DEL_ACCOUNT,
-	/* IMAP (issue 3) */
+	/* IMAP */
 	SQ_MAILBOX_ROW,
 	SQ_MAILBOX_ROWS,
 	SQ_MAILBOX_NAMES,
@@ -85,12 +91,12 @@ enum store_sq_stmt {
 	SQ_VANISHED_LIST,
 	SQ_BLOB_META_GET,
 	SQ_BLOB_META_PUT,
-	/* Sender identity (issue 7) */
+	/* Sender identity */
 	SQ_GRANT_ADD,
 	SQ_GRANT_DEL,
 	SQ_GRANT_LIST,
 	SQ_GRANT_MATCH,
-	/* Quotas (issue 7) */
+	/* Quotas */
 	SQ_QUOTA_GET,
 	SQ_QUOTA_SET,
 	SQ_COUNT
@@ -104,8 +110,8 @@ struct store_sq {
 	sqlite3_stmt *stmts[SQ_COUNT]; /* prepared on first use */
 };
 
-/* The schema of version 1, a copy of schema.sql, and the step to version
- * 2, a copy of schema_v2.sql (test_store compares). */
+/* The schema of version 1, a copy of schema.sql, and each step to version
+ * N, a copy of schema_vN.sql (store_sqlite_schema.c; test_store compares). */
 extern const char store_sqlite_schema_v1[];
 extern const char store_sqlite_schema_v2[];
 extern const char store_sqlite_schema_v3[];

@@ -11,17 +11,21 @@ _LIT = re.compile(rb"\{(\d+)\}\r\n$")
 
 
 class Imap:
-    def __init__(self, server, user=None, password=None):
+    """binary=True: replies (lines, tagged line) are bytes, exactly as
+    sent minus the final CRLF, for tests that compare message bytes."""
+
+    def __init__(self, server, user=None, password=None, binary=False):
         host, port = server.addr("imaps")
         self.c = RawClient(host, port, tls_ctx=server.ssl_context())
+        self.binary = binary
         g = self.c.read_line()
         assert g.startswith(b"* OK"), g
         self.tags = itertools.count(1)
         if user is not None:
             self.ok("LOGIN %s %s" % (user, password or server.users[user]))
 
-    def read_response(self):
-        """One response line with any literals inlined, as str."""
+    def _read_raw(self):
+        """One response line with any literals inlined, CRLF included."""
         out = b""
         while True:
             ln = self.c.read_line()
@@ -29,26 +33,40 @@ class Imap:
             out += ln
             m = _LIT.search(ln)
             if not m:
-                return out.decode("utf-8", "replace").rstrip("\r\n")
+                return out
             n = int(m.group(1))
             while len(self.c.buf) < n:
                 self.c._fill(__import__("time").monotonic() + 10)
             out += self.c.buf[:n]
             self.c.buf = self.c.buf[n:]
 
-    def cmd(self, text):
-        """(status, untagged lines, tagged line)."""
+    def read_response(self):
+        """One response line with any literals inlined: str, or bytes in
+        binary mode."""
+        out = self._read_raw()
+        if self.binary:
+            return out[:-2]
+        return out.decode("utf-8", "replace").rstrip("\r\n")
+
+    def cmd(self, text, literal=None):
+        """(status, untagged lines, tagged line). text is str or bytes;
+        a literal is sent as a non-synchronising one (RFC 7888) after it."""
         tag = "t%d" % next(self.tags)
-        self.c.line("%s %s" % (tag, text))
+        data = text.encode() if isinstance(text, str) else text
+        if literal is not None:
+            data += b" {%d+}\r\n" % len(literal) + literal
+        self.c.line(tag.encode() + b" " + data)
+        prefix = tag + " " if not self.binary else tag.encode() + b" "
         lines = []
         while True:
             ln = self.read_response()
-            if ln.startswith(tag + " "):
-                return ln.split(" ", 2)[1], lines, ln
+            if ln.startswith(prefix):
+                st = ln.split(prefix[-1:], 2)[1]
+                return (st.decode() if self.binary else st), lines, ln
             lines.append(ln)
 
-    def ok(self, text):
-        st, lines, tagged = self.cmd(text)
+    def ok(self, text, literal=None):
+        st, lines, tagged = self.cmd(text, literal)
         assert st == "OK", (text, lines, tagged)
         return lines
 

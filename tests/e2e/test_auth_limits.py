@@ -1,5 +1,5 @@
-"""Per-connection login limits on IMAP and POP3 (issue 14, "untested
-today"; test_auth_throttle.py covers the per-address block and the delay
+"""Per-connection login limits on IMAP and POP3
+(test_auth_throttle.py covers the per-address block and the delay
 growing across connections for IMAP): a connection is cut after
 `max_auth_failures` failed logins (IMAP: the NO, then * BYE; POP3: the
 -ERR [AUTH]), not before; and the failure answer is delayed more as the

@@ -1,4 +1,4 @@
-"""Login abuse (issue 7): failed logins are counted per client address and
+"""Login abuse: failed logins are counted per client address and
 per account across connections and protocols (SMTP AUTH, IMAP, POP3), the
 failure answer is delayed more as the count grows, and an address with too
 many failures is blocked for a while (`event=auth_block`): even the right

@@ -208,7 +208,7 @@ def test_plus_tag_delivery(server):
     assert len(msgs) == 1
 
 
-# -- sender grants (submission sender identity, issue 7) ---------------------
+# -- sender grants (submission sender identity) ---------------------
 
 def test_sender_grants_add_list_del(server):
     server.cli("user", "add", "grant@example.test", "--password-stdin",

@@ -1,5 +1,5 @@
-"""A client leaving while its command's background job runs (issue 14,
-"untested today"): SMTP delivery (gone right after the final "."), IMAP
+"""A client leaving while its command's background job runs
+(untested before): SMTP delivery (gone right after the final "."), IMAP
 FETCH of a large message, a long SEARCH, APPEND (gone once the literal is
 sent, while it is written and committed), EXPUNGE and POP3 QUIT (gone right
 after sending them). The server must not crash or leak (the fixtures fail a

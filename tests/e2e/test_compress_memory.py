@@ -1,4 +1,4 @@
-"""Memory under a decompression bomb (issue 14, "untested today"): after IMAP
+"""Memory under a decompression bomb (untested before): after IMAP
 COMPRESS=DEFLATE (RFC 4978) a client sends 2 MB of deflate data that
 inflates to 2 GiB of one overlong line. The server inflates only while the
 session's input is under its mark (ARCHITECTURE.md, "compress input

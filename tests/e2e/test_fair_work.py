@@ -1,4 +1,4 @@
-"""Fair work sharing (issue 7): an SMTP recipient lookup never waits for an
+"""Fair work sharing: an SMTP recipient lookup never waits for an
 IMAP SEARCH of a large mailbox to finish. With a single worker thread
 (worker_threads = 1) a SEARCH that ran as one job would hold the only
 worker, so a RCPT sent while it runs would be answered after it; the search

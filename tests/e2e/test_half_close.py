@@ -96,7 +96,7 @@ def tls_send_and_half_close(server, proto, data, notify=True):
 # Over TLS, libevent stops writing at the end of the client's stream and
 # re-arms only when output is added to an empty buffer: before the fix in
 # conn_event_cb, a reply queued behind a second job was never sent and the
-# session hung (found by these tests, issue 14).
+# session hung (found by these tests).
 BIG_LINES = 60000   # ~3.5 MB: FETCH and SEARCH over it are worker jobs
 
 

@@ -241,7 +241,7 @@ def test_append_synchronising_literal(server):
     ln = c.c.read_line()
     assert ln.startswith(b"+"), ln
     c.c.send(body + b"\r\n")
-    ln = c.response()
+    ln = c.read_response()
     assert ln.startswith(b"s1 OK") and b"APPENDUID" in ln, ln
     c.close()
 
@@ -254,7 +254,7 @@ def test_append_limit_refused_before_literal(server):
     assert b"LITERAL+" in caps, caps
     # synchronising: refused instead of "+", nothing of it is read
     c.c.send(b"s1 APPEND INBOX {70000}\r\n")
-    ln = c.response()
+    ln = c.read_response()
     assert re.match(rb"s1 (NO \[TOOBIG\]|BAD)", ln), ln
     c.ok("NOOP")
     # exactly the limit is accepted
@@ -267,7 +267,7 @@ def test_append_limit_refused_before_literal(server):
     # connection as it cannot skip the octets safely (RFC 7888 section 4)
     c.c.send(b"s2 APPEND INBOX {70000+}\r\n")
     try:
-        ln = c.response()
+        ln = c.read_response()
         assert re.match(rb"(\* BYE|s2 (NO|BAD))", ln), ln
     except (AssertionError, socket.timeout, OSError):
         raise
@@ -283,7 +283,7 @@ def test_append_literal_plus_pipelined(server):
              % (len(a), a, len(b), b))
     got = []
     while len(got) < 3:
-        ln = c.response()
+        ln = c.read_response()
         if not ln.startswith(b"*"):
             got.append(ln)
     assert [g.split(b" ")[:2] for g in got] == [
@@ -446,9 +446,9 @@ def test_wrong_state_and_malformed(server):
     # an empty line and a line without a command
     c.c.send(b"\r\n")
     c.c.send(b"tagonly\r\n")
-    ln = c.response()
+    ln = c.read_response()
     while not ln.startswith(b"tagonly") and not ln.startswith(b"* BAD"):
-        ln = c.response()
+        ln = c.read_response()
     c.ok("NOOP")
     c.close()
 

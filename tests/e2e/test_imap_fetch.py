@@ -8,7 +8,6 @@ BINARY.SIZE (base64, quoted-printable, unknown CTE); RFC822(.HEADER/.TEXT/
 
 import base64
 import imaplib
-import itertools
 import os
 import quopri
 import re
@@ -16,7 +15,7 @@ import time
 
 import pytest
 
-from rawclient import RawClient
+from imapraw import Imap
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(os.path.dirname(HERE), "mime-corpus")
@@ -44,66 +43,17 @@ def expected(name, kind):
 
 
 # -- a bytes-level client and a FETCH response parser -------------------------
-_LIT = re.compile(rb"\{(\d+)\}\r\n$")
-
-
-class Raw:
-    """Exact bytes in and out; replies with literals inlined."""
+class Raw(Imap):
+    """The shared raw client (imapraw.py) in binary mode: exact bytes in
+    and out, replies with literals inlined."""
 
     def __init__(self, server, user):
-        host, port = server.addr("imaps")
-        self.c = RawClient(host, port, tls_ctx=server.ssl_context())
-        assert self.c.read_line().startswith(b"* OK")
-        self.tags = itertools.count(1)
-        self.ok("LOGIN %s %s" % (user, server.users[user]))
-
-    def response(self):
-        out = b""
-        while True:
-            ln = self.c.read_line()
-            assert ln, "connection closed after %r" % out
-            out += ln
-            m = _LIT.search(ln)
-            if not m:
-                return out[:-2]
-            n = int(m.group(1))
-            while len(self.c.buf) < n:
-                self.c._fill(__import__("time").monotonic() + 10)
-            out += self.c.buf[:n]
-            self.c.buf = self.c.buf[n:]
-
-    def cmd(self, text, literal=None):
-        tag = b"t%d" % next(self.tags)
-        if isinstance(text, str):
-            text = text.encode()
-        if literal is None:
-            self.c.send(tag + b" " + text + b"\r\n")
-        else:
-            self.c.send(tag + b" " + text + b" {%d+}\r\n" % len(literal) +
-                        literal + b"\r\n")
-        lines = []
-        while True:
-            ln = self.response()
-            if ln.startswith(tag + b" "):
-                return ln.split(b" ", 2)[1].decode(), lines, ln
-            lines.append(ln)
-
-    def ok(self, text, literal=None):
-        st, lines, tagged = self.cmd(text, literal)
-        assert st == "OK", (text, lines, tagged)
-        return lines
+        super().__init__(server, user, binary=True)
 
     def fetch(self, seq, items):
         """{msn: {item name: value}} from the FETCH responses."""
         lines = self.ok("FETCH %s %s" % (seq, items))
         return fetch_map(lines)
-
-    def close(self):
-        try:
-            self.cmd("LOGOUT")
-        except Exception:
-            pass
-        self.c.close()
 
 
 def _atom(b, i):
@@ -325,11 +275,11 @@ def test_header_fields_partial_and_rfc822_items(server):
     want = (b'From: "Alice Example" <alice@example.org>\r\n'
             b"Subject: Lunch\r\n on Friday?\r\n\r\n")
     c.c.send(b"lit1 FETCH 1 (BODY.PEEK[HEADER.FIELDS ({7}\r\n")
-    assert c.response().startswith(b"+")
+    assert c.read_response().startswith(b"+")
     c.c.send(b"SUBJECT {4+}\r\nFrom)])\r\n")
     lines = []
     while True:
-        ln = c.response()
+        ln = c.read_response()
         if ln.startswith(b"lit1 "):
             break
         lines.append(ln)
@@ -338,7 +288,7 @@ def test_header_fields_partial_and_rfc822_items(server):
     assert d["BODY[HEADER.FIELDS (SUBJECT FROM)]"] == want, d
     # A literal that is not a field name is still a BAD.
     c.c.send(b"lit2 FETCH 1 (BODY.PEEK[HEADER.FIELDS ({3+}\r\na:b)])\r\n")
-    assert c.response().startswith(b"lit2 BAD")
+    assert c.read_response().startswith(b"lit2 BAD")
     # partial past the end is empty, a count past the end is truncated
     d = c.fetch(1, "(BODY.PEEK[]<100000.10> BODY.PEEK[TEXT]<3.100000>)")[1]
     assert d["BODY[]<100000>"] == b"" and d["BODY[TEXT]<3>"] == text[3:]

@@ -1,4 +1,4 @@
-"""Issue 7, hole 2: before authentication an IMAP client may not make the
+"""Before authentication an IMAP client may not make the
 server read or hold a large literal. `{N+}` beyond the pre-auth limit ends
 the connection (RFC 7888 §4), `{N}` gets a tagged BAD without "+"; an
 authenticated APPEND still takes a large message and the session's buffers

@@ -1,4 +1,4 @@
-"""Connection-level abuse limits (issue 7): connections per address per
+"""Connection-level abuse limits: connections per address per
 minute, a deadline for a whole command line, a minimum rate for DATA, a
 short idle timeout before login. Each limit is shown to trigger with the
 protocol's reply, while a well-behaved client beside it (from another

@@ -1,5 +1,5 @@
-"""The privilege drop as the kernel sees it (issue 14, "untested today";
-src/server/privdrop.c): started as root with supplementary groups, the
+"""The privilege drop as the kernel sees it
+(src/server/privdrop.c): started as root with supplementary groups, the
 serving process ends with every uid and gid (real, effective, saved,
 filesystem) the service user's, no supplementary group but its own and no
 capability, in every thread; and the "cannot regain root" check after the

@@ -1,4 +1,4 @@
-"""Root and the service account (issue 7, holes 4-6): started as root, postel
+"""Root and the service account: started as root, postel
 never follows a link the `postel` user planted, never hands over a directory
 it did not create, and reloads a root-only key on SIGHUP through its key
 helper while the server itself still cannot open that key.

@@ -1,4 +1,4 @@
-"""Issue 7: storage quotas (RFC 9208 QUOTA, SMTP 552 5.2.2, the CLI) and
+"""Storage quotas (RFC 9208 QUOTA, SMTP 552 5.2.2, the CLI) and
 the minimum free disk space below which nothing new is accepted."""
 
 import re

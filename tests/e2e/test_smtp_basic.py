@@ -224,7 +224,7 @@ def test_starttls_auth_and_send(server, mech, initial):
     obj = s.auth_plain if mech == "PLAIN" else s.auth_login
     code, msg = s.auth(mech, obj, initial_response_ok=initial)
     assert code == 235, (code, msg)
-    # Submission: the From: must be the account's (issue 7).
+    # Submission: the From: must be the account's.
     s.sendmail("alice@example.test", [BOB], own_message(token))
     s.quit()
     assert len(server.wait_messages(BOB, 1, token.encode())) == 1

@@ -1,4 +1,4 @@
-"""Recipient harvesting (issue 7): refused recipients (550 5.1.1 unknown
+"""Recipient harvesting: refused recipients (550 5.1.1 unknown
 user, 554 5.7.1 relay denied) count as errors of the SMTP session; after
 smtp_max_bad_rcpts every RCPT is answered after a delay, and at
 smtp_bad_rcpt_limit the session ends with 421 4.7.0 and is closed. Valid

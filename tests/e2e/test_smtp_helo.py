@@ -1,4 +1,4 @@
-"""HELO/EHLO arguments (issue 7): a domain per RFC 5321 section 4.1.2 or an
+"""HELO/EHLO arguments: a domain per RFC 5321 section 4.1.2 or an
 address literal, ASCII only (RFC 6531 section 3.7.1); anything else gets
 501 5.5.2 and the session stays in its state (a MAIL is still refused)."""
 

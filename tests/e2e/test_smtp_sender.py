@@ -1,4 +1,4 @@
-"""Sender identity on submission (issue 7): MAIL FROM and the message's
+"""Sender identity on submission: MAIL FROM and the message's
 From:/Sender: must be addresses the authenticated account may use (its own,
 +tag forms, aliases that deliver to it, administrator grants; never a
 catch-all), refused with 550 5.7.1 naming the rule; port 25 is unaffected

@@ -1,5 +1,5 @@
-"""The protocol timeouts and the total connection limit (issue 14, "untested
-today"): `smtp_data_timeout` (an idle client inside DATA gets 421 4.4.2,
+"""The protocol timeouts and the total connection limit
+(untested before): `smtp_data_timeout` (an idle client inside DATA gets 421 4.4.2,
 the connection closes and nothing of the message is stored),
 `pop3_timeout` and `imap_timeout` for logged-in sessions (-ERR / * BYE,
 then the close), and `max_connections` (one over the limit is refused in

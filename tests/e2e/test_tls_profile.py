@@ -1,4 +1,4 @@
-"""The TLS profile (issue 7): TLS 1.2+ only, ECDHE with AEAD ciphers only by
+"""The TLS profile: TLS 1.2+ only, ECDHE with AEAD ciphers only by
 default, session tickets under a rotated key ring, and a deadline for the
 whole handshake on the implicit-TLS ports and after STARTTLS."""
 

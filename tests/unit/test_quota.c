@@ -1,6 +1,6 @@
 /*
  * Unit tests of the quota functions of the store (store_quota_get/set,
- * store_quota_limit/exceeded; issue 7) on the SQLite backend, and of the
+ * store_quota_limit/exceeded) on the SQLite backend, and of the
  * size parser behind quota_default, min_free_disk and `user quota`
  * (str_tosize).
  */

@@ -2,8 +2,8 @@
  * The top layer's part of the server state, shared by server.c and
  * listener.c and nobody else (the runtime's part: runtime_int.h).
  */
-#ifndef POSTEL_SERVER_PRIV_H
-#define POSTEL_SERVER_PRIV_H
+#ifndef POSTEL_SERVER_INT_H
+#define POSTEL_SERVER_INT_H
 
 #include <stdbool.h>
 #include <stdint.h>

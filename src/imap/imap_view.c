@@ -108,7 +108,7 @@ imap_view_find(const struct imap_view *v, uint32_t uid)
 }
 
 void
-imap_notify_flags_line(struct imap_session *s, size_t i, bool uid)
+imap_view_flags_line(struct imap_session *s, size_t i, bool uid)
 {
 	const struct store_vmsg *m = &s->view->msgs[i];
 	struct buf b;
@@ -185,7 +185,7 @@ imap_refresh_update(struct imap_session *s, size_t i, struct store_vmsg *n)
 		m->keywords = n->keywords;
 		n->keywords = NULL;
 		m->modseq = n->modseq;
-		imap_notify_flags_line(s, i, s->qresync);
+		imap_view_flags_line(s, i, s->qresync);
 	} else {
 		m->modseq = n->modseq;
 	}
