@@ -455,8 +455,7 @@ date_key(const char *hdr, size_t len, const struct imap_search_msg *m,
 	int64_t t, day;
 
 	if (first_field(hdr, len, "date", false, tmp) &&
-	    imap_text_parse_date((const char *)tmp->data, tmp->len, &t,
-				 &day) == 0)
+	    mime_parse_date((const char *)tmp->data, tmp->len, &t, &day) == 0)
 		return t;
 	return m->internaldate;
 }

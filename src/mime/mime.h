@@ -134,6 +134,12 @@ typedef int (*mime_addr_cb)(const char *local, size_t local_len,
 			    const char *domain, size_t domain_len, void *arg);
 int mime_addresses(const char *v, size_t len, mime_addr_cb cb, void *arg);
 
+/* RFC 5322 §3.3 date-time (date.c; tolerant of obsolete forms and
+ * missing weekday/seconds/zone). *t_r: the instant in unix seconds (UTC);
+ * *day_r: the calendar day as written, in days since 1970-01-01 (the
+ * "date in its own zone" of IMAP SENT*). 0 ok, -1 unparseable. */
+int mime_parse_date(const char *s, size_t len, int64_t *t_r, int64_t *day_r);
+
 /* Everything stored per message at delivery and APPEND: ENVELOPE, BODY,
  * BODYSTRUCTURE (each a complete parenthesised IMAP list, NUL-terminated,
  * possibly holding literals "{n}\r\n...") and the part map (text,

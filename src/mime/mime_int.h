@@ -49,6 +49,9 @@ int mime_base64_decode(const char *in, size_t len, struct buf *out);
 int mime_q_decode(const char *in, size_t len, struct buf *out);
 
 /* params.c */
+/* Skips CFWS (RFC 5322 §3.2.2: white space and comments, which nest and
+ * may hold quoted pairs) from v[*i]; *i ends at the next other byte or len. */
+void mime_skip_cfws(const char *v, size_t len, size_t *i);
 /* RFC 2045 §5.1 Content-Type value: lower-cased type and subtype (NULL
  * when the syntax is invalid) and parameters with RFC 2231 continuations
  * joined and decoded. 0 or -1 (out of memory; outputs then freed). */

@@ -18,7 +18,7 @@ struct mime_rawparam {
 	size_t order;
 };
 
-static void
+void
 mime_skip_cfws(const char *v, size_t len, size_t *i)
 {
 	int depth = 0;
