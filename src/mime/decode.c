@@ -47,7 +47,7 @@ mime_base64_decode(const char *in, size_t len, struct buf *out)
 	return buf_append(out, chunk, n);
 }
 
-static int
+int
 mime_hex_value(unsigned char c)
 {
 	if (c >= '0' && c <= '9')

@@ -45,6 +45,8 @@ int mime_charset_convert(const char *cs, size_t cslen, const char *in,
 			 size_t len, struct buf *out);
 /* Lenient base64: skips characters outside the alphabet. */
 int mime_base64_decode(const char *in, size_t len, struct buf *out);
+/* The value of a hex digit, either case; -1 for any other byte. */
+int mime_hex_value(unsigned char c);
 /* RFC 2047 §4.2 "Q" encoding: '_' is a space, =XX a byte. */
 int mime_q_decode(const char *in, size_t len, struct buf *out);
 
