@@ -171,6 +171,53 @@ store_sq_strv_push(char ***v, size_t *n, const char *s)
 	return 0;
 }
 
+void *
+store_sq_grow(void *v, size_t n, size_t *cap, size_t elem)
+{
+	size_t ncap;
+
+	if (n < *cap)
+		return v;
+	ncap = *cap == 0 ? 16 : *cap * 2;
+	if (ncap > SIZE_MAX / elem || (v = realloc(v, ncap * elem)) == NULL)
+		return NULL;
+	*cap = ncap;
+	return v;
+}
+
+int
+store_sq_rows(sqlite3_stmt *s, size_t elem, store_sq_row_fn fill,
+	      void **v_r, size_t *n_r)
+{
+	char *v = NULL, *nv;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if ((nv = store_sq_grow(v, n, &cap, elem)) == NULL) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		v = nv;
+		memset(v + n * elem, 0, elem);
+		if (fill(s, v + n++ * elem) < 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_reset(s);
+	*v_r = v;
+	*n_r = n;
+	return rc;
+}
+
+const char *
+store_sq_rows_err(struct store *st, int rc)
+{
+	return rc == SQLITE_NOMEM ? store_sq_fail(st, "out of memory")
+				  : store_sq_err(st, "database error");
+}
+
 int
 store_sq_orphans_collect(struct store_sq_orphans *o, sqlite3_stmt *s)
 {

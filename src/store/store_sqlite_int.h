@@ -180,6 +180,23 @@ int store_sq_account_get(struct store *st, const char *local,
 int store_sq_user_id(struct store *st, const char *address, int64_t *id_r,
 		     const char **err_r);
 
+/* Room for element n (of elem bytes) in the array v of *cap elements:
+ * v itself, or a larger copy (capacity doubled, *cap updated); NULL when
+ * memory runs out (v is then untouched). */
+void *store_sq_grow(void *v, size_t n, size_t *cap, size_t elem);
+/* Fills one array element from the current row of s; 0, or -1 when memory
+ * runs out. */
+typedef int (*store_sq_row_fn)(sqlite3_stmt *s, void *elem);
+/* Steps the bound statement s to its end and resets it, one zeroed
+ * element of elem bytes per row, filled by fill (counted before it runs,
+ * so the caller's free function releases what a failed fill allocated).
+ * *v_r / *n_r hold the array either way (NULL / 0 when no rows). Returns
+ * SQLITE_DONE, SQLITE_NOMEM or the step's error; see store_sq_rows_err. */
+int store_sq_rows(sqlite3_stmt *s, size_t elem, store_sq_row_fn fill,
+		  void **v_r, size_t *n_r);
+/* The st->err text for a store_sq_rows result other than SQLITE_DONE. */
+const char *store_sq_rows_err(struct store *st, int rc);
+
 /* NULL-terminated string vector helpers. */
 int store_sq_strv_push(char ***v, size_t *n, const char *s);
 /* Runs a bound single-column query into a NULL-terminated vector (empty

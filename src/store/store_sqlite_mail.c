@@ -356,14 +356,21 @@ sq_msg_from_row(sqlite3_stmt *s, struct store_msg *m)
 		 (const char *)sqlite3_column_text(s, 6));
 }
 
+static int
+sq_msg_row(sqlite3_stmt *s, void *m)
+{
+	sq_msg_from_row(s, m);
+	return 0;
+}
+
 int
 store_sqlite_mailbox_messages(struct store *st, int64_t mailbox_id,
 			      struct store_msg **msgs_r, size_t *n_r,
 			      const char **err_r)
 {
 	sqlite3_stmt *s = store_sq_stmt(st, SQ_MSG_LIST);
-	struct store_msg *msgs = NULL;
-	size_t n = 0, cap = 0;
+	void *msgs;
+	size_t n;
 	int rc;
 
 	*msgs_r = NULL;
@@ -373,27 +380,9 @@ store_sqlite_mailbox_messages(struct store *st, int64_t mailbox_id,
 		return -1;
 	}
 	sqlite3_bind_int64(s, 1, mailbox_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t ncap = cap == 0 ? 16 : cap * 2;
-			struct store_msg *nm;
-
-			nm = realloc(msgs, ncap * sizeof(*nm));
-
-			if (nm == NULL) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			msgs = nm;
-			cap = ncap;
-		}
-		sq_msg_from_row(s, &msgs[n++]);
-	}
-	sqlite3_reset(s);
+	rc = store_sq_rows(s, sizeof(struct store_msg), sq_msg_row, &msgs, &n);
 	if (rc != SQLITE_DONE) {
-		*err_r = rc == SQLITE_NOMEM
-				 ? store_sq_fail(st, "out of memory")
-				 : store_sq_err(st, "database error");
+		*err_r = store_sq_rows_err(st, rc);
 		free(msgs);
 		return -1;
 	}

@@ -90,14 +90,21 @@ store_sqlite_mailbox_get(struct store *st, int64_t account_id,
 	return -1;
 }
 
+static int
+sq_mailbox_row(sqlite3_stmt *s, void *b)
+{
+	sq_mailbox_from_row(s, b);
+	return 0;
+}
+
 int
 store_sqlite_mailbox_list(struct store *st, int64_t account_id,
 			  struct store_mailbox **boxes_r, size_t *n_r,
 			  const char **err_r)
 {
 	sqlite3_stmt *s = store_sq_stmt(st, SQ_MAILBOX_ROWS);
-	struct store_mailbox *boxes = NULL;
-	size_t n = 0, cap = 0;
+	void *boxes;
+	size_t n;
 	int rc;
 
 	*boxes_r = NULL;
@@ -107,25 +114,10 @@ store_sqlite_mailbox_list(struct store *st, int64_t account_id,
 		return -1;
 	}
 	sqlite3_bind_int64(s, 1, account_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t ncap = cap == 0 ? 8 : cap * 2;
-			struct store_mailbox *nb;
-
-			nb = realloc(boxes, ncap * sizeof(*nb));
-			if (nb == NULL) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			boxes = nb;
-			cap = ncap;
-		}
-		sq_mailbox_from_row(s, &boxes[n++]);
-	}
-	sqlite3_reset(s);
+	rc = store_sq_rows(s, sizeof(struct store_mailbox), sq_mailbox_row,
+			   &boxes, &n);
 	if (rc != SQLITE_DONE) {
-		*err_r = rc == SQLITE_NOMEM ? store_sq_fail(st, "out of memory")
-					    : store_sq_err(st, "database error");
+		*err_r = store_sq_rows_err(st, rc);
 		free(boxes);
 		return -1;
 	}
@@ -319,14 +311,23 @@ sq_sub_rename(struct store *st, int64_t account_id, const char *from,
 	return sq_sub_exec(st, SQ_SUB_ADD, account_id, to);
 }
 
+static int
+sq_name_row(sqlite3_stmt *s, void *elem)
+{
+	struct sq_name *n = elem;
+
+	n->id = sqlite3_column_int64(s, 0);
+	n->name = strdup((const char *)sqlite3_column_text(s, 1));
+	return n->name != NULL ? 0 : -1;
+}
+
 /* Every mailbox name of the account; *v_r malloc'ed. 0 or -1. */
 static int
 sq_names_load(struct store *st, int64_t account_id, struct sq_name **v_r,
 	      size_t *n_r)
 {
 	sqlite3_stmt *s = store_sq_stmt(st, SQ_MAILBOX_NAMES);
-	struct sq_name *v = NULL;
-	size_t n = 0;
+	void *v;
 	int rc;
 
 	*v_r = NULL;
@@ -334,31 +335,11 @@ sq_names_load(struct store *st, int64_t account_id, struct sq_name **v_r,
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, account_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct sq_name *nv = realloc(v, (n + 1) * sizeof(*nv));
-
-		if (nv == NULL) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		v = nv;
-		v[n].id = sqlite3_column_int64(s, 0);
-		v[n].name = strdup((const char *)sqlite3_column_text(s, 1));
-		if (v[n].name == NULL) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		n++;
-	}
-	sqlite3_reset(s);
+	rc = store_sq_rows(s, sizeof(struct sq_name), sq_name_row, &v, n_r);
 	*v_r = v;
-	*n_r = n;
 	if (rc == SQLITE_DONE)
 		return 0;
-	if (rc == SQLITE_NOMEM)
-		store_sq_fail(st, "out of memory");
-	else
-		store_sq_err(st, "database error");
+	store_sq_rows_err(st, rc);
 	return -1;
 }
 
