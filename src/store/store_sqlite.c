@@ -228,7 +228,7 @@ store_sq_orphans_collect(struct store_sq_orphans *o, sqlite3_stmt *s)
 
 		if (sqlite3_column_int64(s, 1) > 0)
 			continue;
-		ids = realloc(o->ids, (o->n_ids + 1) * sizeof(*ids));
+		ids = store_sq_grow(o->ids, o->n_ids, &o->cap_ids, sizeof(*ids));
 		if (ids == NULL)
 			return SQLITE_NOMEM;
 		o->ids = ids;

@@ -145,7 +145,7 @@ int store_sq_split(const char *address, char local[STORE_SQ_LOCAL_BUF],
  * go back to the caller, who unlinks the files after the commit. */
 struct store_sq_orphans {
 	int64_t *ids;
-	size_t n_ids;
+	size_t n_ids, cap_ids;
 	char **paths; /* NULL-terminated */
 	size_t n_paths;
 };

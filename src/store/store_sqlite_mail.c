@@ -395,15 +395,11 @@ static int
 sq_gone_add(struct store_sq_gone *g, uint32_t uid, uint32_t flags,
 	    int64_t size)
 {
-	if (g->n == g->cap) {
-		size_t ncap = g->cap == 0 ? 16 : g->cap * 2;
-		uint32_t *nu = realloc(g->uids, ncap * sizeof(*nu));
+	uint32_t *nu = store_sq_grow(g->uids, g->n, &g->cap, sizeof(*nu));
 
-		if (nu == NULL)
-			return -1;
-		g->uids = nu;
-		g->cap = ncap;
-	}
+	if (nu == NULL)
+		return -1;
+	g->uids = nu;
 	g->uids[g->n++] = uid;
 	g->unseen += (flags & STORE_FLAG_SEEN) == 0;
 	g->deleted += (flags & STORE_FLAG_DELETED) != 0;
