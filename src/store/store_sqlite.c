@@ -292,8 +292,10 @@ store_sq_orphans_delete(struct store *st, struct store_sq_orphans *o)
 	return 0;
 }
 
-int
-store_sq_orphans_init(struct store *st, struct store_sq_orphans *o)
+/* Starts with an empty path vector, so finishing cannot fail after the
+ * commit; 0 or -1 (st->err "out of memory"). */
+static int
+sq_orphans_init(struct store *st, struct store_sq_orphans *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->paths = calloc(1, sizeof(*o->paths));
@@ -304,20 +306,44 @@ store_sq_orphans_init(struct store *st, struct store_sq_orphans *o)
 	return 0;
 }
 
-void
-store_sq_orphans_finish(struct store_sq_orphans *o, char ***paths_r)
-{
-	*paths_r = o->paths;
-	o->paths = NULL;
-	store_sq_orphans_fini(o);
-}
-
-void
-store_sq_orphans_fini(struct store_sq_orphans *o)
+static void
+sq_orphans_fini(struct store_sq_orphans *o)
 {
 	free(o->ids);
 	store_strv_free(o->paths);
 	memset(o, 0, sizeof(*o));
+}
+
+int
+store_sq_orphan_op(struct store *st, store_sq_orphan_fn fn, void *arg,
+		   char ***orphan_blobs_r, const char **err_r)
+{
+	struct store_sq_orphans o;
+	bool own;
+
+	*orphan_blobs_r = NULL;
+	if (sq_orphans_init(st, &o) < 0) {
+		*err_r = st->err;
+		return -1;
+	}
+	if (store_sq_op_begin(st, &own, err_r) < 0) {
+		sq_orphans_fini(&o);
+		return -1;
+	}
+	if (fn(st, arg, &o) < 0) {
+		*err_r = st->err;
+		store_sq_op_end(st, own, false, err_r);
+		sq_orphans_fini(&o);
+		return -1;
+	}
+	if (store_sq_op_end(st, own, true, err_r) < 0) {
+		sq_orphans_fini(&o);
+		return -1;
+	}
+	*orphan_blobs_r = o.paths;
+	o.paths = NULL;
+	sq_orphans_fini(&o);
+	return 0;
 }
 
 /* 0 when the database is new (no meta table), else schema_version. */

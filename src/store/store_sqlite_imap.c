@@ -506,42 +506,45 @@ store_sqlite_append(struct store *st, int64_t mailbox_id,
 	return 0;
 }
 
+struct sq_expunge_uids_args {
+	int64_t mailbox_id;
+	const uint32_t *uids; /* ascending, distinct */
+	size_t n;
+};
+
+static int
+sq_expunge_uids_op(struct store *st, void *arg, struct store_sq_orphans *o)
+{
+	const struct sq_expunge_uids_args *a = arg;
+	struct store_sq_gone g = { 0 };
+	bool ok = true;
+
+	for (size_t i = 0; i < a->n && ok; i++)
+		ok = store_sq_expunge_one(st, SQ_MSG_DEL_UID, a->mailbox_id,
+					  a->uids[i], o, &g)
+		     >= 0;
+	ok = ok && store_sq_expunge_finish(st, a->mailbox_id, o, &g) == 0;
+	free(g.uids);
+	return ok ? 0 : -1;
+}
+
 int
 store_sqlite_expunge_uids(struct store *st, int64_t mailbox_id,
 			  const uint32_t *uids, size_t n,
 			  char ***orphan_blobs_r, const char **err_r)
 {
-	struct store_sq_orphans o;
-	struct store_sq_gone g = { 0 };
+	struct sq_expunge_uids_args a = { .mailbox_id = mailbox_id };
 	uint32_t *sorted;
-	size_t m;
-	bool own, ok = true;
+	int rc;
 
 	*orphan_blobs_r = NULL;
-	if (store_sq_uids_sorted(st, uids, n, &sorted, &m) < 0
-	    || store_sq_orphans_init(st, &o) < 0) {
+	if (store_sq_uids_sorted(st, uids, n, &sorted, &a.n) < 0) {
 		*err_r = st->err;
-		free(sorted);
 		return -1;
 	}
-	if (store_sq_op_begin(st, &own, err_r) < 0) {
-		store_sq_orphans_fini(&o);
-		free(sorted);
-		return -1;
-	}
-	for (size_t i = 0; i < m && ok; i++)
-		ok = store_sq_expunge_one(st, SQ_MSG_DEL_UID, mailbox_id,
-					  sorted[i], &o, &g)
-		     >= 0;
-	ok = ok && store_sq_expunge_finish(st, mailbox_id, &o, &g) == 0;
+	a.uids = sorted;
+	rc = store_sq_orphan_op(st, sq_expunge_uids_op, &a, orphan_blobs_r,
+				err_r);
 	free(sorted);
-	free(g.uids);
-	if (!ok)
-		*err_r = st->err;
-	if (store_sq_op_end(st, own, ok, err_r) < 0 || !ok) {
-		store_sq_orphans_fini(&o);
-		return -1;
-	}
-	store_sq_orphans_finish(&o, orphan_blobs_r);
-	return 0;
+	return rc;
 }

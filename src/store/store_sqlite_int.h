@@ -162,12 +162,17 @@ int store_sq_exec_id(struct store *st, enum store_sq_stmt stmt, int64_t id);
  * blobs no longer referenced; 0 or -1 (st->err). */
 int store_sq_unref_collect(struct store *st, enum store_sq_stmt stmt,
 			   int64_t id, struct store_sq_orphans *o);
-/* Starts with an empty path vector, so finishing cannot fail after the
- * commit; 0 or -1 (st->err "out of memory"). */
-int store_sq_orphans_init(struct store *st, struct store_sq_orphans *o);
-/* Hands the NULL-terminated paths to *paths_r and frees the rest. */
-void store_sq_orphans_finish(struct store_sq_orphans *o, char ***paths_r);
-void store_sq_orphans_fini(struct store_sq_orphans *o);
+/* The body of an operation that leaves blob files unreferenced: collects
+ * them into o; 0 or -1 (st->err). */
+typedef int (*store_sq_orphan_fn)(struct store *st, void *arg,
+				  struct store_sq_orphans *o);
+/* Runs fn in a transaction of its own (or the caller's, as
+ * store_sq_op_begin); once it is committed, *orphan_blobs_r gets the
+ * NULL-terminated paths of the orphaned files (empty vector when none),
+ * for the caller to unlink. 0, or -1 with *err_r (nothing changed,
+ * *orphan_blobs_r NULL). */
+int store_sq_orphan_op(struct store *st, store_sq_orphan_fn fn, void *arg,
+		       char ***orphan_blobs_r, const char **err_r);
 
 /* 1 with *id_r, 0 no such domain (lower-case name), -1 error (st->err). */
 int store_sq_domain_id(struct store *st, const char *domain, int64_t *id_r);

@@ -505,33 +505,27 @@ sq_expunge_all(struct store *st, int64_t mailbox_id, const int64_t *msg_ids,
 	return rc;
 }
 
+struct sq_expunge_args {
+	int64_t mailbox_id;
+	const int64_t *msg_ids;
+	size_t n;
+};
+
+static int
+sq_expunge_all_op(struct store *st, void *arg, struct store_sq_orphans *o)
+{
+	const struct sq_expunge_args *a = arg;
+
+	return sq_expunge_all(st, a->mailbox_id, a->msg_ids, a->n, o);
+}
+
 int
 store_sqlite_messages_expunge(struct store *st, int64_t mailbox_id,
 			      const int64_t *msg_ids, size_t n,
 			      char ***orphan_blobs_r, const char **err_r)
 {
-	struct store_sq_orphans o;
-	bool own;
+	struct sq_expunge_args a = { mailbox_id, msg_ids, n };
 
-	*orphan_blobs_r = NULL;
-	if (store_sq_orphans_init(st, &o) < 0) {
-		*err_r = st->err;
-		return -1;
-	}
-	if (store_sq_op_begin(st, &own, err_r) < 0) {
-		store_sq_orphans_fini(&o);
-		return -1;
-	}
-	if (sq_expunge_all(st, mailbox_id, msg_ids, n, &o) < 0) {
-		*err_r = st->err;
-		store_sq_op_end(st, own, false, err_r);
-		store_sq_orphans_fini(&o);
-		return -1;
-	}
-	if (store_sq_op_end(st, own, true, err_r) < 0) {
-		store_sq_orphans_fini(&o);
-		return -1;
-	}
-	store_sq_orphans_finish(&o, orphan_blobs_r);
-	return 0;
+	return store_sq_orphan_op(st, sq_expunge_all_op, &a, orphan_blobs_r,
+				  err_r);
 }

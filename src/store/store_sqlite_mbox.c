@@ -208,50 +208,44 @@ sq_mbox_purge(struct store *st, int64_t mailbox_id, struct store_sq_orphans *o)
 	return 0;
 }
 
+struct sq_mbox_del_args {
+	int64_t account_id;
+	char name[SQ_NAME_BUF];
+};
+
+static int
+sq_mbox_del_op(struct store *st, void *arg, struct store_sq_orphans *o)
+{
+	const struct sq_mbox_del_args *a = arg;
+	struct store_mailbox box;
+	int rc = store_sqlite_mailbox_get(st, a->account_id, a->name, &box);
+
+	if (rc == 0)
+		store_sq_fail(st, "no such mailbox");
+	if (rc <= 0)
+		return -1;
+	return sq_mbox_purge(st, box.id, o);
+}
+
 int
 store_sqlite_mailbox_delete(struct store *st, int64_t account_id,
 			    const char *name, char ***orphan_blobs_r,
 			    const char **err_r)
 {
-	char buf[SQ_NAME_BUF];
-	struct store_mailbox box;
-	struct store_sq_orphans o;
-	bool own;
-	int rc;
+	struct sq_mbox_del_args a = { .account_id = account_id };
 
 	*orphan_blobs_r = NULL;
-	if (sq_mbox_name(st, name, buf) < 0) {
+	if (sq_mbox_name(st, name, a.name) < 0) {
 		*err_r = st->err;
 		return -1;
 	}
 	/* RFC 9051 §6.3.4: deleting INBOX is an error. */
-	if (strcmp(buf, "INBOX") == 0) {
+	if (strcmp(a.name, "INBOX") == 0) {
 		*err_r = store_sq_fail(st, "cannot delete INBOX");
 		return -1;
 	}
-	if (store_sq_orphans_init(st, &o) < 0) {
-		*err_r = st->err;
-		return -1;
-	}
-	if (store_sq_op_begin(st, &own, err_r) < 0) {
-		store_sq_orphans_fini(&o);
-		return -1;
-	}
-	rc = store_sqlite_mailbox_get(st, account_id, buf, &box);
-	if (rc == 0)
-		store_sq_fail(st, "no such mailbox");
-	if (rc <= 0 || sq_mbox_purge(st, box.id, &o) < 0) {
-		*err_r = st->err;
-		store_sq_op_end(st, own, false, err_r);
-		store_sq_orphans_fini(&o);
-		return -1;
-	}
-	if (store_sq_op_end(st, own, true, err_r) < 0) {
-		store_sq_orphans_fini(&o);
-		return -1;
-	}
-	store_sq_orphans_finish(&o, orphan_blobs_r);
-	return 0;
+	return store_sq_orphan_op(st, sq_mbox_del_op, &a, orphan_blobs_r,
+				  err_r);
 }
 
 static int
