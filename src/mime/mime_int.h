@@ -45,8 +45,9 @@ int mime_charset_convert(const char *cs, size_t cslen, const char *in,
 			 size_t len, struct buf *out);
 /* Lenient base64: skips characters outside the alphabet. */
 int mime_base64_decode(const char *in, size_t len, struct buf *out);
-/* The value of a hex digit, either case; -1 for any other byte. */
-int mime_hex_value(unsigned char c);
+/* The octet written as two hex digits (either case) at p[0..1], when
+ * avail >= 2; else -1. p[1] is read only when p[0] is a digit. */
+int mime_hex_byte(const char *p, size_t avail);
 /* RFC 2047 §4.2 "Q" encoding: '_' is a space, =XX a byte. */
 int mime_q_decode(const char *in, size_t len, struct buf *out);
 

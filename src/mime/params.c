@@ -191,11 +191,12 @@ mime_pct_decode(const char *s, struct buf *raw)
 {
 	for (; *s != '\0'; s++) {
 		char c = *s;
-		int hi = c == '%' ? mime_hex_value((unsigned char)s[1]) : -1;
-		int lo = hi >= 0 ? mime_hex_value((unsigned char)s[2]) : -1;
+		/* NUL-terminated: a NUL at s[1] is not a digit, so s[2] is
+		 * read only when s[1] is one. */
+		int b = c == '%' ? mime_hex_byte(s + 1, 2) : -1;
 
-		if (lo >= 0) {
-			c = (char)(hi * 16 + lo);
+		if (b >= 0) {
+			c = (char)b;
 			s += 2;
 		}
 		if (buf_append(raw, &c, 1) < 0)
