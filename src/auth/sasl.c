@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../util/base64.h"
+#include "../util/str.h"
 
 /* Largest decoded response: RFC 4954 §4 caps the base64 line. */
 #define SASL_DECODED_MAX (LIMIT_SASL_LINE / 4 * 3)
@@ -21,31 +22,12 @@ static const struct {
 	{"LOGIN", SASL_MECH_LOGIN},
 };
 
-/* Case-insensitive ASCII compare of a token with a C string. */
-static bool
-sasl_token_ieq(const char *tok, size_t len, const char *word)
-{
-	size_t wl = strlen(word);
-
-	if (len != wl)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)tok[i];
-
-		if (c >= 'a' && c <= 'z')
-			c = (unsigned char)(c - 'a' + 'A');
-		if (c != (unsigned char)word[i])
-			return false;
-	}
-	return true;
-}
-
 enum sasl_mech
 sasl_mech_parse(const char *name, size_t len)
 {
 	/* RFC 4422 §3.1: mechanism names are case-insensitive on the wire. */
 	for (size_t i = 0; i < sizeof(sasl_mechs) / sizeof(sasl_mechs[0]); i++)
-		if (sasl_token_ieq(name, len, sasl_mechs[i].name))
+		if (str_ieq(name, len, sasl_mechs[i].name))
 			return sasl_mechs[i].mech;
 	return SASL_MECH_UNKNOWN;
 }

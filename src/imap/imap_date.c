@@ -1,8 +1,9 @@
 /*
  * IMAP dates (RFC 9051 §9 date, date-time): "d-Mon-yyyy" for SEARCH and
  * "dd-Mon-yyyy hh:mm:ss +zzzz" for APPEND and INTERNALDATE. Calendar
- * arithmetic is done here (proleptic Gregorian, days since 1970-01-01) so
- * nothing depends on the process time zone or timegm().
+ * arithmetic is done here and in util/date.c (proleptic Gregorian, days
+ * since 1970-01-01) so nothing depends on the process time zone or
+ * timegm().
  */
 #include "imap_parse.h"
 
@@ -10,23 +11,12 @@
 #include <string.h>
 
 #include "../util/str.h"
+#include "../util/date.h"
 
 static const char imap_months[12][4] = {
 	"Jan", "Feb", "Mar", "Apr", "May", "Jun",
 	"Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 };
-
-int64_t
-imap_days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-	return era * 146097 + (int64_t)doe - 719468;
-}
 
 static void
 imap_civil_from_days(int64_t z, int64_t *y_r, unsigned *m_r, unsigned *d_r)
@@ -92,7 +82,7 @@ imap_date_part(const char *s, size_t len, int64_t *day_r)
 			break;
 	if (m == 12 || d == 0 || d > imap_month_days(y, m + 1))
 		return 0;
-	*day_r = imap_days_from_civil(y, m + 1, d) * 86400;
+	*day_r = date_days_from_civil(y, m + 1, d) * 86400;
 	return i + 9;
 }
 

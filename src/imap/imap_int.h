@@ -93,7 +93,7 @@ struct imap_job {
 	 * and set err). */
 	int (*work)(struct imap_job *j, struct store *st);
 	/* Commit thread after the transaction (ok tells whether it
-	 * committed): unlink orphaned blobs. May be NULL. */
+	 * committed), once the orphans are unlinked. May be NULL. */
 	void (*after)(struct imap_job *j, bool ok);
 	/* Loop thread, only while the connection lives. */
 	void (*done)(struct imap_job *j);
@@ -107,8 +107,8 @@ struct imap_job {
 	 * never makes us buffer the whole mailbox. */
 	bool requeue_drain;
 	/* Message files a committed change left unreferenced (store
-	 * *_orphans out-parameters): unlinked after the commit, by
-	 * imap_job_commit_after, never before. */
+	 * *_orphans out-parameters): unlinked after the commit by the
+	 * commit thread (commit_job.orphans), never before. */
 	char **orphans;
 	char err[160];
 	char sync_blob[64]; /* commit: blob whose directory must be synced */

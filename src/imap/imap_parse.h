@@ -251,9 +251,6 @@ int imap_utf8_to_mutf7(const char *in, size_t len, char *out, size_t outcap);
 
 /* ---- dates (RFC 9051 date-time "01-Jan-2026 10:00:00 +0000" and date) */
 int imap_parse_date(const char *s, size_t len, int64_t *day_r);
-/* Days from 1970-01-01 to y-m-d (m 1..12) of the proleptic Gregorian
- * calendar, any year; the one calendar for IMAP and RFC 5322 dates. */
-int64_t imap_days_from_civil(int64_t y, unsigned m, unsigned d);
 int imap_parse_datetime(const char *s, size_t len, int64_t *t_r);
 /* Formats t as an IMAP date-time in UTC offset tz_minutes. */
 void imap_format_datetime(int64_t t, char out[32]);

@@ -336,8 +336,8 @@ sent_day(struct search_ctx *c, int64_t *day_r)
 		while (mime_next_field(hdr, len, &pos, &f) == 1) {
 			if (f.name_len != 4 || strncasecmp(f.name, "date", 4))
 				continue;
-			if (imap_text_parse_date(f.value, f.value_len, &t,
-						 &c->sent_day) == 0)
+			if (mime_parse_date(f.value, f.value_len, &t,
+					    &c->sent_day) == 0)
 				c->date_state = SEARCH_OK;
 			break;
 		}

@@ -86,12 +86,6 @@ int imap_text_fold(const char *s, size_t len, struct buf *out);
  * An empty needle is found in any haystack. */
 bool imap_text_find(const char *hay, size_t hlen, const char *needle,
 		    size_t nlen);
-/* RFC 5322 §3.3 date-time (tolerant of obsolete forms and missing
- * weekday/seconds/zone). *t_r: the instant in unix seconds (UTC);
- * *day_r: the calendar day as written, in days since 1970-01-01 (the
- * "date in its own zone" of SENT*). 0 ok, -1 unparseable. */
-int imap_text_parse_date(const char *s, size_t len, int64_t *t_r,
-			 int64_t *day_r);
 /* true when s[0..len) holds only white space, CR, LF and NUL: a header
  * value with nothing to decode. */
 bool imap_text_blank(const char *s, size_t len);

@@ -635,10 +635,6 @@ imap_job_commit_after(void *arg, bool ok)
 {
 	struct imap_job *j = arg;
 
-	if (ok)
-		blob_unlink_all(j->s->srv->cfg.data_dir, j->orphans);
-	store_strv_free(j->orphans);
-	j->orphans = NULL;
 	if (j->after != NULL)
 		j->after(j, ok);
 }
@@ -663,6 +659,7 @@ imap_job_commit(struct imap_session *s, struct imap_job *j)
 	cj.apply = imap_job_commit_apply;
 	cj.done = imap_job_commit_done;
 	cj.after = imap_job_commit_after;
+	cj.orphans = &j->orphans;
 	cj.arg = j;
 	str_lcpy(cj.sync_blob, j->sync_blob, sizeof(cj.sync_blob));
 	imap_session_ref(s);

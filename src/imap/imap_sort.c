@@ -15,8 +15,6 @@
 
 /* Decoded header values longer than this are cut for sorting. */
 #define SORT_VALUE_MAX (64 * 1024)
-/* Display names and addresses are compared on at most this many bytes. */
-#define SORT_PHRASE_MAX 1024
 
 static const struct {
 	const char *name;
@@ -237,125 +235,6 @@ imap_base_subject(const char *subject, char *out, size_t outcap)
 		free(work);
 }
 
-/* ---- addresses (RFC 5322 §3.4) ---- */
-
-struct sort_addr {
-	char phrase[SORT_PHRASE_MAX]; /* display name, raw (encoded words) */
-	size_t plen;
-	char spec[SORT_PHRASE_MAX];   /* addr-spec, unquoted */
-	size_t slen;
-};
-
-static void
-addr_put(char *dst, size_t *len, char c)
-{
-	bool ws = c == ' ' || c == '\t' || c == '\r' || c == '\n';
-
-	if (ws && (*len == 0 || dst[*len - 1] == ' '))
-		return;
-	if (*len + 1 < SORT_PHRASE_MAX)
-		dst[(*len)++] = ws ? ' ' : c;
-}
-
-/* Skips a comment or copies a quoted string starting at v[*i]. */
-static void
-addr_special(const char *v, size_t len, size_t *i, char *dst, size_t *dlen)
-{
-	char open = v[*i];
-	int depth = 0;
-
-	for (; *i < len; (*i)++) {
-		char c = v[*i];
-
-		if (c == '\\' && *i + 1 < len) {
-			(*i)++;
-			if (open == '"')
-				addr_put(dst, dlen, v[*i]);
-			continue;
-		}
-		if (open == '(') {
-			depth += c == '(' ? 1 : c == ')' ? -1 : 0;
-			if (depth == 0)
-				break;
-		} else if (c == '"' && depth++ > 0) {
-			break;
-		} else if (c != '"') {
-			addr_put(dst, dlen, c);
-		}
-	}
-	if (*i < len)
-		(*i)++;
-}
-
-/* Reads <...> at v[*i] into a->spec, dropping an obsolete route. */
-static void
-addr_angle(const char *v, size_t len, size_t *i, struct sort_addr *a)
-{
-	a->slen = 0;
-	for ((*i)++; *i < len && v[*i] != '>';) {
-		if (v[*i] == '"' || v[*i] == '(') {
-			addr_special(v, len, i, a->spec, &a->slen);
-			continue;
-		}
-		if (v[*i] == ':') /* "@route,@route:" precedes the address */
-			a->slen = 0;
-		else if (v[*i] != ' ' && v[*i] != '\t' && v[*i] != '\r' &&
-			 v[*i] != '\n')
-			addr_put(a->spec, &a->slen, v[*i]);
-		(*i)++;
-	}
-}
-
-static void
-addr_trim(char *s, size_t *len)
-{
-	while (*len > 0 && s[*len - 1] == ' ')
-		(*len)--;
-}
-
-/* The first mailbox of an address list, skipping group names and empty
- * members. true when one was found. */
-static bool
-addr_first(const char *v, size_t len, struct sort_addr *a)
-{
-	size_t i = 0;
-
-	a->plen = a->slen = 0;
-	while (i < len) {
-		char c = v[i];
-
-		if (c == '"' || c == '(') {
-			/* quoted words join the phrase; comments vanish */
-			addr_special(v, len, &i, a->phrase, &a->plen);
-			continue;
-		}
-		if (c == '<') {
-			addr_angle(v, len, &i, a);
-			addr_trim(a->phrase, &a->plen);
-			if (a->slen > 0)
-				return true;
-			a->plen = 0;
-		} else if (c == ':') {
-			a->plen = 0; /* group name */
-		} else if (c == ',' || c == ';') {
-			addr_trim(a->phrase, &a->plen);
-			if (a->plen > 0)
-				break;
-		} else {
-			addr_put(a->phrase, &a->plen, c);
-		}
-		i++;
-	}
-	addr_trim(a->phrase, &a->plen);
-	if (a->plen == 0)
-		return false;
-	/* No angle brackets: the words read were the addr-spec itself. */
-	memcpy(a->spec, a->phrase, a->plen);
-	a->slen = a->plen;
-	a->plen = 0;
-	return true;
-}
-
 /* ---- per-message keys ---- */
 
 struct sort_item {
@@ -393,27 +272,17 @@ first_field(const char *hdr, size_t len, const char *name, bool decode,
 	return false;
 }
 
-static char *
-dup_lower(const char *s, size_t len)
-{
-	char *d = str_ndup(s, len);
-
-	if (d != NULL)
-		str_lower(d);
-	return d;
-}
-
 /* FROM/TO/CC: the first address's addr-mailbox (RFC 5256 §3), lower-case;
  * DISPLAY*: its decoded display name, else its addr-spec (RFC 5957 §7). */
 static char *
 addr_key(const char *hdr, size_t len, const char *field, bool display,
 	 struct buf *tmp)
 {
-	struct sort_addr a;
+	struct mime_mailbox a;
 	const char *at;
 
 	if (!first_field(hdr, len, field, false, tmp) ||
-	    !addr_first((const char *)tmp->data, tmp->len, &a))
+	    !mime_first_mailbox((const char *)tmp->data, tmp->len, &a))
 		return str_ndup("", 0);
 	if (display && a.plen > 0) {
 		buf_reset(tmp);
@@ -423,9 +292,10 @@ addr_key(const char *hdr, size_t len, const char *field, bool display,
 		return str_ndup(a.phrase, a.plen);
 	}
 	if (display)
-		return dup_lower(a.spec, a.slen);
+		return str_lower_ndup(a.spec, a.slen);
 	at = memrchr(a.spec, '@', a.slen);
-	return dup_lower(a.spec, at != NULL ? (size_t)(at - a.spec) : a.slen);
+	return str_lower_ndup(a.spec,
+			      at != NULL ? (size_t)(at - a.spec) : a.slen);
 }
 
 static char *
@@ -455,8 +325,7 @@ date_key(const char *hdr, size_t len, const struct imap_search_msg *m,
 	int64_t t, day;
 
 	if (first_field(hdr, len, "date", false, tmp) &&
-	    imap_text_parse_date((const char *)tmp->data, tmp->len, &t,
-				 &day) == 0)
+	    mime_parse_date((const char *)tmp->data, tmp->len, &t, &day) == 0)
 		return t;
 	return m->internaldate;
 }

@@ -60,18 +60,28 @@ mime_hex_value(unsigned char c)
 }
 
 int
+mime_hex_byte(const char *p, size_t avail)
+{
+	int hi, lo;
+
+	if (avail < 2 || (hi = mime_hex_value((unsigned char)p[0])) < 0
+	    || (lo = mime_hex_value((unsigned char)p[1])) < 0)
+		return -1;
+	return hi * 16 + lo;
+}
+
+int
 mime_q_decode(const char *in, size_t len, struct buf *out)
 {
 	for (size_t i = 0; i < len; i++) {
 		char c = in[i];
+		int b;
 
 		if (c == '_')
 			c = ' ';
-		else if (c == '=' && i + 2 < len &&
-			 mime_hex_value((unsigned char)in[i + 1]) >= 0 &&
-			 mime_hex_value((unsigned char)in[i + 2]) >= 0) {
-			c = (char)(mime_hex_value((unsigned char)in[i + 1]) * 16 +
-				   mime_hex_value((unsigned char)in[i + 2]));
+		else if (c == '=' &&
+			 (b = mime_hex_byte(in + i + 1, len - i - 1)) >= 0) {
+			c = (char)b;
 			i += 2;
 		}
 		if (buf_append(out, &c, 1) < 0)
@@ -93,12 +103,10 @@ mime_qp_line(const char *p, size_t len, struct buf *out, int *soft_r)
 		len--;
 	for (size_t i = 0; i < len; i++) {
 		char c = p[i];
-		int hi, lo;
+		int b;
 
-		if (c == '=' && i + 2 < len &&
-		    (hi = mime_hex_value((unsigned char)p[i + 1])) >= 0 &&
-		    (lo = mime_hex_value((unsigned char)p[i + 2])) >= 0) {
-			c = (char)(hi * 16 + lo);
+		if (c == '=' && (b = mime_hex_byte(p + i + 1, len - i - 1)) >= 0) {
+			c = (char)b;
 			i += 2;
 		}
 		/* An '=' not followed by two hex digits is kept as it is

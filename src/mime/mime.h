@@ -134,6 +134,28 @@ typedef int (*mime_addr_cb)(const char *local, size_t local_len,
 			    const char *domain, size_t domain_len, void *arg);
 int mime_addresses(const char *v, size_t len, mime_addr_cb cb, void *arg);
 
+/* The first mailbox of an address-list field value v[0..len) (addr.c),
+ * skipping group names and empty members: phrase is its display name as
+ * written (encoded words left encoded, quotes and comments removed, white
+ * space runs one space, trimmed), spec its addr-spec unquoted without
+ * white space or an obsolete route; each cut at MIME_PHRASE_MAX - 1 bytes.
+ * Without angle brackets the words read are the addr-spec (plen 0). true
+ * when one was found. */
+#define MIME_PHRASE_MAX 1024
+struct mime_mailbox {
+	char phrase[MIME_PHRASE_MAX];
+	size_t plen;
+	char spec[MIME_PHRASE_MAX];
+	size_t slen;
+};
+bool mime_first_mailbox(const char *v, size_t len, struct mime_mailbox *a);
+
+/* RFC 5322 §3.3 date-time (date.c; tolerant of obsolete forms and
+ * missing weekday/seconds/zone). *t_r: the instant in unix seconds (UTC);
+ * *day_r: the calendar day as written, in days since 1970-01-01 (the
+ * "date in its own zone" of IMAP SENT*). 0 ok, -1 unparseable. */
+int mime_parse_date(const char *s, size_t len, int64_t *t_r, int64_t *day_r);
+
 /* Everything stored per message at delivery and APPEND: ENVELOPE, BODY,
  * BODYSTRUCTURE (each a complete parenthesised IMAP list, NUL-terminated,
  * possibly holding literals "{n}\r\n...") and the part map (text,

@@ -45,10 +45,16 @@ int mime_charset_convert(const char *cs, size_t cslen, const char *in,
 			 size_t len, struct buf *out);
 /* Lenient base64: skips characters outside the alphabet. */
 int mime_base64_decode(const char *in, size_t len, struct buf *out);
+/* The octet written as two hex digits (either case) at p[0..1], when
+ * avail >= 2; else -1. p[1] is read only when p[0] is a digit. */
+int mime_hex_byte(const char *p, size_t avail);
 /* RFC 2047 §4.2 "Q" encoding: '_' is a space, =XX a byte. */
 int mime_q_decode(const char *in, size_t len, struct buf *out);
 
 /* params.c */
+/* Skips CFWS (RFC 5322 §3.2.2: white space and comments, which nest and
+ * may hold quoted pairs) from v[*i]; *i ends at the next other byte or len. */
+void mime_skip_cfws(const char *v, size_t len, size_t *i);
 /* RFC 2045 §5.1 Content-Type value: lower-cased type and subtype (NULL
  * when the syntax is invalid) and parameters with RFC 2231 continuations
  * joined and decoded. 0 or -1 (out of memory; outputs then freed). */

@@ -18,7 +18,7 @@ struct mime_rawparam {
 	size_t order;
 };
 
-static void
+void
 mime_skip_cfws(const char *v, size_t len, size_t *i)
 {
 	int depth = 0;
@@ -54,16 +54,6 @@ mime_token_len(const char *v, size_t len, size_t i)
 	while (i < len && !mime_is_tspecial((unsigned char)v[i]))
 		i++;
 	return i - s;
-}
-
-static char *
-mime_lower_dup(const char *s, size_t len)
-{
-	char *r = str_ndup(s, len);
-
-	if (r != NULL)
-		str_lower(r);
-	return r;
 }
 
 /* Reads a parameter value at v[*i]: a quoted string (unescaped) or
@@ -123,7 +113,7 @@ mime_rawparam_name(const char *n, size_t len, struct mime_rawparam *rp)
 			len = d - 1;
 		}
 	}
-	rp->name = mime_lower_dup(n, len);
+	rp->name = str_lower_ndup(n, len);
 	return rp->name != NULL ? 0 : -1;
 }
 
@@ -195,24 +185,18 @@ mime_rawparam_cmp(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-static int
-mime_hexv(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)(c | 0x20);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* RFC 2231 §4: %XX-decodes an extended value into raw. */
 static int
 mime_pct_decode(const char *s, struct buf *raw)
 {
 	for (; *s != '\0'; s++) {
 		char c = *s;
+		/* NUL-terminated: a NUL at s[1] is not a digit, so s[2] is
+		 * read only when s[1] is one. */
+		int b = c == '%' ? mime_hex_byte(s + 1, 2) : -1;
 
-		if (c == '%' && mime_hexv(s[1]) >= 0 && mime_hexv(s[2]) >= 0) {
-			c = (char)(mime_hexv(s[1]) * 16 + mime_hexv(s[2]));
+		if (b >= 0) {
+			c = (char)b;
 			s += 2;
 		}
 		if (buf_append(raw, &c, 1) < 0)
@@ -390,8 +374,8 @@ mime_parse_ctype(const char *v, size_t len, char **type_r, char **subtype_r,
 	/* RFC 2045 §5.2: an invalid Content-Type means the default. */
 	if (tlen == 0 || stlen == 0)
 		return 0;
-	*type_r = mime_lower_dup(v + t, tlen);
-	*subtype_r = mime_lower_dup(v + st, stlen);
+	*type_r = str_lower_ndup(v + t, tlen);
+	*subtype_r = str_lower_ndup(v + st, stlen);
 	if (*type_r == NULL || *subtype_r == NULL) {
 		free(*type_r);
 		free(*subtype_r);
@@ -415,7 +399,7 @@ mime_parse_disposition(const char *v, size_t len, char **disp_r,
 		return -1;
 	if (tlen == 0)
 		return 0;
-	*disp_r = mime_lower_dup(v + t, tlen);
+	*disp_r = str_lower_ndup(v + t, tlen);
 	if (*disp_r == NULL) {
 		mime_params_free(*params_r, *n_r);
 		return -1;
@@ -438,6 +422,6 @@ mime_parse_token(const char *v, size_t len, char **tok_r)
 	 * (RFC 2045 §6.1), as Dovecot does for "?invalid". */
 	if (tlen == 0 || i < len)
 		return 0;
-	*tok_r = mime_lower_dup(v + t, tlen);
+	*tok_r = str_lower_ndup(v + t, tlen);
 	return *tok_r != NULL ? 0 : -1;
 }

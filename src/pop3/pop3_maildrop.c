@@ -443,19 +443,6 @@ pop3_update_apply(struct store *st, void *arg, const char **err_r)
 				      s->drop.n_del, &s->drop.orphans, err_r);
 }
 
-/* Commit thread, after the transaction: the files of messages no mailbox
- * references any more go only once the rows are durably gone. */
-static void
-pop3_update_after(void *arg, bool ok)
-{
-	struct pop3_session *s = arg;
-
-	if (ok)
-		blob_unlink_all(s->srv->cfg.data_dir, s->drop.orphans);
-	store_strv_free(s->drop.orphans);
-	s->drop.orphans = NULL;
-}
-
 static void
 pop3_update_done(void *arg, int result)
 {
@@ -516,7 +503,9 @@ pop3_maildrop_update(struct pop3_session *s)
 			s->drop.del_ids[s->drop.n_del++] = s->drop.msgs[i].id;
 	memset(&job, 0, sizeof(job));
 	job.apply = pop3_update_apply;
-	job.after = pop3_update_after;
+	/* The files of messages no mailbox references any more go only once
+	 * the rows are durably gone: the commit thread unlinks them. */
+	job.orphans = &s->drop.orphans;
 	job.done = pop3_update_done;
 	job.arg = s;
 	/* The session stays busy until it closes; the SIGTERM drain waits

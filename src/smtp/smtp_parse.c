@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../util/str.h"
+
 typedef int (*smtp_args_fn)(const char *arg, size_t len, struct smtp_cmd *cmd,
 			    struct smtp_parse_error *err);
 
@@ -29,25 +31,6 @@ struct smtp_verb_def {
 #define SMTP_MECH_MAX 20
 
 /* ---- small byte helpers (no mail knowledge) ---- */
-
-static bool
-smtp_ieq(const char *tok, size_t len, const char *word)
-{
-	if (strlen(word) != len)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char a = (unsigned char)tok[i];
-		unsigned char b = (unsigned char)word[i];
-
-		if (a >= 'a' && a <= 'z')
-			a = (unsigned char)(a - 'a' + 'A');
-		if (b >= 'a' && b <= 'z')
-			b = (unsigned char)(b - 'a' + 'A');
-		if (a != b)
-			return false;
-	}
-	return true;
-}
 
 static bool
 smtp_is_alnum(unsigned char c)
@@ -168,7 +151,7 @@ smtp_valid_literal(const char *s, size_t len)
 		return false;
 	s++;
 	len -= 2;
-	if (len >= 5 && smtp_ieq(s, 5, "IPv6:")) {
+	if (len >= 5 && str_ieq(s, 5, "IPv6:")) {
 		family = AF_INET6;
 		s += 5;
 		len -= 5;
@@ -478,7 +461,7 @@ smtp_store_path(const char *ms, const char *me, bool is_mail,
 	if (n > LIMIT_ADDRESS)
 		return smtp_fail(err, 501, enh, "Path too long");
 	/* RFC 5321 §4.1.1.3: RCPT TO:<postmaster> without a domain. */
-	if (!is_mail && smtp_ieq(ms, n, "postmaster")) {
+	if (!is_mail && str_ieq(ms, n, "postmaster")) {
 		memcpy(cmd->path, "postmaster", sizeof("postmaster"));
 		return 0;
 	}
@@ -505,7 +488,7 @@ smtp_args_path(const char *arg, size_t len, struct smtp_cmd *cmd,
 	p = len < plen ? end : arg + plen;
 	while (p < end && *p == ' ')
 		p++;
-	if (len < plen || !smtp_ieq(arg, plen, prefix) || p >= end)
+	if (len < plen || !str_ieq(arg, plen, prefix) || p >= end)
 		return smtp_fail(err, 501, "5.5.4",
 				 is_mail ? "Syntax: MAIL FROM:<address>"
 					 : "Syntax: RCPT TO:<address>");
@@ -596,7 +579,7 @@ smtp_args_bdat(const char *arg, size_t len, struct smtp_cmd *cmd,
 	}
 	cmd->bdat_size = v;
 	cmd->bdat_size_ok = true;
-	if (n > 2 || (n == 2 && !smtp_ieq(w[1], wl[1], "LAST")))
+	if (n > 2 || (n == 2 && !str_ieq(w[1], wl[1], "LAST")))
 		return smtp_fail(err, 501, "5.5.4", "Syntax: BDAT size [LAST]");
 	cmd->bdat_last = n == 2;
 	return 0;
@@ -605,7 +588,7 @@ smtp_args_bdat(const char *arg, size_t len, struct smtp_cmd *cmd,
 bool
 smtp_line_is_bdat(const char *line, size_t len)
 {
-	return len >= 4 && smtp_ieq(line, 4, "BDAT") &&
+	return len >= 4 && str_ieq(line, 4, "BDAT") &&
 	       (len == 4 || line[4] == ' ' || line[4] == '\t');
 }
 
@@ -634,7 +617,7 @@ static const struct smtp_verb_def *
 smtp_verb_lookup(const char *tok, size_t len)
 {
 	for (size_t i = 0; i < SMTP_NVERBS; i++)
-		if (smtp_ieq(tok, len, smtp_verbs[i].name))
+		if (str_ieq(tok, len, smtp_verbs[i].name))
 			return &smtp_verbs[i];
 	return NULL;
 }
@@ -675,7 +658,7 @@ const struct smtp_param *
 smtp_cmd_param(const struct smtp_cmd *cmd, const char *key)
 {
 	for (size_t i = 0; i < cmd->n_params; i++)
-		if (smtp_ieq(cmd->params[i].key, cmd->params[i].key_len, key))
+		if (str_ieq(cmd->params[i].key, cmd->params[i].key_len, key))
 			return &cmd->params[i];
 	return NULL;
 }

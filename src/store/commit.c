@@ -165,6 +165,12 @@ commit_run_batch(struct commit *c, struct commit_item *batch)
 		struct commit_item *it = batch;
 
 		batch = it->next;
+		if (it->job.orphans != NULL) {
+			if (it->result == 0)
+				blob_unlink_all(c->data_dir, *it->job.orphans);
+			store_strv_free(*it->job.orphans);
+			*it->job.orphans = NULL;
+		}
 		if (it->job.after != NULL)
 			it->job.after(it->job.arg, it->result == 0);
 		if (it->job.done == NULL)

@@ -19,7 +19,7 @@ struct commit;
 typedef int (*commit_apply_fn)(struct store *st, void *arg,
 			       const char **err_r);
 /* Runs on the commit thread after the transaction committed or failed
- * (ok tells which), e.g. to unlink orphaned blobs; may be NULL. */
+ * (ok tells which), after the orphans were dealt with; may be NULL. */
 typedef void (*commit_after_fn)(void *arg, bool ok);
 /* Runs on the loop thread with the job's result (0 or -1). */
 typedef void (*commit_done_cb)(void *arg, int result);
@@ -32,6 +32,12 @@ struct commit_job {
 	/* Relative blob path whose directory must be durable before the
 	 * transaction commits, or "" (blob.h). */
 	char sync_blob[64];
+	/* Where apply leaves the NULL-terminated list of message files its
+	 * change made unreferenced (a store *orphan_blobs_r), or NULL. After
+	 * the transaction the commit thread unlinks them if it committed
+	 * (never before: the rows must be durably gone), frees the list and
+	 * clears *orphans. */
+	char ***orphans;
 	struct commit_job *next; /* internal */
 };
 

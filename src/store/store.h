@@ -159,196 +159,15 @@ struct store_flag_change {
 
 enum store_flag_mode { STORE_FLAGS_SET = 0, STORE_FLAGS_ADD, STORE_FLAGS_REMOVE };
 
-/* Mailbox names: 1..STORE_MAILBOX_NAME_MAX octets, else "invalid mailbox
- * name" / "mailbox name too long" (a lookup of such a name finds nothing).
- * "INBOX" in any case, alone or as the first level ("inbox/x"), is stored
- * and matched as "INBOX" (RFC 9051 §5.1); other names are case-sensitive.
- * Counters (messages, unseen = without \Seen, deleted = with \Deleted,
- * size) are kept in the mailbox row by every write, so reading them costs
- * one row whatever the mailbox size. */
-
-/* Every mailbox of the account, INBOX first, then in byte order of the
- * name, with counters; *boxes_r malloc'ed (NULL when n is 0). */
-int store_mailbox_list(struct store *st, int64_t account_id,
-		       struct store_mailbox **boxes_r, size_t *n_r,
-		       const char **err_r);
-/* 1 found (with counters), 0 no such mailbox, -1 error. "INBOX" matches
- * case-insensitively (RFC 9051 §5.1). */
-int store_mailbox_get(struct store *st, int64_t account_id, const char *name,
-		      struct store_mailbox *box_r);
-/* New mailbox with a fresh UIDVALIDITY (store-wide counter: a name never
- * gets a UIDVALIDITY it had before), UIDNEXT 1, not subscribed;
- * special_use may be NULL or "". id_r may be NULL. Errors: "mailbox
- * already exists", "invalid special-use attribute" (15 octets at most),
- * "no such account", name errors. Parents are not created (the caller
- * does). */
-int store_mailbox_create(struct store *st, int64_t account_id,
-			 const char *name, const char *special_use,
-			 int64_t *id_r, const char **err_r);
-/* Deletes the mailbox, its messages and vanished records (orphans as in
- * store_user_del). Errors: "cannot delete INBOX", "no such mailbox".
- * Children and subscriptions are left alone (RFC 9051 §6.3.4, §6.3.9). */
-int store_mailbox_delete(struct store *st, int64_t account_id,
-			 const char *name, char ***orphan_blobs_r,
-			 const char **err_r);
-/* Renames the mailbox and every child ("a" -> "b" makes "a/x" "b/x", not
- * "ab"); the renamed mailboxes keep id, UIDVALIDITY, UIDs and MODSEQs, and
- * their subscriptions move with them. Renaming INBOX moves its messages to
- * a new mailbox (fresh UIDVALIDITY, same UIDs and UIDNEXT) and leaves INBOX
- * empty with its UIDVALIDITY and UIDNEXT, the moved UIDs recorded as
- * vanished with a new MODSEQ; children of INBOX stay (RFC 9051 §6.3.6).
- * Errors: "no such mailbox", "mailbox already exists" (the target or any
- * new child name exists, also when from equals to), "cannot rename a
- * mailbox into itself" (to below from), "mailbox name too long"; nothing
- * changes on error. Missing parents of to are not created. */
-int store_mailbox_rename(struct store *st, int64_t account_id,
-			 const char *from, const char *to, const char **err_r);
-/* Subscriptions are names, whether or not the mailbox exists. Both
- * directions are idempotent (subscribing twice or unsubscribing a name
- * that is not subscribed succeeds). Errors: name errors, "no such
- * account". The standard mailboxes of a new account start subscribed.
- * store_subscriptions: NULL-terminated, INBOX first then byte order;
- * free with store_strv_free. */
-int store_subscribe(struct store *st, int64_t account_id, const char *name,
-		    bool on, const char **err_r);
-int store_subscriptions(struct store *st, int64_t account_id,
-			char ***names_r, const char **err_r);
-
-/* Messages of the mailbox in UID order; with changedsince > 0 only those
- * whose modseq is greater. *msgs_r NULL when none. Error: "no such
- * mailbox". */
-int store_mailbox_imsgs(struct store *st, int64_t mailbox_id,
-			uint64_t changedsince, struct store_imsg **msgs_r,
-			size_t *n_r, const char **err_r);
-void store_imsgs_free(struct store_imsg *msgs, size_t n);
-/* As store_mailbox_imsgs, only what a selected view keeps; the array is
- * exactly n long. */
-int store_mailbox_vmsgs(struct store *st, int64_t mailbox_id,
-			uint64_t changedsince, struct store_vmsg **msgs_r,
-			size_t *n_r, const char **err_r);
-void store_vmsgs_free(struct store_vmsg *msgs, size_t n);
-/* The search fields of every message of the mailbox, in UID order (for
- * SEARCH and SORT); fields NULL where they are not stored. Free with
- * store_fields_free. Error: "no such mailbox". */
+/* Search fields of one message (store_mailbox_fields). */
 struct store_fields {
 	uint32_t uid;
 	char *fields;
 	size_t len;
 };
-int store_mailbox_fields(struct store *st, int64_t mailbox_id,
-			 struct store_fields **fields_r, size_t *n_r,
-			 const char **err_r);
-void store_fields_free(struct store_fields *f, size_t n);
-/* The messages of the mailbox with the given UIDs (ascending, at most
- * STORE_IMSGS_UIDS_MAX), in UID order; UIDs no longer there are left
- * out. Error: "no such mailbox", "too many UIDs". */
-#define STORE_IMSGS_UIDS_MAX 1024
-int store_mailbox_imsgs_uids(struct store *st, int64_t mailbox_id,
-			     const uint32_t *uids, size_t n,
-			     struct store_imsg **msgs_r, size_t *n_r,
-			     const char **err_r);
-/* UIDs expunged from the mailbox with a modseq greater than since
- * (QRESYNC VANISHED, RFC 7162 §3.2.10), ascending; since 0 gives every
- * UID ever expunged (the history is kept for the mailbox's lifetime).
- * Covers IMAP EXPUNGE/MOVE, POP3 deletions and RENAME INBOX. *uids_r
- * malloc'ed, NULL when none. Error: "no such mailbox". */
-int store_vanished_since(struct store *st, int64_t mailbox_id, uint64_t since,
-			 uint32_t **uids_r, size_t *n_r, const char **err_r);
 
-/* The stored ENVELOPE/BODY/BODYSTRUCTURE/part map of a blob: 1 found, 0
- * none stored (or no such blob), -1 error. The strings are NUL-terminated;
- * partmap is NULL when partmap_len is 0. *r is zeroed unless 1. Free with
- * store_meta_free. */
-int store_meta_get(struct store *st, int64_t blob_id, struct store_meta *r);
-/* Stores metadata for a blob that has none (messages delivered before);
- * when it has some already, the first stays and this succeeds. envelope,
- * body and bodystructure must be non-empty ("incomplete message
- * metadata"); partmap may be NULL. Error: "no such blob". store_deliver
- * and store_append store d->meta the same way. */
-int store_meta_put(struct store *st, int64_t blob_id,
-		   const struct store_meta *meta, const char **err_r);
-void store_meta_free(struct store_meta *m);
-
-/* 1 when a blob row references the message file path (relative to the
- * data dir, "msg/YYYYMMDD/<id>"), 0 when none does, -1 on error. */
-int store_blob_known(struct store *st, const char *path);
-
-/* APPEND: one message into one mailbox with flags and keywords, next UID,
- * bumps UIDNEXT and HIGHESTMODSEQ. In a transaction (commit thread).
- * d->accounts is ignored; the blob gets one more reference (a new row
- * when its path is new). Flags outside enum store_flag are dropped;
- * keywords are de-duplicated case-insensitively. uid_r may be NULL.
- * Errors: "no such mailbox", "invalid keyword", "too many keywords",
- * "invalid message" (empty blob path), "mailbox UID space exhausted". */
-int store_append(struct store *st, int64_t mailbox_id,
-		 const struct store_delivery *d, uint32_t flags,
-		 char *const *keywords, size_t n_keywords, uint32_t *uid_r,
-		 const char **err_r);
-/* STORE: changes flags of the listed UIDs (missing ones are skipped;
- * duplicates and 0 ignored). SET replaces flags and keywords (no keywords
- * = none), ADD/REMOVE add or drop the given ones (keywords compared
- * case-insensitively). With unchangedsince > 0, a message whose modseq is
- * greater is left alone and its UID reported in *failed_r (RFC 7162
- * §3.1.3; UNCHANGEDSINCE 0 is the caller's: every message fails). Changed
- * messages all get the same new modseq (HIGHESTMODSEQ + 1, one bump per
- * call, none when nothing changed); messages whose flags and keywords do
- * not change keep theirs and are not reported. *changes_r and *failed_r
- * are malloc'ed in ascending UID order, NULL when empty. Errors: "no such
- * mailbox", "invalid keyword", "too many keywords" (more than
- * STORE_KEYWORDS_MAX on one message: nothing is changed). */
-int store_flags_change(struct store *st, int64_t mailbox_id,
-		       const uint32_t *uids, size_t n,
-		       enum store_flag_mode mode, uint32_t flags,
-		       char *const *keywords, size_t n_keywords,
-		       uint64_t unchangedsince,
-		       struct store_flag_change **changes_r, size_t *n_changes_r,
-		       uint32_t **failed_r, size_t *n_failed_r,
-		       const char **err_r);
-void store_flag_changes_free(struct store_flag_change *c, size_t n);
-/* COPY: copies the listed UIDs (missing ones skipped) with their flags
- * and keywords, sharing the blob (refcount). *src_uids_r and *dst_uids_r give
- * the COPYUID mapping (RFC 4315), in the same order. The source UIDs come
- * ascending (duplicates dropped) and the new UIDs are consecutive from
- * the destination's UIDNEXT, all with one new modseq; src may equal dst.
- * Nothing copied: 0 with *n_copied_r 0, NULL arrays, no change. Errors:
- * "no such mailbox" (either one), "mailbox UID space exhausted". */
-int store_copy(struct store *st, int64_t src_mailbox, int64_t dst_mailbox,
-	       const uint32_t *uids, size_t n, uint32_t **src_uids_r,
-	       uint32_t **dst_uids_r, size_t *n_copied_r, const char **err_r);
-/* EXPUNGE by UID (IMAP), recording each UID as vanished with the new
- * modseq. Orphans as in store_user_del. Removes the listed messages
- * whatever their flags (the caller picks \Deleted ones; MOVE uses it
- * too); missing UIDs are skipped; nothing removed = no new modseq and no
- * error, also for a mailbox that does not exist. */
-int store_expunge_uids(struct store *st, int64_t mailbox_id,
-		       const uint32_t *uids, size_t n,
-		       char ***orphan_blobs_r, const char **err_r);
-
-/* ---- Quotas (RFC 9208 STORAGE) ----------------------------------- */
-
-/* An account's stored quota: STORE_QUOTA_DEFAULT follows the configured
- * quota_default (accounts.quota_bytes NULL), 0 means no limit, otherwise
- * octets. */
-#define STORE_QUOTA_DEFAULT (-1)
-/* The account's stored quota (as above) and its usage: the sum of the
- * sizes of every message in its mailboxes (the per-mailbox size
- * counters, so one row per mailbox whatever their size; a message copied
- * twice counts twice, as RFC 9208 §5.1 STORAGE counts messages). 1 found,
- * 0 no such account, -1 error. Inside a write transaction it sees that
- * transaction's changes: the group commit checks APPEND/COPY against it
- * serially. */
-int store_quota_get(struct store *st, int64_t account_id, int64_t *quota_r,
-		    uint64_t *usage_r, const char **err_r);
-/* Sets the stored quota of the account (quota as above, >= -1). Errors:
- * "no such user", "invalid quota". */
-int store_quota_set(struct store *st, const char *address, int64_t quota,
-		    const char **err_r);
-/* The limit in force: the stored quota, or quota_default when it follows
- * the default; 0 means unlimited. */
-uint64_t store_quota_limit(int64_t quota, uint64_t quota_default);
-/* true when usage + add exceeds limit (0 = unlimited). */
-bool store_quota_exceeded(uint64_t limit, uint64_t usage, uint64_t add);
-
+/* A backend fills a struct store_ops. The store_* functions that only pass
+ * a call on are static inline below, documented where they are defined. */
 struct store_ops {
 	const char *name;
 	int (*open)(struct store *st, const char *data_dir, const char **err_r);
@@ -361,7 +180,6 @@ struct store_ops {
 	int (*savepoint)(struct store *st, const char **err_r);
 	int (*release)(struct store *st, const char **err_r);
 	int (*rollback_to)(struct store *st);
-
 	int (*domain_add)(struct store *st, const char *domain,
 			  const char **err_r);
 	int (*domain_del)(struct store *st, const char *domain,
@@ -369,7 +187,6 @@ struct store_ops {
 	int (*domain_list)(struct store *st, char ***names_r,
 			   const char **err_r);
 	int (*domain_exists)(struct store *st, const char *domain);
-
 	int (*user_add)(struct store *st, const char *address,
 			const char *pwhash, const char **err_r);
 	int (*user_passwd)(struct store *st, const char *address,
@@ -380,19 +197,16 @@ struct store_ops {
 			 char ***addresses_r, const char **err_r);
 	int (*account_lookup)(struct store *st, const char *address,
 			      struct store_account *acct_r);
-
 	int (*alias_add)(struct store *st, const char *source,
 			 const char *target, const char **err_r);
 	int (*alias_del)(struct store *st, const char *source,
 			 const char *target_or_null, const char **err_r);
 	int (*alias_list)(struct store *st, const char *domain_or_null,
 			  char ***lines_r, const char **err_r);
-
 	enum store_rcpt_status (*resolve_rcpt)(struct store *st,
 					       const char *address,
 					       int64_t **accounts_r,
 					       size_t *n_r);
-
 	int (*deliver)(struct store *st, const struct store_delivery *d,
 		       const char **err_r);
 	int (*mailbox_info)(struct store *st, int64_t account_id,
@@ -404,7 +218,6 @@ struct store_ops {
 	int (*messages_expunge)(struct store *st, int64_t mailbox_id,
 				const int64_t *msg_ids, size_t n,
 				char ***orphan_blobs_r, const char **err_r);
-
 	/* IMAP: see the store_* functions of the same names. */
 	int (*mailbox_list)(struct store *st, int64_t account_id,
 			    struct store_mailbox **boxes_r, size_t *n_r,
@@ -464,7 +277,6 @@ struct store_ops {
 	int (*expunge_uids)(struct store *st, int64_t mailbox_id,
 			    const uint32_t *uids, size_t n,
 			    char ***orphan_blobs_r, const char **err_r);
-
 	/* Sender identity: see store_sender_*. */
 	int (*sender_allowed)(struct store *st, int64_t account_id,
 			      const char *address);
@@ -488,6 +300,41 @@ struct store {
 	char err[256];         /* backing for *err_r strings */
 };
 
+/* ---- Quotas (RFC 9208 STORAGE) ----------------------------------- */
+
+/* An account's stored quota: STORE_QUOTA_DEFAULT follows the configured
+ * quota_default (accounts.quota_bytes NULL), 0 means no limit, otherwise
+ * octets. */
+#define STORE_QUOTA_DEFAULT (-1)
+/* The account's stored quota (as above) and its usage: the sum of the
+ * sizes of every message in its mailboxes (the per-mailbox size
+ * counters, so one row per mailbox whatever their size; a message copied
+ * twice counts twice, as RFC 9208 §5.1 STORAGE counts messages). 1 found,
+ * 0 no such account, -1 error. Inside a write transaction it sees that
+ * transaction's changes: the group commit checks APPEND/COPY against it
+ * serially. */
+static inline int
+store_quota_get(struct store *st, int64_t account_id, int64_t *quota_r,
+		uint64_t *usage_r, const char **err_r)
+{
+	return st->ops->quota_get(st, account_id, quota_r, usage_r, err_r);
+}
+
+/* Sets the stored quota of the account (quota as above, >= -1). Errors:
+ * "no such user", "invalid quota". */
+static inline int
+store_quota_set(struct store *st, const char *address, int64_t quota,
+		const char **err_r)
+{
+	return st->ops->quota_set(st, address, quota, err_r);
+}
+
+/* The limit in force: the stored quota, or quota_default when it follows
+ * the default; 0 means unlimited. */
+uint64_t store_quota_limit(int64_t quota, uint64_t quota_default);
+/* true when usage + add exceeds limit (0 = unlimited). */
+bool store_quota_exceeded(uint64_t limit, uint64_t usage, uint64_t add);
+
 /* Opens the backend named by url (NULL or "sqlite" = embedded SQLite in
  * data_dir), creating and migrating the schema when needed. NULL on
  * failure with a reason in err (errlen bytes). */
@@ -503,90 +350,209 @@ struct config;
 struct store *store_thread_handle(const struct config *cfg);
 
 /* Transactions: writes outside begin/commit are each their own. */
-int store_begin(struct store *st, const char **err_r);
-int store_commit(struct store *st, const char **err_r);
-int store_rollback(struct store *st);
+static inline int
+store_begin(struct store *st, const char **err_r)
+{
+	return st->ops->begin(st, err_r);
+}
+
+static inline int
+store_commit(struct store *st, const char **err_r)
+{
+	return st->ops->commit(st, err_r);
+}
+
+static inline int
+store_rollback(struct store *st)
+{
+	return st->ops->rollback(st);
+}
+
 /* A read snapshot: the reads between these see one state of the store,
  * and pages read by one are not read again by the next (a write by
  * another connection between two lone reads makes SQLite drop its page
  * cache). A write inside may fail; it then changes nothing. */
-int store_read_begin(struct store *st, const char **err_r);
-void store_read_end(struct store *st);
+static inline int
+store_read_begin(struct store *st, const char **err_r)
+{
+	return st->ops->read_begin(st, err_r);
+}
+
+static inline void
+store_read_end(struct store *st)
+{
+	st->ops->read_end(st);
+}
+
 /* Nested savepoint inside a transaction: one failed job of a group commit
  * is undone without aborting the others. */
-int store_savepoint(struct store *st, const char **err_r);
-int store_release(struct store *st, const char **err_r);
-int store_rollback_to(struct store *st);
+static inline int
+store_savepoint(struct store *st, const char **err_r)
+{
+	return st->ops->savepoint(st, err_r);
+}
+
+static inline int
+store_release(struct store *st, const char **err_r)
+{
+	return st->ops->release(st, err_r);
+}
+
+static inline int
+store_rollback_to(struct store *st)
+{
+	return st->ops->rollback_to(st);
+}
 
 /* Admin. Names are validated by the caller (cli); the store lower-cases
  * domains and local parts. Errors: "domain already exists", "no such
  * domain", "domain still has users or aliases", "user already exists",
  * "no such user", "alias already exists", "no such alias", "source domain
  * is not hosted", "invalid address". */
-int store_domain_add(struct store *st, const char *domain, const char **err_r);
+static inline int
+store_domain_add(struct store *st, const char *domain, const char **err_r)
+{
+	return st->ops->domain_add(st, domain, err_r);
+}
+
 /* Refuses while the domain still has users or aliases. */
-int store_domain_del(struct store *st, const char *domain, const char **err_r);
+static inline int
+store_domain_del(struct store *st, const char *domain, const char **err_r)
+{
+	return st->ops->domain_del(st, domain, err_r);
+}
+
 /* *names_r: NULL-terminated, sorted; free with store_strv_free. */
-int store_domain_list(struct store *st, char ***names_r, const char **err_r);
+static inline int
+store_domain_list(struct store *st, char ***names_r, const char **err_r)
+{
+	return st->ops->domain_list(st, names_r, err_r);
+}
+
 /* 1 hosted, 0 not, -1 error. */
-int store_domain_exists(struct store *st, const char *domain);
+static inline int
+store_domain_exists(struct store *st, const char *domain)
+{
+	return st->ops->domain_exists(st, domain);
+}
 
 /* Creates the account and its mailboxes: INBOX, Drafts, Sent, Junk, Trash,
  * Archive (with SPECIAL-USE attributes). The domain must exist. */
-int store_user_add(struct store *st, const char *address, const char *pwhash,
-		   const char **err_r);
-int store_user_passwd(struct store *st, const char *address,
-		      const char *pwhash, const char **err_r);
+static inline int
+store_user_add(struct store *st, const char *address, const char *pwhash,
+	       const char **err_r)
+{
+	return st->ops->user_add(st, address, pwhash, err_r);
+}
+
+static inline int
+store_user_passwd(struct store *st, const char *address, const char *pwhash,
+		  const char **err_r)
+{
+	return st->ops->user_passwd(st, address, pwhash, err_r);
+}
+
 /* Removes the account, its mailboxes and messages; *orphan_blobs_r lists
  * blob paths no longer referenced (the caller unlinks them after commit). */
-int store_user_del(struct store *st, const char *address,
-		   char ***orphan_blobs_r, const char **err_r);
-int store_user_list(struct store *st, const char *domain_or_null,
-		    char ***addresses_r, const char **err_r);
+static inline int
+store_user_del(struct store *st, const char *address, char ***orphan_blobs_r,
+	       const char **err_r)
+{
+	return st->ops->user_del(st, address, orphan_blobs_r, err_r);
+}
+
+static inline int
+store_user_list(struct store *st, const char *domain_or_null,
+		char ***addresses_r, const char **err_r)
+{
+	return st->ops->user_list(st, domain_or_null, addresses_r, err_r);
+}
+
 /* 1 found (acct_r filled), 0 no such account, -1 error. */
-int store_account_lookup(struct store *st, const char *address,
-			 struct store_account *acct_r);
+static inline int
+store_account_lookup(struct store *st, const char *address,
+		     struct store_account *acct_r)
+{
+	return st->ops->account_lookup(st, address, acct_r);
+}
 
 /* source is "local@domain" or "@domain" (catch-all); target is any address.
  * The source domain must be hosted. */
-int store_alias_add(struct store *st, const char *source, const char *target,
-		    const char **err_r);
+static inline int
+store_alias_add(struct store *st, const char *source, const char *target,
+		const char **err_r)
+{
+	return st->ops->alias_add(st, source, target, err_r);
+}
+
 /* target NULL removes every target of source. */
-int store_alias_del(struct store *st, const char *source,
-		    const char *target_or_null, const char **err_r);
+static inline int
+store_alias_del(struct store *st, const char *source,
+		const char *target_or_null, const char **err_r)
+{
+	return st->ops->alias_del(st, source, target_or_null, err_r);
+}
+
 /* Lines "source target", sorted. */
-int store_alias_list(struct store *st, const char *domain_or_null,
-		     char ***lines_r, const char **err_r);
+static inline int
+store_alias_list(struct store *st, const char *domain_or_null, char ***lines_r,
+		 const char **err_r)
+{
+	return st->ops->alias_list(st, domain_or_null, lines_r, err_r);
+}
 
 /* Resolves an envelope recipient to local accounts: exact account, then
  * "local+tag" -> "local", then aliases (expanded recursively, at most 8
  * levels, loops ignored), then the domain's catch-all. Domain matching is
  * case-insensitive. *accounts_r is malloc'ed, distinct ids. Alias targets
  * outside our domains are ignored until the outbound queue exists. */
-enum store_rcpt_status store_resolve_rcpt(struct store *st,
-					  const char *address,
-					  int64_t **accounts_r, size_t *n_r);
+static inline enum store_rcpt_status
+store_resolve_rcpt(struct store *st, const char *address, int64_t **accounts_r,
+		   size_t *n_r)
+{
+	return st->ops->resolve_rcpt(st, address, accounts_r, n_r);
+}
 
 /* Inserts one message row per account into its INBOX: next UID, bumps
  * UIDNEXT and HIGHESTMODSEQ, and one blob row with the refcount; stores
  * d->meta for the blob when given (once per blob, as store_meta_put).
  * Call inside a transaction. */
-int store_deliver(struct store *st, const struct store_delivery *d,
-		  const char **err_r);
+static inline int
+store_deliver(struct store *st, const struct store_delivery *d,
+	      const char **err_r)
+{
+	return st->ops->deliver(st, d, err_r);
+}
+
 /* 1 found, 0 no such mailbox, -1 error. mailbox is the name ("INBOX"). */
-int store_mailbox_info(struct store *st, int64_t account_id,
-		       const char *mailbox, struct store_mailbox_info *info_r);
+static inline int
+store_mailbox_info(struct store *st, int64_t account_id, const char *mailbox,
+		   struct store_mailbox_info *info_r)
+{
+	return st->ops->mailbox_info(st, account_id, mailbox, info_r);
+}
+
 /* All messages of the mailbox in UID order; *msgs_r malloc'ed. */
-int store_mailbox_messages(struct store *st, int64_t mailbox_id,
-			   struct store_msg **msgs_r, size_t *n_r,
-			   const char **err_r);
+static inline int
+store_mailbox_messages(struct store *st, int64_t mailbox_id,
+		       struct store_msg **msgs_r, size_t *n_r,
+		       const char **err_r)
+{
+	return st->ops->mailbox_messages(st, mailbox_id, msgs_r, n_r, err_r);
+}
+
 /* Removes the listed messages (ids not in the mailbox are ignored),
  * bumping HIGHESTMODSEQ and recording their UIDs as vanished with it (so
  * QRESYNC clients see POP3 deletions); *orphan_blobs_r as in
  * store_user_del. */
-int store_messages_expunge(struct store *st, int64_t mailbox_id,
-			   const int64_t *msg_ids, size_t n,
-			   char ***orphan_blobs_r, const char **err_r);
+static inline int
+store_messages_expunge(struct store *st, int64_t mailbox_id,
+		       const int64_t *msg_ids, size_t n,
+		       char ***orphan_blobs_r, const char **err_r)
+{
+	return st->ops->messages_expunge(st, mailbox_id, msg_ids, n,
+					 orphan_blobs_r, err_r);
+}
 
 /* ---- Sender identity on submission ------------------------------- */
 
@@ -597,22 +563,42 @@ int store_messages_expunge(struct store *st, int64_t mailbox_id,
  * for receiving: it would hand every address of the domain to whoever it
  * delivers to), or matches one of the account's grants: "local@domain"
  * (and its "+tag" forms) or "@domain" (every address of the domain). */
-int store_sender_allowed(struct store *st, int64_t account_id,
-			 const char *address);
+static inline int
+store_sender_allowed(struct store *st, int64_t account_id, const char *address)
+{
+	return st->ops->sender_allowed(st, account_id, address);
+}
+
 /* Grants: account is an existing account's address; pattern is
  * "local@domain" or "@domain", stored lower-case. Errors: "no such user",
  * "invalid sender pattern", "grant already exists" (add), "no such grant"
  * (del). Deleting the account deletes its grants (ON DELETE CASCADE). */
-int store_sender_grant_add(struct store *st, const char *account,
-			   const char *pattern, const char **err_r);
-int store_sender_grant_del(struct store *st, const char *account,
-			   const char *pattern, const char **err_r);
+static inline int
+store_sender_grant_add(struct store *st, const char *account,
+		       const char *pattern, const char **err_r)
+{
+	return st->ops->sender_grant_add(st, account, pattern, err_r);
+}
+
+static inline int
+store_sender_grant_del(struct store *st, const char *account,
+		       const char *pattern, const char **err_r)
+{
+	return st->ops->sender_grant_del(st, account, pattern, err_r);
+}
+
 /* *patterns_r: NULL-terminated, sorted; free with store_strv_free. */
-int store_sender_grant_list(struct store *st, const char *account,
-			    char ***patterns_r, const char **err_r);
+static inline int
+store_sender_grant_list(struct store *st, const char *account,
+			char ***patterns_r, const char **err_r)
+{
+	return st->ops->sender_grant_list(st, account, patterns_r, err_r);
+}
 
 void store_strv_free(char **v);
 
 extern const struct store_ops store_sqlite_ops;
+
+#include "store_imap.h" /* the IMAP operations */
 
 #endif

@@ -171,6 +171,53 @@ store_sq_strv_push(char ***v, size_t *n, const char *s)
 	return 0;
 }
 
+void *
+store_sq_grow(void *v, size_t n, size_t *cap, size_t elem)
+{
+	size_t ncap;
+
+	if (n < *cap)
+		return v;
+	ncap = *cap == 0 ? 16 : *cap * 2;
+	if (ncap > SIZE_MAX / elem || (v = realloc(v, ncap * elem)) == NULL)
+		return NULL;
+	*cap = ncap;
+	return v;
+}
+
+int
+store_sq_rows(sqlite3_stmt *s, size_t elem, store_sq_row_fn fill,
+	      void **v_r, size_t *n_r)
+{
+	char *v = NULL, *nv;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if ((nv = store_sq_grow(v, n, &cap, elem)) == NULL) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		v = nv;
+		memset(v + n * elem, 0, elem);
+		if (fill(s, v + n++ * elem) < 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_reset(s);
+	*v_r = v;
+	*n_r = n;
+	return rc;
+}
+
+const char *
+store_sq_rows_err(struct store *st, int rc)
+{
+	return rc == SQLITE_NOMEM ? store_sq_fail(st, "out of memory")
+				  : store_sq_err(st, "database error");
+}
+
 int
 store_sq_orphans_collect(struct store_sq_orphans *o, sqlite3_stmt *s)
 {
@@ -181,7 +228,7 @@ store_sq_orphans_collect(struct store_sq_orphans *o, sqlite3_stmt *s)
 
 		if (sqlite3_column_int64(s, 1) > 0)
 			continue;
-		ids = realloc(o->ids, (o->n_ids + 1) * sizeof(*ids));
+		ids = store_sq_grow(o->ids, o->n_ids, &o->cap_ids, sizeof(*ids));
 		if (ids == NULL)
 			return SQLITE_NOMEM;
 		o->ids = ids;
@@ -245,8 +292,10 @@ store_sq_orphans_delete(struct store *st, struct store_sq_orphans *o)
 	return 0;
 }
 
-int
-store_sq_orphans_init(struct store *st, struct store_sq_orphans *o)
+/* Starts with an empty path vector, so finishing cannot fail after the
+ * commit; 0 or -1 (st->err "out of memory"). */
+static int
+sq_orphans_init(struct store *st, struct store_sq_orphans *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->paths = calloc(1, sizeof(*o->paths));
@@ -257,20 +306,44 @@ store_sq_orphans_init(struct store *st, struct store_sq_orphans *o)
 	return 0;
 }
 
-void
-store_sq_orphans_finish(struct store_sq_orphans *o, char ***paths_r)
-{
-	*paths_r = o->paths;
-	o->paths = NULL;
-	store_sq_orphans_fini(o);
-}
-
-void
-store_sq_orphans_fini(struct store_sq_orphans *o)
+static void
+sq_orphans_fini(struct store_sq_orphans *o)
 {
 	free(o->ids);
 	store_strv_free(o->paths);
 	memset(o, 0, sizeof(*o));
+}
+
+int
+store_sq_orphan_op(struct store *st, store_sq_orphan_fn fn, void *arg,
+		   char ***orphan_blobs_r, const char **err_r)
+{
+	struct store_sq_orphans o;
+	bool own;
+
+	*orphan_blobs_r = NULL;
+	if (sq_orphans_init(st, &o) < 0) {
+		*err_r = st->err;
+		return -1;
+	}
+	if (store_sq_op_begin(st, &own, err_r) < 0) {
+		sq_orphans_fini(&o);
+		return -1;
+	}
+	if (fn(st, arg, &o) < 0) {
+		*err_r = st->err;
+		store_sq_op_end(st, own, false, err_r);
+		sq_orphans_fini(&o);
+		return -1;
+	}
+	if (store_sq_op_end(st, own, true, err_r) < 0) {
+		sq_orphans_fini(&o);
+		return -1;
+	}
+	*orphan_blobs_r = o.paths;
+	o.paths = NULL;
+	sq_orphans_fini(&o);
+	return 0;
 }
 
 /* 0 when the database is new (no meta table), else schema_version. */

@@ -384,37 +384,23 @@ sq_user_purge(struct store *st, int64_t id, struct store_sq_orphans *o)
 	return 0;
 }
 
+static int
+sq_user_purge_op(struct store *st, void *id, struct store_sq_orphans *o)
+{
+	return sq_user_purge(st, *(const int64_t *)id, o);
+}
+
 int
 store_sqlite_user_del(struct store *st, const char *address,
 		      char ***orphan_blobs_r, const char **err_r)
 {
-	struct store_sq_orphans o;
 	int64_t id;
-	bool own;
 
 	*orphan_blobs_r = NULL;
 	if (store_sq_user_id(st, address, &id, err_r) < 0)
 		return -1;
-	if (store_sq_orphans_init(st, &o) < 0) {
-		*err_r = st->err;
-		return -1;
-	}
-	if (store_sq_op_begin(st, &own, err_r) < 0) {
-		store_sq_orphans_fini(&o);
-		return -1;
-	}
-	if (sq_user_purge(st, id, &o) < 0) {
-		*err_r = st->err;
-		store_sq_op_end(st, own, false, err_r);
-		store_sq_orphans_fini(&o);
-		return -1;
-	}
-	if (store_sq_op_end(st, own, true, err_r) < 0) {
-		store_sq_orphans_fini(&o);
-		return -1;
-	}
-	store_sq_orphans_finish(&o, orphan_blobs_r);
-	return 0;
+	return store_sq_orphan_op(st, sq_user_purge_op, &id, orphan_blobs_r,
+				  err_r);
 }
 
 /* The list statement for all rows or one domain (bound), or NULL with

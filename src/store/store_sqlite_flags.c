@@ -20,9 +20,9 @@ struct sq_flags_op {
 	uint64_t unchangedsince;
 	uint64_t modseq;          /* the new MODSEQ of changed messages */
 	struct store_flag_change *changes;
-	size_t n_changes;
+	size_t n_changes, cap_changes;
 	uint32_t *failed;
-	size_t n_failed;
+	size_t n_failed, cap_failed;
 	int64_t unseen;           /* counter deltas */
 	int64_t deleted;
 };
@@ -46,7 +46,8 @@ sq_flags_record(struct store *st, struct sq_flags_op *op, uint32_t uid,
 {
 	struct store_flag_change *nc;
 
-	nc = realloc(op->changes, (op->n_changes + 1) * sizeof(*nc));
+	nc = store_sq_grow(op->changes, op->n_changes, &op->cap_changes,
+			   sizeof(*nc));
 	if (nc == NULL) {
 		store_sq_fail(st, "out of memory");
 		return -1;
@@ -71,7 +72,8 @@ sq_flags_record(struct store *st, struct sq_flags_op *op, uint32_t uid,
 static int
 sq_flags_fail(struct store *st, struct sq_flags_op *op, uint32_t uid)
 {
-	uint32_t *nf = realloc(op->failed, (op->n_failed + 1) * sizeof(*nf));
+	uint32_t *nf = store_sq_grow(op->failed, op->n_failed, &op->cap_failed,
+				     sizeof(*nf));
 
 	if (nf == NULL) {
 		store_sq_fail(st, "out of memory");

@@ -1,5 +1,5 @@
 /*
- * SQLite backend: IMAP messages (store.h, issue 3): the message list of a
+ * SQLite backend: IMAP messages (store.h): the message list of a
  * mailbox, vanished UIDs, stored MIME metadata, APPEND, COPY and EXPUNGE
  * by UID. Every change takes one new MODSEQ for the whole operation (RFC
  * 7162 §3.1: messages changed together may share a mod-sequence) and
@@ -70,24 +70,13 @@ store_sq_uids_sorted(struct store *st, const uint32_t *uids, size_t n,
 
 static char *sq_column_dup(sqlite3_stmt *s, int col, size_t *len_r);
 
+/* One row of SQ_IMSG_LIST / SQ_IMSG_UIDS into a zeroed *elem. */
 static int
-sq_imsg_push(struct store *st, sqlite3_stmt *s, struct store_imsg **v,
-	     size_t *n, size_t *cap)
+sq_imsg_row(sqlite3_stmt *s, void *elem)
 {
 	const char *kw = (const char *)sqlite3_column_text(s, 8);
-	struct store_imsg *m;
+	struct store_imsg *m = elem;
 
-	if (*n == *cap) {
-		size_t ncap = *cap == 0 ? 64 : *cap * 2;
-		struct store_imsg *nv = realloc(*v, ncap * sizeof(*nv));
-
-		if (nv == NULL)
-			return -1;
-		*v = nv;
-		*cap = ncap;
-	}
-	m = &(*v)[*n];
-	memset(m, 0, sizeof(*m));
 	m->id = sqlite3_column_int64(s, 0);
 	m->uid = (uint32_t)sqlite3_column_int64(s, 1);
 	m->flags = (uint32_t)sqlite3_column_int64(s, 2);
@@ -99,8 +88,21 @@ sq_imsg_push(struct store *st, sqlite3_stmt *s, struct store_imsg **v,
 		 (const char *)sqlite3_column_text(s, 7));
 	if (kw != NULL && kw[0] != '\0' && (m->keywords = strdup(kw)) == NULL)
 		return -1;
-	(*n)++;
 	return 0;
+}
+
+/* Appends the current row to *v (n used, *cap allocated); -1 when memory
+ * runs out (the element then counts, for the caller's free). */
+static int
+sq_imsg_push(sqlite3_stmt *s, struct store_imsg **v, size_t *n, size_t *cap)
+{
+	struct store_imsg *nv = store_sq_grow(*v, *n, cap, sizeof(**v));
+
+	if (nv == NULL)
+		return -1;
+	*v = nv;
+	memset(&nv[*n], 0, sizeof(nv[*n]));
+	return sq_imsg_row(s, &nv[(*n)++]);
 }
 
 int
@@ -108,8 +110,8 @@ store_sqlite_mailbox_imsgs(struct store *st, int64_t mailbox_id,
 			   uint64_t changedsince, struct store_imsg **msgs_r,
 			   size_t *n_r, const char **err_r)
 {
-	struct store_imsg *v = NULL;
-	size_t n = 0, cap = 0;
+	void *v;
+	size_t n;
 	sqlite3_stmt *s;
 	int rc;
 
@@ -122,16 +124,9 @@ store_sqlite_mailbox_imsgs(struct store *st, int64_t mailbox_id,
 	}
 	sqlite3_bind_int64(s, 1, mailbox_id);
 	sqlite3_bind_int64(s, 2, (int64_t)changedsince);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (sq_imsg_push(st, s, &v, &n, &cap) < 0) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-	}
-	sqlite3_reset(s);
+	rc = store_sq_rows(s, sizeof(struct store_imsg), sq_imsg_row, &v, &n);
 	if (rc != SQLITE_DONE) {
-		*err_r = rc == SQLITE_NOMEM ? store_sq_fail(st, "out of memory")
-					    : store_sq_err(st, "database error");
+		*err_r = store_sq_rows_err(st, rc);
 		store_imsgs_free(v, n);
 		return -1;
 	}
@@ -143,47 +138,39 @@ store_sqlite_mailbox_imsgs(struct store *st, int64_t mailbox_id,
 /* Reads the rows of a statement into a view list; the array is trimmed
  * to its length, since a session keeps it as long as it stays selected. */
 static int
+sq_vmsg_row(sqlite3_stmt *s, void *elem)
+{
+	const char *kw = (const char *)sqlite3_column_text(s, 3);
+	struct store_vmsg *m = elem;
+
+	m->uid = (uint32_t)sqlite3_column_int64(s, 0);
+	m->flags = (uint32_t)sqlite3_column_int64(s, 1);
+	m->modseq = (uint64_t)sqlite3_column_int64(s, 2);
+	if (kw != NULL && kw[0] != '\0' && (m->keywords = strdup(kw)) == NULL)
+		return -1;
+	return 0;
+}
+
+static int
 sq_vmsgs_read(struct store *st, sqlite3_stmt *s, struct store_vmsg **v_r,
 	      size_t *n_r)
 {
-	struct store_vmsg *v = NULL, *nv;
-	size_t n = 0, cap = 0;
-	int rc;
+	struct store_vmsg *nv;
+	void *v;
+	size_t n;
+	int rc = store_sq_rows(s, sizeof(struct store_vmsg), sq_vmsg_row, &v,
+			       &n);
 
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *kw = (const char *)sqlite3_column_text(s, 3);
-
-		if (n == cap) {
-			cap = cap == 0 ? 64 : cap * 2;
-			if ((nv = realloc(v, cap * sizeof(*nv))) == NULL)
-				goto nomem;
-			v = nv;
-		}
-		v[n].uid = (uint32_t)sqlite3_column_int64(s, 0);
-		v[n].flags = (uint32_t)sqlite3_column_int64(s, 1);
-		v[n].modseq = (uint64_t)sqlite3_column_int64(s, 2);
-		v[n].keywords = NULL;
-		n++;
-		if (kw != NULL && kw[0] != '\0' &&
-		    (v[n - 1].keywords = strdup(kw)) == NULL)
-			goto nomem;
-	}
-	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
 		store_vmsgs_free(v, n);
-		store_sq_err(st, "database error");
+		store_sq_rows_err(st, rc);
 		return -1;
 	}
-	if (n > 0 && n < cap && (nv = realloc(v, n * sizeof(*nv))) != NULL)
+	if (n > 0 && (nv = realloc(v, n * sizeof(*nv))) != NULL)
 		v = nv;
 	*v_r = v;
 	*n_r = n;
 	return 0;
-nomem:
-	sqlite3_reset(s);
-	store_vmsgs_free(v, n);
-	store_sq_fail(st, "out of memory");
-	return -1;
 }
 
 int
@@ -226,7 +213,7 @@ sq_imsgs_pick(struct store *st, sqlite3_stmt *s, const uint32_t *uids,
 		while (*k < n && uids[*k] < uid)
 			(*k)++;
 		if (*k < n && uids[*k] == uid &&
-		    sq_imsg_push(st, s, v, len, cap) < 0) {
+		    sq_imsg_push(s, v, len, cap) < 0) {
 			sqlite3_reset(s);
 			store_sq_fail(st, "out of memory");
 			return -1;
@@ -240,13 +227,25 @@ sq_imsgs_pick(struct store *st, sqlite3_stmt *s, const uint32_t *uids,
 	return 0;
 }
 
+static int
+sq_fields_row(sqlite3_stmt *s, void *elem)
+{
+	struct store_fields *f = elem;
+
+	f->uid = (uint32_t)sqlite3_column_int64(s, 0);
+	if (sqlite3_column_type(s, 1) != SQLITE_NULL &&
+	    (f->fields = sq_column_dup(s, 1, &f->len)) == NULL)
+		return -1;
+	return 0;
+}
+
 int
 store_sqlite_mailbox_fields(struct store *st, int64_t mailbox_id,
 			    struct store_fields **fields_r, size_t *n_r,
 			    const char **err_r)
 {
-	struct store_fields *v = NULL, *nv;
-	size_t n = 0, cap = 0;
+	void *v;
+	size_t n;
 	sqlite3_stmt *s;
 	int rc;
 
@@ -256,31 +255,11 @@ store_sqlite_mailbox_fields(struct store *st, int64_t mailbox_id,
 		return -1;
 	}
 	sqlite3_bind_int64(s, 1, mailbox_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap == 0 ? 64 : cap * 2;
-			if ((nv = realloc(v, cap * sizeof(*nv))) == NULL) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			v = nv;
-		}
-		v[n].uid = (uint32_t)sqlite3_column_int64(s, 0);
-		v[n].fields = NULL;
-		v[n].len = 0;
-		n++;
-		if (sqlite3_column_type(s, 1) != SQLITE_NULL &&
-		    (v[n - 1].fields = sq_column_dup(s, 1, &v[n - 1].len))
-		    == NULL) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-	}
-	sqlite3_reset(s);
+	rc = store_sq_rows(s, sizeof(struct store_fields), sq_fields_row, &v,
+			   &n);
 	if (rc != SQLITE_DONE) {
 		store_fields_free(v, n);
-		*err_r = rc == SQLITE_NOMEM ? store_sq_fail(st, "out of memory")
-					    : store_sq_err(st, "database error");
+		*err_r = store_sq_rows_err(st, rc);
 		return -1;
 	}
 	*fields_r = v;
@@ -339,13 +318,20 @@ store_sqlite_mailbox_imsgs_uids(struct store *st, int64_t mailbox_id,
 	return 0;
 }
 
+static int
+sq_uid_row(sqlite3_stmt *s, void *uid)
+{
+	*(uint32_t *)uid = (uint32_t)sqlite3_column_int64(s, 0);
+	return 0;
+}
+
 int
 store_sqlite_vanished_since(struct store *st, int64_t mailbox_id,
 			    uint64_t since, uint32_t **uids_r, size_t *n_r,
 			    const char **err_r)
 {
-	uint32_t *v = NULL;
-	size_t n = 0, cap = 0;
+	void *v;
+	size_t n;
 	sqlite3_stmt *s;
 	int rc;
 
@@ -358,24 +344,9 @@ store_sqlite_vanished_since(struct store *st, int64_t mailbox_id,
 	}
 	sqlite3_bind_int64(s, 1, mailbox_id);
 	sqlite3_bind_int64(s, 2, (int64_t)since);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t ncap = cap == 0 ? 64 : cap * 2;
-			uint32_t *nv = realloc(v, ncap * sizeof(*nv));
-
-			if (nv == NULL) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			v = nv;
-			cap = ncap;
-		}
-		v[n++] = (uint32_t)sqlite3_column_int64(s, 0);
-	}
-	sqlite3_reset(s);
+	rc = store_sq_rows(s, sizeof(uint32_t), sq_uid_row, &v, &n);
 	if (rc != SQLITE_DONE) {
-		*err_r = rc == SQLITE_NOMEM ? store_sq_fail(st, "out of memory")
-					    : store_sq_err(st, "database error");
+		*err_r = store_sq_rows_err(st, rc);
 		free(v);
 		return -1;
 	}
@@ -535,42 +506,45 @@ store_sqlite_append(struct store *st, int64_t mailbox_id,
 	return 0;
 }
 
+struct sq_expunge_uids_args {
+	int64_t mailbox_id;
+	const uint32_t *uids; /* ascending, distinct */
+	size_t n;
+};
+
+static int
+sq_expunge_uids_op(struct store *st, void *arg, struct store_sq_orphans *o)
+{
+	const struct sq_expunge_uids_args *a = arg;
+	struct store_sq_gone g = { 0 };
+	bool ok = true;
+
+	for (size_t i = 0; i < a->n && ok; i++)
+		ok = store_sq_expunge_one(st, SQ_MSG_DEL_UID, a->mailbox_id,
+					  a->uids[i], o, &g)
+		     >= 0;
+	ok = ok && store_sq_expunge_finish(st, a->mailbox_id, o, &g) == 0;
+	free(g.uids);
+	return ok ? 0 : -1;
+}
+
 int
 store_sqlite_expunge_uids(struct store *st, int64_t mailbox_id,
 			  const uint32_t *uids, size_t n,
 			  char ***orphan_blobs_r, const char **err_r)
 {
-	struct store_sq_orphans o;
-	struct store_sq_gone g = { 0 };
+	struct sq_expunge_uids_args a = { .mailbox_id = mailbox_id };
 	uint32_t *sorted;
-	size_t m;
-	bool own, ok = true;
+	int rc;
 
 	*orphan_blobs_r = NULL;
-	if (store_sq_uids_sorted(st, uids, n, &sorted, &m) < 0
-	    || store_sq_orphans_init(st, &o) < 0) {
+	if (store_sq_uids_sorted(st, uids, n, &sorted, &a.n) < 0) {
 		*err_r = st->err;
-		free(sorted);
 		return -1;
 	}
-	if (store_sq_op_begin(st, &own, err_r) < 0) {
-		store_sq_orphans_fini(&o);
-		free(sorted);
-		return -1;
-	}
-	for (size_t i = 0; i < m && ok; i++)
-		ok = store_sq_expunge_one(st, SQ_MSG_DEL_UID, mailbox_id,
-					  sorted[i], &o, &g)
-		     >= 0;
-	ok = ok && store_sq_expunge_finish(st, mailbox_id, &o, &g) == 0;
+	a.uids = sorted;
+	rc = store_sq_orphan_op(st, sq_expunge_uids_op, &a, orphan_blobs_r,
+				err_r);
 	free(sorted);
-	free(g.uids);
-	if (!ok)
-		*err_r = st->err;
-	if (store_sq_op_end(st, own, ok, err_r) < 0 || !ok) {
-		store_sq_orphans_fini(&o);
-		return -1;
-	}
-	store_sq_orphans_finish(&o, orphan_blobs_r);
-	return 0;
+	return rc;
 }

@@ -151,7 +151,7 @@ int store_sq_split(const char *address, char local[STORE_SQ_LOCAL_BUF],
  * go back to the caller, who unlinks the files after the commit. */
 struct store_sq_orphans {
 	int64_t *ids;
-	size_t n_ids;
+	size_t n_ids, cap_ids;
 	char **paths; /* NULL-terminated */
 	size_t n_paths;
 };
@@ -168,12 +168,17 @@ int store_sq_exec_id(struct store *st, enum store_sq_stmt stmt, int64_t id);
  * blobs no longer referenced; 0 or -1 (st->err). */
 int store_sq_unref_collect(struct store *st, enum store_sq_stmt stmt,
 			   int64_t id, struct store_sq_orphans *o);
-/* Starts with an empty path vector, so finishing cannot fail after the
- * commit; 0 or -1 (st->err "out of memory"). */
-int store_sq_orphans_init(struct store *st, struct store_sq_orphans *o);
-/* Hands the NULL-terminated paths to *paths_r and frees the rest. */
-void store_sq_orphans_finish(struct store_sq_orphans *o, char ***paths_r);
-void store_sq_orphans_fini(struct store_sq_orphans *o);
+/* The body of an operation that leaves blob files unreferenced: collects
+ * them into o; 0 or -1 (st->err). */
+typedef int (*store_sq_orphan_fn)(struct store *st, void *arg,
+				  struct store_sq_orphans *o);
+/* Runs fn in a transaction of its own (or the caller's, as
+ * store_sq_op_begin); once it is committed, *orphan_blobs_r gets the
+ * NULL-terminated paths of the orphaned files (empty vector when none),
+ * for the caller to unlink. 0, or -1 with *err_r (nothing changed,
+ * *orphan_blobs_r NULL). */
+int store_sq_orphan_op(struct store *st, store_sq_orphan_fn fn, void *arg,
+		       char ***orphan_blobs_r, const char **err_r);
 
 /* 1 with *id_r, 0 no such domain (lower-case name), -1 error (st->err). */
 int store_sq_domain_id(struct store *st, const char *domain, int64_t *id_r);
@@ -185,6 +190,23 @@ int store_sq_account_get(struct store *st, const char *local,
  * when absent or malformed). */
 int store_sq_user_id(struct store *st, const char *address, int64_t *id_r,
 		     const char **err_r);
+
+/* Room for element n (of elem bytes) in the array v of *cap elements:
+ * v itself, or a larger copy (capacity doubled, *cap updated); NULL when
+ * memory runs out (v is then untouched). */
+void *store_sq_grow(void *v, size_t n, size_t *cap, size_t elem);
+/* Fills one array element from the current row of s; 0, or -1 when memory
+ * runs out. */
+typedef int (*store_sq_row_fn)(sqlite3_stmt *s, void *elem);
+/* Steps the bound statement s to its end and resets it, one zeroed
+ * element of elem bytes per row, filled by fill (counted before it runs,
+ * so the caller's free function releases what a failed fill allocated).
+ * *v_r / *n_r hold the array either way (NULL / 0 when no rows). Returns
+ * SQLITE_DONE, SQLITE_NOMEM or the step's error; see store_sq_rows_err. */
+int store_sq_rows(sqlite3_stmt *s, size_t elem, store_sq_row_fn fill,
+		  void **v_r, size_t *n_r);
+/* The st->err text for a store_sq_rows result other than SQLITE_DONE. */
+const char *store_sq_rows_err(struct store *st, int rc);
 
 /* NULL-terminated string vector helpers. */
 int store_sq_strv_push(char ***v, size_t *n, const char *s);

@@ -286,7 +286,7 @@ sq_deliver_all(struct store *st, const struct store_delivery *d)
 	sqlite3_bind_int64(s, 3, (int64_t)d->n_accounts);
 	if (store_sq_row_ints(st, s, &blob_id, 1) <= 0)
 		return -1;
-	/* IMAP FETCH never parses the file again (issue 3). */
+	/* IMAP FETCH never parses the file again. */
 	if (store_sq_meta_put(st, blob_id, d->meta) < 0)
 		return -1;
 	for (size_t i = 0; i < d->n_accounts; i++) {
@@ -356,14 +356,21 @@ sq_msg_from_row(sqlite3_stmt *s, struct store_msg *m)
 		 (const char *)sqlite3_column_text(s, 6));
 }
 
+static int
+sq_msg_row(sqlite3_stmt *s, void *m)
+{
+	sq_msg_from_row(s, m);
+	return 0;
+}
+
 int
 store_sqlite_mailbox_messages(struct store *st, int64_t mailbox_id,
 			      struct store_msg **msgs_r, size_t *n_r,
 			      const char **err_r)
 {
 	sqlite3_stmt *s = store_sq_stmt(st, SQ_MSG_LIST);
-	struct store_msg *msgs = NULL;
-	size_t n = 0, cap = 0;
+	void *msgs;
+	size_t n;
 	int rc;
 
 	*msgs_r = NULL;
@@ -373,27 +380,9 @@ store_sqlite_mailbox_messages(struct store *st, int64_t mailbox_id,
 		return -1;
 	}
 	sqlite3_bind_int64(s, 1, mailbox_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t ncap = cap == 0 ? 16 : cap * 2;
-			struct store_msg *nm;
-
-			nm = realloc(msgs, ncap * sizeof(*nm));
-
-			if (nm == NULL) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			msgs = nm;
-			cap = ncap;
-		}
-		sq_msg_from_row(s, &msgs[n++]);
-	}
-	sqlite3_reset(s);
+	rc = store_sq_rows(s, sizeof(struct store_msg), sq_msg_row, &msgs, &n);
 	if (rc != SQLITE_DONE) {
-		*err_r = rc == SQLITE_NOMEM
-				 ? store_sq_fail(st, "out of memory")
-				 : store_sq_err(st, "database error");
+		*err_r = store_sq_rows_err(st, rc);
 		free(msgs);
 		return -1;
 	}
@@ -406,15 +395,11 @@ static int
 sq_gone_add(struct store_sq_gone *g, uint32_t uid, uint32_t flags,
 	    int64_t size)
 {
-	if (g->n == g->cap) {
-		size_t ncap = g->cap == 0 ? 16 : g->cap * 2;
-		uint32_t *nu = realloc(g->uids, ncap * sizeof(*nu));
+	uint32_t *nu = store_sq_grow(g->uids, g->n, &g->cap, sizeof(*nu));
 
-		if (nu == NULL)
-			return -1;
-		g->uids = nu;
-		g->cap = ncap;
-	}
+	if (nu == NULL)
+		return -1;
+	g->uids = nu;
 	g->uids[g->n++] = uid;
 	g->unseen += (flags & STORE_FLAG_SEEN) == 0;
 	g->deleted += (flags & STORE_FLAG_DELETED) != 0;
@@ -520,33 +505,27 @@ sq_expunge_all(struct store *st, int64_t mailbox_id, const int64_t *msg_ids,
 	return rc;
 }
 
+struct sq_expunge_args {
+	int64_t mailbox_id;
+	const int64_t *msg_ids;
+	size_t n;
+};
+
+static int
+sq_expunge_all_op(struct store *st, void *arg, struct store_sq_orphans *o)
+{
+	const struct sq_expunge_args *a = arg;
+
+	return sq_expunge_all(st, a->mailbox_id, a->msg_ids, a->n, o);
+}
+
 int
 store_sqlite_messages_expunge(struct store *st, int64_t mailbox_id,
 			      const int64_t *msg_ids, size_t n,
 			      char ***orphan_blobs_r, const char **err_r)
 {
-	struct store_sq_orphans o;
-	bool own;
+	struct sq_expunge_args a = { mailbox_id, msg_ids, n };
 
-	*orphan_blobs_r = NULL;
-	if (store_sq_orphans_init(st, &o) < 0) {
-		*err_r = st->err;
-		return -1;
-	}
-	if (store_sq_op_begin(st, &own, err_r) < 0) {
-		store_sq_orphans_fini(&o);
-		return -1;
-	}
-	if (sq_expunge_all(st, mailbox_id, msg_ids, n, &o) < 0) {
-		*err_r = st->err;
-		store_sq_op_end(st, own, false, err_r);
-		store_sq_orphans_fini(&o);
-		return -1;
-	}
-	if (store_sq_op_end(st, own, true, err_r) < 0) {
-		store_sq_orphans_fini(&o);
-		return -1;
-	}
-	store_sq_orphans_finish(&o, orphan_blobs_r);
-	return 0;
+	return store_sq_orphan_op(st, sq_expunge_all_op, &a, orphan_blobs_r,
+				  err_r);
 }

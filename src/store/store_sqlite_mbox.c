@@ -1,5 +1,5 @@
 /*
- * SQLite backend: IMAP mailboxes and subscriptions (store.h, issue 3).
+ * SQLite backend: IMAP mailboxes and subscriptions (store.h).
  * Names are UTF-8 with "/" as the hierarchy delimiter; "INBOX" is matched
  * case-insensitively, also as the first level of a longer name
  * ("inbox/x" is "INBOX/x"), so one spelling is stored (RFC 9051 §5.1).
@@ -90,14 +90,21 @@ store_sqlite_mailbox_get(struct store *st, int64_t account_id,
 	return -1;
 }
 
+static int
+sq_mailbox_row(sqlite3_stmt *s, void *b)
+{
+	sq_mailbox_from_row(s, b);
+	return 0;
+}
+
 int
 store_sqlite_mailbox_list(struct store *st, int64_t account_id,
 			  struct store_mailbox **boxes_r, size_t *n_r,
 			  const char **err_r)
 {
 	sqlite3_stmt *s = store_sq_stmt(st, SQ_MAILBOX_ROWS);
-	struct store_mailbox *boxes = NULL;
-	size_t n = 0, cap = 0;
+	void *boxes;
+	size_t n;
 	int rc;
 
 	*boxes_r = NULL;
@@ -107,25 +114,10 @@ store_sqlite_mailbox_list(struct store *st, int64_t account_id,
 		return -1;
 	}
 	sqlite3_bind_int64(s, 1, account_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t ncap = cap == 0 ? 8 : cap * 2;
-			struct store_mailbox *nb;
-
-			nb = realloc(boxes, ncap * sizeof(*nb));
-			if (nb == NULL) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			boxes = nb;
-			cap = ncap;
-		}
-		sq_mailbox_from_row(s, &boxes[n++]);
-	}
-	sqlite3_reset(s);
+	rc = store_sq_rows(s, sizeof(struct store_mailbox), sq_mailbox_row,
+			   &boxes, &n);
 	if (rc != SQLITE_DONE) {
-		*err_r = rc == SQLITE_NOMEM ? store_sq_fail(st, "out of memory")
-					    : store_sq_err(st, "database error");
+		*err_r = store_sq_rows_err(st, rc);
 		free(boxes);
 		return -1;
 	}
@@ -216,50 +208,44 @@ sq_mbox_purge(struct store *st, int64_t mailbox_id, struct store_sq_orphans *o)
 	return 0;
 }
 
+struct sq_mbox_del_args {
+	int64_t account_id;
+	char name[SQ_NAME_BUF];
+};
+
+static int
+sq_mbox_del_op(struct store *st, void *arg, struct store_sq_orphans *o)
+{
+	const struct sq_mbox_del_args *a = arg;
+	struct store_mailbox box;
+	int rc = store_sqlite_mailbox_get(st, a->account_id, a->name, &box);
+
+	if (rc == 0)
+		store_sq_fail(st, "no such mailbox");
+	if (rc <= 0)
+		return -1;
+	return sq_mbox_purge(st, box.id, o);
+}
+
 int
 store_sqlite_mailbox_delete(struct store *st, int64_t account_id,
 			    const char *name, char ***orphan_blobs_r,
 			    const char **err_r)
 {
-	char buf[SQ_NAME_BUF];
-	struct store_mailbox box;
-	struct store_sq_orphans o;
-	bool own;
-	int rc;
+	struct sq_mbox_del_args a = { .account_id = account_id };
 
 	*orphan_blobs_r = NULL;
-	if (sq_mbox_name(st, name, buf) < 0) {
+	if (sq_mbox_name(st, name, a.name) < 0) {
 		*err_r = st->err;
 		return -1;
 	}
 	/* RFC 9051 §6.3.4: deleting INBOX is an error. */
-	if (strcmp(buf, "INBOX") == 0) {
+	if (strcmp(a.name, "INBOX") == 0) {
 		*err_r = store_sq_fail(st, "cannot delete INBOX");
 		return -1;
 	}
-	if (store_sq_orphans_init(st, &o) < 0) {
-		*err_r = st->err;
-		return -1;
-	}
-	if (store_sq_op_begin(st, &own, err_r) < 0) {
-		store_sq_orphans_fini(&o);
-		return -1;
-	}
-	rc = store_sqlite_mailbox_get(st, account_id, buf, &box);
-	if (rc == 0)
-		store_sq_fail(st, "no such mailbox");
-	if (rc <= 0 || sq_mbox_purge(st, box.id, &o) < 0) {
-		*err_r = st->err;
-		store_sq_op_end(st, own, false, err_r);
-		store_sq_orphans_fini(&o);
-		return -1;
-	}
-	if (store_sq_op_end(st, own, true, err_r) < 0) {
-		store_sq_orphans_fini(&o);
-		return -1;
-	}
-	store_sq_orphans_finish(&o, orphan_blobs_r);
-	return 0;
+	return store_sq_orphan_op(st, sq_mbox_del_op, &a, orphan_blobs_r,
+				  err_r);
 }
 
 static int
@@ -319,14 +305,23 @@ sq_sub_rename(struct store *st, int64_t account_id, const char *from,
 	return sq_sub_exec(st, SQ_SUB_ADD, account_id, to);
 }
 
+static int
+sq_name_row(sqlite3_stmt *s, void *elem)
+{
+	struct sq_name *n = elem;
+
+	n->id = sqlite3_column_int64(s, 0);
+	n->name = strdup((const char *)sqlite3_column_text(s, 1));
+	return n->name != NULL ? 0 : -1;
+}
+
 /* Every mailbox name of the account; *v_r malloc'ed. 0 or -1. */
 static int
 sq_names_load(struct store *st, int64_t account_id, struct sq_name **v_r,
 	      size_t *n_r)
 {
 	sqlite3_stmt *s = store_sq_stmt(st, SQ_MAILBOX_NAMES);
-	struct sq_name *v = NULL;
-	size_t n = 0;
+	void *v;
 	int rc;
 
 	*v_r = NULL;
@@ -334,31 +329,11 @@ sq_names_load(struct store *st, int64_t account_id, struct sq_name **v_r,
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, account_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct sq_name *nv = realloc(v, (n + 1) * sizeof(*nv));
-
-		if (nv == NULL) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		v = nv;
-		v[n].id = sqlite3_column_int64(s, 0);
-		v[n].name = strdup((const char *)sqlite3_column_text(s, 1));
-		if (v[n].name == NULL) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		n++;
-	}
-	sqlite3_reset(s);
+	rc = store_sq_rows(s, sizeof(struct sq_name), sq_name_row, &v, n_r);
 	*v_r = v;
-	*n_r = n;
 	if (rc == SQLITE_DONE)
 		return 0;
-	if (rc == SQLITE_NOMEM)
-		store_sq_fail(st, "out of memory");
-	else
-		store_sq_err(st, "database error");
+	store_sq_rows_err(st, rc);
 	return -1;
 }
 

@@ -1,5 +1,5 @@
 /*
- * Storage quotas in the SQLite backend (issue 7; RFC 9208 STORAGE):
+ * Storage quotas in the SQLite backend (RFC 9208 STORAGE):
  * accounts.quota_bytes (schema version 4) and the usage, summed from the
  * per-mailbox size counters that every write keeps (so reading it costs
  * one row per mailbox, never a scan of the messages).

@@ -18,7 +18,7 @@
 struct sq_resolve {
 	struct store *st;
 	int64_t *ids; /* distinct account ids found */
-	size_t n_ids;
+	size_t n_ids, cap_ids;
 	char **seen;  /* normalized addresses already expanded */
 	size_t n_seen;
 	bool no_catchall; /* sender check: a catch-all grants nothing */
@@ -35,7 +35,7 @@ sq_add_account(struct sq_resolve *r, int64_t id)
 		if (r->ids[i] == id)
 			return 0;
 	}
-	ids = realloc(r->ids, (r->n_ids + 1) * sizeof(*ids));
+	ids = store_sq_grow(r->ids, r->n_ids, &r->cap_ids, sizeof(*ids));
 	if (ids == NULL)
 		return -1;
 	r->ids = ids;

@@ -1,5 +1,5 @@
 /*
- * SQLite backend: sender identity on submission (issue 7). Which addresses
+ * SQLite backend: sender identity on submission. Which addresses
  * an authenticated account may put in MAIL FROM, From: and Sender:, and the
  * administrator's grants (table sender_grants, schema version 4).
  */

@@ -120,7 +120,7 @@ const char *const store_sq_sql[SQ_COUNT] = {
 	[SQ_MSG_DEL_ACCOUNT] =
 		"DELETE FROM messages WHERE mailbox_id IN"
 		" (SELECT id FROM mailboxes WHERE account_id = ?1)",
-	/* ---- IMAP (issue 3) ---- */
+	/* ---- IMAP ---- */
 	[SQ_MAILBOX_ROW] =
 		"SELECT " SQ_MAILBOX_COLS " FROM mailboxes b"
 		" WHERE b.account_id = ?1 AND b.name = ?2",

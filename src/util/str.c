@@ -71,6 +71,16 @@ str_ndup(const char *s, size_t len)
 	return p;
 }
 
+char *
+str_lower_ndup(const char *s, size_t len)
+{
+	char *p = str_ndup(s, len);
+
+	if (p != NULL)
+		str_lower(p);
+	return p;
+}
+
 int
 str_tosize(const char *s, uint64_t max, uint64_t *out_r)
 {

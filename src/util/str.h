@@ -20,6 +20,8 @@ bool str_ieq(const char *tok, size_t len, const char *word);
 int str_tonum(const char *s, long long min, long long max, long long *out_r);
 /* Returns a newly allocated copy of s[0..len) with a NUL, or NULL. */
 char *str_ndup(const char *s, size_t len);
+/* The same, ASCII lower-cased (up to the first NUL). */
+char *str_lower_ndup(const char *s, size_t len);
 /* A size in octets: digits with an optional K, M, G or T suffix (powers
  * of 1024, either case, "B" after it allowed: "512M", "1GB"); 0 or -1
  * when malformed or above max. */

@@ -8,7 +8,9 @@
  *   back to it, clamped to years 0000-9999;
  * - a date that parses is midnight UTC of a day, and the date part of
  *   that day's formatted date-time parses to it again;
- * - the formatter writes 26 characters and a NUL.
+ * - the formatter writes 26 characters and a NUL;
+ * - an RFC 5322 date (mime_parse_date, for SENT* and SORT DATE) lies
+ *   within a day plus the largest zone offset of the day it names.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +18,8 @@
 #include <string.h>
 
 #include "imap/imap_parse.h"
+#include "mime/mime.h"
+#include "util/date.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -23,8 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static int64_t
 fuzz_date_clamp(int64_t t)
 {
-	int64_t lo = imap_days_from_civil(0, 1, 1) * 86400;
-	int64_t hi = imap_days_from_civil(9999, 12, 31) * 86400 + 86399;
+	int64_t lo = date_days_from_civil(0, 1, 1) * 86400;
+	int64_t hi = date_days_from_civil(9999, 12, 31) * 86400 + 86399;
 
 	return t < lo ? lo : t > hi ? hi : t;
 }
@@ -57,7 +61,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s = malloc(size ? size : 1);
-	int64_t t;
+	int64_t t, day;
 
 	if (s == NULL)
 		return 0;
@@ -77,6 +81,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (t % 86400 != 0)
 			abort();
 		fuzz_date_format_back(t);
+	}
+	if (mime_parse_date(s, size, &t, &day) == 0) {
+		/* a zone is at most +-99:59 (hhmm, minutes < 60) */
+		int64_t off = t - day * 86400;
+
+		if (off < -(100 * 3600) || off > 86401 + 100 * 3600)
+			abort();
 	}
 	if (size >= 8) {
 		uint64_t u;

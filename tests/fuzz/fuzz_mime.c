@@ -3,7 +3,8 @@
  * offsets inside the message; ENVELOPE/BODY/BODYSTRUCTURE well-formed
  * IMAP (balanced lists, literals of the announced length, no NUL); every
  * part map lookup inside the message; decoders survive any input; the
- * search fields hold only search fields.
+ * search fields hold only search fields; the first mailbox of an address
+ * list (SORT) stays within its bounds.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -143,7 +144,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *env, *body, *bs, *map;
 	size_t maplen;
 	struct buf b;
+	struct mime_mailbox mb;
 
+	if (mime_first_mailbox(msg, size, &mb) &&
+	    (mb.plen >= MIME_PHRASE_MAX || mb.slen >= MIME_PHRASE_MAX ||
+	     mb.slen == 0))
+		abort();
 	if (mime_parse(msg, size, &root) < 0)
 		return 0;
 	fuzz_mime_walk(root, size, msg);

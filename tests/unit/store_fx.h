@@ -1,8 +1,9 @@
 /*
- * Helpers shared by the store unit tests (test_store.c, test_store_imap.c,
+ * Helpers shared by the store unit tests (test_store.c, test_store_imap_*.c,
  * test_quota.c): a scratch data directory with a store in it, an account,
  * and one-line SQL on its database file through a connection of its own
- * (what another process would see). Include after <cmocka.h>.
+ * (what another process would see); for the IMAP tests mailboxes, APPEND,
+ * counters checked against the rows. Include after <cmocka.h>.
  */
 #ifndef POSTEL_TEST_STORE_FX_H
 #define POSTEL_TEST_STORE_FX_H
@@ -12,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "store/store.h"
 
@@ -160,6 +162,124 @@ store_fx_deliver(struct store *st, const char *blob, int64_t size,
 	if (store_deliver(st, &d, &err) < 0)
 		fail_msg("deliver: %s", err);
 	assert_int_equal(store_commit(st, &err), 0);
+}
+
+/* ---- the IMAP store tests (test_store_imap_*.c) ---- */
+
+#define STORE_FX_IMAP_TMPL "/tmp/postel-simap-XXXXXX"
+
+static inline int
+fx_setup_empty(void **state)
+{
+	return store_fx_setup_dir(state, STORE_FX_IMAP_TMPL);
+}
+
+static inline int
+fx_teardown(void **state)
+{
+	return store_fx_teardown(state);
+}
+
+/* A store with one account u@example.org (INBOX, Drafts, Sent, ...). */
+static inline int
+fx_setup(void **state)
+{
+	const char *err = NULL;
+	struct store_fx *f;
+
+	if (store_fx_setup(state, STORE_FX_IMAP_TMPL) < 0)
+		return -1;
+	f = *state;
+	assert_int_equal(store_domain_add(f->st, "example.org", &err), 0);
+	f->acct = store_fx_add_user(f->st, "u@example.org");
+	return 0;
+}
+
+static inline struct store_mailbox
+fx_box(struct store_fx *f, const char *name)
+{
+	struct store_mailbox b;
+
+	if (store_mailbox_get(f->st, f->acct, name, &b) != 1)
+		fail_msg("no mailbox %s", name);
+	return b;
+}
+
+static inline int64_t
+fx_mkbox(struct store_fx *f, const char *name)
+{
+	const char *err = NULL;
+	int64_t id = 0;
+
+	if (store_mailbox_create(f->st, f->acct, name, NULL, &id, &err) < 0)
+		fail_msg("create %s: %s", name, err);
+	return id;
+}
+
+/* The stored counters equal what the messages table says. */
+static inline void
+fx_check_counters(struct store_fx *f, int64_t mailbox_id)
+{
+	char sql[512];
+	struct store_mailbox_info info;
+	int64_t want[4], got[4];
+	const char *cols[4] = { "COUNT(*)", "SUM(1 - flags % 2)",
+				"SUM((flags / 8) % 2)", "SUM(size)" };
+	const char *mine[4] = { "messages", "unseen", "deleted", "size" };
+
+	(void)info;
+	for (int i = 0; i < 4; i++) {
+		snprintf(sql, sizeof(sql),
+			 "SELECT COALESCE(%s, 0) FROM messages"
+			 " WHERE mailbox_id = %lld",
+			 cols[i], (long long)mailbox_id);
+		want[i] = sql_int(f->dir, sql);
+		snprintf(sql, sizeof(sql),
+			 "SELECT %s FROM mailboxes WHERE id = %lld", mine[i],
+			 (long long)mailbox_id);
+		got[i] = sql_int(f->dir, sql);
+		if (want[i] != got[i])
+			fail_msg("mailbox %lld %s: stored %lld, real %lld",
+				 (long long)mailbox_id, mine[i],
+				 (long long)got[i], (long long)want[i]);
+	}
+}
+
+static inline uint32_t
+fx_append(struct store_fx *f, int64_t mailbox_id, const char *blob,
+		uint32_t flags, char *const *kw, size_t n_kw)
+{
+	struct store_delivery d = { .size = 100, .internaldate = 1700000000 };
+	const char *err = NULL;
+	uint32_t uid = 0;
+
+	snprintf(d.blob, sizeof(d.blob), "%s", blob);
+	if (store_append(f->st, mailbox_id, &d, flags, kw, n_kw, &uid, &err)
+	    < 0)
+		fail_msg("append %s: %s", blob, err);
+	return uid;
+}
+
+static inline struct store_imsg *
+fx_imsgs(struct store_fx *f, int64_t mailbox_id, uint64_t since,
+	       size_t *n)
+{
+	struct store_imsg *m = NULL;
+	const char *err = NULL;
+
+	if (store_mailbox_imsgs(f->st, mailbox_id, since, &m, n, &err) < 0)
+		fail_msg("imsgs: %s", err);
+	return m;
+}
+
+/* errp, not err: the call's arguments are evaluated in any order. */
+static inline void
+fx_expect_err(int rc, const char *const *errp, const char *want)
+{
+	assert_int_equal(rc, -1);
+	assert_non_null(*errp);
+	if (strstr(*errp, want) == NULL)
+		fail_msg("error \"%s\", wanted \"%s\"", *errp, want);
 }
 
 #endif

@@ -19,6 +19,7 @@
 #include <ftw.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -472,6 +473,74 @@ test_delivery(void **state)
 	store_close(&st);
 }
 
+/* --- orphans: unlinked by the commit thread, only when committed --- */
+
+struct orphan_job {
+	const char *path; /* relative to the data dir */
+	bool fail;
+	char **orphans;
+	bool cleared_before_after; /* *orphans was NULL when after ran */
+};
+
+static int
+orphan_apply(struct store *st, void *arg, const char **err_r)
+{
+	struct orphan_job *o = arg;
+
+	o->orphans = calloc(2, sizeof(*o->orphans));
+	assert_non_null(o->orphans);
+	o->orphans[0] = strdup(o->path);
+	if (o->fail) {
+		*err_r = "failed on purpose";
+		return -1;
+	}
+	return 0;
+}
+
+static void
+orphan_after(void *arg, bool ok)
+{
+	struct orphan_job *o = arg;
+
+	o->cleared_before_after = o->orphans == NULL;
+}
+
+static void
+test_orphans(void **state)
+{
+	struct test_ctx *t = *state;
+	struct orphan_job o[2] = { { .path = "msg/x/kept", .fail = true },
+				   { .path = "msg/x/gone" } };
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/msg", t->dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/msg/x", t->dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	for (int i = 0; i < 2; i++) {
+		struct commit_job job = { .apply = orphan_apply,
+					  .after = orphan_after,
+					  .orphans = &o[i].orphans,
+					  .arg = &o[i] };
+		FILE *fp;
+
+		snprintf(path, sizeof(path), "%s/%s", t->dir, o[i].path);
+		fp = fopen(path, "w");
+		assert_non_null(fp);
+		fclose(fp);
+		if (i == 0)
+			start(t, false);
+		commit_submit(t->commit, &job);
+	}
+	commit_free(&t->commit);
+	for (int i = 0; i < 2; i++) {
+		assert_null(o[i].orphans);
+		assert_true(o[i].cleared_before_after);
+		snprintf(path, sizeof(path), "%s/%s", t->dir, o[i].path);
+		assert_int_equal(access(path, F_OK) == 0, o[i].fail);
+	}
+}
+
 int
 main(void)
 {
@@ -483,6 +552,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_free_drains, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_delivery, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_orphans, setup, teardown),
 	};
 
 	log_set_level(LOG_ERROR);

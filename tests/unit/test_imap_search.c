@@ -17,8 +17,10 @@
 #include <cmocka.h>
 
 #include "imap/imap_search.h"
+#include "mime/mime.h"
 #include "store/store.h"
 #include "util/buf.h"
+#include "util/date.h"
 
 /* ---- tree building ---- */
 
@@ -71,7 +73,7 @@ date_node(enum imap_search_key key, int64_t y, unsigned m, unsigned d)
 {
 	struct imap_search_node *n = node(key);
 
-	n->date = imap_days_from_civil(y, m, d) * 86400;
+	n->date = date_days_from_civil(y, m, d) * 86400;
 	return n;
 }
 
@@ -398,7 +400,7 @@ test_internal_dates(void **state)
 	struct imap_search_msg m = msg_of(NULL);
 
 	/* 2026-03-04 23:59:59 UTC */
-	m.internaldate = imap_days_from_civil(2026, 3, 4) * 86400 + 86399;
+	m.internaldate = date_days_from_civil(2026, 3, 4) * 86400 + 86399;
 	assert_int_equal(imap_search_match(date_node(IMAP_SK_ON, 2026, 3, 4),
 					   &m, 1, 1), 1);
 	assert_int_equal(imap_search_match(date_node(IMAP_SK_ON, 2026, 3, 5),
@@ -412,7 +414,7 @@ test_internal_dates(void **state)
 	assert_int_equal(imap_search_match(date_node(IMAP_SK_SINCE, 2026, 3,
 						     5), &m, 1, 1), 0);
 	/* before 1970 still works by calendar day */
-	m.internaldate = imap_days_from_civil(1969, 12, 31) * 86400 + 3600;
+	m.internaldate = date_days_from_civil(1969, 12, 31) * 86400 + 3600;
 	assert_int_equal(imap_search_match(date_node(IMAP_SK_ON, 1969, 12,
 						     31), &m, 1, 1), 1);
 }
@@ -464,20 +466,20 @@ test_parse_date(void **state)
 	int64_t t, day;
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		assert_int_equal(imap_text_parse_date(ok[i].s, strlen(ok[i].s),
+		assert_int_equal(mime_parse_date(ok[i].s, strlen(ok[i].s),
 						      &t, &day), 0);
 		assert_int_equal(t, ok[i].t);
 	}
-	assert_int_equal(imap_text_parse_date("Wed, 31 Dec 1969 19:00:00 -0500",
+	assert_int_equal(mime_parse_date("Wed, 31 Dec 1969 19:00:00 -0500",
 					      31, &t, &day), 0);
 	assert_int_equal(day, -1);
-	assert_int_equal(imap_text_parse_date("", 0, &t, &day), -1);
-	assert_int_equal(imap_text_parse_date("yesterday", 9, &t, &day), -1);
-	assert_int_equal(imap_text_parse_date("32 Jan 2026", 11, &t, &day), -1);
-	assert_int_equal(imap_text_parse_date("1 Foo 2026", 10, &t, &day), -1);
-	assert_int_equal(imap_text_parse_date("1 Jan 2026 25:00", 16, &t, &day),
+	assert_int_equal(mime_parse_date("", 0, &t, &day), -1);
+	assert_int_equal(mime_parse_date("yesterday", 9, &t, &day), -1);
+	assert_int_equal(mime_parse_date("32 Jan 2026", 11, &t, &day), -1);
+	assert_int_equal(mime_parse_date("1 Foo 2026", 10, &t, &day), -1);
+	assert_int_equal(mime_parse_date("1 Jan 2026 25:00", 16, &t, &day),
 			 -1);
-	assert_int_equal(imap_days_from_civil(2026, 3, 4), 20516);
+	assert_int_equal(date_days_from_civil(2026, 3, 4), 20516);
 }
 
 /* ---- case folding ---- */

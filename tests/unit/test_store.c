@@ -577,7 +577,7 @@ test_two_handles(void **state)
 	assert_null(other);
 }
 
-/* Sender identity (issue 7): own address, +tag, aliases that deliver to
+/* Sender identity: own address, +tag, aliases that deliver to
  * the account, never a catch-all; grants by address and by domain. */
 /* store_sender_allowed(st, acct, a) is want for each a of the list. */
 static void
