@@ -118,8 +118,7 @@ imap_auth_failed(struct imap_session *s, const char *mech, unsigned n)
 			       .user = s->address };
 
 	n = auth_session_failure(s->srv, &rq, n, ++s->auth_failures);
-	log_info(s->sess_id, "login_fail", " user=%s mech=%s failures=%u",
-		 log_qs(s->address), mech, s->auth_failures);
+	auth_log_failure(s->sess_id, s->address, mech, s->auth_failures);
 	s->address[0] = '\0';
 	if (auth_fail_timer(s->srv, &s->delay_ev, n, imap_auth_delay_cb, s)
 	    < 0)

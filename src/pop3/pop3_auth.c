@@ -55,8 +55,8 @@ pop3_auth_failed(struct pop3_session *s, unsigned n)
 			       .user = s->address };
 
 	n = auth_session_failure(s->srv, &rq, n, ++s->auth_failures);
-	log_info(s->sess_id, "login_fail", " user=%s mech=%s failures=%u",
-		 log_qs(s->address), s->auth_mech, s->auth_failures);
+	auth_log_failure(s->sess_id, s->address, s->auth_mech,
+			 s->auth_failures);
 	s->address[0] = '\0';
 	if (auth_fail_timer(s->srv, &s->delay_ev, n, pop3_auth_delay_cb, s)
 	    < 0) {

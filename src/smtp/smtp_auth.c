@@ -86,9 +86,10 @@ auth_done(void *arg, const struct auth_outcome *o)
 		smtp_reply(s, 235, "2.7.0", "Authentication successful");
 	} else if (o->result == AUTH_FAILED) {
 		++s->auth_failures;
-		log_warn(s->id, "auth", " user=%s result=fail failures=%u "
-			 "ip=%s", log_qs(s->sasl_user), s->auth_failures,
-			 conn_peer(s->conn));
+		auth_log_failure(s->id, s->sasl_user,
+				 s->sasl_mech == SASL_MECH_LOGIN ? "LOGIN"
+								 : "PLAIN",
+				 s->auth_failures);
 		auth_fail_later(s, o->failures > s->auth_failures
 					   ? o->failures : s->auth_failures);
 		return;
