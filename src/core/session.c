@@ -24,8 +24,7 @@ session_close_cb(void *ctx, const char *reason)
 
 	conn_free(&s->conn);
 	s->closing = true;
-	/* Our own reason (quit, errors, auth) beats the conn's "quit". */
-	s->ops->on_close(s, s->end_reason != NULL ? s->end_reason : reason);
+	s->ops->on_close(s, reason);
 	session_unref(s);
 }
 

@@ -26,9 +26,9 @@ struct session;
 struct session_ops {
 	/* New input is in conn_input(s->conn). */
 	void (*on_read)(struct session *s);
-	/* The connection is gone (reason from conn.h, or the session's own
-	 * end_reason when it set one); conn is already NULL and closing
-	 * true. Log the end, stop timers; the base then drops the
+	/* The connection is gone (reason from conn.h; s->end_reason is the
+	 * session's own when it closed itself); conn is already NULL and
+	 * closing true. Log the end, stop timers; the base then drops the
 	 * connection's reference. */
 	void (*on_close)(struct session *s, const char *reason);
 	/* Optional: queued output fell below half the high-water mark. */

@@ -116,7 +116,8 @@ imap_session_close_cb(struct session *base, const char *reason)
 {
 	struct imap_session *s = (struct imap_session *)base;
 
-	log_info(s->base.id, "close", " reason=%s user=%s", reason,
+	log_info(s->base.id, "close", " reason=%s user=%s",
+		 s->base.end_reason != NULL ? s->base.end_reason : reason,
 		 log_qs(s->address));
 	if (s->delay_ev != NULL)
 		event_del(s->delay_ev);
