@@ -42,7 +42,8 @@ session_timeout_cb(void *ctx)
 {
 	struct session *s = ctx;
 
-	s->ops->on_timeout(s);
+	s->ops->timeout_reply(s);
+	session_close(s, "timeout");
 }
 
 static const struct conn_handler session_conn_handler = {

@@ -33,9 +33,9 @@ struct session_ops {
 	void (*on_close)(struct session *s, const char *reason);
 	/* Optional: queued output fell below half the high-water mark. */
 	void (*on_drain)(struct session *s);
-	/* No input for the idle timeout or the line deadline: answer and
-	 * session_close(). */
-	void (*on_timeout)(struct session *s);
+	/* No input for the idle timeout or the line deadline: the last
+	 * reply (the base then closes with reason "timeout"). */
+	void (*timeout_reply)(struct session *s);
 	/* The max_errors-th error: the last reply before the close. */
 	void (*too_many_errors)(struct session *s);
 	/* A line longer than the reader's max (answered once per line):

@@ -38,7 +38,7 @@ static const struct session_ops imap_session_ops = {
 	.on_read = imap_session_read_cb,
 	.on_close = imap_session_close_cb,
 	.on_drain = imap_session_drain_cb,
-	.on_timeout = imap_session_timeout_cb,
+	.timeout_reply = imap_session_timeout_cb,
 	.too_many_errors = imap_session_errors_cb,
 	.line_too_long = imap_session_too_long_cb,
 	.free = imap_session_free,
@@ -164,7 +164,6 @@ imap_session_timeout_cb(struct session *base)
 	struct imap_session *s = (struct imap_session *)base;
 
 	imap_untagged(s, "BYE Autologout; idle for too long");
-	session_close(&s->base, "timeout");
 }
 
 void

@@ -35,7 +35,7 @@ static const struct session_ops pop3_session_ops = {
 	.on_read = pop3_session_read_cb,
 	.on_close = pop3_session_close_cb,
 	.on_drain = pop3_session_drain_cb,
-	.on_timeout = pop3_session_timeout_cb,
+	.timeout_reply = pop3_session_timeout_cb,
 	.too_many_errors = pop3_session_errors_cb,
 	.line_too_long = pop3_session_too_long_cb,
 	.free = pop3_session_free,
@@ -150,7 +150,6 @@ pop3_session_timeout_cb(struct session *base)
 	struct pop3_session *s = (struct pop3_session *)base;
 
 	pop3_reply_err(s, NULL, "Autologout; idle for too long");
-	session_close(&s->base, "timeout");
 }
 
 /* RFC 2449 §4: commands are limited in length; refused once, the rest of

@@ -31,7 +31,7 @@ static void smtp_session_free(struct session *base);
 static const struct session_ops smtp_session_ops = {
 	.on_read = smtp_on_read,
 	.on_close = smtp_on_close,
-	.on_timeout = smtp_on_timeout,
+	.timeout_reply = smtp_on_timeout,
 	.too_many_errors = smtp_too_many_errors,
 	.free = smtp_session_free,
 	.max_errors = LIMIT_SMTP_ERRORS,
@@ -300,7 +300,6 @@ smtp_on_timeout(struct session *base)
 	log_info(s->base.id, "timeout", " mode=%d", (int)s->mode);
 	smtp_reply(s, 421, "4.4.2", "%s Timeout, closing connection",
 		   s->base.srv->cfg.hostname);
-	session_close(&s->base, NULL);
 }
 
 static void
