@@ -54,7 +54,7 @@ struct session {
 				  * the conn is gone: jobs may log later */
 	int refs;                /* 1 for the conn + 1 per pending job */
 	bool implicit_tls;       /* ports 465, 993, 995 */
-	bool closing;            /* close asked for or conn gone: read no more */
+	bool closing;            /* close asked or conn gone: read no more */
 	bool discarding;         /* inside an overlong line, up to its LF */
 	const char *end_reason;  /* why we closed: "quit", "errors", ... */
 	unsigned errors;         /* protocol errors, up to ops->max_errors */

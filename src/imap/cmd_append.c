@@ -242,7 +242,8 @@ imap_cmd_append(struct imap_session *s, const struct imap_cmd *c)
 	 * UNAVAILABLE (a temporary failure; as SMTP's 452 4.3.1): the
 	 * condition is the server's, not the user's quota (OVERQUOTA), and
 	 * clears when the administrator frees space (LIMIT is permanent). */
-	if (diskfree_low(s->base.srv->cfg.data_dir, s->base.srv->cfg.min_free_disk)) {
+	if (diskfree_low(s->base.srv->cfg.data_dir,
+			 s->base.srv->cfg.min_free_disk)) {
 		imap_append_free(&x->job);
 		imap_finish(s, "NO", "UNAVAILABLE",
 			    "Insufficient server storage; try again later");

@@ -35,7 +35,8 @@ imap_cmd_compress(struct imap_session *s, const struct imap_cmd *c)
 void
 imap_compress_after_tagged(struct imap_session *s)
 {
-	if (!s->compress || s->base.conn == NULL || conn_is_compressed(s->base.conn))
+	if (!s->compress || s->base.conn == NULL ||
+	    conn_is_compressed(s->base.conn))
 		return;
 	if (conn_compress_start(s->base.conn) < 0) {
 		/* The client compresses from now on; we cannot follow. */

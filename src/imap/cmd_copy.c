@@ -171,7 +171,8 @@ imap_cmd_copy(struct imap_session *s, const struct imap_cmd *c)
 	/* Issue 7: below min_free_disk a COPY (new rows) is refused as an
 	 * APPEND is (cmd_append.c); a MOVE adds nothing and goes on. */
 	if (!x->move &&
-	    diskfree_low(s->base.srv->cfg.data_dir, s->base.srv->cfg.min_free_disk)) {
+	    diskfree_low(s->base.srv->cfg.data_dir,
+			 s->base.srv->cfg.min_free_disk)) {
 		imap_copy_free(&x->job);
 		imap_finish(s, "NO", "UNAVAILABLE",
 			    "Insufficient server storage; try again later");

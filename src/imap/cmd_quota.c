@@ -67,7 +67,8 @@ imap_quota_done(struct imap_job *j)
 {
 	struct imap_quota_job *x = (struct imap_quota_job *)j;
 	struct imap_session *s = j->s;
-	uint64_t limit = store_quota_limit(x->quota, s->base.srv->cfg.quota_default);
+	uint64_t limit = store_quota_limit(x->quota,
+					   s->base.srv->cfg.quota_default);
 	struct buf b;
 
 	if (j->result < 0) {

@@ -459,7 +459,8 @@ imap_session_process(struct imap_session *s)
 
 	/* STARTTLS (RFC 9051 §6.2.1): nothing that came with the command
 	 * is a command; wait until the connection runs TLS. */
-	if (s->tls_pending && s->base.conn != NULL && !conn_is_tls(s->base.conn))
+	if (s->tls_pending && s->base.conn != NULL &&
+	    !conn_is_tls(s->base.conn))
 		return;
 	s->tls_pending = false;
 	if (s->in_process)
@@ -498,7 +499,8 @@ imap_job_end(struct imap_job *j)
 		/* The next step of the same command (FETCH batches). */
 		j->requeue = false;
 		if (j->requeue_drain && s->drain_job == NULL &&
-		    conn_output_pending(s->base.conn) > LIMIT_OUTPUT_HIGH_WATER) {
+		    conn_output_pending(s->base.conn) >
+			    LIMIT_OUTPUT_HIGH_WATER) {
 			/* Parked, keeping its session reference, until
 			 * imap_session_drain_cb. */
 			j->requeue_drain = false;
@@ -557,8 +559,8 @@ imap_job_read(struct imap_session *s, struct imap_job *j)
 {
 	j->s = s;
 	session_ref(&s->base);
-	workers_submit(s->base.srv->workers, imap_job_read_work, imap_job_read_done,
-		       j);
+	workers_submit(s->base.srv->workers, imap_job_read_work,
+		       imap_job_read_done, j);
 }
 
 static void

@@ -332,8 +332,8 @@ pop3_retr_next(struct pop3_session *s)
 	s->retr->waiting = false;
 	if (conn_output_pending(s->base.conn) <= POP3_RETR_PENDING_MAX) {
 		session_ref(&s->base);
-		workers_submit(s->base.srv->workers, pop3_retr_work, pop3_retr_done,
-			       s);
+		workers_submit(s->base.srv->workers, pop3_retr_work,
+			       pop3_retr_done, s);
 		return;
 	}
 	s->retr->waiting = true;

@@ -215,7 +215,8 @@ pop3_session_process(struct pop3_session *s)
 
 	/* RFC 2595 §4 (and RFC 3207 §4.2): lines that came with STLS are
 	 * never commands; wait until the conn runs TLS. */
-	if (s->tls_pending && s->base.conn != NULL && !conn_is_tls(s->base.conn))
+	if (s->tls_pending && s->base.conn != NULL &&
+	    !conn_is_tls(s->base.conn))
 		return;
 	s->tls_pending = false;
 	session_ref(&s->base);

@@ -47,7 +47,8 @@ auth_delay_done(evutil_socket_t fd, short what, void *arg)
 static void
 auth_fail_later(struct smtp_session *s, unsigned n)
 {
-	if (auth_fail_timer(s->base.srv, &s->delay_ev, n, auth_delay_done, s) < 0)
+	if (auth_fail_timer(s->base.srv, &s->delay_ev, n, auth_delay_done,
+			    s) < 0)
 		auth_delay_done(-1, 0, s);
 }
 

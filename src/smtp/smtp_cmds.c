@@ -61,7 +61,8 @@ cmd_helo(struct smtp_session *s, const struct smtp_cmd *cmd)
 	snprintf(line, sizeof(line), "%s", s->base.srv->cfg.hostname);
 	lines[n++] = line;
 	lines[n++] = "PIPELINING";
-	snprintf(size, sizeof(size), "SIZE %zu", s->base.srv->cfg.max_message_size);
+	snprintf(size, sizeof(size), "SIZE %zu",
+		 s->base.srv->cfg.max_message_size);
 	lines[n++] = size;
 	lines[n++] = "8BITMIME";
 	lines[n++] = "ENHANCEDSTATUSCODES";
@@ -93,7 +94,8 @@ smtp_mail_params(struct smtp_session *s, const struct smtp_cmd *cmd,
 				return -1;
 			}
 			/* RFC 1870 §6.2 */
-			if ((unsigned long long)sz > s->base.srv->cfg.max_message_size) {
+			if ((unsigned long long)sz >
+			    s->base.srv->cfg.max_message_size) {
 				smtp_reply(s, 552, "5.3.4",
 					   "Message size exceeds fixed limit");
 				return -1;
@@ -135,7 +137,8 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	/* Issue 7: below min_free_disk nothing new is accepted, so a full
 	 * disk never loses mail; RFC 3463 4.3.1, a temporary refusal the
 	 * sender retries (RFC 5321 §4.2.3 452). */
-	if (diskfree_low(s->base.srv->cfg.data_dir, s->base.srv->cfg.min_free_disk)) {
+	if (diskfree_low(s->base.srv->cfg.data_dir,
+			 s->base.srv->cfg.min_free_disk)) {
 		log_warn(s->base.id, "mail", " error=disk_low");
 		smtp_reply(s, 452, "4.3.1", "Insufficient system storage");
 		return;
@@ -223,7 +226,8 @@ rcpt_accept(struct smtp_session *s, struct smtp_rcpt_job *j)
 	r->n_accounts = j->n;
 	j->accounts = NULL;
 	s->state = SMTP_STATE_RCPT;
-	log_info(s->base.id, "rcpt", " to=%s accounts=%zu", log_qs(r->addr), j->n);
+	log_info(s->base.id, "rcpt", " to=%s accounts=%zu", log_qs(r->addr),
+		 j->n);
 	smtp_reply(s, 250, "2.1.5", "Ok");
 }
 
@@ -316,7 +320,8 @@ rcpt_submit(struct smtp_session *s, struct smtp_rcpt_job *j)
 	if (s->bad_rcpts >= s->base.srv->cfg.smtp_max_bad_rcpts && ms > 0) {
 		if (s->rcpt_delay_ev == NULL)
 			s->rcpt_delay_ev = evtimer_new(
-				loop_base(s->base.srv->loop), rcpt_delay_done, s);
+				loop_base(s->base.srv->loop), rcpt_delay_done,
+				s);
 		s->rcpt_delayed = j;
 		if (s->rcpt_delay_ev != NULL &&
 		    evtimer_add(s->rcpt_delay_ev, &tv) == 0)

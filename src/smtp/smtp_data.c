@@ -216,7 +216,8 @@ data_end(struct smtp_session *s)
 		smtp_reply(s, 552, "5.3.4", "Message has a line longer than %d "
 			   "octets", LIMIT_SMTP_DATA_LINE);
 	} else if (tx->spool == NULL) {
-		log_error(s->base.id, "spool", " msg=%s reason=write", tx->msgid);
+		log_error(s->base.id, "spool", " msg=%s reason=write",
+			  tx->msgid);
 		smtp_reply(s, 451, "4.3.0", "Temporary failure storing the "
 			   "message, try again later");
 	} else {
@@ -268,7 +269,8 @@ bdat_end(struct smtp_session *s)
 		smtp_reply(s, 552, "5.3.4", "Message size exceeds fixed limit");
 	} else if (tx->spool == NULL) {
 		tx->bdat_failed = true;
-		log_error(s->base.id, "spool", " msg=%s reason=write", tx->msgid);
+		log_error(s->base.id, "spool", " msg=%s reason=write",
+			  tx->msgid);
 		smtp_reply(s, 451, "4.3.0", "Temporary failure storing the "
 			   "message, try again later");
 	} else if (s->bdat_last) {
@@ -424,7 +426,8 @@ received_header(struct smtp_session *s, struct buf *out)
 				 : (tls ? "ESMTPS" : "ESMTP");
 	buf_printf(out, "Received: from %s (%s)\r\n\tby %s (Postel) "
 		   "with %s id %s", s->helo[0] ? s->helo : "unknown",
-		   conn_peer(s->base.conn), s->base.srv->cfg.hostname, with, s->tx->msgid);
+		   conn_peer(s->base.conn), s->base.srv->cfg.hostname, with,
+		   s->tx->msgid);
 	/* Name the recipient only when there is one (RFC 5321 §4.4 privacy). */
 	if (s->tx->n_rcpts == 1)
 		buf_printf(out, "\r\n\tfor <%s>", s->tx->rcpts[0].addr);
@@ -503,7 +506,8 @@ deliver_log(struct smtp_session *s, struct smtp_delivery *d)
 		 s->tx->n_rcpts);
 	for (size_t i = 0; i < s->tx->n_rcpts; i++)
 		for (size_t k = 0; k < s->tx->rcpts[i].n_accounts; k++)
-			log_info(s->base.id, "deliver", " msg=%s rcpt=%s account=%lld "
+			log_info(s->base.id, "deliver",
+				 " msg=%s rcpt=%s account=%lld "
 				 "mailbox=INBOX", d->msgid,
 				 log_qs(s->tx->rcpts[i].addr),
 				 (long long)s->tx->rcpts[i].accounts[k]);
@@ -598,8 +602,8 @@ blob_done(void *arg)
 	int err = smtp_spool_error(d->spool);
 
 	if (err != 0) {
-		log_error(d->s->base.id, "blob_write", " msg=%s errno=%d", d->msgid,
-			  err);
+		log_error(d->s->base.id, "blob_write", " msg=%s errno=%d",
+			  d->msgid, err);
 		deliver_done(d, -1);
 		return;
 	}

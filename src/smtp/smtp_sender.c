@@ -85,7 +85,8 @@ sender_refuse(struct smtp_session *s, const char *what, const char *from)
 	for (; from[n] != '\0' && n < sizeof(addr) - 1; n++)
 		addr[n] = from[n] > 0x20 && from[n] < 0x7f ? from[n] : '?';
 	addr[n] = '\0';
-	log_info(s->base.id, "reject", " reason=sender field=%s addr=%s user=%s",
+	log_info(s->base.id, "reject",
+		 " reason=sender field=%s addr=%s user=%s",
 		 what, log_qs(addr), log_qs(s->auth_user));
 	smtp_reply(s, 550, "5.7.1", "%s address <%s> not owned by "
 		   "authenticated user %s", what, addr, s->auth_user);
@@ -127,7 +128,8 @@ sender_submit(struct smtp_session *s, struct smtp_sender_job *j)
 	str_lcpy(j->account, s->auth_user, sizeof(j->account));
 	session_ref(&s->base);
 	conn_pause(s->base.conn);
-	workers_submit_urgent(s->base.srv->workers, sender_work, sender_done, j);
+	workers_submit_urgent(s->base.srv->workers, sender_work, sender_done,
+			      j);
 }
 
 void
@@ -143,7 +145,8 @@ smtp_sender_mail(struct smtp_session *s)
 	 * MTA generates (bounces); a user agent has none to send, and mail
 	 * nobody can answer or bounce to is not sent in a user's name. */
 	if (s->tx->from[0] == '\0') {
-		log_info(s->base.id, "reject", " reason=sender field=Sender addr=<> "
+		log_info(s->base.id, "reject",
+			 " reason=sender field=Sender addr=<> "
 			 "user=%s", log_qs(s->auth_user));
 		smtp_reply(s, 550, "5.7.1", "Null sender <> not allowed on "
 			   "submission for authenticated user %s",
@@ -189,7 +192,8 @@ sender_hdr_refused(struct smtp_session *s, enum smtp_sender_hdr_status st,
 		smtp_reply(s, 451, "4.3.0", "Out of memory");
 		break;
 	}
-	log_info(s->base.id, "reject", " reason=sender_header status=%d user=%s",
+	log_info(s->base.id, "reject",
+		 " reason=sender_header status=%d user=%s",
 		 (int)st, log_qs(s->auth_user));
 	smtp_tx_free(s);
 	return true;

@@ -112,13 +112,14 @@ smtp_set_mode(struct smtp_session *s, enum smtp_mode mode)
 		return;
 	s->timeout_authed = s->authed;
 	conn_set_timeout(s->base.conn, bulk ? s->base.srv->cfg.smtp_data_timeout
-				       : smtp_cmd_timeout(s));
+					    : smtp_cmd_timeout(s));
 	/* A whole DATA/BDAT transfer has a minimum rate (conn.h); between
 	 * reads smtp_data_timeout still applies. */
 	if (bulk != s->rate_on) {
 		s->rate_on = bulk;
-		conn_set_min_rate(s->base.conn, bulk ? s->base.srv->cfg.smtp_data_min_rate
-						: 0,
+		conn_set_min_rate(s->base.conn,
+				  bulk ? s->base.srv->cfg.smtp_data_min_rate
+				       : 0,
 				  s->base.srv->cfg.smtp_data_grace);
 	}
 }
@@ -223,7 +224,8 @@ smtp_process_end(struct smtp_session *s, bool consumed)
 		return;
 	if (s->timeout_authed != s->authed && line_mode)
 		smtp_set_mode(s, s->mode);
-	conn_line_wait(s->base.conn, smtp_session_jobs(s) == 1 && !s->base.closing && line_mode &&
+	conn_line_wait(s->base.conn, smtp_session_jobs(s) == 1 &&
+		       !s->base.closing && line_mode &&
 		       (s->mode == SMTP_MODE_DISCARD ||
 			evbuffer_get_length(conn_input(s->base.conn)) > 0),
 		       consumed);
@@ -237,7 +239,8 @@ smtp_process(struct smtp_session *s)
 	bool consumed = false;
 
 	session_ref(&s->base);
-	while (s->base.conn != NULL && !s->base.closing && smtp_session_jobs(s) == 1) {
+	while (s->base.conn != NULL && !s->base.closing &&
+	       smtp_session_jobs(s) == 1) {
 		in = conn_input(s->base.conn);
 		if (s->mode == SMTP_MODE_DISCARD) {
 			if (!smtp_discard(in))
@@ -258,7 +261,8 @@ smtp_process(struct smtp_session *s)
 		size_t before = evbuffer_get_length(in);
 		char *line = smtp_next_line(s, in, &len);
 		if (line == NULL) {
-			if (evbuffer_get_length(in) == before || s->base.conn == NULL)
+			if (evbuffer_get_length(in) == before ||
+			    s->base.conn == NULL)
 				break;
 			continue;
 		}
