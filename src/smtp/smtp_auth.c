@@ -29,7 +29,7 @@ auth_delay_done(evutil_socket_t fd, short what, void *arg)
 	struct smtp_session *s = arg;
 
 	if (s->base.conn != NULL) {
-		if (s->auth_failures >= s->base.srv->cfg.max_auth_failures) {
+		if (s->auth_failures >= auth_max_failures(s->base.srv)) {
 			smtp_reply(s, 421, "4.7.0", "Too many failed "
 				   "authentication attempts");
 			session_close(&s->base, NULL);
@@ -59,7 +59,7 @@ static void
 auth_refused(struct smtp_session *s, enum auth_result result)
 {
 	if (result == AUTH_BLOCKED &&
-	    ++s->auth_failures >= s->base.srv->cfg.max_auth_failures) {
+	    ++s->auth_failures >= auth_max_failures(s->base.srv)) {
 		smtp_reply(s, 421, "4.7.0", "Too many failed authentication "
 			   "attempts, try again later");
 		session_close(&s->base, NULL);
@@ -86,13 +86,19 @@ auth_done(void *arg, const struct auth_outcome *o)
 			 log_qs(s->auth_user));
 		smtp_reply(s, 235, "2.7.0", "Authentication successful");
 	} else if (o->result == AUTH_FAILED) {
-		++s->auth_failures;
+		struct auth_req rq = { .sess_id = s->base.id,
+				       .peer_ip = conn_peer(s->base.conn),
+				       .user = s->sasl_user };
+		/* Counted by the throttle already (o->failures): the delay
+		 * grows with the higher count, as in IMAP and POP3. */
+		unsigned n = auth_session_failure(s->base.srv, &rq, o->failures,
+						  ++s->auth_failures);
+
 		auth_log_failure(s->base.id, s->sasl_user,
 				 s->sasl_mech == SASL_MECH_LOGIN ? "LOGIN"
 								 : "PLAIN",
 				 s->auth_failures);
-		auth_fail_later(s, o->failures > s->auth_failures
-					   ? o->failures : s->auth_failures);
+		auth_fail_later(s, n);
 		return;
 	} else {
 		auth_refused(s, o->result);
