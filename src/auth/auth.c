@@ -232,6 +232,14 @@ auth_session_failure(struct server *srv, const struct auth_req *rq,
 	return n > failures ? n : failures;
 }
 
+void
+auth_log_failure(const char *sess_id, const char *user, const char *mech,
+		 unsigned failures)
+{
+	log_info(sess_id, "login_fail", " user=%s mech=%s failures=%u",
+		 log_qs(user), mech, failures);
+}
+
 int
 auth_fail_timer(struct server *srv, struct event **ev, unsigned n,
 		event_callback_fn cb, void *arg)

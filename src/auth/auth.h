@@ -66,6 +66,10 @@ unsigned auth_max_failures(const struct server *srv);
  * the two. */
 unsigned auth_session_failure(struct server *srv, const struct auth_req *rq,
 			      unsigned n, unsigned failures);
+/* Logs a failed login under the one event name all protocols share:
+ * "login_fail user=... mech=... failures=N" (failures: this session's). */
+void auth_log_failure(const char *sess_id, const char *user,
+		      const char *mech, unsigned failures);
 /* Arms the session's delay timer *ev (made on first use, with cb and arg)
  * for auth_fail_delay_ms(n). 0, or -1 when it could not be armed: the
  * caller answers at once. */

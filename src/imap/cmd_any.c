@@ -34,7 +34,7 @@ imap_cmd_logout(struct imap_session *s, const struct imap_cmd *c)
 	buf_reset(&s->tagged);
 	buf_printf(&s->tagged, "%s OK LOGOUT completed\r\n", s->tag);
 	imap_reply_tagged_flush(s);
-	imap_session_close(s, "logout");
+	session_close(&s->base, "logout");
 }
 
 void

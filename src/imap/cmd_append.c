@@ -230,10 +230,10 @@ imap_cmd_append(struct imap_session *s, const struct imap_cmd *c)
 	if (imap_append_args(s, c, x, &err) < 0) {
 		imap_append_free(&x->job);
 		imap_finish(s, "BAD", NULL, "%s", err);
-		imap_session_error(s);
+		session_error(&s->base);
 		return;
 	}
-	if (x->len == 0 || x->len > s->srv->cfg.max_message_size) {
+	if (x->len == 0 || x->len > s->base.srv->cfg.max_message_size) {
 		imap_append_free(&x->job);
 		imap_finish(s, "NO", "TOOBIG", "Message size not allowed");
 		return;
@@ -242,15 +242,16 @@ imap_cmd_append(struct imap_session *s, const struct imap_cmd *c)
 	 * UNAVAILABLE (a temporary failure; as SMTP's 452 4.3.1): the
 	 * condition is the server's, not the user's quota (OVERQUOTA), and
 	 * clears when the administrator frees space (LIMIT is permanent). */
-	if (diskfree_low(s->srv->cfg.data_dir, s->srv->cfg.min_free_disk)) {
+	if (diskfree_low(s->base.srv->cfg.data_dir,
+			 s->base.srv->cfg.min_free_disk)) {
 		imap_append_free(&x->job);
 		imap_finish(s, "NO", "UNAVAILABLE",
 			    "Insufficient server storage; try again later");
 		return;
 	}
 	x->account_id = s->account_id;
-	x->quota_default = s->srv->cfg.quota_default;
-	str_lcpy(x->data_dir, s->srv->cfg.data_dir, sizeof(x->data_dir));
+	x->quota_default = s->base.srv->cfg.quota_default;
+	str_lcpy(x->data_dir, s->base.srv->cfg.data_dir, sizeof(x->data_dir));
 	x->job.work = imap_append_io_work;
 	x->job.done = imap_append_io_done;
 	x->job.free = imap_append_free;

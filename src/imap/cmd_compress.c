@@ -17,7 +17,7 @@ imap_cmd_compress(struct imap_session *s, const struct imap_cmd *c)
 	/* §3: DEFLATE is the only mechanism; others are BAD. */
 	if (c->n_args != 1 || !imap_arg_atom_is(&c->args[0], "DEFLATE")) {
 		imap_finish(s, "BAD", NULL, "Unknown compression mechanism");
-		imap_session_error(s);
+		session_error(&s->base);
 		return;
 	}
 	/* RFC 5530 §3 COMPRESSIONACTIVE: once per connection. */
@@ -27,7 +27,7 @@ imap_cmd_compress(struct imap_session *s, const struct imap_cmd *c)
 		return;
 	}
 	s->compress = true;
-	log_info(s->sess_id, "compress", " mech=DEFLATE");
+	log_info(s->base.id, "compress", " mech=DEFLATE");
 	imap_finish(s, "OK", NULL, "DEFLATE active");
 }
 
@@ -35,11 +35,12 @@ imap_cmd_compress(struct imap_session *s, const struct imap_cmd *c)
 void
 imap_compress_after_tagged(struct imap_session *s)
 {
-	if (!s->compress || s->conn == NULL || conn_is_compressed(s->conn))
+	if (!s->compress || s->base.conn == NULL ||
+	    conn_is_compressed(s->base.conn))
 		return;
-	if (conn_compress_start(s->conn) < 0) {
+	if (conn_compress_start(s->base.conn) < 0) {
 		/* The client compresses from now on; we cannot follow. */
-		log_warn(s->sess_id, "compress", " result=fail");
-		imap_session_close(s, "compress");
+		log_warn(s->base.id, "compress", " result=fail");
+		session_close(&s->base, "compress");
 	}
 }

@@ -149,7 +149,7 @@ imap_cmd_copy(struct imap_session *s, const struct imap_cmd *c)
 		free(idx);
 		imap_copy_free(&x->job);
 		imap_finish(s, "BAD", NULL, "Bad %s arguments", c->name);
-		imap_session_error(s);
+		session_error(&s->base);
 		return;
 	}
 	if (x->move && s->view->readonly) {
@@ -171,14 +171,15 @@ imap_cmd_copy(struct imap_session *s, const struct imap_cmd *c)
 	/* Below min_free_disk a COPY (new rows) is refused as an
 	 * APPEND is (cmd_append.c); a MOVE adds nothing and goes on. */
 	if (!x->move &&
-	    diskfree_low(s->srv->cfg.data_dir, s->srv->cfg.min_free_disk)) {
+	    diskfree_low(s->base.srv->cfg.data_dir,
+			 s->base.srv->cfg.min_free_disk)) {
 		imap_copy_free(&x->job);
 		imap_finish(s, "NO", "UNAVAILABLE",
 			    "Insufficient server storage; try again later");
 		return;
 	}
 	x->account_id = s->account_id;
-	x->quota_default = s->srv->cfg.quota_default;
+	x->quota_default = s->base.srv->cfg.quota_default;
 	x->src_mailbox = s->view->mailbox_id;
 	x->gen = s->view->gen;
 	x->job.work = imap_copy_work;

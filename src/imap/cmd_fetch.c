@@ -459,7 +459,7 @@ imap_cmd_fetch(struct imap_session *s, const struct imap_cmd *c)
 		imap_fetch_job_free(&x->job);
 		imap_finish(s, "BAD", NULL, "%s",
 			    err != NULL ? err : "Bad FETCH arguments");
-		imap_session_error(s);
+		session_error(&s->base);
 		return;
 	}
 	if (imap_view_resolve(s, &c->args[0], c->uid, &idx, &n, &bad) < 0 ||
@@ -492,7 +492,7 @@ imap_cmd_fetch(struct imap_session *s, const struct imap_cmd *c)
 	free(idx);
 	x->mailbox_id = s->view->mailbox_id;
 	x->gen = s->view->gen;
-	str_lcpy(x->data_dir, s->srv->cfg.data_dir, sizeof(x->data_dir));
+	str_lcpy(x->data_dir, s->base.srv->cfg.data_dir, sizeof(x->data_dir));
 	x->job.free = imap_fetch_job_free;
 	if (x->n_seen > 0) {
 		x->job.work = imap_fetch_seen_work;

@@ -27,5 +27,5 @@ imap_idle_line(struct imap_session *s, const char *line, size_t len)
 		return;
 	}
 	imap_finish(s, "BAD", NULL, "Expected DONE");
-	imap_session_error(s);
+	session_error(&s->base);
 }

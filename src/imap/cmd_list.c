@@ -372,7 +372,7 @@ imap_cmd_list(struct imap_session *s, const struct imap_cmd *c)
 	if (imap_list_args(s, c, l, &empty) < 0) {
 		imap_list_free(&l->job);
 		imap_finish(s, "BAD", NULL, "Bad %s arguments", c->name);
-		imap_session_error(s);
+		session_error(&s->base);
 		return;
 	}
 	if (empty) {

@@ -19,22 +19,22 @@
 void
 imap_cmd_starttls(struct imap_session *s, const struct imap_cmd *c)
 {
-	if (imap_session_is_tls(s)) {
+	if (session_is_tls(&s->base)) {
 		imap_finish(s, "BAD", NULL, "TLS already active");
 		return;
 	}
-	if (s->srv->tls_ctx == NULL) {
+	if (s->base.srv->tls_ctx == NULL) {
 		imap_finish(s, "NO", NULL, "TLS not available");
 		return;
 	}
 	imap_finish(s, "OK", NULL, "Begin TLS negotiation now");
-	if (conn_starttls(s->conn) < 0) {
-		log_warn(s->sess_id, "starttls", " result=fail");
-		imap_session_close(s, "tls");
+	if (conn_starttls(s->base.conn) < 0) {
+		log_warn(s->base.id, "starttls", " result=fail");
+		session_close(&s->base, "tls");
 		return;
 	}
 	s->tls_pending = true;
-	log_info(s->sess_id, "starttls", " result=ok");
+	log_info(s->base.id, "starttls", " result=ok");
 }
 
 /* ---- login --------------------------------------------------------- */
@@ -45,11 +45,11 @@ imap_auth_delay_cb(evutil_socket_t fd, short what, void *arg)
 	struct imap_session *s = arg;
 
 	imap_finish(s, "NO", "AUTHENTICATIONFAILED", "Authentication failed");
-	if (s->auth_failures >= auth_max_failures(s->srv)) {
-		log_warn(s->sess_id, "auth_limit", " failures=%u",
+	if (s->auth_failures >= auth_max_failures(s->base.srv)) {
+		log_warn(s->base.id, "auth_limit", " failures=%u",
 			 s->auth_failures);
 		imap_untagged(s, "BYE Too many authentication failures");
-		imap_session_close(s, "auth_failures");
+		session_close(&s->base, "auth_failures");
 	}
 }
 
@@ -58,15 +58,14 @@ imap_auth_delay_cb(evutil_socket_t fd, short what, void *arg)
 static void
 imap_auth_failed(struct imap_session *s, const char *mech, unsigned n)
 {
-	struct auth_req rq = { .sess_id = s->sess_id,
-			       .peer_ip = conn_peer(s->conn),
+	struct auth_req rq = { .sess_id = s->base.id,
+			       .peer_ip = conn_peer(s->base.conn),
 			       .user = s->address };
 
-	n = auth_session_failure(s->srv, &rq, n, ++s->auth_failures);
-	log_info(s->sess_id, "login_fail", " user=%s mech=%s failures=%u",
-		 log_qs(s->address), mech, s->auth_failures);
+	n = auth_session_failure(s->base.srv, &rq, n, ++s->auth_failures);
+	auth_log_failure(s->base.id, s->address, mech, s->auth_failures);
 	s->address[0] = '\0';
-	if (auth_fail_timer(s->srv, &s->delay_ev, n, imap_auth_delay_cb, s)
+	if (auth_fail_timer(s->base.srv, &s->delay_ev, n, imap_auth_delay_cb, s)
 	    < 0)
 		imap_auth_delay_cb(-1, 0, s);
 }
@@ -78,14 +77,14 @@ imap_auth_failed(struct imap_session *s, const char *mech, unsigned n)
 static void
 imap_auth_refused(struct imap_session *s, enum auth_result result)
 {
-	auth_refused_note(s->sess_id, s->address, result, &s->auth_failures);
+	auth_refused_note(s->base.id, s->address, result, &s->auth_failures);
 	s->address[0] = '\0';
 	imap_finish(s, "NO", "UNAVAILABLE", "Temporary failure, try again "
 		    "later");
 	if (result == AUTH_BLOCKED &&
-	    s->auth_failures >= auth_max_failures(s->srv)) {
+	    s->auth_failures >= auth_max_failures(s->base.srv)) {
 		imap_untagged(s, "BYE Too many authentication failures");
-		imap_session_close(s, "auth_failures");
+		session_close(&s->base, "auth_failures");
 	}
 }
 
@@ -95,15 +94,15 @@ imap_auth_done_cb(void *arg, const struct auth_outcome *o)
 	struct imap_session *s = arg;
 	struct buf caps;
 
-	if (s->conn == NULL) {
-		imap_session_unref(s);
+	if (s->base.conn == NULL) {
+		session_unref(&s->base);
 		return;
 	}
 	if (o->result == AUTH_OK) {
 		s->account_id = o->account_id;
 		str_lcpy(s->address, o->address, sizeof(s->address));
 		s->state = IMAP_STATE_AUTH;
-		log_info(s->sess_id, "login", " user=%s", log_qs(s->address));
+		log_info(s->base.id, "login", " user=%s", log_qs(s->address));
 		/* RFC 9051 §6.2.3: the OK may list the new capabilities. */
 		buf_init(&caps, 2048);
 		imap_cmds_capability(s, &caps);
@@ -115,20 +114,20 @@ imap_auth_done_cb(void *arg, const struct auth_outcome *o)
 	} else {
 		imap_auth_refused(s, o->result);
 	}
-	imap_session_unref(s);
+	session_unref(&s->base);
 }
 
 static void
 imap_auth_begin(struct imap_session *s, const char *user, const char *pass)
 {
-	struct auth_req rq = { .sess_id = s->sess_id,
-			       .peer_ip = conn_peer(s->conn),
+	struct auth_req rq = { .sess_id = s->base.id,
+			       .peer_ip = conn_peer(s->base.conn),
 			       .user = user,
 			       .pass = pass };
 
 	str_lcpy(s->address, user, sizeof(s->address));
-	imap_session_ref(s);
-	auth_verify_async(s->srv, &rq, imap_auth_done_cb, s);
+	session_ref(&s->base);
+	auth_verify_async(s->base.srv, &rq, imap_auth_done_cb, s);
 }
 
 void
@@ -140,7 +139,7 @@ imap_cmd_login(struct imap_session *s, const struct imap_cmd *c)
 	if (c->n_args != 2 || !imap_arg_is_string(&a[0]) ||
 	    !imap_arg_is_string(&a[1])) {
 		imap_finish(s, "BAD", NULL, "LOGIN needs user and password");
-		imap_session_error(s);
+		session_error(&s->base);
 		return;
 	}
 	if (a[0].len == 0 || a[0].len > LIMIT_ADDRESS || a[1].len == 0 ||
@@ -166,7 +165,7 @@ imap_auth_plain(struct imap_session *s, const char *b64, size_t len)
 	if (sasl_plain_decode(b64, len, &cr) < 0) {
 		sasl_creds_clear(&cr);
 		imap_finish(s, "BAD", NULL, "Malformed SASL response");
-		imap_session_error(s);
+		session_error(&s->base);
 		return;
 	}
 	if (cr.authzid[0] != '\0' && strcmp(cr.authzid, cr.user) != 0) {
@@ -186,14 +185,14 @@ imap_cmd_authenticate(struct imap_session *s, const struct imap_cmd *c)
 
 	if (c->n_args < 1 || c->n_args > 2 || a[0].type != IMAP_ARG_ATOM) {
 		imap_finish(s, "BAD", NULL, "AUTHENTICATE needs a mechanism");
-		imap_session_error(s);
+		session_error(&s->base);
 		return;
 	}
 	if (sasl_mech_parse(a[0].str, a[0].len) != SASL_MECH_PLAIN) {
 		imap_finish(s, "NO", NULL, "Unsupported mechanism");
 		return;
 	}
-	if (!imap_session_is_tls(s)) {
+	if (!session_is_tls(&s->base)) {
 		imap_finish(s, "NO", "PRIVACYREQUIRED",
 			    "Authentication needs TLS; use STARTTLS");
 		return;

@@ -167,7 +167,7 @@ imap_mbox_bad_name(struct imap_session *s, const struct imap_cmd *c,
 	    imap_mailbox_arg(s, &c->args[i], out, STORE_MAILBOX_NAME_MAX + 1) <
 		    0) {
 		imap_finish(s, "BAD", NULL, "Invalid mailbox name");
-		imap_session_error(s);
+		session_error(&s->base);
 		return true;
 	}
 	return false;
@@ -402,7 +402,7 @@ imap_cmd_status(struct imap_session *s, const struct imap_cmd *c)
 		return;
 	if (c->n_args != 2 || imap_status_parse(&c->args[1], &items) < 0) {
 		imap_finish(s, "BAD", NULL, "Bad STATUS items");
-		imap_session_error(s);
+		session_error(&s->base);
 		return;
 	}
 	t = calloc(1, sizeof(*t));

@@ -67,7 +67,8 @@ imap_quota_done(struct imap_job *j)
 {
 	struct imap_quota_job *x = (struct imap_quota_job *)j;
 	struct imap_session *s = j->s;
-	uint64_t limit = store_quota_limit(x->quota, s->srv->cfg.quota_default);
+	uint64_t limit = store_quota_limit(x->quota,
+					   s->base.srv->cfg.quota_default);
 	struct buf b;
 
 	if (j->result < 0) {
@@ -114,7 +115,7 @@ imap_cmd_getquota(struct imap_session *s, const struct imap_cmd *c)
 	    (x->root && imap_mailbox_arg(s, a, x->name, sizeof(x->name)) < 0)) {
 		free(x);
 		imap_finish(s, "BAD", NULL, "Bad %s arguments", c->name);
-		imap_session_error(s);
+		session_error(&s->base);
 		return;
 	}
 	if (!x->root && a->len != 0) {

@@ -472,7 +472,7 @@ imap_cmd_search(struct imap_session *s, const struct imap_cmd *c)
 	/* RFC 7162 §3.1: a MODSEQ search key enables CONDSTORE. */
 	if (x->has_modseq)
 		s->condstore = true;
-	str_lcpy(x->data_dir, s->srv->cfg.data_dir, sizeof(x->data_dir));
+	str_lcpy(x->data_dir, s->base.srv->cfg.data_dir, sizeof(x->data_dir));
 	x->job.work = imap_search_work;
 	x->job.done = imap_search_done;
 	x->job.free = imap_search_job_free;

@@ -303,7 +303,7 @@ imap_cmd_select(struct imap_session *s, const struct imap_cmd *c)
 		imap_seqset_free(&x->q_known);
 		free(x);
 		imap_finish(s, "BAD", NULL, "Bad %s arguments", c->name);
-		imap_session_error(s);
+		session_error(&s->base);
 		return;
 	}
 	/* RFC 9051 §6.3.2: a failed SELECT leaves no mailbox selected, so

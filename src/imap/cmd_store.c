@@ -157,7 +157,7 @@ imap_cmd_store(struct imap_session *s, const struct imap_cmd *c)
 		imap_store_free(&x->job);
 		imap_finish(s, "BAD", NULL, "%s",
 			    err != NULL ? err : "Bad STORE arguments");
-		imap_session_error(s);
+		session_error(&s->base);
 		return;
 	}
 	if (imap_view_resolve(s, &c->args[0], c->uid, &idx, &n, &bad) < 0 ||

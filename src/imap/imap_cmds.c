@@ -104,7 +104,7 @@ imap_cmds_refuse(struct imap_session *s, const char *status,
 		 const char *code, const char *text)
 {
 	imap_finish(s, status, code, "%s", text);
-	imap_session_error(s);
+	session_error(&s->base);
 }
 
 void
@@ -118,7 +118,7 @@ imap_cmds_dispatch(struct imap_session *s, const struct imap_cmd *cmd)
 	s->in_cmd = true;
 	s->cmd_flags = d != NULL ? d->flags : 0;
 	s->cmd_variant = d != NULL ? d->variant : IMAP_VARIANT_NONE;
-	log_debug(s->sess_id, "cmd", " tag=%s name=%s", log_qs(s->tag),
+	log_debug(s->base.id, "cmd", " tag=%s name=%s", log_qs(s->tag),
 		  log_qs(s->cmd_name));
 	if (d == NULL || (cmd->uid && !(d->flags & IMAP_CMD_UID_OK))) {
 		imap_cmds_refuse(s, "BAD", NULL, "Unknown command");
@@ -136,7 +136,7 @@ imap_cmds_dispatch(struct imap_session *s, const struct imap_cmd *cmd)
 		return;
 	}
 	/* RFC 9051 §6.2.3 / DESIGN.md principle 4: LOGINDISABLED until TLS. */
-	if ((d->flags & IMAP_CMD_NEEDS_TLS) && !imap_session_is_tls(s)) {
+	if ((d->flags & IMAP_CMD_NEEDS_TLS) && !session_is_tls(&s->base)) {
 		imap_cmds_refuse(s, "NO", "PRIVACYREQUIRED",
 				 "Plaintext login disallowed; use STARTTLS");
 		return;
@@ -144,7 +144,7 @@ imap_cmds_dispatch(struct imap_session *s, const struct imap_cmd *cmd)
 	if (d->max_args > 0 && (cmd->n_args < (size_t)d->min_args ||
 				cmd->n_args > (size_t)d->max_args)) {
 		imap_finish(s, "BAD", NULL, "Bad %s arguments", cmd->name);
-		imap_session_error(s);
+		session_error(&s->base);
 		return;
 	}
 	d->handler(s, cmd);
@@ -155,11 +155,11 @@ imap_cmds_dispatch(struct imap_session *s, const struct imap_cmd *cmd)
 void
 imap_cmds_capability(struct imap_session *s, struct buf *b)
 {
-	bool tls = imap_session_is_tls(s);
+	bool tls = session_is_tls(&s->base);
 
 	buf_printf(b, "IMAP4rev1 IMAP4rev2");
 	if (s->state == IMAP_STATE_NOAUTH) {
-		if (!tls && s->srv->tls_ctx != NULL)
+		if (!tls && s->base.srv->tls_ctx != NULL)
 			buf_printf(b, " STARTTLS");
 		if (!tls)
 			buf_printf(b, " LOGINDISABLED");
@@ -171,7 +171,7 @@ imap_cmds_capability(struct imap_session *s, struct buf *b)
 		      " LIST-EXTENDED LIST-STATUS STATUS=SIZE ESEARCH SEARCHRES"
 		      " SORT CONDSTORE QRESYNC BINARY UTF8=ACCEPT"
 		      " QUOTA QUOTA=RES-STORAGE"
-		      " APPENDLIMIT=%zu", s->srv->cfg.max_message_size);
+		      " APPENDLIMIT=%zu", s->base.srv->cfg.max_message_size);
 	/* RFC 4978: usable once logged in, and only once. */
 	if (s->state != IMAP_STATE_NOAUTH && !s->compress)
 		buf_printf(b, " COMPRESS=DEFLATE");

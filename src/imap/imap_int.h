@@ -19,6 +19,7 @@
 
 #include "../core/limits.h"
 #include "../core/runtime.h"
+#include "../core/session.h"
 #include "../store/store.h"
 #include "../util/buf.h"
 #include "imap_parse.h"
@@ -115,25 +116,18 @@ struct imap_job {
 };
 
 struct imap_session {
-	struct server *srv;
-	struct conn *conn;       /* NULL once the connection closed */
-	char sess_id[17];
-	int refs;                /* 1 for the conn + 1 per pending job */
+	struct session base;     /* first: srv, conn, id, refs, closing... */
 	unsigned state;          /* enum imap_state (one bit) */
-	bool implicit_tls;
-	bool closing;
 	bool tls_pending;        /* STARTTLS accepted, handshake not begun */
 	bool in_cmd;             /* a command runs (answered by imap_finish) */
 	bool in_process;         /* inside the input loop */
 	bool timeout_authed;     /* idle timeout chosen for after login */
 	bool idling;             /* IDLE: waiting for DONE */
 	bool sasl_wait;          /* AUTHENTICATE: next line is a response */
-	bool discarding;         /* skipping an overlong line */
 	bool refreshing;         /* a view refresh job runs */
 	bool finish_pending;     /* tagged reply waits for the refresh */
 	bool self_notify;        /* ignore our own server_notify_account */
-	const char *end_reason;
-	unsigned errors, auth_failures;
+	unsigned auth_failures;
 	/* ENABLEd extensions (RFC 5161). */
 	bool rev2, condstore, qresync, utf8;
 	bool compress;           /* COMPRESS=DEFLATE active */
@@ -159,12 +153,8 @@ typedef void (*imap_handler_fn)(struct imap_session *s,
 				const struct imap_cmd *cmd);
 
 /* ---- imap_session.c ---- */
-void imap_session_ref(struct imap_session *s);
-void imap_session_unref(struct imap_session *s);
-void imap_session_close(struct imap_session *s, const char *reason);
-bool imap_session_is_tls(const struct imap_session *s);
-/* Counts a bad command; true when the session is now closing. */
-bool imap_session_error(struct imap_session *s);
+/* Reference counting, close, is_tls and the count of bad commands are
+ * the base's (core/session.h: session_ref(&s->base), ...). */
 /* Resumes reading after an asynchronous step that is not a command end
  * (e.g. the IDLE DONE wait). */
 void imap_session_kick(struct imap_session *s);

@@ -55,7 +55,7 @@ imap_finish(struct imap_session *s, const char *status, const char *code,
 		buf_printf(&s->tagged, "%s %s %.*s\r\n", s->tag, status, n,
 			   text);
 	if (strcmp(status, "OK") != 0)
-		log_info(s->sess_id, "imap_fail", " cmd=%s status=%s text=%s",
+		log_info(s->base.id, "imap_fail", " cmd=%s status=%s text=%s",
 			 log_qs(s->cmd_name), status, log_q(text, (size_t)n));
 	imap_notify_before_tagged(s);
 }
@@ -63,8 +63,8 @@ imap_finish(struct imap_session *s, const char *status, const char *code,
 void
 imap_reply_tagged_flush(struct imap_session *s)
 {
-	if (s->conn != NULL)
-		conn_write(s->conn, s->tagged.data, s->tagged.len);
+	if (s->base.conn != NULL)
+		conn_write(s->base.conn, s->tagged.data, s->tagged.len);
 	/* RFC 4978 §3: compression starts right after COMPRESS's OK. */
 	imap_compress_after_tagged(s);
 	buf_reset(&s->tagged);
@@ -83,7 +83,7 @@ imap_untagged(struct imap_session *s, const char *fmt, ...)
 	va_list ap, again;
 	int n;
 
-	if (s->conn == NULL)
+	if (s->base.conn == NULL)
 		return;
 	va_start(ap, fmt);
 	va_copy(again, ap);
@@ -94,14 +94,14 @@ imap_untagged(struct imap_session *s, const char *fmt, ...)
 	va_end(again);
 	va_end(ap);
 	if (n < 0 || text == NULL) {
-		log_error(s->sess_id, "imap_untagged", " error=%s",
+		log_error(s->base.id, "imap_untagged", " error=%s",
 			  n < 0 ? "format" : "nomem");
-		imap_session_close(s, "nomem");
+		session_close(&s->base, "nomem");
 		return;
 	}
-	conn_write(s->conn, "* ", 2);
-	conn_write(s->conn, text, (size_t)n);
-	conn_write(s->conn, "\r\n", 2);
+	conn_write(s->base.conn, "* ", 2);
+	conn_write(s->base.conn, text, (size_t)n);
+	conn_write(s->base.conn, "\r\n", 2);
 	if (text != stack)
 		free(text);
 }
@@ -109,16 +109,16 @@ imap_untagged(struct imap_session *s, const char *fmt, ...)
 void
 imap_continue(struct imap_session *s, const char *text)
 {
-	if (s->conn == NULL)
+	if (s->base.conn == NULL)
 		return;
-	conn_printf(s->conn, "+ %s\r\n", text);
+	conn_printf(s->base.conn, "+ %s\r\n", text);
 }
 
 void
 imap_reply_raw(struct imap_session *s, const void *data, size_t len)
 {
-	if (s->conn != NULL)
-		conn_write(s->conn, data, len);
+	if (s->base.conn != NULL)
+		conn_write(s->base.conn, data, len);
 }
 
 /* RFC 9051 §4.3: a quoted string holds 7-bit (or UTF-8) text without CR,

@@ -25,17 +25,24 @@
 #include "../util/str.h"
 #include "imap_int.h"
 
-static void imap_session_read_cb(void *ctx);
-static void imap_session_close_cb(void *ctx, const char *reason);
-static void imap_session_timeout_cb(void *ctx);
-static void imap_session_drain_cb(void *ctx);
+static void imap_session_read_cb(struct session *base);
+static void imap_session_close_cb(struct session *base, const char *reason);
+static void imap_session_timeout_cb(struct session *base);
+static void imap_session_drain_cb(struct session *base);
+static void imap_session_errors_cb(struct session *base);
+static void imap_session_too_long_cb(struct session *base, bool line_end);
+static void imap_session_free(struct session *base);
 static void imap_session_process(struct imap_session *s);
 
-static const struct conn_handler imap_conn_handler = {
+static const struct session_ops imap_session_ops = {
 	.on_read = imap_session_read_cb,
 	.on_close = imap_session_close_cb,
 	.on_drain = imap_session_drain_cb,
-	.on_timeout = imap_session_timeout_cb,
+	.timeout_reply = imap_session_timeout_cb,
+	.too_many_errors = imap_session_errors_cb,
+	.line_too_long = imap_session_too_long_cb,
+	.free = imap_session_free,
+	.max_errors = LIMIT_IMAP_ERRORS,
 };
 
 /* RFC 9051 §5.4: "If a server has an inactivity autologout timer that
@@ -46,7 +53,7 @@ static const struct conn_handler imap_conn_handler = {
 static int
 imap_session_idle_timeout(const struct imap_session *s)
 {
-	const struct config *cfg = &s->srv->cfg;
+	const struct config *cfg = &s->base.srv->cfg;
 	int t = cfg->imap_timeout > 0 ? cfg->imap_timeout
 				      : LIMIT_IMAP_TIMEOUT_DEFAULT;
 
@@ -67,18 +74,13 @@ imap_session_start(struct server *srv, struct conn *conn, bool implicit_tls)
 		conn_free(&conn);
 		return;
 	}
-	s->srv = srv;
-	s->conn = conn;
-	str_lcpy(s->sess_id, conn_id(conn), sizeof(s->sess_id));
-	s->refs = 1;
+	session_init(&s->base, &imap_session_ops, srv, conn, implicit_tls);
 	s->state = IMAP_STATE_NOAUTH;
-	s->implicit_tls = implicit_tls;
 	buf_init(&s->in, LIMIT_IMAP_COMMAND);
 	buf_init(&s->tagged, 1024);
-	conn_set_handler(conn, &imap_conn_handler, s);
 	conn_set_timeout(conn, imap_session_idle_timeout(s));
 	conn_set_line_deadline(conn, srv->cfg.command_deadline);
-	log_info(s->sess_id, "imap_start", " peer=%s tls=%s",
+	log_info(s->base.id, "imap_start", " peer=%s tls=%s",
 		 log_qs(conn_peer(conn)), implicit_tls ? "yes" : "no");
 	/* RFC 9051 §7.1: the greeting may carry the capabilities. */
 	buf_init(&caps, 1024);
@@ -89,8 +91,10 @@ imap_session_start(struct server *srv, struct conn *conn, bool implicit_tls)
 }
 
 static void
-imap_session_free(struct imap_session *s)
+imap_session_free(struct session *base)
 {
+	struct imap_session *s = (struct imap_session *)base;
+
 	if (s->delay_ev != NULL)
 		event_free(s->delay_ev);
 	imap_view_close(s);
@@ -100,55 +104,21 @@ imap_session_free(struct imap_session *s)
 	free(s);
 }
 
-void
-imap_session_ref(struct imap_session *s)
+static void
+imap_session_errors_cb(struct session *base)
 {
-	s->refs++;
-}
-
-void
-imap_session_unref(struct imap_session *s)
-{
-	if (--s->refs == 0)
-		imap_session_free(s);
-}
-
-bool
-imap_session_is_tls(const struct imap_session *s)
-{
-	return s->conn != NULL && (s->implicit_tls || conn_is_tls(s->conn));
-}
-
-void
-imap_session_close(struct imap_session *s, const char *reason)
-{
-	if (s->closing || s->conn == NULL)
-		return;
-	s->closing = true;
-	s->end_reason = reason;
-	conn_close_after_flush(s->conn);
-}
-
-bool
-imap_session_error(struct imap_session *s)
-{
-	if (++s->errors < LIMIT_IMAP_ERRORS)
-		return false;
-	imap_untagged(s, "BYE Too many errors, closing connection");
-	imap_session_close(s, "errors");
-	return true;
+	imap_untagged((struct imap_session *)base,
+		      "BYE Too many errors, closing connection");
 }
 
 static void
-imap_session_close_cb(void *ctx, const char *reason)
+imap_session_close_cb(struct session *base, const char *reason)
 {
-	struct imap_session *s = ctx;
+	struct imap_session *s = (struct imap_session *)base;
 
-	log_info(s->sess_id, "close", " reason=%s user=%s",
-		 s->end_reason != NULL ? s->end_reason : reason,
+	log_info(s->base.id, "close", " reason=%s user=%s",
+		 s->base.end_reason != NULL ? s->base.end_reason : reason,
 		 log_qs(s->address));
-	conn_free(&s->conn);
-	s->closing = true;
 	if (s->delay_ev != NULL)
 		event_del(s->delay_ev);
 	/* No more notifications for a gone client. */
@@ -161,49 +131,47 @@ imap_session_close_cb(void *ctx, const char *reason)
 			j->free(j);
 		else
 			free(j);
-		imap_session_unref(s); /* the parked job's reference */
+		session_unref(&s->base); /* the parked job's reference */
 	}
-	imap_session_unref(s);
 }
 
 static void
-imap_session_read_cb(void *ctx)
+imap_session_read_cb(struct session *base)
 {
-	imap_session_process(ctx);
+	imap_session_process((struct imap_session *)base);
 }
 
 /* Output fell below half the high-water mark: a parked FETCH batch may
  * go on. */
 static void
-imap_session_drain_cb(void *ctx)
+imap_session_drain_cb(struct session *base)
 {
-	struct imap_session *s = ctx;
+	struct imap_session *s = (struct imap_session *)base;
 	struct imap_job *j = s->drain_job;
 
-	if (j == NULL || s->conn == NULL)
+	if (j == NULL || s->base.conn == NULL)
 		return;
 	s->drain_job = NULL;
-	log_debug(s->sess_id, "drain", " pending=%zu",
-		  conn_output_pending(s->conn));
+	log_debug(s->base.id, "drain", " pending=%zu",
+		  conn_output_pending(s->base.conn));
 	imap_job_read(s, j);
-	imap_session_unref(s); /* the parked job's reference */
+	session_unref(&s->base); /* the parked job's reference */
 }
 
 static void
-imap_session_timeout_cb(void *ctx)
+imap_session_timeout_cb(struct session *base)
 {
-	struct imap_session *s = ctx;
+	struct imap_session *s = (struct imap_session *)base;
 
 	imap_untagged(s, "BYE Autologout; idle for too long");
-	imap_session_close(s, "timeout");
 }
 
 void
 imap_session_kick(struct imap_session *s)
 {
-	if (s->conn == NULL || s->closing || s->in_process)
+	if (s->base.conn == NULL || s->base.closing || s->in_process)
 		return;
-	conn_resume(s->conn);
+	conn_resume(s->base.conn);
 	imap_session_process(s);
 }
 
@@ -285,16 +253,16 @@ imap_session_refuse(struct imap_session *s, const char *code,
 	imap_finish(s, "BAD", code, "%s", text);
 	if (fatal) {
 		imap_untagged(s, "BYE %s", text);
-		imap_session_close(s, "toobig");
+		session_close(&s->base, "toobig");
 		/* What came of the literal is never read: give it back now,
 		 * not when the last reply has been flushed. */
-		if (s->conn != NULL)
-			evbuffer_drain(conn_input(s->conn),
+		if (s->base.conn != NULL)
+			evbuffer_drain(conn_input(s->base.conn),
 				       evbuffer_get_length(
-					       conn_input(s->conn)));
+					       conn_input(s->base.conn)));
 		return;
 	}
-	imap_session_error(s);
+	session_error(&s->base);
 }
 
 /* Handles a literal announcement at the end of the line just read. 0 ok
@@ -305,13 +273,13 @@ imap_session_literal(struct imap_session *s, uint64_t size, bool nonsync)
 	bool preauth = imap_session_preauth(s);
 	bool append = !preauth && imap_session_is_append(s);
 	uint64_t max = preauth	? LIMIT_IMAP_PREAUTH_LITERAL
-		       : append ? s->srv->cfg.max_message_size
+		       : append ? s->base.srv->cfg.max_message_size
 				: LIMIT_IMAP_LITERAL;
 	uint64_t total = preauth ? LIMIT_IMAP_PREAUTH_COMMAND
 				 : LIMIT_IMAP_COMMAND + (append ? max : 0);
 
 	if (size > max || s->in.len + size + 2 > total) {
-		log_warn(s->sess_id, "literal_too_big",
+		log_warn(s->base.id, "literal_too_big",
 			 " size=%llu max=%llu preauth=%s",
 			 (unsigned long long)size, (unsigned long long)max,
 			 preauth ? "yes" : "no");
@@ -338,7 +306,7 @@ imap_session_literal(struct imap_session *s, uint64_t size, bool nonsync)
 static bool
 imap_session_read_literal(struct imap_session *s)
 {
-	struct evbuffer *in = conn_input(s->conn);
+	struct evbuffer *in = conn_input(s->base.conn);
 	size_t have = evbuffer_get_length(in);
 	size_t take = have < s->lit_left ? have : (size_t)s->lit_left;
 
@@ -350,15 +318,23 @@ imap_session_read_literal(struct imap_session *s)
 	return s->lit_left == 0;
 }
 
+/* An overlong line (session_read_line), refused once: "Line too long"
+ * while its end has not come, "Command too long" when it has. */
+static void
+imap_session_too_long_cb(struct session *base, bool line_end)
+{
+	imap_session_refuse((struct imap_session *)base, NULL,
+			    line_end ? "Command too long" : "Line too long",
+			    false);
+}
+
 /* One line into s->in. 1 got it, 0 need more, -1 refused (answered). */
 static int
 imap_session_read_line(struct imap_session *s, size_t *start_r,
 		       size_t *len_r)
 {
-	struct evbuffer *in = conn_input(s->conn);
-	size_t eol_len = 0;
-	struct evbuffer_ptr eol =
-		evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF);
+	size_t len = 0;
+	int r;
 
 	/* The state may have changed since the last command (LOGIN is
 	 * answered asynchronously): the limit is taken when one starts. */
@@ -366,35 +342,18 @@ imap_session_read_line(struct imap_session *s, size_t *start_r,
 		s->in.max = imap_session_preauth(s)
 				    ? LIMIT_IMAP_PREAUTH_COMMAND
 				    : LIMIT_IMAP_COMMAND;
-	if (eol.pos < 0) {
-		size_t have = evbuffer_get_length(in);
-
-		if (have <= imap_session_line_max(s))
-			return 0;
-		evbuffer_drain(in, have);
-		if (!s->discarding) {
-			s->discarding = true;
-			imap_session_refuse(s, NULL, "Line too long", false);
-		}
-		return -1;
-	}
-	if (s->discarding || (size_t)eol.pos > imap_session_line_max(s) ||
-	    buf_reserve(&s->in, (size_t)eol.pos + 2) < 0) {
-		bool answered = s->discarding;
-
-		evbuffer_drain(in, (size_t)eol.pos + eol_len);
-		s->discarding = false;
-		if (!answered)
-			imap_session_refuse(s, NULL, "Command too long", false);
-		else
-			imap_session_reset_input(s);
+	r = session_read_line(&s->base, imap_session_line_max(s), &len);
+	if (r <= 0)
+		return r;
+	if (buf_reserve(&s->in, len + 2) < 0) {
+		session_take_line(&s->base, NULL, len);
+		imap_session_refuse(s, NULL, "Command too long", false);
 		return -1;
 	}
 	*start_r = s->in.len;
-	evbuffer_remove(in, s->in.data + s->in.len, (size_t)eol.pos);
-	evbuffer_drain(in, eol_len);
-	s->in.len += (size_t)eol.pos;
-	*len_r = (size_t)eol.pos;
+	session_take_line(&s->base, s->in.data + s->in.len, len);
+	s->in.len += len;
+	*len_r = len;
 	memcpy(s->in.data + s->in.len, "\r\n", 2);
 	s->in.len += 2;
 	return 1;
@@ -413,13 +372,13 @@ imap_session_command(struct imap_session *s)
 			 sizeof(s->tag));
 		imap_cmd_free(&cmd);
 		imap_session_reset_input(s);
-		log_debug(s->sess_id, "cmd", " error=%s",
+		log_debug(s->base.id, "cmd", " error=%s",
 			  log_qs(err != NULL ? err : "syntax"));
 		s->in_cmd = true;
 		s->cmd_flags = 0;
 		imap_finish(s, "BAD", NULL, "%s",
 			    err != NULL ? err : "Syntax error");
-		imap_session_error(s);
+		session_error(&s->base);
 		return;
 	}
 	imap_cmds_dispatch(s, &cmd);
@@ -481,15 +440,15 @@ imap_session_timeouts(struct imap_session *s, bool consumed)
 	bool running = s->in_cmd && !s->idling && !s->sasl_wait;
 	bool bulk = s->lit_left > 0 && imap_session_is_append(s);
 
-	if (s->conn == NULL || s->closing)
+	if (s->base.conn == NULL || s->base.closing)
 		return;
 	if (!s->timeout_authed && s->state != IMAP_STATE_NOAUTH) {
 		s->timeout_authed = true;
-		conn_set_timeout(s->conn, imap_session_idle_timeout(s));
+		conn_set_timeout(s->base.conn, imap_session_idle_timeout(s));
 	}
-	conn_line_wait(s->conn, !running && !bulk && !s->tls_pending &&
-		       (s->in.len > 0 || s->discarding ||
-			evbuffer_get_length(conn_input(s->conn)) > 0),
+	conn_line_wait(s->base.conn, !running && !bulk && !s->tls_pending &&
+		       (s->in.len > 0 || s->base.discarding ||
+			evbuffer_get_length(conn_input(s->base.conn)) > 0),
 		       consumed || bulk);
 }
 
@@ -500,18 +459,19 @@ imap_session_process(struct imap_session *s)
 
 	/* STARTTLS (RFC 9051 §6.2.1): nothing that came with the command
 	 * is a command; wait until the connection runs TLS. */
-	if (s->tls_pending && s->conn != NULL && !conn_is_tls(s->conn))
+	if (s->tls_pending && s->base.conn != NULL &&
+	    !conn_is_tls(s->base.conn))
 		return;
 	s->tls_pending = false;
 	if (s->in_process)
 		return;
 	s->in_process = true;
-	imap_session_ref(s);
-	while (s->conn != NULL && !s->closing && !s->tls_pending) {
+	session_ref(&s->base);
+	while (s->base.conn != NULL && !s->base.closing && !s->tls_pending) {
 		int r;
 
 		if (s->in_cmd && !s->idling && !s->sasl_wait) {
-			conn_pause(s->conn);
+			conn_pause(s->base.conn);
 			break;
 		}
 		r = imap_session_step(s);
@@ -522,7 +482,7 @@ imap_session_process(struct imap_session *s)
 	}
 	imap_session_timeouts(s, consumed);
 	s->in_process = false;
-	imap_session_unref(s);
+	session_unref(&s->base);
 }
 
 /* ---- jobs ---------------------------------------------------------- */
@@ -533,13 +493,14 @@ imap_job_end(struct imap_job *j)
 {
 	struct imap_session *s = j->s;
 
-	if (s->conn != NULL && j->done != NULL)
+	if (s->base.conn != NULL && j->done != NULL)
 		j->done(j);
-	if (j->requeue && s->conn != NULL) {
+	if (j->requeue && s->base.conn != NULL) {
 		/* The next step of the same command (FETCH batches). */
 		j->requeue = false;
 		if (j->requeue_drain && s->drain_job == NULL &&
-		    conn_output_pending(s->conn) > LIMIT_OUTPUT_HIGH_WATER) {
+		    conn_output_pending(s->base.conn) >
+			    LIMIT_OUTPUT_HIGH_WATER) {
 			/* Parked, keeping its session reference, until
 			 * imap_session_drain_cb. */
 			j->requeue_drain = false;
@@ -553,21 +514,21 @@ imap_job_end(struct imap_job *j)
 		} else {
 			imap_job_read(s, j);
 		}
-		imap_session_unref(s);
+		session_unref(&s->base);
 		return;
 	}
 	if (j->free != NULL)
 		j->free(j);
 	else
 		free(j);
-	imap_session_unref(s);
+	session_unref(&s->base);
 }
 
 static void
 imap_job_read_work(void *arg)
 {
 	struct imap_job *j = arg;
-	struct store *st = store_thread_handle(&j->s->srv->cfg);
+	struct store *st = store_thread_handle(&j->s->base.srv->cfg);
 	const char *err = NULL;
 
 	if (st == NULL) {
@@ -597,9 +558,9 @@ void
 imap_job_read(struct imap_session *s, struct imap_job *j)
 {
 	j->s = s;
-	imap_session_ref(s);
-	workers_submit(s->srv->workers, imap_job_read_work, imap_job_read_done,
-		       j);
+	session_ref(&s->base);
+	workers_submit(s->base.srv->workers, imap_job_read_work,
+		       imap_job_read_done, j);
 }
 
 static void
@@ -614,8 +575,8 @@ void
 imap_job_io(struct imap_session *s, struct imap_job *j)
 {
 	j->s = s;
-	imap_session_ref(s);
-	workers_submit(s->srv->io_workers, imap_job_io_work,
+	session_ref(&s->base);
+	workers_submit(s->base.srv->io_workers, imap_job_io_work,
 		       imap_job_read_done, j);
 }
 
@@ -645,7 +606,7 @@ imap_job_commit_done(void *arg, int result)
 	struct imap_job *j = arg;
 
 	j->result = result;
-	server_busy_end(j->s->srv);
+	server_busy_end(j->s->base.srv);
 	imap_job_end(j);
 }
 
@@ -662,8 +623,8 @@ imap_job_commit(struct imap_session *s, struct imap_job *j)
 	cj.orphans = &j->orphans;
 	cj.arg = j;
 	str_lcpy(cj.sync_blob, j->sync_blob, sizeof(cj.sync_blob));
-	imap_session_ref(s);
+	session_ref(&s->base);
 	/* SIGTERM waits for acknowledged writes in flight. */
-	server_busy_begin(s->srv);
-	commit_submit(s->srv->commit, &cj);
+	server_busy_begin(s->base.srv);
+	commit_submit(s->base.srv->commit, &cj);
 }

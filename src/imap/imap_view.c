@@ -59,7 +59,7 @@ imap_view_open(struct imap_session *s, struct imap_view *v)
 	v->watch.account_id = s->account_id;
 	v->watch.cb = imap_notify_watch_cb;
 	v->watch.ctx = s;
-	server_watch_add(s->srv, &v->watch);
+	server_watch_add(s->base.srv, &v->watch);
 	s->view = v;
 	s->state = IMAP_STATE_SELECTED;
 }
@@ -71,7 +71,7 @@ imap_view_close(struct imap_session *s)
 
 	if (v == NULL)
 		return;
-	server_watch_remove(s->srv, &v->watch);
+	server_watch_remove(s->base.srv, &v->watch);
 	store_vmsgs_free(v->msgs, v->n);
 	free(v->saved);
 	free(v);
@@ -85,7 +85,7 @@ void
 imap_notify_others(struct imap_session *s, bool self)
 {
 	s->self_notify = !self;
-	server_notify_account(s->srv, s->account_id);
+	server_notify_account(s->base.srv, s->account_id);
 	s->self_notify = false;
 }
 
@@ -334,7 +334,7 @@ imap_refresh_done(struct imap_job *j)
 				v->highestmodseq = r->box.highestmodseq;
 		}
 	} else if (j->result < 0) {
-		log_warn(s->sess_id, "refresh", " error=%s", log_qs(j->err));
+		log_warn(s->base.id, "refresh", " error=%s", log_qs(j->err));
 	}
 	if (s->finish_pending) {
 		s->finish_pending = false;

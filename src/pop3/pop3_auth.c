@@ -22,10 +22,10 @@
 static void
 pop3_auth_next(struct pop3_session *s)
 {
-	if (s->auth_failures >= auth_max_failures(s->srv)) {
-		log_warn(s->sess_id, "auth_limit", " failures=%u",
+	if (s->auth_failures >= auth_max_failures(s->base.srv)) {
+		log_warn(s->base.id, "auth_limit", " failures=%u",
 			 s->auth_failures);
-		pop3_session_close(s, "auth_failures");
+		session_close(&s->base, "auth_failures");
 		return;
 	}
 	pop3_session_unbusy(s);
@@ -50,15 +50,15 @@ pop3_auth_delay_cb(evutil_socket_t fd, short what, void *arg)
 static void
 pop3_auth_failed(struct pop3_session *s, unsigned n)
 {
-	struct auth_req rq = { .sess_id = s->sess_id,
-			       .peer_ip = conn_peer(s->conn),
+	struct auth_req rq = { .sess_id = s->base.id,
+			       .peer_ip = conn_peer(s->base.conn),
 			       .user = s->address };
 
-	n = auth_session_failure(s->srv, &rq, n, ++s->auth_failures);
-	log_info(s->sess_id, "login_fail", " user=%s mech=%s failures=%u",
-		 log_qs(s->address), s->auth_mech, s->auth_failures);
+	n = auth_session_failure(s->base.srv, &rq, n, ++s->auth_failures);
+	auth_log_failure(s->base.id, s->address, s->auth_mech,
+			 s->auth_failures);
 	s->address[0] = '\0';
-	if (auth_fail_timer(s->srv, &s->delay_ev, n, pop3_auth_delay_cb, s)
+	if (auth_fail_timer(s->base.srv, &s->delay_ev, n, pop3_auth_delay_cb, s)
 	    < 0) {
 		pop3_auth_delay_cb(-1, 0, s);
 		return;
@@ -73,7 +73,7 @@ pop3_auth_failed(struct pop3_session *s, unsigned n)
 static void
 pop3_auth_refused(struct pop3_session *s, enum auth_result result)
 {
-	auth_refused_note(s->sess_id, s->address, result, &s->auth_failures);
+	auth_refused_note(s->base.id, s->address, result, &s->auth_failures);
 	s->address[0] = '\0';
 	pop3_reply_err(s, POP3_CODE_SYS_TEMP, POP3_TXT_TEMP);
 	pop3_auth_next(s);
@@ -84,8 +84,8 @@ pop3_auth_done_cb(void *arg, const struct auth_outcome *o)
 {
 	struct pop3_session *s = arg;
 
-	if (s->conn == NULL) {
-		pop3_session_unref(s);
+	if (s->base.conn == NULL) {
+		session_unref(&s->base);
 		return;
 	}
 	/* Every branch below either starts more work or unbusies. */
@@ -93,7 +93,7 @@ pop3_auth_done_cb(void *arg, const struct auth_outcome *o)
 	case AUTH_OK:
 		s->account_id = o->account_id;
 		str_lcpy(s->address, o->address, sizeof(s->address));
-		log_info(s->sess_id, "login", " user=%s mech=%s",
+		log_info(s->base.id, "login", " user=%s mech=%s",
 			 log_qs(s->address), s->auth_mech);
 		pop3_maildrop_open(s);
 		break;
@@ -104,7 +104,7 @@ pop3_auth_done_cb(void *arg, const struct auth_outcome *o)
 		pop3_auth_refused(s, o->result);
 		break;
 	}
-	pop3_session_unref(s);
+	session_unref(&s->base);
 }
 
 /* Hands user and pass to a worker; the reference lives until the
@@ -113,8 +113,8 @@ static void
 pop3_auth_begin(struct pop3_session *s, const char *user, const char *pass,
 		const char *mech)
 {
-	struct auth_req rq = { .sess_id = s->sess_id,
-			       .peer_ip = conn_peer(s->conn),
+	struct auth_req rq = { .sess_id = s->base.id,
+			       .peer_ip = conn_peer(s->base.conn),
 			       .user = user,
 			       .pass = pass };
 
@@ -122,8 +122,8 @@ pop3_auth_begin(struct pop3_session *s, const char *user, const char *pass,
 	s->user[0] = '\0';
 	s->auth_mech = mech;
 	pop3_session_busy(s);
-	pop3_session_ref(s);
-	auth_verify_async(s->srv, &rq, pop3_auth_done_cb, s);
+	session_ref(&s->base);
+	auth_verify_async(s->base.srv, &rq, pop3_auth_done_cb, s);
 }
 
 void
@@ -134,7 +134,7 @@ pop3_auth_user(struct pop3_session *s, const struct pop3_cmd *cmd)
 	if (cmd->nargs < 1 || cmd->arg_lens[0] == 0 ||
 	    cmd->arg_lens[0] > LIMIT_ADDRESS) {
 		pop3_reply_err(s, NULL, "Invalid user name");
-		pop3_session_error(s);
+		session_error(&s->base);
 		return;
 	}
 	memcpy(s->user, cmd->args[0], cmd->arg_lens[0]);
@@ -156,7 +156,7 @@ pop3_auth_pass(struct pop3_session *s, const struct pop3_cmd *cmd)
 	}
 	if (s->user[0] == '\0') {
 		pop3_reply_err(s, NULL, "USER first");
-		pop3_session_error(s);
+		session_error(&s->base);
 		return;
 	}
 	str_lcpy(user, s->user, sizeof(user));
@@ -184,7 +184,7 @@ pop3_auth_plain(struct pop3_session *s, const char *b64, size_t len)
 	if (sasl_plain_decode(b64, len, &c) < 0) {
 		sasl_creds_clear(&c);
 		pop3_reply_err(s, NULL, "Malformed SASL response");
-		pop3_session_error(s);
+		session_error(&s->base);
 		return;
 	}
 	/* No proxy authorization: an authzid must name the user itself. */
@@ -212,7 +212,7 @@ pop3_auth_auth(struct pop3_session *s, const struct pop3_cmd *cmd)
 	if (sasl_mech_parse(cmd->args[0], cmd->arg_lens[0]) !=
 	    SASL_MECH_PLAIN) {
 		pop3_reply_err(s, NULL, "Unsupported authentication mechanism");
-		pop3_session_error(s);
+		session_error(&s->base);
 		return;
 	}
 	if (cmd->nargs > 1) {

@@ -94,18 +94,18 @@ pop3_cmds_dispatch(struct pop3_session *s, const struct pop3_cmd *cmd)
 
 	if (d == NULL) {
 		pop3_reply_err(s, NULL, "Unknown command");
-		pop3_session_error(s);
+		session_error(&s->base);
 		return;
 	}
 	if ((d->states & s->state) == 0) {
 		pop3_reply_err(s, NULL, "Command not valid in this state");
-		pop3_session_error(s);
+		session_error(&s->base);
 		return;
 	}
 	/* Principle 4 / RFC 2595 §2: no password over a clear channel. */
-	if ((d->flags & POP3_CMD_NEEDS_TLS) && !pop3_session_is_tls(s)) {
+	if ((d->flags & POP3_CMD_NEEDS_TLS) && !session_is_tls(&s->base)) {
 		pop3_reply_err(s, POP3_CODE_AUTH, POP3_TXT_PLAINTEXT);
-		pop3_session_error(s);
+		session_error(&s->base);
 		return;
 	}
 	d->handler(s, cmd);
@@ -116,7 +116,7 @@ pop3_cmds_dispatch(struct pop3_session *s, const struct pop3_cmd *cmd)
 static void
 pop3_cmd_capa(struct pop3_session *s, const struct pop3_cmd *c)
 {
-	bool tls = pop3_session_is_tls(s);
+	bool tls = session_is_tls(&s->base);
 
 	pop3_reply_ok(s, "Capability list follows");
 	pop3_reply_line(s, "TOP");
@@ -124,7 +124,7 @@ pop3_cmd_capa(struct pop3_session *s, const struct pop3_cmd *c)
 	pop3_reply_line(s, "RESP-CODES");
 	pop3_reply_line(s, "AUTH-RESP-CODE");
 	pop3_reply_line(s, "PIPELINING");
-	if (!tls && s->srv->tls_ctx != NULL &&
+	if (!tls && s->base.srv->tls_ctx != NULL &&
 	    s->state == POP3_STATE_AUTHORIZATION)
 		pop3_reply_line(s, "STLS");
 	if (tls && s->state == POP3_STATE_AUTHORIZATION) {
@@ -140,11 +140,11 @@ pop3_cmd_capa(struct pop3_session *s, const struct pop3_cmd *c)
 static void
 pop3_cmd_stls(struct pop3_session *s, const struct pop3_cmd *c)
 {
-	if (pop3_session_is_tls(s)) {
+	if (session_is_tls(&s->base)) {
 		pop3_reply_err(s, NULL, "Command not permitted when TLS active");
 		return;
 	}
-	if (s->srv->tls_ctx == NULL) {
+	if (s->base.srv->tls_ctx == NULL) {
 		pop3_reply_err(s, NULL, "TLS not available");
 		return;
 	}
@@ -152,16 +152,16 @@ pop3_cmd_stls(struct pop3_session *s, const struct pop3_cmd *c)
 	s->state = POP3_STATE_AUTHORIZATION;
 	s->user[0] = '\0';
 	s->sasl_wait = false;
-	s->discarding = false;
-	if (conn_starttls(s->conn) < 0) {
-		log_warn(s->sess_id, "starttls", " result=fail");
-		pop3_session_close(s, "tls");
+	s->base.discarding = false;
+	if (conn_starttls(s->base.conn) < 0) {
+		log_warn(s->base.id, "starttls", " result=fail");
+		session_close(&s->base, "tls");
 		return;
 	}
 	/* The conn drops the buffered plaintext only when it switches, after
 	 * the reply is flushed: read nothing more until then. */
 	s->tls_pending = true;
-	log_info(s->sess_id, "starttls", " result=ok");
+	log_info(s->base.id, "starttls", " result=ok");
 }
 
 /* APOP (RFC 1939 §7) needs the clear-text secret on the server; we keep
@@ -180,7 +180,7 @@ pop3_cmd_quit(struct pop3_session *s, const struct pop3_cmd *c)
 		return;
 	}
 	pop3_reply_ok(s, POP3_TXT_BYE);
-	pop3_session_close(s, "quit");
+	session_close(&s->base, "quit");
 }
 
 static void

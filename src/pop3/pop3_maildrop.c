@@ -162,7 +162,7 @@ static void
 pop3_maildrop_info_work(void *arg)
 {
 	struct pop3_session *s = arg;
-	struct store *st = store_thread_handle(&s->srv->cfg);
+	struct store *st = store_thread_handle(&s->base.srv->cfg);
 
 	s->job_result = -1;
 	if (st != NULL)
@@ -176,7 +176,7 @@ static void
 pop3_maildrop_list_work(void *arg)
 {
 	struct pop3_session *s = arg;
-	struct store *st = store_thread_handle(&s->srv->cfg);
+	struct store *st = store_thread_handle(&s->base.srv->cfg);
 	const char *err = NULL;
 
 	s->job_result = -1;
@@ -185,7 +185,7 @@ pop3_maildrop_list_work(void *arg)
 	s->job_result = store_mailbox_messages(st, s->drop.mailbox_id,
 					       &s->drop.msgs, &s->drop.n, &err);
 	if (s->job_result < 0)
-		log_error(s->sess_id, "maildrop", " error=%s",
+		log_error(s->base.id, "maildrop", " error=%s",
 			  log_qs(err != NULL ? err : "unknown"));
 }
 
@@ -195,7 +195,7 @@ pop3_maildrop_open_fail(struct pop3_session *s, const char *code,
 			const char *text)
 {
 	if (s->locked) {
-		server_mailbox_unlock(s->srv, s->drop.mailbox_id);
+		server_mailbox_unlock(s->base.srv, s->drop.mailbox_id);
 		s->locked = false;
 	}
 	pop3_maildrop_fini(s);
@@ -203,7 +203,7 @@ pop3_maildrop_open_fail(struct pop3_session *s, const char *code,
 	s->address[0] = '\0';
 	s->account_id = 0;
 	pop3_session_unbusy(s);
-	pop3_session_unref(s);
+	session_unref(&s->base);
 }
 
 static void
@@ -213,8 +213,8 @@ pop3_maildrop_list_done(void *arg)
 	size_t count;
 	int64_t octets;
 
-	if (s->conn == NULL) {
-		pop3_session_unref(s);
+	if (s->base.conn == NULL) {
+		session_unref(&s->base);
 		return;
 	}
 	if (s->job_result < 0) {
@@ -228,12 +228,12 @@ pop3_maildrop_list_done(void *arg)
 	}
 	s->state = POP3_STATE_TRANSACTION;
 	pop3_maildrop_stat(s, &count, &octets);
-	log_info(s->sess_id, "maildrop", " user=%s msgs=%zu octets=%" PRId64,
+	log_info(s->base.id, "maildrop", " user=%s msgs=%zu octets=%" PRId64,
 		 log_qs(s->address), count, octets);
 	pop3_reply_ok(s, "Logged in, %zu messages (%" PRId64 " octets)", count,
 		      octets);
 	pop3_session_unbusy(s);
-	pop3_session_unref(s);
+	session_unref(&s->base);
 }
 
 static void
@@ -241,12 +241,12 @@ pop3_maildrop_info_done(void *arg)
 {
 	struct pop3_session *s = arg;
 
-	if (s->conn == NULL) {
-		pop3_session_unref(s);
+	if (s->base.conn == NULL) {
+		session_unref(&s->base);
 		return;
 	}
 	if (s->job_result != 1) {
-		log_error(s->sess_id, "maildrop", " user=%s error=%s",
+		log_error(s->base.id, "maildrop", " user=%s error=%s",
 			  log_qs(s->address),
 			  s->job_result == 0 ? "no_inbox" : "store");
 		pop3_maildrop_open_fail(s, s->job_result == 0
@@ -257,8 +257,8 @@ pop3_maildrop_info_done(void *arg)
 		return;
 	}
 	/* RFC 1939 §8 / RFC 2449 §8.1.2 [IN-USE]: one session per maildrop. */
-	if (!server_mailbox_lock(s->srv, s->job_info.id)) {
-		log_info(s->sess_id, "login_inuse", " user=%s",
+	if (!server_mailbox_lock(s->base.srv, s->job_info.id)) {
+		log_info(s->base.id, "login_inuse", " user=%s",
 			 log_qs(s->address));
 		pop3_maildrop_open_fail(s, POP3_CODE_IN_USE, POP3_TXT_IN_USE);
 		return;
@@ -267,7 +267,7 @@ pop3_maildrop_info_done(void *arg)
 	s->drop.mailbox_id = s->job_info.id;
 	s->drop.uidvalidity = s->job_info.uidvalidity;
 	/* The reference taken in pop3_maildrop_open() carries over. */
-	workers_submit(s->srv->workers, pop3_maildrop_list_work,
+	workers_submit(s->base.srv->workers, pop3_maildrop_list_work,
 		       pop3_maildrop_list_done, s);
 }
 
@@ -275,8 +275,8 @@ void
 pop3_maildrop_open(struct pop3_session *s)
 {
 	pop3_session_busy(s);
-	pop3_session_ref(s);
-	workers_submit(s->srv->workers, pop3_maildrop_info_work,
+	session_ref(&s->base);
+	workers_submit(s->base.srv->workers, pop3_maildrop_info_work,
 		       pop3_maildrop_info_done, s);
 }
 
@@ -304,7 +304,7 @@ pop3_retr_work(void *arg)
 	ssize_t n;
 
 	if (r->fd < 0) {
-		r->fd = blob_open(s->srv->cfg.data_dir, r->blob);
+		r->fd = blob_open(s->base.srv->cfg.data_dir, r->blob);
 		if (r->fd < 0) {
 			r->err = errno != 0 ? errno : EIO;
 			return;
@@ -330,10 +330,10 @@ static void
 pop3_retr_next(struct pop3_session *s)
 {
 	s->retr->waiting = false;
-	if (conn_output_pending(s->conn) <= POP3_RETR_PENDING_MAX) {
-		pop3_session_ref(s);
-		workers_submit(s->srv->workers, pop3_retr_work, pop3_retr_done,
-			       s);
+	if (conn_output_pending(s->base.conn) <= POP3_RETR_PENDING_MAX) {
+		session_ref(&s->base);
+		workers_submit(s->base.srv->workers, pop3_retr_work,
+			       pop3_retr_done, s);
 		return;
 	}
 	s->retr->waiting = true;
@@ -342,7 +342,7 @@ pop3_retr_next(struct pop3_session *s)
 void
 pop3_maildrop_retr_drain(struct pop3_session *s)
 {
-	if (s->conn != NULL && s->retr != NULL && s->retr->waiting)
+	if (s->base.conn != NULL && s->retr != NULL && s->retr->waiting)
 		pop3_retr_next(s);
 }
 
@@ -351,7 +351,7 @@ pop3_retr_failed(struct pop3_session *s)
 {
 	struct pop3_retr *r = s->retr;
 
-	log_error(s->sess_id, "retr", " n=%lu blob=%s error=%s", r->n,
+	log_error(s->base.id, "retr", " n=%lu blob=%s error=%s", r->n,
 		  log_qs(r->blob), log_qs(strerror(r->err)));
 	if (!r->started) {
 		pop3_maildrop_retr_free(s);
@@ -361,7 +361,7 @@ pop3_retr_failed(struct pop3_session *s)
 	}
 	/* Half a message is on the wire: the only honest end is a close. */
 	pop3_maildrop_retr_free(s);
-	pop3_session_close(s, "retr_error");
+	session_close(&s->base, "retr_error");
 }
 
 static void
@@ -371,13 +371,13 @@ pop3_retr_done(void *arg)
 	struct pop3_retr *r = s->retr;
 	size_t o;
 
-	if (s->conn == NULL) {
-		pop3_session_unref(s);
+	if (s->base.conn == NULL) {
+		session_unref(&s->base);
 		return;
 	}
 	if (r->err != 0) {
 		pop3_retr_failed(s);
-		pop3_session_unref(s);
+		session_unref(&s->base);
 		return;
 	}
 	if (!r->started) {
@@ -391,7 +391,7 @@ pop3_retr_done(void *arg)
 	if (r->eof || r->st.done) {
 		o += pop3_stuff_finish(&r->st, r->out + o);
 		pop3_reply_raw(s, r->out, o);
-		log_info(s->sess_id, r->st.top ? "top" : "retr",
+		log_info(s->base.id, r->st.top ? "top" : "retr",
 			 " n=%lu size=%" PRId64, r->n, r->size);
 		pop3_maildrop_retr_free(s);
 		pop3_session_unbusy(s);
@@ -399,7 +399,7 @@ pop3_retr_done(void *arg)
 		pop3_reply_raw(s, r->out, o);
 		pop3_retr_next(s);
 	}
-	pop3_session_unref(s);
+	session_unref(&s->base);
 }
 
 void
@@ -423,8 +423,8 @@ pop3_maildrop_retr(struct pop3_session *s, unsigned long n, bool top,
 	pop3_stuff_init(&r->st, top, lines);
 	s->retr = r;
 	pop3_session_busy(s);
-	pop3_session_ref(s);
-	workers_submit(s->srv->workers, pop3_retr_work, pop3_retr_done, s);
+	session_ref(&s->base);
+	workers_submit(s->base.srv->workers, pop3_retr_work, pop3_retr_done, s);
 }
 
 /* --- UPDATE (RFC 1939 §6): the deletions, durably, through the group
@@ -449,32 +449,32 @@ pop3_update_done(void *arg, int result)
 	struct pop3_session *s = arg;
 
 	if (s->in_session_count) {
-		server_busy_end(s->srv);
+		server_busy_end(s->base.srv);
 		s->in_session_count = false;
 	}
 	/* Let the next session in at once, even if our client is slow to
 	 * read the last reply. */
 	if (s->locked) {
-		server_mailbox_unlock(s->srv, s->drop.mailbox_id);
+		server_mailbox_unlock(s->base.srv, s->drop.mailbox_id);
 		s->locked = false;
 	}
 	if (result == 0) {
 		/* IMAP sessions on this INBOX announce the expunges (RFC
 		 * 9051 §7.4.1 EXPUNGE / RFC 7162 VANISHED). */
 		if (s->drop.n_del > 0)
-			server_notify_account(s->srv, s->account_id);
-		log_info(s->sess_id, "quit", " user=%s deleted=%zu",
+			server_notify_account(s->base.srv, s->account_id);
+		log_info(s->base.id, "quit", " user=%s deleted=%zu",
 			 log_qs(s->address), s->drop.n_del);
 		pop3_reply_ok(s, "%s (%zu messages deleted)", POP3_TXT_BYE,
 			      s->drop.n_del);
 	} else {
-		log_error(s->sess_id, "quit", " user=%s deleted=0 error=commit",
+		log_error(s->base.id, "quit", " user=%s deleted=0 error=commit",
 			  log_qs(s->address));
 		pop3_reply_err(s, POP3_CODE_SYS_TEMP,
 			       "Could not delete messages, none were deleted");
 	}
-	pop3_session_close(s, "quit");
-	pop3_session_unref(s);
+	session_close(&s->base, "quit");
+	session_unref(&s->base);
 }
 
 void
@@ -486,16 +486,16 @@ pop3_maildrop_update(struct pop3_session *s)
 	for (size_t i = 0; i < s->drop.n; i++)
 		n_del += s->drop.deleted[i] ? 1 : 0;
 	if (n_del == 0) {
-		log_info(s->sess_id, "quit", " user=%s deleted=0",
+		log_info(s->base.id, "quit", " user=%s deleted=0",
 			 log_qs(s->address));
 		pop3_reply_ok(s, POP3_TXT_BYE);
-		pop3_session_close(s, "quit");
+		session_close(&s->base, "quit");
 		return;
 	}
 	s->drop.del_ids = calloc(n_del, sizeof(int64_t));
 	if (s->drop.del_ids == NULL) {
 		pop3_reply_err(s, POP3_CODE_SYS_TEMP, POP3_TXT_TEMP);
-		pop3_session_close(s, "quit");
+		session_close(&s->base, "quit");
 		return;
 	}
 	for (size_t i = 0; i < s->drop.n; i++)
@@ -511,8 +511,8 @@ pop3_maildrop_update(struct pop3_session *s)
 	/* The session stays busy until it closes; the SIGTERM drain waits
 	 * for this durable write. */
 	pop3_session_busy(s);
-	pop3_session_ref(s);
-	server_busy_begin(s->srv);
+	session_ref(&s->base);
+	server_busy_begin(s->base.srv);
 	s->in_session_count = true;
-	commit_submit(s->srv->commit, &job);
+	commit_submit(s->base.srv->commit, &job);
 }

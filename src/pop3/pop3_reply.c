@@ -49,13 +49,13 @@ pop3_reply_ok(struct pop3_session *s, const char *fmt, ...)
 	va_list ap;
 	size_t len;
 
-	if (s->conn == NULL)
+	if (s->base.conn == NULL)
 		return;
 	va_start(ap, fmt);
 	len = pop3_reply_format(buf, POP3_REPLY_MAX, "+OK ", fmt, ap);
 	va_end(ap);
-	log_debug(s->sess_id, "reply", " text=%s", log_q(buf, len - 2));
-	conn_write(s->conn, buf, len);
+	log_debug(s->base.id, "reply", " text=%s", log_q(buf, len - 2));
+	conn_write(s->base.conn, buf, len);
 }
 
 void
@@ -67,7 +67,7 @@ pop3_reply_err(struct pop3_session *s, const char *code, const char *fmt,
 	va_list ap;
 	size_t len;
 
-	if (s->conn == NULL)
+	if (s->base.conn == NULL)
 		return;
 	if (code != NULL)
 		snprintf(prefix, sizeof(prefix), "-ERR [%s] ", code);
@@ -80,12 +80,12 @@ pop3_reply_err(struct pop3_session *s, const char *code, const char *fmt,
 	 * see (login refused, mailbox busy, storage trouble); the others are
 	 * ordinary protocol chatter. */
 	if (code != NULL)
-		log_info(s->sess_id, "pop3_err", " code=%s text=%s", code,
+		log_info(s->base.id, "pop3_err", " code=%s text=%s", code,
 			 log_q(buf, len - 2));
 	else
-		log_debug(s->sess_id, "reply", " text=%s",
+		log_debug(s->base.id, "reply", " text=%s",
 			  log_q(buf, len - 2));
-	conn_write(s->conn, buf, len);
+	conn_write(s->base.conn, buf, len);
 }
 
 void
@@ -95,19 +95,19 @@ pop3_reply_line(struct pop3_session *s, const char *fmt, ...)
 	va_list ap;
 	size_t len;
 
-	if (s->conn == NULL)
+	if (s->base.conn == NULL)
 		return;
 	va_start(ap, fmt);
 	len = pop3_reply_format(buf, POP3_REPLY_MAX, "", fmt, ap);
 	va_end(ap);
-	conn_write(s->conn, buf, len);
+	conn_write(s->base.conn, buf, len);
 }
 
 void
 pop3_reply_raw(struct pop3_session *s, const void *data, size_t len)
 {
-	if (s->conn != NULL && len > 0)
-		conn_write(s->conn, data, len);
+	if (s->base.conn != NULL && len > 0)
+		conn_write(s->base.conn, data, len);
 }
 
 void
@@ -149,6 +149,6 @@ pop3_reply_log_cmd(struct pop3_session *s, const struct pop3_cmd *cmd)
 		a1 = "***";
 		l1 = 3;
 	}
-	log_debug(s->sess_id, "cmd", " verb=%s arg1=%s arg2=%s",
+	log_debug(s->base.id, "cmd", " verb=%s arg1=%s arg2=%s",
 		  pop3_cmds_name(cmd->verb), log_q(a0, l0), log_q(a1, l1));
 }

@@ -23,16 +23,23 @@
 #include "pop3_maildrop.h"
 #include "pop3_reply.h"
 
-static void pop3_session_read_cb(void *ctx);
-static void pop3_session_close_cb(void *ctx, const char *reason);
-static void pop3_session_drain_cb(void *ctx);
-static void pop3_session_timeout_cb(void *ctx);
+static void pop3_session_read_cb(struct session *base);
+static void pop3_session_close_cb(struct session *base, const char *reason);
+static void pop3_session_drain_cb(struct session *base);
+static void pop3_session_timeout_cb(struct session *base);
+static void pop3_session_errors_cb(struct session *base);
+static void pop3_session_too_long_cb(struct session *base, bool line_end);
+static void pop3_session_free(struct session *base);
 
-static const struct conn_handler pop3_conn_handler = {
+static const struct session_ops pop3_session_ops = {
 	.on_read = pop3_session_read_cb,
 	.on_close = pop3_session_close_cb,
 	.on_drain = pop3_session_drain_cb,
-	.on_timeout = pop3_session_timeout_cb,
+	.timeout_reply = pop3_session_timeout_cb,
+	.too_many_errors = pop3_session_errors_cb,
+	.line_too_long = pop3_session_too_long_cb,
+	.free = pop3_session_free,
+	.max_errors = LIMIT_POP3_ERRORS,
 };
 
 void
@@ -45,13 +52,8 @@ pop3_session_start(struct server *srv, struct conn *conn, bool implicit_tls)
 		conn_free(&conn);
 		return;
 	}
-	s->srv = srv;
-	s->conn = conn;
-	str_lcpy(s->sess_id, conn_id(conn), sizeof(s->sess_id));
-	s->refs = 1;
+	session_init(&s->base, &pop3_session_ops, srv, conn, implicit_tls);
 	s->state = POP3_STATE_AUTHORIZATION;
-	s->implicit_tls = implicit_tls;
-	conn_set_handler(conn, &pop3_conn_handler, s);
 	/* RFC 1939 §3: the autologout timer, at least ten minutes by
 	 * default (configurable for tests); before login preauth_timeout
 	 * (pop3_session_timeouts). */
@@ -61,71 +63,41 @@ pop3_session_start(struct server *srv, struct conn *conn, bool implicit_tls)
 			       ? srv->cfg.preauth_timeout
 			       : srv->cfg.pop3_timeout);
 	conn_set_line_deadline(conn, srv->cfg.command_deadline);
-	log_info(s->sess_id, "pop3_start", " peer=%s tls=%s",
+	log_info(s->base.id, "pop3_start", " peer=%s tls=%s",
 		 log_qs(conn_peer(conn)), implicit_tls ? "yes" : "no");
 	pop3_reply_ok(s, POP3_TXT_GREETING);
 }
 
 static void
-pop3_session_free(struct pop3_session *s)
+pop3_session_free(struct session *base)
 {
+	struct pop3_session *s = (struct pop3_session *)base;
+
 	if (s->delay_ev != NULL)
 		event_free(s->delay_ev);
 	pop3_maildrop_retr_free(s);
 	if (s->locked)
-		server_mailbox_unlock(s->srv, s->drop.mailbox_id);
+		server_mailbox_unlock(s->base.srv, s->drop.mailbox_id);
 	if (s->in_session_count)
-		server_busy_end(s->srv);
+		server_busy_end(s->base.srv);
 	pop3_maildrop_fini(s);
 	explicit_bzero(s, sizeof(*s));
 	free(s);
 }
 
-void
-pop3_session_ref(struct pop3_session *s)
+static void
+pop3_session_errors_cb(struct session *base)
 {
-	s->refs++;
-}
-
-void
-pop3_session_unref(struct pop3_session *s)
-{
-	if (--s->refs == 0)
-		pop3_session_free(s);
-}
-
-bool
-pop3_session_is_tls(const struct pop3_session *s)
-{
-	return s->conn != NULL && (s->implicit_tls || conn_is_tls(s->conn));
-}
-
-void
-pop3_session_close(struct pop3_session *s, const char *reason)
-{
-	if (s->closing || s->conn == NULL)
-		return;
-	s->closing = true;
-	s->end_reason = reason;
-	conn_close_after_flush(s->conn);
-}
-
-bool
-pop3_session_error(struct pop3_session *s)
-{
-	if (++s->errors < LIMIT_POP3_ERRORS)
-		return false;
-	pop3_reply_err(s, NULL, "Too many errors, closing connection");
-	pop3_session_close(s, "errors");
-	return true;
+	pop3_reply_err((struct pop3_session *)base, NULL,
+		       "Too many errors, closing connection");
 }
 
 void
 pop3_session_busy(struct pop3_session *s)
 {
 	s->busy = true;
-	if (s->conn != NULL)
-		conn_pause(s->conn);
+	if (s->base.conn != NULL)
+		conn_pause(s->base.conn);
 }
 
 static void pop3_session_process(struct pop3_session *s);
@@ -134,98 +106,61 @@ void
 pop3_session_unbusy(struct pop3_session *s)
 {
 	s->busy = false;
-	if (s->conn == NULL || s->closing)
+	if (s->base.conn == NULL || s->base.closing)
 		return;
-	conn_resume(s->conn);
+	conn_resume(s->base.conn);
 	/* Pipelined commands may already sit in the input buffer; no new
 	 * read event would announce them. */
 	pop3_session_process(s);
 }
 
 static void
-pop3_session_close_cb(void *ctx, const char *reason)
+pop3_session_close_cb(struct session *base, const char *reason)
 {
-	struct pop3_session *s = ctx;
+	struct pop3_session *s = (struct pop3_session *)base;
 
 	/* Our own reason (quit, errors, auth) beats the conn's "quit". */
-	log_info(s->sess_id, "close", " reason=%s state=%s",
-		 s->end_reason != NULL ? s->end_reason : reason,
+	log_info(s->base.id, "close", " reason=%s state=%s",
+		 s->base.end_reason != NULL ? s->base.end_reason : reason,
 		 s->state == POP3_STATE_TRANSACTION ? "transaction"
 						    : "authorization");
-	conn_free(&s->conn);
-	s->closing = true;
 	/* The timer belongs to the session; jobs in flight keep their own
 	 * references and see conn == NULL when they report. */
 	if (s->delay_ev != NULL)
 		event_del(s->delay_ev);
-	pop3_session_unref(s);
 }
 
 static void
-pop3_session_read_cb(void *ctx)
+pop3_session_read_cb(struct session *base)
 {
-	pop3_session_process(ctx);
+	pop3_session_process((struct pop3_session *)base);
 }
 
 static void
-pop3_session_drain_cb(void *ctx)
+pop3_session_drain_cb(struct session *base)
 {
-	pop3_maildrop_retr_drain(ctx);
+	pop3_maildrop_retr_drain((struct pop3_session *)base);
 }
 
 /* RFC 1939 §3: the autologout timer ends the session without entering the
  * UPDATE state, so nothing marked is deleted. */
 static void
-pop3_session_timeout_cb(void *ctx)
+pop3_session_timeout_cb(struct session *base)
 {
-	struct pop3_session *s = ctx;
+	struct pop3_session *s = (struct pop3_session *)base;
 
 	pop3_reply_err(s, NULL, "Autologout; idle for too long");
-	pop3_session_close(s, "timeout");
 }
 
-/* Takes the next complete line out of the input buffer into line (without
- * its CRLF or LF). 1 got a line, 0 need more input, -1 an overlong line was
- * met and dropped (answered once; the caller loops on). */
-static int
-pop3_session_next_line(struct pop3_session *s, char *line, size_t cap,
-		       size_t *len_r)
+/* RFC 2449 §4: commands are limited in length; refused once, the rest of
+ * the line is skipped (session_read_line). */
+static void
+pop3_session_too_long_cb(struct session *base, bool line_end)
 {
-	struct evbuffer *in = conn_input(s->conn);
-	struct evbuffer_ptr eol;
-	size_t eol_len = 0;
+	struct pop3_session *s = (struct pop3_session *)base;
 
-	eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF);
-	if (eol.pos < 0) {
-		size_t have = evbuffer_get_length(in);
-
-		if (have <= cap)
-			return 0;
-		/* RFC 2449 §4: commands are limited in length; refuse
-		 * once and skip everything up to the next LF. */
-		evbuffer_drain(in, have);
-		if (!s->discarding) {
-			s->discarding = true;
-			pop3_reply_err(s, NULL, "Line too long");
-			pop3_session_error(s);
-		}
-		return -1;
-	}
-	if (s->discarding || (size_t)eol.pos > cap) {
-		bool answered = s->discarding;
-
-		evbuffer_drain(in, (size_t)eol.pos + eol_len);
-		s->discarding = false;
-		if (!answered) {
-			pop3_reply_err(s, NULL, "Line too long");
-			pop3_session_error(s);
-		}
-		return -1;
-	}
-	evbuffer_remove(in, line, (size_t)eol.pos);
-	evbuffer_drain(in, eol_len);
-	*len_r = (size_t)eol.pos;
-	return 1;
+	pop3_reply_err(s, NULL, "Line too long");
+	session_error(&s->base);
 }
 
 static void
@@ -240,10 +175,10 @@ pop3_session_line(struct pop3_session *s, const char *line, size_t len)
 	}
 	memset(&cmd, 0, sizeof(cmd));
 	if (pop3_parse_command(line, len, &cmd, &err) < 0) {
-		log_debug(s->sess_id, "cmd", " error=%s",
+		log_debug(s->base.id, "cmd", " error=%s",
 			  log_qs(err != NULL ? err : "syntax"));
 		pop3_reply_err(s, NULL, "%s", err != NULL ? err : "Syntax error");
-		pop3_session_error(s);
+		session_error(&s->base);
 		return;
 	}
 	pop3_reply_log_cmd(s, &cmd);
@@ -257,15 +192,15 @@ pop3_session_line(struct pop3_session *s, const char *line, size_t len)
 static void
 pop3_session_timeouts(struct pop3_session *s, bool consumed)
 {
-	if (s->conn == NULL || s->closing)
+	if (s->base.conn == NULL || s->base.closing)
 		return;
 	if (!s->timeout_authed && s->state == POP3_STATE_TRANSACTION) {
 		s->timeout_authed = true;
-		conn_set_timeout(s->conn, s->srv->cfg.pop3_timeout);
+		conn_set_timeout(s->base.conn, s->base.srv->cfg.pop3_timeout);
 	}
-	conn_line_wait(s->conn, !s->busy && !s->tls_pending &&
-		       (s->discarding ||
-			evbuffer_get_length(conn_input(s->conn)) > 0),
+	conn_line_wait(s->base.conn, !s->busy && !s->tls_pending &&
+		       (s->base.discarding ||
+			evbuffer_get_length(conn_input(s->base.conn)) > 0),
 		       consumed);
 }
 
@@ -280,25 +215,27 @@ pop3_session_process(struct pop3_session *s)
 
 	/* RFC 2595 §4 (and RFC 3207 §4.2): lines that came with STLS are
 	 * never commands; wait until the conn runs TLS. */
-	if (s->tls_pending && s->conn != NULL && !conn_is_tls(s->conn))
+	if (s->tls_pending && s->base.conn != NULL &&
+	    !conn_is_tls(s->base.conn))
 		return;
 	s->tls_pending = false;
-	pop3_session_ref(s);
-	while (s->conn != NULL && !s->busy && !s->closing &&
+	session_ref(&s->base);
+	while (s->base.conn != NULL && !s->busy && !s->base.closing &&
 	       !s->tls_pending) {
 		size_t cap = s->sasl_wait ? LIMIT_SASL_LINE : LIMIT_POP3_LINE;
 		size_t len = 0;
-		int r = pop3_session_next_line(s, line, cap, &len);
+		int r = session_read_line(&s->base, cap, &len);
 
 		if (r == 0)
 			break;
 		consumed = true;
 		if (r < 0)
 			continue;
+		session_take_line(&s->base, line, len);
 		line[len] = '\0';
 		pop3_session_line(s, line, len);
 		explicit_bzero(line, len);
 	}
 	pop3_session_timeouts(s, consumed);
-	pop3_session_unref(s);
+	session_unref(&s->base);
 }

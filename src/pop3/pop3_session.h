@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "../core/limits.h"
+#include "../core/session.h"
 #include "../store/store.h"
 #include "pop3_parse.h"
 
@@ -50,22 +51,14 @@ struct pop3_maildrop {
 struct pop3_retr; /* RETR/TOP in progress (pop3_maildrop.c) */
 
 struct pop3_session {
-	struct server *srv;
-	struct conn *conn;       /* NULL once the connection closed */
-	char sess_id[17];        /* conn_id() copy, valid after close */
-	int refs;                /* 1 for the conn + 1 per pending async job */
+	struct session base;     /* first: srv, conn, id, refs, closing... */
 	enum pop3_state state;
-	bool implicit_tls;
 	bool busy;               /* a job or timer runs: input waits */
-	bool closing;            /* QUIT answered or cut off: ignore input */
-	const char *end_reason;  /* why we closed: "quit", "errors", ... */
-	bool discarding;         /* inside an overlong line, up to its LF */
 	bool sasl_wait;          /* "+ " sent, next line is the response */
 	bool tls_pending;        /* STLS accepted, handshake not begun */
 	bool timeout_authed;     /* idle timeout chosen for TRANSACTION */
 	bool locked;             /* holds the mailbox lock of drop.mailbox_id */
 	bool in_session_count;   /* server_busy_begin() is in force */
-	unsigned errors;         /* bad commands, LIMIT_POP3_ERRORS */
 	unsigned auth_failures;
 	char user[LIMIT_ADDRESS + 1]; /* from USER, "" when none */
 	char address[LIMIT_ADDRESS + 1]; /* logged-in account */
@@ -80,22 +73,13 @@ struct pop3_session {
 	struct store_mailbox_info job_info;
 };
 
-/* Reference counting: a pending job holds a reference so the session
- * outlives a vanished client (STYLE.md rule 13). */
-void pop3_session_ref(struct pop3_session *s);
-void pop3_session_unref(struct pop3_session *s);
+/* Reference counting, close, is_tls and the error count are the base's
+ * (core/session.h: session_ref(&s->base), ...). */
 
 /* Stops reading commands while an async job runs; pop3_session_unbusy()
  * resumes and processes pipelined input that arrived meanwhile. */
 void pop3_session_busy(struct pop3_session *s);
 void pop3_session_unbusy(struct pop3_session *s);
-/* Ends the session after the queued replies are sent. */
-void pop3_session_close(struct pop3_session *s, const char *reason);
-bool pop3_session_is_tls(const struct pop3_session *s);
-/* Counts a protocol error; closes the connection past LIMIT_POP3_ERRORS.
- * true when the session is closing. */
-bool pop3_session_error(struct pop3_session *s);
-
 /* pop3_cmds.c: runs one parsed command (state and TLS checks, then the
  * handler from the table). */
 void pop3_cmds_dispatch(struct pop3_session *s, const struct pop3_cmd *cmd);

@@ -28,17 +28,17 @@ auth_delay_done(evutil_socket_t fd, short what, void *arg)
 {
 	struct smtp_session *s = arg;
 
-	if (!s->closed) {
-		if (s->auth_failures >= s->srv->cfg.max_auth_failures) {
+	if (s->base.conn != NULL) {
+		if (s->auth_failures >= auth_max_failures(s->base.srv)) {
 			smtp_reply(s, 421, "4.7.0", "Too many failed "
 				   "authentication attempts");
-			smtp_session_close(s);
+			session_close(&s->base, NULL);
 		} else {
 			smtp_reply(s, 535, "5.7.8", "Authentication "
 				   "credentials invalid");
 		}
 	}
-	if (!smtp_session_unref(s))
+	if (!session_unref(&s->base))
 		smtp_session_resume(s);
 }
 
@@ -47,7 +47,8 @@ auth_delay_done(evutil_socket_t fd, short what, void *arg)
 static void
 auth_fail_later(struct smtp_session *s, unsigned n)
 {
-	if (auth_fail_timer(s->srv, &s->delay_ev, n, auth_delay_done, s) < 0)
+	if (auth_fail_timer(s->base.srv, &s->delay_ev, n, auth_delay_done,
+			    s) < 0)
 		auth_delay_done(-1, 0, s);
 }
 
@@ -58,10 +59,10 @@ static void
 auth_refused(struct smtp_session *s, enum auth_result result)
 {
 	if (result == AUTH_BLOCKED &&
-	    ++s->auth_failures >= s->srv->cfg.max_auth_failures) {
+	    ++s->auth_failures >= auth_max_failures(s->base.srv)) {
 		smtp_reply(s, 421, "4.7.0", "Too many failed authentication "
 			   "attempts, try again later");
-		smtp_session_close(s);
+		session_close(&s->base, NULL);
 		return;
 	}
 	smtp_reply(s, 454, "4.7.0", "Temporary authentication failure%s",
@@ -74,28 +75,35 @@ auth_done(void *arg, const struct auth_outcome *o)
 {
 	struct smtp_session *s = arg;
 
-	if (s->closed) {
-		smtp_session_unref(s);
+	if (s->base.conn == NULL) {
+		session_unref(&s->base);
 		return;
 	}
 	if (o->result == AUTH_OK) {
 		s->authed = true;
 		str_lcpy(s->auth_user, o->address, sizeof(s->auth_user));
-		log_info(s->id, "auth", " user=%s result=ok",
+		log_info(s->base.id, "auth", " user=%s result=ok",
 			 log_qs(s->auth_user));
 		smtp_reply(s, 235, "2.7.0", "Authentication successful");
 	} else if (o->result == AUTH_FAILED) {
-		++s->auth_failures;
-		log_warn(s->id, "auth", " user=%s result=fail failures=%u "
-			 "ip=%s", log_qs(s->sasl_user), s->auth_failures,
-			 conn_peer(s->conn));
-		auth_fail_later(s, o->failures > s->auth_failures
-					   ? o->failures : s->auth_failures);
+		struct auth_req rq = { .sess_id = s->base.id,
+				       .peer_ip = conn_peer(s->base.conn),
+				       .user = s->sasl_user };
+		/* Counted by the throttle already (o->failures): the delay
+		 * grows with the higher count, as in IMAP and POP3. */
+		unsigned n = auth_session_failure(s->base.srv, &rq, o->failures,
+						  ++s->auth_failures);
+
+		auth_log_failure(s->base.id, s->sasl_user,
+				 s->sasl_mech == SASL_MECH_LOGIN ? "LOGIN"
+								 : "PLAIN",
+				 s->auth_failures);
+		auth_fail_later(s, n);
 		return;
 	} else {
 		auth_refused(s, o->result);
 	}
-	if (!smtp_session_unref(s))
+	if (!session_unref(&s->base))
 		smtp_session_resume(s);
 }
 
@@ -103,8 +111,8 @@ static void
 auth_check(struct smtp_session *s, struct sasl_creds *c)
 {
 	struct auth_req rq = {
-		.sess_id = s->id,
-		.peer_ip = conn_peer(s->conn),
+		.sess_id = s->base.id,
+		.peer_ip = conn_peer(s->base.conn),
 		.user = c->user,
 		.pass = c->pass,
 	};
@@ -114,14 +122,14 @@ auth_check(struct smtp_session *s, struct sasl_creds *c)
 	 * as a failed login for the throttle. */
 	if (c->authzid[0] != '\0' && strcmp(c->authzid, c->user) != 0) {
 		sasl_creds_clear(c);
-		auth_note_failure(s->srv, &rq);
+		auth_note_failure(s->base.srv, &rq);
 		smtp_reply(s, 535, "5.7.8", "Authorization identity refused");
 		return;
 	}
 	str_lcpy(s->sasl_user, c->user, sizeof(s->sasl_user));
-	smtp_session_ref(s);
-	conn_pause(s->conn);
-	auth_verify_async(s->srv, &rq, auth_done, s);
+	session_ref(&s->base);
+	conn_pause(s->base.conn);
+	auth_verify_async(s->base.srv, &rq, auth_done, s);
 	sasl_creds_clear(c);
 }
 
@@ -130,7 +138,7 @@ auth_malformed(struct smtp_session *s)
 {
 	smtp_set_mode(s, SMTP_MODE_COMMAND);
 	smtp_reply(s, 501, "5.5.2", "Malformed authentication response");
-	smtp_count_error(s);
+	session_error(&s->base);
 }
 
 /* One client response: the initial response or a line after 334. */

@@ -62,7 +62,7 @@ cmd_helo(struct smtp_session *s, const struct smtp_cmd *cmd)
 	char size[64];
 	const char *lines[12];
 	size_t n = 0;
-	bool tls = conn_is_tls(s->conn);
+	bool tls = conn_is_tls(s->base.conn);
 
 	/* RFC 5321 §4.1.4: HELO/EHLO also resets any transaction. */
 	smtp_tx_free(s);
@@ -70,13 +70,14 @@ cmd_helo(struct smtp_session *s, const struct smtp_cmd *cmd)
 	s->state = SMTP_STATE_HELO;
 	s->esmtp = cmd->verb == SMTP_VERB_EHLO;
 	if (!s->esmtp) {
-		smtp_reply(s, 250, NULL, "%s", s->srv->cfg.hostname);
+		smtp_reply(s, 250, NULL, "%s", s->base.srv->cfg.hostname);
 		return;
 	}
-	snprintf(line, sizeof(line), "%s", s->srv->cfg.hostname);
+	snprintf(line, sizeof(line), "%s", s->base.srv->cfg.hostname);
 	lines[n++] = line;
 	lines[n++] = "PIPELINING";
-	snprintf(size, sizeof(size), "SIZE %zu", s->srv->cfg.max_message_size);
+	snprintf(size, sizeof(size), "SIZE %zu",
+		 s->base.srv->cfg.max_message_size);
 	lines[n++] = size;
 	lines[n++] = "8BITMIME";
 	lines[n++] = "ENHANCEDSTATUSCODES";
@@ -108,7 +109,8 @@ smtp_mail_params(struct smtp_session *s, const struct smtp_cmd *cmd,
 				return -1;
 			}
 			/* RFC 1870 §6.2 */
-			if ((unsigned long long)sz > s->srv->cfg.max_message_size) {
+			if ((unsigned long long)sz >
+			    s->base.srv->cfg.max_message_size) {
 				smtp_reply(s, 552, "5.3.4",
 					   "Message size exceeds fixed limit");
 				return -1;
@@ -146,8 +148,9 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	/* Below min_free_disk nothing new is accepted, so a full
 	 * disk never loses mail; RFC 3463 4.3.1, a temporary refusal the
 	 * sender retries (RFC 5321 §4.2.3 452). */
-	if (diskfree_low(s->srv->cfg.data_dir, s->srv->cfg.min_free_disk)) {
-		log_warn(s->id, "mail", " error=disk_low");
+	if (diskfree_low(s->base.srv->cfg.data_dir,
+			 s->base.srv->cfg.min_free_disk)) {
+		log_warn(s->base.id, "mail", " error=disk_low");
 		smtp_reply(s, 452, "4.3.1", "Insufficient system storage");
 		return;
 	}
@@ -167,7 +170,7 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	s->tx->declared_size = size;
 	str_lcpy(s->tx->from, cmd->path, sizeof(s->tx->from));
 	s->state = SMTP_STATE_MAIL;
-	log_info(s->id, "mail", " from=%s", log_qs(cmd->path));
+	log_info(s->base.id, "mail", " from=%s", log_qs(cmd->path));
 	smtp_sender_mail(s); /* 250, or 550 5.7.1 on submission */
 }
 
@@ -208,12 +211,12 @@ static void
 rcpt_work(void *arg)
 {
 	struct smtp_rcpt_job *j = arg;
-	struct store *st = store_thread_handle(&j->s->srv->cfg);
+	struct store *st = store_thread_handle(&j->s->base.srv->cfg);
 
 	j->status = st ? store_resolve_rcpt(st, j->addr, &j->accounts, &j->n)
 		       : STORE_RCPT_ERROR;
 	if (j->status == STORE_RCPT_OK)
-		j->full = rcpt_full(st, j, j->s->srv->cfg.quota_default);
+		j->full = rcpt_full(st, j, j->s->base.srv->cfg.quota_default);
 }
 
 static void
@@ -234,7 +237,8 @@ rcpt_accept(struct smtp_session *s, struct smtp_rcpt_job *j)
 	r->n_accounts = j->n;
 	j->accounts = NULL;
 	s->state = SMTP_STATE_RCPT;
-	log_info(s->id, "rcpt", " to=%s accounts=%zu", log_qs(r->addr), j->n);
+	log_info(s->base.id, "rcpt", " to=%s accounts=%zu", log_qs(r->addr),
+		 j->n);
 	smtp_reply(s, 250, "2.1.5", "Ok");
 }
 
@@ -247,12 +251,12 @@ rcpt_accept(struct smtp_session *s, struct smtp_rcpt_job *j)
 static bool
 rcpt_refused(struct smtp_session *s)
 {
-	if (++s->bad_rcpts < s->srv->cfg.smtp_bad_rcpt_limit)
+	if (++s->bad_rcpts < s->base.srv->cfg.smtp_bad_rcpt_limit)
 		return false;
-	log_warn(s->id, "rcpt_limit", " bad_rcpts=%u", s->bad_rcpts);
+	log_warn(s->base.id, "rcpt_limit", " bad_rcpts=%u", s->bad_rcpts);
 	smtp_reply(s, 421, "4.7.0", "Too many unknown recipients, closing "
 		   "connection");
-	smtp_session_close(s);
+	session_close(&s->base, NULL);
 	return true;
 }
 
@@ -262,7 +266,7 @@ rcpt_done(void *arg)
 	struct smtp_rcpt_job *j = arg;
 	struct smtp_session *s = j->s;
 
-	if (!s->closed && s->tx != NULL) {
+	if (s->base.conn != NULL && s->tx != NULL) {
 		switch (j->status) {
 		case STORE_RCPT_OK:
 			/* RFC 3463 5.2.2; RFC 5321 §4.2.3 552 at RCPT. */
@@ -294,7 +298,7 @@ rcpt_done(void *arg)
 	}
 	free(j->accounts);
 	free(j);
-	if (!smtp_session_unref(s))
+	if (!session_unref(&s->base))
 		smtp_session_resume(s);
 }
 
@@ -305,11 +309,11 @@ rcpt_delay_done(evutil_socket_t fd, short what, void *arg)
 	struct smtp_rcpt_job *j = s->rcpt_delayed;
 
 	s->rcpt_delayed = NULL;
-	if (s->closed) {
+	if (s->base.conn == NULL) {
 		rcpt_done(j); /* the client left: no lookup, just release */
 		return;
 	}
-	workers_submit(s->srv->workers, rcpt_work, rcpt_done, j);
+	workers_submit(s->base.srv->workers, rcpt_work, rcpt_done, j);
 }
 
 /* Starts the lookup, after the harvesting delay once the session has had
@@ -318,16 +322,17 @@ rcpt_delay_done(evutil_socket_t fd, short what, void *arg)
 static void
 rcpt_submit(struct smtp_session *s, struct smtp_rcpt_job *j)
 {
-	long ms = s->srv->cfg.smtp_bad_rcpt_delay_ms;
+	long ms = s->base.srv->cfg.smtp_bad_rcpt_delay_ms;
 	struct timeval tv = { .tv_sec = ms / 1000,
 			      .tv_usec = (ms % 1000) * 1000 };
 
-	smtp_session_ref(s);
-	conn_pause(s->conn);
-	if (s->bad_rcpts >= s->srv->cfg.smtp_max_bad_rcpts && ms > 0) {
+	session_ref(&s->base);
+	conn_pause(s->base.conn);
+	if (s->bad_rcpts >= s->base.srv->cfg.smtp_max_bad_rcpts && ms > 0) {
 		if (s->rcpt_delay_ev == NULL)
 			s->rcpt_delay_ev = evtimer_new(
-				loop_base(s->srv->loop), rcpt_delay_done, s);
+				loop_base(s->base.srv->loop), rcpt_delay_done,
+				s);
 		s->rcpt_delayed = j;
 		if (s->rcpt_delay_ev != NULL &&
 		    evtimer_add(s->rcpt_delay_ev, &tv) == 0)
@@ -336,7 +341,7 @@ rcpt_submit(struct smtp_session *s, struct smtp_rcpt_job *j)
 	}
 	/* Urgent lane: a sender waits, with its own timeouts, and must not
 	 * queue behind IMAP reads (workers.h). */
-	workers_submit_urgent(s->srv->workers, rcpt_work, rcpt_done, j);
+	workers_submit_urgent(s->base.srv->workers, rcpt_work, rcpt_done, j);
 }
 
 static void
@@ -350,7 +355,7 @@ cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 		smtp_reply(s, 503, "5.5.1", "RCPT may not follow BDAT");
 		return;
 	}
-	if (s->tx->n_rcpts >= s->srv->cfg.max_rcpts) {
+	if (s->tx->n_rcpts >= s->base.srv->cfg.max_rcpts) {
 		smtp_reply(s, 452, "4.5.3", "Too many recipients");
 		return;
 	}
@@ -374,7 +379,7 @@ cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 	/* RFC 5321 §4.1.1.3: <postmaster> without a domain is ours. */
 	if (strchr(cmd->path, '@') == NULL)
 		snprintf(j->addr, sizeof(j->addr), "%s@%s", cmd->path,
-			 s->srv->cfg.hostname);
+			 s->base.srv->cfg.hostname);
 	else
 		str_lcpy(j->addr, cmd->path, sizeof(j->addr));
 	rcpt_submit(s, j);
@@ -397,7 +402,7 @@ static void
 cmd_quit(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	smtp_reply(s, 221, "2.0.0", "Bye");
-	smtp_session_close(s);
+	session_close(&s->base, NULL);
 }
 
 static void
@@ -437,9 +442,9 @@ static void
 cmd_starttls(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	smtp_reply(s, 220, "2.0.0", "Ready to start TLS");
-	if (conn_starttls(s->conn) < 0) {
-		log_error(s->id, "starttls", " reason=setup");
-		smtp_session_close(s);
+	if (conn_starttls(s->base.conn) < 0) {
+		log_error(s->base.id, "starttls", " reason=setup");
+		session_close(&s->base, NULL);
 		return;
 	}
 	smtp_reset_after_tls(s);
@@ -487,8 +492,8 @@ smtp_dispatch_refused(struct smtp_session *s, const struct smtp_cmd *cmd,
 		return true;
 	}
 	if (cmd->verb == SMTP_VERB_BDAT || smtp_line_is_bdat(line, len)) {
-		log_info(s->id, "bdat_unreadable", " action=close");
-		smtp_session_close(s);
+		log_info(s->base.id, "bdat_unreadable", " action=close");
+		session_close(&s->base, NULL);
 		return false;
 	}
 	return true;
@@ -499,12 +504,12 @@ smtp_dispatch_refused(struct smtp_session *s, const struct smtp_cmd *cmd,
 static int
 smtp_dispatch_flags(struct smtp_session *s, unsigned flags)
 {
-	if ((flags & SMTP_CMD_NEEDS_TLS) && !conn_is_tls(s->conn)) {
+	if ((flags & SMTP_CMD_NEEDS_TLS) && !conn_is_tls(s->base.conn)) {
 		smtp_reply(s, 538, "5.7.11", "Encryption required for "
 			   "requested authentication mechanism");
 		return -1;
 	}
-	if ((flags & SMTP_CMD_NO_TLS) && conn_is_tls(s->conn)) {
+	if ((flags & SMTP_CMD_NO_TLS) && conn_is_tls(s->base.conn)) {
 		smtp_reply(s, 503, "5.5.1", "TLS is already active");
 		return -1;
 	}
@@ -527,27 +532,27 @@ smtp_dispatch(struct smtp_session *s, const char *line, size_t len)
 	struct smtp_parse_error err;
 	const struct smtp_cmd_entry *e;
 
-	log_debug(s->id, "command", " line=%s",
+	log_debug(s->base.id, "command", " line=%s",
 		  len > 5 && str_ieq(line, 5, "AUTH ") ? "AUTH ***"
 						      : log_q(line, len));
 	if (smtp_parse_command(line, len, &cmd, &err) < 0) {
 		smtp_reply(s, err.code, err.enh, "%s", err.text);
 		if (smtp_dispatch_refused(s, &cmd, line, len))
-			smtp_count_error(s);
+			session_error(&s->base);
 		return;
 	}
 	e = &smtp_cmd_table[cmd.verb];
 	if (e->fn == NULL) {
 		smtp_reply(s, 502, "5.5.1", "Command not implemented");
 		if (smtp_dispatch_refused(s, &cmd, line, len))
-			smtp_count_error(s);
+			session_error(&s->base);
 		return;
 	}
 	if (!(e->states & s->state)) {
 		smtp_reply(s, 503, "5.5.1", "Bad sequence of commands: %s",
 			   e->bad_state);
 		if (smtp_dispatch_refused(s, &cmd, line, len))
-			smtp_count_error(s);
+			session_error(&s->base);
 		return;
 	}
 	/* These refusals were never counted as errors: a client that tries

@@ -85,7 +85,7 @@ tx_append(struct smtp_session *s, const void *p, size_t n)
 
 	if (tx->spool == NULL || n == 0)
 		return;
-	if (tx->size + n > s->srv->cfg.max_message_size) {
+	if (tx->size + n > s->base.srv->cfg.max_message_size) {
 		tx->too_big = true;
 		smtp_spool_abort(&tx->spool);
 		return;
@@ -196,7 +196,7 @@ spool_wait(struct smtp_session *s)
 {
 	if (s->tx->spool == NULL || !smtp_spool_full(s->tx->spool))
 		return false;
-	conn_pause(s->conn);
+	conn_pause(s->base.conn);
 	return true;
 }
 
@@ -207,16 +207,17 @@ data_end(struct smtp_session *s)
 	struct smtp_tx *tx = s->tx;
 
 	if (tx->too_big) {
-		log_info(s->id, "reject", " reason=size limit=%zu",
-			 s->srv->cfg.max_message_size);
+		log_info(s->base.id, "reject", " reason=size limit=%zu",
+			 s->base.srv->cfg.max_message_size);
 		smtp_reply(s, 552, "5.3.4", "Message size exceeds fixed limit");
 	} else if (tx->line_too_long) {
-		log_info(s->id, "reject", " reason=line_length limit=%d",
+		log_info(s->base.id, "reject", " reason=line_length limit=%d",
 			 LIMIT_SMTP_DATA_LINE);
 		smtp_reply(s, 552, "5.3.4", "Message has a line longer than %d "
 			   "octets", LIMIT_SMTP_DATA_LINE);
 	} else if (tx->spool == NULL) {
-		log_error(s->id, "spool", " msg=%s reason=write", tx->msgid);
+		log_error(s->base.id, "spool", " msg=%s reason=write",
+			  tx->msgid);
 		smtp_reply(s, 451, "4.3.0", "Temporary failure storing the "
 			   "message, try again later");
 	} else {
@@ -268,7 +269,8 @@ bdat_end(struct smtp_session *s)
 		smtp_reply(s, 552, "5.3.4", "Message size exceeds fixed limit");
 	} else if (tx->spool == NULL) {
 		tx->bdat_failed = true;
-		log_error(s->id, "spool", " msg=%s reason=write", tx->msgid);
+		log_error(s->base.id, "spool", " msg=%s reason=write",
+			  tx->msgid);
 		smtp_reply(s, 451, "4.3.0", "Temporary failure storing the "
 			   "message, try again later");
 	} else if (s->bdat_last) {
@@ -315,7 +317,7 @@ bdat_read(struct smtp_session *s, struct evbuffer *in)
 void
 smtp_data_input(struct smtp_session *s)
 {
-	struct evbuffer *in = conn_input(s->conn);
+	struct evbuffer *in = conn_input(s->base.conn);
 
 	if (s->mode == SMTP_MODE_DATA)
 		data_read(s, in);
@@ -368,7 +370,7 @@ smtp_cmd_bdat(struct smtp_session *s, const struct smtp_cmd *cmd)
 	else if (!tx->used_bdat && tx_begin(s) < 0)
 		tx->bdat_failed = true; /* no memory: spool is NULL */
 	tx->used_bdat = true;
-	if (cmd->bdat_size > s->srv->cfg.max_message_size - tx->size) {
+	if (cmd->bdat_size > s->base.srv->cfg.max_message_size - tx->size) {
 		tx->too_big = true;
 		smtp_spool_abort(&tx->spool);
 	}
@@ -409,7 +411,7 @@ received_header(struct smtp_session *s, struct buf *out)
 	time_t now = time(NULL);
 	struct tm tm;
 	const char *with;
-	bool tls = conn_is_tls(s->conn);
+	bool tls = conn_is_tls(s->base.conn);
 
 	localtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
@@ -424,7 +426,8 @@ received_header(struct smtp_session *s, struct buf *out)
 				 : (tls ? "ESMTPS" : "ESMTP");
 	buf_printf(out, "Received: from %s (%s)\r\n\tby %s (Postel) "
 		   "with %s id %s", s->helo[0] ? s->helo : "unknown",
-		   conn_peer(s->conn), s->srv->cfg.hostname, with, s->tx->msgid);
+		   conn_peer(s->base.conn), s->base.srv->cfg.hostname, with,
+		   s->tx->msgid);
 	/* Name the recipient only when there is one (RFC 5321 §4.4 privacy). */
 	if (s->tx->n_rcpts == 1)
 		buf_printf(out, "\r\n\tfor <%s>", s->tx->rcpts[0].addr);
@@ -492,18 +495,19 @@ deliver_after(void *arg, bool ok)
 	struct smtp_delivery *d = arg;
 
 	if (!ok)
-		blob_unlink(d->s->srv->cfg.data_dir, d->path);
+		blob_unlink(d->s->base.srv->cfg.data_dir, d->path);
 }
 
 static void
 deliver_log(struct smtp_session *s, struct smtp_delivery *d)
 {
-	log_info(s->id, "accept", " msg=%s from=%s size=%llu rcpts=%zu",
+	log_info(s->base.id, "accept", " msg=%s from=%s size=%llu rcpts=%zu",
 		 d->msgid, log_qs(s->tx->from), (unsigned long long)d->size,
 		 s->tx->n_rcpts);
 	for (size_t i = 0; i < s->tx->n_rcpts; i++)
 		for (size_t k = 0; k < s->tx->rcpts[i].n_accounts; k++)
-			log_info(s->id, "deliver", " msg=%s rcpt=%s account=%lld "
+			log_info(s->base.id, "deliver",
+				 " msg=%s rcpt=%s account=%lld "
 				 "mailbox=INBOX", d->msgid,
 				 log_qs(s->tx->rcpts[i].addr),
 				 (long long)s->tx->rcpts[i].accounts[k]);
@@ -515,14 +519,14 @@ deliver_done(void *arg, int result)
 	struct smtp_delivery *d = arg;
 	struct smtp_session *s = d->s;
 
-	server_busy_end(s->srv);
+	server_busy_end(s->base.srv);
 	/* The transaction outlives a vanished client until we unref. */
 	if (result == 0) {
 		deliver_log(s, d);
 		for (size_t i = 0; i < d->n_accounts; i++)
-			server_notify_account(s->srv, d->accounts[i]);
+			server_notify_account(s->base.srv, d->accounts[i]);
 	}
-	if (!s->closed) {
+	if (s->base.conn != NULL) {
 		if (result == 0)
 			smtp_reply(s, 250, "2.0.0", "Ok: queued as %s", d->msgid);
 		else
@@ -531,7 +535,7 @@ deliver_done(void *arg, int result)
 		smtp_tx_free(s);
 	}
 	delivery_free(d);
-	if (!smtp_session_unref(s))
+	if (!session_unref(&s->base))
 		smtp_session_resume(s);
 }
 
@@ -598,8 +602,8 @@ blob_done(void *arg)
 	int err = smtp_spool_error(d->spool);
 
 	if (err != 0) {
-		log_error(d->s->id, "blob_write", " msg=%s errno=%d", d->msgid,
-			  err);
+		log_error(d->s->base.id, "blob_write", " msg=%s errno=%d",
+			  d->msgid, err);
 		deliver_done(d, -1);
 		return;
 	}
@@ -617,7 +621,7 @@ blob_done(void *arg)
 	job.done = deliver_done;
 	job.arg = d;
 	snprintf(job.sync_blob, sizeof(job.sync_blob), "%s", d->path);
-	commit_submit(d->s->srv->commit, &job);
+	commit_submit(d->s->base.srv->commit, &job);
 }
 
 static void
@@ -635,8 +639,8 @@ smtp_deliver(struct smtp_session *s)
 	memcpy(d->msgid, s->tx->msgid, sizeof(d->msgid));
 	d->spool = s->tx->spool;          /* moved: the delivery owns it */
 	s->tx->spool = NULL;
-	smtp_session_ref(s);
-	server_busy_begin(s->srv);
-	conn_pause(s->conn);
+	session_ref(&s->base);
+	server_busy_begin(s->base.srv);
+	conn_pause(s->base.conn);
 	smtp_spool_finish(d->spool, delivery_meta, blob_done, d);
 }

@@ -12,6 +12,7 @@
 
 #include "../auth/sasl.h"
 #include "../core/limits.h"
+#include "../core/session.h"
 #include "../util/buf.h"
 #include "smtp_datascan.h"
 #include "smtp_parse.h"
@@ -77,14 +78,12 @@ struct smtp_tx {
 };
 
 struct smtp_session {
-	struct server *srv;
-	struct conn *conn;
-	char id[17];        /* conn_id() copy (the log's sess=), valid after
-			     * close: a delivery may end after the client */
+	/* First: srv, conn (NULL once gone), id (a copy, valid after close:
+	 * a delivery may end after the client), refs (1 for the conn + 1 per
+	 * async step in flight), closing (last reply queued or conn gone),
+	 * errors. */
+	struct session base;
 	int proto;          /* enum proto */
-	int refs;           /* async operations in flight */
-	bool closed;        /* conn is gone; free when refs drops to 0 */
-	bool quitting;      /* last reply queued; read nothing more */
 	bool timeout_authed; /* authed when the idle timeout was chosen */
 	bool rate_on;       /* DATA/BDAT minimum rate armed (conn.h) */
 	enum smtp_mode mode;
@@ -94,7 +93,6 @@ struct smtp_session {
 	bool authed;
 	char auth_user[LIMIT_ADDRESS + 1];
 	unsigned auth_failures;
-	unsigned errors;
 	enum sasl_mech sasl_mech;
 	int sasl_step;
 	char sasl_user[LIMIT_ADDRESS + 1];
@@ -108,16 +106,19 @@ struct smtp_session {
 	struct smtp_tx *tx;
 };
 
-/* smtp_session.c */
-void smtp_session_ref(struct smtp_session *s);
-/* Drops a reference; true when the session was freed (caller must stop). */
-bool smtp_session_unref(struct smtp_session *s);
+/* smtp_session.c; references, close and the error count are the base's
+ * (core/session.h). */
+/* Async steps in flight (references beyond the connection's). */
+static inline int
+smtp_session_jobs(const struct smtp_session *s)
+{
+	return s->base.refs - (s->base.conn != NULL ? 1 : 0);
+}
 void smtp_tx_free(struct smtp_session *s);
 struct smtp_tx *smtp_tx_new(void);
 void smtp_set_mode(struct smtp_session *s, enum smtp_mode mode);
 /* Continue with pipelined input after an async step. */
 void smtp_session_resume(struct smtp_session *s);
-void smtp_session_close(struct smtp_session *s);
 
 /* smtp_cmds.c */
 void smtp_dispatch(struct smtp_session *s, const char *line, size_t len);
@@ -177,8 +178,4 @@ void smtp_reply(struct smtp_session *s, int code, const char *enh,
 /* Multi-line reply: lines[0..n) each become "code-" / "code " lines. */
 void smtp_reply_lines(struct smtp_session *s, int code, const char **lines,
 		      size_t n);
-/* Counts a protocol error; after LIMIT_SMTP_ERRORS says 421 and closes.
- * true when the session is closing. */
-bool smtp_count_error(struct smtp_session *s);
-
 #endif

@@ -17,7 +17,7 @@ smtp_reply(struct smtp_session *s, int code, const char *enh, const char *fmt,
 	char text[512];
 	va_list ap;
 
-	if (s->closed)
+	if (s->base.conn == NULL)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
@@ -29,14 +29,14 @@ smtp_reply(struct smtp_session *s, int code, const char *enh, const char *fmt,
 	/* Like Postfix, enhanced codes are sent even before EHLO: clients
 	 * that did not ask for them ignore the extra word. */
 	if (enh != NULL)
-		conn_printf(s->conn, "%d %s %s\r\n", code, enh, text);
+		conn_printf(s->base.conn, "%d %s %s\r\n", code, enh, text);
 	else
-		conn_printf(s->conn, "%d %s\r\n", code, text);
+		conn_printf(s->base.conn, "%d %s\r\n", code, text);
 	if (code >= 400)
-		log_info(s->id, "reply", " code=%d enh=%s text=%s", code,
+		log_info(s->base.id, "reply", " code=%d enh=%s text=%s", code,
 			 enh ? enh : "-", log_qs(text));
 	else
-		log_debug(s->id, "reply", " code=%d text=%s", code,
+		log_debug(s->base.id, "reply", " code=%d text=%s", code,
 			  log_qs(text));
 }
 
@@ -44,19 +44,9 @@ void
 smtp_reply_lines(struct smtp_session *s, int code, const char **lines,
 		 size_t n)
 {
-	if (s->closed)
+	if (s->base.conn == NULL)
 		return;
 	for (size_t i = 0; i < n; i++)
-		conn_printf(s->conn, "%d%c%s\r\n", code,
+		conn_printf(s->base.conn, "%d%c%s\r\n", code,
 			    i + 1 < n ? '-' : ' ', lines[i]);
-}
-
-bool
-smtp_count_error(struct smtp_session *s)
-{
-	if (++s->errors < LIMIT_SMTP_ERRORS)
-		return false;
-	smtp_reply(s, 421, "4.7.0", "Too many errors, closing connection");
-	smtp_session_close(s);
-	return true;
 }

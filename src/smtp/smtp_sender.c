@@ -38,7 +38,7 @@ static bool
 sender_applies(const struct smtp_session *s)
 {
 	return (s->proto == PROTO_SUBMISSION || s->proto == PROTO_SUBMISSIONS)
-	       && s->authed && s->srv->cfg.sender_check;
+	       && s->authed && s->base.srv->cfg.sender_check;
 }
 
 static bool
@@ -53,7 +53,7 @@ static void
 sender_work(void *arg)
 {
 	struct smtp_sender_job *j = arg;
-	struct store *st = store_thread_handle(&j->s->srv->cfg);
+	struct store *st = store_thread_handle(&j->s->base.srv->cfg);
 	struct store_account acct;
 	int rc;
 
@@ -85,7 +85,8 @@ sender_refuse(struct smtp_session *s, const char *what, const char *from)
 	for (; from[n] != '\0' && n < sizeof(addr) - 1; n++)
 		addr[n] = from[n] > 0x20 && from[n] < 0x7f ? from[n] : '?';
 	addr[n] = '\0';
-	log_info(s->id, "reject", " reason=sender field=%s addr=%s user=%s",
+	log_info(s->base.id, "reject",
+		 " reason=sender field=%s addr=%s user=%s",
 		 what, log_qs(addr), log_qs(s->auth_user));
 	smtp_reply(s, 550, "5.7.1", "%s address <%s> not owned by "
 		   "authenticated user %s", what, addr, s->auth_user);
@@ -99,7 +100,7 @@ sender_done(void *arg)
 	struct smtp_session *s = j->s;
 	bool at_mail = j->cont == NULL;
 
-	if (!s->closed && s->tx != NULL) {
+	if (s->base.conn != NULL && s->tx != NULL) {
 		if (j->result < 0) {
 			smtp_reply(s, 451, "4.3.0", "Temporary lookup failure");
 			smtp_tx_free(s);
@@ -116,7 +117,7 @@ sender_done(void *arg)
 	free(j);
 	/* cont may have started the delivery, which holds its own
 	 * reference and resumes the session when it is done. */
-	if (!smtp_session_unref(s) && s->refs == 0)
+	if (!session_unref(&s->base) && smtp_session_jobs(s) == 0)
 		smtp_session_resume(s);
 }
 
@@ -125,9 +126,10 @@ sender_submit(struct smtp_session *s, struct smtp_sender_job *j)
 {
 	j->s = s;
 	str_lcpy(j->account, s->auth_user, sizeof(j->account));
-	smtp_session_ref(s);
-	conn_pause(s->conn);
-	workers_submit_urgent(s->srv->workers, sender_work, sender_done, j);
+	session_ref(&s->base);
+	conn_pause(s->base.conn);
+	workers_submit_urgent(s->base.srv->workers, sender_work, sender_done,
+			      j);
 }
 
 void
@@ -143,7 +145,8 @@ smtp_sender_mail(struct smtp_session *s)
 	 * MTA generates (bounces); a user agent has none to send, and mail
 	 * nobody can answer or bounce to is not sent in a user's name. */
 	if (s->tx->from[0] == '\0') {
-		log_info(s->id, "reject", " reason=sender field=Sender addr=<> "
+		log_info(s->base.id, "reject",
+			 " reason=sender field=Sender addr=<> "
 			 "user=%s", log_qs(s->auth_user));
 		smtp_reply(s, 550, "5.7.1", "Null sender <> not allowed on "
 			   "submission for authenticated user %s",
@@ -189,7 +192,8 @@ sender_hdr_refused(struct smtp_session *s, enum smtp_sender_hdr_status st,
 		smtp_reply(s, 451, "4.3.0", "Out of memory");
 		break;
 	}
-	log_info(s->id, "reject", " reason=sender_header status=%d user=%s",
+	log_info(s->base.id, "reject",
+		 " reason=sender_header status=%d user=%s",
 		 (int)st, log_qs(s->auth_user));
 	smtp_tx_free(s);
 	return true;
@@ -230,7 +234,7 @@ smtp_sender_data(struct smtp_session *s, const char *hdr, size_t len,
 	}
 	/* A From: past what we read could not be checked. */
 	if (mime_header_block_len(hdr, cap) == cap && (truncated || len > cap)) {
-		log_info(s->id, "reject", " reason=sender_header_size");
+		log_info(s->base.id, "reject", " reason=sender_header_size");
 		smtp_reply(s, 550, "5.7.1", "Header block over %d octets: "
 			   "From: cannot be checked", LIMIT_SMTP_HEADER_KEPT);
 		smtp_tx_free(s);

@@ -20,19 +20,28 @@
 #include "../util/str.h"
 #include "smtp_int.h"
 
-static void smtp_on_read(void *ctx);
-static void smtp_on_close(void *ctx, const char *reason);
-static void smtp_on_timeout(void *ctx);
+static void smtp_on_read(struct session *base);
+static void smtp_on_close(struct session *base, const char *reason);
+static void smtp_on_timeout(struct session *base);
+static void smtp_too_many_errors(struct session *base);
+static void smtp_session_free(struct session *base);
 
-static const struct conn_handler smtp_conn_handler = {
+/* Command lines are read by smtp_next_line (bare LF accepted, BDAT-aware
+ * overlong handling), not session_read_line: no line_too_long. */
+static const struct session_ops smtp_session_ops = {
 	.on_read = smtp_on_read,
 	.on_close = smtp_on_close,
-	.on_timeout = smtp_on_timeout,
+	.timeout_reply = smtp_on_timeout,
+	.too_many_errors = smtp_too_many_errors,
+	.free = smtp_session_free,
+	.max_errors = LIMIT_SMTP_ERRORS,
 };
 
 static void
-smtp_session_free(struct smtp_session *s)
+smtp_session_free(struct session *base)
 {
+	struct smtp_session *s = (struct smtp_session *)base;
+
 	smtp_tx_free(s);
 	if (s->delay_ev != NULL)
 		event_free(s->delay_ev);
@@ -41,19 +50,11 @@ smtp_session_free(struct smtp_session *s)
 	free(s);
 }
 
-void
-smtp_session_ref(struct smtp_session *s)
+static void
+smtp_too_many_errors(struct session *base)
 {
-	s->refs++;
-}
-
-bool
-smtp_session_unref(struct smtp_session *s)
-{
-	if (--s->refs > 0 || !s->closed)
-		return false;
-	smtp_session_free(s);
-	return true;
+	smtp_reply((struct smtp_session *)base, 421, "4.7.0",
+		   "Too many errors, closing connection");
 }
 
 struct smtp_tx *
@@ -93,7 +94,7 @@ smtp_tx_free(struct smtp_session *s)
 static int
 smtp_cmd_timeout(struct smtp_session *s)
 {
-	const struct config *cfg = &s->srv->cfg;
+	const struct config *cfg = &s->base.srv->cfg;
 
 	if (s->proto != PROTO_SMTP && !s->authed && cfg->preauth_timeout > 0 &&
 	    cfg->preauth_timeout < cfg->smtp_cmd_timeout)
@@ -107,28 +108,20 @@ smtp_set_mode(struct smtp_session *s, enum smtp_mode mode)
 	bool bulk = mode == SMTP_MODE_DATA || mode == SMTP_MODE_BDAT;
 
 	s->mode = mode;
-	if (s->closed)
+	if (s->base.conn == NULL)
 		return;
 	s->timeout_authed = s->authed;
-	conn_set_timeout(s->conn, bulk ? s->srv->cfg.smtp_data_timeout
-				       : smtp_cmd_timeout(s));
+	conn_set_timeout(s->base.conn, bulk ? s->base.srv->cfg.smtp_data_timeout
+					    : smtp_cmd_timeout(s));
 	/* A whole DATA/BDAT transfer has a minimum rate (conn.h); between
 	 * reads smtp_data_timeout still applies. */
 	if (bulk != s->rate_on) {
 		s->rate_on = bulk;
-		conn_set_min_rate(s->conn, bulk ? s->srv->cfg.smtp_data_min_rate
-						: 0,
-				  s->srv->cfg.smtp_data_grace);
+		conn_set_min_rate(s->base.conn,
+				  bulk ? s->base.srv->cfg.smtp_data_min_rate
+				       : 0,
+				  s->base.srv->cfg.smtp_data_grace);
 	}
-}
-
-void
-smtp_session_close(struct smtp_session *s)
-{
-	if (s->closed || s->quitting)
-		return;
-	s->quitting = true;
-	conn_close_after_flush(s->conn);
 }
 
 void
@@ -140,13 +133,9 @@ smtp_session_start(struct server *srv, struct conn *conn, int proto)
 		conn_free(&conn);
 		return;
 	}
-	s->srv = srv;
-	s->conn = conn;
-	/* A copy: the conn and its id go at close, jobs may log later. */
-	str_lcpy(s->id, conn_id(conn), sizeof(s->id));
+	session_init(&s->base, &smtp_session_ops, srv, conn, false);
 	s->proto = proto;
 	s->state = SMTP_STATE_INIT;
-	conn_set_handler(conn, &smtp_conn_handler, s);
 	conn_set_line_deadline(conn, srv->cfg.command_deadline);
 	smtp_set_mode(s, SMTP_MODE_COMMAND);
 	smtp_reply(s, 220, NULL, "%s ESMTP Postel", srv->cfg.hostname);
@@ -163,11 +152,11 @@ smtp_line_too_long(struct smtp_session *s, struct evbuffer *in)
 
 	smtp_reply(s, 500, "5.5.2", "Line too long");
 	if (n > 0 && smtp_line_is_bdat(head, (size_t)n)) {
-		log_info(s->id, "bdat_unreadable", " action=close");
-		smtp_session_close(s);
+		log_info(s->base.id, "bdat_unreadable", " action=close");
+		session_close(&s->base, NULL);
 		return;
 	}
-	smtp_count_error(s);
+	session_error(&s->base);
 }
 
 /* Next command line, or NULL when none is complete yet. A line longer than
@@ -231,13 +220,14 @@ smtp_process_end(struct smtp_session *s, bool consumed)
 			 s->mode == SMTP_MODE_SASL ||
 			 s->mode == SMTP_MODE_DISCARD;
 
-	if (s->closed)
+	if (s->base.conn == NULL)
 		return;
 	if (s->timeout_authed != s->authed && line_mode)
 		smtp_set_mode(s, s->mode);
-	conn_line_wait(s->conn, s->refs == 1 && !s->quitting && line_mode &&
+	conn_line_wait(s->base.conn, smtp_session_jobs(s) == 1 &&
+		       !s->base.closing && line_mode &&
 		       (s->mode == SMTP_MODE_DISCARD ||
-			evbuffer_get_length(conn_input(s->conn)) > 0),
+			evbuffer_get_length(conn_input(s->base.conn)) > 0),
 		       consumed);
 }
 
@@ -248,9 +238,10 @@ smtp_process(struct smtp_session *s)
 	struct evbuffer *in;
 	bool consumed = false;
 
-	smtp_session_ref(s);
-	while (!s->closed && !s->quitting && s->refs == 1) {
-		in = conn_input(s->conn);
+	session_ref(&s->base);
+	while (s->base.conn != NULL && !s->base.closing &&
+	       smtp_session_jobs(s) == 1) {
+		in = conn_input(s->base.conn);
 		if (s->mode == SMTP_MODE_DISCARD) {
 			if (!smtp_discard(in))
 				break;
@@ -270,7 +261,8 @@ smtp_process(struct smtp_session *s)
 		size_t before = evbuffer_get_length(in);
 		char *line = smtp_next_line(s, in, &len);
 		if (line == NULL) {
-			if (evbuffer_get_length(in) == before || s->closed)
+			if (evbuffer_get_length(in) == before ||
+			    s->base.conn == NULL)
 				break;
 			continue;
 		}
@@ -282,37 +274,36 @@ smtp_process(struct smtp_session *s)
 		free(line);
 	}
 	smtp_process_end(s, consumed);
-	smtp_session_unref(s);
+	session_unref(&s->base);
 }
 
 void
 smtp_session_resume(struct smtp_session *s)
 {
-	if (s->closed || s->quitting)
+	if (s->base.conn == NULL || s->base.closing)
 		return;
-	conn_resume(s->conn);
+	conn_resume(s->base.conn);
 	smtp_process(s);
 }
 
 static void
-smtp_on_read(void *ctx)
+smtp_on_read(struct session *base)
 {
-	struct smtp_session *s = ctx;
+	struct smtp_session *s = (struct smtp_session *)base;
 
-	if (s->refs > 0)
+	if (smtp_session_jobs(s) > 0)
 		return; /* an async step is pending; it resumes us */
 	smtp_process(s);
 }
 
 static void
-smtp_on_timeout(void *ctx)
+smtp_on_timeout(struct session *base)
 {
-	struct smtp_session *s = ctx;
+	struct smtp_session *s = (struct smtp_session *)base;
 
-	log_info(s->id, "timeout", " mode=%d", (int)s->mode);
+	log_info(s->base.id, "timeout", " mode=%d", (int)s->mode);
 	smtp_reply(s, 421, "4.4.2", "%s Timeout, closing connection",
-		   s->srv->cfg.hostname);
-	smtp_session_close(s);
+		   s->base.srv->cfg.hostname);
 }
 
 static void
@@ -325,18 +316,14 @@ smtp_fire_now(struct event *ev)
 }
 
 static void
-smtp_on_close(void *ctx, const char *reason)
+smtp_on_close(struct session *base, const char *reason)
 {
-	struct smtp_session *s = ctx;
+	struct smtp_session *s = (struct smtp_session *)base;
 
-	log_info(s->id, "disconnect", " reason=%s", reason);
-	s->closed = true;
-	conn_free(&s->conn);
+	log_info(s->base.id, "disconnect", " reason=%s", reason);
 	/* A delayed AUTH answer or RCPT lookup holds a reference: nobody is
 	 * left to wait for, so let its timer fire now (at shutdown the loop
 	 * would otherwise stop first and the session would never be freed). */
 	smtp_fire_now(s->delay_ev);
 	smtp_fire_now(s->rcpt_delay_ev);
-	if (s->refs == 0)
-		smtp_session_free(s);
 }

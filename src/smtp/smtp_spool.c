@@ -60,8 +60,8 @@ smtp_spool_new(struct smtp_session *s)
 	if (sp == NULL)
 		return NULL;
 	sp->s = s;
-	sp->io = &s->srv->io_workers;
-	sp->data_dir = s->srv->cfg.data_dir;
+	sp->io = &s->base.srv->io_workers;
+	sp->data_dir = s->base.srv->cfg.data_dir;
 	sp->fd = -1;
 	/* One flush worth plus one read step (smtp_data.c feeds at most
 	 * SMTP_DATA_STEP, doubled by bare-LF conversion) past the mark. */

@@ -185,3 +185,39 @@ def test_failure_delay_grows_within_a_connection(server_factory, proto):
     finally:
         noisy.close()
         fresh.close()
+
+
+# -- one log event for a failed login --------------------------------------
+
+def smtp_fail(c, tag, user):
+    c.line("EHLO client.test")
+    for _ in range(50):
+        if c.pop_line().startswith("250 "):
+            break
+    c.line("AUTH PLAIN " + plain(user, "wrong-" + tag))
+
+    def answer():
+        return c.pop_line()
+    return answer
+
+
+@pytest.mark.parametrize("proto,expect,mech", [
+    ("submissions", "535 5.7.8", "PLAIN"),
+    ("imaps", "NO [AUTHENTICATIONFAILED]", "LOGIN"),
+    ("pop3s", "-ERR [AUTH]", "PLAIN")])
+def test_failed_login_one_event_name(server_factory, proto, expect, mech):
+    # The same event, fields and user in all three protocols, so one
+    # grep of the log finds every failed login.
+    srv = server_factory(config=LIMIT_CONFIG)
+    fail = {"submissions": smtp_fail, "imaps": imap_fail,
+            "pop3s": pop3_fail}[proto]
+    c = tls_from(srv, proto, "127.0.0.45")
+    try:
+        c.pop_line()
+        r = fail(c, "x1", ALICE)()
+        assert expect in r, r
+    finally:
+        c.close()
+    assert srv.wait_log(lambda l: "event=login_fail" in l and
+                        ALICE in l and
+                        "mech=%s" % mech in l and "failures=1" in l)

@@ -1,0 +1,156 @@
+/*
+ * The session base: lifecycle and line reading shared by the protocols
+ * (session.h).
+ */
+#include "session.h"
+
+#include <event2/buffer.h>
+
+#include "../util/str.h"
+#include "conn.h"
+
+static void
+session_read_cb(void *ctx)
+{
+	struct session *s = ctx;
+
+	s->ops->on_read(s);
+}
+
+static void
+session_close_cb(void *ctx, const char *reason)
+{
+	struct session *s = ctx;
+
+	conn_free(&s->conn);
+	s->closing = true;
+	s->ops->on_close(s, reason);
+	session_unref(s);
+}
+
+static void
+session_drain_cb(void *ctx)
+{
+	struct session *s = ctx;
+
+	if (s->ops->on_drain != NULL)
+		s->ops->on_drain(s);
+}
+
+static void
+session_timeout_cb(void *ctx)
+{
+	struct session *s = ctx;
+
+	s->ops->timeout_reply(s);
+	session_close(s, "timeout");
+}
+
+static const struct conn_handler session_conn_handler = {
+	.on_read = session_read_cb,
+	.on_close = session_close_cb,
+	.on_drain = session_drain_cb,
+	.on_timeout = session_timeout_cb,
+};
+
+void
+session_init(struct session *s, const struct session_ops *ops,
+	     struct server *srv, struct conn *conn, bool implicit_tls)
+{
+	s->ops = ops;
+	s->srv = srv;
+	s->conn = conn;
+	str_lcpy(s->id, conn_id(conn), sizeof(s->id));
+	s->refs = 1;
+	s->implicit_tls = implicit_tls;
+	conn_set_handler(conn, &session_conn_handler, s);
+}
+
+void
+session_ref(struct session *s)
+{
+	s->refs++;
+}
+
+bool
+session_unref(struct session *s)
+{
+	if (--s->refs > 0)
+		return false;
+	s->ops->free(s);
+	return true;
+}
+
+bool
+session_is_tls(const struct session *s)
+{
+	return s->conn != NULL && (s->implicit_tls || conn_is_tls(s->conn));
+}
+
+void
+session_close(struct session *s, const char *reason)
+{
+	if (s->closing || s->conn == NULL)
+		return;
+	s->closing = true;
+	s->end_reason = reason;
+	conn_close_after_flush(s->conn);
+}
+
+bool
+session_error(struct session *s)
+{
+	if (++s->errors < s->ops->max_errors)
+		return false;
+	s->ops->too_many_errors(s);
+	session_close(s, "errors");
+	return true;
+}
+
+int
+session_read_line(struct session *s, size_t max, size_t *len_r)
+{
+	struct evbuffer *in = conn_input(s->conn);
+	size_t eol_len = 0;
+	struct evbuffer_ptr eol =
+		evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF);
+
+	if (eol.pos < 0) {
+		size_t have = evbuffer_get_length(in);
+
+		if (have <= max)
+			return 0;
+		/* Refuse once and skip everything up to the next LF. */
+		evbuffer_drain(in, have);
+		if (!s->discarding) {
+			s->discarding = true;
+			s->ops->line_too_long(s, false);
+		}
+		return -1;
+	}
+	if (s->discarding || (size_t)eol.pos > max) {
+		bool answered = s->discarding;
+
+		evbuffer_drain(in, (size_t)eol.pos + eol_len);
+		s->discarding = false;
+		if (!answered)
+			s->ops->line_too_long(s, true);
+		return -1;
+	}
+	s->eol_len = eol_len;
+	*len_r = (size_t)eol.pos;
+	return 1;
+}
+
+void
+session_take_line(struct session *s, void *dst, size_t len)
+{
+	struct evbuffer *in = conn_input(s->conn);
+
+	if (dst != NULL)
+		evbuffer_remove(in, dst, len);
+	else
+		evbuffer_drain(in, len);
+	evbuffer_drain(in, s->eol_len);
+	s->eol_len = 0;
+}

@@ -1,0 +1,94 @@
+/*
+ * The session base every protocol session embeds as its first member
+ * (struct smtp_session, pop3_session, imap_session; later the SMTP client
+ * and HTTP): the server and connection, a copy of the log id, the
+ * reference count, the closing state and reason, the error count, and one
+ * resumable line reader. What differs between protocols (what a line
+ * means, the words of the timeout and too-many-errors replies, the close
+ * log) goes through struct session_ops.
+ *
+ * Lifetime (STYLE.md rule 13): one reference for the connection, one per
+ * pending asynchronous job. When the connection closes the conn is freed
+ * at once (conn == NULL from then on) and its reference dropped; the
+ * session is freed (ops->free) when the last reference goes, so a late
+ * callback never finds a freed session. All on the loop thread.
+ */
+#ifndef POSTEL_SESSION_H
+#define POSTEL_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct conn;
+struct server;
+struct session;
+
+struct session_ops {
+	/* New input is in conn_input(s->conn). */
+	void (*on_read)(struct session *s);
+	/* The connection is gone (reason from conn.h; s->end_reason is the
+	 * session's own when it closed itself); conn is already NULL and
+	 * closing true. Log the end, stop timers; the base then drops the
+	 * connection's reference. */
+	void (*on_close)(struct session *s, const char *reason);
+	/* Optional: queued output fell below half the high-water mark. */
+	void (*on_drain)(struct session *s);
+	/* No input for the idle timeout or the line deadline: the last
+	 * reply (the base then closes with reason "timeout"). */
+	void (*timeout_reply)(struct session *s);
+	/* The max_errors-th error: the last reply before the close. */
+	void (*too_many_errors)(struct session *s);
+	/* A line longer than the reader's max (answered once per line):
+	 * line_end says its end has been seen (and dropped) already. */
+	void (*line_too_long)(struct session *s, bool line_end);
+	/* The last reference is gone: free the protocol's state and s. */
+	void (*free)(struct session *s);
+	unsigned max_errors;
+};
+
+struct session {
+	const struct session_ops *ops;
+	struct server *srv;
+	struct conn *conn;       /* NULL once the connection closed */
+	char id[17];             /* conn_id() copy (log sess=), valid after
+				  * the conn is gone: jobs may log later */
+	int refs;                /* 1 for the conn + 1 per pending job */
+	bool implicit_tls;       /* ports 465, 993, 995 */
+	bool closing;            /* close asked or conn gone: read no more */
+	bool discarding;         /* inside an overlong line, up to its LF */
+	const char *end_reason;  /* why we closed: "quit", "errors", ... */
+	unsigned errors;         /* protocol errors, up to ops->max_errors */
+	size_t eol_len;          /* of the line session_read_line found */
+};
+
+/* Fills the base (refs = 1) and takes the connection's events over. */
+void session_init(struct session *s, const struct session_ops *ops,
+		  struct server *srv, struct conn *conn, bool implicit_tls);
+void session_ref(struct session *s);
+/* Drops a reference; true when it was the last and s has been freed. */
+bool session_unref(struct session *s);
+/* The connection runs TLS (implicit or after STARTTLS). */
+bool session_is_tls(const struct session *s);
+/* Ends the session once the queued replies are sent; reason is logged
+ * (static string). Nothing when already closing. */
+void session_close(struct session *s, const char *reason);
+/* Counts a protocol error; at ops->max_errors answers
+ * (ops->too_many_errors) and closes with reason "errors". true when the
+ * session is now closing. */
+bool session_error(struct session *s);
+
+/* The resumable line reader (RFC 5321 §4.5.3.1.4, RFC 2449 §4, RFC 9051
+ * §4: lines have a maximum length). Looks for the next line of at most
+ * max octets (without its CRLF, or LF) at the front of the input:
+ *   1  it is there, *len_r octets long: take it with session_take_line;
+ *   0  need more input;
+ *  -1  an overlong line was met: what came of it is dropped, the client
+ *      answered once (ops->line_too_long); the caller loops on.
+ * The rest of an overlong line that has not arrived yet is dropped by the
+ * next calls (s->discarding). */
+int session_read_line(struct session *s, size_t max, size_t *len_r);
+/* Removes the line found by session_read_line: its len octets into dst
+ * (not NUL-terminated; dst NULL drops them), then its end of line. */
+void session_take_line(struct session *s, void *dst, size_t len);
+
+#endif
