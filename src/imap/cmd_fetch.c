@@ -437,6 +437,46 @@ imap_fetch_collect(struct imap_session *s, struct imap_fetch_job *x,
 	return 0;
 }
 
+/* What the items need read and whether MODSEQ is reported; *seen_r
+ * when an item sets \Seen. */
+static void
+imap_fetch_plan(struct imap_session *s, struct imap_fetch_job *x,
+		bool *seen_r)
+{
+	if (x->f.changedsince_set) {
+		s->condstore = true;
+		x->modseq = true;
+	}
+	imap_fetch_needs(x, seen_r);
+	/* RFC 7162 §3.1: the MODSEQ item is a CONDSTORE enabling action. */
+	if (x->modseq)
+		s->condstore = true;
+	/* RFC 7162 §3.1: with CONDSTORE on, FETCH responses carrying flags
+	 * carry MODSEQ too. */
+	for (size_t i = 0; s->condstore && i < x->f.n; i++)
+		x->modseq |= x->f.items[i].kind == IMAP_FETCH_FLAGS;
+	x->modseq |= s->condstore && *seen_r;
+}
+
+/* Commits \Seen first when an item sets it, else reads straight away. */
+static void
+imap_fetch_start(struct imap_session *s, struct imap_fetch_job *x)
+{
+	x->mailbox_id = s->view->mailbox_id;
+	x->gen = s->view->gen;
+	str_lcpy(x->data_dir, s->base.srv->cfg.data_dir, sizeof(x->data_dir));
+	x->job.free = imap_fetch_job_free;
+	if (x->n_seen > 0) {
+		x->job.work = imap_fetch_seen_work;
+		x->job.done = imap_fetch_seen_done;
+		imap_job_commit(s, &x->job);
+		return;
+	}
+	x->job.work = imap_fetch_work;
+	x->job.done = imap_fetch_done;
+	imap_job_read(s, &x->job);
+}
+
 void
 imap_cmd_fetch(struct imap_session *s, const struct imap_cmd *c)
 {
@@ -470,19 +510,7 @@ imap_cmd_fetch(struct imap_session *s, const struct imap_cmd *c)
 		return;
 	}
 	x->uid = c->uid;
-	if (x->f.changedsince_set) {
-		s->condstore = true;
-		x->modseq = true;
-	}
-	imap_fetch_needs(x, &seen);
-	/* RFC 7162 §3.1: the MODSEQ item is a CONDSTORE enabling action. */
-	if (x->modseq)
-		s->condstore = true;
-	/* RFC 7162 §3.1: with CONDSTORE on, FETCH responses carrying flags
-	 * carry MODSEQ too. */
-	for (size_t i = 0; s->condstore && i < x->f.n; i++)
-		x->modseq |= x->f.items[i].kind == IMAP_FETCH_FLAGS;
-	x->modseq |= s->condstore && seen;
+	imap_fetch_plan(s, x, &seen);
 	if (imap_fetch_collect(s, x, idx, n, seen && !s->view->readonly) < 0) {
 		free(idx);
 		imap_fetch_job_free(&x->job);
@@ -490,17 +518,5 @@ imap_cmd_fetch(struct imap_session *s, const struct imap_cmd *c)
 		return;
 	}
 	free(idx);
-	x->mailbox_id = s->view->mailbox_id;
-	x->gen = s->view->gen;
-	str_lcpy(x->data_dir, s->base.srv->cfg.data_dir, sizeof(x->data_dir));
-	x->job.free = imap_fetch_job_free;
-	if (x->n_seen > 0) {
-		x->job.work = imap_fetch_seen_work;
-		x->job.done = imap_fetch_seen_done;
-		imap_job_commit(s, &x->job);
-		return;
-	}
-	x->job.work = imap_fetch_work;
-	x->job.done = imap_fetch_done;
-	imap_job_read(s, &x->job);
+	imap_fetch_start(s, x);
 }

@@ -239,11 +239,65 @@ imap_search_esearch(struct imap_session *s, struct imap_search_job *x,
 		buf_printf(b, " MODSEQ %" PRIu64, x->max_modseq);
 }
 
+/* RFC 5182 §2.1: a failed SEARCH RETURN (SAVE) empties "$". */
+static void
+imap_search_clear_saved(struct imap_view *v)
+{
+	free(v->saved);
+	v->saved = NULL;
+	v->n_saved = 0;
+}
+
+/* The untagged result: ESEARCH, or the classic SEARCH/SORT list. */
+static void
+imap_search_result(struct imap_session *s, struct imap_search_job *x,
+		   struct buf *b)
+{
+	/* RFC 9051 §7.3.4: an IMAP4rev2 client always gets ESEARCH. */
+	if ((x->q.ret_given || s->rev2) && !x->is_sort) {
+		imap_search_esearch(s, x, b);
+	} else {
+		buf_printf(b, "* %s", x->is_sort ? "SORT" : "SEARCH");
+		for (size_t i = 0; i < x->n_hits; i++)
+			buf_printf(b, " %" PRIu32, x->hits[i]);
+		if (x->has_modseq && x->n_hits > 0)
+			buf_printf(b, " (MODSEQ %" PRIu64 ")", x->max_modseq);
+	}
+	buf_append(b, "\r\n", 2);
+}
+
+/* RFC 5182: "$" refers to this result from now on; with MIN and/or MAX
+ * but neither ALL nor COUNT, only to those (§2.4). */
+static void
+imap_search_save(struct imap_view *v, struct imap_search_job *x)
+{
+	unsigned r = x->q.ret;
+
+	if ((r & (IMAP_ESEARCH_MIN | IMAP_ESEARCH_MAX)) &&
+	    !(r & (IMAP_ESEARCH_ALL | IMAP_ESEARCH_COUNT)) &&
+	    x->n_hits > 1) {
+		uint32_t lo = x->hit_uids[0];
+		uint32_t hi = x->hit_uids[x->n_hits - 1];
+
+		x->n_hits = 0;
+		if (r & IMAP_ESEARCH_MIN)
+			x->hit_uids[x->n_hits++] = lo;
+		if (r & IMAP_ESEARCH_MAX)
+			x->hit_uids[x->n_hits++] = hi;
+	}
+	free(v->saved);
+	v->saved = x->hit_uids;
+	v->n_saved = x->n_hits;
+	x->hit_uids = NULL;
+}
+
 static void
 imap_search_done(struct imap_job *j)
 {
 	struct imap_search_job *x = (struct imap_search_job *)j;
 	struct imap_session *s = j->s;
+	bool save = (x->q.ret & IMAP_ESEARCH_SAVE) && s->view != NULL &&
+		    s->view->gen == x->gen;
 	struct buf b;
 
 	if (j->result == 0 && x->more) {
@@ -251,50 +305,15 @@ imap_search_done(struct imap_job *j)
 		return;
 	}
 	if (j->result < 0) {
-		if ((x->q.ret & IMAP_ESEARCH_SAVE) && s->view != NULL &&
-		    s->view->gen == x->gen) {
-			free(s->view->saved); /* RFC 5182 §2.1 */
-			s->view->saved = NULL;
-			s->view->n_saved = 0;
-		}
+		if (save)
+			imap_search_clear_saved(s->view);
 		imap_finish(s, "NO", "UNAVAILABLE", "SEARCH failed");
 		return;
 	}
 	buf_init(&b, 64 * 1024 * 1024);
-	/* RFC 9051 §7.3.4: an IMAP4rev2 client always gets ESEARCH. */
-	if ((x->q.ret_given || s->rev2) && !x->is_sort) {
-		imap_search_esearch(s, x, &b);
-	} else {
-		buf_printf(&b, "* %s", x->is_sort ? "SORT" : "SEARCH");
-		for (size_t i = 0; i < x->n_hits; i++)
-			buf_printf(&b, " %" PRIu32, x->hits[i]);
-		if (x->has_modseq && x->n_hits > 0)
-			buf_printf(&b, " (MODSEQ %" PRIu64 ")", x->max_modseq);
-	}
-	buf_append(&b, "\r\n", 2);
-	if ((x->q.ret & IMAP_ESEARCH_SAVE) && s->view != NULL &&
-	    s->view->gen == x->gen) {
-		/* RFC 5182: "$" refers to this result from now on; with MIN
-		 * and/or MAX but neither ALL nor COUNT, only to those (§2.4). */
-		unsigned r = x->q.ret;
-
-		if ((r & (IMAP_ESEARCH_MIN | IMAP_ESEARCH_MAX)) &&
-		    !(r & (IMAP_ESEARCH_ALL | IMAP_ESEARCH_COUNT)) &&
-		    x->n_hits > 1) {
-			uint32_t lo = x->hit_uids[0];
-			uint32_t hi = x->hit_uids[x->n_hits - 1];
-
-			x->n_hits = 0;
-			if (r & IMAP_ESEARCH_MIN)
-				x->hit_uids[x->n_hits++] = lo;
-			if (r & IMAP_ESEARCH_MAX)
-				x->hit_uids[x->n_hits++] = hi;
-		}
-		free(s->view->saved);
-		s->view->saved = x->hit_uids;
-		s->view->n_saved = x->n_hits;
-		x->hit_uids = NULL;
-	}
+	imap_search_result(s, x, &b);
+	if (save)
+		imap_search_save(s->view, x);
 	if (x->q.ret != IMAP_ESEARCH_SAVE || !x->q.ret_given)
 		imap_reply_raw(s, b.data, b.len);
 	buf_fini(&b);
@@ -420,6 +439,23 @@ imap_sort_args(struct imap_session *s, const struct imap_arg *args, size_t n,
 	return 0;
 }
 
+/* Answers a SEARCH/SORT whose arguments did not parse and frees x. */
+static void
+imap_search_bad(struct imap_session *s, struct imap_search_job *x,
+		bool badcharset, const char *err)
+{
+	if ((x->q.ret & IMAP_ESEARCH_SAVE) && s->view != NULL)
+		imap_search_clear_saved(s->view);
+	imap_search_free(&x->q);
+	free(x);
+	if (badcharset)
+		imap_finish(s, "NO", "BADCHARSET (US-ASCII UTF-8)",
+			    "Unsupported charset");
+	else
+		imap_finish(s, "BAD", NULL, "%s",
+			    err ? err : "Bad SEARCH arguments");
+}
+
 void
 imap_cmd_search(struct imap_session *s, const struct imap_cmd *c)
 {
@@ -443,20 +479,7 @@ imap_cmd_search(struct imap_session *s, const struct imap_cmd *c)
 		n -= 2;
 	}
 	if (imap_search_parse(args, n, &x->q, &badcharset, &err) < 0) {
-		/* RFC 5182 §2.1: a failed SEARCH RETURN (SAVE) empties "$". */
-		if ((x->q.ret & IMAP_ESEARCH_SAVE) && s->view != NULL) {
-			free(s->view->saved);
-			s->view->saved = NULL;
-			s->view->n_saved = 0;
-		}
-		imap_search_free(&x->q);
-		free(x);
-		if (badcharset)
-			imap_finish(s, "NO", "BADCHARSET (US-ASCII UTF-8)",
-				    "Unsupported charset");
-		else
-			imap_finish(s, "BAD", NULL, "%s",
-				    err ? err : "Bad SEARCH arguments");
+		imap_search_bad(s, x, badcharset, err);
 		return;
 	}
 	if (s->utf8 && x->q.charset[0] != '\0' && !x->is_sort) {

@@ -60,19 +60,10 @@ imap_store_has(const uint32_t *v, size_t n, size_t *at, uint32_t uid)
 	return *at < n && v[*at] == uid;
 }
 
+/* Takes the committed flags, keywords and modseqs into the view. */
 static void
-imap_store_done(struct imap_job *j)
+imap_store_apply(struct imap_store_job *x, struct imap_view *v)
 {
-	struct imap_store_job *x = (struct imap_store_job *)j;
-	struct imap_session *s = j->s;
-	struct imap_view *v = s->view;
-	struct imap_set_out set = { 0 };
-	struct buf mod;
-
-	if (j->result < 0 || v == NULL || v->gen != x->gen) {
-		imap_finish(s, "NO", "UNAVAILABLE", "STORE failed: %s", j->err);
-		return;
-	}
 	for (size_t i = 0; i < x->n_changes; i++) {
 		long k = imap_view_find(v, x->changes[i].uid);
 
@@ -87,8 +78,14 @@ imap_store_done(struct imap_job *j)
 		if (x->changes[i].modseq > v->highestmodseq)
 			v->highestmodseq = x->changes[i].modseq;
 	}
-	/* Without .SILENT every message of the set is reported with its
-	 * flags; with CONDSTORE the changed ones always (RFC 7162 §3.1.3). */
+}
+
+/* Without .SILENT every message of the set is reported with its
+ * flags; with CONDSTORE the changed ones always (RFC 7162 §3.1.3). */
+static void
+imap_store_report(struct imap_store_job *x, struct imap_session *s,
+		  struct imap_view *v)
+{
 	/* uids, changes and failed all ascend (the store works in UID
 	 * order). */
 	for (size_t i = 0, c = 0, f = 0; i < x->n; i++) {
@@ -106,12 +103,17 @@ imap_store_done(struct imap_job *j)
 			imap_view_flags_line(s, (size_t)k,
 					       x->uid || s->qresync);
 	}
-	if (x->n_changes > 0)
-		imap_notify_others(s, false);
-	if (x->n_failed == 0) {
-		imap_finish(s, "OK", NULL, "STORE completed");
-		return;
-	}
+}
+
+/* OK [MODIFIED set] for the messages UNCHANGEDSINCE left alone
+ * (RFC 7162 §3.1.3). */
+static void
+imap_store_modified(struct imap_store_job *x, struct imap_session *s,
+		    struct imap_view *v)
+{
+	struct imap_set_out set = { 0 };
+	struct buf mod;
+
 	buf_init(&mod, 16 * 1024 * 1024);
 	buf_printf(&mod, "MODIFIED ");
 	set.b = &mod;
@@ -126,6 +128,28 @@ imap_store_done(struct imap_job *j)
 	buf_append(&mod, "", 1); /* a C string for the response code */
 	imap_finish(s, "OK", (const char *)mod.data, "Conditional STORE failed");
 	buf_fini(&mod);
+}
+
+static void
+imap_store_done(struct imap_job *j)
+{
+	struct imap_store_job *x = (struct imap_store_job *)j;
+	struct imap_session *s = j->s;
+	struct imap_view *v = s->view;
+
+	if (j->result < 0 || v == NULL || v->gen != x->gen) {
+		imap_finish(s, "NO", "UNAVAILABLE", "STORE failed: %s", j->err);
+		return;
+	}
+	imap_store_apply(x, v);
+	imap_store_report(x, s, v);
+	if (x->n_changes > 0)
+		imap_notify_others(s, false);
+	if (x->n_failed == 0) {
+		imap_finish(s, "OK", NULL, "STORE completed");
+		return;
+	}
+	imap_store_modified(x, s, v);
 }
 
 static void

@@ -40,73 +40,97 @@ imap_fetch_fields(const struct imap_fetch_item *it, const char *hdr,
 	return buf_append(out, "\r\n", 2);
 }
 
-int
-imap_fetch_section(const struct imap_fetch_item *it, const char *msg,
-		   size_t len, const struct store_meta *meta, struct buf *tmp,
-		   const char **p_r, size_t *n_r, bool *missing_r)
+/* Header and body of the section a FETCH item names, in message offsets. */
+struct imap_section_span {
+	size_t hoff, hlen, boff, blen;
+};
+
+/* Finds the section's span: 1 found, 0 missing (the reply is empty),
+ * -1 error. */
+static int
+imap_section_span(const struct imap_fetch_item *it,
+		  const struct store_meta *meta, struct imap_section_span *sp)
 {
 	struct mime_section sec;
-	size_t hoff, hlen, boff, blen;
 	int r;
 
-	*missing_r = false;
 	r = mime_partmap_find(meta->partmap, meta->partmap_len, it->path,
 			      it->depth, &sec);
-	if (r <= 0) {
-		*missing_r = true;
-		*p_r = "";
-		*n_r = 0;
-		return r < 0 ? -1 : 0;
-	}
-	hoff = sec.header_off;
-	hlen = sec.header_len;
-	boff = sec.body_off;
-	blen = sec.body_len;
+	if (r <= 0)
+		return r;
+	sp->hoff = sec.header_off;
+	sp->hlen = sec.header_len;
+	sp->boff = sec.body_off;
+	sp->blen = sec.body_len;
 	/* "1.2.HEADER"/"1.2.TEXT" address the message inside a
 	 * message/rfc822 part. */
 	if (it->depth > 0 && it->text != IMAP_SECTION_ALL &&
 	    it->text != IMAP_SECTION_MIME) {
-		if (!sec.has_msg) {
-			*missing_r = true;
-			*p_r = "";
-			*n_r = 0;
+		if (!sec.has_msg)
 			return 0;
-		}
-		hoff = sec.msg_header_off;
-		hlen = sec.msg_header_len;
-		boff = sec.msg_body_off;
-		blen = sec.msg_body_len;
+		sp->hoff = sec.msg_header_off;
+		sp->hlen = sec.msg_header_len;
+		sp->boff = sec.msg_body_off;
+		sp->blen = sec.msg_body_len;
 	}
-	if (hoff + hlen > len || boff + blen > len)
-		return -1;
+	return 1;
+}
+
+/* The bytes of a found section for the item's section text. */
+static int
+imap_section_bytes(const struct imap_fetch_item *it, const char *msg,
+		   size_t len, const struct imap_section_span *sp,
+		   struct buf *tmp, const char **p_r, size_t *n_r)
+{
 	switch (it->text) {
 	case IMAP_SECTION_ALL:
 		if (it->depth == 0) {
 			*p_r = msg;
 			*n_r = len;
 		} else {
-			*p_r = msg + boff;
-			*n_r = blen;
+			*p_r = msg + sp->boff;
+			*n_r = sp->blen;
 		}
 		break;
 	case IMAP_SECTION_HEADER:
 	case IMAP_SECTION_MIME:
-		*p_r = msg + hoff;
-		*n_r = hlen;
+		*p_r = msg + sp->hoff;
+		*n_r = sp->hlen;
 		break;
 	case IMAP_SECTION_TEXT:
-		*p_r = msg + boff;
-		*n_r = blen;
+		*p_r = msg + sp->boff;
+		*n_r = sp->blen;
 		break;
 	default:
 		buf_reset(tmp);
-		if (imap_fetch_fields(it, msg + hoff, hlen, tmp) < 0)
+		if (imap_fetch_fields(it, msg + sp->hoff, sp->hlen, tmp) < 0)
 			return -1;
 		*p_r = (const char *)tmp->data;
 		*n_r = tmp->len;
 		break;
 	}
 	return 0;
+}
+
+int
+imap_fetch_section(const struct imap_fetch_item *it, const char *msg,
+		   size_t len, const struct store_meta *meta, struct buf *tmp,
+		   const char **p_r, size_t *n_r, bool *missing_r)
+{
+	struct imap_section_span sp;
+	int r;
+
+	*missing_r = false;
+	r = imap_section_span(it, meta, &sp);
+	if (r <= 0) {
+		*missing_r = true;
+		*p_r = "";
+		*n_r = 0;
+		return r < 0 ? -1 : 0;
+	}
+	if (sp.hoff + sp.hlen > len || sp.boff + sp.blen > len)
+		return -1;
+	return imap_section_bytes(it, msg, len, &sp, tmp, p_r, n_r);
 }
 
 int

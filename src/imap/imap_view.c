@@ -431,6 +431,41 @@ imap_resolve_push(size_t **idx, size_t *n, size_t *cap, size_t i)
 	return 0;
 }
 
+/* "$" (RFC 5182): the UIDs saved by SEARCH RETURN (SAVE). */
+static int
+imap_resolve_saved(const struct imap_view *v, size_t **idx_r, size_t *n_r)
+{
+	size_t n = 0, cap = 0, *idx = NULL;
+
+	for (size_t k = 0; v->saved != NULL && k < v->n_saved; k++) {
+		long i = imap_view_find(v, v->saved[k]);
+		if (i >= 0 && imap_resolve_push(&idx, &n, &cap, (size_t)i) < 0) {
+			free(idx);
+			return -1;
+		}
+	}
+	*idx_r = idx;
+	*n_r = n;
+	return 0;
+}
+
+/* RFC 9051 §9: a sequence number beyond the mailbox is an error ("*" is
+ * fine even when empty... but not here). */
+static bool
+imap_resolve_out_of_range(const struct imap_view *v,
+			  const struct imap_seqset *set, uint32_t max)
+{
+	bool bad = false;
+
+	for (size_t k = 0; k < set->n; k++) {
+		uint32_t hi = set->r[k].hi == IMAP_SEQ_STAR ? max
+							    : set->r[k].hi;
+		if (hi > max || v->n == 0)
+			bad = true;
+	}
+	return bad;
+}
+
 int
 imap_view_resolve(struct imap_session *s, const struct imap_arg *arg,
 		  bool uid, size_t **idx_r, size_t *n_r, bool *bad_r)
@@ -450,32 +485,14 @@ imap_view_resolve(struct imap_session *s, const struct imap_arg *arg,
 		return 0;
 	}
 	if (set.saved) {
-		/* "$" (RFC 5182): the UIDs saved by SEARCH RETURN (SAVE). */
 		imap_seqset_free(&set);
-		for (size_t k = 0; v->saved != NULL && k < v->n_saved; k++) {
-			long i = imap_view_find(v, v->saved[k]);
-			if (i >= 0 && imap_resolve_push(&idx, &n, &cap,
-							(size_t)i) < 0)
-				goto nomem;
-		}
-		*idx_r = idx;
-		*n_r = n;
-		return 0;
+		return imap_resolve_saved(v, idx_r, n_r);
 	}
 	max = uid ? (v->n > 0 ? v->msgs[v->n - 1].uid : 0) : (uint32_t)v->n;
-	if (!uid) {
-		/* RFC 9051 §9: a sequence number beyond the mailbox is an
-		 * error ("*" is fine even when empty... but not here). */
-		for (size_t k = 0; k < set.n; k++) {
-			uint32_t hi = set.r[k].hi == IMAP_SEQ_STAR ? max
-								   : set.r[k].hi;
-			if (hi > max || v->n == 0)
-				*bad_r = true;
-		}
-		if (*bad_r) {
-			imap_seqset_free(&set);
-			return 0;
-		}
+	if (!uid && imap_resolve_out_of_range(v, &set, max)) {
+		*bad_r = true;
+		imap_seqset_free(&set);
+		return 0;
 	}
 	imap_seqset_normalize(&set, max);
 	for (size_t i = 0; i < v->n; i++) {
