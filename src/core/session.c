@@ -107,11 +107,22 @@ session_error(struct session *s)
 	return true;
 }
 
+/* Keeps the first octets of the overlong line at the front of the input
+ * for ops->line_too_long, before they are dropped. */
+static void
+session_keep_head(struct session *s, struct evbuffer *in)
+{
+	ev_ssize_t n = evbuffer_copyout(in, s->line_head,
+					sizeof(s->line_head));
+
+	s->line_head_len = n > 0 ? (size_t)n : 0;
+}
+
 int
 session_read_line(struct session *s, size_t max, size_t *len_r)
 {
 	struct evbuffer *in = conn_input(s->conn);
-	size_t eol_len = 0;
+	size_t eol_len = 0, counted;
 	struct evbuffer_ptr eol =
 		evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF);
 
@@ -121,6 +132,8 @@ session_read_line(struct session *s, size_t max, size_t *len_r)
 		if (have <= max)
 			return 0;
 		/* Refuse once and skip everything up to the next LF. */
+		if (!s->discarding)
+			session_keep_head(s, in);
 		evbuffer_drain(in, have);
 		if (!s->discarding) {
 			s->discarding = true;
@@ -128,9 +141,14 @@ session_read_line(struct session *s, size_t max, size_t *len_r)
 		}
 		return -1;
 	}
-	if (s->discarding || (size_t)eol.pos > max) {
+	counted = (size_t)eol.pos;
+	if (s->ops->max_counts_cr)
+		counted += eol_len - 1;
+	if (s->discarding || counted > max) {
 		bool answered = s->discarding;
 
+		if (!answered)
+			session_keep_head(s, in);
 		evbuffer_drain(in, (size_t)eol.pos + eol_len);
 		s->discarding = false;
 		if (!answered)

@@ -39,12 +39,20 @@ struct session_ops {
 	/* The max_errors-th error: the last reply before the close. */
 	void (*too_many_errors)(struct session *s);
 	/* A line longer than the reader's max (answered once per line):
-	 * line_end says its end has been seen (and dropped) already. */
+	 * line_end says its end has been seen (and dropped) already;
+	 * s->line_head holds its first octets (dropped from the input). */
 	void (*line_too_long)(struct session *s, bool line_end);
 	/* The last reference is gone: free the protocol's state and s. */
 	void (*free)(struct session *s);
 	unsigned max_errors;
+	/* The reader's max counts the CR of a CRLF line end (SMTP:
+	 * RFC 5321 §4.5.3.1.4 counts the line end in the limit). */
+	bool max_counts_cr;
 };
+
+/* How many first octets of an overlong line line_too_long may look at
+ * (SMTP spots "BDAT" there, RFC 3030 §2). */
+#define SESSION_LINE_HEAD 8
 
 struct session {
 	const struct session_ops *ops;
@@ -59,6 +67,8 @@ struct session {
 	const char *end_reason;  /* why we closed: "quit", "errors", ... */
 	unsigned errors;         /* protocol errors, up to ops->max_errors */
 	size_t eol_len;          /* of the line session_read_line found */
+	char line_head[SESSION_LINE_HEAD]; /* of the overlong line met */
+	size_t line_head_len;
 };
 
 /* Fills the base (refs = 1) and takes the connection's events over. */

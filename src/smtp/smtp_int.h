@@ -33,7 +33,8 @@ enum smtp_mode {
 	SMTP_MODE_DATA,        /* message text after 354, up to CRLF.CRLF */
 	SMTP_MODE_BDAT,        /* bdat_left raw octets of a BDAT chunk */
 	SMTP_MODE_SASL,        /* a response to a 334 AUTH challenge */
-	SMTP_MODE_DISCARD,     /* rest of an over-long line, up to LF */
+	SMTP_MODE_DISCARD,     /* logged only: the session base drops the
+				* rest of an over-long line (discarding) */
 };
 
 /* Session states for the dispatch table's masks. */

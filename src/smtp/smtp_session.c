@@ -25,16 +25,19 @@ static void smtp_on_close(struct session *base, const char *reason);
 static void smtp_on_timeout(struct session *base);
 static void smtp_too_many_errors(struct session *base);
 static void smtp_session_free(struct session *base);
+static void smtp_line_too_long(struct session *base, bool line_end);
 
-/* Command lines are read by smtp_next_line (bare LF accepted, BDAT-aware
- * overlong handling), not session_read_line: no line_too_long. */
+/* Command and SASL lines come from session_read_line; LIMIT_SMTP_LINE
+ * counts the CR of CRLF (max_counts_cr). */
 static const struct session_ops smtp_session_ops = {
 	.on_read = smtp_on_read,
 	.on_close = smtp_on_close,
 	.timeout_reply = smtp_on_timeout,
 	.too_many_errors = smtp_too_many_errors,
+	.line_too_long = smtp_line_too_long,
 	.free = smtp_session_free,
 	.max_errors = LIMIT_SMTP_ERRORS,
+	.max_counts_cr = true,
 };
 
 static void
@@ -143,15 +146,18 @@ smtp_session_start(struct server *srv, struct conn *conn, int proto)
 
 /* A line too long to be a command: 500. When it starts with BDAT, its
  * chunk size is unknown and the octets after it could be chunk data that
- * must never run as commands (RFC 3030 §2): close the connection. */
+ * must never run as commands (RFC 3030 §2): close the connection. While
+ * the rest of the line is dropped (line_end false) the session reads
+ * command lines again, whatever it read before (a SASL response too). */
 static void
-smtp_line_too_long(struct smtp_session *s, struct evbuffer *in)
+smtp_line_too_long(struct session *base, bool line_end)
 {
-	char head[5];
-	ev_ssize_t n = evbuffer_copyout(in, head, sizeof(head));
+	struct smtp_session *s = (struct smtp_session *)base;
 
 	smtp_reply(s, 500, "5.5.2", "Line too long");
-	if (n > 0 && smtp_line_is_bdat(head, (size_t)n)) {
+	if (!line_end)
+		s->mode = SMTP_MODE_COMMAND;
+	if (smtp_line_is_bdat(base->line_head, base->line_head_len)) {
 		log_info(s->base.id, "bdat_unreadable", " action=close");
 		session_close(&s->base, NULL);
 		return;
@@ -159,56 +165,27 @@ smtp_line_too_long(struct smtp_session *s, struct evbuffer *in)
 	session_error(&s->base);
 }
 
-/* Next command line, or NULL when none is complete yet. A line longer than
- * LIMIT_SMTP_LINE gets 500 and the rest of it is discarded. */
-static char *
-smtp_next_line(struct smtp_session *s, struct evbuffer *in, size_t *len_r)
+/* Next command line: 1 and *line_r (NUL-terminated, to free), 0 none
+ * complete yet, -1 an overlong line was (partly) dropped and answered.
+ * A bare LF ends a command line too (RFC 5321 §2.3.8 asks for CRLF;
+ * rejecting LF-only clients helps nobody here). */
+static int
+smtp_next_line(struct smtp_session *s, char **line_r, size_t *len_r)
 {
-	struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, NULL,
-						      EVBUFFER_EOL_LF);
+	size_t n;
+	int r = session_read_line(&s->base, LIMIT_SMTP_LINE, &n);
+	char *line;
 
-	if (eol.pos < 0) {
-		if (evbuffer_get_length(in) > LIMIT_SMTP_LINE) {
-			smtp_line_too_long(s, in);
-			evbuffer_drain(in, evbuffer_get_length(in));
-			s->mode = SMTP_MODE_DISCARD;
-		}
-		return NULL;
-	}
-	if ((size_t)eol.pos > LIMIT_SMTP_LINE) {
-		smtp_line_too_long(s, in);
-		evbuffer_drain(in, (size_t)eol.pos + 1);
-		*len_r = 0;
-		return NULL;
-	}
-	/* Accept CRLF and, for commands only, a bare LF (RFC 5321 §2.3.8
-	 * asks for CRLF; rejecting LF-only clients helps nobody here). */
-	size_t n = (size_t)eol.pos;
-	char *line = malloc(n + 1);
+	if (r <= 0)
+		return r;
+	line = malloc(n + 1);
 	if (line == NULL)
-		return NULL;
-	evbuffer_remove(in, line, n);
-	evbuffer_drain(in, 1);
-	if (n > 0 && line[n - 1] == '\r')
-		n--;
+		return 0;
+	session_take_line(&s->base, line, n);
 	line[n] = '\0';
+	*line_r = line;
 	*len_r = n;
-	return line;
-}
-
-/* Drops the tail of an over-long line, up to and including its LF. */
-static bool
-smtp_discard(struct evbuffer *in)
-{
-	struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, NULL,
-						      EVBUFFER_EOL_LF);
-
-	if (eol.pos < 0) {
-		evbuffer_drain(in, evbuffer_get_length(in));
-		return false;
-	}
-	evbuffer_drain(in, (size_t)eol.pos + 1);
-	return true;
+	return 1;
 }
 
 /* After a turn of smtp_process: the command line deadline runs while part
@@ -217,8 +194,7 @@ static void
 smtp_process_end(struct smtp_session *s, bool consumed)
 {
 	bool line_mode = s->mode == SMTP_MODE_COMMAND ||
-			 s->mode == SMTP_MODE_SASL ||
-			 s->mode == SMTP_MODE_DISCARD;
+			 s->mode == SMTP_MODE_SASL;
 
 	if (s->base.conn == NULL)
 		return;
@@ -226,7 +202,7 @@ smtp_process_end(struct smtp_session *s, bool consumed)
 		smtp_set_mode(s, s->mode);
 	conn_line_wait(s->base.conn, smtp_session_jobs(s) == 1 &&
 		       !s->base.closing && line_mode &&
-		       (s->mode == SMTP_MODE_DISCARD ||
+		       (s->base.discarding ||
 			evbuffer_get_length(conn_input(s->base.conn)) > 0),
 		       consumed);
 }
@@ -242,13 +218,6 @@ smtp_process(struct smtp_session *s)
 	while (s->base.conn != NULL && !s->base.closing &&
 	       smtp_session_jobs(s) == 1) {
 		in = conn_input(s->base.conn);
-		if (s->mode == SMTP_MODE_DISCARD) {
-			if (!smtp_discard(in))
-				break;
-			consumed = true;
-			s->mode = SMTP_MODE_COMMAND;
-			continue;
-		}
 		if (s->mode == SMTP_MODE_DATA || s->mode == SMTP_MODE_BDAT) {
 			size_t before = evbuffer_get_length(in);
 			enum smtp_mode m = s->mode;
@@ -258,12 +227,15 @@ smtp_process(struct smtp_session *s)
 			continue;
 		}
 		size_t len;
-		size_t before = evbuffer_get_length(in);
-		char *line = smtp_next_line(s, in, &len);
-		if (line == NULL) {
-			if (evbuffer_get_length(in) == before ||
-			    s->base.conn == NULL)
-				break;
+		char *line = NULL;
+		bool discarding = s->base.discarding;
+		int r = smtp_next_line(s, &line, &len);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			/* The end of an overlong line being dropped counts as
+			 * input taken, as a line does. */
+			consumed |= discarding && !s->base.discarding;
 			continue;
 		}
 		consumed = true;
@@ -301,7 +273,8 @@ smtp_on_timeout(struct session *base)
 {
 	struct smtp_session *s = (struct smtp_session *)base;
 
-	log_info(s->base.id, "timeout", " mode=%d", (int)s->mode);
+	log_info(s->base.id, "timeout", " mode=%d",
+		 (int)(s->base.discarding ? SMTP_MODE_DISCARD : s->mode));
 	smtp_reply(s, 421, "4.4.2", "%s Timeout, closing connection",
 		   s->base.srv->cfg.hostname);
 }
