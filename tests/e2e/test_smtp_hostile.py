@@ -358,3 +358,35 @@ def test_byte_exact_via_bdat(server):
     got = wait_raw(server, ALICE, token)
     assert len(got) == 1
     assert strip_received(got[0]) == msg
+
+
+@pytest.mark.parametrize("n, code", [(2047, 501), (2048, 500), (2049, 500)])
+def test_sasl_response_limit_counts_cr(server, n, code):
+    # LIMIT_SMTP_LINE (2048) counts the CR of the CRLF (RFC 5321
+    # §4.5.3.1.4 counts the line end): a SASL response of 2047 octets is
+    # read (and refused as malformed), 2048 is "Line too long". The SASL
+    # exchange then still waits for its response; "*" cancels it.
+    with connect(server, "submissions") as c:
+        c.ehlo()
+        assert c.cmd("AUTH PLAIN")[0] == 334
+        c.send(b"A" * n + b"\r\n")
+        got, lines = c.reply()
+        assert got == code, (got, lines)
+        if code == 500:
+            assert lines[-1].startswith("5.5.2"), lines
+            assert c.cmd("*")[0] == 501
+        assert c.cmd("NOOP")[0] == 250
+
+
+def test_overlong_bdat_line_closes(server):
+    # A BDAT line past LIMIT_SMTP_LINE: its size cannot be read, so the
+    # octets after it may be chunk data and must not run (RFC 3030 §2).
+    token = unique("longbdat").encode()
+    with connect(server) as c:
+        c.ehlo()
+        c.send(b"BDAT " + b"1" * 3000 + b"\r\nSubject: " + token +
+               b"\r\n\r\nHELP\r\n")
+        code, lines = c.reply()
+        assert code == 500 and lines[-1].startswith("5.5.2"), lines
+        with pytest.raises((Closed, OSError)):
+            c.reply()
