@@ -236,14 +236,14 @@ class Server:
     def check_sanitizer(self):
         assert_no_sanitizer(self.stderr_text(), "postel serve")
 
-    def wait_log(self, pred, timeout=10.0):
-        """Waits (bounded) for a stderr line satisfying pred; returns the
-        matching lines."""
+    def wait_log(self, pred, timeout=10.0, at_least=1):
+        """Waits (bounded) for at_least stderr lines satisfying pred (the
+        log spans restarts of the server); returns the matching lines."""
         deadline = time.monotonic() + timeout
         while True:
             lines = [l for l in self.stderr_text().splitlines()
                  if pred(l)]
-            if lines or time.monotonic() > deadline:
+            if len(lines) >= at_least or time.monotonic() > deadline:
                 return lines
             time.sleep(0.1)
 

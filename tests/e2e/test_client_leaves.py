@@ -298,7 +298,7 @@ def test_imap_gone_during_append_stored_at_most_once(server_factory):
     srv.stop_checked()
     files = len(message_files(srv))
     srv.start()
-    sweeps = srv.wait_log(lambda l: "event=sweep" in l)
+    sweeps = srv.wait_log(lambda l: "event=sweep" in l, at_least=2)
     assert len(sweeps) == 2 and "removed=0" in sweeps[-1], sweeps
     msgs = inbox(srv)
     for t in tokens:
