@@ -17,6 +17,15 @@ class Closed(Exception):
     """The peer closed the connection while a reply was expected."""
 
 
+def recv_some(sock):
+    """Up to 64 KiB from sock; b"" when the peer closed or reset (TLS
+    close_notify or not)."""
+    try:
+        return sock.recv(65536)
+    except (ssl.SSLZeroReturnError, ssl.SSLEOFError, ConnectionResetError):
+        return b""
+
+
 class RawClient:
     def __init__(self, host, port, timeout=DEFAULT_TIMEOUT, tls_ctx=None,
                  server_hostname="localhost"):
@@ -49,11 +58,7 @@ class RawClient:
         if remaining <= 0:
             raise socket.timeout("read timed out")
         self.sock.settimeout(remaining)
-        try:
-            data = self.sock.recv(65536)
-        except (ssl.SSLZeroReturnError, ssl.SSLEOFError,
-                ConnectionResetError):
-            data = b""
+        data = recv_some(self.sock)
         if not data:
             self.eof = True
         self.buf += data
@@ -162,6 +167,24 @@ class RawClient:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def raw_from(server, proto, src="127.0.0.1", timeout=DEFAULT_TIMEOUT):
+    """A RawClient to server's proto port from loopback address src (TLS
+    already on the implicit-TLS ports)."""
+    host, port = server.addr(proto)
+    c = RawClient.__new__(RawClient)
+    c.timeout = timeout
+    c.buf = b""
+    c.eof = False
+    c.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    c.sock.settimeout(timeout)
+    c.sock.bind((src, 0))
+    c.sock.connect((host, port))
+    if proto in ("imaps", "pop3s", "submissions"):
+        c.sock = server.ssl_context().wrap_socket(
+            c.sock, server_hostname="localhost")
+    return c
 
 
 def connect(server, proto="smtp", greet=True, **kw):

@@ -15,7 +15,6 @@ fail mid-reply; the others with a plain close, so the server sees the end
 of input only after the command. Every wait is bounded."""
 
 import hashlib
-import os
 import re
 import socket
 import struct
@@ -23,28 +22,13 @@ import time
 
 from conftest import SOCK_TIMEOUT, simple_message, unique
 from rawclient import Closed, RawClient, connect, dot_stuff
+from waitutil import message_files, wait_for
 
 ALICE = "alice@example.test"
 EVENT_WAIT = 20.0
 
 
 # -- helpers ----------------------------------------------------------------
-
-def wait_for(pred, timeout=EVENT_WAIT, step=0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(step)
-
-
-def message_files(server):
-    out = []
-    for root, _, files in os.walk(os.path.join(server.dir, "msg")):
-        out += [os.path.join(root, f) for f in files]
-    return out
-
 
 def reset(c):
     """Leaves with a TCP reset: unread replies are thrown away and the

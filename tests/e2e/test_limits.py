@@ -7,33 +7,19 @@ protocol's reply, while a well-behaved client beside it (from another
 Small config values keep the tests fast; every wait is bounded and waits
 for an expected event, never asserts a duration."""
 
-import socket
 import time
 
 import pytest
 
 from conftest import SOCK_TIMEOUT, simple_message, unique
-from rawclient import Closed, RawClient, connect
+import rawclient
+from rawclient import Closed, connect
 
 ALICE = "alice@example.test"
 
 
 def raw_from(src, server, proto):
-    """A RawClient to server's proto port from loopback address src (TLS
-    already on the implicit-TLS ports)."""
-    host, port = server.addr(proto)
-    c = RawClient.__new__(RawClient)
-    c.timeout = SOCK_TIMEOUT
-    c.buf = b""
-    c.eof = False
-    c.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    c.sock.settimeout(SOCK_TIMEOUT)
-    c.sock.bind((src, 0))
-    c.sock.connect((host, port))
-    if proto in ("imaps", "pop3s", "submissions"):
-        c.sock = server.ssl_context().wrap_socket(
-            c.sock, server_hostname="localhost")
-    return c
+    return rawclient.raw_from(server, proto, src, SOCK_TIMEOUT)
 
 
 def greeting(c, proto):

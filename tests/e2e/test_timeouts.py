@@ -9,36 +9,17 @@ The time knobs are set to 2 s (the config minimum is 1) and the other
 timers far out, so only the one under test can fire. Every wait is
 bounded and waits for an event; no test asserts a duration."""
 
-import os
-import socket
 import time
 
-from conftest import SOCK_TIMEOUT, simple_message, unique
-from rawclient import Closed, RawClient
+from conftest import simple_message, unique
+from rawclient import Closed, raw_from
+from waitutil import message_files, wait_for
 
 ALICE = "alice@example.test"
 # Far longer than any wait below: a timer that is not the one under test
 # never fires during a test.
 FAR = "300"
 EVENT_WAIT = 20.0
-
-
-def raw_from(server, proto, src="127.0.0.1"):
-    """A RawClient to server's proto port from loopback address src (TLS
-    already on the implicit-TLS ports)."""
-    host, port = server.addr(proto)
-    c = RawClient.__new__(RawClient)
-    c.timeout = SOCK_TIMEOUT
-    c.buf = b""
-    c.eof = False
-    c.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    c.sock.settimeout(SOCK_TIMEOUT)
-    c.sock.bind((src, 0))
-    c.sock.connect((host, port))
-    if proto in ("imaps", "pop3s", "submissions"):
-        c.sock = server.ssl_context().wrap_socket(
-            c.sock, server_hostname="localhost")
-    return c
 
 
 def imap_tagged(c, tag, limit=100):
@@ -49,23 +30,6 @@ def imap_tagged(c, tag, limit=100):
         if ln.startswith(tag.encode() + b" "):
             return ln
     raise AssertionError("no tagged reply for %s" % tag)
-
-
-def message_files(server):
-    """Regular files under the data dir's msg/ tree."""
-    out = []
-    for root, _, files in os.walk(os.path.join(server.dir, "msg")):
-        out += [os.path.join(root, f) for f in files]
-    return out
-
-
-def wait_for(pred, timeout=EVENT_WAIT, step=0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(step)
 
 
 # -- smtp_data_timeout ----------------------------------------------------

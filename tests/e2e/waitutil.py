@@ -8,8 +8,11 @@ docs/ARCHITECTURE.md), so a test finds its session by a unique value it sent
 `event=disconnect`: after it the session can do nothing more.
 """
 
+import os
 import re
 import time
+
+EVENT_WAIT = 20.0
 
 SESS_RE = re.compile(r"\bsess=([0-9a-f]{16})\b")
 
@@ -66,3 +69,21 @@ def server_unread(srv, proto, client_sock, timeout=10.0):
         assert time.monotonic() < deadline, "server never read %d bytes" % (
             queued)
         time.sleep(0.02)
+
+
+def wait_for(pred, timeout=EVENT_WAIT, step=0.1):
+    """Polls pred (bounded) until it is true; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(step)
+
+
+def message_files(server):
+    """Regular files under the data dir's msg/ tree."""
+    out = []
+    for root, _, files in os.walk(os.path.join(server.dir, "msg")):
+        out += [os.path.join(root, f) for f in files]
+    return out
