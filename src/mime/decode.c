@@ -70,24 +70,34 @@ mime_hex_byte(const char *p, size_t avail)
 	return hi * 16 + lo;
 }
 
-int
-mime_q_decode(const char *in, size_t len, struct buf *out)
+/* The bytes of an encoded word's Q text (q_word: '_' is a space, RFC 2047
+ * §4.2) or of one quoted-printable line: "=XX" is the octet XX. */
+static int
+mime_qp_bytes(const char *p, size_t len, int q_word, struct buf *out)
 {
 	for (size_t i = 0; i < len; i++) {
-		char c = in[i];
+		char c = p[i];
 		int b;
 
-		if (c == '_')
+		if (q_word && c == '_')
 			c = ' ';
 		else if (c == '=' &&
-			 (b = mime_hex_byte(in + i + 1, len - i - 1)) >= 0) {
+			 (b = mime_hex_byte(p + i + 1, len - i - 1)) >= 0) {
 			c = (char)b;
 			i += 2;
 		}
+		/* An '=' not followed by two hex digits is kept as it is
+		 * (RFC 2045 §6.7 note 1: robust decoders do so). */
 		if (buf_append(out, &c, 1) < 0)
 			return -1;
 	}
 	return 0;
+}
+
+int
+mime_q_decode(const char *in, size_t len, struct buf *out)
+{
+	return mime_qp_bytes(in, len, 1, out);
 }
 
 /* One line of quoted-printable (without its line break). RFC 2045 §6.7
@@ -101,20 +111,7 @@ mime_qp_line(const char *p, size_t len, struct buf *out, int *soft_r)
 	*soft_r = len > 0 && p[len - 1] == '=';
 	if (*soft_r)
 		len--;
-	for (size_t i = 0; i < len; i++) {
-		char c = p[i];
-		int b;
-
-		if (c == '=' && (b = mime_hex_byte(p + i + 1, len - i - 1)) >= 0) {
-			c = (char)b;
-			i += 2;
-		}
-		/* An '=' not followed by two hex digits is kept as it is
-		 * (RFC 2045 §6.7 note 1: robust decoders do so). */
-		if (buf_append(out, &c, 1) < 0)
-			return -1;
-	}
-	return 0;
+	return mime_qp_bytes(p, len, 0, out);
 }
 
 static int

@@ -46,6 +46,20 @@ test_keys_comments_and_errors(void **state)
 	assert_true(strncmp(err, "t.conf:1: ", 10) == 0);
 }
 
+/* head, pad octets of fill, tail: a config text with one long line. */
+static char *
+padded_text(const char *head, int fill, size_t pad, const char *tail)
+{
+	size_t hl = strlen(head), tl = strlen(tail);
+	char *text = malloc(hl + pad + tl + 1);
+
+	assert_non_null(text);
+	memcpy(text, head, hl);
+	memset(text + hl, fill, pad);
+	memcpy(text + hl + pad, tail, tl + 1);
+	return text;
+}
+
 /* A line longer than the old 1,024-octet line buffer: its tail was read
  * as a line of its own, so a long comment could set a key. */
 static void
@@ -53,15 +67,11 @@ test_long_comment_sets_nothing(void **state)
 {
 	struct config cfg;
 	char err[600];
-	size_t pad = 1500;
-	char *text = malloc(pad + 200);
+	char *text = padded_text("#", 'x', 1500,
+				 " listen = smtp=127.0.0.9:2600\n"
+				 "hostname = after.example\n");
 
 	(void)state;
-	assert_non_null(text);
-	text[0] = '#';
-	memset(text + 1, 'x', pad);
-	strcpy(text + 1 + pad, " listen = smtp=127.0.0.9:2600\n"
-			       "hostname = after.example\n");
 	assert_int_equal(parse(&cfg, text, err, sizeof(err)), 0);
 	assert_string_equal(cfg.hostname, "after.example");
 	assert_int_equal(cfg.n_listeners, PROTO_COUNT); /* the defaults */
@@ -76,14 +86,9 @@ test_long_value_refused(void **state)
 {
 	struct config cfg;
 	char err[600];
-	size_t pad = 1500;
-	char *text = malloc(pad + 200);
+	char *text = padded_text("# first\nhostname = ", 'h', 1500, "\n");
 
 	(void)state;
-	assert_non_null(text);
-	strcpy(text, "# first\nhostname = ");
-	memset(text + strlen(text), 'h', pad);
-	strcpy(text + strlen("# first\nhostname = ") + pad, "\n");
 	assert_int_equal(parse(&cfg, text, err, sizeof(err)), -1);
 	assert_string_equal(err, "t.conf:2: value of hostname too long");
 	free(text);

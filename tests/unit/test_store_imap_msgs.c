@@ -107,6 +107,18 @@ change(struct store_fx *f, int64_t id, const uint32_t *uids, size_t n,
 	return c;
 }
 
+/* INBOX with four messages (UIDs 1 to 4); returns its id. */
+static int64_t
+fx_inbox4(struct store_fx *f)
+{
+	int64_t id = fx_box(f, "INBOX").id;
+
+	for (int i = 0; i < 4; i++)
+		fx_append(f, id, (const char *[]){ "m/1", "m/2", "m/3", "m/4" }[i],
+		       0, NULL, 0);
+	return id;
+}
+
 static void
 test_flags_change(void **state)
 {
@@ -115,12 +127,9 @@ test_flags_change(void **state)
 	struct store_mailbox b0, b1;
 	struct store_imsg *m;
 	uint32_t *failed = NULL;
-	int64_t id = fx_box(f, "INBOX").id;
+	int64_t id = fx_inbox4(f);
 	size_t n, nf;
 
-	for (int i = 0; i < 4; i++)
-		fx_append(f, id, (const char *[]){ "m/1", "m/2", "m/3", "m/4" }[i],
-		       0, NULL, 0);
 	b0 = fx_box(f, "INBOX");
 	/* ADD \Seen to 1, 2 (twice) and a missing UID. */
 	c = change(f, id, (uint32_t[]){ 2, 1, 2, 99 }, 4, STORE_FLAGS_ADD,
@@ -180,12 +189,9 @@ test_flags_unchangedsince(void **state)
 	struct store_imsg *m;
 	uint32_t *failed = NULL;
 	const char *err = NULL;
-	int64_t id = fx_box(f, "INBOX").id;
+	int64_t id = fx_inbox4(f);
 	size_t n, nf;
 
-	for (int i = 0; i < 4; i++)
-		fx_append(f, id, (const char *[]){ "m/1", "m/2", "m/3", "m/4" }[i],
-		       0, NULL, 0);
 	b0 = fx_box(f, "INBOX");
 	c = change(f, id, (uint32_t[]){ 2, 3 }, 2, STORE_FLAGS_SET,
 		   STORE_FLAG_FLAGGED, NULL, 0, 0, &n, &failed, &nf);
