@@ -42,43 +42,16 @@ pop3_reply_format(char *buf, size_t cap, const char *prefix, const char *fmt,
 	return plen + (size_t)n + 2;
 }
 
-void
-pop3_reply_ok(struct pop3_session *s, const char *fmt, ...)
+/* Formats and sends one reply; a reply with a response code is logged
+ * at info (see pop3_reply_err), the rest at debug. */
+static void
+pop3_reply_v(struct pop3_session *s, const char *prefix, const char *code,
+	     const char *fmt, va_list ap)
 {
 	char buf[POP3_REPLY_MAX + 1];
-	va_list ap;
 	size_t len;
 
-	if (s->base.conn == NULL)
-		return;
-	va_start(ap, fmt);
-	len = pop3_reply_format(buf, POP3_REPLY_MAX, "+OK ", fmt, ap);
-	va_end(ap);
-	log_debug(s->base.id, "reply", " text=%s", log_q(buf, len - 2));
-	conn_write(s->base.conn, buf, len);
-}
-
-void
-pop3_reply_err(struct pop3_session *s, const char *code, const char *fmt,
-	       ...)
-{
-	char prefix[32];
-	char buf[POP3_REPLY_MAX + 1];
-	va_list ap;
-	size_t len;
-
-	if (s->base.conn == NULL)
-		return;
-	if (code != NULL)
-		snprintf(prefix, sizeof(prefix), "-ERR [%s] ", code);
-	else
-		snprintf(prefix, sizeof(prefix), "-ERR ");
-	va_start(ap, fmt);
 	len = pop3_reply_format(buf, POP3_REPLY_MAX, prefix, fmt, ap);
-	va_end(ap);
-	/* Failures with a response code are events an admin may want to
-	 * see (login refused, mailbox busy, storage trouble); the others are
-	 * ordinary protocol chatter. */
 	if (code != NULL)
 		log_info(s->base.id, "pop3_err", " code=%s text=%s", code,
 			 log_q(buf, len - 2));
@@ -86,6 +59,39 @@ pop3_reply_err(struct pop3_session *s, const char *code, const char *fmt,
 		log_debug(s->base.id, "reply", " text=%s",
 			  log_q(buf, len - 2));
 	conn_write(s->base.conn, buf, len);
+}
+
+void
+pop3_reply_ok(struct pop3_session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->base.conn == NULL)
+		return;
+	va_start(ap, fmt);
+	pop3_reply_v(s, "+OK ", NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+pop3_reply_err(struct pop3_session *s, const char *code, const char *fmt,
+	       ...)
+{
+	char prefix[32];
+	va_list ap;
+
+	if (s->base.conn == NULL)
+		return;
+	if (code != NULL)
+		snprintf(prefix, sizeof(prefix), "-ERR [%s] ", code);
+	else
+		snprintf(prefix, sizeof(prefix), "-ERR ");
+	/* Failures with a response code are events an admin may want to
+	 * see (login refused, mailbox busy, storage trouble); the others are
+	 * ordinary protocol chatter. */
+	va_start(ap, fmt);
+	pop3_reply_v(s, prefix, code, fmt, ap);
+	va_end(ap);
 }
 
 void

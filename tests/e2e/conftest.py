@@ -459,3 +459,38 @@ def server_factory():
         except AssertionError as e:
             errors.append(str(e))
     assert not errors, "\n".join(errors)
+
+
+def serve_argv(srv):
+    """The argv of `postel serve` on srv's data dir, config and ports."""
+    argv = [POSTEL_BIN, "--data", srv.dir, "--config", srv.config_path,
+            "serve"]
+    for proto, (addr, port) in srv.listen.items():
+        argv += ["--listen", "%s=%s:%d" % (proto, addr, port)]
+    return argv
+
+
+def try_serve(srv, timeout):
+    """Runs `postel serve` expecting it to refuse to start. Returns
+    (started, stderr, exit status); a server that does become ready
+    within timeout is killed."""
+    out = tempfile.TemporaryFile()
+    err = tempfile.TemporaryFile()
+    p = subprocess.Popen(serve_argv(srv), stdout=out, stderr=err,
+                         stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    started = False
+    while p.poll() is None and time.monotonic() < deadline:
+        out.seek(0)
+        if b"postel: ready" in out.read():
+            started = True
+            break
+        time.sleep(0.05)
+    if p.poll() is None:
+        p.kill()
+        started = True
+    rc = p.wait(10)
+    err.seek(0)
+    text = err.read().decode("utf-8", "replace")
+    assert_no_sanitizer(text, "postel serve")
+    return started, text, rc

@@ -7,13 +7,13 @@ decompression bomb are survived."""
 import os
 import random
 import socket
-import ssl
 import time
 import zlib
 
 import pytest
 
 from conftest import simple_message, unique
+from rawclient import recv_some
 
 USERS = {"z%d@example.test" % i: "zip-Secret-%d" % i for i in range(1, 9)}
 SERVER_USERS = USERS
@@ -45,11 +45,7 @@ class ZClient:
         self.sock.sendall(data)
 
     def _fill(self):
-        try:
-            data = self.sock.recv(65536)
-        except (ssl.SSLZeroReturnError, ssl.SSLEOFError,
-                ConnectionResetError):
-            data = b""
+        data = recv_some(self.sock)
         if not data:
             raise EOFError("server closed; have %r" % self.buf[-200:])
         self.wire_in += len(data)

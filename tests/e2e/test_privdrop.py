@@ -9,12 +9,10 @@ start. tests/unit/test_privdrop.c tries setuid(0) after the drop itself."""
 import os
 import pwd
 import subprocess
-import tempfile
-import time
 
 import pytest
 
-from conftest import POSTEL_BIN, Server, assert_no_sanitizer
+from conftest import Server, try_serve
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
 
@@ -68,29 +66,7 @@ def test_user_with_uid_zero_is_refused():
     srv = Server(config={"user": "root"})
     try:
         os.chown(srv.dir, 0, 0)  # so the data dir check passes for root
-        argv = [POSTEL_BIN, "--data", srv.dir, "--config", srv.config_path,
-                "serve"]
-        for proto, (addr, port) in srv.listen.items():
-            argv += ["--listen", "%s=%s:%d" % (proto, addr, port)]
-        out = tempfile.TemporaryFile()
-        err = tempfile.TemporaryFile()
-        p = subprocess.Popen(argv, stdout=out, stderr=err,
-                             stdin=subprocess.DEVNULL)
-        started = False
-        deadline = time.monotonic() + START_FAIL_TIMEOUT
-        while p.poll() is None and time.monotonic() < deadline:
-            out.seek(0)
-            if b"postel: ready" in out.read():
-                started = True
-                break
-            time.sleep(0.05)
-        if p.poll() is None:
-            p.kill()
-            started = True
-        rc = p.wait(10)
-        err.seek(0)
-        text = err.read().decode("utf-8", "replace")
-        assert_no_sanitizer(text, "postel serve")
+        started, text, rc = try_serve(srv, START_FAIL_TIMEOUT)
         assert not started, "served as root:\n" + text
         assert rc != 0
         assert "regain root" in text, text

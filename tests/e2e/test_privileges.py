@@ -20,6 +20,7 @@ import time
 import pytest
 
 from conftest import (POSTEL_BIN, SOCK_TIMEOUT, Server, assert_no_sanitizer,
+                      try_serve,
                       simple_message, unique)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
@@ -32,36 +33,10 @@ def service_ids():
     return pw.pw_uid, pw.pw_gid
 
 
-def serve_argv(srv):
-    argv = [POSTEL_BIN, "--data", srv.dir, "--config", srv.config_path,
-            "serve"]
-    for proto, (addr, port) in srv.listen.items():
-        argv += ["--listen", "%s=%s:%d" % (proto, addr, port)]
-    return argv
-
-
 def try_start(srv):
     """Runs `postel serve` expecting it to refuse to start. Returns
     (started, stderr); a server that does become ready is stopped."""
-    out = tempfile.TemporaryFile()
-    err = tempfile.TemporaryFile()
-    p = subprocess.Popen(serve_argv(srv), stdout=out, stderr=err,
-                         stdin=subprocess.DEVNULL)
-    deadline = time.monotonic() + START_FAIL_TIMEOUT
-    started = False
-    while p.poll() is None and time.monotonic() < deadline:
-        out.seek(0)
-        if b"postel: ready" in out.read():
-            started = True
-            break
-        time.sleep(0.05)
-    if p.poll() is None:
-        p.kill()
-        started = True
-    p.wait(10)
-    err.seek(0)
-    text = err.read().decode("utf-8", "replace")
-    assert_no_sanitizer(text, "postel serve")
+    started, text, _ = try_serve(srv, START_FAIL_TIMEOUT)
     return started, text
 
 

@@ -74,22 +74,21 @@ def test_ehlo_caps_before_and_after_starttls(server, proto):
         code, lines = c.cmd("STARTTLS")
         assert code == 220, lines
         assert c.starttls(server.ssl_context()) == b""
-        caps = c.ehlo()
-        for cap in BASE_CAPS:
-            assert cap in caps, (cap, caps)
-        assert "STARTTLS" not in caps
-        auth = [x for x in caps if x.startswith("AUTH ")]
-        assert auth and {"PLAIN", "LOGIN"} <= set(auth[0].split()[1:]), caps
+        assert_tls_caps(c.ehlo())
+
+
+def assert_tls_caps(caps):
+    """EHLO on TLS: the base set, no STARTTLS, AUTH PLAIN and LOGIN."""
+    for cap in BASE_CAPS:
+        assert cap in caps, (cap, caps)
+    assert "STARTTLS" not in caps
+    auth = [x for x in caps if x.startswith("AUTH ")]
+    assert auth and {"PLAIN", "LOGIN"} <= set(auth[0].split()[1:]), caps
 
 
 def test_ehlo_caps_submissions(server):
     with connect(server, "submissions") as c:
-        caps = c.ehlo()
-        for cap in BASE_CAPS:
-            assert cap in caps, (cap, caps)
-        assert "STARTTLS" not in caps
-        auth = [x for x in caps if x.startswith("AUTH ")]
-        assert auth and {"PLAIN", "LOGIN"} <= set(auth[0].split()[1:]), caps
+        assert_tls_caps(c.ehlo())
 
 
 def test_helo_works(server):
@@ -524,28 +523,27 @@ def test_swaks_smtp(server):
     assert len(server.wait_messages(ALICE, 1, token.encode())) == 1
 
 
-def test_swaks_submission_tls_auth(server):
-    token = unique("swakstls")
-    host, port = server.addr("submission")
-    r = swaks(server, "--server", host, "--port", str(port), "--tls",
-              "--auth", "PLAIN", "--auth-user", ALICE,
+def swaks_auth_send(server, proto, tls_opt, mech, token, body):
+    """Sends ALICE -> BOB authenticated by swaks on proto; the message
+    arrives."""
+    host, port = server.addr(proto)
+    r = swaks(server, "--server", host, "--port", str(port), tls_opt,
+              "--auth", mech, "--auth-user", ALICE,
               "--auth-password", server.users[ALICE],
               "--from", ALICE, "--to", BOB,
-              "--header", "Subject: " + token, "--body", "swaks tls")
+              "--header", "Subject: " + token, "--body", body)
     assert r.returncode == 0, r.stdout + r.stderr
     assert len(server.wait_messages(BOB, 1, token.encode())) == 1
+
+
+def test_swaks_submission_tls_auth(server):
+    swaks_auth_send(server, "submission", "--tls", "PLAIN",
+                    unique("swakstls"), "swaks tls")
 
 
 def test_swaks_submissions_login(server):
-    token = unique("swaksssl")
-    host, port = server.addr("submissions")
-    r = swaks(server, "--server", host, "--port", str(port), "--tls-on-connect",
-              "--auth", "LOGIN", "--auth-user", ALICE,
-              "--auth-password", server.users[ALICE],
-              "--from", ALICE, "--to", BOB,
-              "--header", "Subject: " + token, "--body", "swaks smtps")
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert len(server.wait_messages(BOB, 1, token.encode())) == 1
+    swaks_auth_send(server, "submissions", "--tls-on-connect", "LOGIN",
+                    unique("swaksssl"), "swaks smtps")
 
 
 def test_swaks_wrong_password_fails(server):

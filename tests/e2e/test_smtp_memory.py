@@ -43,18 +43,24 @@ def message(token, body):
             b"Subject: " + token + b"\r\n\r\n" + body)
 
 
+def data_transfer(c, msg):
+    """Greeting, EHLO, one envelope and msg by DATA in SEND_STEP pieces;
+    returns the reply to the final dot."""
+    assert c.reply()[0] == 220
+    c.ehlo()
+    assert c.cmd("MAIL FROM:<big@remote.test>")[0] == 250
+    assert c.cmd("RCPT TO:<alice@example.test>")[0] == 250
+    assert c.cmd("DATA")[0] == 354
+    for off in range(0, len(msg), SEND_STEP):
+        c.send(msg[off:off + SEND_STEP])
+    c.send(b".\r\n")
+    return c.reply()
+
+
 def send_data(srv, msg, out, i):
     with RawClient(srv.host, srv.ports["smtp"],
                    timeout=TRANSFER_TIMEOUT) as c:
-        assert c.reply()[0] == 220
-        c.ehlo()
-        assert c.cmd("MAIL FROM:<big@remote.test>")[0] == 250
-        assert c.cmd("RCPT TO:<alice@example.test>")[0] == 250
-        assert c.cmd("DATA")[0] == 354
-        for off in range(0, len(msg), SEND_STEP):
-            c.send(msg[off:off + SEND_STEP])
-        c.send(b".\r\n")
-        out[i] = c.reply()
+        out[i] = data_transfer(c, msg)
 
 
 def send_bdat(srv, msg, out, i):
@@ -169,15 +175,7 @@ def test_refused_large_message_leaves_no_file(server_factory):
     body = body_30mb()[:3 << 20]
     msg = message(token, body[:body.rfind(b"\r\n") + 2])
     with RawClient(srv.host, srv.ports["smtp"]) as c:
-        assert c.reply()[0] == 220
-        c.ehlo()
-        assert c.cmd("MAIL FROM:<big@remote.test>")[0] == 250
-        assert c.cmd("RCPT TO:<alice@example.test>")[0] == 250
-        assert c.cmd("DATA")[0] == 354
-        for off in range(0, len(msg), SEND_STEP):
-            c.send(msg[off:off + SEND_STEP])
-        c.send(b".\r\n")
-        assert c.reply()[0] == 552
+        assert data_transfer(c, msg)[0] == 552
         # A transfer cut off mid-way leaves nothing either.
         assert c.cmd("RSET")[0] == 250
         assert c.cmd("MAIL FROM:<big@remote.test>")[0] == 250
