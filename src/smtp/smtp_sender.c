@@ -132,6 +132,20 @@ sender_submit(struct smtp_session *s, struct smtp_sender_job *j)
 			      j);
 }
 
+/* A zeroed job; on no memory the transaction is answered 451 and
+ * dropped, and NULL returned. */
+static struct smtp_sender_job *
+sender_job_new(struct smtp_session *s)
+{
+	struct smtp_sender_job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL) {
+		smtp_reply(s, 451, "4.3.0", "Out of memory");
+		smtp_tx_free(s);
+	}
+	return j;
+}
+
 void
 smtp_sender_mail(struct smtp_session *s)
 {
@@ -154,12 +168,9 @@ smtp_sender_mail(struct smtp_session *s)
 		smtp_tx_free(s);
 		return;
 	}
-	j = calloc(1, sizeof(*j));
-	if (j == NULL) {
-		smtp_reply(s, 451, "4.3.0", "Out of memory");
-		smtp_tx_free(s);
+	j = sender_job_new(s);
+	if (j == NULL)
 		return;
-	}
 	j->hdr.n = 1;
 	str_lcpy(j->hdr.addrs[0], s->tx->from, sizeof(j->hdr.addrs[0]));
 	sender_submit(s, j);
@@ -240,12 +251,9 @@ smtp_sender_data(struct smtp_session *s, const char *hdr, size_t len,
 		smtp_tx_free(s);
 		return;
 	}
-	j = calloc(1, sizeof(*j));
-	if (j == NULL) {
-		smtp_reply(s, 451, "4.3.0", "Out of memory");
-		smtp_tx_free(s);
+	j = sender_job_new(s);
+	if (j == NULL)
 		return;
-	}
 	st = smtp_sender_header_parse(hdr, cap, &j->hdr);
 	if (sender_hdr_refused(s, st, &j->hdr)) {
 		free(j);
