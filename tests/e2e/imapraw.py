@@ -5,6 +5,7 @@ replies are read whole and kept in the line as {N} followed by the bytes."""
 import itertools
 import re
 
+from conftest import simple_message, unique
 from rawclient import RawClient
 
 _LIT = re.compile(rb"\{(\d+)\}\r\n$")
@@ -89,3 +90,12 @@ def code_value(lines, code):
         if m:
             return m.group(1)
     return None
+
+
+def fill_box(server, user, count, tag):
+    """Delivers count messages (subjects unique tag0, tag1, ...) to user
+    and waits until they are stored; returns user."""
+    for i in range(count):
+        server.send(user, simple_message(unique("%s%d" % (tag, i))))
+    server.wait_messages(user, count)
+    return user

@@ -4,8 +4,7 @@ SEARCH MODSEQ key with its (MODSEQ n) result."""
 
 import re
 
-from conftest import simple_message, unique
-from imapraw import Imap, code_value, starting
+from imapraw import Imap, fill_box, code_value, starting
 
 USERS = {"cs%d@example.test" % i: "cond-Secret-%d" % i for i in range(1, 6)}
 SERVER_USERS = USERS
@@ -14,11 +13,7 @@ SERVER_CONFIG = {"log_level": "debug"}
 
 
 def setup_box(server, n, count=3):
-    user = "cs%d@example.test" % n
-    for i in range(count):
-        server.send(user, simple_message(unique("c%d" % i)))
-    server.wait_messages(user, count)
-    return user
+    return fill_box(server, "cs%d@example.test" % n, count, "c")
 
 
 def modseq_of(line):

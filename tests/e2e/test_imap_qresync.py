@@ -4,19 +4,14 @@ VANISHED), VANISHED instead of EXPUNGE, and the CLOSED response code."""
 
 import re
 
-from conftest import simple_message, unique
-from imapraw import Imap, code_value, starting
+from imapraw import Imap, fill_box, code_value, starting
 
 USERS = {"qr%d@example.test" % i: "qres-Secret-%d" % i for i in range(1, 7)}
 SERVER_USERS = USERS
 
 
 def setup_box(server, n, count=4):
-    user = "qr%d@example.test" % n
-    for i in range(count):
-        server.send(user, simple_message(unique("q%d" % i)))
-    server.wait_messages(user, count)
-    return user
+    return fill_box(server, "qr%d@example.test" % n, count, "q")
 
 
 def test_enable_implies_condstore(server):

@@ -5,19 +5,14 @@ and FETCH/SEARCH on an empty mailbox."""
 
 import re
 
-from conftest import simple_message, unique
-from imapraw import Imap, starting
+from imapraw import Imap, fill_box, starting
 
 USERS = {"r%d@example.test" % i: "rev2-Secret-%d" % i for i in range(1, 6)}
 SERVER_USERS = USERS
 
 
 def setup_box(server, n, count=3):
-    user = "r%d@example.test" % n
-    for i in range(count):
-        server.send(user, simple_message(unique("r%d" % i)))
-    server.wait_messages(user, count)
-    return user
+    return fill_box(server, "r%d@example.test" % n, count, "r")
 
 
 def test_search_forms(server):
