@@ -56,6 +56,14 @@ def plain(user, password):
     return base64.b64encode(("\0%s\0%s" % (user, password)).encode()).decode()
 
 
+def limit_closed(srv, c):
+    """The server closed c at the third failure and logged the limit."""
+    assert c.closed()
+    c.close()
+    assert srv.wait_log(lambda l: "event=auth_limit" in l and
+                        "failures=3" in l)
+
+
 def test_imap_cut_after_max_auth_failures(server_factory):
     srv = server_factory(config=LIMIT_CONFIG)
     c = tls_from(srv, "imaps", "127.0.0.41")
@@ -77,10 +85,7 @@ def test_imap_cut_after_max_auth_failures(server_factory):
     assert t.startswith("a4 NO [AUTHENTICATIONFAILED]"), t
     ln = c.pop_line()
     assert ln.startswith("* BYE"), ln
-    assert c.closed()
-    c.close()
-    assert srv.wait_log(lambda l: "event=auth_limit" in l and
-                        "failures=3" in l)
+    limit_closed(srv, c)
     # The limit is per connection: a new one logs in with the password.
     c = tls_from(srv, "imaps", "127.0.0.41")
     assert c.pop_line().startswith("* OK")
@@ -107,10 +112,7 @@ def test_pop3_cut_after_max_auth_failures(server_factory):
     assert c.pop_cmd("USER " + ALICE).startswith("+OK")
     r = c.pop_cmd("PASS wrong3")
     assert r.startswith("-ERR [AUTH]"), r
-    assert c.closed()
-    c.close()
-    assert srv.wait_log(lambda l: "event=auth_limit" in l and
-                        "failures=3" in l)
+    limit_closed(srv, c)
     c = tls_from(srv, "pop3s", "127.0.0.42")
     assert c.pop_line().startswith("+OK")
     assert c.pop_cmd("USER " + ALICE).startswith("+OK")

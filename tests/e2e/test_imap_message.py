@@ -145,12 +145,19 @@ def test_condstore_unchangedsince(server):
     m.logout()
 
 
-def test_two_sessions_see_changes(server):
-    user, toks = setup_box(server, 6, count=3)
+def two_sessions(server, n):
+    """A box of 3 messages with two sessions, a and b, that selected its
+    INBOX; returns (user, tokens, a, b)."""
+    user, toks = setup_box(server, n, count=3)
     a = server.imaps(user)
     b = server.imaps(user)
     a.select("INBOX")
     b.select("INBOX")
+    return user, toks, a, b
+
+
+def test_two_sessions_see_changes(server):
+    user, toks, a, b = two_sessions(server, 6)
     a.store("2", "+FLAGS", "\\Flagged")
     typ, data = b.noop()
     fetches = b.untagged_responses.pop("FETCH", [])
@@ -233,11 +240,7 @@ def test_fetch_of_message_expunged_by_other_session(server):
     message; FETCHing its contents answers NO [EXPUNGEISSUED] (RFC 5530)
     while the other messages are returned, and the EXPUNGE follows at the
     next NOOP."""
-    user, toks = setup_box(server, 8, count=3)
-    a = server.imaps(user)
-    b = server.imaps(user)
-    a.select("INBOX")
-    b.select("INBOX")
+    user, toks, a, b = two_sessions(server, 8)
     a.store("1", "+FLAGS", "\\Deleted")
     typ, _ = a.expunge()
     assert typ == "OK"
