@@ -189,15 +189,21 @@ def test_two_sessions_see_changes(server):
     b.logout()
 
 
-def test_idle_woken_by_smtp(server):
-    user, _ = setup_box(server, 7, count=1)
+def imaps_lines(server):
+    """A TLS socket to the imaps port and a line reader on it, past the
+    greeting."""
     host, port = server.addr("imaps")
-    import ssl
     sock = server.ssl_context().wrap_socket(
         socket.create_connection((host, port), timeout=10),
         server_hostname="localhost")
     f = sock.makefile("rb")
     f.readline()
+    return sock, f
+
+
+def test_idle_woken_by_smtp(server):
+    user, _ = setup_box(server, 7, count=1)
+    sock, f = imaps_lines(server)
     sock.sendall(b"a1 LOGIN %s %s\r\n" % (user.encode(),
                                         USERS[user].encode()))
     while not f.readline().startswith(b"a1 "):
@@ -297,12 +303,7 @@ def test_idle_announces_expunge_held_back_by_fetch(server):
     user, _ = setup_box(server, 10, count=2)
     other = server.imaps(user)
     other.select("INBOX")
-    host, port = server.addr("imaps")
-    sock = server.ssl_context().wrap_socket(
-        socket.create_connection((host, port), timeout=10),
-        server_hostname="localhost")
-    f = sock.makefile("rb")
-    f.readline()
+    sock, f = imaps_lines(server)
 
     def cmd(tag, text):
         sock.sendall(b"%s %s\r\n" % (tag, text))
