@@ -138,29 +138,13 @@ postel_start() {
 	"${cli[@]}" serve --listen "smtp=127.0.0.1:$POSTEL_PORT" \
 		>"$OUT/postel.out" 2>"$OUT/postel.log" </dev/null &
 	POSTEL_PID=$!
-	local i
-	for i in $(seq 1 200); do
-		grep -q '^postel: ready' "$OUT/postel.out" 2>/dev/null && return 0
-		kill -0 "$POSTEL_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	log "postel did not become ready (see $OUT/postel.log)"
+	postel_wait_ready && return 0
 	postel_stop
 	return 1
 }
 
 postel_stop() {
-	if [ -n "$POSTEL_PID" ]; then
-		kill -TERM "$POSTEL_PID" 2>/dev/null || true
-		local i
-		for i in $(seq 1 300); do
-			kill -0 "$POSTEL_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$POSTEL_PID" 2>/dev/null || true
-		wait "$POSTEL_PID" 2>/dev/null || true
-		POSTEL_PID=""
-	fi
+	postel_halt
 	if [ -n "$POSTEL_DATA" ]; then
 		rm -rf "$POSTEL_DATA"
 		POSTEL_DATA=""

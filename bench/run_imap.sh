@@ -120,27 +120,7 @@ postel_serve() {
 		--listen "imaps=127.0.0.1:$POSTEL_PORT" >"$OUT/postel.out" \
 		2>>"$OUT/postel.log" </dev/null &
 	POSTEL_PID=$!
-	local i
-	for i in $(seq 1 200); do
-		grep -q '^postel: ready' "$OUT/postel.out" 2>/dev/null && return 0
-		kill -0 "$POSTEL_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	log "postel did not become ready (see $OUT/postel.log)"
-	return 1
-}
-
-postel_halt() {  # stops the process, keeps the data
-	[ -n "$POSTEL_PID" ] || return 0
-	kill -TERM "$POSTEL_PID" 2>/dev/null || true
-	local i
-	for i in $(seq 1 300); do
-		kill -0 "$POSTEL_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$POSTEL_PID" 2>/dev/null || true
-	wait "$POSTEL_PID" 2>/dev/null || true
-	POSTEL_PID=""
+	postel_wait_ready
 }
 
 postel_stop() {
