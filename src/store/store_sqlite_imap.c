@@ -105,6 +105,35 @@ sq_imsg_push(sqlite3_stmt *s, struct store_imsg **v, size_t *n, size_t *cap)
 	return sq_imsg_row(s, &nv[(*n)++]);
 }
 
+/* The rows of statement id for (mailbox_id, since), once the mailbox's
+ * modseq is known. On failure *err_r is set and -1 returned; *v_r (NULL
+ * or the rows read so far, *n_r of them) is the caller's to free. */
+static int
+sq_box_rows_since(struct store *st, enum store_sq_stmt id,
+		  int64_t mailbox_id, uint64_t since, size_t elem,
+		  store_sq_row_fn fill, void **v_r, size_t *n_r,
+		  const char **err_r)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*v_r = NULL;
+	*n_r = 0;
+	if (store_sq_mailbox_modseq(st, mailbox_id, NULL) < 0
+	    || (s = store_sq_stmt(st, id)) == NULL) {
+		*err_r = st->err;
+		return -1;
+	}
+	sqlite3_bind_int64(s, 1, mailbox_id);
+	sqlite3_bind_int64(s, 2, (int64_t)since);
+	rc = store_sq_rows(s, elem, fill, v_r, n_r);
+	if (rc != SQLITE_DONE) {
+		*err_r = store_sq_rows_err(st, rc);
+		return -1;
+	}
+	return 0;
+}
+
 int
 store_sqlite_mailbox_imsgs(struct store *st, int64_t mailbox_id,
 			   uint64_t changedsince, struct store_imsg **msgs_r,
@@ -112,21 +141,12 @@ store_sqlite_mailbox_imsgs(struct store *st, int64_t mailbox_id,
 {
 	void *v;
 	size_t n;
-	sqlite3_stmt *s;
-	int rc;
 
 	*msgs_r = NULL;
 	*n_r = 0;
-	if (store_sq_mailbox_modseq(st, mailbox_id, NULL) < 0
-	    || (s = store_sq_stmt(st, SQ_IMSG_LIST)) == NULL) {
-		*err_r = st->err;
-		return -1;
-	}
-	sqlite3_bind_int64(s, 1, mailbox_id);
-	sqlite3_bind_int64(s, 2, (int64_t)changedsince);
-	rc = store_sq_rows(s, sizeof(struct store_imsg), sq_imsg_row, &v, &n);
-	if (rc != SQLITE_DONE) {
-		*err_r = store_sq_rows_err(st, rc);
+	if (sq_box_rows_since(st, SQ_IMSG_LIST, mailbox_id, changedsince,
+			      sizeof(struct store_imsg), sq_imsg_row, &v, &n,
+			      err_r) < 0) {
 		store_imsgs_free(v, n);
 		return -1;
 	}
@@ -332,21 +352,12 @@ store_sqlite_vanished_since(struct store *st, int64_t mailbox_id,
 {
 	void *v;
 	size_t n;
-	sqlite3_stmt *s;
-	int rc;
 
 	*uids_r = NULL;
 	*n_r = 0;
-	if (store_sq_mailbox_modseq(st, mailbox_id, NULL) < 0
-	    || (s = store_sq_stmt(st, SQ_VANISHED_LIST)) == NULL) {
-		*err_r = st->err;
-		return -1;
-	}
-	sqlite3_bind_int64(s, 1, mailbox_id);
-	sqlite3_bind_int64(s, 2, (int64_t)since);
-	rc = store_sq_rows(s, sizeof(uint32_t), sq_uid_row, &v, &n);
-	if (rc != SQLITE_DONE) {
-		*err_r = store_sq_rows_err(st, rc);
+	if (sq_box_rows_since(st, SQ_VANISHED_LIST, mailbox_id, since,
+			      sizeof(uint32_t), sq_uid_row, &v, &n,
+			      err_r) < 0) {
 		free(v);
 		return -1;
 	}
