@@ -106,7 +106,7 @@ sq_imsg_push(sqlite3_stmt *s, struct store_imsg **v, size_t *n, size_t *cap)
 }
 
 /* The rows of statement id for (mailbox_id, since), once the mailbox's
- * modseq is known. On failure *err_r is set and -1 returned; *v_r (NULL
+ * modseq is known; since is bound only where id takes it. On failure *err_r is set and -1 returned; *v_r (NULL
  * or the rows read so far, *n_r of them) is the caller's to free. */
 static int
 sq_box_rows_since(struct store *st, enum store_sq_stmt id,
@@ -125,7 +125,8 @@ sq_box_rows_since(struct store *st, enum store_sq_stmt id,
 		return -1;
 	}
 	sqlite3_bind_int64(s, 1, mailbox_id);
-	sqlite3_bind_int64(s, 2, (int64_t)since);
+	if (sqlite3_bind_parameter_count(s) >= 2)
+		sqlite3_bind_int64(s, 2, (int64_t)since);
 	rc = store_sq_rows(s, elem, fill, v_r, n_r);
 	if (rc != SQLITE_DONE) {
 		*err_r = store_sq_rows_err(st, rc);
@@ -266,20 +267,11 @@ store_sqlite_mailbox_fields(struct store *st, int64_t mailbox_id,
 {
 	void *v;
 	size_t n;
-	sqlite3_stmt *s;
-	int rc;
 
-	if (store_sq_mailbox_modseq(st, mailbox_id, NULL) < 0
-	    || (s = store_sq_stmt(st, SQ_FIELDS_LIST)) == NULL) {
-		*err_r = st->err;
-		return -1;
-	}
-	sqlite3_bind_int64(s, 1, mailbox_id);
-	rc = store_sq_rows(s, sizeof(struct store_fields), sq_fields_row, &v,
-			   &n);
-	if (rc != SQLITE_DONE) {
+	if (sq_box_rows_since(st, SQ_FIELDS_LIST, mailbox_id, 0,
+			      sizeof(struct store_fields), sq_fields_row, &v,
+			      &n, err_r) < 0) {
 		store_fields_free(v, n);
-		*err_r = store_sq_rows_err(st, rc);
 		return -1;
 	}
 	*fields_r = v;
