@@ -199,12 +199,17 @@ def test_commands(server):
     p.quit()
 
 
+def pop3_login(c, user):
+    """USER and PASS of user on the raw client c, both accepted."""
+    assert c.pop_cmd("USER " + user).startswith("+OK")
+    assert c.pop_cmd("PASS " + USERS[user]).startswith("+OK")
+
+
 def test_bad_message_numbers(server):
     user = "p5@example.test"
     deliver(server, user, 1)
     with connect(server, "pop3s") as c:
-        assert c.pop_cmd("USER " + user).startswith("+OK")
-        assert c.pop_cmd("PASS " + USERS[user]).startswith("+OK")
+        pop3_login(c, user)
         for cmd in ("RETR 0", "RETR 99", "LIST 7", "DELE -1", "TOP 1",
                     "RETR abc", "UIDL 4294967296"):
             r = c.pop_cmd(cmd)
@@ -218,8 +223,7 @@ def test_disconnect_without_quit_deletes_nothing(server):
     user = "p6@example.test"
     deliver(server, user, 2)
     with connect(server, "pop3s") as c:
-        assert c.pop_cmd("USER " + user).startswith("+OK")
-        assert c.pop_cmd("PASS " + USERS[user]).startswith("+OK")
+        pop3_login(c, user)
         assert c.pop_cmd("DELE 1").startswith("+OK")
         assert c.pop_cmd("DELE 2").startswith("+OK")
     # The mailbox lock is released when the server sees the close; poll.
