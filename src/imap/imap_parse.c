@@ -532,13 +532,7 @@ fail:
 		cmd->tag[0] = '*';
 		cmd->tag[1] = '\0';
 	}
-	free(cmd->pool);
-	free(cmd->scratch);
-	cmd->pool = NULL;
-	cmd->scratch = NULL;
-	cmd->args = NULL;
-	cmd->n_args = 0;
-	cmd->pool_n = 0;
+	imap_cmd_free(cmd);
 	*err_r = p.err != NULL ? p.err : IMAP_ERR_NAME;
 	return -1;
 }
