@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchutil.h"
+
 #define IDLE_MAX_CONNS 60000
 #define IDLE_BATCH 256          /* connections in flight at once */
 #define IDLE_GREETING_MAX 512
@@ -35,26 +37,6 @@ struct idle_conn {
 	size_t len;
 	char greet[8];          /* first bytes of the greeting */
 };
-
-static double
-idle_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void
-idle_raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
 
 static int
 idle_open(const struct sockaddr_in *sa, int ep, struct idle_conn *c, long idx)
@@ -120,10 +102,10 @@ idle_setup(const struct sockaddr_in *sa, int ep, struct idle_conn *cs,
 	   long n)
 {
 	struct epoll_event evs[512];
-	double deadline = idle_now() + IDLE_SETUP_TIMEOUT_S;
+	double deadline = bench_now() + IDLE_SETUP_TIMEOUT_S;
 	long opened = 0, done = 0;
 
-	while (done < n && idle_now() < deadline) {
+	while (done < n && bench_now() < deadline) {
 		while (opened < n && opened - done < IDLE_BATCH) {
 			if (idle_open(sa, ep, &cs[opened], opened) < 0) {
 				cs[opened].state = IDLE_FAILED;
@@ -150,11 +132,11 @@ static long
 idle_hold(int ep, struct idle_conn *cs, double hold_s)
 {
 	struct epoll_event evs[512];
-	double deadline = idle_now() + hold_s;
+	double deadline = bench_now() + hold_s;
 	long closed = 0;
 	struct pollfd in = { .fd = 0, .events = POLLIN };
 
-	while (idle_now() < deadline) {
+	while (bench_now() < deadline) {
 		if (poll(&in, 1, 0) > 0)
 			break;
 		int k = epoll_wait(ep, evs, 512, 200);
@@ -193,7 +175,7 @@ main(int argc, char **argv)
 	    inet_pton(AF_INET, argv[optind], &sa.sin_addr) != 1)
 		goto usage;
 	sa.sin_port = htons((uint16_t)atoi(argv[optind + 1]));
-	idle_raise_nofile();
+	bench_raise_nofile();
 	struct idle_conn *cs = calloc((size_t)n, sizeof(*cs));
 	int ep = epoll_create1(0);
 

@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchutil.h"
+
 #define IDLE_MAX_CONNS 60000
 #define IDLE_LINE_KEEP 64       /* first bytes of a reply line we look at */
 #define IDLE_SETUP_TIMEOUT_S 900
@@ -51,26 +53,6 @@ struct idle_opts {
 };
 
 static SSL_CTX *idle_tls;
-
-static double
-idle_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void
-idle_raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
 
 static void
 idle_fail(struct idle_conn *c)
@@ -217,10 +199,10 @@ idle_setup(const struct sockaddr_in *sa, int ep, struct idle_conn *cs,
 	   const struct idle_opts *o)
 {
 	struct epoll_event evs[512];
-	double deadline = idle_now() + IDLE_SETUP_TIMEOUT_S;
+	double deadline = bench_now() + IDLE_SETUP_TIMEOUT_S;
 	long opened = 0, done = 0;
 
-	while (done < o->n && idle_now() < deadline) {
+	while (done < o->n && bench_now() < deadline) {
 		while (opened < o->n && opened - done < o->window) {
 			if (idle_open(sa, ep, &cs[opened], opened) < 0) {
 				idle_fail(&cs[opened]);
@@ -250,11 +232,11 @@ static long
 idle_hold(int ep, struct idle_conn *cs, const struct idle_opts *o)
 {
 	struct epoll_event evs[512];
-	double deadline = idle_now() + o->hold_s;
+	double deadline = bench_now() + o->hold_s;
 	long closed = 0;
 	struct pollfd in = { .fd = 0, .events = POLLIN };
 
-	while (idle_now() < deadline) {
+	while (bench_now() < deadline) {
 		if (poll(&in, 1, 0) > 0)
 			break;
 		int k = epoll_wait(ep, evs, 512, 200);
@@ -314,13 +296,13 @@ main(int argc, char **argv)
 	    inet_pton(AF_INET, argv[optind], &sa.sin_addr) != 1)
 		idle_usage();
 	sa.sin_port = htons((uint16_t)atoi(argv[optind + 1]));
-	idle_raise_nofile();
+	bench_raise_nofile();
 	struct idle_conn *cs = calloc((size_t)o.n, sizeof(*cs));
 	int ep = epoll_create1(0);
 
 	if (cs == NULL || ep < 0)
 		return 1;
-	double t0 = idle_now();
+	double t0 = bench_now();
 
 	idle_setup(&sa, ep, cs, &o);
 	long idling = 0, failed = 0;
@@ -330,7 +312,7 @@ main(int argc, char **argv)
 		failed += cs[i].state == ST_FAILED;
 	}
 	printf("ready opened=%ld idling=%ld failed=%ld setup_s=%.1f\n", o.n,
-	       idling, failed, idle_now() - t0);
+	       idling, failed, bench_now() - t0);
 	fflush(stdout);
 	long closed = idle_hold(ep, cs, &o);
 
