@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchutil.h"
+
 #define LOAD_MAX_CLIENTS 1000
 #define LOAD_MAX_USERS 100000
 #define LOAD_MAX_SEED 100000
@@ -93,15 +95,6 @@ static SSL_CTX *load_tls;       /* NULL: plaintext */
 static atomic_long load_next_loop;
 static atomic_long load_next_user;
 static double load_deadline;
-
-static double
-load_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /*
  * Seeded message k (1-based) of user u: 2-8 KB, every third one a
@@ -368,7 +361,7 @@ load_record(struct load_client *c, enum load_op op, double t0)
 		if (l->v == NULL)
 			abort();
 	}
-	l->v[l->n++] = (load_now() - t0) * 1000.0;
+	l->v[l->n++] = (bench_now() - t0) * 1000.0;
 }
 
 static void
@@ -396,7 +389,7 @@ load_cmd(struct load_client *c, enum load_op op, const char *fmt,
 	snprintf(tag, sizeof(tag), "t%u", ++c->tagno);
 	n = snprintf(line, sizeof(line), "%s ", tag);
 	n += snprintf(line + n, sizeof(line) - (size_t)n, fmt, arg);
-	*t0_r = load_now();
+	*t0_r = bench_now();
 	if (load_write_all(c, line, (size_t)n) < 0 ||
 	    (lit != NULL && load_write_all(c, lit, lit_len) < 0) ||
 	    (lit != NULL && load_write_all(c, "\r\n", 2) < 0))
@@ -669,7 +662,7 @@ load_idle(struct load_client *c)
 {
 	char tag[16], line[32];
 	size_t start;
-	double t0 = load_now();
+	double t0 = bench_now();
 	int n;
 
 	snprintf(tag, sizeof(tag), "t%u", ++c->tagno);
@@ -738,7 +731,7 @@ load_client_main(void *arg)
 
 	c->bits_cap = c->o->seeded + c->o->loops + 100000;
 	bits = malloc((size_t)c->bits_cap + 1);
-	while (msg != NULL && bits != NULL && load_now() < load_deadline &&
+	while (msg != NULL && bits != NULL && bench_now() < load_deadline &&
 	       (loop = atomic_fetch_add(&load_next_loop, 1)) < c->o->loops) {
 		if (c->fd < 0) {
 			u = (int)((c->id + session * c->o->clients) %
@@ -770,7 +763,7 @@ load_seed_main(void *arg)
 	char *msg = malloc(LOAD_MSG_MAX);
 	long u;
 
-	while (msg != NULL && load_now() < load_deadline &&
+	while (msg != NULL && bench_now() < load_deadline &&
 	       (u = atomic_fetch_add(&load_next_user, 1)) < c->o->users) {
 		if (load_login(c, (int)u + 1) < 0)
 			continue;
@@ -903,7 +896,7 @@ main(int argc, char **argv)
 
 	if (cs == NULL || th == NULL)
 		return 1;
-	double t0 = load_now();
+	double t0 = bench_now();
 
 	load_deadline = t0 + o.timeout_s;
 	for (int i = 0; i < o.clients; i++) {
@@ -920,7 +913,7 @@ main(int argc, char **argv)
 	}
 	for (int i = 0; i < o.clients; i++)
 		pthread_join(th[i], NULL);
-	load_report(cs, o.clients, load_now() - t0, o.seed);
+	load_report(cs, o.clients, bench_now() - t0, o.seed);
 	long errs = 0;
 
 	for (int i = 0; i < o.clients; i++) {

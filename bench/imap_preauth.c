@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchutil.h"
+
 #define PA_MAX_CONNS 20000
 #define PA_CHUNK 65536
 #define PA_IN_MAX 1024
@@ -34,15 +36,6 @@ struct pa_conn {
 	size_t in_len;
 	char in[PA_IN_MAX];
 };
-
-static double
-pa_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int
 pa_connect(const char *host, int port)
@@ -178,7 +171,7 @@ pa_run(struct pa_conn *cs, int ep, size_t opened, double deadline,
 {
 	size_t closed = 0;
 
-	while (closed < opened && pa_now() < deadline) {
+	while (closed < opened && bench_now() < deadline) {
 		struct epoll_event evs[256];
 		int k = epoll_wait(ep, evs, 256, 200);
 
@@ -230,7 +223,7 @@ main(int argc, char **argv)
 	ep = epoll_create1(0);
 	if (cs == NULL || ep < 0)
 		return 1;
-	double t0 = pa_now();
+	double t0 = bench_now();
 	size_t opened = pa_open_all(cs, n, ep, argv[optind],
 				    atoi(argv[optind + 1]));
 	size_t closed = pa_run(cs, ep, opened, t0 + (double)seconds, size,
@@ -246,7 +239,7 @@ main(int argc, char **argv)
 	}
 	printf("conns=%zu closed=%zu refused=%zu bytes_sent=%llu "
 	       "seconds=%.2f\n", opened, closed, refused,
-	       (unsigned long long)bytes, pa_now() - t0);
+	       (unsigned long long)bytes, bench_now() - t0);
 	free(cs);
 	return closed == opened ? 0 : 2;
 usage:

@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchutil.h"
+
 #define LOAD_MAX_SESSIONS 1000
 #define LOAD_MAX_MESSAGES 10000000
 #define LOAD_MAX_LENGTH (64 * 1024 * 1024)
@@ -59,15 +61,6 @@ struct load_conn {
 	char buf[LOAD_REPLY_MAX * 4];
 	size_t len;
 };
-
-static double
-load_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int
 load_write_all(int fd, const char *p, size_t n)
@@ -241,7 +234,7 @@ load_session(void *arg)
 	if (c == NULL)
 		return NULL;
 	c->fd = -1;
-	while (load_now() < sh->deadline) {
+	while (bench_now() < sh->deadline) {
 		if (c->fd < 0) {
 			if (connects++ >= LOAD_MAX_CONNECTS ||
 			    load_connect(o, c) < 0) {
@@ -256,11 +249,11 @@ load_session(void *arg)
 
 		if (m >= o->messages)
 			break;
-		double t0 = load_now();
+		double t0 = bench_now();
 		int r = load_transaction(sh, c, m);
 
 		if (r == 0) {
-			sh->lat_ms[m] = (load_now() - t0) * 1e3;
+			sh->lat_ms[m] = (bench_now() - t0) * 1e3;
 			atomic_fetch_add(&sh->ok, 1);
 		} else {
 			atomic_fetch_add(&sh->failed, 1);
@@ -403,7 +396,7 @@ main(int argc, char **argv)
 		return 1;
 	for (long i = 0; i < o.messages; i++)
 		sh.lat_ms[i] = -1;
-	double t0 = load_now();
+	double t0 = bench_now();
 
 	sh.deadline = t0 + o.timeout_s;
 	int started = 0;
@@ -413,7 +406,7 @@ main(int argc, char **argv)
 			break;
 	for (int i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
-	load_report(&sh, load_now() - t0);
+	load_report(&sh, bench_now() - t0);
 	free(sh.lat_ms);
 	free(sh.body);
 	return atomic_load(&sh.ok) == o.messages ? 0 : 1;
