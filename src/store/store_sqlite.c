@@ -30,6 +30,18 @@ _Static_assert(sizeof(sq_migrations) / sizeof(sq_migrations[0])
 		       == STORE_SCHEMA_VERSION,
 	       "one migration step per schema version");
 
+int
+store_sq_found(struct store *st, sqlite3_stmt *s, int rc)
+{
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	store_sq_err(st, "database error");
+	return -1;
+}
+
 const char *
 store_sq_err(struct store *st, const char *what)
 {

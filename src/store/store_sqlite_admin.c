@@ -40,13 +40,7 @@ store_sq_domain_id(struct store *st, const char *domain, int64_t *id_r)
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		*id_r = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	store_sq_err(st, "database error");
-	return -1;
+	return store_sq_found(st, s, rc);
 }
 
 int
@@ -67,13 +61,7 @@ store_sq_account_get(struct store *st, const char *local, const char *domain,
 			snprintf(pwhash, pwlen, "%s",
 				 (const char *)sqlite3_column_text(s, 1));
 	}
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	store_sq_err(st, "database error");
-	return -1;
+	return store_sq_found(st, s, rc);
 }
 
 int

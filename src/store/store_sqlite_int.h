@@ -130,6 +130,9 @@ sqlite3_stmt *store_sq_stmt(struct store *st, enum store_sq_stmt id);
 const char *store_sq_err(struct store *st, const char *what);
 /* Sets st->err to a fixed text and returns it. */
 const char *store_sq_fail(struct store *st, const char *text);
+/* Resets s after a lookup's sqlite3_step result rc: 1 for a row, 0 for
+ * none, -1 (st->err set) for an error. */
+int store_sq_found(struct store *st, sqlite3_stmt *s, int rc);
 /* Steps a statement that returns no rows, then resets it; the sqlite
  * result code (SQLITE_DONE on success). */
 int store_sq_exec(sqlite3_stmt *s);

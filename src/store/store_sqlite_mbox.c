@@ -81,13 +81,7 @@ store_sqlite_mailbox_get(struct store *st, int64_t account_id,
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		sq_mailbox_from_row(s, box_r);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	store_sq_err(st, "database error");
-	return -1;
+	return store_sq_found(st, s, rc);
 }
 
 static int
