@@ -8,6 +8,7 @@
 
 #include "../util/str.h"
 #include "conn.h"
+#include "log.h"
 
 static void
 session_read_cb(void *ctx)
@@ -171,4 +172,16 @@ session_take_line(struct session *s, void *dst, size_t len)
 		evbuffer_drain(in, len);
 	evbuffer_drain(in, s->eol_len);
 	s->eol_len = 0;
+}
+
+int
+session_starttls(struct session *s)
+{
+	if (conn_starttls(s->conn) < 0) {
+		log_warn(s->id, "starttls", " result=fail");
+		session_close(s, "tls");
+		return -1;
+	}
+	log_info(s->id, "starttls", " result=ok");
+	return 0;
 }

@@ -82,6 +82,11 @@ bool session_is_tls(const struct session *s);
 /* Ends the session once the queued replies are sent; reason is logged
  * (static string). Nothing when already closing. */
 void session_close(struct session *s, const char *reason);
+/* After the protocol's "go ahead" reply to STARTTLS/STLS: switches the
+ * connection to TLS once that reply has left (conn_starttls), logging the
+ * outcome. 0 on success (the caller reads nothing until the handshake);
+ * -1 when the switch cannot start: the session is closed ("tls"). */
+int session_starttls(struct session *s);
 /* Counts a protocol error; at ops->max_errors answers
  * (ops->too_many_errors) and closes with reason "errors". true when the
  * session is now closing. */

@@ -28,13 +28,8 @@ imap_cmd_starttls(struct imap_session *s, const struct imap_cmd *c)
 		return;
 	}
 	imap_finish(s, "OK", NULL, "Begin TLS negotiation now");
-	if (conn_starttls(s->base.conn) < 0) {
-		log_warn(s->base.id, "starttls", " result=fail");
-		session_close(&s->base, "tls");
-		return;
-	}
-	s->tls_pending = true;
-	log_info(s->base.id, "starttls", " result=ok");
+	if (session_starttls(&s->base) == 0)
+		s->tls_pending = true;
 }
 
 /* ---- login --------------------------------------------------------- */

@@ -153,15 +153,10 @@ pop3_cmd_stls(struct pop3_session *s, const struct pop3_cmd *c)
 	s->user[0] = '\0';
 	s->sasl_wait = false;
 	s->base.discarding = false;
-	if (conn_starttls(s->base.conn) < 0) {
-		log_warn(s->base.id, "starttls", " result=fail");
-		session_close(&s->base, "tls");
-		return;
-	}
 	/* The conn drops the buffered plaintext only when it switches, after
 	 * the reply is flushed: read nothing more until then. */
-	s->tls_pending = true;
-	log_info(s->base.id, "starttls", " result=ok");
+	if (session_starttls(&s->base) == 0)
+		s->tls_pending = true;
 }
 
 /* APOP (RFC 1939 §7) needs the clear-text secret on the server; we keep
