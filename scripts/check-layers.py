@@ -26,9 +26,11 @@ LAYERS = [
     ["util"],                   # strings, buffers, base64, zlib pipe
     ["core"],                   # runtime: loop, conn, workers, tls, log,
                                 # limits, struct server (runtime.h)
-    ["mime", "store"],          # message syntax; the store (SQLite)
+    ["mime", "store", "dns"],   # message syntax; the store (SQLite); the
+                                # in-loop resolver (libunbound)
     ["auth"],                   # logins: uses the store's accounts
-    ["smtp", "pop3", "imap"],   # the protocols, peers
+    ["smtp", "pop3", "imap", "queue"],  # the protocols and the outbound
+                                # queue (its SMTP client), peers
     ["server"],                 # config file, listener, protocol table,
                                 # privilege drop, lifecycle
     ["cli"],                    # account commands (config, store, privdrop)

@@ -8,6 +8,7 @@ PKGS=(
 	libevent-dev libssl-dev libsqlite3-dev libcrypt-dev libcmocka-dev
 	python3 python3-pytest python3-pytest-timeout swaks openssl sqlite3 procps libnet-ssleay-perl zlib1g-dev isync fetchmail
 	python3-fusepy fuse3
+	libunbound-dev dns-root-data python3-dnslib python3-aiosmtpd postfix
 )
 
 missing=()
@@ -21,6 +22,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
 	SUDO=""
 	[ "$(id -u)" -ne 0 ] && SUDO="sudo"
 	export DEBIAN_FRONTEND=noninteractive
+	# Postfix is a test peer (a real remote MX, the benchmark's relay):
+	# installed unconfigured, so it does not take port 25 on its own.
+	echo "postfix postfix/main_mailer_type select No configuration" |
+		$SUDO debconf-set-selections
 	$SUDO apt-get update
 	$SUDO apt-get install -y --no-install-recommends "${missing[@]}"
 fi

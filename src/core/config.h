@@ -24,6 +24,24 @@ enum proto {
 };
 
 #define CONFIG_MAX_LISTENERS 32
+#define CONFIG_MAX_RESOLVERS 8
+#define CONFIG_MAX_TLS_POLICIES 64
+
+/* Outbound TLS per destination domain (tls_policy). MAY: STARTTLS when
+ * offered, any certificate, plaintext when not (the default);
+ * ENCRYPT: TLS required, any certificate; VERIFY: TLS required and the
+ * certificate must verify for the MX host name. */
+enum config_tls_mode {
+	CONFIG_TLS_MAY = 0,
+	CONFIG_TLS_NONE,
+	CONFIG_TLS_ENCRYPT,
+	CONFIG_TLS_VERIFY,
+};
+
+struct config_tls_policy {
+	char domain[256];
+	enum config_tls_mode mode;
+};
 
 struct config_listen {
 	enum proto proto;
@@ -85,6 +103,32 @@ struct config {
 	unsigned smtp_max_bad_rcpts;  /* then each RCPT waits the delay */
 	unsigned smtp_bad_rcpt_limit; /* then 421 and close */
 	int smtp_bad_rcpt_delay_ms;
+
+	/* ---- Outbound: DNS, queue, SMTP client (docs/CONFIG.md) ---- */
+	/* resolver = ADDR[:PORT], repeatable: forward every query there;
+	 * none: /etc/resolv.conf, or full recursion when it lists none. */
+	char resolvers[CONFIG_MAX_RESOLVERS][64];
+	size_t n_resolvers;
+	/* DNSSEC trust anchor file (default: Debian's dns-root-data root
+	 * key); "none" turns validation off. */
+	char dnssec_trust_anchor[PATH_MAX];
+	int retry_min;        /* seconds, first retry / backoff floor */
+	int retry_max;        /* seconds, backoff ceiling */
+	int queue_lifetime;   /* seconds a message may stay queued */
+	int delay_warning;    /* seconds before a delay notice; 0 = off */
+	unsigned queue_concurrency;     /* outbound connections in total */
+	unsigned queue_dest_concurrency;/* most connections per destination */
+	unsigned queue_rcpts_per_tx;    /* recipients per transaction (50) */
+	int smtp_client_connect_timeout; /* seconds */
+	int smtp_client_timeout;  /* seconds per command reply (RFC 5321
+				   * §4.5.3.2: 5 min; we default lower) */
+	/* relayhost = HOST[:PORT]: every remote message goes there, TLS
+	 * required, AUTH with relayhost_auth_file's "user password" line. */
+	char relayhost[256];
+	char relayhost_auth_file[PATH_MAX];
+	/* tls_policy = DOMAIN none|may|encrypt|verify, repeatable. */
+	struct config_tls_policy tls_policies[CONFIG_MAX_TLS_POLICIES];
+	size_t n_tls_policies;
 };
 
 /* RFC 9325 §4.2 (BCP 195): TLS 1.2 with ECDHE key exchange and AEAD
@@ -107,5 +151,19 @@ struct config {
  * enough that verified credentials do not linger (Dovecot's auth_cache_ttl
  * default is one hour; ours is more cautious). */
 #define CONFIG_AUTH_CACHE_TTL_DEFAULT 300
+
+/* Outbound queue defaults (issue text: RFC 5321 §4.5.4.1 suggests at
+ * least 30 minutes between retries and 4-5 days in all; we start at 5
+ * minutes and back off to an hour). */
+#define CONFIG_RETRY_MIN_DEFAULT 300
+#define CONFIG_RETRY_MAX_DEFAULT 3600
+#define CONFIG_QUEUE_LIFETIME_DEFAULT (5 * 86400)
+#define CONFIG_DELAY_WARNING_DEFAULT (4 * 3600)
+#define CONFIG_QUEUE_CONCURRENCY_DEFAULT 100
+#define CONFIG_QUEUE_DEST_CONCURRENCY_DEFAULT 10
+#define CONFIG_QUEUE_RCPTS_PER_TX_DEFAULT 50
+#define CONFIG_SMTP_CLIENT_CONNECT_TIMEOUT 30
+#define CONFIG_SMTP_CLIENT_TIMEOUT 300
+#define CONFIG_DNSSEC_TRUST_ANCHOR_DEFAULT "/usr/share/dns/root.key"
 
 #endif

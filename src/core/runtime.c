@@ -212,3 +212,10 @@ runtime_conn_removed(struct server *srv, struct conn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 }
+
+void
+server_queue_kick(struct server *srv)
+{
+	if (srv->queue != NULL && srv->queue_kick_fn != NULL)
+		srv->queue_kick_fn(srv->queue);
+}

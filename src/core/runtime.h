@@ -24,6 +24,8 @@ struct conn;
 struct ssl_ctx_st;
 struct server_priv;
 struct runtime_reg;
+struct dns;
+struct queue;
 
 struct server {
 	struct config cfg;
@@ -38,8 +40,19 @@ struct server {
 	struct ssl_ctx_st *tls_ctx; /* replaced on SIGHUP */
 	struct runtime_reg *reg;    /* connections, locks, counters, watches */
 	struct server_priv *priv;   /* top layer's: listeners, signals */
+	/* The in-loop resolver (src/dns/dns.h) and the outbound queue
+	 * (src/queue/queue.h), made by the top layer; NULL in tools. The
+	 * protocols reach the queue only through server_queue_kick(). */
+	struct dns *dns;
+	struct queue *queue;
+	void (*queue_kick_fn)(struct queue *q);
 	bool draining;              /* SIGTERM: finishing in-flight work */
 };
+
+/* Loop thread: queue rows were just committed (a submission to a remote
+ * recipient, a forward, a notice asked for): the queue looks at once
+ * instead of at its next timer. Nothing when no queue runs. */
+void server_queue_kick(struct server *srv);
 
 /* srv->reg: made before the first connection, freed after the last. 0 or
  * -1 (out of memory). */

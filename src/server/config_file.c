@@ -91,6 +91,17 @@ config_defaults(struct config *cfg, bool as_root)
 	cfg->smtp_max_bad_rcpts = LIMIT_SMTP_BAD_RCPTS;
 	cfg->smtp_bad_rcpt_limit = LIMIT_SMTP_BAD_RCPT_LIMIT;
 	cfg->smtp_bad_rcpt_delay_ms = LIMIT_SMTP_BAD_RCPT_DELAY_MS;
+	str_lcpy(cfg->dnssec_trust_anchor, CONFIG_DNSSEC_TRUST_ANCHOR_DEFAULT,
+		 sizeof(cfg->dnssec_trust_anchor));
+	cfg->retry_min = CONFIG_RETRY_MIN_DEFAULT;
+	cfg->retry_max = CONFIG_RETRY_MAX_DEFAULT;
+	cfg->queue_lifetime = CONFIG_QUEUE_LIFETIME_DEFAULT;
+	cfg->delay_warning = CONFIG_DELAY_WARNING_DEFAULT;
+	cfg->queue_concurrency = CONFIG_QUEUE_CONCURRENCY_DEFAULT;
+	cfg->queue_dest_concurrency = CONFIG_QUEUE_DEST_CONCURRENCY_DEFAULT;
+	cfg->queue_rcpts_per_tx = CONFIG_QUEUE_RCPTS_PER_TX_DEFAULT;
+	cfg->smtp_client_connect_timeout = CONFIG_SMTP_CLIENT_CONNECT_TIMEOUT;
+	cfg->smtp_client_timeout = CONFIG_SMTP_CLIENT_TIMEOUT;
 }
 
 void
@@ -188,6 +199,8 @@ enum config_type {
 	CONFIG_T_PREFIXES, /* char[size] of addresses and ADDR/LEN prefixes */
 	CONFIG_T_TLSVER,   /* char[size]: "TLSv1.2" or "TLSv1.3" */
 	CONFIG_T_LISTEN,   /* a listener: the first replaces the defaults */
+	CONFIG_T_RESOLVER, /* resolver = ADDR[:PORT], repeatable */
+	CONFIG_T_TLSPOLICY,/* tls_policy = DOMAIN MODE, repeatable */
 };
 
 /* One row per key: its name, type, the field of struct config it sets
@@ -255,6 +268,23 @@ static const struct config_key config_keys[] = {
 	KTYPE("tls_min_version", CONFIG_T_TLSVER, tls_min_version),
 	KSTR("tls_ciphers", tls_ciphers),
 	KSTR("tls_ciphersuites", tls_ciphersuites),
+	/* Outbound: DNS, queue, SMTP client. */
+	{ "resolver", CONFIG_T_RESOLVER, 0, 0, 0, 0 },
+	KSTR("dnssec_trust_anchor", dnssec_trust_anchor),
+	KINT("retry_min", 1, 86400, retry_min),
+	KINT("retry_max", 1, 7 * 86400, retry_max),
+	KINT("queue_lifetime", 1, 60 * 86400, queue_lifetime),
+	KINT("delay_warning", 0, 60 * 86400, delay_warning),
+	KUNS("queue_concurrency", 1, 10000, queue_concurrency),
+	KUNS("queue_destination_concurrency", 1, 1000,
+	     queue_dest_concurrency),
+	KUNS("queue_recipients_per_transaction", 1, 1000, queue_rcpts_per_tx),
+	KINT("smtp_client_connect_timeout", 1, 3600,
+	     smtp_client_connect_timeout),
+	KINT("smtp_client_timeout", 1, 3600, smtp_client_timeout),
+	KSTR("relayhost", relayhost),
+	KSTR("relayhost_auth_file", relayhost_auth_file),
+	{ "tls_policy", CONFIG_T_TLSPOLICY, 0, 0, 0, 0 },
 };
 
 #undef F
@@ -368,6 +398,82 @@ config_set_listen(struct config *cfg, const char *val, bool *listen_reset,
 				   err, errlen);
 }
 
+/* resolver = ADDR[:PORT] (IPv4, or [IPv6] with a port); repeatable. */
+static int
+config_add_resolver(struct config *cfg, const char *val, char *err,
+		    size_t errlen)
+{
+	struct config_listen probe;
+	char spec[80];
+
+	if (cfg->n_resolvers >= CONFIG_MAX_RESOLVERS) {
+		snprintf(err, errlen, "at most %d resolvers",
+			 CONFIG_MAX_RESOLVERS);
+		return -1;
+	}
+	/* A bare address means port 53. */
+	if (strchr(val, ':') == NULL || (val[0] != '[' &&
+					 strchr(val, ':') != strrchr(val, ':')))
+		snprintf(spec, sizeof(spec), "%s%s%s:53",
+			 strchr(val, ':') ? "[" : "", val,
+			 strchr(val, ':') ? "]" : "");
+	else
+		snprintf(spec, sizeof(spec), "%s", val);
+	if (parse_addr_port(spec, &probe, err, errlen) < 0) {
+		snprintf(err, errlen, "bad resolver '%s' (want ADDR or "
+			 "ADDR:PORT, [IPv6]:PORT)", val);
+		return -1;
+	}
+	/* Kept as "ADDR@PORT", the form libunbound's forwarder takes. */
+	snprintf(cfg->resolvers[cfg->n_resolvers++],
+		 sizeof(cfg->resolvers[0]), "%s@%d", probe.addr, probe.port);
+	return 0;
+}
+
+/* tls_policy = DOMAIN none|may|encrypt|verify; a later line for the
+ * same domain replaces the earlier one. */
+static int
+config_add_tls_policy(struct config *cfg, const char *val, char *err,
+		      size_t errlen)
+{
+	static const char *const modes[] = {
+		[CONFIG_TLS_MAY] = "may", [CONFIG_TLS_NONE] = "none",
+		[CONFIG_TLS_ENCRYPT] = "encrypt", [CONFIG_TLS_VERIFY] = "verify",
+	};
+	char domain[256], mode[16];
+	struct config_tls_policy *p = NULL;
+	int m = -1;
+
+	if (sscanf(val, "%255s %15s", domain, mode) != 2) {
+		snprintf(err, errlen, "tls_policy wants DOMAIN MODE");
+		return -1;
+	}
+	for (int i = 0; i < 4; i++)
+		if (strcmp(mode, modes[i]) == 0)
+			m = i;
+	if (m < 0) {
+		snprintf(err, errlen, "tls_policy mode must be none, may, "
+			 "encrypt or verify");
+		return -1;
+	}
+	for (size_t i = 0; i < strlen(domain); i++)
+		domain[i] = (char)tolower((unsigned char)domain[i]);
+	for (size_t i = 0; i < cfg->n_tls_policies && p == NULL; i++)
+		if (strcmp(cfg->tls_policies[i].domain, domain) == 0)
+			p = &cfg->tls_policies[i];
+	if (p == NULL) {
+		if (cfg->n_tls_policies >= CONFIG_MAX_TLS_POLICIES) {
+			snprintf(err, errlen, "at most %d tls_policy lines",
+				 CONFIG_MAX_TLS_POLICIES);
+			return -1;
+		}
+		p = &cfg->tls_policies[cfg->n_tls_policies++];
+	}
+	str_lcpy(p->domain, domain, sizeof(p->domain));
+	p->mode = (enum config_tls_mode)m;
+	return 0;
+}
+
 /* Applies one key = value; 0 or -1 with a reason in err. */
 static int
 config_set(struct config *cfg, const char *key, const char *val,
@@ -396,6 +502,10 @@ config_set(struct config *cfg, const char *key, const char *val,
 		return config_set_number(k, field, val, err, errlen);
 	case CONFIG_T_LISTEN:
 		return config_set_listen(cfg, val, listen_reset, err, errlen);
+	case CONFIG_T_RESOLVER:
+		return config_add_resolver(cfg, val, err, errlen);
+	case CONFIG_T_TLSPOLICY:
+		return config_add_tls_policy(cfg, val, err, errlen);
 	default:
 		return config_set_special(k, field, val, err, errlen);
 	}

@@ -100,6 +100,10 @@ struct store_delivery {
 /* ---- IMAP -------------------------------------------------------- */
 
 struct store;
+struct store_queue_new;
+struct store_queue_item;
+struct store_queue_update;
+struct store_queue_entry;
 
 #define STORE_MAILBOX_NAME_MAX 512
 /* Keywords per message; a STORE or APPEND that would exceed it fails with
@@ -292,6 +296,41 @@ struct store_ops {
 			 const char **err_r);
 	int (*quota_set)(struct store *st, const char *address, int64_t quota,
 			 const char **err_r);
+	/* The outbound queue: see store_queue.h. */
+	int (*queue_add)(struct store *st, const struct store_queue_new *m,
+			 int64_t *msg_id_r, const char **err_r);
+	int (*queue_due)(struct store *st, int64_t now, size_t limit,
+			 struct store_queue_item **items_r, size_t *n_r,
+			 const char **err_r);
+	int (*queue_next_due)(struct store *st, int64_t *when_r);
+	int (*queue_serial)(struct store *st, int64_t *serial_r);
+	int (*queue_lease)(struct store *st, const int64_t *rcpt_ids, size_t n,
+			   const char *owner, int64_t now, int64_t until,
+			   size_t *taken_r, const char **err_r);
+	int (*queue_update)(struct store *st,
+			    const struct store_queue_update *u,
+			    const char **err_r);
+	int (*queue_notices)(struct store *st, size_t limit,
+			     struct store_queue_entry **entries_r, size_t *n_r,
+			     const char **err_r);
+	int (*queue_notice_done)(struct store *st, const int64_t *rcpt_ids,
+				 size_t n, const char **err_r);
+	int (*queue_retire)(struct store *st, int64_t msg_id,
+			    char ***orphans_r, const char **err_r);
+	int (*queue_list)(struct store *st, const char *domain_or_null,
+			  bool held_only, struct store_queue_entry **entries_r,
+			  size_t *n_r, const char **err_r);
+	int (*queue_get)(struct store *st, const char *qid,
+			 struct store_queue_entry *e);
+	int (*queue_hold)(struct store *st, const char *qid, bool hold,
+			  const char **err_r);
+	int (*queue_flush)(struct store *st, const char *qid_or_null,
+			   const char *domain_or_null, size_t *n_r,
+			   const char **err_r);
+	int (*queue_delete)(struct store *st, const char *qid,
+			    char ***orphans_r, const char **err_r);
+	int (*queue_bounce)(struct store *st, const char *qid,
+			    const char **err_r);
 };
 
 struct store {
@@ -600,5 +639,6 @@ void store_strv_free(char **v);
 extern const struct store_ops store_sqlite_ops;
 
 #include "store_imap.h" /* the IMAP operations */
+#include "store_queue.h" /* the outbound queue's rows */
 
 #endif
