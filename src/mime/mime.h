@@ -177,4 +177,17 @@ bool mime_is_search_field(const char *name, size_t len);
 int mime_search_fields(const char *msg, size_t len, char **fields_r,
 		       size_t *fields_len_r);
 
+/* RFC 6152 §3, RFC 2045: rewrites a message with 8-bit octets in its
+ * body as 7-bit, for a next hop without 8BITMIME: every leaf part (or
+ * the single body) whose content has 8-bit octets and whose
+ * Content-Transfer-Encoding is 7bit/8bit/absent is re-encoded as
+ * quoted-printable (text) or base64 (other types) with its
+ * Content-Transfer-Encoding header replaced; multipart boundaries and
+ * every other octet are kept. The header section must already be 7-bit.
+ * 0: out holds the converted message; 1: it cannot be converted (8-bit
+ * octets in a header, or inside a message/* or multipart part that may
+ * not be re-encoded, RFC 2045 §6.4), bounce with 5.6.3; -1: out of
+ * memory. */
+int mime_downgrade_7bit(const char *msg, size_t len, struct buf *out);
+
 #endif
