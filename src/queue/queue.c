@@ -1,0 +1,547 @@
+/*
+ * The scheduler's lifecycle and rounds (queue.h). A round takes up to
+ * QUEUE_BATCH due recipients and leases them, on a worker (SQLite never
+ * runs on the loop), then hands them to their destinations
+ * (queue_dest.c). Rounds run when something is due: a kick after a
+ * submission, the timer set at the earliest next_attempt, a change of
+ * the queue serial (the CLI) seen by the one-second tick, or a full batch
+ * just taken while memory allows more.
+ *
+ * Leases: this node leases as hostname:pid. A node that crashed leaves
+ * its leases until they expire; at start the leases of an earlier
+ * process of this host are freed first (one server per data directory,
+ * serve.lock, so they cannot be in use), then rounds begin.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "../core/log.h"
+#include "../core/loop.h"
+#include "../core/runtime.h"
+#include "../core/workers.h"
+#include "../store/commit.h"
+#include "../store/store.h"
+#include "queue_int.h"
+
+int64_t
+queue_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+void
+queue_job_begin(struct queue *q)
+{
+	q->jobs++;
+}
+
+void
+queue_job_end(struct queue *q)
+{
+	q->jobs--;
+}
+
+/* ---- Rounds ---------------------------------------------------------- */
+
+struct qround {
+	struct queue *q;
+	const struct config *cfg;
+	char owner[64];
+	int64_t now;
+	struct store_queue_item *items;
+	size_t n;
+	char err[256];
+};
+
+/* Worker: due recipients, leased in the same transaction so that what is
+ * handed out is exactly what this node holds. */
+static void
+round_work(void *arg)
+{
+	struct qround *r = arg;
+	struct store *st = store_thread_handle(r->cfg);
+	const char *err = NULL;
+	int64_t *ids = NULL;
+	size_t taken = 0;
+
+	if (st == NULL) {
+		snprintf(r->err, sizeof(r->err), "no store handle");
+		return;
+	}
+	if (store_begin(st, &err) < 0)
+		goto fail;
+	if (store_queue_due(st, r->now, QUEUE_BATCH, &r->items, &r->n,
+			    &err) < 0)
+		goto rollback;
+	if (r->n > 0) {
+		ids = malloc(r->n * sizeof(*ids));
+		if (ids == NULL) {
+			err = "out of memory";
+			goto rollback;
+		}
+		for (size_t i = 0; i < r->n; i++)
+			ids[i] = r->items[i].rcpt.id;
+		if (store_queue_lease(st, ids, r->n, r->owner, r->now,
+				      r->now + QUEUE_LEASE_S, &taken,
+				      &err) < 0)
+			goto rollback;
+		if (taken != r->n) {
+			/* Another node took some between the two reads
+			 * (never with SQLite): leave this round to them. */
+			err = "lease raced";
+			goto rollback;
+		}
+	}
+	free(ids);
+	if (store_commit(st, &err) == 0)
+		return;
+	goto fail;
+rollback:
+	free(ids);
+	store_rollback(st);
+fail:
+	snprintf(r->err, sizeof(r->err), "%s", err ? err : "store error");
+	free(r->items);
+	r->items = NULL;
+	r->n = 0;
+}
+
+static void
+round_done(void *arg)
+{
+	struct qround *r = arg;
+	struct queue *q = r->q;
+
+	queue_job_end(q);
+	q->round_busy = false;
+	if (r->err[0] != '\0')
+		log_error(NULL, "queue_round", " reason=%s", log_qs(r->err));
+	if (!q->stopping && r->n > 0) {
+		q->mem_items += r->n;
+		queue_dest_add(q, r->items, r->n);
+		/* A full batch: more may be due now. */
+		if (r->n == QUEUE_BATCH)
+			q->round_want = true;
+	}
+	free(r->items);
+	free(r);
+	if (q->stopping)
+		return;
+	queue_nextdue_refresh(q);
+	queue_round_maybe(q);
+}
+
+void
+queue_round_maybe(struct queue *q)
+{
+	struct qround *r;
+
+	if (!q->round_want || q->round_busy || q->draining || q->stopping ||
+	    !q->started || q->srv->workers == NULL ||
+	    q->mem_items + QUEUE_BATCH > QUEUE_MEM_MAX)
+		return;
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return;
+	q->round_want = false;
+	q->round_busy = true;
+	r->q = q;
+	r->cfg = &q->srv->cfg;
+	r->now = queue_now();
+	memcpy(r->owner, q->owner, sizeof(r->owner));
+	queue_job_begin(q);
+	workers_submit(q->srv->workers, round_work, round_done, r);
+}
+
+/* ---- The timer at the earliest next attempt ------------------------- */
+
+struct qnextdue {
+	struct queue *q;
+	const struct config *cfg;
+	int rc;
+	int64_t when;
+};
+
+static void
+nextdue_work(void *arg)
+{
+	struct qnextdue *n = arg;
+	struct store *st = store_thread_handle(n->cfg);
+
+	n->rc = st != NULL ? store_queue_next_due(st, &n->when) : -1;
+}
+
+static void
+nextdue_done(void *arg)
+{
+	struct qnextdue *n = arg;
+	struct queue *q = n->q;
+	int64_t now = queue_now(), delay;
+	struct timeval tv = { 0, 0 };
+
+	queue_job_end(q);
+	q->nextdue_busy = false;
+	if (!q->stopping && !q->draining && n->rc == 1) {
+		/* Recipients leased here (in memory) are due too but not
+		 * taken again: never sooner than a second, so they cannot
+		 * make the timer spin. */
+		delay = n->when - now;
+		tv.tv_sec = delay < 1 ? 1 : (time_t)delay;
+		event_add(q->timer, &tv);
+	}
+	free(n);
+	if (q->nextdue_want)
+		queue_nextdue_refresh(q);
+}
+
+void
+queue_nextdue_refresh(struct queue *q)
+{
+	struct qnextdue *n;
+
+	if (q->stopping || q->draining || q->srv->workers == NULL)
+		return;
+	if (q->nextdue_busy) {
+		q->nextdue_want = true;
+		return;
+	}
+	n = calloc(1, sizeof(*n));
+	if (n == NULL)
+		return;
+	q->nextdue_want = false;
+	q->nextdue_busy = true;
+	n->q = q;
+	n->cfg = &q->srv->cfg;
+	queue_job_begin(q);
+	workers_submit(q->srv->workers, nextdue_work, nextdue_done, n);
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct queue *q = arg;
+
+	q->round_want = true;
+	queue_round_maybe(q);
+}
+
+/* ---- The one-second tick: the queue serial -------------------------- */
+
+struct qserial {
+	struct queue *q;
+	const struct config *cfg;
+	int rc;
+	int64_t serial;
+};
+
+static void
+serial_work(void *arg)
+{
+	struct qserial *s = arg;
+	struct store *st = store_thread_handle(s->cfg);
+
+	s->rc = st != NULL ? store_queue_serial(st, &s->serial) : -1;
+}
+
+static void
+serial_done(void *arg)
+{
+	struct qserial *s = arg;
+	struct queue *q = s->q;
+
+	queue_job_end(q);
+	q->serial_busy = false;
+	if (s->rc == 0 && !q->stopping) {
+		if (q->serial_known && s->serial != q->serial) {
+			/* flush, hold, release, delete, bounce, or a new
+			 * message: look now. */
+			q->round_want = true;
+			queue_round_maybe(q);
+			queue_notice_start(q);
+			queue_nextdue_refresh(q);
+		}
+		q->serial = s->serial;
+		q->serial_known = true;
+	}
+	free(s);
+}
+
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct queue *q = arg;
+	struct qserial *s;
+
+	queue_dest_gc(q, queue_now());
+	if (q->serial_busy || q->draining || q->stopping ||
+	    q->srv->workers == NULL || (s = calloc(1, sizeof(*s))) == NULL)
+		return;
+	q->serial_busy = true;
+	s->q = q;
+	s->cfg = &q->srv->cfg;
+	queue_job_begin(q);
+	workers_submit(q->srv->workers, serial_work, serial_done, s);
+}
+
+/* ---- Stale leases of an earlier process of this host ---------------- */
+
+struct qstale {
+	struct queue *q;
+	const struct config *cfg;
+	char prefix[64];         /* "hostname:" */
+	char owner[64];
+	struct qbatch *b;
+	char err[256];
+};
+
+static int
+stale_collect(struct qstale *s, const struct store_queue_entry *e, size_t n)
+{
+	size_t plen = strlen(s->prefix), cap = 0;
+	int64_t now = queue_now();
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < e[i].n_rcpts; k++) {
+			const struct store_queue_rcpt *r = &e[i].rcpts[k];
+			struct qupd *u;
+
+			if (r->state != STORE_QUEUE_PENDING ||
+			    r->lease_until < now ||
+			    strncmp(r->lease_owner, s->prefix, plen) != 0 ||
+			    strcmp(r->lease_owner, s->owner) == 0)
+				continue;
+			if (s->b->n == cap) {
+				size_t nc = cap ? 2 * cap : 64;
+				void *p = realloc(s->b->u, nc * sizeof(*u));
+				if (p == NULL)
+					return -1;
+				s->b->u = p;
+				cap = nc;
+			}
+			u = &s->b->u[s->b->n++];
+			memset(u, 0, sizeof(*u));
+			u->msg_id = r->msg_id;
+			u->u.rcpt_id = r->id;
+			u->u.state = STORE_QUEUE_PENDING;
+			u->u.attempts = r->attempts;
+			u->u.next_attempt = r->next_attempt;
+			u->u.last_attempt = r->last_attempt;
+			snprintf(u->reply, sizeof(u->reply), "%s", r->reply);
+			snprintf(u->remote_mta, sizeof(u->remote_mta), "%s",
+				 r->remote_mta);
+		}
+	return 0;
+}
+
+static void
+stale_work(void *arg)
+{
+	struct qstale *s = arg;
+	struct store *st = store_thread_handle(s->cfg);
+	struct store_queue_entry *e = NULL;
+	const char *err = NULL;
+	size_t n = 0;
+
+	if (st == NULL || store_queue_list(st, NULL, false, &e, &n,
+					   &err) < 0) {
+		snprintf(s->err, sizeof(s->err), "%s",
+			 err ? err : "no store handle");
+		return;
+	}
+	if (stale_collect(s, e, n) < 0)
+		snprintf(s->err, sizeof(s->err), "out of memory");
+	store_queue_entries_free(e, n);
+}
+
+static int
+stale_apply(struct store *st, void *arg, const char **err_r)
+{
+	struct qbatch *b = arg;
+
+	for (size_t i = 0; i < b->n; i++) {
+		b->u[i].u.reply = b->u[i].reply;
+		b->u[i].u.remote_mta = b->u[i].remote_mta;
+		if (store_queue_update(st, &b->u[i].u, err_r) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+stale_commit_done(void *arg, int result)
+{
+	struct qbatch *b = arg;
+	struct queue *q = b->q;
+
+	queue_job_end(q);
+	if (result == 0 && b->n > 0)
+		log_info(NULL, "queue_leases", " freed=%zu", b->n);
+	free(b->u);
+	free(b);
+	q->started = true;
+	q->round_want = true;
+	queue_round_maybe(q);
+	queue_notice_start(q);
+	queue_nextdue_refresh(q);
+}
+
+static void
+stale_done(void *arg)
+{
+	struct qstale *s = arg;
+	struct queue *q = s->q;
+	struct commit_job job = { 0 };
+
+	if (s->err[0] != '\0')
+		log_error(NULL, "queue_leases", " reason=%s", log_qs(s->err));
+	if (q->stopping || q->srv->commit == NULL) {
+		queue_job_end(q);
+		free(s->b->u);
+		free(s->b);
+		free(s);
+		return;
+	}
+	job.apply = stale_apply;
+	job.done = stale_commit_done;
+	job.arg = s->b;
+	free(s);
+	commit_submit(q->srv->commit, &job);
+}
+
+static int
+stale_start(struct queue *q)
+{
+	struct qstale *s = calloc(1, sizeof(*s));
+
+	if (s == NULL || (s->b = calloc(1, sizeof(*s->b))) == NULL) {
+		free(s);
+		return -1;
+	}
+	s->q = q;
+	s->b->q = q;
+	s->cfg = &q->srv->cfg;
+	snprintf(s->prefix, sizeof(s->prefix), "%.50s:", q->srv->cfg.hostname);
+	memcpy(s->owner, q->owner, sizeof(s->owner));
+	queue_job_begin(q);
+	workers_submit(q->srv->workers, stale_work, stale_done, s);
+	return 0;
+}
+
+/* ---- Lifecycle ------------------------------------------------------ */
+
+static void
+queue_kick_adaptor(struct queue *q)
+{
+	queue_kick(q);
+}
+
+struct queue *
+queue_new(struct server *srv, char *err, size_t errlen)
+{
+	struct queue *q = calloc(1, sizeof(*q));
+	struct event_base *base = loop_base(srv->loop);
+	struct timeval sec = { 1, 0 };
+
+	if (q == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	q->srv = srv;
+	snprintf(q->owner, sizeof(q->owner), "%.50s:%ld", srv->cfg.hostname,
+		 (long)getpid());
+	if (queue_route_init(q, err, errlen) < 0)
+		goto fail;
+	q->timer = evtimer_new(base, timer_cb, q);
+	q->tick = event_new(base, -1, EV_PERSIST, tick_cb, q);
+	q->flush_ev = evtimer_new(base, queue_flush_cb, q);
+	q->grave_ev = evtimer_new(base, queue_grave_cb, q);
+	if (q->timer == NULL || q->tick == NULL || q->flush_ev == NULL ||
+	    q->grave_ev == NULL ||
+	    stale_start(q) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	event_add(q->tick, &sec);
+	srv->queue = q;
+	srv->queue_kick_fn = queue_kick_adaptor;
+	return q;
+fail:
+	queue_free(&q);
+	return NULL;
+}
+
+void
+queue_kick(struct queue *q)
+{
+	if (q == NULL)
+		return;
+	q->round_want = true;
+	queue_round_maybe(q);
+	/* A local delivery may have asked for a success notice. */
+	queue_notice_start(q);
+}
+
+void
+queue_drain(struct queue *q)
+{
+	if (q == NULL || q->draining)
+		return;
+	q->draining = true;
+	if (q->timer != NULL)
+		event_del(q->timer);
+	if (q->tick != NULL)
+		event_del(q->tick);
+	queue_dest_drain(q);
+	log_info(NULL, "queue_drain", " connections=%u jobs=%u", q->n_conns,
+		 q->jobs);
+}
+
+unsigned
+queue_busy(const struct queue *q)
+{
+	if (q == NULL)
+		return 0;
+	return q->n_conns + q->jobs + (q->batch != NULL ? 1 : 0);
+}
+
+void
+queue_free(struct queue **qp)
+{
+	struct queue *q = *qp;
+
+	if (q == NULL)
+		return;
+	*qp = NULL;
+	q->stopping = true;
+	q->draining = true;
+	queue_dest_free_all(q);
+	if (q->batch != NULL) {
+		free(q->batch->u);
+		free(q->batch);
+	}
+	if (q->jobs > 0)
+		log_warn(NULL, "queue_free", " jobs=%u", q->jobs);
+	if (q->timer != NULL)
+		event_free(q->timer);
+	if (q->tick != NULL)
+		event_free(q->tick);
+	if (q->flush_ev != NULL)
+		event_free(q->flush_ev);
+	if (q->grave_ev != NULL)
+		event_free(q->grave_ev);
+	if (q->auth_pass != NULL)
+		explicit_bzero(q->auth_pass, strlen(q->auth_pass));
+	free(q->auth_user);
+	free(q->auth_pass);
+	if (q->srv->queue == q) {
+		q->srv->queue = NULL;
+		q->srv->queue_kick_fn = NULL;
+	}
+	free(q);
+}
