@@ -104,13 +104,14 @@ ascii_only(const char *p)
 	return true;
 }
 
-/* True when addr is already among the first n rows (one row per
- * address: two RCPTs or aliases reaching it make one delivery). */
+/* True when addr already has a row (one row per address: two RCPTs or
+ * aliases reaching it make one delivery). Exact: a local part's case may
+ * matter to its server (RFC 5321 §2.4), a duplicate costs one copy. */
 static bool
 row_seen(const struct smtp_delivery *d, const char *addr)
 {
 	for (size_t i = 0; i < d->n_rows; i++)
-		if (strcasecmp(d->rows[i].addr, addr) == 0)
+		if (strcmp(d->rows[i].addr, addr) == 0)
 			return true;
 	return false;
 }
@@ -134,8 +135,7 @@ rows_remote(const struct smtp_tx *tx, struct smtp_delivery *d)
 			q->addr = r->remote[k];
 			if (r->orcpt[0] == '\0' && alias)
 				snprintf(o, sizeof(d->orcpts[0]), "%s;%s",
-					 ascii_only(r->addr) ? "rfc822"
-								  : "utf-8",
+					 ascii_only(r->addr) ? "rfc822" : "utf-8",
 					 r->addr);
 			else
 				snprintf(o, sizeof(d->orcpts[0]), "%s",
@@ -159,7 +159,8 @@ rows_success(const struct smtp_tx *tx, struct smtp_delivery *d)
 		const struct smtp_rcpt *r = &tx->rcpts[i];
 		struct store_queue_rcpt_new *q = &d->rows[d->n_rows];
 
-		if (r->n_accounts == 0 || !(r->notify & SMTP_NOTIFY_SUCCESS))
+		if (r->n_accounts == 0 || !(r->notify & SMTP_NOTIFY_SUCCESS) ||
+		    row_seen(d, r->addr))
 			continue;
 		q->addr = r->addr;
 		q->orcpt = r->orcpt;
