@@ -547,8 +547,10 @@ store_alias_list(struct store *st, const char *domain_or_null, char ***lines_r,
  * outside our domains are ignored until the outbound queue exists. */
 static inline enum store_rcpt_status
 store_resolve_rcpt(struct store *st, const char *address, int64_t **accounts_r,
-		   size_t *n_r)
+		   size_t *n_r, char ***remote_r)
 {
+	/* TEMPORARY (h-smtpd) until h-store's resolve_rcpt lands. */
+	*remote_r = NULL;
 	return st->ops->resolve_rcpt(st, address, accounts_r, n_r);
 }
 
