@@ -31,6 +31,7 @@
 #include "../core/safepath.h"
 #include "../core/tls.h"
 #include "../core/workers.h"
+#include "../queue/queue.h"
 #include "keyhelper.h"
 #include "listener.h"
 #include "privdrop.h"
@@ -41,18 +42,27 @@
 /* SIGTERM waits at most this long for durable work in flight. */
 #define SERVER_DRAIN_MAX_TICKS 300 /* x 100 ms */
 
+/* Durable work in flight: sessions' deliveries, and the queue's
+ * transactions and commits (an outcome not committed would make the
+ * next start send that transaction again). */
+static unsigned
+server_busy(const struct server *srv)
+{
+	return runtime_busy(srv) + queue_busy(srv->queue);
+}
+
 static void
 drain_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *srv = arg;
 	struct server_priv *p = srv->priv;
 
-	if (runtime_busy(srv) > 0 &&
+	if (server_busy(srv) > 0 &&
 	    ++p->drain_ticks < SERVER_DRAIN_MAX_TICKS)
 		return;
-	if (runtime_busy(srv) > 0)
-		log_warn(NULL, "drain_timeout", " busy=%u",
-			 runtime_busy(srv));
+	if (server_busy(srv) > 0)
+		log_warn(NULL, "drain_timeout", " busy=%u queue=%u",
+			 runtime_busy(srv), queue_busy(srv->queue));
 	event_del(p->drain_timer);
 	conn_shutdown_all(srv, "shutdown");
 	loop_stop(srv->loop);
@@ -70,6 +80,8 @@ sigterm_cb(evutil_socket_t sig, short what, void *arg)
 		 runtime_busy(srv));
 	srv->draining = true;
 	listener_disable_all(srv);
+	/* No new attempts; transactions in flight end (queue.h). */
+	queue_drain(srv->queue);
 	event_add(srv->priv->drain_timer, &tv);
 	drain_tick_cb(-1, 0, srv);
 }
@@ -231,6 +243,8 @@ server_free_parts(struct server *srv)
 {
 	struct server_priv *p = srv->priv;
 
+	/* Nothing new starts while the threads below finish. */
+	queue_drain(srv->queue);
 	sweep_thread_stop(&p->sweep);
 	workers_free(&srv->workers);
 	workers_free(&srv->io_workers);
@@ -245,6 +259,10 @@ server_free_parts(struct server *srv)
 	if (srv->loop != NULL)
 		for (int i = 0; i < 3; i++)
 			event_base_loop(loop_base(srv->loop), EVLOOP_NONBLOCK);
+	/* After those completions (the queue's among them); a transaction
+	 * still in flight is cut, its recipients stay leased until the next
+	 * start frees them (queue.c). */
+	queue_free(&srv->queue);
 	listener_free_all(srv);
 	if (p->sig_term) event_free(p->sig_term);
 	if (p->sig_int) event_free(p->sig_int);
@@ -331,6 +349,8 @@ server_run(struct server *srv)
 	srv->priv->sweep = sweep_thread_start(srv->cfg.store_url,
 					      srv->cfg.data_dir,
 					      started - SWEEP_MARGIN_S);
+	if (queue_new(srv, err, sizeof(err)) == NULL)
+		goto out;
 	printf("postel: ready\n");
 	fflush(stdout);
 	rc = loop_run(srv->loop);
