@@ -213,7 +213,8 @@ rcpt_work(void *arg)
 	struct smtp_rcpt_job *j = arg;
 	struct store *st = store_thread_handle(&j->s->base.srv->cfg);
 
-	j->status = st ? store_resolve_rcpt(st, j->addr, &j->accounts, &j->n)
+	j->status = st ? store_resolve_rcpt(st, j->addr, &j->accounts, &j->n,
+						 NULL)
 		       : STORE_RCPT_ERROR;
 	if (j->status == STORE_RCPT_OK)
 		j->full = rcpt_full(st, j, j->s->base.srv->cfg.quota_default);
