@@ -101,9 +101,16 @@ dns_ctx_servers(struct ub_ctx *ctx, const struct config *cfg, char *err,
 		 * admin names gets those queries, so a lab or test DNS can
 		 * serve them ("nodefault" does not undo the default zone in
 		 * libunbound 1.17; "transparent" does). */
-		if (r == 0 && ub_ctx_set_option(ctx, "local-zone:",
-						"test. transparent") != 0)
+		/* The root zone proves "test." absent, so names there are
+		 * not validated from the root anchor (a test DNS may still
+		 * be given an anchor of its own for a zone below). */
+		if (r == 0 && (ub_ctx_set_option(ctx, "local-zone:",
+						 "test. transparent") != 0 ||
+			       ub_ctx_set_option(ctx, "domain-insecure:",
+						 "test.") != 0)) {
 			snprintf(err, errlen, "resolver: cannot pass test.");
+			r = -1;
+		}
 		return r == 0 ? 0 : -1;
 	}
 	if (dns_resolvconf_has_server()) {
