@@ -42,6 +42,8 @@ usage(FILE *f)
 		" | user senders ADDRESS\n"
 		"  alias add SOURCE TARGET... | alias del SOURCE [TARGET]"
 		" | alias list [DOMAIN]\n"
+		"  route DOMAIN | route --host HOST   (where mail for DOMAIN"
+		" would go; exit 0 routable, 1 not)\n"
 		"  version\n"
 		"PROTO: smtp submission submissions pop3 pop3s\n");
 }
@@ -143,6 +145,12 @@ cmd_alias(const struct config *cfg, int argc, char **argv)
 	return cli_alias(cfg, argc - 1, argv + 1);
 }
 
+static int
+cmd_route(const struct config *cfg, int argc, char **argv)
+{
+	return cli_route(cfg, argc - 1, argv + 1);
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(const struct config *cfg, int argc, char **argv);
@@ -151,6 +159,7 @@ static const struct {
 	{ "domain", cmd_domain },
 	{ "user", cmd_user },
 	{ "alias", cmd_alias },
+	{ "route", cmd_route },
 	{ "version", cmd_version },
 };
 

@@ -31,6 +31,7 @@
 #include "../core/safepath.h"
 #include "../core/tls.h"
 #include "../core/workers.h"
+#include "../dns/dns.h"
 #include "../queue/queue.h"
 #include "keyhelper.h"
 #include "listener.h"
@@ -243,8 +244,12 @@ server_free_parts(struct server *srv)
 {
 	struct server_priv *p = srv->priv;
 
-	/* Nothing new starts while the threads below finish. */
+	/* The outbound queue stops first (it uses the resolver, the store
+	 * and the workers): nothing new starts, its lookups are cancelled;
+	 * it is freed below, after the last completions. */
 	queue_drain(srv->queue);
+	/* Then the resolver: cancels what is in flight, joins its thread. */
+	dns_free(&srv->dns);
 	sweep_thread_stop(&p->sweep);
 	workers_free(&srv->workers);
 	workers_free(&srv->io_workers);
@@ -341,6 +346,14 @@ server_run(struct server *srv)
 		snprintf(err, sizeof(err), "cannot start threads");
 		goto out;
 	}
+	/* The resolver, after the privilege drop (its thread needs none)
+	 * and before the loop runs the listeners; a bad trust anchor or
+	 * resolver stops the start here. */
+	srv->dns = dns_new(loop_base(srv->loop), &srv->cfg, err, sizeof(err));
+	if (srv->dns == NULL)
+		goto out;
+	/* The outbound queue (src/queue/queue.h) starts here, after the
+	 * resolver and before "ready". */
 	log_info(NULL, "start", " hostname=%s data=%s",
 		 log_qs(srv->cfg.hostname), log_qs(srv->cfg.data_dir));
 	/* Files from before this start that no row references were never

@@ -1,0 +1,219 @@
+"""Mail routing through the resolver (src/dns/), seen with `postel route`.
+
+Every test serves its own zone from tests/e2e/dnsserver.py on loopback and
+points `resolver =` at it with `dnssec_trust_anchor = none`: what `route`
+prints is what the outbound queue would try (RFC 5321 §5.1, RFC 7505).
+"""
+
+import os
+import re
+import subprocess
+
+import pytest
+
+from conftest import POSTEL_BIN, Server, assert_no_sanitizer, try_serve
+
+# Runs of `route` that must show both orders of two equal-preference MX
+# hosts: the chance of one order every time is 2 * 0.5**40.
+SHUFFLE_RUNS = 40
+# `route` against a silent server must end (the resolver gives up in a few
+# seconds, dns.h); this is only the bound of the test, not a speed check.
+ROUTE_TIMEOUT = 60
+START_FAIL_TIMEOUT = 20
+
+ZONES = {
+    "pref.test": {"MX": [(20, "mx20.pref.test"), (5, "mx5.pref.test"),
+                         (10, "mx10.pref.test")]},
+    "mx5.pref.test": {"A": ["127.0.0.5"]},
+    "mx10.pref.test": {"A": ["127.0.0.10"]},
+    "mx20.pref.test": {"A": ["127.0.0.20"]},
+    "equal.test": {"MX": [(10, "a.equal.test"), (10, "b.equal.test")]},
+    "a.equal.test": {"A": ["127.0.1.1"]},
+    "b.equal.test": {"A": ["127.0.1.2"]},
+    "implicit.test": {"A": ["127.0.2.1"], "AAAA": ["::1"]},
+    "nullmx.test": {"MX": [(0, ".")]},
+    "cname.test": {"MX": [(10, "alias.cname.test")]},
+    "alias.cname.test": {"CNAME": "real.cname.test"},
+    "real.cname.test": {"A": ["127.0.3.1"]},
+    "dual.test": {"MX": [(10, "mx.dual.test")]},
+    "mx.dual.test": {"A": ["127.0.4.1", "127.0.4.2"],
+                     "AAAA": ["::1", "fd00::25"]},
+    "broken.test": {"MX": [(10, "mx.broken.test")]},
+    "silent.test": {"MX": [(10, "mx.silent.test")]},
+    "dangling.test": {"MX": [(10, "nowhere.dangling.test"),
+                             (20, "mx.dangling.test")]},
+    "mx.dangling.test": {"A": ["127.0.5.1"]},
+    "noaddr.test": {"MX": [(10, "nowhere.noaddr.test")]},
+    "literal.test": {"MX": [(10, "127.0.0.1")]},
+}
+
+
+@pytest.fixture
+def dns(dns_server):
+    d = dns_server(ZONES)
+    d.behave("broken.test", "servfail")
+    d.behave("silent.test", "timeout")
+    return d
+
+
+@pytest.fixture
+def conf(dns, tmp_path):
+    path = tmp_path / "postel.conf"
+    path.write_text("resolver = %s\ndnssec_trust_anchor = none\n"
+                    % dns.resolver)
+    return str(path)
+
+
+def route(conf, *args):
+    r = subprocess.run([POSTEL_BIN, "--config", conf, "--data", "/tmp",
+                        "route"] + list(args), capture_output=True,
+                       text=True, timeout=ROUTE_TIMEOUT)
+    assert_no_sanitizer(r.stderr, "route")
+    return r
+
+
+def hosts(out):
+    """[(pref, name, [addrs] or None)] in the order printed."""
+    res = []
+    for line in out.splitlines():
+        m = re.match(r"  MX (\d+) (\S+)(?: \(cname (\S+)\))?: (.*)$", line)
+        if not m:
+            continue
+        rest = m.group(4)
+        addrs = None if rest.startswith("no address") else \
+            [a for a in rest.split() if a != "secure"]
+        res.append((int(m.group(1)), m.group(2), addrs))
+    return res
+
+
+def test_preference_order(conf):
+    r = route(conf, "pref.test")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert [(p, n) for p, n, _ in hosts(r.stdout)] == [
+        (5, "mx5.pref.test"), (10, "mx10.pref.test"),
+        (20, "mx20.pref.test")]
+    assert hosts(r.stdout)[0][2] == ["127.0.0.5"]
+    assert "dnssec: MX not secure" in r.stdout
+
+
+def test_equal_preferences_are_shuffled(conf):
+    seen = set()
+    for _ in range(SHUFFLE_RUNS):
+        r = route(conf, "equal.test")
+        assert r.returncode == 0, r.stdout + r.stderr
+        seen.add(tuple(n for _, n, _ in hosts(r.stdout)))
+        if len(seen) == 2:
+            break
+    assert seen == {("a.equal.test", "b.equal.test"),
+                    ("b.equal.test", "a.equal.test")}
+
+
+def test_implicit_mx(conf, dns):
+    r = route(conf, "implicit.test")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "(implicit MX" in r.stdout
+    assert hosts(r.stdout) == [(0, "implicit.test", ["::1", "127.0.2.1"])]
+    assert dns.seen("implicit.test", "MX") >= 1
+
+
+def test_null_mx(conf, dns):
+    r = route(conf, "nullmx.test")
+    assert r.returncode == 1
+    assert "null MX: domain accepts no mail" in r.stdout
+    # No address lookup for a domain that takes no mail (RFC 7505 §3).
+    assert dns.seen("nullmx.test", "A") == 0
+
+
+def test_nxdomain(conf):
+    r = route(conf, "nosuch.test")
+    assert r.returncode == 1
+    assert "NXDOMAIN" in r.stdout
+
+
+def test_cname_to_host(conf):
+    r = route(conf, "cname.test")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "MX 10 alias.cname.test (cname real.cname.test): 127.0.3.1" \
+        in r.stdout
+
+
+def test_ipv6_then_ipv4(conf):
+    r = route(conf, "dual.test")
+    assert r.returncode == 0, r.stdout + r.stderr
+    (_, _, addrs), = hosts(r.stdout)
+    assert addrs[:2] == ["::1", "fd00::25"]
+    assert sorted(addrs[2:]) == ["127.0.4.1", "127.0.4.2"]
+
+
+def test_servfail_is_temporary(conf):
+    r = route(conf, "broken.test")
+    assert r.returncode == 1
+    assert "temporary failure" in r.stdout
+    assert "SERVFAIL" in r.stdout
+
+
+def test_silent_server_is_temporary(conf, dns):
+    r = route(conf, "silent.test")
+    assert r.returncode == 1
+    assert "temporary failure" in r.stdout
+    assert dns.seen("silent.test", "MX") >= 1
+
+
+def test_unresolvable_mx_host_is_kept_and_skipped(conf):
+    r = route(conf, "dangling.test")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert hosts(r.stdout) == [
+        (10, "nowhere.dangling.test", None),
+        (20, "mx.dangling.test", ["127.0.5.1"])]
+    assert "MX 10 nowhere.dangling.test: no address (NXDOMAIN)" \
+        in r.stdout
+
+
+def test_no_mx_host_with_an_address(conf):
+    r = route(conf, "noaddr.test")
+    assert r.returncode == 1
+    assert "no usable host" in r.stdout
+
+
+def test_ip_literal_mx_is_not_used(conf, dns):
+    r = route(conf, "literal.test")
+    assert r.returncode == 1
+    assert "no usable host" in r.stdout
+    assert dns.seen("127.0.0.1") == 0
+
+
+def test_host_lookup_and_numeric_host(conf, dns):
+    r = route(conf, "--host", "mx10.pref.test")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert hosts(r.stdout) == [(0, "mx10.pref.test", ["127.0.0.10"])]
+    dns.clear_log()
+    r = route(conf, "--host", "127.0.0.7")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert hosts(r.stdout) == [(0, "127.0.0.7", ["127.0.0.7"])]
+    assert dns.queries == []
+
+
+def test_usage(conf):
+    assert route(conf).returncode == 2
+
+
+def test_bad_trust_anchor_refused_at_start(dns):
+    srv = Server(config={"resolver": dns.resolver})
+    try:
+        missing = os.path.join(srv.dir, "no-such-root.key")
+        srv.config["dnssec_trust_anchor"] = missing
+        srv._write_config()
+        started, err, rc = try_serve(srv, START_FAIL_TIMEOUT)
+        assert not started, err
+        assert rc != 0
+        assert "dnssec_trust_anchor" in err and missing in err, err
+    finally:
+        srv.cleanup()
+
+
+def test_server_runs_with_resolver(server_factory, dns):
+    # The resolver starts after the privilege drop and stops cleanly
+    # (the teardown checks the exit status and sanitizer output).
+    srv = server_factory(config={"resolver": dns.resolver,
+                                 "dnssec_trust_anchor": "none"})
+    srv.check_alive()
