@@ -215,6 +215,7 @@ test_lease(void **state)
 	struct store_queue_item *it;
 	int64_t ids[2], when = 0;
 	const char *err = NULL;
+	char **orphans = NULL;
 	size_t n;
 
 	q_add1(f->st, "0000000000000001", "msg/20231114/01", T0,
@@ -240,6 +241,14 @@ test_lease(void **state)
 	/* Leased work is next due when its lease ends, not in the past. */
 	assert_int_equal(store_queue_next_due(f->st, &when), 1);
 	assert_int_equal(when, T0 + 71);
+	/* Free work due before the leases end comes first. */
+	q_add1(f->st, "0000000000000009", "msg/20231114/09", T0 + 50,
+	       "c@remote.example");
+	assert_int_equal(store_queue_next_due(f->st, &when), 1);
+	assert_int_equal(when, T0 + 50);
+	assert_int_equal(store_queue_delete(f->st, "0000000000000009",
+					    &orphans, &err), 0);
+	store_strv_free(orphans);
 	/* Once the lease ran out, B may take it. */
 	it = q_due(f->st, T0 + 71, 10, &n);
 	assert_int_equal(n, 2);
