@@ -265,10 +265,9 @@ cli_queue_show_rcpt(const struct store_queue_rcpt *r, int64_t now)
 	if (r->notice != STORE_NOTICE_NONE)
 		printf("  notice owed: %s\n", cli_queue_notice_name(r->notice));
 	printf("  attempts: %u\n", r->attempts);
-	printf("  last attempt: %s\n",
-	       r->last_attempt > 0
-		       ? cli_queue_when(r->last_attempt, now, when, sizeof(when))
-		       : "never");
+	if (r->last_attempt > 0)
+		cli_queue_when(r->last_attempt, now, when, sizeof(when));
+	printf("  last attempt: %s\n", r->last_attempt > 0 ? when : "never");
 	if (r->state == STORE_QUEUE_PENDING)
 		printf("  next attempt: %s\n",
 		       cli_queue_when(r->next_attempt, now, when,
