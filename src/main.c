@@ -1,6 +1,7 @@
 /*
  * postel: one binary. `postel serve` runs the server; domain, user and alias
- * manage accounts against the same store, also while the server runs.
+ * manage accounts against the same store, queue the outbound queue, also
+ * while the server runs.
  */
 #include <malloc.h>
 #include <stdbool.h>
@@ -44,6 +45,9 @@ usage(FILE *f)
 		" | alias list [DOMAIN]\n"
 		"  route DOMAIN | route --host HOST   (where mail for DOMAIN"
 		" would go; exit 0 routable, 1 not)\n"
+		"  queue list [--domain DOMAIN] [--held] | queue show ID"
+		" | queue flush [ID | --domain DOMAIN]\n"
+		"  queue hold|release|delete|bounce ID\n"
 		"  version\n"
 		"PROTO: smtp submission submissions pop3 pop3s\n");
 }
@@ -151,6 +155,12 @@ cmd_route(const struct config *cfg, int argc, char **argv)
 	return cli_route(cfg, argc - 1, argv + 1);
 }
 
+static int
+cmd_queue(const struct config *cfg, int argc, char **argv)
+{
+	return cli_queue(cfg, argc - 1, argv + 1);
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(const struct config *cfg, int argc, char **argv);
@@ -160,6 +170,7 @@ static const struct {
 	{ "user", cmd_user },
 	{ "alias", cmd_alias },
 	{ "route", cmd_route },
+	{ "queue", cmd_queue },
 	{ "version", cmd_version },
 };
 

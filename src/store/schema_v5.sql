@@ -46,9 +46,12 @@ CREATE TABLE queue_rcpts (
 );
 
 -- The scheduler's questions: what is due (pending, by next_attempt),
--- which recipients go to a domain, which messages owe a notice; and the
--- recipients of one message, the messages of one blob.
+-- when the first lease ends, which recipients go to a domain, which
+-- messages owe a notice; and the recipients of one message, the
+-- messages of one blob.
 CREATE INDEX queue_rcpts_due ON queue_rcpts (next_attempt) WHERE state = 0;
+CREATE INDEX queue_rcpts_lease ON queue_rcpts (lease_until)
+	WHERE state = 0 AND lease_until > 0;
 CREATE INDEX queue_rcpts_domain ON queue_rcpts (domain, state);
 CREATE INDEX queue_rcpts_notice ON queue_rcpts (msg_id) WHERE notice <> 0;
 CREATE INDEX queue_rcpts_msg ON queue_rcpts (msg_id);

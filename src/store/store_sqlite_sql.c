@@ -290,16 +290,27 @@ const char *const store_sq_sql[SQ_COUNT] = {
 		" WHERE r.state = 0 AND r.next_attempt <= ?1"
 		" AND r.lease_until < ?1 AND m.held = 0"
 		" ORDER BY r.next_attempt, r.id LIMIT ?2",
-	/* A leased recipient is due again only once its lease ran out. */
+	/* The earliest time a pending recipient is due: its next_attempt,
+	 * or for a leased one the end of its lease. Two index walks that
+	 * stop at their first row (not one MIN over every pending row):
+	 * the first free one in next_attempt order, the first lease to
+	 * end. */
 	[SQ_QUEUE_NEXT_DUE] =
-		"SELECT MIN(CASE WHEN r.lease_until >= r.next_attempt"
-		" THEN r.lease_until + 1 ELSE r.next_attempt END)"
+		"SELECT MIN(t) FROM (SELECT t FROM (SELECT r.next_attempt AS t"
 		" FROM queue_rcpts r JOIN queue_msgs m ON m.id = r.msg_id"
-		" WHERE r.state = 0 AND m.held = 0",
+		" WHERE r.state = 0 AND (r.lease_until < r.next_attempt"
+		" OR r.lease_until = 0) AND m.held = 0"
+		" ORDER BY r.next_attempt LIMIT 1) a"
+		" UNION ALL SELECT t FROM (SELECT r.lease_until + 1 AS t"
+		" FROM queue_rcpts r JOIN queue_msgs m ON m.id = r.msg_id"
+		" WHERE r.state = 0 AND r.lease_until > 0"
+		" AND r.lease_until >= r.next_attempt AND m.held = 0"
+		" ORDER BY r.lease_until LIMIT 1) b) u",
 	[SQ_QUEUE_LEASE] =
 		"UPDATE queue_rcpts SET lease_owner = ?2, lease_until = ?4"
 		" WHERE id = ?1 AND state = 0 AND lease_until < ?3"
-		" AND msg_id IN (SELECT id FROM queue_msgs WHERE held = 0)",
+		" AND NOT EXISTS (SELECT 1 FROM queue_msgs m"
+		" WHERE m.id = queue_rcpts.msg_id AND m.held <> 0)",
 	/* Only a pending recipient: one the administrator bounced (or
 	 * deleted) while it was being tried stays as it is. */
 	[SQ_QUEUE_UPDATE] =

@@ -2,9 +2,9 @@
  * Unit tests of the outbound queue's rows (src/store/store_queue.h) on the
  * SQLite backend: queueing, due work, leases between two owners, attempt
  * outcomes, notices, retiring with the blob reference (a file shared with
- * a local delivery survives), the administration calls, the migration
- * from a version 4 database, and alias targets outside the hosted
- * domains (store_resolve_rcpt's remote list).
+ * a local delivery survives), the migration from a version 4 database,
+ * and alias targets outside the hosted domains (store_resolve_rcpt's
+ * remote list). The administration calls: test_store_qadmin.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,116 +24,7 @@
 #include "store/store.h"
 #include "store/store_sqlite_int.h"
 #include "store_fx.h"
-
-#define T0 1700000000 /* arrival of the test messages */
-
-static int
-setup(void **state)
-{
-	return store_fx_setup(state, "/tmp/postel-squeue-XXXXXX");
-}
-
-static int
-teardown(void **state)
-{
-	return store_fx_teardown(state);
-}
-
-static int64_t
-serial(struct store *st)
-{
-	int64_t v = -1;
-
-	assert_int_equal(store_queue_serial(st, &v), 0);
-	return v;
-}
-
-/* Queues message qid (file blob, arrival created) for the n recipients;
- * returns its queue_msgs id. */
-static int64_t
-q_add(struct store *st, const char *qid, const char *blob, int64_t created,
-      const struct store_queue_rcpt_new *rcpts, size_t n)
-{
-	struct store_queue_new m = { .size = 1234, .from = "s@example.org",
-				     .envid = "env-1", .ret = STORE_RET_HDRS,
-				     .flags = STORE_QMSG_8BIT,
-				     .created = created, .rcpts = rcpts,
-				     .n_rcpts = n };
-	const char *err = NULL;
-	int64_t id = 0;
-
-	snprintf(m.qid, sizeof(m.qid), "%s", qid);
-	snprintf(m.blob, sizeof(m.blob), "%s", blob);
-	if (store_queue_add(st, &m, &id, &err) < 0)
-		fail_msg("queue_add %s: %s", qid, err);
-	assert_true(id > 0);
-	return id;
-}
-
-/* Queues qid for one pending recipient addr. */
-static int64_t
-q_add1(struct store *st, const char *qid, const char *blob, int64_t created,
-       const char *addr)
-{
-	struct store_queue_rcpt_new r = { .addr = addr };
-
-	return q_add(st, qid, blob, created, &r, 1);
-}
-
-static struct store_queue_item *
-q_due(struct store *st, int64_t now, size_t limit, size_t *n)
-{
-	struct store_queue_item *it = NULL;
-	const char *err = NULL;
-
-	if (store_queue_due(st, now, limit, &it, n, &err) < 0)
-		fail_msg("queue_due: %s", err);
-	return it;
-}
-
-static size_t
-q_lease(struct store *st, const int64_t *ids, size_t n, const char *owner,
-	int64_t now, int64_t until)
-{
-	const char *err = NULL;
-	size_t taken = 99;
-
-	if (store_queue_lease(st, ids, n, owner, now, until, &taken, &err) < 0)
-		fail_msg("queue_lease: %s", err);
-	return taken;
-}
-
-/* errp, not the string: the call in rc must run before *errp is read. */
-static void
-expect_no_qid(int rc, const char *const *errp)
-{
-	assert_int_equal(rc, -1);
-	assert_string_equal(*errp, "no such queue id");
-}
-
-/* Runs one write statement on its own connection; the rows it changed. */
-static int
-sql_exec_changes(struct store_fx *f, const char *sql)
-{
-	sqlite3 *db = store_fx_db(f->dir);
-	int n;
-
-	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-	n = sqlite3_changes(db);
-	sqlite3_close(db);
-	return n;
-}
-
-static int64_t
-blob_refs(struct store_fx *f, const char *path)
-{
-	char sql[256];
-
-	snprintf(sql, sizeof(sql),
-		 "SELECT refcount FROM blobs WHERE path = '%s'", path);
-	return sql_int(f->dir, sql);
-}
+#include "store_queue_fx.h"
 
 static void
 test_add_due(void **state)
@@ -215,6 +106,7 @@ test_lease(void **state)
 	struct store_queue_item *it;
 	int64_t ids[2], when = 0;
 	const char *err = NULL;
+	char **orphans = NULL;
 	size_t n;
 
 	q_add1(f->st, "0000000000000001", "msg/20231114/01", T0,
@@ -240,6 +132,14 @@ test_lease(void **state)
 	/* Leased work is next due when its lease ends, not in the past. */
 	assert_int_equal(store_queue_next_due(f->st, &when), 1);
 	assert_int_equal(when, T0 + 71);
+	/* Free work due before the leases end comes first. */
+	q_add1(f->st, "0000000000000009", "msg/20231114/09", T0 + 50,
+	       "c@remote.example");
+	assert_int_equal(store_queue_next_due(f->st, &when), 1);
+	assert_int_equal(when, T0 + 50);
+	assert_int_equal(store_queue_delete(f->st, "0000000000000009",
+					    &orphans, &err), 0);
+	store_strv_free(orphans);
 	/* Once the lease ran out, B may take it. */
 	it = q_due(f->st, T0 + 71, 10, &n);
 	assert_int_equal(n, 2);
@@ -501,175 +401,6 @@ test_retire_shared_blob(void **state)
 	assert_int_equal(store_blob_known(f->st, "msg/20231114/07"), 0);
 }
 
-/* Queues the admin tests' messages: 0a (two domains), 0b, 0c. */
-static void
-admin_fixture(struct store *st)
-{
-	struct store_queue_rcpt_new r[3] = {
-		{ .addr = "a@one.example" },
-		{ .addr = "b@two.example", .notify = STORE_NOTIFY_NEVER },
-		{ .addr = "c@two.example", .notify = STORE_NOTIFY_SUCCESS },
-	};
-
-	q_add(st, "000000000000000a", "msg/20231114/0a", T0 + 2, r, 3);
-	q_add1(st, "000000000000000b", "msg/20231114/0b", T0 + 1,
-	       "x@Two.Example");
-	q_add1(st, "000000000000000c", "msg/20231114/0c", T0 + 3,
-	       "y@three.example");
-}
-
-static void
-test_list_get(void **state)
-{
-	struct store_fx *f = *state;
-	struct store_queue_entry *e = NULL, one;
-	const char *err = NULL;
-	size_t n = 0;
-
-	admin_fixture(f->st);
-	assert_int_equal(store_queue_list(f->st, NULL, false, &e, &n, &err), 0);
-	assert_int_equal(n, 3);
-	/* Oldest first. */
-	assert_string_equal(e[0].msg.qid, "000000000000000b");
-	assert_string_equal(e[1].msg.qid, "000000000000000a");
-	assert_int_equal(e[1].n_rcpts, 3);
-	assert_string_equal(e[1].rcpts[2].addr, "c@two.example");
-	assert_string_equal(e[2].msg.qid, "000000000000000c");
-	store_queue_entries_free(e, n);
-	assert_int_equal(store_queue_list(f->st, "TWO.example", false, &e, &n,
-					  &err), 0);
-	assert_int_equal(n, 2);
-	assert_string_equal(e[0].msg.qid, "000000000000000b");
-	assert_string_equal(e[1].msg.qid, "000000000000000a");
-	store_queue_entries_free(e, n);
-	assert_int_equal(store_queue_list(f->st, "nowhere.example", false, &e,
-					  &n, &err), 0);
-	assert_int_equal(n, 0);
-	store_queue_entries_free(e, n);
-	assert_int_equal(store_queue_list(f->st, NULL, true, &e, &n, &err), 0);
-	assert_int_equal(n, 0);
-	store_queue_entries_free(e, n);
-
-	assert_int_equal(store_queue_get(f->st, "000000000000000c", &one), 1);
-	assert_string_equal(one.msg.blob, "msg/20231114/0c");
-	assert_int_equal(one.n_rcpts, 1);
-	assert_string_equal(one.rcpts[0].domain, "three.example");
-	store_queue_entry_fini(&one);
-	assert_int_equal(store_queue_get(f->st, "ffffffffffffffff", &one), 0);
-	assert_null(one.rcpts);
-}
-
-static void
-test_hold_flush(void **state)
-{
-	struct store_fx *f = *state;
-	struct store_queue_entry *e = NULL;
-	struct store_queue_item *it;
-	const char *err = NULL;
-	int64_t s0, when = 0, now = (int64_t)time(NULL);
-	size_t n = 0;
-
-	admin_fixture(f->st);
-	/* All retried in an hour. */
-	sql_exec(f->dir, "UPDATE queue_rcpts SET next_attempt ="
-		 " CAST(strftime('%s', 'now') AS INTEGER) + 3600");
-	s0 = serial(f->st);
-	assert_int_equal(store_queue_hold(f->st, "000000000000000a", true,
-					  &err), 0);
-	assert_true(serial(f->st) > s0);
-	assert_int_equal(store_queue_list(f->st, NULL, true, &e, &n, &err), 0);
-	assert_int_equal(n, 1);
-	assert_true(e[0].msg.held);
-	store_queue_entries_free(e, n);
-	expect_no_qid(store_queue_hold(f->st, "0000000000000bad", true, &err),
-		      &err);
-
-	/* Flush by domain: 0b only (0a is held and stays so). */
-	s0 = serial(f->st);
-	assert_int_equal(store_queue_flush(f->st, NULL, "Two.Example", &n,
-					   &err), 0);
-	assert_int_equal(n, 1);
-	assert_true(serial(f->st) > s0);
-	it = q_due(f->st, now + 60, 10, &n);
-	assert_int_equal(n, 1);
-	assert_string_equal(it[0].msg.qid, "000000000000000b");
-	free(it);
-	/* By id, then everything; held work is never due. */
-	assert_int_equal(store_queue_flush(f->st, "000000000000000c", NULL, &n,
-					   &err), 0);
-	assert_int_equal(n, 1);
-	expect_no_qid(store_queue_flush(f->st, "0000000000000bad", NULL, &n,
-					&err), &err);
-	assert_int_equal(store_queue_flush(f->st, NULL, NULL, &n, &err), 0);
-	assert_int_equal(n, 2);
-	it = q_due(f->st, now + 60, 10, &n);
-	assert_int_equal(n, 2);
-	free(it);
-	assert_int_equal(store_queue_next_due(f->st, &when), 1);
-	assert_true(when <= now + 60);
-	/* Released: due at its old time again, flushable. */
-	assert_int_equal(store_queue_hold(f->st, "000000000000000a", false,
-					  &err), 0);
-	it = q_due(f->st, now + 60, 10, &n);
-	assert_int_equal(n, 2);
-	free(it);
-	assert_int_equal(store_queue_flush(f->st, "000000000000000a", NULL, &n,
-					   &err), 0);
-	assert_int_equal(n, 3);
-	it = q_due(f->st, now + 60, 10, &n);
-	assert_int_equal(n, 5);
-	free(it);
-}
-
-static void
-test_delete_bounce(void **state)
-{
-	struct store_fx *f = *state;
-	struct store_queue_entry e;
-	const char *err = NULL;
-	char **orphans = NULL;
-	int64_t s0;
-
-	admin_fixture(f->st);
-	s0 = serial(f->st);
-	assert_int_equal(store_queue_bounce(f->st, "000000000000000a", &err),
-			 0);
-	assert_true(serial(f->st) > s0);
-	assert_int_equal(store_queue_get(f->st, "000000000000000a", &e), 1);
-	for (size_t i = 0; i < 3; i++) {
-		assert_int_equal(e.rcpts[i].state, STORE_QUEUE_FAILED);
-		assert_string_equal(e.rcpts[i].status, "5.0.0");
-		assert_string_equal(e.rcpts[i].reply,
-				    "given up by the administrator");
-	}
-	/* RFC 3461 §4.1: NOTIFY not given reports failures; NEVER and a
-	 * NOTIFY without FAILURE do not. */
-	assert_int_equal(e.rcpts[0].notice, STORE_NOTICE_FAILED);
-	assert_int_equal(e.rcpts[1].notice, STORE_NOTICE_NONE);
-	assert_int_equal(e.rcpts[2].notice, STORE_NOTICE_NONE);
-	store_queue_entry_fini(&e);
-	expect_no_qid(store_queue_bounce(f->st, "0000000000000bad", &err),
-		      &err);
-	/* Nothing pending left: still no error. */
-	assert_int_equal(store_queue_bounce(f->st, "000000000000000a", &err),
-			 0);
-
-	s0 = serial(f->st);
-	assert_int_equal(store_queue_delete(f->st, "000000000000000b",
-					    &orphans, &err), 0);
-	assert_string_equal(orphans[0], "msg/20231114/0b");
-	assert_null(orphans[1]);
-	store_strv_free(orphans);
-	assert_true(serial(f->st) > s0);
-	assert_int_equal(store_queue_get(f->st, "000000000000000b", &e), 0);
-	assert_int_equal(store_queue_delete(f->st, "000000000000000b",
-					    &orphans, &err), -1);
-	assert_string_equal(err, "no such queue id");
-	assert_null(orphans);
-	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM queue_rcpts"),
-			 4);
-}
-
 static void
 test_in_caller_transaction(void **state)
 {
@@ -874,11 +605,6 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_notices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retire, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retire_shared_blob, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_list_get, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hold_flush, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_delete_bounce, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_in_caller_transaction,
 						setup, teardown),
