@@ -266,7 +266,7 @@ class DNSServer:
             out = self.answer(data, "udp")
             if out is None:
                 continue
-            if len(out) > 512 and not self._edns(data):
+            if len(out) > self._udp_limit(data):
                 out = self._truncated(data)
             try:
                 self.udp.sendto(out, peer)
@@ -274,11 +274,17 @@ class DNSServer:
                 pass
 
     @staticmethod
-    def _edns(data):
+    def _udp_limit(data):
+        """The largest UDP answer the client takes: its EDNS payload size
+        (RFC 6891 §6.2.3), else 512 (RFC 1035 §4.2.1); larger answers go
+        out truncated (TC) so the client asks again over TCP."""
         try:
-            return any(r.rtype == QTYPE.OPT for r in DNSRecord.parse(data).ar)
+            for r in DNSRecord.parse(data).ar:
+                if r.rtype == QTYPE.OPT:
+                    return max(512, r.rclass)
         except Exception:  # noqa: BLE001
-            return False
+            pass
+        return 512
 
     @staticmethod
     def _truncated(data):

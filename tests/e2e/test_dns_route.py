@@ -21,6 +21,8 @@ SHUFFLE_RUNS = 40
 # seconds, dns.h); this is only the bound of the test, not a speed check.
 ROUTE_TIMEOUT = 60
 START_FAIL_TIMEOUT = 20
+MANY_MX = 80
+DNS_MX_HOSTS_MAX = 16  # src/dns/dns.h
 
 ZONES = {
     "pref.test": {"MX": [(20, "mx20.pref.test"), (5, "mx5.pref.test"),
@@ -46,6 +48,11 @@ ZONES = {
     "mx.dangling.test": {"A": ["127.0.5.1"]},
     "noaddr.test": {"MX": [(10, "nowhere.noaddr.test")]},
     "literal.test": {"MX": [(10, "127.0.0.1")]},
+    # More MX records than fit a plain UDP answer (the resolver goes on
+    # over TCP), the lowest preferences last.
+    "many.test": {"MX": [(p, "mx%d.many.test" % p)
+                         for p in range(MANY_MX, 0, -1)]},
+    "mx1.many.test": {"A": ["127.0.6.1"]},
 }
 
 
@@ -169,6 +176,15 @@ def test_unresolvable_mx_host_is_kept_and_skipped(conf):
         (20, "mx.dangling.test", ["127.0.5.1"])]
     assert "MX 10 nowhere.dangling.test: no address (NXDOMAIN)" \
         in r.stdout
+
+
+def test_many_mx_keeps_the_lowest_preferences(conf, dns):
+    r = route(conf, "many.test")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert [(p, n) for p, n, _ in hosts(r.stdout)] == [
+        (p, "mx%d.many.test" % p) for p in range(1, DNS_MX_HOSTS_MAX + 1)]
+    assert hosts(r.stdout)[0][2] == ["127.0.6.1"]
+    assert ("many.test", "MX", "tcp") in dns.queries
 
 
 def test_no_mx_host_with_an_address(conf):
