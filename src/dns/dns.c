@@ -448,7 +448,7 @@ dns_ub_cb(void *mydata, int err, struct ub_result *r)
 		q->delivering = false;
 		dns_query_free(q);
 	} else {
-		dns_mx_sub_done(q, s, &a);
+		dns_mx_sub_done(q, s, &a, err == 0 ? r : NULL);
 	}
 	if (r != NULL)
 		ub_resolve_free(r);

@@ -85,9 +85,10 @@ void dns_query_deliver(struct dns_query *q);
 void dns_answer_fill(struct dns_answer *a, int err,
 		     const struct ub_result *r, const char *qname);
 
-/* dns_mx.c: a sub of an MX or host query finished (a: its answer). */
+/* dns_mx.c: a sub of an MX or host query finished (a: its answer; r:
+ * libunbound's, for every MX record beyond DNS_ANSWER_MAX; may be NULL). */
 void dns_mx_sub_done(struct dns_query *q, struct dns_sub *s,
-		     const struct dns_answer *a);
+		     const struct dns_answer *a, const struct ub_result *r);
 /* The deferred event fired (dns_query_defer). */
 void dns_mx_deferred(struct dns_query *q);
 /* The deadline passed: finish with what is there. */

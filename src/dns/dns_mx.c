@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unbound.h>
 
 #include "../util/str.h"
 #include "dns_int.h"
@@ -249,19 +250,23 @@ dns_mx_add_host(struct dns_query *q, const char *name, unsigned pref)
 		h->addr_status = DNS_NXDOMAIN;
 }
 
-/* Parses, sorts and keeps the MX records of a; -1 when none parsed. */
+/* Parses (up to DNS_MX_RECORDS_MAX), sorts and keeps the MX records of
+ * ub; -1 when none parsed. */
 static int
-dns_mx_records(struct dns_query *q, const struct dns_answer *a,
+dns_mx_records(struct dns_query *q, const struct ub_result *ub,
 	       size_t *nullmx_r)
 {
 	struct dns_mx_rec recs[DNS_MX_RECORDS_MAX];
 	size_t n = 0;
 
 	*nullmx_r = 0;
-	for (size_t i = 0; i < a->n && n < DNS_MX_RECORDS_MAX; i++) {
+	for (size_t i = 0; ub->data[i] != NULL && n < DNS_MX_RECORDS_MAX;
+	     i++) {
 		struct dns_mx_rec *r = &recs[n];
 
-		if (dns_wire_mx(a->rdata[i], a->len[i], &r->pref, r->host,
+		if (ub->len[i] < 0 ||
+		    dns_wire_mx((const unsigned char *)ub->data[i],
+				(size_t)ub->len[i], &r->pref, r->host,
 				sizeof(r->host)) < 0)
 			continue;
 		if (r->host[0] == '\0') {
@@ -280,7 +285,8 @@ dns_mx_records(struct dns_query *q, const struct dns_answer *a,
 }
 
 static void
-dns_mx_answer(struct dns_query *q, const struct dns_answer *a)
+dns_mx_answer(struct dns_query *q, const struct dns_answer *a,
+	      const struct ub_result *ub)
 {
 	size_t nullmx;
 
@@ -302,7 +308,7 @@ dns_mx_answer(struct dns_query *q, const struct dns_answer *a)
 			dns_mx_timeout(q);
 		return;
 	}
-	if (dns_mx_records(q, a, &nullmx) < 0) {
+	if (ub == NULL || dns_mx_records(q, ub, &nullmx) < 0) {
 		if (nullmx > 0)
 			dns_mx_fail(q, DNS_NULLMX, q->name, "null MX: the "
 				    "domain accepts no mail (RFC 7505)");
@@ -317,10 +323,10 @@ dns_mx_answer(struct dns_query *q, const struct dns_answer *a)
 
 void
 dns_mx_sub_done(struct dns_query *q, struct dns_sub *s,
-		const struct dns_answer *a)
+		const struct dns_answer *a, const struct ub_result *ub)
 {
 	if (s == &q->subs[0]) {
-		dns_mx_answer(q, a);
+		dns_mx_answer(q, a, ub);
 		return;
 	}
 	dns_mx_addrs_take(&q->addrs[s->host], s->rrtype, a);

@@ -352,6 +352,8 @@ server_run(struct server *srv)
 	srv->dns = dns_new(loop_base(srv->loop), &srv->cfg, err, sizeof(err));
 	if (srv->dns == NULL)
 		goto out;
+	log_info(NULL, "dns_start", " resolvers=%zu dnssec_trust_anchor=%s",
+		 srv->cfg.n_resolvers, log_qs(srv->cfg.dnssec_trust_anchor));
 	/* The outbound queue (src/queue/queue.h) starts here, after the
 	 * resolver and before "ready". */
 	log_info(NULL, "start", " hostname=%s data=%s",

@@ -32,6 +32,8 @@ the way a recursive resolver answers. Values:
   TXT: str or list of str (character-strings);  TLSA: (usage, selector,
   mtype, hex);  NS / PTR: names;  any other "TYPE" known to dnslib: zone-file
   rdata text;  "TYPEnnn": raw rdata bytes.
+load_zone(text) adds a zone file's records as they are, RRSIGs included
+(a zone signed with ldns-signzone: see tests/e2e/test_dns_route.py).
 Every test DNS server is a loopback one: host must be in 127.0.0.0/8 or ::1.
 The fixture `dns_server` (tests/e2e/dnsfixture.py) makes one per call and
 stops them after the test.
@@ -176,8 +178,29 @@ class DNSServer:
 
     def _add_rrset(self, reply, owner, rtype, values):
         for v in values if isinstance(values, list) else [values]:
+            if isinstance(v, RR):
+                reply.add_answer(v)
+                continue
             reply.add_answer(RR(owner, _qtype_num(rtype), rdata=_rdata(
                 rtype, v), ttl=TTL))
+        # The signatures of a zone loaded with load_zone.
+        for sig in self.zones.get(_norm(owner), {}).get("RRSIG:" + rtype,
+                                                        []):
+            reply.add_answer(sig)
+
+    def load_zone(self, text):
+        """Adds the records of zone-file text, e.g. a zone signed by
+        ldns-signzone: each RRSIG is served with the RRset it covers
+        (kept under "RRSIG:TYPE", e.g. zones[name]["RRSIG:MX"], where a
+        test may tamper with one). Negative answers carry no proof."""
+        with self._lock:
+            for rr in RR.fromZone(text):
+                name = _norm(rr.rname)
+                rtype = str(QTYPE.get(rr.rtype))
+                if rtype == "RRSIG":
+                    rtype = "RRSIG:" + str(QTYPE.get(rr.rdata.covered))
+                self.zones.setdefault(name, {}).setdefault(
+                    rtype, []).append(rr)
 
     def _soa(self, reply, name):
         reply.add_auth(RR(name, QTYPE.SOA, ttl=TTL, rdata=SOA(
@@ -243,7 +266,7 @@ class DNSServer:
             out = self.answer(data, "udp")
             if out is None:
                 continue
-            if len(out) > 512 and not self._edns(data):
+            if len(out) > self._udp_limit(data):
                 out = self._truncated(data)
             try:
                 self.udp.sendto(out, peer)
@@ -251,11 +274,17 @@ class DNSServer:
                 pass
 
     @staticmethod
-    def _edns(data):
+    def _udp_limit(data):
+        """The largest UDP answer the client takes: its EDNS payload size
+        (RFC 6891 §6.2.3), else 512 (RFC 1035 §4.2.1); larger answers go
+        out truncated (TC) so the client asks again over TCP."""
         try:
-            return any(r.rtype == QTYPE.OPT for r in DNSRecord.parse(data).ar)
+            for r in DNSRecord.parse(data).ar:
+                if r.rtype == QTYPE.OPT:
+                    return max(512, r.rclass)
         except Exception:  # noqa: BLE001
-            return False
+            pass
+        return 512
 
     @staticmethod
     def _truncated(data):

@@ -7,6 +7,7 @@ prints is what the outbound queue would try (RFC 5321 §5.1, RFC 7505).
 
 import os
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -20,6 +21,8 @@ SHUFFLE_RUNS = 40
 # seconds, dns.h); this is only the bound of the test, not a speed check.
 ROUTE_TIMEOUT = 60
 START_FAIL_TIMEOUT = 20
+MANY_MX = 80
+DNS_MX_HOSTS_MAX = 16  # src/dns/dns.h
 
 ZONES = {
     "pref.test": {"MX": [(20, "mx20.pref.test"), (5, "mx5.pref.test"),
@@ -45,6 +48,11 @@ ZONES = {
     "mx.dangling.test": {"A": ["127.0.5.1"]},
     "noaddr.test": {"MX": [(10, "nowhere.noaddr.test")]},
     "literal.test": {"MX": [(10, "127.0.0.1")]},
+    # More MX records than fit a plain UDP answer (the resolver goes on
+    # over TCP), the lowest preferences last.
+    "many.test": {"MX": [(p, "mx%d.many.test" % p)
+                         for p in range(MANY_MX, 0, -1)]},
+    "mx1.many.test": {"A": ["127.0.6.1"]},
 }
 
 
@@ -141,7 +149,8 @@ def test_ipv6_then_ipv4(conf):
     r = route(conf, "dual.test")
     assert r.returncode == 0, r.stdout + r.stderr
     (_, _, addrs), = hosts(r.stdout)
-    assert addrs[:2] == ["::1", "fd00::25"]
+    # Each family in the order DNS gave it (which may rotate).
+    assert sorted(addrs[:2]) == ["::1", "fd00::25"]
     assert sorted(addrs[2:]) == ["127.0.4.1", "127.0.4.2"]
 
 
@@ -167,6 +176,15 @@ def test_unresolvable_mx_host_is_kept_and_skipped(conf):
         (20, "mx.dangling.test", ["127.0.5.1"])]
     assert "MX 10 nowhere.dangling.test: no address (NXDOMAIN)" \
         in r.stdout
+
+
+def test_many_mx_keeps_the_lowest_preferences(conf, dns):
+    r = route(conf, "many.test")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert [(p, n) for p, n, _ in hosts(r.stdout)] == [
+        (p, "mx%d.many.test" % p) for p in range(1, DNS_MX_HOSTS_MAX + 1)]
+    assert hosts(r.stdout)[0][2] == ["127.0.6.1"]
+    assert ("many.test", "MX", "tcp") in dns.queries
 
 
 def test_no_mx_host_with_an_address(conf):
@@ -217,3 +235,59 @@ def test_server_runs_with_resolver(server_factory, dns):
     srv = server_factory(config={"resolver": dns.resolver,
                                  "dnssec_trust_anchor": "none"})
     srv.check_alive()
+
+
+# ---- DNSSEC: a zone signed with ldns-signzone, its DS as the anchor ----
+
+SIGNED_ZONE = """$ORIGIN secure.test.
+$TTL 60
+@ IN SOA ns.secure.test. hostmaster.secure.test. 1 3600 600 86400 60
+@ IN NS ns.secure.test.
+@ IN MX 10 mx.secure.test.
+mx IN A 127.0.0.30
+mx IN AAAA ::1
+ns IN A 127.0.0.1
+"""
+
+
+@pytest.fixture
+def signed(dns_server, tmp_path):
+    """(DNS server with secure.test signed, config path with its DS as
+    the trust anchor)."""
+    for tool in ("ldns-keygen", "ldns-signzone"):
+        if shutil.which(tool) is None:
+            pytest.skip("%s missing (apt-get install ldnsutils)" % tool)
+    zone = tmp_path / "secure.test.zone"
+    zone.write_text(SIGNED_ZONE)
+
+    def run(*argv):
+        return subprocess.run(argv, cwd=tmp_path, check=True, text=True,
+                              capture_output=True, timeout=60).stdout.strip()
+
+    ksk = run("ldns-keygen", "-a", "ECDSAP256SHA256", "-k", "secure.test")
+    zsk = run("ldns-keygen", "-a", "ECDSAP256SHA256", "secure.test")
+    run("ldns-signzone", str(zone), ksk, zsk)
+    d = dns_server()
+    d.load_zone((tmp_path / "secure.test.zone.signed").read_text())
+    conf = tmp_path / "postel.conf"
+    conf.write_text("resolver = %s\ndnssec_trust_anchor = %s\n"
+                    % (d.resolver, tmp_path / (ksk + ".ds")))
+    return d, str(conf)
+
+
+def test_dnssec_secure(signed):
+    _, conf = signed
+    r = route(conf, "secure.test")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "  MX 10 mx.secure.test: ::1 127.0.0.30 secure" in r.stdout
+    assert "dnssec: MX secure" in r.stdout
+
+
+def test_dnssec_bogus_is_temporary(signed):
+    d, conf = signed
+    sig = d.zones["secure.test"]["RRSIG:MX"][0].rdata
+    sig.sig = bytes([sig.sig[0] ^ 0xff]) + sig.sig[1:]
+    r = route(conf, "secure.test")
+    assert r.returncode == 1
+    assert "temporary failure" in r.stdout
+    assert "DNSSEC bogus" in r.stdout
