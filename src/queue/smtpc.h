@@ -116,6 +116,13 @@ uint64_t smtpc_max_size(const struct smtpc *c); /* SIZE n; 0 = none */
 /* "mx.example.org[192.0.2.1]:25" for logs and Remote-MTA. */
 const char *smtpc_peer(const struct smtpc *c);
 bool smtpc_is_tls(const struct smtpc *c);
+/* TLS with a certificate that verified for the target's host name. */
+bool smtpc_is_verified(const struct smtpc *c);
+/* "TLSv1.3 TLS_AES_256_GCM_SHA384" or "" */
+const char *smtpc_tls_info(const struct smtpc *c);
+/* Ready for smtpc_send: not failed, not closed by the server while idle
+ * (a connection kept for reuse can die in between). */
+bool smtpc_usable(const struct smtpc *c);
 /* Transactions completed on this connection. */
 unsigned smtpc_count(const struct smtpc *c);
 
