@@ -35,6 +35,17 @@
  * xtext triples an octet at worst. */
 #define SMTPC_XTEXT_MAX (3 * 500 + 1)
 
+/* The 7-bit copy of a message goes with its transaction: an idle
+ * connection keeps no message memory. */
+static void
+smtpc_tx_clear(struct smtpc *c)
+{
+	c->m = NULL;
+	c->use_conv = false;
+	buf_fini(&c->conv);
+	buf_init(&c->conv, 0);
+}
+
 static bool
 smtpc_2xx(const struct smtpc_reply *r)
 {
@@ -56,16 +67,13 @@ void
 smtpc_tx_fail(struct smtpc *c, const struct smtpc_reply *r)
 {
 	smtpc_tx_set_open(c->m, r);
-	c->m = NULL;
-	buf_reset(&c->conv);
+	smtpc_tx_clear(c);
 }
 
 static void
 smtpc_tx_end(struct smtpc *c)
 {
-	c->m = NULL;
-	buf_reset(&c->conv);
-	c->use_conv = false;
+	smtpc_tx_clear(c);
 	c->state = SMTPC_READY;
 	smtpc_arm(c, 0);
 	smtpc_call(c, true);
@@ -83,9 +91,7 @@ smtpc_tx_refuse(struct smtpc *c, int code, const char *status,
 	log_info(c->id, "smtpc_refuse", " peer=%s reply=%s", log_qs(c->peer),
 		 log_qs(r.text));
 	smtpc_tx_set_open(c->m, &r);
-	c->m = NULL;
-	buf_reset(&c->conv);
-	c->use_conv = false;
+	smtpc_tx_clear(c);
 	smtpc_defer(c, true);
 }
 
@@ -208,8 +214,8 @@ smtpc_tx_downgrade(struct smtpc *c)
 		smtpc_tx_refuse(c, 451, "4.3.0", "cannot read the message");
 		return -1;
 	}
-	buf_reset(&c->conv);
-	c->conv.max = 3 * (size_t)m->size + 4096;
+	buf_fini(&c->conv);
+	buf_init(&c->conv, 3 * (size_t)m->size + 4096);
 	rc = mime_downgrade_7bit((const char *)in.data, in.len, &c->conv);
 	buf_fini(&in);
 	if (rc != 0) {
