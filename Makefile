@@ -51,6 +51,12 @@ $(SAN_DIR)/tests/%: tests/unit/%.c $(SAN_OBJS)
 	$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) -Isrc -o $@ $< $(SAN_OBJS) \
 		$(LIBS) -lcmocka
 
+# Small programs the end-to-end tests drive (tests/tools/), built like the
+# unit tests, e.g. dsn_tool for tests/e2e/test_dsn_format.py.
+$(SAN_DIR)/tools/%: tests/tools/%.c $(SAN_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) -Isrc -o $@ $< $(SAN_OBJS) $(LIBS)
+
 # The library is compiled once for every fuzz target (instrumented for
 # coverage, without libFuzzer's main), then each target links it.
 FUZZ_DIR := build/fuzz
@@ -96,7 +102,7 @@ fuzz-long: $(FUZZ_BINS)
 
 # -rs: the reason of every skipped test; per-test timeout in
 # tests/e2e/pytest.ini.
-e2e: build/postel-asan all
+e2e: build/postel-asan all $(SAN_DIR)/tools/dsn_tool
 	POSTEL_BIN=$(CURDIR)/build/postel-asan /usr/bin/python3 -m pytest -q -rs tests/e2e
 
 # Sets up the machine, builds, and runs every suite, each even when an
