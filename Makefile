@@ -56,6 +56,8 @@ $(SAN_DIR)/tests/%: tests/unit/%.c $(SAN_OBJS)
 	$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) -Isrc -o $@ $< $(SAN_OBJS) \
 		$(LIBS) -lcmocka
 
+# Small programs the end-to-end tests drive (tests/tools/), built like the
+# unit tests, e.g. dsn_tool for tests/e2e/test_dsn_format.py.
 $(SAN_DIR)/tools/%: tests/tools/%.c $(SAN_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) -Isrc -o $@ $< $(SAN_OBJS) $(LIBS)
