@@ -283,6 +283,67 @@ def test_slow_server_within_timeout(peers, tmp_path):
     assert results(ev)["b@peer.test"]["code"] == 250
 
 
+def test_caller_leaves_mid_transaction(peers, tmp_path):
+    # The caller frees the client while it waits for the end-of-data
+    # reply: no callback follows, nothing leaks (ASan), the server sees
+    # the connection go.
+    peer = peers(delays={"DATA_END": 3})
+    m = msgfile(tmp_path, MSG)
+    ev, _ = probe(peer, m, ["b@peer.test"], extra=["--free-after", "700"])
+    assert [e["event"] for e in ev] == ["ready", "freed"]
+    assert peer.wait_sessions_closed()
+
+
+def test_caller_leaves_mid_body(peers, tmp_path):
+    peer = peers(delays={"DATA": 0.3})
+    m = msgfile(tmp_path, (MSG + b"z" * 998 + b"\r\n") * 20000)
+    ev, _ = probe(peer, m, ["b@peer.test"], extra=["--free-after", "400"])
+    assert ev[-1]["event"] == "freed"
+    assert peer.wait_sessions_closed()
+
+
+def raw_server(script):
+    """A one-connection server that sends script's byte strings, each
+    after reading one line, and then closes: for malformed replies."""
+    import socket
+    import threading
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+
+    def run():
+        conn, _ = srv.accept()
+        conn.settimeout(10)
+        f = conn.makefile("rb")
+        try:
+            conn.sendall(script[0])
+            for chunk in script[1:]:
+                f.readline()
+                conn.sendall(chunk)
+            f.readline()
+        except OSError:
+            pass
+        conn.close()
+        srv.close()
+    threading.Thread(target=run, daemon=True).start()
+    return ("127.0.0.1", srv.getsockname()[1])
+
+
+@pytest.mark.parametrize("script", [
+    [b"220-hello\r\n221 mixed codes\r\n"],
+    [b"220 hi\r\n", b"250-x\r\n" * 200],
+    [b"220 hi\r\n", b"250 " + b"a" * 5000 + b"\r\n"],
+    [b"22 short\r\n"],
+])
+def test_malformed_replies(tmp_path, script):
+    m = msgfile(tmp_path, MSG)
+    ev, _ = probe(raw_server(script), m, ["b@peer.test"])
+    r = ready(ev)
+    assert not r["ok"]
+    assert (r["code"], r["status"]) == (421, "4.5.0")
+    assert "malformed reply" in r["text"]
+
+
 # ---- refused before sending ---------------------------------------------
 
 def test_size_over_server_limit(peers, tmp_path):
@@ -344,8 +405,6 @@ def test_8bit_downgraded_without_8bitmime(peers, tmp_path):
     m = msgfile(tmp_path, EIGHTBIT)
     ev, _ = probe(peer, m, ["b@peer.test"], extra=["--8bit"])
     r = results(ev)["b@peer.test"]
-    if r["status"] == "5.6.3" and os.environ.get("SMTPC_NO_DOWNGRADE"):
-        pytest.skip("mime_downgrade_7bit not merged yet")
     assert r["code"] == 250, r
     [tx] = peer.transactions()
     assert "BODY" not in tx.params()
@@ -355,6 +414,18 @@ def test_8bit_downgraded_without_8bitmime(peers, tmp_path):
     orig = email.message_from_bytes(EIGHTBIT, policy=email.policy.default)
     assert msg.get_content() == orig.get_content()
     assert msg["Subject"] == "caf"
+
+
+def test_8bit_that_cannot_be_downgraded(peers, tmp_path):
+    peer = peers(eightbitmime=False)
+    # RFC 6152 §3: 8-bit octets in a header cannot be made 7-bit.
+    m = msgfile(tmp_path, "Subject: Grüße\r\n\r\nhi\r\n".encode())
+    ev, _ = probe(peer, m, ["b@peer.test"], extra=["--8bit"])
+    r = results(ev)["b@peer.test"]
+    assert (r["code"], r["status"]) == (554, "5.6.3")
+    assert txs(ev)[0]["ok"]
+    peer.wait_sessions_closed()
+    assert "MAIL" not in peer.sessions[0].verbs()
 
 
 def test_dot_stuffing_round_trip(peers, tmp_path):

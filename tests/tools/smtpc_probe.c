@@ -10,6 +10,8 @@
  *     --from ADDR [--envid ID] [--ret full|hdrs] [--8bit] [--smtputf8]
  *     --rcpt ADDR[:NOTIFY[:ORCPT]] ... (NOTIFY: success+failure+delay
  *     or never, "" for none) --msg FILE [--repeat N] [--log-level L]
+ *     [--free-after MS]: smtpc_free whatever the state after MS ms
+ *     (the caller going away mid-transaction: no callback may follow)
  *
  * Exit status 0 when the run ended (whatever the replies), 2 on bad use.
  */
@@ -20,6 +22,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include "core/log.h"
 #include "core/loop.h"
@@ -38,6 +42,8 @@ struct probe {
 	struct smtpc_rcpt rcpts[PROBE_MAX_RCPTS];
 	struct smtpc *c;
 	unsigned repeat, done;
+	int free_after_ms;
+	struct event *free_ev;
 };
 
 static void
@@ -98,6 +104,16 @@ probe_end(struct probe *p)
 }
 
 static void probe_ready_cb(void *arg, struct smtpc *c, bool ok);
+
+static void
+probe_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct probe *p = arg;
+
+	printf("{\"event\": \"freed\", \"done\": %u}\n", p->done);
+	fflush(stdout);
+	probe_end(p);
+}
 
 static void
 probe_done_cb(void *arg, struct smtpc *c, bool ok)
@@ -251,6 +267,8 @@ probe_option(struct probe *p, const char *o, char *v, const char **addr,
 		*msg = v;
 	else if (strcmp(o, "--repeat") == 0)
 		p->repeat = (unsigned)atoi(v);
+	else if (strcmp(o, "--free-after") == 0)
+		p->free_after_ms = atoi(v);
 	else if (strcmp(o, "--log-level") == 0)
 		log_set_level((enum log_level)log_level_parse(v));
 	else
@@ -308,8 +326,17 @@ main(int argc, char **argv)
 	p.c = smtpc_connect(&p.srv, &p.t, probe_ready_cb, &p);
 	if (p.c == NULL)
 		return 1;
+	if (p.free_after_ms > 0) {
+		struct timeval tv = { p.free_after_ms / 1000,
+				      (p.free_after_ms % 1000) * 1000 };
+		p.free_ev = evtimer_new(loop_base(p.srv.loop), probe_free_cb,
+					&p);
+		evtimer_add(p.free_ev, &tv);
+	}
 	loop_run(p.srv.loop);
 	smtpc_free(&p.c);
+	if (p.free_ev != NULL)
+		event_free(p.free_ev);
 	runtime_free(&p.srv);
 	loop_free(&p.srv.loop);
 	close(p.m.fd);
