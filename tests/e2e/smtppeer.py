@@ -111,6 +111,9 @@ def parse_params(raw):
 class Session:
     def __init__(self):
         self.commands = []      # [(VERB, raw arg or None)]
+        # Octets already waiting behind each command when it was read:
+        # > 0 after MAIL means the client pipelined (RFC 2920).
+        self.waiting = []       # [(VERB, octets)]
         self.tls = False
         self.transactions = []
         self.closed = False
@@ -178,8 +181,10 @@ class PeerSMTP(SMTP):
             await asyncio.sleep(d)
 
     def _note(self, verb, arg):
+        buffered = getattr(self._reader, "_buffer", b"")
         with self.peer.lock:
             self.rec.commands.append((verb, arg))
+            self.rec.waiting.append((verb, len(buffered)))
 
     async def _handle_client(self):
         if self.peer.cfg.greeting:

@@ -103,6 +103,9 @@ def test_pipelined_transaction_with_dsn(peers, tmp_path):
     [s] = peer.sessions
     assert s.verbs() == ["EHLO", "MAIL", "RCPT", "RCPT", "DATA", "QUIT"]
     assert s.commands[0][1] == "client.test"
+    # RFC 2920: MAIL, both RCPTs and DATA arrived in one go.
+    assert [(v, n > 0) for v, n in s.waiting[1:4]] == [
+        ("MAIL", True), ("RCPT", True), ("RCPT", True)]
     [tx] = peer.transactions()
     assert tx.mail_from == "a@client.test"
     p = tx.params()
@@ -123,6 +126,10 @@ def test_no_pipelining_no_dsn(peers, tmp_path):
                   extra=["--envid", "x", "--ret", "full"])
     assert "PIPELINING" not in ready(ev)["ext"]
     assert txs(ev)[0]["code"] == 250
+    peer.wait_sessions_closed()
+    # Without PIPELINING each command waits for the previous reply.
+    assert all(n == 0 for v, n in peer.sessions[0].waiting
+               if v in ("MAIL", "RCPT"))
     [tx] = peer.transactions()
     # RFC 3461 §4: no DSN parameters to a server without DSN.
     assert set(tx.params()) == {"SIZE"}
