@@ -1,8 +1,8 @@
 /*
- * Internals of the SMTP client shared by smtpc.c (connection, greeting,
- * EHLO, STARTTLS, AUTH, reading replies, failures, free) and smtpc_tx.c
- * (one transaction: MAIL, RCPT, DATA, the message). Not for use outside
- * src/queue/smtpc*.c.
+ * Internals of the SMTP client shared by smtpc.c (connection, reading
+ * replies, failures, free), smtpc_setup.c (greeting, EHLO, STARTTLS,
+ * AUTH) and smtpc_tx.c (one transaction: MAIL, RCPT, DATA, the
+ * message). Not for use outside src/queue/smtpc*.c.
  *
  * States: CONNECTING -> GREETING -> EHLO [-> HELO] [-> STARTTLS ->
  * HANDSHAKE -> EHLO] [-> AUTH (-> AUTH_USER -> AUTH_PASS)] -> READY;
@@ -112,6 +112,16 @@ void smtpc_defer(struct smtpc *c, bool ok);
 /* Calls the current callback now (we are in a loop callback). */
 void smtpc_call(struct smtpc *c, bool ok);
 size_t smtpc_out_pending(struct smtpc *c);
+/* Our callbacks and watermarks on c->bev (new, or after STARTTLS). */
+void smtpc_bev_setup(struct smtpc *c);
+
+/* smtpc_setup.c */
+/* A whole reply in a session-setup state (GREETING to AUTH_PASS). */
+void smtpc_setup_reply(struct smtpc *c);
+/* One EHLO keyword line (after the first line of a 250 to EHLO). */
+void smtpc_ehlo_line(struct smtpc *c, const char *t, size_t n);
+/* The TLS handshake completed: check, log, EHLO again. */
+void smtpc_tls_done(struct smtpc *c);
 
 /* smtpc_tx.c */
 /* A reply while in a transaction state. */
