@@ -52,8 +52,9 @@ static const char *const smtpc_doing[] = {
 	[SMTPC_RCPT] = "sending RCPT TO",
 	[SMTPC_DATA] = "sending DATA",
 	[SMTPC_BODY] = "sending message data",
-	[SMTPC_DATA_END] = "sending end of data -- message may be sent more "
-			   "than once",
+	/* Postfix's words: the server may have taken it already. */
+	[SMTPC_DATA_END] = ("sending end of data -- message may be sent "
+			    "more than once"),
 	[SMTPC_DISCARD] = "ending an empty DATA",
 	[SMTPC_DEAD] = "closed",
 };

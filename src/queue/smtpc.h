@@ -65,7 +65,8 @@ enum smtpc_ext {
 
 struct smtpc_rcpt {
 	const char *addr;
-	const char *orcpt;       /* "rfc822;addr" or NULL */
+	const char *orcpt;       /* "rfc822;addr" (decoded: the address is
+				  * xtext-encoded on the wire) or NULL */
 	unsigned notify;         /* enum store_notify; 0: not sent */
 	struct smtpc_reply reply;/* result: RCPT's reply, or DATA's when
 				  * RCPT was accepted */
@@ -100,7 +101,10 @@ struct smtpc *smtpc_connect(struct server *srv, const struct smtpc_target *t,
 /* Sends one transaction on a ready connection; done(arg, c, ok) when the
  * server has answered the end of data (or refused every recipient, or
  * the connection failed: ok false, every result set). m must live until
- * then. */
+ * then. A recipient refused at RCPT keeps that reply even when the
+ * connection fails later; the others get the failure. A message refused
+ * before anything is sent (SIZE, SMTPUTF8, 8-bit) is ok true: the
+ * connection stays usable. done may call smtpc_send or smtpc_free. */
 void smtpc_send(struct smtpc *c, struct smtpc_msg *m, smtpc_cb done,
 		void *arg);
 /* Sends RSET between transactions when a previous one failed midway;
