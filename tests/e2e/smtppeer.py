@@ -14,7 +14,8 @@ Behaviour (constructor keywords, all optional; also settable on peer.cfg
 before a connection comes):
   pipelining, eightbitmime, smtputf8, dsn, chunking  extensions to offer
       (default: all but CHUNKING, which aiosmtpd cannot take)
-  size            SIZE limit announced and enforced (0: none)
+  size            SIZE limit announced and enforced (default 32 MiB;
+                  0: no SIZE at all)
   tls             None: no STARTTLS; "cert": a self-signed test certificate
                   (peer.cert_path) for STARTTLS
   auth            {"user": "password"}: AUTH PLAIN/LOGIN offered (after TLS
@@ -110,6 +111,9 @@ def parse_params(raw):
 class Session:
     def __init__(self):
         self.commands = []      # [(VERB, raw arg or None)]
+        # Octets already waiting behind each command when it was read:
+        # > 0 after MAIL means the client pipelined (RFC 2920).
+        self.waiting = []       # [(VERB, octets)]
         self.tls = False
         self.transactions = []
         self.closed = False
@@ -136,7 +140,7 @@ class PeerConfig:
         self.eightbitmime = kw.pop("eightbitmime", True)
         self.smtputf8 = kw.pop("smtputf8", True)
         self.dsn = kw.pop("dsn", True)
-        self.size = kw.pop("size", 0)
+        self.size = kw.pop("size", 32 * 1024 * 1024)
         self.tls = kw.pop("tls", None)
         self.auth = kw.pop("auth", None)
         self.greeting = kw.pop("greeting", None)
@@ -177,8 +181,10 @@ class PeerSMTP(SMTP):
             await asyncio.sleep(d)
 
     def _note(self, verb, arg):
+        buffered = getattr(self._reader, "_buffer", b"")
         with self.peer.lock:
             self.rec.commands.append((verb, arg))
+            self.rec.waiting.append((verb, len(buffered)))
 
     async def _handle_client(self):
         if self.peer.cfg.greeting:
