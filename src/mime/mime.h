@@ -185,7 +185,7 @@ int mime_search_fields(const char *msg, size_t len, char **fields_r,
  * Content-Transfer-Encoding header replaced; multipart boundaries and
  * every other octet are kept. The header section must already be 7-bit.
  * 0: out holds the converted message; 1: it cannot be converted (8-bit
- * octets in a header, or inside a message/any or multipart part that may
+ * octets in a header, or inside a message or multipart part that may
  * not be re-encoded, RFC 2045 §6.4), bounce with 5.6.3; -1: out of
  * memory. */
 int mime_downgrade_7bit(const char *msg, size_t len, struct buf *out);
