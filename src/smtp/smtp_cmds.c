@@ -395,6 +395,7 @@ static void
 cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	struct smtp_rcpt_job *j;
+	size_t n;
 
 	/* RFC 3030 §3: the recipients come before the first chunk (the
 	 * Received header naming them is already written). */
@@ -438,6 +439,12 @@ cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 			 s->base.srv->cfg.hostname);
 	else
 		str_lcpy(j->addr, cmd->path, sizeof(j->addr));
+	/* A trailing dot (an absolute domain, which the parser accepts)
+	 * names the same domain: alice@example.org. is alice@example.org,
+	 * hosted or not (never queued back to ourselves as "remote"). */
+	n = strlen(j->addr);
+	if (n > 1 && j->addr[n - 1] == '.' && j->addr[n - 2] != '@')
+		j->addr[n - 1] = '\0';
 	rcpt_submit(s, j);
 }
 
