@@ -258,9 +258,10 @@ serial_done(void *arg)
 	queue_job_end(q);
 	q->serial_busy = false;
 	if (s->rc == 0 && !q->stopping) {
-		if (q->serial_known && s->serial != q->serial) {
+		if (!q->serial_known || s->serial != q->serial) {
 			/* flush, hold, release, delete, bounce, or a new
-			 * message: look now. */
+			 * message: look now (the first reading too: a change
+			 * may have come before it). */
 			q->round_want = true;
 			queue_round_maybe(q);
 			queue_notice_start(q);

@@ -281,3 +281,14 @@ def peer_tokens(peer):
         m = re.search(rb"^Subject: (\S+)", data, re.M)
         out.append(m.group(1).decode() if m else None)
     return out
+
+
+def wait_recorded(srv, qid, attempts, timeout=10.0):
+    """Waits until `queue show` has the recipient's attempts committed
+    (the log line comes before the commit); returns the output."""
+    want = "attempts: %d\n" % attempts
+
+    def got():
+        r = srv.cli("queue", "show", qid)
+        return r.stdout if r.returncode == 0 and want in r.stdout else None
+    return wait_for(got, timeout, "%s with %d attempt(s)" % (qid, attempts))

@@ -7,7 +7,8 @@ import time
 from conftest import unique
 from queueutil import (dsns, log_field, message, mx_zone, outbound_config,
                        peer_tokens, peers_fixture, queue_cli, queue_gone,
-                       remote_lines, submit, wait_dsn, wait_for)
+                       remote_lines, submit, wait_dsn, wait_for,
+                       wait_recorded)
 
 peer_factory = peers_fixture()
 
@@ -22,6 +23,7 @@ def deferred_once(dns_server, server_factory, peer_factory):
     token = unique("admin")
     qid = submit(srv, ["h@peer.test"], message(token))
     wait_for(lambda: remote_lines(srv, qid, "deferred"), what="deferral")
+    wait_recorded(srv, qid, 1)
     return srv, p, qid, token
 
 

@@ -10,12 +10,12 @@ from conftest import unique
 from queueutil import (ALICE, dsns, log_field, message, mx_zone,
                        outbound_config, peer_tokens, peers_fixture,
                        queue_cli, queue_gone, remote_lines, submit,
-                       wait_dsn, wait_for)
+                       wait_dsn, wait_for, wait_recorded)
 
 peer_factory = peers_fixture()
 
 
-def setup(dns_server, server_factory, peer_factory, peer=None, **cfg):
+def prepare(dns_server, server_factory, peer_factory, peer=None, **cfg):
     p = peer_factory(**(peer or {}))
     dns = dns_server(mx_zone("peer.test", p.host))
     srv = server_factory(config=outbound_config(dns, **cfg))
@@ -29,7 +29,7 @@ def delivered(peer, token, count=1):
 
 def test_greylisting_then_delivered(dns_server, server_factory,
                                     peer_factory):
-    srv, peer = setup(dns_server, server_factory, peer_factory, peer={
+    srv, peer = prepare(dns_server, server_factory, peer_factory, peer={
         "rcpt_replies": {"grey@peer.test": ["451 4.7.1 greylisted, come "
                                             "back later",
                                             "250 2.1.5 ok"]}},
@@ -43,9 +43,9 @@ def test_greylisting_then_delivered(dns_server, server_factory,
     assert "greylisted" in log_field(first, "reply")
     # Between the attempts the queue shows the recipient pending with
     # its last reply.
-    show = wait_for(lambda: (lambda o: o if "greylisted" in o else None)(
-        queue_cli(srv, "show", qid).stdout), what="queue show")
-    assert "grey@peer.test" in show
+    show = wait_recorded(srv, qid, 1)
+    assert "grey@peer.test" in show and "greylisted" in show
+    assert "state: pending" in show
     line = wait_for(lambda: remote_lines(srv, qid, "sent"),
                     what="the second attempt")[0]
     assert log_field(line, "attempt") == "2"
@@ -58,7 +58,7 @@ def test_greylisting_then_delivered(dns_server, server_factory,
 
 def test_rcpt_refused_bounces_that_recipient(dns_server, server_factory,
                                             peer_factory):
-    srv, peer = setup(dns_server, server_factory, peer_factory, peer={
+    srv, peer = prepare(dns_server, server_factory, peer_factory, peer={
         "rcpt_replies": {"nobody@peer.test": ["550 5.1.1 no such user"]}})
     token = unique("r550")
     qid = submit(srv, ["good@peer.test", "nobody@peer.test"],
@@ -81,7 +81,7 @@ def test_rcpt_refused_bounces_that_recipient(dns_server, server_factory,
 
 def test_data_refused_bounces_every_recipient(dns_server, server_factory,
                                              peer_factory):
-    srv, peer = setup(dns_server, server_factory, peer_factory, peer={
+    srv, peer = prepare(dns_server, server_factory, peer_factory, peer={
         "data_replies": ["554 5.6.0 content rejected"]})
     token = unique("d554")
     qid = submit(srv, ["a@peer.test", "b@peer.test"], message(token))
@@ -97,7 +97,7 @@ def test_data_refused_bounces_every_recipient(dns_server, server_factory,
 def test_452_recipients_go_in_the_next_transaction(dns_server,
                                                    server_factory,
                                                    peer_factory):
-    srv, peer = setup(dns_server, server_factory, peer_factory, peer={
+    srv, peer = prepare(dns_server, server_factory, peer_factory, peer={
         "rcpt_replies": {"c@peer.test": ["452 4.5.3 too many recipients",
                                          "250 2.1.5 ok"]}},
         retry_min=3600)
@@ -116,7 +116,7 @@ def test_452_recipients_go_in_the_next_transaction(dns_server,
 
 def test_disconnect_mid_data_is_retried_once(dns_server, server_factory,
                                             peer_factory):
-    srv, peer = setup(dns_server, server_factory, peer_factory,
+    srv, peer = prepare(dns_server, server_factory, peer_factory,
                       peer={"drop_mid_data": 20}, retry_min=3600)
     token = unique("drop")
     qid = submit(srv, ["x@peer.test"], message(token))
@@ -124,6 +124,7 @@ def test_disconnect_mid_data_is_retried_once(dns_server, server_factory,
                     what="the deferral")[0]
     assert log_field(line, "dsn").startswith("4.")
     assert peer.messages() == []
+    wait_recorded(srv, qid, 1)
     peer.cfg.drop_mid_data = 0
     queue_cli(srv, "flush", qid)
     delivered(peer, token)
@@ -136,7 +137,7 @@ def test_disconnect_mid_data_is_retried_once(dns_server, server_factory,
 def test_notify_success_relayed_without_remote_dsn(dns_server,
                                                    server_factory,
                                                    peer_factory):
-    srv, peer = setup(dns_server, server_factory, peer_factory,
+    srv, peer = prepare(dns_server, server_factory, peer_factory,
                       peer={"dsn": False})
     token = unique("relayed")
     qid = submit(srv, ["s@peer.test"], message(token),
@@ -152,7 +153,7 @@ def test_notify_success_relayed_without_remote_dsn(dns_server,
 
 def test_notify_success_passed_on_to_a_dsn_peer(dns_server, server_factory,
                                                 peer_factory):
-    srv, peer = setup(dns_server, server_factory, peer_factory,
+    srv, peer = prepare(dns_server, server_factory, peer_factory,
                       peer={"dsn": True})
     token = unique("passon")
     qid = submit(srv, ["s@peer.test"], message(token),
@@ -181,7 +182,7 @@ def test_notify_success_local_delivery(server_factory):
 
 def test_notify_never_means_no_bounce(dns_server, server_factory,
                                       peer_factory):
-    srv, peer = setup(dns_server, server_factory, peer_factory, peer={
+    srv, peer = prepare(dns_server, server_factory, peer_factory, peer={
         "rcpt_replies": {"n@peer.test": ["550 5.1.1 no such user"]}})
     token = unique("never")
     qid = submit(srv, ["n@peer.test"], message(token),

@@ -14,7 +14,7 @@ peer_factory = peers_fixture()
 TEMPFAIL = {"rcpt_replies": {"t@peer.test": ["451 4.3.2 try again later"]}}
 
 
-def setup(dns_server, server_factory, peer_factory, **cfg):
+def prepare(dns_server, server_factory, peer_factory, **cfg):
     p = peer_factory(**TEMPFAIL)
     dns = dns_server(mx_zone("peer.test", p.host))
     return server_factory(config=outbound_config(dns, **cfg)), p
@@ -22,7 +22,7 @@ def setup(dns_server, server_factory, peer_factory, **cfg):
 
 def test_expiry_bounces_with_4_4_7(dns_server, server_factory,
                                    peer_factory):
-    srv, peer = setup(dns_server, server_factory, peer_factory,
+    srv, peer = prepare(dns_server, server_factory, peer_factory,
                       queue_lifetime=3, retry_min=1, retry_max=1,
                       delay_warning=0)
     token = unique("expire")
@@ -42,7 +42,7 @@ def test_expiry_bounces_with_4_4_7(dns_server, server_factory,
 
 
 def test_delay_warning_once(dns_server, server_factory, peer_factory):
-    srv, peer = setup(dns_server, server_factory, peer_factory,
+    srv, peer = prepare(dns_server, server_factory, peer_factory,
                       queue_lifetime=3600, retry_min=1, retry_max=1,
                       delay_warning=2)
     token = unique("delay")
