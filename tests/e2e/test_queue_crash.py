@@ -32,9 +32,8 @@ def test_kill9_while_delivering(dns_server, server_factory, peer_factory):
         with peer.lock:
             return [s for s in peer.sessions
                     if not s.closed and s.verbs()[-1:] == ["DATA"]]
-    wait_for(in_flight, what="a transaction at its end of data")
+    cut = len(wait_for(in_flight, what="a transaction at its end of data"))
     srv.kill9()
-    cut = len(in_flight())
     peer.cfg.delays = {}
     srv.start()
     wait_for(lambda: all(t in peer_tokens(peer) for t in tokens),
