@@ -380,10 +380,10 @@ dns_same_name(const char *a, const char *b)
 static void
 dns_answer_status(struct dns_answer *a, int err, const struct ub_result *r)
 {
-	if (err != 0) {
+	if (err != 0 || r == NULL) {
 		a->status = DNS_TEMPFAIL;
 		snprintf(a->why, sizeof(a->why), "resolver: %s",
-			 ub_strerror(err));
+			 ub_strerror(err != 0 ? err : UB_NOMEM));
 	} else if (r->bogus) {
 		/* RFC 4035 §5.5: a failed validation is a server failure. */
 		a->status = DNS_TEMPFAIL;
@@ -441,7 +441,10 @@ dns_ub_cb(void *mydata, int err, struct ub_result *r)
 
 	s->active = false;
 	q->pending--;
-	dns_answer_fill(&a, err, r, q->name);
+	/* The name this sub asked (a host's, for address lookups), to
+	 * tell whether CNAMEs led elsewhere. */
+	dns_answer_fill(&a, err, r, q->kind == DNS_KIND_LOOKUP ||
+			s == &q->subs[0] ? q->name : q->mx.hosts[s->host].name);
 	if (q->kind == DNS_KIND_LOOKUP) {
 		q->delivering = true;
 		q->answer_cb(q->arg, &a);
