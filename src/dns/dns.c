@@ -147,8 +147,11 @@ dns_ctx_anchor(struct ub_ctx *ctx, const char *ta, char *err,
 	 * now so a wrong path is a start-up error that names it. */
 	f = fopen(ta, "r");
 	if (f == NULL) {
-		snprintf(err, errlen, "dnssec_trust_anchor %s: %s", ta,
-			 strerror(errno));
+		snprintf(err, errlen, "dnssec_trust_anchor %s: %s%s", ta,
+			 strerror(errno),
+			 strcmp(ta, CONFIG_DNSSEC_TRUST_ANCHOR_DEFAULT) == 0 ?
+			 " (install dns-root-data, or set dnssec_trust_anchor"
+			 " = none)" : "");
 		return -1;
 	}
 	fclose(f);
