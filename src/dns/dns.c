@@ -5,7 +5,10 @@
  * ub_process() then runs our callbacks on the loop thread. So no lookup
  * ever blocks the loop, and the thread needs no privilege (dns_new runs
  * after the drop; the trust anchor and root hints are read then, so they
- * must be readable by the service user, as Debian's are).
+ * must be readable by the service user, as Debian's are). Starting or
+ * cancelling a query writes a small message to libunbound's thread over
+ * a pipe; that thread drains it at once, so the write only waits when
+ * thousands of queries are started in one go.
  *
  * Where queries go (docs/CONFIG.md, resolver):
  *   - resolver = ADDR:PORT lines: forward everything there;
