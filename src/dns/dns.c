@@ -8,7 +8,7 @@
  * must be readable by the service user, as Debian's are). Starting or
  * cancelling a query writes a small message to libunbound's thread over
  * a pipe; that thread drains it at once, so the write only waits when
- * thousands of queries are started in one go.
+ * hundreds of queries are started in one go.
  *
  * Where queries go (docs/CONFIG.md, resolver):
  *   - resolver = ADDR:PORT lines: forward everything there;
