@@ -5,7 +5,10 @@
  * ub_process() then runs our callbacks on the loop thread. So no lookup
  * ever blocks the loop, and the thread needs no privilege (dns_new runs
  * after the drop; the trust anchor and root hints are read then, so they
- * must be readable by the service user, as Debian's are).
+ * must be readable by the service user, as Debian's are). Starting or
+ * cancelling a query writes a small message to libunbound's thread over
+ * a pipe; that thread drains it at once, so the write only waits when
+ * hundreds of queries are started in one go.
  *
  * Where queries go (docs/CONFIG.md, resolver):
  *   - resolver = ADDR:PORT lines: forward everything there;
@@ -147,8 +150,11 @@ dns_ctx_anchor(struct ub_ctx *ctx, const char *ta, char *err,
 	 * now so a wrong path is a start-up error that names it. */
 	f = fopen(ta, "r");
 	if (f == NULL) {
-		snprintf(err, errlen, "dnssec_trust_anchor %s: %s", ta,
-			 strerror(errno));
+		snprintf(err, errlen, "dnssec_trust_anchor %s: %s%s", ta,
+			 strerror(errno),
+			 strcmp(ta, CONFIG_DNSSEC_TRUST_ANCHOR_DEFAULT) == 0 ?
+			 " (install dns-root-data, or set dnssec_trust_anchor"
+			 " = none)" : "");
 		return -1;
 	}
 	fclose(f);
@@ -380,10 +386,10 @@ dns_same_name(const char *a, const char *b)
 static void
 dns_answer_status(struct dns_answer *a, int err, const struct ub_result *r)
 {
-	if (err != 0) {
+	if (err != 0 || r == NULL) {
 		a->status = DNS_TEMPFAIL;
 		snprintf(a->why, sizeof(a->why), "resolver: %s",
-			 ub_strerror(err));
+			 ub_strerror(err != 0 ? err : UB_NOMEM));
 	} else if (r->bogus) {
 		/* RFC 4035 §5.5: a failed validation is a server failure. */
 		a->status = DNS_TEMPFAIL;
@@ -441,7 +447,10 @@ dns_ub_cb(void *mydata, int err, struct ub_result *r)
 
 	s->active = false;
 	q->pending--;
-	dns_answer_fill(&a, err, r, q->name);
+	/* The name this sub asked (a host's, for address lookups), to
+	 * tell whether CNAMEs led elsewhere. */
+	dns_answer_fill(&a, err, r, q->kind == DNS_KIND_LOOKUP ||
+			s == &q->subs[0] ? q->name : q->mx.hosts[s->host].name);
 	if (q->kind == DNS_KIND_LOOKUP) {
 		q->delivering = true;
 		q->answer_cb(q->arg, &a);

@@ -19,8 +19,8 @@ struct ub_result;
  * stage and the address stage each get this much. */
 #define DNS_QUERY_TIMEOUT_MS 8000
 
-/* Most MX records read from one answer (the lowest preferences of these
- * are kept, up to DNS_MX_HOSTS_MAX). */
+/* MX records kept from one answer, the lowest preferences (then
+ * duplicates dropped and DNS_MX_HOSTS_MAX hosts kept). */
 #define DNS_MX_RECORDS_MAX 64
 
 /* One libunbound request of a query: the MX lookup, or the AAAA or A

@@ -250,31 +250,48 @@ dns_mx_add_host(struct dns_query *q, const char *name, unsigned pref)
 		h->addr_status = DNS_NXDOMAIN;
 }
 
-/* Parses (up to DNS_MX_RECORDS_MAX), sorts and keeps the MX records of
- * ub; -1 when none parsed. */
+/* Keeps r among the DNS_MX_RECORDS_MAX lowest (preference, shuffle)
+ * seen so far in recs[0..*n). */
+static void
+dns_mx_keep(struct dns_mx_rec *recs, size_t *n, const struct dns_mx_rec *r)
+{
+	size_t worst = 0;
+
+	if (*n < DNS_MX_RECORDS_MAX) {
+		recs[(*n)++] = *r;
+		return;
+	}
+	for (size_t i = 1; i < *n; i++)
+		if (dns_mx_rec_cmp(&recs[i], &recs[worst]) > 0)
+			worst = i;
+	if (dns_mx_rec_cmp(r, &recs[worst]) < 0)
+		recs[worst] = *r;
+}
+
+/* Parses the MX records of ub (every one: a DNS message of at most 64 KiB
+ * bounds them, and the answer's order may be rotated, so the lowest
+ * preferences can be anywhere), keeps the lowest, sorts them and adds
+ * their hosts; -1 when none parsed. */
 static int
 dns_mx_records(struct dns_query *q, const struct ub_result *ub,
 	       size_t *nullmx_r)
 {
-	struct dns_mx_rec recs[DNS_MX_RECORDS_MAX];
+	struct dns_mx_rec recs[DNS_MX_RECORDS_MAX], r;
 	size_t n = 0;
 
 	*nullmx_r = 0;
-	for (size_t i = 0; ub->data[i] != NULL && n < DNS_MX_RECORDS_MAX;
-	     i++) {
-		struct dns_mx_rec *r = &recs[n];
-
+	for (size_t i = 0; ub->data[i] != NULL; i++) {
 		if (ub->len[i] < 0 ||
 		    dns_wire_mx((const unsigned char *)ub->data[i],
-				(size_t)ub->len[i], &r->pref, r->host,
-				sizeof(r->host)) < 0)
+				(size_t)ub->len[i], &r.pref, r.host,
+				sizeof(r.host)) < 0)
 			continue;
-		if (r->host[0] == '\0') {
+		if (r.host[0] == '\0') {
 			(*nullmx_r)++;
 			continue;
 		}
-		r->shuffle = arc4random();
-		n++;
+		r.shuffle = arc4random();
+		dns_mx_keep(recs, &n, &r);
 	}
 	if (n == 0)
 		return -1;

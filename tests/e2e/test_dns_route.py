@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 
 import pytest
 
@@ -21,7 +22,8 @@ SHUFFLE_RUNS = 40
 # seconds, dns.h); this is only the bound of the test, not a speed check.
 ROUTE_TIMEOUT = 60
 START_FAIL_TIMEOUT = 20
-MANY_MX = 80
+DNS_HOST = "127.0.53.1"
+MANY_MX = 100  # more than DNS_MX_RECORDS_MAX (64) too
 DNS_MX_HOSTS_MAX = 16  # src/dns/dns.h
 
 ZONES = {
@@ -58,7 +60,7 @@ ZONES = {
 
 @pytest.fixture
 def dns(dns_server):
-    d = dns_server(ZONES)
+    d = dns_server(ZONES, host=DNS_HOST)
     d.behave("broken.test", "servfail")
     d.behave("silent.test", "timeout")
     return d
@@ -209,6 +211,30 @@ def test_host_lookup_and_numeric_host(conf, dns):
     assert r.returncode == 0, r.stdout + r.stderr
     assert hosts(r.stdout) == [(0, "127.0.0.7", ["127.0.0.7"])]
     assert dns.queries == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch user")
+def test_resolver_works_as_the_service_user(dns):
+    # serve makes the resolver after dropping to `user`: libunbound's
+    # thread and sockets need no privilege, and the default trust anchor
+    # is readable by the service user.
+    d = tempfile.mkdtemp(prefix="postel-route-")
+    try:
+        os.chmod(d, 0o755)
+        conf = os.path.join(d, "postel.conf")
+        with open(conf, "w") as f:
+            f.write("resolver = %s\n" % dns.resolver)
+        os.chmod(conf, 0o644)
+        r = subprocess.run(["setpriv", "--reuid=postel", "--regid=postel",
+                            "--clear-groups", POSTEL_BIN, "--config", conf,
+                            "--data", d, "route", "dual.test"],
+                           capture_output=True, text=True,
+                           timeout=ROUTE_TIMEOUT)
+        assert_no_sanitizer(r.stderr, "route as postel")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "MX 10 mx.dual.test:" in r.stdout
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_usage(conf):
