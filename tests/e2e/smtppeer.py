@@ -20,6 +20,9 @@ before a connection comes):
                   (peer.cert_path) for STARTTLS
   auth            {"user": "password"}: AUTH PLAIN/LOGIN offered (after TLS
                   when tls is set)
+  auth_mechs      the mechanisms to offer (default ["PLAIN", "LOGIN"])
+  starttls_reply  a refusal for STARTTLS instead of the handshake (e.g.
+                  "454 4.7.0 TLS not available now")
   greeting        a whole greeting line instead of "220 ..." (e.g. "554
                   5.7.1 go away"); the peer then closes
   ehlo_reply      a reply for EHLO instead of the extension list (e.g. "502
@@ -143,6 +146,8 @@ class PeerConfig:
         self.size = kw.pop("size", 32 * 1024 * 1024)
         self.tls = kw.pop("tls", None)
         self.auth = kw.pop("auth", None)
+        self.auth_mechs = list(kw.pop("auth_mechs", ["PLAIN", "LOGIN"]))
+        self.starttls_reply = kw.pop("starttls_reply", None)
         self.greeting = kw.pop("greeting", None)
         self.ehlo_reply = kw.pop("ehlo_reply", None)
         self.mail_replies = list(kw.pop("mail_replies", []))
@@ -204,6 +209,9 @@ class PeerSMTP(SMTP):
 
     async def smtp_STARTTLS(self, arg):
         self._note("STARTTLS", arg)
+        if self.peer.cfg.starttls_reply:
+            await self.push(self.peer.cfg.starttls_reply)
+            return
         await super().smtp_STARTTLS(arg)
         self.rec.tls = self._tls_protocol is not None
 
@@ -372,6 +380,8 @@ class SmtpPeer:
                   ready_timeout=10)
         if self.cfg.auth:
             kw["authenticator"] = self._authenticator
+            kw["auth_exclude_mechanism"] = [
+                m for m in ("PLAIN", "LOGIN") if m not in self.cfg.auth_mechs]
         self.controller = PeerController(self, **kw)
         self.controller.start()
         # The controller's readiness probe is a session of its own.

@@ -212,14 +212,55 @@ def test_mail_refused(peers, tmp_path):
 
 # ---- the session ------------------------------------------------------
 
-def test_greeting_refusal_is_the_answer(peers, tmp_path):
-    peer = peers(greeting="554 5.7.1 no service for you")
+@pytest.mark.parametrize("greeting,code,status", [
+    ("554 5.7.1 no service for you", 554, "5.7.1"),
+    ("421 mx.peer.test busy, try later", 421, "4.0.0"),
+])
+def test_greeting_refusal_is_the_answer(peers, tmp_path, greeting, code,
+                                        status):
+    peer = peers(greeting=greeting)
     m = msgfile(tmp_path, MSG)
     ev, _ = probe(peer, m, ["b@peer.test"])
     r = ready(ev)
     assert not r["ok"]
-    assert (r["code"], r["status"]) == (554, "5.7.1")
+    assert (r["code"], r["status"], r["text"]) == (code, status, greeting)
     assert peer.transactions() == []
+
+
+@pytest.mark.parametrize("host", ["127.0.3.7", "::1"])
+def test_other_loopback_addresses(peers, tmp_path, host):
+    peer = peers(host=host)
+    m = msgfile(tmp_path, MSG)
+    ev, _ = probe(peer, m, ["b@peer.test"])
+    assert ready(ev)["peer"] == "mx.peer.test[%s]:%d" % (host, peer.port)
+    assert results(ev)["b@peer.test"]["code"] == 250
+    assert peer.messages() == [MSG]
+
+
+def test_connect_timeout(tmp_path):
+    import socket
+    # A listener whose accept queue is full drops new SYNs: the connect
+    # neither succeeds nor fails (loopback only).
+    lst = socket.socket()
+    lst.bind(("127.0.0.1", 0))
+    lst.listen(0)
+    fillers = []
+    try:
+        for _ in range(3):
+            s = socket.socket()
+            s.setblocking(False)
+            s.connect_ex(lst.getsockname())
+            fillers.append(s)
+        m = msgfile(tmp_path, MSG)
+        ev, _ = probe(lst.getsockname(), m, ["b@peer.test"],
+                      extra=["--connect-timeout", "1"])
+    finally:
+        for s in fillers:
+            s.close()
+        lst.close()
+    r = ready(ev)
+    assert (r["code"], r["status"]) == (421, "4.4.1")
+    assert "timed out" in r["text"]
 
 
 def test_helo_when_ehlo_refused(peers, tmp_path):
@@ -563,6 +604,32 @@ def test_auth_over_tls(peers, tmp_path):
                   extra=["--auth", "relay:wrong"])
     r = ready(ev)
     assert not r["ok"] and (r["code"], r["status"]) == (421, "4.7.0")
+
+
+def test_auth_login_when_only_login(peers, tmp_path):
+    peer = peers(tls="cert", auth={"relay": "s3cret"}, auth_mechs=["LOGIN"])
+    m = msgfile(tmp_path, MSG)
+    ev, err = probe(peer, m, ["b@peer.test"], tls="encrypt",
+                    extra=["--auth", "relay:s3cret"])
+    assert ready(ev)["ok"], ready(ev)
+    assert results(ev)["b@peer.test"]["code"] == 250
+    peer.wait_sessions_closed()
+    assert ("AUTH", "LOGIN") in peer.sessions[0].commands
+    assert "s3cret" not in err
+
+
+def test_starttls_refused(peers, tmp_path):
+    # may: the refusal leaves the session in plain text (RFC 3207 §4);
+    # encrypt: a temporary failure.
+    peer = peers(tls="cert", starttls_reply="454 4.7.0 TLS not available")
+    m = msgfile(tmp_path, MSG)
+    ev, _ = probe(peer, m, ["b@peer.test"])
+    assert ready(ev)["ok"] and not ready(ev)["tls"]
+    assert results(ev)["b@peer.test"]["code"] == 250
+    ev, _ = probe(peer, m, ["b@peer.test"], tls="encrypt")
+    r = ready(ev)
+    assert not r["ok"] and (r["code"], r["status"]) == (421, "4.7.4")
+    assert "454 4.7.0 TLS not available" in r["text"]
 
 
 def test_auth_never_without_tls(peers, tmp_path):
