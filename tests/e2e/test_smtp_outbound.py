@@ -408,3 +408,19 @@ def test_queue_flags(server, mail_params, body8, flags):
             if l.startswith("flags:")][0]
     got = line.split(":", 1)[1].split()
     assert sorted(f for f in got if f != "none") == sorted(flags), line
+
+
+def test_notify_success_from_null_sender_queues_nothing(server):
+    token = unique("nullsucc")
+    before = queue_list(server)
+    with connect(server) as c:
+        c.ehlo()
+        assert c.cmd("MAIL FROM:<>")[0] == 250
+        assert c.cmd("RCPT TO:<%s> NOTIFY=SUCCESS" % ALICE)[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        c.send(message(token, "s@remote.test") + b".\r\n")
+        code, lines = c.reply()
+        assert code == 250, lines
+        c.cmd("QUIT")
+    assert imap_has(server, ALICE, token)
+    assert queue_list(server) == before
