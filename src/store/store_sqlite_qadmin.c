@@ -98,7 +98,8 @@ sq_qload(struct store *st, struct store_sq_qload *q, const char *qid,
 	 const char *domain, bool held_only, int64_t msg_id)
 {
 	sqlite3_stmt *s = store_sq_stmt(st, SQ_QUEUE_MSG_LIST);
-	struct store_queue_entry *v = NULL, *nv;
+	struct store_queue_entry *v, *nv;
+	void *rows = NULL;
 	size_t n = 0;
 	int rc;
 
@@ -108,7 +109,8 @@ sq_qload(struct store *st, struct store_sq_qload *q, const char *qid,
 	sqlite3_bind_text(s, 2, domain, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 3, held_only ? 1 : 0);
 	sqlite3_bind_int64(s, 4, msg_id);
-	rc = store_sq_rows(s, sizeof(*v), sq_qmsg_row, (void **)&v, &n);
+	rc = store_sq_rows(s, sizeof(*v), sq_qmsg_row, &rows, &n);
+	v = rows;
 	if (rc != SQLITE_DONE) {
 		store_queue_entries_free(v, n);
 		store_sq_rows_err(st, rc);
