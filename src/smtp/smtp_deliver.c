@@ -151,10 +151,14 @@ rows_remote(const struct smtp_tx *tx, struct smtp_delivery *d)
 }
 
 /* A local recipient whose sender asked NOTIFY=SUCCESS: queued as done,
- * owing only the "delivered" notice (RFC 3461 §5.2.2). */
+ * owing only the "delivered" notice (RFC 3461 §5.2.2). Never for the
+ * null sender: nobody could receive the notice (RFC 3461 §6.2, RFC 5321
+ * §4.5.5). */
 static void
 rows_success(const struct smtp_tx *tx, struct smtp_delivery *d)
 {
+	if (tx->from[0] == '\0')
+		return;
 	for (size_t i = 0; i < tx->n_rcpts; i++) {
 		const struct smtp_rcpt *r = &tx->rcpts[i];
 		struct store_queue_rcpt_new *q = &d->rows[d->n_rows];

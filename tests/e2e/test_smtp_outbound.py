@@ -360,3 +360,67 @@ def test_mail_loop_refused_remote(server):
     finally:
         s.quit()
     assert queue_list(server) == before
+
+
+def test_loop_refused_over_bdat(server):
+    token = unique("loopb")
+    before = queue_list(server)
+    hops = "".join("Received: from a by b; Mon, 7 Dec 2026 06:00:00 "
+                   "+0000\r\n" for _ in range(31))
+    body = message(token, "s@remote.test", hops)
+    with connect(server) as c:
+        c.ehlo()
+        assert c.cmd("MAIL FROM:<s@remote.test>")[0] == 250
+        assert c.cmd("RCPT TO:<%s>" % ALICE)[0] == 250
+        c.send(b"BDAT %d LAST\r\n" % len(body) + body)
+        code, lines = c.reply()
+        assert code == 554 and lines[-1].startswith("5.4.6"), lines
+        assert c.cmd("NOOP")[0] == 250
+    assert not imap_has(server, ALICE, token)
+    assert queue_list(server) == before
+
+
+# -- the envelope's flags -----------------------------------------------------
+
+@pytest.mark.parametrize("mail_params,body8,flags", [
+    ("", False, []),
+    ("BODY=8BITMIME", False, ["8BITMIME"]),
+    ("", True, ["8BITMIME"]),
+    ("SMTPUTF8", False, ["SMTPUTF8"]),
+])
+def test_queue_flags(server, mail_params, body8, flags):
+    token = unique("flags")
+    body = message(token)
+    if body8:
+        body = body.replace(b"hello", "h\u00e9llo".encode())
+    with raw_submission(server) as c:
+        code, lines = c.cmd(("MAIL FROM:<%s> %s" % (ALICE, mail_params))
+                            .strip())
+        assert code == 250, lines
+        assert c.cmd("RCPT TO:<%s>" % REMOTE)[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        c.send(body + b".\r\n")
+        code, lines = c.reply()
+        assert code == 250, lines
+        qid = queued_id(lines[-1])
+        c.cmd("QUIT")
+    line = [l for l in queue_show(server, qid).splitlines()
+            if l.startswith("flags:")][0]
+    got = line.split(":", 1)[1].split()
+    assert sorted(f for f in got if f != "none") == sorted(flags), line
+
+
+def test_notify_success_from_null_sender_queues_nothing(server):
+    token = unique("nullsucc")
+    before = queue_list(server)
+    with connect(server) as c:
+        c.ehlo()
+        assert c.cmd("MAIL FROM:<>")[0] == 250
+        assert c.cmd("RCPT TO:<%s> NOTIFY=SUCCESS" % ALICE)[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        c.send(message(token, "s@remote.test") + b".\r\n")
+        code, lines = c.reply()
+        assert code == 250, lines
+        c.cmd("QUIT")
+    assert imap_has(server, ALICE, token)
+    assert queue_list(server) == before
