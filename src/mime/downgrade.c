@@ -364,6 +364,17 @@ mime_dg_entity(const char *msg, const struct mime_part *p, bool top,
 	return mime_dg_leaf(msg, p, top, out);
 }
 
+/* Parts in the tree, the root included. */
+static size_t
+mime_dg_count(const struct mime_part *p)
+{
+	size_t n = 1;
+
+	for (size_t i = 0; i < p->n_children; i++)
+		n += mime_dg_count(&p->children[i]);
+	return n;
+}
+
 int
 mime_downgrade_7bit(const char *msg, size_t len, struct buf *out)
 {
@@ -376,7 +387,12 @@ mime_downgrade_7bit(const char *msg, size_t len, struct buf *out)
 		                                     : MIME_DG_OK;
 	if (mime_parse(msg, len, &root) < 0)
 		return MIME_DG_NOMEM;
-	ret = mime_dg_entity(msg, root, true, out);
+	/* Past MIME_MAX_PARTS the parser reads further boundaries as text
+	 * of the last part; re-encoding that text would hide parts from
+	 * the receiver, or show it parts whose encoding we changed. */
+	ret = mime_dg_count(root) >= MIME_MAX_PARTS
+	          ? MIME_DG_CANNOT
+	          : mime_dg_entity(msg, root, true, out);
 	mime_free(&root);
 	if (ret != MIME_DG_OK)
 		out->len = start;

@@ -9,6 +9,7 @@ The DSN is built by tests/tools/dsn_tool.c (dsn_build, no server needed;
 
 import email
 import email.policy
+import email.utils
 import os
 import subprocess
 
