@@ -4,10 +4,10 @@ trace header fields each hop adds (RFC 5321 §4.4), through the MX that the
 test DNS server names. The remote end is another Postel instance, or
 Debian's Postfix as a real MX."""
 
-import pytest
-
+import postfixpeer
 from conftest import unique
-from queueutil import (ALICE, imap_all, listen_smtp_on, message, mx_zone,
+from postfixpeer import postfix_peer_factory  # noqa: F401 (fixture)
+from queueutil import (ALICE, imap_all, wait_dsn, listen_smtp_on, message, mx_zone,
                        new_ip, outbound_config, queue_gone, remote_lines,
                        log_field, strip_trace, submit, wait_for, wait_inbox)
 
@@ -58,3 +58,24 @@ def test_several_messages_share_connections(dns_server, server_factory):
     subjects = sorted(t for t in tokens for m in got
                       if ("Subject: %s\r\n" % t).encode() in m)
     assert subjects == sorted(tokens)
+
+
+def test_postfix_as_the_remote_mx(dns_server, server_factory,
+                                  postfix_peer_factory):
+    ip = new_ip()
+    dns = dns_server(mx_zone("remote.test", ip))
+    mx = postfix_peer_factory(ip, domain="remote.test", users=("bob",))
+    local = server_factory(config=outbound_config(dns))
+    token = unique("postfix")
+    msg = message(token, to=BOB_REMOTE)
+    qid = submit(local, [BOB_REMOTE, "nobody@remote.test"], msg)
+    got = mx.wait_messages("bob", 1)
+    assert postfixpeer.strip_trace(got[0]) == msg
+    # Postfix refuses the unknown user at RCPT: the sender gets the DSN.
+    d = wait_dsn(local, match=b"nobody@remote.test")[0]
+    assert d.action("nobody@remote.test") == "failed"
+    assert d.status("nobody@remote.test").startswith("5.1.")
+    assert BOB_REMOTE not in d.rcpts
+    sent = remote_lines(local, qid, "sent")
+    assert [log_field(l, "to") for l in sent] == [BOB_REMOTE]
+    wait_for(lambda: queue_gone(local, qid), what="the queue to empty")
