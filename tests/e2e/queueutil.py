@@ -244,10 +244,15 @@ def queue_gone(srv, qid):
 
 
 def tmp_file(srv, name, text, mode=0o640):
+    """A file root owns with the service user's group (as an
+    administrator installs a secret only root and postel may read)."""
     path = os.path.join(srv.dir, name)
     with open(path, "w") as f:
         f.write(text)
     os.chmod(path, mode)
+    if os.geteuid() == 0:
+        import grp
+        os.chown(path, 0, grp.getgrnam("postel").gr_gid)
     return path
 
 
