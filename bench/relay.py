@@ -1,0 +1,299 @@
+#!/usr/bin/python3
+"""Relay throughput and a large dead queue (docs/BENCHMARKS.md, "Outbound").
+
+1. Relay: N messages (BENCH_RELAY_MESSAGES, 5,000) of BENCH_RELAY_LENGTH
+   (4,096) bytes submitted over 20 connections, delivered to Postfix's
+   smtp-sink on another loopback address; rate = messages per second from
+   the first submission to the sink's acceptance of the last one.
+   - Postel: submission (587, STARTTLS + AUTH), the sink found as the MX of
+     sink.bench through a test DNS server (tests/e2e/dnsserver.py).
+   - Postfix 3.7 (Debian), a private instance (tests/e2e/postfixpeer.py,
+     `postfix -c DIR`) relaying everything to the sink (relayhost
+     [SINK]:25), submission over STARTTLS from mynetworks (no AUTH).
+2. Dead queue: BENCH_DEAD_MESSAGES (100,000) messages to a domain whose MX
+   refuses connections: Postel's RSS and CPU while they wait for their next
+   retry, and the time of `postel queue list`.
+
+Loopback only, every wait bounded, everything started is stopped. Run as
+root (port 25 on 127.x addresses, Postfix). Prints a Markdown summary.
+"""
+
+import os
+import shutil
+import smtplib
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+os.environ.setdefault("POSTEL_BIN", os.path.join(ROOT, "build", "postel"))
+
+import conftest  # noqa: E402
+from dnsserver import DNSServer  # noqa: E402
+from postfixpeer import PostfixPeer  # noqa: E402
+
+N = int(os.environ.get("BENCH_RELAY_MESSAGES", "5000"))
+LENGTH = int(os.environ.get("BENCH_RELAY_LENGTH", "4096"))
+SESSIONS = int(os.environ.get("BENCH_RELAY_SESSIONS", "20"))
+DEAD = int(os.environ.get("BENCH_DEAD_MESSAGES", "100000"))
+TIMEOUT = float(os.environ.get("BENCH_RELAY_TIMEOUT", "600"))
+NET = os.environ.get("BENCH_RELAY_NET", "127.77.0")
+SINK_IP, POSTFIX_IP, DEAD_IP = NET + ".2", NET + ".3", NET + ".9"
+SENDER = "alice@example.test"
+
+
+def log(msg):
+    print("relay-bench: %s" % msg, file=sys.stderr, flush=True)
+
+
+def body(i, length):
+    head = ("From: %s\r\nTo: r@sink.bench\r\nSubject: bench %d\r\n"
+            "Message-ID: <bench-%d@example.test>\r\n\r\n" % (SENDER, i, i))
+    line = "x" * 76 + "\r\n"
+    text = (line * (length // len(line) + 1))[:length]
+    return (head + text).encode()
+
+
+class Sink:
+    """smtp-sink on SINK_IP:25; counts messages by their dump files."""
+
+    def __init__(self, ip):
+        self.dir = tempfile.mkdtemp(prefix="relay-sink-")
+        os.chmod(self.dir, 0o777)
+        self.proc = subprocess.Popen(
+            ["smtp-sink", "-u", "nobody", "-d",
+             os.path.join(self.dir, "m."), "%s:25" % ip, "512"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.3)
+
+    def count(self):
+        return sum(1 for _ in os.scandir(self.dir))
+
+    def clear(self):
+        for e in os.scandir(self.dir):
+            os.unlink(e.path)
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait(5)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def submit_all(host, port, n, length, login=None, tls=True, threads=20):
+    """n messages over `threads` connections; returns the start time."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    msgs = [body(i, length) for i in range(n)]
+    errors = []
+    started = threading.Barrier(threads + 1)
+
+    def worker(part):
+        s = None
+        try:
+            s = smtplib.SMTP(host, port, timeout=60,
+                             local_hostname="bench.client")
+            s.ehlo()
+            if tls:
+                s.starttls(context=ctx)
+                s.ehlo()
+            if login:
+                s.login(*login)
+            started.wait(60)
+            for m in part:
+                s.sendmail(SENDER, ["r@sink.bench"], m)
+        except Exception as e:  # reported by the caller
+            errors.append(repr(e))
+            try:
+                started.abort()
+            except Exception:
+                pass
+        finally:
+            if s is not None:
+                try:
+                    s.quit()
+                except Exception:
+                    pass
+    ts = [threading.Thread(target=worker, args=(msgs[i::threads],))
+          for i in range(threads)]
+    for t in ts:
+        t.start()
+    started.wait(60)
+    t0 = time.monotonic()
+    return t0, ts, errors
+
+
+def wait_sink(sink, n, t0, ts, errors):
+    deadline = t0 + TIMEOUT
+    while sink.count() < n:
+        if errors:
+            raise RuntimeError("submission failed: %s" % errors[:3])
+        if time.monotonic() > deadline:
+            raise RuntimeError("only %d of %d at the sink after %.0fs" %
+                               (sink.count(), n, TIMEOUT))
+        time.sleep(0.01)
+    t1 = time.monotonic()
+    for t in ts:
+        t.join(60)
+    return t1 - t0
+
+
+def run_postel(sink, dns):
+    srv = conftest.launch({"resolver": dns.resolver,
+                           "dnssec_trust_anchor": "none",
+                           "max_connections_per_ip": 1000,
+                           "log_level": "info"})
+    try:
+        host, port = srv.listen["submission"]
+        t0, ts, errors = submit_all(host, port, N, LENGTH,
+                                    login=(SENDER, srv.users[SENDER]),
+                                    threads=SESSIONS)
+        return wait_sink(sink, N, t0, ts, errors)
+    finally:
+        conftest.finish(srv)
+
+
+def run_postfix(sink):
+    peer = PostfixPeer(POSTFIX_IP, 25, domain="relay.bench", extra={
+        "relayhost": "[%s]:25" % SINK_IP,
+        "default_transport": "smtp",
+        "relay_transport": "smtp",
+        "smtpd_client_connection_rate_limit": "0",
+        "default_process_limit": "200",
+        "smtp_tls_security_level": "none",
+    })
+    peer.start()
+    try:
+        t0, ts, errors = submit_all(POSTFIX_IP, 25, N, LENGTH,
+                                    threads=SESSIONS)
+        return wait_sink(sink, N, t0, ts, errors)
+    finally:
+        peer.cleanup()
+
+
+def proc_cpu(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def run_dead(dns):
+    """DEAD messages for dead.bench (its MX refuses connections)."""
+    srv = conftest.launch({"resolver": dns.resolver,
+                           "dnssec_trust_anchor": "none",
+                           "log_level": "warn",
+                           "max_connections_per_ip": 1000})
+    try:
+        host, port = srv.listen["submission"]
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        msg = body(0, 512).replace(b"sink.bench", b"dead.bench")
+        t0 = time.monotonic()
+        errors = []
+
+        def worker(k):
+            s = smtplib.SMTP(host, port, timeout=60)
+            s.ehlo()
+            s.starttls(context=ctx)
+            s.ehlo()
+            s.login(SENDER, srv.users[SENDER])
+            try:
+                for _ in range(k):
+                    s.sendmail(SENDER, ["r@dead.bench"], msg)
+            except Exception as e:
+                errors.append(repr(e))
+            s.quit()
+        ts = [threading.Thread(target=worker, args=(DEAD // SESSIONS,))
+              for _ in range(SESSIONS)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(TIMEOUT)
+        if errors:
+            raise RuntimeError(errors[:3])
+        queued = time.monotonic() - t0
+        # Every recipient tried once (one connection attempt, then the
+        # dead-host cache) and waiting for retry_min: measure the wait.
+        pid = srv.proc.pid
+        deadline = time.monotonic() + TIMEOUT
+        last, steady = -1, 0
+        while steady < 3 and time.monotonic() < deadline:
+            cpu = proc_cpu(pid)
+            steady = steady + 1 if cpu - last < 0.05 else 0
+            last = cpu
+            time.sleep(1)
+        c0, w0 = proc_cpu(pid), time.monotonic()
+        time.sleep(20)
+        c1, w1 = proc_cpu(pid), time.monotonic()
+        rss = proc_rss_kb(pid)
+        l0 = time.monotonic()
+        out = srv.cli("queue", "list", timeout=600)
+        list_s = time.monotonic() - l0
+        summary = out.stdout.strip().splitlines()[-1]
+        return {"queued_s": queued, "rss_kb": rss,
+                "cpu_pct": 100.0 * (c1 - c0) / (w1 - w0),
+                "list_s": list_s, "list_summary": summary}
+    finally:
+        conftest.finish(srv)
+
+
+def main():
+    if os.geteuid() != 0:
+        sys.exit("relay bench: run as root (port 25 on loopback "
+                 "addresses, Postfix)")
+    zones = {"sink.bench": {"MX": [(10, "mx.sink.bench")]},
+             "mx.sink.bench": {"A": [SINK_IP]},
+             "dead.bench": {"MX": [(10, "mx.dead.bench")]},
+             "mx.dead.bench": {"A": [DEAD_IP]}}
+    dns = DNSServer(zones).start()
+    sink = Sink(SINK_IP)
+    res = {}
+    try:
+        for what in os.environ.get("BENCH_RELAY_TARGETS",
+                                   "postel postfix").split():
+            sink.clear()
+            log("%s: %d messages of %d bytes, %d sessions" %
+                (what, N, LENGTH, SESSIONS))
+            secs = run_postel(sink, dns) if what == "postel" \
+                else run_postfix(sink)
+            res[what] = N / secs
+            log("%s: %.0f msg/s (%.1f s)" % (what, res[what], secs))
+        if DEAD > 0:
+            log("dead queue: %d messages" % DEAD)
+            res["dead"] = run_dead(dns)
+    finally:
+        sink.stop()
+        dns.stop()
+    print("| Relay, %d x %d B, %d sessions | msg/s |" % (N, LENGTH,
+                                                        SESSIONS))
+    print("|---|---:|")
+    for k in ("postel", "postfix"):
+        if k in res:
+            print("| %s | %.0f |" % (k, res[k]))
+    if "postel" in res and "postfix" in res:
+        print("\nPostel / Postfix: %.2fx" % (res["postel"] / res["postfix"]))
+    if "dead" in res:
+        d = res["dead"]
+        print("\n%d messages for an unreachable domain (queued in %.0f s): "
+              "RSS %.1f MB, CPU while waiting %.2f%%, `queue list` %.2f s "
+              "(%s)" % (DEAD, d["queued_s"], d["rss_kb"] / 1024.0,
+                        d["cpu_pct"], d["list_s"], d["list_summary"]))
+    print("\ncommand: BENCH_RELAY_MESSAGES=%d BENCH_DEAD_MESSAGES=%d "
+          "bash bench/relay.sh" % (N, DEAD))
+
+
+if __name__ == "__main__":
+    main()
