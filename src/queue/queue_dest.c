@@ -22,6 +22,7 @@
 #include <event2/event.h>
 
 #include "../core/log.h"
+#include "../core/loop.h"
 #include "../core/runtime.h"
 #include "../store/blob.h"
 #include "queue_int.h"
@@ -245,6 +246,8 @@ conn_remove(struct qconn *k)
 	}
 	if (k->fd >= 0)
 		close(k->fd);
+	if (k->idle_ev != NULL)
+		event_free(k->idle_ev);
 	free(k->rcpts);
 	grave_add(q, k->c);
 	free(k);
@@ -404,7 +407,39 @@ conn_send(struct qconn *k, struct qjob *j)
 	return 0;
 }
 
-/* An idle connection takes the next job, or closes. */
+static void
+conn_idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct qconn *k = arg;
+	struct queue *q = k->dest->q;
+
+	conn_remove(k);
+	queue_pump_all(q); /* a slot of queue_concurrency is free */
+}
+
+/* No job now: the connection waits QUEUE_IDLE_KEEP_MS for one. */
+static void
+conn_keep(struct qconn *k)
+{
+	struct queue *q = k->dest->q;
+	struct timeval tv = { QUEUE_IDLE_KEEP_MS / 1000,
+			      (QUEUE_IDLE_KEEP_MS % 1000) * 1000 };
+
+	if (q->draining || !smtpc_usable(k->c)) {
+		conn_remove(k);
+		return;
+	}
+	if (k->idle_ev == NULL &&
+	    (k->idle_ev = evtimer_new(loop_base(q->srv->loop), conn_idle_cb,
+				      k)) == NULL) {
+		conn_remove(k);
+		return;
+	}
+	if (!evtimer_pending(k->idle_ev, NULL))
+		evtimer_add(k->idle_ev, &tv);
+}
+
+/* An idle connection takes the next job, or waits for one. */
 static void
 conn_take_job(struct qconn *k)
 {
@@ -414,6 +449,13 @@ conn_take_job(struct qconn *k)
 				       4 * q->srv->cfg.smtp_client_timeout);
 	struct qjob *j;
 
+	if (!smtpc_usable(k->c)) {
+		/* Closed by the server while it waited. */
+		conn_remove(k);
+		return;
+	}
+	if (k->idle_ev != NULL)
+		evtimer_del(k->idle_ev);
 	while (!q->draining && (j = job_pop(d)) != NULL) {
 		/* Held so long that the lease may have run out: the store
 		 * hands it out again; this copy must not be sent. */
@@ -425,7 +467,7 @@ conn_take_job(struct qconn *k)
 		if (conn_send(k, j) == 0)
 			return;
 	}
-	conn_remove(k);
+	conn_keep(k);
 }
 
 static struct qjob *
@@ -499,6 +541,21 @@ dest_close_idle(struct qdest *d)
 	}
 }
 
+/* All of queue_concurrency in use: an idle connection of another
+ * destination gives its slot up. */
+static bool
+reclaim_idle(struct queue *q, const struct qdest *except)
+{
+	for (struct qdest *d = q->dests; d != NULL; d = d->next)
+		for (struct qconn *k = d->conns; d != except && k != NULL;
+		     k = k->next)
+			if (k->state == QCONN_IDLE) {
+				conn_remove(k);
+				return true;
+			}
+	return false;
+}
+
 static void
 dest_open_more(struct qdest *d, int64_t now)
 {
@@ -506,7 +563,7 @@ dest_open_more(struct qdest *d, int64_t now)
 	unsigned total = q->srv->cfg.queue_concurrency;
 
 	while (d->n_jobs > d->n_connecting && d->n_conns < d->limit &&
-	       q->n_conns < total)
+	       (q->n_conns < total || reclaim_idle(q, d)))
 		if (conn_open(d, now) < 0) {
 			/* Every address is dead for now: with no
 			 * connection left, the jobs wait for a later round. */
@@ -528,7 +585,11 @@ queue_dest_pump(struct qdest *d)
 	if (q->draining)
 		jobs_release(d);
 	if (d->n_jobs == 0) {
-		dest_close_idle(d);
+		for (k = d->conns; k != NULL; k = next) {
+			next = k->next;
+			if (k->state == QCONN_IDLE)
+				conn_keep(k);
+		}
 		d->idle_since = now;
 		return;
 	}

@@ -42,6 +42,10 @@ struct event;
 #define QUEUE_DEAD_MAX 256
 /* A destination with no work is forgotten after this. */
 #define QUEUE_DEST_IDLE_S 600
+/* An idle connection waits this long for the next job of its
+ * destination before QUIT: messages submitted one after another reuse it
+ * instead of a new connection each (milliseconds). */
+#define QUEUE_IDLE_KEEP_MS 2000
 /* Connections per destination at first (then +1 per success, halved
  * on failure, up to queue_destination_concurrency). */
 #define QUEUE_DEST_START_LIMIT 2
@@ -66,6 +70,7 @@ struct qconn {
 	enum qconn_state state;
 	size_t host_i, addr_i;   /* the address tried now */
 	struct qjob *job;        /* QCONN_BUSY */
+	struct event *idle_ev;   /* QCONN_IDLE: closes it when it fires */
 	int fd;                  /* the job's message file */
 	struct smtpc_msg msg;
 	struct smtpc_rcpt *rcpts;
