@@ -25,7 +25,6 @@
 #include "../core/loop.h"
 #include "../core/runtime.h"
 #include "../core/workers.h"
-#include "../store/commit.h"
 #include "../store/store.h"
 #include "queue_int.h"
 
@@ -297,99 +296,24 @@ struct qstale {
 	const struct config *cfg;
 	char prefix[64];         /* "hostname:" */
 	char owner[64];
-	struct qbatch *b;
+	size_t freed;
 	char err[256];
 };
 
-static int
-stale_collect(struct qstale *s, const struct store_queue_entry *e, size_t n)
-{
-	size_t plen = strlen(s->prefix), cap = 0;
-	int64_t now = queue_now();
-
-	for (size_t i = 0; i < n; i++)
-		for (size_t k = 0; k < e[i].n_rcpts; k++) {
-			const struct store_queue_rcpt *r = &e[i].rcpts[k];
-			struct qupd *u;
-
-			if (r->state != STORE_QUEUE_PENDING ||
-			    r->lease_until < now ||
-			    strncmp(r->lease_owner, s->prefix, plen) != 0 ||
-			    strcmp(r->lease_owner, s->owner) == 0)
-				continue;
-			if (s->b->n == cap) {
-				size_t nc = cap ? 2 * cap : 64;
-				void *p = realloc(s->b->u, nc * sizeof(*u));
-				if (p == NULL)
-					return -1;
-				s->b->u = p;
-				cap = nc;
-			}
-			u = &s->b->u[s->b->n++];
-			memset(u, 0, sizeof(*u));
-			u->msg_id = r->msg_id;
-			u->u.rcpt_id = r->id;
-			u->u.state = STORE_QUEUE_PENDING;
-			u->u.attempts = r->attempts;
-			u->u.next_attempt = r->next_attempt;
-			u->u.last_attempt = r->last_attempt;
-			snprintf(u->reply, sizeof(u->reply), "%s", r->reply);
-			snprintf(u->remote_mta, sizeof(u->remote_mta), "%s",
-				 r->remote_mta);
-		}
-	return 0;
-}
-
+/* Worker: one UPDATE; nothing can hold these leases any more (one server
+ * per data directory, serve.lock). */
 static void
 stale_work(void *arg)
 {
 	struct qstale *s = arg;
 	struct store *st = store_thread_handle(s->cfg);
-	struct store_queue_entry *e = NULL;
 	const char *err = NULL;
-	size_t n = 0;
 
-	if (st == NULL || store_queue_list(st, NULL, false, &e, &n,
-					   &err) < 0) {
+	if (st == NULL || store_queue_unlease(st, s->prefix, s->owner,
+					      queue_now(), &s->freed,
+					      &err) < 0)
 		snprintf(s->err, sizeof(s->err), "%s",
 			 err ? err : "no store handle");
-		return;
-	}
-	if (stale_collect(s, e, n) < 0)
-		snprintf(s->err, sizeof(s->err), "out of memory");
-	store_queue_entries_free(e, n);
-}
-
-static int
-stale_apply(struct store *st, void *arg, const char **err_r)
-{
-	struct qbatch *b = arg;
-
-	for (size_t i = 0; i < b->n; i++) {
-		b->u[i].u.reply = b->u[i].reply;
-		b->u[i].u.remote_mta = b->u[i].remote_mta;
-		if (store_queue_update(st, &b->u[i].u, err_r) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static void
-stale_commit_done(void *arg, int result)
-{
-	struct qbatch *b = arg;
-	struct queue *q = b->q;
-
-	queue_job_end(q);
-	if (result == 0 && b->n > 0)
-		log_info(NULL, "queue_leases", " freed=%zu", b->n);
-	free(b->u);
-	free(b);
-	q->started = true;
-	q->round_want = true;
-	queue_round_maybe(q);
-	queue_notice_start(q);
-	queue_nextdue_refresh(q);
 }
 
 static void
@@ -397,22 +321,20 @@ stale_done(void *arg)
 {
 	struct qstale *s = arg;
 	struct queue *q = s->q;
-	struct commit_job job = { 0 };
 
+	queue_job_end(q);
 	if (s->err[0] != '\0')
 		log_error(NULL, "queue_leases", " reason=%s", log_qs(s->err));
-	if (q->stopping || q->srv->commit == NULL) {
-		queue_job_end(q);
-		free(s->b->u);
-		free(s->b);
-		free(s);
-		return;
-	}
-	job.apply = stale_apply;
-	job.done = stale_commit_done;
-	job.arg = s->b;
+	else if (s->freed > 0)
+		log_info(NULL, "queue_leases", " freed=%zu", s->freed);
 	free(s);
-	commit_submit(q->srv->commit, &job);
+	if (q->stopping)
+		return;
+	q->started = true;
+	q->round_want = true;
+	queue_round_maybe(q);
+	queue_notice_start(q);
+	queue_nextdue_refresh(q);
 }
 
 static int
@@ -420,12 +342,9 @@ stale_start(struct queue *q)
 {
 	struct qstale *s = calloc(1, sizeof(*s));
 
-	if (s == NULL || (s->b = calloc(1, sizeof(*s->b))) == NULL) {
-		free(s);
+	if (s == NULL)
 		return -1;
-	}
 	s->q = q;
-	s->b->q = q;
 	s->cfg = &q->srv->cfg;
 	snprintf(s->prefix, sizeof(s->prefix), "%.50s:", q->srv->cfg.hostname);
 	memcpy(s->owner, q->owner, sizeof(s->owner));

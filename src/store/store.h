@@ -309,6 +309,9 @@ struct store_ops {
 	int (*queue_lease)(struct store *st, const int64_t *rcpt_ids, size_t n,
 			   const char *owner, int64_t now, int64_t until,
 			   size_t *taken_r, const char **err_r);
+	int (*queue_unlease)(struct store *st, const char *prefix,
+			     const char *keep_owner, int64_t now,
+			     size_t *freed_r, const char **err_r);
 	int (*queue_update)(struct store *st,
 			    const struct store_queue_update *u,
 			    const char **err_r);

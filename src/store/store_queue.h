@@ -213,6 +213,20 @@ store_queue_lease(struct store *st, const int64_t *rcpt_ids, size_t n,
 				    taken_r, err_r);
 }
 
+/* Frees the leases still in force (lease_until >= now) of pending
+ * recipients whose owner starts with prefix ("hostname:"), except
+ * keep_owner's: at start, the leases a crashed earlier process of this
+ * node left (they would block those recipients until they expire).
+ * *freed_r (may be NULL) gets how many. (Added by the scheduler.) */
+static inline int
+store_queue_unlease(struct store *st, const char *prefix,
+		    const char *keep_owner, int64_t now, size_t *freed_r,
+		    const char **err_r)
+{
+	return st->ops->queue_unlease(st, prefix, keep_owner, now, freed_r,
+				      err_r);
+}
+
 /* Records one attempt's outcome and frees the lease. Call inside a
  * transaction (group commit). status, reply and remote_mta NULL leave
  * them unchanged; reply is kept to STORE_QUEUE_REPLY_MAX bytes. A

@@ -739,6 +739,7 @@ const struct store_ops store_sqlite_ops = {
 	.queue_next_due = store_sqlite_queue_next_due,
 	.queue_serial = store_sqlite_queue_serial,
 	.queue_lease = store_sqlite_queue_lease,
+	.queue_unlease = store_sqlite_queue_unlease,
 	.queue_update = store_sqlite_queue_update,
 	.queue_notices = store_sqlite_queue_notices,
 	.queue_notice_done = store_sqlite_queue_notice_done,

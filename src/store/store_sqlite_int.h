@@ -109,6 +109,7 @@ enum store_sq_stmt {
 	SQ_QUEUE_DUE,
 	SQ_QUEUE_NEXT_DUE,
 	SQ_QUEUE_LEASE,
+	SQ_QUEUE_UNLEASE,
 	SQ_QUEUE_UPDATE,
 	SQ_QUEUE_NOTICE_MSGS,
 	SQ_QUEUE_NOTICE_DONE,
@@ -460,6 +461,9 @@ int store_sqlite_queue_lease(struct store *st, const int64_t *rcpt_ids,
 			     size_t n, const char *owner, int64_t now,
 			     int64_t until, size_t *taken_r,
 			     const char **err_r);
+int store_sqlite_queue_unlease(struct store *st, const char *prefix,
+			       const char *keep_owner, int64_t now,
+			       size_t *freed_r, const char **err_r);
 int store_sqlite_queue_update(struct store *st,
 			      const struct store_queue_update *u,
 			      const char **err_r);

@@ -402,6 +402,29 @@ store_sqlite_queue_lease(struct store *st, const int64_t *rcpt_ids, size_t n,
 }
 
 int
+store_sqlite_queue_unlease(struct store *st, const char *prefix,
+			   const char *keep_owner, int64_t now,
+			   size_t *freed_r, const char **err_r)
+{
+	sqlite3_stmt *s = store_sq_stmt(st, SQ_QUEUE_UNLEASE);
+
+	if (s == NULL) {
+		*err_r = st->err;
+		return -1;
+	}
+	sqlite3_bind_text(s, 1, prefix, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, keep_owner, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, now);
+	if (store_sq_exec(s) != SQLITE_DONE) {
+		*err_r = store_sq_err(st, "database error");
+		return -1;
+	}
+	if (freed_r != NULL)
+		*freed_r = (size_t)sqlite3_changes(store_sq(st)->db);
+	return 0;
+}
+
+int
 store_sqlite_queue_update(struct store *st, const struct store_queue_update *u,
 			  const char **err_r)
 {

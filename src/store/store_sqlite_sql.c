@@ -311,6 +311,13 @@ const char *const store_sq_sql[SQ_COUNT] = {
 		" WHERE id = ?1 AND state = 0 AND lease_until < ?3"
 		" AND NOT EXISTS (SELECT 1 FROM queue_msgs m"
 		" WHERE m.id = queue_rcpts.msg_id AND m.held <> 0)",
+	/* Leases of earlier processes of this node (?1 "hostname:", ?2 the
+	 * current owner): rows with a lease in force only (the index). */
+	[SQ_QUEUE_UNLEASE] =
+		"UPDATE queue_rcpts SET lease_owner = '', lease_until = 0"
+		" WHERE lease_until >= ?3 AND state = 0"
+		" AND substr(lease_owner, 1, length(?1)) = ?1"
+		" AND lease_owner <> ?2",
 	/* Only a pending recipient: one the administrator bounced (or
 	 * deleted) while it was being tried stays as it is. */
 	[SQ_QUEUE_UPDATE] =

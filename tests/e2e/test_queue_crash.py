@@ -36,6 +36,9 @@ def test_kill9_while_delivering(dns_server, server_factory, peer_factory):
     srv.kill9()
     peer.cfg.delays = {}
     srv.start()
+    # The leases the killed process held are freed at once, not in an
+    # hour.
+    assert srv.wait_log(lambda l: "event=queue_leases freed=" in l)
     wait_for(lambda: all(t in peer_tokens(peer) for t in tokens),
              timeout=40, what="every message after the restart")
     counts = [peer_tokens(peer).count(t) for t in tokens]

@@ -157,6 +157,44 @@ test_lease(void **state)
 					   &err), -1);
 }
 
+/* store_queue_unlease: a restarted node frees the leases its earlier
+ * process left, and nobody else's. */
+static void
+test_unlease(void **state)
+{
+	struct store_fx *f = *state;
+	struct store_queue_item *it;
+	int64_t ids[3];
+	const char *err = NULL;
+	size_t n, freed = 9;
+
+	q_add1(f->st, "0000000000000001", "msg/20231114/01", T0,
+	       "a@remote.example");
+	q_add1(f->st, "0000000000000002", "msg/20231114/02", T0,
+	       "b@remote.example");
+	q_add1(f->st, "0000000000000003", "msg/20231114/03", T0,
+	       "c@remote.example");
+	it = q_due(f->st, T0, 10, &n);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < 3; i++)
+		ids[i] = it[i].rcpt.id;
+	free(it);
+	assert_int_equal(q_lease(f->st, ids, 1, "mx.test:100", T0, T0 + 3600),
+			 1);
+	assert_int_equal(q_lease(f->st, ids + 1, 1, "mx.test:200", T0,
+				 T0 + 3600), 1);
+	assert_int_equal(q_lease(f->st, ids + 2, 1, "other.test:100", T0,
+				 T0 + 3600), 1);
+	assert_int_equal(store_queue_unlease(f->st, "mx.test:", "mx.test:200",
+					     T0 + 1, &freed, &err), 0);
+	assert_int_equal(freed, 1);
+	/* Only the earlier process's recipient is due again. */
+	it = q_due(f->st, T0 + 1, 10, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(it[0].rcpt.id, ids[0]);
+	free(it);
+}
+
 static void
 test_update(void **state)
 {
@@ -601,6 +639,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_add_due, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lease, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unlease, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retire, setup, teardown),
