@@ -189,12 +189,14 @@ class Dsn:
                 self.returned = part
 
     def _status(self, part):
+        # message/delivery-status parses into blocks, but the global
+        # type (RFC 6533) into one message: read the text again.
         payload = part.get_payload()
-        if isinstance(payload, str):
-            blocks = [email.message_from_string(b) for b in
-                      re.split(r"\r?\n\r?\n", payload.strip())]
-        else:
-            blocks = payload
+        if not isinstance(payload, str):
+            payload = "\n\n".join(b.as_string() for b in payload)
+        blocks = [email.message_from_string(b) for b in
+                  re.split(r"\r?\n[ \t]*\r?\n", payload.strip())
+                  if b.strip()]
         if not blocks:
             return
         self.per_msg = {k.lower(): v for k, v in blocks[0].items()}

@@ -190,3 +190,40 @@ def test_notify_never_means_no_bounce(dns_server, server_factory,
     wait_for(lambda: remote_lines(srv, qid, "bounced"), what="bounced")
     wait_for(lambda: queue_gone(srv, qid), what="the queue to empty")
     assert dsns(srv) == []
+
+
+def test_8bit_to_a_peer_without_8bitmime_is_converted(dns_server,
+                                                      server_factory,
+                                                      peer_factory):
+    srv, peer = prepare(dns_server, server_factory, peer_factory,
+                        peer={"eightbitmime": False})
+    token = unique("eight")
+    text = "Grüße aus Köln, %s\r\n" % token
+    qid = submit(srv, ["e@peer.test"], message(token, body=text).replace(
+        b"Date:", b"MIME-Version: 1.0\r\nContent-Type: text/plain; "
+        b"charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\nDate:", 1),
+        mail_options=["BODY=8BITMIME"])
+    delivered(peer, token)
+    data = [m for m in peer.messages() if token.encode() in m][0]
+    assert max(data) < 0x80
+    assert b"quoted-printable" in data.lower()
+    import email
+    got = email.message_from_bytes(data)
+    assert got.get_payload(decode=True).decode("utf-8") == text
+    wait_for(lambda: queue_gone(srv, qid), what="the queue to empty")
+
+
+def test_smtputf8_to_a_peer_without_it_bounces_5_6_7(dns_server,
+                                                     server_factory,
+                                                     peer_factory):
+    srv, peer = prepare(dns_server, server_factory, peer_factory,
+                        peer={"smtputf8": False})
+    token = unique("utf8")
+    qid = submit(srv, ["jörg@peer.test"], message(token),
+                 mail_options=["SMTPUTF8"])
+    d = wait_dsn(srv, match=token.encode())[0]
+    (addr,) = d.rcpts.keys()
+    assert d.rcpts[addr]["action"].lower() == "failed"
+    assert d.rcpts[addr]["status"] == "5.6.7"
+    assert peer.messages() == []
+    wait_for(lambda: queue_gone(srv, qid), what="the queue to empty")
