@@ -3,7 +3,8 @@
 # Postfix relaying N submitted messages to smtp-sink in the same run, and
 # Postel with 100,000 messages queued for an unreachable domain. Run as
 # root. Knobs: BENCH_RELAY_MESSAGES (5000) BENCH_RELAY_LENGTH (4096)
-# BENCH_RELAY_SESSIONS (20) BENCH_DEAD_MESSAGES (100000; 0 skips)
+# BENCH_RELAY_SESSIONS (20) BENCH_RELAY_REPEAT (3) BENCH_DEAD_MESSAGES
+# (100000; 0 skips)
 # BENCH_RELAY_TARGETS ("postel postfix") POSTEL_BIN.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

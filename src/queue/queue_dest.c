@@ -109,19 +109,38 @@ job_push_back(struct qdest *d, struct qjob *j)
 	d->n_jobs++;
 }
 
+/* cap: the most recipients the job may take; its array grows to it
+ * (most messages have one recipient per destination). */
 static struct qjob *
 job_new(const struct store_queue_msg *m, size_t cap, int64_t now)
 {
 	struct qjob *j = calloc(1, sizeof(*j));
 
-	if (j == NULL || (j->rcpts = calloc(cap, sizeof(*j->rcpts))) == NULL) {
-		free(j);
+	if (j == NULL)
 		return NULL;
-	}
 	j->msg = *m;
 	j->cap = cap;
 	j->leased_at = now;
 	return j;
+}
+
+static int
+job_add(struct qjob *j, const struct store_queue_rcpt *r)
+{
+	if (j->n == j->alloc) {
+		size_t na = j->alloc ? 2 * j->alloc : 1;
+		void *p;
+
+		if (na > j->cap)
+			na = j->cap;
+		p = realloc(j->rcpts, na * sizeof(*j->rcpts));
+		if (p == NULL)
+			return -1;
+		j->rcpts = p;
+		j->alloc = na;
+	}
+	j->rcpts[j->n++] = *r;
+	return 0;
 }
 
 static void
@@ -191,8 +210,7 @@ dest_add_item(struct queue *q, const struct store_queue_item *it,
 			return -1;
 		job_push_back(d, j);
 	}
-	j->rcpts[j->n++] = it->rcpt;
-	return 0;
+	return job_add(j, &it->rcpt);
 }
 
 void
@@ -473,11 +491,16 @@ conn_take_job(struct qconn *k)
 static struct qjob *
 tx_retry_job(struct qjob *retry, const struct qjob *j, size_t i)
 {
-	if (retry == NULL && (retry = job_new(&j->msg, j->n, 0)) == NULL)
+	struct qjob *r = retry;
+
+	if (r == NULL && (r = job_new(&j->msg, j->n, j->leased_at)) == NULL)
 		return NULL;
-	retry->leased_at = j->leased_at;
-	retry->rcpts[retry->n++] = j->rcpts[i];
-	return retry;
+	if (job_add(r, &j->rcpts[i]) < 0) {
+		if (retry == NULL)
+			queue_job_free(r);
+		return NULL;
+	}
+	return r;
 }
 
 static void

@@ -56,7 +56,7 @@ struct qjob {
 	struct qjob *next;
 	struct store_queue_msg msg;
 	struct store_queue_rcpt *rcpts;
-	size_t n, cap;
+	size_t n, alloc, cap;
 	int64_t leased_at;
 };
 
@@ -114,8 +114,7 @@ struct qupd {
 struct qbatch {
 	struct queue *q;
 	struct qupd *u;
-	size_t n;
-	size_t dropped;          /* in-memory recipients released unrecorded */
+	size_t n, alloc;          /* in-memory recipients released unrecorded */
 	bool notices;            /* some outcome owes a notice */
 	char **orphans;
 };

@@ -109,15 +109,23 @@ batch_slot(struct queue *q)
 	struct qbatch *b = q->batch;
 
 	if (b == NULL) {
-		b = calloc(1, sizeof(*b));
-		if (b == NULL ||
-		    (b->u = calloc(QUEUE_COMMIT_BATCH, sizeof(*b->u))) == NULL) {
-			free(b);
+		if ((b = calloc(1, sizeof(*b))) == NULL)
 			return NULL;
-		}
 		b->q = q;
 		q->batch = b;
 		evtimer_add(q->flush_ev, &now);
+	}
+	/* Grown as outcomes come (a turn often has one or two). */
+	if (b->n == b->alloc) {
+		size_t na = b->alloc ? 2 * b->alloc : 8;
+		void *p;
+
+		if (na > QUEUE_COMMIT_BATCH)
+			na = QUEUE_COMMIT_BATCH;
+		if ((p = realloc(b->u, na * sizeof(*b->u))) == NULL)
+			return NULL;
+		b->u = p;
+		b->alloc = na;
 	}
 	return &b->u[b->n];
 }
