@@ -274,7 +274,7 @@ rcpt_accept(struct smtp_session *s, struct smtp_rcpt_job *j)
 	r->n_accounts = j->n;
 	j->accounts = NULL;
 	r->remote = j->remote;
-	for (; r->remote != NULL && r->remote[r->n_remote] != NULL;)
+	while (r->remote != NULL && r->remote[r->n_remote] != NULL)
 		r->n_remote++;
 	j->remote = NULL;
 	r->notify = j->notify;
