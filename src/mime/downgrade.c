@@ -164,31 +164,26 @@ static int
 mime_dg_header(const char *h, size_t len, const char *cte, bool top,
                struct buf *out)
 {
-	static const char cte_name[] = "content-transfer-encoding";
-	static const char mv_name[] = "mime-version";
-	size_t flen = mime_dg_fields_len(h, len), pos = 0;
-	bool drop = false, has_mv = false;
+	size_t flen = mime_dg_fields_len(h, len), pos = 0, copied = 0;
+	struct mime_field f;
+	bool has_mv = false;
 
 	if (mime_dg_has_8bit(h, len))
 		return MIME_DG_CANNOT;
-	while (pos < flen) {
-		const char *lf = memchr(h + pos, '\n', flen - pos);
-		size_t next = lf ? (size_t)(lf - h) + 1 : flen;
-		const char *colon = memchr(h + pos, ':', next - pos);
-		size_t nlen = colon ? (size_t)(colon - (h + pos)) : 0;
-
-		/* RFC 5322 §2.2.3: a line opening with white space
-		 * continues the field before it. */
-		if (h[pos] != ' ' && h[pos] != '\t') {
-			drop = nlen == sizeof(cte_name) - 1 &&
-			       strncasecmp(h + pos, cte_name, nlen) == 0;
-			has_mv |= nlen == sizeof(mv_name) - 1 &&
-			          strncasecmp(h + pos, mv_name, nlen) == 0;
-		}
-		if (!drop && buf_append(out, h + pos, next - pos) < 0)
+	/* The fields as the parser reads them (mime_next_field: names
+	 * with obsolete white space before the colon, continuation
+	 * lines), so the field dropped is the one it would have used. */
+	while (mime_next_field(h, flen, &pos, &f) == 1) {
+		has_mv |= mime_field_is(&f, "mime-version");
+		if (!mime_field_is(&f, "content-transfer-encoding"))
+			continue;
+		if (buf_append(out, h + copied, (size_t)(f.name - h) - copied) <
+		    0)
 			return MIME_DG_NOMEM;
-		pos = next;
+		copied = pos;
 	}
+	if (buf_append(out, h + copied, flen - copied) < 0)
+		return MIME_DG_NOMEM;
 	/* A last field without its line break gets one. */
 	if (flen > 0 && h[flen - 1] != '\n' && buf_append(out, "\r\n", 2) < 0)
 		return MIME_DG_NOMEM;
@@ -364,6 +359,17 @@ mime_dg_entity(const char *msg, const struct mime_part *p, bool top,
 	return mime_dg_leaf(msg, p, top, out);
 }
 
+/* Parts in the tree, the root included. */
+static size_t
+mime_dg_count(const struct mime_part *p)
+{
+	size_t n = 1;
+
+	for (size_t i = 0; i < p->n_children; i++)
+		n += mime_dg_count(&p->children[i]);
+	return n;
+}
+
 int
 mime_downgrade_7bit(const char *msg, size_t len, struct buf *out)
 {
@@ -376,7 +382,12 @@ mime_downgrade_7bit(const char *msg, size_t len, struct buf *out)
 		                                     : MIME_DG_OK;
 	if (mime_parse(msg, len, &root) < 0)
 		return MIME_DG_NOMEM;
-	ret = mime_dg_entity(msg, root, true, out);
+	/* Past MIME_MAX_PARTS the parser reads further boundaries as text
+	 * of the last part; re-encoding that text would hide parts from
+	 * the receiver, or show it parts whose encoding we changed. */
+	ret = mime_dg_count(root) >= MIME_MAX_PARTS
+	          ? MIME_DG_CANNOT
+	          : mime_dg_entity(msg, root, true, out);
 	mime_free(&root);
 	if (ret != MIME_DG_OK)
 		out->len = start;

@@ -83,7 +83,7 @@ dsn_digits(const char *s)
 /* RFC 3463 §2: class "." subject "." detail, class 2, 4 or 5 and the
  * others 1-3 digits; a malformed one is replaced by the generic code of
  * the action (RFC 3464 §2.3.4 requires a status). */
-static const char *
+const char *
 dsn_status(const struct dsn_rcpt *r)
 {
 	const char *s = r->status;
@@ -190,8 +190,10 @@ dsn_orig_msgid(const char *hdr, size_t len, struct buf *id_r)
 			b--;
 		if (b - a < 3 || b - a > 900 || d[a] != '<' ||
 		    d[b - 1] != '>' || memchr(d + a, ' ', b - a) != NULL ||
-		    memchr(d + a, '?', b - a))
-			b = a;
+		    memchr(d + a, '?', b - a)) {
+			id_r->len = 0;
+			return 0;
+		}
 		memmove(id_r->data, d + a, b - a);
 		id_r->len = b - a;
 		return 0;
@@ -210,12 +212,11 @@ dsn_header(struct buf *out, const struct dsn_info *info,
 	buf_init(&id, 1024);
 	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
 		r = (uint64_t)(uintptr_t)out ^ (uint64_t)info->now;
-	if (buf_printf(out, "From: \"Mail Delivery System\" <") < 0 ||
-	    dsn_put_clean(out, info->postmaster, false) < 0 ||
-	    buf_printf(out, ">\r\nTo: <") < 0 ||
-	    dsn_put_clean(out, info->to, pl->global) < 0 ||
-	    buf_printf(out, ">\r\nSubject: %s\r\nDate: ",
-	               dsn_subject(pl->occasion)) < 0 ||
+	if (dsn_put_field(out, "From", "\"Mail Delivery System\" <",
+	                  info->postmaster, ">", false) < 0 ||
+	    dsn_put_field(out, "To", "<", info->to, ">", pl->global) < 0 ||
+	    buf_printf(
+	        out, "Subject: %s\r\nDate: ", dsn_subject(pl->occasion)) < 0 ||
 	    dsn_put_date(out, info->now) < 0 ||
 	    buf_printf(out, "\r\nMessage-ID: <%lld.%016llx.dsn@",
 	               (long long)info->now, (unsigned long long)r) < 0 ||
@@ -253,11 +254,12 @@ static int
 dsn_msg_fields(struct buf *out, const struct dsn_info *info)
 {
 	if (dsn_put_field(out, "Reporting-MTA", "dns; ", info->reporting_mta,
-	                  false) < 0 ||
+	                  "", false) < 0 ||
 	    (info->qid != NULL && dsn_put_field(out, "X-Postel-Queue-ID", "",
-	                                        info->qid, false) < 0) ||
-	    (info->envid != NULL && dsn_put_field(out, "Original-Envelope-Id",
-	                                          "", info->envid, false) < 0))
+	                                        info->qid, "", false) < 0) ||
+	    (info->envid != NULL &&
+	     dsn_put_field(out, "Original-Envelope-Id", "", info->envid, "",
+	                   false) < 0))
 		return -1;
 	if (info->arrival == 0)
 		return 0;
@@ -277,7 +279,7 @@ dsn_remote_mta(struct buf *out, const char *mta)
 	char *name =
 	    br != NULL && br != mta ? str_ndup(mta, (size_t)(br - mta)) : NULL;
 	int ret = dsn_put_field(out, "Remote-MTA", "dns; ",
-	                        name != NULL ? name : mta, false);
+	                        name != NULL ? name : mta, "", false);
 
 	free(name);
 	return ret;
@@ -301,11 +303,11 @@ dsn_rcpt_fields(struct buf *out, const struct dsn_rcpt *r, bool global)
 	if (r->orcpt != NULL && r->orcpt[0] != '\0' &&
 	    dsn_put_field(out, "Original-Recipient",
 	                  strchr(r->orcpt, ';') != NULL ? "" : "rfc822;",
-	                  r->orcpt, global) < 0)
+	                  r->orcpt, "", global) < 0)
 		return -1;
 	/* RFC 6533 §3: a UTF-8 address is of type utf-8. */
 	if (dsn_put_field(out, "Final-Recipient",
-	                  utf8_addr ? "utf-8; " : "rfc822; ", r->final_rcpt,
+	                  utf8_addr ? "utf-8; " : "rfc822; ", r->final_rcpt, "",
 	                  global) < 0 ||
 	    buf_printf(out, "Action: %s\r\nStatus: %s\r\n",
 	               dsn_action_word(r->action), dsn_status(r)) < 0)
@@ -319,7 +321,7 @@ dsn_rcpt_fields(struct buf *out, const struct dsn_rcpt *r, bool global)
 	    dsn_put_field(out, "Diagnostic-Code",
 	                  dsn_is_smtp_reply(r->diagnostic) ? "smtp; "
 	                                                   : "X-Postel; ",
-	                  r->diagnostic, global) < 0)
+	                  r->diagnostic, "", global) < 0)
 		return -1;
 	if (r->last_attempt != 0 &&
 	    dsn_date_field(out, "Last-Attempt-Date", r->last_attempt) < 0)

@@ -32,9 +32,13 @@ int dsn_put_clean(struct buf *out, const char *s, bool utf8);
 /* Appends the header line s[0..len) folded (RFC 5322 §2.2.3) at white
  * space after column min, with its CRLF. 0 or -1. */
 int dsn_put_folded(struct buf *out, const char *s, size_t len, size_t min);
-/* "name: prefix" + the cleaned value, folded, with its CRLF. 0 or -1. */
+/* "name: prefix" + the cleaned value + suffix, folded, with its CRLF.
+ * 0 or -1. */
 int dsn_put_field(struct buf *out, const char *name, const char *prefix,
-                  const char *value, bool utf8);
+                  const char *value, const char *suffix, bool utf8);
+/* The recipient's RFC 3463 status, or the generic code of its action
+ * when missing or malformed (dsn.c). */
+const char *dsn_status(const struct dsn_rcpt *r);
 /* The human-readable part's text (RFC 3464 §2: the first part), and the
  * note about what is returned (NULL for none). 0 or -1. */
 int dsn_put_human(struct buf *out, const struct dsn_info *info,

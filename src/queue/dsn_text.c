@@ -113,14 +113,15 @@ dsn_put_folded(struct buf *out, const char *s, size_t len, size_t min)
 
 int
 dsn_put_field(struct buf *out, const char *name, const char *prefix,
-              const char *value, bool utf8)
+              const char *value, const char *suffix, bool utf8)
 {
 	struct buf line;
 	int ret = -1;
 
 	buf_init(&line, DSN_FIELD_MAX);
 	if (buf_printf(&line, "%s: %s", name, prefix) == 0 &&
-	    dsn_put_clean(&line, value, utf8) == 0)
+	    dsn_put_clean(&line, value, utf8) == 0 &&
+	    buf_printf(&line, "%s", suffix) == 0)
 		ret = dsn_put_folded(out, (const char *)line.data, line.len,
 		                     strlen(name) + 2 + strlen(prefix));
 	buf_fini(&line);
@@ -185,34 +186,35 @@ static const char *const dsn_intro[] = {
 static int
 dsn_human_rcpt(struct buf *out, const struct dsn_rcpt *r, bool utf8)
 {
+	const char *status = dsn_status(r);
 	struct buf why;
-	int ret = -1;
+	int ret;
 
 	buf_init(&why, DSN_FIELD_MAX);
-	if (r->remote_mta != NULL && r->diagnostic != NULL &&
+	ret = buf_printf(&why, "<%s>", r->final_rcpt) < 0 ||
+	      buf_append(&why, "", 1) < 0 || buf_append(out, "  ", 2) < 0 ||
+	      dsn_put_wrapped(out, (const char *)why.data, utf8, 2) < 0;
+	buf_reset(&why);
+	if (ret == 0 && r->remote_mta != NULL && r->diagnostic != NULL &&
 	    dsn_is_smtp_reply(r->diagnostic))
 		ret = buf_printf(&why, "The mail server %s answered: %s",
 		                 r->remote_mta, r->diagnostic);
-	else if (r->diagnostic != NULL)
+	else if (ret == 0 && r->diagnostic != NULL)
 		ret = buf_printf(&why, "Reason: %s (status %s)", r->diagnostic,
-		                 r->status);
-	else
-		ret = buf_printf(&why, "Status %s.", r->status);
+		                 status);
+	else if (ret == 0)
+		ret = buf_printf(&why, "Status %s.", status);
 	if (ret == 0 && r->action == STORE_NOTICE_DELAYED &&
 	    r->will_retry_until != 0)
 		ret = buf_printf(&why, " Trying again until ") ||
 		      dsn_put_date(&why, r->will_retry_until) ||
 		      buf_append(&why, ".", 1);
 	if (ret == 0)
-		ret = buf_append(&why, "", 1);
-	if (ret == 0)
-		ret = buf_append(out, "  <", 3) ||
-		      dsn_put_clean(out, r->final_rcpt, utf8) ||
-		      buf_append(out, ">\r\n    ", 7) ||
+		ret = buf_append(&why, "", 1) || buf_append(out, "    ", 4) ||
 		      dsn_put_wrapped(out, (const char *)why.data, utf8, 4) ||
 		      buf_append(out, "\r\n", 2);
 	buf_fini(&why);
-	return ret < 0 || ret > 0 ? -1 : 0;
+	return ret != 0 ? -1 : 0;
 }
 
 int

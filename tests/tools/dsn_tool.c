@@ -95,74 +95,87 @@ dsn_tool_usage(void)
 	return 2;
 }
 
+/* What the options set. */
+struct dsn_tool {
+	struct dsn_info info;
+	struct dsn_rcpt rcpts[DSN_TOOL_RCPTS];
+	size_t n, orig_len, max;
+	char *orig;
+};
+
+/* One option with its value: 0, -1 (usage) or -2 (file unreadable). */
+static int
+dsn_tool_set(struct dsn_tool *t, const char *o, char *v)
+{
+	if (strcmp(o, "--host") == 0)
+		t->info.reporting_mta = v;
+	else if (strcmp(o, "--to") == 0)
+		t->info.to = v;
+	else if (strcmp(o, "--postmaster") == 0)
+		t->info.postmaster = v;
+	else if (strcmp(o, "--envid") == 0)
+		t->info.envid = v;
+	else if (strcmp(o, "--qid") == 0)
+		t->info.qid = v;
+	else if (strcmp(o, "--ret") == 0)
+		t->info.ret = strcmp(v, "full") == 0   ? STORE_RET_FULL
+		              : strcmp(v, "hdrs") == 0 ? STORE_RET_HDRS
+		                                       : STORE_RET_DEFAULT;
+	else if (strcmp(o, "--arrival") == 0)
+		t->info.arrival = (time_t)strtoll(v, NULL, 10);
+	else if (strcmp(o, "--now") == 0)
+		t->info.now = (time_t)strtoll(v, NULL, 10);
+	else if (strcmp(o, "--max") == 0)
+		t->max = (size_t)strtoull(v, NULL, 10);
+	else if (strcmp(o, "--orig") == 0) {
+		free(t->orig);
+		t->orig = dsn_tool_read(v, &t->orig_len);
+		return t->orig != NULL ? 0 : -2;
+	} else if (strcmp(o, "--rcpt") == 0) {
+		if (t->n == DSN_TOOL_RCPTS ||
+		    dsn_tool_rcpt(v, &t->rcpts[t->n++]) < 0)
+			return -1;
+	} else
+		return -1;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
-	struct dsn_info info = {"mx.example.test",
-	                        NULL,
-	                        "sender@example.test",
-	                        "postmaster@mx.example.test",
-	                        "0123456789AB",
-	                        1700000000,
-	                        STORE_RET_DEFAULT,
-	                        false,
-	                        1700003600};
-	struct dsn_rcpt rcpts[DSN_TOOL_RCPTS];
-	size_t n = 0, orig_len = 0, max = 0;
-	char *orig = NULL;
+	struct dsn_tool t = {
+	    .info = {"mx.example.test", NULL, "sender@example.test",
+	             "postmaster@mx.example.test", "0123456789AB", 1700000000,
+	             STORE_RET_DEFAULT, false, 1700003600},
+	};
 	struct buf out;
 
 	for (int i = 1; i < argc; i++) {
-		const char *o = argv[i];
-		char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		int r;
 
-		if (strcmp(o, "--smtputf8") == 0) {
-			info.smtputf8 = true;
+		if (strcmp(argv[i], "--smtputf8") == 0) {
+			t.info.smtputf8 = true;
 			continue;
 		}
-		if (v == NULL)
+		if (i + 1 >= argc)
+			return dsn_tool_usage();
+		r = dsn_tool_set(&t, argv[i], argv[i + 1]);
+		if (r == -2) {
+			perror(argv[i + 1]);
+			return 1;
+		}
+		if (r < 0)
 			return dsn_tool_usage();
 		i++;
-		if (strcmp(o, "--host") == 0)
-			info.reporting_mta = v;
-		else if (strcmp(o, "--to") == 0)
-			info.to = v;
-		else if (strcmp(o, "--postmaster") == 0)
-			info.postmaster = v;
-		else if (strcmp(o, "--envid") == 0)
-			info.envid = v;
-		else if (strcmp(o, "--qid") == 0)
-			info.qid = v;
-		else if (strcmp(o, "--ret") == 0)
-			info.ret = strcmp(v, "full") == 0   ? STORE_RET_FULL
-			           : strcmp(v, "hdrs") == 0 ? STORE_RET_HDRS
-			                                    : STORE_RET_DEFAULT;
-		else if (strcmp(o, "--arrival") == 0)
-			info.arrival = (time_t)strtoll(v, NULL, 10);
-		else if (strcmp(o, "--now") == 0)
-			info.now = (time_t)strtoll(v, NULL, 10);
-		else if (strcmp(o, "--max") == 0)
-			max = (size_t)strtoull(v, NULL, 10);
-		else if (strcmp(o, "--orig") == 0) {
-			free(orig);
-			if ((orig = dsn_tool_read(v, &orig_len)) == NULL) {
-				perror(v);
-				return 1;
-			}
-		} else if (strcmp(o, "--rcpt") == 0) {
-			if (n == DSN_TOOL_RCPTS ||
-			    dsn_tool_rcpt(v, &rcpts[n++]) < 0)
-				return dsn_tool_usage();
-		} else
-			return dsn_tool_usage();
 	}
 	buf_init(&out, (size_t)1 << 30);
-	if (dsn_build(&info, rcpts, n, orig, orig_len, max, &out) < 0) {
+	if (dsn_build(&t.info, t.rcpts, t.n, t.orig, t.orig_len, t.max, &out) <
+	    0) {
 		fprintf(stderr, "dsn_build failed\n");
 		return 1;
 	}
 	fwrite(out.data, 1, out.len, stdout);
 	buf_fini(&out);
-	free(orig);
+	free(t.orig);
 	return 0;
 }

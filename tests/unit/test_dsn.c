@@ -404,6 +404,30 @@ test_no_message_id(void **state)
 	buf_fini(&out);
 }
 
+/* A recipient without a notice is left out; an ORCPT without a type is
+ * rfc822; a bare address literal stays the Remote-MTA. */
+static void
+test_fields_edge(void **state)
+{
+	struct dsn_info info = info_default();
+	struct dsn_rcpt r[2] = {rcpt_failed(), rcpt_failed()};
+	struct buf out;
+
+	(void)state;
+	r[0].action = STORE_NOTICE_NONE;
+	r[0].final_rcpt = "skipped@remote.test";
+	r[1].orcpt = "bob@remote.test";
+	r[1].remote_mta = "[127.0.0.5]";
+	r[1].status = NULL;
+	out = build(&info, r, 2, orig, sizeof(orig) - 1, 0);
+	assert_null(strstr((const char *)out.data, "skipped@"));
+	assert_true(
+	    has_line(&out, "Original-Recipient: rfc822;bob@remote.test"));
+	assert_true(has_line(&out, "Remote-MTA: dns; [127.0.0.5]"));
+	assert_true(has_line(&out, "Status: 5.0.0"));
+	buf_fini(&out);
+}
+
 static void
 test_out_full(void **state)
 {
@@ -433,6 +457,7 @@ main(void)
 	    cmocka_unit_test(test_no_injection),
 	    cmocka_unit_test(test_long_lines),
 	    cmocka_unit_test(test_no_message_id),
+	    cmocka_unit_test(test_fields_edge),
 	    cmocka_unit_test(test_out_full),
 	};
 

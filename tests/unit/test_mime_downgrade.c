@@ -265,7 +265,8 @@ static const char nested[] =
     "<p>na=C3=AFve \xc3\xa9</p>\r\n"
     "--inner--\r\n"
     "--outer\r\n"
-    "Content-Type: image/png\r\n\r\n"
+    "Content-Type: image/png\r\n"
+    "Content-Transfer-Encoding :binary\r\n\r\n"
     "\x89PNG\r\n\x1a\n\x00\x01\r\n"
     "--outer\r\n"
     "Content-Type: application/pdf\r\n"
@@ -358,6 +359,27 @@ test_too_deep(void **state)
 	buf_fini(&m);
 }
 
+/* Past MIME_MAX_PARTS the tree is incomplete: refused. */
+static void
+test_too_many_parts(void **state)
+{
+	struct buf m;
+
+	(void)state;
+	buf_init(&m, MAX_OUT);
+	assert_int_equal(buf_printf(&m, "Content-Type: multipart/mixed; "
+	                                "boundary=b\r\n\r\n"),
+	                 0);
+	for (int i = 0; i < MIME_MAX_PARTS + 5; i++)
+		assert_int_equal(buf_printf(&m, "--b\r\n\r\npart %d\r\n", i),
+		                 0);
+	assert_int_equal(buf_printf(&m, "--b\r\n\r\n\xe9\r\n--b--\r\n"), 0);
+	struct buf out = dg((const char *)m.data, m.len, 1);
+
+	buf_fini(&out);
+	buf_fini(&m);
+}
+
 static void
 test_out_full(void **state)
 {
@@ -384,6 +406,7 @@ main(void)
 	    cmocka_unit_test(test_nested_multipart),
 	    cmocka_unit_test(test_cannot),
 	    cmocka_unit_test(test_too_deep),
+	    cmocka_unit_test(test_too_many_parts),
 	    cmocka_unit_test(test_out_full),
 	};
 
