@@ -38,7 +38,12 @@ $(REL_DIR)/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -O2 -MMD -MP -c -o $@ $<
 
-asan: build/postel-asan
+# Test drivers (tests/tools/*.c) linked with the sanitizer objects: the
+# end-to-end tests run them (smtpc_probe drives the SMTP client).
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(SAN_DIR)/tools/%)
+
+asan: build/postel-asan $(TOOL_BINS)
 build/postel-asan: $(SAN_OBJS) $(SAN_DIR)/main.o
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS)
 
@@ -50,6 +55,12 @@ $(SAN_DIR)/tests/%: tests/unit/%.c $(SAN_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) -Isrc -o $@ $< $(SAN_OBJS) \
 		$(LIBS) -lcmocka
+
+# Small programs the end-to-end tests drive (tests/tools/), built like the
+# unit tests, e.g. dsn_tool for tests/e2e/test_dsn_format.py.
+$(SAN_DIR)/tools/%: tests/tools/%.c $(SAN_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) -Isrc -o $@ $< $(SAN_OBJS) $(LIBS)
 
 # The library is compiled once for every fuzz target (instrumented for
 # coverage, without libFuzzer's main), then each target links it.
@@ -96,7 +107,7 @@ fuzz-long: $(FUZZ_BINS)
 
 # -rs: the reason of every skipped test; per-test timeout in
 # tests/e2e/pytest.ini.
-e2e: build/postel-asan all
+e2e: build/postel-asan all $(TOOL_BINS)
 	POSTEL_BIN=$(CURDIR)/build/postel-asan /usr/bin/python3 -m pytest -q -rs tests/e2e
 
 # Sets up the machine, builds, and runs every suite, each even when an

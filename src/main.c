@@ -1,6 +1,7 @@
 /*
  * postel: one binary. `postel serve` runs the server; domain, user and alias
- * manage accounts against the same store, also while the server runs.
+ * manage accounts against the same store, queue the outbound queue, also
+ * while the server runs.
  */
 #include <malloc.h>
 #include <stdbool.h>
@@ -42,6 +43,9 @@ usage(FILE *f)
 		" | user senders ADDRESS\n"
 		"  alias add SOURCE TARGET... | alias del SOURCE [TARGET]"
 		" | alias list [DOMAIN]\n"
+		"  queue list [--domain DOMAIN] [--held] | queue show ID"
+		" | queue flush [ID | --domain DOMAIN]\n"
+		"  queue hold|release|delete|bounce ID\n"
 		"  route DOMAIN | route --host HOST   (where mail for DOMAIN"
 		" would go; exit 0 routable, 1 not)\n"
 		"  version\n"
@@ -146,6 +150,12 @@ cmd_alias(const struct config *cfg, int argc, char **argv)
 }
 
 static int
+cmd_queue(const struct config *cfg, int argc, char **argv)
+{
+	return cli_queue(cfg, argc - 1, argv + 1);
+}
+
+static int
 cmd_route(const struct config *cfg, int argc, char **argv)
 {
 	return cli_route(cfg, argc - 1, argv + 1);
@@ -159,6 +169,7 @@ static const struct {
 	{ "domain", cmd_domain },
 	{ "user", cmd_user },
 	{ "alias", cmd_alias },
+	{ "queue", cmd_queue },
 	{ "route", cmd_route },
 	{ "version", cmd_version },
 };

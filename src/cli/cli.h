@@ -1,5 +1,5 @@
 /*
- * Administration commands: postel domain|user|alias ... They open the store
+ * Administration commands: postel domain|user|alias|queue ... They open the store
  * directly (SQLite in WAL mode lets them run while the server runs).
  */
 #ifndef POSTEL_CLI_H
@@ -16,6 +16,8 @@ int cli_user(const struct config *cfg, int argc, char **argv);
  * (cli_quota.c; argv[0] is "quota" or "show"). */
 int cli_user_quota(const struct config *cfg, int argc, char **argv);
 int cli_alias(const struct config *cfg, int argc, char **argv);
+/* queue list|show|flush|hold|release|delete|bounce (cli_queue.c). */
+int cli_queue(const struct config *cfg, int argc, char **argv);
 /* route DOMAIN | route --host HOST (cli_route.c; argv[0] is DOMAIN or
  * --host): 0 routable, 1 not (or error), 2 usage. */
 int cli_route(const struct config *cfg, int argc, char **argv);

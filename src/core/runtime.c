@@ -10,6 +10,8 @@
 
 #include "conn_int.h"
 #include "iprate.h"
+#include "log.h"
+#include "tls.h"
 
 int
 runtime_init(struct server *srv)
@@ -37,8 +39,25 @@ runtime_free(struct server *srv)
 			r->ips[b] = e->next;
 			free(e);
 		}
+	tls_ctx_free(r->tls_client_ctx);
 	free(r);
 	srv->reg = NULL;
+}
+
+struct ssl_ctx_st *
+server_tls_client_ctx(struct server *srv)
+{
+	struct runtime_reg *r = srv->reg;
+	char err[256];
+
+	if (r->tls_client_ctx == NULL) {
+		r->tls_client_ctx = tls_client_ctx_new(&srv->cfg, err,
+						       sizeof(err));
+		if (r->tls_client_ctx == NULL)
+			log_error(NULL, "tls_client", " error=%s",
+				  log_qs(err));
+	}
+	return r->tls_client_ctx;
 }
 
 bool

@@ -59,6 +59,11 @@ void server_queue_kick(struct server *srv);
 int runtime_init(struct server *srv);
 void runtime_free(struct server *srv);
 
+/* The outbound TLS client context (tls_client_ctx_new), made on first
+ * use and kept until runtime_free. NULL when it cannot be made. Loop
+ * thread. */
+struct ssl_ctx_st *server_tls_client_ctx(struct server *srv);
+
 /* POP3 exclusive access to a mailbox (RFC 1939 §8: the maildrop is locked
  * for the session). true when the lock was taken. */
 bool server_mailbox_lock(struct server *srv, int64_t mailbox_id);

@@ -30,6 +30,7 @@ struct runtime_reg {
 	struct runtime_lock *locks[RUNTIME_LOCK_BUCKETS];
 	unsigned busy;               /* durable jobs in flight */
 	struct server_watch *watches; /* server_watch_add */
+	struct ssl_ctx_st *tls_client_ctx; /* server_tls_client_ctx */
 };
 
 #endif

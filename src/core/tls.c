@@ -306,6 +306,36 @@ tls_ctx_new(const struct config *cfg, struct tls_tickets *tk, char *err,
 	return ctx;
 }
 
+SSL_CTX *
+tls_client_ctx_new(const struct config *cfg, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	int minv = strcmp(cfg->tls_min_version, "TLSv1.3") == 0
+		? TLS1_3_VERSION : TLS1_2_VERSION;
+
+	if (ctx == NULL) {
+		tls_ssl_error(err, errlen, "SSL_CTX_new");
+		return NULL;
+	}
+	/* RFC 8996: no TLS 1.0/1.1. The cipher lists are the server's:
+	 * RFC 9325 §4.2 holds for both ends. */
+	if (SSL_CTX_set_min_proto_version(ctx, minv) != 1 ||
+	    SSL_CTX_set_cipher_list(ctx, cfg->tls_ciphers) != 1 ||
+	    SSL_CTX_set_ciphersuites(ctx, cfg->tls_ciphersuites) != 1) {
+		tls_ssl_error(err, errlen, "client TLS profile");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
+				 SSL_OP_NO_COMPRESSION);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	/* A store that cannot be loaded only makes every peer unverified. */
+	if (SSL_CTX_set_default_verify_paths(ctx) != 1)
+		ERR_clear_error();
+	return ctx;
+}
+
 void
 tls_ctx_free(SSL_CTX *ctx)
 {

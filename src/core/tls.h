@@ -32,4 +32,14 @@ struct ssl_ctx_st *tls_ctx_new(const struct config *cfg,
 			       size_t errlen);
 void tls_ctx_free(struct ssl_ctx_st *ctx);
 
+/* The outbound SMTP client's context: TLS 1.2+ with the profile's
+ * ciphers, the system CA store (OpenSSL's default paths, which honour
+ * SSL_CERT_FILE/SSL_CERT_DIR) loaded so every handshake's verification
+ * result is known, no client certificate. Peers are not refused here
+ * (SSL_VERIFY_NONE): the caller sets the name to check per connection
+ * and decides from SSL_get_verify_result (opportunistic TLS, RFC 7435).
+ * NULL with err on failure. */
+struct ssl_ctx_st *tls_client_ctx_new(const struct config *cfg, char *err,
+				      size_t errlen);
+
 #endif

@@ -177,17 +177,24 @@ bool mime_is_search_field(const char *name, size_t len);
 int mime_search_fields(const char *msg, size_t len, char **fields_r,
 		       size_t *fields_len_r);
 
-/* RFC 6152 §3, RFC 2045: rewrites a message with 8-bit octets in its
- * body as 7-bit, for a next hop without 8BITMIME: every leaf part (or
- * the single body) whose content has 8-bit octets and whose
- * Content-Transfer-Encoding is 7bit/8bit/absent is re-encoded as
- * quoted-printable (text) or base64 (other types) with its
- * Content-Transfer-Encoding header replaced; multipart boundaries and
- * every other octet are kept. The header section must already be 7-bit.
- * 0: out holds the converted message; 1: it cannot be converted (8-bit
- * octets in a header, or inside a message/any or multipart part that may
- * not be re-encoded, RFC 2045 §6.4), bounce with 5.6.3; -1: out of
- * memory. */
+/* RFC 6152 §3, RFC 2045: rewrites a message with 8-bit octets as 7-bit,
+ * for a next hop without 8BITMIME (downgrade.c). A message without 8-bit
+ * octets is appended unchanged. Otherwise every leaf part (or the single
+ * body) with 8-bit octets is re-encoded, its Content-Transfer-Encoding
+ * field replaced: text as quoted-printable (RFC 2045 §6.7; CRLF stays the
+ * line break, every other octet is kept exactly, so decoding gives the
+ * original bytes back), other types and parts that were base64 as base64
+ * (§6.8); a leaf that claims quoted-printable or base64 but holds raw
+ * 8-bit octets is decoded first. Multiparts keep their boundaries and are
+ * labelled 7bit; parts and headers already 7-bit are copied octet for
+ * octet; 8-bit text in a preamble or epilogue is dropped (RFC 2046
+ * §5.1.1: it is ignored). The top-level header gains "MIME-Version: 1.0"
+ * when it lacks one and a part was re-encoded.
+ * 0: the converted message was appended to out; 1: it cannot be
+ * converted (8-bit octets in a header field, in a message/ or multipart/
+ * entity that may not be re-encoded, RFC 2045 §6.4, or under an unknown
+ * transfer encoding): bounce with 5.6.3, out unchanged; -1: out of
+ * memory or out full (out unchanged). */
 int mime_downgrade_7bit(const char *msg, size_t len, struct buf *out);
 
 #endif

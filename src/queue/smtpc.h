@@ -65,7 +65,8 @@ enum smtpc_ext {
 
 struct smtpc_rcpt {
 	const char *addr;
-	const char *orcpt;       /* "rfc822;addr" or NULL */
+	const char *orcpt;       /* "rfc822;addr" (decoded: the address is
+				  * xtext-encoded on the wire) or NULL */
 	unsigned notify;         /* enum store_notify; 0: not sent */
 	struct smtpc_reply reply;/* result: RCPT's reply, or DATA's when
 				  * RCPT was accepted */
@@ -100,7 +101,10 @@ struct smtpc *smtpc_connect(struct server *srv, const struct smtpc_target *t,
 /* Sends one transaction on a ready connection; done(arg, c, ok) when the
  * server has answered the end of data (or refused every recipient, or
  * the connection failed: ok false, every result set). m must live until
- * then. */
+ * then. A recipient refused at RCPT keeps that reply even when the
+ * connection fails later; the others get the failure. A message refused
+ * before anything is sent (SIZE, SMTPUTF8, 8-bit) is ok true: the
+ * connection stays usable. done may call smtpc_send or smtpc_free. */
 void smtpc_send(struct smtpc *c, struct smtpc_msg *m, smtpc_cb done,
 		void *arg);
 /* Sends RSET between transactions when a previous one failed midway;
@@ -116,6 +120,13 @@ uint64_t smtpc_max_size(const struct smtpc *c); /* SIZE n; 0 = none */
 /* "mx.example.org[192.0.2.1]:25" for logs and Remote-MTA. */
 const char *smtpc_peer(const struct smtpc *c);
 bool smtpc_is_tls(const struct smtpc *c);
+/* TLS with a certificate that verified for the target's host name. */
+bool smtpc_is_verified(const struct smtpc *c);
+/* "TLSv1.3 TLS_AES_256_GCM_SHA384" or "" */
+const char *smtpc_tls_info(const struct smtpc *c);
+/* Ready for smtpc_send: not failed, not closed by the server while idle
+ * (a connection kept for reuse can die in between). */
+bool smtpc_usable(const struct smtpc *c);
 /* Transactions completed on this connection. */
 unsigned smtpc_count(const struct smtpc *c);
 

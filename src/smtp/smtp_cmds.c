@@ -83,6 +83,7 @@ cmd_helo(struct smtp_session *s, const struct smtp_cmd *cmd)
 	lines[n++] = "ENHANCEDSTATUSCODES";
 	lines[n++] = "SMTPUTF8";
 	lines[n++] = "CHUNKING";
+	lines[n++] = "DSN"; /* RFC 3461 §4 */
 	if (!tls)
 		lines[n++] = "STARTTLS";
 	/* RFC 4954 §4 and DESIGN.md: no AUTH before TLS. */
@@ -92,9 +93,15 @@ cmd_helo(struct smtp_session *s, const struct smtp_cmd *cmd)
 	smtp_reply_lines(s, 250, lines, n);
 }
 
+struct smtp_mail_opts {
+	bool utf8;          /* SMTPUTF8 */
+	bool body_8bit;     /* BODY=8BITMIME */
+	uint64_t size;      /* SIZE=, 0 */
+};
+
 static int
 smtp_mail_params(struct smtp_session *s, const struct smtp_cmd *cmd,
-		 bool *utf8_r, uint64_t *size_r)
+		 struct smtp_mail_opts *o)
 {
 	for (size_t i = 0; i < cmd->n_params; i++) {
 		const struct smtp_param *p = &cmd->params[i];
@@ -115,7 +122,7 @@ smtp_mail_params(struct smtp_session *s, const struct smtp_cmd *cmd,
 					   "Message size exceeds fixed limit");
 				return -1;
 			}
-			*size_r = (uint64_t)sz;
+			o->size = (uint64_t)sz;
 		} else if (str_ieq(p->key, p->key_len, "BODY") && p->val) {
 			if (!str_ieq(p->val, p->val_len, "7BIT") &&
 			    !str_ieq(p->val, p->val_len, "8BITMIME")) {
@@ -123,9 +130,14 @@ smtp_mail_params(struct smtp_session *s, const struct smtp_cmd *cmd,
 					   "Unsupported BODY type");
 				return -1;
 			}
+			o->body_8bit = str_ieq(p->val, p->val_len, "8BITMIME");
 		} else if (str_ieq(p->key, p->key_len, "SMTPUTF8") &&
 			   p->val == NULL) {
-			*utf8_r = true;
+			o->utf8 = true;
+		} else if (str_ieq(p->key, p->key_len, "RET") ||
+			   str_ieq(p->key, p->key_len, "ENVID")) {
+			/* RFC 3461 §4.3-4.4: checked and decoded by the
+			 * parser (cmd->dsn_ret, cmd->envid). */
 		} else if (str_ieq(p->key, p->key_len, "AUTH") && p->val) {
 			/* RFC 4954 §5: accepted, not trusted. */
 		} else {
@@ -140,10 +152,9 @@ smtp_mail_params(struct smtp_session *s, const struct smtp_cmd *cmd,
 static void
 cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
-	bool utf8 = false;
-	uint64_t size = 0;
+	struct smtp_mail_opts o = { 0 };
 
-	if (smtp_mail_params(s, cmd, &utf8, &size) < 0)
+	if (smtp_mail_params(s, cmd, &o) < 0)
 		return;
 	/* Below min_free_disk nothing new is accepted, so a full
 	 * disk never loses mail; RFC 3463 4.3.1, a temporary refusal the
@@ -155,7 +166,7 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 		return;
 	}
 	/* RFC 6531 §3.4: a non-ASCII address needs SMTPUTF8. */
-	if (cmd->path_has_utf8 && !utf8) {
+	if (cmd->path_has_utf8 && !o.utf8) {
 		smtp_reply(s, 553, "5.6.7", "SMTPUTF8 is required for this "
 			   "address");
 		return;
@@ -166,8 +177,11 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 		smtp_tx_free(s);
 		return;
 	}
-	s->tx->smtputf8 = utf8;
-	s->tx->declared_size = size;
+	s->tx->smtputf8 = o.utf8;
+	s->tx->body_8bit = o.body_8bit;
+	s->tx->declared_size = o.size;
+	s->tx->dsn_ret = cmd->dsn_ret;
+	str_lcpy(s->tx->envid, cmd->envid, sizeof(s->tx->envid));
 	str_lcpy(s->tx->from, cmd->path, sizeof(s->tx->from));
 	s->state = SMTP_STATE_MAIL;
 	log_info(s->base.id, "mail", " from=%s", log_qs(cmd->path));
@@ -181,6 +195,9 @@ struct smtp_rcpt_job {
 	enum store_rcpt_status status;
 	int64_t *accounts;
 	size_t n;
+	char **remote;  /* external targets (NULL-terminated), or NULL */
+	unsigned notify;               /* RCPT NOTIFY= */
+	char orcpt[SMTP_ORCPT_MAX + 1];/* RCPT ORCPT=, decoded, or "" */
 	uint64_t size;  /* MAIL SIZE=, at least 1 */
 	bool full;      /* every account of the recipient is over quota */
 };
@@ -213,10 +230,29 @@ rcpt_work(void *arg)
 	struct smtp_rcpt_job *j = arg;
 	struct store *st = store_thread_handle(&j->s->base.srv->cfg);
 
-	j->status = st ? store_resolve_rcpt(st, j->addr, &j->accounts, &j->n)
+	j->status = st ? store_resolve_rcpt(st, j->addr, &j->accounts, &j->n,
+					    &j->remote)
 		       : STORE_RCPT_ERROR;
-	if (j->status == STORE_RCPT_OK)
+	/* Quota is a local account's: a recipient that also reaches
+	 * addresses elsewhere is taken for those. */
+	if (j->status == STORE_RCPT_OK && j->remote == NULL)
 		j->full = rcpt_full(st, j, j->s->base.srv->cfg.quota_default);
+}
+
+/* A recipient outside our domains from an authenticated client: the
+ * address itself is its one remote target. 0 or -1 (no memory). */
+static int
+rcpt_make_remote(struct smtp_rcpt_job *j)
+{
+	j->remote = calloc(2, sizeof(char *));
+	if (j->remote == NULL)
+		return -1;
+	j->remote[0] = strdup(j->addr);
+	if (j->remote[0] != NULL)
+		return 0;
+	free(j->remote);
+	j->remote = NULL;
+	return -1;
 }
 
 static void
@@ -232,13 +268,20 @@ rcpt_accept(struct smtp_session *s, struct smtp_rcpt_job *j)
 	}
 	tx->rcpts = r;
 	r = &tx->rcpts[tx->n_rcpts++];
+	memset(r, 0, sizeof(*r));
 	str_lcpy(r->addr, j->addr, sizeof(r->addr));
 	r->accounts = j->accounts;
 	r->n_accounts = j->n;
 	j->accounts = NULL;
+	r->remote = j->remote;
+	while (r->remote != NULL && r->remote[r->n_remote] != NULL)
+		r->n_remote++;
+	j->remote = NULL;
+	r->notify = j->notify;
+	str_lcpy(r->orcpt, j->orcpt, sizeof(r->orcpt));
 	s->state = SMTP_STATE_RCPT;
-	log_info(s->base.id, "rcpt", " to=%s accounts=%zu", log_qs(r->addr),
-		 j->n);
+	log_info(s->base.id, "rcpt", " to=%s accounts=%zu remote=%zu",
+		 log_qs(r->addr), r->n_accounts, r->n_remote);
 	smtp_reply(s, 250, "2.1.5", "Ok");
 }
 
@@ -282,14 +325,17 @@ rcpt_done(void *arg)
 			rcpt_refused(s);
 			break;
 		case STORE_RCPT_NOT_HOSTED:
-			if (s->authed)
-				smtp_reply(s, 550, "5.3.3", "<%s>: Delivery to "
-					   "other domains is not available on "
-					   "this server yet", j->addr);
-			else
+			/* Only an authenticated client may send elsewhere;
+			 * anyone else would make us an open relay. */
+			if (!s->authed) {
 				smtp_reply(s, 554, "5.7.1", "<%s>: Relay access "
 					   "denied", j->addr);
-			rcpt_refused(s);
+				rcpt_refused(s);
+			} else if (rcpt_make_remote(j) < 0) {
+				smtp_reply(s, 452, "4.3.1", "Out of memory");
+			} else {
+				rcpt_accept(s, j);
+			}
 			break;
 		default:
 			smtp_reply(s, 451, "4.3.0", "Temporary lookup failure");
@@ -297,6 +343,7 @@ rcpt_done(void *arg)
 		}
 	}
 	free(j->accounts);
+	store_strv_free(j->remote);
 	free(j);
 	if (!session_unref(&s->base))
 		smtp_session_resume(s);
@@ -348,6 +395,7 @@ static void
 cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	struct smtp_rcpt_job *j;
+	size_t n;
 
 	/* RFC 3030 §3: the recipients come before the first chunk (the
 	 * Received header naming them is already written). */
@@ -359,10 +407,17 @@ cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 		smtp_reply(s, 452, "4.5.3", "Too many recipients");
 		return;
 	}
-	if (cmd->n_params > 0) {
-		smtp_reply(s, 555, "5.5.4", "Unsupported parameter %s",
-			   log_q(cmd->params[0].key, cmd->params[0].key_len));
-		return;
+	/* RFC 3461 §4.1-4.2: NOTIFY and ORCPT, checked and decoded by the
+	 * parser; nothing else. */
+	for (size_t i = 0; i < cmd->n_params; i++) {
+		const struct smtp_param *p = &cmd->params[i];
+
+		if (!str_ieq(p->key, p->key_len, "NOTIFY") &&
+		    !str_ieq(p->key, p->key_len, "ORCPT")) {
+			smtp_reply(s, 555, "5.5.4", "Unsupported parameter %s",
+				   log_q(p->key, p->key_len));
+			return;
+		}
 	}
 	if (cmd->path_has_utf8 && !s->tx->smtputf8) {
 		smtp_reply(s, 553, "5.6.7", "SMTPUTF8 is required for this "
@@ -376,12 +431,20 @@ cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 	}
 	j->s = s;
 	j->size = s->tx->declared_size > 0 ? s->tx->declared_size : 1;
+	j->notify = cmd->notify;
+	str_lcpy(j->orcpt, cmd->orcpt, sizeof(j->orcpt));
 	/* RFC 5321 §4.1.1.3: <postmaster> without a domain is ours. */
 	if (strchr(cmd->path, '@') == NULL)
 		snprintf(j->addr, sizeof(j->addr), "%s@%s", cmd->path,
 			 s->base.srv->cfg.hostname);
 	else
 		str_lcpy(j->addr, cmd->path, sizeof(j->addr));
+	/* A trailing dot (an absolute domain, which the parser accepts)
+	 * names the same domain: alice@example.org. is alice@example.org,
+	 * hosted or not (never queued back to ourselves as "remote"). */
+	n = strlen(j->addr);
+	if (n > 1 && j->addr[n - 1] == '.' && j->addr[n - 2] != '@')
+		j->addr[n - 1] = '\0';
 	rcpt_submit(s, j);
 }
 

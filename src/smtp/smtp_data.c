@@ -8,23 +8,18 @@
  * start with "." lose that dot (RFC 5321 §4.5.2). BDAT chunks are stored as
  * sent (RFC 3030).
  *
- * Delivery: the message is written to its file while it arrives
- * (smtp_spool.c; the session holds a bounded part of it), after the
- * Received header, which is known before the first octet. At the end an
- * io worker fdatasyncs the file and computes the MIME metadata from it
- * (mapped, never copied to the heap), then the commit thread records it
- * for every recipient in the shared group commit (commit.h); only then
- * does the client get 250. A refused or abandoned message leaves no file.
+ * The message is written to its file while it arrives (smtp_spool.c; the
+ * session holds a bounded part of it), after the Received header, which
+ * is known before the first octet. At the end come the policy checks
+ * (smtp_data_policy), then the delivery (smtp_deliver.c). A refused or
+ * abandoned message leaves no file.
  *
  * RFC 3030 §2: a BDAT chunk's octets follow the command whatever the
  * reply, so every BDAT whose size could be read has its chunk read in
  * full, also when it is refused (wrong state, bad parameters, too big,
  * no recipients, an earlier chunk refused), and never taken as commands.
  */
-#include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
-#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -36,10 +31,8 @@
 #include "../core/log.h"
 #include "../core/runtime.h"
 #include "../core/workers.h"
-#include "../mime/mime.h"
 #include "../store/blob.h"
-#include "../store/commit.h"
-#include "../store/store.h"
+#include "../util/str.h"
 #include "smtp_int.h"
 #include "smtp_sender.h"
 
@@ -91,6 +84,11 @@ tx_append(struct smtp_session *s, const void *p, size_t n)
 		return;
 	}
 	tx->size += n;
+	/* 8-bit content (RFC 6152) decides how the queue may relay it;
+	 * looked for only until the first one. */
+	if (!tx->seen_8bit)
+		for (size_t i = 0; i < n && !tx->seen_8bit; i++)
+			tx->seen_8bit = ((const unsigned char *)p)[i] >= 0x80;
 	hdr_capture(tx, p, n);
 	if (smtp_spool_write(tx->spool, p, n) < 0)
 		smtp_spool_abort(&tx->spool);
@@ -171,17 +169,51 @@ data_emit(void *arg, const char *p, size_t n, bool eol)
 	tx_append(s, p, n);
 }
 
-static void smtp_deliver(struct smtp_session *s);
+/* RFC 5321 §6.3: a message that has gone through more than this many
+ * relays is looping. */
+#define SMTP_MAX_RECEIVED 30
+
+/* Received header fields in the header section as received (ours,
+ * written before it, is not there). */
+static size_t
+received_count(const struct smtp_tx *tx)
+{
+	const char *h = (const char *)tx->hdr.data;
+	size_t n = 0, len = tx->hdr.len;
+
+	for (size_t i = 0; i + 9 <= len; i++) {
+		if ((i == 0 || h[i - 1] == '\n') &&
+		    str_ieq(h + i, 9, "Received:"))
+			n++;
+		const char *nl = memchr(h + i, '\n', len - i);
+		if (nl == NULL)
+			break;
+		i = (size_t)(nl - h);
+	}
+	return n;
+}
 
 /* Policy checks on the complete message, then delivery. The header
  * section as received is in s->tx->hdr (hdr_cut when it was longer than
- * LIMIT_SMTP_HEADER_KEPT). Today: submission's sender identity (From:/Sender:,
+ * LIMIT_SMTP_HEADER_KEPT). Today: the hop count (more than
+ * SMTP_MAX_RECEIVED Received fields: 554 5.4.6), then submission's
+ * sender identity (From:/Sender:,
  * smtp_sender.h), which may look addresses up on a worker; it calls
  * smtp_deliver when the message may go, or replies and frees the
  * transaction. */
 static void
 smtp_data_policy(struct smtp_session *s)
 {
+	size_t received = received_count(s->tx);
+
+	if (received > SMTP_MAX_RECEIVED) {
+		log_info(s->base.id, "reject", " msg=%s reason=loop "
+			 "received=%zu", s->tx->msgid, received);
+		smtp_reply(s, 554, "5.4.6", "Too many Received headers: mail "
+			   "loop detected");
+		smtp_tx_free(s);
+		return;
+	}
 	smtp_sender_data(s, (const char *)s->tx->hdr.data, s->tx->hdr.len,
 			 s->tx->hdr_cut, smtp_deliver);
 }
@@ -379,27 +411,6 @@ smtp_cmd_bdat(struct smtp_session *s, const struct smtp_cmd *cmd)
 
 /* ---- delivery ---------------------------------------------------------- */
 
-struct smtp_delivery {
-	struct smtp_session *s;
-	struct smtp_spool *spool;  /* taken from the transaction */
-	int64_t *accounts;      /* distinct */
-	size_t n_accounts;
-	char path[BLOB_PATH_MAX];
-	char msgid[17];
-	uint64_t size;          /* of the file, Received header included */
-	struct store_meta meta;   /* ENVELOPE, BODYSTRUCTURE... for IMAP */
-	struct store_delivery sd;
-};
-
-static void
-delivery_free(struct smtp_delivery *d)
-{
-	smtp_spool_free(&d->spool, false);
-	store_meta_free(&d->meta);
-	free(d->accounts);
-	free(d);
-}
-
 /* RFC 5321 §4.4 trace field. RFC 4954 §7 allows naming the authenticated
  * identity in a comment; like Postfix (smtpd_sasl_authenticated_header =
  * no) we do not: it would tell every recipient the sender's login name.
@@ -458,189 +469,3 @@ tx_begin(struct smtp_session *s)
 	return rc;
 }
 
-static int
-collect_accounts(struct smtp_session *s, struct smtp_delivery *d)
-{
-	size_t total = 0;
-
-	for (size_t i = 0; i < s->tx->n_rcpts; i++)
-		total += s->tx->rcpts[i].n_accounts;
-	d->accounts = calloc(total ? total : 1, sizeof(int64_t));
-	if (d->accounts == NULL)
-		return -1;
-	for (size_t i = 0; i < s->tx->n_rcpts; i++)
-		for (size_t k = 0; k < s->tx->rcpts[i].n_accounts; k++) {
-			int64_t id = s->tx->rcpts[i].accounts[k];
-			bool seen = false;
-			for (size_t m = 0; m < d->n_accounts && !seen; m++)
-				seen = d->accounts[m] == id;
-			if (!seen)
-				d->accounts[d->n_accounts++] = id;
-		}
-	return 0;
-}
-
-static int
-deliver_apply(struct store *st, void *arg, const char **err_r)
-{
-	struct smtp_delivery *d = arg;
-
-	return store_deliver(st, &d->sd, err_r);
-}
-
-/* A delivery that was not committed leaves no file behind. */
-static void
-deliver_after(void *arg, bool ok)
-{
-	struct smtp_delivery *d = arg;
-
-	if (!ok)
-		blob_unlink(d->s->base.srv->cfg.data_dir, d->path);
-}
-
-static void
-deliver_log(struct smtp_session *s, struct smtp_delivery *d)
-{
-	log_info(s->base.id, "accept", " msg=%s from=%s size=%llu rcpts=%zu",
-		 d->msgid, log_qs(s->tx->from), (unsigned long long)d->size,
-		 s->tx->n_rcpts);
-	for (size_t i = 0; i < s->tx->n_rcpts; i++)
-		for (size_t k = 0; k < s->tx->rcpts[i].n_accounts; k++)
-			log_info(s->base.id, "deliver",
-				 " msg=%s rcpt=%s account=%lld "
-				 "mailbox=INBOX", d->msgid,
-				 log_qs(s->tx->rcpts[i].addr),
-				 (long long)s->tx->rcpts[i].accounts[k]);
-}
-
-static void
-deliver_done(void *arg, int result)
-{
-	struct smtp_delivery *d = arg;
-	struct smtp_session *s = d->s;
-
-	server_busy_end(s->base.srv);
-	/* The transaction outlives a vanished client until we unref. */
-	if (result == 0) {
-		deliver_log(s, d);
-		for (size_t i = 0; i < d->n_accounts; i++)
-			server_notify_account(s->base.srv, d->accounts[i]);
-	}
-	if (s->base.conn != NULL) {
-		if (result == 0)
-			smtp_reply(s, 250, "2.0.0", "Ok: queued as %s", d->msgid);
-		else
-			smtp_reply(s, 451, "4.3.0", "Temporary failure storing "
-				   "the message, try again later");
-		smtp_tx_free(s);
-	}
-	delivery_free(d);
-	if (!session_unref(&s->base))
-		smtp_session_resume(s);
-}
-
-/* The parse touches every page of the mapping, and mapped pages count in
- * the process's resident set while mapped (page cache, not heap, but
- * still). Messages above this size are parsed one at a time per process,
- * so twenty 30 MB messages ending together map 30 MB, not 600 MB. The
- * lock is process-wide because the bound is; only io workers take it,
- * never the loop (they wait at most one parse, as they wait on fdatasync). */
-#define SMTP_META_SERIAL_SIZE (1024 * 1024)
-static pthread_mutex_t smtp_meta_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* IMAP's view of the message is computed once, here, on the io worker,
- * from the complete file mapped read-only: no copy of the message on the
- * heap (mime.h). Without it (no memory, mmap failed) the message is still
- * delivered; IMAP computes the metadata on first use. */
-static void
-delivery_meta_of(struct smtp_delivery *d, const char *msg, size_t size)
-{
-	if (mime_compute_meta(msg, size, &d->meta.envelope, &d->meta.body,
-			      &d->meta.bodystructure, &d->meta.partmap,
-			      &d->meta.partmap_len) < 0)
-		return;
-	/* Without them (too big) SEARCH reads the message instead. */
-	(void)mime_search_fields(msg, size, &d->meta.fields,
-				 &d->meta.fields_len);
-	d->sd.meta = &d->meta;
-}
-
-/* A message that fit in one spool buffer is parsed from that buffer: a
- * mapping costs a page fault per page and, at munmap, a TLB shootdown
- * that interrupts every CPU running one of our threads (the loop too). */
-static void
-delivery_meta(void *arg, int fd, const void *data, size_t size)
-{
-	struct smtp_delivery *d = arg;
-	bool serial = size > SMTP_META_SERIAL_SIZE;
-	void *map;
-
-	if (size == 0)
-		return;
-	if (data != NULL) {
-		delivery_meta_of(d, data, size);
-		return;
-	}
-	if (serial)
-		pthread_mutex_lock(&smtp_meta_lock);
-	map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
-	if (map != MAP_FAILED) {
-		(void)madvise(map, size, MADV_SEQUENTIAL);
-		delivery_meta_of(d, map, size);
-		munmap(map, size);
-	}
-	if (serial)
-		pthread_mutex_unlock(&smtp_meta_lock);
-}
-
-/* Loop: the file is complete and on disk (or failed). */
-static void
-blob_done(void *arg)
-{
-	struct smtp_delivery *d = arg;
-	struct commit_job job = { 0 };
-	int err = smtp_spool_error(d->spool);
-
-	if (err != 0) {
-		log_error(d->s->base.id, "blob_write", " msg=%s errno=%d",
-			  d->msgid, err);
-		deliver_done(d, -1);
-		return;
-	}
-	snprintf(d->path, sizeof(d->path), "%s", smtp_spool_path(d->spool));
-	d->size = smtp_spool_size(d->spool);
-	/* From now on the commit owns the file (deliver_after). */
-	smtp_spool_free(&d->spool, true);
-	snprintf(d->sd.blob, sizeof(d->sd.blob), "%s", d->path);
-	d->sd.size = (int64_t)d->size;
-	d->sd.internaldate = (int64_t)time(NULL);
-	d->sd.accounts = d->accounts;
-	d->sd.n_accounts = d->n_accounts;
-	job.apply = deliver_apply;
-	job.after = deliver_after;
-	job.done = deliver_done;
-	job.arg = d;
-	snprintf(job.sync_blob, sizeof(job.sync_blob), "%s", d->path);
-	commit_submit(d->s->base.srv->commit, &job);
-}
-
-static void
-smtp_deliver(struct smtp_session *s)
-{
-	struct smtp_delivery *d = calloc(1, sizeof(*d));
-
-	if (d == NULL || collect_accounts(s, d) < 0) {
-		free(d);
-		smtp_reply(s, 451, "4.3.0", "Out of memory");
-		smtp_tx_free(s);
-		return;
-	}
-	d->s = s;
-	memcpy(d->msgid, s->tx->msgid, sizeof(d->msgid));
-	d->spool = s->tx->spool;          /* moved: the delivery owns it */
-	s->tx->spool = NULL;
-	session_ref(&s->base);
-	server_busy_begin(s->base.srv);
-	conn_pause(s->base.conn);
-	smtp_spool_finish(d->spool, delivery_meta, blob_done, d);
-}

@@ -45,15 +45,26 @@ enum smtp_state {
 	SMTP_STATE_RCPT = 1 << 3, /* at least one recipient */
 };
 
+/* One RCPT the client gave: its local accounts and the addresses it
+ * reaches outside our domains (remote: the address itself on
+ * submission, or the external targets of an alias), which are queued. */
 struct smtp_rcpt {
 	char addr[LIMIT_ADDRESS + 1];
 	int64_t *accounts;
 	size_t n_accounts;
+	char **remote;      /* NULL-terminated (store_strv_free), or NULL */
+	size_t n_remote;
+	unsigned notify;    /* RFC 3461 NOTIFY (enum smtp_notify), 0 */
+	char orcpt[SMTP_ORCPT_MAX + 1]; /* decoded "rfc822;..." or "" */
 };
 
 struct smtp_tx {
 	char from[LIMIT_ADDRESS + 1];
 	bool smtputf8;
+	bool body_8bit;     /* MAIL BODY=8BITMIME (RFC 6152) */
+	bool seen_8bit;     /* an octet >= 0x80 in the message */
+	enum smtp_ret dsn_ret;               /* RFC 3461 RET */
+	char envid[SMTP_ENVID_MAX + 1];      /* RFC 3461 ENVID, decoded */
 	struct smtp_rcpt *rcpts;
 	size_t n_rcpts;
 	/* The message file, written as the message arrives (smtp_spool.c);
@@ -124,6 +135,11 @@ void smtp_session_resume(struct smtp_session *s);
 /* smtp_cmds.c */
 void smtp_dispatch(struct smtp_session *s, const char *line, size_t len);
 void smtp_reset_after_tls(struct smtp_session *s);
+
+/* smtp_deliver.c: the complete, accepted message is made durable and
+ * committed for its local accounts and queued for its remote recipients
+ * in one group-commit job, then answered (250 or 451). */
+void smtp_deliver(struct smtp_session *s);
 
 /* smtp_data.c */
 void smtp_cmd_data(struct smtp_session *s, const struct smtp_cmd *cmd);

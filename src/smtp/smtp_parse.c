@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../util/str.h"
 
@@ -41,8 +42,8 @@ smtp_is_alnum(unsigned char c)
 
 /* Well-formed UTF-8 (RFC 3629 §4): no overlongs, surrogates or values past
  * U+10FFFF. Plain ASCII passes. */
-static bool
-smtp_valid_utf8(const unsigned char *s, size_t len)
+bool
+smtp_utf8_valid(const unsigned char *s, size_t len)
 {
 	size_t i = 0;
 
@@ -176,7 +177,7 @@ smtp_valid_domain(const char *s, size_t len)
 	if (s[len - 1] == '.')
 		len--;
 	if (len == 0 || len > LIMIT_DOMAIN ||
-	    !smtp_valid_utf8((const unsigned char *)s, len))
+	    !smtp_utf8_valid((const unsigned char *)s, len))
 		return false;
 	for (size_t i = 0; i <= len; i++) {
 		if (i < len && s[i] != '.')
@@ -289,7 +290,7 @@ smtp_valid_mailbox(const char *s, size_t n)
 	long at = smtp_find_at(s, n);
 	size_t dlen;
 
-	if (at <= 0 || !smtp_valid_utf8((const unsigned char *)s, n))
+	if (at <= 0 || !smtp_utf8_valid((const unsigned char *)s, n))
 		return false;
 	dlen = n - (size_t)at - 1;
 	if ((size_t)at > LIMIT_LOCALPART || dlen == 0 || dlen > LIMIT_DOMAIN)
@@ -384,7 +385,7 @@ smtp_valid_param(const char *w, size_t n, struct smtp_param *pr)
 		if (c < 33 || c == '=' || c == 127)
 			return false;
 	}
-	return smtp_valid_utf8((const unsigned char *)pr->val, pr->val_len);
+	return smtp_utf8_valid((const unsigned char *)pr->val, pr->val_len);
 }
 
 static int
@@ -398,10 +399,21 @@ smtp_parse_params(const char *p, const char *end, struct smtp_cmd *cmd,
 
 	if (n > SMTP_MAX_PARAMS)
 		return smtp_fail(err, 501, "5.5.4", "Too many parameters");
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		const struct smtp_param *pr = &cmd->params[i];
+
 		if (!smtp_valid_param(w[i], wl[i], &cmd->params[i]))
 			return smtp_fail(err, 501, "5.5.4",
 					 "Invalid parameter syntax");
+		/* A keyword twice (RFC 3461 §4: each DSN parameter at most
+		 * once; RFC 1869 gives no meaning to a repeat either). */
+		for (size_t k = 0; k < i; k++)
+			if (cmd->params[k].key_len == pr->key_len &&
+			    strncasecmp(cmd->params[k].key, pr->key,
+					pr->key_len) == 0)
+				return smtp_fail(err, 501, "5.5.4",
+						 "Duplicate parameter");
+	}
 	cmd->n_params = n;
 	return 0;
 }
@@ -505,7 +517,9 @@ smtp_args_path(const char *arg, size_t len, struct smtp_cmd *cmd,
 			return smtp_fail(err, 501, "5.1.3",
 					 "Null recipient not allowed");
 		cmd->path[0] = '\0';
-		return smtp_parse_params(next, end, cmd, err);
+		if (smtp_parse_params(next, end, cmd, err) < 0)
+			return -1;
+		return smtp_parse_dsn(cmd, is_mail, err);
 	}
 	if (*ms == '@') {
 		ms = smtp_skip_route(ms, me);
@@ -513,9 +527,10 @@ smtp_args_path(const char *arg, size_t len, struct smtp_cmd *cmd,
 			return smtp_fail(err, 501, is_mail ? "5.1.7" : "5.1.3",
 					 "Bad source route");
 	}
-	if (smtp_store_path(ms, me, is_mail, cmd, err) < 0)
+	if (smtp_store_path(ms, me, is_mail, cmd, err) < 0 ||
+	    smtp_parse_params(next, end, cmd, err) < 0)
 		return -1;
-	return smtp_parse_params(next, end, cmd, err);
+	return smtp_parse_dsn(cmd, is_mail, err);
 }
 
 static int

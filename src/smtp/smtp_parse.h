@@ -40,6 +40,24 @@ struct smtp_param {
 	size_t val_len;
 };
 
+/* RFC 3461 DSN parameters, decoded by the parser. */
+#define SMTP_ENVID_MAX 100       /* RFC 3461 §4.4, decoded octets */
+#define SMTP_ORCPT_WIRE_MAX 500  /* RFC 3461 §4.2, the value as sent */
+/* The decoded ORCPT kept: "rfc822;" or "utf-8;" and an address of at
+ * most LIMIT_ADDRESS octets (longer ones are refused: no mailbox is). */
+#define SMTP_ORCPT_MAX (LIMIT_ADDRESS + 8)
+
+/* RFC 3461 §4.1 NOTIFY (the bits of enum store_notify). */
+enum smtp_notify {
+	SMTP_NOTIFY_SUCCESS = 1 << 0,
+	SMTP_NOTIFY_FAILURE = 1 << 1,
+	SMTP_NOTIFY_DELAY = 1 << 2,
+	SMTP_NOTIFY_NEVER = 1 << 3,
+};
+
+/* RFC 3461 §4.3 RET (the values of enum store_ret). */
+enum smtp_ret { SMTP_RET_DEFAULT = 0, SMTP_RET_FULL, SMTP_RET_HDRS };
+
 struct smtp_cmd {
 	enum smtp_verb verb;
 	/* Everything after the verb and one space, not terminated (HELO
@@ -56,6 +74,16 @@ struct smtp_cmd {
 	bool path_has_utf8;  /* non-ASCII octets in the path (RFC 6531) */
 	struct smtp_param params[SMTP_MAX_PARAMS];
 	size_t n_params;
+
+	/* DSN (RFC 3461), checked and decoded here; the parameters stay in
+	 * params[] too. MAIL: RET= and ENVID= (xtext decoded, "" when not
+	 * given). RCPT: NOTIFY= (0 when not given) and ORCPT= as
+	 * "rfc822;addr" or "utf-8;addr" (addr-type lower-cased, xtext or
+	 * RFC 6533 \x{HEX} decoded, "" when not given). */
+	enum smtp_ret dsn_ret;
+	char envid[SMTP_ENVID_MAX + 1];
+	unsigned notify;
+	char orcpt[SMTP_ORCPT_MAX + 1];
 
 	/* BDAT <size> [LAST] (RFC 3030). */
 	unsigned long long bdat_size;
@@ -77,7 +105,8 @@ struct smtp_parse_error {
  * (500 5.5.1), missing or stray arguments (501 5.5.4), a HELO/EHLO name
  * that is no ASCII domain or address literal (501 5.5.2), malformed paths
  * (501 5.1.3 for MAIL/RCPT syntax, 553 5.1.3 not used here), too many
- * parameters (501 5.5.4). Verbs are case-insensitive. */
+ * parameters, a parameter given twice, or a bad DSN value (RET, ENVID on
+ * MAIL; NOTIFY, ORCPT on RCPT: 501 5.5.4). Verbs are case-insensitive. */
 int smtp_parse_command(const char *line, size_t len, struct smtp_cmd *cmd,
 		       struct smtp_parse_error *err);
 
@@ -97,6 +126,13 @@ bool smtp_valid_helo(const char *s, size_t len);
 int smtp_split_address(const char *addr, size_t *at_r);
 
 const char *smtp_verb_name(enum smtp_verb v);
+/* Well-formed UTF-8 (RFC 3629 §4); plain ASCII passes. */
+bool smtp_utf8_valid(const unsigned char *s, size_t len);
+/* smtp_parse_dsn.c, for smtp_parse_command only: checks and decodes the
+ * DSN parameters among cmd->params (RET, ENVID on MAIL; NOTIFY, ORCPT on
+ * RCPT). 0, or -1 with err filled (501 5.5.4). */
+int smtp_parse_dsn(struct smtp_cmd *cmd, bool is_mail,
+		   struct smtp_parse_error *err);
 /* True when line's first word is BDAT (any case), whether or not the rest
  * parses: a BDAT whose size cannot be read ends the connection. */
 bool smtp_line_is_bdat(const char *line, size_t len);

@@ -17,6 +17,7 @@
 #include "../core/conn.h"
 #include "../core/log.h"
 #include "../core/runtime.h"
+#include "../store/store.h"
 #include "../util/str.h"
 #include "smtp_int.h"
 
@@ -79,8 +80,10 @@ smtp_tx_free(struct smtp_session *s)
 
 	if (tx == NULL)
 		return;
-	for (size_t i = 0; i < tx->n_rcpts; i++)
+	for (size_t i = 0; i < tx->n_rcpts; i++) {
 		free(tx->rcpts[i].accounts);
+		store_strv_free(tx->rcpts[i].remote);
+	}
 	free(tx->rcpts);
 	/* A message being received is dropped with its file. */
 	smtp_spool_abort(&tx->spool);

@@ -66,6 +66,28 @@ store_strv_free(char **v)
 	free(v);
 }
 
+/* ---- the outbound queue --------------------------------------------- */
+
+void
+store_queue_entry_fini(struct store_queue_entry *e)
+{
+	if (e == NULL)
+		return;
+	free(e->rcpts);
+	e->rcpts = NULL;
+	e->n_rcpts = 0;
+}
+
+void
+store_queue_entries_free(struct store_queue_entry *e, size_t n)
+{
+	if (e == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		store_queue_entry_fini(&e[i]);
+	free(e);
+}
+
 /* ---- IMAP -------------------------------------------------------- */
 
 void

@@ -23,8 +23,9 @@
  * 2: subscriptions, vanished, blob_meta, mailbox counters (IMAP).
  * 3: blob_fields (search fields).
  * 4: accounts.quota_bytes, sender grants (quotas, sender identity).
+ * 5: queue_msgs, queue_rcpts, queue_serial (the outbound queue).
  * Each step is schema_vN.sql, embedded in store_sqlite_schema.c. */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 /* IMAP system flags (RFC 9051 §2.3.2), kept as a bit mask. */
 enum store_flag {
@@ -40,7 +41,8 @@ enum store_flag {
 
 /* Result of resolving an envelope recipient. */
 enum store_rcpt_status {
-	STORE_RCPT_OK = 0,        /* *accounts_r holds >= 1 account ids */
+	STORE_RCPT_OK = 0,        /* >= 1 account ids in *accounts_r, or
+				   * remote targets in *remote_r */
 	STORE_RCPT_NOT_HOSTED,    /* the domain is not one of ours */
 	STORE_RCPT_NO_USER,       /* hosted domain, no such user or alias */
 	STORE_RCPT_ERROR = -1,    /* temporary failure */
@@ -210,7 +212,7 @@ struct store_ops {
 	enum store_rcpt_status (*resolve_rcpt)(struct store *st,
 					       const char *address,
 					       int64_t **accounts_r,
-					       size_t *n_r);
+					       size_t *n_r, char ***remote_r);
 	int (*deliver)(struct store *st, const struct store_delivery *d,
 		       const char **err_r);
 	int (*mailbox_info)(struct store *st, int64_t account_id,
@@ -543,13 +545,18 @@ store_alias_list(struct store *st, const char *domain_or_null, char ***lines_r,
 /* Resolves an envelope recipient to local accounts: exact account, then
  * "local+tag" -> "local", then aliases (expanded recursively, at most 8
  * levels, loops ignored), then the domain's catch-all. Domain matching is
- * case-insensitive. *accounts_r is malloc'ed, distinct ids. Alias targets
- * outside our domains are ignored until the outbound queue exists. */
+ * case-insensitive. *accounts_r is malloc'ed, distinct ids (NULL, *n_r 0
+ * when none). Alias targets outside our domains, reached the same way,
+ * go to *remote_r: a NULL-terminated malloc'ed list of distinct
+ * addresses (domain lower-cased) for the outbound queue, NULL when there
+ * are none; free with store_strv_free. STORE_RCPT_OK when there are
+ * accounts or remote targets. remote_r may be NULL: external targets are
+ * then ignored (an alias with only those resolves to NO_USER). */
 static inline enum store_rcpt_status
 store_resolve_rcpt(struct store *st, const char *address, int64_t **accounts_r,
-		   size_t *n_r)
+		   size_t *n_r, char ***remote_r)
 {
-	return st->ops->resolve_rcpt(st, address, accounts_r, n_r);
+	return st->ops->resolve_rcpt(st, address, accounts_r, n_r, remote_r);
 }
 
 /* Inserts one message row per account into its INBOX: next UID, bumps

@@ -136,7 +136,10 @@ struct store_queue_entry {
 	struct store_queue_rcpt *rcpts; /* malloc'ed */
 	size_t n_rcpts;
 };
+/* Frees the recipients of each of the n entries, then the array e. */
 void store_queue_entries_free(struct store_queue_entry *e, size_t n);
+/* Frees the recipients of one entry the caller holds (store_queue_get). */
+void store_queue_entry_fini(struct store_queue_entry *e);
 
 /* The outcome of one attempt for one recipient (store_queue_update). */
 struct store_queue_update {
@@ -156,7 +159,9 @@ struct store_queue_update {
  * group-commit job, beside store_deliver for local recipients); each
  * pending recipient gets next_attempt = created, attempts 0. The domain
  * of each recipient is taken from its address, lower-cased. Bumps the
- * queue serial. Errors: "queue id already exists", "invalid address". */
+ * queue serial. msg_id_r may be NULL. Errors: "queue id already exists",
+ * "invalid address", "ENVID too long", "incomplete queue entry" (no qid,
+ * blob or recipient). */
 static inline int
 store_queue_add(struct store *st, const struct store_queue_new *m,
 		int64_t *msg_id_r, const char **err_r)
@@ -175,8 +180,10 @@ store_queue_due(struct store *st, int64_t now, size_t limit,
 	return st->ops->queue_due(st, now, limit, items_r, n_r, err_r);
 }
 
-/* The earliest next_attempt among pending recipients of messages not
- * held: 1 (*when_r), 0 none, -1 error. */
+/* The earliest time a pending recipient of a message not held becomes
+ * due: its next_attempt, or for a leased one the end of its lease
+ * (lease_until + 1), so work in flight does not look overdue. 1
+ * (*when_r), 0 none, -1 error. */
 static inline int
 store_queue_next_due(struct store *st, int64_t *when_r)
 {
@@ -193,7 +200,8 @@ store_queue_serial(struct store *st, int64_t *serial_r)
 }
 
 /* Takes the lease of each listed recipient that is still pending and
- * free (lease_until < now) for owner until `until`; *taken_r (may be
+ * free (lease_until < now), of a message not held, for owner (1..63
+ * bytes) until `until`; *taken_r (may be
  * NULL) gets how many were taken. Only leased recipients may be tried;
  * on PostgreSQL this is where nodes share the queue (SKIP LOCKED). */
 static inline int
@@ -206,7 +214,10 @@ store_queue_lease(struct store *st, const int64_t *rcpt_ids, size_t n,
 }
 
 /* Records one attempt's outcome and frees the lease. Call inside a
- * transaction (group commit). */
+ * transaction (group commit). status, reply and remote_mta NULL leave
+ * them unchanged; reply is kept to STORE_QUEUE_REPLY_MAX bytes. A
+ * recipient no longer pending (bounced or deleted by the administrator
+ * while it was tried) is left as it is, and that is not an error. */
 static inline int
 store_queue_update(struct store *st, const struct store_queue_update *u,
 		   const char **err_r)
@@ -256,8 +267,8 @@ store_queue_list(struct store *st, const char *domain_or_null, bool held_only,
 				   n_r, err_r);
 }
 
-/* One message by queue id: 1 found (*e filled, free with
- * store_queue_entries_free(e, 1)), 0 no such id, -1 error. */
+/* One message by queue id: 1 found (*e filled, free its recipients with
+ * store_queue_entry_fini(e)), 0 no such id, -1 error (st->err). */
 static inline int
 store_queue_get(struct store *st, const char *qid,
 		struct store_queue_entry *e)
@@ -265,8 +276,8 @@ store_queue_get(struct store *st, const char *qid,
 	return st->ops->queue_get(st, qid, e);
 }
 
-/* hold = true: the message is not tried until released. Errors: "no
- * such queue id". */
+/* hold = true: the message is not tried (nor leased) until released.
+ * Errors: "no such queue id". */
 static inline int
 store_queue_hold(struct store *st, const char *qid, bool hold,
 		 const char **err_r)
@@ -276,7 +287,8 @@ store_queue_hold(struct store *st, const char *qid, bool hold,
 
 /* Pending recipients of one message (qid), of every message with a
  * recipient in domain, or of all (both NULL) become due now (held ones
- * stay held); *n_r (may be NULL) gets how many. */
+ * stay held and are not counted); *n_r (may be NULL) gets how many.
+ * Errors: "no such queue id". */
 static inline int
 store_queue_flush(struct store *st, const char *qid_or_null,
 		  const char *domain_or_null, size_t *n_r, const char **err_r)
@@ -285,7 +297,8 @@ store_queue_flush(struct store *st, const char *qid_or_null,
 				    err_r);
 }
 
-/* Removes the message without any notice. */
+/* Removes the message without any notice; *orphans_r as
+ * store_queue_retire. Errors: "no such queue id". */
 static inline int
 store_queue_delete(struct store *st, const char *qid, char ***orphans_r,
 		   const char **err_r)
@@ -295,7 +308,9 @@ store_queue_delete(struct store *st, const char *qid, char ***orphans_r,
 
 /* Gives up now: every pending recipient becomes FAILED with status
  * "5.0.0" and reply "given up by the administrator", notice FAILED
- * unless its NOTIFY excludes failures (the queue then sends the DSN). */
+ * unless its NOTIFY excludes failures (the queue then sends the DSN).
+ * Errors: "no such queue id" (a message without pending recipients is
+ * no error). */
 static inline int
 store_queue_bounce(struct store *st, const char *qid, const char **err_r)
 {

@@ -25,6 +25,7 @@ static const char *const sq_migrations[] = {
 	store_sqlite_schema_v2,
 	store_sqlite_schema_v3,
 	store_sqlite_schema_v4,
+	store_sqlite_schema_v5,
 };
 _Static_assert(sizeof(sq_migrations) / sizeof(sq_migrations[0])
 		       == STORE_SCHEMA_VERSION,
@@ -733,4 +734,19 @@ const struct store_ops store_sqlite_ops = {
 	.sender_grant_list = store_sqlite_sender_grant_list,
 	.quota_get = store_sqlite_quota_get,
 	.quota_set = store_sqlite_quota_set,
+	.queue_add = store_sqlite_queue_add,
+	.queue_due = store_sqlite_queue_due,
+	.queue_next_due = store_sqlite_queue_next_due,
+	.queue_serial = store_sqlite_queue_serial,
+	.queue_lease = store_sqlite_queue_lease,
+	.queue_update = store_sqlite_queue_update,
+	.queue_notices = store_sqlite_queue_notices,
+	.queue_notice_done = store_sqlite_queue_notice_done,
+	.queue_retire = store_sqlite_queue_retire,
+	.queue_list = store_sqlite_queue_list,
+	.queue_get = store_sqlite_queue_get,
+	.queue_hold = store_sqlite_queue_hold,
+	.queue_flush = store_sqlite_queue_flush,
+	.queue_delete = store_sqlite_queue_delete,
+	.queue_bounce = store_sqlite_queue_bounce,
 };

@@ -7,8 +7,10 @@
  * (delivery, messages), store_sqlite_mbox.c (IMAP mailboxes,
  * subscriptions), store_sqlite_imap.c (IMAP message lists, APPEND, COPY,
  * EXPUNGE), store_sqlite_flags.c (STORE, COPY), store_sqlite_quota.c
- * (quotas) and store_sqlite_sender.c (sender identity). Not for use
- * outside src/store.
+ * (quotas), store_sqlite_sender.c (sender identity),
+ * store_sqlite_queue.c (the outbound queue's rows) and
+ * store_sqlite_qadmin.c (their administration). Not for use outside
+ * src/store.
  */
 #ifndef POSTEL_STORE_SQLITE_INT_H
 #define POSTEL_STORE_SQLITE_INT_H
@@ -99,6 +101,25 @@ enum store_sq_stmt {
 	/* Quotas */
 	SQ_QUOTA_GET,
 	SQ_QUOTA_SET,
+	/* The outbound queue */
+	SQ_QUEUE_MSG_ADD,
+	SQ_QUEUE_RCPT_ADD,
+	SQ_QUEUE_SERIAL,
+	SQ_QUEUE_SERIAL_BUMP,
+	SQ_QUEUE_DUE,
+	SQ_QUEUE_NEXT_DUE,
+	SQ_QUEUE_LEASE,
+	SQ_QUEUE_UPDATE,
+	SQ_QUEUE_NOTICE_MSGS,
+	SQ_QUEUE_NOTICE_DONE,
+	SQ_QUEUE_RETIRE,
+	SQ_QUEUE_MSG_LIST,
+	SQ_QUEUE_MSG_GET,
+	SQ_QUEUE_RCPTS,
+	SQ_QUEUE_HOLD,
+	SQ_QUEUE_FLUSH,
+	SQ_QUEUE_DELETE,
+	SQ_QUEUE_BOUNCE,
 	SQ_COUNT
 };
 
@@ -116,6 +137,7 @@ extern const char store_sqlite_schema_v1[];
 extern const char store_sqlite_schema_v2[];
 extern const char store_sqlite_schema_v3[];
 extern const char store_sqlite_schema_v4[];
+extern const char store_sqlite_schema_v5[];
 
 static inline struct store_sq *
 store_sq(struct store *st)
@@ -307,7 +329,8 @@ int store_sqlite_alias_list(struct store *st, const char *domain_or_null,
 enum store_rcpt_status store_sqlite_resolve_rcpt(struct store *st,
 						 const char *address,
 						 int64_t **accounts_r,
-						 size_t *n_r);
+						 size_t *n_r,
+						 char ***remote_r);
 int store_sqlite_deliver(struct store *st, const struct store_delivery *d,
 			 const char **err_r);
 int store_sqlite_mailbox_info(struct store *st, int64_t account_id,
@@ -396,6 +419,73 @@ int store_sqlite_sender_grant_list(struct store *st, const char *account,
  * any catch-all (store_sqlite_rcpt.c), 0 not, -1 error (st->err). */
 int store_sq_delivers_to(struct store *st, const char *address,
 			 int64_t account_id);
+/* ---- The outbound queue (store_sqlite_queue.c, store_sqlite_qadmin.c) */
+
+/* Fill a queue message / recipient from the columns SQ_QMSG_COLS /
+ * SQ_QRCPT_COLS of the current row of s, starting at column c. */
+void store_sq_qmsg_from_row(sqlite3_stmt *s, int c, struct store_queue_msg *m);
+void store_sq_qrcpt_from_row(sqlite3_stmt *s, int c,
+			     struct store_queue_rcpt *r);
+/* Binds text (NULL binds NULL) cut to at most max bytes, never inside a
+ * UTF-8 sequence. */
+int store_sq_bind_capped(sqlite3_stmt *s, int col, const char *text,
+			 size_t max);
+/* Raises the queue serial; 0 or -1 (st->err). */
+int store_sq_queue_bump(struct store *st);
+/* Whole messages with their recipients, loaded in one read transaction
+ * (its own when the caller has none). */
+struct store_sq_qload {
+	struct store_queue_entry *v;
+	size_t n, cap;
+	bool own;
+};
+int store_sq_qload_begin(struct store *st, struct store_sq_qload *q,
+			 const char **err_r);
+/* Appends message msg_id, if it still exists; 0 or -1 (st->err). */
+int store_sq_qload_id(struct store *st, struct store_sq_qload *q,
+		      int64_t msg_id);
+/* Ends the read transaction; ok: hands the entries over (0), else frees
+ * them and returns -1 with *err_r = st->err. */
+int store_sq_qload_end(struct store *st, struct store_sq_qload *q, bool ok,
+		       struct store_queue_entry **entries_r, size_t *n_r,
+		       const char **err_r);
+int store_sqlite_queue_add(struct store *st, const struct store_queue_new *m,
+			   int64_t *msg_id_r, const char **err_r);
+int store_sqlite_queue_due(struct store *st, int64_t now, size_t limit,
+			   struct store_queue_item **items_r, size_t *n_r,
+			   const char **err_r);
+int store_sqlite_queue_next_due(struct store *st, int64_t *when_r);
+int store_sqlite_queue_serial(struct store *st, int64_t *serial_r);
+int store_sqlite_queue_lease(struct store *st, const int64_t *rcpt_ids,
+			     size_t n, const char *owner, int64_t now,
+			     int64_t until, size_t *taken_r,
+			     const char **err_r);
+int store_sqlite_queue_update(struct store *st,
+			      const struct store_queue_update *u,
+			      const char **err_r);
+int store_sqlite_queue_notices(struct store *st, size_t limit,
+			       struct store_queue_entry **entries_r,
+			       size_t *n_r, const char **err_r);
+int store_sqlite_queue_notice_done(struct store *st, const int64_t *rcpt_ids,
+				   size_t n, const char **err_r);
+int store_sqlite_queue_retire(struct store *st, int64_t msg_id,
+			      char ***orphans_r, const char **err_r);
+int store_sqlite_queue_list(struct store *st, const char *domain_or_null,
+			    bool held_only,
+			    struct store_queue_entry **entries_r, size_t *n_r,
+			    const char **err_r);
+int store_sqlite_queue_get(struct store *st, const char *qid,
+			   struct store_queue_entry *e);
+int store_sqlite_queue_hold(struct store *st, const char *qid, bool hold,
+			    const char **err_r);
+int store_sqlite_queue_flush(struct store *st, const char *qid_or_null,
+			     const char *domain_or_null, size_t *n_r,
+			     const char **err_r);
+int store_sqlite_queue_delete(struct store *st, const char *qid,
+			      char ***orphans_r, const char **err_r);
+int store_sqlite_queue_bounce(struct store *st, const char *qid,
+			      const char **err_r);
+
 /* Creates the account's standard mailboxes (user_add). */
 int store_sq_mailboxes_create(struct store *st, int64_t account_id,
 			      const char **err_r);

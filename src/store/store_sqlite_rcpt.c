@@ -5,7 +5,9 @@
  * untagged address, the domain's catch-all (not for the sender check:
  * store_sq_delivers_to). Alias targets are resolved the
  * same way, at most STORE_SQ_ALIAS_DEPTH levels deep; an address already
- * seen is skipped, which ends alias loops.
+ * seen is skipped, which ends alias loops. A target outside the hosted
+ * domains is collected for the outbound queue when the caller asks for
+ * them (never for the sender check: it grants no sender right).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,9 @@ struct sq_resolve {
 	size_t n_ids, cap_ids;
 	char **seen;  /* normalized addresses already expanded */
 	size_t n_seen;
+	char **remote; /* external targets, when collected */
+	size_t n_remote;
+	bool want_remote;
 	bool no_catchall; /* sender check: a catch-all grants nothing */
 };
 
@@ -121,6 +126,22 @@ sq_match_local(struct sq_resolve *r, int64_t domain_id, const char *local,
 	return rc;
 }
 
+/* Remembers an external target: its local part as given, its domain
+ * lower-cased (sq_seen already made it distinct). 1, or -1 when memory
+ * runs out. */
+static int
+sq_add_remote(struct sq_resolve *r, const char *address)
+{
+	char buf[STORE_SQ_ADDR_BUF];
+	char *at;
+
+	snprintf(buf, sizeof(buf), "%s", address);
+	at = strrchr(buf, '@');
+	if (at != NULL)
+		(void)store_sq_lower(at, sizeof(buf) - (size_t)(at - buf), at);
+	return store_sq_strv_push(&r->remote, &r->n_remote, buf) < 0 ? -1 : 1;
+}
+
 /* true when the address was expanded before; else remembers it. */
 static int
 sq_seen(struct sq_resolve *r, const char *address)
@@ -149,25 +170,31 @@ sq_expand(struct sq_resolve *r, const char *address, int depth)
 	rc = sq_seen(r, norm);
 	if (rc != 0)
 		return rc > 0 ? 0 : -1;
-	/* Targets outside our domains wait for the outbound queue. */
 	rc = store_sq_domain_id(r->st, domain, &domain_id);
-	if (rc <= 0)
-		return rc;
+	if (rc < 0)
+		return -1;
+	/* Not ours: forwarded through the outbound queue (depth > 0: the
+	 * address asked for is never remote here, its domain is hosted). */
+	if (rc == 0)
+		return depth > 0 && r->want_remote ? sq_add_remote(r, address)
+						   : 0;
 	return sq_match_local(r, domain_id, local, domain, depth);
 }
 
 enum store_rcpt_status
 store_sqlite_resolve_rcpt(struct store *st, const char *address,
-			  int64_t **accounts_r, size_t *n_r)
+			  int64_t **accounts_r, size_t *n_r, char ***remote_r)
 {
 	char local[STORE_SQ_LOCAL_BUF], domain[STORE_SQ_DOMAIN_BUF];
-	struct sq_resolve r = { .st = st };
+	struct sq_resolve r = { .st = st, .want_remote = remote_r != NULL };
 	enum store_rcpt_status status;
 	int64_t domain_id;
 	int rc;
 
 	*accounts_r = NULL;
 	*n_r = 0;
+	if (remote_r != NULL)
+		*remote_r = NULL;
 	if (store_sq_split(address, local, domain) < 0)
 		return STORE_RCPT_NOT_HOSTED;
 	rc = store_sq_domain_id(st, domain, &domain_id);
@@ -177,16 +204,21 @@ store_sqlite_resolve_rcpt(struct store *st, const char *address,
 		return STORE_RCPT_NO_USER;
 	if (sq_expand(&r, address, 0) < 0) {
 		status = STORE_RCPT_ERROR;
-	} else if (r.n_ids == 0) {
+	} else if (r.n_ids == 0 && r.n_remote == 0) {
 		status = STORE_RCPT_NO_USER;
 	} else {
 		status = STORE_RCPT_OK;
 		*accounts_r = r.ids;
 		*n_r = r.n_ids;
 		r.ids = NULL;
+		if (remote_r != NULL) {
+			*remote_r = r.remote;
+			r.remote = NULL;
+		}
 	}
 	free(r.ids);
 	store_strv_free(r.seen);
+	store_strv_free(r.remote);
 	return status;
 }
 

@@ -14,6 +14,22 @@
 	" WHERE s.account_id = b.account_id AND s.name = b.name)" \
 	" THEN 1 ELSE 0 END"
 
+/* The columns of struct store_queue_msg and struct store_queue_rcpt, in
+ * the order store_sqlite_queue.c reads them. */
+#define SQ_QMSG_COLS \
+	"m.id, m.qid, b.path, m.size, m.env_from, m.envid, m.ret, m.flags," \
+	" m.created, m.held"
+#define SQ_QRCPT_COLS \
+	"r.id, r.msg_id, r.addr, r.domain, r.orcpt, r.notify, r.state," \
+	" r.notice, r.warned, r.attempts, r.next_attempt, r.last_attempt," \
+	" r.status, r.reply, r.remote_mta, r.lease_owner, r.lease_until"
+/* A message (m) selected by queue id ?1 (all when ''), by a recipient
+ * domain ?2 (all when '') and, with ?3 <> 0, held. */
+#define SQ_QMSG_FILTER \
+	" (?1 = '' OR m.qid = ?1) AND (?2 = '' OR EXISTS (SELECT 1" \
+	" FROM queue_rcpts d WHERE d.msg_id = m.id AND d.domain = ?2))" \
+	" AND (?3 = 0 OR m.held <> 0)"
+
 /* Every statement, portable SQL (RETURNING and ON CONFLICT exist in
  * PostgreSQL too). Prepared once per handle, on first use. */
 const char *const store_sq_sql[SQ_COUNT] = {
@@ -254,4 +270,96 @@ const char *const store_sq_sql[SQ_COUNT] = {
 		"SELECT m.uid, f.fields FROM messages m"
 		" LEFT JOIN blob_fields f ON f.blob_id = m.blob_id"
 		" WHERE m.mailbox_id = ?1 ORDER BY m.uid",
+	/* ---- The outbound queue (store_queue.h) ---- */
+	[SQ_QUEUE_MSG_ADD] =
+		"INSERT INTO queue_msgs (qid, blob_id, size, env_from, envid,"
+		" ret, flags, created, held)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0) RETURNING id",
+	[SQ_QUEUE_RCPT_ADD] =
+		"INSERT INTO queue_rcpts (msg_id, addr, domain, orcpt, notify,"
+		" state, notice, next_attempt, last_attempt, status, reply)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	[SQ_QUEUE_SERIAL] = "SELECT serial FROM queue_serial WHERE id = 1",
+	[SQ_QUEUE_SERIAL_BUMP] =
+		"UPDATE queue_serial SET serial = serial + 1 WHERE id = 1",
+	/* state = 0 literally: the partial index queue_rcpts_due. */
+	[SQ_QUEUE_DUE] =
+		"SELECT " SQ_QMSG_COLS ", " SQ_QRCPT_COLS
+		" FROM queue_rcpts r JOIN queue_msgs m ON m.id = r.msg_id"
+		" JOIN blobs b ON b.id = m.blob_id"
+		" WHERE r.state = 0 AND r.next_attempt <= ?1"
+		" AND r.lease_until < ?1 AND m.held = 0"
+		" ORDER BY r.next_attempt, r.id LIMIT ?2",
+	/* The earliest time a pending recipient is due: its next_attempt,
+	 * or for a leased one the end of its lease. Two index walks that
+	 * stop at their first row (not one MIN over every pending row):
+	 * the first free one in next_attempt order, the first lease to
+	 * end. */
+	[SQ_QUEUE_NEXT_DUE] =
+		"SELECT MIN(t) FROM (SELECT t FROM (SELECT r.next_attempt AS t"
+		" FROM queue_rcpts r JOIN queue_msgs m ON m.id = r.msg_id"
+		" WHERE r.state = 0 AND (r.lease_until < r.next_attempt"
+		" OR r.lease_until = 0) AND m.held = 0"
+		" ORDER BY r.next_attempt LIMIT 1) a"
+		" UNION ALL SELECT t FROM (SELECT r.lease_until + 1 AS t"
+		" FROM queue_rcpts r JOIN queue_msgs m ON m.id = r.msg_id"
+		" WHERE r.state = 0 AND r.lease_until > 0"
+		" AND r.lease_until >= r.next_attempt AND m.held = 0"
+		" ORDER BY r.lease_until LIMIT 1) b) u",
+	[SQ_QUEUE_LEASE] =
+		"UPDATE queue_rcpts SET lease_owner = ?2, lease_until = ?4"
+		" WHERE id = ?1 AND state = 0 AND lease_until < ?3"
+		" AND NOT EXISTS (SELECT 1 FROM queue_msgs m"
+		" WHERE m.id = queue_rcpts.msg_id AND m.held <> 0)",
+	/* Only a pending recipient: one the administrator bounced (or
+	 * deleted) while it was being tried stays as it is. */
+	[SQ_QUEUE_UPDATE] =
+		"UPDATE queue_rcpts SET state = ?2,"
+		" notice = CASE WHEN ?3 <> 0 THEN ?3 ELSE notice END,"
+		" warned = CASE WHEN ?4 <> 0 THEN 1 ELSE warned END,"
+		" attempts = ?5, next_attempt = ?6, last_attempt = ?7,"
+		" status = COALESCE(?8, status), reply = COALESCE(?9, reply),"
+		" remote_mta = COALESCE(?10, remote_mta),"
+		" lease_owner = '', lease_until = 0"
+		" WHERE id = ?1 AND state = 0",
+	[SQ_QUEUE_NOTICE_MSGS] =
+		"SELECT DISTINCT msg_id FROM queue_rcpts WHERE notice <> 0"
+		" ORDER BY msg_id LIMIT ?1",
+	/* RFC 3464 Action: delayed is sent once (warned). */
+	[SQ_QUEUE_NOTICE_DONE] =
+		"UPDATE queue_rcpts SET warned = CASE WHEN notice = 2 THEN 1"
+		" ELSE warned END, notice = 0 WHERE id = ?1",
+	[SQ_QUEUE_RETIRE] =
+		"DELETE FROM queue_msgs WHERE id = ?1 AND NOT EXISTS (SELECT 1"
+		" FROM queue_rcpts r WHERE r.msg_id = ?1"
+		" AND (r.state = 0 OR r.notice <> 0)) RETURNING blob_id",
+	/* ?4: one message by its id (0: by the filter). */
+	[SQ_QUEUE_MSG_LIST] =
+		"SELECT " SQ_QMSG_COLS " FROM queue_msgs m"
+		" JOIN blobs b ON b.id = m.blob_id WHERE" SQ_QMSG_FILTER
+		" AND (?4 = 0 OR m.id = ?4) ORDER BY m.created, m.id",
+	[SQ_QUEUE_MSG_GET] =
+		"SELECT m.id FROM queue_msgs m WHERE m.qid = ?1",
+	[SQ_QUEUE_RCPTS] =
+		"SELECT " SQ_QRCPT_COLS " FROM queue_rcpts r"
+		" WHERE r.msg_id = ?1 ORDER BY r.id",
+	[SQ_QUEUE_HOLD] = "UPDATE queue_msgs SET held = ?2 WHERE qid = ?1",
+	/* Held messages stay held (and are not counted). */
+	[SQ_QUEUE_FLUSH] =
+		"UPDATE queue_rcpts SET next_attempt = CASE WHEN next_attempt"
+		" > ?4 THEN ?4 ELSE next_attempt END WHERE state = 0"
+		" AND msg_id IN (SELECT m.id FROM queue_msgs m WHERE"
+		SQ_QMSG_FILTER " AND m.held = 0)",
+	[SQ_QUEUE_DELETE] =
+		"DELETE FROM queue_msgs WHERE qid = ?1 RETURNING blob_id",
+	/* RFC 3461 §4.1: no failure notice when NOTIFY=NEVER, or NOTIFY
+	 * given without FAILURE. */
+	[SQ_QUEUE_BOUNCE] =
+		"UPDATE queue_rcpts SET state = 2, status = '5.0.0',"
+		" reply = 'given up by the administrator',"
+		" notice = CASE WHEN (notify & 8) <> 0 OR (notify <> 0"
+		" AND (notify & 2) = 0) THEN notice ELSE 1 END,"
+		" lease_owner = '', lease_until = 0"
+		" WHERE state = 0 AND msg_id IN (SELECT id FROM queue_msgs"
+		" WHERE qid = ?1)",
 };

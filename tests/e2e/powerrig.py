@@ -284,10 +284,15 @@ def _check_db(db, d, swept):
             files - paths)[:3])
     ok = db.execute("PRAGMA integrity_check").fetchone()[0]
     assert ok == "ok", "database damaged: %s" % ok
+    # A blob's references: its messages, and (schema 5) the queued
+    # message that holds one while it waits for the next hop.
+    queued = ("(SELECT COUNT(*) FROM queue_msgs q WHERE q.blob_id = b.id)"
+              if db.execute("SELECT 1 FROM sqlite_master WHERE"
+                            " name = 'queue_msgs'").fetchone() else "0")
     for bid, path, size, ref, n in db.execute(
-            "SELECT b.id, b.path, b.size, b.refcount, COUNT(m.id) "
-            "FROM blobs b LEFT JOIN messages m ON m.blob_id = b.id "
-            "GROUP BY b.id"):
+            "SELECT b.id, b.path, b.size, b.refcount, (SELECT COUNT(*) "
+            "FROM messages m WHERE m.blob_id = b.id) + %s "
+            "FROM blobs b" % queued):
         fp = os.path.join(d, path)
         if not os.path.isfile(fp):
             bad.append("blob %d: no file %s" % (bid, path))
@@ -295,7 +300,8 @@ def _check_db(db, d, swept):
             bad.append("blob %d: %s has %d octets, row says %d" % (
                 bid, path, os.path.getsize(fp), size))
         if ref != n or n == 0:
-            bad.append("blob %d: refcount %d, %d messages" % (bid, ref, n))
+            bad.append("blob %d: refcount %d, %d references" % (bid, ref,
+                                                               n))
     for (mid,) in db.execute(
             "SELECT m.id FROM messages m LEFT JOIN blobs b "
             "ON b.id = m.blob_id WHERE b.id IS NULL"):

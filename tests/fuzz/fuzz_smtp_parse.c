@@ -56,6 +56,22 @@ fuzz_smtp_check_cmd(const uint8_t *data, size_t size,
 		abort();
 	if (cmd->bdat_size > 9223372036854775807ULL)
 		abort();
+	/* DSN (RFC 3461): decoded values within their limits and free of
+	 * controls (they go into DSN headers); NEVER stands alone. */
+	if (strlen(cmd->envid) > SMTP_ENVID_MAX ||
+	    strlen(cmd->orcpt) > SMTP_ORCPT_MAX ||
+	    ((cmd->notify & SMTP_NOTIFY_NEVER) &&
+	     cmd->notify != SMTP_NOTIFY_NEVER))
+		abort();
+	for (const char *q = cmd->orcpt; *q; q++)
+		if ((unsigned char)*q < 32 || *q == 127)
+			abort();
+	for (const char *q = cmd->envid; *q; q++)
+		if ((unsigned char)*q < 32 || (unsigned char)*q >= 127)
+			abort();
+	if (cmd->orcpt[0] != '\0' && strncmp(cmd->orcpt, "rfc822;", 7) != 0 &&
+	    strncmp(cmd->orcpt, "utf-8;", 6) != 0)
+		abort();
 	/* HELO/EHLO: an ASCII domain or literal (RFC 6531 §3.7.1), within
 	 * RFC 5321's length (a trailing dot aside, or a literal). */
 	if (cmd->verb == SMTP_VERB_HELO || cmd->verb == SMTP_VERB_EHLO) {

@@ -463,6 +463,121 @@ test_params(void **state)
 	parse_bad("MAIL FROM:<a@b.example> A=b\tB=c", 501, "5.5.4");
 }
 
+/* RFC 3461 §4: DSN parameters, decoded, and their refusals. */
+static void
+test_dsn_mail(void **state)
+{
+	struct smtp_cmd *c;
+	char line[512];
+
+	c = parse_ok("MAIL FROM:<a@b.example> RET=HDRS ENVID=QQ+3D314",
+		     SMTP_VERB_MAIL);
+	assert_int_equal(c->dsn_ret, SMTP_RET_HDRS);
+	assert_string_equal(c->envid, "QQ=314");
+	c = parse_ok("MAIL FROM:<a@b.example> ret=full envid=Q+2BQ+20x",
+		     SMTP_VERB_MAIL);
+	assert_int_equal(c->dsn_ret, SMTP_RET_FULL);
+	assert_string_equal(c->envid, "Q+Q x");
+	c = parse_ok("MAIL FROM:<> RET=Hdrs", SMTP_VERB_MAIL);
+	assert_int_equal(c->dsn_ret, SMTP_RET_HDRS);
+	assert_string_equal(c->envid, "");
+	c = parse_ok("MAIL FROM:<a@b.example>", SMTP_VERB_MAIL);
+	assert_int_equal(c->dsn_ret, SMTP_RET_DEFAULT);
+	/* NOTIFY/ORCPT belong to RCPT: left for the handler to refuse. */
+	c = parse_ok("MAIL FROM:<a@b.example> NOTIFY=bogus", SMTP_VERB_MAIL);
+	assert_int_equal(c->notify, 0);
+
+	parse_bad("MAIL FROM:<a@b.example> RET=ALL", 501, "5.5.4");
+	parse_bad("MAIL FROM:<a@b.example> RET", 501, "5.5.4");
+	parse_bad("MAIL FROM:<a@b.example> RET=FULL RET=HDRS", 501, "5.5.4");
+	parse_bad("MAIL FROM:<a@b.example> RET=FULL ret=FULL", 501, "5.5.4");
+	parse_bad("MAIL FROM:<a@b.example> ENVID=a ENVID=b", 501, "5.5.4");
+	parse_bad("MAIL FROM:<a@b.example> ENVID", 501, "5.5.4");
+	parse_bad("MAIL FROM:<a@b.example> ENVID=a+2", 501, "5.5.4");
+	parse_bad("MAIL FROM:<a@b.example> ENVID=a+2b", 501, "5.5.4");
+	parse_bad("MAIL FROM:<a@b.example> ENVID=a+00", 501, "5.5.4");
+	/* A decoded CR or LF would land in a DSN header. */
+	parse_bad("MAIL FROM:<a@b.example> ENVID=a+0D+0AX:y", 501, "5.5.4");
+	parse_bad("MAIL FROM:<a@b.example> ENVID=\xc3\xa9", 501, "5.5.4");
+	/* 100 decoded octets pass, 101 do not. */
+	snprintf(line, sizeof(line), "MAIL FROM:<a@b.example> ENVID=%0100d", 0);
+	assert_int_equal(strlen(parse_ok(line, SMTP_VERB_MAIL)->envid), 100);
+	snprintf(line, sizeof(line), "MAIL FROM:<a@b.example> ENVID=%0101d", 0);
+	parse_bad(line, 501, "5.5.4");
+}
+
+static void
+test_dsn_rcpt(void **state)
+{
+	struct smtp_cmd *c;
+	char line[1200];
+	size_t n;
+
+	c = parse_ok("RCPT TO:<a@b.example> NOTIFY=SUCCESS,delay,Failure "
+		     "ORCPT=rfc822;x+2By@c.example", SMTP_VERB_RCPT);
+	assert_int_equal(c->notify, SMTP_NOTIFY_SUCCESS | SMTP_NOTIFY_DELAY |
+					    SMTP_NOTIFY_FAILURE);
+	assert_string_equal(c->orcpt, "rfc822;x+y@c.example");
+	c = parse_ok("RCPT TO:<a@b.example> notify=never ORCPT=RFC822;a@b",
+		     SMTP_VERB_RCPT);
+	assert_int_equal(c->notify, SMTP_NOTIFY_NEVER);
+	assert_string_equal(c->orcpt, "rfc822;a@b");
+	c = parse_ok("RCPT TO:<a@b.example>", SMTP_VERB_RCPT);
+	assert_int_equal(c->notify, 0);
+	assert_string_equal(c->orcpt, "");
+	/* RFC 6533 §3: utf-8 address type, \x{HEX} decoded. */
+	c = parse_ok("RCPT TO:<a@b.example> ORCPT=UTF-8;j\\x{E9}r\\x{f4}me@b",
+		     SMTP_VERB_RCPT);
+	assert_string_equal(c->orcpt, "utf-8;j\xc3\xa9r\xc3\xb4me@b");
+	c = parse_ok("RCPT TO:<a@b.example> ORCPT=utf-8;\xc3\xa9@b",
+		     SMTP_VERB_RCPT);
+	assert_string_equal(c->orcpt, "utf-8;\xc3\xa9@b");
+
+	parse_bad("RCPT TO:<a@b.example> NOTIFY=NEVER,SUCCESS", 501, "5.5.4");
+	parse_bad("RCPT TO:<a@b.example> NOTIFY=SUCCESS,NEVER", 501, "5.5.4");
+	parse_bad("RCPT TO:<a@b.example> NOTIFY=SUCCESS,SUCCESS", 501,
+		  "5.5.4");
+	parse_bad("RCPT TO:<a@b.example> NOTIFY=SUCCESS,", 501, "5.5.4");
+	parse_bad("RCPT TO:<a@b.example> NOTIFY=,SUCCESS", 501, "5.5.4");
+	parse_bad("RCPT TO:<a@b.example> NOTIFY=ALWAYS", 501, "5.5.4");
+	parse_bad("RCPT TO:<a@b.example> NOTIFY", 501, "5.5.4");
+	parse_bad("RCPT TO:<a@b.example> NOTIFY=NEVER NOTIFY=NEVER", 501,
+		  "5.5.4");
+	parse_bad("RCPT TO:<a@b.example> ORCPT=a@b", 501, "5.5.4");
+	parse_bad("RCPT TO:<a@b.example> ORCPT=x400;a@b", 501, "5.5.4");
+	parse_bad("RCPT TO:<a@b.example> ORCPT=rfc822;", 501, "5.5.4");
+	parse_bad("RCPT TO:<a@b.example> ORCPT=rfc822;a+2", 501, "5.5.4");
+	parse_bad("RCPT TO:<a@b.example> ORCPT=rfc822;a+0Ab", 501, "5.5.4");
+	parse_bad("RCPT TO:<a@b.example> ORCPT=rfc822;\xc3\xa9@b", 501,
+		  "5.5.4");
+	parse_bad("RCPT TO:<a@b.example> ORCPT=utf-8;a+2Bb", 501, "5.5.4");
+	parse_bad("RCPT TO:<a@b.example> ORCPT=utf-8;a\\x{D800}", 501,
+		  "5.5.4");
+	parse_bad("RCPT TO:<a@b.example> ORCPT=utf-8;a\\x{110000}", 501,
+		  "5.5.4");
+	parse_bad("RCPT TO:<a@b.example> ORCPT=utf-8;a\\x{}", 501, "5.5.4");
+	parse_bad("RCPT TO:<a@b.example> ORCPT=utf-8;a\\x{41", 501, "5.5.4");
+	parse_bad("RCPT TO:<a@b.example> ORCPT=utf-8;a\\x{0}", 501, "5.5.4");
+	parse_bad("RCPT TO:<a@b.example> ORCPT=rfc822;a@b ORCPT=rfc822;a@b",
+		  501, "5.5.4");
+	/* The address limit (decoded), then the 500-octet wire limit. */
+	n = (size_t)snprintf(line, sizeof(line),
+			     "RCPT TO:<a@b.example> ORCPT=rfc822;");
+	memset(line + n, 'a', LIMIT_ADDRESS);
+	line[n + LIMIT_ADDRESS] = '\0';
+	assert_int_equal(strlen(parse_ok(line, SMTP_VERB_RCPT)->orcpt),
+			 7 + LIMIT_ADDRESS);
+	memcpy(line + n + LIMIT_ADDRESS, "a", 2);
+	parse_bad(line, 501, "5.5.4");
+	memset(line + n, 'a', 495);
+	line[n + 495] = '\0';
+	parse_bad(line, 501, "5.5.4");
+	/* NOTIFY/ORCPT are not MAIL parameters, RET/ENVID not RCPT ones:
+	 * passed through, undecoded, for the handler's 555. */
+	c = parse_ok("RCPT TO:<a@b.example> RET=bogus", SMTP_VERB_RCPT);
+	assert_int_equal(c->dsn_ret, SMTP_RET_DEFAULT);
+}
+
 static void
 test_too_many_params(void **state)
 {
@@ -572,6 +687,8 @@ main(void)
 		cmocka_unit_test(test_utf8_paths),
 		cmocka_unit_test(test_params),
 		cmocka_unit_test(test_too_many_params),
+		cmocka_unit_test(test_dsn_mail),
+		cmocka_unit_test(test_dsn_rcpt),
 		cmocka_unit_test(test_auth),
 		cmocka_unit_test(test_bdat),
 	};
