@@ -46,6 +46,8 @@ usage(FILE *f)
 		"  queue list [--domain DOMAIN] [--held] | queue show ID"
 		" | queue flush [ID | --domain DOMAIN]\n"
 		"  queue hold|release|delete|bounce ID\n"
+		"  route DOMAIN | route --host HOST   (where mail for DOMAIN"
+		" would go; exit 0 routable, 1 not)\n"
 		"  version\n"
 		"PROTO: smtp submission submissions pop3 pop3s\n");
 }
@@ -153,6 +155,12 @@ cmd_queue(const struct config *cfg, int argc, char **argv)
 	return cli_queue(cfg, argc - 1, argv + 1);
 }
 
+static int
+cmd_route(const struct config *cfg, int argc, char **argv)
+{
+	return cli_route(cfg, argc - 1, argv + 1);
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(const struct config *cfg, int argc, char **argv);
@@ -162,6 +170,7 @@ static const struct {
 	{ "user", cmd_user },
 	{ "alias", cmd_alias },
 	{ "queue", cmd_queue },
+	{ "route", cmd_route },
 	{ "version", cmd_version },
 };
 

@@ -68,6 +68,7 @@ void dns_cancel(struct dns_query *q);
 
 struct dns_mx_host {
 	char name[256];          /* MX target, lower-case, no final dot */
+	char canonname[256];     /* after CNAMEs, "" when none */
 	unsigned pref;
 	bool secure;             /* its A/AAAA answers were DNSSEC-secure */
 	enum dns_status addr_status; /* of its address lookups */

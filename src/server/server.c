@@ -31,6 +31,7 @@
 #include "../core/safepath.h"
 #include "../core/tls.h"
 #include "../core/workers.h"
+#include "../dns/dns.h"
 #include "keyhelper.h"
 #include "listener.h"
 #include "privdrop.h"
@@ -231,6 +232,10 @@ server_free_parts(struct server *srv)
 {
 	struct server_priv *p = srv->priv;
 
+	/* The outbound queue stops first (it uses the resolver, the store
+	 * and the workers): queue_free(&srv->queue) goes here. */
+	/* Then the resolver: cancels what is in flight, joins its thread. */
+	dns_free(&srv->dns);
 	sweep_thread_stop(&p->sweep);
 	workers_free(&srv->workers);
 	workers_free(&srv->io_workers);
@@ -323,6 +328,16 @@ server_run(struct server *srv)
 		snprintf(err, sizeof(err), "cannot start threads");
 		goto out;
 	}
+	/* The resolver, after the privilege drop (its thread needs none)
+	 * and before the loop runs the listeners; a bad trust anchor or
+	 * resolver stops the start here. */
+	srv->dns = dns_new(loop_base(srv->loop), &srv->cfg, err, sizeof(err));
+	if (srv->dns == NULL)
+		goto out;
+	log_info(NULL, "dns_start", " resolvers=%zu dnssec_trust_anchor=%s",
+		 srv->cfg.n_resolvers, log_qs(srv->cfg.dnssec_trust_anchor));
+	/* The outbound queue (src/queue/queue.h) starts here, after the
+	 * resolver and before "ready". */
 	log_info(NULL, "start", " hostname=%s data=%s",
 		 log_qs(srv->cfg.hostname), log_qs(srv->cfg.data_dir));
 	/* Files from before this start that no row references were never

@@ -10,6 +10,7 @@ Fixtures:
                   SERVER_CONFIG = {key: value} to add config keys.
   server_factory  make(config={...}, users={...}) -> a fresh Server for one
                   test (torn down after it).
+  dns_server      make(zones) -> a test DNS server (tests/e2e/dnsserver.py)
 Every server is stopped with SIGTERM at teardown; a non-zero exit status or
 a sanitizer report in its stderr fails the test.
 """
@@ -30,6 +31,7 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from dnsfixture import dns_server  # noqa: E402,F401 - the fixture
 REPO = os.path.dirname(os.path.dirname(HERE))
 POSTEL_BIN = os.environ.get("POSTEL_BIN", os.path.join(REPO, "build", "postel"))
 
