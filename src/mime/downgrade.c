@@ -143,10 +143,8 @@ mime_dg_b64_encode(const char *in, size_t len, struct buf *out)
 
 /* --- header sections --------------------------------------------------- */
 
-/* Length of the fields of a header block, without the empty line that
- * ends it (the block may lack one: a header-only entity). */
-static size_t
-mime_dg_fields_len(const char *h, size_t len)
+size_t
+mime_fields_len(const char *h, size_t len)
 {
 	if (len >= 2 && h[len - 1] == '\n' && h[len - 2] == '\r' &&
 	    (len == 2 || h[len - 3] == '\n'))
@@ -164,7 +162,7 @@ static int
 mime_dg_header(const char *h, size_t len, const char *cte, bool top,
                struct buf *out)
 {
-	size_t flen = mime_dg_fields_len(h, len), pos = 0, copied = 0;
+	size_t flen = mime_fields_len(h, len), pos = 0, copied = 0;
 	struct mime_field f;
 	bool has_mv = false;
 
