@@ -43,11 +43,11 @@ usage(FILE *f)
 		" | user senders ADDRESS\n"
 		"  alias add SOURCE TARGET... | alias del SOURCE [TARGET]"
 		" | alias list [DOMAIN]\n"
-		"  route DOMAIN | route --host HOST   (where mail for DOMAIN"
-		" would go; exit 0 routable, 1 not)\n"
 		"  queue list [--domain DOMAIN] [--held] | queue show ID"
 		" | queue flush [ID | --domain DOMAIN]\n"
 		"  queue hold|release|delete|bounce ID\n"
+		"  route DOMAIN | route --host HOST   (where mail for DOMAIN"
+		" would go; exit 0 routable, 1 not)\n"
 		"  version\n"
 		"PROTO: smtp submission submissions pop3 pop3s\n");
 }
@@ -150,15 +150,15 @@ cmd_alias(const struct config *cfg, int argc, char **argv)
 }
 
 static int
-cmd_route(const struct config *cfg, int argc, char **argv)
-{
-	return cli_route(cfg, argc - 1, argv + 1);
-}
-
-static int
 cmd_queue(const struct config *cfg, int argc, char **argv)
 {
 	return cli_queue(cfg, argc - 1, argv + 1);
+}
+
+static int
+cmd_route(const struct config *cfg, int argc, char **argv)
+{
+	return cli_route(cfg, argc - 1, argv + 1);
 }
 
 static const struct {
@@ -169,8 +169,8 @@ static const struct {
 	{ "domain", cmd_domain },
 	{ "user", cmd_user },
 	{ "alias", cmd_alias },
-	{ "route", cmd_route },
 	{ "queue", cmd_queue },
+	{ "route", cmd_route },
 	{ "version", cmd_version },
 };
 

@@ -16,10 +16,10 @@ int cli_user(const struct config *cfg, int argc, char **argv);
  * (cli_quota.c; argv[0] is "quota" or "show"). */
 int cli_user_quota(const struct config *cfg, int argc, char **argv);
 int cli_alias(const struct config *cfg, int argc, char **argv);
+/* queue list|show|flush|hold|release|delete|bounce (cli_queue.c). */
+int cli_queue(const struct config *cfg, int argc, char **argv);
 /* route DOMAIN | route --host HOST (cli_route.c; argv[0] is DOMAIN or
  * --host): 0 routable, 1 not (or error), 2 usage. */
 int cli_route(const struct config *cfg, int argc, char **argv);
-/* queue list|show|flush|hold|release|delete|bounce (cli_queue.c). */
-int cli_queue(const struct config *cfg, int argc, char **argv);
 
 #endif

@@ -305,7 +305,7 @@ static void
 dns_mx_answer(struct dns_query *q, const struct dns_answer *a,
 	      const struct ub_result *ub)
 {
-	size_t nullmx;
+	size_t nullmx = 0;
 
 	q->mx.mx_secure = a->secure;
 	if (a->status == DNS_NXDOMAIN) {

@@ -47,25 +47,13 @@ mime_base64_decode(const char *in, size_t len, struct buf *out)
 	return buf_append(out, chunk, n);
 }
 
-static int
-mime_hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 int
 mime_hex_byte(const char *p, size_t avail)
 {
 	int hi, lo;
 
-	if (avail < 2 || (hi = mime_hex_value((unsigned char)p[0])) < 0
-	    || (lo = mime_hex_value((unsigned char)p[1])) < 0)
+	if (avail < 2 || (hi = str_hex_value((unsigned char)p[0])) < 0
+	    || (lo = str_hex_value((unsigned char)p[1])) < 0)
 		return -1;
 	return hi * 16 + lo;
 }

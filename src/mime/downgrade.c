@@ -143,10 +143,8 @@ mime_dg_b64_encode(const char *in, size_t len, struct buf *out)
 
 /* --- header sections --------------------------------------------------- */
 
-/* Length of the fields of a header block, without the empty line that
- * ends it (the block may lack one: a header-only entity). */
-static size_t
-mime_dg_fields_len(const char *h, size_t len)
+size_t
+mime_fields_len(const char *h, size_t len)
 {
 	if (len >= 2 && h[len - 1] == '\n' && h[len - 2] == '\r' &&
 	    (len == 2 || h[len - 3] == '\n'))
@@ -164,31 +162,26 @@ static int
 mime_dg_header(const char *h, size_t len, const char *cte, bool top,
                struct buf *out)
 {
-	static const char cte_name[] = "content-transfer-encoding";
-	static const char mv_name[] = "mime-version";
-	size_t flen = mime_dg_fields_len(h, len), pos = 0;
-	bool drop = false, has_mv = false;
+	size_t flen = mime_fields_len(h, len), pos = 0, copied = 0;
+	struct mime_field f;
+	bool has_mv = false;
 
 	if (mime_dg_has_8bit(h, len))
 		return MIME_DG_CANNOT;
-	while (pos < flen) {
-		const char *lf = memchr(h + pos, '\n', flen - pos);
-		size_t next = lf ? (size_t)(lf - h) + 1 : flen;
-		const char *colon = memchr(h + pos, ':', next - pos);
-		size_t nlen = colon ? (size_t)(colon - (h + pos)) : 0;
-
-		/* RFC 5322 §2.2.3: a line opening with white space
-		 * continues the field before it. */
-		if (h[pos] != ' ' && h[pos] != '\t') {
-			drop = nlen == sizeof(cte_name) - 1 &&
-			       strncasecmp(h + pos, cte_name, nlen) == 0;
-			has_mv |= nlen == sizeof(mv_name) - 1 &&
-			          strncasecmp(h + pos, mv_name, nlen) == 0;
-		}
-		if (!drop && buf_append(out, h + pos, next - pos) < 0)
+	/* The fields as the parser reads them (mime_next_field: names
+	 * with obsolete white space before the colon, continuation
+	 * lines), so the field dropped is the one it would have used. */
+	while (mime_next_field(h, flen, &pos, &f) == 1) {
+		has_mv |= mime_field_is(&f, "mime-version");
+		if (!mime_field_is(&f, "content-transfer-encoding"))
+			continue;
+		if (buf_append(out, h + copied, (size_t)(f.name - h) - copied) <
+		    0)
 			return MIME_DG_NOMEM;
-		pos = next;
+		copied = pos;
 	}
+	if (buf_append(out, h + copied, flen - copied) < 0)
+		return MIME_DG_NOMEM;
 	/* A last field without its line break gets one. */
 	if (flen > 0 && h[flen - 1] != '\n' && buf_append(out, "\r\n", 2) < 0)
 		return MIME_DG_NOMEM;

@@ -177,6 +177,11 @@ bool mime_is_search_field(const char *name, size_t len);
 int mime_search_fields(const char *msg, size_t len, char **fields_r,
 		       size_t *fields_len_r);
 
+/* Length of the fields of a header block (a header section with or
+ * without the empty line that ends it: a header-only entity may lack
+ * one), without that empty line. */
+size_t mime_fields_len(const char *h, size_t len);
+
 /* RFC 6152 §3, RFC 2045: rewrites a message with 8-bit octets as 7-bit,
  * for a next hop without 8BITMIME (downgrade.c). A message without 8-bit
  * octets is appended unchanged. Otherwise every leaf part (or the single

@@ -411,18 +411,6 @@ dsn_part_status(struct buf *out, const struct dsn_info *info,
 	return 0;
 }
 
-/* Length of the header fields without the empty line ending them. */
-static size_t
-dsn_fields_len(const char *h, size_t len)
-{
-	if (len >= 2 && h[len - 1] == '\n' && h[len - 2] == '\r' &&
-	    (len == 2 || h[len - 3] == '\n'))
-		return len - 2;
-	if (len >= 1 && h[len - 1] == '\n' && (len == 1 || h[len - 2] == '\n'))
-		return len - 1;
-	return len;
-}
-
 static int
 dsn_part_return(struct buf *out, const struct dsn_plan *pl, const char *orig,
                 size_t orig_len)
@@ -449,7 +437,7 @@ dsn_part_return(struct buf *out, const struct dsn_plan *pl, const char *orig,
 		                             orig_len - pl->hdr_len, false) < 0
 		           ? -1
 		           : 0;
-	if (dsn_put_lines(out, orig, dsn_fields_len(orig, pl->hdr_len), true) <
+	if (dsn_put_lines(out, orig, mime_fields_len(orig, pl->hdr_len), true) <
 	    0)
 		return -1;
 	if (out->len < 2 || out->data[out->len - 1] != '\n')

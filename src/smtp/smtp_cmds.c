@@ -274,7 +274,7 @@ rcpt_accept(struct smtp_session *s, struct smtp_rcpt_job *j)
 	r->n_accounts = j->n;
 	j->accounts = NULL;
 	r->remote = j->remote;
-	for (; r->remote != NULL && r->remote[r->n_remote] != NULL;)
+	while (r->remote != NULL && r->remote[r->n_remote] != NULL)
 		r->n_remote++;
 	j->remote = NULL;
 	r->notify = j->notify;
@@ -325,11 +325,14 @@ rcpt_done(void *arg)
 			rcpt_refused(s);
 			break;
 		case STORE_RCPT_NOT_HOSTED:
-			/* Only an authenticated client may send elsewhere;
-			 * anyone else would make us an open relay. */
-			if (!s->authed) {
+			/* Only an authenticated client on a submission port
+			 * may send elsewhere; port 25 is for mail to us
+			 * (RFC 6409 §1), even after AUTH, so a stolen or
+			 * guessed password is no relay on the MX port. */
+			if (!s->authed || !smtp_submission(s)) {
 				smtp_reply(s, 554, "5.7.1", "<%s>: Relay access "
-					   "denied", j->addr);
+					   "denied%s", j->addr, s->authed ?
+					   " (send through port 587 or 465)" : "");
 				rcpt_refused(s);
 			} else if (rcpt_make_remote(j) < 0) {
 				smtp_reply(s, 452, "4.3.1", "Out of memory");

@@ -105,18 +105,6 @@ dsn_notify(const struct smtp_param *p, struct smtp_cmd *cmd,
 	return 0;
 }
 
-static int
-dsn_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* One code point as UTF-8 into out[*o..cap); -1 when not a scalar value
  * or no room. */
 static int
@@ -174,9 +162,9 @@ dsn_utf8_addr(const char *in, size_t n, char *out, size_t cap)
 		if (n - i < 5 || in[i + 1] != 'x' || in[i + 2] != '{')
 			return -1;
 		for (; k < n && in[k] != '}' && k - i - 3 < 6; k++) {
-			if (dsn_hex(in[k]) < 0)
+			if (str_hex_value((unsigned char)in[k]) < 0)
 				return -1;
-			cp = cp * 16 + (unsigned long)dsn_hex(in[k]);
+			cp = cp * 16 + (unsigned long)str_hex_value((unsigned char)in[k]);
 		}
 		if (k >= n || in[k] != '}' || k == i + 3 ||
 		    dsn_put_utf8(cp, out, &o, cap) < 0)

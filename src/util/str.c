@@ -113,3 +113,15 @@ str_tosize(const char *s, uint64_t max, uint64_t *out_r)
 	*out_r = (uint64_t)v << shift;
 	return 0;
 }
+
+int
+str_hex_value(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}

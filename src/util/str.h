@@ -27,4 +27,7 @@ char *str_lower_ndup(const char *s, size_t len);
  * when malformed or above max. */
 int str_tosize(const char *s, uint64_t max, uint64_t *out_r);
 
+/* Value 0-15 of a hex digit (either case), or -1. */
+int str_hex_value(unsigned char c);
+
 #endif

@@ -55,6 +55,10 @@ ZONES = {
     "many.test": {"MX": [(p, "mx%d.many.test" % p)
                          for p in range(MANY_MX, 0, -1)]},
     "mx1.many.test": {"A": ["127.0.6.1"]},
+    "empty.test": {"TXT": ["no mail here"]},
+    "half.test": {"MX": [(10, "sick.half.test"), (20, "ok.half.test")]},
+    "sick.half.test": {"A": ["127.0.7.1"]},
+    "ok.half.test": {"A": ["127.0.7.2"]},
 }
 
 
@@ -63,6 +67,7 @@ def dns(dns_server):
     d = dns_server(ZONES, host=DNS_HOST)
     d.behave("broken.test", "servfail")
     d.behave("silent.test", "timeout")
+    d.behave("sick.half.test", "servfail")
     return d
 
 
@@ -187,6 +192,22 @@ def test_many_mx_keeps_the_lowest_preferences(conf, dns):
         (p, "mx%d.many.test" % p) for p in range(1, DNS_MX_HOSTS_MAX + 1)]
     assert hosts(r.stdout)[0][2] == ["127.0.6.1"]
     assert ("many.test", "MX", "tcp") in dns.queries
+
+
+def test_no_mx_and_no_address(conf):
+    # RFC 5321 §5.1: neither MX nor address records: nowhere to go.
+    r = route(conf, "empty.test")
+    assert r.returncode == 1
+    assert "no usable host" in r.stdout
+    assert "MX 0 empty.test: no address (no A/AAAA records)" in r.stdout
+
+
+def test_mx_host_lookup_failure_is_kept_as_temporary(conf):
+    r = route(conf, "half.test")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "MX 10 sick.half.test: no address (temporary failure)" \
+        in r.stdout
+    assert hosts(r.stdout)[1] == (20, "ok.half.test", ["127.0.7.2"])
 
 
 def test_no_mx_host_with_an_address(conf):

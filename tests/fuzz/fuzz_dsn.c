@@ -31,22 +31,26 @@ fuzz_dsn_piece(const uint8_t **p, size_t *left)
 	return s;
 }
 
-/* Where the returned original starts: its own lines may say anything. */
+/* Where the returned original starts (the first of the two part headers
+ * we write for it): its own lines may say anything. */
 static size_t
 fuzz_dsn_third(const struct buf *b)
 {
 	static const char *const marks[] = {
 	    "\r\nContent-Description: Undelivered Message\r\n",
 	    "\r\nContent-Description: Message Headers\r\n"};
+	size_t first = b->len;
 
 	for (size_t i = 0; i < 2; i++) {
 		const uint8_t *m =
 		    memmem(b->data, b->len, marks[i], strlen(marks[i]));
 
-		if (m != NULL)
-			return (size_t)(m - b->data);
+		if (m != NULL && (size_t)(m - b->data) < first)
+			first = (size_t)(m - b->data);
 	}
-	abort();
+	if (first == b->len)
+		abort();
+	return first;
 }
 
 static void
