@@ -210,7 +210,7 @@ def run_dead(dns):
     """DEAD messages for dead.bench (its MX refuses connections)."""
     srv = conftest.launch({"resolver": dns.resolver,
                            "dnssec_trust_anchor": "none",
-                           "log_level": "warn",
+                           "log_level": "info",
                            "max_connections_per_ip": 1000})
     try:
         host, port = srv.listen["submission"]
@@ -260,7 +260,10 @@ def run_dead(dns):
         out = srv.cli("queue", "list", timeout=600)
         list_s = time.monotonic() - l0
         summary = out.stdout.strip().splitlines()[-1]
-        return {"queued_s": queued, "rss_kb": rss,
+        text = srv.stderr_text()
+        return {"connects": text.count("event=remote_connect "),
+                "deferred": text.count("status=deferred "),
+                "queued_s": queued, "rss_kb": rss,
                 "cpu_pct": 100.0 * (c1 - c0) / (w1 - w0),
                 "list_s": list_s, "list_summary": summary}
     finally:
@@ -311,8 +314,10 @@ def main():
         d = res["dead"]
         print("\n%d messages for an unreachable domain (queued in %.0f s): "
               "RSS %.1f MB, CPU while waiting %.2f%%, `queue list` %.2f s "
-              "(%s)" % (DEAD, d["queued_s"], d["rss_kb"] / 1024.0,
-                        d["cpu_pct"], d["list_s"], d["list_summary"]))
+              "(%s); %d deferrals logged, %d connection attempts" %
+              (DEAD, d["queued_s"], d["rss_kb"] / 1024.0, d["cpu_pct"],
+               d["list_s"], d["list_summary"], d["deferred"],
+               d["connects"]))
     print("\ncommand: BENCH_RELAY_MESSAGES=%d BENCH_DEAD_MESSAGES=%d "
           "bash bench/relay.sh" % (N, DEAD))
 
