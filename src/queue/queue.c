@@ -1,7 +1,8 @@
 /*
  * The scheduler's lifecycle and rounds (queue.h). A round takes up to
- * QUEUE_BATCH due recipients and leases them, on a worker (SQLite never
- * runs on the loop), then hands them to their destinations
+ * QUEUE_BATCH due recipients and leases them, in the group commit's
+ * transaction (SQLite never runs on the loop; the commit thread is the
+ * one writer), then hands them to their destinations
  * (queue_dest.c). Rounds run when something is due: a kick after a
  * submission, the timer set at the earliest next_attempt, a change of
  * the queue serial (the CLI) seen by the one-second tick, or a full batch
@@ -25,6 +26,7 @@
 #include "../core/loop.h"
 #include "../core/runtime.h"
 #include "../core/workers.h"
+#include "../store/commit.h"
 #include "../store/store.h"
 #include "queue_int.h"
 
@@ -50,77 +52,63 @@ queue_job_end(struct queue *q)
 
 struct qround {
 	struct queue *q;
-	const struct config *cfg;
 	char owner[64];
 	int64_t now;
 	struct store_queue_item *items;
 	size_t n;
-	char err[256];
 };
 
-/* Worker: due recipients, leased in the same transaction so that what is
- * handed out is exactly what this node holds. */
-static void
-round_work(void *arg)
+/* Commit thread, in the group commit's transaction (a savepoint of its
+ * own): the due recipients, leased at once, so that what is handed out
+ * is exactly what this node holds. The commit thread is the one writer:
+ * taking leases there never waits on (nor delays) its lock. */
+static int
+round_apply(struct store *st, void *arg, const char **err_r)
 {
 	struct qround *r = arg;
-	struct store *st = store_thread_handle(r->cfg);
-	const char *err = NULL;
-	int64_t *ids = NULL;
+	int64_t *ids;
 	size_t taken = 0;
+	int rc;
 
-	if (st == NULL) {
-		snprintf(r->err, sizeof(r->err), "no store handle");
-		return;
-	}
-	if (store_begin(st, &err) < 0)
-		goto fail;
-	if (store_queue_due(st, r->now, QUEUE_BATCH, &r->items, &r->n,
-			    &err) < 0)
-		goto rollback;
-	if (r->n > 0) {
-		ids = malloc(r->n * sizeof(*ids));
-		if (ids == NULL) {
-			err = "out of memory";
-			goto rollback;
-		}
-		for (size_t i = 0; i < r->n; i++)
-			ids[i] = r->items[i].rcpt.id;
-		if (store_queue_lease(st, ids, r->n, r->owner, r->now,
-				      r->now + QUEUE_LEASE_S, &taken,
-				      &err) < 0)
-			goto rollback;
-		if (taken != r->n) {
-			/* Another node took some between the two reads
-			 * (never with SQLite): leave this round to them. */
-			err = "lease raced";
-			goto rollback;
-		}
-	}
-	free(ids);
-	if (store_commit(st, &err) == 0)
-		return;
-	goto fail;
-rollback:
-	free(ids);
-	store_rollback(st);
-fail:
-	snprintf(r->err, sizeof(r->err), "%s", err ? err : "store error");
 	free(r->items);
 	r->items = NULL;
 	r->n = 0;
+	if (store_queue_due(st, r->now, QUEUE_BATCH, &r->items, &r->n,
+			    err_r) < 0)
+		return -1;
+	if (r->n == 0)
+		return 0;
+	if ((ids = malloc(r->n * sizeof(*ids))) == NULL) {
+		*err_r = "out of memory";
+		return -1;
+	}
+	for (size_t i = 0; i < r->n; i++)
+		ids[i] = r->items[i].rcpt.id;
+	rc = store_queue_lease(st, ids, r->n, r->owner, r->now,
+			       r->now + QUEUE_LEASE_S, &taken, err_r);
+	free(ids);
+	if (rc == 0 && taken != r->n) {
+		/* Another node took some between the two statements (never
+		 * with SQLite): leave this round to them. */
+		*err_r = "lease raced";
+		rc = -1;
+	}
+	return rc;
 }
 
 static void
-round_done(void *arg)
+round_done(void *arg, int result)
 {
 	struct qround *r = arg;
 	struct queue *q = r->q;
 
 	queue_job_end(q);
 	q->round_busy = false;
-	if (r->err[0] != '\0')
-		log_error(NULL, "queue_round", " reason=%s", log_qs(r->err));
+	if (result != 0) {
+		/* Not committed: nothing is leased; try again later. */
+		log_error(NULL, "queue_round", " reason=commit");
+		r->n = 0;
+	}
 	if (!q->stopping && r->n > 0) {
 		q->mem_items += r->n;
 		queue_dest_add(q, r->items, r->n);
@@ -139,10 +127,11 @@ round_done(void *arg)
 void
 queue_round_maybe(struct queue *q)
 {
+	struct commit_job job = { 0 };
 	struct qround *r;
 
 	if (!q->round_want || q->round_busy || q->draining || q->stopping ||
-	    !q->started || q->srv->workers == NULL ||
+	    !q->started || q->srv->commit == NULL ||
 	    q->mem_items + QUEUE_BATCH > QUEUE_MEM_MAX)
 		return;
 	r = calloc(1, sizeof(*r));
@@ -151,11 +140,13 @@ queue_round_maybe(struct queue *q)
 	q->round_want = false;
 	q->round_busy = true;
 	r->q = q;
-	r->cfg = &q->srv->cfg;
 	r->now = queue_now();
 	memcpy(r->owner, q->owner, sizeof(r->owner));
+	job.apply = round_apply;
+	job.done = round_done;
+	job.arg = r;
 	queue_job_begin(q);
-	workers_submit(q->srv->workers, round_work, round_done, r);
+	commit_submit(q->srv->commit, &job);
 }
 
 /* ---- The timer at the earliest next attempt ------------------------- */
