@@ -10,7 +10,7 @@
  *
  * Leases: this node leases as hostname:pid. A node that crashed leaves
  * its leases until they expire; at start the leases of an earlier
- * process of this host are freed first (one server per data directory,
+ * process of this host are freed first (store_queue_unlease) (one server per data directory,
  * serve.lock, so they cannot be in use), then rounds begin.
  */
 #include <errno.h>
@@ -284,38 +284,31 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 
 struct qstale {
 	struct queue *q;
-	const struct config *cfg;
 	char prefix[64];         /* "hostname:" */
 	char owner[64];
 	size_t freed;
-	char err[256];
 };
 
-/* Worker: one UPDATE; nothing can hold these leases any more (one server
- * per data directory, serve.lock). */
-static void
-stale_work(void *arg)
+/* Commit thread: one UPDATE; nothing can hold these leases any more (one
+ * server per data directory, serve.lock). */
+static int
+stale_apply(struct store *st, void *arg, const char **err_r)
 {
 	struct qstale *s = arg;
-	struct store *st = store_thread_handle(s->cfg);
-	const char *err = NULL;
 
-	if (st == NULL || store_queue_unlease(st, s->prefix, s->owner,
-					      queue_now(), &s->freed,
-					      &err) < 0)
-		snprintf(s->err, sizeof(s->err), "%s",
-			 err ? err : "no store handle");
+	return store_queue_unlease(st, s->prefix, s->owner, queue_now(),
+				   &s->freed, err_r);
 }
 
 static void
-stale_done(void *arg)
+stale_done(void *arg, int result)
 {
 	struct qstale *s = arg;
 	struct queue *q = s->q;
 
 	queue_job_end(q);
-	if (s->err[0] != '\0')
-		log_error(NULL, "queue_leases", " reason=%s", log_qs(s->err));
+	if (result != 0)
+		log_error(NULL, "queue_leases", " reason=commit");
 	else if (s->freed > 0)
 		log_info(NULL, "queue_leases", " freed=%zu", s->freed);
 	free(s);
@@ -332,15 +325,18 @@ static int
 stale_start(struct queue *q)
 {
 	struct qstale *s = calloc(1, sizeof(*s));
+	struct commit_job job = { 0 };
 
 	if (s == NULL)
 		return -1;
 	s->q = q;
-	s->cfg = &q->srv->cfg;
 	snprintf(s->prefix, sizeof(s->prefix), "%.50s:", q->srv->cfg.hostname);
 	memcpy(s->owner, q->owner, sizeof(s->owner));
+	job.apply = stale_apply;
+	job.done = stale_done;
+	job.arg = s;
 	queue_job_begin(q);
-	workers_submit(q->srv->workers, stale_work, stale_done, s);
+	commit_submit(q->srv->commit, &job);
 	return 0;
 }
 
