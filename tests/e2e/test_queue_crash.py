@@ -129,3 +129,25 @@ def test_restart_with_a_large_queue_delivers_each_once(dns_server,
         assert sorted(got) == sorted(tokens)
     finally:
         sink.stop()
+
+
+def test_sigterm_lets_the_transaction_in_flight_finish(dns_server,
+                                                      server_factory,
+                                                      peer_factory):
+    peer = peer_factory(delays={"DATA_END": 2})
+    dns = dns_server(mx_zone("peer.test", peer.host))
+    srv = server_factory(config=outbound_config(dns))
+    token = unique("term")
+    submit(srv, ["t@peer.test"], message(token))
+    wait_for(lambda: any(s.verbs()[-1:] == ["DATA"] for s in peer.sessions),
+             what="the transaction at its end of data")
+    # SIGTERM waits for the remote reply and commits it, then exits 0.
+    srv.stop_checked()
+    assert peer_tokens(peer).count(token) == 1
+    assert srv.wait_log(lambda l: "event=remote " in l and
+                        "status=sent" in l)
+    # Nothing is left to send again after the restart.
+    srv.start()
+    out = queue_cli(srv, "list").stdout
+    assert "t@peer.test" not in out, out
+    assert peer_tokens(peer).count(token) == 1
