@@ -146,6 +146,15 @@ note_map(const struct config *cfg, const char *blob, void **map_r,
 	return 0;
 }
 
+static bool
+memchr_8bit(const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] & 0x80)
+			return true;
+	return false;
+}
+
 static int
 note_write(struct qnotices *b, const struct store_queue_entry *e,
 	   struct qnote *n, const struct dsn_rcpt *dr)
@@ -177,6 +186,13 @@ note_write(struct qnotices *b, const struct store_queue_entry *e,
 	    blob_write(cfg->data_dir, out.data, out.len, NULL, 0, n->path,
 		       NULL) == 0) {
 		n->size = (int64_t)out.len;
+		/* Sent on like any message: 8-bit text (an address or a
+		 * reply in UTF-8, RFC 6533) needs 8BITMIME or a downgrade,
+		 * a UTF-8 address needs SMTPUTF8. */
+		if (memchr_8bit(out.data, out.len))
+			n->flags |= STORE_QMSG_8BIT;
+		if (memchr_8bit((const uint8_t *)n->to, strlen(n->to)))
+			n->flags |= STORE_QMSG_SMTPUTF8;
 		rc = 0;
 	}
 	buf_fini(&out);
