@@ -181,7 +181,12 @@ void queue_job_free(struct qjob *j);
 void queue_grave_cb(int fd, short what, void *arg);
 
 /* queue_route.c */
+/* Parses relayhost (HOST[:PORT], [ADDRESS][:PORT]), reads
+ * relayhost_auth_file, notes the SMTP listener addresses. 0 or -1. */
 int queue_route_init(struct queue *q, char *err, size_t errlen);
+/* Drops the hosts of a route that are this server and every less
+ * preferred one; true when none is left (a loop, 5.4.6). */
+bool queue_route_drop_self(const struct queue *q, struct dns_mx_result *r);
 /* Starts the destination's route lookup: 1 done at once, 0 pending
  * (queue_dest_pump runs when it ends). */
 int queue_route_start(struct qdest *d);
@@ -202,6 +207,9 @@ void queue_outcome(struct queue *q, const struct store_queue_msg *m,
 		   const struct store_queue_rcpt *r,
 		   const struct smtpc_reply *rep, const char *relay,
 		   bool remote_dsn);
+/* The wait before attempt attempts+1: retry_min * 2^(attempts-1), at
+ * most retry_max, ±10% (seconds, >= 1). */
+int64_t queue_backoff(const struct config *cfg, unsigned attempts);
 /* n in-memory recipients leave without an outcome (drain, stale). */
 void queue_release(struct queue *q, size_t n);
 void queue_flush_now(struct queue *q);

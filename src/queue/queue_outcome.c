@@ -36,9 +36,8 @@ queue_reply_line(const struct smtpc_reply *r, char *out, size_t len)
 		snprintf(out, len, "%s", r->text);
 }
 
-/* retry_min * 2^(attempts-1), at most retry_max, ±10%. */
-static int64_t
-backoff(const struct config *cfg, unsigned attempts)
+int64_t
+queue_backoff(const struct config *cfg, unsigned attempts)
 {
 	int64_t d = cfg->retry_min > 0 ? cfg->retry_min : 1;
 	int64_t max = cfg->retry_max > d ? cfg->retry_max : d;
@@ -189,7 +188,7 @@ queue_outcome(struct queue *q, const struct store_queue_msg *m,
 		what = "bounced";
 	} else {
 		u->u.state = STORE_QUEUE_PENDING;
-		u->u.next_attempt = now + backoff(cfg, u->u.attempts);
+		u->u.next_attempt = now + queue_backoff(cfg, u->u.attempts);
 		if (delay_due(q, m, r, now))
 			u->u.notice = STORE_NOTICE_DELAYED;
 		what = "deferred";

@@ -330,9 +330,9 @@ host_is_ours(const struct queue *q, const struct dns_mx_host *h)
 
 /* RFC 5321 §5.1: "If the SMTP client finds itself among the MX
  * records, ... it MUST discard [those] with preference equal to or
- * greater than its own". true when none is left (a loop). */
-static bool
-route_drop_self(const struct queue *q, struct dns_mx_result *r)
+ * greater than its own". */
+bool
+queue_route_drop_self(const struct queue *q, struct dns_mx_result *r)
 {
 	size_t keep = r->n_hosts;
 
@@ -392,7 +392,7 @@ route_set(struct qdest *d, const struct dns_mx_result *r)
 	for (size_t i = 0; i < d->route->n_hosts; i++)
 		for (size_t k = 0; k < d->route->hosts[i].n_addrs; k++)
 			addr_set_port(&d->route->hosts[i].addrs[k], port);
-	if (route_drop_self(q, d->route))
+	if (queue_route_drop_self(q, d->route))
 		queue_reply_set(&d->route_err, 554, "5.4.6",
 				"Mail for %s loops back to myself",
 				d->key[0] ? d->key : q->relay_host);
