@@ -350,6 +350,21 @@ queue_route_drop_self(const struct queue *q, struct dns_mx_result *r)
 	return keep == 0;
 }
 
+/* No host of the route has an address, and no lookup failed only for
+ * now: the MX hosts do not exist, or the domain (the implicit MX) has no
+ * address: nothing to retry (RFC 3463 X.4.4, unable to route). */
+static bool
+route_no_address(const struct dns_mx_result *r)
+{
+	if (r->status != DNS_NODATA || r->n_hosts == 0)
+		return false;
+	for (size_t i = 0; i < r->n_hosts; i++)
+		if (r->hosts[i].addr_status == DNS_TEMPFAIL ||
+		    r->hosts[i].addr_status == DNS_OK)
+			return false;
+	return true;
+}
+
 static void
 route_fail(struct qdest *d, const struct dns_mx_result *r)
 {
@@ -366,6 +381,10 @@ route_fail(struct qdest *d, const struct dns_mx_result *r)
 		queue_reply_set(&d->route_err, 556, "5.1.10",
 				"Domain %s does not accept mail (null MX, "
 				"RFC 7505)", what);
+	else if (route_no_address(r) && !relay)
+		queue_reply_set(&d->route_err, 550, "5.4.4",
+				"No mail exchanger of %s has an address (%s)",
+				what, r->why);
 	else
 		queue_reply_set(&d->route_err, 451, "4.4.3",
 				"DNS lookup for %s failed: %s", what,

@@ -59,3 +59,17 @@ def test_resolver_failure_defers(dns_server, server_factory):
     out = queue_cli(srv, "show", qid).stdout
     assert "u@broken.test" in out
     assert dsns(srv) == []
+
+
+def test_mx_hosts_without_address_bounce_5_4_4(dns_server, server_factory):
+    dns = dns_server({"ghost.test": {"MX": [(10, "mx.nowhere.test")]},
+                      "bare.test": {"TXT": ["v=spf1 -all"]}})
+    srv = server_factory(config=outbound_config(dns, retry_min=3600))
+    qid = submit(srv, ["u@ghost.test", "u@bare.test"],
+                 message(unique("noaddr")))
+    seen = dsn_statuses(srv, ["u@ghost.test", "u@bare.test"])
+    # An MX host that does not exist, and a domain without MX or address
+    # (no implicit MX): nothing to retry.
+    assert seen["u@ghost.test"] == ("failed", "5.4.4")
+    assert seen["u@bare.test"] == ("failed", "5.4.4")
+    wait_for(lambda: queue_gone(srv, qid), what="the queue to empty")
