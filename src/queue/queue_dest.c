@@ -681,8 +681,11 @@ queue_dest_gc(struct queue *q, int64_t now)
 	struct qdest **pp = &q->dests, *d;
 
 	while ((d = *pp) != NULL) {
+		/* Idle, and its route (the costly part) out of date, or idle
+		 * for long: its concurrency starts again at the floor. */
 		if (d->n_jobs == 0 && d->conns == NULL && d->dq == NULL &&
-		    d->idle_since + QUEUE_DEST_IDLE_S < now) {
+		    (d->route_until <= now ||
+		     d->idle_since + QUEUE_DEST_IDLE_S < now)) {
 			*pp = d->next;
 			dest_free(d);
 			continue;

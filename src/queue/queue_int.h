@@ -40,7 +40,8 @@ struct event;
 #define QUEUE_ROUTE_TTL 60
 /* Addresses remembered as unreachable (the dead-host cache). */
 #define QUEUE_DEAD_MAX 256
-/* A destination with no work is forgotten after this. */
+/* A destination with no work is forgotten after this, or sooner when
+ * its route is out of date (QUEUE_ROUTE_TTL). */
 #define QUEUE_DEST_IDLE_S 600
 /* An idle connection waits this long for the next job of its
  * destination before QUIT: messages submitted one after another reuse it

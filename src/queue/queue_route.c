@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -396,6 +397,7 @@ route_set(struct qdest *d, const struct dns_mx_result *r)
 {
 	struct queue *q = d->q;
 	int port = d->key[0] ? QUEUE_SMTP_PORT : q->relay_port;
+	size_t len;
 
 	memset(&d->route_err, 0, sizeof(d->route_err));
 	d->route_until = queue_now() + QUEUE_ROUTE_TTL;
@@ -403,11 +405,17 @@ route_set(struct qdest *d, const struct dns_mx_result *r)
 		route_fail(d, r);
 		return;
 	}
-	if (d->route == NULL && (d->route = malloc(sizeof(*r))) == NULL) {
+	/* Only the hosts there are (a full result is about 20 KB; most
+	 * domains have one or two hosts), so thousands of destinations in
+	 * flight stay small. */
+	len = offsetof(struct dns_mx_result, hosts) +
+	      r->n_hosts * sizeof(r->hosts[0]);
+	free(d->route);
+	if ((d->route = malloc(len)) == NULL) {
 		queue_reply_set(&d->route_err, 451, "4.3.0", "Out of memory");
 		return;
 	}
-	*d->route = *r;
+	memcpy(d->route, r, len);
 	for (size_t i = 0; i < d->route->n_hosts; i++)
 		for (size_t k = 0; k < d->route->hosts[i].n_addrs; k++)
 			addr_set_port(&d->route->hosts[i].addrs[k], port);
