@@ -26,7 +26,7 @@ install_postfix() {
 build_tools() {
 	mkdir -p "$BIN"
 	# shellcheck disable=SC2086
-	cc $CFLAGS_BENCH -o "$BIN/smtp_load" "$ROOT/bench/smtp_load.c"
+	cc $CFLAGS_BENCH -o "$BIN/smtp_load" "$ROOT/bench/smtp_load.c" -lssl -lcrypto
 	# shellcheck disable=SC2086
 	cc $CFLAGS_BENCH -o "$BIN/idle_conns" "$ROOT/bench/idle_conns.c"
 }

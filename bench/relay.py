@@ -20,17 +20,16 @@ root (port 25 on 127.x addresses, Postfix). Prints a Markdown summary.
 
 import os
 import shutil
-import smtplib
-import ssl
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 os.environ.setdefault("POSTEL_BIN", os.path.join(ROOT, "build", "postel"))
+LOAD_BIN = os.environ.get("BENCH_LOAD_BIN",
+                          os.path.join(ROOT, "build", "bench", "smtp_load"))
 
 import conftest  # noqa: E402
 from dnsserver import DNSServer  # noqa: E402
@@ -49,14 +48,6 @@ SENDER = "alice@example.test"
 
 def log(msg):
     print("relay-bench: %s" % msg, file=sys.stderr, flush=True)
-
-
-def body(i, length):
-    head = ("From: %s\r\nTo: r@sink.bench\r\nSubject: bench %d\r\n"
-            "Message-ID: <bench-%d@example.test>\r\n\r\n" % (SENDER, i, i))
-    line = "x" * 76 + "\r\n"
-    text = (line * (length // len(line) + 1))[:length]
-    return (head + text).encode()
 
 
 class Sink:
@@ -87,68 +78,46 @@ class Sink:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def _submit_proc(host, port, idx, n, length, login, tls, threads,
-                 barrier, errq):
-    """One client process, one connection: messages idx, idx+threads..."""
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    msgs = [body(i, length) for i in range(idx, n, threads)]
-    s = None
-    try:
-        s = smtplib.SMTP(host, port, timeout=60,
-                         local_hostname="bench.client")
-        s.ehlo()
-        if tls:
-            s.starttls(context=ctx)
-            s.ehlo()
-        if login:
-            s.login(*login)
-        barrier.wait(60)
-        for m in msgs:
-            s.sendmail(SENDER, ["r@sink.bench"], m)
-        s.quit()
-    except Exception as e:  # reported by the parent
-        errq.put(repr(e))
-        try:
-            barrier.abort()
-        except Exception:
-            pass
+def submit_all(host, port, n, length, login=None, tls=True, threads=20,
+               to="r@sink.bench"):
+    """n messages over `threads` connections from bench/smtp_load (C,
+    one thread per connection: a client that costs the machine little,
+    the same for both servers); returns the start time and the process."""
+    cmd = [LOAD_BIN, "-s", str(threads), "-m", str(n), "-l", str(length),
+           "-f", SENDER, "-t", to, "-T", str(int(TIMEOUT))]
+    if tls:
+        cmd.append("-S")
+    if login:
+        cmd += ["-a", "%s:%s" % login]
+    cmd += [host, str(port)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    return time.monotonic(), proc
 
 
-def submit_all(host, port, n, length, login=None, tls=True, threads=20):
-    """n messages over `threads` connections, one client process each
-    (no interpreter lock between them); returns the start time, the
-    processes and an error queue."""
-    import multiprocessing as mp
-    barrier = mp.Barrier(threads + 1)
-    errq = mp.Queue()
-    ps = [mp.Process(target=_submit_proc,
-                     args=(host, port, i, n, length, login, tls, threads,
-                           barrier, errq)) for i in range(threads)]
-    for p in ps:
-        p.start()
-    barrier.wait(60)
-    return time.monotonic(), ps, errq
+def load_result(proc):
+    """Waits for smtp_load; raises with its report unless all went in."""
+    out, _ = proc.communicate(timeout=TIMEOUT)
+    if proc.returncode != 0:
+        raise RuntimeError("submission failed: %s" % out.strip())
+    return out.strip()
 
 
-def wait_sink(sink, n, t0, ts, errq):
+def wait_sink(sink, n, t0, proc):
     deadline = t0 + TIMEOUT
     subs_done = None
     while sink.count() < n:
-        if subs_done is None and not any(t.is_alive() for t in ts):
+        if subs_done is None and proc.poll() is not None:
             subs_done = time.monotonic() - t0
-            log("submissions done after %.1f s (%d at the sink)" %
-                (subs_done, sink.count()))
-        if not errq.empty():
-            raise RuntimeError("submission failed: %s" % errq.get())
+            log("submissions done after %.1f s (%d at the sink): %s" %
+                (subs_done, sink.count(), load_result(proc)))
         if time.monotonic() > deadline:
             raise RuntimeError("only %d of %d at the sink after %.0fs" %
                                (sink.count(), n, TIMEOUT))
         time.sleep(0.01)
     t1 = time.monotonic()
-    for t in ts:
-        t.join(60)
+    if subs_done is None:
+        load_result(proc)
     return t1 - t0
 
 
@@ -160,10 +129,10 @@ def run_postel(sink, dns):
     try:
         host, port = srv.listen["submission"]
         c0 = proc_cpu(srv.proc.pid)
-        t0, ts, errors = submit_all(host, port, N, LENGTH,
-                                    login=(SENDER, srv.users[SENDER]),
-                                    threads=SESSIONS)
-        secs = wait_sink(sink, N, t0, ts, errors)
+        t0, proc = submit_all(host, port, N, LENGTH,
+                              login=(SENDER, srv.users[SENDER]),
+                              threads=SESSIONS)
+        secs = wait_sink(sink, N, t0, proc)
         text = srv.stderr_text()
         log("postel: %.1f s of CPU over %.1f s, %d connections to the "
             "sink, %d log lines" %
@@ -185,9 +154,8 @@ def run_postfix(sink):
     })
     peer.start()
     try:
-        t0, ts, errors = submit_all(POSTFIX_IP, 25, N, LENGTH,
-                                    threads=SESSIONS)
-        return wait_sink(sink, N, t0, ts, errors)
+        t0, proc = submit_all(POSTFIX_IP, 25, N, LENGTH, threads=SESSIONS)
+        return wait_sink(sink, N, t0, proc)
     finally:
         peer.cleanup()
 
@@ -214,33 +182,10 @@ def run_dead(dns):
                            "max_connections_per_ip": 1000})
     try:
         host, port = srv.listen["submission"]
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        msg = body(0, 512).replace(b"sink.bench", b"dead.bench")
-        t0 = time.monotonic()
-        errors = []
-
-        def worker(k):
-            s = smtplib.SMTP(host, port, timeout=60)
-            s.ehlo()
-            s.starttls(context=ctx)
-            s.ehlo()
-            s.login(SENDER, srv.users[SENDER])
-            try:
-                for _ in range(k):
-                    s.sendmail(SENDER, ["r@dead.bench"], msg)
-            except Exception as e:
-                errors.append(repr(e))
-            s.quit()
-        ts = [threading.Thread(target=worker, args=(DEAD // SESSIONS,))
-              for _ in range(SESSIONS)]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join(TIMEOUT)
-        if errors:
-            raise RuntimeError(errors[:3])
+        t0, proc = submit_all(host, port, DEAD, 512,
+                              login=(SENDER, srv.users[SENDER]),
+                              threads=SESSIONS, to="r@dead.bench")
+        load_result(proc)
         queued = time.monotonic() - t0
         # Every recipient tried once (one connection attempt, then the
         # dead-host cache) and waiting for retry_min: measure the wait.

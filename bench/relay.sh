@@ -12,5 +12,13 @@ if [ -z "${POSTEL_BIN:-}" ]; then
 	make -C "$ROOT" -s all >&2
 	export POSTEL_BIN=$ROOT/build/postel
 fi
+# The load generator (C, STARTTLS + AUTH): cheap enough that the servers,
+# not the clients, have the machine.
+# shellcheck source=bench/common.sh
+. "$ROOT/bench/common.sh"
+mkdir -p "$ROOT/build/bench"
+# shellcheck disable=SC2086
+cc $CFLAGS_BENCH -o "$ROOT/build/bench/smtp_load" "$ROOT/bench/smtp_load.c" -lssl -lcrypto
+export BENCH_LOAD_BIN=$ROOT/build/bench/smtp_load
 command -v smtp-sink >/dev/null || { echo "relay.sh: smtp-sink missing (apt-get install postfix)" >&2; exit 1; }
 exec /usr/bin/python3 "$ROOT/bench/relay.py"

@@ -21,6 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+
 #include "benchutil.h"
 
 #define LOAD_MAX_SESSIONS 1000
@@ -42,6 +46,8 @@ struct load_opts {
 	double timeout_s;
 	bool pipelining;
 	bool reconnect_each;    /* one connection per message, like smtp-source without -d */
+	bool starttls;          /* STARTTLS after EHLO (certificate not checked) */
+	const char *auth;       /* "user:password" for AUTH PLAIN, or NULL */
 };
 
 struct load_shared {
@@ -54,19 +60,33 @@ struct load_shared {
 	char *body;             /* dot-free body, CRLF lines, with final dot */
 	size_t body_len;
 	double deadline;
+	SSL_CTX *tls;           /* when opts->starttls */
+	char auth_b64[700];     /* AUTH PLAIN initial response */
 };
 
 struct load_conn {
 	int fd;
+	SSL *ssl;               /* after STARTTLS */
 	char buf[LOAD_REPLY_MAX * 4];
 	size_t len;
 };
 
 static int
-load_write_all(int fd, const char *p, size_t n)
+load_write_all(struct load_conn *c, const char *p, size_t n)
 {
 	while (n > 0) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		ssize_t w;
+
+		if (c->ssl != NULL) {
+			int k = SSL_write(c->ssl, p, n > INT32_MAX ? INT32_MAX
+								  : (int)n);
+
+			if (k <= 0)
+				return -1;
+			w = k;
+		} else {
+			w = send(c->fd, p, n, MSG_NOSIGNAL);
+		}
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -101,7 +121,17 @@ load_read_reply(struct load_conn *c)
 		}
 		if (c->len == sizeof(c->buf))
 			return -1;
-		ssize_t r = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+		ssize_t r;
+
+		if (c->ssl != NULL) {
+			int k = SSL_read(c->ssl, c->buf + c->len,
+					 (int)(sizeof(c->buf) - c->len));
+
+			r = k > 0 ? k : -1;
+		} else {
+			r = recv(c->fd, c->buf + c->len,
+				 sizeof(c->buf) - c->len, 0);
+		}
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -114,14 +144,55 @@ load_read_reply(struct load_conn *c)
 static int
 load_command(struct load_conn *c, const char *line, size_t n)
 {
-	if (load_write_all(c->fd, line, n) < 0)
+	if (load_write_all(c, line, n) < 0)
 		return -1;
 	return load_read_reply(c);
 }
 
-static int
-load_connect(const struct load_opts *o, struct load_conn *c)
+static void
+load_close(struct load_conn *c)
 {
+	if (c->ssl != NULL) {
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+/* STARTTLS (RFC 3207), the second EHLO, then AUTH PLAIN (RFC 4616) when
+ * asked: what a submission client does before its first MAIL. */
+static int
+load_secure(struct load_shared *sh, struct load_conn *c)
+{
+	static const char ehlo[] = "EHLO load.bench.test\r\n";
+	char line[800];
+
+	if (sh->opts->starttls) {
+		if (load_command(c, "STARTTLS\r\n", 10) != 220 || c->len != 0)
+			return -1;
+		if ((c->ssl = SSL_new(sh->tls)) == NULL ||
+		    SSL_set_fd(c->ssl, c->fd) != 1 || SSL_connect(c->ssl) != 1)
+			return -1;
+		if (load_command(c, ehlo, sizeof(ehlo) - 1) != 250)
+			return -1;
+	}
+	if (sh->opts->auth != NULL) {
+		int n = snprintf(line, sizeof(line), "AUTH PLAIN %s\r\n",
+				 sh->auth_b64);
+
+		if (n < 0 || (size_t)n >= sizeof(line) ||
+		    load_command(c, line, (size_t)n) != 235)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+load_connect(struct load_shared *sh, struct load_conn *c)
+{
+	const struct load_opts *o = sh->opts;
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	struct timeval tv = { .tv_sec = LOAD_IO_TIMEOUT_S };
 	char line[300];
@@ -143,12 +214,11 @@ load_connect(const struct load_opts *o, struct load_conn *c)
 		goto fail;
 	int n = snprintf(line, sizeof(line), "EHLO load.bench.test\r\n");
 
-	if (load_command(c, line, (size_t)n) != 250)
+	if (load_command(c, line, (size_t)n) != 250 || load_secure(sh, c) < 0)
 		goto fail;
 	return 0;
 fail:
-	close(c->fd);
-	c->fd = -1;
+	load_close(c);
 	return -1;
 }
 
@@ -158,8 +228,7 @@ load_quit(struct load_conn *c)
 	if (c->fd < 0)
 		return;
 	load_command(c, "QUIT\r\n", 6);
-	close(c->fd);
-	c->fd = -1;
+	load_close(c);
 }
 
 /* One transaction: MAIL, RCPT, DATA, body, final reply. 0 ok, 1 refused,
@@ -185,7 +254,7 @@ load_transaction(struct load_shared *sh, struct load_conn *c, long msgno)
 		return -1;
 	if (o->pipelining) {
 		/* RFC 2920 §3.1: MAIL, RCPT and DATA may be sent as a group. */
-		if (load_write_all(c->fd, cmds, (size_t)(nm + nr + nd)) < 0)
+		if (load_write_all(c, cmds, (size_t)(nm + nr + nd)) < 0)
 			return -1;
 		int r1 = load_read_reply(c), r2 = load_read_reply(c);
 		int r3 = load_read_reply(c);
@@ -206,8 +275,8 @@ load_transaction(struct load_shared *sh, struct load_conn *c, long msgno)
 		if (r != 354)
 			return r < 0 ? -1 : 1;
 	}
-	if (load_write_all(c->fd, hdr, (size_t)nh) < 0 ||
-	    load_write_all(c->fd, sh->body, sh->body_len) < 0)
+	if (load_write_all(c, hdr, (size_t)nh) < 0 ||
+	    load_write_all(c, sh->body, sh->body_len) < 0)
 		return -1;
 	int r = load_read_reply(c);
 
@@ -217,10 +286,8 @@ load_transaction(struct load_shared *sh, struct load_conn *c, long msgno)
 static void
 load_reset(struct load_conn *c)
 {
-	if (load_command(c, "RSET\r\n", 6) != 250) {
-		close(c->fd);
-		c->fd = -1;
-	}
+	if (load_command(c, "RSET\r\n", 6) != 250)
+		load_close(c);
 }
 
 static void *
@@ -237,7 +304,7 @@ load_session(void *arg)
 	while (bench_now() < sh->deadline) {
 		if (c->fd < 0) {
 			if (connects++ >= LOAD_MAX_CONNECTS ||
-			    load_connect(o, c) < 0) {
+			    load_connect(sh, c) < 0) {
 				atomic_fetch_add(&sh->conn_errors, 1);
 				if (connects > LOAD_MAX_CONNECTS)
 					break;
@@ -258,8 +325,7 @@ load_session(void *arg)
 		} else {
 			atomic_fetch_add(&sh->failed, 1);
 			if (r < 0) {
-				close(c->fd);
-				c->fd = -1;
+				load_close(c);
 			} else {
 				load_reset(c);
 			}
@@ -297,6 +363,37 @@ load_make_body(struct load_shared *sh, long length)
 	}
 	memcpy(sh->body + n, ".\r\n", 3);
 	sh->body_len = n + 3;
+	return 0;
+}
+
+/* The TLS context (no certificate check: a loopback benchmark against a
+ * self-signed test certificate) and the AUTH PLAIN response
+ * "\0user\0password" in base64. */
+static int
+load_tls_setup(struct load_shared *sh)
+{
+	const struct load_opts *o = sh->opts;
+	unsigned char plain[520];
+	size_t n = 0;
+
+	if (o->starttls) {
+		sh->tls = SSL_CTX_new(TLS_client_method());
+		if (sh->tls == NULL)
+			return -1;
+		SSL_CTX_set_verify(sh->tls, SSL_VERIFY_NONE, NULL);
+	}
+	if (o->auth != NULL) {
+		const char *colon = strchr(o->auth, ':');
+		size_t ulen = (size_t)(colon - o->auth);
+
+		plain[n++] = '\0';
+		memcpy(plain + n, o->auth, ulen);
+		n += ulen;
+		plain[n++] = '\0';
+		memcpy(plain + n, colon + 1, strlen(colon + 1));
+		n += strlen(colon + 1);
+		EVP_EncodeBlock((unsigned char *)sh->auth_b64, plain, (int)n);
+	}
 	return 0;
 }
 
@@ -340,10 +437,13 @@ load_report(struct load_shared *sh, double wall)
 static void
 load_usage(void)
 {
-	fprintf(stderr, "usage: smtp_load [-P] [-r] [-s sessions] [-m messages] "
+	fprintf(stderr, "usage: smtp_load [-P] [-r] [-S] [-a user:password] "
+		"[-s sessions] [-m messages] "
 		"[-l length] [-f from] [-t to] [-T seconds] host port\n"
 		"  -P  pipeline MAIL/RCPT/DATA (RFC 2920)\n"
-		"  -r  new connection per message (default: reuse)\n");
+		"  -r  new connection per message (default: reuse)\n"
+		"  -S  STARTTLS before anything else (certificate not checked)\n"
+		"  -a  AUTH PLAIN with these credentials\n");
 	exit(2);
 }
 
@@ -352,10 +452,12 @@ load_parse(int argc, char **argv, struct load_opts *o)
 {
 	int ch;
 
-	while ((ch = getopt(argc, argv, "Prs:m:l:f:t:T:")) != -1) {
+	while ((ch = getopt(argc, argv, "PrSa:s:m:l:f:t:T:")) != -1) {
 		switch (ch) {
 		case 'P': o->pipelining = true; break;
 		case 'r': o->reconnect_each = true; break;
+		case 'S': o->starttls = true; break;
+		case 'a': o->auth = optarg; break;
 		case 's': o->sessions = atoi(optarg); break;
 		case 'm': o->messages = atol(optarg); break;
 		case 'l': o->length = atol(optarg); break;
@@ -373,7 +475,9 @@ load_parse(int argc, char **argv, struct load_opts *o)
 	    o->messages < 1 || o->messages > LOAD_MAX_MESSAGES ||
 	    o->length < 0 || o->length > LOAD_MAX_LENGTH ||
 	    o->timeout_s <= 0 || o->port < 1 || o->port > 65535 ||
-	    strlen(o->from) > 256 || strlen(o->to) > 256)
+	    strlen(o->from) > 256 || strlen(o->to) > 256 ||
+	    (o->auth != NULL && (strlen(o->auth) > 400 ||
+				 strchr(o->auth, ':') == NULL)))
 		return -1;
 	return 0;
 }
@@ -396,6 +500,8 @@ main(int argc, char **argv)
 		return 1;
 	for (long i = 0; i < o.messages; i++)
 		sh.lat_ms[i] = -1;
+	if (load_tls_setup(&sh) < 0)
+		return 1;
 	double t0 = bench_now();
 
 	sh.deadline = t0 + o.timeout_s;
@@ -409,5 +515,6 @@ main(int argc, char **argv)
 	load_report(&sh, bench_now() - t0);
 	free(sh.lat_ms);
 	free(sh.body);
+	SSL_CTX_free(sh.tls);
 	return atomic_load(&sh.ok) == o.messages ? 0 : 1;
 }

@@ -17,6 +17,7 @@
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -316,6 +317,9 @@ main(int argc, char **argv)
 		 "client.test");
 	p.repeat = 1;
 	log_set_level(LOG_INFO);
+	/* As in the server (server.c): a peer that closes mid-DATA is an
+	 * error reply to report, not a signal that kills the process. */
+	signal(SIGPIPE, SIG_IGN);
 	if (probe_args(&p, argc, argv) < 0) {
 		fprintf(stderr, "usage: see tests/tools/smtpc_probe.c\n");
 		return 2;
