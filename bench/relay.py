@@ -59,6 +59,12 @@ class Sink:
                                     dir="/dev/shm" if os.path.isdir(
                                         "/dev/shm") else None)
         os.chmod(self.dir, 0o777)
+        self.bogo = False
+        if os.stat(self.dir).st_size == 40:
+            probe = os.path.join(self.dir, "probe")
+            open(probe, "w").close()
+            self.bogo = os.stat(self.dir).st_size == 60
+            os.unlink(probe)
         self.proc = subprocess.Popen(
             ["smtp-sink", "-u", "nobody", "-d",
              os.path.join(self.dir, "m."), "%s:25" % ip, "512"],
@@ -66,6 +72,11 @@ class Sink:
         time.sleep(0.3)
 
     def count(self):
+        # tmpfs gives a directory 20 bytes of size per entry (40 empty):
+        # one stat instead of listing thousands of files every 10 ms,
+        # which cost a tenth of the machine at 20,000 messages.
+        if self.bogo:
+            return (os.stat(self.dir).st_size - 40) // 20
         return sum(1 for _ in os.scandir(self.dir))
 
     def clear(self):
@@ -116,6 +127,11 @@ def wait_sink(sink, n, t0, proc):
                                (sink.count(), n, TIMEOUT))
         time.sleep(0.01)
     t1 = time.monotonic()
+    if sink.bogo:
+        # The directory size said so; the listing must agree.
+        listed = sum(1 for _ in os.scandir(sink.dir))
+        if listed < n:
+            raise RuntimeError("sink holds %d files, not %d" % (listed, n))
     if subs_done is None:
         load_result(proc)
     return t1 - t0

@@ -52,6 +52,24 @@ loop_wake_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* An epoll base whose interest changes wait for the next epoll_wait: a
+ * session that pauses reading while a worker looks something up and
+ * resumes in the same loop turn costs no epoll_ctl (libevent's
+ * changelist; safe because no descriptor here is dup'ed into the loop). */
+static struct event_base *
+loop_base_new(void)
+{
+	struct event_config *cfg = event_config_new();
+	struct event_base *base;
+
+	if (cfg == NULL)
+		return NULL;
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
+
 struct loop *
 loop_new(void)
 {
@@ -61,7 +79,7 @@ loop_new(void)
 		return NULL;
 	pthread_mutex_init(&l->mu, NULL);
 	l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	l->base = event_base_new();
+	l->base = loop_base_new();
 	if (l->wake_fd < 0 || l->base == NULL)
 		goto fail;
 	l->wake_ev = event_new(l->base, l->wake_fd, EV_READ | EV_PERSIST,

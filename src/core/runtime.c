@@ -233,8 +233,8 @@ runtime_conn_removed(struct server *srv, struct conn *c)
 }
 
 void
-server_queue_kick(struct server *srv)
+server_queue_kick(struct server *srv, bool notices)
 {
 	if (srv->queue != NULL && srv->queue_kick_fn != NULL)
-		srv->queue_kick_fn(srv->queue);
+		srv->queue_kick_fn(srv->queue, notices);
 }

@@ -45,14 +45,16 @@ struct server {
 	 * protocols reach the queue only through server_queue_kick(). */
 	struct dns *dns;
 	struct queue *queue;
-	void (*queue_kick_fn)(struct queue *q);
+	void (*queue_kick_fn)(struct queue *q, bool notices);
 	bool draining;              /* SIGTERM: finishing in-flight work */
 };
 
 /* Loop thread: queue rows were just committed (a submission to a remote
  * recipient, a forward, a notice asked for): the queue looks at once
- * instead of at its next timer. Nothing when no queue runs. */
-void server_queue_kick(struct server *srv);
+ * instead of at its next timer. notices: some row owes a notice (a
+ * local delivery with NOTIFY=SUCCESS), so the notice scan runs too.
+ * Nothing when no queue runs. */
+void server_queue_kick(struct server *srv, bool notices);
 
 /* srv->reg: made before the first connection, freed after the last. 0 or
  * -1 (out of memory). */

@@ -36,6 +36,7 @@ struct workers {
 	struct workers_lane lane[2]; /* [0] normal, [1] urgent */
 	int urgent_run;              /* urgent jobs taken in a row */
 	unsigned queued;             /* jobs waiting in both lanes */
+	unsigned idle;               /* threads waiting on cv */
 	bool stopping;
 	int n;
 	pthread_t threads[WORKERS_MAX];
@@ -72,8 +73,11 @@ workers_main(void *arg)
 		struct workers_job *j;
 
 		pthread_mutex_lock(&w->mu);
-		while ((j = workers_take(w)) == NULL && !w->stopping)
+		while ((j = workers_take(w)) == NULL && !w->stopping) {
+			w->idle++;
 			pthread_cond_wait(&w->cv, &w->mu);
+			w->idle--;
+		}
 		if (j == NULL) {
 			pthread_mutex_unlock(&w->mu);
 			return NULL;
@@ -121,6 +125,7 @@ workers_enqueue(struct workers *w, workers_fn work, workers_fn done,
 {
 	struct workers_job *j = malloc(sizeof(*j));
 	struct workers_lane *l = &w->lane[urgent ? 1 : 0];
+	bool wake;
 
 	if (j == NULL) {
 		log_error(NULL, "workers_submit", " reason=oom");
@@ -142,8 +147,14 @@ workers_enqueue(struct workers *w, workers_fn work, workers_fn done,
 		l->head = j;
 	l->tail = j;
 	w->queued++;
-	pthread_cond_signal(&w->cv);
+	/* A thread still busy takes the job when it looks again, so wake
+	 * one only when some wait, and after the unlock, so that the thread
+	 * woken does not at once block on the mutex the loop still holds:
+	 * each futex call saved is a context switch on two cores. */
+	wake = w->idle > 0;
 	pthread_mutex_unlock(&w->mu);
+	if (wake)
+		pthread_cond_signal(&w->cv);
 	return 0;
 }
 

@@ -120,7 +120,12 @@ round_done(void *arg, int result)
 	free(r);
 	if (q->stopping)
 		return;
-	queue_nextdue_refresh(q);
+	/* A round only leases what is due: the timer, when armed, still
+	 * points at the earliest other attempt. Read it again only when it
+	 * is not armed (it just fired, or nothing was waiting), not after
+	 * every round a burst of submissions kicks. */
+	if (!evtimer_pending(q->timer, NULL))
+		queue_nextdue_refresh(q);
 	queue_round_maybe(q);
 }
 
@@ -343,9 +348,9 @@ stale_start(struct queue *q)
 /* ---- Lifecycle ------------------------------------------------------ */
 
 static void
-queue_kick_adaptor(struct queue *q)
+queue_kick_adaptor(struct queue *q, bool notices)
 {
-	queue_kick(q);
+	queue_kick(q, notices);
 }
 
 struct queue *
@@ -384,14 +389,16 @@ fail:
 }
 
 void
-queue_kick(struct queue *q)
+queue_kick(struct queue *q, bool notices)
 {
 	if (q == NULL)
 		return;
 	q->round_want = true;
 	queue_round_maybe(q);
-	/* A local delivery may have asked for a success notice. */
-	queue_notice_start(q);
+	/* A local delivery asked for a success notice: the scan (a worker
+	 * job) runs only then, not after every submission. */
+	if (notices)
+		queue_notice_start(q);
 }
 
 void

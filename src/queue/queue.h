@@ -27,8 +27,8 @@ struct queue;
 /* Needs srv->loop, srv->workers, srv->commit and srv->dns. NULL with err
  * set on failure. Sets srv->queue and srv->queue_kick_fn. */
 struct queue *queue_new(struct server *srv, char *err, size_t errlen);
-/* Something is due now (server_queue_kick). */
-void queue_kick(struct queue *q);
+/* Something is due now (server_queue_kick); notices: a notice too. */
+void queue_kick(struct queue *q, bool notices);
 /* SIGTERM: no new attempts; connections in flight finish their
  * transaction (their results are committed) or are cut at the deadline
  * (their recipients stay pending: a duplicate is possible only for a

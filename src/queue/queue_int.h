@@ -117,6 +117,7 @@ struct qbatch {
 	struct qupd *u;
 	size_t n, alloc;          /* in-memory recipients released unrecorded */
 	bool notices;            /* some outcome owes a notice */
+	bool deferred;           /* some recipient waits for a next attempt */
 	char **orphans;
 };
 

@@ -191,6 +191,7 @@ queue_outcome(struct queue *q, const struct store_queue_msg *m,
 		u->u.next_attempt = now + queue_backoff(cfg, u->u.attempts);
 		if (delay_due(q, m, r, now))
 			u->u.notice = STORE_NOTICE_DELAYED;
+		q->batch->deferred = true;
 		what = "deferred";
 	}
 	outcome_log(m, r, relay, now, what, u);
@@ -286,9 +287,14 @@ batch_done(void *arg, int result)
 	q->mem_items = q->mem_items > b->n ? q->mem_items - b->n : 0;
 	if (b->notices)
 		queue_notice_start(q);
+	/* The timer at the earliest next attempt moves only when someone
+	 * waits for a next attempt (a delivered or bounced recipient leaves
+	 * it at worst early, which costs one empty round): no worker job
+	 * per batch of deliveries. */
+	if (b->deferred || result != 0)
+		queue_nextdue_refresh(q);
 	free(b->u);
 	free(b);
-	queue_nextdue_refresh(q);
 	queue_round_maybe(q);
 }
 

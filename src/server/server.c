@@ -5,6 +5,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +138,21 @@ sighup_cb(evutil_socket_t sig, short what, void *arg)
 		server_reload_pem_cb(srv, cert, cert_len, key, key_len, NULL);
 	safepath_free_buf(cert, cert_len);
 	safepath_free_buf(key, key_len);
+}
+
+/* Session and transaction buffers come and go with every message. By
+ * default glibc hands the top of the heap back to the kernel (brk) as
+ * soon as 128 KB are free there, and takes it again for the next
+ * message: under relay load that was one brk per message and 6% of the
+ * loop thread (perf). Keep up to a few megabytes free instead; the
+ * mmap threshold is set with it so that it stays where glibc's dynamic
+ * rule would have raised it for buffers of this size. */
+static void
+server_tune_malloc(void)
+{
+	mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024);
+	mallopt(M_TOP_PAD, 1024 * 1024);
+	mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
 }
 
 static int
@@ -326,6 +342,7 @@ server_run(struct server *srv)
 
 	log_set_level((enum log_level)srv->cfg.log_level);
 	raise_fd_limit();
+	server_tune_malloc();
 	evthread_use_pthreads();
 	srv->priv = calloc(1, sizeof(*srv->priv));
 	srv->loop = loop_new();

@@ -184,7 +184,9 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	str_lcpy(s->tx->envid, cmd->envid, sizeof(s->tx->envid));
 	str_lcpy(s->tx->from, cmd->path, sizeof(s->tx->from));
 	s->state = SMTP_STATE_MAIL;
-	log_info(s->base.id, "mail", " from=%s", log_qs(cmd->path));
+	/* Debug only: event=accept names the sender once the message is
+	 * in (refusals log their own event=reject). */
+	log_debug(s->base.id, "mail", " from=%s", log_qs(cmd->path));
 	smtp_sender_mail(s); /* 250, or 550 5.7.1 on submission */
 }
 
@@ -280,7 +282,9 @@ rcpt_accept(struct smtp_session *s, struct smtp_rcpt_job *j)
 	r->notify = j->notify;
 	str_lcpy(r->orcpt, j->orcpt, sizeof(r->orcpt));
 	s->state = SMTP_STATE_RCPT;
-	log_info(s->base.id, "rcpt", " to=%s accounts=%zu remote=%zu",
+	/* Debug only: event=deliver / event=queue name each recipient
+	 * once the message is in. */
+	log_debug(s->base.id, "rcpt", " to=%s accounts=%zu remote=%zu",
 		 log_qs(r->addr), r->n_accounts, r->n_remote);
 	smtp_reply(s, 250, "2.1.5", "Ok");
 }

@@ -262,8 +262,11 @@ deliver_done(void *arg, int result)
 		deliver_log(s, d);
 		for (size_t i = 0; i < d->n_accounts; i++)
 			server_notify_account(s->base.srv, d->accounts[i]);
+		/* Rows past n_remote are local ones owing a success
+		 * notice. */
 		if (d->n_rows > 0)
-			server_queue_kick(s->base.srv);
+			server_queue_kick(s->base.srv,
+					  d->n_rows > d->n_remote);
 	}
 	if (s->base.conn != NULL) {
 		if (result == 0)

@@ -206,10 +206,9 @@ def test_never_an_open_relay(server, rcpt):
         assert c.cmd("MAIL FROM:<s@remote.test>")[0] == 250
         code, lines = c.cmd("RCPT TO:<%s>" % rcpt)
         assert code in (501, 550, 553, 554), (rcpt, code, lines)
+        # Nothing was taken for it: DATA has no recipient to go to.
+        assert c.cmd("DATA")[0] in (503, 554)
         assert c.cmd("QUIT")[0] == 221
-    # Nothing was taken for it (an accepted RCPT logs event=rcpt).
-    assert not server.wait_log(lambda l: "event=rcpt " in l and u in l,
-                               timeout=0.2)
 
 
 @pytest.mark.parametrize("proto", ["smtp", "submissions"])
