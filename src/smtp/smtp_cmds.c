@@ -184,9 +184,8 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	str_lcpy(s->tx->envid, cmd->envid, sizeof(s->tx->envid));
 	str_lcpy(s->tx->from, cmd->path, sizeof(s->tx->from));
 	s->state = SMTP_STATE_MAIL;
-	/* Debug only: event=accept names the sender once the message is
-	 * in (refusals log their own event=reject). */
-	log_debug(s->base.id, "mail", " from=%s", log_qs(cmd->path));
+	/* Kept at info: a transaction cut short is known by its sender. */
+	log_info(s->base.id, "mail", " from=%s", log_qs(cmd->path));
 	smtp_sender_mail(s); /* 250, or 550 5.7.1 on submission */
 }
 
