@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "../util/base64.h"
+#include "../util/str.h"
 #include "mime_int.h"
 
 /* RFC 2045 §6.7 rule 5, §6.8: encoded lines are at most 76 characters. */
@@ -24,20 +25,11 @@
 #define MIME_DG_CANNOT 1
 #define MIME_DG_NOMEM (-1)
 
-static bool
-mime_dg_has_8bit(const char *p, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)p[i] >= 0x80)
-			return true;
-	return false;
-}
-
 /* Copies a range that must be 7-bit already (boundary lines, headers). */
 static int
 mime_dg_copy7(const char *p, size_t len, struct buf *out)
 {
-	if (mime_dg_has_8bit(p, len))
+	if (str_has_8bit(p, len))
 		return MIME_DG_CANNOT;
 	return buf_append(out, p, len) < 0 ? MIME_DG_NOMEM : MIME_DG_OK;
 }
@@ -166,7 +158,7 @@ mime_dg_header(const char *h, size_t len, const char *cte, bool top,
 	struct mime_field f;
 	bool has_mv = false;
 
-	if (mime_dg_has_8bit(h, len))
+	if (str_has_8bit(h, len))
 		return MIME_DG_CANNOT;
 	/* The fields as the parser reads them (mime_next_field: names
 	 * with obsolete white space before the colon, continuation
@@ -284,7 +276,7 @@ mime_dg_frame(const char *p, size_t len, bool first, struct buf *out)
 {
 	size_t keep_off = 0, keep_len = len;
 
-	if (!mime_dg_has_8bit(p, len))
+	if (!str_has_8bit(p, len))
 		return buf_append(out, p, len) < 0 ? MIME_DG_NOMEM : MIME_DG_OK;
 	if (first) {
 		/* The delimiter line: after the last LF before the end. */
@@ -341,11 +333,11 @@ mime_dg_entity(const char *msg, const struct mime_part *p, bool top,
 {
 	size_t len = p->body_off + p->body_len - p->header_off;
 
-	if (!mime_dg_has_8bit(msg + p->header_off, len))
+	if (!str_has_8bit(msg + p->header_off, len))
 		return buf_append(out, msg + p->header_off, len) < 0
 		           ? MIME_DG_NOMEM
 		           : MIME_DG_OK;
-	if (mime_dg_has_8bit(msg + p->header_off, p->header_len))
+	if (str_has_8bit(msg + p->header_off, p->header_len))
 		return MIME_DG_CANNOT;
 	if (p->kind == MIME_KIND_MULTIPART)
 		return mime_dg_multipart(msg, p, top, out);
@@ -375,7 +367,7 @@ mime_downgrade_7bit(const char *msg, size_t len, struct buf *out)
 	size_t start = out->len;
 	int ret;
 
-	if (!mime_dg_has_8bit(msg, len))
+	if (!str_has_8bit(msg, len))
 		return buf_append(out, msg, len) < 0 ? MIME_DG_NOMEM
 		                                     : MIME_DG_OK;
 	if (mime_parse(msg, len, &root) < 0)

@@ -98,15 +98,6 @@ dsn_status(const struct dsn_rcpt *r)
 	return r->action == STORE_NOTICE_DELAYED ? "4.0.0" : "2.0.0";
 }
 
-static bool
-dsn_has_8bit(const char *p, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)p[i] >= 0x80)
-			return true;
-	return false;
-}
-
 /* A multipart boundary (RFC 2046 §5.1.1) that appears nowhere in what
  * we return: random, and checked against the original. */
 static void
@@ -157,7 +148,7 @@ dsn_plan(struct dsn_plan *pl, const struct dsn_info *info,
 		pl->note = "The message was too large to be sent back whole, "
 		           "so only its header is returned below.";
 	}
-	pl->orig_8bit = dsn_has_8bit(
+	pl->orig_8bit = str_has_8bit(
 	    orig, pl->ret == DSN_RETURN_FULL ? orig_len : pl->hdr_len);
 	dsn_boundary(pl, info, orig, orig_len);
 }

@@ -239,19 +239,30 @@ smtpc_tx_stuff(struct smtpc *c, struct evbuffer *out, const uint8_t *p,
 {
 	const uint8_t *run = p, *end = p + n;
 
-	for (; p < end; p++) {
+	/* Line by line (memchr finds each end): a dot that starts a line
+	 * is doubled, a bare LF gets its CR. */
+	while (p < end) {
+		const uint8_t *nl;
+
 		if (c->body_col == 0 && *p == '.') {
 			evbuffer_add(out, run, (size_t)(p - run));
 			evbuffer_add(out, ".", 1);
 			run = p;
 		}
-		if (*p == '\n' && !c->body_cr) {
-			evbuffer_add(out, run, (size_t)(p - run));
-			evbuffer_add(out, "\r", 1);
-			run = p;
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL) {
+			c->body_col = 1;
+			c->body_cr = end[-1] == '\r';
+			break;
 		}
-		c->body_col = *p == '\n' ? 0 : 1;
-		c->body_cr = *p == '\r';
+		if (!(nl > p ? nl[-1] == '\r' : c->body_cr)) {
+			evbuffer_add(out, run, (size_t)(nl - run));
+			evbuffer_add(out, "\r", 1);
+			run = nl;
+		}
+		c->body_col = 0;
+		c->body_cr = false;
+		p = nl + 1;
 	}
 	evbuffer_add(out, run, (size_t)(end - run));
 }

@@ -87,8 +87,7 @@ tx_append(struct smtp_session *s, const void *p, size_t n)
 	/* 8-bit content (RFC 6152) decides how the queue may relay it;
 	 * looked for only until the first one. */
 	if (!tx->seen_8bit)
-		for (size_t i = 0; i < n && !tx->seen_8bit; i++)
-			tx->seen_8bit = ((const unsigned char *)p)[i] >= 0x80;
+		tx->seen_8bit = str_has_8bit(p, n);
 	hdr_capture(tx, p, n);
 	if (smtp_spool_write(tx->spool, p, n) < 0)
 		smtp_spool_abort(&tx->spool);

@@ -125,3 +125,23 @@ str_hex_value(unsigned char c)
 		return c - 'a' + 10;
 	return -1;
 }
+
+bool
+str_has_8bit(const void *p, size_t len)
+{
+	const unsigned char *c = p;
+	size_t i = 0;
+
+	/* Eight octets at a time: every message body passes here once. */
+	for (; i + sizeof(uint64_t) <= len; i += sizeof(uint64_t)) {
+		uint64_t w;
+
+		memcpy(&w, c + i, sizeof(w));
+		if (w & UINT64_C(0x8080808080808080))
+			return true;
+	}
+	for (; i < len; i++)
+		if (c[i] >= 0x80)
+			return true;
+	return false;
+}

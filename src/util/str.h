@@ -30,4 +30,8 @@ int str_tosize(const char *s, uint64_t max, uint64_t *out_r);
 /* Value 0-15 of a hex digit (either case), or -1. */
 int str_hex_value(unsigned char c);
 
+/* true when some octet of p[0..len) is 0x80 or above (8-bit content,
+ * RFC 6152). */
+bool str_has_8bit(const void *p, size_t len);
+
 #endif

@@ -339,6 +339,10 @@ main(int argc, char **argv)
 	}
 	loop_run(p.srv.loop);
 	smtpc_free(&p.c);
+	/* A freed bufferevent with a deferred callback still queued is
+	 * released by that callback: one more turn runs it (the server's
+	 * loop goes on anyway; here the base is freed next). */
+	event_base_loop(loop_base(p.srv.loop), EVLOOP_NONBLOCK);
 	if (p.free_ev != NULL)
 		event_free(p.free_ev);
 	runtime_free(&p.srv);
