@@ -307,12 +307,8 @@ imap_list_add_pattern(struct imap_session *s, struct imap_list_job *l,
 		raw[rl++] = '/';
 	memcpy(raw + rl, p->str, p->len);
 	raw[rl + p->len] = '\0';
-	if (!s->rev2 && !s->utf8) {
-		if (imap_mutf7_to_utf8(raw, strlen(raw), dec, sizeof(dec)) < 0)
-			return -1;
-	} else {
-		str_lcpy(dec, raw, sizeof(dec));
-	}
+	if (imap_name_decode(s, raw, strlen(raw), dec, sizeof(dec)) < 0)
+		return -1;
 	l->patterns[l->n_patterns] = strdup(dec);
 	return l->patterns[l->n_patterns++] == NULL ? -1 : 0;
 }

@@ -159,15 +159,24 @@ imap_mbox_new(struct imap_session *s, enum imap_mbox_op op)
 	return m;
 }
 
+/* Answers and returns true unless argument i is a usable name; a name
+ * to be made (creating) must also be proper modified UTF-7. */
 static bool
 imap_mbox_bad_name(struct imap_session *s, const struct imap_cmd *c,
-		   size_t i, char *out)
+		   size_t i, char *out, bool creating)
 {
-	if (c->n_args <= i ||
-	    imap_mailbox_arg(s, &c->args[i], out, STORE_MAILBOX_NAME_MAX + 1) <
-		    0) {
+	int rc = c->n_args <= i ? -1
+		 : imap_mailbox_arg(s, &c->args[i], out,
+				    STORE_MAILBOX_NAME_MAX + 1);
+
+	if (rc < 0) {
 		imap_finish(s, "BAD", NULL, "Invalid mailbox name");
 		session_error(&s->base);
+		return true;
+	}
+	if (rc == 1 && creating) {
+		imap_finish(s, "NO", "CANNOT",
+			    "Mailbox name is not valid modified UTF-7");
 		return true;
 	}
 	return false;
@@ -200,7 +209,7 @@ imap_cmd_create(struct imap_session *s, const struct imap_cmd *c)
 	char name[STORE_MAILBOX_NAME_MAX + 1], use[16] = "";
 	struct imap_mbox_job *m;
 
-	if (imap_mbox_bad_name(s, c, 0, name))
+	if (imap_mbox_bad_name(s, c, 0, name, true))
 		return;
 	if (c->n_args > 2) {
 		imap_finish(s, "BAD", NULL, "Too many arguments");
@@ -236,7 +245,7 @@ imap_cmd_delete(struct imap_session *s, const struct imap_cmd *c)
 	char name[STORE_MAILBOX_NAME_MAX + 1];
 	struct imap_mbox_job *m;
 
-	if (imap_mbox_bad_name(s, c, 0, name))
+	if (imap_mbox_bad_name(s, c, 0, name, false))
 		return;
 	if (strcmp(name, "INBOX") == 0) {
 		imap_finish(s, "NO", "CANNOT", "INBOX cannot be deleted");
@@ -254,8 +263,8 @@ imap_cmd_rename(struct imap_session *s, const struct imap_cmd *c)
 	char from[STORE_MAILBOX_NAME_MAX + 1], to[STORE_MAILBOX_NAME_MAX + 1];
 	struct imap_mbox_job *m;
 
-	if (imap_mbox_bad_name(s, c, 0, from) ||
-	    imap_mbox_bad_name(s, c, 1, to))
+	if (imap_mbox_bad_name(s, c, 0, from, false) ||
+	    imap_mbox_bad_name(s, c, 1, to, true))
 		return;
 	if (strcmp(to, "INBOX") == 0) {
 		imap_finish(s, "NO", "ALREADYEXISTS", "INBOX always exists");
@@ -275,7 +284,7 @@ imap_cmd_subscribe(struct imap_session *s, const struct imap_cmd *c)
 	struct imap_mbox_job *m;
 	bool on = s->cmd_variant != IMAP_VARIANT_UNSUBSCRIBE;
 
-	if (imap_mbox_bad_name(s, c, 0, name))
+	if (imap_mbox_bad_name(s, c, 0, name, false))
 		return;
 	m = imap_mbox_new(s, on ? IMAP_MBOX_SUBSCRIBE : IMAP_MBOX_UNSUBSCRIBE);
 	if (m == NULL)
@@ -398,7 +407,7 @@ imap_cmd_status(struct imap_session *s, const struct imap_cmd *c)
 	char name[STORE_MAILBOX_NAME_MAX + 1];
 	unsigned items;
 
-	if (imap_mbox_bad_name(s, c, 0, name))
+	if (imap_mbox_bad_name(s, c, 0, name, false))
 		return;
 	if (c->n_args != 2 || imap_status_parse(&c->args[1], &items) < 0) {
 		imap_finish(s, "BAD", NULL, "Bad STATUS items");

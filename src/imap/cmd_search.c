@@ -369,7 +369,8 @@ imap_search_subst_saved(struct imap_search_node *nd, const struct imap_view *v)
 				return -1;
 			for (size_t i = 0; v->saved != NULL && i < v->n_saved;
 			     i++)
-				nd->set.r[i].lo = nd->set.r[i].hi = v->saved[i];
+				nd->set.r[i] = (struct imap_range){
+					.lo = v->saved[i], .hi = v->saved[i] };
 			nd->set.n = v->saved != NULL ? v->n_saved : 0;
 		}
 		if (imap_search_subst_saved(nd->a, v) < 0 ||

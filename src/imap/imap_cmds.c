@@ -49,7 +49,7 @@ static const struct imap_cmd_def imap_cmd_table[] = {
 	/* §6.2: not authenticated. */
 	{ "STARTTLS", imap_cmd_starttls, NOAUTH, 0, V(NONE), ARGS_NONE },
 	{ "AUTHENTICATE", imap_cmd_authenticate, NOAUTH, 0, V(NONE), ARGS_ANY },
-	{ "LOGIN", imap_cmd_login, NOAUTH, TLS, V(NONE), ARGS_ANY },
+	{ "LOGIN", imap_cmd_login, NOAUTH, TLS, V(NONE), ARGS(2, 2) },
 	/* §6.3: authenticated. */
 	{ "ENABLE", imap_cmd_enable, AUTHED, 0, V(NONE), ARGS_ANY }, /* RFC 5161 */
 	{ "SELECT", imap_cmd_select, AUTHED, 0, V(NONE), ARGS(1, 2) },
@@ -135,16 +135,18 @@ imap_cmds_dispatch(struct imap_session *s, const struct imap_cmd *cmd)
 					 : "Command not valid in this state");
 		return;
 	}
-	/* RFC 9051 §6.2.3 / DESIGN.md principle 4: LOGINDISABLED until TLS. */
-	if ((d->flags & IMAP_CMD_NEEDS_TLS) && !session_is_tls(&s->base)) {
-		imap_cmds_refuse(s, "NO", "PRIVACYREQUIRED",
-				 "Plaintext login disallowed; use STARTTLS");
-		return;
-	}
+	/* A syntax error is BAD before any other check (LOGIN with no
+	 * arguments on a plaintext port too). */
 	if (d->max_args > 0 && (cmd->n_args < (size_t)d->min_args ||
 				cmd->n_args > (size_t)d->max_args)) {
 		imap_finish(s, "BAD", NULL, "Bad %s arguments", cmd->name);
 		session_error(&s->base);
+		return;
+	}
+	/* RFC 9051 §6.2.3 / DESIGN.md principle 4: LOGINDISABLED until TLS. */
+	if ((d->flags & IMAP_CMD_NEEDS_TLS) && !session_is_tls(&s->base)) {
+		imap_cmds_refuse(s, "NO", "PRIVACYREQUIRED",
+				 "Plaintext login disallowed; use STARTTLS");
 		return;
 	}
 	d->handler(s, cmd);

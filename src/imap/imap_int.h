@@ -196,7 +196,14 @@ void imap_set_end(struct imap_set_out *o);
 void imap_buf_set(struct buf *b, const uint32_t *v, size_t n);
 /* "(\Seen \Answered kw ...)" of flags and keywords. */
 int imap_buf_flags(struct buf *b, uint32_t flags, const char *keywords);
-/* Client mailbox name argument -> UTF-8 (INBOX normalised). 0 or -1. */
+/* A name as the client sent it -> UTF-8 (modified UTF-7 decoded for an
+ * IMAP4rev1 session without UTF8=ACCEPT). 0; 1 when it is not modified
+ * UTF-7 but printable ASCII: kept as sent, a name no mailbox can have
+ * (what looks it up finds nothing; CREATE refuses it); -1 when unusable. */
+int imap_name_decode(const struct imap_session *s, const char *raw,
+		     size_t len, char *out, size_t cap);
+/* Client mailbox name argument -> UTF-8 (INBOX normalised): 0, 1 as
+ * imap_name_decode, or -1 (BAD). */
 int imap_mailbox_arg(struct imap_session *s, const struct imap_arg *a,
 		     char *out, size_t cap);
 

@@ -20,7 +20,6 @@
 #define IMAP_TAG_MAX 64
 #define IMAP_MAX_ARGS 4096      /* all args of one command, nested */
 #define IMAP_MAX_DEPTH 16       /* list nesting */
-#define IMAP_SEQ_STAR UINT32_MAX
 
 enum imap_arg_type {
 	IMAP_ARG_ATOM = 0, /* includes flags like \Seen and BODY[...]-style
@@ -78,7 +77,11 @@ bool imap_arg_atom_is(const struct imap_arg *a, const char *word); /* ci */
 
 /* ---- sequence sets (RFC 9051 §9 sequence-set, "$" of RFC 5182) ---- */
 struct imap_range {
-	uint32_t lo, hi; /* lo <= hi after normalisation; IMAP_SEQ_STAR = "*" */
+	uint32_t lo, hi; /* lo <= hi once neither is "*" */
+	/* "*": the largest number in use, whatever lo/hi hold. Apart from
+	 * 4294967295, which is a number like any other: "UID 9:4294967295"
+	 * holds nothing in a mailbox whose UIDs end at 8. */
+	bool lo_star, hi_star;
 };
 struct imap_seqset {
 	struct imap_range *r;
@@ -92,6 +95,10 @@ struct imap_seqset {
  * short. */
 /* RFC 9051 §9 ATOM-CHAR: CHAR except atom-specials. */
 bool imap_is_atom_char(unsigned char c);
+/* A range's ends with "*" read as max, smaller first (RFC 9051 §9: "4:*"
+ * with 3 messages is 3:4). */
+void imap_range_bounds(const struct imap_range *r, uint32_t max,
+		       uint32_t *lo_r, uint32_t *hi_r);
 size_t imap_literal_inline(const char *s, size_t len, const char **data_r,
 			   size_t *n_r);
 /* 0 ok, -1 malformed (zero, overflow, junk). Ranges are normalised

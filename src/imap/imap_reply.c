@@ -191,6 +191,27 @@ imap_buf_flags(struct buf *b, uint32_t flags, const char *keywords)
 	return buf_append(b, ")", 1);
 }
 
+int
+imap_name_decode(const struct imap_session *s, const char *raw, size_t len,
+		 char *out, size_t cap)
+{
+	if (s->rev2 || s->utf8 || imap_mutf7_to_utf8(raw, len, out, cap) < 0) {
+		/* Not modified UTF-7 ("&'+,-" is an atom like any other): as
+		 * printable ASCII it is a name no mailbox here can have, so
+		 * SELECT says NO and LIST finds nothing, not BAD. */
+		bool ascii = !s->rev2 && !s->utf8;
+
+		for (size_t i = 0; ascii && i < len; i++)
+			ascii = raw[i] >= 0x20 && raw[i] < 0x7f;
+		if ((!ascii && !s->rev2 && !s->utf8) || len >= cap)
+			return -1;
+		memcpy(out, raw, len);
+		out[len] = '\0';
+		return ascii ? 1 : 0;
+	}
+	return 0;
+}
+
 /* RFC 9051 §5.1: INBOX is case-insensitive; so is its use as the first
  * level of a hierarchy ("inbox/x" names "INBOX/x"). */
 int
@@ -198,18 +219,15 @@ imap_mailbox_arg(struct imap_session *s, const struct imap_arg *a, char *out,
 		 size_t cap)
 {
 	char raw[STORE_MAILBOX_NAME_MAX + 1];
+	int rc;
 
 	if (!imap_arg_is_string(a) || a->len == 0 ||
 	    a->len > STORE_MAILBOX_NAME_MAX || memchr(a->str, '\0', a->len))
 		return -1;
 	memcpy(raw, a->str, a->len);
 	raw[a->len] = '\0';
-	if (s->rev2 || s->utf8) {
-		if (str_lcpy(out, raw, cap) >= cap)
-			return -1;
-	} else if (imap_mutf7_to_utf8(raw, a->len, out, cap) < 0) {
+	if ((rc = imap_name_decode(s, raw, a->len, out, cap)) < 0)
 		return -1;
-	}
 	if (strncasecmp(out, "INBOX", 5) == 0 &&
 	    (out[5] == '\0' || out[5] == '/'))
 		memcpy(out, "INBOX", 5);
@@ -219,7 +237,7 @@ imap_mailbox_arg(struct imap_session *s, const struct imap_arg *a, char *out,
 		return -1;
 	if (out[n - 1] == '/')
 		out[n - 1] = '\0';
-	return 0;
+	return rc;
 }
 
 static void

@@ -350,15 +350,9 @@ static bool
 set_has(const struct imap_seqset *set, uint32_t n, uint32_t max)
 {
 	for (size_t i = 0; i < set->n; i++) {
-		uint32_t lo = set->r[i].lo == IMAP_SEQ_STAR ? max : set->r[i].lo;
-		uint32_t hi = set->r[i].hi == IMAP_SEQ_STAR ? max : set->r[i].hi;
+		uint32_t lo, hi;
 
-		if (lo > hi) { /* "5:*" with * = 3 means 3:5 */
-			uint32_t t = lo;
-
-			lo = hi;
-			hi = t;
-		}
+		imap_range_bounds(&set->r[i], max, &lo, &hi);
 		if (n >= lo && n <= hi)
 			return true;
 	}

@@ -8,16 +8,16 @@
 #include <string.h>
 
 /* RFC 9051 §9 seq-number = nz-number / "*"; nz-number has no leading zero
- * and fits 32 bits. Returns the octets used, 0 when malformed. The
- * number 4294967295 reads as "*": no message can have a larger number. */
+ * and fits 32 bits. Returns the octets used, 0 when malformed. */
 static size_t
-imap_seq_number(const char *s, size_t len, uint32_t *n_r)
+imap_seq_number(const char *s, size_t len, uint32_t *n_r, bool *star_r)
 {
 	uint64_t n = 0;
 	size_t i = 0;
 
-	if (len > 0 && s[0] == '*') {
-		*n_r = IMAP_SEQ_STAR;
+	*star_r = len > 0 && s[0] == '*';
+	if (*star_r) {
+		*n_r = 0;
 		return 1;
 	}
 	if (len == 0 || s[0] < '1' || s[0] > '9')
@@ -36,19 +36,20 @@ imap_seq_number(const char *s, size_t len, uint32_t *n_r)
 static size_t
 imap_seq_range(const char *s, size_t len, struct imap_range *r)
 {
-	size_t used = imap_seq_number(s, len, &r->lo);
+	size_t used = imap_seq_number(s, len, &r->lo, &r->lo_star);
 
 	if (used == 0)
 		return 0;
 	r->hi = r->lo;
+	r->hi_star = r->lo_star;
 	if (used < len && s[used] == ':') {
 		size_t more = imap_seq_number(s + used + 1, len - used - 1,
-					      &r->hi);
+					      &r->hi, &r->hi_star);
 		if (more == 0)
 			return 0;
 		used += 1 + more;
 	}
-	if (r->lo > r->hi) {
+	if (!r->lo_star && !r->hi_star && r->lo > r->hi) {
 		uint32_t t = r->lo;
 		r->lo = r->hi;
 		r->hi = t;
@@ -105,12 +106,12 @@ imap_seqset_free(struct imap_seqset *set)
 /* RFC 9051 §9: "*" is the largest number in use, and a range holds
  * everything between its ends whichever is larger ("4:*" with 3 messages
  * is 3:4). */
-static void
-imap_range_resolve(const struct imap_range *r, uint32_t max, uint32_t *lo_r,
-		   uint32_t *hi_r)
+void
+imap_range_bounds(const struct imap_range *r, uint32_t max, uint32_t *lo_r,
+		  uint32_t *hi_r)
 {
-	uint32_t lo = r->lo == IMAP_SEQ_STAR ? max : r->lo;
-	uint32_t hi = r->hi == IMAP_SEQ_STAR ? max : r->hi;
+	uint32_t lo = r->lo_star ? max : r->lo;
+	uint32_t hi = r->hi_star ? max : r->hi;
 
 	*lo_r = lo < hi ? lo : hi;
 	*hi_r = lo < hi ? hi : lo;
@@ -131,9 +132,11 @@ imap_seqset_normalize(struct imap_seqset *set, uint32_t max)
 
 	if (set->saved || set->n == 0)
 		return;
-	for (size_t i = 0; i < set->n; i++)
-		imap_range_resolve(&set->r[i], max, &set->r[i].lo,
-				   &set->r[i].hi);
+	for (size_t i = 0; i < set->n; i++) {
+		imap_range_bounds(&set->r[i], max, &set->r[i].lo,
+				  &set->r[i].hi);
+		set->r[i].lo_star = set->r[i].hi_star = false;
+	}
 	qsort(set->r, set->n, sizeof(set->r[0]), imap_range_cmp);
 	for (size_t i = 1; i < set->n; i++) {
 		if (set->r[i].lo <= set->r[out].hi ||
@@ -173,7 +176,7 @@ imap_seqset_contains(const struct imap_seqset *set, uint32_t n,
 	for (size_t i = 0; i < set->n; i++) {
 		uint32_t lo, hi;
 
-		imap_range_resolve(&set->r[i], max, &lo, &hi);
+		imap_range_bounds(&set->r[i], max, &lo, &hi);
 		if (n >= lo && n <= hi)
 			return true;
 	}

@@ -204,6 +204,11 @@ imap_store_parse(const struct imap_arg *args, size_t n,
 		return imap_flags_parse(&args[i], &st->flags, &st->keywords,
 					&st->n_keywords, err_r);
 	}
+	/* NIL alone: the empty flag list, as clients send it ("+FLAGS NIL"
+	 * changes nothing, "FLAGS NIL" clears every flag). */
+	if (args[i].type == IMAP_ARG_NIL && n - i == 1)
+		return imap_flags_from(&args[i], 0, &st->flags, &st->keywords,
+				       &st->n_keywords, err_r);
 	return imap_flags_from(&args[i], n - i, &st->flags, &st->keywords,
 			       &st->n_keywords, err_r);
 }

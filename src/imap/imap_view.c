@@ -458,8 +458,9 @@ imap_resolve_out_of_range(const struct imap_view *v,
 	bool bad = false;
 
 	for (size_t k = 0; k < set->n; k++) {
-		uint32_t hi = set->r[k].hi == IMAP_SEQ_STAR ? max
-							    : set->r[k].hi;
+		uint32_t lo, hi;
+
+		imap_range_bounds(&set->r[k], max, &lo, &hi);
 		if (hi > max || v->n == 0)
 			bad = true;
 	}

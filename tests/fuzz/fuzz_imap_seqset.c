@@ -26,7 +26,7 @@ struct fuzz_model {
 };
 
 /* One number: 1-9 then digits, at most UINT32_MAX; or "*". 0 when bad.
- * (4294967295 is "*" to the parser: no message can be numbered so.) */
+ * (4294967295 is a number, not "*".) */
 static size_t
 fuzz_model_number(const char *s, size_t len, uint64_t *v)
 {
@@ -45,8 +45,6 @@ fuzz_model_number(const char *s, size_t len, uint64_t *v)
 			return 0;
 		i++;
 	}
-	if (*v == UINT32_MAX)
-		*v = UINT64_MAX;
 	return i;
 }
 
@@ -170,7 +168,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		for (size_t i = 0; i < set.n; i++) {
 			if (set.r[i].lo > set.r[i].hi ||
-			    set.r[i].hi == IMAP_SEQ_STAR ||
+			    set.r[i].lo_star || set.r[i].hi_star ||
 			    (i > 0 && set.r[i].lo <= set.r[i - 1].hi + 1ULL))
 				abort();
 		}

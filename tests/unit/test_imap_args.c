@@ -272,7 +272,7 @@ test_search_keys(void **state)
 	assert_int_equal(k->set.n, 2);
 	k = k->next;
 	assert_int_equal(k->key, IMAP_SK_UID);
-	assert_int_equal(k->set.r[0].hi, IMAP_SEQ_STAR);
+	assert_true(k->set.r[0].hi_star);
 	k = k->next;
 	assert_int_equal(k->key, IMAP_SK_SEQSET);
 	assert_true(k->set.saved);

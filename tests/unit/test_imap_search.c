@@ -304,9 +304,10 @@ static void
 test_sets(void **state)
 {
 	struct imap_search_msg m = msg_of(NULL);
-	struct imap_range star[] = {{7, IMAP_SEQ_STAR}};
-	struct imap_range two[] = {{1, 2}, {5, 5}};
-	struct imap_range only_star[] = {{IMAP_SEQ_STAR, IMAP_SEQ_STAR}};
+	struct imap_range star[] = {{.lo = 7, .hi_star = true}};
+	struct imap_range two[] = {{.lo = 1, .hi = 2}, {.lo = 5, .hi = 5}};
+	struct imap_range only_star[] = {{.lo_star = true, .hi_star = true}};
+	struct imap_range top[] = {{.lo = 41, .hi = 4294967295u}};
 
 	m.seq = 5;
 	m.uid = 40;
@@ -325,6 +326,10 @@ test_sets(void **state)
 					   &m, 9, 41), 0);
 	assert_int_equal(imap_search_match(set_node(IMAP_SK_UID, two, 2), &m,
 					   9, 41), 0);
+	/* 4294967295 is a number, not "*": 41:4294967295 misses UID 40
+	 * even when 40 is the largest. */
+	assert_int_equal(imap_search_match(set_node(IMAP_SK_UID, top, 1),
+					   &m, 9, 40), 0);
 }
 
 static void

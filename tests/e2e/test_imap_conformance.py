@@ -1,0 +1,122 @@
+"""IMAP behaviours a strict conformance suite checks (issue 11), each as a
+raw exchange: atoms with every non-special character, NIL as an empty flag
+list, syntax errors answered BAD before any other check, and 4294967295
+read as a number rather than "*"."""
+
+from conftest import unique
+from imapraw import Imap, fill_box
+from rawclient import RawClient
+
+# RFC 9051 §9: every CHAR that is not an atom-special is an ATOM-CHAR, so
+# this is one atom: a valid name that no mailbox has (it is not modified
+# UTF-7 either: "&'+,-" decodes to nothing).
+ODD_ATOM = "!#$&'+,-.0123456789:;<=>?@^_`|[}"
+
+
+def box(server, tag, count=3):
+    user = "alice@example.test"
+    fill_box(server, user, count, unique(tag))
+    c = Imap(server, user)
+    c.ok("SELECT INBOX")
+    return c
+
+
+def test_atom_of_every_atom_char_is_a_name(server):
+    c = Imap(server, "alice@example.test")
+    st, _, tagged = c.cmd("SELECT " + ODD_ATOM)
+    assert st == "NO", tagged
+    assert "NONEXISTENT" in tagged
+    st, _, tagged = c.cmd("EXAMINE " + ODD_ATOM)
+    assert st == "NO", tagged
+    st, lines, tagged = c.cmd("STATUS %s (MESSAGES)" % ODD_ATOM)
+    assert st == "NO", tagged
+    # As a LIST pattern it is valid and matches nothing.
+    st, lines, tagged = c.cmd('LIST "" ' + ODD_ATOM)
+    assert st == "OK", tagged
+    assert [l for l in lines if l.startswith("* LIST")] == []
+    # It cannot be made: it is not modified UTF-7.
+    st, _, tagged = c.cmd("CREATE " + ODD_ATOM)
+    assert st == "NO", tagged
+    assert "CANNOT" in tagged
+    st, lines, _ = c.cmd('LIST "" *')
+    assert not any(ODD_ATOM in l for l in lines), lines
+    c.close()
+
+
+def test_store_nil_is_an_empty_flag_list(server):
+    c = box(server, "nil")
+    c.ok("STORE 1 +FLAGS (\\Flagged $Label1)")
+    lines = c.ok("STORE 1 +FLAGS NIL")
+    assert any("FLAGS (\\Flagged $Label1)" in l for l in lines), lines
+    lines = c.ok("STORE 1 -FLAGS NIL")
+    assert any("FLAGS (\\Flagged $Label1)" in l for l in lines), lines
+    lines = c.ok("FETCH 1 FLAGS")
+    assert any("FLAGS (\\Flagged $Label1)" in l for l in lines), lines
+    # Replacing with the empty list clears them.
+    c.ok("STORE 1 FLAGS NIL")
+    lines = c.ok("FETCH 1 FLAGS")
+    assert any("FLAGS ()" in l for l in lines), lines
+    # NIL among other flags is still not a flag.
+    st, _, _ = c.cmd("STORE 1 +FLAGS \\Seen NIL")
+    assert st == "BAD"
+    c.close()
+
+
+def test_syntax_error_is_bad_before_privacy(server):
+    host, port = server.addr("imap")
+    c = RawClient(host, port)
+    assert c.read_line().startswith(b"* OK")
+    for line, want in ((b"a LOGIN", b"a BAD"),
+                       (b"b LOGIN onlyone", b"b BAD"),
+                       (b"c AUTHENTICATE", b"c BAD"),
+                       # Well formed: refused for want of TLS.
+                       (b"d LOGIN user pass", b"d NO [PRIVACYREQUIRED]")):
+        c.line(line)
+        reply = c.read_line()
+        assert reply.startswith(want), (line, reply)
+    c.close()
+
+
+def test_top_uid_is_a_number_not_star(server):
+    c = box(server, "top", 3)
+    lines = c.ok("UID SEARCH ALL")
+    uids = [int(x) for x in lines[0].split()[2:]]
+    top = max(uids)
+    for q, want in (("UID SEARCH UID %d:4294967295" % (top + 1), []),
+                    ("UID SEARCH UID 4294967295", []),
+                    ("UID SEARCH UID %d:4294967295" % top, [top]),
+                    ("UID SEARCH UID %d:*" % (top + 1), [top])):
+        lines = c.ok(q)
+        got = [int(x) for x in lines[0].split()[2:]]
+        assert got == want, (q, lines)
+    # FETCH by UID the same way: nothing past the top, no error.
+    lines = c.ok("UID FETCH %d:4294967295 (FLAGS)" % (top + 1))
+    assert [l for l in lines if " FETCH " in l] == []
+    lines = c.ok("UID FETCH %d:* (FLAGS)" % (top + 1))
+    assert len([l for l in lines if " FETCH " in l]) == 1
+    # A message sequence number past the end is an error (RFC 9051 §9).
+    st, _, _ = c.cmd("FETCH 1:4294967295 (FLAGS)")
+    assert st == "BAD"
+    c.close()
+
+
+def test_search_from_address_and_name(server):
+    c = Imap(server, "alice@example.test")
+    token = unique("from")
+    froms = ['"User From" <user-from@%s.org>' % token,
+             "user-from@%s.org" % token,
+             "=?utf-8?q?User_From?= <USER-FROM@%s.ORG>" % token,
+             "other@%s.org" % token]
+    for i, f in enumerate(froms):
+        c.ok("APPEND INBOX", literal=("From: %s\r\nSubject: %s %d\r\n\r\n"
+                                      "x\r\n" % (f, token, i)).encode())
+    c.ok("SELECT INBOX")
+
+    def search(q):
+        lines = c.ok("SEARCH " + q)
+        return len(lines[0].split()) - 2
+
+    assert search("FROM user-from@%s.org" % token) == 3
+    assert search('FROM "User From" SUBJECT %s' % token) == 2
+    assert search("FROM %s.org" % token) == 4
+    c.close()
