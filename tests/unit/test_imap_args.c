@@ -452,18 +452,28 @@ test_store(void **state)
 	assert_int_equal(st.n_keywords, 0);
 	imap_store_args_free(&st);
 
+	/* NIL alone is the empty list. */
+	assert_int_equal(store("+FLAGS NIL", &st), 0);
+	assert_int_equal(st.mode, IMAP_STORE_ADD);
+	assert_int_equal(st.flags, 0);
+	assert_int_equal(st.n_keywords, 0);
+	imap_store_args_free(&st);
+
 	static const char *const bad[] = {
 		"FLAGS", "+FLAGS (\\Recent)", "FLAGS (\\Foo)", "FLAGS (\"x\")",
 		"FLAGS (a]b)", "FLAGS (a%)", "FLAGS ((a))", "FLAGS (a) (b)",
 		"FLAGS (a) b", "+-FLAGS (a)", "FLAGS.SILENTX (a)", "LABELS (a)",
 		"(UNCHANGEDSINCE) FLAGS (a)", "(UNCHANGEDSINCE x) FLAGS (a)",
-		"(FOO 1) FLAGS (a)", "(UNCHANGEDSINCE 1)", "FLAGS NIL",
+		"(FOO 1) FLAGS (a)", "(UNCHANGEDSINCE 1)", "FLAGS \\Seen NIL",
 		"(UNCHANGEDSINCE 99999999999999999999) FLAGS ()",
 		".SILENT ()",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (store(bad[i], &st) == 0)
+		if (store(bad[i], &st) == 0) {
 			print_error("accepted \"%s\"\n", bad[i]);
+			imap_store_args_free(&st);
+			fail();
+		}
 	}
 	char kw[IMAP_KEYWORD_MAX + 32];
 	memset(kw, 'k', sizeof(kw));
