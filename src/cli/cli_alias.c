@@ -42,7 +42,8 @@ cli_alias_add_run(struct store *st, const struct cli_alias_req *req)
 		return CLI_EXIT_ERR;
 	}
 	for (int i = 1; i < req->n; i++) {
-		if (store_alias_add(st, src, req->args[i], &err) < 0) {
+		if (store_alias_check(st, src, req->args[i], &err) < 0 ||
+		    store_alias_add(st, src, req->args[i], &err) < 0) {
 			char what[2 * CLI_ADDRESS_BUF + 8];
 
 			snprintf(what, sizeof(what), "%s -> %s", src,

@@ -113,14 +113,62 @@ cli_user_set_run(struct store *st, const struct cli_user_req *req)
 	return CLI_EXIT_OK;
 }
 
+static bool
+cli_strv_has(char **v, const char *s)
+{
+	for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+		if (strcmp(v[i], s) == 0)
+			return true;
+	return false;
+}
+
+/* The aliases that reached only the deleted user (dangling now, not
+ * before) are removed and named: left in place, mail to them would bounce
+ * or silently reach the domain's catch-all. */
+static int
+cli_user_del_aliases(struct store *st, const char *user, char **before)
+{
+	char **after = NULL, target[CLI_ADDRESS_BUF];
+	const char *err = NULL;
+	int rc = CLI_EXIT_OK;
+
+	if (store_alias_dangling(st, &after, &err) < 0) {
+		cli_store_err("aliases", err);
+		return CLI_EXIT_ERR;
+	}
+	for (size_t i = 0; after != NULL && after[i] != NULL; i++) {
+		char *sp = strchr(after[i], ' ');
+
+		if (sp == NULL || cli_strv_has(before, after[i]))
+			continue;
+		*sp = '\0';
+		snprintf(target, sizeof(target), "%s", sp + 1);
+		if (store_alias_del(st, after[i], target, &err) < 0) {
+			cli_store_err(after[i], err);
+			rc = CLI_EXIT_ERR;
+			continue;
+		}
+		printf("removed alias %s -> %s (it reached only %s)\n",
+		       after[i], target, user);
+	}
+	store_strv_free(after);
+	return rc;
+}
+
 static int
 cli_user_del_run(struct store *st, const struct cli_user_req *req)
 {
 	const char *err = NULL;
-	char **orphans = NULL;
+	char **orphans = NULL, **dangling = NULL;
+	int rc;
 
+	if (store_alias_dangling(st, &dangling, &err) < 0) {
+		cli_store_err(req->arg, err);
+		return CLI_EXIT_ERR;
+	}
 	if (store_user_del(st, req->arg, &orphans, &err) < 0) {
 		cli_store_err(req->arg, err);
+		store_strv_free(dangling);
 		return CLI_EXIT_ERR;
 	}
 	/* The rows are gone (committed): the files nobody references any
@@ -128,7 +176,9 @@ cli_user_del_run(struct store *st, const struct cli_user_req *req)
 	 * files, never a row without its file. */
 	blob_unlink_all(req->cfg->data_dir, orphans);
 	store_strv_free(orphans);
-	return CLI_EXIT_OK;
+	rc = cli_user_del_aliases(st, req->arg, dangling);
+	store_strv_free(dangling);
+	return rc;
 }
 
 static int

@@ -390,9 +390,15 @@ smtpc_event_cb(struct bufferevent *bev, short what, void *arg)
 			;
 		smtpc_fail_io(c, why);
 	} else {
+		int err = EVUTIL_SOCKET_ERROR();
+
 		while (c->tls && bufferevent_get_openssl_error(bev) != 0)
 			;
-		smtpc_fail_io(c, (what & BEV_EVENT_EOF) ? "lost connection"
+		/* The peer closing while we write shows as EPIPE or a reset,
+		 * not as EOF: the same event for the log and the DSN. */
+		smtpc_fail_io(c, (what & BEV_EVENT_EOF) || err == EPIPE ||
+					 err == ECONNRESET
+				 ? "lost connection"
 				 : "connection error");
 	}
 	smtpc_leave(c);

@@ -476,6 +476,83 @@ sq_alias_source(struct store *st, const char *source,
 	return 0;
 }
 
+/* What mail to the alias would do, refused before it is made: a source
+ * that is a user (mail to it reaches that mailbox; the alias would never
+ * apply), a target in a hosted domain that reaches nobody (mail would
+ * bounce, or silently reach a catch-all), a target whose own aliases lead
+ * back to the source. */
+int
+store_sqlite_alias_check(struct store *st, const char *source,
+			 const char *target, const char **err_r)
+{
+	char domain[STORE_SQ_DOMAIN_BUF], local[STORE_SQ_LOCAL_BUF];
+	int64_t id;
+	int rc;
+
+	if (store_sq_split(source, local, domain) < 0) {
+		*err_r = store_sq_fail(st, "invalid alias source");
+		return -1;
+	}
+	rc = local[0] != '\0'
+		     ? store_sq_account_get(st, local, domain, &id, NULL, 0)
+		     : 0;
+	if (rc != 0) {
+		*err_r = rc > 0 ? store_sq_fail(st, "source is a user")
+				: store_sq_err(st, "database error");
+		return -1;
+	}
+	/* A catch-all does not count: mail would silently land there. */
+	rc = store_sq_reaches_someone(st, target);
+	if (rc <= 0) {
+		*err_r = rc == 0 ? store_sq_fail(st, "target does not exist")
+				 : store_sq_err(st, "database error");
+		return -1;
+	}
+	if (local[0] == '\0')
+		return 0; /* a catch-all applies only where nothing else does */
+	rc = store_sq_alias_reaches(st, target, source);
+	if (rc != 0) {
+		*err_r = rc > 0 ? store_sq_fail(st, "alias would make a loop")
+				: store_sq_err(st, "database error");
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_sqlite_alias_dangling(struct store *st, char ***lines_r,
+			    const char **err_r)
+{
+	char **all = NULL, **out = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	*lines_r = NULL;
+	if (store_sqlite_alias_list(st, NULL, &all, err_r) < 0)
+		return -1;
+	/* "source target" lines; the catch-all's own rows included. */
+	for (size_t i = 0; all != NULL && all[i] != NULL && rc == 0; i++) {
+		const char *sp = strchr(all[i], ' ');
+		int r = sp != NULL ? store_sq_reaches_someone(st, sp + 1) : 1;
+
+		if (r < 0) {
+			*err_r = store_sq_err(st, "database error");
+			rc = -1;
+		} else if (r == 0 &&
+			   store_sq_strv_push(&out, &n, all[i]) < 0) {
+			*err_r = store_sq_fail(st, "out of memory");
+			rc = -1;
+		}
+	}
+	store_strv_free(all);
+	if (rc < 0) {
+		store_strv_free(out);
+		return -1;
+	}
+	*lines_r = out;
+	return 0;
+}
+
 int
 store_sqlite_alias_add(struct store *st, const char *source,
 		       const char *target, const char **err_r)

@@ -321,6 +321,10 @@ int store_sqlite_user_list(struct store *st, const char *domain_or_null,
 			   char ***addresses_r, const char **err_r);
 int store_sqlite_account_lookup(struct store *st, const char *address,
 				struct store_account *acct_r);
+int store_sqlite_alias_dangling(struct store *st, char ***lines_r,
+				const char **err_r);
+int store_sqlite_alias_check(struct store *st, const char *source,
+			     const char *target, const char **err_r);
 int store_sqlite_alias_add(struct store *st, const char *source,
 			   const char *target, const char **err_r);
 int store_sqlite_alias_del(struct store *st, const char *source,
@@ -418,6 +422,15 @@ int store_sqlite_sender_grant_list(struct store *st, const char *account,
 				   char ***patterns_r, const char **err_r);
 /* 1 when address delivers to account_id by the recipient rules without
  * any catch-all (store_sqlite_rcpt.c), 0 not, -1 error (st->err). */
+/* 1 when mail to address reaches an account or an external address
+ * without any catch-all (an address outside the hosted domains does), 0
+ * not, -1 error. */
+int store_sq_reaches_someone(struct store *st, const char *address);
+/* 1 when expanding the address from (as an alias target: accounts,
+ * "+tag", aliases, no catch-all) passes through the address to, 0 not,
+ * -1 error: an alias to -> from would make a loop. */
+int store_sq_alias_reaches(struct store *st, const char *from,
+			   const char *to);
 int store_sq_delivers_to(struct store *st, const char *address,
 			 int64_t account_id);
 /* ---- The outbound queue (store_sqlite_queue.c, store_sqlite_qadmin.c) */

@@ -223,6 +223,50 @@ store_sqlite_resolve_rcpt(struct store *st, const char *address,
 }
 
 int
+store_sq_reaches_someone(struct store *st, const char *address)
+{
+	struct sq_resolve r = { .st = st, .no_catchall = true,
+				.want_remote = true };
+	char local[STORE_SQ_LOCAL_BUF], domain[STORE_SQ_DOMAIN_BUF];
+	int rc;
+
+	if (store_sq_split(address, local, domain) < 0)
+		return 0;
+	rc = store_sq_domain_id(st, domain, &(int64_t){ 0 });
+	if (rc <= 0)
+		return rc < 0 ? -1 : 1; /* not ours: forwarded */
+	/* Depth 1, as an alias target: an external target it forwards to
+	 * counts. */
+	rc = sq_expand(&r, address, 1) < 0 ? -1 : r.n_ids + r.n_remote > 0;
+	free(r.ids);
+	store_strv_free(r.seen);
+	store_strv_free(r.remote);
+	return rc;
+}
+
+int
+store_sq_alias_reaches(struct store *st, const char *from, const char *to)
+{
+	struct sq_resolve r = { .st = st, .no_catchall = true };
+	char local[STORE_SQ_LOCAL_BUF], domain[STORE_SQ_DOMAIN_BUF];
+	char norm[STORE_SQ_ADDR_BUF];
+	int rc = 0;
+
+	if (store_sq_split(to, local, domain) < 0)
+		return 0;
+	snprintf(norm, sizeof(norm), "%s@%s", local, domain);
+	/* Depth 1: the expansion of an alias target, as at delivery. */
+	if (sq_expand(&r, from, 1) < 0)
+		rc = -1;
+	for (size_t i = 0; rc == 0 && i < r.n_seen; i++)
+		rc = strcmp(r.seen[i], norm) == 0;
+	free(r.ids);
+	store_strv_free(r.seen);
+	store_strv_free(r.remote);
+	return rc;
+}
+
+int
 store_sq_delivers_to(struct store *st, const char *address, int64_t account_id)
 {
 	struct sq_resolve r = { .st = st, .no_catchall = true };
