@@ -14,7 +14,8 @@
 #include "cli_util.h"
 
 #define CLI_USER_SYNOPSIS                                                    \
-	"user add|passwd ADDRESS [--password-stdin] | user del ADDRESS | "   \
+	"user add|passwd ADDRESS [--password-stdin] | "                      \
+	"user del ADDRESS [--keep DIR [--mbox]] | "                         \
 	"user list [DOMAIN] | user allow-sender|deny-sender ADDRESS PATTERN " \
 	"| user senders ADDRESS | user quota ADDRESS SIZE|default|unlimited " \
 	"| user show ADDRESS"
@@ -27,6 +28,8 @@ struct cli_user_req {
 	char pattern[CLI_ADDRESS_BUF]; /* sender grant: local@domain, @domain */
 	bool password_stdin;
 	bool adds; /* from cli_user_cmd */
+	const char *keep_dir; /* user del --keep DIR */
+	bool keep_mbox;       /* --mbox: one mbox file per mailbox */
 };
 
 struct cli_user_cmd {
@@ -162,6 +165,11 @@ cli_user_del_run(struct store *st, const struct cli_user_req *req)
 	char **orphans = NULL, **dangling = NULL;
 	int rc;
 
+	/* The copy is complete and on disk before anything is deleted. */
+	if (req->keep_dir != NULL &&
+	    cli_keep_mailboxes(st, req->cfg->data_dir, req->arg, req->keep_dir,
+			       req->keep_mbox) < 0)
+		return CLI_EXIT_ERR;
 	if (store_alias_dangling(st, &dangling, &err) < 0) {
 		cli_store_err(req->arg, err);
 		return CLI_EXIT_ERR;
@@ -231,8 +239,8 @@ static const struct cli_user_cmd cli_user_cmds[] = {
 	  "user add ADDRESS [--password-stdin]", cli_user_set_run },
 	{ "passwd", 1, 1, true, false, false,
 	  "user passwd ADDRESS [--password-stdin]", cli_user_set_run },
-	{ "del", 1, 1, false, false, false, "user del ADDRESS",
-	  cli_user_del_run },
+	{ "del", 1, 1, false, false, false,
+	  "user del ADDRESS [--keep DIR [--mbox]]", cli_user_del_run },
 	{ "list", 0, 1, false, true, false, "user list [DOMAIN]",
 	  cli_user_list_run },
 	{ "allow-sender", 2, 2, false, false, true,
@@ -284,6 +292,28 @@ cli_user_arg(const struct cli_user_cmd *cmd, const char *in,
 	return -1;
 }
 
+/* Takes "--keep DIR" and "--mbox" out of argv (user del). -1 when
+ * malformed. */
+static int
+cli_user_keep_opts(int *argc, char **argv, struct cli_user_req *req)
+{
+	int out = 1;
+
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--keep") == 0) {
+			if (i + 1 >= *argc || req->keep_dir != NULL)
+				return -1;
+			req->keep_dir = argv[++i];
+		} else if (strcmp(argv[i], "--mbox") == 0) {
+			req->keep_mbox = true;
+		} else {
+			argv[out++] = argv[i];
+		}
+	}
+	*argc = out;
+	return req->keep_mbox && req->keep_dir == NULL ? -1 : 0;
+}
+
 int
 cli_user(const struct config *cfg, int argc, char **argv)
 {
@@ -309,6 +339,9 @@ cli_user(const struct config *cfg, int argc, char **argv)
 	if (cmd == NULL)
 		return cli_usage(CLI_USER_SYNOPSIS);
 	req.adds = cmd->adds;
+	if (cmd->run == cli_user_del_run &&
+	    cli_user_keep_opts(&argc, argv, &req) < 0)
+		return cli_usage(cmd->synopsis);
 	n = cli_split_args(argc - 1, argv + 1, cmd->takes_stdin_flag,
 			   &req.password_stdin, pos, 2, &bad);
 	if (n < cmd->min_args || n > cmd->max_args)

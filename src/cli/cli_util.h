@@ -88,6 +88,11 @@ bool cli_err_is_locked(const char *err);
 int cli_split_args(int argc, char **argv, bool want_stdin_flag,
 		   bool *stdin_flag_r, char **pos, int maxpos,
 		   const char **bad_r);
+/* Copies every mailbox of the account to dir (Maildir++, or one mbox
+ * file per mailbox), fsynced, before "user del" (cli_keep.c). 0, or -1
+ * after the error line. */
+int cli_keep_mailboxes(struct store *st, const char *data_dir,
+		       const char *address, const char *dir, bool mbox);
 /* true when argv holds -h or --help. */
 bool cli_wants_help(int argc, char **argv);
 /* For "list [DOMAIN]": CLI_EXIT_OK when dom is NULL or hosted, otherwise
