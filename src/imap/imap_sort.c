@@ -387,10 +387,23 @@ cmp_i64(int64_t a, int64_t b)
 	return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/* i;ascii-casemap (RFC 4790 §9.2.1, the collation RFC 5256 sorts by):
+ * a-z become A-Z before comparing octets. strcasecmp maps the other way,
+ * which puts "[", "_" and the other octets between 'Z' and 'a' before
+ * the letters instead of after them. */
 static int
 cmp_str(const char *a, const char *b)
 {
-	return strcasecmp(a != NULL ? a : "", b != NULL ? b : "");
+	const unsigned char *x = (const unsigned char *)(a != NULL ? a : "");
+	const unsigned char *y = (const unsigned char *)(b != NULL ? b : "");
+
+	for (;; x++, y++) {
+		unsigned char cx = *x >= 'a' && *x <= 'z' ? *x - 32 : *x;
+		unsigned char cy = *y >= 'a' && *y <= 'z' ? *y - 32 : *y;
+
+		if (cx != cy || cx == '\0')
+			return (cx > cy) - (cx < cy);
+	}
 }
 
 static int

@@ -120,3 +120,25 @@ def test_search_from_address_and_name(server):
     assert search('FROM "User From" SUBJECT %s' % token) == 2
     assert search("FROM %s.org" % token) == 4
     c.close()
+
+
+def test_sort_collation_is_ascii_casemap(server):
+    """RFC 5256 sorts with i;ascii-casemap (RFC 4790 §9.2.1): letters
+    compare as upper case, so "[", "_" and "`" come after every letter."""
+    c = Imap(server, "alice@example.test")
+    box = unique("Sort")
+    c.ok("CREATE " + box)
+    rows = [("[list]", "b_user@x.org"), ("Re: aaa", "ba@x.org"),
+            ("_under", "Zed <zz@x.org>"), ("Re: [x] Fwd: BBB (fwd)",
+                                           "A <aa@x.org>, b@x.org")]
+    for subject, cc in rows:
+        c.ok("APPEND " + box, literal=("From: f@x.org\r\nCc: %s\r\n"
+                                       "Subject: %s\r\n\r\nx\r\n"
+                                       % (cc, subject)).encode())
+    c.ok("SELECT " + box)
+    # Base subjects: "[list]", "aaa", "_under", "BBB".
+    assert c.ok("SORT (SUBJECT) UTF-8 ALL")[0] == "* SORT 2 4 1 3"
+    # First Cc local parts: "b_user", "ba", "zz", "aa".
+    assert c.ok("SORT (CC) UTF-8 ALL")[0] == "* SORT 4 2 1 3"
+    assert c.ok("SORT (REVERSE CC) UTF-8 ALL")[0] == "* SORT 3 1 2 4"
+    c.close()
