@@ -203,6 +203,116 @@ imap_list_parents(struct imap_session *s, struct imap_list_job *l, size_t i)
 	}
 }
 
+static const struct store_mailbox *
+imap_list_box(const struct imap_list_job *l, const char *name)
+{
+	for (size_t i = 0; i < l->n_boxes; i++)
+		if (strcmp(l->boxes[i].name, name) == 0)
+			return &l->boxes[i];
+	return NULL;
+}
+
+/* Some subscribed name below name (name/...) that the patterns do not
+ * match: what LSUB's "%" rule and RECURSIVEMATCH report on name. */
+static bool
+imap_list_sub_below(const struct imap_list_job *l, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; l->subs != NULL && l->subs[i] != NULL; i++)
+		if (strncmp(l->subs[i], name, n) == 0 &&
+		    l->subs[i][n] == '/' && !imap_list_matches(l, l->subs[i]))
+			return true;
+	return false;
+}
+
+/* One name of the subscription-driven listing. sub: it is subscribed;
+ * else it is an ancestor listed for a subscribed descendant (LSUB:
+ * \Noselect, RFC 3501 §6.3.9; LIST RECURSIVEMATCH: CHILDINFO, RFC 5258
+ * §3.5). A subscribed name whose mailbox is gone is \NonExistent. */
+static void
+imap_list_sub_one(struct imap_session *s, struct imap_list_job *l,
+		  const char *name, bool sub)
+{
+	const struct store_mailbox *b = imap_list_box(l, name);
+	bool lsub = l->opts & LIST_LSUB;
+	struct buf out;
+
+	buf_init(&out, 512);
+	buf_printf(&out, "* %s (", lsub ? "LSUB" : "LIST");
+	if (lsub) {
+		buf_printf(&out, "%s", sub ? "" : "\\Noselect");
+	} else {
+		if (b == NULL)
+			buf_printf(&out, "\\NonExistent");
+		else
+			buf_printf(&out, "%s%s%s",
+				   imap_list_has_children(l, name)
+					   ? "\\HasChildren"
+					   : "\\HasNoChildren",
+				   b->special_use[0] != '\0' ? " " : "",
+				   b->special_use);
+		if (sub)
+			buf_printf(&out, " \\Subscribed");
+	}
+	buf_printf(&out, ") \"/\" ");
+	imap_buf_mailbox(s, &out, name);
+	if (!lsub && (l->opts & LIST_SEL_RECURSIVE) &&
+	    imap_list_sub_below(l, name))
+		buf_printf(&out, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
+	buf_printf(&out, "\r\n");
+	imap_reply_raw(s, out.data, out.len);
+	buf_fini(&out);
+	if (b != NULL && (l->opts & LIST_RET_STATUS))
+		imap_status_line(s, b, l->status_items);
+}
+
+/* LSUB and LIST (SUBSCRIBED): driven by the subscriptions, which may
+ * name mailboxes that no longer exist (RFC 9051 §6.3.10: DELETE does not
+ * unsubscribe). Each subscribed name that matches, then each ancestor of
+ * one that matches while the subscribed name below it does not ("x" for
+ * "x/a/b" and the pattern "%"), once. */
+static void
+imap_list_by_subscription(struct imap_session *s, struct imap_list_job *l)
+{
+	char tmp[STORE_MAILBOX_NAME_MAX + 1];
+	char **subs = l->subs;
+
+	for (size_t i = 0; subs != NULL && subs[i] != NULL; i++) {
+		const struct store_mailbox *b = imap_list_box(l, subs[i]);
+
+		if (!imap_list_matches(l, subs[i]) ||
+		    ((l->opts & LIST_SEL_SPECIAL) &&
+		     (b == NULL || b->special_use[0] == '\0')))
+			continue;
+		imap_list_sub_one(s, l, subs[i], true);
+	}
+	if (!(l->opts & (LIST_LSUB | LIST_SEL_RECURSIVE)))
+		return;
+	for (size_t i = 0; subs != NULL && subs[i] != NULL; i++) {
+		for (const char *p = strchr(subs[i], '/'); p != NULL;
+		     p = strchr(p + 1, '/')) {
+			size_t n = (size_t)(p - subs[i]);
+			bool done = false;
+
+			if (n == 0 || n >= sizeof(tmp))
+				continue;
+			memcpy(tmp, subs[i], n);
+			tmp[n] = '\0';
+			/* Listed already: subscribed itself, or the ancestor
+			 * of an earlier name. */
+			for (size_t k = 0; k < i && !done; k++)
+				done = strncmp(subs[k], tmp, n) == 0 &&
+				       subs[k][n] == '/';
+			if (done || imap_list_subscribed(l, tmp) ||
+			    !imap_list_matches(l, tmp) ||
+			    imap_list_matches(l, subs[i]))
+				continue;
+			imap_list_sub_one(s, l, tmp, false);
+		}
+	}
+}
+
 static void
 imap_list_done(struct imap_job *j)
 {
@@ -212,6 +322,12 @@ imap_list_done(struct imap_job *j)
 
 	if (j->result < 0) {
 		imap_finish(s, "NO", "UNAVAILABLE", "%s failed",
+			    lsub ? "LSUB" : "LIST");
+		return;
+	}
+	if (lsub || (l->opts & LIST_SEL_SUBSCRIBED)) {
+		imap_list_by_subscription(s, l);
+		imap_finish(s, "OK", NULL, "%s completed",
 			    lsub ? "LSUB" : "LIST");
 		return;
 	}

@@ -142,3 +142,35 @@ def test_sort_collation_is_ascii_casemap(server):
     assert c.ok("SORT (CC) UTF-8 ALL")[0] == "* SORT 4 2 1 3"
     assert c.ok("SORT (REVERSE CC) UTF-8 ALL")[0] == "* SORT 3 1 2 4"
     c.close()
+
+
+def test_list_extended_subscriptions(server):
+    """RFC 5258 §3 and RFC 3501 §6.3.9: listing by subscription shows a
+    subscribed name whose mailbox is gone (\\NonExistent), a parent of a
+    subscribed child with CHILDINFO under RECURSIVEMATCH, and LSUB's "%"
+    answers the level it stops at with \\Noselect."""
+    c = Imap(server, "alice@example.test")
+    top = unique("lx")
+    for cmd in ("CREATE %s/a/b", "SUBSCRIBE %s/a/b", "CREATE %s/gone",
+                "SUBSCRIBE %s/gone", "DELETE %s/gone"):
+        c.ok(cmd % top)
+    lines = c.ok('LIST (SUBSCRIBED) "" "%s/*"' % top)
+    assert '* LIST (\\NonExistent \\Subscribed) "/" "%s/gone"' % top \
+        in lines, lines
+    assert any(l.endswith('"%s/a/b"' % top) and "\\Subscribed" in l
+               for l in lines), lines
+    # Without the SUBSCRIBED selection the gone mailbox is not listed.
+    lines = c.ok('LIST "" "%s/*" RETURN (SUBSCRIBED)' % top)
+    assert not any("gone" in l for l in lines), lines
+    lines = c.ok('LIST (SUBSCRIBED RECURSIVEMATCH) "" "%s/%%"' % top)
+    assert any(l.startswith("* LIST (") and '"%s/a"' % top in l and
+               l.endswith('("CHILDINFO" ("SUBSCRIBED"))') and
+               "\\Subscribed" not in l for l in lines), lines
+    lines = c.ok('LSUB "" "%s/%%"' % top)
+    assert '* LSUB (\\Noselect) "/" "%s/a"' % top in lines, lines
+    assert '* LSUB () "/" "%s/gone"' % top in lines, lines
+    assert not any('"%s/a/b"' % top in l for l in lines), lines
+    lines = c.ok('LSUB "" "%s/*"' % top)
+    assert '* LSUB () "/" "%s/a/b"' % top in lines, lines
+    assert not any(l.endswith('"%s/a"' % top) for l in lines), lines
+    c.close()
