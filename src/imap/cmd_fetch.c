@@ -444,13 +444,13 @@ imap_fetch_plan(struct imap_session *s, struct imap_fetch_job *x,
 		bool *seen_r)
 {
 	if (x->f.changedsince_set) {
-		s->condstore = true;
+		imap_condstore_enable(s);
 		x->modseq = true;
 	}
 	imap_fetch_needs(x, seen_r);
 	/* RFC 7162 §3.1: the MODSEQ item is a CONDSTORE enabling action. */
 	if (x->modseq)
-		s->condstore = true;
+		imap_condstore_enable(s);
 	/* RFC 7162 §3.1: with CONDSTORE on, FETCH responses carrying flags
 	 * carry MODSEQ too. */
 	for (size_t i = 0; s->condstore && i < x->f.n; i++)

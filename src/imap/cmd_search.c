@@ -36,6 +36,9 @@ struct imap_search_job {
 	 * modseq of the messages found. */
 	bool has_modseq;
 	uint64_t max_modseq;
+	/* Of the first and last hit: MIN/MAX's own MODSEQ (RFC 7162
+	 * §3.1.5). */
+	uint64_t first_modseq, last_modseq;
 	/* Evaluated in slices (imap_search_slice): where the next one starts,
 	 * the matches so far, and whether another slice is due. */
 	bool prepared, need_file, need_fields, more;
@@ -209,8 +212,29 @@ imap_search_work(struct imap_job *j, struct store *st)
 		if (x->sel[i].modseq > x->max_modseq)
 			x->max_modseq = x->sel[i].modseq;
 	}
+	if (x->n_sel > 0) {
+		x->first_modseq = x->sel[0].modseq;
+		x->last_modseq = x->sel[x->n_sel - 1].modseq;
+	}
 	x->n_hits = x->n_sel;
 	return 0;
+}
+
+/* RFC 7162 §3.1.5 with ESEARCH: the highest MODSEQ of what is returned;
+ * with MIN and/or MAX but neither ALL nor COUNT, that is of those
+ * messages only. */
+static uint64_t
+imap_search_result_modseq(const struct imap_search_job *x, unsigned ret)
+{
+	uint64_t m = 0;
+
+	if (ret & (IMAP_ESEARCH_ALL | IMAP_ESEARCH_COUNT))
+		return x->max_modseq;
+	if (ret & IMAP_ESEARCH_MIN)
+		m = x->first_modseq;
+	if ((ret & IMAP_ESEARCH_MAX) && x->last_modseq > m)
+		m = x->last_modseq;
+	return m;
 }
 
 static void
@@ -236,7 +260,8 @@ imap_search_esearch(struct imap_session *s, struct imap_search_job *x,
 		imap_buf_set(b, x->hits, x->n_hits);
 	}
 	if (x->has_modseq)
-		buf_printf(b, " MODSEQ %" PRIu64, x->max_modseq);
+		buf_printf(b, " MODSEQ %" PRIu64, imap_search_result_modseq(x,
+									 ret));
 }
 
 /* RFC 5182 §2.1: a failed SEARCH RETURN (SAVE) empties "$". */
@@ -495,7 +520,7 @@ imap_cmd_search(struct imap_session *s, const struct imap_cmd *c)
 	x->has_modseq = imap_search_has_modseq(x->q.root, 0);
 	/* RFC 7162 §3.1: a MODSEQ search key enables CONDSTORE. */
 	if (x->has_modseq)
-		s->condstore = true;
+		imap_condstore_enable(s);
 	str_lcpy(x->data_dir, s->base.srv->cfg.data_dir, sizeof(x->data_dir));
 	x->job.work = imap_search_work;
 	x->job.done = imap_search_done;

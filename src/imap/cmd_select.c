@@ -188,7 +188,8 @@ imap_select_announce(struct imap_session *s, struct imap_select_job *x)
 		      v->uidvalidity);
 	imap_untagged(s, "OK [UIDNEXT %" PRIu32 "] Predicted next UID",
 		      v->uidnext);
-	/* RFC 7162 §3.1.2.1: persistent modseqs, always announced. */
+	/* RFC 7162 §3.1.2.1: persistent modseqs, always announced (and
+	 * again when a later command enables CONDSTORE). */
 	imap_untagged(s, "OK [HIGHESTMODSEQ %" PRIu64 "] Highest",
 		      v->highestmodseq);
 	if (x->qresync)
@@ -511,4 +512,15 @@ imap_cmd_close(struct imap_session *s, const struct imap_cmd *c)
 	}
 	imap_view_close(s);
 	imap_finish(s, "OK", NULL, "%s completed", c->name);
+}
+
+void
+imap_condstore_enable(struct imap_session *s)
+{
+	if (s->condstore)
+		return;
+	s->condstore = true;
+	if (s->view != NULL)
+		imap_untagged(s, "OK [HIGHESTMODSEQ %" PRIu64 "] Highest",
+			      s->view->highestmodseq);
 }

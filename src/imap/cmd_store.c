@@ -198,7 +198,7 @@ imap_cmd_store(struct imap_session *s, const struct imap_cmd *c)
 		return;
 	}
 	if (x->a.unchangedsince_set)
-		s->condstore = true;
+		imap_condstore_enable(s);
 	x->uids = calloc(n + 1, sizeof(*x->uids));
 	for (size_t i = 0; x->uids != NULL && i < n; i++)
 		if (!(s->view->msgs[idx[i]].flags & IMAP_VFLAG_EXPUNGED))

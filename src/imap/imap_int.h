@@ -166,6 +166,11 @@ void imap_session_kick(struct imap_session *s);
 void imap_finish(struct imap_session *s, const char *status, const char *code,
 		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* "* text" */
+/* A CONDSTORE enabling command ran (RFC 7162 §3.1: FETCH MODSEQ or
+ * CHANGEDSINCE, SEARCH MODSEQ, STORE UNCHANGEDSINCE): MODSEQ in every
+ * FETCH from now on, and, the first time with a mailbox selected, its
+ * HIGHESTMODSEQ in an untagged OK before the command's answer. */
+void imap_condstore_enable(struct imap_session *s);
 void imap_untagged(struct imap_session *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* "+ text" */

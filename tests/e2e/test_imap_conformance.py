@@ -174,3 +174,37 @@ def test_list_extended_subscriptions(server):
     assert '* LSUB () "/" "%s/a/b"' % top in lines, lines
     assert not any(l.endswith('"%s/a"' % top) for l in lines), lines
     c.close()
+
+
+def test_condstore_enabled_by_fetch_and_esearch_modseq(server):
+    """RFC 7162 §3.1: the first CONDSTORE enabling command on a selected
+    mailbox answers HIGHESTMODSEQ, and MODSEQ follows in later FETCHes;
+    §3.1.5 with ESEARCH: MIN or MAX alone carries that message's MODSEQ,
+    ALL/COUNT the highest of all."""
+    c = Imap(server, "alice@example.test")
+    name = unique("Cs")
+    c.ok("CREATE " + name)
+    for i in range(3):
+        c.ok("APPEND " + name, literal=b"Subject: cs %d\r\n\r\nx\r\n" % i)
+    c.ok("SELECT " + name)
+    c.ok("STORE 1 +FLAGS (\\Flagged)")   # message 1: newest modseq
+    lines = c.ok("FETCH 2 (MODSEQ)")
+    assert any(l.startswith("* OK [HIGHESTMODSEQ ") for l in lines), lines
+    # Only the first time.
+    lines = c.ok("FETCH 2 (MODSEQ)")
+    assert not any("HIGHESTMODSEQ" in l for l in lines), lines
+    lines = c.ok("FETCH 1:* (FLAGS)")
+    ms = {}
+    for l in lines:
+        n = int(l.split()[1])
+        assert "MODSEQ (" in l, l
+        ms[n] = int(l.split("MODSEQ (")[1].split(")")[0])
+    top = max(ms.values())
+    assert ms[1] == top
+    got = c.ok("SEARCH RETURN (MAX) MODSEQ 1")[0]
+    assert got.endswith("MAX 3 MODSEQ %d" % ms[3]), got
+    got = c.ok("SEARCH RETURN (MIN) MODSEQ 1")[0]
+    assert got.endswith("MIN 1 MODSEQ %d" % top), got
+    got = c.ok("SEARCH RETURN (COUNT) MODSEQ 1")[0]
+    assert got.endswith("COUNT 3 MODSEQ %d" % top), got
+    c.close()
