@@ -37,10 +37,11 @@ usage(FILE *f)
 		"usage: postel [--data DIR] [--config FILE] COMMAND ...\n"
 		"  serve [--listen PROTO=ADDR:PORT]... [--hostname NAME]\n"
 		"  domain add|del NAME | domain list\n"
-		"  user add|passwd ADDRESS [--password-stdin] | user del ADDRESS"
-		" | user list [DOMAIN]\n"
+		"  user add|passwd ADDRESS [--password-stdin]"
+		" | user del ADDRESS [--keep DIR [--mbox]] | user list [DOMAIN]\n"
 		"  user allow-sender|deny-sender ADDRESS PATTERN"
 		" | user senders ADDRESS\n"
+		"  user quota ADDRESS SIZE|default|unlimited | user show ADDRESS\n"
 		"  alias add SOURCE TARGET... | alias del SOURCE [TARGET]"
 		" | alias list [DOMAIN]\n"
 		"  queue list [--domain DOMAIN] [--held] | queue show ID"
@@ -48,8 +49,9 @@ usage(FILE *f)
 		"  queue hold|release|delete|bounce ID\n"
 		"  route DOMAIN | route --host HOST   (where mail for DOMAIN"
 		" would go; exit 0 routable, 1 not)\n"
-		"  version\n"
-		"PROTO: smtp submission submissions pop3 pop3s\n");
+		"  version   (also --version)\n"
+		"COMMAND --help prints that command's usage.\n"
+		"PROTO: smtp submission submissions pop3 pop3s imap imaps\n");
 }
 
 /* Pulls out the options every command shares, wherever they stand; keeps
@@ -115,6 +117,14 @@ cmd_serve(const struct config *cfg, int argc, char **argv)
 {
 	static struct server srv;
 
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
+			  strcmp(argv[1], "-h") == 0)) {
+		printf("usage: postel [--data DIR] [--config FILE] serve "
+		       "[--listen PROTO=ADDR:PORT]... [--hostname NAME]\n"
+		       "PROTO: smtp submission submissions pop3 pop3s imap "
+		       "imaps\n");
+		return 0;
+	}
 	if (argc > 1) {
 		fprintf(stderr, "postel: serve: unexpected argument '%s'\n",
 			argv[1]);
@@ -191,6 +201,9 @@ main(int argc, char **argv)
 		usage(stderr);
 		return rc;
 	}
+	if (o.argc > 0 && (strcmp(o.argv[0], "--version") == 0 ||
+			   strcmp(o.argv[0], "-V") == 0))
+		o.argv[0] = "version";
 	if (o.argc == 0 || strcmp(o.argv[0], "help") == 0 ||
 	    strcmp(o.argv[0], "--help") == 0 || strcmp(o.argv[0], "-h") == 0) {
 		usage(o.argc == 0 ? stderr : stdout);

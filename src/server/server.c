@@ -140,19 +140,17 @@ sighup_cb(evutil_socket_t sig, short what, void *arg)
 	safepath_free_buf(key, key_len);
 }
 
-/* Session and transaction buffers come and go with every message. By
- * default glibc hands the top of the heap back to the kernel (brk) as
- * soon as 128 KB are free there, and takes it again for the next
- * message: under relay load that was one brk per message and 6% of the
- * loop thread (perf). Keep up to a few megabytes free instead; the
- * mmap threshold is set with it so that it stays where glibc's dynamic
- * rule would have raised it for buffers of this size. */
+/* Session and transaction buffers come and go with every message. With
+ * the fixed mmap threshold main() sets, glibc's trim threshold stays at
+ * 128 KB: it handed the top of the heap back to the kernel (brk) and
+ * took it again for the next message — under relay load one brk per
+ * message and 6% of the loop thread (perf). Keep up to 8 MB free at the
+ * top instead; buffers above the mmap threshold still go back at once. */
 static void
 server_tune_malloc(void)
 {
 	mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024);
 	mallopt(M_TOP_PAD, 1024 * 1024);
-	mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
 }
 
 static int
