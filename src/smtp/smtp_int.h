@@ -179,6 +179,16 @@ void smtp_spool_abort(struct smtp_spool **spp);
  * (smtp_spool_fn), closes, and runs done(arg) on the loop. Then
  * smtp_spool_error tells the outcome; the spool is the caller's to free
  * with smtp_spool_free. */
+/* Loop, instead of smtp_spool_finish: a message that is still all in
+ * memory (nothing handed to a worker yet) is written into a new file here,
+ * into the page cache, not synced. 1: written, the open fd is *fd_r (the
+ * caller's: the commit thread fdatasyncs and closes it) and the message
+ * stays readable through smtp_spool_data until the spool is freed; 0: too
+ * big, use smtp_spool_finish; -1: the file could not be made or written
+ * (smtp_spool_error tells why). */
+int smtp_spool_finish_here(struct smtp_spool *sp, int *fd_r);
+/* The message octets of a spool finished with smtp_spool_finish_here. */
+const void *smtp_spool_data(const struct smtp_spool *sp);
 void smtp_spool_finish(struct smtp_spool *sp, smtp_spool_fn work,
 		       void (*done)(void *arg), void *arg);
 /* Frees a finished spool; without keep_file its file is removed (on a

@@ -7,12 +7,15 @@
  * fsyncs, which is what makes thousands of durable messages per second
  * possible on one disk.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../core/log.h"
 #include "../core/loop.h"
@@ -23,6 +26,15 @@
 /* Distinct blob directories remembered per batch; messages of one day
  * share a directory, so a batch rarely has more than one or two. */
 #define COMMIT_DIRS_MAX 8
+/* Empty message files kept ready for the loop: more than a batch of the
+ * sessions a busy server has writing at once; refilled after each batch
+ * once half are used. */
+#define COMMIT_POOL_MAX 64
+
+struct commit_file {
+	int fd;
+	char path[BLOB_PATH_MAX];
+};
 
 struct commit_item {
 	struct commit_job job;
@@ -35,6 +47,9 @@ struct commit {
 	pthread_cond_t cv;
 	struct commit_item *head, *tail; /* under mu */
 	bool stopping;                   /* under mu */
+	bool pool_wanted;                /* under mu */
+	struct commit_file pool[COMMIT_POOL_MAX]; /* under mu */
+	size_t n_pool;                   /* under mu */
 	bool started;
 	pthread_t thread;
 	struct store *st;
@@ -135,31 +150,81 @@ fail:
 	return -1;
 }
 
+/* Loop: every completion of a batch, in order, from one loop_post. */
 static void
 commit_post_done(void *arg)
 {
 	struct commit_item *it = arg;
 
-	it->job.done(it->job.arg, it->result);
-	free(it);
+	while (it != NULL) {
+		struct commit_item *next = it->next;
+
+		it->job.done(it->job.arg, it->result);
+		free(it);
+		it = next;
+	}
+}
+
+/* Writeback of the files the loop wrote for this batch starts at once
+ * (their blocks are allocated now, in the journal's running
+ * transaction); the before hooks run while the disk works. */
+static void
+commit_start_files(struct commit_item *batch)
+{
+	for (struct commit_item *it = batch; it != NULL; it = it->next)
+		if (it->job.sync_fd)
+			(void)sync_file_range(it->job.fd, 0, 0,
+					      SYNC_FILE_RANGE_WRITE);
+	for (struct commit_item *it = batch; it != NULL; it = it->next)
+		if (it->job.before != NULL)
+			it->job.before(it->job.arg);
+}
+
+/* fdatasync and close each file of the batch. After the directory fsync
+ * (one journal commit that also carried the files' allocations and, in
+ * ordered mode, waited for their data) these mostly find nothing left to
+ * do; they are what the durability promise rests on all the same. */
+static void
+commit_sync_files(struct commit_item *batch)
+{
+	for (struct commit_item *it = batch; it != NULL; it = it->next) {
+		if (!it->job.sync_fd)
+			continue;
+		while (it->result == 0 && fdatasync(it->job.fd) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error(NULL, "commit_sync_file", " errno=%d path=%s",
+				  errno, log_qs(it->job.sync_blob));
+			it->result = -1;
+		}
+		if (close(it->job.fd) < 0 && it->result == 0) {
+			log_error(NULL, "commit_sync_file", " errno=%d "
+				  "path=%s", errno, log_qs(it->job.sync_blob));
+			it->result = -1;
+		}
+		it->job.sync_fd = false;
+	}
 }
 
 static void
 commit_run_batch(struct commit *c, struct commit_item *batch)
 {
 	struct commit_dirs dirs = { .n = 0 };
+	struct commit_item *posts = NULL, **tail = &posts;
 	struct timespec t0, t1;
 	size_t n = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	/* The files' directory entries must be durable before the rows
-	 * that point at them. */
+	/* The files and their directory entries must be durable before the
+	 * rows that point at them. */
+	commit_start_files(batch);
 	for (struct commit_item *it = batch; it != NULL; it = it->next) {
 		n++;
 		if (it->job.sync_blob[0] != '\0'
 		    && commit_sync_blob(c, &dirs, it->job.sync_blob) < 0)
 			it->result = -1;
 	}
+	commit_sync_files(batch);
 	(void)commit_transaction(c, batch, n);
 	while (batch != NULL) {
 		struct commit_item *it = batch;
@@ -173,17 +238,70 @@ commit_run_batch(struct commit *c, struct commit_item *batch)
 		}
 		if (it->job.after != NULL)
 			it->job.after(it->job.arg, it->result == 0);
-		if (it->job.done == NULL)
+		it->next = NULL;
+		if (it->job.done == NULL) {
 			free(it);
-		else if (c->loop != NULL)
-			loop_post(c->loop, commit_post_done, it);
-		else
-			commit_post_done(it);
+		} else {
+			*tail = it;
+			tail = &it->next;
+		}
 	}
+	/* One hand-off back to the loop for the whole batch. */
+	if (posts != NULL && c->loop != NULL)
+		loop_post(c->loop, commit_post_done, posts);
+	else if (posts != NULL)
+		commit_post_done(posts);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	log_debug(NULL, "commit_batch", " jobs=%zu us=%lld", n,
 		  (long long)(t1.tv_sec - t0.tv_sec) * 1000000
 			  + (t1.tv_nsec - t0.tv_nsec) / 1000);
+}
+
+/* Commit thread: tops the pool of ready files up once it is half used.
+ * The files are made outside the lock (creating one may wait for the
+ * journal); a failure just leaves the pool short (the loop then hands
+ * the message to an io worker, as a large one). */
+static void
+commit_pool_fill(struct commit *c)
+{
+	struct commit_file made[COMMIT_POOL_MAX];
+	size_t want, n = 0;
+
+	pthread_mutex_lock(&c->mu);
+	want = c->pool_wanted && c->n_pool <= COMMIT_POOL_MAX / 2
+		       ? COMMIT_POOL_MAX - c->n_pool : 0;
+	pthread_mutex_unlock(&c->mu);
+	while (n < want) {
+		made[n].fd = blob_create(c->data_dir, made[n].path, NULL);
+		if (made[n].fd < 0) {
+			log_error(NULL, "commit_pool", " errno=%d", errno);
+			break;
+		}
+		n++;
+	}
+	pthread_mutex_lock(&c->mu);
+	for (size_t i = 0; i < n; i++)
+		c->pool[c->n_pool++] = made[i];
+	pthread_mutex_unlock(&c->mu);
+}
+
+int
+commit_take_file(struct commit *c, char path_r[BLOB_PATH_MAX])
+{
+	int fd = -1;
+
+	pthread_mutex_lock(&c->mu);
+	if (c->n_pool > 0) {
+		struct commit_file *f = &c->pool[--c->n_pool];
+
+		fd = f->fd;
+		memcpy(path_r, f->path, BLOB_PATH_MAX);
+	} else if (!c->pool_wanted) {
+		c->pool_wanted = true;
+		pthread_cond_signal(&c->cv);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return fd;
 }
 
 static void *
@@ -194,6 +312,7 @@ commit_main(void *arg)
 	for (;;) {
 		struct commit_item *batch;
 
+		commit_pool_fill(c);
 		pthread_mutex_lock(&c->mu);
 		while (c->head == NULL && !c->stopping)
 			pthread_cond_wait(&c->cv, &c->mu);
@@ -273,6 +392,12 @@ commit_free(struct commit **cp)
 		pthread_cond_signal(&c->cv);
 		pthread_mutex_unlock(&c->mu);
 		pthread_join(c->thread, NULL);
+	}
+	while (c->n_pool > 0) {
+		struct commit_file *f = &c->pool[--c->n_pool];
+
+		close(f->fd);
+		blob_unlink(c->data_dir, f->path);
 	}
 	store_close(&c->st);
 	pthread_cond_destroy(&c->cv);
