@@ -153,6 +153,18 @@ void smtp_data_input(struct smtp_session *s);
  * commands. The reply has been sent. */
 void smtp_bdat_skip(struct smtp_session *s, unsigned long long size);
 
+/* smtp_rcpt_cache.c: recipient answers kept on the loop (loop thread
+ * only). _serial: the admin change counter now (false: no cache); _get:
+ * 1 with a malloc'ed copy of the accounts when addr is known, else 0;
+ * _put: keeps a lookup's success that began at serial (the counter then)
+ * and found n local accounts without quota and nothing remote. */
+#define SMTP_RCPT_CACHE_ACCOUNTS 4
+bool smtp_rcpt_cache_serial(const char *data_dir, uint64_t *serial_r);
+int smtp_rcpt_cache_get(const char *data_dir, const char *addr,
+			int64_t **accounts_r, size_t *n_r);
+void smtp_rcpt_cache_put(const char *addr, const int64_t *accounts, size_t n,
+			 uint64_t serial);
+
 /* smtp_spool.c: the message file written as it arrives. */
 /* Runs on the io worker over the complete, durable file: fd (read-write)
  * and, when the whole message is still in memory, data (else NULL). */
