@@ -48,6 +48,9 @@ struct commit {
 	struct commit_item *head, *tail; /* under mu */
 	bool stopping;                   /* under mu */
 	bool pool_wanted;                /* under mu */
+	pthread_cond_t pool_cv;          /* wakes the pool thread */
+	pthread_t pool_thread;
+	bool pool_started;
 	struct commit_file pool[COMMIT_POOL_MAX]; /* under mu */
 	size_t n_pool;                   /* under mu */
 	bool started;
@@ -257,32 +260,45 @@ commit_run_batch(struct commit *c, struct commit_item *batch)
 			  + (t1.tv_nsec - t0.tv_nsec) / 1000);
 }
 
-/* Commit thread: tops the pool of ready files up once it is half used.
- * The files are made outside the lock (creating one may wait for the
- * journal); a failure just leaves the pool short (the loop then hands
- * the message to an io worker, as a large one). */
-static void
-commit_pool_fill(struct commit *c)
+/* Pool thread: tops the pool of ready files up once it is half used.
+ * Creating a file may wait for the journal (0.3 ms under load), so neither
+ * the loop nor the commit thread does it; this thread wakes once per
+ * COMMIT_POOL_MAX / 2 messages. A failure just leaves the pool short (the
+ * loop then hands the message to an io worker, as a large one). */
+static void *
+commit_pool_main(void *arg)
 {
+	struct commit *c = arg;
 	struct commit_file made[COMMIT_POOL_MAX];
-	size_t want, n = 0;
 
 	pthread_mutex_lock(&c->mu);
-	want = c->pool_wanted && c->n_pool <= COMMIT_POOL_MAX / 2
-		       ? COMMIT_POOL_MAX - c->n_pool : 0;
-	pthread_mutex_unlock(&c->mu);
-	while (n < want) {
-		made[n].fd = blob_create(c->data_dir, made[n].path, NULL);
-		if (made[n].fd < 0) {
-			log_error(NULL, "commit_pool", " errno=%d", errno);
-			break;
+	while (!c->stopping) {
+		size_t want, n = 0;
+
+		if (!c->pool_wanted || c->n_pool > COMMIT_POOL_MAX / 2) {
+			pthread_cond_wait(&c->pool_cv, &c->mu);
+			continue;
 		}
-		n++;
+		want = COMMIT_POOL_MAX - c->n_pool;
+		pthread_mutex_unlock(&c->mu);
+		while (n < want) {
+			made[n].fd = blob_create(c->data_dir, made[n].path,
+						 NULL);
+			if (made[n].fd < 0)
+				break;
+			n++;
+		}
+		if (n < want)
+			log_error(NULL, "commit_pool", " errno=%d", errno);
+		pthread_mutex_lock(&c->mu);
+		for (size_t i = 0; i < n; i++)
+			c->pool[c->n_pool++] = made[i];
+		if (n < want) { /* try again after the next batch */
+			c->pool_wanted = false;
+		}
 	}
-	pthread_mutex_lock(&c->mu);
-	for (size_t i = 0; i < n; i++)
-		c->pool[c->n_pool++] = made[i];
 	pthread_mutex_unlock(&c->mu);
+	return NULL;
 }
 
 int
@@ -296,9 +312,13 @@ commit_take_file(struct commit *c, char path_r[BLOB_PATH_MAX])
 
 		fd = f->fd;
 		memcpy(path_r, f->path, BLOB_PATH_MAX);
-	} else if (!c->pool_wanted) {
+	}
+	/* Woken on the first call, at half, and when empty (after a failed
+	 * fill); the signals between cost nothing (nobody waits). */
+	if (!c->pool_wanted || c->n_pool == COMMIT_POOL_MAX / 2
+	    || c->n_pool == 0) {
 		c->pool_wanted = true;
-		pthread_cond_signal(&c->cv);
+		pthread_cond_signal(&c->pool_cv);
 	}
 	pthread_mutex_unlock(&c->mu);
 	return fd;
@@ -312,7 +332,6 @@ commit_main(void *arg)
 	for (;;) {
 		struct commit_item *batch;
 
-		commit_pool_fill(c);
 		pthread_mutex_lock(&c->mu);
 		while (c->head == NULL && !c->stopping)
 			pthread_cond_wait(&c->cv, &c->mu);
@@ -341,6 +360,7 @@ commit_new(const char *store_url, const char *data_dir, struct loop *loop,
 	c->loop = loop;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
+	pthread_cond_init(&c->pool_cv, NULL);
 	c->st = store_open(store_url, data_dir, err, errlen);
 	if (c->st == NULL) {
 		commit_free(&c);
@@ -352,6 +372,12 @@ commit_new(const char *store_url, const char *data_dir, struct loop *loop,
 		return NULL;
 	}
 	c->started = true;
+	if (pthread_create(&c->pool_thread, NULL, commit_pool_main, c) != 0) {
+		snprintf(err, errlen, "cannot start the file pool thread");
+		commit_free(&c);
+		return NULL;
+	}
+	c->pool_started = true;
 	return c;
 }
 
@@ -393,6 +419,12 @@ commit_free(struct commit **cp)
 		pthread_mutex_unlock(&c->mu);
 		pthread_join(c->thread, NULL);
 	}
+	if (c->pool_started) {
+		pthread_mutex_lock(&c->mu);
+		pthread_cond_signal(&c->pool_cv);
+		pthread_mutex_unlock(&c->mu);
+		pthread_join(c->pool_thread, NULL);
+	}
 	while (c->n_pool > 0) {
 		struct commit_file *f = &c->pool[--c->n_pool];
 
@@ -400,6 +432,7 @@ commit_free(struct commit **cp)
 		blob_unlink(c->data_dir, f->path);
 	}
 	store_close(&c->st);
+	pthread_cond_destroy(&c->pool_cv);
 	pthread_cond_destroy(&c->cv);
 	pthread_mutex_destroy(&c->mu);
 	free(c->data_dir);
