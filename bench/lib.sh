@@ -188,10 +188,12 @@ tool_command() {  # TOOL PORT -> the exact load command
 }
 
 # One measurement; appends a row to $RESULTS:
-# target tool rep rc wall_s rate p50_ms p99_ms accepted peak_kb
+# target tool rep rc wall_s rate p50_ms p99_ms accepted peak_kb ctxt_per_msg
+# cpu_ms_per_msg (the last two for Postel only: all its threads)
 ingest_once() {
 	local target=$1 tool=$2 rep=$3 port cmd t0 t1 rc=0 wall rate
 	local p50=- p99=- accepted=- peak=- stop="$OUT/.sampler-stop"
+	local cs0="0 0" cs1 cspm=- cpupm=-
 	port=$(target_port "$target")
 	cmd=$(tool_command "$tool" "$port")
 	[ "$target" = postel ] && { postel_start || return 0; }
@@ -200,6 +202,7 @@ ingest_once() {
 	[ "$target" = postfix ] && sample_postfix_pss "$stop" "$OUT/.pss" &
 	local sampler=$!
 	log "rep $rep $target $tool: $cmd"
+	[ "$target" = postel ] && cs0=$(proc_ctxt "$POSTEL_PID")
 	t0=$(now)
 	# shellcheck disable=SC2086
 	timeout "$RUN_TIMEOUT" $cmd > "$OUT/last-load.txt" 2>&1 || rc=$?
@@ -218,15 +221,31 @@ ingest_once() {
 	postel)
 		peak=$(proc_kb "$POSTEL_PID" VmHWM)
 		accepted=$(grep -c 'event=accept' "$OUT/postel.log" || true)
+		cs1=$(proc_ctxt "$POSTEL_PID")
+		# Context switches (all threads) and CPU ms per accepted message.
+		read -r cspm cpupm < <(awk -v a="$cs0" -v b="$cs1" -v n="$accepted" \
+			-v hz="$(getconf CLK_TCK)" 'BEGIN{split(a, x, " "); split(b, y, " ");
+			if (n > 0) printf "%.2f %.3f\n", (y[1] - x[1]) / n,
+				(y[2] - x[2]) * 1000 / hz / n; else print "- -"}')
 		postel_stop ;;
 	postfix)
 		peak=$(cat "$OUT/.pss" 2>/dev/null || echo -)
 		postfix_drain ;;
 	esac
 	[ "$rc" = 0 ] || log "  exit $rc: $(tail -c 300 "$OUT/last-load.txt")"
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "$tool" \
-		"$rep" "$rc" "$wall" "$rate" "$p50" "$p99" "$accepted" "$peak" \
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "$tool" \
+		"$rep" "$rc" "$wall" "$rate" "$p50" "$p99" "$accepted" "$peak" "$cspm" "$cpupm" \
 		| tee -a "$RESULTS" >&2
+}
+
+# "ctxt cpu_ticks" of PID: voluntary + involuntary context switches summed
+# over all its threads, and utime + stime (clock ticks) of the process.
+proc_ctxt() {
+	local c t
+	c=$(cat /proc/"$1"/task/*/status 2>/dev/null |
+		awk '/^(non)?voluntary_ctxt_switches:/{s+=$2} END{print s+0}')
+	t=$(awk '{print $14 + $15}' /proc/"$1"/stat 2>/dev/null || echo 0)
+	echo "$c $t"
 }
 
 kv() { tr ' ' '\n' < "$OUT/last-load.txt" | awk -F= -v k="$1" '$1 == k {print $2}'; }

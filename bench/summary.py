@@ -44,9 +44,11 @@ def ingest(rows):
     groups = {}
     for r in rows:
         target, tool, _rep, rc, _wall, rate, p50, p99, acc, peak = r[:10]
+        cs, cpu = (r[10:12] + ["-", "-"])[:2]
         g = groups.setdefault((target, tool), {"rate": [], "p50": [],
                                                "p99": [], "peak": [],
-                                               "acc": [], "rc": []})
+                                               "acc": [], "rc": [],
+                                               "cs": [], "cpu": []})
         ok = rc == "0"
         g["rc"].append(rc)
         g["rate"].append(num(rate) if ok else None)
@@ -54,13 +56,16 @@ def ingest(rows):
         g["p99"].append(num(p99) if ok else None)
         g["peak"].append(num(peak))
         g["acc"].append(acc)
+        g["cs"].append(num(cs) if ok else None)
+        g["cpu"].append(num(cpu) if ok else None)
     return groups
 
 
 def print_ingest(groups):
     print("| server | load generator | msg/s (median) | msg/s (runs) "
-          "| p50 ms | p99 ms | peak memory | accepted/runs ok |")
-    print("|---|---|---:|---|---:|---:|---:|---|")
+          "| p50 ms | p99 ms | ctxt sw/msg | CPU ms/msg | peak memory "
+          "| accepted/runs ok |")
+    print("|---|---|---:|---|---:|---:|---:|---:|---:|---|")
     order = [(t, k) for t in ("postel", "postfix", "sink")
              for k in ("source", "source-r", "load") if (t, k) in groups]
     for key in order:
@@ -77,11 +82,14 @@ def print_ingest(groups):
             peak_s = "-"
         runs = ", ".join(fmt(v, 0) for v in g["rate"])
         oks = sum(1 for rc in g["rc"] if rc == "0")
-        print("| %s | %s | %s | %s | %s | %s | %s | %s / %d of %d |" % (
+        print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %d of %d |"
+              % (
             TARGET_NAMES.get(target, target), TOOL_NAMES.get(tool, tool),
             fmt(median(g["rate"]), 0), runs,
             fmt(median(g["p50"]), 2) if tool == "load" else "",
             fmt(median(g["p99"]), 2) if tool == "load" else "",
+            fmt(median(g["cs"]), 2) if target == "postel" else "",
+            fmt(median(g["cpu"]), 3) if target == "postel" else "",
             peak_s, "/".join(g["acc"]), oks, len(g["rc"])))
 
 

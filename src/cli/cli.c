@@ -14,6 +14,7 @@
 
 #include "../core/config.h"
 #include "../server/privdrop.h"
+#include "../store/changes.h"
 #include "../store/store.h"
 #include "cli_util.h"
 
@@ -453,6 +454,13 @@ cli_store_open(const struct config *cfg)
 		return NULL;
 	}
 	return st;
+}
+
+void
+cli_store_close(const struct config *cfg, struct store **stp)
+{
+	store_close(stp);
+	store_changes_bump(cfg->data_dir);
 }
 
 int

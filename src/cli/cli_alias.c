@@ -203,7 +203,7 @@ cli_alias(const struct config *cfg, int argc, char **argv)
 			rc = CLI_EXIT_ERR;
 		} else {
 			rc = cmd->run(st, &req);
-			store_close(&st);
+			cli_store_close(cfg, &st);
 		}
 	}
 	free(req.args);

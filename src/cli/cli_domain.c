@@ -90,6 +90,6 @@ cli_domain(const struct config *cfg, int argc, char **argv)
 	if (st == NULL)
 		return CLI_EXIT_ERR;
 	rc = cmd->run(st, domain);
-	store_close(&st);
+	cli_store_close(cfg, &st);
 	return rc;
 }

@@ -106,6 +106,6 @@ cli_user_quota(const struct config *cfg, int argc, char **argv)
 		cli_store_err(addr, err);
 		rc = CLI_EXIT_ERR;
 	}
-	store_close(&st);
+	cli_store_close(cfg, &st);
 	return rc;
 }

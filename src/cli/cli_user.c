@@ -354,6 +354,6 @@ cli_user(const struct config *cfg, int argc, char **argv)
 	if (st == NULL)
 		return CLI_EXIT_ERR;
 	rc = cmd->run(st, &req);
-	store_close(&st);
+	cli_store_close(cfg, &st);
 	return rc;
 }

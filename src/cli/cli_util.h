@@ -74,6 +74,9 @@ int cli_password_get(bool from_stdin, char *buf, size_t cap);
 /* Prepares the data directory, drops to cfg->run_user when root and opens
  * the store. Prints the error itself; NULL on failure. */
 struct store *cli_store_open(const struct config *cfg);
+/* Closes it and bumps the change counter (store/changes.h), so a running
+ * server drops what it cached from the store before the change. */
+void cli_store_close(const struct config *cfg, struct store **stp);
 /* Prints "postel: <what>: <err>", or a clear "database is locked" message
  * when the store gave up waiting for a lock. */
 void cli_store_err(const char *what, const char *err);

@@ -201,6 +201,9 @@ struct smtp_rcpt_job {
 	char orcpt[SMTP_ORCPT_MAX + 1];/* RCPT ORCPT=, decoded, or "" */
 	uint64_t size;  /* MAIL SIZE=, at least 1 */
 	bool full;      /* every account of the recipient is over quota */
+	bool no_quota;  /* no account of the recipient has a quota */
+	bool cache;     /* the answer may be kept (serial is valid) */
+	uint64_t serial; /* the admin change counter when the lookup began */
 };
 
 /* True when no account of the recipient has room for the
@@ -225,6 +228,25 @@ rcpt_full(struct store *st, const struct smtp_rcpt_job *j,
 	return j->n > 0;
 }
 
+/* True when no account of the recipient has a quota: its answer does not
+ * change as the mailboxes fill (smtp_rcpt_cache.c). */
+static bool
+rcpt_no_quota(struct store *st, const struct smtp_rcpt_job *j,
+	      uint64_t quota_default)
+{
+	for (size_t i = 0; i < j->n; i++) {
+		int64_t quota;
+		uint64_t usage;
+		const char *err = NULL;
+
+		if (store_quota_get(st, j->accounts[i], &quota, &usage,
+				    &err) != 1 ||
+		    store_quota_limit(quota, quota_default) != 0)
+			return false;
+	}
+	return true;
+}
+
 static void
 rcpt_work(void *arg)
 {
@@ -236,8 +258,11 @@ rcpt_work(void *arg)
 		       : STORE_RCPT_ERROR;
 	/* Quota is a local account's: a recipient that also reaches
 	 * addresses elsewhere is taken for those. */
-	if (j->status == STORE_RCPT_OK && j->remote == NULL)
+	if (j->status == STORE_RCPT_OK && j->remote == NULL) {
 		j->full = rcpt_full(st, j, j->s->base.srv->cfg.quota_default);
+		j->no_quota = !j->full && j->cache &&
+			rcpt_no_quota(st, j, j->s->base.srv->cfg.quota_default);
+	}
 }
 
 /* A recipient outside our domains from an authenticated client: the
@@ -316,11 +341,15 @@ rcpt_done(void *arg)
 		switch (j->status) {
 		case STORE_RCPT_OK:
 			/* RFC 3463 5.2.2; RFC 5321 §4.2.3 552 at RCPT. */
-			if (j->full)
+			if (j->full) {
 				smtp_reply(s, 552, "5.2.2", "<%s>: Mailbox "
 					   "full", j->addr);
-			else
-				rcpt_accept(s, j);
+				break;
+			}
+			if (j->no_quota && j->remote == NULL)
+				smtp_rcpt_cache_put(j->addr, j->accounts, j->n,
+						    j->serial);
+			rcpt_accept(s, j);
 			break;
 		case STORE_RCPT_NO_USER:
 			smtp_reply(s, 550, "5.1.1", "<%s>: Recipient address "
@@ -378,10 +407,22 @@ rcpt_submit(struct smtp_session *s, struct smtp_rcpt_job *j)
 	long ms = s->base.srv->cfg.smtp_bad_rcpt_delay_ms;
 	struct timeval tv = { .tv_sec = ms / 1000,
 			      .tv_usec = (ms % 1000) * 1000 };
+	bool delayed = s->bad_rcpts >= s->base.srv->cfg.smtp_max_bad_rcpts
+		       && ms > 0;
+	const char *data_dir = s->base.srv->cfg.data_dir;
 
+	/* Known on the loop: answered at once, no worker round trip. */
+	if (!delayed && smtp_rcpt_cache_get(data_dir, j->addr, &j->accounts,
+					    &j->n) == 1) {
+		rcpt_accept(s, j);
+		free(j->accounts);
+		free(j);
+		return;
+	}
+	j->cache = smtp_rcpt_cache_serial(data_dir, &j->serial);
 	session_ref(&s->base);
 	conn_pause(s->base.conn);
-	if (s->bad_rcpts >= s->base.srv->cfg.smtp_max_bad_rcpts && ms > 0) {
+	if (delayed) {
 		if (s->rcpt_delay_ev == NULL)
 			s->rcpt_delay_ev = evtimer_new(
 				loop_base(s->base.srv->loop), rcpt_delay_done,

@@ -26,6 +26,7 @@
 #include "../core/config.h"
 #include "../core/conn.h"
 #include "../core/log.h"
+#include "../core/loop.h"
 #include "../core/runtime.h"
 #include "../mime/mime.h"
 #include "../store/blob.h"
@@ -45,6 +46,11 @@ static_assert(SMTP_ENVID_MAX <= STORE_QUEUE_ENVID_MAX, "ENVID size");
 struct smtp_delivery {
 	struct smtp_session *s;
 	struct smtp_spool *spool;  /* taken from the transaction */
+	/* Written from the loop (smtp_spool_finish_here): fd is the open
+	 * file the commit thread syncs, the spool keeps the octets for the
+	 * metadata pass, and the commit owns the file. */
+	bool here;
+	int fd;
 	int64_t *accounts;      /* distinct */
 	size_t n_accounts;
 	char path[BLOB_PATH_MAX];
@@ -65,7 +71,7 @@ struct smtp_delivery {
 static void
 delivery_free(struct smtp_delivery *d)
 {
-	smtp_spool_free(&d->spool, false);
+	smtp_spool_free(&d->spool, d->here);
 	store_meta_free(&d->meta);
 	free(d->accounts);
 	free(d->rows);
@@ -336,7 +342,19 @@ delivery_meta(void *arg, int fd, const void *data, size_t size)
 		pthread_mutex_unlock(&smtp_meta_lock);
 }
 
-/* Loop: the file is complete and on disk (or failed). */
+/* Commit thread, before the batch's fdatasyncs: the metadata of a
+ * message the loop wrote, from the spool's copy. */
+static void
+deliver_before(void *arg)
+{
+	struct smtp_delivery *d = arg;
+
+	if (d->n_accounts > 0 && d->size > 0)
+		delivery_meta_of(d, smtp_spool_data(d->spool), d->size);
+}
+
+/* Loop: the file is complete and on disk (or failed), or written from
+ * the loop (d->here) and synced by the commit. */
 static void
 blob_done(void *arg)
 {
@@ -353,7 +371,13 @@ blob_done(void *arg)
 	snprintf(d->path, sizeof(d->path), "%s", smtp_spool_path(d->spool));
 	d->size = smtp_spool_size(d->spool);
 	/* From now on the commit owns the file (deliver_after). */
-	smtp_spool_free(&d->spool, true);
+	if (d->here) {
+		job.before = deliver_before;
+		job.sync_fd = true;
+		job.fd = d->fd;
+	} else {
+		smtp_spool_free(&d->spool, true);
+	}
 	snprintf(d->sd.blob, sizeof(d->sd.blob), "%s", d->path);
 	d->sd.size = (int64_t)d->size;
 	d->sd.internaldate = (int64_t)time(NULL);
@@ -388,5 +412,18 @@ smtp_deliver(struct smtp_session *s)
 	session_ref(&s->base);
 	server_busy_begin(s->base.srv);
 	conn_pause(s->base.conn);
-	smtp_spool_finish(d->spool, delivery_meta, blob_done, d);
+	switch (smtp_spool_finish_here(d->spool, &d->fd)) {
+	case 1:
+		d->here = true;
+		blob_done(d); /* straight to the commit: no worker round */
+		break;
+	case 0:
+		smtp_spool_finish(d->spool, delivery_meta, blob_done, d);
+		break;
+	default:
+		/* The reply comes from the loop's next turn, as from a
+		 * worker: the caller still uses the transaction. */
+		loop_post(s->base.srv->loop, blob_done, d);
+		break;
+	}
 }

@@ -153,6 +153,18 @@ void smtp_data_input(struct smtp_session *s);
  * commands. The reply has been sent. */
 void smtp_bdat_skip(struct smtp_session *s, unsigned long long size);
 
+/* smtp_rcpt_cache.c: recipient answers kept on the loop (loop thread
+ * only). _serial: the admin change counter now (false: no cache); _get:
+ * 1 with a malloc'ed copy of the accounts when addr is known, else 0;
+ * _put: keeps a lookup's success that began at serial (the counter then)
+ * and found n local accounts without quota and nothing remote. */
+#define SMTP_RCPT_CACHE_ACCOUNTS 4
+bool smtp_rcpt_cache_serial(const char *data_dir, uint64_t *serial_r);
+int smtp_rcpt_cache_get(const char *data_dir, const char *addr,
+			int64_t **accounts_r, size_t *n_r);
+void smtp_rcpt_cache_put(const char *addr, const int64_t *accounts, size_t n,
+			 uint64_t serial);
+
 /* smtp_spool.c: the message file written as it arrives. */
 /* Runs on the io worker over the complete, durable file: fd (read-write)
  * and, when the whole message is still in memory, data (else NULL). */
@@ -179,6 +191,16 @@ void smtp_spool_abort(struct smtp_spool **spp);
  * (smtp_spool_fn), closes, and runs done(arg) on the loop. Then
  * smtp_spool_error tells the outcome; the spool is the caller's to free
  * with smtp_spool_free. */
+/* Loop, instead of smtp_spool_finish: a message that is still all in
+ * memory (nothing handed to a worker yet) is written into a new file here,
+ * into the page cache, not synced. 1: written, the open fd is *fd_r (the
+ * caller's: the commit thread fdatasyncs and closes it) and the message
+ * stays readable through smtp_spool_data until the spool is freed; 0: too
+ * big, use smtp_spool_finish; -1: the file could not be made or written
+ * (smtp_spool_error tells why). */
+int smtp_spool_finish_here(struct smtp_spool *sp, int *fd_r);
+/* The message octets of a spool finished with smtp_spool_finish_here. */
+const void *smtp_spool_data(const struct smtp_spool *sp);
 void smtp_spool_finish(struct smtp_spool *sp, smtp_spool_fn work,
 		       void (*done)(void *arg), void *arg);
 /* Frees a finished spool; without keep_file its file is removed (on a

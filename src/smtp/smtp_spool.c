@@ -27,6 +27,7 @@
 #include "../core/runtime.h"
 #include "../core/workers.h"
 #include "../store/blob.h"
+#include "../store/commit.h"
 #include "smtp_int.h"
 
 struct smtp_spool {
@@ -266,6 +267,44 @@ spool_final_submit(struct smtp_spool *sp)
 	buf_fini(&sp->fill);
 	sp->busy = true;
 	spool_run(sp, spool_final_work, spool_final_done);
+}
+
+int
+smtp_spool_finish_here(struct smtp_spool *sp, int *fd_r)
+{
+	*fd_r = -1;
+	if (sp->busy || sp->fd >= 0 || sp->err != 0
+	    || sp->fill.len != sp->size)
+		return 0;
+	/* A file the commit thread made ahead of time (creating one here
+	 * could wait for the journal); none ready: an io worker's job. */
+	sp->fd = commit_take_file(sp->s->base.srv->commit, sp->path);
+	if (sp->fd < 0)
+		return 0;
+	sp->s = NULL;
+	sp->waiting = false;
+	sp->finishing = true;
+	/* Copying a few KB into the page cache does not wait for the disk;
+	 * the fdatasync would, and the commit thread does it for the whole
+	 * batch. */
+	if (blob_write_all(sp->fd, sp->fill.data, sp->fill.len) < 0) {
+		sp->err = errno ? errno : EIO;
+		sp->failed = true;
+		if (sp->fd >= 0)
+			close(sp->fd);
+		sp->fd = -1;
+		return -1;
+	}
+	*fd_r = sp->fd;
+	sp->fd = -1;
+	buf_fini(&sp->out);
+	return 1;
+}
+
+const void *
+smtp_spool_data(const struct smtp_spool *sp)
+{
+	return sp->fill.data;
 }
 
 void

@@ -259,3 +259,34 @@ def test_sender_grant_errors(server, args, code):
     assert_error(server.cli(*args), codes=(code,))
     assert lines(server.cli("user", "senders", "alice@example.test")) == \
         before
+
+
+def rcpt_codes(server, rcpts):
+    s = server.smtp()
+    s.ehlo()
+    s.mail("x@remote.test")
+    codes = [s.rcpt(r)[0] for r in rcpts]
+    s.quit()
+    return codes
+
+
+def test_rcpt_answers_follow_cli_changes_at_once(server):
+    """Recipients just accepted (the server keeps such answers) are
+    refused on the very next RCPT once the CLI removed or changed them."""
+    user, user2 = "kept@example.test", "kept2@example.test"
+    server.add_user(user, "kept-Pass-1")
+    server.add_user(user2, "kept-Pass-2")
+    server.cli("alias", "add", "keptlist@example.test", user, check=True)
+    rcpts = [user, user2, "keptlist@example.test"]
+    assert rcpt_codes(server, rcpts) == [250, 250, 250]
+    assert rcpt_codes(server, rcpts) == [250, 250, 250]
+    server.cli("alias", "del", "keptlist@example.test", user, check=True)
+    assert rcpt_codes(server, rcpts) == [250, 250, 550]
+    server.cli("user", "del", user, check=True)
+    assert rcpt_codes(server, [user, user2]) == [550, 250]
+    # A quota set now applies to the next RCPT: the mailbox is over it.
+    token = unique("kept")
+    server.send(user2, simple_message(token, body=("y" * 70 + "\r\n") * 120))
+    assert server.wait_messages(user2, 1, token.encode())
+    server.cli("user", "quota", user2, "4K", check=True)
+    assert rcpt_codes(server, [user2]) == [552]
