@@ -39,6 +39,7 @@
 #include "listener.h"
 #include "privdrop.h"
 #include "protocols.h"
+#include "sdnotify.h"
 #include "server_int.h"
 #include "tls_cert.h"
 
@@ -82,6 +83,7 @@ sigterm_cb(evutil_socket_t sig, short what, void *arg)
 	log_info(NULL, "shutdown", " signal=%d busy=%u", (int)sig,
 		 runtime_busy(srv));
 	srv->draining = true;
+	(void)sdnotify("STOPPING=1");
 	listener_disable_all(srv);
 	/* No new attempts; transactions in flight end (queue.h). */
 	queue_drain(srv->queue);
@@ -419,6 +421,8 @@ server_run(struct server *srv)
 		goto out;
 	printf("postel: ready\n");
 	fflush(stdout);
+	/* Type=notify: listening, privileges dropped, the store open. */
+	(void)sdnotify("READY=1");
 	rc = loop_run(srv->loop);
 	log_info(NULL, "stop", NULL);
 	server_free_parts(srv);
