@@ -27,7 +27,8 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_SECONDS ?= 15
 
-.PHONY: all setup run check check-layers unit fuzz fuzz-long e2e asan clean bench bench-imap
+.PHONY: all setup run check check-layers unit fuzz fuzz-long e2e asan clean bench bench-imap \
+	install uninstall
 
 all: build/postel
 
@@ -121,6 +122,58 @@ bench: all
 
 bench-imap: all
 	bash bench/run_imap.sh
+
+# `make install` (PREFIX=/usr/local, DESTDIR for staging): the binary, the
+# manual pages, the systemd unit with its sysusers.d and tmpfiles.d files,
+# an example configuration (never over an existing one), and the fail2ban
+# and logrotate examples. README.md, "Installing".
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/postel
+SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+INSTALL ?= install
+
+install: build/postel
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSTEMDUNITDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/postel \
+		$(DESTDIR)$(DOCDIR)/examples/fail2ban/filter.d \
+		$(DESTDIR)$(DOCDIR)/examples/fail2ban/jail.d
+	$(INSTALL) -m 0755 build/postel $(DESTDIR)$(SBINDIR)/postel
+	$(INSTALL) -m 0644 docs/man/postel.8 $(DESTDIR)$(MANDIR)/man8/postel.8
+	$(INSTALL) -m 0644 docs/man/postel.conf.5 \
+		$(DESTDIR)$(MANDIR)/man5/postel.conf.5
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		contrib/systemd/postel.service.in > build/postel.service
+	$(INSTALL) -m 0644 build/postel.service \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/postel.service
+	$(INSTALL) -m 0644 contrib/systemd/postel.sysusers \
+		$(DESTDIR)$(SYSUSERSDIR)/postel.conf
+	$(INSTALL) -m 0644 contrib/systemd/postel.tmpfiles \
+		$(DESTDIR)$(TMPFILESDIR)/postel.conf
+	[ -e $(DESTDIR)$(SYSCONFDIR)/postel/postel.conf ] || \
+		$(INSTALL) -m 0644 contrib/postel.conf \
+			$(DESTDIR)$(SYSCONFDIR)/postel/postel.conf
+	$(INSTALL) -m 0644 contrib/fail2ban/filter.d/postel.conf \
+		$(DESTDIR)$(DOCDIR)/examples/fail2ban/filter.d/postel.conf
+	$(INSTALL) -m 0644 contrib/fail2ban/jail.d/postel.conf \
+		$(DESTDIR)$(DOCDIR)/examples/fail2ban/jail.d/postel.conf
+	$(INSTALL) -m 0644 contrib/logrotate/postel \
+		$(DESTDIR)$(DOCDIR)/examples/logrotate.postel
+
+# Leaves the configuration file (it may hold the administrator's edits).
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/postel $(DESTDIR)$(MANDIR)/man8/postel.8 \
+		$(DESTDIR)$(MANDIR)/man5/postel.conf.5 \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/postel.service \
+		$(DESTDIR)$(SYSUSERSDIR)/postel.conf \
+		$(DESTDIR)$(TMPFILESDIR)/postel.conf
+	rm -rf $(DESTDIR)$(DOCDIR)
 
 clean:
 	rm -rf build

@@ -15,10 +15,12 @@
 
 #include <openssl/crypto.h>
 
+#include "../core/conn.h"
 #include "../core/limits.h"
 #include "../core/log.h"
 #include "../core/loop.h"
 #include "../core/runtime.h"
+#include "../core/session.h"
 #include "../core/workers.h"
 #include "../store/store.h"
 #include "../util/str.h"
@@ -232,12 +234,27 @@ auth_session_failure(struct server *srv, const struct auth_req *rq,
 	return n > failures ? n : failures;
 }
 
+static const char *const auth_fail_names[] = {
+	[AUTH_FAIL_CREDENTIALS] = "credentials",
+	[AUTH_FAIL_MALFORMED] = "malformed",
+	[AUTH_FAIL_AUTHZID] = "authzid",
+	[AUTH_FAIL_BLOCKED] = "blocked",
+	[AUTH_FAIL_BUSY] = "busy",
+	[AUTH_FAIL_UNAVAILABLE] = "unavailable",
+};
+
 void
-auth_log_failure(const char *sess_id, const char *user, const char *mech,
-		 unsigned failures)
+auth_log_failure(const struct session *s, const char *user, const char *mech,
+		 enum auth_fail_reason why, unsigned failures)
 {
-	log_info(sess_id, "login_fail", " user=%s mech=%s failures=%u",
-		 log_qs(user), mech, failures);
+	/* The fields a ban needs (address, protocol) come first and never
+	 * hold client text, so a crafted user name cannot fake them. */
+	log_warn(s->id, "login_fail", " proto=%s ip=%s user=%s mech=%s "
+		 "reason=%s failures=%u",
+		 s->conn != NULL ? conn_proto(s->conn) : "?",
+		 s->conn != NULL ? log_qs(conn_peer(s->conn)) : "?",
+		 log_qs(user != NULL ? user : ""), mech != NULL ? mech : "?",
+		 auth_fail_names[why], failures);
 }
 
 int
@@ -255,12 +272,13 @@ auth_fail_timer(struct server *srv, struct event **ev, unsigned n,
 }
 
 void
-auth_refused_note(const char *sess_id, const char *user,
-		  enum auth_result result, unsigned *failures)
+auth_refused_note(const struct session *s, const char *user,
+		  const char *mech, enum auth_result result,
+		  unsigned *failures)
 {
-	log_warn(sess_id, "login_tempfail", " user=%s reason=%s",
-		 log_qs(user), result == AUTH_BLOCKED ? "blocked" :
-		 result == AUTH_BUSY ? "busy" : "store");
 	if (result == AUTH_BLOCKED)
 		++*failures;
+	auth_log_failure(s, user, mech, result == AUTH_BLOCKED
+			 ? AUTH_FAIL_BLOCKED : result == AUTH_BUSY
+			 ? AUTH_FAIL_BUSY : AUTH_FAIL_UNAVAILABLE, *failures);
 }

@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 struct server;
+struct session;
 
 enum auth_result {
 	AUTH_OK = 0,
@@ -66,19 +67,37 @@ unsigned auth_max_failures(const struct server *srv);
  * the two. */
 unsigned auth_session_failure(struct server *srv, const struct auth_req *rq,
 			      unsigned n, unsigned failures);
-/* Logs a failed login under the one event name all protocols share:
- * "login_fail user=... mech=... failures=N" (failures: this session's). */
-void auth_log_failure(const char *sess_id, const char *user,
-		      const char *mech, unsigned failures);
+/* Why a login failed, as the log line's reason= says it. */
+enum auth_fail_reason {
+	AUTH_FAIL_CREDENTIALS = 0, /* unknown user or wrong password */
+	AUTH_FAIL_MALFORMED,       /* unusable credentials (bad SASL, NUL) */
+	AUTH_FAIL_AUTHZID,         /* a foreign authorization identity */
+	AUTH_FAIL_BLOCKED,         /* the client address is blocked */
+	AUTH_FAIL_BUSY,            /* the hashing queue is full (ours) */
+	AUTH_FAIL_UNAVAILABLE,     /* the store failed (ours) */
+};
+
+/* Every failed login of every protocol, in the one format fail2ban reads
+ * (contrib/fail2ban/postel.conf; docs/ARCHITECTURE.md, "Logs"):
+ *   warn sess=S event=login_fail proto=P ip=A user=U mech=M reason=R
+ *   failures=N
+ * proto is the listener's name (conn_proto), ip the client address,
+ * user the attempted name (quoted, maybe empty), failures this session's
+ * count. s->conn must still be there. */
+void auth_log_failure(const struct session *s, const char *user,
+		      const char *mech, enum auth_fail_reason why,
+		      unsigned failures);
 /* Arms the session's delay timer *ev (made on first use, with cb and arg)
  * for auth_fail_delay_ms(n). 0, or -1 when it could not be armed: the
  * caller answers at once. */
 int auth_fail_timer(struct server *srv, struct event **ev, unsigned n,
 		    event_callback_fn cb, void *arg);
 /* A login refused before any password check (AUTH_TEMPFAIL, AUTH_BLOCKED,
- * AUTH_BUSY): logs it and counts a blocked address as a failure of the
- * session (*failures), so a client that keeps trying is cut off. */
-void auth_refused_note(const char *sess_id, const char *user,
-		       enum auth_result result, unsigned *failures);
+ * AUTH_BUSY): logs it (auth_log_failure) and counts a blocked address as
+ * a failure of the session (*failures), so a client that keeps trying is
+ * cut off. */
+void auth_refused_note(const struct session *s, const char *user,
+		       const char *mech, enum auth_result result,
+		       unsigned *failures);
 
 #endif

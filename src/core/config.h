@@ -57,6 +57,9 @@ struct config {
 	char run_user[64];     /* user to drop to when started as root */
 	char store_url[256];   /* "sqlite" (default) */
 	int log_level;         /* enum log_level */
+	/* `log`: stderr, syslog[:SOCKET] or an absolute file path
+	 * (log_target_parse; opened by serve after the privilege drop). */
+	char log_target[PATH_MAX];
 	struct config_listen listeners[CONFIG_MAX_LISTENERS];
 	size_t n_listeners;
 

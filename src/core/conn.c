@@ -505,6 +505,18 @@ conn_id(const struct conn *c)
 	return c->id;
 }
 
+void
+conn_set_proto(struct conn *c, const char *name)
+{
+	c->proto = name;
+}
+
+const char *
+conn_proto(const struct conn *c)
+{
+	return c->proto != NULL ? c->proto : "?";
+}
+
 static void
 conn_read_cb(struct bufferevent *bev, void *arg)
 {

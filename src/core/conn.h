@@ -91,5 +91,10 @@ void conn_shutdown_all(struct server *srv, const char *reason);
 
 const char *conn_peer(const struct conn *c);  /* "127.0.0.1" / "::1" */
 const char *conn_id(const struct conn *c);    /* 16 hex chars, log sess= */
+/* The name of the listener that accepted it ("submission", "imaps"...),
+ * for log lines that must stand alone (a failed login: fail2ban reads
+ * one line at a time). name must be static; "?" until set. */
+void conn_set_proto(struct conn *c, const char *name);
+const char *conn_proto(const struct conn *c);
 
 #endif

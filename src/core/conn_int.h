@@ -55,6 +55,7 @@ struct conn {
 	unsigned long long rate_base;
 	unsigned long long bytes_in; /* read from the socket, ever */
 	char peer[64];
+	const char *proto;   /* listener's name, static: log lines */
 	char id[17];
 	char tls_info[96];
 	struct conn *prev, *next; /* server's list of live connections */

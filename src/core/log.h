@@ -1,8 +1,10 @@
 /*
- * Structured logging: one line per event on stderr,
+ * Structured logging: one line per event,
  *   2026-11-23T08:00:00.123Z info sess=0123456789abcdef msg=... event=accept k=v ...
- * Values with spaces, quotes or control bytes are quoted and escaped with
- * log_q(). Never log a password or a SASL response.
+ * on stderr (the default), appended to a file, or sent to syslog (facility
+ * mail, without our timestamp: syslog adds its own). Values with spaces,
+ * quotes or control bytes are quoted and escaped with log_q(). Never log a
+ * password or a SASL response.
  */
 #ifndef POSTEL_LOG_H
 #define POSTEL_LOG_H
@@ -15,6 +17,31 @@ void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 /* Parses "error", "warn", "info", "debug"; -1 when unknown. */
 int log_level_parse(const char *name);
+/* Where lines go: the config key `log` (docs/CONFIG.md). */
+enum log_output {
+	LOG_OUT_STDERR = 0,
+	LOG_OUT_SYSLOG,  /* a datagram to /dev/log, or to the path given */
+	LOG_OUT_FILE,    /* appended; reopened by log_reopen() */
+};
+/* The default syslog socket (what syslog(3) uses). */
+#define LOG_SYSLOG_SOCKET "/dev/log"
+/* Parses a `log` value: "stderr", "syslog", "syslog:/SOCKET" or
+ * "/FILE" (absolute paths: the daemon's working directory is nobody's
+ * business). 0 with *out_r and *path_r (the socket or file path, pointing
+ * into spec; NULL for stderr), or -1 when malformed. */
+int log_target_parse(const char *spec, enum log_output *out_r,
+		     const char **path_r);
+/* Sends every later line to spec (as log_target_parse reads it). Call it
+ * before other threads run. 0, or -1 with err (output unchanged). */
+int log_open(const char *spec, char *err, size_t errlen);
+/* Opens the file again under the same name (logrotate renamed the old
+ * one) and switches to it at once for every thread; the old file stays
+ * in use when that fails. 1 reopened, 0 nothing to do (stderr, syslog),
+ * -1 with err. */
+int log_reopen(char *err, size_t errlen);
+/* The path log_open was given for a file or socket, else "". */
+const char *log_target_path(void);
+
 /* sess may be NULL (server-wide events). fmt continues the line after
  * "event=<event>" and should be " k=v" pairs. Thread-safe: a line is
  * written with one write(2). */

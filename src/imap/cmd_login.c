@@ -51,14 +51,15 @@ imap_auth_delay_cb(evutil_socket_t fd, short what, void *arg)
 /* Counts a failed login and answers it after the growing delay. n: the
  * throttle's count (auth_outcome.failures), 0 when not yet counted there. */
 static void
-imap_auth_failed(struct imap_session *s, const char *mech, unsigned n)
+imap_auth_failed(struct imap_session *s, const char *mech, unsigned n,
+		 enum auth_fail_reason why)
 {
 	struct auth_req rq = { .sess_id = s->base.id,
 			       .peer_ip = conn_peer(s->base.conn),
 			       .user = s->address };
 
 	n = auth_session_failure(s->base.srv, &rq, n, ++s->auth_failures);
-	auth_log_failure(s->base.id, s->address, mech, s->auth_failures);
+	auth_log_failure(&s->base, s->address, mech, why, s->auth_failures);
 	s->address[0] = '\0';
 	if (auth_fail_timer(s->base.srv, &s->delay_ev, n, imap_auth_delay_cb, s)
 	    < 0)
@@ -70,9 +71,11 @@ imap_auth_failed(struct imap_session *s, const char *mech, unsigned n)
  * UNAVAILABLE: "temporary failure ... try again later". A blocked address
  * counts as a failure of the session, so it is cut off at the limit. */
 static void
-imap_auth_refused(struct imap_session *s, enum auth_result result)
+imap_auth_refused(struct imap_session *s, const char *mech,
+		  enum auth_result result)
 {
-	auth_refused_note(s->base.id, s->address, result, &s->auth_failures);
+	auth_refused_note(&s->base, s->address, mech, result,
+			  &s->auth_failures);
 	s->address[0] = '\0';
 	imap_finish(s, "NO", "UNAVAILABLE", "Temporary failure, try again "
 		    "later");
@@ -105,15 +108,17 @@ imap_auth_done_cb(void *arg, const struct auth_outcome *o)
 			    (int)caps.len, (const char *)caps.data);
 		buf_fini(&caps);
 	} else if (o->result == AUTH_FAILED) {
-		imap_auth_failed(s, "LOGIN", o->failures);
+		imap_auth_failed(s, s->auth_mech, o->failures,
+				 AUTH_FAIL_CREDENTIALS);
 	} else {
-		imap_auth_refused(s, o->result);
+		imap_auth_refused(s, s->auth_mech, o->result);
 	}
 	session_unref(&s->base);
 }
 
 static void
-imap_auth_begin(struct imap_session *s, const char *user, const char *pass)
+imap_auth_begin(struct imap_session *s, const char *user, const char *pass,
+		const char *mech)
 {
 	struct auth_req rq = { .sess_id = s->base.id,
 			       .peer_ip = conn_peer(s->base.conn),
@@ -121,6 +126,7 @@ imap_auth_begin(struct imap_session *s, const char *user, const char *pass)
 			       .pass = pass };
 
 	str_lcpy(s->address, user, sizeof(s->address));
+	s->auth_mech = mech;
 	session_ref(&s->base);
 	auth_verify_async(s->base.srv, &rq, imap_auth_done_cb, s);
 }
@@ -140,14 +146,14 @@ imap_cmd_login(struct imap_session *s, const struct imap_cmd *c)
 	if (a[0].len == 0 || a[0].len > LIMIT_ADDRESS || a[1].len == 0 ||
 	    a[1].len > SASL_PASS_MAX || memchr(a[0].str, '\0', a[0].len) ||
 	    memchr(a[1].str, '\0', a[1].len)) {
-		imap_auth_failed(s, "LOGIN", 0);
+		imap_auth_failed(s, "LOGIN", 0, AUTH_FAIL_MALFORMED);
 		return;
 	}
 	memcpy(user, a[0].str, a[0].len);
 	user[a[0].len] = '\0';
 	memcpy(pass, a[1].str, a[1].len);
 	pass[a[1].len] = '\0';
-	imap_auth_begin(s, user, pass);
+	imap_auth_begin(s, user, pass, "LOGIN");
 	explicit_bzero(pass, sizeof(pass));
 }
 
@@ -159,6 +165,8 @@ imap_auth_plain(struct imap_session *s, const char *b64, size_t len)
 
 	if (sasl_plain_decode(b64, len, &cr) < 0) {
 		sasl_creds_clear(&cr);
+		auth_log_failure(&s->base, "", "PLAIN", AUTH_FAIL_MALFORMED,
+				 s->auth_failures);
 		imap_finish(s, "BAD", NULL, "Malformed SASL response");
 		session_error(&s->base);
 		return;
@@ -166,10 +174,10 @@ imap_auth_plain(struct imap_session *s, const char *b64, size_t len)
 	if (cr.authzid[0] != '\0' && strcmp(cr.authzid, cr.user) != 0) {
 		str_lcpy(s->address, cr.user, sizeof(s->address));
 		sasl_creds_clear(&cr);
-		imap_auth_failed(s, "PLAIN", 0);
+		imap_auth_failed(s, "PLAIN", 0, AUTH_FAIL_AUTHZID);
 		return;
 	}
-	imap_auth_begin(s, cr.user, cr.pass);
+	imap_auth_begin(s, cr.user, cr.pass, "PLAIN");
 	sasl_creds_clear(&cr);
 }
 

@@ -128,6 +128,7 @@ struct imap_session {
 	bool finish_pending;     /* tagged reply waits for the refresh */
 	bool self_notify;        /* ignore our own server_notify_account */
 	unsigned auth_failures;
+	const char *auth_mech;  /* of the login in flight: "LOGIN", "PLAIN" */
 	/* ENABLEd extensions (RFC 5161). */
 	bool rev2, condstore, qresync, utf8;
 	bool compress;           /* COMPRESS=DEFLATE active */

@@ -56,3 +56,34 @@ mime_search_fields(const char *msg, size_t len, char **fields_r,
 	*fields_r = mime_buf_steal(&b);
 	return *fields_r != NULL ? 0 : -1;
 }
+
+size_t
+mime_message_id(const char *msg, size_t len, char *out, size_t outlen)
+{
+	size_t hlen = mime_header_block_len(msg, len), pos = 0, o = 0;
+	struct mime_field f;
+
+	if (outlen == 0)
+		return 0;
+	out[0] = '\0';
+	while (mime_next_field(msg, hlen, &pos, &f) == 1) {
+		if (!str_ieq(f.name, f.name_len, "message-id"))
+			continue;
+		/* Unfolded, without the blanks around it; the logger quotes
+		 * and escapes whatever else it holds. */
+		for (size_t i = 0; i < f.value_len && o + 1 < outlen; i++) {
+			char c = f.value[i];
+			if (c == '\r' || c == '\n')
+				continue;
+			if ((c == ' ' || c == '\t') &&
+			    (o == 0 || out[o - 1] == ' '))
+				continue;
+			out[o++] = c == '\t' ? ' ' : c;
+		}
+		while (o > 0 && out[o - 1] == ' ')
+			o--;
+		out[o] = '\0';
+		return o;
+	}
+	return 0;
+}

@@ -177,6 +177,13 @@ bool mime_is_search_field(const char *name, size_t len);
 int mime_search_fields(const char *msg, size_t len, char **fields_r,
 		       size_t *fields_len_r);
 
+/* The first Message-ID field of the message's header (RFC 5322 §3.6.4),
+ * unfolded, blanks collapsed and trimmed, cut to outlen - 1 octets, into
+ * out (NUL-terminated); returns its length, 0 when there is none. For the
+ * acceptance log line. */
+size_t mime_message_id(const char *msg, size_t len, char *out,
+		       size_t outlen);
+
 /* Length of the fields of a header block (a header section with or
  * without the empty line that ends it: a header-only entity may lack
  * one), without that empty line. */

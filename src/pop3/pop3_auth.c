@@ -48,14 +48,15 @@ pop3_auth_delay_cb(evutil_socket_t fd, short what, void *arg)
  * meanwhile; the timer is the session's and dies with it if the client
  * leaves. */
 static void
-pop3_auth_failed(struct pop3_session *s, unsigned n)
+pop3_auth_failed(struct pop3_session *s, unsigned n,
+		 enum auth_fail_reason why)
 {
 	struct auth_req rq = { .sess_id = s->base.id,
 			       .peer_ip = conn_peer(s->base.conn),
 			       .user = s->address };
 
 	n = auth_session_failure(s->base.srv, &rq, n, ++s->auth_failures);
-	auth_log_failure(s->base.id, s->address, s->auth_mech,
+	auth_log_failure(&s->base, s->address, s->auth_mech, why,
 			 s->auth_failures);
 	s->address[0] = '\0';
 	if (auth_fail_timer(s->base.srv, &s->delay_ev, n, pop3_auth_delay_cb, s)
@@ -73,7 +74,8 @@ pop3_auth_failed(struct pop3_session *s, unsigned n)
 static void
 pop3_auth_refused(struct pop3_session *s, enum auth_result result)
 {
-	auth_refused_note(s->base.id, s->address, result, &s->auth_failures);
+	auth_refused_note(&s->base, s->address, s->auth_mech, result,
+			  &s->auth_failures);
 	s->address[0] = '\0';
 	pop3_reply_err(s, POP3_CODE_SYS_TEMP, POP3_TXT_TEMP);
 	pop3_auth_next(s);
@@ -98,7 +100,7 @@ pop3_auth_done_cb(void *arg, const struct auth_outcome *o)
 		pop3_maildrop_open(s);
 		break;
 	case AUTH_FAILED:
-		pop3_auth_failed(s, o->failures);
+		pop3_auth_failed(s, o->failures, AUTH_FAIL_CREDENTIALS);
 		break;
 	default:
 		pop3_auth_refused(s, o->result);
@@ -165,7 +167,7 @@ pop3_auth_pass(struct pop3_session *s, const struct pop3_cmd *cmd)
 	if (p == NULL || len == 0 || len > SASL_PASS_MAX ||
 	    memchr(p, '\0', len) != NULL) {
 		str_lcpy(s->address, user, sizeof(s->address));
-		pop3_auth_failed(s, 0);
+		pop3_auth_failed(s, 0, AUTH_FAIL_MALFORMED);
 		return;
 	}
 	memcpy(pass, p, len);
@@ -183,6 +185,8 @@ pop3_auth_plain(struct pop3_session *s, const char *b64, size_t len)
 	s->auth_mech = "PLAIN";
 	if (sasl_plain_decode(b64, len, &c) < 0) {
 		sasl_creds_clear(&c);
+		auth_log_failure(&s->base, "", "PLAIN", AUTH_FAIL_MALFORMED,
+				 s->auth_failures);
 		pop3_reply_err(s, NULL, "Malformed SASL response");
 		session_error(&s->base);
 		return;
@@ -191,7 +195,7 @@ pop3_auth_plain(struct pop3_session *s, const char *b64, size_t len)
 	if (c.authzid[0] != '\0' && strcmp(c.authzid, c.user) != 0) {
 		str_lcpy(s->address, c.user, sizeof(s->address));
 		sasl_creds_clear(&c);
-		pop3_auth_failed(s, 0);
+		pop3_auth_failed(s, 0, AUTH_FAIL_AUTHZID);
 		return;
 	}
 	pop3_auth_begin(s, c.user, c.pass, "PLAIN");

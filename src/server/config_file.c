@@ -46,6 +46,7 @@ config_defaults(struct config *cfg, bool as_root)
 	str_lcpy(cfg->run_user, "postel", sizeof(cfg->run_user));
 	str_lcpy(cfg->store_url, "sqlite", sizeof(cfg->store_url));
 	cfg->log_level = LOG_INFO;
+	str_lcpy(cfg->log_target, "stderr", sizeof(cfg->log_target));
 	for (int p = 0; p < PROTO_COUNT; p++) {
 		struct config_listen *l = &cfg->listeners[cfg->n_listeners++];
 		l->proto = (enum proto)p;
@@ -196,6 +197,7 @@ enum config_type {
 	CONFIG_T_OCTETS,   /* uint64_t, octets with a K/M/G/T suffix */
 	CONFIG_T_YESNO,    /* bool from "yes" / "no" */
 	CONFIG_T_LOGLEVEL, /* int from log_level_parse */
+	CONFIG_T_LOGTARGET,/* char[size] that log_target_parse accepts */
 	CONFIG_T_PREFIXES, /* char[size] of addresses and ADDR/LEN prefixes */
 	CONFIG_T_TLSVER,   /* char[size]: "TLSv1.2" or "TLSv1.3" */
 	CONFIG_T_LISTEN,   /* a listener: the first replaces the defaults */
@@ -262,6 +264,7 @@ static const struct config_key config_keys[] = {
 	KTYPE("quota_default", CONFIG_T_OCTETS, quota_default),
 	KTYPE("min_free_disk", CONFIG_T_OCTETS, min_free_disk),
 	KTYPE("log_level", CONFIG_T_LOGLEVEL, log_level),
+	KTYPE("log", CONFIG_T_LOGTARGET, log_target),
 	KTYPE("sender_check", CONFIG_T_YESNO, sender_check),
 	/* Values OpenSSL parses (cipher lists) are checked when the context
 	 * is built. */
@@ -360,6 +363,15 @@ config_set_special(const struct config_key *k, void *field, const char *val,
 		}
 		*(int *)field = lv;
 		return 0;
+	case CONFIG_T_LOGTARGET:
+		if (log_target_parse(val, &(enum log_output){ 0 },
+				     &(const char *){ NULL }) < 0) {
+			snprintf(err, errlen, "log must be stderr, syslog, "
+				 "syslog:/SOCKET or an absolute file path, not "
+				 "'%s'", val);
+			return -1;
+		}
+		return config_set_string(k, field, val, err, errlen);
 	case CONFIG_T_YESNO:
 		if (strcmp(val, "yes") != 0 && strcmp(val, "no") != 0) {
 			snprintf(err, errlen, "%s must be yes or no", k->name);

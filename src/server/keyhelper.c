@@ -97,6 +97,7 @@ keyhelper_child(int fd, const char *cert_path, const char *key_path)
 	close_range(4, ~0U, 0);
 	fd = 3;
 	signal(SIGHUP, SIG_IGN);   /* meant for the server */
+	signal(SIGUSR1, SIG_IGN);  /* the log reopen, also the server's */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, SIG_DFL);

@@ -125,6 +125,7 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		log_error(NULL, "accept", " ip=%s reason=oom", ip);
 		return;
 	}
+	conn_set_proto(c, pe->name);
 	log_info(conn_id(c), "connect", " proto=%s ip=%s",
 		 pe->name, ip);
 	pe->start(srv, c, (enum proto)sl->proto, tls);

@@ -1,6 +1,7 @@
 /*
  * Server lifecycle: bind, load TLS, drop privileges, start the worker pool
- * and the commit thread, run the loop; SIGTERM drains, SIGHUP reloads TLS.
+ * and the commit thread, run the loop; SIGTERM drains, SIGHUP reloads TLS
+ * and reopens the log file, SIGUSR1 reopens the log file.
  */
 #include "server.h"
 
@@ -38,6 +39,7 @@
 #include "listener.h"
 #include "privdrop.h"
 #include "protocols.h"
+#include "sdnotify.h"
 #include "server_int.h"
 #include "tls_cert.h"
 
@@ -81,6 +83,7 @@ sigterm_cb(evutil_socket_t sig, short what, void *arg)
 	log_info(NULL, "shutdown", " signal=%d busy=%u", (int)sig,
 		 runtime_busy(srv));
 	srv->draining = true;
+	(void)sdnotify("STOPPING=1");
 	listener_disable_all(srv);
 	/* No new attempts; transactions in flight end (queue.h). */
 	queue_drain(srv->queue);
@@ -112,6 +115,29 @@ server_reload_pem_cb(void *arg, const char *cert, size_t cert_len,
 	log_info(NULL, "tls_reload", " cert=%s", log_qs(srv->cfg.cert_path));
 }
 
+/* logrotate renamed the file (or will remove it): lines go to a new one
+ * under the configured name from now on. The open runs on the loop, once
+ * per signal. */
+static void
+server_reopen_log(void)
+{
+	char err[512];
+	int r = log_reopen(err, sizeof(err));
+
+	if (r < 0)
+		log_error(NULL, "log_reopen", " reason=%s kept=old",
+			  log_qs(err));
+	else if (r > 0)
+		log_info(NULL, "log_reopen", " path=%s",
+			 log_qs(log_target_path()));
+}
+
+static void
+sigusr1_cb(evutil_socket_t sig, short what, void *arg)
+{
+	server_reopen_log();
+}
+
 static void
 sighup_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -119,6 +145,8 @@ sighup_cb(evutil_socket_t sig, short what, void *arg)
 	char err[512];
 	char *cert = NULL, *key = NULL;
 	size_t cert_len = 0, key_len = 0;
+
+	server_reopen_log();
 
 	/* Started as root: the files may be root's alone; the helper reads
 	 * them and answers on the loop. */
@@ -163,12 +191,15 @@ server_signals(struct server *srv)
 	p->sig_term = evsignal_new(base, SIGTERM, sigterm_cb, srv);
 	p->sig_int = evsignal_new(base, SIGINT, sigterm_cb, srv);
 	p->sig_hup = evsignal_new(base, SIGHUP, sighup_cb, srv);
+	p->sig_usr1 = evsignal_new(base, SIGUSR1, sigusr1_cb, srv);
 	p->drain_timer = event_new(base, -1, EV_PERSIST, drain_tick_cb, srv);
-	if (!p->sig_term || !p->sig_int || !p->sig_hup || !p->drain_timer)
+	if (!p->sig_term || !p->sig_int || !p->sig_hup || !p->sig_usr1 ||
+	    !p->drain_timer)
 		return -1;
 	event_add(p->sig_term, NULL);
 	event_add(p->sig_int, NULL);
 	event_add(p->sig_hup, NULL);
+	event_add(p->sig_usr1, NULL);
 	return 0;
 }
 
@@ -286,6 +317,7 @@ server_free_parts(struct server *srv)
 	if (p->sig_term) event_free(p->sig_term);
 	if (p->sig_int) event_free(p->sig_int);
 	if (p->sig_hup) event_free(p->sig_hup);
+	if (p->sig_usr1) event_free(p->sig_usr1);
 	if (p->drain_timer) event_free(p->drain_timer);
 	tls_ctx_free(srv->tls_ctx);
 	srv->tls_ctx = NULL;
@@ -349,7 +381,11 @@ server_run(struct server *srv)
 		return 1;
 	}
 	srv->priv->lock_fd = -1;
+	/* The log file is opened by the service user, after the drop: the
+	 * same user opens it again on SIGHUP/SIGUSR1, and root never
+	 * writes into a directory someone else may control. */
 	if (server_start_privileged(srv, err, sizeof(err)) < 0 ||
+	    log_open(srv->cfg.log_target, err, sizeof(err)) < 0 ||
 	    server_lock_data_dir(srv, err, sizeof(err)) < 0 ||
 	    server_make_store_dirs(srv, err, sizeof(err)) < 0)
 		goto out;
@@ -383,6 +419,8 @@ server_run(struct server *srv)
 		goto out;
 	printf("postel: ready\n");
 	fflush(stdout);
+	/* Type=notify: listening, privileges dropped, the store open. */
+	(void)sdnotify("READY=1");
 	rc = loop_run(srv->loop);
 	log_info(NULL, "stop", NULL);
 	server_free_parts(srv);

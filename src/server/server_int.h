@@ -33,7 +33,7 @@ struct server_priv {
 	struct iprate_prefix rate_exempt[IPRATE_PREFIX_MAX];
 	int n_rate_exempt;           /* parsed from connection_rate_exempt */
 	bool rate_exempt_parsed;
-	struct event *sig_term, *sig_int, *sig_hup, *drain_timer;
+	struct event *sig_term, *sig_int, *sig_hup, *sig_usr1, *drain_timer;
 	int drain_ticks;
 	int lock_fd;                 /* DATA_DIR/serve.lock, flock'ed */
 	struct sweep_thread *sweep;  /* orphan files of earlier runs */

@@ -52,14 +52,22 @@ auth_fail_later(struct smtp_session *s, unsigned n)
 		auth_delay_done(-1, 0, s);
 }
 
+static const char *
+auth_mech_name(const struct smtp_session *s)
+{
+	return s->sasl_mech == SASL_MECH_LOGIN ? "LOGIN" : "PLAIN";
+}
+
 /* RFC 4954 §6: 454 4.7.0 is the temporary failure the client may retry
  * later; for a blocked address it counts as a failure of this session
  * too, so a client that keeps trying is cut off at max_auth_failures. */
 static void
 auth_refused(struct smtp_session *s, enum auth_result result)
 {
+	auth_refused_note(&s->base, s->sasl_user, auth_mech_name(s), result,
+			  &s->auth_failures);
 	if (result == AUTH_BLOCKED &&
-	    ++s->auth_failures >= auth_max_failures(s->base.srv)) {
+	    s->auth_failures >= auth_max_failures(s->base.srv)) {
 		smtp_reply(s, 421, "4.7.0", "Too many failed authentication "
 			   "attempts, try again later");
 		session_close(&s->base, NULL);
@@ -94,10 +102,8 @@ auth_done(void *arg, const struct auth_outcome *o)
 		unsigned n = auth_session_failure(s->base.srv, &rq, o->failures,
 						  ++s->auth_failures);
 
-		auth_log_failure(s->base.id, s->sasl_user,
-				 s->sasl_mech == SASL_MECH_LOGIN ? "LOGIN"
-								 : "PLAIN",
-				 s->auth_failures);
+		auth_log_failure(&s->base, s->sasl_user, auth_mech_name(s),
+				 AUTH_FAIL_CREDENTIALS, s->auth_failures);
 		auth_fail_later(s, n);
 		return;
 	} else {
@@ -121,8 +127,10 @@ auth_check(struct smtp_session *s, struct sasl_creds *c)
 	/* We authorise only as ourselves: no proxy authorisation. Counts
 	 * as a failed login for the throttle. */
 	if (c->authzid[0] != '\0' && strcmp(c->authzid, c->user) != 0) {
-		sasl_creds_clear(c);
 		auth_note_failure(s->base.srv, &rq);
+		auth_log_failure(&s->base, c->user, auth_mech_name(s),
+				 AUTH_FAIL_AUTHZID, ++s->auth_failures);
+		sasl_creds_clear(c);
 		smtp_reply(s, 535, "5.7.8", "Authorization identity refused");
 		return;
 	}
@@ -137,6 +145,8 @@ static void
 auth_malformed(struct smtp_session *s)
 {
 	smtp_set_mode(s, SMTP_MODE_COMMAND);
+	auth_log_failure(&s->base, s->sasl_user, auth_mech_name(s),
+			 AUTH_FAIL_MALFORMED, s->auth_failures);
 	smtp_reply(s, 501, "5.5.2", "Malformed authentication response");
 	session_error(&s->base);
 }

@@ -22,6 +22,7 @@
 #include <strings.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../core/config.h"
 #include "../core/conn.h"
@@ -43,6 +44,12 @@ static_assert((int)SMTP_RET_FULL == (int)STORE_RET_FULL &&
 	      (int)SMTP_RET_HDRS == (int)STORE_RET_HDRS, "RET values");
 static_assert(SMTP_ENVID_MAX <= STORE_QUEUE_ENVID_MAX, "ENVID size");
 
+/* The Message-ID logged at acceptance: longer ones are cut (the logger
+ * cuts values at 200 octets anyway); looked for in the first
+ * SMTP_LOG_HEAD_SCAN octets of a message not read for IMAP. */
+#define SMTP_LOG_MESSAGE_ID_MAX 200
+#define SMTP_LOG_HEAD_SCAN (16 * 1024)
+
 struct smtp_delivery {
 	struct smtp_session *s;
 	struct smtp_spool *spool;  /* taken from the transaction */
@@ -55,6 +62,8 @@ struct smtp_delivery {
 	size_t n_accounts;
 	char path[BLOB_PATH_MAX];
 	char msgid[17];
+	/* The header's Message-ID, for the accept line (io worker). */
+	char header_id[SMTP_LOG_MESSAGE_ID_MAX + 1];
 	uint64_t size;          /* of the file, Received header included */
 	struct store_meta meta;   /* ENVELOPE, BODYSTRUCTURE... for IMAP */
 	struct store_delivery sd;
@@ -237,19 +246,30 @@ deliver_after(void *arg, bool ok)
 		blob_unlink(d->s->base.srv->cfg.data_dir, d->path);
 }
 
+/* One "deliver" line per stored copy (an account reached twice, say
+ * directly and through an alias, holds one copy), naming the first
+ * recipient address that reached it. */
 static void
 deliver_log(struct smtp_session *s, struct smtp_delivery *d)
 {
-	log_info(s->base.id, "accept", " msg=%s from=%s size=%llu rcpts=%zu",
-		 d->msgid, log_qs(s->tx->from), (unsigned long long)d->size,
+	log_info(s->base.id, "accept", " msg=%s message_id=%s from=%s "
+		 "size=%llu rcpts=%zu", d->msgid, log_qs(d->header_id),
+		 log_qs(s->tx->from), (unsigned long long)d->size,
 		 s->tx->n_rcpts);
-	for (size_t i = 0; i < s->tx->n_rcpts; i++)
-		for (size_t k = 0; k < s->tx->rcpts[i].n_accounts; k++)
-			log_info(s->base.id, "deliver",
-				 " msg=%s rcpt=%s account=%lld "
-				 "mailbox=INBOX", d->msgid,
-				 log_qs(s->tx->rcpts[i].addr),
-				 (long long)s->tx->rcpts[i].accounts[k]);
+	for (size_t m = 0; m < d->n_accounts; m++) {
+		const char *rcpt = "";
+
+		for (size_t i = 0; i < s->tx->n_rcpts && rcpt[0] == '\0'; i++)
+			for (size_t k = 0; k < s->tx->rcpts[i].n_accounts; k++)
+				if (s->tx->rcpts[i].accounts[k] ==
+				    d->accounts[m]) {
+					rcpt = s->tx->rcpts[i].addr;
+					break;
+				}
+		log_info(s->base.id, "deliver", " msg=%s rcpt=%s account=%lld "
+			 "mailbox=INBOX", d->msgid, log_qs(rcpt),
+			 (long long)d->accounts[m]);
+	}
 	for (size_t i = 0; i < d->n_remote; i++)
 		log_info(s->base.id, "queue", " msg=%s rcpt=%s notify=%u "
 			 "orcpt=%s", d->msgid, log_qs(d->rows[i].addr),
@@ -313,6 +333,18 @@ delivery_meta_of(struct smtp_delivery *d, const char *msg, size_t size)
 	d->sd.meta = &d->meta;
 }
 
+/* The Message-ID of a message nobody reads here, from its first octets. */
+static void
+delivery_head_id(struct smtp_delivery *d, int fd)
+{
+	char head[SMTP_LOG_HEAD_SCAN];
+	ssize_t n = pread(fd, head, sizeof(head), 0);
+
+	if (n > 0)
+		mime_message_id(head, (size_t)n, d->header_id,
+				sizeof(d->header_id));
+}
+
 /* A message that fit in one spool buffer is parsed from that buffer: a
  * mapping costs a page fault per page and, at munmap, a TLB shootdown
  * that interrupts every CPU running one of our threads (the loop too). */
@@ -323,9 +355,16 @@ delivery_meta(void *arg, int fd, const void *data, size_t size)
 	bool serial = size > SMTP_META_SERIAL_SIZE;
 	void *map;
 
-	/* Only remote recipients: nobody reads it over IMAP here. */
-	if (size == 0 || d->n_accounts == 0)
+	if (size == 0)
 		return;
+	if (data != NULL)
+		mime_message_id(data, size, d->header_id, sizeof(d->header_id));
+	/* Only remote recipients: nobody reads it over IMAP here. */
+	if (d->n_accounts == 0) {
+		if (data == NULL)
+			delivery_head_id(d, fd);
+		return;
+	}
 	if (data != NULL) {
 		delivery_meta_of(d, data, size);
 		return;
@@ -335,6 +374,7 @@ delivery_meta(void *arg, int fd, const void *data, size_t size)
 	map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
 	if (map != MAP_FAILED) {
 		(void)madvise(map, size, MADV_SEQUENTIAL);
+		mime_message_id(map, size, d->header_id, sizeof(d->header_id));
 		delivery_meta_of(d, map, size);
 		munmap(map, size);
 	}
