@@ -511,6 +511,11 @@ imap_cmd_fetch(struct imap_session *s, const struct imap_cmd *c)
 	}
 	x->uid = c->uid;
 	imap_fetch_plan(s, x, &seen);
+	if (imap_fetch_flags_only(&x->f)) {
+		imap_fetch_flags(s, &x->f, idx, n, x->uid, x->modseq);
+		imap_fetch_job_free(&x->job);
+		return;
+	}
 	if (imap_fetch_collect(s, x, idx, n, seen && !s->view->readonly) < 0) {
 		free(idx);
 		imap_fetch_job_free(&x->job);
