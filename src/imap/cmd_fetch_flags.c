@@ -18,6 +18,7 @@
 
 #include "../core/conn.h"
 #include "../core/limits.h"
+#include "../util/str.h"
 #include "imap_int.h"
 
 /* Output per slice: past the high-water mark, so a slice parks. */
@@ -82,21 +83,6 @@ imap_ffl_table(struct imap_ffl *x)
 }
 
 static char *
-imap_ffl_u64(char *p, uint64_t v)
-{
-	char t[20];
-	size_t n = 0;
-
-	do {
-		t[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	while (n > 0)
-		*p++ = t[--n];
-	return p;
-}
-
-static char *
 imap_ffl_lit(char *p, const char *s, size_t n)
 {
 	memcpy(p, s, n);
@@ -134,7 +120,7 @@ imap_ffl_one(struct imap_ffl *x, size_t i, const struct store_vmsg *v)
 		return -1;
 	start = p = (char *)x->out.data + x->out.len;
 	p = imap_ffl_lit(p, "* ", 2);
-	p = imap_ffl_u64(p, (uint64_t)i + 1);
+	p = str_u64(p, (uint64_t)i + 1);
 	p = imap_ffl_lit(p, " FETCH (", 8);
 	for (size_t k = 0; k < x->f.n; k++) {
 		if (k > 0)
@@ -146,12 +132,12 @@ imap_ffl_one(struct imap_ffl *x, size_t i, const struct store_vmsg *v)
 			break;
 		case IMAP_FETCH_UID:
 			p = imap_ffl_lit(p, "UID ", 4);
-			p = imap_ffl_u64(p, v->uid);
+			p = str_u64(p, v->uid);
 			uid_done = true;
 			break;
 		default: /* IMAP_FETCH_MODSEQ (imap_fetch_flags_only) */
 			p = imap_ffl_lit(p, "MODSEQ (", 8);
-			p = imap_ffl_u64(p, v->modseq);
+			p = str_u64(p, v->modseq);
 			*p++ = ')';
 			modseq_done = true;
 			break;
@@ -160,11 +146,11 @@ imap_ffl_one(struct imap_ffl *x, size_t i, const struct store_vmsg *v)
 	/* RFC 9051 §6.4.9 and RFC 7162 §3.1.4.1, as imap_fetch_one. */
 	if (x->uid && !uid_done) {
 		p = imap_ffl_lit(p, " UID ", 5);
-		p = imap_ffl_u64(p, v->uid);
+		p = str_u64(p, v->uid);
 	}
 	if (x->modseq && !modseq_done) {
 		p = imap_ffl_lit(p, " MODSEQ (", 9);
-		p = imap_ffl_u64(p, v->modseq);
+		p = str_u64(p, v->modseq);
 		*p++ = ')';
 	}
 	p = imap_ffl_lit(p, ")\r\n", 3);
