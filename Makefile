@@ -27,7 +27,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_SECONDS ?= 15
 
-.PHONY: all setup run check check-layers unit fuzz fuzz-long e2e asan clean bench bench-imap
+.PHONY: all setup run check check-layers unit fuzz fuzz-long e2e asan clean bench bench-imap bench-imap-big
 
 all: build/postel
 
@@ -121,6 +121,9 @@ bench: all
 
 bench-imap: all
 	bash bench/run_imap.sh
+
+bench-imap-big: all
+	bash bench/run_imap_big.sh
 
 clean:
 	rm -rf build
