@@ -6,7 +6,7 @@
  * copy of the messages, no printf. One slice of about the output high-water
  * mark at a time: the next slice is formatted when the client has read most
  * of it (on_drain), so a slow reader never makes us buffer the mailbox and
- * the loop is held for one slice (~30,000 messages at most) only.
+ * the loop is held for one slice (15,000 short lines, well under 1 ms) only.
  *
  * The bytes are exactly those of the general path (cmd_fetch.c): items in
  * the client's order, then UID for UID FETCH and MODSEQ under CONDSTORE
@@ -172,10 +172,11 @@ imap_ffl_slice(struct imap_ffl *x)
 	buf_reset(&x->out);
 	while (x->next < x->n && x->out.len < IMAP_FFL_SLICE) {
 		size_t i = x->idx[x->next++];
-		const struct store_vmsg *m = &v->msgs[i];
+		const struct store_vmsg *m;
 
 		if (i >= v->n) /* cannot happen while the view is unchanged */
 			continue;
+		m = &v->msgs[i];
 		if (x->f.changedsince_set && m->modseq <= x->f.changedsince)
 			continue;
 		if (imap_ffl_one(x, i, m) < 0) {
