@@ -52,6 +52,8 @@ cleanup() {
 	set +e
 	postel_halt
 	[ -n "$POSTEL_DATA" ] && rm -rf "$POSTEL_DATA"
+	local s  # the Maildirs written here (400 MB at 100,000)
+	for s in $SIZES; do rm -rf "${MAILDIRS:?}/$(user_of "$s")"; done
 	if [ "$DOVECOT_STARTED" = 1 ] && [ -f "$DPID" ]; then
 		kill "$(cat "$DPID")" 2>/dev/null
 	fi
