@@ -28,7 +28,7 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_SECONDS ?= 15
 
 .PHONY: all setup run check check-layers unit fuzz fuzz-long e2e asan clean bench bench-imap \
-	install uninstall
+	bench-imap-big install uninstall
 
 all: build/postel
 
@@ -122,6 +122,9 @@ bench: all
 
 bench-imap: all
 	bash bench/run_imap.sh
+
+bench-imap-big: all
+	bash bench/run_imap_big.sh
 
 # `make install` (PREFIX=/usr/local, DESTDIR for staging): the binary, the
 # manual pages, the systemd unit with its sysusers.d and tmpfiles.d files,

@@ -143,7 +143,19 @@ imap_fetch_one(struct imap_fetch_job *x, struct store *st,
 	if (x->need_data &&
 	    imap_msgfile_read(x->data_dir, m->blob, m->size, &data, &len) < 0)
 		goto out;
-	if (x->need_meta &&
+	/* ENVELOPE, BODY, BODYSTRUCTURE come from the stored metadata; the
+	 * file is read only to compute what is missing (delivered before
+	 * metadata was kept). */
+	if (x->need_meta && !x->need_data) {
+		int r = store_meta_get(st, m->blob_id, &meta);
+
+		if (r < 0)
+			goto out;
+		if (r == 0 && imap_msgfile_read(x->data_dir, m->blob, m->size,
+						&data, &len) < 0)
+			goto out;
+	}
+	if (x->need_meta && meta.envelope == NULL &&
 	    imap_meta_load(st, m->blob_id, data, len, &meta) < 0)
 		goto out;
 	buf_printf(&x->out, "* %" PRIu32 " FETCH (", m->seq);
@@ -403,10 +415,8 @@ imap_fetch_needs(struct imap_fetch_job *x, bool *seen_r)
 			x->need_row = true;
 		*seen_r |= imap_fetch_sets_seen(&x->f.items[i]);
 	}
-	/* Metadata may have to be computed from the message. */
-	if (x->need_meta)
-		x->need_data = true;
-	if (x->need_data)
+	/* The file, or the blob's stored metadata (imap_fetch_one). */
+	if (x->need_data || x->need_meta)
 		x->need_row = true;
 }
 
@@ -511,6 +521,11 @@ imap_cmd_fetch(struct imap_session *s, const struct imap_cmd *c)
 	}
 	x->uid = c->uid;
 	imap_fetch_plan(s, x, &seen);
+	if (imap_fetch_flags_only(&x->f)) {
+		imap_fetch_flags(s, &x->f, idx, n, x->uid, x->modseq);
+		imap_fetch_job_free(&x->job);
+		return;
+	}
 	if (imap_fetch_collect(s, x, idx, n, seen && !s->view->readonly) < 0) {
 		free(idx);
 		imap_fetch_job_free(&x->job);

@@ -107,6 +107,10 @@ struct imap_job {
 	 * queued output (conn on_drain), so a slow reader of a big FETCH
 	 * never makes us buffer the whole mailbox. */
 	bool requeue_drain;
+	/* Loop thread: a job that parks itself as drain_job to go on after
+	 * the client read most of the output (FETCH of flags only) instead
+	 * of a worker step. NULL for worker jobs. */
+	void (*resume)(struct imap_job *j);
 	/* Message files a committed change left unreferenced (store
 	 * *_orphans out-parameters): unlinked after the commit by the
 	 * commit thread (commit_job.orphans), never before. */
@@ -277,6 +281,11 @@ void imap_cmd_subscribe(struct imap_session *s, const struct imap_cmd *c);
 void imap_cmd_list(struct imap_session *s, const struct imap_cmd *c);
 void imap_cmd_status(struct imap_session *s, const struct imap_cmd *c);
 void imap_cmd_fetch(struct imap_session *s, const struct imap_cmd *c);
+/* cmd_fetch_flags.c: FETCH of FLAGS, UID and MODSEQ only, answered on the
+ * loop from the view; takes f (zeroed) and idx. */
+bool imap_fetch_flags_only(const struct imap_fetch *f);
+void imap_fetch_flags(struct imap_session *s, struct imap_fetch *f,
+		      size_t *idx, size_t n, bool uid, bool modseq);
 void imap_cmd_store(struct imap_session *s, const struct imap_cmd *c);
 void imap_cmd_copy(struct imap_session *s, const struct imap_cmd *c);
 void imap_cmd_append(struct imap_session *s, const struct imap_cmd *c);

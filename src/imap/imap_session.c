@@ -154,7 +154,10 @@ imap_session_drain_cb(struct session *base)
 	s->drain_job = NULL;
 	log_debug(s->base.id, "drain", " pending=%zu",
 		  conn_output_pending(s->base.conn));
-	imap_job_read(s, j);
+	if (j->resume != NULL)
+		j->resume(j);
+	else
+		imap_job_read(s, j);
 	session_unref(&s->base); /* the parked job's reference */
 }
 

@@ -145,3 +145,18 @@ str_has_8bit(const void *p, size_t len)
 			return true;
 	return false;
 }
+
+char *
+str_u64(char *p, uint64_t v)
+{
+	char t[STR_U64_MAX];
+	size_t n = 0;
+
+	do {
+		t[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n > 0)
+		*p++ = t[--n];
+	return p;
+}
