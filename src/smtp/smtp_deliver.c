@@ -388,9 +388,14 @@ static void
 deliver_before(void *arg)
 {
 	struct smtp_delivery *d = arg;
+	const void *data = smtp_spool_data(d->spool);
 
-	if (d->n_accounts > 0 && d->size > 0)
-		delivery_meta_of(d, smtp_spool_data(d->spool), d->size);
+	if (d->size == 0)
+		return;
+	/* For the accept line, whoever the recipients are. */
+	mime_message_id(data, d->size, d->header_id, sizeof(d->header_id));
+	if (d->n_accounts > 0)
+		delivery_meta_of(d, data, d->size);
 }
 
 /* Loop: the file is complete and on disk (or failed), or written from
