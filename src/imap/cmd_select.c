@@ -96,8 +96,7 @@ imap_select_list(struct imap_session *s, struct imap_select_job *x)
 
 /* Keywords in use in the mailbox, for the FLAGS response: clients such as
  * Thunderbird learn the mailbox's tags from it (RFC 9051 §7.3.5). Bounded:
- * at most IMAP_SELECT_KEYWORDS distinct names are listed. */
-#define IMAP_SELECT_KEYWORDS 256
+ * at most IMAP_VIEW_KEYWORDS_MAX distinct names are listed. */
 
 static bool
 imap_keyword_listed(const struct buf *b, size_t start, const char *kw,
@@ -122,9 +121,9 @@ imap_select_keywords(const struct imap_view *v, struct buf *b)
 	size_t start = b->len, count = 0;
 	bool first = true;
 
-	for (size_t i = 0; i < v->n && count < IMAP_SELECT_KEYWORDS; i++) {
+	for (size_t i = 0; i < v->n && count < IMAP_VIEW_KEYWORDS_MAX; i++) {
 		const char *kw = v->msgs[i].keywords;
-		while (kw != NULL && *kw != '\0' && count < IMAP_SELECT_KEYWORDS) {
+		while (kw != NULL && *kw != '\0' && count < IMAP_VIEW_KEYWORDS_MAX) {
 			size_t len = strcspn(kw, " ");
 			if (len > 0 && !imap_keyword_listed(b, start, kw, len)) {
 				if (!first)
@@ -140,25 +139,26 @@ imap_select_keywords(const struct imap_view *v, struct buf *b)
 	}
 }
 
-/* "* FLAGS (...)" with the keywords in use; written raw because the list
- * can be longer than a reply text. */
+/* FLAGS and PERMANENTFLAGS with the keywords in use, which become the
+ * view's known keywords (imap_view_keywords_note adds to them). */
 static void
-imap_select_flags(struct imap_session *s, const struct imap_view *v)
+imap_select_flags(struct imap_session *s, struct imap_view *v)
 {
-	struct buf line;
-	size_t before;
+	struct buf list;
 
-	buf_init(&line, 64 * 1024);
-	buf_printf(&line, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
-		   "\\Draft");
-	before = line.len;
-	buf_append(&line, " ", 1);
-	imap_select_keywords(v, &line);
-	if (line.len == before + 1)
-		line.len = before;
-	buf_append(&line, ")\r\n", 3);
-	imap_reply_raw(s, line.data, line.len);
-	buf_fini(&line);
+	buf_init(&list, 4096);
+	imap_select_keywords(v, &list);
+	free(v->kw_known);
+	v->kw_known = NULL;
+	v->kw_count = 0;
+	if (list.len > 0 && (v->kw_known = malloc(list.len + 1)) != NULL) {
+		memcpy(v->kw_known, list.data, list.len);
+		v->kw_known[list.len] = '\0';
+		for (size_t i = 0; i <= list.len; i++)
+			v->kw_count += i == list.len || v->kw_known[i] == ' ';
+	}
+	buf_fini(&list);
+	imap_view_flags_announce(s);
 }
 
 static void
@@ -173,10 +173,6 @@ imap_select_announce(struct imap_session *s, struct imap_select_job *x)
 	else
 		imap_select_list(s, x);
 	imap_select_flags(s, v);
-	imap_untagged(s, "OK [PERMANENTFLAGS (%s)] Flags permitted",
-		      v->readonly ? ""
-				  : "\\Answered \\Flagged \\Deleted \\Seen "
-				    "\\Draft \\*");
 	for (size_t i = 0; i < v->n && !s->rev2; i++)
 		if (!(v->msgs[i].flags & STORE_FLAG_SEEN)) {
 			unseen = i + 1;

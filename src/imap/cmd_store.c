@@ -60,15 +60,18 @@ imap_store_has(const uint32_t *v, size_t n, size_t *at, uint32_t uid)
 	return *at < n && v[*at] == uid;
 }
 
-/* Takes the committed flags, keywords and modseqs into the view. */
+/* Takes the committed flags, keywords and modseqs into the view; a new
+ * keyword is announced before the FETCH responses that show it. */
 static void
-imap_store_apply(struct imap_store_job *x, struct imap_view *v)
+imap_store_apply(struct imap_store_job *x, struct imap_session *s,
+		 struct imap_view *v)
 {
 	for (size_t i = 0; i < x->n_changes; i++) {
 		long k = imap_view_find(v, x->changes[i].uid);
 
 		if (k < 0)
 			continue;
+		imap_view_keywords_note(s, x->changes[i].keywords);
 		v->msgs[k].flags = x->changes[i].flags |
 				   (v->msgs[k].flags & IMAP_VFLAG_EXPUNGED);
 		free(v->msgs[k].keywords);
@@ -141,7 +144,7 @@ imap_store_done(struct imap_job *j)
 		imap_finish(s, "NO", "UNAVAILABLE", "STORE failed: %s", j->err);
 		return;
 	}
-	imap_store_apply(x, v);
+	imap_store_apply(x, s, v);
 	imap_store_report(x, s, v);
 	if (x->n_changes > 0)
 		imap_notify_others(s, false);

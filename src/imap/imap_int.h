@@ -80,6 +80,11 @@ struct imap_view {
 	unsigned gen;      /* new per SELECT: late jobs see it changed */
 	uint32_t *saved;   /* SEARCHRES "$" (RFC 5182): UIDs */
 	size_t n_saved;
+	/* The keywords this client was told of in FLAGS (at SELECT, and
+	 * again whenever a new one came into the view), space-separated;
+	 * NULL when none. At most IMAP_VIEW_KEYWORDS_MAX of them. */
+	char *kw_known;
+	unsigned kw_count;
 	/* UTF-8, allocated with the view: 10,000 idle sessions should not
 	 * each carry room for the longest name. */
 	char name[];
@@ -171,6 +176,17 @@ void imap_session_kick(struct imap_session *s);
 void imap_finish(struct imap_session *s, const char *status, const char *code,
 		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* "* text" */
+/* Keywords listed in FLAGS at most (RFC 9051 §7.3.5 lets a server list
+ * those in use; a bound keeps a mailbox with thousands of tags sane). */
+#define IMAP_VIEW_KEYWORDS_MAX 256
+/* keywords (space-separated, as the store keeps them) came into the
+ * view: any this client has not been told of is added, and FLAGS and
+ * PERMANENTFLAGS are sent again, before the response that shows it
+ * (RFC 9051 §7.3.5). */
+void imap_view_keywords_note(struct imap_session *s, const char *keywords);
+/* "* FLAGS (...)" and "* OK [PERMANENTFLAGS (...)]" from the view's known
+ * keywords. */
+void imap_view_flags_announce(struct imap_session *s);
 /* A CONDSTORE enabling command ran (RFC 7162 §3.1: FETCH MODSEQ or
  * CHANGEDSINCE, SEARCH MODSEQ, STORE UNCHANGEDSINCE): MODSEQ in every
  * FETCH from now on, and, the first time with a mailbox selected, its

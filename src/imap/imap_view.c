@@ -16,6 +16,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../core/log.h"
 #include "../util/str.h"
@@ -74,6 +75,7 @@ imap_view_close(struct imap_session *s)
 	server_watch_remove(s->base.srv, &v->watch);
 	store_vmsgs_free(v->msgs, v->n);
 	free(v->saved);
+	free(v->kw_known);
 	free(v);
 	s->view = NULL;
 	s->view_gen++;
@@ -105,6 +107,76 @@ imap_view_find(const struct imap_view *v, uint32_t uid)
 			hi = mid;
 	}
 	return -1;
+}
+
+static bool
+imap_kw_listed(const char *list, const char *kw, size_t len)
+{
+	for (const char *p = list; p != NULL && *p != '\0';) {
+		size_t n = strcspn(p, " ");
+
+		if (n == len && strncasecmp(p, kw, len) == 0)
+			return true;
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	return false;
+}
+
+void
+imap_view_flags_announce(struct imap_session *s)
+{
+	static const char sys[] = "\\Answered \\Flagged \\Deleted \\Seen "
+				  "\\Draft";
+	struct imap_view *v = s->view;
+	const char *kw = v->kw_known != NULL ? v->kw_known : "";
+	const char *sep = kw[0] != '\0' ? " " : "";
+	struct buf b;
+
+	/* Written raw: the list can be longer than a reply text. */
+	buf_init(&b, 1024);
+	buf_printf(&b, "* FLAGS (%s%s%s)\r\n", sys, sep, kw);
+	if (v->readonly)
+		buf_printf(&b, "* OK [PERMANENTFLAGS ()] Flags permitted\r\n");
+	else
+		buf_printf(&b, "* OK [PERMANENTFLAGS (%s%s%s \\*)] Flags "
+			   "permitted\r\n", sys, sep, kw);
+	imap_reply_raw(s, b.data, b.len);
+	buf_fini(&b);
+}
+
+void
+imap_view_keywords_note(struct imap_session *s, const char *keywords)
+{
+	struct imap_view *v = s->view;
+	bool added = false;
+
+	for (const char *p = keywords; p != NULL && *p != '\0';) {
+		size_t n = strcspn(p, " ");
+
+		if (n > 0 && v->kw_count < IMAP_VIEW_KEYWORDS_MAX &&
+		    !imap_kw_listed(v->kw_known, p, n)) {
+			size_t old = v->kw_known != NULL ? strlen(v->kw_known)
+							 : 0;
+			char *nk = realloc(v->kw_known, old + n + 2);
+
+			if (nk == NULL)
+				break;
+			if (old > 0)
+				nk[old++] = ' ';
+			memcpy(nk + old, p, n);
+			nk[old + n] = '\0';
+			v->kw_known = nk;
+			v->kw_count++;
+			added = true;
+		}
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	if (added)
+		imap_view_flags_announce(s);
 }
 
 void
@@ -180,6 +252,7 @@ imap_refresh_update(struct imap_session *s, size_t i, struct store_vmsg *n)
 		return;
 	if (m->flags != n->flags ||
 	    !imap_keywords_eq(m->keywords, n->keywords)) {
+		imap_view_keywords_note(s, n->keywords);
 		m->flags = n->flags;
 		free(m->keywords);
 		m->keywords = n->keywords;
@@ -262,6 +335,8 @@ imap_refresh_append(struct imap_session *s, struct imap_refresh *r)
 			v->msgs = nm;
 			v->cap = cap;
 		}
+		/* Before the EXISTS that makes it known. */
+		imap_view_keywords_note(s, r->msgs[j].keywords);
 		v->msgs[v->n++] = r->msgs[j];
 		r->msgs[j].keywords = NULL;
 		added++;

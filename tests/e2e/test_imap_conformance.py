@@ -208,3 +208,43 @@ def test_condstore_enabled_by_fetch_and_esearch_modseq(server):
     got = c.ok("SEARCH RETURN (COUNT) MODSEQ 1")[0]
     assert got.endswith("COUNT 3 MODSEQ %d" % top), got
     c.close()
+
+
+def test_new_keywords_are_announced_before_use(server):
+    """RFC 9051 §7.3.5: FLAGS lists the flags that exist in the mailbox and
+    is sent again (with PERMANENTFLAGS) when a keyword comes into use —
+    from another session's STORE, this session's STORE, or an APPEND —
+    before any response that shows the keyword."""
+    a = Imap(server, "alice@example.test")
+    b = Imap(server, "alice@example.test")
+    name = unique("Kw")
+    a.ok("CREATE " + name)
+    a.ok("APPEND %s (old1)" % name, literal=b"Subject: k\r\n\r\nx\r\n")
+    lines = a.ok("SELECT " + name)
+    flags = [l for l in lines if l.startswith("* FLAGS (")]
+    assert flags and "old1" in flags[0], lines
+    b.ok("SELECT " + name)
+    b.ok("STORE 1 +FLAGS ($Label1)")
+    lines = a.ok("NOOP")
+    i_flags = next(i for i, l in enumerate(lines) if l.startswith("* FLAGS"))
+    i_fetch = next(i for i, l in enumerate(lines) if " FETCH " in l)
+    assert i_flags < i_fetch, lines
+    assert "$Label1" in lines[i_flags] and "old1" in lines[i_flags]
+    assert any(l.startswith("* OK [PERMANENTFLAGS (") and "$Label1" in l
+               for l in lines), lines
+    # Known now: not announced again.
+    b.ok("STORE 1 -FLAGS ($Label1)")
+    b.ok("STORE 1 +FLAGS ($Label1)")
+    assert not any(l.startswith("* FLAGS") for l in a.ok("NOOP"))
+    # This session's own STORE of a new keyword.
+    lines = a.ok("STORE 1 +FLAGS (mine2)")
+    assert lines[0].startswith("* FLAGS (") and "mine2" in lines[0], lines
+    assert " FETCH " in lines[-1] and "mine2" in lines[-1], lines
+    # An APPEND with a new keyword: FLAGS before the EXISTS.
+    b.ok("APPEND %s (fresh3)" % name, literal=b"Subject: k2\r\n\r\ny\r\n")
+    lines = a.ok("NOOP")
+    i_flags = next(i for i, l in enumerate(lines) if l.startswith("* FLAGS"))
+    i_exists = next(i for i, l in enumerate(lines) if l.endswith(" EXISTS"))
+    assert i_flags < i_exists and "fresh3" in lines[i_flags], lines
+    a.close()
+    b.close()
