@@ -49,3 +49,21 @@ postel_halt() {  # stops the process, keeps the data
 	wait "$POSTEL_PID" 2>/dev/null || true
 	POSTEL_PID=""
 }
+
+# Installs Debian's Dovecot when missing and starts the peers' instance
+# ($PEERS/start-dovecot.sh; pid file $DPID) on $DOVECOT_PORT. Sets
+# DOVECOT_STARTED=1 when this run started it (the caller stops it then).
+# 0, or 1 after a log line.
+dovecot_up() {
+	if ! command -v dovecot >/dev/null || [ ! -x /usr/lib/dovecot/imap ]; then
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			dovecot-imapd dovecot-pop3d >&2 ||
+			{ apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive \
+			  apt-get install -y -q dovecot-imapd dovecot-pop3d >&2; }
+	fi
+	if ! { [ -f "$DPID" ] && kill -0 "$(cat "$DPID")" 2>/dev/null; }; then
+		DOVECOT_STARTED=1
+	fi
+	bash "$PEERS/start-dovecot.sh" >"$OUT/dovecot-start.log" 2>&1
+	wait_port "$DOVECOT_PORT" 20 || { log "dovecot not listening"; return 1; }
+}

@@ -59,34 +59,13 @@ def fetch_lines(data):
                head.match(d[0] if isinstance(d, tuple) else d))
 
 
-def raw(m, command):
-    """Sends COMMAND with a tag and reads bytes until the tagged reply:
-    the server's and the transport's time without imaplib's parsing."""
-    tag = b"R" + str(int(time.monotonic_ns() % 1000000)).encode()
+def raw_bytes(m, command, tag=b"R0"):
+    """Sends COMMAND with TAG and returns the whole reply as bytes, read
+    until the tagged OK: the server's and the transport's time without
+    imaplib's parsing. Exits on NO/BAD, a closed connection or the
+    timeout."""
     m.sock.sendall(tag + b" " + command + b"\r\n")
     want = b"\r\n" + tag + b" "
-    chunks, tail, total = [], b"", 0
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
-        c = m.sock.recv(1 << 20)
-        if not c:
-            raise SystemExit("imap_big: connection closed")
-        chunks.append(c)
-        total += len(c)
-        tail = (tail + c)[-256:]
-        i = tail.find(want)
-        if i >= 0 and tail.endswith(b"\r\n"):
-            line = tail[i + 2:]
-            if not line.startswith(tag + b" OK"):
-                raise SystemExit(f"imap_big: {command!r}: {line!r}")
-            data = b"".join(chunks)
-            return data.count(b" FETCH (")
-    raise SystemExit("imap_big: raw read timed out")
-
-
-def raw_bytes(m, command):
-    """The whole reply to COMMAND as bytes (tag "R0")."""
-    m.sock.sendall(b"R0 " + command + b"\r\n")
     chunks, tail = [], b""
     deadline = time.monotonic() + TIMEOUT
     while time.monotonic() < deadline:
@@ -95,9 +74,19 @@ def raw_bytes(m, command):
             raise SystemExit("imap_big: connection closed")
         chunks.append(c)
         tail = (tail + c)[-256:]
-        if b"\r\nR0 OK" in tail and tail.endswith(b"\r\n"):
+        i = tail.find(want)
+        if i >= 0 and tail.endswith(b"\r\n"):
+            line = tail[i + 2:]
+            if not line.startswith(tag + b" OK"):
+                raise SystemExit(f"imap_big: {command!r}: {line!r}")
             return b"".join(chunks)
     raise SystemExit("imap_big: raw read timed out")
+
+
+def raw(m, command):
+    """The number of FETCH responses to COMMAND, read as raw bytes."""
+    tag = b"R" + str(int(time.monotonic_ns() % 1000000)).encode()
+    return raw_bytes(m, command, tag).count(b" FETCH (")
 
 
 def parse_only(m, reply):

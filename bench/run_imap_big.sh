@@ -70,17 +70,7 @@ setup() {
 		make -C "$ROOT" build/postel >"$OUT/make.log" 2>&1 ||
 			{ log "postel build failed (see $OUT/make.log)"; exit 1; }
 	fi
-	if ! command -v dovecot >/dev/null || [ ! -x /usr/lib/dovecot/imap ]; then
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-			dovecot-imapd dovecot-pop3d >&2 ||
-			{ apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive \
-			  apt-get install -y -q dovecot-imapd dovecot-pop3d >&2; }
-	fi
-	if ! { [ -f "$DPID" ] && kill -0 "$(cat "$DPID")" 2>/dev/null; }; then
-		DOVECOT_STARTED=1
-	fi
-	bash "$PEERS/start-dovecot.sh" >"$OUT/dovecot-start.log" 2>&1
-	wait_port "$DOVECOT_PORT" 20 || { log "dovecot not listening"; exit 1; }
+	dovecot_up || exit 1
 	{
 		echo "# IMAP large-mailbox benchmark $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 		echo "# nproc=$(nproc) mem=$(free -h | awk '/^Mem:/{print $2}')" \

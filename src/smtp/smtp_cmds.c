@@ -206,45 +206,33 @@ struct smtp_rcpt_job {
 	uint64_t serial; /* the admin change counter when the lookup began */
 };
 
-/* True when no account of the recipient has room for the
- * message (its declared size, or one octet). A lookup error is not
- * "full": the delivery then decides. */
-static bool
-rcpt_full(struct store *st, const struct smtp_rcpt_job *j,
-	  uint64_t quota_default)
+/* One pass over the recipient's accounts: full when none has room for
+ * the message (its declared size, or one octet), no_quota when none has
+ * a quota (its answer then does not change as mailboxes fill:
+ * smtp_rcpt_cache.c). A lookup error is neither: the delivery decides,
+ * and the answer is not cached. */
+static void
+rcpt_quota(struct store *st, struct smtp_rcpt_job *j, uint64_t quota_default)
 {
-	for (size_t i = 0; i < j->n; i++) {
+	bool full = j->n > 0, none = true;
+
+	for (size_t i = 0; i < j->n && (full || none); i++) {
 		int64_t quota;
+		uint64_t limit;
 		uint64_t usage;
 		const char *err = NULL;
 
 		if (store_quota_get(st, j->accounts[i], &quota, &usage,
-				    &err) != 1 ||
-		    !store_quota_exceeded(store_quota_limit(quota,
-							    quota_default),
-					  usage, j->size))
-			return false;
+				    &err) != 1) {
+			full = none = false;
+			break;
+		}
+		limit = store_quota_limit(quota, quota_default);
+		full = full && store_quota_exceeded(limit, usage, j->size);
+		none = none && limit == 0;
 	}
-	return j->n > 0;
-}
-
-/* True when no account of the recipient has a quota: its answer does not
- * change as the mailboxes fill (smtp_rcpt_cache.c). */
-static bool
-rcpt_no_quota(struct store *st, const struct smtp_rcpt_job *j,
-	      uint64_t quota_default)
-{
-	for (size_t i = 0; i < j->n; i++) {
-		int64_t quota;
-		uint64_t usage;
-		const char *err = NULL;
-
-		if (store_quota_get(st, j->accounts[i], &quota, &usage,
-				    &err) != 1 ||
-		    store_quota_limit(quota, quota_default) != 0)
-			return false;
-	}
-	return true;
+	j->full = full;
+	j->no_quota = j->cache && !full && none;
 }
 
 static void
@@ -258,11 +246,8 @@ rcpt_work(void *arg)
 		       : STORE_RCPT_ERROR;
 	/* Quota is a local account's: a recipient that also reaches
 	 * addresses elsewhere is taken for those. */
-	if (j->status == STORE_RCPT_OK && j->remote == NULL) {
-		j->full = rcpt_full(st, j, j->s->base.srv->cfg.quota_default);
-		j->no_quota = !j->full && j->cache &&
-			rcpt_no_quota(st, j, j->s->base.srv->cfg.quota_default);
-	}
+	if (j->status == STORE_RCPT_OK && j->remote == NULL)
+		rcpt_quota(st, j, j->s->base.srv->cfg.quota_default);
 }
 
 /* A recipient outside our domains from an authenticated client: the
