@@ -115,6 +115,10 @@ struct config {
 	/* DNSSEC trust anchor file (default: Debian's dns-root-data root
 	 * key); "none" turns validation off. */
 	char dnssec_trust_anchor[PATH_MAX];
+	/* queue_delivery = no: mail is still accepted and queued, but
+	 * nothing is sent and no notice goes out (maintenance, or a site
+	 * that delivers only when told, Postfix's defer_transports). */
+	bool queue_delivery;
 	int retry_min;        /* seconds, first retry / backoff floor */
 	int retry_max;        /* seconds, backoff ceiling */
 	int queue_lifetime;   /* seconds a message may stay queued */

@@ -415,7 +415,12 @@ server_run(struct server *srv)
 	srv->priv->sweep = sweep_thread_start(srv->cfg.store_url,
 					      srv->cfg.data_dir,
 					      started - SWEEP_MARGIN_S);
-	if (queue_new(srv, err, sizeof(err)) == NULL)
+	/* queue_delivery = no: the queue fills, nothing leaves; the
+	 * scheduler is not even started (no rounds, no notices). */
+	if (!srv->cfg.queue_delivery)
+		log_info(NULL, "queue_paused", " reason=%s",
+			 log_qs("queue_delivery = no"));
+	else if (queue_new(srv, err, sizeof(err)) == NULL)
 		goto out;
 	printf("postel: ready\n");
 	fflush(stdout);

@@ -18,6 +18,13 @@ from conftest import POSTEL_BIN, give_to_service_user
 
 ARRIVAL = 1700000000  # 2023-11-14 22:13:20 UTC
 
+# The rows these tests write are due (their times are in 2023): a running
+# scheduler would try them, bounce them and send notices while a test
+# reads them back. queue_delivery = no keeps the queue as the test left it
+# (the server still accepts and queues), so every assertion is about the
+# command alone.
+SERVER_CONFIG = {"queue_delivery": "no"}
+
 
 def run(server, *args):
     """The real CLI, times in UTC."""
@@ -330,3 +337,28 @@ def test_server_still_serves(clean_queue):
     assert run(srv, "hold", "0000000000000101").returncode == 0
     srv.send(["alice@example.test"], b"Subject: after\r\n\r\nhi\r\n")
     srv.check_alive()
+
+
+def test_paused_queue_keeps_mail(clean_queue):
+    """queue_delivery = no: a submitted message to a remote address is
+    accepted, queued, and left alone (no attempt, no notice)."""
+    srv = clean_queue
+    assert srv.wait_log(lambda l: "event=queue_paused" in l)
+    s = srv.smtp_auth()
+    try:
+        s.sendmail("alice@example.test", ["far@remote.test"],
+                   b"From: alice@example.test\r\nSubject: paused\r\n"
+                   b"\r\nwaits\r\n")
+    finally:
+        s.quit()
+    got = rows(srv, "SELECT addr, state, attempts, lease_owner FROM"
+               " queue_rcpts")
+    assert got == [("far@remote.test", 0, 0, "")]
+    # The one-second tick would have seen the serial and a round taken
+    # the due recipient by now, were the scheduler running.
+    assert run(srv, "flush").stdout == "1 recipient due now\n"
+    time.sleep(2.5)
+    assert rows(srv, "SELECT addr, state, attempts, lease_owner FROM"
+                " queue_rcpts") == [("far@remote.test", 0, 0, "")]
+    r = run(srv, "list")
+    assert "far@remote.test" in r.stdout
