@@ -28,9 +28,11 @@ LAYERS = [
                                 # limits, struct server (runtime.h)
     ["mime", "store", "dns"],   # message syntax; the store (SQLite); the
                                 # in-loop resolver (libunbound)
-    ["auth"],                   # logins: uses the store's accounts
-    ["smtp", "pop3", "imap", "queue"],  # the protocols and the outbound
-                                # queue (its SMTP client), peers
+    ["auth", "mailauth"],       # logins: uses the store's accounts;
+                                # sender authentication (SPF, DKIM, ...)
+    ["smtp", "pop3", "imap", "queue", "http"],  # the protocols, the
+                                # outbound queue (its SMTP client) and the
+                                # HTTP endpoint, peers
     ["server"],                 # config file, listener, protocol table,
                                 # privilege drop, lifecycle
     ["cli"],                    # account commands (config, store, privdrop)
