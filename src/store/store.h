@@ -25,7 +25,7 @@
  * 4: accounts.quota_bytes, sender grants (quotas, sender identity).
  * 5: queue_msgs, queue_rcpts, queue_serial (the outbound queue).
  * Each step is schema_vN.sql, embedded in store_sqlite_schema.c. */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 /* IMAP system flags (RFC 9051 §2.3.2), kept as a bit mask. */
 enum store_flag {

@@ -27,6 +27,7 @@ static const char *const sq_migrations[] = {
 	store_sqlite_schema_v3,
 	store_sqlite_schema_v4,
 	store_sqlite_schema_v5,
+	store_sqlite_schema_v6,
 };
 _Static_assert(sizeof(sq_migrations) / sizeof(sq_migrations[0])
 		       == STORE_SCHEMA_VERSION,

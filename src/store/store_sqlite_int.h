@@ -139,6 +139,7 @@ extern const char store_sqlite_schema_v2[];
 extern const char store_sqlite_schema_v3[];
 extern const char store_sqlite_schema_v4[];
 extern const char store_sqlite_schema_v5[];
+extern const char store_sqlite_schema_v6[];
 
 static inline struct store_sq *
 store_sq(struct store *st)

@@ -1,7 +1,7 @@
 """`postel queue ...` against a running server.
 
-The messages are put in the queue's tables directly (schema version 5,
-src/store/schema_v5.sql) with Python's sqlite3 module: the path that queues
+The messages are put in the queue's tables directly (schema version 6,
+src/store/schema_v5.sql and v6) with Python's sqlite3 module: the path that queues
 them from SMTP is tested where it is built. Everything else is the real
 command: its output, its exit status, the rows and files it leaves, and the
 server still serving afterwards.

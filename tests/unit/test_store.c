@@ -108,6 +108,7 @@ test_schema_version(void **state)
 	same_as_file("src/store/schema_v3.sql", store_sqlite_schema_v3);
 	same_as_file("src/store/schema_v4.sql", store_sqlite_schema_v4);
 	same_as_file("src/store/schema_v5.sql", store_sqlite_schema_v5);
+	same_as_file("src/store/schema_v6.sql", store_sqlite_schema_v6);
 	/* WAL mode: the -wal file exists while a handle is open. */
 	snprintf(path, sizeof(path), "%s/postel.db-wal", f->dir);
 	assert_int_equal(access(path, F_OK), 0);
@@ -117,7 +118,7 @@ static void
 test_newer_schema_refused(void **state)
 {
 	struct store_fx *f = *state;
-	char err[256] = "";
+	char err[256] = "", sql[128];
 	struct store *st;
 
 	store_close(&f->st);
@@ -126,8 +127,9 @@ test_newer_schema_refused(void **state)
 	st = store_open(NULL, f->dir, err, sizeof(err));
 	assert_null(st);
 	assert_non_null(strstr(err, "newer"));
-	sql_exec(f->dir, "UPDATE meta SET value = '5'"
-		    " WHERE key = 'schema_version'");
+	snprintf(sql, sizeof(sql), "UPDATE meta SET value = '%d'"
+		 " WHERE key = 'schema_version'", STORE_SCHEMA_VERSION);
+	sql_exec(f->dir, sql);
 	reopen(f);
 }
 

@@ -493,7 +493,9 @@ test_migration_v4(void **state)
 		 "INSERT INTO messages VALUES (1, 1, 1, 1, 10, 5, 0, '', 2);");
 	f->st = store_fx_open(f->dir);
 	assert_int_equal(sql_int(f->dir, "SELECT value FROM meta"
-				 " WHERE key = 'schema_version'"), 5);
+				 " WHERE key = 'schema_version'"), STORE_SCHEMA_VERSION);
+	/* Version 6: an old row's SAVEDATE is its INTERNALDATE. */
+	assert_int_equal(sql_int(f->dir, "SELECT savedate FROM messages"), 5);
 	snprintf(path, sizeof(path), "%s/postel.db.v4.bak", f->dir);
 	assert_int_equal(access(path, F_OK), 0);
 	assert_int_equal(serial(f->st), 0);
