@@ -61,6 +61,18 @@ struct dns_query *dns_lookup(struct dns *d, const char *name, int rrtype,
 /* The callback of q will not run; q is gone. */
 void dns_cancel(struct dns_query *q);
 
+/* The text of a TXT record's rdata: its character-strings joined with
+ * nothing between (as SPF and DKIM read them), NUL-terminated in out.
+ * The text may hold NUL octets; the return value is its length. -1 when
+ * the rdata is malformed or the text does not fit. */
+int dns_txt_text(const unsigned char *rdata, size_t len, char *out,
+		 size_t outlen);
+
+/* The domain name of a PTR (or CNAME, NS) record's rdata, lower-case,
+ * without the final dot ("" for the root). -1 when malformed. */
+int dns_ptr_name(const unsigned char *rdata, size_t len, char *out,
+		 size_t outlen);
+
 /* ---- Mail routing (RFC 5321 §5.1, RFC 7505) ------------------------ */
 
 #define DNS_MX_HOSTS_MAX 16

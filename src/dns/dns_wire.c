@@ -1,6 +1,6 @@
 /*
- * Pure parsers of the rdata libunbound hands back: domain names and MX
- * records. libunbound returns rdata uncompressed (RFC 1035 §4.1.4
+ * Pure parsers of the rdata libunbound hands back: domain names, MX, TXT
+ * and PTR records. libunbound returns rdata uncompressed (RFC 1035 §4.1.4
  * pointers resolved), so a pointer byte here is malformed input.
  */
 #include <stdio.h>
@@ -86,6 +86,39 @@ dns_wire_mx(const unsigned char *p, size_t len, unsigned *pref_r,
 	if (n < 0 || (size_t)n != len - 2)
 		return -1;
 	return 0;
+}
+
+int
+dns_txt_text(const unsigned char *p, size_t len, char *out, size_t outlen)
+{
+	size_t i = 0, o = 0;
+
+	if (outlen == 0)
+		return -1;
+	/* RFC 1035 §3.3.14: one or more <character-string>s, each a length
+	 * octet then that many octets. SPF (RFC 7208 §3.3) and DKIM (RFC
+	 * 6376 §3.6.2.2) read them joined with nothing between. */
+	if (len == 0)
+		return -1;
+	while (i < len) {
+		size_t n = p[i++];
+
+		if (n > len - i || n >= outlen - o)
+			return -1;
+		memcpy(out + o, p + i, n);
+		o += n;
+		i += n;
+	}
+	out[o] = '\0';
+	return (int)o;
+}
+
+int
+dns_ptr_name(const unsigned char *p, size_t len, char *out, size_t outlen)
+{
+	int n = dns_wire_name(p, len, out, outlen);
+
+	return n < 0 || (size_t)n != len ? -1 : 0;
 }
 
 bool

@@ -1,13 +1,15 @@
 /*
  * libFuzzer target for the resolver's rdata parsers (src/dns/dns_wire.c):
- * dns_wire_name and dns_wire_mx on any bytes, as a hostile DNS server
+ * dns_wire_name, dns_wire_mx, dns_txt_text and dns_ptr_name on any bytes, as a hostile DNS server
  * could send them. Besides "no crash":
  * - success leaves a terminated text name of host characters, dots and
  *   \DDD escapes only, within the buffer, and an MX name that used the
  *   whole rdata;
  * - the parse is the same with a larger output buffer (no truncation
  *   passes as success);
- * - a name that dns_name_ok accepts never holds an escape.
+ * - a name that dns_name_ok accepts never holds an escape;
+ * - TXT text is never longer than its rdata and is terminated; a larger
+ *   buffer gives the same text.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns/dns.h"
 #include "dns/dns_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -63,5 +66,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (b != 0 || pref != pref2 || strcmp(small, big) != 0)
 			abort();
 	}
+	a = dns_txt_text(data, size, small, sizeof(small));
+	b = dns_txt_text(data, size, big, sizeof(big));
+	if (a >= 0) {
+		if ((size_t)a >= sizeof(small) || small[a] != '\0' ||
+		    b != a || memcmp(small, big, (size_t)a) != 0)
+			abort();
+	}
+	if (b >= 0 && (size_t)b >= size)
+		abort();
+	if (dns_ptr_name(data, size, big, sizeof(big)) == 0)
+		fuzz_dns_text_ok(big, sizeof(big));
 	return 0;
 }

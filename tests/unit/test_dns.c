@@ -24,6 +24,31 @@
 #define TEST_DNS_LOOP_MAX_S 30
 
 static void
+test_txt_and_ptr(void **state)
+{
+	static const unsigned char spf[] = "\x07v=spf1 \x04-all";
+	static const unsigned char ptr[] = "\x04Mail\x07""example\x04test";
+	char out[64];
+
+	(void)state;
+	/* Two character-strings joined with nothing between. */
+	assert_int_equal(dns_txt_text(spf, sizeof(spf) - 1, out, sizeof(out)),
+			 11);
+	assert_string_equal(out, "v=spf1 -all");
+	/* An empty string is text of length 0; no string is malformed. */
+	assert_int_equal(dns_txt_text((const unsigned char *)"", 1, out,
+				      sizeof(out)), 0);
+	assert_int_equal(dns_txt_text(spf, 0, out, sizeof(out)), -1);
+	/* A length past the end; text too long for the buffer. */
+	assert_int_equal(dns_txt_text(spf, 5, out, sizeof(out)), -1);
+	assert_int_equal(dns_txt_text(spf, sizeof(spf) - 1, out, 11), -1);
+	assert_int_equal(dns_ptr_name(ptr, sizeof(ptr), out, sizeof(out)), 0);
+	assert_string_equal(out, "mail.example.test");
+	assert_int_equal(dns_ptr_name(ptr, sizeof(ptr) + 1, out, sizeof(out)),
+			 -1);
+}
+
+static void
 test_wire_name(void **state)
 {
 	static const unsigned char mx[] = "\x00\x0a\x03mx1\x07""Example\x04test";
@@ -224,6 +249,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wire_name),
+		cmocka_unit_test(test_txt_and_ptr),
 		cmocka_unit_test(test_name_ok),
 		cmocka_unit_test(test_deferred),
 		cmocka_unit_test(test_cancel),
