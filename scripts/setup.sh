@@ -11,6 +11,7 @@ PKGS=(
 	libunbound-dev dns-root-data python3-dnslib python3-aiosmtpd postfix
 	ldnsutils
 	fail2ban systemd groff-base man-db mandoc
+	curl prometheus
 )
 
 missing=()

@@ -18,6 +18,7 @@
 #include "../core/conn.h"
 #include "../core/limits.h"
 #include "../core/log.h"
+#include "../core/metrics.h"
 #include "../core/loop.h"
 #include "../core/runtime.h"
 #include "../core/session.h"
@@ -255,6 +256,8 @@ auth_log_failure(const struct session *s, const char *user, const char *mech,
 		 s->conn != NULL ? log_qs(conn_peer(s->conn)) : "?",
 		 log_qs(user != NULL ? user : ""), mech != NULL ? mech : "?",
 		 auth_fail_names[why], failures);
+	metrics_login(s->conn != NULL ? conn_proto(s->conn) : NULL, false,
+		      auth_fail_names[why]);
 }
 
 int

@@ -20,6 +20,8 @@ enum proto {
 	PROTO_POP3S,        /* 995: implicit TLS */
 	PROTO_IMAP,         /* 143: STARTTLS (RFC 9051 §6.2.1) */
 	PROTO_IMAPS,        /* 993: implicit TLS (RFC 8314) */
+	PROTO_HTTP,         /* 80: autoconfig, MTA-STS, metrics (opt-in) */
+	PROTO_HTTPS,        /* 443: the same over TLS (opt-in) */
 	PROTO_COUNT
 };
 
@@ -136,7 +138,28 @@ struct config {
 	/* tls_policy = DOMAIN none|may|encrypt|verify, repeatable. */
 	struct config_tls_policy tls_policies[CONFIG_MAX_TLS_POLICIES];
 	size_t n_tls_policies;
+
+	/* ---- HTTP endpoint (src/http/, docs/CONFIG.md) ---- */
+	int http_timeout;          /* idle seconds between requests */
+	int http_request_deadline; /* seconds from a request's first byte */
+	char metrics_allow[256];   /* addresses /metrics answers */
+	char metrics_token[128];   /* "": no bearer token asked */
+	int mta_sts_mode;          /* enum config_sts_mode */
+	int mta_sts_max_age;       /* seconds (RFC 8461 §3.2 max_age) */
+	char mta_sts_mx[256];      /* extra mx: names besides hostname */
 };
+
+/* RFC 8461 §5: enforce, testing (report only), none (withdrawn). */
+enum config_sts_mode {
+	CONFIG_STS_TESTING = 0,
+	CONFIG_STS_ENFORCE,
+	CONFIG_STS_NONE,
+};
+/* RFC 8461 §3.2 suggests weeks for max_age; one week lets a change of
+ * MX or mode reach every sender within a week. */
+#define CONFIG_MTA_STS_MAX_AGE_DEFAULT (7 * 86400)
+#define CONFIG_HTTP_TIMEOUT_DEFAULT 60
+#define CONFIG_HTTP_REQUEST_DEADLINE_DEFAULT 30
 
 /* RFC 9325 §4.2 (BCP 195): TLS 1.2 with ECDHE key exchange and AEAD
  * ciphers only; no static RSA, no CBC, no SHA-1 MACs. */

@@ -137,4 +137,18 @@
 /* How long a free-space reading (statvfs) is reused. */
 #define LIMIT_DISKFREE_CACHE_MS 1000
 
+/* HTTP endpoint (src/http/). RFC 9112 §3 leaves the request-line length
+ * to the server, with at least 8000 octets recommended for general web
+ * servers; our paths are short, so 4 KB (longer: 414, RFC 9110 §15.5.15).
+ * The whole header section, and the number of fields: 431 (RFC 6585 §5).
+ * A body (Content-Length only; an autodiscover request is well under
+ * 1 KB): 413. Requests per kept-alive connection, then Connection: close.
+ * The queue sizes /metrics shows are counted at most this often. */
+#define LIMIT_HTTP_REQUEST_LINE 4096
+#define LIMIT_HTTP_HEAD (16 * 1024)
+#define LIMIT_HTTP_HEADERS 64
+#define LIMIT_HTTP_BODY (64 * 1024)
+#define LIMIT_HTTP_REQUESTS_PER_CONN 100
+#define LIMIT_HTTP_METRICS_CACHE_MS 5000
+
 #endif

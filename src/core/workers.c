@@ -117,6 +117,17 @@ workers_new(struct loop *loop, int nthreads)
 	return w;
 }
 
+unsigned
+workers_queued(struct workers *w)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&w->mu);
+	n = w->queued;
+	pthread_mutex_unlock(&w->mu);
+	return n;
+}
+
 /* Appends a job to a lane unless max_queued jobs wait already (in both
  * lanes, not counting those running); 0 or -1. */
 static int

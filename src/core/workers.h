@@ -26,6 +26,8 @@ void workers_submit_urgent(struct workers *w, workers_fn work,
  * "busy" at once instead of growing the queue. 0 when queued. */
 int workers_try_submit(struct workers *w, unsigned max_queued,
 		       workers_fn work, workers_fn done, void *arg);
+/* Jobs waiting for a thread (not running), for /metrics. */
+unsigned workers_queued(struct workers *w);
 /* Finishes queued jobs, joins the threads. Posted "done" callbacks still
  * run on the loop if it keeps running. */
 void workers_free(struct workers **wp);

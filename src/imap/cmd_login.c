@@ -11,6 +11,7 @@
 #include "../auth/sasl.h"
 #include "../core/conn.h"
 #include "../core/log.h"
+#include "../core/metrics.h"
 #include "../util/str.h"
 #include "imap_int.h"
 
@@ -101,6 +102,7 @@ imap_auth_done_cb(void *arg, const struct auth_outcome *o)
 		str_lcpy(s->address, o->address, sizeof(s->address));
 		s->state = IMAP_STATE_AUTH;
 		log_info(s->base.id, "login", " user=%s", log_qs(s->address));
+		metrics_login(conn_proto(s->base.conn), true, NULL);
 		/* RFC 9051 §6.2.3: the OK may list the new capabilities. */
 		buf_init(&caps, 2048);
 		imap_cmds_capability(s, &caps);

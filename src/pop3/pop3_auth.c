@@ -11,6 +11,7 @@
 #include "../auth/sasl.h"
 #include "../core/conn.h"
 #include "../core/log.h"
+#include "../core/metrics.h"
 #include "../core/runtime.h"
 #include "../util/str.h"
 #include "pop3_maildrop.h"
@@ -97,6 +98,7 @@ pop3_auth_done_cb(void *arg, const struct auth_outcome *o)
 		str_lcpy(s->address, o->address, sizeof(s->address));
 		log_info(s->base.id, "login", " user=%s mech=%s",
 			 log_qs(s->address), s->auth_mech);
+		metrics_login(conn_proto(s->base.conn), true, NULL);
 		pop3_maildrop_open(s);
 		break;
 	case AUTH_FAILED:

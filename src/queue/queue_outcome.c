@@ -19,6 +19,7 @@
 #include <event2/event.h>
 
 #include "../core/log.h"
+#include "../core/metrics.h"
 #include "../core/runtime.h"
 #include "../store/commit.h"
 #include "queue_int.h"
@@ -195,6 +196,9 @@ queue_outcome(struct queue *q, const struct store_queue_msg *m,
 		what = "deferred";
 	}
 	outcome_log(m, r, relay, now, what, u);
+	metrics_inc(u->u.state == STORE_QUEUE_SENT     ? METRICS_QUEUE_SENT
+		    : u->u.state == STORE_QUEUE_FAILED ? METRICS_QUEUE_BOUNCED
+						       : METRICS_QUEUE_DEFERRED);
 	q->batch->notices |= u->u.notice != STORE_NOTICE_NONE;
 	if (++q->batch->n == QUEUE_COMMIT_BATCH)
 		queue_flush_now(q);

@@ -48,6 +48,8 @@ config_defaults(struct config *cfg, bool as_root)
 	cfg->log_level = LOG_INFO;
 	str_lcpy(cfg->log_target, "stderr", sizeof(cfg->log_target));
 	for (int p = 0; p < PROTO_COUNT; p++) {
+		if (protocols[p].opt_in)
+			continue;
 		struct config_listen *l = &cfg->listeners[cfg->n_listeners++];
 		l->proto = (enum proto)p;
 		str_lcpy(l->addr, "0.0.0.0", sizeof(l->addr));
@@ -104,6 +106,12 @@ config_defaults(struct config *cfg, bool as_root)
 	cfg->queue_rcpts_per_tx = CONFIG_QUEUE_RCPTS_PER_TX_DEFAULT;
 	cfg->smtp_client_connect_timeout = CONFIG_SMTP_CLIENT_CONNECT_TIMEOUT;
 	cfg->smtp_client_timeout = CONFIG_SMTP_CLIENT_TIMEOUT;
+	cfg->http_timeout = CONFIG_HTTP_TIMEOUT_DEFAULT;
+	cfg->http_request_deadline = CONFIG_HTTP_REQUEST_DEADLINE_DEFAULT;
+	str_lcpy(cfg->metrics_allow, "127.0.0.0/8 ::1",
+		 sizeof(cfg->metrics_allow));
+	cfg->mta_sts_mode = CONFIG_STS_TESTING;
+	cfg->mta_sts_max_age = CONFIG_MTA_STS_MAX_AGE_DEFAULT;
 }
 
 void
@@ -115,6 +123,13 @@ config_finish(struct config *cfg)
 	if (cfg->key_path[0] == '\0')
 		snprintf(cfg->key_path, sizeof(cfg->key_path),
 			 "%s/tls/key.pem", cfg->data_dir);
+	/* A listen line without a port: the protocol's default. */
+	for (size_t i = 0; i < cfg->n_listeners; i++)
+		if (cfg->listeners[i].port == 0)
+			cfg->listeners[i].port =
+				geteuid() == 0
+					? protocols[cfg->listeners[i].proto].port_root
+					: protocols[cfg->listeners[i].proto].port_user;
 }
 
 static int
@@ -140,6 +155,26 @@ parse_addr_port(const char *s, struct config_listen *out, char *err,
 	long long port;
 	unsigned char tmp[16];
 
+	/* A bare address (IPv4, or [IPv6]: without brackets its last group
+	 * would read as a port): port 0, the protocol's default
+	 * (config_finish). */
+	alen = strlen(s);
+	if (*s == '[' && alen > 2 && s[alen - 1] == ']') {
+		a = s + 1;
+		alen -= 2;
+	} else if (strchr(s, ':') != NULL) {
+		alen = sizeof(out->addr);
+	}
+	if (alen < sizeof(out->addr)) {
+		memcpy(out->addr, a, alen);
+		out->addr[alen] = '\0';
+		if (inet_pton(AF_INET, out->addr, tmp) == 1 ||
+		    inet_pton(AF_INET6, out->addr, tmp) == 1) {
+			out->port = 0;
+			return 0;
+		}
+	}
+	a = s;
 	if (*s == '[') {
 		const char *rb = strchr(s, ']');
 		if (rb == NULL || rb[1] != ':')
@@ -179,7 +214,7 @@ config_parse_listen(const char *spec, struct config_listen *out, char *err,
 	if (spec[plen] == '\0' || parse_proto(spec, plen, &out->proto) < 0) {
 		snprintf(err, errlen, "bad listener '%s' (want PROTO=ADDR:PORT, "
 			 "PROTO one of smtp submission submissions pop3 pop3s "
-			 "imap imaps)",
+			 "imap imaps http https)",
 			 spec);
 		return -1;
 	}
@@ -204,6 +239,7 @@ enum config_type {
 	CONFIG_T_LISTEN,   /* a listener: the first replaces the defaults */
 	CONFIG_T_RESOLVER, /* resolver = ADDR[:PORT], repeatable */
 	CONFIG_T_TLSPOLICY,/* tls_policy = DOMAIN MODE, repeatable */
+	CONFIG_T_STSMODE,  /* int from enforce / testing / none */
 };
 
 /* One row per key: its name, type, the field of struct config it sets
@@ -290,6 +326,14 @@ static const struct config_key config_keys[] = {
 	KSTR("relayhost", relayhost),
 	KSTR("relayhost_auth_file", relayhost_auth_file),
 	{ "tls_policy", CONFIG_T_TLSPOLICY, 0, 0, 0, 0 },
+	/* HTTP endpoint. */
+	KINT("http_timeout", 1, 86400, http_timeout),
+	KINT("http_request_deadline", 1, 3600, http_request_deadline),
+	KTYPE("metrics_allow", CONFIG_T_PREFIXES, metrics_allow),
+	KSTR("metrics_token", metrics_token),
+	KTYPE("mta_sts_mode", CONFIG_T_STSMODE, mta_sts_mode),
+	KINT("mta_sts_max_age", 0, 31557600, mta_sts_max_age),
+	KSTR("mta_sts_mx", mta_sts_mx),
 };
 
 #undef F
@@ -388,6 +432,19 @@ config_set_special(const struct config_key *k, void *field, const char *val,
 			return -1;
 		}
 		return config_set_string(k, field, val, err, errlen);
+	case CONFIG_T_STSMODE:
+		if (strcmp(val, "enforce") == 0)
+			*(int *)field = CONFIG_STS_ENFORCE;
+		else if (strcmp(val, "testing") == 0)
+			*(int *)field = CONFIG_STS_TESTING;
+		else if (strcmp(val, "none") == 0)
+			*(int *)field = CONFIG_STS_NONE;
+		else {
+			snprintf(err, errlen, "%s must be enforce, testing or "
+				 "none", k->name);
+			return -1;
+		}
+		return 0;
 	default:
 		snprintf(err, errlen, "unknown setting '%s'", k->name);
 		return -1;

@@ -17,6 +17,7 @@
 #include "../core/conn.h"
 #include "../core/iprate.h"
 #include "../core/log.h"
+#include "../core/metrics.h"
 #include "../core/loop.h"
 #include "protocols.h"
 #include "server.h"
@@ -111,12 +112,14 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	    srv->cfg.max_connections_per_ip) {
 		log_warn(NULL, "refuse", " proto=%s ip=%s reason=limit",
 			 pe->name, ip);
+		metrics_conn_refused(sl->proto, false);
 		refuse(fd, pe, "Too many connections");
 		return;
 	}
 	if (!rate_ok(srv, ip)) {
 		log_warn(NULL, "refuse", " proto=%s ip=%s reason=rate",
 			 pe->name, ip);
+		metrics_conn_refused(sl->proto, true);
 		refuse(fd, pe, "Too many connections from your address");
 		return;
 	}
@@ -126,6 +129,7 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		return;
 	}
 	conn_set_proto(c, pe->name);
+	metrics_conn_accepted(sl->proto);
 	log_info(conn_id(c), "connect", " proto=%s ip=%s",
 		 pe->name, ip);
 	pe->start(srv, c, (enum proto)sl->proto, tls);

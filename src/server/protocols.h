@@ -24,6 +24,9 @@ struct proto_entry {
 	/* Takes the new connection over (the session frees both). */
 	void (*start)(struct server *srv, struct conn *c, enum proto proto,
 		      bool implicit_tls);
+	/* Not among the default listeners: on only when a listen line names
+	 * it (HTTP: a web server often owns ports 80 and 443 already). */
+	bool opt_in;
 };
 
 /* Indexed by enum proto. */

@@ -29,6 +29,7 @@
 #include "../store/sweep.h"
 #include "../core/conn.h"
 #include "../core/log.h"
+#include "../core/metrics.h"
 #include "../core/loop.h"
 #include "../core/safepath.h"
 #include "../core/tls.h"
@@ -231,6 +232,8 @@ server_start_privileged(struct server *srv, char *err, size_t errlen)
 	srv->tls_ctx = tls_ctx_new(&srv->cfg, srv->priv->tickets, err, errlen);
 	if (srv->tls_ctx == NULL)
 		return -1;
+	for (int p = 0; p < PROTO_COUNT; p++)
+		metrics_set_proto_name((enum proto)p, protocols[p].name);
 	if (listener_bind_all(srv, protocols, err, errlen) < 0)
 		return -1;
 	/* Forked before any thread exists; it keeps root only to read the

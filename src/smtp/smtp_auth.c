@@ -15,6 +15,7 @@
 #include "../core/config.h"
 #include "../core/conn.h"
 #include "../core/log.h"
+#include "../core/metrics.h"
 #include "../core/runtime.h"
 #include "../util/str.h"
 #include "smtp_int.h"
@@ -92,6 +93,7 @@ auth_done(void *arg, const struct auth_outcome *o)
 		str_lcpy(s->auth_user, o->address, sizeof(s->auth_user));
 		log_info(s->base.id, "auth", " user=%s result=ok",
 			 log_qs(s->auth_user));
+		metrics_login(conn_proto(s->base.conn), true, NULL);
 		smtp_reply(s, 235, "2.7.0", "Authentication successful");
 	} else if (o->result == AUTH_FAILED) {
 		struct auth_req rq = { .sess_id = s->base.id,

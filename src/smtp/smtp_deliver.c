@@ -27,6 +27,7 @@
 #include "../core/config.h"
 #include "../core/conn.h"
 #include "../core/log.h"
+#include "../core/metrics.h"
 #include "../core/loop.h"
 #include "../core/runtime.h"
 #include "../mime/mime.h"
@@ -256,7 +257,9 @@ deliver_log(struct smtp_session *s, struct smtp_delivery *d)
 		 "size=%llu rcpts=%zu", d->msgid, log_qs(d->header_id),
 		 log_qs(s->tx->from), (unsigned long long)d->size,
 		 s->tx->n_rcpts);
+	metrics_inc(METRICS_MSG_ACCEPTED);
 	for (size_t m = 0; m < d->n_accounts; m++) {
+		metrics_inc(METRICS_MSG_STORED);
 		const char *rcpt = "";
 
 		for (size_t i = 0; i < s->tx->n_rcpts && rcpt[0] == '\0'; i++)

@@ -8,6 +8,7 @@
 
 #include "../core/conn.h"
 #include "../core/log.h"
+#include "../core/metrics.h"
 #include "smtp_int.h"
 
 void
@@ -32,6 +33,8 @@ smtp_reply(struct smtp_session *s, int code, const char *enh, const char *fmt,
 		conn_printf(s->base.conn, "%d %s %s\r\n", code, enh, text);
 	else
 		conn_printf(s->base.conn, "%d %s\r\n", code, text);
+	if (code >= 400)
+		metrics_smtp_reject(code, enh);
 	if (code >= 400)
 		log_info(s->base.id, "reply", " code=%d enh=%s text=%s", code,
 			 enh ? enh : "-", log_qs(text));

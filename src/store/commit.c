@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../core/log.h"
+#include "../core/metrics.h"
 #include "../core/loop.h"
 #include "blob.h"
 #include "commit.h"
@@ -255,6 +256,8 @@ commit_run_batch(struct commit *c, struct commit_item *batch)
 	else if (posts != NULL)
 		commit_post_done(posts);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	metrics_commit_batch(n, (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 +
+				       (t1.tv_nsec - t0.tv_nsec) / 1000);
 	log_debug(NULL, "commit_batch", " jobs=%zu us=%lld", n,
 		  (long long)(t1.tv_sec - t0.tv_sec) * 1000000
 			  + (t1.tv_nsec - t0.tv_nsec) / 1000);

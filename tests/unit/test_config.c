@@ -74,7 +74,7 @@ test_long_comment_sets_nothing(void **state)
 	(void)state;
 	assert_int_equal(parse(&cfg, text, err, sizeof(err)), 0);
 	assert_string_equal(cfg.hostname, "after.example");
-	assert_int_equal(cfg.n_listeners, PROTO_COUNT); /* the defaults */
+	assert_int_equal(cfg.n_listeners, PROTO_COUNT - 2); /* not http(s) */
 	for (size_t i = 0; i < cfg.n_listeners; i++)
 		assert_int_not_equal(cfg.listeners[i].port, 2600);
 	free(text);
