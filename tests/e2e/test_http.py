@@ -50,10 +50,12 @@ def curl(srv, path, proto="http", method=None, host=None, data=None,
     """(status, headers dict (lower-case names), body bytes) via curl."""
     port = srv.ports[proto]
     url = "%s://127.0.0.1:%d%s" % (proto, port, path)
-    argv = ["curl", "-sS", "--path-as-is", "-D", "-", "--max-time", "10",
+    argv = ["curl", "-sS", "--path-as-is", "--max-time", "10",
             "--cacert", srv.cert_path]
-    if method:
-        argv += ["-X", method] if method != "HEAD" else ["-I"]
+    # HEAD: -I prints the header section (and no body) on stdout.
+    argv += ["-I"] if method == "HEAD" else ["-D", "-"]
+    if method and method != "HEAD":
+        argv += ["-X", method]
     if host:
         argv += ["-H", "Host: %s" % host]
     for h in headers:
@@ -285,12 +287,14 @@ def scrape(srv, **kw):
     return body.decode()
 
 
-def metric(text, name, labels=None):
+def metric(text, name, labels=None, default=None):
     want = "" if not labels else "{%s}" % ",".join(
         '%s="%s"' % kv for kv in labels.items())
     for line in text.splitlines():
         if line.startswith(name + want + " "):
             return float(line.split()[-1])
+    if default is not None:
+        return default
     raise AssertionError("%s%s not in metrics" % (name, want))
 
 
@@ -308,27 +312,29 @@ def test_metrics_count_events(web):
     before = scrape(web)
     web.send("alice@example.test", simple_message(unique("m")))
     import imaplib
-    m = web.imap()
+    host, port = web.addr("imaps")
+    m = imaplib.IMAP4_SSL(host, port, ssl_context=web.ssl_context(),
+                          timeout=SOCK_TIMEOUT)
     with pytest.raises(imaplib.IMAP4.error):
         m.login("alice@example.test", "wrong-password")
     m.logout()
-    s = socket.create_connection(web.addr("smtp"), timeout=SOCK_TIMEOUT)
-    f = s.makefile("rb")
-    f.readline()
-    s.sendall(b"EHLO x\r\nMAIL FROM:<a@remote.test>\r\n"
-              b"RCPT TO:<nobody@example.test>\r\nQUIT\r\n")
-    while f.readline():
-        pass
-    s.close()
+    c = web.smtp()
+    c.ehlo("x")
+    c.mail("a@remote.test")
+    code, _ = c.rcpt("nobody@example.test")
+    assert code == 550
+    c.quit()
     after = scrape(web)
 
     def delta(name, labels=None):
-        return metric(after, name, labels) - metric(before, name, labels)
+        # A rejection series appears with its first rejection.
+        return (metric(after, name, labels) -
+                metric(before, name, labels, default=0))
 
     assert delta("postel_messages_accepted_total") == 1
     assert delta("postel_messages_stored_total") == 1
     assert delta("postel_login_failures_total",
-                 {"protocol": "imap", "reason": "credentials"}) == 1
+                 {"protocol": "imaps", "reason": "credentials"}) == 1
     assert delta("postel_connections_accepted_total",
                  {"protocol": "smtp"}) == 2
     assert delta("postel_smtp_rejections_total",

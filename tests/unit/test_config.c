@@ -80,6 +80,40 @@ test_long_comment_sets_nothing(void **state)
 	free(text);
 }
 
+/* The HTTP endpoint: opt-in listeners (not among the defaults), a listen
+ * line without a port takes the protocol's default, the MTA-STS keys. */
+static void
+test_http_keys(void **state)
+{
+	struct config cfg;
+	char err[600];
+	bool root = geteuid() == 0;
+
+	(void)state;
+	config_defaults(&cfg, false);
+	for (size_t i = 0; i < cfg.n_listeners; i++)
+		assert_true(cfg.listeners[i].proto != PROTO_HTTP &&
+			    cfg.listeners[i].proto != PROTO_HTTPS);
+	assert_int_equal(cfg.mta_sts_mode, CONFIG_STS_TESTING);
+	assert_int_equal(cfg.mta_sts_max_age, 604800);
+	assert_int_equal(parse(&cfg, "listen = http 127.0.0.1\nlisten = https "
+				     "[::1]\nlisten = https 127.0.0.1:8443\n"
+				     "mta_sts_mode = enforce\n",
+			       err, sizeof(err)), 0);
+	config_finish(&cfg);
+	assert_int_equal(cfg.n_listeners, 3);
+	assert_int_equal(cfg.listeners[0].proto, PROTO_HTTP);
+	assert_int_equal(cfg.listeners[0].port, root ? 80 : 2080);
+	assert_string_equal(cfg.listeners[1].addr, "::1");
+	assert_int_equal(cfg.listeners[1].port, root ? 443 : 2443);
+	assert_int_equal(cfg.listeners[2].port, 8443);
+	assert_int_equal(cfg.mta_sts_mode, CONFIG_STS_ENFORCE);
+	assert_int_equal(parse(&cfg, "mta_sts_mode = strict\n", err,
+			       sizeof(err)), -1);
+	assert_int_equal(parse(&cfg, "listen = gopher 127.0.0.1:70\n", err,
+			       sizeof(err)), -1);
+}
+
 /* A long value is refused as a whole, on its own line number. */
 static void
 test_long_value_refused(void **state)
@@ -125,6 +159,7 @@ main(void)
 		cmocka_unit_test(test_long_comment_sets_nothing),
 		cmocka_unit_test(test_long_value_refused),
 		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_http_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
