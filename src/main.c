@@ -51,7 +51,8 @@ usage(FILE *f)
 		" would go; exit 0 routable, 1 not)\n"
 		"  version   (also --version)\n"
 		"COMMAND --help prints that command's usage.\n"
-		"PROTO: smtp submission submissions pop3 pop3s imap imaps\n");
+		"PROTO: smtp submission submissions pop3 pop3s imap imaps "
+		"http https\n");
 }
 
 /* Pulls out the options every command shares, wherever they stand; keeps
@@ -122,7 +123,7 @@ cmd_serve(const struct config *cfg, int argc, char **argv)
 		printf("usage: postel [--data DIR] [--config FILE] serve "
 		       "[--listen PROTO=ADDR:PORT]... [--hostname NAME]\n"
 		       "PROTO: smtp submission submissions pop3 pop3s imap "
-		       "imaps\n");
+		       "imaps http https\n");
 		return 0;
 	}
 	if (argc > 1) {

@@ -30,7 +30,7 @@ def test_help_lists_every_command_and_protocol():
         assert "\n  %s " % c in r.stdout, (c, r.stdout)
     protos = r.stdout.split("PROTO:")[1].split()
     assert protos == ["smtp", "submission", "submissions", "pop3",
-                      "pop3s", "imap", "imaps"]
+                      "pop3s", "imap", "imaps", "http", "https"]
     # No command at all: the same text on stderr, status 2.
     r = run()
     assert r.returncode == 2 and "usage: postel" in r.stderr
