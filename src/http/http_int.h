@@ -26,6 +26,7 @@ struct http_session {
 	struct session base;     /* first: srv, conn, id, refs, closing... */
 	bool busy;               /* a store job runs: input waits */
 	bool keep_alive;         /* the current request's answer keeps it */
+	bool continued;          /* 100 Continue sent for the waiting body */
 	unsigned n_requests;     /* on this connection */
 	char *req_buf;           /* the current request, head and body */
 	size_t req_cap;

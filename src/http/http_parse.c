@@ -217,6 +217,9 @@ http_field(const struct http_header *h, struct http_request *req,
 		return 501;
 	} else if (http_eq(h->name, h->name_len, "Connection")) {
 		http_connection(h->value, h->value_len, req);
+	} else if (http_eq(h->name, h->name_len, "Expect")) {
+		req->expect_continue =
+			http_eq(h->value, h->value_len, "100-continue");
 	} else if (http_eq(h->name, h->name_len, "Authorization")) {
 		if (req->authorization != NULL)
 			return 400;

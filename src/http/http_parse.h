@@ -41,6 +41,7 @@ struct http_request {
 	size_t authorization_len;
 	bool keep_alive;            /* RFC 9112 §9.3: persistence */
 	bool has_length;
+	bool expect_continue;       /* Expect: 100-continue (RFC 9110 §10.1.1) */
 	uint64_t content_length;    /* at most LIMIT_HTTP_BODY */
 	size_t head_len;            /* octets up to and with the empty line */
 	struct http_header headers[LIMIT_HTTP_HEADERS];

@@ -272,8 +272,19 @@ http_session_one(struct http_session *s, struct evbuffer *in)
 		http_respond_status(s, status);
 		return -1;
 	}
-	if (r == 0 || have < req.head_len + req.content_length)
+	if (r == 0)
 		return 0;
+	if (have < req.head_len + req.content_length) {
+		/* RFC 9110 §10.1.1: a client that asked waits for this before
+		 * it sends the body (curl: a second, otherwise). */
+		if (req.expect_continue && !s->continued &&
+		    req.version_minor >= 1) {
+			conn_printf(s->base.conn, "HTTP/1.1 100 Continue\r\n\r\n");
+			s->continued = true;
+		}
+		return 0;
+	}
+	s->continued = false;
 	if (http_session_take(s, in, req.head_len +
 				     (size_t)req.content_length) < 0) {
 		s->keep_alive = false;

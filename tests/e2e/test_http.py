@@ -561,3 +561,43 @@ def test_tls_garbage_and_plaintext(web):
     assert b"HTTP/1.1 200" not in out
     status, _, _ = curl(web, "/health", "https")
     assert status == 200
+
+
+def test_expect_continue(web):
+    """RFC 9110 §10.1.1: a client that sends Expect: 100-continue gets
+    the interim 100 before it sends the body."""
+    body = (AUTODISCOVER_REQ % "alice@example.test").encode()
+    s = socket.create_connection(web.addr("http"), timeout=SOCK_TIMEOUT)
+    try:
+        s.sendall(b"POST /autodiscover/autodiscover.xml HTTP/1.1\r\n"
+                  b"Host: x\r\nExpect: 100-continue\r\nConnection: close\r\n"
+                  b"Content-Length: %d\r\n\r\n" % len(body))
+        got = b""
+        while b"\r\n\r\n" not in got:
+            chunk = s.recv(4096)
+            assert chunk, got
+            got += chunk
+        assert got == b"HTTP/1.1 100 Continue\r\n\r\n"
+        s.sendall(body)
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+    finally:
+        s.close()
+    assert statuses(got) == [100, 200], got[:300]
+
+
+def test_client_leaves_mid_lookup(web):
+    """Clients that hang up while their domain lookup runs on a worker:
+    the late answer finds no connection (ASan checks at shutdown)."""
+    req = (b"GET /mail/config-v1.1.xml?emailaddress=a%40example.test "
+           b"HTTP/1.1\r\nHost: x\r\n\r\n")
+    for _ in range(40):
+        s = socket.create_connection(web.addr("http"), timeout=SOCK_TIMEOUT)
+        s.sendall(req * 3)
+        s.close()
+    status, _, _ = curl(web, "/health")
+    assert status == 200
+    assert web.alive()
