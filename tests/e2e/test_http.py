@@ -29,6 +29,8 @@ SERVER_CONFIG = {
     "mta_sts_max_age": "86400",
     "http_request_deadline": str(DEADLINE),
     "http_timeout": "10",
+    # Remote mail stays queued (pending) for the queue gauges.
+    "queue_delivery": "no",
 }
 
 
@@ -344,6 +346,29 @@ def test_metrics_count_events(web):
     assert metric(after, "postel_worker_queue_depth", {"pool": "store"}) >= 0
     assert metric(after, "postel_queue_messages") >= 0
     assert delta("postel_http_requests_total") >= 1
+
+
+def test_metrics_queue_gauges(web):
+    """The queue size by state comes from the store (counted at most
+    every few seconds): a message to a remote recipient, held by
+    queue_delivery = no, shows up as pending."""
+    base = metric(scrape(web), "postel_queue_recipients",
+                  {"state": "pending"}, default=0)
+    msg = (b"From: alice@example.test\r\nTo: someone@remote.test\r\n"
+           b"Subject: queued\r\nMessage-ID: <%s@example.test>\r\n\r\n"
+           b"hello\r\n" % unique("q").encode())
+    web.send("someone@remote.test", msg, sender="alice@example.test",
+             proto="submission")
+    deadline = time.monotonic() + 20
+    while True:
+        text = scrape(web)
+        n = metric(text, "postel_queue_recipients", {"state": "pending"},
+                   default=0)
+        if n >= base + 1 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert n == base + 1
+    assert metric(text, "postel_queue_messages") >= 1
 
 
 def test_metrics_restricted(server_factory):
