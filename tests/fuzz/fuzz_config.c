@@ -2,8 +2,9 @@
  * libFuzzer target for the configuration file parser (config_parse_text,
  * what config_load parses a file's contents with). Besides "no crash":
  * - success leaves every string terminated inside its array, listeners
- *   within CONFIG_MAX_LISTENERS with a known protocol and a real port,
- *   and the numeric keys within the bounds the key table sets;
+ *   within CONFIG_MAX_LISTENERS with a known protocol and a port (0:
+ *   none given, the default), and the numeric keys within the bounds the
+ *   key table sets;
  * - failure says where: "NAME:LINE: reason" with LINE one of the lines;
  * - parsing is deterministic: a second run gives the same struct;
  * - a comment line added in front, however long, changes nothing but
@@ -50,8 +51,9 @@ fuzz_config_valid(const struct config *c)
 	for (size_t i = 0; i < c->n_listeners; i++) {
 		const struct config_listen *l = &c->listeners[i];
 
+		/* Port 0: none given, config_finish sets the default. */
 		if ((int)l->proto < 0 || l->proto >= PROTO_COUNT ||
-		    l->port < 1 || l->port > 65535)
+		    l->port < 0 || l->port > 65535)
 			abort();
 		fuzz_config_terminated(l->addr, sizeof(l->addr));
 	}
