@@ -165,6 +165,14 @@ http_respond(struct http_session *s, int status, const char *ctype,
 		 : s->req.method == HTTP_METHOD_POST ? "POST" : "-",
 		 s->req.path != NULL ? log_q(s->req.path, s->req.path_len) : "-",
 		 status, body_len);
+	/* A request with a large body is answered: its buffer goes, so
+	 * kept-alive connections hold no more than a head's worth. */
+	if (s->req_cap > LIMIT_HTTP_HEAD) {
+		memset(&s->req, 0, sizeof(s->req));
+		free(s->req_buf);
+		s->req_buf = NULL;
+		s->req_cap = 0;
+	}
 	if (!s->keep_alive)
 		session_close(&s->base, "http_close");
 }

@@ -629,3 +629,16 @@ def test_client_leaves_mid_lookup(web):
     status, _, _ = curl(web, "/health")
     assert status == 200
     assert web.alive()
+
+
+def test_large_body_then_keepalive(web):
+    """A body near LIMIT_HTTP_BODY (64 KiB) is read whole and answered;
+    the connection then serves the next request."""
+    body = (AUTODISCOVER_REQ % "alice@example.test").replace(
+        "<Request>", "<Request><!--%s-->" % ("x" * 60000)).encode()
+    out = raw(web, b"POST /autodiscover/autodiscover.xml HTTP/1.1\r\n"
+              b"Host: x\r\nContent-Length: %d\r\n\r\n%s"
+              b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+              % (len(body), body))
+    assert statuses(out) == [200, 200], out[:300]
+    assert b"<LoginName>alice@example.test</LoginName>" in out
