@@ -417,6 +417,8 @@ conn_send(struct qconn *k, struct qjob *j)
 	k->msg.flags = j->msg.flags;
 	k->msg.fd = k->fd;
 	k->msg.size = j->msg.size > 0 ? (uint64_t)j->msg.size : 0;
+	k->msg.prefix = j->msg.prefix;
+	k->msg.prefix_len = strlen(j->msg.prefix);
 	k->msg.rcpts = k->rcpts;
 	k->msg.n_rcpts = j->n;
 	k->job = j;

@@ -22,7 +22,7 @@ _Static_assert(STORE_NOTIFY_FAILURE == 2 && STORE_NOTIFY_NEVER == 8,
 	       "NOTIFY bits as the SQL reads them");
 
 /* Columns of SQ_QMSG_COLS and SQ_QRCPT_COLS. */
-#define SQ_QMSG_NCOLS 10
+#define SQ_QMSG_NCOLS 11
 
 static void
 sq_col_copy(char *dst, size_t dstlen, sqlite3_stmt *s, int col)
@@ -45,6 +45,7 @@ store_sq_qmsg_from_row(sqlite3_stmt *s, int c, struct store_queue_msg *m)
 	m->flags = (unsigned)sqlite3_column_int64(s, c + 7);
 	m->created = sqlite3_column_int64(s, c + 8);
 	m->held = sqlite3_column_int(s, c + 9) != 0;
+	sq_col_copy(m->prefix, sizeof(m->prefix), s, c + 10);
 }
 
 void
@@ -132,6 +133,10 @@ sq_queue_check(struct store *st, const struct store_queue_new *m)
 		store_sq_fail(st, "ENVID too long");
 		return -1;
 	}
+	if (m->prefix != NULL && strlen(m->prefix) > STORE_QUEUE_PREFIX_MAX) {
+		store_sq_fail(st, "header prefix too long");
+		return -1;
+	}
 	for (size_t i = 0; i < m->n_rcpts; i++) {
 		const struct store_queue_rcpt_new *r = &m->rcpts[i];
 
@@ -194,6 +199,8 @@ sq_queue_msg_add(struct store *st, const struct store_queue_new *m,
 	sqlite3_bind_int(s, 6, (int)m->ret);
 	sqlite3_bind_int64(s, 7, m->flags);
 	sqlite3_bind_int64(s, 8, m->created);
+	sqlite3_bind_text(s, 9, m->prefix != NULL ? m->prefix : "", -1,
+			  SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		*msg_id_r = sqlite3_column_int64(s, 0);

@@ -18,7 +18,7 @@
  * the order store_sqlite_queue.c reads them. */
 #define SQ_QMSG_COLS \
 	"m.id, m.qid, b.path, m.size, m.env_from, m.envid, m.ret, m.flags," \
-	" m.created, m.held"
+	" m.created, m.held, m.prefix"
 #define SQ_QRCPT_COLS \
 	"r.id, r.msg_id, r.addr, r.domain, r.orcpt, r.notify, r.state," \
 	" r.notice, r.warned, r.attempts, r.next_attempt, r.last_attempt," \
@@ -273,8 +273,8 @@ const char *const store_sq_sql[SQ_COUNT] = {
 	/* ---- The outbound queue (store_queue.h) ---- */
 	[SQ_QUEUE_MSG_ADD] =
 		"INSERT INTO queue_msgs (qid, blob_id, size, env_from, envid,"
-		" ret, flags, created, held)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0) RETURNING id",
+		" ret, flags, created, held, prefix)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9) RETURNING id",
 	[SQ_QUEUE_RCPT_ADD] =
 		"INSERT INTO queue_rcpts (msg_id, addr, domain, orcpt, notify,"
 		" state, notice, next_attempt, last_attempt, status, reply)"
