@@ -64,6 +64,7 @@ test_add_due(void **state)
 	assert_int_equal(it[0].msg.size, 1234);
 	assert_int_equal(it[0].msg.created, T0);
 	assert_false(it[0].msg.held);
+	assert_string_equal(it[0].msg.prefix, "");
 	/* The local part as given, the routing key lower-cased. */
 	assert_string_equal(it[0].rcpt.addr, "Bob@Remote.Example");
 	assert_string_equal(it[0].rcpt.domain, "remote.example");
@@ -97,6 +98,28 @@ test_add_due(void **state)
 	assert_int_equal(serial(f->st), s0);
 	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM queue_msgs"), 1);
 	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM blobs"), 1);
+
+	/* The header prefix (DKIM signatures, schema v6) comes back as
+	 * given; one over STORE_QUEUE_PREFIX_MAX is refused. */
+	{
+		char *big = malloc(STORE_QUEUE_PREFIX_MAX + 2);
+		struct store_queue_entry e;
+
+		assert_non_null(big);
+		memset(big, 'x', STORE_QUEUE_PREFIX_MAX + 1);
+		big[STORE_QUEUE_PREFIX_MAX + 1] = '\0';
+		r[1].addr = "carol@other.example";
+		bad.prefix = big;
+		assert_int_equal(store_queue_add(f->st, &bad, NULL, &err), -1);
+		assert_string_equal(err, "header prefix too long");
+		free(big);
+		bad.prefix = "DKIM-Signature: v=1; a=ed25519-sha256\r\n";
+		assert_int_equal(store_queue_add(f->st, &bad, NULL, &err), 0);
+		assert_int_equal(store_queue_get(f->st, "00000000000000bb", &e),
+				 1);
+		assert_string_equal(e.msg.prefix, bad.prefix);
+		store_queue_entry_fini(&e);
+	}
 }
 
 static void
