@@ -83,6 +83,20 @@ def test_submission_signed_twice_and_verified_by_dkimpy(
     wait_for(lambda: queue_gone(srv, qid), what="the queue to empty")
 
 
+def test_large_message_signed(dns_server, server_factory, peer_factory):
+    """A message larger than the spool's buffer is written by io workers
+    and signed there, from the complete file."""
+    srv, peer, _ = prepare(dns_server, server_factory, peer_factory)
+    token = unique("large")
+    body = "".join("line %06d of a long message body  \r\n" % i
+                   for i in range(40000))
+    submit(srv, ["r@peer.test"], message(token, to="r@peer.test",
+                                           body=body))
+    msg = received(peer, token)
+    assert len(msg) > 1000000
+    check_signed(srv, msg, DOMAIN)
+
+
 def test_our_verifier_agrees(dns_server, server_factory, peer_factory):
     """The received message verifies with `postel dkim verify` too, the
     published records served by the test DNS server."""
