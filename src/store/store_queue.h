@@ -108,7 +108,6 @@ struct store_queue_msg {
 	unsigned flags;
 	int64_t created;
 	bool held;                 /* queue hold: not tried until release */
-	char prefix[STORE_QUEUE_PREFIX_MAX + 1]; /* store_queue_new */
 };
 
 /* A recipient as stored. */
@@ -136,7 +135,13 @@ struct store_queue_rcpt {
 struct store_queue_item {
 	struct store_queue_msg msg;
 	struct store_queue_rcpt rcpt;
+	/* The message's header prefix (store_queue_new), malloc'ed, or
+	 * NULL when it has none: only the scheduler's reads carry it, so
+	 * the administrator's lists hold no signatures in memory. */
+	char *prefix;
 };
+/* Frees each item's prefix, then the array. */
+void store_queue_items_free(struct store_queue_item *items, size_t n);
 
 /* A message with all its recipients (queue list/show, notices). */
 struct store_queue_entry {

@@ -22,7 +22,7 @@ _Static_assert(STORE_NOTIFY_FAILURE == 2 && STORE_NOTIFY_NEVER == 8,
 	       "NOTIFY bits as the SQL reads them");
 
 /* Columns of SQ_QMSG_COLS and SQ_QRCPT_COLS. */
-#define SQ_QMSG_NCOLS 11
+#define SQ_QMSG_NCOLS 10
 
 static void
 sq_col_copy(char *dst, size_t dstlen, sqlite3_stmt *s, int col)
@@ -45,7 +45,6 @@ store_sq_qmsg_from_row(sqlite3_stmt *s, int c, struct store_queue_msg *m)
 	m->flags = (unsigned)sqlite3_column_int64(s, c + 7);
 	m->created = sqlite3_column_int64(s, c + 8);
 	m->held = sqlite3_column_int(s, c + 9) != 0;
-	sq_col_copy(m->prefix, sizeof(m->prefix), s, c + 10);
 }
 
 void
@@ -274,9 +273,15 @@ static int
 sq_item_row(sqlite3_stmt *s, void *elem)
 {
 	struct store_queue_item *it = elem;
+	const unsigned char *prefix = sqlite3_column_text(s, 0);
 
-	store_sq_qmsg_from_row(s, 0, &it->msg);
-	store_sq_qrcpt_from_row(s, SQ_QMSG_NCOLS, &it->rcpt);
+	/* Column 0: the prefix; then the message's and recipient's. */
+	store_sq_qmsg_from_row(s, 1, &it->msg);
+	store_sq_qrcpt_from_row(s, 1 + SQ_QMSG_NCOLS, &it->rcpt);
+	it->prefix = NULL;
+	if (prefix != NULL && prefix[0] != '\0' &&
+	    (it->prefix = strdup((const char *)prefix)) == NULL)
+		return -1;
 	return 0;
 }
 
@@ -305,7 +310,7 @@ store_sqlite_queue_due(struct store *st, int64_t now, size_t limit,
 			   &v, &n);
 	if (rc != SQLITE_DONE) {
 		*err_r = store_sq_rows_err(st, rc);
-		free(v);
+		store_queue_items_free(v, n);
 		return -1;
 	}
 	*items_r = v;

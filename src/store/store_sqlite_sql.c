@@ -18,7 +18,7 @@
  * the order store_sqlite_queue.c reads them. */
 #define SQ_QMSG_COLS \
 	"m.id, m.qid, b.path, m.size, m.env_from, m.envid, m.ret, m.flags," \
-	" m.created, m.held, m.prefix"
+	" m.created, m.held"
 #define SQ_QRCPT_COLS \
 	"r.id, r.msg_id, r.addr, r.domain, r.orcpt, r.notify, r.state," \
 	" r.notice, r.warned, r.attempts, r.next_attempt, r.last_attempt," \
@@ -284,7 +284,7 @@ const char *const store_sq_sql[SQ_COUNT] = {
 		"UPDATE queue_serial SET serial = serial + 1 WHERE id = 1",
 	/* state = 0 literally: the partial index queue_rcpts_due. */
 	[SQ_QUEUE_DUE] =
-		"SELECT " SQ_QMSG_COLS ", " SQ_QRCPT_COLS
+		"SELECT m.prefix, " SQ_QMSG_COLS ", " SQ_QRCPT_COLS
 		" FROM queue_rcpts r JOIN queue_msgs m ON m.id = r.msg_id"
 		" JOIN blobs b ON b.id = m.blob_id"
 		" WHERE r.state = 0 AND r.next_attempt <= ?1"
