@@ -7,11 +7,14 @@
  * configured resolver (the server's in-loop resolver, dns.h) and prints
  * one line per signature; exit 0 when at least one passed.
  */
+#include <errno.h>
 #include <event2/event.h>
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +23,7 @@
 #include "../mailauth/dkim.h"
 #include "../mailauth/dkim_keys.h"
 #include "../server/privdrop.h"
+#include "../store/store.h"
 #include "cli.h"
 #include "cli_util.h"
 
@@ -45,6 +49,46 @@ cli_dkim_domain(const char *in, char *out)
 	return 0;
 }
 
+/* Keys only for a hosted domain, or the host name (the From: domain of
+ * our DSNs). The store is opened in a child, which drops privileges
+ * (cli_store_open) while this process keeps root to write the keys.
+ * 0 yes, -1 no or error (printed). */
+static int
+cli_dkim_hosted(const struct config *cfg, const char *domain)
+{
+	int status = 0;
+	pid_t pid;
+
+	if (strcasecmp(domain, cfg->hostname) == 0)
+		return 0;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		cli_err("cannot fork");
+		return -1;
+	}
+	if (pid == 0) {
+		struct store *st = cli_store_open(cfg);
+		int r = st != NULL ? store_domain_exists(st, domain) : -1;
+
+		if (r == 0)
+			cli_err("%s is not a hosted domain (postel domain add) "
+				"nor the host name", domain);
+		else if (r < 0 && st != NULL)
+			cli_store_err(domain, st->err);
+		if (st != NULL)
+			cli_store_close(cfg, &st);
+		_exit(r > 0 ? 0 : 1);
+	}
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			cli_err("cannot wait for the store check");
+			return -1;
+		}
+	}
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
 static int
 cli_dkim_generate(const struct config *cfg, const char *dom, bool rotate)
 {
@@ -54,7 +98,8 @@ cli_dkim_generate(const struct config *cfg, const char *dom, bool rotate)
 	gid_t gid = (gid_t)-1;
 	uid_t uid;
 
-	if (cli_dkim_domain(dom, domain) < 0)
+	if (cli_dkim_domain(dom, domain) < 0 ||
+	    cli_dkim_hosted(cfg, domain) < 0)
 		return CLI_EXIT_ERR;
 	if (geteuid() == 0 &&
 	    privdrop_user_ids(cfg->run_user, &uid, &gid) < 0) {

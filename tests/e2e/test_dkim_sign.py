@@ -161,6 +161,11 @@ def test_unsigned_without_keys(dns_server, server_factory, peer_factory):
 
 def test_key_files_and_rotation(server_factory):
     srv = server_factory()
+    # Keys only for a hosted domain or the host name (DSNs' From:).
+    r = srv.cli("dkim", "generate", "elsewhere.test")
+    assert r.returncode == 1 and "not a hosted domain" in r.stderr
+    assert not os.path.exists(os.path.join(srv.dir, "dkim",
+                                           "elsewhere.test"))
     assert srv.cli("dkim", "generate", DOMAIN).returncode == 0
     r = srv.cli("dkim", "generate", DOMAIN)
     assert r.returncode == 1 and "rotate" in r.stderr
