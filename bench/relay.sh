@@ -5,7 +5,8 @@
 # root. Knobs: BENCH_RELAY_MESSAGES (5000) BENCH_RELAY_LENGTH (4096)
 # BENCH_RELAY_SESSIONS (20) BENCH_RELAY_REPEAT (3) BENCH_DEAD_MESSAGES
 # (100000; 0 skips)
-# BENCH_RELAY_TARGETS ("postel postfix") POSTEL_BIN.
+# BENCH_RELAY_TARGETS ("postel postfix"; "postel-dkim" signs with DKIM)
+# POSTEL_BIN.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 if [ -z "${POSTEL_BIN:-}" ]; then

@@ -10,6 +10,7 @@ PKGS=(
 	python3-fusepy fuse3
 	libunbound-dev dns-root-data python3-dnslib python3-aiosmtpd postfix
 	ldnsutils
+	python3-dkim python3-nacl
 	fail2ban systemd groff-base man-db mandoc
 	curl prometheus
 )

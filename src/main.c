@@ -49,6 +49,10 @@ usage(FILE *f)
 		"  queue hold|release|delete|bounce ID\n"
 		"  route DOMAIN | route --host HOST   (where mail for DOMAIN"
 		" would go; exit 0 routable, 1 not)\n"
+		"  dkim generate|rotate DOMAIN | dkim list [DOMAIN]"
+		" | dkim remove DOMAIN SELECTOR\n"
+		"  dkim verify < MESSAGE   (checks every DKIM-Signature)\n"
+		"  dns DOMAIN   (the DNS records to publish for DOMAIN)\n"
 		"  version   (also --version)\n"
 		"COMMAND --help prints that command's usage.\n"
 		"PROTO: smtp submission submissions pop3 pop3s imap imaps "
@@ -172,6 +176,18 @@ cmd_route(const struct config *cfg, int argc, char **argv)
 	return cli_route(cfg, argc - 1, argv + 1);
 }
 
+static int
+cmd_dkim(const struct config *cfg, int argc, char **argv)
+{
+	return cli_dkim(cfg, argc - 1, argv + 1);
+}
+
+static int
+cmd_dns(const struct config *cfg, int argc, char **argv)
+{
+	return cli_dns(cfg, argc - 1, argv + 1);
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(const struct config *cfg, int argc, char **argv);
@@ -182,6 +198,8 @@ static const struct {
 	{ "alias", cmd_alias },
 	{ "queue", cmd_queue },
 	{ "route", cmd_route },
+	{ "dkim", cmd_dkim },
+	{ "dns", cmd_dns },
 	{ "version", cmd_version },
 };
 

@@ -21,5 +21,9 @@ int cli_queue(const struct config *cfg, int argc, char **argv);
 /* route DOMAIN | route --host HOST (cli_route.c; argv[0] is DOMAIN or
  * --host): 0 routable, 1 not (or error), 2 usage. */
 int cli_route(const struct config *cfg, int argc, char **argv);
+/* dkim generate|rotate|list|remove|verify (cli_dkim.c). */
+int cli_dkim(const struct config *cfg, int argc, char **argv);
+/* dns DOMAIN: the records to publish (cli_dns.c). */
+int cli_dns(const struct config *cfg, int argc, char **argv);
 
 #endif

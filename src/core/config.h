@@ -121,6 +121,9 @@ struct config {
 	 * nothing is sent and no notice goes out (maintenance, or a site
 	 * that delivers only when told, Postfix's defer_transports). */
 	bool queue_delivery;
+	/* dkim_sign = no: messages are queued unsigned even for domains
+	 * with DKIM keys (issue 10; keys: postel dkim generate). */
+	bool dkim_sign;
 	int retry_min;        /* seconds, first retry / backoff floor */
 	int retry_max;        /* seconds, backoff ceiling */
 	int queue_lifetime;   /* seconds a message may stay queued */

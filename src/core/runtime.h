@@ -24,6 +24,7 @@ struct conn;
 struct ssl_ctx_st;
 struct server_priv;
 struct runtime_reg;
+struct dkim_keyring;
 struct dns;
 struct queue;
 
@@ -45,6 +46,9 @@ struct server {
 	 * protocols reach the queue only through server_queue_kick(). */
 	struct dns *dns;
 	struct queue *queue;
+	/* DKIM signing keys (mailauth/dkim.h): loaded at start, replaced on
+	 * SIGHUP; take a reference with dkim_keyring_get(&srv->dkim). */
+	struct dkim_keyring *dkim;
 	void (*queue_kick_fn)(struct queue *q, bool notices);
 	bool draining;              /* SIGTERM: finishing in-flight work */
 };

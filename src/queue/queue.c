@@ -70,7 +70,7 @@ round_apply(struct store *st, void *arg, const char **err_r)
 	size_t taken = 0;
 	int rc;
 
-	free(r->items);
+	store_queue_items_free(r->items, r->n);
 	r->items = NULL;
 	r->n = 0;
 	if (store_queue_due(st, r->now, QUEUE_BATCH, &r->items, &r->n,
@@ -101,22 +101,23 @@ round_done(void *arg, int result)
 {
 	struct qround *r = arg;
 	struct queue *q = r->q;
+	size_t n = r->n;
 
 	queue_job_end(q);
 	q->round_busy = false;
 	if (result != 0) {
 		/* Not committed: nothing is leased; try again later. */
 		log_error(NULL, "queue_round", " reason=commit");
-		r->n = 0;
+		n = 0;
 	}
-	if (!q->stopping && r->n > 0) {
-		q->mem_items += r->n;
-		queue_dest_add(q, r->items, r->n);
+	if (!q->stopping && n > 0) {
+		q->mem_items += n;
+		queue_dest_add(q, r->items, n);
 		/* A full batch: more may be due now. */
-		if (r->n == QUEUE_BATCH)
+		if (n == QUEUE_BATCH)
 			q->round_want = true;
 	}
-	free(r->items);
+	store_queue_items_free(r->items, r->n);
 	free(r);
 	if (q->stopping)
 		return;

@@ -72,6 +72,7 @@ queue_job_free(struct qjob *j)
 	if (j == NULL)
 		return;
 	free(j->rcpts);
+	free(j->prefix);
 	free(j);
 }
 
@@ -112,12 +113,17 @@ job_push_back(struct qdest *d, struct qjob *j)
 /* cap: the most recipients the job may take; its array grows to it
  * (most messages have one recipient per destination). */
 static struct qjob *
-job_new(const struct store_queue_msg *m, size_t cap, int64_t now)
+job_new(const struct store_queue_msg *m, const char *prefix, size_t cap,
+	int64_t now)
 {
 	struct qjob *j = calloc(1, sizeof(*j));
 
 	if (j == NULL)
 		return NULL;
+	if (prefix != NULL && (j->prefix = strdup(prefix)) == NULL) {
+		free(j);
+		return NULL;
+	}
 	j->msg = *m;
 	j->cap = cap;
 	j->leased_at = now;
@@ -206,7 +212,7 @@ dest_add_item(struct queue *q, const struct store_queue_item *it,
 		if (j->msg.id == it->msg.id && j->n < j->cap)
 			break;
 	if (j == NULL) {
-		if ((j = job_new(&it->msg, per_tx, now)) == NULL)
+		if ((j = job_new(&it->msg, it->prefix, per_tx, now)) == NULL)
 			return -1;
 		job_push_back(d, j);
 	}
@@ -417,6 +423,8 @@ conn_send(struct qconn *k, struct qjob *j)
 	k->msg.flags = j->msg.flags;
 	k->msg.fd = k->fd;
 	k->msg.size = j->msg.size > 0 ? (uint64_t)j->msg.size : 0;
+	k->msg.prefix = j->prefix;
+	k->msg.prefix_len = j->prefix != NULL ? strlen(j->prefix) : 0;
 	k->msg.rcpts = k->rcpts;
 	k->msg.n_rcpts = j->n;
 	k->job = j;
@@ -493,7 +501,8 @@ tx_retry_job(struct qjob *retry, const struct qjob *j, size_t i)
 {
 	struct qjob *r = retry;
 
-	if (r == NULL && (r = job_new(&j->msg, j->n, j->leased_at)) == NULL)
+	if (r == NULL && (r = job_new(&j->msg, j->prefix, j->n,
+					   j->leased_at)) == NULL)
 		return NULL;
 	if (job_add(r, &j->rcpts[i]) < 0) {
 		if (retry == NULL)

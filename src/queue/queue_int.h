@@ -56,6 +56,7 @@ struct event;
 struct qjob {
 	struct qjob *next;
 	struct store_queue_msg msg;
+	char *prefix;            /* sent before the file (DKIM), or NULL */
 	struct store_queue_rcpt *rcpts;
 	size_t n, alloc, cap;
 	int64_t leased_at;

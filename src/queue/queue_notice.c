@@ -21,11 +21,13 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../core/log.h"
 #include "../core/runtime.h"
 #include "../core/workers.h"
+#include "../mailauth/dkim.h"
 #include "../store/blob.h"
 #include "../store/commit.h"
 #include "../util/buf.h"
@@ -56,6 +58,7 @@ struct qnote {
 	char **remote;           /* queue the DSN to these */
 	bool used;               /* the commit stored the DSN */
 	char **orphans;
+	char *prefix;            /* its DKIM-Signature fields, or NULL */
 };
 
 struct qnotices {
@@ -63,6 +66,7 @@ struct qnotices {
 	const struct config *cfg;
 	struct qnote **notes;
 	size_t n_notes;
+	struct dkim_keyring *kr; /* DKIM keys to sign DSNs, or NULL */
 	size_t n_entries;        /* as read: a full batch reads again */
 	size_t pending;          /* commits in flight */
 	bool queued;             /* a DSN went into the queue */
@@ -90,6 +94,7 @@ note_free(struct qnote *n)
 	free(n->accounts);
 	store_strv_free(n->remote);
 	store_strv_free(n->orphans);
+	free(n->prefix);
 	free(n);
 }
 
@@ -155,6 +160,30 @@ memchr_8bit(const uint8_t *p, size_t len)
 	return false;
 }
 
+/* The DKIM signatures of a DSN (dsn.c's From: is postmaster of our host
+ * name), when its domain has keys; unsigned otherwise. */
+static void
+note_sign(struct qnotices *b, struct qnote *n, const struct buf *msg)
+{
+	struct buf sig;
+	const char *why = NULL;
+	int rc;
+
+	if (b->kr == NULL)
+		return;
+	buf_init(&sig, STORE_QUEUE_PREFIX_MAX + 1);
+	rc = dkim_keyring_sign(b->kr, (const char *)msg->data, msg->len,
+			       time(NULL), &sig, &why);
+	if (rc > 0 && buf_append(&sig, "", 1) == 0) {
+		n->prefix = (char *)sig.data; /* taken */
+		return;
+	}
+	if (rc != 0)
+		log_error(NULL, "dkim_sign", " dsn_to=%s reason=%s",
+			  log_qs(n->to), log_qs(why ? why : "too long"));
+	buf_fini(&sig);
+}
+
 static int
 note_write(struct qnotices *b, const struct store_queue_entry *e,
 	   struct qnote *n, const struct dsn_rcpt *dr)
@@ -193,6 +222,7 @@ note_write(struct qnotices *b, const struct store_queue_entry *e,
 			n->flags |= STORE_QMSG_8BIT;
 		if (memchr_8bit((const uint8_t *)n->to, strlen(n->to)))
 			n->flags |= STORE_QMSG_SMTPUTF8;
+		note_sign(b, n, &out);
 		rc = 0;
 	}
 	buf_fini(&out);
@@ -368,6 +398,7 @@ note_store(struct store *st, struct qnote *n, const char **err_r)
 	qm.from = "";
 	qm.flags = n->flags;
 	qm.created = queue_now();
+	qm.prefix = n->prefix;
 	qm.rcpts = rows;
 	qm.n_rcpts = nr;
 	rc = store_queue_add(st, &qm, &id, err_r);
@@ -417,6 +448,7 @@ notices_finish(struct qnotices *b)
 		queue_round_maybe(q);
 	}
 	free(b->notes);
+	dkim_keyring_unref(&b->kr);
 	free(b);
 	if (again || q->notice_want) {
 		q->notice_want = false;
@@ -499,6 +531,8 @@ queue_notice_start(struct queue *q)
 	q->notice_want = false;
 	b->q = q;
 	b->cfg = &q->srv->cfg;
+	if (b->cfg->dkim_sign)
+		b->kr = dkim_keyring_get(&q->srv->dkim);
 	queue_job_begin(q);
 	workers_submit(q->srv->workers, notices_work, notices_done, b);
 }

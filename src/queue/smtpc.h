@@ -80,6 +80,9 @@ struct smtpc_msg {
 	unsigned flags;          /* enum store_queue_flag (8BIT, SMTPUTF8) */
 	int fd;                  /* the message file, read from offset 0 */
 	uint64_t size;
+	/* Sent before the file (its DKIM-Signature fields), or NULL. */
+	const char *prefix;
+	size_t prefix_len;
 	struct smtpc_rcpt *rcpts;
 	size_t n_rcpts;
 	/* Result for the whole transaction: MAIL's or DATA's reply, or the

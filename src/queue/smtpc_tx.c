@@ -190,6 +190,28 @@ smtpc_tx_begin(struct smtpc *c)
 
 /* ---- the message --------------------------------------------------- */
 
+/* Up to n octets of the message as sent (the prefix, then the file) from
+ * offset off: the count, 0 at the end, -1 (errno) on a read error. */
+static ssize_t
+smtpc_tx_read(const struct smtpc_msg *m, uint8_t *p, size_t n, uint64_t off)
+{
+	size_t got = 0;
+	ssize_t r;
+
+	if (off < m->prefix_len) {
+		got = m->prefix_len - (size_t)off < n ? m->prefix_len -
+							(size_t)off : n;
+		memcpy(p, m->prefix + off, got);
+		if (got == n)
+			return (ssize_t)got;
+		off += got;
+	}
+	r = pread(m->fd, p + got, n - got, (off_t)(off - m->prefix_len));
+	if (r < 0)
+		return got > 0 ? (ssize_t)got : -1;
+	return (ssize_t)(got + (size_t)r);
+}
+
 /* RFC 6152 §3 asks 8-bit data only of a server with 8BITMIME: convert it
  * (quoted-printable) or give up. 0 ready, -1 refused (done). */
 static int
@@ -200,16 +222,18 @@ smtpc_tx_downgrade(struct smtpc *c)
 	ssize_t n = 0;
 	int rc;
 
-	buf_init(&in, (size_t)m->size + 1);
-	if (buf_reserve(&in, (size_t)m->size + 1) < 0) {
+	size_t total = (size_t)m->size + m->prefix_len;
+
+	buf_init(&in, total + 1);
+	if (buf_reserve(&in, total + 1) < 0) {
 		smtpc_tx_refuse(c, 451, "4.3.0", "out of memory");
 		return -1;
 	}
-	while (in.len <= m->size &&
-	       (n = pread(m->fd, in.data + in.len, in.cap - in.len,
-			  (off_t)in.len)) > 0)
+	while (in.len <= total &&
+	       (n = smtpc_tx_read(m, in.data + in.len, in.cap - in.len,
+				  in.len)) > 0)
 		in.len += (size_t)n;
-	if (n < 0 || in.len != m->size) {
+	if (n < 0 || in.len != total) {
 		buf_fini(&in);
 		smtpc_tx_refuse(c, 451, "4.3.0", "cannot read the message");
 		return -1;
@@ -299,7 +323,7 @@ smtpc_tx_body(struct smtpc *c)
 		p = c->conv.data + c->body_off;
 		n = (ssize_t)want;
 	} else if (want > 0) {
-		n = pread(c->m->fd, chunk, want, (off_t)c->body_off);
+		n = smtpc_tx_read(c->m, chunk, want, c->body_off);
 		if (n <= 0) {
 			smtpc_reply_set(&r, 451, "4.3.0", "cannot read the "
 					"message: %s", n < 0 ? strerror(errno)
@@ -451,7 +475,7 @@ smtpc_tx_start(struct smtpc *c)
 	char text[160];
 
 	c->use_conv = false;
-	c->body_len = m->size;
+	c->body_len = m->size + m->prefix_len;
 	/* RFC 6531 §3.4: no SMTPUTF8, no way to send it. */
 	if ((m->flags & STORE_QMSG_SMTPUTF8) &&
 	    !(c->ext & SMTPC_EXT_SMTPUTF8)) {

@@ -35,6 +35,7 @@
 #include "../core/tls.h"
 #include "../core/workers.h"
 #include "../dns/dns.h"
+#include "../mailauth/dkim.h"
 #include "../queue/queue.h"
 #include "keyhelper.h"
 #include "listener.h"
@@ -134,6 +135,32 @@ server_reopen_log(void)
 }
 
 static void
+server_dkim_warn(const char *domain, const char *why)
+{
+	log_error(NULL, "dkim_keys", " domain=%s reason=%s", log_qs(domain),
+		  log_qs(why));
+}
+
+/* The DKIM signing keys (DATA_DIR/dkim), at start and on SIGHUP; signing
+ * in flight keeps the keyring it took. */
+static void
+server_dkim_load(struct server *srv)
+{
+	struct dkim_keyring *kr;
+
+	if (!srv->cfg.dkim_sign)
+		return;
+	kr = dkim_keyring_load(srv->cfg.data_dir, server_dkim_warn);
+	if (kr == NULL) {
+		log_error(NULL, "dkim_keys", " reason=%s kept=old",
+			  log_qs("out of memory"));
+		return;
+	}
+	log_info(NULL, "dkim_keys", " domains=%zu", dkim_keyring_count(kr));
+	dkim_keyring_set(&srv->dkim, kr);
+}
+
+static void
 sigusr1_cb(evutil_socket_t sig, short what, void *arg)
 {
 	server_reopen_log();
@@ -148,6 +175,7 @@ sighup_cb(evutil_socket_t sig, short what, void *arg)
 	size_t cert_len = 0, key_len = 0;
 
 	server_reopen_log();
+	server_dkim_load(srv);
 
 	/* Started as root: the files may be root's alone; the helper reads
 	 * them and answers on the loop. */
@@ -316,6 +344,7 @@ server_free_parts(struct server *srv)
 	 * still in flight is cut, its recipients stay leased until the next
 	 * start frees them (queue.c). */
 	queue_free(&srv->queue);
+	dkim_keyring_set(&srv->dkim, NULL);
 	listener_free_all(srv);
 	if (p->sig_term) event_free(p->sig_term);
 	if (p->sig_int) event_free(p->sig_int);
@@ -408,6 +437,7 @@ server_run(struct server *srv)
 		goto out;
 	log_info(NULL, "dns_start", " resolvers=%zu dnssec_trust_anchor=%s",
 		 srv->cfg.n_resolvers, log_qs(srv->cfg.dnssec_trust_anchor));
+	server_dkim_load(srv);
 	/* The outbound queue (src/queue/queue.h) starts here, after the
 	 * resolver and before "ready". */
 	log_info(NULL, "start", " hostname=%s data=%s",

@@ -79,6 +79,14 @@ store_queue_entry_fini(struct store_queue_entry *e)
 }
 
 void
+store_queue_items_free(struct store_queue_item *items, size_t n)
+{
+	for (size_t i = 0; items != NULL && i < n; i++)
+		free(items[i].prefix);
+	free(items);
+}
+
+void
 store_queue_entries_free(struct store_queue_entry *e, size_t n)
 {
 	if (e == NULL)

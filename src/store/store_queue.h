@@ -58,6 +58,9 @@ enum store_queue_flag {
 #define STORE_QUEUE_ID_LEN 16     /* hex digits */
 #define STORE_QUEUE_ENVID_MAX 100 /* RFC 3461 §4.4 */
 #define STORE_QUEUE_REPLY_MAX 512 /* last reply/error kept per recipient */
+/* The header fields sent before a queued message (schema v6 prefix:
+ * its DKIM signatures, two take about 1.5 KB). */
+#define STORE_QUEUE_PREFIX_MAX 4096
 
 /* One recipient to queue (store_queue_add). */
 struct store_queue_rcpt_new {
@@ -85,6 +88,10 @@ struct store_queue_new {
 	enum store_ret ret;
 	unsigned flags;            /* enum store_queue_flag */
 	int64_t created;           /* arrival, unix seconds */
+	/* Header fields (each ending CRLF) sent before the message when it
+	 * is relayed: its DKIM-Signature fields (RFC 6376), made once when
+	 * queued. NULL or "" for none; at most STORE_QUEUE_PREFIX_MAX. */
+	const char *prefix;
 	const struct store_queue_rcpt_new *rcpts;
 	size_t n_rcpts;
 };
@@ -128,7 +135,13 @@ struct store_queue_rcpt {
 struct store_queue_item {
 	struct store_queue_msg msg;
 	struct store_queue_rcpt rcpt;
+	/* The message's header prefix (store_queue_new), malloc'ed, or
+	 * NULL when it has none: only the scheduler's reads carry it, so
+	 * the administrator's lists hold no signatures in memory. */
+	char *prefix;
 };
+/* Frees each item's prefix, then the array. */
+void store_queue_items_free(struct store_queue_item *items, size_t n);
 
 /* A message with all its recipients (queue list/show, notices). */
 struct store_queue_entry {
@@ -160,7 +173,8 @@ struct store_queue_update {
  * pending recipient gets next_attempt = created, attempts 0. The domain
  * of each recipient is taken from its address, lower-cased. Bumps the
  * queue serial. msg_id_r may be NULL. Errors: "queue id already exists",
- * "invalid address", "ENVID too long", "incomplete queue entry" (no qid,
+ * "invalid address", "ENVID too long", "header prefix
+ * too long", "incomplete queue entry" (no qid,
  * blob or recipient). */
 static inline int
 store_queue_add(struct store *st, const struct store_queue_new *m,

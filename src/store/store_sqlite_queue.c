@@ -132,6 +132,10 @@ sq_queue_check(struct store *st, const struct store_queue_new *m)
 		store_sq_fail(st, "ENVID too long");
 		return -1;
 	}
+	if (m->prefix != NULL && strlen(m->prefix) > STORE_QUEUE_PREFIX_MAX) {
+		store_sq_fail(st, "header prefix too long");
+		return -1;
+	}
 	for (size_t i = 0; i < m->n_rcpts; i++) {
 		const struct store_queue_rcpt_new *r = &m->rcpts[i];
 
@@ -194,6 +198,8 @@ sq_queue_msg_add(struct store *st, const struct store_queue_new *m,
 	sqlite3_bind_int(s, 6, (int)m->ret);
 	sqlite3_bind_int64(s, 7, m->flags);
 	sqlite3_bind_int64(s, 8, m->created);
+	sqlite3_bind_text(s, 9, m->prefix != NULL ? m->prefix : "", -1,
+			  SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		*msg_id_r = sqlite3_column_int64(s, 0);
@@ -267,9 +273,15 @@ static int
 sq_item_row(sqlite3_stmt *s, void *elem)
 {
 	struct store_queue_item *it = elem;
+	const unsigned char *prefix = sqlite3_column_text(s, 0);
 
-	store_sq_qmsg_from_row(s, 0, &it->msg);
-	store_sq_qrcpt_from_row(s, SQ_QMSG_NCOLS, &it->rcpt);
+	/* Column 0: the prefix; then the message's and recipient's. */
+	store_sq_qmsg_from_row(s, 1, &it->msg);
+	store_sq_qrcpt_from_row(s, 1 + SQ_QMSG_NCOLS, &it->rcpt);
+	it->prefix = NULL;
+	if (prefix != NULL && prefix[0] != '\0' &&
+	    (it->prefix = strdup((const char *)prefix)) == NULL)
+		return -1;
 	return 0;
 }
 
@@ -298,7 +310,7 @@ store_sqlite_queue_due(struct store *st, int64_t now, size_t limit,
 			   &v, &n);
 	if (rc != SQLITE_DONE) {
 		*err_r = store_sq_rows_err(st, rc);
-		free(v);
+		store_queue_items_free(v, n);
 		return -1;
 	}
 	*items_r = v;

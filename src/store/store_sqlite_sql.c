@@ -273,8 +273,8 @@ const char *const store_sq_sql[SQ_COUNT] = {
 	/* ---- The outbound queue (store_queue.h) ---- */
 	[SQ_QUEUE_MSG_ADD] =
 		"INSERT INTO queue_msgs (qid, blob_id, size, env_from, envid,"
-		" ret, flags, created, held)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0) RETURNING id",
+		" ret, flags, created, held, prefix)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9) RETURNING id",
 	[SQ_QUEUE_RCPT_ADD] =
 		"INSERT INTO queue_rcpts (msg_id, addr, domain, orcpt, notify,"
 		" state, notice, next_attempt, last_attempt, status, reply)"
@@ -284,7 +284,7 @@ const char *const store_sq_sql[SQ_COUNT] = {
 		"UPDATE queue_serial SET serial = serial + 1 WHERE id = 1",
 	/* state = 0 literally: the partial index queue_rcpts_due. */
 	[SQ_QUEUE_DUE] =
-		"SELECT " SQ_QMSG_COLS ", " SQ_QRCPT_COLS
+		"SELECT m.prefix, " SQ_QMSG_COLS ", " SQ_QRCPT_COLS
 		" FROM queue_rcpts r JOIN queue_msgs m ON m.id = r.msg_id"
 		" JOIN blobs b ON b.id = m.blob_id"
 		" WHERE r.state = 0 AND r.next_attempt <= ?1"

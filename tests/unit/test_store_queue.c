@@ -64,6 +64,7 @@ test_add_due(void **state)
 	assert_int_equal(it[0].msg.size, 1234);
 	assert_int_equal(it[0].msg.created, T0);
 	assert_false(it[0].msg.held);
+	assert_null(it[0].prefix);
 	/* The local part as given, the routing key lower-cased. */
 	assert_string_equal(it[0].rcpt.addr, "Bob@Remote.Example");
 	assert_string_equal(it[0].rcpt.domain, "remote.example");
@@ -97,6 +98,33 @@ test_add_due(void **state)
 	assert_int_equal(serial(f->st), s0);
 	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM queue_msgs"), 1);
 	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM blobs"), 1);
+
+	/* The header prefix (DKIM signatures, schema v6) comes back as
+	 * given; one over STORE_QUEUE_PREFIX_MAX is refused. */
+	{
+		char *big = malloc(STORE_QUEUE_PREFIX_MAX + 2);
+
+		assert_non_null(big);
+		memset(big, 'x', STORE_QUEUE_PREFIX_MAX + 1);
+		big[STORE_QUEUE_PREFIX_MAX + 1] = '\0';
+		r[1].addr = "carol@other.example";
+		bad.prefix = big;
+		assert_int_equal(store_queue_add(f->st, &bad, NULL, &err), -1);
+		assert_string_equal(err, "header prefix too long");
+		free(big);
+		bad.prefix = "DKIM-Signature: v=1; a=ed25519-sha256\r\n";
+		assert_int_equal(store_queue_add(f->st, &bad, NULL, &err), 0);
+		assert_int_equal(store_queue_due(f->st, T0, 10, &it, &n,
+						 &err), 0);
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(it[i].msg.qid, "00000000000000bb") == 0)
+				assert_string_equal(it[i].prefix, bad.prefix);
+			else
+				assert_null(it[i].prefix);
+		}
+		assert_int_equal(n, 4);
+		store_queue_items_free(it, n);
+	}
 }
 
 static void

@@ -1,0 +1,34 @@
+/*
+ * Internals shared by the DKIM files (dkim.h for the interface).
+ */
+#ifndef POSTEL_DKIM_INT_H
+#define POSTEL_DKIM_INT_H
+
+#include "dkim.h"
+
+struct buf;
+
+/* The data the header signature covers (RFC 6376 §3.7): the fields named
+ * in h[] (each name takes the last instance not yet used; a name with
+ * none left adds nothing), canonicalised, then the signature field with
+ * its b= value removed (sig_raw, the whole field, without its final
+ * CRLF). 0 or -1. */
+int dkim_header_data(const struct dkim_field *f, size_t nf,
+		     char (*h)[64], size_t n_h, enum dkim_canon c,
+		     const char *sig_raw, size_t sig_len, struct buf *out);
+
+/* Signs / verifies the header data with the algorithm's scheme
+ * (RSASSA-PKCS1-v1_5 with SHA-256, or Ed25519 over the SHA-256 hash of
+ * the data). sign: 0 or -1 (sig holds cap >= 1024); verify: 1 good,
+ * 0 bad, -1 error. */
+int dkim_crypto_sign(enum dkim_alg alg, struct evp_pkey_st *key,
+		     const void *data, size_t len, uint8_t *sig,
+		     size_t *sig_len);
+int dkim_crypto_verify(enum dkim_alg alg, struct evp_pkey_st *key,
+		       const void *data, size_t len, const uint8_t *sig,
+		       size_t sig_len);
+
+/* Is field f named name (case-insensitive)? */
+bool dkim_field_is(const struct dkim_field *f, const char *name);
+
+#endif

@@ -1,0 +1,448 @@
+/*
+ * DKIM verification (RFC 6376 §6) of every signature on a message, in
+ * two steps so that nothing blocks: dkim_verify_new does the CPU part
+ * (parsing, body hashes), the key records are then fetched (the
+ * asynchronous driver below does it over the in-loop resolver, the CLI
+ * uses the same), and dkim_verify_key checks each signature with its key.
+ *
+ * Results: pass; fail (body hash or signature mismatch, expired x=, l=
+ * beyond the body); neutral (verified, but l= leaves content unsigned);
+ * temperror (the key lookup failed for now); permerror (syntax, no key,
+ * revoked key, rsa-sha1, RSA under 1024 bits, key type mismatch).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "../dns/dns.h"
+#include "../util/buf.h"
+#include "dkim_int.h"
+
+struct dkim_vsig {
+	struct dkim_sig sig;
+	const char *raw;         /* the field, without its final CRLF */
+	size_t raw_len;
+	size_t val_off;          /* the value starts after the colon */
+	char keyname[DKIM_SELECTOR_MAX + DKIM_DOMAIN_MAX + 16];
+	struct dkim_result r;
+};
+
+struct dkim_verify {
+	const char *msg;
+	size_t len;
+	time_t now;
+	struct dkim_field *f;
+	size_t nf;
+	size_t n;
+	struct dkim_vsig s[DKIM_SIGS_MAX];
+};
+
+const char *
+dkim_status_name(enum dkim_status st)
+{
+	static const char *const names[] = { "none", "pass", "fail",
+		"neutral", "temperror", "permerror" };
+
+	return (unsigned)st < sizeof(names) / sizeof(*names) ? names[st]
+							     : "none";
+}
+
+static const char *
+dkim_alg_name(enum dkim_alg a)
+{
+	return a == DKIM_ALG_ED25519_SHA256 ? "ed25519-sha256"
+	       : a == DKIM_ALG_RSA_SHA1 ? "rsa-sha1" : "rsa-sha256";
+}
+
+static void
+dkim_set(struct dkim_vsig *vs, enum dkim_status st, const char *why)
+{
+	vs->r.status = st;
+	snprintf(vs->r.why, sizeof(vs->r.why), "%s", why);
+	vs->keyname[0] = '\0';
+}
+
+/* The body checks, before any key: 0 to go on, -1 decided. */
+static int
+dkim_check_body(struct dkim_verify *v, struct dkim_vsig *vs,
+		size_t body_off)
+{
+	const struct dkim_sig *s = &vs->sig;
+	struct dkim_body *b;
+	uint8_t hash[64];
+	uint64_t total;
+	int hl;
+
+	b = dkim_body_new(s->bcanon, s->alg == DKIM_ALG_RSA_SHA1 ? "sha1"
+				     : "sha256", s->has_l ? s->l : UINT64_MAX);
+	if (b == NULL) {
+		dkim_set(vs, DKIM_TEMPERROR, "out of memory");
+		return -1;
+	}
+	dkim_body_update(b, v->msg + body_off, v->len - body_off);
+	hl = dkim_body_final(b, hash, &total);
+	dkim_body_free(&b);
+	if (hl < 0) {
+		dkim_set(vs, DKIM_TEMPERROR, "hash failure");
+		return -1;
+	}
+	if (s->has_l && s->l > total) {
+		dkim_set(vs, DKIM_FAIL, "l= is longer than the body");
+		return -1;
+	}
+	if (s->has_l)
+		vs->r.unsigned_octets = total - s->l;
+	if ((size_t)hl != s->bh_len || memcmp(hash, s->bh, (size_t)hl) != 0) {
+		dkim_set(vs, DKIM_FAIL, "body hash mismatch (the body was "
+			 "changed)");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+dkim_verify_one(struct dkim_verify *v, struct dkim_vsig *vs,
+		size_t body_off)
+{
+	const char *why = NULL;
+	const char *val = vs->raw + vs->val_off;
+	size_t val_len = vs->raw_len - vs->val_off;
+
+	if (dkim_sig_parse(val, val_len, &vs->sig, &why) < 0) {
+		dkim_set(vs, DKIM_PERMERROR, why);
+		return;
+	}
+	memcpy(vs->r.domain, vs->sig.d, sizeof(vs->r.domain));
+	memcpy(vs->r.selector, vs->sig.s, sizeof(vs->r.selector));
+	memcpy(vs->r.auid, vs->sig.i, sizeof(vs->r.auid));
+	memcpy(vs->r.b, vs->sig.b_text, 8);
+	vs->r.b[8] = '\0';
+	vs->r.alg = dkim_alg_name(vs->sig.alg);
+	if (vs->sig.alg == DKIM_ALG_RSA_SHA1) {
+		dkim_set(vs, DKIM_PERMERROR, "rsa-sha1 is not accepted "
+			 "(RFC 8301)");
+		return;
+	}
+	if (vs->sig.has_x && vs->sig.x < (int64_t)v->now) {
+		dkim_set(vs, DKIM_FAIL, "signature expired (x=)");
+		return;
+	}
+	if (dkim_check_body(v, vs, body_off) < 0)
+		return;
+	{
+		size_t sl = strlen(vs->sig.s), dl = strlen(vs->sig.d);
+		memcpy(vs->keyname, vs->sig.s, sl);
+		memcpy(vs->keyname + sl, "._domainkey.", 12);
+		memcpy(vs->keyname + sl + 12, vs->sig.d, dl + 1);
+	}
+}
+
+struct dkim_verify *
+dkim_verify_new(const char *msg, size_t len, time_t now)
+{
+	struct dkim_verify *v = calloc(1, sizeof(*v));
+	size_t body_off;
+
+	if (v == NULL)
+		return NULL;
+	v->msg = msg;
+	v->len = len;
+	v->now = now;
+	v->f = calloc(DKIM_HEADER_FIELDS_MAX, sizeof(*v->f));
+	if (v->f == NULL) {
+		free(v);
+		return NULL;
+	}
+	if (dkim_header_split(msg, len, v->f, DKIM_HEADER_FIELDS_MAX, &v->nf,
+			      &body_off) < 0)
+		return v; /* no signature can be checked: none counted */
+	for (size_t i = 0; i < v->nf && v->n < DKIM_SIGS_MAX; i++) {
+		struct dkim_vsig *vs;
+		size_t l = v->f[i].len;
+
+		if (!dkim_field_is(&v->f[i], "dkim-signature"))
+			continue;
+		vs = &v->s[v->n++];
+		if (l > 0 && v->f[i].raw[l - 1] == '\n')
+			l--;
+		if (l > 0 && v->f[i].raw[l - 1] == '\r')
+			l--;
+		vs->raw = v->f[i].raw;
+		vs->raw_len = l;
+		vs->val_off = (size_t)((const char *)memchr(vs->raw, ':', l) -
+				       vs->raw) + 1;
+		vs->r.alg = "";
+		dkim_verify_one(v, vs, body_off);
+	}
+	return v;
+}
+
+void
+dkim_verify_free(struct dkim_verify **vp)
+{
+	if (*vp == NULL)
+		return;
+	free((*vp)->f);
+	free(*vp);
+	*vp = NULL;
+}
+
+size_t
+dkim_verify_count(const struct dkim_verify *v)
+{
+	return v->n;
+}
+
+const char *
+dkim_verify_keyname(const struct dkim_verify *v, size_t i)
+{
+	return i < v->n && v->s[i].keyname[0] != '\0' ? v->s[i].keyname
+						      : NULL;
+}
+
+const struct dkim_result *
+dkim_verify_result(const struct dkim_verify *v, size_t i)
+{
+	return &v->s[i].r;
+}
+
+/* The public key of a record, checked against RFC 8301. NULL with why. */
+static EVP_PKEY *
+dkim_pubkey(const struct dkim_keyrec *k, struct dkim_vsig *vs,
+	    char *why, size_t cap)
+{
+	const unsigned char *p = k->p;
+	EVP_PKEY *key;
+	int bits;
+
+	if (k->k == DKIM_KEY_ED25519) {
+		key = k->p_len == 32 ? EVP_PKEY_new_raw_public_key(
+			EVP_PKEY_ED25519, NULL, k->p, k->p_len) : NULL;
+		if (key == NULL)
+			snprintf(why, cap, "bad Ed25519 key in the record");
+		return key;
+	}
+	key = d2i_PUBKEY(NULL, &p, (long)k->p_len);
+	if (key == NULL) {
+		p = k->p; /* some publish the bare RSAPublicKey */
+		key = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, (long)k->p_len);
+	}
+	if (key == NULL || EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA) {
+		EVP_PKEY_free(key);
+		snprintf(why, cap, "bad RSA key in the record");
+		return NULL;
+	}
+	bits = EVP_PKEY_get_bits(key);
+	vs->r.key_bits = (unsigned)bits;
+	if (bits < DKIM_RSA_MIN_BITS) {
+		EVP_PKEY_free(key);
+		snprintf(why, cap, "RSA key of %d bits (under %d, RFC 8301)",
+			 bits, DKIM_RSA_MIN_BITS);
+		return NULL;
+	}
+	return key;
+}
+
+/* The key record suits the signature: NULL, or why not. */
+static const char *
+dkim_key_fits(const struct dkim_keyrec *k, const struct dkim_sig *s)
+{
+	const char *at = strrchr(s->i, '@');
+
+	if (k->revoked)
+		return "key revoked (empty p=)";
+	if ((k->k == DKIM_KEY_ED25519) != (s->alg == DKIM_ALG_ED25519_SHA256))
+		return "key type does not match the algorithm";
+	if (!k->h_sha256)
+		return "key does not allow sha256 (h=)";
+	if (k->t_strict && (at == NULL || strcasecmp(at + 1, s->d) != 0))
+		return "key requires i= domain equal to d= (t=s)";
+	return NULL;
+}
+
+/* The signature field with its b= value removed, and the check. */
+static void
+dkim_check_sig(struct dkim_verify *v, struct dkim_vsig *vs, EVP_PKEY *key)
+{
+	struct buf raw, data;
+	size_t b0 = vs->val_off + vs->sig.b_off;
+	size_t b1 = vs->val_off + vs->sig.b_end;
+	int ok;
+
+	buf_init(&raw, vs->raw_len + 1);
+	buf_init(&data, 1 << 20);
+	if (buf_append(&raw, vs->raw, b0) < 0 ||
+	    buf_append(&raw, vs->raw + b1, vs->raw_len - b1) < 0 ||
+	    dkim_header_data(v->f, v->nf, vs->sig.h, vs->sig.n_h,
+			     vs->sig.hcanon, (const char *)raw.data, raw.len,
+			     &data) < 0) {
+		dkim_set(vs, DKIM_PERMERROR, "header too large");
+		goto out;
+	}
+	ok = dkim_crypto_verify(vs->sig.alg, key, data.data, data.len,
+				vs->sig.b, vs->sig.b_len);
+	if (ok != 1) {
+		dkim_set(vs, DKIM_FAIL, "signature did not verify (a signed "
+			 "header field was changed)");
+	} else if (vs->r.unsigned_octets > 0) {
+		char why[96];
+		snprintf(why, sizeof(why), "l= leaves %llu octets of the body "
+			 "unsigned", (unsigned long long)vs->r.unsigned_octets);
+		dkim_set(vs, DKIM_NEUTRAL, why);
+	} else {
+		dkim_set(vs, DKIM_PASS, "good signature");
+	}
+out:
+	buf_fini(&raw);
+	buf_fini(&data);
+}
+
+void
+dkim_verify_key(struct dkim_verify *v, size_t i, bool dns_ok, bool tempfail,
+		const char *txt, size_t txt_len)
+{
+	struct dkim_vsig *vs = &v->s[i];
+	struct dkim_keyrec *k;
+	const char *why = NULL;
+	char kwhy[96];
+	EVP_PKEY *key;
+
+	if (i >= v->n || vs->keyname[0] == '\0')
+		return;
+	if (!dns_ok) {
+		dkim_set(vs, tempfail ? DKIM_TEMPERROR : DKIM_PERMERROR,
+			 tempfail ? "key lookup failed, try later"
+				  : "no key record published");
+		return;
+	}
+	k = malloc(sizeof(*k));
+	if (k == NULL) {
+		dkim_set(vs, DKIM_TEMPERROR, "out of memory");
+		return;
+	}
+	if (dkim_keyrec_parse(txt, txt_len, k, &why) < 0 ||
+	    (why = dkim_key_fits(k, &vs->sig)) != NULL) {
+		dkim_set(vs, DKIM_PERMERROR, why);
+		free(k);
+		return;
+	}
+	vs->r.testing = k->t_testing;
+	key = dkim_pubkey(k, vs, kwhy, sizeof(kwhy));
+	free(k);
+	if (key == NULL) {
+		dkim_set(vs, DKIM_PERMERROR, kwhy);
+		return;
+	}
+	dkim_check_sig(v, vs, key);
+	EVP_PKEY_free(key);
+}
+
+/* ---- the asynchronous driver over the in-loop resolver ------------- */
+
+struct dkim_lookup_one {
+	struct dkim_lookup *lk;
+	size_t i;
+	struct dns_query *q;
+};
+
+struct dkim_lookup {
+	struct dkim_verify *v;
+	dkim_done_cb done;
+	void *arg;
+	size_t pending;
+	struct dkim_lookup_one one[DKIM_SIGS_MAX];
+};
+
+static void
+dkim_lookup_answer_cb(void *arg, const struct dns_answer *a)
+{
+	struct dkim_lookup_one *o = arg;
+	struct dkim_lookup *lk = o->lk;
+	char *txt = malloc(DKIM_KEY_TXT_MAX);
+	bool found = false;
+
+	o->q = NULL;
+	for (size_t r = 0; txt != NULL && a->status == DNS_OK && r < a->n &&
+			   !found; r++) {
+		int n = dns_txt_text(a->rdata[r], a->len[r], txt,
+				     DKIM_KEY_TXT_MAX);
+		/* The record that is a key (other TXT records may share
+		 * the name). */
+		if (n > 0 && (strstr(txt, "p=") != NULL)) {
+			dkim_verify_key(lk->v, o->i, true, false, txt,
+					(size_t)n);
+			found = true;
+		}
+	}
+	if (!found)
+		dkim_verify_key(lk->v, o->i, false, txt == NULL ||
+				a->status == DNS_TEMPFAIL, NULL, 0);
+	free(txt);
+	if (--lk->pending == 0) {
+		dkim_done_cb done = lk->done;
+		void *darg = lk->arg;
+		struct dkim_verify *v = lk->v;
+
+		free(lk);
+		done(darg, v);
+	}
+}
+
+int
+dkim_lookup_start(struct dns *d, struct dkim_verify *v, dkim_done_cb done,
+		  void *arg, struct dkim_lookup **lk_r)
+{
+	struct dkim_lookup *lk;
+
+	*lk_r = NULL;
+	if (d == NULL) {
+		/* No resolver: every key lookup fails for now. */
+		for (size_t i = 0; i < v->n; i++)
+			dkim_verify_key(v, i, false, true, NULL, 0);
+		return 1;
+	}
+	lk = calloc(1, sizeof(*lk));
+	if (lk == NULL)
+		return -1;
+	lk->v = v;
+	lk->done = done;
+	lk->arg = arg;
+	for (size_t i = 0; i < v->n; i++) {
+		const char *name = dkim_verify_keyname(v, i);
+		struct dkim_lookup_one *o = &lk->one[i];
+
+		if (name == NULL)
+			continue;
+		o->lk = lk;
+		o->i = i;
+		o->q = dns_lookup(d, name, 16, dkim_lookup_answer_cb, o);
+		if (o->q == NULL)
+			dkim_verify_key(v, i, false, true, NULL, 0);
+		else
+			lk->pending++;
+	}
+	if (lk->pending == 0) {
+		free(lk);
+		return 1;
+	}
+	*lk_r = lk;
+	return 0;
+}
+
+void
+dkim_lookup_cancel(struct dkim_lookup **lkp)
+{
+	struct dkim_lookup *lk = *lkp;
+
+	if (lk == NULL)
+		return;
+	for (size_t i = 0; i < DKIM_SIGS_MAX; i++)
+		if (lk->one[i].q != NULL)
+			dns_cancel(lk->one[i].q);
+	free(lk);
+	*lkp = NULL;
+}
