@@ -230,8 +230,19 @@ imap_fetch_rows(struct imap_fetch_job *x, struct store *st)
 		const struct store_imsg *r = n_rows == 0 ? NULL :
 			bsearch(&m->uid, rows, n_rows, sizeof(*rows),
 				imap_fetch_row_cmp);
+		struct imap_keep_row kept;
 
-		m->gone = r == NULL;
+		/* Expunged by another session, which this one has not been
+		 * told yet: served from what was kept (imap_keep.c). */
+		m->gone = r == NULL && !imap_keep_lookup(x->mailbox_id, m->uid,
+							 &kept);
+		if (r == NULL && !m->gone) {
+			m->size = kept.size;
+			m->internaldate = kept.internaldate;
+			m->blob_id = kept.blob_id;
+			str_lcpy(m->blob, kept.blob, sizeof(m->blob));
+			continue;
+		}
 		if (r == NULL)
 			continue;
 		m->size = r->size;
@@ -376,13 +387,14 @@ imap_fetch_seen_done(struct imap_job *j)
 		if (k >= 0) {
 			s->view->msgs[k].flags =
 				c->flags | (s->view->msgs[k].flags &
-					    IMAP_VFLAG_EXPUNGED);
+					    IMAP_VFLAG_VIEW);
 			s->view->msgs[k].modseq = c->modseq;
 		}
 		while (m < x->n && x->msgs[m].uid < c->uid)
 			m++;
 		if (m < x->n && x->msgs[m].uid == c->uid) {
-			x->msgs[m].flags = c->flags;
+			x->msgs[m].flags = c->flags |
+				(x->msgs[m].flags & IMAP_VFLAG_RECENT);
 			x->msgs[m].modseq = c->modseq;
 			x->msgs[m].flags_changed = true;
 		}
