@@ -65,11 +65,14 @@ imap_fetch_sets_seen(const struct imap_fetch_item *it)
 }
 
 /* 0, or -1 when the batch buffer is full: the caller then takes the
- * whole response back, never a literal header without its bytes. */
+ * whole response back, never a literal header without its bytes. A
+ * literal may not carry NUL (RFC 9051 §4.3 CHAR8), so content with NUL
+ * (a binary APPEND, RFC 3516) goes as stored in a literal8 "~{n}", for
+ * BODY[] as for BINARY[]. */
 static int
-imap_fetch_literal(struct buf *out, const char *p, size_t n, bool binary)
+imap_fetch_literal(struct buf *out, const char *p, size_t n)
 {
-	bool nul = binary && memchr(p, '\0', n) != NULL;
+	bool nul = memchr(p, '\0', n) != NULL;
 
 	if (buf_printf(out, "%s{%zu}\r\n", nul ? "~" : "", n) < 0)
 		return -1;
@@ -118,14 +121,14 @@ imap_fetch_item(struct imap_fetch_job *x, const struct imap_fetch_item *it,
 			return buf_printf(out, "%s %zu", it->reply_name, n);
 		imap_fetch_partial(it, &p, &n);
 		buf_printf(out, "%s ", it->reply_name);
-		return imap_fetch_literal(out, p, n, true);
+		return imap_fetch_literal(out, p, n);
 	default: /* sections and RFC822* */
 		if (imap_fetch_section(it, data, len, meta, &x->tmp, &p, &n,
 				       &missing) < 0)
 			return -1;
 		imap_fetch_partial(it, &p, &n);
 		buf_printf(out, "%s ", it->reply_name);
-		return imap_fetch_literal(out, p, n, false);
+		return imap_fetch_literal(out, p, n);
 	}
 }
 

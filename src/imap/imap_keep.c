@@ -149,9 +149,10 @@ keep_unlink(struct server *srv, char **paths)
 		store_strv_free(paths);
 		return;
 	}
-	u = calloc(1, sizeof(*u));
+	u = srv->io_workers != NULL ? calloc(1, sizeof(*u)) : NULL;
 	if (u == NULL) {
-		/* Out of memory: on the loop, rather than never. */
+		/* Shutting down (the workers are gone) or out of memory: on
+		 * the loop, rather than never. */
 		blob_unlink_all(srv->cfg.data_dir, paths);
 		store_strv_free(paths);
 		return;
