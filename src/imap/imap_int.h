@@ -290,15 +290,20 @@ struct imap_keep_row {
 	char blob[64];
 };
 /* The rows an expunge removes and the files it left unreferenced. */
+struct imap_keep_entry;
 struct imap_keep_set {
 	int64_t mailbox_id;
-	struct imap_keep_row *rows;
+	struct imap_keep_entry **ents; /* provisional until registered */
 	size_t n, cap;
 	char **orphans; /* NULL-terminated, or NULL */
 };
-/* Commit thread: adds rows (in the expunge's transaction); 0 or -1. */
+/* Commit thread, in the expunge's transaction, before the rows go: the
+ * rows become findable by imap_keep_lookup at once (a reader only looks
+ * when its snapshot lacks the row, i.e. after the commit), so no reader
+ * can miss them between the commit and imap_keep_register. 0 or -1. */
 int imap_keep_capture(struct imap_keep_set *k, const struct store_imsg *rows,
 		      size_t n);
+/* Drops what was captured and not registered (an expunge undone). */
 void imap_keep_set_free(struct imap_keep_set *k);
 /* After the expunge committed: every view that numbers a message holds
  * it; files nobody needs are unlinked (I/O worker). Empties k. */

@@ -6,9 +6,9 @@
  * such a message: its row (size, date, message file) and the file itself.
  *
  * An expunge (EXPUNGE, UID EXPUNGE, CLOSE, MOVE) captures the rows it
- * removes in its transaction, and takes the files the change left
- * unreferenced away from the commit thread. Back on the loop it registers
- * them: every selected view that contains the UID holds the entry; the
+ * removes in its transaction (findable at once, provisionally), and takes
+ * the files the change left unreferenced away from the commit thread.
+ * Back on the loop it registers them: every selected view that contains the UID holds the entry; the
  * view releases it when it announces the expunge or is closed. An entry
  * nobody holds is dropped, and a file whose last entry is dropped is
  * unlinked on an I/O worker. A crash leaves kept files unreferenced for
@@ -19,8 +19,10 @@
  * after a reader began is not dropped before it ended, and when it ends
  * the view holds the entries of the UIDs it just added.
  *
- * Loop thread, except imap_keep_capture (commit thread) and
- * imap_keep_lookup (any thread): the table is under a mutex for those.
+ * Loop thread, except imap_keep_capture and imap_keep_set_free (commit
+ * thread) and imap_keep_lookup (any thread): the hash table is under a
+ * mutex; the lists (registered entries, limbo, views, readers) are the
+ * loop's.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -33,32 +35,40 @@
 
 #define KEEP_BUCKETS 4096
 
+/* A message file some registered entries read. Several entries can
+ * share one (COPY shares files), from different expunges: the file goes
+ * when the last of them is dropped, and only once the store no longer
+ * references it (orphan). */
 struct keep_file {
+	struct keep_file *hnext;
 	char path[BLOB_PATH_MAX];
 	unsigned refs;          /* entries that use it */
+	bool orphan;            /* an expunge left it unreferenced */
 };
 
-struct keep_entry {
-	struct keep_entry *hnext;        /* hash chain */
-	struct keep_entry *prev, *next;  /* registration order */
-	struct keep_entry *lnext;        /* limbo: nobody holds it */
+struct imap_keep_entry {
+	struct imap_keep_entry *hnext;        /* hash chain */
+	struct imap_keep_entry *prev, *next;  /* registration order */
+	struct imap_keep_entry *lnext;        /* limbo: nobody holds it */
 	bool in_limbo;
+	bool registered;                 /* else provisional (a keep set's) */
 	uint64_t epoch;
 	int64_t mailbox_id;
 	unsigned holds;
 	struct imap_keep_row row;
-	struct keep_file *file;          /* NULL: the file stays anyway */
+	struct keep_file *file;          /* NULL: provisional */
 };
 
 static struct {
 	pthread_mutex_t mu; /* buckets, for imap_keep_lookup */
-	struct keep_entry *buckets[KEEP_BUCKETS];
-	struct keep_entry *head, *tail;
-	struct keep_entry *limbo;
+	struct imap_keep_entry *buckets[KEEP_BUCKETS];
+	struct imap_keep_entry *head, *tail;
+	struct imap_keep_entry *limbo;
 	size_t n;
 	uint64_t epoch;
 	struct imap_keep_reader *readers, *readers_tail; /* start order */
 	struct imap_view *views;
+	struct keep_file *files[KEEP_BUCKETS]; /* by path */
 } keep = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 static size_t
@@ -70,10 +80,11 @@ keep_bucket(int64_t mailbox_id, uint32_t uid)
 	return (size_t)(h % KEEP_BUCKETS);
 }
 
-static struct keep_entry *
+/* With keep.mu held. */
+static struct imap_keep_entry *
 keep_find(int64_t mailbox_id, uint32_t uid)
 {
-	for (struct keep_entry *e = keep.buckets[keep_bucket(mailbox_id, uid)];
+	for (struct imap_keep_entry *e = keep.buckets[keep_bucket(mailbox_id, uid)];
 	     e != NULL; e = e->hnext)
 		if (e->mailbox_id == mailbox_id && e->row.uid == uid)
 			return e;
@@ -82,27 +93,57 @@ keep_find(int64_t mailbox_id, uint32_t uid)
 
 /* ---- capture (commit thread) ------------------------------------------ */
 
+static void
+keep_unhash(struct imap_keep_entry *e)
+{
+	struct imap_keep_entry **pp =
+		&keep.buckets[keep_bucket(e->mailbox_id, e->row.uid)];
+
+	while (*pp != NULL && *pp != e)
+		pp = &(*pp)->hnext;
+	if (*pp == e)
+		*pp = e->hnext;
+}
+
 int
 imap_keep_capture(struct imap_keep_set *k, const struct store_imsg *rows,
 		  size_t n)
 {
 	if (k->n + n > k->cap) {
 		size_t cap = k->cap * 2 > k->n + n ? k->cap * 2 : k->n + n + 16;
-		struct imap_keep_row *r = realloc(k->rows, cap * sizeof(*r));
+		struct imap_keep_entry **v = realloc(k->ents, cap * sizeof(*v));
 
-		if (r == NULL)
+		if (v == NULL)
 			return -1;
-		k->rows = r;
+		k->ents = v;
 		k->cap = cap;
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct imap_keep_row *r = &k->rows[k->n++];
+		struct imap_keep_entry *e = calloc(1, sizeof(*e));
+		struct imap_keep_row *r;
+		size_t b;
 
+		if (e == NULL)
+			return -1;
+		e->mailbox_id = k->mailbox_id;
+		r = &e->row;
 		r->uid = rows[i].uid;
 		r->size = rows[i].size;
 		r->internaldate = rows[i].internaldate;
 		r->blob_id = rows[i].blob_id;
 		str_lcpy(r->blob, rows[i].blob, sizeof(r->blob));
+		b = keep_bucket(e->mailbox_id, r->uid);
+		pthread_mutex_lock(&keep.mu);
+		if (keep_find(e->mailbox_id, r->uid) != NULL) {
+			/* Already kept (an expunge retried): once is enough. */
+			pthread_mutex_unlock(&keep.mu);
+			free(e);
+			continue;
+		}
+		e->hnext = keep.buckets[b];
+		keep.buckets[b] = e;
+		pthread_mutex_unlock(&keep.mu);
+		k->ents[k->n++] = e;
 	}
 	return 0;
 }
@@ -110,7 +151,15 @@ imap_keep_capture(struct imap_keep_set *k, const struct store_imsg *rows,
 void
 imap_keep_set_free(struct imap_keep_set *k)
 {
-	free(k->rows);
+	if (k->n > 0) {
+		pthread_mutex_lock(&keep.mu);
+		for (size_t i = 0; i < k->n; i++)
+			keep_unhash(k->ents[i]);
+		pthread_mutex_unlock(&keep.mu);
+		for (size_t i = 0; i < k->n; i++)
+			free(k->ents[i]);
+	}
+	free(k->ents);
 	store_strv_free(k->orphans);
 	memset(k, 0, sizeof(*k));
 }
@@ -177,16 +226,13 @@ keep_unlink_one(struct server *srv, const char *path)
 
 /* ---- entries ---------------------------------------------------------- */
 
-static void
-keep_entry_free(struct server *srv, struct keep_entry *e)
-{
-	struct keep_entry **pp = &keep.buckets[keep_bucket(e->mailbox_id,
-							   e->row.uid)];
+static void keep_file_put(struct server *srv, struct keep_file *f);
 
+static void
+keep_entry_free(struct server *srv, struct imap_keep_entry *e)
+{
 	pthread_mutex_lock(&keep.mu);
-	while (*pp != e)
-		pp = &(*pp)->hnext;
-	*pp = e->hnext;
+	keep_unhash(e);
 	pthread_mutex_unlock(&keep.mu);
 	if (e->prev != NULL)
 		e->prev->next = e->next;
@@ -197,16 +243,13 @@ keep_entry_free(struct server *srv, struct keep_entry *e)
 	else
 		keep.tail = e->prev;
 	keep.n--;
-	if (e->file != NULL && --e->file->refs == 0) {
-		keep_unlink_one(srv, e->file->path);
-		free(e->file);
-	}
+	keep_file_put(srv, e->file);
 	free(e);
 }
 
 /* true when no view read that began before e was made is running. */
 static bool
-keep_unread(const struct keep_entry *e)
+keep_unread(const struct imap_keep_entry *e)
 {
 	return keep.readers == NULL || keep.readers->epoch >= e->epoch;
 }
@@ -214,7 +257,7 @@ keep_unread(const struct keep_entry *e)
 /* e is held by nobody: dropped now, or kept in limbo until the reads
  * that may have seen its row ended. */
 static void
-keep_unheld(struct server *srv, struct keep_entry *e)
+keep_unheld(struct server *srv, struct imap_keep_entry *e)
 {
 	if (keep_unread(e)) {
 		keep_entry_free(srv, e);
@@ -230,10 +273,10 @@ keep_unheld(struct server *srv, struct keep_entry *e)
 static void
 keep_limbo_collect(struct server *srv)
 {
-	struct keep_entry **pp = &keep.limbo;
+	struct imap_keep_entry **pp = &keep.limbo;
 
 	while (*pp != NULL) {
-		struct keep_entry *e = *pp;
+		struct imap_keep_entry *e = *pp;
 
 		if (e->holds == 0 && keep_unread(e)) {
 			*pp = e->lnext;
@@ -247,47 +290,59 @@ keep_limbo_collect(struct server *srv)
 	}
 }
 
-static int
-keep_path_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The orphans of the set as files shared by the entries that use them,
- * sorted by path (bsearch). NULL entries when out of memory. */
 static struct keep_file **
-keep_files_make(char **orphans, size_t *n_r)
+keep_file_slot(const char *path)
 {
-	size_t n = 0;
-	struct keep_file **f;
+	uint64_t h = 1469598103934665603ULL;
 
-	while (orphans != NULL && orphans[n] != NULL)
-		n++;
-	*n_r = 0;
-	if (n == 0)
-		return NULL;
-	qsort(orphans, n, sizeof(*orphans), keep_path_cmp);
-	f = calloc(n, sizeof(*f));
-	if (f == NULL)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		if ((f[i] = calloc(1, sizeof(**f))) != NULL)
-			str_lcpy(f[i]->path, orphans[i], sizeof(f[i]->path));
-	*n_r = n;
-	return f;
+	for (const char *p = path; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return &keep.files[h % KEEP_BUCKETS];
 }
 
 static struct keep_file *
-keep_file_of(char **orphans, struct keep_file **files, size_t n,
-	     const char *path)
+keep_file_find(const char *path)
 {
-	const char *key = path;
-	char **hit;
+	for (struct keep_file *f = *keep_file_slot(path); f != NULL;
+	     f = f->hnext)
+		if (strcmp(f->path, path) == 0)
+			return f;
+	return NULL;
+}
 
-	if (n == 0)
+/* The file of path, made when new; NULL when out of memory. */
+static struct keep_file *
+keep_file_get(const char *path)
+{
+	struct keep_file *f = keep_file_find(path);
+	struct keep_file **slot;
+
+	if (f != NULL)
+		return f;
+	f = calloc(1, sizeof(*f));
+	if (f == NULL)
 		return NULL;
-	hit = bsearch(&key, orphans, n, sizeof(*orphans), keep_path_cmp);
-	return hit != NULL ? files[hit - orphans] : NULL;
+	str_lcpy(f->path, path, sizeof(f->path));
+	slot = keep_file_slot(path);
+	f->hnext = *slot;
+	*slot = f;
+	return f;
+}
+
+/* An entry stops using f: the last one unlinks an orphan. */
+static void
+keep_file_put(struct server *srv, struct keep_file *f)
+{
+	struct keep_file **pp;
+
+	if (f == NULL || --f->refs > 0)
+		return;
+	if (f->orphan)
+		keep_unlink_one(srv, f->path);
+	for (pp = keep_file_slot(f->path); *pp != f; pp = &(*pp)->hnext)
+		;
+	*pp = f->hnext;
+	free(f);
 }
 
 static unsigned
@@ -315,38 +370,35 @@ keep_anyone(int64_t mailbox_id)
 void
 imap_keep_register(struct server *srv, struct imap_keep_set *k)
 {
-	size_t n_files = 0;
-	struct keep_file **files;
-	struct keep_entry *first;
+	struct imap_keep_entry *first;
 	uint64_t epoch;
 
-	if (!keep_anyone(k->mailbox_id)) {
-		/* Nobody can number these messages: as before. */
-		keep_unlink(srv, k->orphans);
-		k->orphans = NULL;
+	if (!keep_anyone(k->mailbox_id) || k->n == 0) {
+		/* Nobody can number these messages: only files other kept
+		 * messages still read stay. */
+		for (size_t i = 0; k->orphans != NULL && k->orphans[i] != NULL;
+		     i++) {
+			struct keep_file *f = keep_file_find(k->orphans[i]);
+
+			if (f != NULL)
+				f->orphan = true;
+			else
+				keep_unlink_one(srv, k->orphans[i]);
+		}
 		imap_keep_set_free(k);
 		return;
 	}
-	files = keep_files_make(k->orphans, &n_files);
 	epoch = ++keep.epoch;
 	first = keep.tail;
 	for (size_t i = 0; i < k->n; i++) {
-		struct keep_entry *e;
+		struct imap_keep_entry *e = k->ents[i];
 
-		if (keep_find(k->mailbox_id, k->rows[i].uid) != NULL ||
-		    (e = calloc(1, sizeof(*e))) == NULL)
-			continue;
+		e->registered = true;
 		e->epoch = epoch;
-		e->mailbox_id = k->mailbox_id;
-		e->row = k->rows[i];
 		e->holds = keep_holders(k->mailbox_id, e->row.uid);
-		e->file = keep_file_of(k->orphans, files, n_files, e->row.blob);
+		e->file = keep_file_get(e->row.blob);
 		if (e->file != NULL)
 			e->file->refs++;
-		pthread_mutex_lock(&keep.mu);
-		e->hnext = keep.buckets[keep_bucket(e->mailbox_id, e->row.uid)];
-		keep.buckets[keep_bucket(e->mailbox_id, e->row.uid)] = e;
-		pthread_mutex_unlock(&keep.mu);
 		e->prev = keep.tail;
 		if (keep.tail != NULL)
 			keep.tail->next = e;
@@ -355,20 +407,20 @@ imap_keep_register(struct server *srv, struct imap_keep_set *k)
 		keep.tail = e;
 		keep.n++;
 	}
-	/* Files no entry uses go now. */
-	for (size_t i = 0; i < n_files; i++) {
-		if (files[i] == NULL)
-			blob_unlink(srv->cfg.data_dir, k->orphans[i]);
-		else if (files[i]->refs == 0) {
-			keep_unlink_one(srv, files[i]->path);
-			free(files[i]);
-		}
+	/* The entries are the registry's now. */
+	k->n = 0;
+	for (size_t i = 0; k->orphans != NULL && k->orphans[i] != NULL; i++) {
+		struct keep_file *f = keep_file_find(k->orphans[i]);
+
+		if (f != NULL)
+			f->orphan = true;
+		else
+			keep_unlink_one(srv, k->orphans[i]);
 	}
-	free(files);
 	imap_keep_set_free(k);
 	/* Then the entries nobody holds (which may drop their files). */
-	for (struct keep_entry *e = first != NULL ? first->next : keep.head,
-				*next;
+	for (struct imap_keep_entry *e = first != NULL ? first->next : keep.head,
+				    *next;
 	     e != NULL; e = next) {
 		next = e->next;
 		if (e->holds == 0)
@@ -379,10 +431,17 @@ imap_keep_register(struct server *srv, struct imap_keep_set *k)
 void
 imap_keep_release(struct server *srv, int64_t mailbox_id, uint32_t uid)
 {
-	struct keep_entry *e;
+	struct imap_keep_entry *e;
 
-	if (keep.n == 0 || (e = keep_find(mailbox_id, uid)) == NULL ||
-	    e->holds == 0)
+	if (keep.n == 0)
+		return;
+	pthread_mutex_lock(&keep.mu);
+	e = keep_find(mailbox_id, uid);
+	if (e != NULL && !e->registered)
+		e = NULL; /* a provisional one is its keep set's */
+	pthread_mutex_unlock(&keep.mu);
+	/* Registered entries are freed on this thread only. */
+	if (e == NULL || e->holds == 0)
 		return;
 	if (--e->holds == 0)
 		keep_unheld(srv, e);
@@ -444,7 +503,7 @@ imap_keep_read_end(struct server *srv, struct imap_keep_reader *r,
 	else
 		keep.readers_tail = r->prev;
 	/* Entries made while this read ran, for the messages it added. */
-	for (struct keep_entry *e = keep.tail;
+	for (struct imap_keep_entry *e = keep.tail;
 	     v != NULL && e != NULL && e->epoch > r->epoch; e = e->prev) {
 		long i;
 
@@ -461,7 +520,7 @@ imap_keep_read_end(struct server *srv, struct imap_keep_reader *r,
 bool
 imap_keep_lookup(int64_t mailbox_id, uint32_t uid, struct imap_keep_row *r)
 {
-	struct keep_entry *e;
+	struct imap_keep_entry *e;
 
 	pthread_mutex_lock(&keep.mu);
 	e = keep_find(mailbox_id, uid);

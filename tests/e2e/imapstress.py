@@ -241,8 +241,12 @@ class Client:
         if not self.uids:
             return
         self.cmd = "FETCH"
+        # Wide ranges: likely to include what another session has just
+        # expunged and this one has not been told of yet.
         seq = self.rng.randint(1, len(self.uids))
-        hi = min(len(self.uids), seq + self.rng.randint(0, 3))
+        if self.rng.random() < 0.5:
+            seq = 1
+        hi = min(len(self.uids), seq + self.rng.randint(0, 30))
         st, _, f = self.ok(b"FETCH %d:%d (UID FLAGS BODY.PEEK[])" % (seq, hi))
         if st != "OK":
             return
@@ -277,7 +281,9 @@ class Client:
             return
         self.cmd = "STORE"
         seq = self.rng.randint(1, len(self.uids))
-        self.ok(b"STORE %d +FLAGS.SILENT (\\Deleted)" % seq, allow_no=True)
+        hi = min(len(self.uids), seq + self.rng.randint(0, 3))
+        self.ok(b"STORE %d:%d +FLAGS.SILENT (\\Deleted)" % (seq, hi),
+                allow_no=True)
         self.cmd = "EXPUNGE"
         self.ok(b"EXPUNGE")
 

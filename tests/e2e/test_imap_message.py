@@ -256,7 +256,7 @@ def test_fetch_of_message_expunged_by_other_session(server):
     assert typ == "OK"
     typ, data = b.fetch("1:3", "(RFC822.SIZE BODY.PEEK[TEXT])")
     assert typ == "OK", (typ, data)
-    fetches = b.untagged_responses.pop("FETCH", [])
+    fetches = data
     seqs = sorted(int(f[0].split()[0]) for f in fetches
                   if isinstance(f, tuple))
     assert seqs == [1, 2, 3], fetches
