@@ -165,12 +165,15 @@ def test_recent_claimed_by_first_select(server):
     assert "* SEARCH" in a.ok("SEARCH OLD")
     a.ok("STORE 1 +FLAGS (\\Seen)")
     assert "* SEARCH 2" in a.ok("SEARCH NEW")
+    # Its own APPEND into the selected mailbox: it is told first.
+    lines = append(a, name, unique("own"))
+    assert "* 3 EXISTS" in lines and recent_count(lines) == 3, lines
     b = Imap(server, USER)
     lines = b.ok("SELECT %s" % name)
     assert recent_count(lines) == 0, lines
     lines = b.ok("FETCH 1:* FLAGS")
     assert not any("\\Recent" in l for l in lines), lines
-    assert "* SEARCH 1 2" in b.ok("SEARCH OLD")
+    assert "* SEARCH 1 2 3" in b.ok("SEARCH OLD")
     lines = b.ok("STATUS INBOX (RECENT)")
     lines = e.ok("STATUS %s (RECENT)" % name)
     assert "RECENT 0" in starting(lines, "* STATUS")[0], lines
