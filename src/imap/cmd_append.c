@@ -35,6 +35,12 @@ struct imap_append_job {
 	bool written;
 	uint64_t quota_default;
 	uint32_t uidvalidity, uid;
+	/* \Recent: into this session's read-write IMAP4rev1 view, whose
+	 * client is the first told of it (RFC 3501 §2.3.2), so it claims in
+	 * this transaction rather than in a commit of its own later. */
+	int64_t claim_mailbox;
+	unsigned claim_gen;
+	uint32_t claim_lo, claim_hi;
 };
 
 static int
@@ -77,6 +83,9 @@ imap_append_commit_work(struct imap_job *j, struct store *st)
 	}
 	x->uidvalidity = box.uidvalidity;
 	x->applied = true;
+	if (x->claim_mailbox == box.id)
+		(void)imap_recent_claim_work(st, box.id, &x->claim_lo,
+					     &x->claim_hi);
 	return 0;
 }
 
@@ -108,6 +117,9 @@ imap_append_commit_done(struct imap_job *j)
 		return;
 	}
 	/* Our own view learns of it at the next refresh like any other. */
+	if (s->view != NULL && s->view->gen == x->claim_gen &&
+	    s->view->mailbox_id == x->claim_mailbox)
+		imap_recent_claimed(s->view, x->claim_lo, x->claim_hi);
 	imap_notify_others(s, true);
 	snprintf(code, sizeof(code), "APPENDUID %" PRIu32 " %" PRIu32,
 		 x->uidvalidity, x->uid);
@@ -251,6 +263,10 @@ imap_cmd_append(struct imap_session *s, const struct imap_cmd *c)
 	}
 	x->account_id = s->account_id;
 	x->quota_default = s->base.srv->cfg.quota_default;
+	if (s->view != NULL && !s->view->readonly && !s->rev2) {
+		x->claim_mailbox = s->view->mailbox_id;
+		x->claim_gen = s->view->gen;
+	}
 	str_lcpy(x->data_dir, s->base.srv->cfg.data_dir, sizeof(x->data_dir));
 	x->job.work = imap_append_io_work;
 	x->job.done = imap_append_io_done;

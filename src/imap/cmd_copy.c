@@ -23,7 +23,35 @@ struct imap_copy_job {
 	uint32_t *src_uids, *dst_uids;
 	size_t n_copied;
 	uint32_t dst_uidvalidity;
+	struct imap_keep_set keep; /* MOVE: for others that number them */
 };
+
+/* MOVE: the rows of the moved originals, for sessions that still number
+ * them (imap_keep.c). In the transaction, before the expunge. */
+static int
+imap_copy_capture(struct imap_copy_job *x, struct store *st,
+		  const char **err_r)
+{
+	for (size_t i = 0; i < x->n_copied; i += STORE_IMSGS_UIDS_MAX) {
+		size_t chunk = x->n_copied - i < STORE_IMSGS_UIDS_MAX
+				       ? x->n_copied - i : STORE_IMSGS_UIDS_MAX;
+		struct store_imsg *rows;
+		size_t n_rows;
+		int r;
+
+		if (store_mailbox_imsgs_uids(st, x->src_mailbox,
+					     x->src_uids + i, chunk, &rows,
+					     &n_rows, err_r) < 0)
+			return -1;
+		r = imap_keep_capture(&x->keep, rows, n_rows);
+		store_imsgs_free(rows, n_rows);
+		if (r < 0) {
+			*err_r = "out of memory";
+			return -1;
+		}
+	}
+	return 0;
+}
 
 static int
 imap_copy_work(struct imap_job *j, struct store *st)
@@ -42,12 +70,16 @@ imap_copy_work(struct imap_job *j, struct store *st)
 		return -1;
 	}
 	x->dst_uidvalidity = box.uidvalidity;
+	imap_keep_set_free(&x->keep);
+	x->keep.mailbox_id = x->src_mailbox;
 	if (store_copy(st, x->src_mailbox, box.id, x->uids, x->n,
 		       &x->src_uids, &x->dst_uids, &x->n_copied, &err) < 0)
 		goto fail;
+	/* src_uids ascend (store_copy). */
 	if (x->move && x->n_copied > 0 &&
-	    store_expunge_uids(st, x->src_mailbox, x->src_uids, x->n_copied,
-			       &j->orphans, &err) < 0)
+	    (imap_copy_capture(x, st, &err) < 0 ||
+	     store_expunge_uids(st, x->src_mailbox, x->src_uids, x->n_copied,
+				&x->keep.orphans, &err) < 0))
 		goto fail;
 	/* RFC 9208 §4.3: a COPY adds its messages' sizes to the
 	 * usage, checked inside this savepoint (undone when over). A MOVE
@@ -118,11 +150,25 @@ imap_copy_done(struct imap_job *j)
 	buf_fini(&code);
 }
 
+/* Commit thread: an undone MOVE keeps its rows and files. */
+static void
+imap_copy_after(struct imap_job *j, bool ok)
+{
+	struct imap_copy_job *x = (struct imap_copy_job *)j;
+
+	if (!ok)
+		imap_keep_set_free(&x->keep);
+}
+
 static void
 imap_copy_free(struct imap_job *j)
 {
 	struct imap_copy_job *x = (struct imap_copy_job *)j;
 
+	if (j->result == 0 &&
+	    (x->keep.n > 0 || x->keep.orphans != NULL))
+		imap_keep_register(j->s->base.srv, &x->keep);
+	imap_keep_set_free(&x->keep);
 	free(x->uids);
 	free(x->src_uids);
 	free(x->dst_uids);
@@ -184,6 +230,7 @@ imap_cmd_copy(struct imap_session *s, const struct imap_cmd *c)
 	x->gen = s->view->gen;
 	x->job.work = imap_copy_work;
 	x->job.done = imap_copy_done;
+	x->job.after = imap_copy_after;
 	x->job.free = imap_copy_free;
 	imap_job_commit(s, &x->job);
 }

@@ -65,11 +65,14 @@ imap_fetch_sets_seen(const struct imap_fetch_item *it)
 }
 
 /* 0, or -1 when the batch buffer is full: the caller then takes the
- * whole response back, never a literal header without its bytes. */
+ * whole response back, never a literal header without its bytes. A
+ * literal may not carry NUL (RFC 9051 §4.3 CHAR8), so content with NUL
+ * (a binary APPEND, RFC 3516) goes as stored in a literal8 "~{n}", for
+ * BODY[] as for BINARY[]. */
 static int
-imap_fetch_literal(struct buf *out, const char *p, size_t n, bool binary)
+imap_fetch_literal(struct buf *out, const char *p, size_t n)
 {
-	bool nul = binary && memchr(p, '\0', n) != NULL;
+	bool nul = memchr(p, '\0', n) != NULL;
 
 	if (buf_printf(out, "%s{%zu}\r\n", nul ? "~" : "", n) < 0)
 		return -1;
@@ -118,14 +121,14 @@ imap_fetch_item(struct imap_fetch_job *x, const struct imap_fetch_item *it,
 			return buf_printf(out, "%s %zu", it->reply_name, n);
 		imap_fetch_partial(it, &p, &n);
 		buf_printf(out, "%s ", it->reply_name);
-		return imap_fetch_literal(out, p, n, true);
+		return imap_fetch_literal(out, p, n);
 	default: /* sections and RFC822* */
 		if (imap_fetch_section(it, data, len, meta, &x->tmp, &p, &n,
 				       &missing) < 0)
 			return -1;
 		imap_fetch_partial(it, &p, &n);
 		buf_printf(out, "%s ", it->reply_name);
-		return imap_fetch_literal(out, p, n, false);
+		return imap_fetch_literal(out, p, n);
 	}
 }
 
@@ -230,8 +233,19 @@ imap_fetch_rows(struct imap_fetch_job *x, struct store *st)
 		const struct store_imsg *r = n_rows == 0 ? NULL :
 			bsearch(&m->uid, rows, n_rows, sizeof(*rows),
 				imap_fetch_row_cmp);
+		struct imap_keep_row kept;
 
-		m->gone = r == NULL;
+		/* Expunged by another session, which this one has not been
+		 * told yet: served from what was kept (imap_keep.c). */
+		m->gone = r == NULL && !imap_keep_lookup(x->mailbox_id, m->uid,
+							 &kept);
+		if (r == NULL && !m->gone) {
+			m->size = kept.size;
+			m->internaldate = kept.internaldate;
+			m->blob_id = kept.blob_id;
+			str_lcpy(m->blob, kept.blob, sizeof(m->blob));
+			continue;
+		}
 		if (r == NULL)
 			continue;
 		m->size = r->size;
@@ -376,13 +390,14 @@ imap_fetch_seen_done(struct imap_job *j)
 		if (k >= 0) {
 			s->view->msgs[k].flags =
 				c->flags | (s->view->msgs[k].flags &
-					    IMAP_VFLAG_EXPUNGED);
+					    IMAP_VFLAG_VIEW);
 			s->view->msgs[k].modseq = c->modseq;
 		}
 		while (m < x->n && x->msgs[m].uid < c->uid)
 			m++;
 		if (m < x->n && x->msgs[m].uid == c->uid) {
-			x->msgs[m].flags = c->flags;
+			x->msgs[m].flags = c->flags |
+				(x->msgs[m].flags & IMAP_VFLAG_RECENT);
 			x->msgs[m].modseq = c->modseq;
 			x->msgs[m].flags_changed = true;
 		}

@@ -23,8 +23,11 @@
 
 /* Output per slice: past the high-water mark, so a slice parks. */
 #define IMAP_FFL_SLICE (LIMIT_OUTPUT_HIGH_WATER + 64 * 1024)
-#define IMAP_FFL_SYS 32         /* combinations of the five system flags */
-#define IMAP_FFL_SYS_MAX 48     /* "(\Seen \Answered \Flagged \Deleted \Draft" */
+/* Combinations of the five system flags and \Recent (index bit 5). */
+#define IMAP_FFL_SYS 64
+#define IMAP_FFL_RECENT 32
+/* "(\Seen \Answered \Flagged \Deleted \Draft \Recent" */
+#define IMAP_FFL_SYS_MAX 56
 
 struct imap_ffl {
 	struct imap_job job;    /* parked as the session's drain_job */
@@ -70,7 +73,10 @@ imap_ffl_table(struct imap_ffl *x)
 	buf_init(&b, 256);
 	for (uint32_t fl = 0; fl < IMAP_FFL_SYS; fl++) {
 		buf_reset(&b);
-		if (imap_buf_flags(&b, fl, NULL) < 0 || b.len < 2 ||
+		uint32_t bits = (fl & STORE_FLAGS_ALL) |
+				((fl & IMAP_FFL_RECENT) ? IMAP_VFLAG_RECENT : 0);
+
+		if (imap_buf_flags(&b, bits, NULL) < 0 || b.len < 2 ||
 		    b.len - 1 > IMAP_FFL_SYS_MAX) {
 			buf_fini(&b);
 			return -1;
@@ -93,7 +99,8 @@ static char *
 imap_ffl_flags(const struct imap_ffl *x, char *p, uint32_t flags,
 	       const char *kw, size_t kw_len)
 {
-	uint32_t sys = flags & STORE_FLAGS_ALL;
+	uint32_t sys = (flags & STORE_FLAGS_ALL) |
+		       ((flags & IMAP_VFLAG_RECENT) ? IMAP_FFL_RECENT : 0);
 
 	p = imap_ffl_lit(p, x->sys[sys], x->sys_len[sys]);
 	if (kw_len > 0) {

@@ -127,6 +127,9 @@ imap_list_work(struct imap_job *j, struct store *st)
 			 sizeof(j->err));
 		return -1;
 	}
+	for (size_t i = 0; (l->opts & LIST_RET_STATUS) && i < l->n_boxes; i++)
+		if (imap_status_recent(st, l->status_items, &l->boxes[i]) < 0)
+			return -1;
 	return 0;
 }
 

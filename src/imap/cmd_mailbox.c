@@ -361,7 +361,7 @@ imap_status_line(struct imap_session *s, const struct store_mailbox *b,
 		}                                                            \
 	} while (0)
 	ST_ITEM(ST_MESSAGES, "MESSAGES %" PRIu32, b->messages);
-	ST_ITEM(ST_RECENT, "RECENT %d", 0);
+	ST_ITEM(ST_RECENT, "RECENT %" PRIu32, s->rev2 ? 0 : b->recent);
 	ST_ITEM(ST_UIDNEXT, "UIDNEXT %" PRIu32, b->uidnext);
 	ST_ITEM(ST_UIDVALIDITY, "UIDVALIDITY %" PRIu32, b->uidvalidity);
 	ST_ITEM(ST_UNSEEN, "UNSEEN %" PRIu32, b->unseen);
@@ -374,12 +374,24 @@ imap_status_line(struct imap_session *s, const struct store_mailbox *b,
 	buf_fini(&out);
 }
 
+int
+imap_status_recent(struct store *st, unsigned items, struct store_mailbox *b)
+{
+	const char *err = NULL;
+
+	if (!(items & ST_RECENT))
+		return 0;
+	return store_recent_count(st, b->id, b->recent_uid, &b->recent, &err);
+}
+
 static int
 imap_status_work(struct imap_job *j, struct store *st)
 {
 	struct imap_status_job *t = (struct imap_status_job *)j;
 
 	t->found = store_mailbox_get(st, t->account_id, t->name, &t->box);
+	if (t->found == 1 && imap_status_recent(st, t->items, &t->box) < 0)
+		return -1;
 	return t->found < 0 ? -1 : 0;
 }
 

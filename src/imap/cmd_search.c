@@ -430,7 +430,8 @@ imap_search_collect(struct imap_session *s, struct imap_search_job *x)
 
 		q->seq = (uint32_t)i + 1;
 		q->uid = m->uid;
-		q->flags = m->flags & ~IMAP_VFLAG_EXPUNGED;
+		q->flags = m->flags & ~IMAP_VFLAG_VIEW;
+		q->recent = (m->flags & IMAP_VFLAG_RECENT) != 0;
 		x->kw[i] = m->keywords ? strdup(m->keywords) : NULL;
 		q->keywords = x->kw[i];
 		q->modseq = m->modseq;

@@ -29,7 +29,20 @@ struct imap_select_job {
 	size_t n;
 	uint32_t *vanished;
 	size_t n_vanished;
+	struct imap_keep_reader reader;
+	/* \Recent claimed by this SELECT: UIDs (claim_lo, claim_hi]. */
+	bool claim_done;
+	uint32_t claim_lo, claim_hi;
 };
+
+static int
+imap_select_claim_work(struct imap_job *j, struct store *st)
+{
+	struct imap_select_job *x = (struct imap_select_job *)j;
+
+	return imap_recent_claim_work(st, x->box.id, &x->claim_lo,
+				      &x->claim_hi);
+}
 
 static int
 imap_select_work(struct imap_job *j, struct store *st)
@@ -169,7 +182,7 @@ imap_select_announce(struct imap_session *s, struct imap_select_job *x)
 
 	imap_untagged(s, "%zu EXISTS", v->n);
 	if (!s->rev2)
-		imap_untagged(s, "0 RECENT");
+		imap_recent_announce(s);
 	else
 		imap_select_list(s, x);
 	imap_select_flags(s, v);
@@ -207,6 +220,13 @@ imap_select_done(struct imap_job *j)
 		imap_finish(s, "NO", "NONEXISTENT", "No such mailbox");
 		return;
 	}
+	if (!x->readonly && !x->claim_done && imap_recent_wanted(s, &x->box)) {
+		/* Claim the new messages first (group commit), then open. */
+		x->claim_done = true;
+		j->work = imap_select_claim_work;
+		j->requeue = j->requeue_commit = true;
+		return;
+	}
 	v = calloc(1, sizeof(*v) + strlen(x->box.name) + 1);
 	if (v == NULL) {
 		imap_finish(s, "NO", "SERVERBUG", "Out of memory");
@@ -225,6 +245,11 @@ imap_select_done(struct imap_job *j)
 	x->msgs = NULL;
 	x->n = 0;
 	imap_view_open(s, v);
+	imap_keep_read_end(s->base.srv, &x->reader, v, 0);
+	if (!s->rev2 && x->readonly)
+		imap_recent_unclaimed(v, x->box.recent_uid, 0);
+	else if (!s->rev2)
+		imap_recent_claimed(v, x->claim_lo, x->claim_hi);
 	imap_select_announce(s, x);
 	imap_finish(s, "OK", v->readonly ? "READ-ONLY" : "READ-WRITE",
 		    "%s completed", x->readonly ? "EXAMINE" : "SELECT");
@@ -235,6 +260,7 @@ imap_select_free(struct imap_job *j)
 {
 	struct imap_select_job *x = (struct imap_select_job *)j;
 
+	imap_keep_read_end(j->s->base.srv, &x->reader, NULL, 0);
 	store_vmsgs_free(x->msgs, x->n);
 	free(x->vanished);
 	imap_seqset_free(&x->q_known);
@@ -315,6 +341,7 @@ imap_cmd_select(struct imap_session *s, const struct imap_cmd *c)
 	x->job.work = imap_select_work;
 	x->job.done = imap_select_done;
 	x->job.free = imap_select_free;
+	imap_keep_read_begin(&x->reader);
 	imap_job_read(s, &x->job);
 }
 
@@ -335,6 +362,7 @@ struct imap_expunge_job {
 	uint32_t *uids;
 	size_t n;
 	bool silent, unselect;
+	struct imap_keep_set keep; /* rows and files kept for others */
 };
 
 /* Keeps the UIDs whose message still has \Deleted in the store: the view
@@ -356,9 +384,16 @@ imap_expunge_still_deleted(struct imap_expunge_job *x, struct store *st,
 		if (store_mailbox_imsgs_uids(st, x->mailbox_id, x->uids + i,
 					     chunk, &rows, &n_rows, err_r) < 0)
 			return -1;
-		for (size_t r = 0; r < n_rows; r++)
-			if (rows[r].flags & STORE_FLAG_DELETED)
-				x->uids[out++] = rows[r].uid;
+		for (size_t r = 0; r < n_rows; r++) {
+			if (!(rows[r].flags & STORE_FLAG_DELETED))
+				continue;
+			x->uids[out++] = rows[r].uid;
+			if (imap_keep_capture(&x->keep, &rows[r], 1) < 0) {
+				store_imsgs_free(rows, n_rows);
+				*err_r = "out of memory";
+				return -1;
+			}
+		}
 		store_imsgs_free(rows, n_rows);
 	}
 	x->n = out;
@@ -371,14 +406,26 @@ imap_expunge_work(struct imap_job *j, struct store *st)
 	struct imap_expunge_job *x = (struct imap_expunge_job *)j;
 	const char *err = NULL;
 
+	imap_keep_set_free(&x->keep);
+	x->keep.mailbox_id = x->mailbox_id;
 	if (imap_expunge_still_deleted(x, st, &err) < 0 ||
-	    store_expunge_uids(st, x->mailbox_id, x->uids, x->n, &j->orphans,
-			       &err) < 0) {
+	    store_expunge_uids(st, x->mailbox_id, x->uids, x->n,
+			       &x->keep.orphans, &err) < 0) {
 		str_lcpy(j->err, err != NULL ? err : "store error",
 			 sizeof(j->err));
 		return -1;
 	}
 	return 0;
+}
+
+/* Commit thread: an undone expunge keeps its rows and files. */
+static void
+imap_expunge_after(struct imap_job *j, bool ok)
+{
+	struct imap_expunge_job *x = (struct imap_expunge_job *)j;
+
+	if (!ok)
+		imap_keep_set_free(&x->keep);
 }
 
 static void
@@ -412,6 +459,11 @@ imap_expunge_free(struct imap_job *j)
 {
 	struct imap_expunge_job *x = (struct imap_expunge_job *)j;
 
+	/* Committed: others that still number the messages keep them. */
+	if (j->result == 0 &&
+	    (x->keep.n > 0 || x->keep.orphans != NULL))
+		imap_keep_register(j->s->base.srv, &x->keep);
+	imap_keep_set_free(&x->keep);
 	free(x->uids);
 	store_strv_free(x->job.orphans);
 	free(x);
@@ -454,6 +506,7 @@ imap_expunge_start(struct imap_session *s, const uint32_t *uids, size_t n,
 	x->unselect = unselect_after;
 	x->job.work = imap_expunge_work;
 	x->job.done = imap_expunge_done;
+	x->job.after = imap_expunge_after;
 	x->job.free = imap_expunge_free;
 	imap_job_commit(s, &x->job);
 }

@@ -73,7 +73,7 @@ imap_store_apply(struct imap_store_job *x, struct imap_session *s,
 			continue;
 		imap_view_keywords_note(s, x->changes[i].keywords);
 		v->msgs[k].flags = x->changes[i].flags |
-				   (v->msgs[k].flags & IMAP_VFLAG_EXPUNGED);
+				   (v->msgs[k].flags & IMAP_VFLAG_VIEW);
 		free(v->msgs[k].keywords);
 		v->msgs[k].keywords = x->changes[i].keywords;
 		x->changes[i].keywords = NULL;

@@ -61,6 +61,10 @@ enum imap_cmd_variant {
 /* A message of the view whose expunge is not announced yet keeps its
  * sequence number and carries this bit in flags. */
 #define IMAP_VFLAG_EXPUNGED (1u << 31)
+/* \Recent for this session (RFC 3501 §2.3.2; never with IMAP4rev2). */
+#define IMAP_VFLAG_RECENT (1u << 30)
+/* The bits of a view's flags that are the session's, not the store's. */
+#define IMAP_VFLAG_VIEW (IMAP_VFLAG_EXPUNGED | IMAP_VFLAG_RECENT)
 
 /* The selected mailbox as this session's client knows it: sequence number
  * = index + 1 (RFC 9051 §2.3.1.2). Updated only at the points where the
@@ -85,6 +89,14 @@ struct imap_view {
 	 * NULL when none. At most IMAP_VIEW_KEYWORDS_MAX of them. */
 	char *kw_known;
 	unsigned kw_count;
+	/* imap_keep.c's list of selected views. */
+	struct imap_view *keep_prev, *keep_next;
+	/* \Recent (RFC 3501 §2.3.2): UID ranges (lo, hi] this session
+	 * claimed whose messages may still come into the view. */
+	struct imap_recent_claim {
+		uint32_t lo, hi;
+	} *claims;
+	size_t n_claims;
 	/* UTF-8, allocated with the view: 10,000 idle sessions should not
 	 * each carry room for the longest name. */
 	char name[];
@@ -270,9 +282,78 @@ int imap_view_resolve(struct imap_session *s, const struct imap_arg *arg,
 /* FETCH FLAGS (MODSEQ) line of view message i. */
 void imap_view_flags_line(struct imap_session *s, size_t i, bool uid);
 
+/* ---- imap_keep.c: expunged messages others still number ---- */
+/* What FETCH needs of an expunged message besides the view's flags. */
+struct imap_keep_row {
+	uint32_t uid;
+	int64_t size, internaldate, blob_id;
+	char blob[64];
+};
+/* The rows an expunge removes and the files it left unreferenced. */
+struct imap_keep_entry;
+struct imap_keep_set {
+	int64_t mailbox_id;
+	struct imap_keep_entry **ents; /* provisional until registered */
+	size_t n, cap;
+	char **orphans; /* NULL-terminated, or NULL */
+};
+/* Commit thread, in the expunge's transaction, before the rows go: the
+ * rows become findable by imap_keep_lookup at once (a reader only looks
+ * when its snapshot lacks the row, i.e. after the commit), so no reader
+ * can miss them between the commit and imap_keep_register. 0 or -1. */
+int imap_keep_capture(struct imap_keep_set *k, const struct store_imsg *rows,
+		      size_t n);
+/* Drops what was captured and not registered (an expunge undone). */
+void imap_keep_set_free(struct imap_keep_set *k);
+/* After the expunge committed: every view that numbers a message holds
+ * it; files nobody needs are unlinked (I/O worker). Empties k. */
+void imap_keep_register(struct server *srv, struct imap_keep_set *k);
+/* The view announced the expunge of uid (or forgets it). */
+void imap_keep_release(struct server *srv, int64_t mailbox_id, uint32_t uid);
+void imap_keep_view_add(struct imap_view *v);
+/* Releases every message of the view. */
+void imap_keep_view_remove(struct server *srv, struct imap_view *v);
+/* A view read (SELECT, refresh) in flight; embed in its job. */
+struct imap_keep_reader {
+	uint64_t epoch;
+	bool active;
+	struct imap_keep_reader *prev, *next;
+};
+void imap_keep_read_begin(struct imap_keep_reader *r);
+/* The read's messages are in v from index first_new on (v NULL: it was
+ * dropped). Idempotent. */
+void imap_keep_read_end(struct server *srv, struct imap_keep_reader *r,
+			const struct imap_view *v, size_t first_new);
+/* Any thread: the kept row of an expunged message; false when none. */
+bool imap_keep_lookup(int64_t mailbox_id, uint32_t uid,
+		      struct imap_keep_row *r);
+
+/* ---- imap_recent.c: \Recent (RFC 3501 §2.3.2) ---- */
+/* An IMAP4rev1 session and the mailbox has messages nobody claimed. */
+bool imap_recent_wanted(const struct imap_session *s,
+			const struct store_mailbox *b);
+/* Commit thread: claims them; the range is (lo, hi], empty on error
+ * (logged). Always 0: the command goes on without \Recent. */
+int imap_recent_claim_work(struct store *st, int64_t mailbox_id,
+			   uint32_t *lo_r, uint32_t *hi_r);
+/* This session claimed (lo, hi]: marks the view and remembers the range
+ * for messages that come later. */
+void imap_recent_claimed(struct imap_view *v, uint32_t lo, uint32_t hi);
+/* Messages [first, n) came into the view: marked when claimed before. */
+void imap_recent_arrived(struct imap_view *v, size_t first);
+/* Read-only view: messages [first, n) above recent_uid are shown
+ * \Recent, not claimed. */
+void imap_recent_unclaimed(struct imap_view *v, uint32_t recent_uid,
+			   size_t first);
+/* "* N RECENT" (nothing for an IMAP4rev2 session). */
+void imap_recent_announce(struct imap_session *s);
+
 /* ---- cmd_mailbox.c: STATUS items, shared with LIST-STATUS ---- */
 /* Parses "(MESSAGES UNSEEN ...)" into a bit mask; 0 or -1. */
 int imap_status_parse(const struct imap_arg *list, unsigned *items_r);
+/* Worker: b->recent when items ask for RECENT; 0 or -1. */
+int imap_status_recent(struct store *st, unsigned items,
+		       struct store_mailbox *b);
 /* "* STATUS name (...)" of one mailbox. */
 void imap_status_line(struct imap_session *s, const struct store_mailbox *b,
 		      unsigned items);

@@ -173,6 +173,7 @@ imap_buf_flags(struct buf *b, uint32_t flags, const char *keywords)
 		{ STORE_FLAG_FLAGGED, "\\Flagged" },
 		{ STORE_FLAG_DELETED, "\\Deleted" },
 		{ STORE_FLAG_DRAFT, "\\Draft" },
+		{ IMAP_VFLAG_RECENT, "\\Recent" }, /* a view's, RFC 3501 */
 	};
 	bool first = true;
 

@@ -36,6 +36,10 @@ struct imap_refresh {
 	uint64_t since;
 	uint32_t *vanished;
 	size_t n_vanished;
+	struct imap_keep_reader reader;
+	/* \Recent claimed in the group commit before merging. */
+	bool claim_done;
+	uint32_t claim_lo, claim_hi;
 };
 
 static void imap_notify_refresh(struct imap_session *s);
@@ -61,6 +65,7 @@ imap_view_open(struct imap_session *s, struct imap_view *v)
 	v->watch.cb = imap_notify_watch_cb;
 	v->watch.ctx = s;
 	server_watch_add(s->base.srv, &v->watch);
+	imap_keep_view_add(v);
 	s->view = v;
 	s->state = IMAP_STATE_SELECTED;
 }
@@ -73,8 +78,10 @@ imap_view_close(struct imap_session *s)
 	if (v == NULL)
 		return;
 	server_watch_remove(s->base.srv, &v->watch);
+	imap_keep_view_remove(s->base.srv, v);
 	store_vmsgs_free(v->msgs, v->n);
 	free(v->saved);
+	free(v->claims);
 	free(v->kw_known);
 	free(v);
 	s->view = NULL;
@@ -250,10 +257,10 @@ imap_refresh_update(struct imap_session *s, size_t i, struct store_vmsg *n)
 
 	if (m->flags & IMAP_VFLAG_EXPUNGED)
 		return;
-	if (m->flags != n->flags ||
+	if ((m->flags & ~IMAP_VFLAG_VIEW) != n->flags ||
 	    !imap_keywords_eq(m->keywords, n->keywords)) {
 		imap_view_keywords_note(s, n->keywords);
-		m->flags = n->flags;
+		m->flags = n->flags | (m->flags & IMAP_VFLAG_VIEW);
 		free(m->keywords);
 		m->keywords = n->keywords;
 		n->keywords = NULL;
@@ -370,6 +377,8 @@ imap_notify_expunges(struct imap_session *s)
 		gone++;
 		free(m->keywords);
 		m->keywords = NULL;
+		/* Told: the kept message may go (imap_keep.c). */
+		imap_keep_release(s->base.srv, v->mailbox_id, m->uid);
 	}
 	for (size_t k = 0; k < v->n; k++)
 		if (!(v->msgs[k].flags & IMAP_VFLAG_EXPUNGED))
@@ -382,6 +391,25 @@ imap_notify_expunges(struct imap_session *s)
 	buf_fini(&b);
 }
 
+static int
+imap_refresh_claim_work(struct imap_job *j, struct store *st)
+{
+	struct imap_refresh *r = (struct imap_refresh *)j;
+
+	return imap_recent_claim_work(st, r->mailbox_id, &r->claim_lo,
+				      &r->claim_hi);
+}
+
+/* New messages a read-write IMAP4rev1 view must claim first. */
+static bool
+imap_refresh_claims(struct imap_session *s, struct imap_refresh *r)
+{
+	return !r->claim_done && r->job.result == 0 && s->view != NULL &&
+	       s->view->gen == r->gen && !s->view->readonly &&
+	       r->found == 1 && r->box.id == r->mailbox_id &&
+	       imap_recent_wanted(s, &r->box);
+}
+
 static void
 imap_refresh_done(struct imap_job *j)
 {
@@ -390,15 +418,37 @@ imap_refresh_done(struct imap_job *j)
 	bool expunge_ok = !(s->cmd_flags & IMAP_CMD_NO_EXPUNGE) || !s->in_cmd ||
 			  s->idling;
 
+	if (imap_refresh_claims(s, r)) {
+		r->claim_done = true;
+		j->work = imap_refresh_claim_work;
+		j->requeue = j->requeue_commit = true;
+		return;
+	}
 	s->refreshing = false;
 	if (s->view != NULL && s->view->gen == r->gen && j->result == 0) {
 		struct imap_view *v = s->view;
 
+		size_t first_new;
+
 		imap_refresh_merge(s, r);
 		if (expunge_ok)
 			imap_notify_expunges(s);
-		if (imap_refresh_append(s, r) > 0)
+		first_new = v->n;
+		if (imap_refresh_append(s, r) > 0) {
 			imap_untagged(s, "%zu EXISTS", v->n);
+			if (r->claim_done)
+				imap_recent_claimed(v, r->claim_lo,
+						    r->claim_hi);
+			imap_recent_arrived(v, first_new);
+			if (v->readonly && !s->rev2 && r->found == 1 &&
+			    r->box.id == r->mailbox_id)
+				imap_recent_unclaimed(v, r->box.recent_uid,
+						      first_new);
+			imap_recent_announce(s);
+		} else if (r->claim_done) {
+			imap_recent_claimed(v, r->claim_lo, r->claim_hi);
+		}
+		imap_keep_read_end(s->base.srv, &r->reader, v, first_new);
 		/* Looked up by name: after a RENAME the name may now be
 		 * another mailbox, whose counters are not ours. */
 		if (r->found == 1 && r->box.id == r->mailbox_id) {
@@ -424,6 +474,7 @@ imap_refresh_free(struct imap_job *j)
 {
 	struct imap_refresh *r = (struct imap_refresh *)j;
 
+	imap_keep_read_end(j->s->base.srv, &r->reader, NULL, 0);
 	store_vmsgs_free(r->msgs, r->n);
 	free(r->vanished);
 	free(r);
@@ -445,6 +496,7 @@ imap_notify_refresh(struct imap_session *s)
 	r->gen = s->view->gen;
 	r->since = s->view->synced_modseq;
 	str_lcpy(r->name, s->view->name, sizeof(r->name));
+	imap_keep_read_begin(&r->reader);
 	imap_job_read(s, &r->job);
 }
 

@@ -127,6 +127,12 @@ struct store_mailbox {
 	uint32_t unseen;
 	uint32_t deleted;
 	uint64_t size;         /* sum of message sizes (STATUS=SIZE) */
+	/* RFC 3501 §2.3.2: messages with a greater UID are not yet claimed
+	 * as \Recent by any session (store_recent_claim). */
+	uint32_t recent_uid;
+	/* Messages above recent_uid: 0 from the mailbox reads; filled by
+	 * whoever needs it with store_recent_count (STATUS RECENT). */
+	uint32_t recent;
 };
 
 /* One message as an IMAP session keeps it. keywords: space-separated,
@@ -253,6 +259,12 @@ struct store_ops {
 	int (*mailbox_vmsgs)(struct store *st, int64_t mailbox_id,
 			     uint64_t changedsince, struct store_vmsg **msgs_r,
 			     size_t *n_r, const char **err_r);
+	int (*recent_claim)(struct store *st, int64_t mailbox_id,
+			    uint32_t *from_r, uint32_t *to_r,
+			    const char **err_r);
+	int (*recent_count)(struct store *st, int64_t mailbox_id,
+			    uint32_t above, uint32_t *count_r,
+			    const char **err_r);
 	int (*mailbox_fields)(struct store *st, int64_t mailbox_id,
 			      struct store_fields **fields_r, size_t *n_r,
 			      const char **err_r);

@@ -123,6 +123,25 @@ store_mailbox_vmsgs(struct store *st, int64_t mailbox_id,
 }
 
 void store_vmsgs_free(struct store_vmsg *msgs, size_t n);
+/* RFC 3501 §2.3.2 \Recent, in a transaction (commit thread): claims the
+ * messages no session has claimed yet, raising the mailbox's recent_uid
+ * to UIDNEXT - 1. The claimed UIDs are (*from_r, *to_r]; equal when there
+ * was nothing to claim (also for a mailbox that does not exist). */
+static inline int
+store_recent_claim(struct store *st, int64_t mailbox_id, uint32_t *from_r,
+		   uint32_t *to_r, const char **err_r)
+{
+	return st->ops->recent_claim(st, mailbox_id, from_r, to_r, err_r);
+}
+
+/* How many messages of the mailbox have a UID above `above` (STATUS
+ * RECENT with the mailbox's recent_uid). */
+static inline int
+store_recent_count(struct store *st, int64_t mailbox_id, uint32_t above,
+		   uint32_t *count_r, const char **err_r)
+{
+	return st->ops->recent_count(st, mailbox_id, above, count_r, err_r);
+}
 /* The search fields of every message of the mailbox, in UID order (for
  * SEARCH and SORT); fields NULL where they are not stored. Free with
  * store_fields_free. Error: "no such mailbox". */

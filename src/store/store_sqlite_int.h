@@ -68,6 +68,9 @@ enum store_sq_stmt {
 	SQ_MAILBOX_SETNAME,
 	SQ_MAILBOX_NEXTMODSEQ,
 	SQ_MAILBOX_COUNTERS,
+	SQ_RECENT_GET,
+	SQ_RECENT_SET,
+	SQ_RECENT_COUNT,
 	SQ_MAILBOX_TAKE,
 	SQ_MAILBOX_EMPTIED,
 	SQ_MSG_DEL_UID,
@@ -370,6 +373,12 @@ int store_sqlite_mailbox_imsgs(struct store *st, int64_t mailbox_id,
 			       uint64_t changedsince,
 			       struct store_imsg **msgs_r, size_t *n_r,
 			       const char **err_r);
+int store_sqlite_recent_claim(struct store *st, int64_t mailbox_id,
+			      uint32_t *from_r, uint32_t *to_r,
+			      const char **err_r);
+int store_sqlite_recent_count(struct store *st, int64_t mailbox_id,
+			      uint32_t above, uint32_t *count_r,
+			      const char **err_r);
 int store_sqlite_mailbox_vmsgs(struct store *st, int64_t mailbox_id,
 			       uint64_t changedsince,
 			       struct store_vmsg **msgs_r, size_t *n_r,

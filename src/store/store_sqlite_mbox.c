@@ -60,6 +60,70 @@ sq_mailbox_from_row(sqlite3_stmt *s, struct store_mailbox *b)
 	b->deleted = (uint32_t)sqlite3_column_int64(s, 8);
 	b->size = (uint64_t)sqlite3_column_int64(s, 9);
 	b->subscribed = sqlite3_column_int(s, 10) != 0;
+	b->recent_uid = (uint32_t)sqlite3_column_int64(s, 11);
+}
+
+int
+store_sqlite_recent_claim(struct store *st, int64_t mailbox_id,
+			  uint32_t *from_r, uint32_t *to_r, const char **err_r)
+{
+	sqlite3_stmt *s = store_sq_stmt(st, SQ_RECENT_GET);
+	int64_t recent = 0, uidnext = 1;
+	int rc;
+
+	*from_r = *to_r = 0;
+	if (s == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, mailbox_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		recent = sqlite3_column_int64(s, 0);
+		uidnext = sqlite3_column_int64(s, 1);
+	}
+	rc = store_sq_found(st, s, rc);
+	if (rc < 0)
+		goto fail;
+	*from_r = *to_r = (uint32_t)recent;
+	if (rc == 0 || recent >= uidnext - 1)
+		return 0;
+	s = store_sq_stmt(st, SQ_RECENT_SET);
+	if (s == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, mailbox_id);
+	sqlite3_bind_int64(s, 2, uidnext - 1);
+	if (store_sq_exec(s) != SQLITE_DONE) {
+		store_sq_err(st, "database error");
+		goto fail;
+	}
+	*to_r = (uint32_t)(uidnext - 1);
+	return 0;
+fail:
+	*err_r = st->err;
+	return -1;
+}
+
+int
+store_sqlite_recent_count(struct store *st, int64_t mailbox_id,
+			  uint32_t above, uint32_t *count_r, const char **err_r)
+{
+	sqlite3_stmt *s = store_sq_stmt(st, SQ_RECENT_COUNT);
+	int rc;
+
+	*count_r = 0;
+	if (s == NULL) {
+		*err_r = st->err;
+		return -1;
+	}
+	sqlite3_bind_int64(s, 1, mailbox_id);
+	sqlite3_bind_int64(s, 2, above);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*count_r = (uint32_t)sqlite3_column_int64(s, 0);
+	if (store_sq_found(st, s, rc) < 0) {
+		*err_r = st->err;
+		return -1;
+	}
+	return 0;
 }
 
 int

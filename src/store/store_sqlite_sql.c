@@ -12,7 +12,7 @@
 	" b.highestmodseq, b.messages, b.unseen, b.deleted, b.size," \
 	" CASE WHEN EXISTS (SELECT 1 FROM subscriptions s" \
 	" WHERE s.account_id = b.account_id AND s.name = b.name)" \
-	" THEN 1 ELSE 0 END"
+	" THEN 1 ELSE 0 END, b.recent_uid"
 
 /* The columns of struct store_queue_msg and struct store_queue_rcpt, in
  * the order store_sqlite_queue.c reads them. */
@@ -155,6 +155,15 @@ const char *const store_sq_sql[SQ_COUNT] = {
 	[SQ_MAILBOX_NEXTMODSEQ] =
 		"UPDATE mailboxes SET highestmodseq = highestmodseq + 1"
 		" WHERE id = ?1 RETURNING highestmodseq",
+	/* RFC 3501 §2.3.2 \Recent: a claim raises recent_uid to the last
+	 * UID given out. */
+	[SQ_RECENT_GET] =
+		"SELECT recent_uid, uidnext FROM mailboxes WHERE id = ?1",
+	[SQ_RECENT_SET] =
+		"UPDATE mailboxes SET recent_uid = ?2 WHERE id = ?1",
+	[SQ_RECENT_COUNT] =
+		"SELECT count(*) FROM messages WHERE mailbox_id = ?1"
+		" AND uid > ?2",
 	[SQ_MAILBOX_COUNTERS] =
 		"UPDATE mailboxes SET messages = messages + ?2,"
 		" unseen = unseen + ?3, deleted = deleted + ?4,"

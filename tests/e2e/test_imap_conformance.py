@@ -16,6 +16,11 @@ ODD_ATOM = "!#$&'+,-.0123456789:;<=>?@^_`|[}"
 def box(server, tag, count=3):
     user = "alice@example.test"
     fill_box(server, user, count, unique(tag))
+    # Another session claims the new messages, so FLAGS here are the
+    # stored ones only (\Recent: test_imap_state.py).
+    other = Imap(server, user)
+    other.ok("SELECT INBOX")
+    other.close()
     c = Imap(server, user)
     c.ok("SELECT INBOX")
     return c

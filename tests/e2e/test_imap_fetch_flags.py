@@ -4,9 +4,10 @@ hold its bytes to the documented form and to the general FETCH path: the
 same lines, byte for byte, as when an item that needs the store
 (RFC822.SIZE) rides along and is cut out again. System flags in their fixed
 order, keywords after them, UID added for UID FETCH (RFC 9051 §6.4.9),
-MODSEQ with CONDSTORE (RFC 7162 §3.1), CHANGEDSINCE, no \\Recent (IMAP4rev2
-has none; SELECT says 0 RECENT), and a reply far larger than the output
-high-water mark paced by a slow reader."""
+MODSEQ with CONDSTORE (RFC 7162 §3.1), CHANGEDSINCE, \\Recent only in the
+session that claimed the messages (RFC 3501 §2.3.2; here another session
+claims them first, so SELECT says 0 RECENT), and a reply far larger than
+the output high-water mark paced by a slow reader."""
 
 import re
 import time
@@ -54,6 +55,9 @@ def general(c, cmd):
 def test_flags_bytes_with_keywords(server):
     c = Imap(server, "ff1@example.test")
     want = fill(c, "F", 40)
+    other = Imap(server, "ff1@example.test")
+    assert "* 40 RECENT" in other.ok("SELECT F")
+    other.close()
     lines = c.ok("SELECT F")
     assert "* 0 RECENT" in lines, lines
     got = c.ok("FETCH 1:* (FLAGS)")

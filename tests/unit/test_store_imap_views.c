@@ -471,6 +471,43 @@ test_two_handles(void **state)
 	store_close(&other);
 }
 
+/* \Recent (RFC 3501 §2.3.2): a claim takes what is above recent_uid
+ * once; a second claim gets nothing; new mail is claimable again; the
+ * count of unclaimed messages follows. */
+static void
+test_recent_claim(void **state)
+{
+	struct store_fx *f = *state;
+	int64_t id = fx_box(f, "INBOX").id;
+	struct store_mailbox box;
+	const char *err = NULL;
+	uint32_t lo, hi, count;
+
+	fx_append(f, id, "rc/1", 0, NULL, 0);
+	fx_append(f, id, "rc/2", 0, NULL, 0);
+	assert_int_equal(store_recent_count(f->st, id, 0, &count, &err), 0);
+	assert_int_equal(count, 2);
+	assert_int_equal(store_recent_claim(f->st, id, &lo, &hi, &err), 0);
+	assert_int_equal(lo, 0);
+	assert_int_equal(hi, 2);
+	assert_int_equal(store_recent_claim(f->st, id, &lo, &hi, &err), 0);
+	assert_int_equal(lo, 2);
+	assert_int_equal(hi, 2);
+	assert_int_equal(store_mailbox_get(f->st, f->acct, "INBOX", &box), 1);
+	assert_int_equal(box.recent_uid, 2);
+	assert_int_equal(store_recent_count(f->st, id, box.recent_uid, &count,
+					    &err), 0);
+	assert_int_equal(count, 0);
+	fx_append(f, id, "rc/3", 0, NULL, 0);
+	assert_int_equal(store_recent_claim(f->st, id, &lo, &hi, &err), 0);
+	assert_int_equal(lo, 2);
+	assert_int_equal(hi, 3);
+	/* A mailbox that does not exist claims nothing. */
+	assert_int_equal(store_recent_claim(f->st, id + 1000, &lo, &hi, &err),
+			 0);
+	assert_int_equal(lo, hi);
+}
+
 int
 main(void)
 {
@@ -488,6 +525,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_uid_exhaustion,
 						fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_two_handles,
+						fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_recent_claim,
 						fx_setup, fx_teardown),
 	};
 
