@@ -66,17 +66,28 @@ imap_fetch_sets_seen(const struct imap_fetch_item *it)
 
 /* 0, or -1 when the batch buffer is full: the caller then takes the
  * whole response back, never a literal header without its bytes. A
- * literal may not carry NUL (RFC 9051 §4.3 CHAR8), so content with NUL
- * (a binary APPEND, RFC 3516) goes as stored in a literal8 "~{n}", for
- * BODY[] as for BINARY[]. */
+ * literal may not carry NUL (RFC 9051 §4.3 CHAR8), and the grammar allows
+ * a literal8 only for BINARY[] (msg-att-static: "BODY" section SP
+ * nstring). So content with NUL (a binary APPEND, RFC 3516) goes as stored
+ * in a "~{n}" literal8 for BINARY[], and for BODY[]/RFC822 in a plain
+ * literal of the same size with each NUL shown as 0x80, as Dovecot does:
+ * offsets and sizes stay true, and a strict parser keeps its place. */
 static int
-imap_fetch_literal(struct buf *out, const char *p, size_t n)
+imap_fetch_literal(struct buf *out, const char *p, size_t n, bool binary)
 {
 	bool nul = memchr(p, '\0', n) != NULL;
+	size_t at;
 
-	if (buf_printf(out, "%s{%zu}\r\n", nul ? "~" : "", n) < 0)
+	if (buf_printf(out, "%s{%zu}\r\n", nul && binary ? "~" : "", n) < 0)
 		return -1;
-	return buf_append(out, p, n);
+	at = out->len;
+	if (buf_append(out, p, n) < 0)
+		return -1;
+	if (nul && !binary)
+		for (size_t i = at; i < out->len; i++)
+			if (out->data[i] == '\0')
+				out->data[i] = 0x80;
+	return 0;
 }
 
 /* One item of one message; -1 when the message cannot be read. */
@@ -121,14 +132,14 @@ imap_fetch_item(struct imap_fetch_job *x, const struct imap_fetch_item *it,
 			return buf_printf(out, "%s %zu", it->reply_name, n);
 		imap_fetch_partial(it, &p, &n);
 		buf_printf(out, "%s ", it->reply_name);
-		return imap_fetch_literal(out, p, n);
+		return imap_fetch_literal(out, p, n, true);
 	default: /* sections and RFC822* */
 		if (imap_fetch_section(it, data, len, meta, &x->tmp, &p, &n,
 				       &missing) < 0)
 			return -1;
 		imap_fetch_partial(it, &p, &n);
 		buf_printf(out, "%s ", it->reply_name);
-		return imap_fetch_literal(out, p, n);
+		return imap_fetch_literal(out, p, n, false);
 	}
 }
 
