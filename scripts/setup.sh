@@ -9,7 +9,7 @@ PKGS=(
 	python3 python3-pytest python3-pytest-timeout swaks openssl sqlite3 procps libnet-ssleay-perl zlib1g-dev isync fetchmail
 	python3-fusepy fuse3
 	libunbound-dev dns-root-data python3-dnslib python3-aiosmtpd postfix
-	ldnsutils
+	ldnsutils python3-spf python3-yaml
 	fail2ban systemd groff-base man-db mandoc
 )
 

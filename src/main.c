@@ -49,6 +49,8 @@ usage(FILE *f)
 		"  queue hold|release|delete|bounce ID\n"
 		"  route DOMAIN | route --host HOST   (where mail for DOMAIN"
 		" would go; exit 0 routable, 1 not)\n"
+		"  spf check IP SENDER HELO [--mailfrom-only]   (SPF results"
+		" for a sender)\n"
 		"  version   (also --version)\n"
 		"COMMAND --help prints that command's usage.\n"
 		"PROTO: smtp submission submissions pop3 pop3s imap imaps\n");
@@ -171,6 +173,12 @@ cmd_route(const struct config *cfg, int argc, char **argv)
 	return cli_route(cfg, argc - 1, argv + 1);
 }
 
+static int
+cmd_spf(const struct config *cfg, int argc, char **argv)
+{
+	return cli_spf(cfg, argc - 1, argv + 1);
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(const struct config *cfg, int argc, char **argv);
@@ -181,6 +189,7 @@ static const struct {
 	{ "alias", cmd_alias },
 	{ "queue", cmd_queue },
 	{ "route", cmd_route },
+	{ "spf", cmd_spf },
 	{ "version", cmd_version },
 };
 

@@ -21,5 +21,8 @@ int cli_queue(const struct config *cfg, int argc, char **argv);
 /* route DOMAIN | route --host HOST (cli_route.c; argv[0] is DOMAIN or
  * --host): 0 routable, 1 not (or error), 2 usage. */
 int cli_route(const struct config *cfg, int argc, char **argv);
+/* spf check IP SENDER HELO (cli_spf.c): SPF results as the server
+ * would find them; 0 when the check ran, 1 error, 2 usage. */
+int cli_spf(const struct config *cfg, int argc, char **argv);
 
 #endif

@@ -107,12 +107,29 @@ dns_ctx_servers(struct ub_ctx *ctx, const struct config *cfg, char *err,
 		/* The root zone proves "test." absent, so names there are
 		 * not validated from the root anchor (a test DNS may still
 		 * be given an anchor of its own for a zone below). */
-		if (r == 0 && (ub_ctx_set_option(ctx, "local-zone:",
-						 "test. transparent") != 0 ||
-			       ub_ctx_set_option(ctx, "domain-insecure:",
-						 "test.") != 0)) {
-			snprintf(err, errlen, "resolver: cannot pass test.");
-			r = -1;
+		/* The same for the reverse zones of private (RFC 1918, RFC
+		 * 4193) and documentation networks (RFC 5737, RFC 3849):
+		 * the resolver named may know their PTR records, which SPF's
+		 * ptr mechanism and %{p} look up. */
+		static const char *const pass[] = {
+			"test.", "2.0.192.in-addr.arpa.",
+			"100.51.198.in-addr.arpa.", "113.0.203.in-addr.arpa.",
+			"8.b.d.0.1.0.0.2.ip6.arpa.",
+		};
+		char zone[64];
+
+		(void)ub_ctx_set_option(ctx, "unblock-lan-zones:", "yes");
+		(void)ub_ctx_set_option(ctx, "insecure-lan-zones:", "yes");
+		for (size_t i = 0; r == 0 && i < sizeof(pass) / sizeof(pass[0]);
+		     i++) {
+			snprintf(zone, sizeof(zone), "%s transparent", pass[i]);
+			if (ub_ctx_set_option(ctx, "local-zone:", zone) != 0 ||
+			    ub_ctx_set_option(ctx, "domain-insecure:",
+					      pass[i]) != 0) {
+				snprintf(err, errlen, "resolver: cannot pass "
+					 "%s", pass[i]);
+				r = -1;
+			}
 		}
 		return r == 0 ? 0 : -1;
 	}
