@@ -119,6 +119,8 @@ struct config {
 	 * nothing is sent and no notice goes out (maintenance, or a site
 	 * that delivers only when told, Postfix's defer_transports). */
 	bool queue_delivery;
+	/* spf = no: no SPF checks on port 25 (docs/CONFIG.md). */
+	bool spf;
 	int retry_min;        /* seconds, first retry / backoff floor */
 	int retry_max;        /* seconds, backoff ceiling */
 	int queue_lifetime;   /* seconds a message may stay queued */

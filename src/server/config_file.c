@@ -95,6 +95,7 @@ config_defaults(struct config *cfg, bool as_root)
 	str_lcpy(cfg->dnssec_trust_anchor, CONFIG_DNSSEC_TRUST_ANCHOR_DEFAULT,
 		 sizeof(cfg->dnssec_trust_anchor));
 	cfg->queue_delivery = true;
+	cfg->spf = true;
 	cfg->retry_min = CONFIG_RETRY_MIN_DEFAULT;
 	cfg->retry_max = CONFIG_RETRY_MAX_DEFAULT;
 	cfg->queue_lifetime = CONFIG_QUEUE_LIFETIME_DEFAULT;
@@ -276,6 +277,7 @@ static const struct config_key config_keys[] = {
 	{ "resolver", CONFIG_T_RESOLVER, 0, 0, 0, 0 },
 	KSTR("dnssec_trust_anchor", dnssec_trust_anchor),
 	KTYPE("queue_delivery", CONFIG_T_YESNO, queue_delivery),
+	KTYPE("spf", CONFIG_T_YESNO, spf),
 	KINT("retry_min", 1, 86400, retry_min),
 	KINT("retry_max", 1, 7 * 86400, retry_max),
 	KINT("queue_lifetime", 1, 60 * 86400, queue_lifetime),

@@ -87,6 +87,7 @@ smtp_tx_free(struct smtp_session *s)
 	free(tx->rcpts);
 	/* A message being received is dropped with its file. */
 	smtp_spool_abort(&tx->spool);
+	smtp_mailauth_free(&tx->auth);
 	buf_fini(&tx->hdr);
 	free(tx);
 	s->tx = NULL;
