@@ -72,10 +72,13 @@ smtp_spf_done_cb(void *arg, const struct spf_outcome *o)
 	sp->out = *o;
 	if (a->cont == NULL || spf_pending(a))
 		return;
-	/* The end of the message was waiting for us. */
-	if (s->base.conn != NULL)
-		mailauth_finish(s);
-	if (!session_unref(&s->base) && smtp_session_jobs(s) == 0)
+	/* The end of the message was waiting for us. No reference is
+	 * held meanwhile: a session that ends frees the transaction, which
+	 * cancels the checks (and this callback). */
+	if (s->base.conn == NULL)
+		return;
+	mailauth_finish(s);
+	if (smtp_session_jobs(s) == 0)
 		smtp_session_resume(s);
 }
 
@@ -282,6 +285,5 @@ smtp_mailauth_data(struct smtp_session *s, smtp_mailauth_cont_fn cont)
 		return;
 	}
 	/* Wait for the SPF answers; no further command is read meanwhile. */
-	session_ref(&s->base);
 	conn_pause(s->base.conn);
 }
