@@ -40,6 +40,7 @@ struct dns {
 	struct ub_ctx *ctx;
 	struct event *ev;            /* ub_fd readable */
 	struct dns_query *queries;   /* live queries */
+	struct dns_cache *cache;     /* dns_lookup's answers (dns_cache.c) */
 };
 
 /* ---- Context ------------------------------------------------------- */
@@ -253,6 +254,8 @@ dns_new(struct event_base *base, const struct config *cfg, char *err,
 		free(d);
 		return NULL;
 	}
+	/* Without memory for it, lookups only skip the cache. */
+	d->cache = dns_cache_new();
 	d->ev = event_new(base, ub_fd(d->ctx), EV_READ | EV_PERSIST,
 			  dns_fd_cb, d);
 	if (d->ev == NULL || event_add(d->ev, NULL) < 0) {
@@ -279,6 +282,7 @@ dns_free(struct dns **dp)
 	/* Stops and joins libunbound's thread. */
 	if (d->ctx != NULL)
 		ub_ctx_delete(d->ctx);
+	dns_cache_free(&d->cache);
 	free(d);
 	*dp = NULL;
 }
@@ -348,6 +352,8 @@ dns_query_free(struct dns_query *q)
 	dns_subs_cancel(q);
 	event_free(q->timer);
 	event_free(q->defer);
+	free(q->cached);
+	free(q->cached_data);
 	if (q->prev != NULL)
 		q->prev->next = q->next;
 	else
@@ -469,6 +475,7 @@ dns_ub_cb(void *mydata, int err, struct ub_result *r)
 	dns_answer_fill(&a, err, r, q->kind == DNS_KIND_LOOKUP ||
 			s == &q->subs[0] ? q->name : q->mx.hosts[s->host].name);
 	if (q->kind == DNS_KIND_LOOKUP) {
+		dns_cache_put(q->d->cache, q->name, q->rrtype, &a);
 		q->delivering = true;
 		q->answer_cb(q->arg, &a);
 		q->delivering = false;
@@ -516,6 +523,13 @@ dns_defer_cb(evutil_socket_t fd, short what, void *arg)
 	if (q->kind == DNS_KIND_LOOKUP) {
 		struct dns_answer a;
 
+		if (q->cached != NULL) {
+			q->delivering = true;
+			q->answer_cb(q->arg, q->cached);
+			q->delivering = false;
+			dns_query_free(q);
+			return;
+		}
 		memset(&a, 0, sizeof(a));
 		a.status = DNS_TEMPFAIL;
 		snprintf(a.why, sizeof(a.why), "resolver: cannot start query");
@@ -563,6 +577,21 @@ dns_lookup(struct dns *d, const char *name, int rrtype, dns_answer_cb cb,
 	q->answer_cb = cb;
 	q->arg = arg;
 	q->rrtype = rrtype;
+	/* A kept answer: no round trip through libunbound's thread. */
+	q->cached = malloc(sizeof(*q->cached));
+	if (q->cached != NULL) {
+		q->cached_data = dns_cache_get(d->cache, q->name, rrtype,
+					       q->cached);
+		if (q->cached_data == NULL) {
+			free(q->cached);
+			q->cached = NULL;
+		} else if (dns_query_defer(q) == 0) {
+			return q;
+		} else {
+			dns_query_free(q);
+			return NULL;
+		}
+	}
 	if (dns_query_arm(q) < 0 || dns_sub_start(q, 0, q->name, rrtype) < 0) {
 		dns_query_free(q);
 		return NULL;
