@@ -252,7 +252,8 @@ smtp_spool_edit(struct smtp_spool *sp, uint64_t at, const void *ins,
 	    at > sp->size)
 		return -1;
 	for (size_t i = 0; i < n_cuts; i++) {
-		if (cuts[i][0] < end || cuts[i][1] > sp->size - cuts[i][0])
+		if (cuts[i][0] < end || cuts[i][0] > sp->size ||
+		    cuts[i][1] > sp->size - cuts[i][0])
 			return -1; /* not sorted, overlapping or outside */
 		end = cuts[i][0] + cuts[i][1];
 		sp->cuts[i][0] = cuts[i][0];
