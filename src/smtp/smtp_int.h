@@ -74,6 +74,10 @@ struct smtp_tx {
 	uint64_t received_len; /* our Received field, first in the file */
 	/* Sender authentication (smtp_mailauth.c), from MAIL FROM on. */
 	struct smtp_mailauth *auth;
+	/* The end of the message waits for sender authentication (no
+	 * reference is held: a vanished client frees the transaction,
+	 * which cancels the lookups); no further command is taken. */
+	bool auth_wait;
 	uint64_t size;      /* message octets received (Received excluded) */
 	char msgid[17];     /* log and Received id, chosen at DATA/BDAT */
 	/* The header section as received, up to and including its empty

@@ -77,6 +77,7 @@ smtp_spf_done_cb(void *arg, const struct spf_outcome *o)
 	 * cancels the checks (and this callback). */
 	if (s->base.conn == NULL)
 		return;
+	s->tx->auth_wait = false;
 	mailauth_finish(s);
 	if (smtp_session_jobs(s) == 0)
 		smtp_session_resume(s);
@@ -285,5 +286,6 @@ smtp_mailauth_data(struct smtp_session *s, smtp_mailauth_cont_fn cont)
 		return;
 	}
 	/* Wait for the SPF answers; no further command is read meanwhile. */
+	s->tx->auth_wait = true;
 	conn_pause(s->base.conn);
 }
