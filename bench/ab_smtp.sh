@@ -49,6 +49,7 @@ now() { date +%s.%N; }
 cleanup() {
 	set +e
 	postel_stop
+	dns_stop
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

@@ -31,7 +31,33 @@ build_tools() {
 	cc $CFLAGS_BENCH -o "$BIN/idle_conns" "$ROOT/bench/idle_conns.c"
 }
 
+# The SPF records of the senders (bench/spf_dns.py) on a loopback DNS
+# server; BENCH_DNS=0 leaves the resolver unset (the system's).
+BENCH_DNS_PID=""
+dns_start() {
+	[ "${BENCH_DNS:-1}" = 1 ] || return 0
+	/usr/bin/python3 "$ROOT/bench/spf_dns.py" "$OUT/dns-queries.txt" \
+		> "$OUT/dns.out" 2>&1 &
+	BENCH_DNS_PID=$!
+	local i
+	for i in $(seq 1 50); do
+		[ -s "$OUT/dns.out" ] && break
+		sleep 0.1
+	done
+	BENCH_RESOLVER=$(head -1 "$OUT/dns.out")
+	log "dns: $BENCH_RESOLVER (bench/spf_dns.py)"
+}
+
+dns_stop() {
+	[ -n "$BENCH_DNS_PID" ] || return 0
+	kill "$BENCH_DNS_PID" 2>/dev/null
+	wait "$BENCH_DNS_PID" 2>/dev/null
+	BENCH_DNS_PID=""
+	log "dns: $(cat "$OUT/dns-queries.txt" 2>/dev/null) queries answered"
+}
+
 write_postel_config() {
+	dns_start
 	cat > "$OUT/postel.conf" <<-EOF
 	# written by bench/run.sh
 	hostname = mail.bench.test
@@ -41,6 +67,10 @@ write_postel_config() {
 	smtp_command_timeout = 600
 	smtp_data_timeout = 600
 	EOF
+	if [ -n "${BENCH_RESOLVER:-}" ]; then
+		printf 'resolver = %s\ndnssec_trust_anchor = none\n' \
+			"$BENCH_RESOLVER" >> "$OUT/postel.conf"
+	fi
 	chmod 644 "$OUT/postel.conf"
 }
 

@@ -16,7 +16,8 @@
 # Knobs (environment): BENCH_MESSAGES BENCH_SESSIONS BENCH_LENGTH BENCH_REPEAT
 #   BENCH_IDLE BENCH_POSTFIX_IDLE BENCH_TARGETS ("sink postfix postel")
 #   BENCH_TOOLS ("source source-r load") BENCH_SKIP_IDLE=1 BENCH_RUN_TIMEOUT
-#   POSTEL_BIN BENCH_OUT (results dir).
+#   POSTEL_BIN BENCH_OUT (results dir) BENCH_DNS=0 (no test DNS server for
+#   the senders' SPF records, bench/spf_dns.py).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -61,6 +62,7 @@ cleanup() {
 	set +e
 	[ -n "$IDLE_PID" ] && kill "$IDLE_PID" 2>/dev/null
 	postel_stop
+	dns_stop
 	if [ -n "$SINK_PID" ]; then
 		kill "$SINK_PID" 2>/dev/null
 		wait "$SINK_PID" 2>/dev/null

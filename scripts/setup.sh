@@ -11,6 +11,7 @@ PKGS=(
 	libunbound-dev dns-root-data python3-dnslib python3-aiosmtpd postfix
 	ldnsutils
 	python3-dkim python3-nacl
+	python3-spf python3-yaml
 	fail2ban systemd groff-base man-db mandoc
 	curl prometheus
 )

@@ -53,6 +53,8 @@ usage(FILE *f)
 		" | dkim remove DOMAIN SELECTOR\n"
 		"  dkim verify < MESSAGE   (checks every DKIM-Signature)\n"
 		"  dns DOMAIN   (the DNS records to publish for DOMAIN)\n"
+		"  spf check IP SENDER HELO [--mailfrom-only]   (SPF results"
+		" for a sender)\n"
 		"  version   (also --version)\n"
 		"COMMAND --help prints that command's usage.\n"
 		"PROTO: smtp submission submissions pop3 pop3s imap imaps "
@@ -188,6 +190,12 @@ cmd_dns(const struct config *cfg, int argc, char **argv)
 	return cli_dns(cfg, argc - 1, argv + 1);
 }
 
+static int
+cmd_spf(const struct config *cfg, int argc, char **argv)
+{
+	return cli_spf(cfg, argc - 1, argv + 1);
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(const struct config *cfg, int argc, char **argv);
@@ -200,6 +208,7 @@ static const struct {
 	{ "route", cmd_route },
 	{ "dkim", cmd_dkim },
 	{ "dns", cmd_dns },
+	{ "spf", cmd_spf },
 	{ "version", cmd_version },
 };
 

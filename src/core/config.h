@@ -124,6 +124,8 @@ struct config {
 	/* dkim_sign = no: messages are queued unsigned even for domains
 	 * with DKIM keys (issue 10; keys: postel dkim generate). */
 	bool dkim_sign;
+	/* spf = no: no SPF checks on port 25 (docs/CONFIG.md). */
+	bool spf;
 	int retry_min;        /* seconds, first retry / backoff floor */
 	int retry_max;        /* seconds, backoff ceiling */
 	int queue_lifetime;   /* seconds a message may stay queued */

@@ -40,6 +40,7 @@ struct dns {
 	struct ub_ctx *ctx;
 	struct event *ev;            /* ub_fd readable */
 	struct dns_query *queries;   /* live queries */
+	struct dns_cache *cache;     /* dns_lookup's answers (dns_cache.c) */
 };
 
 /* ---- Context ------------------------------------------------------- */
@@ -107,12 +108,29 @@ dns_ctx_servers(struct ub_ctx *ctx, const struct config *cfg, char *err,
 		/* The root zone proves "test." absent, so names there are
 		 * not validated from the root anchor (a test DNS may still
 		 * be given an anchor of its own for a zone below). */
-		if (r == 0 && (ub_ctx_set_option(ctx, "local-zone:",
-						 "test. transparent") != 0 ||
-			       ub_ctx_set_option(ctx, "domain-insecure:",
-						 "test.") != 0)) {
-			snprintf(err, errlen, "resolver: cannot pass test.");
-			r = -1;
+		/* The same for the reverse zones of private (RFC 1918, RFC
+		 * 4193) and documentation networks (RFC 5737, RFC 3849):
+		 * the resolver named may know their PTR records, which SPF's
+		 * ptr mechanism and %{p} look up. */
+		static const char *const pass[] = {
+			"test.", "2.0.192.in-addr.arpa.",
+			"100.51.198.in-addr.arpa.", "113.0.203.in-addr.arpa.",
+			"8.b.d.0.1.0.0.2.ip6.arpa.",
+		};
+		char zone[64];
+
+		(void)ub_ctx_set_option(ctx, "unblock-lan-zones:", "yes");
+		(void)ub_ctx_set_option(ctx, "insecure-lan-zones:", "yes");
+		for (size_t i = 0; r == 0 && i < sizeof(pass) / sizeof(pass[0]);
+		     i++) {
+			snprintf(zone, sizeof(zone), "%s transparent", pass[i]);
+			if (ub_ctx_set_option(ctx, "local-zone:", zone) != 0 ||
+			    ub_ctx_set_option(ctx, "domain-insecure:",
+					      pass[i]) != 0) {
+				snprintf(err, errlen, "resolver: cannot pass "
+					 "%s", pass[i]);
+				r = -1;
+			}
 		}
 		return r == 0 ? 0 : -1;
 	}
@@ -236,6 +254,8 @@ dns_new(struct event_base *base, const struct config *cfg, char *err,
 		free(d);
 		return NULL;
 	}
+	/* Without memory for it, lookups only skip the cache. */
+	d->cache = dns_cache_new();
 	d->ev = event_new(base, ub_fd(d->ctx), EV_READ | EV_PERSIST,
 			  dns_fd_cb, d);
 	if (d->ev == NULL || event_add(d->ev, NULL) < 0) {
@@ -262,6 +282,7 @@ dns_free(struct dns **dp)
 	/* Stops and joins libunbound's thread. */
 	if (d->ctx != NULL)
 		ub_ctx_delete(d->ctx);
+	dns_cache_free(&d->cache);
 	free(d);
 	*dp = NULL;
 }
@@ -331,6 +352,8 @@ dns_query_free(struct dns_query *q)
 	dns_subs_cancel(q);
 	event_free(q->timer);
 	event_free(q->defer);
+	free(q->cached);
+	free(q->cached_data);
 	if (q->prev != NULL)
 		q->prev->next = q->next;
 	else
@@ -452,6 +475,7 @@ dns_ub_cb(void *mydata, int err, struct ub_result *r)
 	dns_answer_fill(&a, err, r, q->kind == DNS_KIND_LOOKUP ||
 			s == &q->subs[0] ? q->name : q->mx.hosts[s->host].name);
 	if (q->kind == DNS_KIND_LOOKUP) {
+		dns_cache_put(q->d->cache, q->name, q->rrtype, &a);
 		q->delivering = true;
 		q->answer_cb(q->arg, &a);
 		q->delivering = false;
@@ -499,6 +523,13 @@ dns_defer_cb(evutil_socket_t fd, short what, void *arg)
 	if (q->kind == DNS_KIND_LOOKUP) {
 		struct dns_answer a;
 
+		if (q->cached != NULL) {
+			q->delivering = true;
+			q->answer_cb(q->arg, q->cached);
+			q->delivering = false;
+			dns_query_free(q);
+			return;
+		}
 		memset(&a, 0, sizeof(a));
 		a.status = DNS_TEMPFAIL;
 		snprintf(a.why, sizeof(a.why), "resolver: cannot start query");
@@ -546,6 +577,21 @@ dns_lookup(struct dns *d, const char *name, int rrtype, dns_answer_cb cb,
 	q->answer_cb = cb;
 	q->arg = arg;
 	q->rrtype = rrtype;
+	/* A kept answer: no round trip through libunbound's thread. */
+	q->cached = malloc(sizeof(*q->cached));
+	if (q->cached != NULL) {
+		q->cached_data = dns_cache_get(d->cache, q->name, rrtype,
+					       q->cached);
+		if (q->cached_data == NULL) {
+			free(q->cached);
+			q->cached = NULL;
+		} else if (dns_query_defer(q) == 0) {
+			return q;
+		} else {
+			dns_query_free(q);
+			return NULL;
+		}
+	}
 	if (dns_query_arm(q) < 0 || dns_sub_start(q, 0, q->name, rrtype) < 0) {
 		dns_query_free(q);
 		return NULL;

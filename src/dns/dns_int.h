@@ -60,6 +60,10 @@ struct dns_query {
 	bool defer_finish;       /* the deferred event computes the end */
 	char name[256];          /* asked name, lower-case, no final dot */
 	int rrtype;              /* DNS_KIND_LOOKUP */
+	/* DNS_KIND_LOOKUP answered from the cache: delivered by the defer
+	 * event; cached_data holds its rdata. */
+	struct dns_answer *cached;
+	unsigned char *cached_data;
 	struct dns_sub subs[1 + 2 * DNS_MX_HOSTS_MAX];
 	struct dns_mx_result mx; /* DNS_KIND_MX, DNS_KIND_HOST */
 	struct dns_host_addrs addrs[DNS_MX_HOSTS_MAX];
@@ -84,6 +88,18 @@ void dns_query_deliver(struct dns_query *q);
 /* An answer of libunbound as a dns_answer (rdata borrowed from r). */
 void dns_answer_fill(struct dns_answer *a, int err,
 		     const struct ub_result *r, const char *qname);
+
+/* dns_cache.c: dns_lookup's answers kept on the loop for their TTL. */
+struct dns_cache;
+struct dns_cache *dns_cache_new(void);
+void dns_cache_free(struct dns_cache **cp);
+/* Keeps a (a copy; temporary failures and zero TTLs are not kept). */
+void dns_cache_put(struct dns_cache *c, const char *name, int rrtype,
+		   const struct dns_answer *a);
+/* A kept answer into *a, its rdata in the returned buffer (the caller's
+ * to free), or NULL. */
+unsigned char *dns_cache_get(struct dns_cache *c, const char *name,
+			     int rrtype, struct dns_answer *a);
 
 /* dns_mx.c: a sub of an MX or host query finished (a: its answer; r:
  * libunbound's, for every MX record beyond DNS_ANSWER_MAX; may be NULL). */

@@ -98,6 +98,7 @@ config_defaults(struct config *cfg, bool as_root)
 		 sizeof(cfg->dnssec_trust_anchor));
 	cfg->queue_delivery = true;
 	cfg->dkim_sign = true;
+	cfg->spf = true;
 	cfg->retry_min = CONFIG_RETRY_MIN_DEFAULT;
 	cfg->retry_max = CONFIG_RETRY_MAX_DEFAULT;
 	cfg->queue_lifetime = CONFIG_QUEUE_LIFETIME_DEFAULT;
@@ -314,6 +315,7 @@ static const struct config_key config_keys[] = {
 	KSTR("dnssec_trust_anchor", dnssec_trust_anchor),
 	KTYPE("queue_delivery", CONFIG_T_YESNO, queue_delivery),
 	KTYPE("dkim_sign", CONFIG_T_YESNO, dkim_sign),
+	KTYPE("spf", CONFIG_T_YESNO, spf),
 	KINT("retry_min", 1, 86400, retry_min),
 	KINT("retry_max", 1, 7 * 86400, retry_max),
 	KINT("queue_lifetime", 1, 60 * 86400, queue_lifetime),

@@ -183,6 +183,11 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	s->tx->dsn_ret = cmd->dsn_ret;
 	str_lcpy(s->tx->envid, cmd->envid, sizeof(s->tx->envid));
 	str_lcpy(s->tx->from, cmd->path, sizeof(s->tx->from));
+	if (smtp_mailauth_mail(s) < 0) {
+		smtp_reply(s, 451, "4.3.0", "Out of memory");
+		smtp_tx_free(s);
+		return;
+	}
 	s->state = SMTP_STATE_MAIL;
 	/* Kept at info: a transaction cut short is known by its sender. */
 	log_info(s->base.id, "mail", " from=%s", log_qs(cmd->path));

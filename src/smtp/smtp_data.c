@@ -89,6 +89,7 @@ tx_append(struct smtp_session *s, const void *p, size_t n)
 	if (!tx->seen_8bit)
 		tx->seen_8bit = str_has_8bit(p, n);
 	hdr_capture(tx, p, n);
+	smtp_mailauth_scan(s, tx->size - n, p, n);
 	if (smtp_spool_write(tx->spool, p, n) < 0)
 		smtp_spool_abort(&tx->spool);
 }
@@ -192,10 +193,21 @@ received_count(const struct smtp_tx *tx)
 	return n;
 }
 
+/* After sender authentication: submission's sender identity, then
+ * delivery. */
+static void
+smtp_data_sender(struct smtp_session *s)
+{
+	smtp_sender_data(s, (const char *)s->tx->hdr.data, s->tx->hdr.len,
+			 s->tx->hdr_cut, smtp_deliver);
+}
+
 /* Policy checks on the complete message, then delivery. The header
  * section as received is in s->tx->hdr (hdr_cut when it was longer than
  * LIMIT_SMTP_HEADER_KEPT). Today: the hop count (more than
- * SMTP_MAX_RECEIVED Received fields: 554 5.4.6), then submission's
+ * SMTP_MAX_RECEIVED Received fields: 554 5.4.6), then sender
+ * authentication and the Authentication-Results field
+ * (smtp_mailauth.c), then submission's
  * sender identity (From:/Sender:,
  * smtp_sender.h), which may look addresses up on a worker; it calls
  * smtp_deliver when the message may go, or replies and frees the
@@ -213,8 +225,7 @@ smtp_data_policy(struct smtp_session *s)
 		smtp_tx_free(s);
 		return;
 	}
-	smtp_sender_data(s, (const char *)s->tx->hdr.data, s->tx->hdr.len,
-			 s->tx->hdr_cut, smtp_deliver);
+	smtp_mailauth_data(s, smtp_data_sender);
 }
 
 /* Both spool buffers full: stop reading until the write ends; the spool
@@ -462,6 +473,7 @@ tx_begin(struct smtp_session *s)
 	received_header(s, &head);
 	rc = head.len > 0 ? smtp_spool_write(tx->spool, head.data, head.len)
 			  : -1;
+	tx->received_len = head.len;
 	buf_fini(&head);
 	if (rc < 0)
 		smtp_spool_abort(&tx->spool);

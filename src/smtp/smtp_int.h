@@ -21,6 +21,7 @@ struct server;
 struct conn;
 struct event;
 struct smtp_spool;
+struct smtp_mailauth;
 
 /* DATA/BDAT input is taken in steps of at most this many octets; the
  * spool hands its buffer to a worker once it holds SMTP_SPOOL_FLUSH. */
@@ -70,6 +71,13 @@ struct smtp_tx {
 	/* The message file, written as the message arrives (smtp_spool.c);
 	 * NULL before DATA/BDAT and once the message is refused. */
 	struct smtp_spool *spool;
+	uint64_t received_len; /* our Received field, first in the file */
+	/* Sender authentication (smtp_mailauth.c), from MAIL FROM on. */
+	struct smtp_mailauth *auth;
+	/* The end of the message waits for sender authentication (no
+	 * reference is held: a vanished client frees the transaction,
+	 * which cancels the lookups); no further command is taken. */
+	bool auth_wait;
 	uint64_t size;      /* message octets received (Received excluded) */
 	char msgid[17];     /* log and Received id, chosen at DATA/BDAT */
 	/* The header section as received, up to and including its empty
@@ -199,6 +207,14 @@ void smtp_spool_abort(struct smtp_spool **spp);
  * big, use smtp_spool_finish; -1: the file could not be made or written
  * (smtp_spool_error tells why). */
 int smtp_spool_finish_here(struct smtp_spool *sp, int *fd_r);
+/* Before smtp_spool_finish(_here): when the message is finished, ins
+ * goes in at octet at of the file (after our Received field) and the
+ * ranges cuts[i] = {offset, length} (sorted, at or after at, file
+ * offsets) are removed. 0, or -1 when they do not fit the limits. */
+#define SMTP_SPOOL_EDIT_MAX 4000
+#define SMTP_SPOOL_CUTS_MAX 32
+int smtp_spool_edit(struct smtp_spool *sp, uint64_t at, const void *ins,
+		    size_t ins_len, const uint64_t (*cuts)[2], size_t n_cuts);
 /* The message octets of a spool finished with smtp_spool_finish_here. */
 const void *smtp_spool_data(const struct smtp_spool *sp);
 void smtp_spool_finish(struct smtp_spool *sp, smtp_spool_fn work,
@@ -206,6 +222,19 @@ void smtp_spool_finish(struct smtp_spool *sp, smtp_spool_fn work,
 /* Frees a finished spool; without keep_file its file is removed (on a
  * worker). */
 void smtp_spool_free(struct smtp_spool **spp, bool keep_file);
+
+/* smtp_mailauth.c: sender authentication (SPF) and the
+ * Authentication-Results field. _mail at MAIL FROM (0, or -1 without
+ * memory); _scan with each piece of message text at its offset; _data
+ * at the end of the message: waits for the results, hands the field
+ * and the removal of forged ones to the spool (smtp_spool_edit), then
+ * calls cont, or replies and frees the transaction. */
+typedef void (*smtp_mailauth_cont_fn)(struct smtp_session *s);
+int smtp_mailauth_mail(struct smtp_session *s);
+void smtp_mailauth_scan(struct smtp_session *s, uint64_t off, const char *p,
+			size_t n);
+void smtp_mailauth_data(struct smtp_session *s, smtp_mailauth_cont_fn cont);
+void smtp_mailauth_free(struct smtp_mailauth **ap);
 
 /* smtp_auth.c */
 void smtp_cmd_auth(struct smtp_session *s, const struct smtp_cmd *cmd);

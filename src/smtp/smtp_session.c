@@ -87,6 +87,7 @@ smtp_tx_free(struct smtp_session *s)
 	free(tx->rcpts);
 	/* A message being received is dropped with its file. */
 	smtp_spool_abort(&tx->spool);
+	smtp_mailauth_free(&tx->auth);
 	buf_fini(&tx->hdr);
 	free(tx);
 	s->tx = NULL;
@@ -219,7 +220,8 @@ smtp_process(struct smtp_session *s)
 
 	session_ref(&s->base);
 	while (s->base.conn != NULL && !s->base.closing &&
-	       smtp_session_jobs(s) == 1) {
+	       smtp_session_jobs(s) == 1 &&
+	       (s->tx == NULL || !s->tx->auth_wait)) {
 		in = conn_input(s->base.conn);
 		if (s->mode == SMTP_MODE_DATA || s->mode == SMTP_MODE_BDAT) {
 			size_t before = evbuffer_get_length(in);

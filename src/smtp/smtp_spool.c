@@ -17,9 +17,20 @@
  * A spool that is given up (RSET, size limit, vanished client, failed
  * delivery) is detached from its session at once; the file, if any, is
  * closed and unlinked on a worker after the job in flight (if any) ends.
+ *
+ * End-of-data header fields (smtp_spool_edit): results only known once
+ * the message is complete (Authentication-Results) are inserted after
+ * our Received field, and incoming fields that must go (forged results)
+ * are cut. A message still all in memory (the common small one) is
+ * edited in its buffer before its only write: no cost beyond a memmove.
+ * A larger one, whose head is already in the file, is copied once into
+ * a new file on the io worker (copy_file_range, in the kernel) before
+ * the fdatasync, so the file that is synced and committed is the edited
+ * one and the durability promise is unchanged.
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/types.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -51,6 +62,13 @@ struct smtp_spool {
 	smtp_spool_fn final_work;
 	workers_fn final_done;
 	void *final_arg;
+	/* The end-of-data edit (smtp_spool_edit); edit_done once it is
+	 * applied to the buffer. */
+	bool edit, edit_done;
+	uint64_t edit_at;
+	struct buf edit_ins;
+	size_t n_cuts;
+	uint64_t cuts[SMTP_SPOOL_CUTS_MAX][2];
 };
 
 struct smtp_spool *
@@ -68,6 +86,7 @@ smtp_spool_new(struct smtp_session *s)
 	 * SMTP_DATA_STEP, doubled by bare-LF conversion) past the mark. */
 	buf_init(&sp->fill, SMTP_SPOOL_FLUSH + 2 * SMTP_DATA_STEP + 4096);
 	buf_init(&sp->out, SMTP_SPOOL_FLUSH + 2 * SMTP_DATA_STEP + 4096);
+	buf_init(&sp->edit_ins, SMTP_SPOOL_EDIT_MAX);
 	return sp;
 }
 
@@ -102,6 +121,7 @@ spool_remove_work(void *arg)
 		blob_unlink(sp->data_dir, sp->path);
 	buf_fini(&sp->fill);
 	buf_fini(&sp->out);
+	buf_fini(&sp->edit_ins);
 	free(sp);
 }
 
@@ -215,10 +235,127 @@ smtp_spool_abort(struct smtp_spool **spp)
 	if (sp->fd < 0) {
 		buf_fini(&sp->fill);
 		buf_fini(&sp->out);
+		buf_fini(&sp->edit_ins);
 		free(sp);
 		return;
 	}
 	spool_run(sp, spool_remove_work, NULL);
+}
+
+int
+smtp_spool_edit(struct smtp_spool *sp, uint64_t at, const void *ins,
+		size_t ins_len, const uint64_t (*cuts)[2], size_t n_cuts)
+{
+	uint64_t end = at;
+
+	if (n_cuts > SMTP_SPOOL_CUTS_MAX || ins_len > SMTP_SPOOL_EDIT_MAX ||
+	    at > sp->size)
+		return -1;
+	for (size_t i = 0; i < n_cuts; i++) {
+		if (cuts[i][0] < end || cuts[i][0] > sp->size ||
+		    cuts[i][1] > sp->size - cuts[i][0])
+			return -1; /* not sorted, overlapping or outside */
+		end = cuts[i][0] + cuts[i][1];
+		sp->cuts[i][0] = cuts[i][0];
+		sp->cuts[i][1] = cuts[i][1];
+	}
+	buf_reset(&sp->edit_ins);
+	if (buf_append(&sp->edit_ins, ins, ins_len) < 0)
+		return -1;
+	sp->n_cuts = n_cuts;
+	sp->edit_at = at;
+	sp->edit = ins_len > 0 || n_cuts > 0;
+	return 0;
+}
+
+/* Loop or worker, the whole message in sp->fill: the edit in place.
+ * The buffer has SMTP_SPOOL_EDIT_MAX of room past a message that was
+ * never flushed (smtp_spool_new). */
+static void
+spool_edit_memory(struct smtp_spool *sp)
+{
+	struct buf *b = &sp->fill;
+	size_t ins = sp->edit_ins.len, at = (size_t)sp->edit_at;
+
+	if (!sp->edit || sp->edit_done)
+		return;
+	sp->edit_done = true;
+	for (size_t i = sp->n_cuts; i-- > 0;) {
+		size_t off = (size_t)sp->cuts[i][0], n = (size_t)sp->cuts[i][1];
+
+		memmove(b->data + off, b->data + off + n, b->len - off - n);
+		b->len -= n;
+	}
+	if (ins > 0 && buf_reserve(b, ins) == 0) {
+		memmove(b->data + at + ins, b->data + at, b->len - at);
+		memcpy(b->data + at, sp->edit_ins.data, ins);
+		b->len += ins;
+	}
+	sp->size = b->len;
+}
+
+/* Copies n octets of in from *off to out (in the kernel when it can). */
+static int
+spool_copy(int in, uint64_t *off, int out, uint64_t n)
+{
+	while (n > 0) {
+		loff_t o = (loff_t)*off;
+		ssize_t k = copy_file_range(in, &o, out, NULL, (size_t)n, 0);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			/* No kernel copy here (EXDEV, ENOSYS...): by hand. */
+			char tmp[65536];
+			size_t want = n < sizeof(tmp) ? (size_t)n : sizeof(tmp);
+			ssize_t r = pread(in, tmp, want, (off_t)*off);
+
+			if (r <= 0 || blob_write_all(out, tmp, (size_t)r) < 0)
+				return -1;
+			k = r;
+		}
+		*off += (uint64_t)k;
+		n -= (uint64_t)k;
+	}
+	return 0;
+}
+
+/* Worker: a message whose head is in the file already: a new file with
+ * the edit, which replaces the old one (not synced: nobody keeps it). */
+static void
+spool_edit_file(struct smtp_spool *sp)
+{
+	char npath[BLOB_PATH_MAX];
+	int nfd = blob_create(sp->data_dir, npath, NULL);
+	uint64_t off = 0, size = 0;
+	int rc;
+
+	if (nfd < 0) {
+		sp->err = errno ? errno : EIO;
+		return;
+	}
+	rc = spool_copy(sp->fd, &off, nfd, sp->edit_at);
+	if (rc == 0)
+		rc = blob_write_all(nfd, sp->edit_ins.data, sp->edit_ins.len);
+	for (size_t i = 0; rc == 0 && i < sp->n_cuts; i++) {
+		rc = spool_copy(sp->fd, &off, nfd, sp->cuts[i][0] - off);
+		off += sp->cuts[i][1];
+		size += sp->cuts[i][1];
+	}
+	if (rc == 0)
+		rc = spool_copy(sp->fd, &off, nfd, sp->size - off);
+	if (rc < 0) {
+		sp->err = errno ? errno : EIO;
+		close(nfd);
+		blob_unlink(sp->data_dir, npath);
+		return;
+	}
+	close(sp->fd);
+	blob_unlink(sp->data_dir, sp->path);
+	sp->fd = nfd;
+	memcpy(sp->path, npath, sizeof(sp->path));
+	sp->size = sp->size - size + sp->edit_ins.len;
+	sp->edit_done = true;
 }
 
 /* Worker: the last bytes, fdatasync, then the caller's pass over the
@@ -234,6 +371,8 @@ spool_final_work(void *arg)
 	spool_write_work(sp);
 	if (sp->err == 0 && sp->fd < 0)
 		sp->err = EIO;
+	if (sp->err == 0 && sp->edit && !sp->edit_done)
+		spool_edit_file(sp);
 	while (sp->err == 0 && fdatasync(sp->fd) < 0)
 		if (errno != EINTR)
 			sp->err = errno ? errno : EIO;
@@ -284,6 +423,7 @@ smtp_spool_finish_here(struct smtp_spool *sp, int *fd_r)
 	sp->s = NULL;
 	sp->waiting = false;
 	sp->finishing = true;
+	spool_edit_memory(sp);
 	/* Copying a few KB into the page cache does not wait for the disk;
 	 * the fdatasync would, and the commit thread does it for the whole
 	 * batch. */
@@ -317,6 +457,9 @@ smtp_spool_finish(struct smtp_spool *sp, smtp_spool_fn work, workers_fn done,
 	sp->final_work = work;
 	sp->final_done = done;
 	sp->final_arg = arg;
+	/* Nothing handed to a worker yet: all of it is in the buffer. */
+	if (!sp->busy && sp->fd < 0 && sp->fill.len == sp->size)
+		spool_edit_memory(sp);
 	if (!sp->busy)
 		spool_final_submit(sp);
 }
@@ -336,5 +479,6 @@ smtp_spool_free(struct smtp_spool **spp, bool keep_file)
 	}
 	buf_fini(&sp->fill);
 	buf_fini(&sp->out);
+	buf_fini(&sp->edit_ins);
 	free(sp);
 }

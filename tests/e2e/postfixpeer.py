@@ -345,7 +345,7 @@ def _alive(pid):
 
 
 TRACE_FIELDS = (b"return-path:", b"x-original-to:", b"delivered-to:",
-                b"received:")
+                b"received:", b"authentication-results:")
 
 
 def strip_trace(msg):

@@ -234,10 +234,12 @@ def pop3_fetch_raw(server, user, password=None):
 
 
 def strip_received(msg):
-    """The message without the Received: header block added on top."""
+    """The message without the header fields the server adds on top: its
+    Received: and, on port 25, its Authentication-Results: (RFC 8601)."""
     lines = msg.split(b"\r\n")
     i = 0
-    while i < len(lines) and lines[i].startswith(b"Received:"):
+    while i < len(lines) and lines[i].startswith(
+            (b"Received:", b"Authentication-Results:")):
         i += 1
         while i < len(lines) and lines[i][:1] in (b" ", b"\t"):
             i += 1
