@@ -14,11 +14,10 @@
 #include "core/config.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/version.h"
 #include "server/config_file.h"
 #include "server/server.h"
 #include "util/str.h"
-
-#define POSTEL_VERSION "0.1.0"
 
 struct opts {
 	const char *data_dir;
@@ -49,6 +48,7 @@ usage(FILE *f)
 		"  queue hold|release|delete|bounce ID\n"
 		"  route DOMAIN | route --host HOST   (where mail for DOMAIN"
 		" would go; exit 0 routable, 1 not)\n"
+		"  status | who | kick ADDRESS   (ask the running server)\n"
 		"  version   (also --version)\n"
 		"COMMAND --help prints that command's usage.\n"
 		"PROTO: smtp submission submissions pop3 pop3s imap imaps\n");
@@ -171,6 +171,24 @@ cmd_route(const struct config *cfg, int argc, char **argv)
 	return cli_route(cfg, argc - 1, argv + 1);
 }
 
+static int
+cmd_status(const struct config *cfg, int argc, char **argv)
+{
+	return cli_status(cfg, argc, argv);
+}
+
+static int
+cmd_who(const struct config *cfg, int argc, char **argv)
+{
+	return cli_who(cfg, argc, argv);
+}
+
+static int
+cmd_kick(const struct config *cfg, int argc, char **argv)
+{
+	return cli_kick(cfg, argc, argv);
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(const struct config *cfg, int argc, char **argv);
@@ -181,6 +199,9 @@ static const struct {
 	{ "alias", cmd_alias },
 	{ "queue", cmd_queue },
 	{ "route", cmd_route },
+	{ "status", cmd_status },
+	{ "who", cmd_who },
+	{ "kick", cmd_kick },
 	{ "version", cmd_version },
 };
 

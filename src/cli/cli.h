@@ -21,5 +21,11 @@ int cli_queue(const struct config *cfg, int argc, char **argv);
 /* route DOMAIN | route --host HOST (cli_route.c; argv[0] is DOMAIN or
  * --host): 0 routable, 1 not (or error), 2 usage. */
 int cli_route(const struct config *cfg, int argc, char **argv);
+/* status | who | kick ADDRESS (cli_control.c; argv[0] is the command):
+ * ask the running server over DATA_DIR/control; 1 with "the server is
+ * not running" when none does. */
+int cli_status(const struct config *cfg, int argc, char **argv);
+int cli_who(const struct config *cfg, int argc, char **argv);
+int cli_kick(const struct config *cfg, int argc, char **argv);
 
 #endif
