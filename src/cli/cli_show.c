@@ -111,7 +111,7 @@ cli_user_show_more(const struct config *cfg, struct store *st,
 	fflush(stdout);
 	r = cli_control_who(cfg, address, &n, why, sizeof(why));
 	if (r == 1)
-		printf("sessions: unknown (%s)\n", why);
+		printf("sessions: unknown: %s\n", why);
 	else if (r < 0) {
 		cli_err("%s", why);
 		return -1;

@@ -110,10 +110,10 @@ session_bye(struct session *s, enum session_bye why)
 		return;
 	s->bye = why;
 	/* The protocol's input loop calls session_bye_due at its next
-	 * command boundary: now when it waits for a command. */
-	session_ref(s);
+	 * command boundary: now when it waits for a command. No reference
+	 * is taken here: SMTP reads "a job runs" from the count (a close is
+	 * only scheduled, so s outlives the call). */
 	s->ops->on_read(s);
-	session_unref(s);
 }
 
 bool
