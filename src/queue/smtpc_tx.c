@@ -207,7 +207,7 @@ smtpc_tx_downgrade(struct smtpc *c)
 	}
 	while (in.len <= m->size &&
 	       (n = pread(m->fd, in.data + in.len, in.cap - in.len,
-			  (off_t)in.len)) > 0)
+			  (off_t)(m->start + in.len))) > 0)
 		in.len += (size_t)n;
 	if (n < 0 || in.len != m->size) {
 		buf_fini(&in);
@@ -299,7 +299,8 @@ smtpc_tx_body(struct smtpc *c)
 		p = c->conv.data + c->body_off;
 		n = (ssize_t)want;
 	} else if (want > 0) {
-		n = pread(c->m->fd, chunk, want, (off_t)c->body_off);
+		n = pread(c->m->fd, chunk, want,
+			  (off_t)(c->m->start + c->body_off));
 		if (n <= 0) {
 			smtpc_reply_set(&r, 451, "4.3.0", "cannot read the "
 					"message: %s", n < 0 ? strerror(errno)
