@@ -48,7 +48,7 @@ usage(FILE *f)
 		"  queue hold|release|delete|bounce ID\n"
 		"  route DOMAIN | route --host HOST   (where mail for DOMAIN"
 		" would go; exit 0 routable, 1 not)\n"
-		"  status | who | kick ADDRESS   (ask the running server)\n"
+		"  status | who | kick ADDRESS   (through the control socket)\n"
 		"  version   (also --version)\n"
 		"COMMAND --help prints that command's usage.\n"
 		"PROTO: smtp submission submissions pop3 pop3s imap imaps\n");

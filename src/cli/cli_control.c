@@ -288,6 +288,7 @@ cli_status(const struct config *cfg, int argc, char **argv)
 
 struct cli_who {
 	FILE *out;
+	bool as_fields;
 	unsigned n;
 };
 
@@ -304,18 +305,23 @@ cli_who_line(void *ctx, const struct control_reply *r)
 	t = (time_t)strtoll(r->fields[3], NULL, 10);
 	if (gmtime_r(&t, &tm) != NULL)
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-	fprintf(w->out, "%-32s %-11s %-39s %s\n", r->fields[0], r->fields[1],
-		r->fields[2], when);
+	if (w->as_fields)
+		fprintf(w->out, "session: %s %s since %s UTC\n", r->fields[1],
+			r->fields[2], when);
+	else
+		fprintf(w->out, "%-32s %-11s %-39s %s\n", r->fields[0],
+			r->fields[1], r->fields[2], when);
 	w->n++;
 }
 
 int
-cli_control_who(const struct config *cfg, const char *user, unsigned *n_r,
-		char *why, size_t whylen)
+cli_control_who(const struct config *cfg, const char *user, bool as_fields,
+		unsigned *n_r, char *why, size_t whylen)
 {
 	char req[CONTROL_ARG_MAX + 8], *text = NULL;
 	size_t len = 0;
-	struct cli_who w = { .out = open_memstream(&text, &len) };
+	struct cli_who w = { .out = open_memstream(&text, &len),
+			     .as_fields = as_fields };
 	int r;
 
 	*n_r = 0;
@@ -327,9 +333,11 @@ cli_control_who(const struct config *cfg, const char *user, unsigned *n_r,
 		 user != NULL ? user : "");
 	r = cli_control_ask(cfg, req, cli_who_line, &w, why, whylen);
 	fclose(w.out);
-	if (r == 0 && w.n > 0) {
+	if (r == 0 && w.n > 0 && !as_fields) {
 		printf("%-32s %-11s %-39s %s\n", "USER", "PROTOCOL", "CLIENT",
 		       "SINCE (UTC)");
+		fputs(text, stdout);
+	} else if (r == 0) {
 		fputs(text, stdout);
 	}
 	free(text);
@@ -349,7 +357,7 @@ cli_who(const struct config *cfg, int argc, char **argv)
 	}
 	if (argc != 1)
 		return cli_usage("who");
-	if (cli_control_who(cfg, NULL, &n, why, sizeof(why)) != 0) {
+	if (cli_control_who(cfg, NULL, false, &n, why, sizeof(why)) != 0) {
 		cli_err("%s", why);
 		return CLI_EXIT_ERR;
 	}

@@ -26,9 +26,9 @@ cli_show_mailboxes(struct store *st, int64_t account_id)
 	}
 	printf("mailboxes: %zu\n", n);
 	for (size_t i = 0; i < n; i++)
-		printf("  %-30s %8" PRIu32 " message%s %12" PRIu64 " bytes\n",
-		       boxes[i].name, boxes[i].messages,
-		       boxes[i].messages == 1 ? " " : "s", boxes[i].size);
+		printf("mailbox: %s (%" PRIu32 " message%s, %" PRIu64
+		       " bytes)\n", boxes[i].name, boxes[i].messages,
+		       boxes[i].messages == 1 ? "" : "s", boxes[i].size);
 	free(boxes);
 	return 0;
 }
@@ -61,7 +61,6 @@ cli_show_aliases(struct store *st, int64_t account_id)
 		cli_store_err("cannot list the aliases", err);
 		return -1;
 	}
-	printf("aliases reaching it:");
 	for (size_t i = 0; lines != NULL && lines[i] != NULL; i++) {
 		char *sp = strchr(lines[i], ' ');
 
@@ -69,11 +68,11 @@ cli_show_aliases(struct store *st, int64_t account_id)
 		    !cli_show_alias_reaches(st, sp + 1, account_id))
 			continue;
 		*sp = '\0';
-		printf("%s%s (to %s%s)", shown++ == 0 ? "\n  " : "\n  ",
-		       lines[i], sp + 1, lines[i][0] == '@' ? ", catch-all"
-							    : "");
+		printf("alias: %s (to %s%s)\n", lines[i], sp + 1,
+		       lines[i][0] == '@' ? ", catch-all" : "");
+		shown++;
 	}
-	printf("%s\n", shown == 0 ? " none" : "");
+	printf("aliases: %zu\n", shown);
 	store_strv_free(lines);
 	return 0;
 }
@@ -109,13 +108,14 @@ cli_user_show_more(const struct config *cfg, struct store *st,
 	    cli_show_grants(st, address) < 0)
 		return -1;
 	fflush(stdout);
-	r = cli_control_who(cfg, address, &n, why, sizeof(why));
+	r = cli_control_who(cfg, address, true, &n, why, sizeof(why));
 	if (r == 1)
 		printf("sessions: unknown: %s\n", why);
 	else if (r < 0) {
 		cli_err("%s", why);
 		return -1;
-	} else if (n == 0)
-		printf("sessions: none\n");
+	} else {
+		printf("sessions: %u\n", n);
+	}
 	return 0;
 }

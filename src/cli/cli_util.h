@@ -105,10 +105,11 @@ struct control_reply;
 typedef void (*cli_control_cb)(void *ctx, const struct control_reply *r);
 int cli_control_ask(const struct config *cfg, const char *request,
 		    cli_control_cb cb, void *ctx, char *why, size_t whylen);
-/* The logged-in sessions (of user, or all when NULL) as a table on
- * stdout (nothing when there are none); *n_r how many. As above. */
+/* The logged-in sessions (of user, or all when NULL) on stdout: a table
+ * (nothing when there are none), or as_fields one "session: PROTOCOL
+ * CLIENT since TIME UTC" line each; *n_r how many. As above. */
 int cli_control_who(const struct config *cfg, const char *user,
-		    unsigned *n_r, char *why, size_t whylen);
+		    bool as_fields, unsigned *n_r, char *why, size_t whylen);
 /* Ends user's sessions on every protocol; *n_r how many. As above. */
 int cli_control_kick(const struct config *cfg, const char *user,
 		     unsigned *n_r, char *why, size_t whylen);

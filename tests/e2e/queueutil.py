@@ -138,7 +138,7 @@ def wait_inbox(srv, user, count, match=None, timeout=20.0):
 
 def strip_trace(msg):
     """The message without its trace header fields (Received,
-    Return-Path: RFC 5321 §4.4), which each hop adds."""
+    Return-Path: RFC 5321 §4.4, Delivered-To), which each hop adds."""
     head, sep, body = msg.partition(b"\r\n\r\n")
     out, skip = [], False
     for line in head.split(b"\r\n"):
@@ -147,7 +147,7 @@ def strip_trace(msg):
                 out.append(line)
             continue
         name = line.split(b":", 1)[0].strip().lower()
-        skip = name in (b"received", b"return-path")
+        skip = name in (b"received", b"return-path", b"delivered-to")
         if not skip:
             out.append(line)
     return b"\r\n".join(out) + sep + body

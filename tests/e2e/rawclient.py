@@ -234,9 +234,13 @@ def pop3_fetch_raw(server, user, password=None):
 
 
 def strip_received(msg):
-    """The message without the Received: header block added on top."""
+    """The message without the Received: header block added on top (and
+    the Return-Path and Delivered-To lines of final delivery above it)."""
     lines = msg.split(b"\r\n")
     i = 0
+    while i < len(lines) and lines[i].startswith((b"Return-Path: ",
+                                                  b"Delivered-To: ")):
+        i += 1
     while i < len(lines) and lines[i].startswith(b"Received:"):
         i += 1
         while i < len(lines) and lines[i][:1] in (b" ", b"\t"):

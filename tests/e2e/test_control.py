@@ -177,13 +177,15 @@ def test_user_show_and_del(server):
         assert "address: %s" % carol in out
         # INBOX, Archive and the special-use mailboxes made at creation.
         assert "mailboxes: 6" in out, out
-        inbox = [l for l in out.splitlines() if l.strip().startswith(
-            "INBOX")]
-        assert inbox and inbox[0].split()[1:3] == ["1", "message"], out
-        assert "Archive" in out
-        assert "info@example.test (to %s)" % carol in out, out
+        assert "mailbox: INBOX (1 message, " in out, out
+        assert "mailbox: Archive (0 messages, 0 bytes)" in out, out
+        assert "alias: info@example.test (to %s)" % carol in out, out
+        assert "aliases: 1" in out, out
         assert "may send as: @example.test" in out, out
-        assert "%s imaps" % carol in " ".join(out.split()), out
+        assert "sessions: 1" in out, out
+        assert "session: imaps 127.0.0.1 since " in out, out
+        # Every line is "key: value".
+        assert all(": " in l for l in out.splitlines()), out
 
         r = server.cli("user", "del", carol)
         assert r.returncode == 0, r.stderr
@@ -208,7 +210,7 @@ def test_errors_when_not_running(server_factory):
     # part needs one.
     r = srv.cli("user", "show", ALICE)
     assert r.returncode == 0, r.stderr
-    assert "mailboxes: " in r.stdout and "INBOX" in r.stdout
+    assert "mailboxes: " in r.stdout and "mailbox: INBOX (" in r.stdout
     assert "may send as: @example.test" in r.stdout
     assert "sessions: unknown: the server is not running" in r.stdout
     r = srv.cli("user", "del", BOB)
