@@ -109,16 +109,20 @@ int
 cli_control_ask(const struct config *cfg, const char *request,
 		cli_control_cb cb, void *ctx, char *why, size_t whylen)
 {
-	/* Room for every live session's WHO line. */
-	size_t cap = 64u << 20;
-	char *buf, *p;
+	/* Room for every live session's WHO line (under 500 octets each). */
+	size_t cap = 16u << 20;
+	char *buf, *p, line[CONTROL_LINE_MAX + 2];
 	bool down;
 	int fd = cli_control_connect(cfg, &down, why, whylen);
 	int rc = -1;
 
 	if (fd < 0)
 		return down ? 1 : -1;
-	if (dprintf(fd, "%s\n", request) < 0 || (buf = malloc(cap)) == NULL) {
+	/* MSG_NOSIGNAL: a server that closed at once (too many clients)
+	 * is an error line, not a SIGPIPE. */
+	snprintf(line, sizeof(line), "%s\n", request);
+	if (send(fd, line, strlen(line), MSG_NOSIGNAL) < 0 ||
+	    (buf = malloc(cap)) == NULL) {
 		snprintf(why, whylen, "cannot ask the server");
 		close(fd);
 		return -1;

@@ -122,7 +122,8 @@ session_bye_due(struct session *s)
 	if (s->bye == SESSION_BYE_NONE || s->conn == NULL)
 		return false;
 	if (!s->closing) {
-		s->ops->bye_reply(s, s->bye);
+		if (s->ops->bye_reply != NULL)
+			s->ops->bye_reply(s, s->bye);
 		session_close(s, s->bye == SESSION_BYE_KICK ? "kick"
 							    : "shutdown");
 	}

@@ -54,7 +54,7 @@ struct session_ops {
 	/* The session was asked to end (session_bye) and is between
 	 * commands: the protocol's last words (IMAP "* BYE", POP3 "-ERR",
 	 * SMTP 421); the base then closes with reason "kick" or
-	 * "shutdown". */
+	 * "shutdown". Optional: without it the session just closes. */
 	void (*bye_reply)(struct session *s, enum session_bye why);
 	/* The last reference is gone: free the protocol's state and s. */
 	void (*free)(struct session *s);

@@ -33,10 +33,10 @@
 #include "../core/safepath.h"
 #include "../core/session.h"
 #include "../core/tls.h"
+#include "../core/version.h"
 #include "../core/workers.h"
 #include "../dns/dns.h"
 #include "../queue/queue.h"
-#include "../core/version.h"
 #include "control.h"
 #include "keyhelper.h"
 #include "listener.h"
@@ -311,8 +311,11 @@ server_make_store_dirs(struct server *srv, char *err, size_t errlen)
 
 	snprintf(path, sizeof(path), "%s/msg", srv->cfg.data_dir);
 	if (mkdir(path, 0750) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "cannot create %s: %s", path,
-			 strerror(errno));
+		snprintf(err, errlen, "cannot create %s: %s%s", path,
+			 strerror(errno), errno == EACCES &&
+			 srv->priv->keys != NULL
+			 ? " (every directory above the data dir must be "
+			   "searchable by the service user)" : "");
 		return -1;
 	}
 	return 0;
