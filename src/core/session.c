@@ -16,8 +16,10 @@
 static void
 session_live_remove(struct session *s)
 {
-	struct runtime_reg *r = s->srv->reg;
+	struct runtime_reg *r = s->srv != NULL ? s->srv->reg : NULL;
 
+	if (r == NULL)
+		return;
 	if (s->live_prev != NULL)
 		s->live_prev->live_next = s->live_next;
 	else if (r->sessions == s)
@@ -87,11 +89,14 @@ session_init(struct session *s, const struct session_ops *ops,
 	s->implicit_tls = implicit_tls;
 	s->since = time(NULL);
 	s->account_id = -1;
-	s->live_next = srv->reg->sessions;
-	if (s->live_next != NULL)
-		s->live_next->live_prev = s;
-	srv->reg->sessions = s;
-	srv->reg->n_sessions++;
+	/* Tests drive a session without a server. */
+	if (srv != NULL && srv->reg != NULL) {
+		s->live_next = srv->reg->sessions;
+		if (s->live_next != NULL)
+			s->live_next->live_prev = s;
+		srv->reg->sessions = s;
+		srv->reg->n_sessions++;
+	}
 	conn_set_handler(conn, &session_conn_handler, s);
 }
 
