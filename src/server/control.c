@@ -375,12 +375,13 @@ control_bind(struct control *ctl, char *err, size_t errlen)
 	snprintf(ctl->path, sizeof(ctl->path), "%s/%s", data_dir,
 		 CONTROL_SOCKET_NAME);
 	if (lstat(ctl->path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(err, errlen, "%s exists and is not a socket",
-				 ctl->path);
+		if (S_ISDIR(st.st_mode)) {
+			snprintf(err, errlen, "%s is a directory", ctl->path);
 			return -1;
 		}
-		/* Left by a server that crashed: serve.lock is ours. */
+		/* Left by a server that crashed (serve.lock is ours): a
+		 * socket, or what a file system restored after a power cut
+		 * made of it. The name is ours in our directory. */
 		(void)unlink(ctl->path);
 	}
 	if (control_sockaddr(data_dir, &sun, &dirfd, err, errlen) < 0)
