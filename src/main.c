@@ -14,11 +14,10 @@
 #include "core/config.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/version.h"
 #include "server/config_file.h"
 #include "server/server.h"
 #include "util/str.h"
-
-#define POSTEL_VERSION "0.1.0"
 
 struct opts {
 	const char *data_dir;
@@ -55,6 +54,7 @@ usage(FILE *f)
 		"  dns DOMAIN   (the DNS records to publish for DOMAIN)\n"
 		"  spf check IP SENDER HELO [--mailfrom-only]   (SPF results"
 		" for a sender)\n"
+		"  status | who | kick ADDRESS   (through the control socket)\n"
 		"  version   (also --version)\n"
 		"COMMAND --help prints that command's usage.\n"
 		"PROTO: smtp submission submissions pop3 pop3s imap imaps "
@@ -196,6 +196,24 @@ cmd_spf(const struct config *cfg, int argc, char **argv)
 	return cli_spf(cfg, argc - 1, argv + 1);
 }
 
+static int
+cmd_status(const struct config *cfg, int argc, char **argv)
+{
+	return cli_status(cfg, argc, argv);
+}
+
+static int
+cmd_who(const struct config *cfg, int argc, char **argv)
+{
+	return cli_who(cfg, argc, argv);
+}
+
+static int
+cmd_kick(const struct config *cfg, int argc, char **argv)
+{
+	return cli_kick(cfg, argc, argv);
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(const struct config *cfg, int argc, char **argv);
@@ -209,6 +227,9 @@ static const struct {
 	{ "dkim", cmd_dkim },
 	{ "dns", cmd_dns },
 	{ "spf", cmd_spf },
+	{ "status", cmd_status },
+	{ "who", cmd_who },
+	{ "kick", cmd_kick },
 	{ "version", cmd_version },
 };
 

@@ -70,6 +70,8 @@ cli_quota_show(const struct config *cfg, struct store *st,
 		printf("quota: %" PRIu64 "%s\n", limit,
 		       quota < 0 ? " (default)" : "");
 	printf("usage: %" PRIu64 "\n", usage);
+	if (cli_user_show_more(cfg, st, acct.id, acct.address) < 0)
+		return CLI_EXIT_ERR;
 	return CLI_EXIT_OK;
 }
 

@@ -158,6 +158,22 @@ cli_user_del_aliases(struct store *st, const char *user, char **before)
 	return rc;
 }
 
+/* A running server ends the deleted user's open sessions (a session
+ * logged in before the delete would otherwise go on). */
+static void
+cli_user_del_sessions(const struct config *cfg, const char *address)
+{
+	char why[512];
+	unsigned n = 0;
+	int r = cli_control_kick(cfg, address, &n, why, sizeof(why));
+
+	if (r == 0 && n > 0)
+		printf("%s: %u open session%s ended\n", address, n,
+		       n == 1 ? "" : "s");
+	else if (r < 0)
+		cli_err("%s: open sessions not ended: %s", address, why);
+}
+
 static int
 cli_user_del_run(struct store *st, const struct cli_user_req *req)
 {
@@ -186,6 +202,7 @@ cli_user_del_run(struct store *st, const struct cli_user_req *req)
 	store_strv_free(orphans);
 	rc = cli_user_del_aliases(st, req->arg, dangling);
 	store_strv_free(dangling);
+	cli_user_del_sessions(req->cfg, req->arg);
 	return rc;
 }
 

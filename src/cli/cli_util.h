@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../core/limits.h"
 
@@ -96,6 +97,26 @@ int cli_split_args(int argc, char **argv, bool want_stdin_flag,
  * after the error line. */
 int cli_keep_mailboxes(struct store *st, const char *data_dir,
 		       const char *address, const char *dir, bool mbox);
+/* The control socket (cli_control.c). cli_control_ask sends one request
+ * line and hands each data line to cb (may be NULL): 0 when the server
+ * answered OK, 1 when no server runs, -1 otherwise; why says what (not
+ * printed). */
+struct control_reply;
+typedef void (*cli_control_cb)(void *ctx, const struct control_reply *r);
+int cli_control_ask(const struct config *cfg, const char *request,
+		    cli_control_cb cb, void *ctx, char *why, size_t whylen);
+/* The logged-in sessions (of user, or all when NULL) on stdout: a table
+ * (nothing when there are none), or as_fields one "session: PROTOCOL
+ * CLIENT since TIME UTC" line each; *n_r how many. As above. */
+int cli_control_who(const struct config *cfg, const char *user,
+		    bool as_fields, unsigned *n_r, char *why, size_t whylen);
+/* Ends user's sessions on every protocol; *n_r how many. As above. */
+int cli_control_kick(const struct config *cfg, const char *user,
+		     unsigned *n_r, char *why, size_t whylen);
+/* user show, after quota and usage (cli_show.c): mailboxes, aliases,
+ * grants, open sessions. 0, or -1 after the error line. */
+int cli_user_show_more(const struct config *cfg, struct store *st,
+		       int64_t account_id, const char *address);
 /* true when argv holds -h or --help. */
 bool cli_wants_help(int argc, char **argv);
 /* For "list [DOMAIN]": CLI_EXIT_OK when dom is NULL or hosted, otherwise

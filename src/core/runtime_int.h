@@ -31,6 +31,8 @@ struct runtime_reg {
 	unsigned busy;               /* durable jobs in flight */
 	struct server_watch *watches; /* server_watch_add */
 	struct ssl_ctx_st *tls_client_ctx; /* server_tls_client_ctx */
+	struct session *sessions;    /* live sessions (session.c) */
+	unsigned n_sessions;
 };
 
 #endif

@@ -4,11 +4,33 @@
  */
 #include "session.h"
 
+#include <strings.h>
+
 #include <event2/buffer.h>
 
 #include "../util/str.h"
 #include "conn.h"
 #include "log.h"
+#include "runtime_int.h"
+
+static void
+session_live_remove(struct session *s)
+{
+	struct runtime_reg *r = s->srv != NULL ? s->srv->reg : NULL;
+
+	if (r == NULL)
+		return;
+	if (s->live_prev != NULL)
+		s->live_prev->live_next = s->live_next;
+	else if (r->sessions == s)
+		r->sessions = s->live_next;
+	else
+		return; /* not on the list */
+	if (s->live_next != NULL)
+		s->live_next->live_prev = s->live_prev;
+	s->live_prev = s->live_next = NULL;
+	r->n_sessions--;
+}
 
 static void
 session_read_cb(void *ctx)
@@ -23,6 +45,7 @@ session_close_cb(void *ctx, const char *reason)
 {
 	struct session *s = ctx;
 
+	session_live_remove(s);
 	conn_free(&s->conn);
 	s->closing = true;
 	s->ops->on_close(s, reason);
@@ -64,7 +87,85 @@ session_init(struct session *s, const struct session_ops *ops,
 	str_lcpy(s->id, conn_id(conn), sizeof(s->id));
 	s->refs = 1;
 	s->implicit_tls = implicit_tls;
+	s->since = time(NULL);
+	s->account_id = -1;
+	/* Tests drive a session without a server. */
+	if (srv != NULL && srv->reg != NULL) {
+		s->live_next = srv->reg->sessions;
+		if (s->live_next != NULL)
+			s->live_next->live_prev = s;
+		srv->reg->sessions = s;
+		srv->reg->n_sessions++;
+	}
 	conn_set_handler(conn, &session_conn_handler, s);
+}
+
+void
+session_set_user(struct session *s, int64_t account_id, const char *user)
+{
+	s->account_id = account_id;
+	s->user = user;
+	s->login_at = time(NULL);
+}
+
+void
+session_bye(struct session *s, enum session_bye why)
+{
+	if (s->closing || s->conn == NULL || s->bye != SESSION_BYE_NONE)
+		return;
+	s->bye = why;
+	/* The protocol's input loop calls session_bye_due at its next
+	 * command boundary: now when it waits for a command. No reference
+	 * is taken here: SMTP reads "a job runs" from the count (a close is
+	 * only scheduled, so s outlives the call). */
+	s->ops->on_read(s);
+}
+
+bool
+session_bye_due(struct session *s)
+{
+	if (s->bye == SESSION_BYE_NONE || s->conn == NULL)
+		return false;
+	if (!s->closing) {
+		if (s->ops->bye_reply != NULL)
+			s->ops->bye_reply(s, s->bye);
+		session_close(s, s->bye == SESSION_BYE_KICK ? "kick"
+							    : "shutdown");
+	}
+	return true;
+}
+
+struct session *
+session_live_first(struct server *srv)
+{
+	return srv->reg->sessions;
+}
+
+unsigned
+session_live_count(const struct server *srv)
+{
+	return srv->reg->n_sessions;
+}
+
+unsigned
+session_bye_all(struct server *srv, enum session_bye why, const char *user)
+{
+	struct session *s = srv->reg->sessions;
+	unsigned n = 0;
+
+	/* A bye only schedules the close (the list changes on a later loop
+	 * turn), but step first anyway. */
+	while (s != NULL) {
+		struct session *next = s->live_next;
+
+		if (user == NULL ||
+		    (s->user != NULL && strcasecmp(s->user, user) == 0)) {
+			session_bye(s, why);
+			n++;
+		}
+		s = next;
+	}
+	return n;
 }
 
 void

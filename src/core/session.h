@@ -18,10 +18,19 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <time.h>
 
 struct conn;
 struct server;
 struct session;
+
+/* Why a session is asked to end from outside (session_bye). */
+enum session_bye {
+	SESSION_BYE_NONE = 0,
+	SESSION_BYE_KICK,     /* postel kick / user del: the user is out */
+	SESSION_BYE_SHUTDOWN, /* SIGTERM/SIGINT */
+};
 
 struct session_ops {
 	/* New input is in conn_input(s->conn). */
@@ -42,6 +51,11 @@ struct session_ops {
 	 * line_end says its end has been seen (and dropped) already;
 	 * s->line_head holds its first octets (dropped from the input). */
 	void (*line_too_long)(struct session *s, bool line_end);
+	/* The session was asked to end (session_bye) and is between
+	 * commands: the protocol's last words (IMAP "* BYE", POP3 "-ERR",
+	 * SMTP 421); the base then closes with reason "kick" or
+	 * "shutdown". Optional: without it the session just closes. */
+	void (*bye_reply)(struct session *s, enum session_bye why);
 	/* The last reference is gone: free the protocol's state and s. */
 	void (*free)(struct session *s);
 	unsigned max_errors;
@@ -69,6 +83,16 @@ struct session {
 	size_t eol_len;          /* of the line session_read_line found */
 	char line_head[SESSION_LINE_HEAD]; /* of the overlong line met */
 	size_t line_head_len;
+	/* For postel status/who/kick (the control socket): when the client
+	 * came, who logged in (session_set_user; user points into the
+	 * protocol's own session, NULL before a login), and whether it was
+	 * asked to end. Live sessions (conn not NULL) are on srv's list. */
+	time_t since;
+	time_t login_at;
+	int64_t account_id;
+	const char *user;
+	enum session_bye bye;
+	struct session *live_prev, *live_next;
 };
 
 /* Fills the base (refs = 1) and takes the connection's events over. */
@@ -91,6 +115,33 @@ int session_starttls(struct session *s);
  * (ops->too_many_errors) and closes with reason "errors". true when the
  * session is now closing. */
 bool session_error(struct session *s);
+
+/* A login succeeded: user (the account's address, kept by the caller
+ * for the session's life) is shown by postel who and matched by kick. */
+void session_set_user(struct session *s, int64_t account_id,
+		      const char *user);
+/* Asks the session to end: at once when it is between commands (an IMAP
+ * IDLE counts), else when the running command or transaction has been
+ * answered (a DATA being committed gets its 250 first). Nothing when the
+ * session is closing already. */
+void session_bye(struct session *s, enum session_bye why);
+/* Called by the protocols at each command boundary (before taking the
+ * next command): when a bye was asked, says the last words and closes;
+ * true then (the caller reads nothing more). */
+bool session_bye_due(struct session *s);
+/* The live sessions (connection open), newest first: the first one and,
+ * from each, the next (NULL at the end). Loop thread. */
+struct session *session_live_first(struct server *srv);
+static inline struct session *
+session_live_next(const struct session *s)
+{
+	return s->live_next;
+}
+unsigned session_live_count(const struct server *srv);
+/* session_bye for every live session (user NULL) or for those logged in
+ * as user (compared case-insensitively). Returns how many were asked. */
+unsigned session_bye_all(struct server *srv, enum session_bye why,
+			 const char *user);
 
 /* The resumable line reader (RFC 5321 §4.5.3.1.4, RFC 2449 §4, RFC 9051
  * §4: lines have a maximum length). Looks for the next line of at most

@@ -100,6 +100,7 @@ imap_auth_done_cb(void *arg, const struct auth_outcome *o)
 	if (o->result == AUTH_OK) {
 		s->account_id = o->account_id;
 		str_lcpy(s->address, o->address, sizeof(s->address));
+		session_set_user(&s->base, s->account_id, s->address);
 		s->state = IMAP_STATE_AUTH;
 		log_info(s->base.id, "login", " user=%s", log_qs(s->address));
 		metrics_login(conn_proto(s->base.conn), true, NULL);

@@ -28,6 +28,7 @@
 static void imap_session_read_cb(struct session *base);
 static void imap_session_close_cb(struct session *base, const char *reason);
 static void imap_session_timeout_cb(struct session *base);
+static void imap_session_bye_cb(struct session *base, enum session_bye why);
 static void imap_session_drain_cb(struct session *base);
 static void imap_session_errors_cb(struct session *base);
 static void imap_session_too_long_cb(struct session *base, bool line_end);
@@ -39,6 +40,7 @@ static const struct session_ops imap_session_ops = {
 	.on_close = imap_session_close_cb,
 	.on_drain = imap_session_drain_cb,
 	.timeout_reply = imap_session_timeout_cb,
+	.bye_reply = imap_session_bye_cb,
 	.too_many_errors = imap_session_errors_cb,
 	.line_too_long = imap_session_too_long_cb,
 	.free = imap_session_free,
@@ -167,6 +169,19 @@ imap_session_timeout_cb(struct session *base)
 	struct imap_session *s = (struct imap_session *)base;
 
 	imap_untagged(s, "BYE Autologout; idle for too long");
+}
+
+/* RFC 9051 §7.1.5: BYE before the close; UNAVAILABLE (RFC 5530 §3) tells
+ * the client the server itself is going away. */
+static void
+imap_session_bye_cb(struct session *base, enum session_bye why)
+{
+	struct imap_session *s = (struct imap_session *)base;
+
+	if (why == SESSION_BYE_SHUTDOWN)
+		imap_untagged(s, "BYE [UNAVAILABLE] Server shutting down");
+	else
+		imap_untagged(s, "BYE Session ended by the administrator");
 }
 
 void
@@ -473,6 +488,11 @@ imap_session_process(struct imap_session *s)
 	while (s->base.conn != NULL && !s->base.closing && !s->tls_pending) {
 		int r;
 
+		/* A command running finishes first; IDLE and a SASL
+		 * exchange are waits for the client, not work. */
+		if ((!s->in_cmd || s->idling || s->sasl_wait) &&
+		    session_bye_due(&s->base))
+			break;
 		if (s->in_cmd && !s->idling && !s->sasl_wait) {
 			conn_pause(s->base.conn);
 			break;

@@ -227,6 +227,7 @@ pop3_maildrop_list_done(void *arg)
 		return;
 	}
 	s->state = POP3_STATE_TRANSACTION;
+	session_set_user(&s->base, s->account_id, s->address);
 	pop3_maildrop_stat(s, &count, &octets);
 	log_info(s->base.id, "maildrop", " user=%s msgs=%zu octets=%" PRId64,
 		 log_qs(s->address), count, octets);

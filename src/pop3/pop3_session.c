@@ -27,6 +27,7 @@ static void pop3_session_read_cb(struct session *base);
 static void pop3_session_close_cb(struct session *base, const char *reason);
 static void pop3_session_drain_cb(struct session *base);
 static void pop3_session_timeout_cb(struct session *base);
+static void pop3_session_bye_cb(struct session *base, enum session_bye why);
 static void pop3_session_errors_cb(struct session *base);
 static void pop3_session_too_long_cb(struct session *base, bool line_end);
 static void pop3_session_free(struct session *base);
@@ -36,6 +37,7 @@ static const struct session_ops pop3_session_ops = {
 	.on_close = pop3_session_close_cb,
 	.on_drain = pop3_session_drain_cb,
 	.timeout_reply = pop3_session_timeout_cb,
+	.bye_reply = pop3_session_bye_cb,
 	.too_many_errors = pop3_session_errors_cb,
 	.line_too_long = pop3_session_too_long_cb,
 	.free = pop3_session_free,
@@ -152,6 +154,19 @@ pop3_session_timeout_cb(struct session *base)
 	pop3_reply_err(s, NULL, "Autologout; idle for too long");
 }
 
+/* Like the autologout: no UPDATE state, nothing marked is deleted.
+ * SYS/TEMP (RFC 3206 §4): the trouble is ours and passes. */
+static void
+pop3_session_bye_cb(struct session *base, enum session_bye why)
+{
+	struct pop3_session *s = (struct pop3_session *)base;
+
+	if (why == SESSION_BYE_SHUTDOWN)
+		pop3_reply_err(s, POP3_CODE_SYS_TEMP, "Server shutting down");
+	else
+		pop3_reply_err(s, NULL, "Session ended by the administrator");
+}
+
 /* RFC 2449 §4: commands are limited in length; refused once, the rest of
  * the line is skipped (session_read_line). */
 static void
@@ -224,8 +239,12 @@ pop3_session_process(struct pop3_session *s)
 	       !s->tls_pending) {
 		size_t cap = s->sasl_wait ? LIMIT_SASL_LINE : LIMIT_POP3_LINE;
 		size_t len = 0;
-		int r = session_read_line(&s->base, cap, &len);
+		int r;
 
+		/* Between commands (a RETR being sent is busy). */
+		if (session_bye_due(&s->base))
+			break;
+		r = session_read_line(&s->base, cap, &len);
 		if (r == 0)
 			break;
 		consumed = true;

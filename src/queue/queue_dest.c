@@ -387,6 +387,18 @@ conn_ready_cb(void *arg, struct smtpc *c, bool ok)
 	queue_pump_all(q);
 }
 
+/* The final-delivery lines at the top of a message file, which are not
+ * relayed (RFC 5321 §4.4: Return-Path is added at final delivery). One
+ * small read of the head, as the SMTP client reads the rest. */
+static uint64_t
+conn_delivery_prefix(int fd)
+{
+	char head[BLOB_DELIVERY_HEAD_MAX];
+	ssize_t n = pread(fd, head, sizeof(head), 0);
+
+	return n > 0 ? blob_delivery_prefix(head, (size_t)n) : 0;
+}
+
 /* 0 sent; -1 the job ended at once (its outcomes recorded). */
 static int
 conn_send(struct qconn *k, struct qjob *j)
@@ -417,12 +429,15 @@ conn_send(struct qconn *k, struct qjob *j)
 		k->rcpts[i].notify = j->rcpts[i].notify;
 	}
 	memset(&k->msg, 0, sizeof(k->msg));
+	/* Return-Path and Delivered-To are the local copies' (blob.h). */
+	k->msg.start = conn_delivery_prefix(k->fd);
 	k->msg.from = j->msg.from;
 	k->msg.envid = j->msg.envid[0] ? j->msg.envid : NULL;
 	k->msg.ret = (int)j->msg.ret;
 	k->msg.flags = j->msg.flags;
 	k->msg.fd = k->fd;
-	k->msg.size = j->msg.size > 0 ? (uint64_t)j->msg.size : 0;
+	k->msg.size = j->msg.size > 0 && (uint64_t)j->msg.size > k->msg.start
+		      ? (uint64_t)j->msg.size - k->msg.start : 0;
 	k->msg.prefix = j->prefix;
 	k->msg.prefix_len = j->prefix != NULL ? strlen(j->prefix) : 0;
 	k->msg.rcpts = k->rcpts;

@@ -193,7 +193,8 @@ note_write(struct qnotices *b, const struct store_queue_entry *e,
 	struct dsn_info info = { 0 };
 	struct buf out;
 	void *map;
-	size_t len;
+	size_t len, skip, head_len = 0;
+	char head[BLOB_DELIVERY_HEAD_MAX];
 	int rc = -1;
 
 	if (note_map(cfg, e->msg.blob, &map, &len) < 0)
@@ -210,11 +211,18 @@ note_write(struct qnotices *b, const struct store_queue_entry *e,
 	info.smtputf8 = (e->msg.flags & STORE_QMSG_SMTPUTF8) != 0;
 	info.now = time(NULL);
 	buf_init(&out, cfg->max_message_size + QUEUE_DSN_OVERHEAD);
-	if (dsn_build(&info, dr, n->n, map, len, cfg->max_message_size,
-		      &out) == 0 &&
-	    blob_write(cfg->data_dir, out.data, out.len, NULL, 0, n->path,
-		       NULL) == 0) {
-		n->size = (int64_t)out.len;
+	/* The original as it was relayed: without our delivery lines. */
+	skip = map != NULL ? blob_delivery_prefix(map, len) : 0;
+	/* Delivered here: Return-Path <> (RFC 3464 §2 notices have the
+	 * null sender), and Delivered-To when one mailbox gets it. */
+	if (n->n_accounts > 0)
+		head_len = blob_delivery_head("", n->n_accounts == 1 ? n->to
+					      : NULL, head, sizeof(head));
+	if (dsn_build(&info, dr, n->n, map != NULL ? (char *)map + skip : NULL,
+		      len - skip, cfg->max_message_size, &out) == 0 &&
+	    blob_write(cfg->data_dir, head, head_len, out.data, out.len,
+		       n->path, NULL) == 0) {
+		n->size = (int64_t)(head_len + out.len);
 		/* Sent on like any message: 8-bit text (an address or a
 		 * reply in UTF-8, RFC 6533) needs 8BITMIME or a downgrade,
 		 * a UTF-8 address needs SMTPUTF8. */

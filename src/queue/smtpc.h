@@ -78,8 +78,9 @@ struct smtpc_msg {
 	const char *envid;       /* or NULL */
 	int ret;                 /* enum store_ret */
 	unsigned flags;          /* enum store_queue_flag (8BIT, SMTPUTF8) */
-	int fd;                  /* the message file, read from offset 0 */
-	uint64_t size;
+	int fd;                  /* the message file, read from start */
+	uint64_t start;          /* offset of the first octet to send */
+	uint64_t size;           /* octets to send from start */
 	/* Sent before the file (its DKIM-Signature fields), or NULL. */
 	const char *prefix;
 	size_t prefix_len;

@@ -190,8 +190,9 @@ smtpc_tx_begin(struct smtpc *c)
 
 /* ---- the message --------------------------------------------------- */
 
-/* Up to n octets of the message as sent (the prefix, then the file) from
- * offset off: the count, 0 at the end, -1 (errno) on a read error. */
+/* Up to n octets of the message as sent (the prefix, then the file from
+ * m->start) from offset off: the count, 0 at the end, -1 (errno) on a
+ * read error. */
 static ssize_t
 smtpc_tx_read(const struct smtpc_msg *m, uint8_t *p, size_t n, uint64_t off)
 {
@@ -206,7 +207,8 @@ smtpc_tx_read(const struct smtpc_msg *m, uint8_t *p, size_t n, uint64_t off)
 			return (ssize_t)got;
 		off += got;
 	}
-	r = pread(m->fd, p + got, n - got, (off_t)(off - m->prefix_len));
+	r = pread(m->fd, p + got, n - got,
+		  (off_t)(m->start + off - m->prefix_len));
 	if (r < 0)
 		return got > 0 ? (ssize_t)got : -1;
 	return (ssize_t)(got + (size_t)r);

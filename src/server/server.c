@@ -32,11 +32,14 @@
 #include "../core/metrics.h"
 #include "../core/loop.h"
 #include "../core/safepath.h"
+#include "../core/session.h"
 #include "../core/tls.h"
+#include "../core/version.h"
 #include "../core/workers.h"
 #include "../dns/dns.h"
 #include "../mailauth/dkim.h"
 #include "../queue/queue.h"
+#include "control.h"
 #include "keyhelper.h"
 #include "listener.h"
 #include "privdrop.h"
@@ -47,6 +50,9 @@
 
 /* SIGTERM waits at most this long for durable work in flight. */
 #define SERVER_DRAIN_MAX_TICKS 300 /* x 100 ms */
+/* ... and at most this long for the sessions told to go (a command
+ * running ends first, then its BYE/-ERR/421 leaves). */
+#define SERVER_DRAIN_SESSION_TICKS 100 /* x 100 ms */
 
 /* Durable work in flight: sessions' deliveries, and the queue's
  * transactions and commits (an outcome not committed would make the
@@ -65,6 +71,9 @@ drain_tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (server_busy(srv) > 0 &&
 	    ++p->drain_ticks < SERVER_DRAIN_MAX_TICKS)
+		return;
+	if (server_busy(srv) == 0 && session_live_count(srv) > 0 &&
+	    ++p->drain_ticks < SERVER_DRAIN_SESSION_TICKS)
 		return;
 	if (server_busy(srv) > 0)
 		log_warn(NULL, "drain_timeout", " busy=%u queue=%u",
@@ -89,6 +98,8 @@ sigterm_cb(evutil_socket_t sig, short what, void *arg)
 	listener_disable_all(srv);
 	/* No new attempts; transactions in flight end (queue.h). */
 	queue_drain(srv->queue);
+	/* Every session is told, between commands (core/session.h). */
+	session_bye_all(srv, SESSION_BYE_SHUTDOWN, NULL);
 	event_add(srv->priv->drain_timer, &tv);
 	drain_tick_cb(-1, 0, srv);
 }
@@ -243,12 +254,61 @@ raise_fd_limit(void)
 	}
 }
 
+/* One server per data dir: a second one would find the first's messages
+ * in flight (written, not yet committed) and, worse, sweep them as
+ * orphans. The lock ends with the process, however it ends. Taken first,
+ * before a port is bound or anything printed, so a second `serve` says
+ * one line and leaves the running one alone. As root in the service
+ * user's directory: opened relative to the directory's fd, never through
+ * a link, read-only (flock needs no write access, so a hard link planted
+ * there could not make root write anything), and handed to the user when
+ * this call made it. */
+static int
+server_lock_data_dir(struct server *srv, char *err, size_t errlen)
+{
+	int dfd = safepath_open_dir(srv->cfg.data_dir, false, 0, NULL, err,
+				    errlen);
+	int fd;
+	struct stat st;
+	uid_t uid;
+	gid_t gid;
+
+	if (dfd < 0)
+		return -1;
+	fd = openat(dfd, "serve.lock",
+		    O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0 && privdrop_user_ids(srv->cfg.run_user, &uid, &gid) == 0)
+		(void)fchown(fd, uid, gid);
+	else if (fd < 0 && errno == EEXIST)
+		fd = openat(dfd, "serve.lock", O_RDONLY | O_NOFOLLOW |
+			    O_NONBLOCK | O_CLOEXEC);
+	close(dfd);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "cannot open %s/serve.lock: %s",
+			 srv->cfg.data_dir,
+			 fd < 0 ? strerror(errno) : "not a regular file");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	srv->priv->lock_fd = fd;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		snprintf(err, errlen, "%s", errno == EWOULDBLOCK
+			 ? "another postel serve is using this data directory"
+			 : strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* Everything done as root: data dir, certificate, key, ports. */
 static int
 server_start_privileged(struct server *srv, char *err, size_t errlen)
 {
 	if (privdrop_prepare_dir(srv->cfg.data_dir, srv->cfg.run_user, err,
 				 errlen) < 0)
+		return -1;
+	if (server_lock_data_dir(srv, err, errlen) < 0)
 		return -1;
 	if (tls_ensure_cert(&srv->cfg, err, errlen) < 0)
 		return -1;
@@ -282,34 +342,11 @@ server_make_store_dirs(struct server *srv, char *err, size_t errlen)
 
 	snprintf(path, sizeof(path), "%s/msg", srv->cfg.data_dir);
 	if (mkdir(path, 0750) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "cannot create %s: %s", path,
-			 strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/* One server per data dir: a second one would find the first's messages
- * in flight (written, not yet committed) and, worse, sweep them as
- * orphans. The lock ends with the process, however it ends. */
-static int
-server_lock_data_dir(struct server *srv, char *err, size_t errlen)
-{
-	char path[sizeof(srv->cfg.data_dir) + 16];
-
-	snprintf(path, sizeof(path), "%s/serve.lock", srv->cfg.data_dir);
-	srv->priv->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (srv->priv->lock_fd < 0) {
-		snprintf(err, errlen, "cannot open %s: %s%s", path,
-			 strerror(errno), errno == EACCES && srv->priv->keys != NULL
+		snprintf(err, errlen, "cannot create %s: %s%s", path,
+			 strerror(errno), errno == EACCES &&
+			 srv->priv->keys != NULL
 			 ? " (every directory above the data dir must be "
 			   "searchable by the service user)" : "");
-		return -1;
-	}
-	if (flock(srv->priv->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		snprintf(err, errlen, "%s", errno == EWOULDBLOCK
-			 ? "another postel serve is using this data directory"
-			 : strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -345,6 +382,7 @@ server_free_parts(struct server *srv)
 	 * start frees them (queue.c). */
 	queue_free(&srv->queue);
 	dkim_keyring_set(&srv->dkim, NULL);
+	control_free(&p->control);
 	listener_free_all(srv);
 	if (p->sig_term) event_free(p->sig_term);
 	if (p->sig_int) event_free(p->sig_int);
@@ -418,8 +456,12 @@ server_run(struct server *srv)
 	 * writes into a directory someone else may control. */
 	if (server_start_privileged(srv, err, sizeof(err)) < 0 ||
 	    log_open(srv->cfg.log_target, err, sizeof(err)) < 0 ||
-	    server_lock_data_dir(srv, err, sizeof(err)) < 0 ||
 	    server_make_store_dirs(srv, err, sizeof(err)) < 0)
+		goto out;
+	/* After the drop: the socket is the service user's. */
+	srv->priv->control = control_start(srv, POSTEL_VERSION, started, err,
+					   sizeof(err));
+	if (srv->priv->control == NULL)
 		goto out;
 	srv->commit = commit_new(srv->cfg.store_url, srv->cfg.data_dir,
 				 srv->loop, err, sizeof(err));

@@ -17,6 +17,7 @@ struct event;
 struct sweep_thread;
 struct keyhelper;
 struct tls_tickets;
+struct control;
 struct iprate;
 
 struct server_listener {
@@ -39,6 +40,7 @@ struct server_priv {
 	struct sweep_thread *sweep;  /* orphan files of earlier runs */
 	struct keyhelper *keys;      /* root helper for SIGHUP; NULL: not root */
 	struct tls_tickets *tickets; /* session-ticket key ring */
+	struct control *control;     /* DATA_DIR/control (control.h) */
 };
 
 #endif

@@ -91,6 +91,7 @@ auth_done(void *arg, const struct auth_outcome *o)
 	if (o->result == AUTH_OK) {
 		s->authed = true;
 		str_lcpy(s->auth_user, o->address, sizeof(s->auth_user));
+		session_set_user(&s->base, o->account_id, s->auth_user);
 		log_info(s->base.id, "auth", " user=%s result=ok",
 			 log_qs(s->auth_user));
 		metrics_login(conn_proto(s->base.conn), true, NULL);

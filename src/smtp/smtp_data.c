@@ -455,6 +455,41 @@ received_header(struct smtp_session *s, struct buf *out)
 	buf_printf(out, ";\r\n\t%s\r\n", date);
 }
 
+/* RFC 5321 §4.4: the server making the final delivery adds Return-Path
+ * with the reverse path ("<>" for the null sender). The file is one for
+ * every recipient (blob.h), so it gets these lines when some recipient
+ * is local; Delivered-To (the RCPT address, as Dovecot's LDA and Postfix
+ * write it) only when exactly one local account is reached by exactly one
+ * RCPT address: with several, each mailbox would need a copy of its own
+ * (docs/ARCHITECTURE.md, "Delivery header fields"). The queue relays
+ * the file from after them. */
+static void
+delivery_head(const struct smtp_tx *tx, struct buf *out)
+{
+	char head[BLOB_DELIVERY_HEAD_MAX];
+	const char *to = NULL;
+	int64_t account = -1;
+	bool local = false, single = true;
+	size_t len;
+
+	for (size_t i = 0; i < tx->n_rcpts; i++)
+		for (size_t k = 0; k < tx->rcpts[i].n_accounts; k++) {
+			int64_t id = tx->rcpts[i].accounts[k];
+
+			if (local && (id != account ||
+				      strcmp(to, tx->rcpts[i].addr) != 0))
+				single = false;
+			local = true;
+			account = id;
+			to = tx->rcpts[i].addr;
+		}
+	if (!local)
+		return;
+	len = blob_delivery_head(tx->from, single ? to : NULL, head,
+				 sizeof(head));
+	buf_append(out, head, len);
+}
+
 /* The message starts: its id, the file and the Received header, which
  * is known now (recipients come before DATA/BDAT, RFC 3030 §3). 0 or -1
  * (no memory). */
@@ -470,6 +505,7 @@ tx_begin(struct smtp_session *s)
 	if (tx->spool == NULL)
 		return -1;
 	buf_init(&head, 4096);
+	delivery_head(tx, &head);
 	received_header(s, &head);
 	rc = head.len > 0 ? smtp_spool_write(tx->spool, head.data, head.len)
 			  : -1;

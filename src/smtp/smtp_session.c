@@ -24,6 +24,7 @@
 static void smtp_on_read(struct session *base);
 static void smtp_on_close(struct session *base, const char *reason);
 static void smtp_on_timeout(struct session *base);
+static void smtp_on_bye(struct session *base, enum session_bye why);
 static void smtp_too_many_errors(struct session *base);
 static void smtp_session_free(struct session *base);
 static void smtp_line_too_long(struct session *base, bool line_end);
@@ -34,6 +35,7 @@ static const struct session_ops smtp_session_ops = {
 	.on_read = smtp_on_read,
 	.on_close = smtp_on_close,
 	.timeout_reply = smtp_on_timeout,
+	.bye_reply = smtp_on_bye,
 	.too_many_errors = smtp_too_many_errors,
 	.line_too_long = smtp_line_too_long,
 	.free = smtp_session_free,
@@ -222,6 +224,9 @@ smtp_process(struct smtp_session *s)
 	while (s->base.conn != NULL && !s->base.closing &&
 	       smtp_session_jobs(s) == 1 &&
 	       (s->tx == NULL || !s->tx->auth_wait)) {
+		/* No job runs: a message being committed has been answered. */
+		if (session_bye_due(&s->base))
+			break;
 		in = conn_input(s->base.conn);
 		if (s->mode == SMTP_MODE_DATA || s->mode == SMTP_MODE_BDAT) {
 			size_t before = evbuffer_get_length(in);
@@ -282,6 +287,20 @@ smtp_on_timeout(struct session *base)
 		 (int)(s->base.discarding ? SMTP_MODE_DISCARD : s->mode));
 	smtp_reply(s, 421, "4.4.2", "%s Timeout, closing connection",
 		   s->base.srv->cfg.hostname);
+}
+
+/* RFC 5321 §3.8: 421 at any time when the service must close. */
+static void
+smtp_on_bye(struct session *base, enum session_bye why)
+{
+	struct smtp_session *s = (struct smtp_session *)base;
+
+	if (why == SESSION_BYE_SHUTDOWN)
+		smtp_reply(s, 421, "4.3.2", "%s Server shutting down",
+			   s->base.srv->cfg.hostname);
+	else
+		smtp_reply(s, 421, "4.7.0", "%s Session ended by the "
+			   "administrator", s->base.srv->cfg.hostname);
 }
 
 static void

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -279,4 +280,44 @@ blob_unlink_all(const char *data_dir, char *const *paths)
 {
 	for (size_t i = 0; paths != NULL && paths[i] != NULL; i++)
 		blob_unlink(data_dir, paths[i]);
+}
+
+size_t
+blob_delivery_head(const char *return_path, const char *delivered_to,
+		   char *out, size_t outlen)
+{
+	int n = snprintf(out, outlen, "Return-Path: <%s>\r\n%s%s%s",
+			 return_path, delivered_to != NULL ? "Delivered-To: "
+							    : "",
+			 delivered_to != NULL ? delivered_to : "",
+			 delivered_to != NULL ? "\r\n" : "");
+
+	return n > 0 && (size_t)n < outlen ? (size_t)n : 0;
+}
+
+/* One "Name: value CRLF" line of ours at p[0..len): its length, or 0. */
+static size_t
+blob_prefix_line(const char *p, size_t len, const char *name)
+{
+	size_t nl = strlen(name);
+	const char *lf;
+
+	if (len < nl || strncasecmp(p, name, nl) != 0)
+		return 0;
+	lf = memchr(p + nl, '\n', len - nl);
+	if (lf == NULL || lf == p + nl || lf[-1] != '\r')
+		return 0;
+	return (size_t)(lf - p) + 1;
+}
+
+size_t
+blob_delivery_prefix(const void *data, size_t len)
+{
+	const char *p = data;
+	size_t off = blob_prefix_line(p, len, "Return-Path: ");
+
+	if (off == 0)
+		return 0;
+	off += blob_prefix_line(p + off, len - off, "Delivered-To: ");
+	return off;
 }

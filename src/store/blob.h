@@ -39,4 +39,18 @@ void blob_unlink_all(const char *data_dir, char *const *paths);
 /* A new unique message id: 16 lower-case hex characters + NUL. */
 void blob_new_id(char id_r[17]);
 
+/* Final delivery (RFC 5321 §4.4) puts "Return-Path: <sender>" and, for a
+ * message with one local recipient, "Delivered-To: address" at the top of
+ * the shared file, before our Received field. Those lines are for the
+ * local mailboxes only: the outbound queue relays (and returns in a DSN)
+ * the file from after them. blob_delivery_head writes them into out
+ * (outlen >= BLOB_DELIVERY_HEAD_MAX); delivered_to may be NULL. Returns
+ * the length, 0 when they do not fit (never with valid addresses). */
+#define BLOB_DELIVERY_HEAD_MAX (2 * 320 + 64)
+size_t blob_delivery_head(const char *return_path, const char *delivered_to,
+			  char *out, size_t outlen);
+/* The length of those lines at the front of p[0..len) (0 when none).
+ * BLOB_DELIVERY_HEAD_MAX octets of the file's head are enough. */
+size_t blob_delivery_prefix(const void *p, size_t len);
+
 #endif

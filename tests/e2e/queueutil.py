@@ -138,8 +138,8 @@ def wait_inbox(srv, user, count, match=None, timeout=20.0):
 
 def strip_trace(msg):
     """The message without its trace header fields (Received,
-    Return-Path: RFC 5321 §4.4) and Authentication-Results (RFC 8601),
-    which each hop adds."""
+    Return-Path: RFC 5321 §4.4, Delivered-To) and Authentication-Results
+    (RFC 8601), which each hop adds."""
     head, sep, body = msg.partition(b"\r\n\r\n")
     out, skip = [], False
     for line in head.split(b"\r\n"):
@@ -148,7 +148,7 @@ def strip_trace(msg):
                 out.append(line)
             continue
         name = line.split(b":", 1)[0].strip().lower()
-        skip = name in (b"received", b"return-path",
+        skip = name in (b"received", b"return-path", b"delivered-to",
                         b"authentication-results")
         if not skip:
             out.append(line)

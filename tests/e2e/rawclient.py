@@ -234,10 +234,14 @@ def pop3_fetch_raw(server, user, password=None):
 
 
 def strip_received(msg):
-    """The message without the header fields the server adds on top: its
-    Received: and, on port 25, its Authentication-Results: (RFC 8601)."""
+    """The message without the header fields the server adds on top: the
+    Return-Path and Delivered-To lines of final delivery, its Received: and,
+    on port 25, its Authentication-Results: (RFC 8601)."""
     lines = msg.split(b"\r\n")
     i = 0
+    while i < len(lines) and lines[i].startswith((b"Return-Path: ",
+                                                  b"Delivered-To: ")):
+        i += 1
     while i < len(lines) and lines[i].startswith(
             (b"Received:", b"Authentication-Results:")):
         i += 1

@@ -354,13 +354,19 @@ def delivered(out):
     for fn in os.listdir(out):
         with open(os.path.join(out, fn), "rb") as fh:
             raw = fh.read()
-        # drop the Received: header fetchmail prepends
+        # fetchmail keeps our final-delivery lines (Return-Path,
+        # Delivered-To) on top and puts its Received: below them: drop
+        # that one only
+        top = b""
+        while raw.startswith((b"Return-Path: ", b"Delivered-To: ")):
+            line, raw = raw.split(b"\n", 1)
+            top += line + b"\n"
         assert raw.startswith(b"Received: "), raw[:200]
         head, rest = raw.split(b"\n", 1)
         while rest.startswith((b"\t", b" ")):
             rest = rest.split(b"\n", 1)[1]
         subj = email.message_from_bytes(rest)["Subject"]
-        msgs[subj] = rest
+        msgs[subj] = top + rest
     return msgs
 
 

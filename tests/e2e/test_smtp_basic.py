@@ -154,7 +154,10 @@ def test_received_header(server):
     token = unique("rcvd")
     qid = queued_id(server.send(ALICE, simple_message(token)))
     msg = server.wait_messages(ALICE, 1, token.encode())[0]
-    assert msg.startswith(b"Received: "), msg[:200]
+    # Final delivery's lines (test_delivery_headers.py), then ours.
+    assert msg.startswith(b"Return-Path: <sender@remote.test>\r\n"
+                          b"Delivered-To: alice@example.test\r\n"
+                          b"Received: "), msg[:200]
     head = msg.split(b"\r\nFrom: ", 1)[0]
     unfolded = re.sub(rb"\r\n[ \t]+", b" ", head).decode()
     assert "from client.test" in unfolded, unfolded

@@ -144,7 +144,7 @@ def run_parallel(srv, sender):
         assert len(paths) == 1, (tok, paths)
         with open(paths[0], "rb") as f:
             data = f.read()
-        assert data.startswith(b"Received: ")
+        assert data.startswith(b"Return-Path: ")
         assert len(data) - len(msg) < 1024
         assert data.endswith(msg), "message %s differs" % tok
     return growth_mb

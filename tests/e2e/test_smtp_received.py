@@ -12,6 +12,10 @@ BOB = "bob@example.test"
 def received_block(msg):
     lines = msg.split(b"\r\n")
     out = []
+    # Return-Path and Delivered-To (final delivery) come first.
+    while lines and lines[0].startswith((b"Return-Path: ",
+                                         b"Delivered-To: ")):
+        lines = lines[1:]
     for ln in lines:
         if ln.startswith(b"Received:") or (out and ln[:1] in (b" ", b"\t")):
             out.append(ln)

@@ -153,6 +153,32 @@ test_write_fails_cleanly(void **state)
 				    path, NULL), -1);
 }
 
+/* Final delivery's lines at the top of a file, and their measure. */
+static void
+test_delivery_head(void **state)
+{
+	char head[BLOB_DELIVERY_HEAD_MAX], msg[BLOB_DELIVERY_HEAD_MAX + 64];
+	size_t n;
+
+	(void)state;
+	n = blob_delivery_head("s@x.test", "a+t@y.test", head, sizeof(head));
+	assert_string_equal(head, "Return-Path: <s@x.test>\r\n"
+				  "Delivered-To: a+t@y.test\r\n");
+	assert_int_equal(n, strlen(head));
+	snprintf(msg, sizeof(msg), "%sReceived: from x\r\n", head);
+	assert_int_equal(blob_delivery_prefix(msg, strlen(msg)), n);
+	n = blob_delivery_head("", NULL, head, sizeof(head));
+	assert_string_equal(head, "Return-Path: <>\r\n");
+	assert_int_equal(blob_delivery_prefix(head, n), n);
+	assert_int_equal(blob_delivery_head("s", NULL, head, 8), 0);
+	/* Nothing of ours: from the first octet. */
+	assert_int_equal(blob_delivery_prefix("Received: x\r\n", 13), 0);
+	assert_int_equal(blob_delivery_prefix("Delivered-To: a\r\n", 17), 0);
+	assert_int_equal(blob_delivery_prefix("Return-Path: <a>", 16), 0);
+	assert_int_equal(blob_delivery_prefix("Return-Path: <a>\n", 17), 0);
+	assert_int_equal(blob_delivery_prefix("", 0), 0);
+}
+
 int
 main(void)
 {
@@ -161,6 +187,7 @@ main(void)
 		cmocka_unit_test(test_write_read),
 		cmocka_unit_test(test_write_fails_cleanly),
 		cmocka_unit_test(test_create_stream),
+		cmocka_unit_test(test_delivery_head),
 	};
 
 	log_set_level(LOG_ERROR);
