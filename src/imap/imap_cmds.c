@@ -52,6 +52,8 @@ static const struct imap_cmd_def imap_cmd_table[] = {
 	{ "LOGIN", imap_cmd_login, NOAUTH, TLS, V(NONE), ARGS(2, 2) },
 	/* §6.3: authenticated. */
 	{ "ENABLE", imap_cmd_enable, AUTHED, 0, V(NONE), ARGS_ANY }, /* RFC 5161 */
+	{ "UNAUTHENTICATE", imap_cmd_unauthenticate, AUTHED, 0, V(NONE),
+	  ARGS_NONE },                                         /* RFC 8437 */
 	{ "SELECT", imap_cmd_select, AUTHED, 0, V(NONE), ARGS(1, 2) },
 	{ "EXAMINE", imap_cmd_select, AUTHED, 0, V(EXAMINE), ARGS(1, 2) },
 	{ "CREATE", imap_cmd_create, AUTHED, 0, V(NONE), ARGS_ANY },
@@ -173,6 +175,7 @@ imap_cmds_capability(struct imap_session *s, struct buf *b)
 		      " LIST-EXTENDED LIST-STATUS STATUS=SIZE ESEARCH SEARCHRES"
 		      " SORT CONDSTORE QRESYNC BINARY UTF8=ACCEPT"
 		      " QUOTA QUOTA=RES-STORAGE"
+		      " MULTIAPPEND UNAUTHENTICATE"
 		      " APPENDLIMIT=%zu", s->base.srv->cfg.max_message_size);
 	/* RFC 4978: usable once logged in, and only once. */
 	if (s->state != IMAP_STATE_NOAUTH && !s->compress)

@@ -168,6 +168,8 @@ typedef void (*imap_handler_fn)(struct imap_session *s,
 /* Resumes reading after an asynchronous step that is not a command end
  * (e.g. the IDLE DONE wait). */
 void imap_session_kick(struct imap_session *s);
+/* Back to the not-authenticated timeout (UNAUTHENTICATE). */
+void imap_session_timeout_reset(struct imap_session *s);
 
 /* ---- imap_reply.c: the one reply path ---- */
 /* Ends the running command: "tag status [code] text". status is "OK",
@@ -284,6 +286,8 @@ void imap_cmd_logout(struct imap_session *s, const struct imap_cmd *c);
 void imap_cmd_starttls(struct imap_session *s, const struct imap_cmd *c);
 void imap_cmd_login(struct imap_session *s, const struct imap_cmd *c);
 void imap_cmd_authenticate(struct imap_session *s, const struct imap_cmd *c);
+void imap_cmd_unauthenticate(struct imap_session *s,
+			     const struct imap_cmd *c);
 void imap_auth_sasl_line(struct imap_session *s, const char *line,
 			 size_t len);
 void imap_cmd_enable(struct imap_session *s, const struct imap_cmd *c);

@@ -1,0 +1,173 @@
+"""IMAP extensions, raw IMAP: MULTIAPPEND (RFC 3502), LITERAL+ as the
+superset of LITERAL- (RFC 7888), UNAUTHENTICATE (RFC 8437)."""
+
+import re
+
+from conftest import simple_message, unique
+from imapraw import Imap, fill_box, starting
+
+USERS = {"x%d@example.test" % i: "ext-Secret-%d" % i for i in range(1, 13)}
+SERVER_USERS = USERS
+
+
+def raw(c, data, sync=False):
+    """Sends one command given as parts: bytes go as they are, a tuple
+    (bytes,) as a literal (non-synchronising unless sync). Returns
+    (status, untagged lines, tagged line)."""
+    tag = "t%d" % next(c.tags)
+    parts = [tag.encode() + b" "] + list(data)
+    out = b""
+    for p in parts:
+        if isinstance(p, tuple):
+            lit = p[0]
+            if sync:
+                c.c.send(out + b"{%d}\r\n" % len(lit))
+                out = b""
+                ln = c.read_response()
+                assert ln.startswith("+"), ln
+                out = lit
+            else:
+                out += b"{%d+}\r\n" % len(lit) + lit
+        else:
+            out += p
+    c.c.send(out + b"\r\n")
+    lines = []
+    while True:
+        ln = c.read_response()
+        if ln.startswith(tag + " "):
+            return ln.split(" ", 2)[1], lines, ln
+        lines.append(ln)
+
+
+def caps(c):
+    line = starting(c.ok("CAPABILITY"), "* CAPABILITY")[0]
+    return line.split()[2:]
+
+
+def status(c, box, item="MESSAGES"):
+    lines = c.ok("STATUS %s (%s)" % (box, item))
+    return int(re.search(item + r" (\d+)", lines[0]).group(1))
+
+
+def test_multiappend_all_in_one_command(server):
+    c = Imap(server, "x1@example.test")
+    assert "MULTIAPPEND" in caps(c)
+    c.ok("CREATE Multi")
+    msgs = [simple_message(unique("ma%d" % i)) for i in range(3)]
+    st, lines, tagged = raw(c, [
+        b"APPEND Multi (\\Seen) \"01-Feb-2020 10:00:00 +0000\" ", (msgs[0],),
+        b" ", (msgs[1],),
+        b" (\\Flagged $Work) ", (msgs[2],)])
+    assert st == "OK", (lines, tagged)
+    m = re.search(r"\[APPENDUID (\d+) (\S+)\]", tagged)
+    assert m, tagged
+    uids = m.group(2)
+    # RFC 4315 with RFC 3502: one UID per message, in order, as a set.
+    assert re.fullmatch(r"\d+:\d+", uids), uids
+    lo, hi = (int(x) for x in uids.split(":"))
+    assert hi - lo == 2
+    c.ok("SELECT Multi")
+    lines = c.ok("UID FETCH %s (FLAGS INTERNALDATE BODY.PEEK[])" % uids)
+    assert len(starting(lines, "* ")) == 3, lines
+    assert "\\Seen" in lines[0] and "01-Feb-2020 10:00:00 +0000" in lines[0]
+    assert "\\Seen" not in lines[1] and "\\Flagged" not in lines[1]
+    assert "\\Flagged" in lines[2] and "$Work" in lines[2]
+    for ln, msg in zip(lines, msgs):
+        assert msg.decode() in ln
+    c.close()
+
+
+def test_multiappend_synchronising_literals(server):
+    c = Imap(server, "x2@example.test")
+    msgs = [simple_message(unique("ms%d" % i)) for i in range(2)]
+    st, lines, tagged = raw(c, [b"APPEND INBOX ", (msgs[0],), b" ",
+                                (msgs[1],)], sync=True)
+    assert st == "OK" and "APPENDUID" in tagged, (lines, tagged)
+    assert status(c, "INBOX") == 2
+    c.close()
+
+
+def test_multiappend_is_all_or_nothing(server):
+    c = Imap(server, "x3@example.test")
+    c.ok("CREATE Box")
+    good = simple_message(unique("aon"))
+    # The third message is empty: refused, and the first two with it.
+    st, lines, tagged = raw(c, [b"APPEND Box ", (good,), b" ", (good,),
+                                b" ", (b"",)])
+    assert st == "NO", tagged
+    assert status(c, "Box") == 0
+    # A bad date-time on the second message: BAD, nothing stored.
+    st, lines, tagged = raw(c, [b"APPEND Box ", (good,),
+                                b" \"99-Foo-2020 00:00:00 +0000\" ",
+                                (good,)])
+    assert st == "BAD", tagged
+    assert status(c, "Box") == 0
+    # A missing mailbox: TRYCREATE, nothing stored anywhere.
+    st, lines, tagged = raw(c, [b"APPEND NoSuch ", (good,), b" ",
+                                (good,)])
+    assert st == "NO" and "[TRYCREATE]" in tagged, tagged
+    assert status(c, "INBOX") == 0
+    c.close()
+
+
+def test_multiappend_over_quota_stores_none(server):
+    user = "x4@example.test"
+    server.cli("user", "quota", user, "3K", check=True)
+    c = Imap(server, user)
+    body = "x" * 1200 + "\r\n"
+    msgs = [simple_message(unique("q%d" % i), body=body) for i in range(3)]
+    st, lines, tagged = raw(c, [b"APPEND INBOX ", (msgs[0],), b" ",
+                                (msgs[1],), b" ", (msgs[2],)])
+    assert st == "NO" and "[OVERQUOTA]" in tagged, tagged
+    assert status(c, "INBOX") == 0
+    # One message alone fits.
+    st, lines, tagged = raw(c, [b"APPEND INBOX ", (msgs[0],)])
+    assert st == "OK", tagged
+    assert status(c, "INBOX") == 1
+    c.close()
+
+
+def test_literal_plus_covers_literal_minus(server):
+    """RFC 7888: LITERAL- is LITERAL+ limited to 4096 octets; LITERAL+ has
+    no such limit, so it is the one advertised and a larger
+    non-synchronising literal works (not only in APPEND)."""
+    c = Imap(server, "x5@example.test")
+    cs = caps(c)
+    assert "LITERAL+" in cs and "LITERAL-" not in cs
+    msg = simple_message(unique("big"), body="y" * 9000 + "\r\n")
+    st, _, tagged = raw(c, [b"APPEND INBOX ", (msg,)])
+    assert st == "OK", tagged
+    c.ok("SELECT INBOX")
+    word = b"z" * 5000
+    st, lines, tagged = raw(c, [b"SEARCH BODY ", (word,)])
+    assert st == "OK" and lines == ["* SEARCH"], (lines, tagged)
+    c.close()
+
+
+def test_unauthenticate(server):
+    user = fill_box(server, "x6@example.test", 2, "ua")
+    c = Imap(server, user)
+    assert "UNAUTHENTICATE" in caps(c)
+    c.ok("ENABLE CONDSTORE")
+    c.ok("SELECT INBOX")
+    c.ok("STORE 1 +FLAGS (\\Deleted)")
+    lines = c.ok("UNAUTHENTICATE")
+    # Closed without expunge (as UNSELECT): no EXPUNGE response.
+    assert not [l for l in lines if "EXPUNGE" in l], lines
+    st, _, _ = c.cmd("SELECT INBOX")
+    assert st == "BAD"
+    st, _, _ = c.cmd("UNAUTHENTICATE")
+    assert st == "BAD"
+    assert "UNAUTHENTICATE" in caps(c)
+    # Log in again, as another user: that user's mailboxes.
+    other = fill_box(server, "x7@example.test", 1, "ub")
+    c.ok("LOGIN %s %s" % (other, USERS[other]))
+    assert status(c, "INBOX") == 1
+    c.ok("UNAUTHENTICATE")
+    c.ok("LOGIN %s %s" % (user, USERS[user]))
+    lines = c.ok("SELECT INBOX")
+    assert "* 2 EXISTS" in lines, lines
+    # ENABLE CONDSTORE ended with the login: no MODSEQ in FETCH.
+    lines = c.ok("FETCH 1 (FLAGS)")
+    assert "\\Deleted" in lines[0] and "MODSEQ" not in lines[0], lines
+    c.close()
