@@ -26,7 +26,7 @@ struct imap_fetch_msg {
 	uint32_t seq, uid, flags;
 	char *keywords;
 	uint64_t modseq;
-	int64_t size, internaldate, blob_id;
+	int64_t size, internaldate, savedate, blob_id;
 	char blob[64];
 	bool flags_changed;   /* \Seen was just set: include FLAGS */
 	bool gone;            /* expunged by another session meanwhile */
@@ -95,6 +95,9 @@ imap_fetch_item(struct imap_fetch_job *x, const struct imap_fetch_item *it,
 	case IMAP_FETCH_INTERNALDATE:
 		imap_format_datetime(m->internaldate, date);
 		return buf_printf(out, "INTERNALDATE \"%s\"", date);
+	case IMAP_FETCH_SAVEDATE: /* RFC 8514 §3: every mailbox keeps it */
+		imap_format_datetime(m->savedate, date);
+		return buf_printf(out, "SAVEDATE \"%s\"", date);
 	case IMAP_FETCH_RFC822_SIZE:
 		return buf_printf(out, "RFC822.SIZE %" PRId64, m->size);
 	case IMAP_FETCH_ENVELOPE:
@@ -236,6 +239,7 @@ imap_fetch_rows(struct imap_fetch_job *x, struct store *st)
 			continue;
 		m->size = r->size;
 		m->internaldate = r->internaldate;
+		m->savedate = r->savedate;
 		m->blob_id = r->blob_id;
 		str_lcpy(m->blob, r->blob, sizeof(m->blob));
 	}
@@ -411,7 +415,8 @@ imap_fetch_needs(struct imap_fetch_job *x, bool *seen_r)
 			x->need_data = x->need_meta = true;
 		if (k == IMAP_FETCH_MODSEQ)
 			x->modseq = true;
-		if (k == IMAP_FETCH_INTERNALDATE || k == IMAP_FETCH_RFC822_SIZE)
+		if (k == IMAP_FETCH_INTERNALDATE ||
+		    k == IMAP_FETCH_RFC822_SIZE || k == IMAP_FETCH_SAVEDATE)
 			x->need_row = true;
 		*seen_r |= imap_fetch_sets_seen(&x->f.items[i]);
 	}

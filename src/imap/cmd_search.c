@@ -76,6 +76,7 @@ imap_search_rows(struct imap_search_job *x, struct store *st)
 		if (j < n_rows && rows[j].uid == m->uid) {
 			m->size = rows[j].size;
 			m->internaldate = rows[j].internaldate;
+			m->savedate = rows[j].savedate;
 			str_lcpy(x->blobs[i], rows[j].blob, sizeof(x->blobs[i]));
 		} else {
 			m->size = -1;

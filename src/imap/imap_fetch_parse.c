@@ -20,7 +20,6 @@ static const char IMAP_FE_FIELDS[] = "Invalid header field list";
 static const char IMAP_FE_PARTIAL[] = "Invalid FETCH partial <offset.length>";
 static const char IMAP_FE_MODIFIER[] = "Invalid FETCH modifier";
 static const char IMAP_FE_VANISHED[] = "VANISHED requires CHANGEDSINCE";
-static const char IMAP_FE_SAVEDATE[] = "SAVEDATE is not supported";
 static const char IMAP_FE_NOMEM[] = "Out of memory";
 
 struct imap_fetch_name {
@@ -41,6 +40,7 @@ static const struct imap_fetch_name imap_fetch_simple[] = {
 	{"RFC822", IMAP_FETCH_RFC822},
 	{"RFC822.HEADER", IMAP_FETCH_RFC822_HEADER},
 	{"RFC822.TEXT", IMAP_FETCH_RFC822_TEXT},
+	{"SAVEDATE", IMAP_FETCH_SAVEDATE},         /* RFC 8514 */
 };
 
 /* RFC 9051 §6.4.5 macros: only as the sole item, never inside a list. */
@@ -354,10 +354,6 @@ imap_fetch_item_parse(struct imap_fetch_item *it, const struct imap_arg *a,
 	if (lb != NULL)
 		return imap_fetch_sectioned(it, a->str, a->len,
 					    (size_t)(lb - a->str), err_r);
-	if (str_ieq(a->str, a->len, "SAVEDATE")) {
-		*err_r = IMAP_FE_SAVEDATE;
-		return -1;
-	}
 	for (size_t i = 0; i < sizeof(imap_fetch_simple) /
 				    sizeof(imap_fetch_simple[0]); i++) {
 		if (str_ieq(a->str, a->len, imap_fetch_simple[i].name)) {

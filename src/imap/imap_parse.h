@@ -130,7 +130,7 @@ enum imap_fetch_kind {
 	IMAP_FETCH_RFC822,        /* = BODY[] , sets \Seen */
 	IMAP_FETCH_RFC822_HEADER, /* = BODY.PEEK[HEADER] */
 	IMAP_FETCH_RFC822_TEXT,   /* = BODY[TEXT], sets \Seen */
-	IMAP_FETCH_SAVEDATE,      /* not supported: parse error */
+	IMAP_FETCH_SAVEDATE,      /* RFC 8514 */
 };
 
 enum imap_section_text {
@@ -189,6 +189,9 @@ enum imap_search_key {
 	IMAP_SK_SENTBEFORE, IMAP_SK_SENTON, IMAP_SK_SENTSINCE,
 	IMAP_SK_LARGER, IMAP_SK_SMALLER,
 	IMAP_SK_MODSEQ,
+	IMAP_SK_OLDER, IMAP_SK_YOUNGER,                     /* RFC 5032 */
+	IMAP_SK_SAVEDBEFORE, IMAP_SK_SAVEDON, IMAP_SK_SAVEDSINCE, /* 8514 */
+	IMAP_SK_SAVEDATESUPPORTED,
 };
 
 struct imap_search_node {
@@ -198,7 +201,8 @@ struct imap_search_node {
 	char *str;       /* text keys (UTF-8), KEYWORD flag, HEADER value */
 	char *field;     /* HEADER field name */
 	int64_t date;    /* date keys: unix time of 00:00 UTC that day */
-	uint64_t num;    /* LARGER/SMALLER size, MODSEQ value */
+	uint64_t num;    /* LARGER/SMALLER size, MODSEQ value, OLDER/YOUNGER
+			  * interval in seconds */
 	struct imap_seqset set; /* SEQSET / UID */
 };
 

@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 #include "../mime/mime.h"
@@ -427,6 +428,11 @@ search_date(struct search_ctx *c, const struct imap_search_node *n)
 	case IMAP_SK_SINCE:
 		have = day_of(c->m->internaldate);
 		break;
+	case IMAP_SK_SAVEDBEFORE:
+	case IMAP_SK_SAVEDON:
+	case IMAP_SK_SAVEDSINCE:
+		have = day_of(c->m->savedate);
+		break;
 	default:
 		if (!sent_day(c, &have))
 			return false;
@@ -435,11 +441,13 @@ search_date(struct search_ctx *c, const struct imap_search_node *n)
 	switch (n->key) {
 	case IMAP_SK_BEFORE:
 	case IMAP_SK_SENTBEFORE:
+	case IMAP_SK_SAVEDBEFORE:
 		return have < want;
 	case IMAP_SK_ON:
 	case IMAP_SK_SENTON:
+	case IMAP_SK_SAVEDON:
 		return have == want;
-	default: /* SINCE, SENTSINCE */
+	default: /* SINCE, SENTSINCE, SAVEDSINCE */
 		return have >= want;
 	}
 }
@@ -487,9 +495,21 @@ key_needs_fields(const struct imap_search_node *n)
 static bool
 key_needs_row(const struct imap_search_node *n)
 {
-	return key_needs_file(n) || n->key == IMAP_SK_BEFORE ||
-	       n->key == IMAP_SK_ON || n->key == IMAP_SK_SINCE ||
-	       n->key == IMAP_SK_LARGER || n->key == IMAP_SK_SMALLER;
+	switch (n->key) {
+	case IMAP_SK_BEFORE:
+	case IMAP_SK_ON:
+	case IMAP_SK_SINCE:
+	case IMAP_SK_LARGER:
+	case IMAP_SK_SMALLER:
+	case IMAP_SK_OLDER:
+	case IMAP_SK_YOUNGER:
+	case IMAP_SK_SAVEDBEFORE:
+	case IMAP_SK_SAVEDON:
+	case IMAP_SK_SAVEDSINCE:
+		return true;
+	default:
+		return key_needs_file(n);
+	}
 }
 
 /* true when a key of the tree satisfies pred. */
@@ -621,7 +641,21 @@ search_node(struct search_ctx *c, const struct imap_search_node *n)
 	case IMAP_SK_SENTBEFORE:
 	case IMAP_SK_SENTON:
 	case IMAP_SK_SENTSINCE:
+	case IMAP_SK_SAVEDBEFORE:
+	case IMAP_SK_SAVEDON:
+	case IMAP_SK_SAVEDSINCE:
 		return search_date(c, n);
+	/* RFC 5032 §3: the internal date against now minus the interval
+	 * (m->size < 0: expunged meanwhile, its date unknown). */
+	case IMAP_SK_OLDER:
+		return m->size >= 0 &&
+		       m->internaldate <= (int64_t)time(NULL) - (int64_t)n->num;
+	case IMAP_SK_YOUNGER:
+		return m->size >= 0 &&
+		       m->internaldate >= (int64_t)time(NULL) - (int64_t)n->num;
+	/* RFC 8514 §4: every mailbox keeps a save date. */
+	case IMAP_SK_SAVEDATESUPPORTED:
+		return true;
 	case IMAP_SK_LARGER: /* RFC 9051: strictly larger / smaller */
 		return m->size >= 0 && (uint64_t)m->size > n->num;
 	case IMAP_SK_SMALLER:

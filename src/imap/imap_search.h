@@ -23,6 +23,7 @@ struct imap_search_msg {
 	uint64_t modseq;
 	int64_t size;
 	int64_t internaldate;  /* unix seconds */
+	int64_t savedate;      /* RFC 8514, unix seconds */
 	bool recent;
 	const char *data;      /* the whole message, or NULL when not needed */
 	size_t len;

@@ -141,6 +141,7 @@ struct store_imsg {
 	int64_t blob_id;
 	char blob[64];
 	char *keywords;
+	int64_t savedate; /* RFC 8514: saved in this mailbox (unix time) */
 };
 
 /* What an IMAP session keeps per message of its selected mailbox (24

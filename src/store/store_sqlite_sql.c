@@ -120,8 +120,8 @@ const char *const store_sq_sql[SQ_COUNT] = {
 	[SQ_BLOB_DEL] = "DELETE FROM blobs WHERE id = ?1",
 	[SQ_MSG_ADD] =
 		"INSERT INTO messages (mailbox_id, uid, blob_id, size,"
-		" internaldate, flags, keywords, modseq)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		" internaldate, flags, keywords, modseq, savedate)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[SQ_MSG_LIST] =
 		"SELECT m.id, m.uid, m.flags, m.modseq, m.size, m.internaldate,"
 		" b.path FROM messages m JOIN blobs b ON b.id = m.blob_id"
@@ -191,18 +191,18 @@ const char *const store_sq_sql[SQ_COUNT] = {
 		" ORDER BY CASE WHEN name = 'INBOX' THEN 0 ELSE 1 END, name",
 	[SQ_IMSG_LIST] =
 		"SELECT m.id, m.uid, m.flags, m.modseq, m.size, m.internaldate,"
-		" m.blob_id, b.path, m.keywords FROM messages m"
+		" m.blob_id, b.path, m.keywords, m.savedate FROM messages m"
 		" JOIN blobs b ON b.id = m.blob_id"
 		" WHERE m.mailbox_id = ?1 AND m.modseq > ?2 ORDER BY m.uid",
 	[SQ_IMSG_RANGE] =
 		"SELECT m.id, m.uid, m.flags, m.modseq, m.size, m.internaldate,"
-		" m.blob_id, b.path, m.keywords FROM messages m"
+		" m.blob_id, b.path, m.keywords, m.savedate FROM messages m"
 		" JOIN blobs b ON b.id = m.blob_id"
 		" WHERE m.mailbox_id = ?1 AND m.uid BETWEEN ?2 AND ?3"
 		" ORDER BY m.uid",
 	[SQ_IMSG_ONE] =
 		"SELECT m.id, m.uid, m.flags, m.modseq, m.size, m.internaldate,"
-		" m.blob_id, b.path, m.keywords FROM messages m"
+		" m.blob_id, b.path, m.keywords, m.savedate FROM messages m"
 		" JOIN blobs b ON b.id = m.blob_id"
 		" WHERE m.mailbox_id = ?1 AND m.uid = ?2",
 	/* Changes since a modseq: few rows, found by modseq (a covering

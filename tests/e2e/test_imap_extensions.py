@@ -2,6 +2,7 @@
 superset of LITERAL- (RFC 7888), UNAUTHENTICATE (RFC 8437)."""
 
 import re
+import time
 
 from conftest import simple_message, unique
 from imapraw import Imap, fill_box, starting
@@ -170,4 +171,89 @@ def test_unauthenticate(server):
     # ENABLE CONDSTORE ended with the login: no MODSEQ in FETCH.
     lines = c.ok("FETCH 1 (FLAGS)")
     assert "\\Deleted" in lines[0] and "MODSEQ" not in lines[0], lines
+    c.close()
+
+
+def imap_date(t):
+    return time.strftime("%d-%b-%Y %H:%M:%S +0000", time.gmtime(t))
+
+
+def search(c, text):
+    lines = c.ok(text)
+    hit = starting(lines, "* SEARCH")
+    assert len(hit) == 1, lines
+    return [int(x) for x in hit[0].split()[2:]]
+
+
+def test_within_older_younger(server):
+    c = Imap(server, "x8@example.test")
+    assert "WITHIN" in caps(c)
+    now = time.time()
+    for age in (3 * 86400, 600, 0):
+        c.ok('APPEND INBOX "%s"' % imap_date(now - age),
+             simple_message(unique("w%d" % age)))
+    c.ok("SELECT INBOX")
+    assert search(c, "SEARCH YOUNGER 3600") == [2, 3]
+    assert search(c, "SEARCH OLDER 3600") == [1]
+    assert search(c, "SEARCH OLDER 300") == [1, 2]
+    assert search(c, "SEARCH YOUNGER 86400 NOT YOUNGER 300") == [2]
+    assert search(c, "UID SEARCH OLDER 999999") == []
+    for bad in ("YOUNGER 0", "OLDER", "OLDER -5", "OLDER x"):
+        st, _, _ = c.cmd("SEARCH " + bad)
+        assert st == "BAD", bad
+    c.close()
+
+
+def test_savedate_fetch_and_search(server):
+    c = Imap(server, "x9@example.test")
+    assert "SAVEDATE" in caps(c)
+    c.ok("CREATE Other")
+    old = "01-Feb-2020 10:00:00 +0000"
+    c.ok('APPEND INBOX (\\Seen) "%s"' % old,
+         simple_message(unique("sd")))
+    c.ok("SELECT INBOX")
+    lines = c.ok("FETCH 1 (INTERNALDATE SAVEDATE)")
+    assert 'INTERNALDATE "%s"' % old in lines[0], lines
+    m = re.search(r'SAVEDATE "(\d\d-\w{3}-\d{4}) ', lines[0])
+    assert m, lines
+    today = time.strftime("%d-%b-%Y", time.gmtime())
+    assert m.group(1) in (today, time.strftime(
+        "%d-%b-%Y", time.gmtime(time.time() - 60))), lines
+    day = m.group(1)
+    assert search(c, "SEARCH SAVEDON %s" % day) == [1]
+    assert search(c, "SEARCH SAVEDSINCE %s" % day) == [1]
+    assert search(c, "SEARCH SAVEDBEFORE %s" % day) == []
+    assert search(c, "SEARCH SAVEDBEFORE 1-Jan-2100") == [1]
+    assert search(c, "SEARCH ON 1-Feb-2020") == [1]
+    assert search(c, "SEARCH SAVEDON 1-Feb-2020") == []
+    assert search(c, "SEARCH SAVEDATESUPPORTED") == [1]
+    # COPY and MOVE save a new copy: a new SAVEDATE, INTERNALDATE kept.
+    c.ok("COPY 1 Other")
+    c.ok("SELECT Other")
+    lines = c.ok("FETCH 1 (INTERNALDATE SAVEDATE)")
+    assert 'INTERNALDATE "%s"' % old in lines[0], lines
+    assert 'SAVEDATE "%s' % day in lines[0] or \
+        'SAVEDATE "%s' % today in lines[0], lines
+    c.ok("MOVE 1 INBOX")
+    c.ok("SELECT INBOX")
+    lines = c.ok("UID FETCH 1:* (SAVEDATE)")
+    assert len(lines) == 2 and all("SAVEDATE \"" in l for l in lines)
+    st, _, _ = c.cmd("SEARCH SAVEDON 31-Foo-2020")
+    assert st == "BAD"
+    c.close()
+
+
+def test_savedate_of_delivered_mail(server):
+    user = fill_box(server, "x10@example.test", 1, "dl")
+    c = Imap(server, user)
+    c.ok("SELECT INBOX")
+    lines = c.ok("FETCH 1 (SAVEDATE INTERNALDATE)")
+    sd = re.search(r'SAVEDATE "([^"]+)"', lines[0]).group(1)
+    idate = re.search(r'INTERNALDATE "([^"]+)"', lines[0]).group(1)
+    # Delivered: saved when it arrived (within a minute of it).
+    fmt = "%d-%b-%Y %H:%M:%S %z"
+    import datetime
+    a = datetime.datetime.strptime(sd, fmt)
+    b = datetime.datetime.strptime(idate, fmt)
+    assert abs((a - b).total_seconds()) < 60, lines
     c.close()
