@@ -100,6 +100,13 @@ imap_fetch_item(struct imap_fetch_job *x, const struct imap_fetch_item *it,
 		return buf_printf(out, "SAVEDATE \"%s\"", date);
 	case IMAP_FETCH_RFC822_SIZE:
 		return buf_printf(out, "RFC822.SIZE %" PRId64, m->size);
+	/* RFC 8474 §5.1: the message file's row, never reused (an
+	 * AUTOINCREMENT key) and shared by the copies of one message, so
+	 * COPY and MOVE keep it. Threads are not kept: THREADID NIL. */
+	case IMAP_FETCH_EMAILID:
+		return buf_printf(out, "EMAILID (M%" PRId64 ")", m->blob_id);
+	case IMAP_FETCH_THREADID:
+		return buf_printf(out, "THREADID NIL");
 	case IMAP_FETCH_ENVELOPE:
 		return buf_printf(out, "ENVELOPE %s", meta->envelope);
 	case IMAP_FETCH_BODY:
@@ -416,7 +423,8 @@ imap_fetch_needs(struct imap_fetch_job *x, bool *seen_r)
 		if (k == IMAP_FETCH_MODSEQ)
 			x->modseq = true;
 		if (k == IMAP_FETCH_INTERNALDATE ||
-		    k == IMAP_FETCH_RFC822_SIZE || k == IMAP_FETCH_SAVEDATE)
+		    k == IMAP_FETCH_RFC822_SIZE || k == IMAP_FETCH_SAVEDATE ||
+		    k == IMAP_FETCH_EMAILID)
 			x->need_row = true;
 		*seen_r |= imap_fetch_sets_seen(&x->f.items[i]);
 	}

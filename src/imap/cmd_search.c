@@ -77,6 +77,7 @@ imap_search_rows(struct imap_search_job *x, struct store *st)
 			m->size = rows[j].size;
 			m->internaldate = rows[j].internaldate;
 			m->savedate = rows[j].savedate;
+			m->blob_id = rows[j].blob_id;
 			str_lcpy(x->blobs[i], rows[j].blob, sizeof(x->blobs[i]));
 		} else {
 			m->size = -1;

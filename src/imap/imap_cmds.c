@@ -175,7 +175,7 @@ imap_cmds_capability(struct imap_session *s, struct buf *b)
 		      " LIST-EXTENDED LIST-STATUS STATUS=SIZE ESEARCH SEARCHRES"
 		      " SORT CONDSTORE QRESYNC BINARY UTF8=ACCEPT"
 		      " QUOTA QUOTA=RES-STORAGE"
-		      " MULTIAPPEND UNAUTHENTICATE WITHIN SAVEDATE"
+		      " MULTIAPPEND UNAUTHENTICATE WITHIN SAVEDATE OBJECTID"
 		      " APPENDLIMIT=%zu", s->base.srv->cfg.max_message_size);
 	/* RFC 4978: usable once logged in, and only once. */
 	if (s->state != IMAP_STATE_NOAUTH && !s->compress)

@@ -41,6 +41,8 @@ static const struct imap_fetch_name imap_fetch_simple[] = {
 	{"RFC822.HEADER", IMAP_FETCH_RFC822_HEADER},
 	{"RFC822.TEXT", IMAP_FETCH_RFC822_TEXT},
 	{"SAVEDATE", IMAP_FETCH_SAVEDATE},         /* RFC 8514 */
+	{"EMAILID", IMAP_FETCH_EMAILID},           /* RFC 8474 */
+	{"THREADID", IMAP_FETCH_THREADID},
 };
 
 /* RFC 9051 §6.4.5 macros: only as the sole item, never inside a list. */

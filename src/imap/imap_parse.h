@@ -131,6 +131,8 @@ enum imap_fetch_kind {
 	IMAP_FETCH_RFC822_HEADER, /* = BODY.PEEK[HEADER] */
 	IMAP_FETCH_RFC822_TEXT,   /* = BODY[TEXT], sets \Seen */
 	IMAP_FETCH_SAVEDATE,      /* RFC 8514 */
+	IMAP_FETCH_EMAILID,       /* RFC 8474 */
+	IMAP_FETCH_THREADID,
 };
 
 enum imap_section_text {
@@ -192,6 +194,7 @@ enum imap_search_key {
 	IMAP_SK_OLDER, IMAP_SK_YOUNGER,                     /* RFC 5032 */
 	IMAP_SK_SAVEDBEFORE, IMAP_SK_SAVEDON, IMAP_SK_SAVEDSINCE, /* 8514 */
 	IMAP_SK_SAVEDATESUPPORTED,
+	IMAP_SK_EMAILID, IMAP_SK_THREADID,                  /* RFC 8474 */
 };
 
 struct imap_search_node {

@@ -4,6 +4,7 @@
  * header block, the decoded header text, the decoded body text, the Date:
  * header) is computed at most once per call and only when a key needs it.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -417,6 +418,16 @@ search_flag(const struct imap_search_msg *m, enum imap_search_key k)
 	}
 }
 
+/* true when id is "M<blob_id>" as FETCH EMAILID writes it. */
+static bool
+emailid_is(int64_t blob_id, const char *id)
+{
+	char want[32];
+
+	snprintf(want, sizeof(want), "M%lld", (long long)blob_id);
+	return strcmp(want, id) == 0;
+}
+
 static bool
 search_date(struct search_ctx *c, const struct imap_search_node *n)
 {
@@ -506,6 +517,7 @@ key_needs_row(const struct imap_search_node *n)
 	case IMAP_SK_SAVEDBEFORE:
 	case IMAP_SK_SAVEDON:
 	case IMAP_SK_SAVEDSINCE:
+	case IMAP_SK_EMAILID:
 		return true;
 	default:
 		return key_needs_file(n);
@@ -653,6 +665,11 @@ search_node(struct search_ctx *c, const struct imap_search_node *n)
 	case IMAP_SK_YOUNGER:
 		return m->size >= 0 &&
 		       m->internaldate >= (int64_t)time(NULL) - (int64_t)n->num;
+	/* RFC 8474 §6: EMAILID as FETCH shows it; no thread ids kept. */
+	case IMAP_SK_EMAILID:
+		return m->size >= 0 && emailid_is(m->blob_id, n->str);
+	case IMAP_SK_THREADID:
+		return false;
 	/* RFC 8514 §4: every mailbox keeps a save date. */
 	case IMAP_SK_SAVEDATESUPPORTED:
 		return true;

@@ -24,6 +24,7 @@ struct imap_search_msg {
 	int64_t size;
 	int64_t internaldate;  /* unix seconds */
 	int64_t savedate;      /* RFC 8514, unix seconds */
+	int64_t blob_id;       /* RFC 8474 EMAILID "M<blob_id>" */
 	bool recent;
 	const char *data;      /* the whole message, or NULL when not needed */
 	size_t len;

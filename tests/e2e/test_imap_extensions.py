@@ -257,3 +257,66 @@ def test_savedate_of_delivered_mail(server):
     b = datetime.datetime.strptime(idate, fmt)
     assert abs((a - b).total_seconds()) < 60, lines
     c.close()
+
+
+def mailboxid(text):
+    m = re.search(r"MAILBOXID \(([A-Za-z0-9_-]{1,255})\)", text)
+    assert m, text
+    return m.group(1)
+
+
+def test_objectid_mailboxid(server):
+    c = Imap(server, "x11@example.test")
+    assert "OBJECTID" in caps(c)
+    st, _, tagged = c.cmd("CREATE Proj")
+    assert st == "OK"
+    mid = mailboxid(tagged)
+    assert mailboxid(c.ok("STATUS Proj (MAILBOXID MESSAGES)")[0]) == mid
+    lines = c.ok("SELECT Proj")
+    assert mailboxid(" ".join(starting(lines, "* OK [MAILBOXID"))) == mid
+    c.ok("UNSELECT")
+    # RENAME keeps it; a new mailbox of the old name gets a new one.
+    c.ok("RENAME Proj Proj2")
+    assert mailboxid(c.ok("STATUS Proj2 (MAILBOXID)")[0]) == mid
+    st, _, tagged = c.cmd("CREATE Proj")
+    assert mailboxid(tagged) != mid
+    inbox = mailboxid(c.ok("STATUS INBOX (MAILBOXID)")[0])
+    assert inbox not in (mid, mailboxid(tagged))
+    c.ok("DELETE Proj2")
+    st, _, tagged = c.cmd("CREATE Proj2")
+    assert mailboxid(tagged) != mid
+    # LIST-STATUS carries it as well.
+    lines = c.ok('LIST "" "Proj2" RETURN (STATUS (MAILBOXID))')
+    assert mailboxid(" ".join(starting(lines, "* STATUS"))) == \
+        mailboxid(tagged)
+    # Another user's mailboxes have other ids.
+    d = Imap(server, "x12@example.test")
+    assert mailboxid(d.ok("STATUS INBOX (MAILBOXID)")[0]) != inbox
+    d.close()
+    c.close()
+
+
+def test_objectid_emailid_threadid(server):
+    c = Imap(server, "x1@example.test")
+    c.ok("CREATE Obj")
+    c.ok("CREATE Obj2")
+    for i in range(2):
+        c.ok("APPEND Obj", simple_message(unique("oid%d" % i)))
+    c.ok("SELECT Obj")
+    lines = c.ok("FETCH 1:2 (EMAILID THREADID)")
+    ids = [re.search(r"EMAILID \(([A-Za-z0-9_-]+)\)", l).group(1)
+           for l in lines]
+    assert ids[0] != ids[1]
+    assert all("THREADID NIL" in l for l in lines), lines
+    assert search(c, "SEARCH EMAILID %s" % ids[1]) == [2]
+    assert search(c, "SEARCH EMAILID nosuchid") == []
+    assert search(c, "SEARCH THREADID T1") == []
+    # COPY and MOVE keep the EMAILID.
+    c.ok("COPY 1 Obj2")
+    c.ok("MOVE 2 Obj2")
+    c.ok("SELECT Obj2")
+    lines = c.ok("FETCH 1:* (EMAILID)")
+    got = [re.search(r"EMAILID \(([A-Za-z0-9_-]+)\)", l).group(1)
+           for l in lines]
+    assert got == ids, (got, ids)
+    c.close()
