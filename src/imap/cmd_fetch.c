@@ -18,6 +18,7 @@
 #include "imap_fetch_body.h"
 #include "imap_int.h"
 #include "imap_msgfile.h"
+#include "imap_preview.h"
 
 /* Output per batch before handing it to the loop. */
 #define IMAP_FETCH_BATCH (1024 * 1024)
@@ -107,6 +108,14 @@ imap_fetch_item(struct imap_fetch_job *x, const struct imap_fetch_item *it,
 		return buf_printf(out, "EMAILID (M%" PRId64 ")", m->blob_id);
 	case IMAP_FETCH_THREADID:
 		return buf_printf(out, "THREADID NIL");
+	case IMAP_FETCH_PREVIEW: /* RFC 8970 §3.2 */
+		buf_reset(&x->tmp);
+		if (imap_preview(data, len, &x->tmp) < 0)
+			return -1;
+		buf_printf(out, "PREVIEW ");
+		return imap_buf_string(out, x->tmp.data != NULL
+					    ? (const char *)x->tmp.data : "",
+				       x->tmp.len);
 	case IMAP_FETCH_ENVELOPE:
 		return buf_printf(out, "ENVELOPE %s", meta->envelope);
 	case IMAP_FETCH_BODY:
@@ -416,6 +425,7 @@ imap_fetch_needs(struct imap_fetch_job *x, bool *seen_r)
 		    k == IMAP_FETCH_BODYSTRUCTURE)
 			x->need_meta = true;
 		if (k == IMAP_FETCH_SECTION || k == IMAP_FETCH_BINARY ||
+		    k == IMAP_FETCH_PREVIEW ||
 		    k == IMAP_FETCH_BINARY_SIZE || k == IMAP_FETCH_RFC822 ||
 		    k == IMAP_FETCH_RFC822_HEADER ||
 		    k == IMAP_FETCH_RFC822_TEXT)

@@ -43,6 +43,7 @@ static const struct imap_fetch_name imap_fetch_simple[] = {
 	{"SAVEDATE", IMAP_FETCH_SAVEDATE},         /* RFC 8514 */
 	{"EMAILID", IMAP_FETCH_EMAILID},           /* RFC 8474 */
 	{"THREADID", IMAP_FETCH_THREADID},
+	{"PREVIEW", IMAP_FETCH_PREVIEW},           /* RFC 8970 */
 };
 
 /* RFC 9051 §6.4.5 macros: only as the sole item, never inside a list. */
@@ -442,6 +443,21 @@ imap_fetch_modifiers(struct imap_fetch *f, const struct imap_arg *a,
 	return 0;
 }
 
+/* RFC 8970 §3: PREVIEW [SP "(" preview-mod *(SP preview-mod) ")"], the
+ * one modifier being LAZY (we always compute the preview, which LAZY
+ * allows). true when a is such a list after a PREVIEW item. */
+static bool
+imap_fetch_preview_mods(const struct imap_fetch *f, const struct imap_arg *a)
+{
+	if (f->n == 0 || f->items[f->n - 1].kind != IMAP_FETCH_PREVIEW ||
+	    a->type != IMAP_ARG_LIST || a->list_n == 0)
+		return false;
+	for (size_t i = 0; i < a->list_n; i++)
+		if (!imap_arg_atom_is(&a->list[i], "LAZY"))
+			return false;
+	return true;
+}
+
 int
 imap_fetch_parse(const struct imap_arg *args, size_t n,
 		 struct imap_fetch *f, const char **err_r)
@@ -462,16 +478,22 @@ imap_fetch_parse(const struct imap_arg *args, size_t n,
 		f->items = calloc(args[0].list_n, sizeof(*f->items));
 		if (f->items == NULL)
 			goto fail;
-		for (size_t i = 0; i < args[0].list_n; i++)
+		for (size_t i = 0; i < args[0].list_n; i++) {
+			if (imap_fetch_preview_mods(f, &args[0].list[i]))
+				continue;
 			if (imap_fetch_item_parse(&f->items[f->n++],
 						  &args[0].list[i], err_r) < 0)
 				goto fail;
+		}
 	} else if (r == 0) {
 		f->items = calloc(1, sizeof(*f->items));
 		if (f->items == NULL ||
 		    imap_fetch_item_parse(&f->items[f->n++], &args[0], err_r) < 0)
 			goto fail;
 	}
+	if (n == 2 && args[0].type != IMAP_ARG_LIST &&
+	    imap_fetch_preview_mods(f, &args[1]))
+		return 0;
 	if (n == 2 && imap_fetch_modifiers(f, &args[1], err_r) < 0)
 		goto fail;
 	return 0;

@@ -133,6 +133,7 @@ enum imap_fetch_kind {
 	IMAP_FETCH_SAVEDATE,      /* RFC 8514 */
 	IMAP_FETCH_EMAILID,       /* RFC 8474 */
 	IMAP_FETCH_THREADID,
+	IMAP_FETCH_PREVIEW,       /* RFC 8970, with or without (LAZY) */
 };
 
 enum imap_section_text {

@@ -13,6 +13,7 @@
 #include "../mime/mime.h"
 #include "../store/store.h"
 #include "../util/buf.h"
+#include "imap_preview.h"
 #include "imap_search.h"
 
 /* Decoded text may be longer than the raw bytes (a Latin-1 octet becomes
@@ -184,57 +185,16 @@ match_field(struct search_ctx *c, const char *name, const char *str)
 	return false;
 }
 
-static const char *
-part_param(const struct mime_part *p, const char *name)
-{
-	for (size_t i = 0; i < p->n_params; i++)
-		if (p->params[i].name != NULL &&
-		    strcasecmp(p->params[i].name, name) == 0)
-			return p->params[i].value;
-	return NULL;
-}
-
-static bool
-is_identity_encoding(const char *enc)
-{
-	return enc == NULL || enc[0] == '\0' || strcasecmp(enc, "7bit") == 0 ||
-	       strcasecmp(enc, "8bit") == 0 || strcasecmp(enc, "binary") == 0;
-}
-
-static bool
-is_utf8_charset(const char *cs)
-{
-	/* US-ASCII is a subset of UTF-8; 8-bit bytes in a mislabelled part are
-	 * matched as themselves, which is what the sender most likely meant. */
-	return cs == NULL || cs[0] == '\0' || strcasecmp(cs, "utf-8") == 0 ||
-	       strcasecmp(cs, "utf8") == 0 || strcasecmp(cs, "us-ascii") == 0 ||
-	       strcasecmp(cs, "ascii") == 0;
-}
-
 /* One text leaf: transfer-decode, convert to UTF-8, fold, append. */
 static void
 append_leaf_text(struct search_ctx *c, const struct mime_part *p)
 {
-	const char *text = c->m->data + p->body_off;
-	size_t len = p->body_len;
-	const char *cs = part_param(p, "charset");
+	const char *text;
+	size_t len;
 
-	if (p->body_off > c->m->len || len > c->m->len - p->body_off)
+	if (imap_leaf_text(c->m->data, c->m->len, p, SIZE_MAX, &c->tmp,
+			   &c->tmp2, &text, &len) < 0)
 		return;
-	if (!is_identity_encoding(p->encoding)) {
-		buf_reset(&c->tmp);
-		if (mime_decode_body(p->encoding, text, len, &c->tmp) == 0) {
-			text = (const char *)c->tmp.data;
-			len = c->tmp.len;
-		}
-	}
-	if (!is_utf8_charset(cs)) {
-		buf_reset(&c->tmp2);
-		if (mime_to_utf8(cs, text, len, &c->tmp2) == 0) {
-			text = (const char *)c->tmp2.data;
-			len = c->tmp2.len;
-		}
-	}
 	/* NUL between parts: a search string cannot contain NUL, so no match
 	 * spans two parts. */
 	if (c->body_text.len > 0 && buf_append(&c->body_text, "", 1) != 0)

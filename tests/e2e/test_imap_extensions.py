@@ -320,3 +320,44 @@ def test_objectid_emailid_threadid(server):
            for l in lines]
     assert got == ids, (got, ids)
     c.close()
+
+
+def test_preview(server):
+    c = Imap(server, "x2@example.test")
+    assert "PREVIEW" in caps(c)
+    c.ok("CREATE Prev")
+    plain = simple_message(unique("pv"), body="  Hello   there,\r\n\r\n"
+                           "\tsee you\r\ntomorrow.  \r\n")
+    html = (b"From: a@remote.test\r\nSubject: h\r\n"
+            b"Content-Type: multipart/mixed; boundary=zz\r\n\r\n--zz\r\n"
+            b"Content-Type: text/html; charset=iso-8859-1\r\n"
+            b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+            b"<html><style>b{}</style><p>Gr=FC&szlig;e &amp; more</p>"
+            b"</html>\r\n--zz\r\nContent-Type: application/pdf\r\n\r\n"
+            b"%PDF\r\n--zz--\r\n")
+    long = simple_message(unique("pl"), body="word " * 200 + "\r\n")
+    noext = (b"Subject: img\r\nContent-Type: image/png\r\n"
+             b"Content-Transfer-Encoding: base64\r\n\r\niVBORw0K\r\n")
+    for m in (plain, html, long, noext):
+        c.ok("APPEND Prev", m)
+    c.ok("EXAMINE Prev")
+    lines = c.ok("FETCH 1:4 (PREVIEW)")
+    assert '* 1 FETCH (PREVIEW "Hello there, see you tomorrow.")' in lines, \
+        lines
+    assert "Gr\u00fc&szlig;e & more" in lines[1], lines
+    m = re.search(r'PREVIEW "([^"]*)"', lines[2])
+    assert m and len(m.group(1)) == 256 and m.group(1).startswith("word w")
+    assert '* 4 FETCH (PREVIEW "")' in lines, lines
+    # LAZY may leave it out; we always have it. With other items too.
+    lines = c.ok("UID FETCH 1 (UID PREVIEW (LAZY) FLAGS)")
+    assert "PREVIEW \"Hello there, see you tomorrow.\"" in lines[0], lines
+    lines = c.ok("FETCH 1 PREVIEW (LAZY)")
+    assert "PREVIEW \"Hello" in lines[0], lines
+    for bad in ("FETCH 1 (PREVIEW (FOO))", "FETCH 1 (PREVIEW ())",
+                "FETCH 1 PREVIEW (LAZY LAZY X)"):
+        st, _, _ = c.cmd(bad)
+        assert st == "BAD", bad
+    # PREVIEW does not set \Seen.
+    lines = c.ok("FETCH 1 (FLAGS)")
+    assert "\\Seen" not in lines[0]
+    c.close()
