@@ -91,21 +91,37 @@ test_html(void **state)
 	expect("Content-Type: text/html\r\n\r\n<style>never closed", "");
 }
 
+static size_t
+utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		n += (*p & 0xc0) != 0x80;
+	return n;
+}
+
 static void
 test_bound(void **state)
 {
 	char msg[4096];
 	char *got;
-	size_t chars = 0;
 
 	(void)state;
+	/* 300 two-octet characters: cut at 256 characters, not octets */
+	strcpy(msg, "\r\n");
+	for (int i = 0; i < 300; i++)
+		strcat(msg, "\xc3\xa9");
+	got = preview(msg);
+	assert_int_equal(utf8_chars(got), IMAP_PREVIEW_CHARS);
+	free(got);
+	/* a space would be the 256th character: it ends one earlier */
 	strcpy(msg, "\r\n");
 	for (int i = 0; i < 300; i++)
 		strcat(msg, "\xc3\xa9 ");
 	got = preview(msg);
-	for (const unsigned char *p = (const unsigned char *)got; *p; p++)
-		chars += (*p & 0xc0) != 0x80;
-	assert_int_equal(chars, IMAP_PREVIEW_CHARS);
+	assert_int_equal(utf8_chars(got), IMAP_PREVIEW_CHARS - 1);
+	assert_true(got[strlen(got) - 1] != ' ');
 	free(got);
 }
 
