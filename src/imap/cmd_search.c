@@ -266,6 +266,31 @@ imap_search_esearch(struct imap_session *s, struct imap_search_job *x,
 									 ret));
 }
 
+/* RFC 5267 §3 ESORT: as ESEARCH, in the sort order: MIN and MAX are the
+ * first and last message sorted, ALL lists them all in that order (one
+ * number after the other, never a range, which would read ascending). */
+static void
+imap_search_esort(struct imap_session *s, struct imap_search_job *x,
+		  struct buf *b)
+{
+	unsigned ret = x->q.ret;
+
+	buf_printf(b, "* ESEARCH (TAG \"%s\")%s", s->tag, x->uid ? " UID" : "");
+	if (x->n_hits > 0 && (ret & IMAP_ESEARCH_MIN))
+		buf_printf(b, " MIN %" PRIu32, x->hits[0]);
+	if (x->n_hits > 0 && (ret & IMAP_ESEARCH_MAX))
+		buf_printf(b, " MAX %" PRIu32, x->hits[x->n_hits - 1]);
+	if (ret & IMAP_ESEARCH_COUNT)
+		buf_printf(b, " COUNT %zu", x->n_hits);
+	if (x->n_hits > 0 && (ret & IMAP_ESEARCH_ALL)) {
+		buf_printf(b, " ALL ");
+		for (size_t i = 0; i < x->n_hits; i++)
+			buf_printf(b, "%s%" PRIu32, i ? "," : "", x->hits[i]);
+	}
+	if (x->n_hits > 0 && x->has_modseq)
+		buf_printf(b, " MODSEQ %" PRIu64, x->max_modseq);
+}
+
 /* RFC 5182 §2.1: a failed SEARCH RETURN (SAVE) empties "$". */
 static void
 imap_search_clear_saved(struct imap_view *v)
@@ -283,6 +308,8 @@ imap_search_result(struct imap_session *s, struct imap_search_job *x,
 	/* RFC 9051 §7.3.4: an IMAP4rev2 client always gets ESEARCH. */
 	if ((x->q.ret_given || s->rev2) && !x->is_sort) {
 		imap_search_esearch(s, x, b);
+	} else if (x->is_sort && x->q.ret_given) {
+		imap_search_esort(s, x, b);
 	} else {
 		buf_printf(b, "* %s", x->is_sort ? "SORT" : "SEARCH");
 		/* One reservation and no printf per hit: 100,000 of them. */
@@ -507,14 +534,39 @@ imap_cmd_search(struct imap_session *s, const struct imap_cmd *c)
 	}
 	x->is_sort = s->cmd_variant == IMAP_VARIANT_SORT;
 	if (x->is_sort) {
+		struct imap_search ret;
+
+		/* RFC 5267 §3: SORT RETURN (options) (criteria) ... */
+		memset(&ret, 0, sizeof(ret));
+		if (n > 0 && imap_arg_atom_is(&args[0], "RETURN")) {
+			if (n < 2 || imap_search_return(&ret, &args[1]) < 0 ||
+			    (ret.ret & IMAP_ESEARCH_SAVE)) {
+				free(x);
+				imap_finish(s, "BAD", NULL,
+					    "Invalid RETURN options");
+				return;
+			}
+			args += 2;
+			n -= 2;
+		}
 		if (imap_sort_args(s, args, n, &x->sort) < 0) {
 			free(x);
 			return;
 		}
 		args += 2;
 		n -= 2;
-	}
-	if (imap_search_parse(args, n, &x->q, &badcharset, &err) < 0) {
+		if (imap_search_parse(args, n, &x->q, &badcharset, &err) < 0) {
+			imap_search_bad(s, x, badcharset, err);
+			return;
+		}
+		/* RETURN belongs before the criteria only. */
+		if (x->q.ret_given) {
+			imap_search_bad(s, x, false, "Invalid RETURN options");
+			return;
+		}
+		x->q.ret = ret.ret;
+		x->q.ret_given = ret.ret_given;
+	} else if (imap_search_parse(args, n, &x->q, &badcharset, &err) < 0) {
 		imap_search_bad(s, x, badcharset, err);
 		return;
 	}

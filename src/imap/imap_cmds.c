@@ -176,7 +176,7 @@ imap_cmds_capability(struct imap_session *s, struct buf *b)
 		      " SORT CONDSTORE QRESYNC BINARY UTF8=ACCEPT"
 		      " QUOTA QUOTA=RES-STORAGE"
 		      " MULTIAPPEND UNAUTHENTICATE WITHIN SAVEDATE OBJECTID"
-		      " PREVIEW"
+		      " PREVIEW ESORT SORT=DISPLAY"
 		      " APPENDLIMIT=%zu", s->base.srv->cfg.max_message_size);
 	/* RFC 4978: usable once logged in, and only once. */
 	if (s->state != IMAP_STATE_NOAUTH && !s->compress)

@@ -234,6 +234,9 @@ int imap_search_parse(const struct imap_arg *args, size_t n,
 		      struct imap_search *s, bool *badcharset_r,
 		      const char **err_r);
 void imap_search_free(struct imap_search *s);
+/* The RETURN option list alone (RFC 4731 §3.1; ESORT, RFC 5267 §3, puts
+ * it before the sort criteria): sets s->ret and s->ret_given. 0 or -1. */
+int imap_search_return(struct imap_search *s, const struct imap_arg *list);
 
 /* ---- STORE (RFC 9051 §6.4.6, RFC 7162 UNCHANGEDSINCE) ---- */
 enum imap_store_mode { IMAP_STORE_SET = 0, IMAP_STORE_ADD, IMAP_STORE_REMOVE };

@@ -332,7 +332,7 @@ imap_sk_parse(struct imap_sctx *c, size_t depth)
 
 /* RFC 4731 §3.1: RETURN (MIN MAX ALL COUNT [SAVE]); "RETURN ()" is
  * RETURN (ALL). Unknown options are a BAD. */
-static int
+int
 imap_search_return(struct imap_search *s, const struct imap_arg *list)
 {
 	static const char *const names[] = {"MIN", "MAX", "ALL", "COUNT",

@@ -361,3 +361,54 @@ def test_preview(server):
     lines = c.ok("FETCH 1 (FLAGS)")
     assert "\\Seen" not in lines[0]
     c.close()
+
+
+def msg_from(name, addr, subject):
+    return ("From: %s <%s>\r\nTo: %s\r\nSubject: %s\r\n"
+            "Message-ID: <%s@remote.test>\r\n\r\nbody\r\n" %
+            (name, addr, addr, subject, unique("m"))).encode()
+
+
+def esearch(c, text):
+    lines = c.ok(text)
+    hit = starting(lines, "* ESEARCH")
+    assert len(hit) == 1, lines
+    return hit[0]
+
+
+def test_esort_and_sort_display(server):
+    c = Imap(server, "x3@example.test")
+    cs = caps(c)
+    assert "ESORT" in cs and "SORT=DISPLAY" in cs
+    assert not [x for x in cs if x.startswith("CONTEXT=")]
+    c.ok("CREATE Srt")
+    # From display names sort differently from the addresses.
+    for name, addr in (("Zed Alpha", "aaa@x.test"),
+                       ("Bob", "zzz@x.test"),
+                       ("", "mmm@x.test"),
+                       ("Carl", "bbb@x.test")):
+        c.ok("APPEND Srt", msg_from(name, addr, "s"))
+    c.ok("SELECT Srt")
+    lines = c.ok("SORT (DISPLAYFROM) UTF-8 ALL")
+    assert lines == ["* SORT 2 4 3 1"], lines
+    lines = c.ok("SORT (REVERSE DISPLAYTO) UTF-8 ALL")
+    assert lines == ["* SORT 2 3 4 1"], lines
+    lines = c.ok("SORT (FROM) UTF-8 ALL")
+    assert lines == ["* SORT 1 4 3 2"], lines
+    # ESORT: MIN/MAX are first and last in the sort order; ALL in order.
+    r = esearch(c, "SORT RETURN (MIN MAX COUNT ALL) (DISPLAYFROM) UTF-8 ALL")
+    assert r.endswith(" MIN 2 MAX 1 COUNT 4 ALL 2,4,3,1"), r
+    assert '(TAG "' in r
+    r = esearch(c, "UID SORT RETURN (COUNT) (DISPLAYFROM) UTF-8 NOT FROM bob")
+    assert r.endswith(" UID COUNT 3"), r
+    r = esearch(c, "SORT RETURN () (REVERSE DISPLAYFROM) UTF-8 ALL")
+    assert r.endswith(" ALL 1,3,4,2"), r
+    r = esearch(c, "SORT RETURN (MIN COUNT) (ARRIVAL) UTF-8 FROM nobody")
+    assert r.endswith(" COUNT 0") and "MIN" not in r, r
+    for bad in ("SORT RETURN (SAVE) (ARRIVAL) UTF-8 ALL",
+                "SORT RETURN (FOO) (ARRIVAL) UTF-8 ALL",
+                "SORT RETURN (ARRIVAL) UTF-8 ALL",
+                "SORT (ARRIVAL) UTF-8 RETURN (MIN) ALL"):
+        st, _, _ = c.cmd(bad)
+        assert st == "BAD", bad
+    c.close()
