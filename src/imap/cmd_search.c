@@ -1,6 +1,7 @@
 /*
  * SEARCH, UID SEARCH (RFC 9051 §6.4.4), ESEARCH return options (RFC 4731,
- * RFC 9051 §7.3.4) and SORT (RFC 5256). The evaluation (imap_search.h)
+ * RFC 9051 §7.3.4), SORT and THREAD (RFC 5256), ESORT (RFC 5267). The
+ * evaluation (imap_search.h)
  * runs on a worker, which reads message files only when a key needs text.
  */
 #include <inttypes.h>
@@ -18,6 +19,10 @@ struct imap_search_job {
 	struct imap_search q;
 	struct imap_sort_program sort;
 	bool is_sort, uid;
+	/* THREAD: a SORT that answers with threads (imap_thread.c). */
+	bool is_thread;
+	enum imap_thread_alg thread_alg;
+	struct buf thread_out;
 	struct imap_search_msg *msgs;
 	char **kw;           /* keywords copies, parallel to msgs */
 	size_t n;
@@ -202,10 +207,17 @@ imap_search_work(struct imap_job *j, struct store *st)
 		if (x->sel == NULL || x->hits == NULL || x->hit_uids == NULL)
 			return -1;
 		x->prepared = true;
+		/* REFERENCES reads Message-ID, References, In-Reply-To:
+		 * not among the stored search fields. */
+		if (x->is_thread && x->thread_alg == IMAP_THREAD_REFERENCES)
+			x->need_file = true;
 	}
 	imap_search_slice(x);
 	if (x->more)
 		return 0;
+	if (x->is_thread)
+		return imap_thread_build(x->thread_alg, x->sel, x->n_sel,
+					 x->uid, &x->thread_out);
 	if (x->is_sort)
 		imap_sort_messages(&x->sort, x->sel, x->n_sel);
 	for (size_t i = 0; i < x->n_sel; i++) {
@@ -310,6 +322,10 @@ imap_search_result(struct imap_session *s, struct imap_search_job *x,
 		imap_search_esearch(s, x, b);
 	} else if (x->is_sort && x->q.ret_given) {
 		imap_search_esort(s, x, b);
+	} else if (x->is_thread) {
+		/* RFC 5256 §5: "THREAD" [SP 1*thread-list] */
+		buf_printf(b, "* THREAD%s", x->thread_out.len > 0 ? " " : "");
+		buf_append(b, x->thread_out.data, x->thread_out.len);
 	} else {
 		buf_printf(b, "* %s", x->is_sort ? "SORT" : "SEARCH");
 		/* One reservation and no printf per hit: 100,000 of them. */
@@ -380,7 +396,7 @@ imap_search_done(struct imap_job *j)
 		imap_reply_raw(s, b.data, b.len);
 	buf_fini(&b);
 	imap_finish(s, "OK", NULL, "%s completed",
-		    x->is_sort ? "SORT" : "SEARCH");
+		    x->is_thread ? "THREAD" : x->is_sort ? "SORT" : "SEARCH");
 }
 
 static void
@@ -399,6 +415,7 @@ imap_search_job_free(struct imap_job *j)
 	free(x->hits);
 	free(x->hit_uids);
 	free(x->sel);
+	buf_fini(&x->thread_out);
 	imap_search_free(&x->q);
 	free(x);
 }
@@ -502,6 +519,30 @@ imap_sort_args(struct imap_session *s, const struct imap_arg *args, size_t n,
 	return 0;
 }
 
+/* RFC 5256 §3: THREAD algorithm charset keys; answers the command itself
+ * and returns -1 when the first two are not acceptable. */
+static int
+imap_thread_args(struct imap_session *s, const struct imap_arg *args,
+		 size_t n, enum imap_thread_alg *alg_r)
+{
+	if (n < 3 || args[0].type != IMAP_ARG_ATOM ||
+	    !imap_arg_is_string(&args[1])) {
+		imap_finish(s, "BAD", NULL, "Bad THREAD arguments");
+		return -1;
+	}
+	if (imap_thread_alg_parse(args[0].str, args[0].len, alg_r) < 0) {
+		imap_finish(s, "BAD", NULL, "Unknown THREAD algorithm");
+		return -1;
+	}
+	if (!str_ieq(args[1].str, args[1].len, "UTF-8") &&
+	    (s->utf8 || !str_ieq(args[1].str, args[1].len, "US-ASCII"))) {
+		imap_finish(s, "NO", "BADCHARSET (US-ASCII UTF-8)",
+			    "Unsupported charset");
+		return -1;
+	}
+	return 0;
+}
+
 /* Answers a SEARCH/SORT whose arguments did not parse and frees x. */
 static void
 imap_search_bad(struct imap_session *s, struct imap_search_job *x,
@@ -532,8 +573,25 @@ imap_cmd_search(struct imap_session *s, const struct imap_cmd *c)
 		imap_finish(s, "NO", "SERVERBUG", "Out of memory");
 		return;
 	}
-	x->is_sort = s->cmd_variant == IMAP_VARIANT_SORT;
-	if (x->is_sort) {
+	x->is_thread = s->cmd_variant == IMAP_VARIANT_THREAD;
+	/* THREAD reads what SORT reads (headers, dates) of what it finds. */
+	x->is_sort = s->cmd_variant == IMAP_VARIANT_SORT || x->is_thread;
+	buf_init(&x->thread_out, 64 * 1024 * 1024);
+	if (x->is_thread) {
+		if (imap_thread_args(s, args, n, &x->thread_alg) < 0) {
+			free(x);
+			return;
+		}
+		if (imap_search_parse(args + 2, n - 2, &x->q, &badcharset,
+				      &err) < 0) {
+			imap_search_bad(s, x, badcharset, err);
+			return;
+		}
+		if (x->q.ret_given) {
+			imap_search_bad(s, x, false, "No RETURN in THREAD");
+			return;
+		}
+	} else if (x->is_sort) {
 		struct imap_search ret;
 
 		/* RFC 5267 §3: SORT RETURN (options) (criteria) ... */

@@ -84,6 +84,7 @@ static const struct imap_cmd_def imap_cmd_table[] = {
 	{ "EXPUNGE", imap_cmd_expunge, SEL, UID, V(NONE), ARGS_ANY },
 	{ "SEARCH", imap_cmd_search, SEL, UID_NX, V(NONE), ARGS_ANY },
 	{ "SORT", imap_cmd_search, SEL, UID_NX, V(SORT), ARGS_ANY }, /* 5256 */
+	{ "THREAD", imap_cmd_search, SEL, UID_NX, V(THREAD), ARGS_ANY },
 	{ "FETCH", imap_cmd_fetch, SEL, UID_NX, V(NONE), ARGS_ANY },
 	{ "STORE", imap_cmd_store, SEL, UID_NX, V(NONE), ARGS_ANY },
 	{ "COPY", imap_cmd_copy, SEL, UID, V(NONE), ARGS(2, 2) },
@@ -177,6 +178,7 @@ imap_cmds_capability(struct imap_session *s, struct buf *b)
 		      " QUOTA QUOTA=RES-STORAGE"
 		      " MULTIAPPEND UNAUTHENTICATE WITHIN SAVEDATE OBJECTID"
 		      " PREVIEW ESORT SORT=DISPLAY"
+		      " THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
 		      " APPENDLIMIT=%zu", s->base.srv->cfg.max_message_size);
 	/* RFC 4978: usable once logged in, and only once. */
 	if (s->state != IMAP_STATE_NOAUTH && !s->compress)

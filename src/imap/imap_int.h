@@ -54,6 +54,7 @@ enum imap_cmd_variant {
 	IMAP_VARIANT_UNSUBSCRIBE,  /* SUBSCRIBE undone */
 	IMAP_VARIANT_GETQUOTAROOT, /* GETQUOTA by mailbox */
 	IMAP_VARIANT_SORT,         /* SEARCH sorted (RFC 5256) */
+	IMAP_VARIANT_THREAD,       /* SEARCH threaded (RFC 5256) */
 	IMAP_VARIANT_MOVE,         /* COPY then expunge (RFC 6851) */
 	IMAP_VARIANT_UNSELECT,     /* CLOSE without expunge (RFC 3691) */
 };

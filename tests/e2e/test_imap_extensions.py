@@ -412,3 +412,64 @@ def test_esort_and_sort_display(server):
         st, _, _ = c.cmd(bad)
         assert st == "BAD", bad
     c.close()
+
+
+def thread_msg(mid, subject, date, refs=None, irt=None):
+    h = "From: t@remote.test\r\nSubject: %s\r\nDate: %s\r\n" % (subject,
+                                                              date)
+    if mid:
+        h += "Message-ID: <%s>\r\n" % mid
+    if refs:
+        h += "References: %s\r\n" % " ".join("<%s>" % r for r in refs)
+    if irt:
+        h += "In-Reply-To: <%s>\r\n" % irt
+    return (h + "\r\nbody\r\n").encode()
+
+
+def day(n):
+    return "Mon, %02d Jan 2024 10:00:00 +0000" % n
+
+
+def test_thread(server):
+    c = Imap(server, "x4@example.test")
+    cs = caps(c)
+    assert "THREAD=ORDEREDSUBJECT" in cs and "THREAD=REFERENCES" in cs
+    c.ok("CREATE Thr")
+    msgs = [
+        thread_msg("a@x", "Plan", day(1)),                        # 1
+        thread_msg("b@x", "Re: Plan", day(2), refs=["a@x"]),      # 2
+        thread_msg("c@x", "Other", day(3)),                       # 3
+        thread_msg("d@x", "Re: Plan", day(4), refs=["a@x", "b@x"]),  # 4
+        thread_msg("e@x", "Re: Plan", day(5), irt="a@x"),         # 5
+        # parent never seen: gathered under a dummy with its sibling
+        thread_msg("f@x", "Lost", day(6), refs=["gone@x"]),       # 6
+        thread_msg("g@x", "Re: Lost", day(7), refs=["gone@x"]),   # 7
+        # same subject, no references: gathered by subject (step 5)
+        thread_msg("h@x", "Re: Other", day(8)),                   # 8
+        thread_msg(None, "Solo", "Sun, 31 Dec 2023 10:00:00 +0000"),                         # 9
+    ]
+    for m in msgs:
+        c.ok("APPEND Thr", m)
+    c.ok("SELECT Thr")
+    lines = c.ok("THREAD ORDEREDSUBJECT UTF-8 ALL")
+    # Base subjects: Lost(6,7) Other(3,8) Plan(1,2,4,5) Solo(9); threads
+    # by their first message's date.
+    assert lines == ["* THREAD (9)(1 (2)(4)(5))(3 8)(6 7)"], lines
+    lines = c.ok("THREAD REFERENCES UTF-8 ALL")
+    assert lines == ["* THREAD (9)(1 (2 4)(5))(3 8)((6)(7))"], lines
+    lines = c.ok("UID THREAD REFERENCES UTF-8 ALL")
+    uids = [int(x) for x in re.findall(r"\d+", c.ok(
+        "UID SEARCH ALL")[0])]
+    assert lines[0].startswith("* THREAD (%d)(%d (" % (uids[8], uids[0]))
+    # The search criteria narrow the messages threaded.
+    lines = c.ok("THREAD REFERENCES UTF-8 SUBJECT plan NOT 2")
+    assert lines == ["* THREAD (1 (4)(5))"], lines
+    lines = c.ok("THREAD ORDEREDSUBJECT US-ASCII SUBJECT nomatch")
+    assert lines == ["* THREAD"], lines
+    for bad in ("THREAD FOO UTF-8 ALL", "THREAD REFERENCES UTF-8",
+                "THREAD REFERENCES UTF-8 RETURN (ALL) ALL"):
+        st, _, _ = c.cmd(bad)
+        assert st == "BAD", bad
+    st, _, tagged = c.cmd("THREAD REFERENCES KOI8-R ALL")
+    assert st == "NO" and "BADCHARSET" in tagged
+    c.close()
