@@ -76,6 +76,9 @@ static const struct imap_cmd_def imap_cmd_table[] = {
 	{ "GETQUOTAROOT", imap_cmd_getquota, AUTHED, 0, V(GETQUOTAROOT),
 	  ARGS(1, 1) },
 	{ "SETQUOTA", imap_cmd_setquota, AUTHED, 0, V(NONE), ARGS_ANY },
+	{ "GETMETADATA", imap_cmd_getmetadata, AUTHED, 0, V(NONE),
+	  ARGS_ANY },                                          /* RFC 5464 */
+	{ "SETMETADATA", imap_cmd_setmetadata, AUTHED, 0, V(NONE), ARGS_ANY },
 	/* §6.4: selected. */
 	{ "CHECK", imap_cmd_check, SEL, 0, V(NONE), ARGS_NONE },
 	{ "CLOSE", imap_cmd_close, SEL, 0, V(NONE), ARGS_NONE },
@@ -178,7 +181,7 @@ imap_cmds_capability(struct imap_session *s, struct buf *b)
 		      " QUOTA QUOTA=RES-STORAGE"
 		      " MULTIAPPEND UNAUTHENTICATE WITHIN SAVEDATE OBJECTID"
 		      " PREVIEW ESORT SORT=DISPLAY"
-		      " THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
+		      " THREAD=ORDEREDSUBJECT THREAD=REFERENCES METADATA"
 		      " APPENDLIMIT=%zu", s->base.srv->cfg.max_message_size);
 	/* RFC 4978: usable once logged in, and only once. */
 	if (s->state != IMAP_STATE_NOAUTH && !s->compress)

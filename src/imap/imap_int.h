@@ -289,6 +289,8 @@ void imap_cmd_login(struct imap_session *s, const struct imap_cmd *c);
 void imap_cmd_authenticate(struct imap_session *s, const struct imap_cmd *c);
 void imap_cmd_unauthenticate(struct imap_session *s,
 			     const struct imap_cmd *c);
+void imap_cmd_getmetadata(struct imap_session *s, const struct imap_cmd *c);
+void imap_cmd_setmetadata(struct imap_session *s, const struct imap_cmd *c);
 void imap_auth_sasl_line(struct imap_session *s, const char *line,
 			 size_t len);
 void imap_cmd_enable(struct imap_session *s, const struct imap_cmd *c);

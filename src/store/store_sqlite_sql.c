@@ -369,4 +369,18 @@ const char *const store_sq_sql[SQ_COUNT] = {
 		" lease_owner = '', lease_until = 0"
 		" WHERE state = 0 AND msg_id IN (SELECT id FROM queue_msgs"
 		" WHERE qid = ?1)",
+	/* RFC 5464 METADATA (schema v6). */
+	[SQ_MD_LIST] =
+		"SELECT name, value FROM metadata"
+		" WHERE account_id = ?1 AND mailbox_id = ?2 ORDER BY name",
+	[SQ_MD_SET] =
+		"INSERT INTO metadata (account_id, mailbox_id, name, value)"
+		" VALUES (?1, ?2, ?3, ?4) ON CONFLICT (account_id, mailbox_id,"
+		" name) DO UPDATE SET value = excluded.value",
+	[SQ_MD_DEL] =
+		"DELETE FROM metadata WHERE account_id = ?1 AND mailbox_id = ?2"
+		" AND name = ?3",
+	[SQ_MD_COUNT] = "SELECT COUNT(*) FROM metadata WHERE account_id = ?1",
+	[SQ_MD_DEL_MAILBOX] = "DELETE FROM metadata WHERE mailbox_id = ?1",
+	[SQ_MD_DEL_ACCOUNT] = "DELETE FROM metadata WHERE account_id = ?1",
 };

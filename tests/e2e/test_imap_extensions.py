@@ -1,7 +1,9 @@
 """IMAP extensions, raw IMAP: MULTIAPPEND (RFC 3502), LITERAL+ as the
 superset of LITERAL- (RFC 7888), UNAUTHENTICATE (RFC 8437)."""
 
+import os
 import re
+import sqlite3
 import time
 
 from conftest import simple_message, unique
@@ -473,3 +475,106 @@ def test_thread(server):
     st, _, tagged = c.cmd("THREAD REFERENCES KOI8-R ALL")
     assert st == "NO" and "BADCHARSET" in tagged
     c.close()
+
+
+def test_metadata(server):
+    user = "x5@example.test"
+    c = Imap(server, user)
+    assert "METADATA" in caps(c)
+    # Nothing set: no METADATA response.
+    assert c.ok('GETMETADATA "" /private/comment') == []
+    c.ok('SETMETADATA "" (/private/comment "my server note")')
+    c.ok("CREATE Meta")
+    c.ok('SETMETADATA Meta (/private/comment "private one" '
+         '/shared/comment "shared one" /private/vendor/x/a "1" '
+         '/private/vendor/x/b/c "2")')
+    lines = c.ok('GETMETADATA "" /private/comment')
+    assert lines == ['* METADATA "" (/private/comment "my server note")'], \
+        lines
+    lines = c.ok("GETMETADATA Meta (/private/comment /shared/comment)")
+    assert lines == ['* METADATA "Meta" (/private/comment "private one" '
+                     '/shared/comment "shared one")'], lines
+    # Entry names are case-insensitive.
+    lines = c.ok("GETMETADATA Meta /PRIVATE/Comment")
+    assert lines == ['* METADATA "Meta" (/private/comment "private one")']
+    # DEPTH 1: the entry and its children; infinity: all below.
+    lines = c.ok("GETMETADATA (DEPTH 1) Meta /private/vendor/x")
+    assert lines == ['* METADATA "Meta" (/private/vendor/x/a "1")'], lines
+    lines = c.ok("GETMETADATA (DEPTH infinity) Meta /private/vendor")
+    assert lines == ['* METADATA "Meta" (/private/vendor/x/a "1" '
+                     '/private/vendor/x/b/c "2")'], lines
+    # MAXSIZE leaves longer values out and says how long the longest is.
+    st, lines, tagged = c.cmd("GETMETADATA (MAXSIZE 5) Meta "
+                              "(/private/comment /private/vendor/x/a)")
+    assert st == "OK" and "[METADATA LONGENTRIES 11]" in tagged, tagged
+    assert lines == ['* METADATA "Meta" (/private/vendor/x/a "1")'], lines
+    # A value with 8-bit and CR/LF comes back as a literal, exactly.
+    val = "line1\r\nl\u00e9ne2".encode()
+    st, _, tagged = raw(c, [b"SETMETADATA Meta (/private/note ", (val,),
+                            b")"])
+    assert st == "OK", tagged
+    lines = c.ok("GETMETADATA Meta /private/note")
+    assert lines[0].encode() == b"* METADATA \"Meta\" (/private/note {%d}\r\n" \
+        % len(val) + val + b")", lines
+    # NIL deletes.
+    c.ok("SETMETADATA Meta (/private/note NIL /private/nothere NIL)")
+    assert c.ok("GETMETADATA Meta /private/note") == []
+    # Errors.
+    st, _, tagged = c.cmd('SETMETADATA "" (/shared/admin "x")')
+    assert st == "NO", tagged
+    st, _, tagged = c.cmd('SETMETADATA NoSuch (/private/a "x")')
+    assert st == "NO" and "NONEXISTENT" in tagged, tagged
+    st, _, tagged = c.cmd("GETMETADATA NoSuch /private/a")
+    assert st == "NO" and "NONEXISTENT" in tagged, tagged
+    big = b"v" * 40000
+    st, _, tagged = raw(c, [b"SETMETADATA Meta (/private/big ", (big,),
+                            b")"])
+    assert st == "NO" and "[METADATA MAXSIZE 32768]" in tagged, tagged
+    for bad in ('SETMETADATA Meta (/other/x "v")',
+                'SETMETADATA Meta (/private/a* "v")',
+                'SETMETADATA Meta (/private//a "v")',
+                'SETMETADATA Meta (/private/a/ "v")',
+                'SETMETADATA Meta (/private "v")',
+                'SETMETADATA Meta (/private/a)',
+                'GETMETADATA (DEPTH 2) Meta /private/a',
+                'GETMETADATA (MAXSIZE x) Meta /private/a',
+                'GETMETADATA Meta'):
+        st, _, _ = c.cmd(bad)
+        assert st == "BAD", bad
+    # All or nothing: one bad entry (TOOMANY) stores none of them.
+    many = " ".join('/private/n%d "v"' % i for i in range(600))
+    st, _, tagged = c.cmd("SETMETADATA Meta (%s)" % many)
+    assert st == "NO" and "[METADATA TOOMANY]" in tagged, tagged
+    assert c.ok("GETMETADATA Meta /private/n1") == []
+    # RENAME keeps the entries; DELETE removes them with the mailbox.
+    c.ok("RENAME Meta Meta2")
+    lines = c.ok("GETMETADATA Meta2 /shared/comment")
+    assert lines == ['* METADATA "Meta2" (/shared/comment "shared one")']
+    c.ok("DELETE Meta2")
+    c.ok("CREATE Meta2")
+    assert c.ok("GETMETADATA (DEPTH infinity) Meta2 /private") == []
+    # Another user sees none of it.
+    d = Imap(server, "x6@example.test")
+    assert d.ok('GETMETADATA "" /private/comment') == []
+    d.close()
+    c.close()
+
+
+def test_metadata_rows_go_with_the_account(server):
+    user = "meta-gone@example.test"
+    server.add_user(user, "Meta-Secret-1")
+    c = Imap(server, user, "Meta-Secret-1")
+    c.ok('SETMETADATA "" (/private/a "1")')
+    c.ok('SETMETADATA INBOX (/private/b "2" /shared/c "3")')
+    c.close()
+    # What the store keeps is the point here: read its table.
+    db = sqlite3.connect(os.path.join(server.dir, "postel.db"))
+
+    def rows():
+        return db.execute("SELECT COUNT(*) FROM metadata").fetchone()[0]
+
+    before = rows()
+    assert before >= 3
+    server.cli("user", "del", user, check=True)
+    assert rows() == before - 3
+    db.close()
