@@ -93,6 +93,18 @@
 #define LIMIT_IMAP_LITERAL (64 * 1024)
 /* A whole command: its lines and literals together (APPEND excepted). */
 #define LIMIT_IMAP_COMMAND (256 * 1024)
+/* RFC 3502 MULTIAPPEND: messages in one APPEND. Their literals together
+ * stay within the one APPEND's command bound (LIMIT_IMAP_COMMAND plus
+ * max_message_size), so the whole command is held in memory once. */
+#define LIMIT_IMAP_MULTIAPPEND 1000
+/* RFC 5464 METADATA: the largest value (SETMETADATA answers NO [METADATA
+ * MAXSIZE n] above it; below LIMIT_IMAP_LITERAL so the refusal is a NO,
+ * not a BAD for the literal), the entries one account may hold (its
+ * server /private ones and those of all its mailboxes; NO [METADATA
+ * TOOMANY] beyond), the longest entry name. */
+#define LIMIT_IMAP_METADATA_SIZE (32 * 1024)
+#define LIMIT_IMAP_METADATA_ENTRIES 512
+#define LIMIT_IMAP_METADATA_NAME 255
 /* Before authentication only LOGIN and AUTHENTICATE (SASL-IR) need a
  * literal: a user name, a password or an initial response, which RFC 4954
  * §4 bounds at 12288 octets of base64. A larger synchronising literal is

@@ -18,6 +18,7 @@
 #include "imap_fetch_body.h"
 #include "imap_int.h"
 #include "imap_msgfile.h"
+#include "imap_preview.h"
 
 /* Output per batch before handing it to the loop. */
 #define IMAP_FETCH_BATCH (1024 * 1024)
@@ -26,7 +27,7 @@ struct imap_fetch_msg {
 	uint32_t seq, uid, flags;
 	char *keywords;
 	uint64_t modseq;
-	int64_t size, internaldate, blob_id;
+	int64_t size, internaldate, savedate, blob_id;
 	char blob[64];
 	bool flags_changed;   /* \Seen was just set: include FLAGS */
 	bool gone;            /* expunged by another session meanwhile */
@@ -109,8 +110,26 @@ imap_fetch_item(struct imap_fetch_job *x, const struct imap_fetch_item *it,
 	case IMAP_FETCH_INTERNALDATE:
 		imap_format_datetime(m->internaldate, date);
 		return buf_printf(out, "INTERNALDATE \"%s\"", date);
+	case IMAP_FETCH_SAVEDATE: /* RFC 8514 §3: every mailbox keeps it */
+		imap_format_datetime(m->savedate, date);
+		return buf_printf(out, "SAVEDATE \"%s\"", date);
 	case IMAP_FETCH_RFC822_SIZE:
 		return buf_printf(out, "RFC822.SIZE %" PRId64, m->size);
+	/* RFC 8474 §5.1: the message file's row, never reused (an
+	 * AUTOINCREMENT key) and shared by the copies of one message, so
+	 * COPY and MOVE keep it. Threads are not kept: THREADID NIL. */
+	case IMAP_FETCH_EMAILID:
+		return buf_printf(out, "EMAILID (M%" PRId64 ")", m->blob_id);
+	case IMAP_FETCH_THREADID:
+		return buf_printf(out, "THREADID NIL");
+	case IMAP_FETCH_PREVIEW: /* RFC 8970 §3.2 */
+		buf_reset(&x->tmp);
+		if (imap_preview(data, len, &x->tmp) < 0)
+			return -1;
+		buf_printf(out, "PREVIEW ");
+		return imap_buf_string(out, x->tmp.data != NULL
+					    ? (const char *)x->tmp.data : "",
+				       x->tmp.len);
 	case IMAP_FETCH_ENVELOPE:
 		return buf_printf(out, "ENVELOPE %s", meta->envelope);
 	case IMAP_FETCH_BODY:
@@ -261,6 +280,7 @@ imap_fetch_rows(struct imap_fetch_job *x, struct store *st)
 			continue;
 		m->size = r->size;
 		m->internaldate = r->internaldate;
+		m->savedate = r->savedate;
 		m->blob_id = r->blob_id;
 		str_lcpy(m->blob, r->blob, sizeof(m->blob));
 	}
@@ -431,13 +451,16 @@ imap_fetch_needs(struct imap_fetch_job *x, bool *seen_r)
 		    k == IMAP_FETCH_BODYSTRUCTURE)
 			x->need_meta = true;
 		if (k == IMAP_FETCH_SECTION || k == IMAP_FETCH_BINARY ||
+		    k == IMAP_FETCH_PREVIEW ||
 		    k == IMAP_FETCH_BINARY_SIZE || k == IMAP_FETCH_RFC822 ||
 		    k == IMAP_FETCH_RFC822_HEADER ||
 		    k == IMAP_FETCH_RFC822_TEXT)
 			x->need_data = x->need_meta = true;
 		if (k == IMAP_FETCH_MODSEQ)
 			x->modseq = true;
-		if (k == IMAP_FETCH_INTERNALDATE || k == IMAP_FETCH_RFC822_SIZE)
+		if (k == IMAP_FETCH_INTERNALDATE ||
+		    k == IMAP_FETCH_RFC822_SIZE || k == IMAP_FETCH_SAVEDATE ||
+		    k == IMAP_FETCH_EMAILID)
 			x->need_row = true;
 		*seen_r |= imap_fetch_sets_seen(&x->f.items[i]);
 	}

@@ -2,7 +2,8 @@
  * The login commands, those of the not-authenticated state (RFC 9051
  * §6.2): STARTTLS, LOGIN and AUTHENTICATE PLAIN with SASL-IR (RFC 4959).
  * Passwords are checked on a worker; failures are answered after a
- * growing delay (a timer, never a sleep).
+ * growing delay (a timer, never a sleep). UNAUTHENTICATE (RFC 8437) goes
+ * back to that state.
  */
 #include <event2/event.h>
 #include <string.h>
@@ -229,4 +230,22 @@ imap_auth_sasl_line(struct imap_session *s, const char *line, size_t len)
 		return;
 	}
 	imap_auth_plain(s, line, len);
+}
+
+/* RFC 8437 §2: the selected mailbox is closed without expunge (as
+ * UNSELECT), and everything the login brought ends: the account, the
+ * ENABLEd extensions, the authenticated timeout. TLS and COMPRESS stay
+ * (they belong to the connection, not to the login). */
+void
+imap_cmd_unauthenticate(struct imap_session *s, const struct imap_cmd *c)
+{
+	imap_view_close(s);
+	log_info(s->base.id, "logout", " user=%s reason=unauthenticate",
+		 log_qs(s->address));
+	s->state = IMAP_STATE_NOAUTH;
+	s->account_id = 0;
+	s->address[0] = '\0';
+	s->rev2 = s->condstore = s->qresync = s->utf8 = false;
+	imap_session_timeout_reset(s);
+	imap_finish(s, "OK", NULL, "%s completed", c->name);
 }

@@ -5,6 +5,7 @@
  * Writes go through the group commit and are answered after it.
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,7 @@ struct imap_mbox_job {
 	char name2[STORE_MAILBOX_NAME_MAX + 1];
 	char special[16];
 	bool exists;  /* CREATE of an existing name / DELETE of a missing one */
+	int64_t created_id; /* CREATE: the new mailbox (RFC 8474 MAILBOXID) */
 };
 
 /* CREATE makes missing parents first (RFC 9051 §6.3.4: "a/b/c" implies
@@ -60,8 +62,10 @@ imap_mbox_create(struct imap_mbox_job *m, struct store *st)
 	}
 	if (store_mailbox_create(st, m->account_id, m->name,
 				 m->special[0] ? m->special : NULL, &id,
-				 &err) == 0)
+				 &err) == 0) {
+		m->created_id = id;
 		return 0;
+	}
 fail:
 	str_lcpy(m->job.err, err != NULL ? err : "store error",
 		 sizeof(m->job.err));
@@ -129,6 +133,15 @@ imap_mbox_done(struct imap_job *j)
 		if (m->op != IMAP_MBOX_SUBSCRIBE &&
 		    m->op != IMAP_MBOX_UNSUBSCRIBE)
 			imap_notify_others(s, false);
+		if (m->op == IMAP_MBOX_CREATE) {
+			char code[48];
+
+			/* RFC 8474 §4.1 */
+			snprintf(code, sizeof(code), "MAILBOXID (F%" PRId64 ")",
+				 m->created_id);
+			imap_finish(s, "OK", code, "%s completed", what);
+			return;
+		}
 		imap_finish(s, "OK", NULL, "%s completed", what);
 		return;
 	}
@@ -308,6 +321,7 @@ enum {
 	ST_MESSAGES = 1 << 0, ST_UIDNEXT = 1 << 1, ST_UIDVALIDITY = 1 << 2,
 	ST_UNSEEN = 1 << 3, ST_DELETED = 1 << 4, ST_SIZE = 1 << 5,
 	ST_HIGHESTMODSEQ = 1 << 6, ST_RECENT = 1 << 7,
+	ST_MAILBOXID = 1 << 8, /* RFC 8474 §4.3 */
 };
 
 static const struct {
@@ -318,6 +332,7 @@ static const struct {
 	{ "UIDVALIDITY", ST_UIDVALIDITY }, { "UNSEEN", ST_UNSEEN },
 	{ "DELETED", ST_DELETED }, { "SIZE", ST_SIZE },
 	{ "HIGHESTMODSEQ", ST_HIGHESTMODSEQ }, { "RECENT", ST_RECENT },
+	{ "MAILBOXID", ST_MAILBOXID },
 };
 
 int
@@ -368,6 +383,7 @@ imap_status_line(struct imap_session *s, const struct store_mailbox *b,
 	ST_ITEM(ST_DELETED, "DELETED %" PRIu32, b->deleted);
 	ST_ITEM(ST_SIZE, "SIZE %" PRIu64, b->size);
 	ST_ITEM(ST_HIGHESTMODSEQ, "HIGHESTMODSEQ %" PRIu64, b->highestmodseq);
+	ST_ITEM(ST_MAILBOXID, "MAILBOXID (F%" PRId64 ")", b->id);
 #undef ST_ITEM
 	buf_printf(&out, ")\r\n");
 	imap_reply_raw(s, out.data, out.len);

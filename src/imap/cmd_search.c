@@ -1,6 +1,7 @@
 /*
  * SEARCH, UID SEARCH (RFC 9051 §6.4.4), ESEARCH return options (RFC 4731,
- * RFC 9051 §7.3.4) and SORT (RFC 5256). The evaluation (imap_search.h)
+ * RFC 9051 §7.3.4), SORT and THREAD (RFC 5256), ESORT (RFC 5267). The
+ * evaluation (imap_search.h)
  * runs on a worker, which reads message files only when a key needs text.
  */
 #include <inttypes.h>
@@ -18,6 +19,10 @@ struct imap_search_job {
 	struct imap_search q;
 	struct imap_sort_program sort;
 	bool is_sort, uid;
+	/* THREAD: a SORT that answers with threads (imap_thread.c). */
+	bool is_thread;
+	enum imap_thread_alg thread_alg;
+	struct buf thread_out;
 	struct imap_search_msg *msgs;
 	char **kw;           /* keywords copies, parallel to msgs */
 	size_t n;
@@ -76,6 +81,8 @@ imap_search_rows(struct imap_search_job *x, struct store *st)
 		if (j < n_rows && rows[j].uid == m->uid) {
 			m->size = rows[j].size;
 			m->internaldate = rows[j].internaldate;
+			m->savedate = rows[j].savedate;
+			m->blob_id = rows[j].blob_id;
 			str_lcpy(x->blobs[i], rows[j].blob, sizeof(x->blobs[i]));
 		} else {
 			m->size = -1;
@@ -200,10 +207,17 @@ imap_search_work(struct imap_job *j, struct store *st)
 		if (x->sel == NULL || x->hits == NULL || x->hit_uids == NULL)
 			return -1;
 		x->prepared = true;
+		/* REFERENCES reads Message-ID, References, In-Reply-To:
+		 * not among the stored search fields. */
+		if (x->is_thread && x->thread_alg == IMAP_THREAD_REFERENCES)
+			x->need_file = true;
 	}
 	imap_search_slice(x);
 	if (x->more)
 		return 0;
+	if (x->is_thread)
+		return imap_thread_build(x->thread_alg, x->sel, x->n_sel,
+					 x->uid, &x->thread_out);
 	if (x->is_sort)
 		imap_sort_messages(&x->sort, x->sel, x->n_sel);
 	for (size_t i = 0; i < x->n_sel; i++) {
@@ -264,6 +278,31 @@ imap_search_esearch(struct imap_session *s, struct imap_search_job *x,
 									 ret));
 }
 
+/* RFC 5267 §3 ESORT: as ESEARCH, in the sort order: MIN and MAX are the
+ * first and last message sorted, ALL lists them all in that order (one
+ * number after the other, never a range, which would read ascending). */
+static void
+imap_search_esort(struct imap_session *s, struct imap_search_job *x,
+		  struct buf *b)
+{
+	unsigned ret = x->q.ret;
+
+	buf_printf(b, "* ESEARCH (TAG \"%s\")%s", s->tag, x->uid ? " UID" : "");
+	if (x->n_hits > 0 && (ret & IMAP_ESEARCH_MIN))
+		buf_printf(b, " MIN %" PRIu32, x->hits[0]);
+	if (x->n_hits > 0 && (ret & IMAP_ESEARCH_MAX))
+		buf_printf(b, " MAX %" PRIu32, x->hits[x->n_hits - 1]);
+	if (ret & IMAP_ESEARCH_COUNT)
+		buf_printf(b, " COUNT %zu", x->n_hits);
+	if (x->n_hits > 0 && (ret & IMAP_ESEARCH_ALL)) {
+		buf_printf(b, " ALL ");
+		for (size_t i = 0; i < x->n_hits; i++)
+			buf_printf(b, "%s%" PRIu32, i ? "," : "", x->hits[i]);
+	}
+	if (x->n_hits > 0 && x->has_modseq)
+		buf_printf(b, " MODSEQ %" PRIu64, x->max_modseq);
+}
+
 /* RFC 5182 §2.1: a failed SEARCH RETURN (SAVE) empties "$". */
 static void
 imap_search_clear_saved(struct imap_view *v)
@@ -281,6 +320,12 @@ imap_search_result(struct imap_session *s, struct imap_search_job *x,
 	/* RFC 9051 §7.3.4: an IMAP4rev2 client always gets ESEARCH. */
 	if ((x->q.ret_given || s->rev2) && !x->is_sort) {
 		imap_search_esearch(s, x, b);
+	} else if (x->is_sort && x->q.ret_given) {
+		imap_search_esort(s, x, b);
+	} else if (x->is_thread) {
+		/* RFC 5256 §5: "THREAD" [SP 1*thread-list] */
+		buf_printf(b, "* THREAD%s", x->thread_out.len > 0 ? " " : "");
+		buf_append(b, x->thread_out.data, x->thread_out.len);
 	} else {
 		buf_printf(b, "* %s", x->is_sort ? "SORT" : "SEARCH");
 		/* One reservation and no printf per hit: 100,000 of them. */
@@ -351,7 +396,7 @@ imap_search_done(struct imap_job *j)
 		imap_reply_raw(s, b.data, b.len);
 	buf_fini(&b);
 	imap_finish(s, "OK", NULL, "%s completed",
-		    x->is_sort ? "SORT" : "SEARCH");
+		    x->is_thread ? "THREAD" : x->is_sort ? "SORT" : "SEARCH");
 }
 
 static void
@@ -370,6 +415,7 @@ imap_search_job_free(struct imap_job *j)
 	free(x->hits);
 	free(x->hit_uids);
 	free(x->sel);
+	buf_fini(&x->thread_out);
 	imap_search_free(&x->q);
 	free(x);
 }
@@ -474,6 +520,30 @@ imap_sort_args(struct imap_session *s, const struct imap_arg *args, size_t n,
 	return 0;
 }
 
+/* RFC 5256 §3: THREAD algorithm charset keys; answers the command itself
+ * and returns -1 when the first two are not acceptable. */
+static int
+imap_thread_args(struct imap_session *s, const struct imap_arg *args,
+		 size_t n, enum imap_thread_alg *alg_r)
+{
+	if (n < 3 || args[0].type != IMAP_ARG_ATOM ||
+	    !imap_arg_is_string(&args[1])) {
+		imap_finish(s, "BAD", NULL, "Bad THREAD arguments");
+		return -1;
+	}
+	if (imap_thread_alg_parse(args[0].str, args[0].len, alg_r) < 0) {
+		imap_finish(s, "BAD", NULL, "Unknown THREAD algorithm");
+		return -1;
+	}
+	if (!str_ieq(args[1].str, args[1].len, "UTF-8") &&
+	    (s->utf8 || !str_ieq(args[1].str, args[1].len, "US-ASCII"))) {
+		imap_finish(s, "NO", "BADCHARSET (US-ASCII UTF-8)",
+			    "Unsupported charset");
+		return -1;
+	}
+	return 0;
+}
+
 /* Answers a SEARCH/SORT whose arguments did not parse and frees x. */
 static void
 imap_search_bad(struct imap_session *s, struct imap_search_job *x,
@@ -504,16 +574,58 @@ imap_cmd_search(struct imap_session *s, const struct imap_cmd *c)
 		imap_finish(s, "NO", "SERVERBUG", "Out of memory");
 		return;
 	}
-	x->is_sort = s->cmd_variant == IMAP_VARIANT_SORT;
-	if (x->is_sort) {
+	x->is_thread = s->cmd_variant == IMAP_VARIANT_THREAD;
+	/* THREAD reads what SORT reads (headers, dates) of what it finds. */
+	x->is_sort = s->cmd_variant == IMAP_VARIANT_SORT || x->is_thread;
+	buf_init(&x->thread_out, 64 * 1024 * 1024);
+	if (x->is_thread) {
+		if (imap_thread_args(s, args, n, &x->thread_alg) < 0) {
+			free(x);
+			return;
+		}
+		if (imap_search_parse(args + 2, n - 2, &x->q, &badcharset,
+				      &err) < 0) {
+			imap_search_bad(s, x, badcharset, err);
+			return;
+		}
+		if (x->q.ret_given) {
+			imap_search_bad(s, x, false, "No RETURN in THREAD");
+			return;
+		}
+	} else if (x->is_sort) {
+		struct imap_search ret;
+
+		/* RFC 5267 §3: SORT RETURN (options) (criteria) ... */
+		memset(&ret, 0, sizeof(ret));
+		if (n > 0 && imap_arg_atom_is(&args[0], "RETURN")) {
+			if (n < 2 || imap_search_return(&ret, &args[1]) < 0 ||
+			    (ret.ret & IMAP_ESEARCH_SAVE)) {
+				free(x);
+				imap_finish(s, "BAD", NULL,
+					    "Invalid RETURN options");
+				return;
+			}
+			args += 2;
+			n -= 2;
+		}
 		if (imap_sort_args(s, args, n, &x->sort) < 0) {
 			free(x);
 			return;
 		}
 		args += 2;
 		n -= 2;
-	}
-	if (imap_search_parse(args, n, &x->q, &badcharset, &err) < 0) {
+		if (imap_search_parse(args, n, &x->q, &badcharset, &err) < 0) {
+			imap_search_bad(s, x, badcharset, err);
+			return;
+		}
+		/* RETURN belongs before the criteria only. */
+		if (x->q.ret_given) {
+			imap_search_bad(s, x, false, "Invalid RETURN options");
+			return;
+		}
+		x->q.ret = ret.ret;
+		x->q.ret_given = ret.ret_given;
+	} else if (imap_search_parse(args, n, &x->q, &badcharset, &err) < 0) {
 		imap_search_bad(s, x, badcharset, err);
 		return;
 	}

@@ -197,6 +197,8 @@ imap_select_announce(struct imap_session *s, struct imap_select_job *x)
 		      v->uidvalidity);
 	imap_untagged(s, "OK [UIDNEXT %" PRIu32 "] Predicted next UID",
 		      v->uidnext);
+	/* RFC 8474 §4.2: the mailbox's object id. */
+	imap_untagged(s, "OK [MAILBOXID (F%" PRId64 ")] Ok", v->mailbox_id);
 	/* RFC 7162 §3.1.2.1: persistent modseqs, always announced (and
 	 * again when a later command enables CONDSTORE). */
 	imap_untagged(s, "OK [HIGHESTMODSEQ %" PRIu64 "] Highest",

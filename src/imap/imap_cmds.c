@@ -52,6 +52,8 @@ static const struct imap_cmd_def imap_cmd_table[] = {
 	{ "LOGIN", imap_cmd_login, NOAUTH, TLS, V(NONE), ARGS(2, 2) },
 	/* §6.3: authenticated. */
 	{ "ENABLE", imap_cmd_enable, AUTHED, 0, V(NONE), ARGS_ANY }, /* RFC 5161 */
+	{ "UNAUTHENTICATE", imap_cmd_unauthenticate, AUTHED, 0, V(NONE),
+	  ARGS_NONE },                                         /* RFC 8437 */
 	{ "SELECT", imap_cmd_select, AUTHED, 0, V(NONE), ARGS(1, 2) },
 	{ "EXAMINE", imap_cmd_select, AUTHED, 0, V(EXAMINE), ARGS(1, 2) },
 	{ "CREATE", imap_cmd_create, AUTHED, 0, V(NONE), ARGS_ANY },
@@ -74,6 +76,9 @@ static const struct imap_cmd_def imap_cmd_table[] = {
 	{ "GETQUOTAROOT", imap_cmd_getquota, AUTHED, 0, V(GETQUOTAROOT),
 	  ARGS(1, 1) },
 	{ "SETQUOTA", imap_cmd_setquota, AUTHED, 0, V(NONE), ARGS_ANY },
+	{ "GETMETADATA", imap_cmd_getmetadata, AUTHED, 0, V(NONE),
+	  ARGS_ANY },                                          /* RFC 5464 */
+	{ "SETMETADATA", imap_cmd_setmetadata, AUTHED, 0, V(NONE), ARGS_ANY },
 	/* §6.4: selected. */
 	{ "CHECK", imap_cmd_check, SEL, 0, V(NONE), ARGS_NONE },
 	{ "CLOSE", imap_cmd_close, SEL, 0, V(NONE), ARGS_NONE },
@@ -82,6 +87,7 @@ static const struct imap_cmd_def imap_cmd_table[] = {
 	{ "EXPUNGE", imap_cmd_expunge, SEL, UID, V(NONE), ARGS_ANY },
 	{ "SEARCH", imap_cmd_search, SEL, UID_NX, V(NONE), ARGS_ANY },
 	{ "SORT", imap_cmd_search, SEL, UID_NX, V(SORT), ARGS_ANY }, /* 5256 */
+	{ "THREAD", imap_cmd_search, SEL, UID_NX, V(THREAD), ARGS_ANY },
 	{ "FETCH", imap_cmd_fetch, SEL, UID_NX, V(NONE), ARGS_ANY },
 	{ "STORE", imap_cmd_store, SEL, UID_NX, V(NONE), ARGS_ANY },
 	{ "COPY", imap_cmd_copy, SEL, UID, V(NONE), ARGS(2, 2) },
@@ -173,6 +179,9 @@ imap_cmds_capability(struct imap_session *s, struct buf *b)
 		      " LIST-EXTENDED LIST-STATUS STATUS=SIZE ESEARCH SEARCHRES"
 		      " SORT CONDSTORE QRESYNC BINARY UTF8=ACCEPT"
 		      " QUOTA QUOTA=RES-STORAGE"
+		      " MULTIAPPEND UNAUTHENTICATE WITHIN SAVEDATE OBJECTID"
+		      " PREVIEW ESORT SORT=DISPLAY"
+		      " THREAD=ORDEREDSUBJECT THREAD=REFERENCES METADATA"
 		      " APPENDLIMIT=%zu", s->base.srv->cfg.max_message_size);
 	/* RFC 4978: usable once logged in, and only once. */
 	if (s->state != IMAP_STATE_NOAUTH && !s->compress)

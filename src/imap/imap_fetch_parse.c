@@ -20,7 +20,6 @@ static const char IMAP_FE_FIELDS[] = "Invalid header field list";
 static const char IMAP_FE_PARTIAL[] = "Invalid FETCH partial <offset.length>";
 static const char IMAP_FE_MODIFIER[] = "Invalid FETCH modifier";
 static const char IMAP_FE_VANISHED[] = "VANISHED requires CHANGEDSINCE";
-static const char IMAP_FE_SAVEDATE[] = "SAVEDATE is not supported";
 static const char IMAP_FE_NOMEM[] = "Out of memory";
 
 struct imap_fetch_name {
@@ -41,6 +40,10 @@ static const struct imap_fetch_name imap_fetch_simple[] = {
 	{"RFC822", IMAP_FETCH_RFC822},
 	{"RFC822.HEADER", IMAP_FETCH_RFC822_HEADER},
 	{"RFC822.TEXT", IMAP_FETCH_RFC822_TEXT},
+	{"SAVEDATE", IMAP_FETCH_SAVEDATE},         /* RFC 8514 */
+	{"EMAILID", IMAP_FETCH_EMAILID},           /* RFC 8474 */
+	{"THREADID", IMAP_FETCH_THREADID},
+	{"PREVIEW", IMAP_FETCH_PREVIEW},           /* RFC 8970 */
 };
 
 /* RFC 9051 §6.4.5 macros: only as the sole item, never inside a list. */
@@ -354,10 +357,6 @@ imap_fetch_item_parse(struct imap_fetch_item *it, const struct imap_arg *a,
 	if (lb != NULL)
 		return imap_fetch_sectioned(it, a->str, a->len,
 					    (size_t)(lb - a->str), err_r);
-	if (str_ieq(a->str, a->len, "SAVEDATE")) {
-		*err_r = IMAP_FE_SAVEDATE;
-		return -1;
-	}
 	for (size_t i = 0; i < sizeof(imap_fetch_simple) /
 				    sizeof(imap_fetch_simple[0]); i++) {
 		if (str_ieq(a->str, a->len, imap_fetch_simple[i].name)) {
@@ -444,6 +443,21 @@ imap_fetch_modifiers(struct imap_fetch *f, const struct imap_arg *a,
 	return 0;
 }
 
+/* RFC 8970 §3: PREVIEW [SP "(" preview-mod *(SP preview-mod) ")"], the
+ * one modifier being LAZY (we always compute the preview, which LAZY
+ * allows). true when a is such a list after a PREVIEW item. */
+static bool
+imap_fetch_preview_mods(const struct imap_fetch *f, const struct imap_arg *a)
+{
+	if (f->n == 0 || f->items[f->n - 1].kind != IMAP_FETCH_PREVIEW ||
+	    a->type != IMAP_ARG_LIST || a->list_n == 0)
+		return false;
+	for (size_t i = 0; i < a->list_n; i++)
+		if (!imap_arg_atom_is(&a->list[i], "LAZY"))
+			return false;
+	return true;
+}
+
 int
 imap_fetch_parse(const struct imap_arg *args, size_t n,
 		 struct imap_fetch *f, const char **err_r)
@@ -464,16 +478,22 @@ imap_fetch_parse(const struct imap_arg *args, size_t n,
 		f->items = calloc(args[0].list_n, sizeof(*f->items));
 		if (f->items == NULL)
 			goto fail;
-		for (size_t i = 0; i < args[0].list_n; i++)
+		for (size_t i = 0; i < args[0].list_n; i++) {
+			if (imap_fetch_preview_mods(f, &args[0].list[i]))
+				continue;
 			if (imap_fetch_item_parse(&f->items[f->n++],
 						  &args[0].list[i], err_r) < 0)
 				goto fail;
+		}
 	} else if (r == 0) {
 		f->items = calloc(1, sizeof(*f->items));
 		if (f->items == NULL ||
 		    imap_fetch_item_parse(&f->items[f->n++], &args[0], err_r) < 0)
 			goto fail;
 	}
+	if (n == 2 && args[0].type != IMAP_ARG_LIST &&
+	    imap_fetch_preview_mods(f, &args[1]))
+		return 0;
 	if (n == 2 && imap_fetch_modifiers(f, &args[1], err_r) < 0)
 		goto fail;
 	return 0;

@@ -54,6 +54,7 @@ enum imap_cmd_variant {
 	IMAP_VARIANT_UNSUBSCRIBE,  /* SUBSCRIBE undone */
 	IMAP_VARIANT_GETQUOTAROOT, /* GETQUOTA by mailbox */
 	IMAP_VARIANT_SORT,         /* SEARCH sorted (RFC 5256) */
+	IMAP_VARIANT_THREAD,       /* SEARCH threaded (RFC 5256) */
 	IMAP_VARIANT_MOVE,         /* COPY then expunge (RFC 6851) */
 	IMAP_VARIANT_UNSELECT,     /* CLOSE without expunge (RFC 3691) */
 };
@@ -180,6 +181,8 @@ typedef void (*imap_handler_fn)(struct imap_session *s,
 /* Resumes reading after an asynchronous step that is not a command end
  * (e.g. the IDLE DONE wait). */
 void imap_session_kick(struct imap_session *s);
+/* Back to the not-authenticated timeout (UNAUTHENTICATE). */
+void imap_session_timeout_reset(struct imap_session *s);
 
 /* ---- imap_reply.c: the one reply path ---- */
 /* Ends the running command: "tag status [code] text". status is "OK",
@@ -365,6 +368,10 @@ void imap_cmd_logout(struct imap_session *s, const struct imap_cmd *c);
 void imap_cmd_starttls(struct imap_session *s, const struct imap_cmd *c);
 void imap_cmd_login(struct imap_session *s, const struct imap_cmd *c);
 void imap_cmd_authenticate(struct imap_session *s, const struct imap_cmd *c);
+void imap_cmd_unauthenticate(struct imap_session *s,
+			     const struct imap_cmd *c);
+void imap_cmd_getmetadata(struct imap_session *s, const struct imap_cmd *c);
+void imap_cmd_setmetadata(struct imap_session *s, const struct imap_cmd *c);
 void imap_auth_sasl_line(struct imap_session *s, const char *line,
 			 size_t len);
 void imap_cmd_enable(struct imap_session *s, const struct imap_cmd *c);

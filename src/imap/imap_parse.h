@@ -130,7 +130,10 @@ enum imap_fetch_kind {
 	IMAP_FETCH_RFC822,        /* = BODY[] , sets \Seen */
 	IMAP_FETCH_RFC822_HEADER, /* = BODY.PEEK[HEADER] */
 	IMAP_FETCH_RFC822_TEXT,   /* = BODY[TEXT], sets \Seen */
-	IMAP_FETCH_SAVEDATE,      /* not supported: parse error */
+	IMAP_FETCH_SAVEDATE,      /* RFC 8514 */
+	IMAP_FETCH_EMAILID,       /* RFC 8474 */
+	IMAP_FETCH_THREADID,
+	IMAP_FETCH_PREVIEW,       /* RFC 8970, with or without (LAZY) */
 };
 
 enum imap_section_text {
@@ -189,6 +192,10 @@ enum imap_search_key {
 	IMAP_SK_SENTBEFORE, IMAP_SK_SENTON, IMAP_SK_SENTSINCE,
 	IMAP_SK_LARGER, IMAP_SK_SMALLER,
 	IMAP_SK_MODSEQ,
+	IMAP_SK_OLDER, IMAP_SK_YOUNGER,                     /* RFC 5032 */
+	IMAP_SK_SAVEDBEFORE, IMAP_SK_SAVEDON, IMAP_SK_SAVEDSINCE, /* 8514 */
+	IMAP_SK_SAVEDATESUPPORTED,
+	IMAP_SK_EMAILID, IMAP_SK_THREADID,                  /* RFC 8474 */
 };
 
 struct imap_search_node {
@@ -198,7 +205,8 @@ struct imap_search_node {
 	char *str;       /* text keys (UTF-8), KEYWORD flag, HEADER value */
 	char *field;     /* HEADER field name */
 	int64_t date;    /* date keys: unix time of 00:00 UTC that day */
-	uint64_t num;    /* LARGER/SMALLER size, MODSEQ value */
+	uint64_t num;    /* LARGER/SMALLER size, MODSEQ value, OLDER/YOUNGER
+			  * interval in seconds */
 	struct imap_seqset set; /* SEQSET / UID */
 };
 
@@ -226,6 +234,9 @@ int imap_search_parse(const struct imap_arg *args, size_t n,
 		      struct imap_search *s, bool *badcharset_r,
 		      const char **err_r);
 void imap_search_free(struct imap_search *s);
+/* The RETURN option list alone (RFC 4731 §3.1; ESORT, RFC 5267 §3, puts
+ * it before the sort criteria): sets s->ret and s->ret_given. 0 or -1. */
+int imap_search_return(struct imap_search *s, const struct imap_arg *list);
 
 /* ---- STORE (RFC 9051 §6.4.6, RFC 7162 UNCHANGEDSINCE) ---- */
 enum imap_store_mode { IMAP_STORE_SET = 0, IMAP_STORE_ADD, IMAP_STORE_REMOVE };

@@ -4,13 +4,16 @@
  * header block, the decoded header text, the decoded body text, the Date:
  * header) is computed at most once per call and only when a key needs it.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 #include "../mime/mime.h"
 #include "../store/store.h"
 #include "../util/buf.h"
+#include "imap_preview.h"
 #include "imap_search.h"
 
 /* Decoded text may be longer than the raw bytes (a Latin-1 octet becomes
@@ -182,57 +185,16 @@ match_field(struct search_ctx *c, const char *name, const char *str)
 	return false;
 }
 
-static const char *
-part_param(const struct mime_part *p, const char *name)
-{
-	for (size_t i = 0; i < p->n_params; i++)
-		if (p->params[i].name != NULL &&
-		    strcasecmp(p->params[i].name, name) == 0)
-			return p->params[i].value;
-	return NULL;
-}
-
-static bool
-is_identity_encoding(const char *enc)
-{
-	return enc == NULL || enc[0] == '\0' || strcasecmp(enc, "7bit") == 0 ||
-	       strcasecmp(enc, "8bit") == 0 || strcasecmp(enc, "binary") == 0;
-}
-
-static bool
-is_utf8_charset(const char *cs)
-{
-	/* US-ASCII is a subset of UTF-8; 8-bit bytes in a mislabelled part are
-	 * matched as themselves, which is what the sender most likely meant. */
-	return cs == NULL || cs[0] == '\0' || strcasecmp(cs, "utf-8") == 0 ||
-	       strcasecmp(cs, "utf8") == 0 || strcasecmp(cs, "us-ascii") == 0 ||
-	       strcasecmp(cs, "ascii") == 0;
-}
-
 /* One text leaf: transfer-decode, convert to UTF-8, fold, append. */
 static void
 append_leaf_text(struct search_ctx *c, const struct mime_part *p)
 {
-	const char *text = c->m->data + p->body_off;
-	size_t len = p->body_len;
-	const char *cs = part_param(p, "charset");
+	const char *text;
+	size_t len;
 
-	if (p->body_off > c->m->len || len > c->m->len - p->body_off)
+	if (imap_leaf_text(c->m->data, c->m->len, p, SIZE_MAX, &c->tmp,
+			   &c->tmp2, &text, &len) < 0)
 		return;
-	if (!is_identity_encoding(p->encoding)) {
-		buf_reset(&c->tmp);
-		if (mime_decode_body(p->encoding, text, len, &c->tmp) == 0) {
-			text = (const char *)c->tmp.data;
-			len = c->tmp.len;
-		}
-	}
-	if (!is_utf8_charset(cs)) {
-		buf_reset(&c->tmp2);
-		if (mime_to_utf8(cs, text, len, &c->tmp2) == 0) {
-			text = (const char *)c->tmp2.data;
-			len = c->tmp2.len;
-		}
-	}
 	/* NUL between parts: a search string cannot contain NUL, so no match
 	 * spans two parts. */
 	if (c->body_text.len > 0 && buf_append(&c->body_text, "", 1) != 0)
@@ -416,6 +378,16 @@ search_flag(const struct imap_search_msg *m, enum imap_search_key k)
 	}
 }
 
+/* true when id is "M<blob_id>" as FETCH EMAILID writes it. */
+static bool
+emailid_is(int64_t blob_id, const char *id)
+{
+	char want[32];
+
+	snprintf(want, sizeof(want), "M%lld", (long long)blob_id);
+	return strcmp(want, id) == 0;
+}
+
 static bool
 search_date(struct search_ctx *c, const struct imap_search_node *n)
 {
@@ -427,6 +399,11 @@ search_date(struct search_ctx *c, const struct imap_search_node *n)
 	case IMAP_SK_SINCE:
 		have = day_of(c->m->internaldate);
 		break;
+	case IMAP_SK_SAVEDBEFORE:
+	case IMAP_SK_SAVEDON:
+	case IMAP_SK_SAVEDSINCE:
+		have = day_of(c->m->savedate);
+		break;
 	default:
 		if (!sent_day(c, &have))
 			return false;
@@ -435,11 +412,13 @@ search_date(struct search_ctx *c, const struct imap_search_node *n)
 	switch (n->key) {
 	case IMAP_SK_BEFORE:
 	case IMAP_SK_SENTBEFORE:
+	case IMAP_SK_SAVEDBEFORE:
 		return have < want;
 	case IMAP_SK_ON:
 	case IMAP_SK_SENTON:
+	case IMAP_SK_SAVEDON:
 		return have == want;
-	default: /* SINCE, SENTSINCE */
+	default: /* SINCE, SENTSINCE, SAVEDSINCE */
 		return have >= want;
 	}
 }
@@ -487,9 +466,22 @@ key_needs_fields(const struct imap_search_node *n)
 static bool
 key_needs_row(const struct imap_search_node *n)
 {
-	return key_needs_file(n) || n->key == IMAP_SK_BEFORE ||
-	       n->key == IMAP_SK_ON || n->key == IMAP_SK_SINCE ||
-	       n->key == IMAP_SK_LARGER || n->key == IMAP_SK_SMALLER;
+	switch (n->key) {
+	case IMAP_SK_BEFORE:
+	case IMAP_SK_ON:
+	case IMAP_SK_SINCE:
+	case IMAP_SK_LARGER:
+	case IMAP_SK_SMALLER:
+	case IMAP_SK_OLDER:
+	case IMAP_SK_YOUNGER:
+	case IMAP_SK_SAVEDBEFORE:
+	case IMAP_SK_SAVEDON:
+	case IMAP_SK_SAVEDSINCE:
+	case IMAP_SK_EMAILID:
+		return true;
+	default:
+		return key_needs_file(n);
+	}
 }
 
 /* true when a key of the tree satisfies pred. */
@@ -621,7 +613,26 @@ search_node(struct search_ctx *c, const struct imap_search_node *n)
 	case IMAP_SK_SENTBEFORE:
 	case IMAP_SK_SENTON:
 	case IMAP_SK_SENTSINCE:
+	case IMAP_SK_SAVEDBEFORE:
+	case IMAP_SK_SAVEDON:
+	case IMAP_SK_SAVEDSINCE:
 		return search_date(c, n);
+	/* RFC 5032 §3: the internal date against now minus the interval
+	 * (m->size < 0: expunged meanwhile, its date unknown). */
+	case IMAP_SK_OLDER:
+		return m->size >= 0 &&
+		       m->internaldate <= (int64_t)time(NULL) - (int64_t)n->num;
+	case IMAP_SK_YOUNGER:
+		return m->size >= 0 &&
+		       m->internaldate >= (int64_t)time(NULL) - (int64_t)n->num;
+	/* RFC 8474 §6: EMAILID as FETCH shows it; no thread ids kept. */
+	case IMAP_SK_EMAILID:
+		return m->size >= 0 && emailid_is(m->blob_id, n->str);
+	case IMAP_SK_THREADID:
+		return false;
+	/* RFC 8514 §4: every mailbox keeps a save date. */
+	case IMAP_SK_SAVEDATESUPPORTED:
+		return true;
 	case IMAP_SK_LARGER: /* RFC 9051: strictly larger / smaller */
 		return m->size >= 0 && (uint64_t)m->size > n->num;
 	case IMAP_SK_SMALLER:

@@ -23,6 +23,8 @@ struct imap_search_msg {
 	uint64_t modseq;
 	int64_t size;
 	int64_t internaldate;  /* unix seconds */
+	int64_t savedate;      /* RFC 8514, unix seconds */
+	int64_t blob_id;       /* RFC 8474 EMAILID "M<blob_id>" */
 	bool recent;
 	const char *data;      /* the whole message, or NULL when not needed */
 	size_t len;
@@ -74,6 +76,34 @@ void imap_sort_messages(const struct imap_sort_program *p,
 			struct imap_search_msg *msgs, size_t n);
 /* RFC 5256 §2.1 base subject of a decoded subject; out NUL-terminated. */
 void imap_base_subject(const char *subject, char *out, size_t outcap);
+/* Of a header block hdr[0..len): the first field called name into out
+ * (RFC 2047-decoded with decode), false when there is none; the base
+ * subject (new string, NULL when memory runs out); the sent date (Date:,
+ * else m's internal date). tmp is scratch. */
+struct buf;
+bool imap_sort_field(const char *hdr, size_t len, const char *name,
+		     bool decode, struct buf *out);
+char *imap_sort_subject(const char *hdr, size_t len, struct buf *tmp);
+int64_t imap_sort_date(const char *hdr, size_t len,
+		       const struct imap_search_msg *m, struct buf *tmp);
+
+/* ---- THREAD (RFC 5256 §2.2, §2.3), imap_thread.c ---- */
+enum imap_thread_alg {
+	IMAP_THREAD_ORDEREDSUBJECT = 0,
+	IMAP_THREAD_REFERENCES,
+};
+/* A reference chain deeper than this is cut (no link is made that would
+ * go deeper), so every walk of the tree is bounded. */
+#define IMAP_THREAD_MAX_DEPTH 512
+/* The algorithm's name (case-insensitive): 0, or -1 when unknown. */
+int imap_thread_alg_parse(const char *name, size_t len,
+			  enum imap_thread_alg *alg_r);
+/* Threads msgs[0..n) (each with its header: m->data, else m->fields;
+ * seq order) and appends the thread lists ("(1 2)(3 (4)(5))") to out,
+ * numbered by UID with uid, else by sequence number. 0 or -1 (memory). */
+int imap_thread_build(enum imap_thread_alg alg,
+		      const struct imap_search_msg *msgs, size_t n, bool uid,
+		      struct buf *out);
 
 /* ---- helpers shared by imap_search.c, imap_sort.c and imap_text.c ---- */
 struct buf;

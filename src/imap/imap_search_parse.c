@@ -1,7 +1,9 @@
 /*
  * SEARCH arguments to a key tree (RFC 9051 §6.4.4 and §9 search-key, RFC
  * 3501 §6.4.4 for NEW/OLD/RECENT, RFC 7162 §3.1.5 MODSEQ, RFC 4731 §3.1
- * and RFC 5182 RETURN options and "$"). Keys side by side are ANDed;
+ * and RFC 5182 RETURN options and "$", RFC 5032 WITHIN OLDER/YOUNGER, RFC
+ * 8514 SAVEDBEFORE/SAVEDON/SAVEDSINCE/SAVEDATESUPPORTED, RFC 8474 EMAILID
+ * and THREADID). Keys side by side are ANDed;
  * a parenthesised group is one AND node.
  */
 #include "imap_parse.h"
@@ -33,6 +35,7 @@ enum imap_sk_arg {
 	IMAP_SKA_NOT,
 	IMAP_SKA_OR,
 	IMAP_SKA_MODSEQ,
+	IMAP_SKA_INTERVAL, /* RFC 5032: nz-number of seconds */
 };
 
 struct imap_sk_def {
@@ -50,6 +53,7 @@ static const struct imap_sk_def imap_sk_defs[] = {
 	{"CC", IMAP_SK_CC, IMAP_SKA_STRING},
 	{"DELETED", IMAP_SK_DELETED, IMAP_SKA_NONE},
 	{"DRAFT", IMAP_SK_DRAFT, IMAP_SKA_NONE},
+	{"EMAILID", IMAP_SK_EMAILID, IMAP_SKA_STRING},
 	{"FLAGGED", IMAP_SK_FLAGGED, IMAP_SKA_NONE},
 	{"FROM", IMAP_SK_FROM, IMAP_SKA_STRING},
 	{"HEADER", IMAP_SK_HEADER, IMAP_SKA_HEADER},
@@ -59,9 +63,14 @@ static const struct imap_sk_def imap_sk_defs[] = {
 	{"NEW", IMAP_SK_NEW, IMAP_SKA_NONE},
 	{"NOT", IMAP_SK_NOT, IMAP_SKA_NOT},
 	{"OLD", IMAP_SK_OLD, IMAP_SKA_NONE},
+	{"OLDER", IMAP_SK_OLDER, IMAP_SKA_INTERVAL},
 	{"ON", IMAP_SK_ON, IMAP_SKA_DATE},
 	{"OR", IMAP_SK_OR, IMAP_SKA_OR},
 	{"RECENT", IMAP_SK_RECENT, IMAP_SKA_NONE},
+	{"SAVEDATESUPPORTED", IMAP_SK_SAVEDATESUPPORTED, IMAP_SKA_NONE},
+	{"SAVEDBEFORE", IMAP_SK_SAVEDBEFORE, IMAP_SKA_DATE},
+	{"SAVEDON", IMAP_SK_SAVEDON, IMAP_SKA_DATE},
+	{"SAVEDSINCE", IMAP_SK_SAVEDSINCE, IMAP_SKA_DATE},
 	{"SEEN", IMAP_SK_SEEN, IMAP_SKA_NONE},
 	{"SENTBEFORE", IMAP_SK_SENTBEFORE, IMAP_SKA_DATE},
 	{"SENTON", IMAP_SK_SENTON, IMAP_SKA_DATE},
@@ -70,6 +79,7 @@ static const struct imap_sk_def imap_sk_defs[] = {
 	{"SMALLER", IMAP_SK_SMALLER, IMAP_SKA_NUMBER},
 	{"SUBJECT", IMAP_SK_SUBJECT, IMAP_SKA_STRING},
 	{"TEXT", IMAP_SK_TEXT, IMAP_SKA_STRING},
+	{"THREADID", IMAP_SK_THREADID, IMAP_SKA_STRING},
 	{"TO", IMAP_SK_TO, IMAP_SKA_STRING},
 	{"UID", IMAP_SK_UID, IMAP_SKA_SET},
 	{"UNANSWERED", IMAP_SK_UNANSWERED, IMAP_SKA_NONE},
@@ -78,6 +88,7 @@ static const struct imap_sk_def imap_sk_defs[] = {
 	{"UNFLAGGED", IMAP_SK_UNFLAGGED, IMAP_SKA_NONE},
 	{"UNKEYWORD", IMAP_SK_UNKEYWORD, IMAP_SKA_FLAG},
 	{"UNSEEN", IMAP_SK_UNSEEN, IMAP_SKA_NONE},
+	{"YOUNGER", IMAP_SK_YOUNGER, IMAP_SKA_INTERVAL},
 };
 
 struct imap_sctx {
@@ -215,6 +226,12 @@ imap_sk_args(struct imap_sctx *c, struct imap_search_node *nd,
 			return 0;
 		c->err = IMAP_SE_ARG;
 		return -1;
+	case IMAP_SKA_INTERVAL:
+		if (imap_sk_number(imap_sk_next(c), &nd->num) == 0 &&
+		    nd->num > 0)
+			return 0;
+		c->err = IMAP_SE_ARG;
+		return -1;
 	case IMAP_SKA_SET:
 		a = imap_sk_next(c);
 		if (a != NULL && a->type == IMAP_ARG_ATOM &&
@@ -315,7 +332,7 @@ imap_sk_parse(struct imap_sctx *c, size_t depth)
 
 /* RFC 4731 §3.1: RETURN (MIN MAX ALL COUNT [SAVE]); "RETURN ()" is
  * RETURN (ALL). Unknown options are a BAD. */
-static int
+int
 imap_search_return(struct imap_search *s, const struct imap_arg *list)
 {
 	static const char *const names[] = {"MIN", "MAX", "ALL", "COUNT",

@@ -65,6 +65,16 @@ imap_session_idle_timeout(const struct imap_session *s)
 	return t;
 }
 
+/* UNAUTHENTICATE went back to the not-authenticated state: its shorter
+ * timeout applies again, and the longer one after the next login. */
+void
+imap_session_timeout_reset(struct imap_session *s)
+{
+	s->timeout_authed = false;
+	if (s->base.conn != NULL)
+		conn_set_timeout(s->base.conn, imap_session_idle_timeout(s));
+}
+
 void
 imap_session_start(struct server *srv, struct conn *conn, bool implicit_tls)
 {

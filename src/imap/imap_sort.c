@@ -248,8 +248,8 @@ struct sort_item {
 
 /* The decoded (RFC 2047) value of the first field called name, into out;
  * false when the message has no such field. */
-static bool
-first_field(const char *hdr, size_t len, const char *name, bool decode,
+bool
+imap_sort_field(const char *hdr, size_t len, const char *name, bool decode,
 	    struct buf *out)
 {
 	struct mime_field f;
@@ -281,7 +281,7 @@ addr_key(const char *hdr, size_t len, const char *field, bool display,
 	struct mime_mailbox a;
 	const char *at;
 
-	if (!first_field(hdr, len, field, false, tmp) ||
+	if (!imap_sort_field(hdr, len, field, false, tmp) || tmp->len == 0 ||
 	    !mime_first_mailbox((const char *)tmp->data, tmp->len, &a))
 		return str_ndup("", 0);
 	if (display && a.plen > 0) {
@@ -298,12 +298,12 @@ addr_key(const char *hdr, size_t len, const char *field, bool display,
 			      at != NULL ? (size_t)(at - a.spec) : a.slen);
 }
 
-static char *
-subject_key(const char *hdr, size_t len, struct buf *tmp)
+char *
+imap_sort_subject(const char *hdr, size_t len, struct buf *tmp)
 {
 	char *raw, *out;
 
-	if (!first_field(hdr, len, "subject", true, tmp))
+	if (!imap_sort_field(hdr, len, "subject", true, tmp))
 		return str_ndup("", 0);
 	raw = str_ndup(tmp->len > 0 ? (const char *)tmp->data : "", tmp->len);
 	out = malloc(tmp->len + 1);
@@ -318,13 +318,13 @@ subject_key(const char *hdr, size_t len, struct buf *tmp)
 }
 
 /* RFC 5256 §3 DATE: the Date: header in UTC, else the internal date. */
-static int64_t
-date_key(const char *hdr, size_t len, const struct imap_search_msg *m,
+int64_t
+imap_sort_date(const char *hdr, size_t len, const struct imap_search_msg *m,
 	 struct buf *tmp)
 {
 	int64_t t, day;
 
-	if (first_field(hdr, len, "date", false, tmp) &&
+	if (imap_sort_field(hdr, len, "date", false, tmp) && tmp->len > 0 &&
 	    mime_parse_date((const char *)tmp->data, tmp->len, &t, &day) == 0)
 		return t;
 	return m->internaldate;
@@ -336,7 +336,7 @@ string_key(enum imap_sort_key k, const char *hdr, size_t len,
 {
 	switch (k) {
 	case IMAP_SORT_SUBJECT:
-		return subject_key(hdr, len, tmp);
+		return imap_sort_subject(hdr, len, tmp);
 	case IMAP_SORT_FROM:
 		return addr_key(hdr, len, "from", false, tmp);
 	case IMAP_SORT_TO:
@@ -374,7 +374,7 @@ item_keys(struct sort_item *it, struct buf *tmp)
 		enum imap_sort_key k = it->p->crit[i].key;
 
 		if (k == IMAP_SORT_DATE)
-			it->date = date_key(hdr, len, m, tmp);
+			it->date = imap_sort_date(hdr, len, m, tmp);
 		else if (k != IMAP_SORT_ARRIVAL && k != IMAP_SORT_SIZE &&
 			 it->str[k] == NULL)
 			it->str[k] = string_key(k, hdr, len, tmp);

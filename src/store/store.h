@@ -135,6 +135,15 @@ struct store_mailbox {
 	uint32_t recent;
 };
 
+/* One RFC 5464 METADATA entry: name in lower case ("/private/comment"),
+ * value bytes (NUL-terminated for convenience, may hold NUL). */
+struct store_metadata {
+	char *name;
+	char *value;
+	size_t len;
+};
+void store_metadata_free(struct store_metadata *v, size_t n);
+
 /* One message as an IMAP session keeps it. keywords: space-separated,
  * malloc'ed (NULL when none); freed by store_imsgs_free. */
 struct store_imsg {
@@ -147,6 +156,7 @@ struct store_imsg {
 	int64_t blob_id;
 	char blob[64];
 	char *keywords;
+	int64_t savedate; /* RFC 8514: saved in this mailbox (unix time) */
 };
 
 /* What an IMAP session keeps per message of its selected mailbox (24
@@ -253,6 +263,13 @@ struct store_ops {
 			 const char *name, bool on, const char **err_r);
 	int (*subscriptions)(struct store *st, int64_t account_id,
 			     char ***names_r, const char **err_r);
+	int (*metadata_list)(struct store *st, int64_t account_id,
+			     int64_t mailbox_id, struct store_metadata **v_r,
+			     size_t *n_r, const char **err_r);
+	int (*metadata_set)(struct store *st, int64_t account_id,
+			    int64_t mailbox_id, const char *name,
+			    const char *value, size_t len, size_t max_entries,
+			    const char **err_r);
 	int (*mailbox_imsgs)(struct store *st, int64_t mailbox_id,
 			     uint64_t changedsince, struct store_imsg **msgs_r,
 			     size_t *n_r, const char **err_r);

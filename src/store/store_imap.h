@@ -98,6 +98,30 @@ store_subscriptions(struct store *st, int64_t account_id, char ***names_r,
 	return st->ops->subscriptions(st, account_id, names_r, err_r);
 }
 
+/* RFC 5464 METADATA entries of (account_id, mailbox_id): mailbox_id 0
+ * holds the server entries (account_id 0: the server's /shared ones, an
+ * account: its /private ones). List: by name; *v_r NULL when none, free
+ * with store_metadata_free. Set: value NULL deletes; with max_entries > 0
+ * an account holding more entries after the write fails with "too many
+ * entries" (inside the caller's transaction, which then undoes it). */
+static inline int
+store_metadata_list(struct store *st, int64_t account_id, int64_t mailbox_id,
+		    struct store_metadata **v_r, size_t *n_r,
+		    const char **err_r)
+{
+	return st->ops->metadata_list(st, account_id, mailbox_id, v_r, n_r,
+				      err_r);
+}
+
+static inline int
+store_metadata_set(struct store *st, int64_t account_id, int64_t mailbox_id,
+		   const char *name, const char *value, size_t len,
+		   size_t max_entries, const char **err_r)
+{
+	return st->ops->metadata_set(st, account_id, mailbox_id, name, value,
+				     len, max_entries, err_r);
+}
+
 /* Messages of the mailbox in UID order; with changedsince > 0 only those
  * whose modseq is greater. *msgs_r NULL when none. Error: "no such
  * mailbox". */

@@ -367,6 +367,7 @@ sq_user_purge(struct store *st, int64_t id, struct store_sq_orphans *o)
 	    || store_sq_exec_id(st, SQ_MSG_DEL_ACCOUNT, id) < 0
 	    || store_sq_orphans_delete(st, o) < 0
 	    || store_sq_exec_id(st, SQ_MAILBOX_DEL_ACCOUNT, id) < 0
+	    || store_sq_exec_id(st, SQ_MD_DEL_ACCOUNT, id) < 0
 	    || store_sq_exec_id(st, SQ_ACCOUNT_DEL, id) < 0)
 		return -1;
 	return 0;

@@ -86,6 +86,7 @@ sq_imsg_row(sqlite3_stmt *s, void *elem)
 	m->blob_id = sqlite3_column_int64(s, 6);
 	snprintf(m->blob, sizeof(m->blob), "%s",
 		 (const char *)sqlite3_column_text(s, 7));
+	m->savedate = sqlite3_column_int64(s, 9);
 	if (kw != NULL && kw[0] != '\0' && (m->keywords = strdup(kw)) == NULL)
 		return -1;
 	return 0;

@@ -124,6 +124,12 @@ enum store_sq_stmt {
 	SQ_QUEUE_FLUSH,
 	SQ_QUEUE_DELETE,
 	SQ_QUEUE_BOUNCE,
+	SQ_MD_LIST,          /* RFC 5464 METADATA */
+	SQ_MD_SET,
+	SQ_MD_DEL,
+	SQ_MD_COUNT,
+	SQ_MD_DEL_MAILBOX,
+	SQ_MD_DEL_ACCOUNT,
 	SQ_COUNT
 };
 
@@ -369,6 +375,13 @@ int store_sqlite_subscribe(struct store *st, int64_t account_id,
 			   const char *name, bool on, const char **err_r);
 int store_sqlite_subscriptions(struct store *st, int64_t account_id,
 			       char ***names_r, const char **err_r);
+int store_sqlite_metadata_list(struct store *st, int64_t account_id,
+			       int64_t mailbox_id, struct store_metadata **v_r,
+			       size_t *n_r, const char **err_r);
+int store_sqlite_metadata_set(struct store *st, int64_t account_id,
+			      int64_t mailbox_id, const char *name,
+			      const char *value, size_t len,
+			      size_t max_entries, const char **err_r);
 int store_sqlite_mailbox_imsgs(struct store *st, int64_t mailbox_id,
 			       uint64_t changedsince,
 			       struct store_imsg **msgs_r, size_t *n_r,

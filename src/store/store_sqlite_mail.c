@@ -181,6 +181,9 @@ store_sq_msg_insert(struct store *st, int64_t mailbox_id, uint32_t uid,
 	sqlite3_bind_text(s, 7, keywords != NULL ? keywords : "", -1,
 			  SQLITE_STATIC);
 	sqlite3_bind_int64(s, 8, (int64_t)modseq);
+	/* RFC 8514 §3: every insert (delivery, APPEND, COPY, MOVE) saves
+	 * the message in its mailbox now. */
+	sqlite3_bind_int64(s, 9, (int64_t)time(NULL));
 	if (store_sq_exec(s) != SQLITE_DONE) {
 		store_sq_err(st, "database error");
 		return -1;

@@ -261,6 +261,7 @@ sq_mbox_purge(struct store *st, int64_t mailbox_id, struct store_sq_orphans *o)
 	if (store_sq_unref_collect(st, SQ_BLOB_UNREF_MAILBOX, mailbox_id, o) < 0
 	    || store_sq_exec_id(st, SQ_MSG_DEL_MAILBOX, mailbox_id) < 0
 	    || store_sq_orphans_delete(st, o) < 0
+	    || store_sq_exec_id(st, SQ_MD_DEL_MAILBOX, mailbox_id) < 0
 	    || store_sq_exec_id(st, SQ_MAILBOX_DEL, mailbox_id) < 0)
 		return -1;
 	return 0;

@@ -120,8 +120,8 @@ const char *const store_sq_sql[SQ_COUNT] = {
 	[SQ_BLOB_DEL] = "DELETE FROM blobs WHERE id = ?1",
 	[SQ_MSG_ADD] =
 		"INSERT INTO messages (mailbox_id, uid, blob_id, size,"
-		" internaldate, flags, keywords, modseq)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		" internaldate, flags, keywords, modseq, savedate)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[SQ_MSG_LIST] =
 		"SELECT m.id, m.uid, m.flags, m.modseq, m.size, m.internaldate,"
 		" b.path FROM messages m JOIN blobs b ON b.id = m.blob_id"
@@ -200,18 +200,18 @@ const char *const store_sq_sql[SQ_COUNT] = {
 		" ORDER BY CASE WHEN name = 'INBOX' THEN 0 ELSE 1 END, name",
 	[SQ_IMSG_LIST] =
 		"SELECT m.id, m.uid, m.flags, m.modseq, m.size, m.internaldate,"
-		" m.blob_id, b.path, m.keywords FROM messages m"
+		" m.blob_id, b.path, m.keywords, m.savedate FROM messages m"
 		" JOIN blobs b ON b.id = m.blob_id"
 		" WHERE m.mailbox_id = ?1 AND m.modseq > ?2 ORDER BY m.uid",
 	[SQ_IMSG_RANGE] =
 		"SELECT m.id, m.uid, m.flags, m.modseq, m.size, m.internaldate,"
-		" m.blob_id, b.path, m.keywords FROM messages m"
+		" m.blob_id, b.path, m.keywords, m.savedate FROM messages m"
 		" JOIN blobs b ON b.id = m.blob_id"
 		" WHERE m.mailbox_id = ?1 AND m.uid BETWEEN ?2 AND ?3"
 		" ORDER BY m.uid",
 	[SQ_IMSG_ONE] =
 		"SELECT m.id, m.uid, m.flags, m.modseq, m.size, m.internaldate,"
-		" m.blob_id, b.path, m.keywords FROM messages m"
+		" m.blob_id, b.path, m.keywords, m.savedate FROM messages m"
 		" JOIN blobs b ON b.id = m.blob_id"
 		" WHERE m.mailbox_id = ?1 AND m.uid = ?2",
 	/* Changes since a modseq: few rows, found by modseq (a covering
@@ -378,4 +378,18 @@ const char *const store_sq_sql[SQ_COUNT] = {
 		" lease_owner = '', lease_until = 0"
 		" WHERE state = 0 AND msg_id IN (SELECT id FROM queue_msgs"
 		" WHERE qid = ?1)",
+	/* RFC 5464 METADATA (schema v6). */
+	[SQ_MD_LIST] =
+		"SELECT name, value FROM metadata"
+		" WHERE account_id = ?1 AND mailbox_id = ?2 ORDER BY name",
+	[SQ_MD_SET] =
+		"INSERT INTO metadata (account_id, mailbox_id, name, value)"
+		" VALUES (?1, ?2, ?3, ?4) ON CONFLICT (account_id, mailbox_id,"
+		" name) DO UPDATE SET value = excluded.value",
+	[SQ_MD_DEL] =
+		"DELETE FROM metadata WHERE account_id = ?1 AND mailbox_id = ?2"
+		" AND name = ?3",
+	[SQ_MD_COUNT] = "SELECT COUNT(*) FROM metadata WHERE account_id = ?1",
+	[SQ_MD_DEL_MAILBOX] = "DELETE FROM metadata WHERE mailbox_id = ?1",
+	[SQ_MD_DEL_ACCOUNT] = "DELETE FROM metadata WHERE account_id = ?1",
 };

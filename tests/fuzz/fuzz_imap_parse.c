@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "imap/imap_parse.h"
+#include "imap/imap_search.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -46,6 +47,33 @@ fuzz_imap_strings(const struct imap_arg *a)
 		imap_format_datetime(t, back);
 	}
 	imap_parse_date(a->str, a->len, &t);
+}
+
+/* SORT [RETURN (opts)] (criteria) charset keys (RFC 5256, RFC 5267). */
+static void
+fuzz_imap_sort(const struct imap_cmd *cmd)
+{
+	const struct imap_arg *a = cmd->args;
+	size_t n = cmd->n_args;
+	struct imap_sort_program p;
+	struct imap_search q;
+	const char *err = NULL;
+	bool badcs;
+
+	memset(&q, 0, sizeof(q));
+	if (imap_arg_atom_is(&a[0], "RETURN") && n >= 2) {
+		(void)imap_search_return(&q, &a[1]);
+		a += 2;
+		n -= 2;
+	}
+	if (n < 2 || imap_sort_parse(&a[0], &p, &err) < 0)
+		return;
+	if (p.n == 0 || p.n > IMAP_SORT_MAX_CRIT)
+		abort();
+	if (imap_search_parse(a + 2, n - 2, &q, &badcs, &err) == 0)
+		imap_search_free(&q);
+	else if (err == NULL || err[0] == '\0')
+		abort();
 }
 
 static void
@@ -85,6 +113,8 @@ fuzz_imap_commands(const struct imap_cmd *cmd)
 			imap_store_args_free(&st);
 		else if (err == NULL || err[0] == '\0')
 			abort();
+	} else if (strcmp(cmd->name, "SORT") == 0 && cmd->n_args >= 1) {
+		fuzz_imap_sort(cmd);
 	}
 }
 

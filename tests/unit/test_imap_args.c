@@ -183,7 +183,7 @@ static void
 test_fetch_bad(void **state)
 {
 	static const char *const bad[] = {
-		"()", "FOO", "(FLAGS ALL)", "\"FLAGS\"", "SAVEDATE",
+		"()", "FOO", "(FLAGS ALL)", "\"FLAGS\"", "SAVEDATEX",
 		"BODY[", "BODY[HEADER", "BODY[TEXT]x", "BODY[0]", "BODY[01]",
 		"BODY[1.]", "BODY[.1]", "BODY[MIME]", "BODY[1.FOO]",
 		"BODY[HEADER.FIELDS]", "BODY[HEADER.FIELDS ()]",
