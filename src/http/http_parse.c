@@ -328,18 +328,6 @@ http_parse_head(const char *buf, size_t len, struct http_request *req,
 	return 1;
 }
 
-static int
-http_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* %XX and '+' decoding of s[0..len) into out; -1 as http_query_param. */
 static int
 http_unescape(const char *s, size_t len, char *out, size_t outcap)
@@ -356,8 +344,8 @@ http_unescape(const char *s, size_t len, char *out, size_t outcap)
 
 			if (i + 2 >= len)
 				return -1;
-			hi = http_hex(s[i + 1]);
-			lo = http_hex(s[i + 2]);
+			hi = str_hex_value((unsigned char)s[i + 1]);
+			lo = str_hex_value((unsigned char)s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			c = hi * 16 + lo;

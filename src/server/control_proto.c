@@ -75,18 +75,6 @@ control_parse_request(const char *line, size_t len, struct control_req *req,
 	return -1;
 }
 
-static int
-control_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Unescapes one field p[0..len) into out (CONTROL_FIELD_MAX + 1). */
 static int
 control_unescape(const char *p, size_t len, char *out, const char **err_r)
@@ -101,8 +89,12 @@ control_unescape(const char *p, size_t len, char *out, const char **err_r)
 			return -1;
 		}
 		if (c == '%') {
-			int hi = i + 1 < len ? control_hex(p[i + 1]) : -1;
-			int lo = i + 2 < len ? control_hex(p[i + 2]) : -1;
+			int hi = i + 1 < len
+					 ? str_hex_value((unsigned char)p[i + 1])
+					 : -1;
+			int lo = i + 2 < len
+					 ? str_hex_value((unsigned char)p[i + 2])
+					 : -1;
 
 			if (hi < 0 || lo < 0) {
 				*err_r = "bad escape";
