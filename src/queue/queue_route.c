@@ -246,6 +246,13 @@ queue_route_init(struct queue *q, char *err, size_t errlen)
 	if (cfg->relayhost_auth_file[0] != '\0' &&
 	    relay_auth_read(q, cfg->relayhost_auth_file, err, errlen) < 0)
 		return -1;
+	/* tls_ca_file is read now, so a bad one stops the start. */
+	if (cfg->tls_ca_file[0] != '\0' &&
+	    server_tls_client_ctx(q->srv) == NULL) {
+		snprintf(err, errlen, "tls_ca_file %s: cannot be loaded",
+			 cfg->tls_ca_file);
+		return -1;
+	}
 	for (size_t i = 0; i < cfg->n_listeners; i++) {
 		const struct config_listen *l = &cfg->listeners[i];
 		struct sockaddr_storage a;
@@ -426,16 +433,44 @@ route_set(struct qdest *d, const struct dns_mx_result *r)
 }
 
 static void
+route_tls_cb(void *arg)
+{
+	struct qdest *d = arg;
+	const struct tls_policy *p = &d->tls_policy;
+
+	for (size_t i = 0; i < p->n_hosts; i++)
+		if (p->hosts[i].st != TLS_HOST_PLAIN)
+			log_info(NULL, "tls_policy", " dest=%s mx=%s policy=%s "
+				 "tlsa=%zu%s%s", log_qs(d->key),
+				 log_qs(d->route->hosts[i].name),
+				 p->hosts[i].st == TLS_HOST_DANE ? "dane"
+				 : p->hosts[i].st == TLS_HOST_UNUSABLE
+				 ? "dane-unusable" : "dane-lookup-failed",
+				 p->hosts[i].n_tlsa,
+				 p->hosts[i].why[0] ? " why=" : "",
+				 p->hosts[i].why[0] ? log_qs(p->hosts[i].why)
+						    : "");
+	queue_dest_pump(d);
+}
+
+static void
 route_cb(void *arg, const struct dns_mx_result *r)
 {
 	struct qdest *d = arg;
 
 	d->dq = NULL;
 	route_set(d, r);
+	tls_policy_clear(&d->tls_policy);
 	if (d->route_err.code != 0)
 		log_info(NULL, "route", " dest=%s status=%s reason=%s",
 			 log_qs(d->key[0] ? d->key : d->q->relay_host),
 			 d->route_err.status, log_qs(d->route_err.text));
+	/* RFC 7672 §2.2: DANE for a domain's MX hosts (not the relayhost,
+	 * not messages that asked to go without: RFC 8689 §3). */
+	else if (d->key[0] != '\0' && !d->relaxed &&
+		 tls_policy_start(&d->tls_policy, d->q->srv->dns, d->route,
+				  d->tls, route_tls_cb, d) == 0)
+		return;
 	queue_dest_pump(d);
 }
 
@@ -495,4 +530,5 @@ queue_route_cancel(struct qdest *d)
 		dns_cancel(d->dq);
 		d->dq = NULL;
 	}
+	tls_policy_clear(&d->tls_policy);
 }
