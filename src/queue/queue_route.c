@@ -314,17 +314,6 @@ queue_dead_add(struct queue *q, const struct sockaddr_storage *a,
 
 /* ---- Routes ---------------------------------------------------------- */
 
-static enum config_tls_mode
-tls_mode_of(const struct queue *q, const char *domain)
-{
-	const struct config *cfg = &q->srv->cfg;
-
-	for (size_t i = 0; i < cfg->n_tls_policies; i++)
-		if (strcasecmp(cfg->tls_policies[i].domain, domain) == 0)
-			return cfg->tls_policies[i].mode;
-	return CONFIG_TLS_MAY;
-}
-
 static bool
 host_is_ours(const struct queue *q, const struct dns_mx_host *h)
 {
@@ -506,7 +495,7 @@ queue_route_start(struct qdest *d)
 	struct queue *q = d->q;
 	const char *name = d->key[0] ? d->key : q->relay_host;
 
-	d->tls = tls_mode_of(q, name);
+	d->tls = tls_policy_configured(&q->srv->cfg, name);
 	if (d->key[0] == '\0' && d->tls < CONFIG_TLS_ENCRYPT)
 		d->tls = CONFIG_TLS_ENCRYPT; /* relayhost: TLS required */
 	if (route_literal(d))

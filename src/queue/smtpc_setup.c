@@ -53,6 +53,8 @@ smtpc_starttls(struct smtpc *c)
 			SSL_set_tlsext_host_name(ssl, c->t.host);
 			SSL_set1_host(ssl, c->t.host);
 		}
+	}
+	if (ssl != NULL) {
 		bufferevent_setfd(c->bev, -1);
 		tbev = bufferevent_openssl_socket_new(base, fd, ssl,
 			BUFFEREVENT_SSL_CONNECTING,
@@ -61,9 +63,11 @@ smtpc_starttls(struct smtpc *c)
 	if (tbev == NULL) {
 		if (ssl != NULL)
 			evutil_closesocket(fd);
-		c->tls_result = TLS_RESULT_TLSA_INVALID;
-		smtpc_reply_set(&r, 421, "4.7.5", "TLS unavailable for %s",
-				c->peer);
+		if (c->dane != NULL)
+			c->tls_result = TLS_RESULT_TLSA_INVALID;
+		smtpc_reply_set(&r, 421, "4.7.5", "TLS unavailable for %s%s",
+				c->peer, c->dane != NULL
+				? " (no TLSA record OpenSSL can use)" : "");
 		smtpc_fail(c, &r);
 		return;
 	}

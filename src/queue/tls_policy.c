@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -194,6 +195,15 @@ tls_policy_mode_name(enum tls_policy_mode m)
 }
 
 /* ---- Policy per destination ------------------------------------------ */
+
+enum config_tls_mode
+tls_policy_configured(const struct config *cfg, const char *domain)
+{
+	for (size_t i = 0; i < cfg->n_tls_policies; i++)
+		if (strcasecmp(cfg->tls_policies[i].domain, domain) == 0)
+			return cfg->tls_policies[i].mode;
+	return CONFIG_TLS_MAY;
+}
 
 void
 tls_policy_clear(struct tls_policy *p)

@@ -143,6 +143,9 @@ struct tls_policy {
 	void *cb_arg;
 };
 
+/* The tls_policy mode configured for domain (CONFIG_TLS_MAY when none). */
+enum config_tls_mode tls_policy_configured(const struct config *cfg,
+					   const char *domain);
 /* Looks up the TLSA records of every host of route that may have them
  * (RFC 7672 §2.2: the MX RRset, or the implicit MX host, and the host's
  * addresses DNSSEC-secure). base: the configured mode for the domain

@@ -1,0 +1,213 @@
+"""DANE for outbound SMTP (RFC 7672): the recipient domain's zone is signed
+with ldns-signzone (Debian's ldnsutils, code we did not write) and served
+by the test DNS server, its DS is the sender's dnssec_trust_anchor, and
+the MX is a scripted peer (smtppeer.py, aiosmtpd) with a certificate
+made by openssl. A matching TLSA record (3 1 1: SHA-256 of the peer's
+public key) means delivery over verified TLS; a mismatching one, a peer
+without STARTTLS, or a bogus TLSA answer means the mail waits (never
+plaintext, never an unverified peer) and the log says why; a zone that is
+not signed means opportunistic TLS as before.
+"""
+
+import hashlib
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import unique
+from queueutil import (log_field, log_lines, message, outbound_config,
+                       peer_tokens, peers_fixture, remote_lines, submit,
+                       tmp_file, wait_for, wait_recorded)
+
+peer_factory = peers_fixture()
+
+DOMAIN = "dane.test"
+MX = "mx.dane.test"
+
+ZONE = """$ORIGIN dane.test.
+$TTL 60
+@ IN SOA ns.dane.test. hostmaster.dane.test. 1 3600 600 86400 60
+@ IN NS ns.dane.test.
+@ IN MX 10 mx.dane.test.
+mx IN A {ip}
+ns IN A 127.0.0.1
+{tlsa}
+"""
+
+
+def spki_sha256(cert_path):
+    """The 3 1 1 TLSA data of a certificate: SHA-256 of its
+    SubjectPublicKeyInfo (RFC 6698 §2.1.2-2.1.3), by openssl."""
+    pub = subprocess.run(["openssl", "x509", "-in", cert_path, "-noout",
+                          "-pubkey"], check=True, capture_output=True,
+                         timeout=30).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"],
+                         input=pub, check=True, capture_output=True,
+                         timeout=30).stdout
+    return hashlib.sha256(der).hexdigest()
+
+
+@pytest.fixture
+def signer(tmp_path):
+    """sign(zone_text, origin) -> (signed zone text, DS file text)."""
+    for tool in ("ldns-keygen", "ldns-signzone"):
+        if shutil.which(tool) is None:
+            pytest.skip("%s missing (apt-get install ldnsutils)" % tool)
+
+    def run(*argv):
+        return subprocess.run(argv, cwd=tmp_path, check=True, text=True,
+                              capture_output=True, timeout=60).stdout.strip()
+
+    def sign(text, origin=DOMAIN):
+        zone = tmp_path / (origin + ".zone")
+        zone.write_text(text)
+        ksk = run("ldns-keygen", "-a", "ECDSAP256SHA256", "-k", origin)
+        zsk = run("ldns-keygen", "-a", "ECDSAP256SHA256", origin)
+        run("ldns-signzone", str(zone), ksk, zsk)
+        return ((tmp_path / (origin + ".zone.signed")).read_text(),
+                (tmp_path / (ksk + ".ds")).read_text())
+    return sign
+
+
+def sender(server_factory, dns, anchor_text, **cfg):
+    """A Postel that resolves through dns with anchor_text (a DS) as its
+    trust anchor (a file the service user can read)."""
+    srv = server_factory(config=outbound_config(dns, **cfg))
+    anchor = tmp_file(srv, "anchor.ds", anchor_text)
+    srv.config["dnssec_trust_anchor"] = anchor
+    srv.stop_checked()
+    srv._write_config()
+    srv.start()
+    return srv
+
+
+def dane_setup(dns_server, server_factory, peer_factory, signer,
+               tlsa=None, peer=None, **cfg):
+    """The peer as mx.dane.test, dane.test signed with a TLSA record for
+    it (tlsa: "3 1 1 HEX"; default: the peer's key)."""
+    p = peer_factory(**(peer if peer is not None
+                        else {"tls": "cert", "cn": MX}))
+    if tlsa is None:
+        tlsa = "3 1 1 " + spki_sha256(p.cert_path)
+    signed, ds = signer(ZONE.format(
+        ip=p.host, tlsa="_25._tcp.mx IN TLSA %s" % tlsa))
+    dns = dns_server()
+    dns.load_zone(signed)
+    return sender(server_factory, dns, ds, **cfg), p, dns
+
+
+def dane_lines(srv):
+    return log_lines(srv, "dane")
+
+
+def test_matching_tlsa_delivers_over_verified_tls(dns_server,
+                                                  server_factory,
+                                                  peer_factory, signer):
+    srv, peer, _ = dane_setup(dns_server, server_factory, peer_factory,
+                              signer)
+    r = srv.cli("route", DOMAIN)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "dnssec: MX secure" in r.stdout
+    assert "tls: dane" in r.stdout
+    assert "TLSA _25._tcp.mx.dane.test: 1 record, 1 usable (dane)" \
+        in r.stdout
+    token = unique("dane")
+    qid = submit(srv, ["bob@dane.test"], message(token, to="bob@dane.test"))
+    wait_for(lambda: token in peer_tokens(peer), what="the delivery")
+    sess = [s for s in peer.sessions if "MAIL" in s.verbs()]
+    assert sess and all(s.tls for s in sess)
+    # The sender's log: DANE verified, and the result for TLS-RPT.
+    line = wait_for(lambda: dane_lines(srv), what="event=dane")[0]
+    assert log_field(line, "dane") == "verified", line
+    res = [l for l in log_lines(srv, "tls_result")
+           if log_field(l, "result") == "success"]
+    assert res and log_field(res[0], "policy") == "dane"
+    sent = wait_for(lambda: remote_lines(srv, qid, "sent"), what="sent")
+    assert log_field(sent[0], "relay") == "%s[%s]:25" % (MX, peer.host)
+
+
+def test_mismatching_tlsa_defers_never_plaintext(dns_server,
+                                                 server_factory,
+                                                 peer_factory, signer):
+    wrong = hashlib.sha256(b"not the peer's key").hexdigest()
+    srv, peer, _ = dane_setup(dns_server, server_factory, peer_factory,
+                              signer, tlsa="3 1 1 " + wrong)
+    token = unique("mismatch")
+    qid = submit(srv, ["bob@dane.test"], message(token, to="bob@dane.test"))
+    line = wait_for(lambda: remote_lines(srv, qid, "deferred"),
+                    what="the deferral")[0]
+    assert log_field(line, "dsn") == "4.7.5", line
+    assert "DANE verification" in log_field(line, "reply"), line
+    d = wait_for(lambda: dane_lines(srv), what="event=dane")[0]
+    assert log_field(d, "dane") == "failed"
+    assert "TLSA" in log_field(d, "why"), d
+    show = wait_recorded(srv, qid, 1)
+    assert "state: pending" in show
+    # The peer saw a TLS handshake at most: never MAIL, never the data.
+    assert peer.transactions() == []
+    for s in peer.sessions:
+        assert "MAIL" not in s.verbs() and "DATA" not in s.verbs()
+    res = [l for l in log_lines(srv, "tls_result")
+           if log_field(l, "result") == "validation-failure"]
+    assert res, srv.stderr_text()[-3000:]
+
+
+def test_peer_without_starttls_defers(dns_server, server_factory,
+                                      peer_factory, signer):
+    tlsa = "3 1 1 " + hashlib.sha256(b"some key").hexdigest()
+    srv, peer, _ = dane_setup(dns_server, server_factory, peer_factory,
+                              signer, tlsa=tlsa, peer={})
+    token = unique("nostarttls")
+    qid = submit(srv, ["bob@dane.test"], message(token, to="bob@dane.test"))
+    line = wait_for(lambda: remote_lines(srv, qid, "deferred"),
+                    what="the deferral")[0]
+    assert log_field(line, "dsn") == "4.7.4", line
+    assert "TLS is required" in log_field(line, "reply")
+    assert peer.transactions() == []
+    res = [l for l in log_lines(srv, "tls_result")
+           if log_field(l, "result") == "starttls-not-supported"]
+    assert res
+
+
+def test_bogus_tlsa_answer_defers(dns_server, server_factory, peer_factory,
+                                  signer):
+    srv, peer, dns = dane_setup(dns_server, server_factory, peer_factory,
+                                signer)
+    sig = dns.zones["_25._tcp.mx.dane.test"]["RRSIG:TLSA"][0].rdata
+    sig.sig = bytes([sig.sig[0] ^ 0xff]) + sig.sig[1:]
+    r = srv.cli("route", DOMAIN)
+    assert "lookup failed" in r.stdout, r.stdout
+    token = unique("bogus")
+    qid = submit(srv, ["bob@dane.test"], message(token, to="bob@dane.test"))
+    line = wait_for(lambda: remote_lines(srv, qid, "deferred"),
+                    what="the deferral")[0]
+    assert log_field(line, "dsn") == "4.7.5", line
+    assert "TLSA lookup" in log_field(line, "reply"), line
+    assert peer.sessions == [] or peer.transactions() == []
+
+
+def test_unsigned_zone_is_opportunistic(dns_server, server_factory,
+                                        peer_factory, signer):
+    """plain.test is not signed (an anchor exists for dane.test only):
+    its TLSA record, wrong as it is, is not used; TLS as available."""
+    peer = peer_factory(tls="cert", cn="mx.plain.test")
+    _, ds = signer(ZONE.format(ip="127.0.0.1", tlsa=""))
+    wrong = hashlib.sha256(b"x").hexdigest()
+    dns = dns_server({
+        "plain.test": {"MX": [(10, "mx.plain.test")]},
+        "mx.plain.test": {"A": [peer.host]},
+        "_25._tcp.mx.plain.test": {"TLSA": [(3, 1, 1, wrong)]},
+    })
+    srv = sender(server_factory, dns, ds)
+    r = srv.cli("route", "plain.test")
+    assert "dnssec: MX not secure" in r.stdout
+    assert "tls: opportunistic" in r.stdout
+    token = unique("plain")
+    submit(srv, ["bob@plain.test"], message(token, to="bob@plain.test"))
+    wait_for(lambda: token in peer_tokens(peer), what="the delivery")
+    sess = [s for s in peer.sessions if "MAIL" in s.verbs()]
+    assert sess and all(s.tls for s in sess)
+    assert dane_lines(srv) == []
+    assert dns.seen("_25._tcp.mx.plain.test", "TLSA") == 0
