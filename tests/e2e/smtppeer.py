@@ -20,6 +20,8 @@ before a connection comes):
                   (peer.cert_path) for STARTTLS
   cn              the certificate's name (CN and DNS SAN; default
                   "mx.peer.test")
+  cert_files      (chain PEM, key PEM) to use instead of a self-signed
+                  certificate (a chain signed by a test CA)
   requiretls      offer REQUIRETLS (RFC 8689) after STARTTLS and take the
                   MAIL parameter
   auth            {"user": "password"}: AUTH PLAIN/LOGIN offered (after TLS
@@ -150,6 +152,7 @@ class PeerConfig:
         self.size = kw.pop("size", 32 * 1024 * 1024)
         self.tls = kw.pop("tls", None)
         self.cn = kw.pop("cn", "mx.peer.test")
+        self.cert_files = kw.pop("cert_files", None)
         self.requiretls = kw.pop("requiretls", False)
         self.auth = kw.pop("auth", None)
         self.auth_mechs = list(kw.pop("auth_mechs", ["PLAIN", "LOGIN"]))
@@ -367,7 +370,10 @@ class SmtpPeer:
     def _tls_context(self):
         if not self.cfg.tls:
             return None
-        self.cert_path, self.key_path = make_cert(self.dir, self.cfg.cn)
+        if self.cfg.cert_files:
+            self.cert_path, self.key_path = self.cfg.cert_files
+        else:
+            self.cert_path, self.key_path = make_cert(self.dir, self.cfg.cn)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(self.cert_path, self.key_path)
         return ctx

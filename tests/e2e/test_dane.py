@@ -211,3 +211,87 @@ def test_unsigned_zone_is_opportunistic(dns_server, server_factory,
     assert sess and all(s.tls for s in sess)
     assert dane_lines(srv) == []
     assert dns.seen("_25._tcp.mx.plain.test", "TLSA") == 0
+
+
+def test_tls_required_no_goes_without_dane(dns_server, server_factory,
+                                           peer_factory, signer):
+    """RFC 8689 §3: a message with "TLS-Required: No" is not held back by
+    the domain's DANE policy (here a TLSA record that does not match);
+    one without it, sent at the same time, waits."""
+    wrong = hashlib.sha256(b"not the peer's key").hexdigest()
+    srv, peer, _ = dane_setup(dns_server, server_factory, peer_factory,
+                              signer, tlsa="3 1 1 " + wrong)
+    relaxed, strict = unique("relaxed"), unique("strict")
+    submit(srv, ["bob@dane.test"], message(
+        relaxed, to="bob@dane.test", extra="TLS-Required: No\r\n"))
+    qid = submit(srv, ["bob@dane.test"],
+                 message(strict, to="bob@dane.test"))
+    wait_for(lambda: relaxed in peer_tokens(peer), what="the delivery")
+    wait_for(lambda: remote_lines(srv, qid, "deferred"), what="deferral")
+    assert strict not in peer_tokens(peer)
+    # Still over TLS when the peer offers it (opportunistic).
+    sess = [s for s in peer.sessions if "MAIL" in s.verbs()]
+    assert sess and all(s.tls for s in sess)
+
+
+def make_ca_chain(directory, name):
+    """A test CA and a certificate for name signed by it (openssl);
+    returns (CA cert path, chain path (leaf then CA), key path)."""
+    def ossl(*argv):
+        subprocess.run(("openssl",) + argv, cwd=directory, check=True,
+                       capture_output=True, timeout=60)
+    ossl("req", "-x509", "-newkey", "ec", "-pkeyopt",
+         "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "ca.key",
+         "-out", "ca.pem", "-days", "2", "-subj", "/CN=Test DANE CA",
+         "-addext", "basicConstraints=critical,CA:TRUE",
+         "-addext", "keyUsage=critical,keyCertSign")
+    ossl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", "leaf.key", "-out", "leaf.csr",
+         "-subj", "/CN=" + name)
+    ext = os.path.join(directory, "leaf.ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=DNS:%s\n" % name)
+    ossl("x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey",
+         "ca.key", "-CAcreateserial", "-out", "leaf.pem", "-days", "2",
+         "-extfile", ext)
+    chain = os.path.join(directory, "chain.pem")
+    with open(chain, "w") as f:
+        for part in ("leaf.pem", "ca.pem"):
+            with open(os.path.join(directory, part)) as g:
+                f.write(g.read())
+    return (os.path.join(directory, "ca.pem"), chain,
+            os.path.join(directory, "leaf.key"))
+
+
+def cert_sha256(cert_path):
+    """The 2 0 1 TLSA data: SHA-256 of the whole certificate (DER)."""
+    der = subprocess.run(["openssl", "x509", "-in", cert_path, "-outform",
+                          "DER"], check=True, capture_output=True,
+                         timeout=30).stdout
+    return hashlib.sha256(der).hexdigest()
+
+
+@pytest.mark.parametrize("name,ok", [(MX, True), ("other.dane.test", False)])
+def test_dane_ta_chain(dns_server, server_factory, peer_factory, signer,
+                       tmp_path, name, ok):
+    """DANE-TA(2): a TLSA record for the issuing CA; the server's
+    certificate must chain to it and name the MX host (RFC 7672
+    §3.2.3): one for another name waits."""
+    ca, chain, key = make_ca_chain(str(tmp_path), name)
+    srv, peer, _ = dane_setup(
+        dns_server, server_factory, peer_factory, signer,
+        tlsa="2 0 1 " + cert_sha256(ca),
+        peer={"tls": "cert", "cert_files": (chain, key)})
+    token = unique("danta")
+    qid = submit(srv, ["bob@dane.test"], message(token, to="bob@dane.test"))
+    if ok:
+        wait_for(lambda: token in peer_tokens(peer), what="the delivery")
+        line = wait_for(lambda: dane_lines(srv), what="event=dane")[0]
+        assert log_field(line, "dane") == "verified", line
+        return
+    line = wait_for(lambda: remote_lines(srv, qid, "deferred"),
+                    what="the deferral")[0]
+    assert log_field(line, "dsn") == "4.7.5", line
+    d = wait_for(lambda: dane_lines(srv), what="event=dane")[0]
+    assert log_field(d, "dane") == "failed", d
+    assert peer.transactions() == []
