@@ -1,0 +1,169 @@
+/*
+ * Unit tests for the TLSA record parser and the DANE record set
+ * (src/queue/tls_policy.h): wire rdata to records, which records RFC 7672
+ * lets SMTP use (DANE-TA, DANE-EE; PKIX usages unusable), digest lengths,
+ * the copyable block of usable records, and the policy's names.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "queue/tls_policy.h"
+
+/* rdata: usage, selector, mtype, then n octets of v. */
+static size_t
+mk(unsigned char *out, int u, int s, int m, size_t n, unsigned char v)
+{
+	out[0] = (unsigned char)u;
+	out[1] = (unsigned char)s;
+	out[2] = (unsigned char)m;
+	memset(out + 3, v, n);
+	return n + 3;
+}
+
+static void
+test_parse(void **state)
+{
+	unsigned char rd[80];
+	struct tls_tlsa r;
+	size_t n = mk(rd, 3, 1, 1, 32, 0xab);
+
+	(void)state;
+	assert_int_equal(tls_tlsa_parse(rd, n, &r), 0);
+	assert_int_equal(r.usage, 3);
+	assert_int_equal(r.selector, 1);
+	assert_int_equal(r.mtype, 1);
+	assert_int_equal(r.len, 32);
+	assert_ptr_equal(r.data, rd + 3);
+	assert_true(tls_tlsa_usable(&r));
+	/* Too short: the head alone, or less. */
+	assert_int_equal(tls_tlsa_parse(rd, 3, &r), -1);
+	assert_int_equal(tls_tlsa_parse(rd, 2, &r), -1);
+	assert_int_equal(tls_tlsa_parse(rd, 0, &r), -1);
+	assert_int_equal(tls_tlsa_parse(NULL, 10, &r), -1);
+}
+
+static void
+test_parse_limit(void **state)
+{
+	unsigned char *rd = malloc(TLS_TLSA_DATA_MAX + 4);
+	struct tls_tlsa r;
+
+	(void)state;
+	assert_non_null(rd);
+	mk(rd, 3, 0, 0, TLS_TLSA_DATA_MAX + 1, 1);
+	assert_int_equal(tls_tlsa_parse(rd, TLS_TLSA_DATA_MAX + 3, &r), 0);
+	assert_int_equal(tls_tlsa_parse(rd, TLS_TLSA_DATA_MAX + 4, &r), -1);
+	free(rd);
+}
+
+static void
+test_usable(void **state)
+{
+	unsigned char rd[80];
+	struct tls_tlsa r;
+
+	(void)state;
+	/* RFC 7672 §3.1: PKIX-TA(0) and PKIX-EE(1) are unusable for SMTP. */
+	tls_tlsa_parse(rd, mk(rd, 0, 1, 1, 32, 1), &r);
+	assert_false(tls_tlsa_usable(&r));
+	tls_tlsa_parse(rd, mk(rd, 1, 1, 1, 32, 1), &r);
+	assert_false(tls_tlsa_usable(&r));
+	tls_tlsa_parse(rd, mk(rd, 2, 0, 1, 32, 1), &r);
+	assert_true(tls_tlsa_usable(&r));
+	tls_tlsa_parse(rd, mk(rd, 4, 1, 1, 32, 1), &r);
+	assert_false(tls_tlsa_usable(&r));
+	/* Selector 2 and matching type 3 are unknown. */
+	tls_tlsa_parse(rd, mk(rd, 3, 2, 1, 32, 1), &r);
+	assert_false(tls_tlsa_usable(&r));
+	tls_tlsa_parse(rd, mk(rd, 3, 1, 3, 32, 1), &r);
+	assert_false(tls_tlsa_usable(&r));
+	/* Digests of the wrong length (RFC 6698 §2.1.3). */
+	tls_tlsa_parse(rd, mk(rd, 3, 1, 1, 31, 1), &r);
+	assert_false(tls_tlsa_usable(&r));
+	tls_tlsa_parse(rd, mk(rd, 3, 1, 2, 64, 1), &r);
+	assert_true(tls_tlsa_usable(&r));
+	tls_tlsa_parse(rd, mk(rd, 3, 1, 2, 32, 1), &r);
+	assert_false(tls_tlsa_usable(&r));
+	/* Full data (matching type 0): any length. */
+	tls_tlsa_parse(rd, mk(rd, 3, 1, 0, 70, 1), &r);
+	assert_true(tls_tlsa_usable(&r));
+}
+
+static void
+test_dane_set(void **state)
+{
+	unsigned char a[40], b[40], c[80], d[2];
+	const unsigned char *rd[4] = { a, b, c, d };
+	size_t len[4];
+	size_t seen;
+	bool oom;
+	struct tls_dane *set, *copy;
+
+	(void)state;
+	len[0] = mk(a, 1, 1, 1, 32, 0x11);  /* PKIX-EE: unusable */
+	len[1] = mk(b, 3, 1, 1, 32, 0x22);
+	len[2] = mk(c, 2, 0, 2, 64, 0x33);
+	len[3] = 2;                         /* malformed */
+	set = tls_dane_new("mx.example.org", rd, len, 4, &seen, &oom);
+	assert_non_null(set);
+	assert_false(oom);
+	assert_int_equal(seen, 3);
+	assert_int_equal(set->n, 2);
+	assert_string_equal(set->base, "mx.example.org");
+	assert_int_equal(set->rr[0].usage, 3);
+	assert_int_equal(set->rr[0].len, 32);
+	assert_int_equal(set->rr[1].usage, 2);
+	assert_int_equal(set->rr[1].mtype, 2);
+	/* The copy is whole: its records point into itself. */
+	copy = tls_dane_dup(set);
+	free(set);
+	assert_non_null(copy);
+	assert_int_equal(((unsigned char *)copy)[copy->rr[0].off], 0x22);
+	assert_int_equal(((unsigned char *)copy)[copy->rr[1].off + 63],
+			 0x33);
+	free(copy);
+	/* Only unusable records: none, but seen. */
+	set = tls_dane_new("mx", rd, len, 1, &seen, &oom);
+	assert_null(set);
+	assert_int_equal(seen, 1);
+	assert_false(oom);
+	assert_null(tls_dane_new("mx", rd + 3, len + 3, 1, &seen, &oom));
+	assert_int_equal(seen, 0);
+	assert_null(tls_dane_dup(NULL));
+}
+
+static void
+test_names(void **state)
+{
+	(void)state;
+	assert_string_equal(tls_policy_mode_name(TLS_POLICY_DANE), "dane");
+	assert_string_equal(tls_policy_mode_name(TLS_POLICY_OPPORTUNISTIC),
+			    "opportunistic");
+	/* RFC 8460 §4.3 result types. */
+	assert_string_equal(tls_result_name(TLS_RESULT_VALIDATION_FAILURE),
+			    "validation-failure");
+	assert_string_equal(tls_result_name(
+				    TLS_RESULT_STARTTLS_NOT_SUPPORTED),
+			    "starttls-not-supported");
+	assert_string_equal(tls_result_name(TLS_RESULT_OK), "success");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_parse_limit),
+		cmocka_unit_test(test_usable),
+		cmocka_unit_test(test_dane_set),
+		cmocka_unit_test(test_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
