@@ -102,6 +102,18 @@ def dane_lines(srv):
     return log_lines(srv, "dane")
 
 
+def send_deferred(srv, prefix, dsn, reason):
+    """Submits a message to bob@dane.test and waits for its deferral
+    with status dsn and reason in the reply; returns the queue id."""
+    qid = submit(srv, ["bob@dane.test"],
+                 message(unique(prefix), to="bob@dane.test"))
+    line = wait_for(lambda: remote_lines(srv, qid, "deferred"),
+                    what="the deferral")[0]
+    assert log_field(line, "dsn") == dsn, line
+    assert reason in log_field(line, "reply"), line
+    return qid
+
+
 def test_matching_tlsa_delivers_over_verified_tls(dns_server,
                                                   server_factory,
                                                   peer_factory, signer):
@@ -134,12 +146,7 @@ def test_mismatching_tlsa_defers_never_plaintext(dns_server,
     wrong = hashlib.sha256(b"not the peer's key").hexdigest()
     srv, peer, _ = dane_setup(dns_server, server_factory, peer_factory,
                               signer, tlsa="3 1 1 " + wrong)
-    token = unique("mismatch")
-    qid = submit(srv, ["bob@dane.test"], message(token, to="bob@dane.test"))
-    line = wait_for(lambda: remote_lines(srv, qid, "deferred"),
-                    what="the deferral")[0]
-    assert log_field(line, "dsn") == "4.7.5", line
-    assert "DANE verification" in log_field(line, "reply"), line
+    qid = send_deferred(srv, "mismatch", "4.7.5", "DANE verification")
     d = wait_for(lambda: dane_lines(srv), what="event=dane")[0]
     assert log_field(d, "dane") == "failed"
     assert "TLSA" in log_field(d, "why"), d
@@ -159,12 +166,7 @@ def test_peer_without_starttls_defers(dns_server, server_factory,
     tlsa = "3 1 1 " + hashlib.sha256(b"some key").hexdigest()
     srv, peer, _ = dane_setup(dns_server, server_factory, peer_factory,
                               signer, tlsa=tlsa, peer={})
-    token = unique("nostarttls")
-    qid = submit(srv, ["bob@dane.test"], message(token, to="bob@dane.test"))
-    line = wait_for(lambda: remote_lines(srv, qid, "deferred"),
-                    what="the deferral")[0]
-    assert log_field(line, "dsn") == "4.7.4", line
-    assert "TLS is required" in log_field(line, "reply")
+    send_deferred(srv, "nostarttls", "4.7.4", "TLS is required")
     assert peer.transactions() == []
     res = [l for l in log_lines(srv, "tls_result")
            if log_field(l, "result") == "starttls-not-supported"]
@@ -179,12 +181,7 @@ def test_bogus_tlsa_answer_defers(dns_server, server_factory, peer_factory,
     sig.sig = bytes([sig.sig[0] ^ 0xff]) + sig.sig[1:]
     r = srv.cli("route", DOMAIN)
     assert "lookup failed" in r.stdout, r.stdout
-    token = unique("bogus")
-    qid = submit(srv, ["bob@dane.test"], message(token, to="bob@dane.test"))
-    line = wait_for(lambda: remote_lines(srv, qid, "deferred"),
-                    what="the deferral")[0]
-    assert log_field(line, "dsn") == "4.7.5", line
-    assert "TLSA lookup" in log_field(line, "reply"), line
+    send_deferred(srv, "bogus", "4.7.5", "TLSA lookup")
     assert peer.sessions == [] or peer.transactions() == []
 
 
@@ -282,16 +279,14 @@ def test_dane_ta_chain(dns_server, server_factory, peer_factory, signer,
         dns_server, server_factory, peer_factory, signer,
         tlsa="2 0 1 " + cert_sha256(ca),
         peer={"tls": "cert", "cert_files": (chain, key)})
-    token = unique("danta")
-    qid = submit(srv, ["bob@dane.test"], message(token, to="bob@dane.test"))
     if ok:
+        token = unique("danta")
+        submit(srv, ["bob@dane.test"], message(token, to="bob@dane.test"))
         wait_for(lambda: token in peer_tokens(peer), what="the delivery")
         line = wait_for(lambda: dane_lines(srv), what="event=dane")[0]
         assert log_field(line, "dane") == "verified", line
         return
-    line = wait_for(lambda: remote_lines(srv, qid, "deferred"),
-                    what="the deferral")[0]
-    assert log_field(line, "dsn") == "4.7.5", line
+    send_deferred(srv, "danta", "4.7.5", "DANE verification")
     d = wait_for(lambda: dane_lines(srv), what="event=dane")[0]
     assert log_field(d, "dane") == "failed", d
     assert peer.transactions() == []

@@ -65,34 +65,39 @@ test_parse_limit(void **state)
 static void
 test_usable(void **state)
 {
+	/* usage, selector, mtype, data length, usable */
+	static const struct {
+		int u, s, m;
+		size_t n;
+		bool ok;
+	} cases[] = {
+		/* RFC 7672 §3.1: PKIX-TA(0), PKIX-EE(1) unusable for SMTP. */
+		{ 0, 1, 1, 32, false },
+		{ 1, 1, 1, 32, false },
+		{ 2, 0, 1, 32, true },
+		{ 3, 1, 1, 32, true },
+		{ 4, 1, 1, 32, false },
+		/* Selector 2 and matching type 3 are unknown. */
+		{ 3, 2, 1, 32, false },
+		{ 3, 1, 3, 32, false },
+		/* Digests of the wrong length (RFC 6698 §2.1.3). */
+		{ 3, 1, 1, 31, false },
+		{ 3, 1, 2, 64, true },
+		{ 3, 1, 2, 32, false },
+		/* Full data (matching type 0): any length. */
+		{ 3, 1, 0, 70, true },
+	};
 	unsigned char rd[80];
 	struct tls_tlsa r;
 
 	(void)state;
-	/* RFC 7672 §3.1: PKIX-TA(0) and PKIX-EE(1) are unusable for SMTP. */
-	tls_tlsa_parse(rd, mk(rd, 0, 1, 1, 32, 1), &r);
-	assert_false(tls_tlsa_usable(&r));
-	tls_tlsa_parse(rd, mk(rd, 1, 1, 1, 32, 1), &r);
-	assert_false(tls_tlsa_usable(&r));
-	tls_tlsa_parse(rd, mk(rd, 2, 0, 1, 32, 1), &r);
-	assert_true(tls_tlsa_usable(&r));
-	tls_tlsa_parse(rd, mk(rd, 4, 1, 1, 32, 1), &r);
-	assert_false(tls_tlsa_usable(&r));
-	/* Selector 2 and matching type 3 are unknown. */
-	tls_tlsa_parse(rd, mk(rd, 3, 2, 1, 32, 1), &r);
-	assert_false(tls_tlsa_usable(&r));
-	tls_tlsa_parse(rd, mk(rd, 3, 1, 3, 32, 1), &r);
-	assert_false(tls_tlsa_usable(&r));
-	/* Digests of the wrong length (RFC 6698 §2.1.3). */
-	tls_tlsa_parse(rd, mk(rd, 3, 1, 1, 31, 1), &r);
-	assert_false(tls_tlsa_usable(&r));
-	tls_tlsa_parse(rd, mk(rd, 3, 1, 2, 64, 1), &r);
-	assert_true(tls_tlsa_usable(&r));
-	tls_tlsa_parse(rd, mk(rd, 3, 1, 2, 32, 1), &r);
-	assert_false(tls_tlsa_usable(&r));
-	/* Full data (matching type 0): any length. */
-	tls_tlsa_parse(rd, mk(rd, 3, 1, 0, 70, 1), &r);
-	assert_true(tls_tlsa_usable(&r));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n = mk(rd, cases[i].u, cases[i].s, cases[i].m,
+			      cases[i].n, 1);
+
+		assert_int_equal(tls_tlsa_parse(rd, n, &r), 0);
+		assert_int_equal(tls_tlsa_usable(&r), cases[i].ok);
+	}
 }
 
 static void
