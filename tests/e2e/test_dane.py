@@ -161,12 +161,16 @@ def test_mismatching_tlsa_defers_never_plaintext(dns_server,
     assert res, srv.stderr_text()[-3000:]
 
 
+@pytest.mark.parametrize("peer_opts", [
+    {}, {"tls": "cert", "starttls_reply": "454 4.7.0 TLS not available"}],
+    ids=["no-starttls", "starttls-refused"])
 def test_peer_without_starttls_defers(dns_server, server_factory,
-                                      peer_factory, signer):
+                                      peer_factory, signer, peer_opts):
     tlsa = "3 1 1 " + hashlib.sha256(b"some key").hexdigest()
     srv, peer, _ = dane_setup(dns_server, server_factory, peer_factory,
-                              signer, tlsa=tlsa, peer={})
-    send_deferred(srv, "nostarttls", "4.7.4", "TLS is required")
+                              signer, tlsa=tlsa, peer=peer_opts)
+    send_deferred(srv, "nostarttls", "4.7.4",
+                  "STARTTLS refused" if peer_opts else "TLS is required")
     assert peer.transactions() == []
     res = [l for l in log_lines(srv, "tls_result")
            if log_field(l, "result") == "starttls-not-supported"]

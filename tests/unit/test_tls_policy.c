@@ -8,11 +8,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "queue/smtpc.h"
 #include "queue/tls_policy.h"
 
 /* rdata: usage, selector, mtype, then n octets of v. */
@@ -143,6 +145,68 @@ test_dane_set(void **state)
 	assert_null(tls_dane_dup(NULL));
 }
 
+/* What a connection to each host must do (tls_policy_target) and which
+ * hosts wait (tls_policy_host_blocked), from the lookups' outcomes. */
+static void
+test_target(void **state)
+{
+	unsigned char rd[40];
+	const unsigned char *rdp[1] = { rd };
+	size_t len[1], seen;
+	bool oom;
+	struct tls_policy p;
+	struct smtpc_target t;
+	struct smtpc_reply why;
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	len[0] = mk(rd, 3, 1, 1, 32, 7);
+	p.base = CONFIG_TLS_MAY;
+	p.n_hosts = 4;
+	p.hosts[0].st = TLS_HOST_DANE;
+	p.hosts[0].dane = tls_dane_new("mx1", rdp, len, 1, &seen, &oom);
+	p.hosts[1].st = TLS_HOST_UNUSABLE;
+	p.hosts[2].st = TLS_HOST_FAIL;
+	snprintf(p.hosts[2].name, sizeof(p.hosts[2].name), "mx3");
+	snprintf(p.hosts[2].why, sizeof(p.hosts[2].why), "DNSSEC bogus");
+	p.hosts[3].st = TLS_HOST_PLAIN;
+	assert_non_null(p.hosts[0].dane);
+
+	memset(&t, 0, sizeof(t));
+	t.tls = CONFIG_TLS_MAY;
+	tls_policy_target(&p, 0, &t);
+	assert_int_equal(t.tls, CONFIG_TLS_VERIFY);
+	assert_ptr_equal(t.dane, p.hosts[0].dane);
+	t.tls = CONFIG_TLS_MAY;
+	tls_policy_target(&p, 1, &t);
+	assert_int_equal(t.tls, CONFIG_TLS_ENCRYPT);
+	assert_null(t.dane);
+	t.tls = CONFIG_TLS_MAY;
+	tls_policy_target(&p, 3, &t);
+	assert_int_equal(t.tls, CONFIG_TLS_MAY);
+	assert_null(t.dane);
+	/* Out of range (the relayhost has no policy): unchanged. */
+	tls_policy_target(&p, 9, &t);
+	assert_int_equal(t.tls, CONFIG_TLS_MAY);
+
+	assert_false(tls_policy_host_blocked(&p, 0, &why));
+	assert_true(tls_policy_host_blocked(&p, 2, &why));
+	assert_int_equal(why.code, 451);
+	assert_string_equal(why.status, "4.7.5");
+	assert_non_null(strstr(why.text, "_25._tcp.mx3"));
+	assert_non_null(strstr(why.text, "DNSSEC bogus"));
+	assert_false(tls_policy_host_blocked(&p, 9, &why));
+
+	/* tls_policy none: no DANE at all. */
+	p.base = CONFIG_TLS_NONE;
+	t.tls = CONFIG_TLS_NONE;
+	tls_policy_target(&p, 0, &t);
+	assert_int_equal(t.tls, CONFIG_TLS_NONE);
+	assert_null(t.dane);
+	tls_policy_clear(&p);
+	assert_int_equal(p.n_hosts, 0);
+}
+
 static void
 test_names(void **state)
 {
@@ -167,6 +231,7 @@ main(void)
 		cmocka_unit_test(test_parse_limit),
 		cmocka_unit_test(test_usable),
 		cmocka_unit_test(test_dane_set),
+		cmocka_unit_test(test_target),
 		cmocka_unit_test(test_names),
 	};
 
