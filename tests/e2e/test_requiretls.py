@@ -4,14 +4,17 @@ and honoured by the outbound client: the message goes only to a peer
 whose certificate verified (here PKIX against `tls_ca_file`, the peer's
 own certificate made by openssl) and that offers REQUIRETLS, which gets
 the parameter on; otherwise it is returned to the sender (DSN, 5.7.10 or
-5.7.30) without ever reaching the peer. Clients: Python's smtplib; the
-peer: smtppeer.py (aiosmtpd).
+5.7.30) without ever reaching the peer; DANE (test_dane.py's signed
+zone) verifies as well. Clients: Python's smtplib; the peer: smtppeer.py
+(aiosmtpd).
 """
 
 from conftest import unique
 from queueutil import (dsns, log_field, message, mx_zone, outbound_config,
                        peer_tokens, peers_fixture, remote_lines, submit,
                        tmp_file, wait_dsn, wait_for)
+
+from test_dane import MX, dane_setup, signer  # noqa: F401 (fixture)
 
 peer_factory = peers_fixture()
 
@@ -143,3 +146,20 @@ def test_bad_tls_ca_file_stops_start(server_factory, tmp_path):
     del srv.config["tls_ca_file"]
     srv._write_config()
     srv.start()
+
+
+def test_delivered_to_dane_verified_peer(dns_server, server_factory,
+                                         peer_factory, signer):
+    """No tls_ca_file: the peer's self-signed certificate verifies only
+    through DANE (a signed zone with its TLSA 3 1 1 record), which is
+    enough for REQUIRETLS."""
+    srv, peer, _ = dane_setup(dns_server, server_factory, peer_factory,
+                              signer, peer={"tls": "cert", "cn": MX,
+                                            "requiretls": True})
+    token = unique("rtls-dane")
+    submit(srv, ["bob@dane.test"], message(token, to="bob@dane.test"),
+           mail_options=["REQUIRETLS"])
+    wait_for(lambda: token in peer_tokens(peer), what="the delivery")
+    tx = [t for t in peer.transactions() if t.data is not None][0]
+    assert tx.params().get("REQUIRETLS") is True, tx.mail_params
+    assert dsns(srv) == []
