@@ -427,18 +427,23 @@ route_tls_cb(void *arg)
 	struct qdest *d = arg;
 	const struct tls_policy *p = &d->tls_policy;
 
-	for (size_t i = 0; i < p->n_hosts; i++)
-		if (p->hosts[i].st != TLS_HOST_PLAIN)
-			log_info(NULL, "tls_policy", " dest=%s mx=%s policy=%s "
-				 "tlsa=%zu%s%s", log_qs(d->key),
-				 log_qs(d->route->hosts[i].name),
-				 p->hosts[i].st == TLS_HOST_DANE ? "dane"
-				 : p->hosts[i].st == TLS_HOST_UNUSABLE
-				 ? "dane-unusable" : "dane-lookup-failed",
-				 p->hosts[i].n_tlsa,
-				 p->hosts[i].why[0] ? " why=" : "",
-				 p->hosts[i].why[0] ? log_qs(p->hosts[i].why)
-						    : "");
+	for (size_t i = 0; i < p->n_hosts; i++) {
+		const struct tls_policy_host *h = &p->hosts[i];
+
+		if (h->st == TLS_HOST_PLAIN)
+			continue;
+		log_info(NULL, "tls_policy", " dest=%s mx=%s policy=%s "
+			 "tlsa=%zu%s%s", log_qs(d->key), log_qs(h->name),
+			 h->st == TLS_HOST_DANE ? "dane"
+			 : h->st == TLS_HOST_UNUSABLE ? "dane-unusable"
+			 : "dane-lookup-failed", h->n_tlsa,
+			 h->why[0] ? " why=" : "",
+			 h->why[0] ? log_qs(h->why) : "");
+		/* RFC 8460 §4.3.2: no valid TLSA answer is a result too. */
+		if (h->st == TLS_HOST_FAIL)
+			tls_policy_report(d->key, p, h->name, "",
+					  TLS_RESULT_DNSSEC_INVALID, h->why);
+	}
 	queue_dest_pump(d);
 }
 

@@ -186,6 +186,9 @@ def test_bogus_tlsa_answer_defers(dns_server, server_factory, peer_factory,
     r = srv.cli("route", DOMAIN)
     assert "lookup failed" in r.stdout, r.stdout
     send_deferred(srv, "bogus", "4.7.5", "TLSA lookup")
+    res = [l for l in log_lines(srv, "tls_result")
+           if log_field(l, "result") == "dnssec-invalid"]
+    assert res and "DNSSEC bogus" in log_field(res[0], "why"), res
     assert peer.sessions == [] or peer.transactions() == []
 
 
