@@ -234,6 +234,8 @@ tls_policy_mode_set(struct tls_policy *p)
 			p->mode = TLS_POLICY_DANE;
 }
 
+static int tls_host_lookup(struct tls_policy_host *h);
+
 /* RFC 7672 §2.2: a secure answer with records is DANE (or, when none is
  * usable, mandatory unauthenticated TLS); a secure denial or an insecure
  * answer is no DANE; a failed lookup (bogus, SERVFAIL) leaves the host
@@ -247,7 +249,20 @@ tls_host_answer_cb(void *arg, const struct dns_answer *a)
 	bool oom = false;
 
 	h->q = NULL;
-	if (a->status == DNS_TEMPFAIL) {
+	/* RFC 7672 §2.2.2: none at the expanded name: the MX name's. */
+	if ((a->status == DNS_NXDOMAIN || a->status == DNS_NODATA) &&
+	    a->secure && h->alias[0] != '\0') {
+		snprintf(h->name, sizeof(h->name), "%s", h->alias);
+		h->alias[0] = '\0';
+		if (tls_host_lookup(h) == 0)
+			return;
+		a = NULL;
+	}
+	if (a == NULL) {
+		h->st = TLS_HOST_FAIL;
+		snprintf(h->why, sizeof(h->why), "cannot look up "
+			 TLS_TLSA_PREFIX "%s", h->name);
+	} else if (a->status == DNS_TEMPFAIL) {
 		h->st = TLS_HOST_FAIL;
 		snprintf(h->why, sizeof(h->why), "%s", a->why);
 	} else if (a->status == DNS_OK && a->secure) {
@@ -270,14 +285,47 @@ tls_host_answer_cb(void *arg, const struct dns_answer *a)
 		p->cb(p->cb_arg);
 }
 
+/* RFC 7672 §2.2.2: when the MX name is an alias (securely, as the
+ * host's answers are), the expanded name is tried first, then the MX
+ * name itself. */
+static void
+tls_host_base(struct tls_policy_host *h, const struct dns_mx_host *mx)
+{
+	size_t n = strlen(mx->canonname);
+
+	while (n > 0 && mx->canonname[n - 1] == '.')
+		n--;
+	h->alias[0] = '\0';
+	if (n == 0 || n >= sizeof(h->name) ||
+	    (strlen(mx->name) == n &&
+	     strncasecmp(mx->name, mx->canonname, n) == 0)) {
+		snprintf(h->name, sizeof(h->name), "%s", mx->name);
+		return;
+	}
+	memcpy(h->name, mx->canonname, n);
+	h->name[n] = '\0';
+	snprintf(h->alias, sizeof(h->alias), "%s", mx->name);
+}
+
+/* Starts the TLSA lookup of h->name: 0, or -1 when it cannot start. */
+static int
+tls_host_lookup(struct tls_policy_host *h)
+{
+	char name[sizeof(TLS_TLSA_PREFIX) + 256];
+
+	snprintf(name, sizeof(name), TLS_TLSA_PREFIX "%s", h->name);
+	h->q = dns_lookup(h->p->dns, name, TLS_RRTYPE_TLSA,
+			  tls_host_answer_cb, h);
+	return h->q != NULL ? 0 : -1;
+}
+
 int
 tls_policy_start(struct tls_policy *p, struct dns *dns,
 		 const struct dns_mx_result *route, enum config_tls_mode base,
 		 tls_policy_cb cb, void *arg)
 {
-	char name[sizeof(TLS_TLSA_PREFIX) + 256];
-
 	tls_policy_clear(p);
+	p->dns = dns;
 	p->base = base;
 	p->cb = cb;
 	p->cb_arg = arg;
@@ -292,16 +340,13 @@ tls_policy_start(struct tls_policy *p, struct dns *dns,
 		h->p = p;
 		if (!mx->secure || mx->n_addrs == 0)
 			continue;
-		snprintf(h->name, sizeof(h->name), "%s", mx->name);
-		snprintf(name, sizeof(name), TLS_TLSA_PREFIX "%s", mx->name);
-		h->q = dns_lookup(dns, name, TLS_RRTYPE_TLSA,
-				  tls_host_answer_cb, h);
+		tls_host_base(h, mx);
 		/* Until the answer, a connection that fails over to this
 		 * host (the route is already new) must not go without. */
 		h->st = TLS_HOST_FAIL;
-		if (h->q == NULL) {
-			snprintf(h->why, sizeof(h->why),
-				 "cannot look up %s", name);
+		if (tls_host_lookup(h) < 0) {
+			snprintf(h->why, sizeof(h->why), "cannot look up "
+				 TLS_TLSA_PREFIX "%s", h->name);
 			continue;
 		}
 		snprintf(h->why, sizeof(h->why), "not finished");

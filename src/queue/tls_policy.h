@@ -122,7 +122,10 @@ const char *tls_policy_mode_name(enum tls_policy_mode m);
 
 struct tls_policy_host {
 	enum tls_host_state st;
-	char name[256];          /* the MX host: TLSA base domain */
+	char name[256];          /* TLSA base domain: the MX host, or where
+				  * its CNAMEs lead (RFC 7672 §2.2.2) */
+	char alias[256];         /* the MX name, still to try when the
+				  * expanded name has no TLSA; "" */
 	struct tls_dane *dane;   /* TLS_HOST_DANE */
 	size_t n_tlsa;           /* records found (usable or not) */
 	char why[160];           /* TLS_HOST_FAIL: the lookup's failure */
@@ -139,6 +142,7 @@ struct tls_policy {
 	size_t n_hosts;
 	struct tls_policy_host hosts[DNS_MX_HOSTS_MAX];
 	unsigned pending;
+	struct dns *dns;
 	tls_policy_cb cb;
 	void *cb_arg;
 };

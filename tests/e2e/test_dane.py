@@ -84,15 +84,15 @@ def sender(server_factory, dns, anchor_text, **cfg):
 
 
 def dane_setup(dns_server, server_factory, peer_factory, signer,
-               tlsa=None, peer=None, **cfg):
+               tlsa=None, peer=None, zone=ZONE, owner="_25._tcp.mx", **cfg):
     """The peer as mx.dane.test, dane.test signed with a TLSA record for
-    it (tlsa: "3 1 1 HEX"; default: the peer's key)."""
+    it at owner (tlsa: "3 1 1 HEX"; default: the peer's key)."""
     p = peer_factory(**(peer if peer is not None
                         else {"tls": "cert", "cn": MX}))
     if tlsa is None:
         tlsa = "3 1 1 " + spki_sha256(p.cert_path)
-    signed, ds = signer(ZONE.format(
-        ip=p.host, tlsa="_25._tcp.mx IN TLSA %s" % tlsa))
+    signed, ds = signer(zone.format(
+        ip=p.host, tlsa="%s IN TLSA %s" % (owner, tlsa)))
     dns = dns_server()
     dns.load_zone(signed)
     return sender(server_factory, dns, ds, **cfg), p, dns
@@ -297,3 +297,33 @@ def test_dane_ta_chain(dns_server, server_factory, peer_factory, signer,
     d = wait_for(lambda: dane_lines(srv), what="event=dane")[0]
     assert log_field(d, "dane") == "failed", d
     assert peer.transactions() == []
+
+
+CNAME_ZONE = """$ORIGIN dane.test.
+$TTL 60
+@ IN SOA ns.dane.test. hostmaster.dane.test. 1 3600 600 86400 60
+@ IN NS ns.dane.test.
+@ IN MX 10 mx.dane.test.
+mx IN CNAME host.dane.test.
+host IN A {ip}
+ns IN A 127.0.0.1
+{tlsa}
+"""
+
+
+@pytest.mark.parametrize("owner", ["_25._tcp.host", "_25._tcp.mx"])
+def test_mx_alias_tlsa_base(dns_server, server_factory, peer_factory,
+                            signer, owner):
+    """RFC 7672 §2.2.2: an MX name that is a (secure) CNAME: the TLSA
+    records of the name it leads to, else those of the MX name."""
+    srv, peer, _ = dane_setup(dns_server, server_factory, peer_factory,
+                              signer, zone=CNAME_ZONE, owner=owner)
+    base = owner[len("_25._tcp."):] + ".dane.test"
+    r = srv.cli("route", DOMAIN)
+    assert "TLSA _25._tcp.%s: 1 record, 1 usable (dane)" % base \
+        in r.stdout, r.stdout
+    token = unique("alias")
+    submit(srv, ["bob@dane.test"], message(token, to="bob@dane.test"))
+    wait_for(lambda: token in peer_tokens(peer), what="the delivery")
+    line = wait_for(lambda: dane_lines(srv), what="event=dane")[0]
+    assert log_field(line, "dane") == "verified", line
