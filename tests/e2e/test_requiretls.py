@@ -163,3 +163,23 @@ def test_delivered_to_dane_verified_peer(dns_server, server_factory,
     tx = [t for t in peer.transactions() if t.data is not None][0]
     assert tx.params().get("REQUIRETLS") is True, tx.mail_params
     assert dsns(srv) == []
+
+
+def test_kept_with_the_queued_message(dns_server, server_factory):
+    """The requirement is stored with the message (queue_msgs.flags) and
+    shown by `postel queue show`; so is "TLS-Required: No"."""
+    dns = dns_server(mx_zone("peer.test", "127.0.0.1"))
+    srv = server_factory(config=outbound_config(dns, queue_delivery="no"))
+    qid = submit(srv, ["bob@peer.test"],
+                 message(unique("keep"), to="bob@peer.test"),
+                 mail_options=["REQUIRETLS"])
+    qid2 = submit(srv, ["bob@peer.test"], message(
+        unique("keep2"), to="bob@peer.test", extra="TLS-Required: No\r\n"))
+    show = srv.cli("queue", "show", qid)
+    assert show.returncode == 0, show.stderr
+    flags = [l for l in show.stdout.splitlines() if l.startswith("flags:")]
+    assert flags and "REQUIRETLS" in flags[0].split(), show.stdout
+    show = srv.cli("queue", "show", qid2).stdout
+    flags = [l for l in show.splitlines() if l.startswith("flags:")]
+    assert flags and "TLS-REQUIRED-NO" in flags[0].split(), show
+    assert "REQUIRETLS" not in flags[0].split()
