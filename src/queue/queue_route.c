@@ -454,7 +454,9 @@ route_cb(void *arg, const struct dns_mx_result *r)
 
 	d->dq = NULL;
 	route_set(d, r);
-	tls_policy_clear(&d->tls_policy);
+	/* A failed refresh leaves the route as it was, or without a usable
+	 * host: its TLS policy stays with it, so a connection failing over
+	 * meanwhile still gets DANE. */
 	if (d->route_err.code != 0)
 		log_info(NULL, "route", " dest=%s status=%s reason=%s",
 			 log_qs(d->key[0] ? d->key : d->q->relay_host),
