@@ -330,3 +330,47 @@ def test_mx_alias_tlsa_base(dns_server, server_factory, peer_factory,
     wait_for(lambda: token in peer_tokens(peer), what="the delivery")
     line = wait_for(lambda: dane_lines(srv), what="event=dane")[0]
     assert log_field(line, "dane") == "verified", line
+
+
+def test_only_pkix_usages_mean_tls_without_verification(
+        dns_server, server_factory, peer_factory, signer):
+    """RFC 7672 §3.1: PKIX-EE(1) is unusable for SMTP; a TLSA RRset with
+    no usable record still says the server has TLS: required, not
+    verified (§2.2). The peer's self-signed certificate is accepted."""
+    srv, peer, _ = dane_setup(dns_server, server_factory, peer_factory,
+                              signer, tlsa="1 1 1 " + hashlib.sha256(
+                                  b"x").hexdigest())
+    r = srv.cli("route", DOMAIN)
+    assert "TLSA _25._tcp.mx.dane.test: 1 record, none usable" in r.stdout
+    token = unique("pkix")
+    submit(srv, ["bob@dane.test"], message(token, to="bob@dane.test"))
+    wait_for(lambda: token in peer_tokens(peer), what="the delivery")
+    sess = [s for s in peer.sessions if "MAIL" in s.verbs()]
+    assert sess and all(s.tls for s in sess)
+    assert dane_lines(srv) == []
+
+
+def test_mx_host_in_unsigned_zone_is_not_dane(dns_server, server_factory,
+                                              peer_factory, signer):
+    """RFC 7672 §2.2.1: a secure MX answer naming a host whose addresses
+    are not secure (an unsigned zone): no DANE for it, whatever TLSA
+    records that zone has."""
+    peer = peer_factory(tls="cert", cn="mx.plain.test")
+    zone = ZONE.replace("@ IN MX 10 mx.dane.test.",
+                        "@ IN MX 10 mx.plain.test.")
+    signed, ds = signer(zone.format(ip="127.0.0.1", tlsa=""))
+    dns = dns_server({
+        "mx.plain.test": {"A": [peer.host]},
+        "_25._tcp.mx.plain.test": {"TLSA": [
+            (3, 1, 1, hashlib.sha256(b"x").hexdigest())]},
+    })
+    dns.load_zone(signed)
+    srv = sender(server_factory, dns, ds)
+    r = srv.cli("route", DOMAIN)
+    assert "dnssec: MX secure" in r.stdout, r.stdout
+    assert "tls: opportunistic" in r.stdout, r.stdout
+    token = unique("unsignedhost")
+    submit(srv, ["bob@dane.test"], message(token, to="bob@dane.test"))
+    wait_for(lambda: token in peer_tokens(peer), what="the delivery")
+    assert dane_lines(srv) == []
+    assert dns.seen("_25._tcp.mx.plain.test", "TLSA") == 0
