@@ -108,6 +108,17 @@ def dane_lines(srv):
     return log_lines(srv, "dane")
 
 
+def send_over_tls(srv, peer, prefix, to="bob@dane.test"):
+    """Submits a message to `to`, waits for it at the peer and checks that
+    every session that carried mail was over TLS; returns the queue id."""
+    token = unique(prefix)
+    qid = submit(srv, [to], message(token, to=to))
+    wait_for(lambda: token in peer_tokens(peer), what="the delivery")
+    sess = [s for s in peer.sessions if "MAIL" in s.verbs()]
+    assert sess and all(s.tls for s in sess)
+    return qid
+
+
 def send_deferred(srv, prefix, dsn, reason):
     """Submits a message to bob@dane.test and waits for its deferral
     with status dsn and reason in the reply; returns the queue id."""
@@ -131,11 +142,7 @@ def test_matching_tlsa_delivers_over_verified_tls(dns_server,
     assert "tls: dane" in r.stdout
     assert "TLSA _25._tcp.mx.dane.test: 1 record, 1 usable (dane)" \
         in r.stdout
-    token = unique("dane")
-    qid = submit(srv, ["bob@dane.test"], message(token, to="bob@dane.test"))
-    wait_for(lambda: token in peer_tokens(peer), what="the delivery")
-    sess = [s for s in peer.sessions if "MAIL" in s.verbs()]
-    assert sess and all(s.tls for s in sess)
+    qid = send_over_tls(srv, peer, "dane")
     # The sender's log: DANE verified, and the result for TLS-RPT.
     line = wait_for(lambda: dane_lines(srv), what="event=dane")[0]
     assert log_field(line, "dane") == "verified", line
@@ -214,11 +221,7 @@ def test_unsigned_zone_is_opportunistic(dns_server, server_factory,
     r = srv.cli("route", "plain.test")
     assert "dnssec: MX not secure" in r.stdout
     assert "tls: opportunistic" in r.stdout
-    token = unique("plain")
-    submit(srv, ["bob@plain.test"], message(token, to="bob@plain.test"))
-    wait_for(lambda: token in peer_tokens(peer), what="the delivery")
-    sess = [s for s in peer.sessions if "MAIL" in s.verbs()]
-    assert sess and all(s.tls for s in sess)
+    send_over_tls(srv, peer, "plain", to="bob@plain.test")
     assert dane_lines(srv) == []
     assert dns.seen("_25._tcp.mx.plain.test", "TLSA") == 0
 
@@ -342,11 +345,7 @@ def test_only_pkix_usages_mean_tls_without_verification(
                                   b"x").hexdigest())
     r = srv.cli("route", DOMAIN)
     assert "TLSA _25._tcp.mx.dane.test: 1 record, none usable" in r.stdout
-    token = unique("pkix")
-    submit(srv, ["bob@dane.test"], message(token, to="bob@dane.test"))
-    wait_for(lambda: token in peer_tokens(peer), what="the delivery")
-    sess = [s for s in peer.sessions if "MAIL" in s.verbs()]
-    assert sess and all(s.tls for s in sess)
+    send_over_tls(srv, peer, "pkix")
     assert dane_lines(srv) == []
 
 
