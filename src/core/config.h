@@ -140,6 +140,9 @@ struct config {
 	 * required, AUTH with relayhost_auth_file's "user password" line. */
 	char relayhost[256];
 	char relayhost_auth_file[PATH_MAX];
+	/* tls_ca_file: PEM certificates the outbound client trusts besides
+	 * the system store (private CAs, tests); "" none. */
+	char tls_ca_file[PATH_MAX];
 	/* tls_policy = DOMAIN none|may|encrypt|verify, repeatable. */
 	struct config_tls_policy tls_policies[CONFIG_MAX_TLS_POLICIES];
 	size_t n_tls_policies;

@@ -313,6 +313,7 @@ static const struct config_key config_keys[] = {
 	/* Outbound: DNS, queue, SMTP client. */
 	{ "resolver", CONFIG_T_RESOLVER, 0, 0, 0, 0 },
 	KSTR("dnssec_trust_anchor", dnssec_trust_anchor),
+	KSTR("tls_ca_file", tls_ca_file),
 	KTYPE("queue_delivery", CONFIG_T_YESNO, queue_delivery),
 	KTYPE("dkim_sign", CONFIG_T_YESNO, dkim_sign),
 	KTYPE("spf", CONFIG_T_YESNO, spf),

@@ -63,6 +63,7 @@ struct smtp_tx {
 	char from[LIMIT_ADDRESS + 1];
 	bool smtputf8;
 	bool body_8bit;     /* MAIL BODY=8BITMIME (RFC 6152) */
+	bool requiretls;    /* MAIL REQUIRETLS (RFC 8689) */
 	bool seen_8bit;     /* an octet >= 0x80 in the message */
 	enum smtp_ret dsn_ret;               /* RFC 3461 RET */
 	char envid[SMTP_ENVID_MAX + 1];      /* RFC 3461 ENVID, decoded */
