@@ -401,6 +401,7 @@ static const struct http_route http_routes[] = {
 	{ "/.well-known/mta-sts.txt", M_GET, 0, http_mta_sts, "GET, HEAD" },
 	{ HTTP_ACME_PREFIX, M_GET, HTTP_ROUTE_PREFIX, http_acme_challenge,
 	  "GET, HEAD" },
+	{ "/account/password", M_POST, 0, http_account_password, "POST" },
 };
 
 void
