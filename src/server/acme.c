@@ -34,13 +34,38 @@
 #include "server_int.h"
 #include "tls_sni.h"
 
+/* A name the CA could not validate (no DNS record for autoconfig.D, say)
+ * is left out of the next orders for this long, so the other names still
+ * get their certificate; then it is tried again. */
+#define ACME_SKIP_SECONDS 86400
+
 struct acme_thread {
-	struct acme a;
+	struct acme a;          /* first: acme_sleep casts back */
 	pthread_t tid;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool started;
+	char *skipped[ACME_NAMES_MAX];
+	size_t n_skipped;
+	time_t skipped_since;
 };
+
+static bool
+acme_skipped(const struct acme_thread *t, const char *name)
+{
+	for (size_t i = 0; i < t->n_skipped; i++)
+		if (strcmp(t->skipped[i], name) == 0)
+			return true;
+	return false;
+}
+
+static void
+acme_skip_clear(struct acme_thread *t)
+{
+	for (size_t i = 0; i < t->n_skipped; i++)
+		free(t->skipped[i]);
+	t->n_skipped = 0;
+}
 
 static void
 acme_path(const struct config *cfg, const char *name, char *out, size_t cap)
@@ -66,7 +91,7 @@ acme_sleep(struct acme *a, long seconds)
 }
 
 /* The wanted names: the host name, then mta-sts.D and autoconfig.D of
- * every hosted domain (NULL-terminated, malloc'ed; free with
+ * every hosted domain but the skipped ones (NULL-terminated, malloc'ed; free with
  * store_strv_free). NULL with a->why. */
 static char **
 acme_names(struct acme *a, size_t *n_r)
@@ -89,14 +114,16 @@ acme_names(struct acme *a, size_t *n_r)
 		return NULL;
 	}
 	names[n++] = strdup(a->cfg->hostname);
-	for (size_t i = 0; i < nd && n + 2 <= ACME_NAMES_MAX; i++) {
-		char buf[300];
+	for (size_t i = 0; i < nd && n + 2 <= ACME_NAMES_MAX; i++)
+		for (int k = 0; k < 2; k++) {
+			char buf[300];
 
-		snprintf(buf, sizeof(buf), "mta-sts.%s", doms[i]);
-		names[n++] = strdup(buf);
-		snprintf(buf, sizeof(buf), "autoconfig.%s", doms[i]);
-		names[n++] = strdup(buf);
-	}
+			snprintf(buf, sizeof(buf), "%s.%s",
+				 k ? "autoconfig" : "mta-sts", doms[i]);
+			if (!acme_skipped((struct acme_thread *)a, buf) &&
+			    (names[n++] = strdup(buf)) == NULL)
+				break;
+		}
 	store_strv_free(doms);
 	for (size_t i = 0; i < n; i++)
 		if (names[i] == NULL) {
@@ -244,9 +271,10 @@ acme_account_key(struct acme *a)
 	return 0;
 }
 
-/* One check; the seconds until the next. */
-static long
-acme_check(struct acme *a)
+/* One attempt: 1 nothing due, 0 issued and stored (the loop told),
+ * -1 failed (a->why, a->failed_name). */
+static int
+acme_attempt(struct acme *a)
 {
 	size_t n = 0, chain_len = 0;
 	char **names = acme_names(a, &n);
@@ -255,11 +283,13 @@ acme_check(struct acme *a)
 	EVP_PKEY *key = NULL;
 	int rc = -1;
 
+	a->why[0] = '\0';
+	a->failed_name[0] = '\0';
 	if (names == NULL)
 		goto out;
 	due = acme_cert_due(a, names, n);
 	if (due == NULL) {
-		rc = 0;
+		rc = 1;
 		goto out;
 	}
 	log_info(NULL, "acme_order", " reason=%s names=%zu first=%s",
@@ -279,17 +309,48 @@ acme_check(struct acme *a)
 	loop_post(a->srv->loop, acme_reload_cb, a->srv);
 	rc = 0;
 out:
-	if (rc < 0 && !atomic_load(&a->stop))
-		log_error(NULL, "acme_failed", " reason=%s retry=%d kept=old",
-			  log_qs(a->why[0] ? a->why : "out of memory"),
-			  a->cfg->acme_retry_interval);
 	ERR_clear_error();
 	free(chain);
 	EVP_PKEY_free(key);
 	if (names != NULL)
 		store_strv_free(names);
-	return rc == 0 ? a->cfg->acme_check_interval
-		       : a->cfg->acme_retry_interval;
+	return rc;
+}
+
+/* One check; the seconds until the next. A name the CA refuses (other
+ * than the host name) is skipped and the order tried again without it,
+ * at most once per name. */
+static long
+acme_check(struct acme *a)
+{
+	struct acme_thread *t = (struct acme_thread *)a;
+	int rc;
+
+	if (t->n_skipped > 0 &&
+	    time(NULL) - t->skipped_since >= ACME_SKIP_SECONDS)
+		acme_skip_clear(t);
+	while ((rc = acme_attempt(a)) < 0 && !atomic_load(&a->stop) &&
+	       a->failed_name[0] != '\0' &&
+	       strcmp(a->failed_name, a->cfg->hostname) != 0 &&
+	       !acme_skipped(t, a->failed_name) &&
+	       t->n_skipped < ACME_NAMES_MAX) {
+		char *dup = strdup(a->failed_name);
+
+		if (dup == NULL)
+			break;
+		log_warn(NULL, "acme_skip", " name=%s for=%ds reason=%s",
+			 log_qs(dup), ACME_SKIP_SECONDS, log_qs(a->why));
+		if (t->n_skipped == 0)
+			t->skipped_since = time(NULL);
+		t->skipped[t->n_skipped++] = dup;
+	}
+	if (rc >= 0)
+		return a->cfg->acme_check_interval;
+	if (!atomic_load(&a->stop))
+		log_error(NULL, "acme_failed", " reason=%s retry=%d kept=old",
+			  log_qs(a->why[0] ? a->why : "out of memory"),
+			  a->cfg->acme_retry_interval);
+	return a->cfg->acme_retry_interval;
 }
 
 static void *
@@ -298,10 +359,9 @@ acme_main(void *arg)
 	struct acme *a = arg;
 	long wait;
 
-	do {
-		a->why[0] = '\0';
+	do
 		wait = acme_check(a);
-	} while (acme_sleep(a, wait));
+	while (acme_sleep(a, wait));
 	return NULL;
 }
 
@@ -372,6 +432,7 @@ acme_stop(struct acme **ap)
 	if (t->a.curl != NULL)
 		curl_easy_cleanup(t->a.curl);
 	EVP_PKEY_free(t->a.account_key);
+	acme_skip_clear(t);
 	pthread_mutex_destroy(&t->mu);
 	pthread_cond_destroy(&t->cv);
 	free(t);

@@ -210,6 +210,8 @@ acme_authorize(struct acme *a, const char *url)
 					     "error") >= 0)
 					c = json_elem(t, chs, i);
 			acme_authz_error(a, ident, r.body, t, c);
+			snprintf(a->failed_name, sizeof(a->failed_name), "%s",
+				 ident);
 			rc = -1;
 		}
 		acme_resp_fini(&r);

@@ -46,6 +46,9 @@ struct acme {
 	EVP_PKEY *account_key;
 	char thumbprint[64];       /* RFC 7638, base64url */
 	char why[512];             /* the last failure, for the log */
+	/* The name whose authorization the CA found invalid in the last
+	 * attempt ("" when the failure was something else). */
+	char failed_name[256];
 };
 
 /* --- acme_jws.c --- */

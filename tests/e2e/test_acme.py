@@ -162,7 +162,11 @@ def issued(dns_server):
     pebble = Pebble(listen["http"][1], dns, nonce_reject=15)
     srv = None
     try:
-        srv = launch(_acme_config(pebble), listen=listen)
+        # nodns.test is hosted but its mta-sts./autoconfig. names have no
+        # DNS records: the CA cannot validate them, they are skipped and
+        # the other names still get their certificate.
+        srv = launch(_acme_config(pebble), listen=listen,
+                     domains=["example.test", "nodns.test"])
         _issued(srv)
         root = pebble.root_file()
         yield srv, pebble, root
@@ -178,6 +182,9 @@ def test_certificate_obtained_and_served_on_every_tls_port(issued):
     assert issuer_cn(cert).startswith("Pebble Intermediate CA")
     sans = {v for k, v in cert["subjectAltName"] if k == "DNS"}
     assert sans == set(NAMES)
+    skips = srv.wait_log(lambda l: "event=acme_skip" in l, timeout=0)
+    assert {s.split("name=")[1].split()[0] for s in skips} == {
+        "mta-sts.nodns.test", "autoconfig.nodns.test"}, skips
     for proto in ("submissions", "https", "imaps"):
         c, _ = peer_cert(srv, proto, root)
         assert issuer_cn(c).startswith("Pebble Intermediate CA")
