@@ -134,3 +134,48 @@ def test_sighup_loads_a_new_certificate(sni):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def _default_cn(srv):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    host, port = srv.addr("imaps")
+    with socket.create_connection((host, port), timeout=10) as sock:
+        with ctx.wrap_socket(sock) as t:
+            der = t.getpeercert(binary_form=True)
+    pem = ssl.DER_cert_to_PEM_cert(der)
+    r = subprocess.run(["openssl", "x509", "-noout", "-subject", "-ext",
+                        "subjectAltName"], input=pem, capture_output=True,
+                       text=True, check=True)
+    return r.stdout
+
+
+def test_self_signed_default_follows_the_host_name(server_factory):
+    srv = server_factory()
+    assert "CN = mail.test" in _default_cn(srv)
+    srv.stop_checked()
+    # The administrator sets the real host name: the self-signed default
+    # made for the old one is replaced at the next start.
+    srv.config["hostname"] = "mx.renamed.test"
+    srv._write_config()
+    srv.start()
+    out = _default_cn(srv)
+    assert "CN = mx.renamed.test" in out
+    assert "DNS:mx.renamed.test" in out and "DNS:localhost" in out
+    assert served(srv, "imaps", "mx.renamed.test",
+                  srv.cert_path) == "mx.renamed.test"
+
+
+def test_own_certificate_at_the_default_path_is_kept(server_factory):
+    srv = server_factory()
+    srv.stop_checked()
+    # An administrator's own certificate put in DATA_DIR/tls: never
+    # replaced, even when it does not name the host.
+    tls = os.path.join(srv.dir, "tls")
+    os.unlink(os.path.join(tls, "cert.pem"))
+    os.unlink(os.path.join(tls, "key.pem"))
+    make_cert(os.path.join(tls, "cert.pem"), os.path.join(tls, "key.pem"),
+              ["own.test"])
+    srv.start()
+    assert "CN = own.test" in _default_cn(srv)
