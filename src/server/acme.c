@@ -134,6 +134,22 @@ acme_names(struct acme *a, size_t *n_r)
 	return names;
 }
 
+/* Whether DATA_DIR/acme/key.pem is the key of certificate x. */
+static bool
+acme_key_matches(struct acme *a, X509 *x)
+{
+	char path[PATH_MAX + 32], err[256];
+	EVP_PKEY *key;
+	bool ok;
+
+	acme_path(a->cfg, "key.pem", path, sizeof(path));
+	key = acme_key_load(path, false, err, sizeof(err));
+	ok = key != NULL && X509_check_private_key(x, key) == 1;
+	EVP_PKEY_free(key);
+	ERR_clear_error();
+	return ok;
+}
+
 /* NULL when the stored certificate is fine; otherwise why it must be
  * (re)issued. */
 static const char *
@@ -154,6 +170,10 @@ acme_cert_due(struct acme *a, char *const *names, size_t n)
 	ERR_clear_error();
 	if (x == NULL)
 		return "stored certificate unreadable";
+	/* A crash between the two renames of acme_store leaves a new key
+	 * beside the old certificate: issue again. */
+	if (!acme_key_matches(a, x))
+		why = "stored key does not match the certificate";
 	for (size_t i = 0; i < n && why == NULL; i++)
 		if (X509_check_host(x, names[i], 0, 0, NULL) != 1)
 			why = "names changed";

@@ -15,7 +15,9 @@
 #include "../util/json.h"
 #include "acme_int.h"
 
-#define ACME_TOKS 512
+/* Tokens of one reply: an order for ACME_NAMES_MAX names has about 6
+ * per name. */
+#define ACME_TOKS 1024
 
 /* A reply parsed into toks; -1 with a->why when it is not JSON. */
 static int

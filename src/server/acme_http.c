@@ -148,11 +148,11 @@ acme_get(struct acme *a, const char *url, bool head, struct acme_resp *r)
 static void
 acme_problem_type(const struct acme_resp *r, char *out, size_t outcap)
 {
-	struct json_tok t[64];
+	struct json_tok t[256];
 
 	out[0] = '\0';
 	if (r->body == NULL ||
-	    json_parse(r->body, r->len, t, 64) < 1 ||
+	    json_parse(r->body, r->len, t, 256) < 1 ||
 	    json_get_str(r->body, t, 0, "type", out, outcap) < 0)
 		out[0] = '\0';
 }

@@ -224,6 +224,29 @@ def test_restart_serves_the_stored_certificate_at_once(issued):
                             timeout=0)) == 1
 
 
+def test_key_not_matching_after_a_crash_is_repaired(issued):
+    srv, pebble, root = issued
+    _, der = _wait_served(srv, root)
+    srv.stop_checked()
+    # A crash between the two renames: a new key beside the old chain.
+    key = os.path.join(srv.dir, "acme", "key.pem")
+    st = os.stat(key)
+    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-out", key], check=True,
+                   capture_output=True)
+    os.chown(key, st.st_uid, st.st_gid)
+    os.chmod(key, 0o600)
+    srv.start()
+    # Refused at start (logged), the self-signed one serves meanwhile...
+    assert srv.wait_log(lambda l: "event=acme_load" in l)
+    # ... and a new certificate is issued and served.
+    assert srv.wait_log(lambda l: "event=acme_order" in l and
+                        "does not match" in l, timeout=30)
+    _issued(srv, at_least=2)
+    cert, der2 = _wait_served(srv, root, not_der=der)
+    assert issuer_cn(cert).startswith("Pebble Intermediate CA")
+
+
 def test_renewal_replaces_the_certificate_without_restart(dns_server):
     dns = dns_server(_zones())
     listen = _listen()
