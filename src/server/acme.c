@@ -390,17 +390,19 @@ acme_start(struct server *srv, struct acme **ap, char *err, size_t errlen)
 {
 	struct acme_thread *t;
 	char dir[PATH_MAX + 8];
-	bool http = false;
+	bool http = false, https = false;
 
 	*ap = NULL;
 	if (!srv->cfg.acme)
 		return 0;
-	for (size_t i = 0; i < srv->cfg.n_listeners; i++)
-		if (srv->cfg.listeners[i].proto == PROTO_HTTP)
-			http = true;
-	if (!http) {
+	for (size_t i = 0; i < srv->cfg.n_listeners; i++) {
+		http |= srv->cfg.listeners[i].proto == PROTO_HTTP;
+		https |= srv->cfg.listeners[i].proto == PROTO_HTTPS;
+	}
+	if (!http && !https) {
 		snprintf(err, errlen, "acme = yes needs an http listener for "
-			 "the HTTP-01 challenge (listen = http ADDR:80)");
+			 "the HTTP-01 challenge (listen = http ADDR:80), or an "
+			 "https one for TLS-ALPN-01 (port 443)");
 		return -1;
 	}
 	acme_path(&srv->cfg, "", dir, sizeof(dir));
@@ -418,6 +420,8 @@ acme_start(struct server *srv, struct acme **ap, char *err, size_t errlen)
 	}
 	t->a.srv = srv;
 	t->a.cfg = &srv->cfg;
+	/* HTTP-01 when port 80 is ours, else TLS-ALPN-01 on 443. */
+	t->a.alpn = !http;
 	pthread_mutex_init(&t->mu, NULL);
 	pthread_cond_init(&t->cv, NULL);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -430,8 +434,9 @@ acme_start(struct server *srv, struct acme **ap, char *err, size_t errlen)
 		return -1;
 	}
 	t->started = true;
-	log_info(NULL, "acme_start", " directory=%s",
-		 log_qs(srv->cfg.acme_directory));
+	log_info(NULL, "acme_start", " directory=%s challenge=%s",
+		 log_qs(srv->cfg.acme_directory),
+		 t->a.alpn ? "tls-alpn-01" : "http-01");
 	*ap = &t->a;
 	return 0;
 }

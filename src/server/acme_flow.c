@@ -13,6 +13,7 @@
 #include "../core/log.h"
 #include "../core/runtime.h"
 #include "../util/json.h"
+#include <openssl/ssl.h>
 #include "acme_int.h"
 
 /* Tokens of one reply: an order for ACME_NAMES_MAX names has about 6
@@ -145,8 +146,101 @@ acme_authz_error(struct acme *a, const char *ident, const char *body,
 		 ident, type, detail[0] ? ": " : "", detail);
 }
 
-/* RFC 8555 §7.5, §8.3: one authorization; HTTP-01 answered when it is
- * pending. */
+/* The challenge of the type we answer in the authorization reply (token
+ * and url); -1 with a->why when there is none. */
+static int
+acme_authz_pick(struct acme *a, const char *body, const struct json_tok *t,
+		const char *ident, const char *status, char *token,
+		char *churl)
+{
+	const char *want = a->alpn ? "tls-alpn-01" : "http-01";
+	int chs = json_get(body, t, 0, "challenges"), ch = -1;
+
+	for (size_t i = 0; json_elem(t, chs, i) >= 0; i++) {
+		char type[32];
+		int c = json_elem(t, chs, i);
+
+		if (json_get_str(body, t, c, "type", type, sizeof(type)) == 0 &&
+		    strcmp(type, want) == 0)
+			ch = c;
+	}
+	if (strcmp(status, "pending") != 0 || ch < 0 ||
+	    json_get_str(body, t, ch, "token", token,
+			 CHALLENGE_TOKEN_MAX + 1) < 0 ||
+	    !challenge_token_ok(token, strlen(token)) ||
+	    json_get_str(body, t, ch, "url", churl, ACME_URL_MAX) < 0) {
+		snprintf(a->why, sizeof(a->why), "authorization for %s is %s "
+			 "without a usable %s challenge", ident, status, want);
+		return -1;
+	}
+	return 0;
+}
+
+/* Publishes (answer true) or withdraws the answer: the token's key
+ * authorization for the HTTP endpoint (§8.3), or a certificate for the
+ * ClientHello callback (RFC 8737). */
+static int
+acme_answer(struct acme *a, const char *ident, const char *token,
+	    const char *keyauth, bool answer)
+{
+	struct ssl_ctx_st *ctx;
+	int rc;
+
+	if (!answer) {
+		if (a->alpn)
+			challenges_del_alpn(a->srv->challenges, ident);
+		else
+			challenges_del(a->srv->challenges, token);
+		return 0;
+	}
+	if (!a->alpn)
+		return challenges_set(a->srv->challenges, token, keyauth);
+	if ((ctx = acme_alpn_ctx(ident, keyauth)) == NULL)
+		return -1;
+	rc = challenges_set_alpn(a->srv->challenges, ident, ctx);
+	SSL_CTX_free(ctx); /* the table holds its own reference */
+	return rc;
+}
+
+/* §7.5.1: tells the CA to validate, then waits for the authorization's
+ * verdict. 0 valid, -1 with a->why (and a->failed_name when the CA
+ * found it invalid). */
+static int
+acme_authz_validate(struct acme *a, const char *url, const char *churl,
+		    const char *ident)
+{
+	struct acme_resp r;
+	struct json_tok t[ACME_TOKS];
+	char status[32];
+	int rc = -1, chs, c = -1;
+
+	if (acme_post(a, churl, "{}", &r) < 0)
+		return -1;
+	if (r.status != 200) {
+		acme_problem(a, "challenge", &r);
+		acme_resp_fini(&r);
+		return -1;
+	}
+	acme_resp_fini(&r);
+	if (acme_poll(a, url, "authorization", &r, t, status, sizeof(status),
+		      true) < 0)
+		return -1;
+	if (strcmp(status, "valid") == 0) {
+		rc = 0;
+	} else {
+		chs = json_get(r.body, t, 0, "challenges");
+		for (size_t i = 0; json_elem(t, chs, i) >= 0; i++)
+			if (json_get(r.body, t, json_elem(t, chs, i),
+				     "error") >= 0)
+				c = json_elem(t, chs, i);
+		acme_authz_error(a, ident, r.body, t, c);
+		snprintf(a->failed_name, sizeof(a->failed_name), "%s", ident);
+	}
+	acme_resp_fini(&r);
+	return rc;
+}
+
+/* RFC 8555 §7.5: one authorization, answered when it is pending. */
 static int
 acme_authorize(struct acme *a, const char *url)
 {
@@ -155,72 +249,29 @@ acme_authorize(struct acme *a, const char *url)
 	char status[32], token[CHALLENGE_TOKEN_MAX + 1] = "",
 		churl[ACME_URL_MAX], keyauth[CHALLENGE_KEYAUTH_MAX + 1],
 		ident[256] = "?";
-	int chs, ch = -1, rc = -1;
+	int rc;
 
 	if (acme_poll(a, url, "authorization", &r, t, status,
 		      sizeof(status), false) < 0)
 		return -1;
 	(void)json_get_str(r.body, t, json_get(r.body, t, 0, "identifier"),
 			   "value", ident, sizeof(ident));
-	if (strcmp(status, "valid") == 0) {
-		acme_resp_fini(&r);
-		return 0;
-	}
-	chs = json_get(r.body, t, 0, "challenges");
-	for (size_t i = 0; json_elem(t, chs, i) >= 0; i++) {
-		char type[32];
-		int c = json_elem(t, chs, i);
-
-		if (json_get_str(r.body, t, c, "type", type, sizeof(type)) == 0 &&
-		    strcmp(type, "http-01") == 0)
-			ch = c;
-	}
-	if (strcmp(status, "pending") != 0 || ch < 0 ||
-	    json_get_str(r.body, t, ch, "token", token, sizeof(token)) < 0 ||
-	    json_get_str(r.body, t, ch, "url", churl, sizeof(churl)) < 0) {
-		snprintf(a->why, sizeof(a->why), "authorization for %s is %s "
-			 "without an http-01 challenge", ident, status);
-		acme_resp_fini(&r);
-		return -1;
-	}
+	rc = strcmp(status, "valid") == 0 ? 1
+		: acme_authz_pick(a, r.body, t, ident, status, token, churl);
 	acme_resp_fini(&r);
+	if (rc != 0)
+		return rc > 0 ? 0 : -1;
 	/* §8.1: keyAuthorization = token || '.' || thumbprint. */
 	snprintf(keyauth, sizeof(keyauth), "%s.%s", token, a->thumbprint);
-	if (challenges_set(a->srv->challenges, token, keyauth) < 0) {
-		snprintf(a->why, sizeof(a->why), "bad challenge token for %s",
-			 ident);
+	if (acme_answer(a, ident, token, keyauth, true) < 0) {
+		snprintf(a->why, sizeof(a->why), "cannot answer the challenge "
+			 "for %s", ident);
 		return -1;
 	}
-	log_info(NULL, "acme_challenge", " name=%s type=http-01",
-		 log_qs(ident));
-	/* §7.5.1: an empty object tells the server to validate. */
-	if (acme_post(a, churl, "{}", &r) == 0) {
-		if (r.status == 200)
-			rc = 0;
-		else
-			acme_problem(a, "challenge", &r);
-		acme_resp_fini(&r);
-	}
-	if (rc == 0 && acme_poll(a, url, "authorization", &r, t, status,
-				 sizeof(status), true) == 0) {
-		if (strcmp(status, "valid") != 0) {
-			int c = -1;
-
-			chs = json_get(r.body, t, 0, "challenges");
-			for (size_t i = 0; json_elem(t, chs, i) >= 0; i++)
-				if (json_get(r.body, t, json_elem(t, chs, i),
-					     "error") >= 0)
-					c = json_elem(t, chs, i);
-			acme_authz_error(a, ident, r.body, t, c);
-			snprintf(a->failed_name, sizeof(a->failed_name), "%s",
-				 ident);
-			rc = -1;
-		}
-		acme_resp_fini(&r);
-	} else {
-		rc = -1;
-	}
-	challenges_del(a->srv->challenges, token);
+	log_info(NULL, "acme_challenge", " name=%s type=%s", log_qs(ident),
+		 a->alpn ? "tls-alpn-01" : "http-01");
+	rc = acme_authz_validate(a, url, churl, ident);
+	acme_answer(a, ident, token, keyauth, false);
 	return rc;
 }
 

@@ -45,6 +45,7 @@ struct acme {
 	char kid[ACME_URL_MAX];    /* account URL */
 	EVP_PKEY *account_key;
 	char thumbprint[64];       /* RFC 7638, base64url */
+	bool alpn;                 /* tls-alpn-01 (no http listener) */
 	char why[512];             /* the last failure, for the log */
 	/* The name whose authorization the CA found invalid in the last
 	 * attempt ("" when the failure was something else). */
@@ -71,6 +72,11 @@ char *acme_jws(EVP_PKEY *key, const char *kid, const char *nonce,
 /* RFC 8555 §7.4: a DER CSR for names signed by key, base64url;
  * malloc'ed, NULL on failure. */
 char *acme_csr(EVP_PKEY *key, char *const *names, size_t n);
+
+/* RFC 8737: a TLS context that answers the tls-alpn-01 challenge of
+ * name (a self-signed certificate with the acmeIdentifier of keyauth,
+ * ALPN acme-tls/1). NULL on failure. */
+struct ssl_ctx_st *acme_alpn_ctx(const char *name, const char *keyauth);
 
 /* --- acme_http.c --- */
 /* A GET (or HEAD) of url into r (free with acme_resp_fini); -1 with

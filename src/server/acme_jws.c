@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/bn.h>
@@ -14,6 +15,7 @@
 #include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include "../core/safepath.h"
@@ -251,18 +253,13 @@ out:
 	return out;
 }
 
-/* subjectAltName DNS:a,DNS:b,... on the request. */
-static int
-acme_csr_san(X509_REQ *req, char *const *names, size_t n)
+/* subjectAltName's names: DNS:a, DNS:b, ...; NULL when out of memory. */
+static GENERAL_NAMES *
+acme_gens(char *const *names, size_t n)
 {
-	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
 	GENERAL_NAMES *gens = GENERAL_NAMES_new();
-	X509_EXTENSION *ext = NULL;
-	int rc = -1;
 
-	if (exts == NULL || gens == NULL)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; gens != NULL && i < n; i++) {
 		GENERAL_NAME *g = GENERAL_NAME_new();
 		ASN1_IA5STRING *s = ASN1_IA5STRING_new();
 
@@ -270,14 +267,30 @@ acme_csr_san(X509_REQ *req, char *const *names, size_t n)
 		    ASN1_STRING_set(s, names[i], (int)strlen(names[i])) != 1) {
 			GENERAL_NAME_free(g);
 			ASN1_IA5STRING_free(s);
-			goto out;
+			GENERAL_NAMES_free(gens);
+			return NULL;
 		}
 		GENERAL_NAME_set0_value(g, GEN_DNS, s);
 		if (sk_GENERAL_NAME_push(gens, g) <= 0) {
 			GENERAL_NAME_free(g);
-			goto out;
+			GENERAL_NAMES_free(gens);
+			return NULL;
 		}
 	}
+	return gens;
+}
+
+/* subjectAltName on the request. */
+static int
+acme_csr_san(X509_REQ *req, char *const *names, size_t n)
+{
+	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+	GENERAL_NAMES *gens = acme_gens(names, n);
+	X509_EXTENSION *ext = NULL;
+	int rc = -1;
+
+	if (exts == NULL || gens == NULL)
+		goto out;
 	ext = X509V3_EXT_i2d(NID_subject_alt_name, 0, gens);
 	if (ext != NULL && sk_X509_EXTENSION_push(exts, ext) > 0) {
 		ext = NULL;
@@ -326,4 +339,114 @@ out:
 	X509_REQ_free(req);
 	ERR_clear_error();
 	return out;
+}
+
+/* RFC 8737 §6.2: the id-pe-acmeIdentifier extension, critical, whose
+ * value is the DER OCTET STRING of SHA-256(keyAuthorization). */
+static int
+acme_alpn_ext(X509 *x, const char *keyauth)
+{
+	unsigned char der[2 + 32];
+	unsigned int mdlen = 0;
+	ASN1_OBJECT *obj = OBJ_txt2obj("1.3.6.1.5.5.7.1.31", 1);
+	ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+	X509_EXTENSION *ext = NULL;
+	int rc = -1;
+
+	der[0] = 0x04; /* OCTET STRING */
+	der[1] = 32;
+	if (obj != NULL && os != NULL &&
+	    EVP_Digest(keyauth, strlen(keyauth), der + 2, &mdlen,
+		       EVP_sha256(), NULL) == 1 && mdlen == 32 &&
+	    ASN1_OCTET_STRING_set(os, der, sizeof(der)) == 1 &&
+	    (ext = X509_EXTENSION_create_by_OBJ(NULL, obj, 1, os)) != NULL &&
+	    X509_add_ext(x, ext, -1) == 1)
+		rc = 0;
+	X509_EXTENSION_free(ext);
+	ASN1_OCTET_STRING_free(os);
+	ASN1_OBJECT_free(obj);
+	return rc;
+}
+
+/* RFC 8737 §3: the server answers a ClientHello offering only
+ * "acme-tls/1" by selecting it. */
+static int
+acme_alpn_select_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+		    const unsigned char *in, unsigned int inlen, void *arg)
+{
+	static const unsigned char proto[] = "\x0a" "acme-tls/1";
+	unsigned char *sel = NULL;
+
+	if (SSL_select_next_proto(&sel, outlen, proto, sizeof(proto) - 1, in,
+				  inlen) != OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_ALERT_FATAL;
+	*out = sel;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+/* The challenge context must not be switched again by the default
+ * context's SNI callback (OpenSSL falls back to it when this one has
+ * none). */
+static int
+acme_alpn_name_cb(SSL *ssl, int *al, void *arg)
+{
+	return SSL_TLSEXT_ERR_OK;
+}
+
+/* The self-signed certificate of a tls-alpn-01 challenge for name. */
+static X509 *
+acme_alpn_cert(EVP_PKEY *key, char *name, const char *keyauth)
+{
+	X509 *x = X509_new();
+	GENERAL_NAMES *gens = acme_gens(&name, 1);
+	bool ok = x != NULL && gens != NULL;
+
+	ok = ok && X509_set_version(x, 2) == 1 &&
+	     ASN1_INTEGER_set(X509_get_serialNumber(x), (long)time(NULL)) == 1 &&
+	     X509_gmtime_adj(X509_getm_notBefore(x), -3600) != NULL &&
+	     X509_gmtime_adj(X509_getm_notAfter(x), 7 * 86400) != NULL &&
+	     X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN",
+					MBSTRING_UTF8,
+					(const unsigned char *)name, -1, -1,
+					0) == 1 &&
+	     X509_set_issuer_name(x, X509_get_subject_name(x)) == 1 &&
+	     X509_set_pubkey(x, key) == 1 &&
+	     X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0, 0) == 1 &&
+	     acme_alpn_ext(x, keyauth) == 0 && X509_sign(x, key, EVP_sha256()) > 0;
+	GENERAL_NAMES_free(gens);
+	if (!ok) {
+		X509_free(x);
+		return NULL;
+	}
+	return x;
+}
+
+SSL_CTX *
+acme_alpn_ctx(const char *name, const char *keyauth)
+{
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	char n[256];
+	X509 *x = NULL;
+	SSL_CTX *ctx = NULL;
+
+	snprintf(n, sizeof(n), "%s", name);
+	if (key != NULL && (x = acme_alpn_cert(key, n, keyauth)) != NULL &&
+	    (ctx = SSL_CTX_new(TLS_server_method())) != NULL) {
+		/* RFC 8737 §4: TLS 1.2 or later. */
+		if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+		    SSL_CTX_use_certificate(ctx, x) != 1 ||
+		    SSL_CTX_use_PrivateKey(ctx, key) != 1) {
+			SSL_CTX_free(ctx);
+			ctx = NULL;
+		} else {
+			SSL_CTX_set_alpn_select_cb(ctx, acme_alpn_select_cb,
+						   NULL);
+			SSL_CTX_set_tlsext_servername_callback(
+				ctx, acme_alpn_name_cb);
+		}
+	}
+	X509_free(x);
+	EVP_PKEY_free(key);
+	ERR_clear_error();
+	return ctx;
 }

@@ -18,6 +18,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "../core/challenge.h"
 #include "../core/runtime.h"
 #include "../core/safepath.h"
 #include "../core/tls.h"
@@ -76,6 +77,35 @@ tls_sni_cb(SSL *ssl, int *alert, void *arg)
 			break;
 		}
 	return SSL_TLSEXT_ERR_OK;
+}
+
+/* RFC 8737 §3: a ClientHello that offers ALPN "acme-tls/1" for a name
+ * the ACME client is validating gets the challenge certificate; every
+ * other one goes on as usual (no lock taken when none is published). */
+static int
+tls_sni_hello_cb(SSL *ssl, int *al, void *arg)
+{
+	struct server *srv = arg;
+	const unsigned char *p;
+	const char *name;
+	size_t len, nlen;
+	SSL_CTX *ctx;
+
+	if (srv->challenges == NULL ||
+	    SSL_client_hello_get0_ext(ssl,
+				      TLSEXT_TYPE_application_layer_protocol_negotiation,
+				      &p, &len) != 1 ||
+	    !challenge_alpn_acme(p, len) ||
+	    SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &p,
+				      &len) != 1 ||
+	    !challenge_sni_name(p, len, &name, &nlen))
+		return SSL_CLIENT_HELLO_SUCCESS;
+	ctx = challenges_get_alpn(srv->challenges, name, nlen);
+	if (ctx != NULL) {
+		SSL_set_SSL_CTX(ssl, ctx);
+		SSL_CTX_free(ctx);
+	}
+	return SSL_CLIENT_HELLO_SUCCESS;
 }
 
 SSL_CTX *
@@ -167,6 +197,9 @@ tls_sni_attach(SSL_CTX *ctx, struct server *srv, char *err, size_t errlen)
 	size_t nn = 0;
 	int rc = 0;
 
+	/* acme = yes: the TLS-ALPN-01 answers (core/challenge.h). */
+	if (srv->cfg.acme)
+		SSL_CTX_set_client_hello_cb(ctx, tls_sni_hello_cb, srv);
 	if (dir[0] == '\0')
 		return 0;
 	pthread_once(&tls_sni_once, tls_sni_index_init);

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.skipif(not os.access(PEBBLE, os.X_OK),
 class Pebble:
     """pebble on loopback with its own self-signed HTTPS certificate."""
 
-    def __init__(self, http_port, dns, nonce_reject=0):
+    def __init__(self, http_port, dns, nonce_reject=0, tls_port=None):
         self.dir = tempfile.mkdtemp(prefix="pebble-")
         os.chmod(self.dir, 0o755)
         self.port, self.mgmt = free_ports(2)
@@ -50,7 +50,8 @@ class Pebble:
                 "listenAddress": "127.0.0.1:%d" % self.port,
                 "managementListenAddress": "127.0.0.1:%d" % self.mgmt,
                 "certificate": self.cert, "privateKey": key,
-                "httpPort": http_port, "tlsPort": free_ports(1)[0],
+                "httpPort": http_port,
+                "tlsPort": tls_port or free_ports(1)[0],
                 "ocspResponderURL": "",
                 "externalAccountBindingRequired": False}}, f)
         env = dict(os.environ, PEBBLE_VA_NOSLEEP="1",
@@ -298,6 +299,43 @@ def test_refusing_ca_keeps_the_old_certificate_and_logs_why(dns_server):
         # ... and retried after acme_retry_interval.
         assert len(srv.wait_log(lambda l: "event=acme_failed" in l,
                                 timeout=30, at_least=2)) >= 2
+    finally:
+        if srv is not None:
+            finish(srv)
+        pebble.stop()
+
+
+def test_tls_alpn_01_on_the_https_port_alone(dns_server):
+    """No http listener (port 80 not ours): the challenge is answered on
+    the https port with ALPN acme-tls/1 (RFC 8737)."""
+    dns = dns_server(_zones())
+    protos = PROTOS + ("https",)
+    listen = {p: ("127.0.0.1", port)
+              for p, port in zip(protos, free_ports(len(protos)))}
+    # pebble's HTTP-01 port answers nothing: only TLS-ALPN-01 can work.
+    pebble = Pebble(free_ports(1)[0], dns, tls_port=listen["https"][1])
+    srv = None
+    try:
+        srv = launch(_acme_config(pebble), listen=listen)
+        assert srv.wait_log(lambda l: "event=acme_start" in l and
+                            "challenge=tls-alpn-01" in l)
+        _issued(srv)
+        assert srv.wait_log(lambda l: "event=acme_challenge" in l and
+                            "type=tls-alpn-01" in l)
+        root = pebble.root_file()
+        cert, _ = _wait_served(srv, root)
+        assert issuer_cn(cert).startswith("Pebble Intermediate CA")
+        c, _ = peer_cert(srv, "https", root, name="autoconfig.example.test")
+        assert issuer_cn(c).startswith("Pebble Intermediate CA")
+        # A client offering acme-tls/1 now gets the real certificate: the
+        # challenge answers are withdrawn after validation.
+        ctx = ssl.create_default_context(cafile=root)
+        ctx.set_alpn_protocols(["acme-tls/1"])
+        host, port = srv.addr("https")
+        with socket.create_connection((host, port), timeout=10) as sock:
+            with ctx.wrap_socket(sock, server_hostname="mail.test") as t:
+                assert t.selected_alpn_protocol() is None
+        srv.check_alive()
     finally:
         if srv is not None:
             finish(srv)

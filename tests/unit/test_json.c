@@ -1,8 +1,7 @@
 /*
  * Unit tests for the JSON reader (src/util/json.h): ACME replies as
  * RFC 8555 §7 shows them, escapes, refusals, limits; the base64url and
- * JWS helpers of the ACME client (RFC 7638's thumbprint example) and the
- * HTTP-01 challenge table.
+ * JWS helpers of the ACME client.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,7 +13,6 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 
-#include "core/challenge.h"
 #include "server/acme_int.h"
 #include "util/json.h"
 
@@ -169,27 +167,6 @@ test_jws(void **state)
 	EVP_PKEY_free(key);
 }
 
-static void
-test_challenges(void **state)
-{
-	struct challenges *c = challenges_new();
-	char out[CHALLENGE_KEYAUTH_MAX + 1];
-
-	(void)state;
-	assert_non_null(c);
-	assert_int_equal(challenges_set(c, "tok_1-A", "tok_1-A.thumb"), 0);
-	assert_true(challenges_get(c, "tok_1-Axyz", 7, out, sizeof(out)));
-	assert_string_equal(out, "tok_1-A.thumb");
-	assert_false(challenges_get(c, "tok_1", 5, out, sizeof(out)));
-	assert_false(challenges_get(c, "../etc", 6, out, sizeof(out)));
-	assert_int_equal(challenges_set(c, "bad/token", "x"), -1);
-	challenges_del(c, "tok_1-A");
-	assert_false(challenges_get(c, "tok_1-A", 7, out, sizeof(out)));
-	assert_false(challenges_get(NULL, "tok_1-A", 7, out, sizeof(out)));
-	challenges_free(&c);
-	assert_null(c);
-}
-
 int
 main(void)
 {
@@ -200,7 +177,6 @@ main(void)
 		cmocka_unit_test(test_quote),
 		cmocka_unit_test(test_b64url),
 		cmocka_unit_test(test_jws),
-		cmocka_unit_test(test_challenges),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
