@@ -205,12 +205,20 @@ def test_certificate_obtained_and_served_on_every_tls_port(issued):
          "-verify_return_error", "-brief"],
         input="", capture_output=True, text=True, timeout=20)
     assert "Verification: OK" in r.stderr, r.stderr
-    # The challenge answers are withdrawn once validated.
-    out = subprocess.run(
-        ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
-         "http://127.0.0.1:%d/.well-known/acme-challenge/abc" %
-         srv.ports["http"]], capture_output=True, text=True, timeout=20)
-    assert out.stdout == "404"
+    # The challenge answers are withdrawn once validated; nothing else
+    # under the prefix is served.
+    for path, method, code in (
+            ("/.well-known/acme-challenge/abc", "GET", "404"),
+            ("/.well-known/acme-challenge/", "GET", "404"),
+            ("/.well-known/acme-challenge/..%2fpostel.conf", "GET", "404"),
+            ("/.well-known/acme-challenge/../../postel.conf", "GET", "404"),
+            ("/.well-known/acme-challenge/abc", "POST", "405")):
+        out = subprocess.run(
+            ["curl", "-s", "--path-as-is", "-o", "/dev/null", "-w",
+             "%{http_code}"] + (["--data", "x"] if method == "POST" else [])
+            + ["http://127.0.0.1:%d%s" % (srv.ports["http"], path)],
+            capture_output=True, text=True, timeout=20)
+        assert out.stdout == code, (path, method, out.stdout)
 
 
 def test_restart_serves_the_stored_certificate_at_once(issued):

@@ -12,6 +12,10 @@
 #include <cmocka.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/ecdsa.h>
+#include <openssl/rsa.h>
+#include <stdbool.h>
+#include <stdio.h>
 
 #include "server/acme_int.h"
 #include "util/json.h"
@@ -133,6 +137,95 @@ test_b64url(void **state)
 
 /* A JWS made by acme_jws verifies with the key and carries the fields
  * RFC 8555 §6.2 asks for. */
+/* base64url → bytes (test helper). */
+static size_t
+b64url_dec(const char *in, unsigned char *out, size_t cap)
+{
+	char buf[2048];
+	size_t n = strlen(in), o = 0;
+
+	for (size_t i = 0; i < n; i++)
+		buf[i] = in[i] == '-' ? '+' : in[i] == '_' ? '/' : in[i];
+	while (n % 4)
+		buf[n++] = '=';
+	buf[n] = '\0';
+	o = (size_t)EVP_DecodeBlock(out, (unsigned char *)buf, (int)n);
+	while (n > 0 && buf[--n] == '=')
+		o--;
+	assert_true(o <= cap);
+	return o;
+}
+
+/* The JWS signature over protected.payload verifies with key (ES256's
+ * r||s turned back into DER for OpenSSL). */
+static void
+jws_verify(EVP_PKEY *key, const char *jws, bool ec)
+{
+	struct json_tok t[16];
+	char prot[2048], pay[512], sig64[1024], input[4096];
+	unsigned char sig[600], der[128];
+	size_t slen;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	const unsigned char *sp = sig;
+
+	assert_int_equal(json_parse(jws, strlen(jws), t, 16), 7);
+	assert_int_equal(json_get_str(jws, t, 0, "protected", prot,
+				      sizeof(prot)), 0);
+	assert_int_equal(json_get_str(jws, t, 0, "payload", pay, sizeof(pay)),
+			 0);
+	assert_int_equal(json_get_str(jws, t, 0, "signature", sig64,
+				      sizeof(sig64)), 0);
+	snprintf(input, sizeof(input), "%s.%s", prot, pay);
+	slen = b64url_dec(sig64, sig, sizeof(sig));
+	if (ec) {
+		ECDSA_SIG *es = ECDSA_SIG_new();
+		unsigned char *dp = der;
+
+		assert_int_equal(slen, 64);
+		ECDSA_SIG_set0(es, BN_bin2bn(sig, 32, NULL),
+			       BN_bin2bn(sig + 32, 32, NULL));
+		slen = (size_t)i2d_ECDSA_SIG(es, &dp);
+		ECDSA_SIG_free(es);
+		sp = der;
+	}
+	assert_int_equal(EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL,
+					      key), 1);
+	assert_int_equal(EVP_DigestVerify(md, sp, slen,
+					  (const unsigned char *)input,
+					  strlen(input)), 1);
+	EVP_MD_CTX_free(md);
+}
+
+static void
+test_jws_rsa(void **state)
+{
+	static const char head[] = "{\"e\":\"AQAB\",\"kty\":\"RSA\",\"n\":\"";
+	EVP_PKEY *key = EVP_RSA_gen(2048);
+	char jwk[1600], *jws;
+	unsigned char hdr[1024];
+	struct json_tok t[16];
+	char prot[1400];
+	size_t n;
+
+	(void)state;
+	assert_non_null(key);
+	assert_int_equal(acme_jwk(key, jwk, sizeof(jwk)), 0);
+	/* RFC 7638 §3.2: e, kty, n in that order. */
+	assert_int_equal(strncmp(jwk, head, sizeof(head) - 1), 0);
+	jws = acme_jws(key, NULL, "n1", "https://ca/new-acct", "{}");
+	assert_non_null(jws);
+	jws_verify(key, jws, false);
+	assert_int_equal(json_parse(jws, strlen(jws), t, 16), 7);
+	assert_int_equal(json_get_str(jws, t, 0, "protected", prot,
+				      sizeof(prot)), 0);
+	n = b64url_dec(prot, hdr, sizeof(hdr) - 1);
+	hdr[n] = '\0';
+	assert_non_null(strstr((char *)hdr, "\"alg\":\"RS256\""));
+	assert_non_null(strstr((char *)hdr, jwk));
+	free(jws);
+	EVP_PKEY_free(key);
+}
+
 static void
 test_jws(void **state)
 {
@@ -156,6 +249,7 @@ test_jws(void **state)
 	assert_int_equal(json_get_str(jws, t, 0, "payload", hdr, sizeof(hdr)),
 			 0);
 	assert_string_equal(hdr, "e30");
+	jws_verify(key, jws, true);
 	free(jws);
 	jws = acme_jws(key, "https://ca/acct/1", "n2", "https://ca/x", "");
 	assert_non_null(jws);
@@ -163,6 +257,7 @@ test_jws(void **state)
 	assert_int_equal(json_get_str(jws, t, 0, "payload", hdr, sizeof(hdr)),
 			 0);
 	assert_string_equal(hdr, "");
+	jws_verify(key, jws, true);
 	free(jws);
 	EVP_PKEY_free(key);
 }
@@ -177,6 +272,7 @@ main(void)
 		cmocka_unit_test(test_quote),
 		cmocka_unit_test(test_b64url),
 		cmocka_unit_test(test_jws),
+		cmocka_unit_test(test_jws_rsa),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
