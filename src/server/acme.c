@@ -30,6 +30,7 @@
 #include "../core/safepath.h"
 #include "../core/tls.h"
 #include "../store/store.h"
+#include "../util/str.h"
 #include "acme_int.h"
 #include "server_int.h"
 #include "tls_sni.h"
@@ -113,7 +114,10 @@ acme_names(struct acme *a, size_t *n_r)
 		store_strv_free(doms);
 		return NULL;
 	}
-	names[n++] = strdup(a->cfg->hostname);
+	/* Identifiers in lower case: a CA compares them so (RFC 8555 §7.1.4
+	 * asks for no particular case, Let's Encrypt refuses upper case). */
+	if ((names[n++] = strdup(a->cfg->hostname)) != NULL)
+		str_lower(names[0]);
 	for (size_t i = 0; i < nd && n + 2 <= ACME_NAMES_MAX; i++)
 		for (int k = 0; k < 2; k++) {
 			char buf[300];

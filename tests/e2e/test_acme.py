@@ -89,6 +89,8 @@ class Pebble:
         return path
 
     def stop(self):
+        if self.proc.poll() is not None:
+            return
         self.proc.terminate()
         try:
             self.proc.wait(10)
@@ -275,6 +277,20 @@ def test_renewal_replaces_the_certificate_without_restart(dns_server):
         assert second != first
         assert issuer_cn(cert).startswith("Pebble Intermediate CA")
         assert srv.proc.pid == pid
+        # The CA goes away while a renewal is due: the failure is logged
+        # and the ACME certificate in use stays.
+        root = shutil.copy(root, os.path.join(srv.dir, "pebble-root.pem"))
+        pebble.stop()
+        lines = srv.wait_log(lambda l: "event=acme_failed" in l, timeout=30)
+        assert lines and "kept=old" in lines[0], srv.stderr_tail()
+        _, still = peer_cert(srv, "imaps", root)
+        issued_count = len(srv.wait_log(lambda l: "event=acme_issued" in l,
+                                        timeout=0))
+        time.sleep(1)
+        _, again = peer_cert(srv, "imaps", root)
+        assert again == still
+        assert len(srv.wait_log(lambda l: "event=acme_issued" in l,
+                                timeout=0)) == issued_count
         srv.check_alive()
     finally:
         if srv is not None:
