@@ -114,8 +114,8 @@ acme_names(struct acme *a, size_t *n_r)
 		store_strv_free(doms);
 		return NULL;
 	}
-	/* Identifiers in lower case: a CA compares them so (RFC 8555 §7.1.4
-	 * asks for no particular case, Let's Encrypt refuses upper case). */
+	/* Identifiers in lower case, as CAs compare and expect them (DNS
+	 * names are case-insensitive; RFC 8555 §7.1.4 leaves it open). */
 	if ((names[n++] = strdup(a->cfg->hostname)) != NULL)
 		str_lower(names[0]);
 	for (size_t i = 0; i < nd && n + 2 <= ACME_NAMES_MAX; i++)

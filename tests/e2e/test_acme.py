@@ -199,6 +199,15 @@ def test_certificate_obtained_and_served_on_every_tls_port(issued):
     for name in ("account.key", "key.pem", "cert.pem"):
         st = os.stat(os.path.join(srv.dir, "acme", name))
         assert st.st_mode & 0o777 == 0o600, name
+    # /metrics tells when the certificate in use expires.
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics"
+                                % srv.ports["http"], timeout=10) as r:
+        metrics = r.read().decode()
+    line = [l for l in metrics.splitlines() if l.startswith(
+        "postel_tls_certificate_expiry_timestamp_seconds ")]
+    assert line, metrics
+    assert int(line[0].split()[1]) == int(
+        ssl.cert_time_to_seconds(cert["notAfter"]))
     # openssl s_client, an independent client, sees the same issuer.
     host, port = srv.addr("submissions")
     r = subprocess.run(
