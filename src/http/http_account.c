@@ -184,6 +184,11 @@ http_account_password(struct http_session *s)
 		http_respond_status(s, 404);
 		return;
 	}
+	if (s->req.method != HTTP_METHOD_POST) {
+		http_respond(s, 405, "text/plain; charset=utf-8",
+			     "405 Method Not Allowed\r\n", 24, "Allow: POST\r\n");
+		return;
+	}
 	if (!conn_is_tls(s->base.conn)) {
 		http_account_text(s, 403, "403 use https: no password over an "
 				  "unencrypted connection\r\n");

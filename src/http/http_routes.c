@@ -401,7 +401,10 @@ static const struct http_route http_routes[] = {
 	{ "/.well-known/mta-sts.txt", M_GET, 0, http_mta_sts, "GET, HEAD" },
 	{ HTTP_ACME_PREFIX, M_GET, HTTP_ROUTE_PREFIX, http_acme_challenge,
 	  "GET, HEAD" },
-	{ "/account/password", M_POST, 0, http_account_password, "POST" },
+	/* Every method reaches the handler: when the feature is off the
+	 * path does not exist (404), whatever the method. */
+	{ "/account/password", M_GET | M_POST, 0, http_account_password,
+	  "POST" },
 };
 
 void

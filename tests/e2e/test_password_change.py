@@ -121,4 +121,10 @@ def test_off_by_default(server_factory):
     srv = server_factory(users={USER: OLD}, listen=_listen())
     code, _ = change(srv, USER, OLD, "long-enough-1")
     assert code == 404
+    r = subprocess.run(
+        ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
+         "--cacert", srv.cert_path,
+         "https://127.0.0.1:%d/account/password" % srv.ports["https"]],
+        capture_output=True, text=True, timeout=30)
+    assert r.stdout == "404"
     assert imap_login(srv, USER, OLD)
