@@ -40,7 +40,8 @@ struct server {
 	struct throttle *auth_throttle; /* failed logins; loop thread only */
 	struct commit *commit;
 	struct ssl_ctx_st *tls_ctx; /* replaced on SIGHUP and by ACME */
-	/* ACME HTTP-01 answers (core/challenge.h); NULL when acme = no. */
+	/* ACME challenge answers, HTTP-01 and TLS-ALPN-01 (core/challenge.h);
+	 * NULL when acme = no. */
 	struct challenges *challenges;
 	struct runtime_reg *reg;    /* connections, locks, counters, watches */
 	struct server_priv *priv;   /* top layer's: listeners, signals */
