@@ -245,6 +245,7 @@ tls_self_signed_stale(int dirfd, const char *hostname)
 	int fd = openat(dirfd, "cert.pem", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
 	bool stale = false;
+	char cn[256];
 	FILE *f;
 	X509 *x = NULL;
 
@@ -257,9 +258,15 @@ tls_self_signed_stale(int dirfd, const char *hostname)
 	}
 	x = PEM_read_X509(f, NULL, NULL, NULL);
 	fclose(f);
+	/* The CN is the host name it was made for, exactly: a name
+	 * X509_check_host would not match (a trailing dot) never makes a new
+	 * pair at every start. */
 	if (x != NULL && X509_check_issued(x, x) == X509_V_OK &&
 	    X509_check_host(x, "localhost", 0, 0, NULL) == 1 &&
 	    X509_check_ip_asc(x, "127.0.0.1", 0) == 1 &&
+	    X509_NAME_get_text_by_NID(X509_get_subject_name(x),
+				      NID_commonName, cn, sizeof(cn)) > 0 &&
+	    strcmp(cn, hostname) != 0 &&
 	    X509_check_host(x, hostname, 0, 0, NULL) != 1)
 		stale = true;
 	X509_free(x);
