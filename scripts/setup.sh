@@ -14,6 +14,7 @@ PKGS=(
 	python3-spf python3-yaml
 	fail2ban systemd groff-base man-db mandoc
 	curl prometheus
+	libcurl4-openssl-dev pebble
 )
 
 missing=()

@@ -114,6 +114,11 @@ config_defaults(struct config *cfg, bool as_root)
 		 sizeof(cfg->metrics_allow));
 	cfg->mta_sts_mode = CONFIG_STS_TESTING;
 	cfg->mta_sts_max_age = CONFIG_MTA_STS_MAX_AGE_DEFAULT;
+	str_lcpy(cfg->acme_directory, CONFIG_ACME_DIRECTORY_DEFAULT,
+		 sizeof(cfg->acme_directory));
+	cfg->acme_renew_before = CONFIG_ACME_RENEW_BEFORE_DEFAULT;
+	cfg->acme_check_interval = CONFIG_ACME_CHECK_INTERVAL_DEFAULT;
+	cfg->acme_retry_interval = CONFIG_ACME_RETRY_INTERVAL_DEFAULT;
 }
 
 void
@@ -339,6 +344,16 @@ static const struct config_key config_keys[] = {
 	KTYPE("mta_sts_mode", CONFIG_T_STSMODE, mta_sts_mode),
 	KINT("mta_sts_max_age", 0, 31557600, mta_sts_max_age),
 	KSTR("mta_sts_mx", mta_sts_mx),
+	/* Certificates: ACME, SNI; self-service passwords. */
+	KTYPE("acme", CONFIG_T_YESNO, acme),
+	KSTR("acme_directory", acme_directory),
+	KSTR("acme_email", acme_email),
+	KSTR("acme_ca_file", acme_ca_file),
+	KINT("acme_renew_before", 0, 20 * 31557600, acme_renew_before),
+	KINT("acme_check_interval", 1, 7 * 86400, acme_check_interval),
+	KINT("acme_retry_interval", 1, 7 * 86400, acme_retry_interval),
+	KSTR("tls_sni_dir", tls_sni_dir),
+	KTYPE("user_password_change", CONFIG_T_YESNO, user_password_change),
 };
 
 #undef F
