@@ -64,9 +64,12 @@ authres_header(struct buf *out, const char *authserv_id,
 		rc |= buf_printf(out, "\r\n\t%s=%s", it->method, it->result);
 		if (it->reason != NULL)
 			rc |= buf_printf(out, " (%s)", it->reason);
-		if (it->prop != NULL && it->value != NULL) {
-			rc |= buf_printf(out, " %s=", it->prop);
-			rc |= append_value(out, it->value);
+		for (size_t k = 0; k < AUTHRES_PROPS_MAX &&
+				   it->props[k].name != NULL; k++) {
+			if (it->props[k].value == NULL)
+				continue;
+			rc |= buf_printf(out, " %s=", it->props[k].name);
+			rc |= append_value(out, it->props[k].value);
 		}
 		if (i + 1 < n)
 			rc |= buf_append(out, ";", 1);

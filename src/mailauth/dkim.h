@@ -195,6 +195,15 @@ struct dkim_verify;
 struct dkim_verify *dkim_verify_new(const char *msg, size_t len,
 				    time_t now);
 void dkim_verify_free(struct dkim_verify **vp);
+/* The same in steps, for a message that arrives in pieces (the SMTP
+ * server): _begin with the header section (up to and including its
+ * empty line; it must stay valid until dkim_verify_free), _body with
+ * each piece of the body in order, _end once it is complete; then the
+ * keys as below. dkim_verify_new is the three at once. */
+struct dkim_verify *dkim_verify_begin(const char *hdr, size_t len,
+				      time_t now);
+void dkim_verify_body(struct dkim_verify *v, const void *p, size_t n);
+void dkim_verify_end(struct dkim_verify *v);
 size_t dkim_verify_count(const struct dkim_verify *v);
 /* The TXT name to look up for signature i ("sel._domainkey.dom"), or
  * NULL when no lookup is needed (its result is already known). */
