@@ -293,7 +293,7 @@ mailauth_finish(struct smtp_session *s)
 {
 	struct smtp_mailauth *a = s->tx->auth;
 	smtp_mailauth_cont_fn cont = a->cont;
-	struct authres_item items[SMTP_AR_ITEMS];
+	struct authres_item items[SMTP_AR_ITEMS] = { 0 };
 	struct buf ar;
 	uint64_t head = s->tx->received_len;
 	int rc = 0;
