@@ -123,6 +123,18 @@ dmarc_decide(const struct dmarc_record *rec, const char *from,
 		v->result = DMARC_RESULT_PASS;
 		return;
 	}
+	/* An aligned identifier that could not be checked now (its key or
+	 * SPF record lookup failed) might pass later: not a failure. */
+	for (size_t i = 0; i < n_dkim && !v->temp; i++)
+		v->temp = dkim[i].temp && dmarc_aligned(dkim[i].domain, from,
+							 rec->adkim_strict);
+	if (spf != NULL && spf->temp &&
+	    dmarc_aligned(spf->domain, from, rec->aspf_strict))
+		v->temp = true;
+	if (v->temp) {
+		v->result = DMARC_RESULT_TEMPERROR;
+		return;
+	}
 	v->result = DMARC_RESULT_FAIL;
 	v->action = v->policy;
 	/* §6.6.4 / pct=: a message outside the sample gets the next milder

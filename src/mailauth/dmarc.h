@@ -62,7 +62,9 @@ enum dmarc_result {
 	DMARC_RESULT_NONE = 0,     /* no policy published */
 	DMARC_RESULT_PASS,
 	DMARC_RESULT_FAIL,
-	DMARC_RESULT_TEMPERROR,    /* the policy lookup failed for now */
+	DMARC_RESULT_TEMPERROR,    /* the policy lookup failed for now, or
+				    * nothing passed and an aligned
+				    * identifier had a temporary error */
 	DMARC_RESULT_PERMERROR,    /* unusable record, no From: domain */
 };
 const char *dmarc_result_name(enum dmarc_result r);
@@ -72,6 +74,7 @@ const char *dmarc_result_name(enum dmarc_result r);
 struct dmarc_auth {
 	const char *domain;
 	bool pass;
+	bool temp;                 /* temperror: it might pass later */
 };
 
 struct dmarc_verdict {
@@ -82,6 +85,9 @@ struct dmarc_verdict {
 	enum dmarc_policy policy;  /* p or sp as published */
 	bool sampled_out;          /* pct= spared the message */
 	bool by_dkim, by_spf;      /* which aligned identifier passed */
+	/* TEMPERROR from an aligned identifier (not the policy lookup):
+	 * policy is what a failure would get; the caller may defer. */
+	bool temp;
 };
 
 /* Decides from the record found (rec NULL: none was published) for the

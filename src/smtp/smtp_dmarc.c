@@ -215,7 +215,7 @@ dmarc_judge(struct smtp_dmarc *d, const struct smtp_dmarc_spf *spf)
 {
 	struct dmarc_auth dk[DKIM_SIGS_MAX];
 	size_t n = 0;
-	struct dmarc_auth sp = { spf->domain, spf->pass };
+	struct dmarc_auth sp = { spf->domain, spf->pass, spf->temp };
 
 	if (d->s->tx->hdr_cut || d->from[0] == '\0') {
 		/* §6.6.1: no single From: domain, nothing to align with. */
@@ -238,6 +238,7 @@ dmarc_judge(struct smtp_dmarc *d, const struct smtp_dmarc_spf *spf)
 		/* RFC 7489 §4.2: a signature that verified (a key in
 		 * testing mode t=y still counts, §6.6.2 leaves it open). */
 		dk[n].domain = r->domain;
+		dk[n].temp = r->status == DKIM_TEMPERROR;
 		dk[n++].pass = r->status == DKIM_PASS;
 	}
 	dmarc_decide(&d->pol.rec, d->from, d->pol.domain, dk, n, &sp,
@@ -249,6 +250,10 @@ dmarc_judge(struct smtp_dmarc *d, const struct smtp_dmarc_spf *spf)
 					       : " spf=aligned")
 			 : "",
 		 d->verdict.sampled_out ? " pct=sampled-out" : "");
+	if (d->verdict.temp)
+		snprintf(d->dmarc_reason, sizeof(d->dmarc_reason), "p=%s, an "
+			 "aligned identifier could not be checked now",
+			 dmarc_policy_name(d->verdict.policy));
 }
 
 static void
@@ -282,6 +287,13 @@ smtp_dmarc_items(struct smtp_dmarc *d, const struct smtp_dmarc_spf *spf,
 		d->dmarc_reason[0] ? d->dmarc_reason : NULL,
 		{ { "header.from", d->from[0] ? d->from : NULL } } };
 	return k;
+}
+
+bool
+smtp_dmarc_defer(const struct smtp_dmarc *d)
+{
+	return d != NULL && d->decided && d->verdict.temp &&
+	       d->verdict.policy != DMARC_POLICY_NONE;
 }
 
 enum dmarc_policy

@@ -38,6 +38,7 @@ bool smtp_dmarc_pending(const struct smtp_dmarc *d);
 struct smtp_dmarc_spf {
 	const char *domain;
 	bool pass;
+	bool temp;              /* temperror */
 };
 /* Decides (once) and fills items[0..cap) with one dkim= result per
  * signature (dkim=none without any) and dmarc=; returns how many. The
@@ -47,5 +48,8 @@ size_t smtp_dmarc_items(struct smtp_dmarc *d, const struct smtp_dmarc_spf *spf,
 /* What the policy asks, after smtp_dmarc_items (p/sp after pct):
  * DMARC_POLICY_REJECT / _QUARANTINE / _NONE. */
 enum dmarc_policy smtp_dmarc_action(const struct smtp_dmarc *d);
+/* True when nothing passed, an aligned identifier had a temporary error
+ * and the policy is quarantine or reject: the sender should try later. */
+bool smtp_dmarc_defer(const struct smtp_dmarc *d);
 
 #endif

@@ -252,8 +252,9 @@ mailauth_items(struct smtp_session *s, struct smtp_mailauth *a,
 	       struct authres_item *items, size_t cap)
 {
 	const struct smtp_spf *m = &a->spf[SPF_MAILFROM];
-	struct smtp_dmarc_spf dspf = { m->out.domain, m->used &&
-				       m->out.result == SPF_PASS };
+	struct smtp_dmarc_spf dspf = {
+		m->out.domain, m->used && m->out.result == SPF_PASS,
+		m->used && m->out.result == SPF_TEMPERROR };
 	size_t n = 0;
 
 	if (m->used) {
@@ -274,7 +275,19 @@ mailauth_enforce(struct smtp_session *s, struct smtp_mailauth *a)
 {
 	enum dmarc_policy act = smtp_dmarc_action(a->dm);
 
-	if (!s->base.srv->cfg.dmarc_enforce || act == DMARC_POLICY_NONE)
+	if (!s->base.srv->cfg.dmarc_enforce)
+		return 0;
+	if (smtp_dmarc_defer(a->dm)) {
+		/* A key or SPF record of the From: domain could not be
+		 * fetched: it may pass later, so neither 550 nor Junk. */
+		log_info(s->base.id, "defer", " msg=%s reason=dmarc_temperror",
+			 s->tx->msgid);
+		smtp_reply(s, 451, "4.7.1", "Sender authentication could not "
+			   "be completed, try again later");
+		smtp_tx_free(s);
+		return -1;
+	}
+	if (act == DMARC_POLICY_NONE)
 		return 0;
 	if (act == DMARC_POLICY_QUARANTINE) {
 		s->tx->junk = true;

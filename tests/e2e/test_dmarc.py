@@ -53,6 +53,7 @@ def zones(key):
         "_dmarc." + UK: {"TXT": ["v=DMARC1; p=reject"]},
         "_dmarc.example.test": {"TXT": ["v=DMARC1; p=reject"]},
         "slow._domainkey." + SIGNER: {"TXT": [txt_strings(key[1])]},
+        "broken._domainkey." + SIGNER: {"TXT": [txt_strings(key[1])]},
     }
 
 
@@ -60,6 +61,7 @@ def zones(key):
 def dns(dns_server, key):
     d = dns_server(zones(key))
     d.behave("slow._domainkey." + SIGNER, "timeout")
+    d.behave("broken._domainkey." + SIGNER, "servfail")
     return d
 
 
@@ -181,6 +183,17 @@ def test_dkim_fail_reported_when_not_enforced(dns, server_factory, key):
     assert re.search(r"dkim=fail \(body hash mismatch.*\) "
                      r"header\.d=signer\.test header\.s=sel", ar), ar
     assert "dmarc=fail (p=reject) header.from=signer.test" in ar, ar
+
+
+def test_key_lookup_failure_defers(srv, key):
+    """An aligned signature whose key cannot be fetched now might pass
+    later: p=reject is neither applied nor ignored, the sender retries."""
+    token = unique("tempfail")
+    msg = message(token, "alice@" + SIGNER)
+    code, text = send(srv, dkimpy_sign(msg, "broken", SIGNER, key[0]) + msg)
+    assert (code, text.split()[0]) == (451, "4.7.1"), (code, text)
+    assert inbox_count(srv, token) == 0
+    srv.wait_log(lambda ln: "event=dkim" in ln and "result=temperror" in ln)
 
 
 def test_unsigned_message_dkim_none(srv):

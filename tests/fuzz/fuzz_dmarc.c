@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void
 fuzz_verdict(const struct dmarc_record *r, const char *name)
 {
-	struct dmarc_auth a = { name, true };
+	struct dmarc_auth a = { name, true, false };
 	struct dmarc_verdict v;
 
 	dmarc_decide(r, name, name, &a, 1, &a, 0, &v);

@@ -150,9 +150,9 @@ test_decide(void **state)
 {
 	struct dmarc_record r;
 	struct dmarc_verdict v;
-	struct dmarc_auth dk[2] = { { "other.example", true },
-				    { "mail.example.com", true } };
-	struct dmarc_auth spf = { "example.com", false };
+	struct dmarc_auth dk[2] = { { "other.example", true, false },
+				    { "mail.example.com", true, false } };
+	struct dmarc_auth spf = { "example.com", false, false };
 
 	(void)state;
 	dmarc_decide(NULL, "example.com", "example.com", NULL, 0, NULL, 0, &v);
@@ -178,6 +178,18 @@ test_decide(void **state)
 	/* A failing DKIM signature of the right domain does not count. */
 	spf.pass = false;
 	dk[1].pass = false;
+	dmarc_decide(&r, "example.com", "example.com", dk, 2, &spf, 0, &v);
+	assert_int_equal(v.result, DMARC_RESULT_FAIL);
+	/* ...but one that could not be checked now is a temperror. */
+	dk[1].temp = true;
+	dmarc_decide(&r, "example.com", "example.com", dk, 2, &spf, 0, &v);
+	assert_int_equal(v.result, DMARC_RESULT_TEMPERROR);
+	assert_true(v.temp);
+	assert_int_equal(v.policy, DMARC_POLICY_REJECT);
+	assert_int_equal(v.action, DMARC_POLICY_NONE);
+	/* An unaligned one's is not. */
+	dk[1].temp = false;
+	dk[0].temp = true;
 	dmarc_decide(&r, "example.com", "example.com", dk, 2, &spf, 0, &v);
 	assert_int_equal(v.result, DMARC_RESULT_FAIL);
 }
