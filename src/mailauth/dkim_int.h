@@ -30,5 +30,8 @@ int dkim_crypto_verify(enum dkim_alg alg, struct evp_pkey_st *key,
 
 /* Is field f named name (case-insensitive)? */
 bool dkim_field_is(const struct dkim_field *f, const char *name);
+/* The tag's value is s, compared without case (also DMARC's, whose
+ * values are ABNF strings, RFC 7489 §6.4). */
+bool dkim_val_is(const struct dkim_tag *t, const char *s);
 
 #endif

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "dkim.h"
+#include "dkim_int.h"
 #include "dmarc.h"
 
 #define DMARC_TAGS_MAX 24
@@ -18,6 +18,8 @@ dmarc_policy_name(enum dmarc_policy p)
 	       : p == DMARC_POLICY_QUARANTINE ? "quarantine" : "none";
 }
 
+/* RFC 7489 §6.4: tag names are ABNF strings, so without case (DKIM's
+ * are case-sensitive, RFC 6376 §3.2). */
 static bool
 tag_is(const struct dkim_tag *t, const char *name)
 {
@@ -25,22 +27,15 @@ tag_is(const struct dkim_tag *t, const char *name)
 	       strncasecmp(t->name, name, t->name_len) == 0;
 }
 
-static bool
-value_is(const struct dkim_tag *t, const char *v)
-{
-	return t->value_len == strlen(v) &&
-	       strncasecmp(t->value, v, t->value_len) == 0;
-}
-
 /* p= / sp=: 0, or -1 when the value is not one of the three. */
 static int
 policy_value(const struct dkim_tag *t, enum dmarc_policy *p)
 {
-	if (value_is(t, "none"))
+	if (dkim_val_is(t, "none"))
 		*p = DMARC_POLICY_NONE;
-	else if (value_is(t, "quarantine"))
+	else if (dkim_val_is(t, "quarantine"))
 		*p = DMARC_POLICY_QUARANTINE;
-	else if (value_is(t, "reject"))
+	else if (dkim_val_is(t, "reject"))
 		*p = DMARC_POLICY_REJECT;
 	else
 		return -1;
@@ -116,9 +111,9 @@ dmarc_record_parse(const char *p, size_t n, struct dmarc_record *r,
 			sp_set = policy_value(t, &r->sp) == 0;
 			p_bad |= !sp_set;
 		} else if (tag_is(t, "adkim")) {
-			r->adkim_strict = value_is(t, "s");
+			r->adkim_strict = dkim_val_is(t, "s");
 		} else if (tag_is(t, "aspf")) {
-			r->aspf_strict = value_is(t, "s");
+			r->aspf_strict = dkim_val_is(t, "s");
 		} else if (tag_is(t, "pct")) {
 			pct_value(t, &r->pct);
 		} else if (tag_is(t, "rua")) {
