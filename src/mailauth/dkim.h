@@ -13,7 +13,8 @@
  * (content appended after signing is not vouched for).
  *
  * Parsers (dkim_tags.c) are pure; crypto is OpenSSL 3 EVP. Thread-safe:
- * no global state (the keyring, dkim_keys.c, has its own lock).
+ * the only global state is the cache of decoded public keys
+ * (dkim_keycache.c) and the keyring (dkim_keys.c), each with its lock.
  */
 #ifndef POSTEL_DKIM_H
 #define POSTEL_DKIM_H

@@ -247,14 +247,22 @@ dkim_pubkey(const struct dkim_keyrec *k, struct dkim_vsig *vs,
 	    char *why, size_t cap)
 {
 	const unsigned char *p = k->p;
-	EVP_PKEY *key;
+	EVP_PKEY *key = dkim_keycache_get(k->k, k->p, k->p_len);
 	int bits;
 
+	if (key != NULL) {
+		/* Decoded and accepted for an earlier message. */
+		if (k->k == DKIM_KEY_RSA)
+			vs->r.key_bits = (unsigned)EVP_PKEY_get_bits(key);
+		return key;
+	}
 	if (k->k == DKIM_KEY_ED25519) {
 		key = k->p_len == 32 ? EVP_PKEY_new_raw_public_key(
 			EVP_PKEY_ED25519, NULL, k->p, k->p_len) : NULL;
 		if (key == NULL)
 			snprintf(why, cap, "bad Ed25519 key in the record");
+		else
+			dkim_keycache_put(k->k, k->p, k->p_len, key);
 		return key;
 	}
 	key = d2i_PUBKEY(NULL, &p, (long)k->p_len);
@@ -275,6 +283,7 @@ dkim_pubkey(const struct dkim_keyrec *k, struct dkim_vsig *vs,
 			 bits, DKIM_RSA_MIN_BITS);
 		return NULL;
 	}
+	dkim_keycache_put(k->k, k->p, k->p_len, key);
 	return key;
 }
 

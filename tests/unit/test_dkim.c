@@ -319,6 +319,41 @@ test_sign_verify(void **state)
 	EVP_PKEY_free(keys[1]);
 }
 
+/* The decoded-key cache is keyed by the key, not the name: after a pass
+ * with key A (now cached), the same selector publishing key B makes the
+ * signature fail, and A passes again afterwards. */
+static void
+test_key_cache(void **state)
+{
+	EVP_PKEY *a = keygen(EVP_PKEY_RSA), *b = keygen(EVP_PKEY_RSA);
+	char ra[1024], rb[1024];
+	const char *recs[3] = { ra, rb, ra };
+	const enum dkim_status want[3] = { DKIM_PASS, DKIM_FAIL, DKIM_PASS };
+	struct dkim_signer sg = { DKIM_ALG_RSA_SHA256, "example.org", "k", a };
+	const char *why = NULL;
+	time_t now = time(NULL);
+	struct buf m;
+
+	(void)state;
+	record_of(a, ra, sizeof(ra));
+	record_of(b, rb, sizeof(rb));
+	buf_init(&m, 1 << 20);
+	assert_int_equal(dkim_sign(&sg, msg_text, strlen(msg_text), now, &m,
+				   &why), 0);
+	buf_append(&m, msg_text, strlen(msg_text));
+	for (int i = 0; i < 3; i++) {
+		struct dkim_verify *v = dkim_verify_new((const char *)m.data,
+							m.len, now);
+		dkim_verify_key(v, 0, true, false, recs[i], strlen(recs[i]));
+		assert_int_equal(dkim_verify_result(v, 0)->status, want[i]);
+		assert_int_equal(dkim_verify_result(v, 0)->key_bits, 2048);
+		dkim_verify_free(&v);
+	}
+	buf_fini(&m);
+	EVP_PKEY_free(a);
+	EVP_PKEY_free(b);
+}
+
 /* A signature with x= made by hand (our signer sets none): valid before
  * x, "signature expired" after (RFC 6376 §3.5). */
 static void
@@ -399,6 +434,7 @@ main(void)
 		cmocka_unit_test(test_sig_parse),
 		cmocka_unit_test(test_keyrec_parse),
 		cmocka_unit_test(test_sign_verify),
+		cmocka_unit_test(test_key_cache),
 		cmocka_unit_test(test_expiry),
 		cmocka_unit_test(test_from_domain),
 	};
