@@ -109,7 +109,8 @@ dmarc_begin(struct smtp_dmarc *d)
 	if (d->dl == NULL) {
 		d->policy_known = true;
 		d->pol.result = DMARC_RESULT_TEMPERROR;
-		d->pol.why = dns == NULL ? "no resolver" : "out of memory";
+		d->pol.why = dns == NULL ? "no resolver"
+					 : "policy lookup could not start";
 	}
 }
 

@@ -418,3 +418,21 @@ def test_bdat_chunks_verified(srv, key):
             assert "dkim=pass header.d=signer.test" in ar, ar
         else:
             assert inbox_count(srv, token) == 0
+
+
+def test_many_signatures_all_reported(srv, key):
+    """Every signature gets its result, up to DKIM_SIGS_MAX (8); the
+    field stays within what the spool inserts."""
+    token = unique("many")
+    msg = message(token, "alice@" + SIGNER)
+    sigs = b""
+    for i in range(8):
+        sigs = dkimpy_sign(sigs + msg, "nokey%d" % i, SIGNER, key[0]) + sigs
+    body = dkimpy_sign(sigs + msg, "sel", SIGNER, key[0]) + sigs + msg
+    code, _ = send(srv, body)
+    assert code == 250
+    ar = delivered(srv, token)
+    results = re.findall(r"; dkim=(\w+)", ar)
+    assert results == ["pass"] + ["permerror"] * 7, ar
+    assert ar.count("no key record published") == 7, ar
+    assert "dmarc=pass" in ar, ar
