@@ -216,6 +216,12 @@ void dkim_verify_key(struct dkim_verify *v, size_t i, bool dns_ok,
 		     bool tempfail, const char *txt, size_t txt_len);
 const struct dkim_result *dkim_verify_result(const struct dkim_verify *v,
 					     size_t i);
+/* Deferred mode (the SMTP server): from now on dkim_verify_key only keeps
+ * the answers (a copy of the text); dkim_verify_check_keys decides every
+ * signature with its kept answer, the public-key operations, so that a
+ * worker does them (CPU only, no lookup; any thread that owns v). */
+void dkim_verify_defer_keys(struct dkim_verify *v);
+void dkim_verify_check_keys(struct dkim_verify *v);
 
 /* The asynchronous driver: looks every key up over the in-loop resolver
  * (TXT, all at once) and calls done(arg, v) from the loop once every

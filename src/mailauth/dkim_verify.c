@@ -29,6 +29,10 @@ struct dkim_vsig {
 	size_t val_off;          /* the value starts after the colon */
 	char keyname[DKIM_SELECTOR_MAX + DKIM_DOMAIN_MAX + 16];
 	struct dkim_body *body;  /* hashing, until dkim_verify_end */
+	/* A key answer kept for dkim_verify_check_keys (deferred mode). */
+	bool kept, kept_ok, kept_temp;
+	char *kept_txt;
+	size_t kept_len;
 	struct dkim_result r;
 };
 
@@ -37,6 +41,7 @@ struct dkim_verify {
 	size_t len;
 	time_t now;
 	size_t body_off;         /* of msg: where the body starts */
+	bool defer;              /* dkim_verify_key keeps, does not check */
 	struct dkim_field *f;
 	size_t nf;
 	size_t n;
@@ -215,8 +220,10 @@ dkim_verify_free(struct dkim_verify **vp)
 {
 	if (*vp == NULL)
 		return;
-	for (size_t i = 0; i < (*vp)->n; i++)
+	for (size_t i = 0; i < (*vp)->n; i++) {
 		dkim_body_free(&(*vp)->s[i].body);
+		free((*vp)->s[i].kept_txt);
+	}
 	free((*vp)->f);
 	free(*vp);
 	*vp = NULL;
@@ -341,18 +348,65 @@ out:
 	buf_fini(&data);
 }
 
+static void dkim_verify_key_now(struct dkim_verify *v, struct dkim_vsig *vs,
+				bool dns_ok, bool tempfail, const char *txt,
+				size_t txt_len);
+
 void
 dkim_verify_key(struct dkim_verify *v, size_t i, bool dns_ok, bool tempfail,
 		const char *txt, size_t txt_len)
 {
 	struct dkim_vsig *vs = &v->s[i];
+
+	if (i >= v->n || vs->keyname[0] == '\0' || vs->kept)
+		return;
+	if (!v->defer) {
+		dkim_verify_key_now(v, vs, dns_ok, tempfail, txt, txt_len);
+		return;
+	}
+	vs->kept = true;
+	vs->kept_ok = dns_ok;
+	vs->kept_temp = tempfail;
+	if (dns_ok && (vs->kept_txt = malloc(txt_len + 1)) != NULL) {
+		memcpy(vs->kept_txt, txt, txt_len);
+		vs->kept_len = txt_len;
+	} else if (dns_ok) {
+		vs->kept_ok = false; /* out of memory: try later */
+		vs->kept_temp = true;
+	}
+}
+
+void
+dkim_verify_defer_keys(struct dkim_verify *v)
+{
+	v->defer = true;
+}
+
+void
+dkim_verify_check_keys(struct dkim_verify *v)
+{
+	for (size_t i = 0; i < v->n; i++) {
+		struct dkim_vsig *vs = &v->s[i];
+
+		if (!vs->kept || vs->keyname[0] == '\0')
+			continue;
+		dkim_verify_key_now(v, vs, vs->kept_ok, vs->kept_temp,
+				    vs->kept_txt, vs->kept_len);
+		free(vs->kept_txt);
+		vs->kept_txt = NULL;
+	}
+}
+
+/* Decides signature vs with its key answer. */
+static void
+dkim_verify_key_now(struct dkim_verify *v, struct dkim_vsig *vs, bool dns_ok,
+		    bool tempfail, const char *txt, size_t txt_len)
+{
 	struct dkim_keyrec *k;
 	const char *why = NULL;
 	char kwhy[96];
 	EVP_PKEY *key;
 
-	if (i >= v->n || vs->keyname[0] == '\0')
-		return;
 	if (!dns_ok) {
 		dkim_set(vs, tempfail ? DKIM_TEMPERROR : DKIM_PERMERROR,
 			 tempfail ? "key lookup failed, try later"

@@ -5,8 +5,9 @@
  * tx->hdr), the DMARC policy is looked up over the in-loop resolver as
  * soon as the header section is complete (its answer usually arrives
  * before the body ends), the keys once the body hashes are known (a body
- * that does not match needs no key). The signature checks (one public-key
- * operation each, tens of microseconds) run in the key lookup's callback.
+ * that does not match needs no key). The signature checks (a public-key
+ * operation each: tens of microseconds, more for a large RSA key, and up
+ * to DKIM_SIGS_MAX of them) run on a worker, never on the loop.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,10 +16,20 @@
 
 #include "../core/log.h"
 #include "../core/runtime.h"
+#include "../core/workers.h"
 #include "../mailauth/authres.h"
 #include "../mailauth/dkim.h"
 #include "smtp_dmarc.h"
 #include "smtp_int.h"
+
+/* The signature checks on a worker. It owns the verification (and the
+ * header copy it points into) while it runs; d is NULL once the
+ * transaction is gone, and the job then frees everything itself. */
+struct smtp_dkim_job {
+	struct smtp_dmarc *d;
+	struct dkim_verify *v;
+	char *hdr;
+};
 
 struct smtp_dmarc {
 	struct smtp_session *s;
@@ -26,7 +37,9 @@ struct smtp_dmarc {
 	void *ready_arg;
 	/* DKIM: begun once the header section is complete. */
 	struct dkim_verify *v;
+	char *hdr;            /* the header section v reads (a copy) */
 	struct dkim_lookup *lk;
+	struct smtp_dkim_job *job; /* checks running on a worker */
 	bool begun;           /* the header section was seen complete */
 	bool ended;           /* smtp_dmarc_data ran */
 	uint64_t body_off;    /* message offset of the body */
@@ -62,7 +75,10 @@ smtp_dmarc_free(struct smtp_dmarc **dp)
 		return;
 	dkim_lookup_cancel(&d->lk);
 	dmarc_lookup_cancel(&d->dl);
+	if (d->job != NULL)
+		d->job->d = NULL; /* the job frees what it holds */
 	dkim_verify_free(&d->v);
+	free(d->hdr);
 	free(d);
 	*dp = NULL;
 }
@@ -70,7 +86,7 @@ smtp_dmarc_free(struct smtp_dmarc **dp)
 bool
 smtp_dmarc_pending(const struct smtp_dmarc *d)
 {
-	return d != NULL && (d->lk != NULL || d->dl != NULL);
+	return d != NULL && (d->lk != NULL || d->dl != NULL || d->job != NULL);
 }
 
 static void
@@ -97,8 +113,15 @@ dmarc_begin(struct smtp_dmarc *d)
 	d->body_off = tx->hdr.len;
 	if (tx->hdr_cut)
 		return; /* decided at the end: too large to check */
-	d->v = dkim_verify_begin((const char *)tx->hdr.data, tx->hdr.len,
-				 time(NULL));
+	/* A copy: the checks run on a worker that may outlive the
+	 * transaction (and its tx->hdr). */
+	d->hdr = malloc(tx->hdr.len + 1);
+	if (d->hdr != NULL) {
+		memcpy(d->hdr, tx->hdr.data, tx->hdr.len);
+		d->v = dkim_verify_begin(d->hdr, tx->hdr.len, time(NULL));
+	}
+	if (d->v != NULL)
+		dkim_verify_defer_keys(d->v);
 	if (dkim_from_domain((const char *)tx->hdr.data, tx->hdr.len, d->from,
 			     sizeof(d->from)) < 0) {
 		d->from[0] = '\0';
@@ -134,12 +157,53 @@ smtp_dmarc_scan(struct smtp_dmarc *d, uint64_t off, const char *p, size_t n)
 }
 
 static void
+dkim_job_work(void *arg)
+{
+	struct smtp_dkim_job *job = arg;
+
+	dkim_verify_check_keys(job->v);
+}
+
+/* Loop: the checks are done. */
+static void
+dkim_job_done(void *arg)
+{
+	struct smtp_dkim_job *job = arg;
+	struct smtp_dmarc *d = job->d;
+
+	if (d == NULL) {
+		dkim_verify_free(&job->v);
+		free(job->hdr);
+		free(job);
+		return;
+	}
+	d->v = job->v;
+	d->hdr = job->hdr;
+	d->job = NULL;
+	free(job);
+	if (!smtp_dmarc_pending(d))
+		d->ready(d->ready_arg);
+}
+
+/* Every key answer is in: the checks go to a worker. */
+static void
 dkim_keys_cb(void *arg, struct dkim_verify *v)
 {
 	struct smtp_dmarc *d = arg;
+	struct workers *w = d->s->base.srv->workers;
+	struct smtp_dkim_job *job = w != NULL ? malloc(sizeof(*job)) : NULL;
 
-	(void)v;
 	d->lk = NULL;
+	if (job == NULL) {
+		dkim_verify_check_keys(v); /* no memory: here, once */
+	} else {
+		*job = (struct smtp_dkim_job){ d, d->v, d->hdr };
+		d->v = NULL;
+		d->hdr = NULL;
+		d->job = job;
+		/* The client waits for its reply to the end of DATA. */
+		workers_submit_urgent(w, dkim_job_work, dkim_job_done, job);
+	}
 	if (!smtp_dmarc_pending(d))
 		d->ready(d->ready_arg);
 }
@@ -157,11 +221,13 @@ smtp_dmarc_data(struct smtp_dmarc *d)
 		return;
 	dkim_verify_end(d->v);
 	if (dkim_lookup_start(d->s->base.srv->dns, d->v, dkim_keys_cb, d,
-			      &d->lk) < 0) {
-		/* Out of memory: every key lookup counts as failed now. */
-		for (size_t i = 0; i < dkim_verify_count(d->v); i++)
-			dkim_verify_key(d->v, i, false, true, NULL, 0);
-	}
+			      &d->lk) == 0)
+		return;
+	/* Nothing was looked up (no key needed, no resolver, no memory):
+	 * what is kept are failures, decided here without crypto. */
+	for (size_t i = 0; i < dkim_verify_count(d->v); i++)
+		dkim_verify_key(d->v, i, false, true, NULL, 0);
+	dkim_verify_check_keys(d->v);
 }
 
 /* ---- the results ----------------------------------------------------- */

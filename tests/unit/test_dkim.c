@@ -291,6 +291,7 @@ test_sign_verify(void **state)
 			size_t hl = (size_t)(body - (char *)c.data);
 
 			v = dkim_verify_begin((const char *)c.data, hl, now);
+			dkim_verify_defer_keys(v); /* checked below */
 			for (size_t k = hl; k < c.len; k++)
 				dkim_verify_body(v, c.data + k, 1);
 			dkim_verify_end(v);
@@ -307,6 +308,15 @@ test_sign_verify(void **state)
 				dkim_verify_key(v, i, true, false, recs[i],
 						strlen(recs[i]));
 			}
+			if (mod == 3) {
+				/* Deferred: kept, decided by check_keys. */
+				assert_int_equal(dkim_verify_result(v, i)
+						 ->status, DKIM_NONE);
+				if (i == 1)
+					dkim_verify_check_keys(v);
+			}
+		}
+		for (size_t i = 0; i < 2; i++) {
 			assert_int_equal(dkim_verify_result(v, i)->status,
 					 mod == 0 || mod == 3 ? DKIM_PASS
 							      : DKIM_FAIL);
