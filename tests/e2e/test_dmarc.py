@@ -436,3 +436,27 @@ def test_many_signatures_all_reported(srv, key):
     assert results == ["pass"] + ["permerror"] * 7, ar
     assert ar.count("no key record published") == 7, ar
     assert "dmarc=pass" in ar, ar
+
+
+def test_clients_leave_right_after_the_dot(srv, key):
+    """Clients that leave as soon as their signed message is sent (the
+    checks may still be on a worker): the server stays well (ASan,
+    checked when the fixture stops it) and goes on accepting mail."""
+    import rawclient
+    for i in range(20):
+        token = unique("gone%d" % i)
+        c = rawclient.connect(srv)
+        try:
+            c.ehlo()
+            c.line("MAIL FROM:<bounce@other.test>")
+            c.line("RCPT TO:<%s>" % ALICE)
+            c.line("DATA")
+            for _ in range(3):
+                c.reply()
+            c.send(signed(key, token, "alice@" + SIGNER) + b".\r\n")
+        finally:
+            c.close()
+    token = unique("stillwell")
+    code, _ = send(srv, signed(key, token, "alice@" + SIGNER))
+    assert code == 250
+    assert "dkim=pass" in delivered(srv, token)
