@@ -19,6 +19,7 @@
 #include "../core/workers.h"
 #include "../mailauth/authres.h"
 #include "../mailauth/dkim.h"
+#include "../util/str.h"
 #include "smtp_dmarc.h"
 #include "smtp_int.h"
 
@@ -45,6 +46,7 @@ struct smtp_dmarc {
 	uint64_t body_off;    /* message offset of the body */
 	/* DMARC */
 	char from[DMARC_DOMAIN_MAX + 1]; /* the From: domain, "" when none */
+	bool multi_from;      /* several From: fields */
 	struct dmarc_lookup *dl;
 	bool policy_known;
 	struct dmarc_policy_answer pol;
@@ -101,6 +103,31 @@ dmarc_policy_cb(void *arg, const struct dmarc_policy_answer *a)
 		d->ready(d->ready_arg);
 }
 
+/* RFC 5322 §3.6 allows one From: field; with two, a reader may be shown
+ * either, so neither can be judged (RFC 7489 §6.6.1). */
+static bool
+several_from(const char *h, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		size_t k = i;
+		const char *nl;
+
+		while (k < len && k - i < 8 && h[k] != ':' && h[k] != '\n')
+			k++;
+		/* "From" with optional WSP before the colon (obs-optional) */
+		while (k > i && (h[k - 1] == ' ' || h[k - 1] == '\t'))
+			k--;
+		if (k - i == 4 && str_ieq(h + i, 4, "from") && ++n > 1)
+			return true;
+		if ((nl = memchr(h + i, '\n', len - i)) == NULL)
+			break;
+		i = (size_t)(nl - h);
+	}
+	return false;
+}
+
 /* The header section is complete (or all there is): the signatures are
  * parsed and their body hashes started; the policy lookup begins. */
 static void
@@ -125,6 +152,8 @@ dmarc_begin(struct smtp_dmarc *d)
 	if (dkim_from_domain((const char *)tx->hdr.data, tx->hdr.len, d->from,
 			     sizeof(d->from)) < 0) {
 		d->from[0] = '\0';
+		d->multi_from = several_from((const char *)tx->hdr.data,
+					     tx->hdr.len);
 		return;
 	}
 	if (dns != NULL)
@@ -289,7 +318,8 @@ dmarc_judge(struct smtp_dmarc *d, const struct smtp_dmarc_spf *spf)
 		d->verdict.result = DMARC_RESULT_PERMERROR;
 		snprintf(d->dmarc_reason, sizeof(d->dmarc_reason), "%s",
 			 d->s->tx->hdr_cut ? "header section too large"
-					   : "no single From: domain");
+			 : d->multi_from ? "several From: fields"
+					 : "no single From: domain");
 		return;
 	}
 	if (d->pol.result != DMARC_RESULT_PASS) {
@@ -369,8 +399,9 @@ smtp_dmarc_action(const struct smtp_dmarc *d)
 	if (d == NULL || !d->decided)
 		return DMARC_POLICY_NONE;
 	/* A header section we could not read hides its From: (a forged
-	 * one could sit beyond the 64 KB kept): refused like a reject. */
-	if (d->s->tx->hdr_cut)
+	 * one could sit beyond the 64 KB kept), and of two From: fields a
+	 * reader may see the forged one: refused like a reject. */
+	if (d->s->tx->hdr_cut || d->multi_from)
 		return DMARC_POLICY_REJECT;
 	return d->verdict.action;
 }

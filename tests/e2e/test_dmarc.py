@@ -460,3 +460,19 @@ def test_clients_leave_right_after_the_dot(srv, key):
     code, _ = send(srv, signed(key, token, "alice@" + SIGNER))
     assert code == 250
     assert "dkim=pass" in delivered(srv, token)
+
+
+def test_two_from_fields_refused(dns, server_factory, srv):
+    """Of two From: fields (RFC 5322 allows one) a reader may be shown
+    the forged one: refused when enforced, permerror when only reported."""
+    token = unique("twofrom")
+    raw = ("From: x@nodmarc.test\r\nFrom: ceo@example.test\r\n"
+           "Subject: %s\r\n\r\nbody\r\n" % token).encode()
+    code, text = send(srv, raw, sender="attacker@evil.test")
+    assert code == 550, text
+    assert inbox_count(srv, token) == 0
+    other = start(server_factory, dns, dmarc_enforce="no")
+    code, _ = send(other, raw, sender="attacker@evil.test")
+    assert code == 250
+    ar = delivered(other, token)
+    assert "dmarc=permerror (several From: fields)" in ar, ar
