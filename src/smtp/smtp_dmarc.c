@@ -144,7 +144,8 @@ dmarc_begin(struct smtp_dmarc *d)
 	 * transaction (and its tx->hdr). */
 	d->hdr = malloc(tx->hdr.len + 1);
 	if (d->hdr != NULL) {
-		memcpy(d->hdr, tx->hdr.data, tx->hdr.len);
+		if (tx->hdr.len > 0) /* an empty message has no buffer */
+			memcpy(d->hdr, tx->hdr.data, tx->hdr.len);
 		d->v = dkim_verify_begin(d->hdr, tx->hdr.len, time(NULL));
 	}
 	if (d->v != NULL)

@@ -476,3 +476,24 @@ def test_two_from_fields_refused(dns, server_factory, srv):
     assert code == 250
     ar = delivered(other, token)
     assert "dmarc=permerror (several From: fields)" in ar, ar
+
+
+def test_empty_and_headerless_messages(srv):
+    """An empty message and one without a header section: no From: to
+    judge (permerror), delivered (ASan/UBSan watch the empty buffers)."""
+    import rawclient
+    for i, raw in enumerate((b"", b"just a line without a colon\r\n")):
+        c = rawclient.connect(srv)
+        try:
+            c.ehlo()
+            assert c.cmd("MAIL FROM:<bounce@other.test>")[0] == 250
+            assert c.cmd("RCPT TO:<%s>" % ALICE)[0] == 250
+            assert c.cmd("DATA")[0] == 354
+            c.send(raw + b".\r\n")
+            code, lines = c.reply()
+            assert code == 250, (i, code, lines)
+            c.cmd("QUIT")
+        finally:
+            c.close()
+    srv.wait_log(lambda ln: "event=dmarc" in ln and "result=permerror" in ln,
+                 at_least=2)
