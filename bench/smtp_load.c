@@ -41,7 +41,6 @@ struct load_opts {
 	int sessions;
 	long messages;
 	long length;
-	const char *file;       /* -F: this message instead of x lines */
 	const char *from;
 	const char *to;
 	double timeout_s;
@@ -49,6 +48,7 @@ struct load_opts {
 	bool reconnect_each;    /* one connection per message, like smtp-source without -d */
 	bool starttls;          /* STARTTLS after EHLO (certificate not checked) */
 	const char *auth;       /* "user:password" for AUTH PLAIN, or NULL */
+	const char *file;       /* a message to send instead of -l's body */
 };
 
 struct load_shared {
@@ -253,6 +253,8 @@ load_transaction(struct load_shared *sh, struct load_conn *c, long msgno)
 		      o->from, o->to, msgno, msgno);
 	if (nm < 0 || nr < 0 || nd < 0 || nh < 0)
 		return -1;
+	if (o->file != NULL)
+		nh = 0; /* -F: the file is the whole message */
 	if (o->pipelining) {
 		/* RFC 2920 §3.1: MAIL, RCPT and DATA may be sent as a group. */
 		if (load_write_all(c, cmds, (size_t)(nm + nr + nd)) < 0)
@@ -367,43 +369,45 @@ load_make_body(struct load_shared *sh, long length)
 	return 0;
 }
 
-/* -F: the message in `path` (LF or CRLF lines) as CRLF lines,
- * dot-stuffed (RFC 5321 §4.5.2), then the final dot. */
+/* The message in file (lines ending in LF or CRLF) as DATA text: CRLF
+ * line ends, dot-stuffed (RFC 5321 §4.5.2), then the final dot; at most
+ * LOAD_MAX_LENGTH octets. */
 static int
-load_read_message(struct load_shared *sh, const char *path)
+load_file_body(struct load_shared *sh, const char *file)
 {
-	FILE *f = fopen(path, "rb");
-	size_t cap, n = 0;
-	int c, prev = '\n';
+	FILE *f = fopen(file, "rb");
+	size_t n = 0, cap = 4096;
+	bool bol = true;
+	int c;
 
-	if (f == NULL) {
-		perror(path);
+	if (f == NULL || (sh->body = malloc(cap)) == NULL) {
+		if (f != NULL)
+			fclose(f);
 		return -1;
 	}
-	if (fseek(f, 0, SEEK_END) < 0 || (cap = (size_t)ftell(f)) >
-	    (size_t)LOAD_MAX_LENGTH || fseek(f, 0, SEEK_SET) < 0) {
-		fclose(f);
-		return -1;
-	}
-	/* Worst case: every byte a line of "." (dot, dot, CR, LF). */
-	cap = cap * 4 + 8;
-	sh->body = malloc(cap);
-	if (sh->body == NULL) {
-		fclose(f);
-		return -1;
-	}
-	while ((c = fgetc(f)) != EOF) {
+	while ((c = getc(f)) != EOF) {
+		if (n + 8 > cap) {
+			char *nb = cap < LOAD_MAX_LENGTH ? realloc(sh->body,
+								   cap * 2)
+							 : NULL;
+			if (nb == NULL) {
+				fclose(f);
+				return -1;
+			}
+			sh->body = nb;
+			cap *= 2;
+		}
+		if (bol && c == '.')
+			sh->body[n++] = '.';
 		if (c == '\r')
 			continue;
-		if (prev == '\n' && c == '.')
-			sh->body[n++] = '.';
 		if (c == '\n')
 			sh->body[n++] = '\r';
 		sh->body[n++] = (char)c;
-		prev = c;
+		bol = c == '\n';
 	}
 	fclose(f);
-	if (prev != '\n') {
+	if (!bol) {
 		memcpy(sh->body + n, "\r\n", 2);
 		n += 2;
 	}
@@ -485,13 +489,14 @@ load_usage(void)
 {
 	fprintf(stderr, "usage: smtp_load [-P] [-r] [-S] [-a user:password] "
 		"[-s sessions] [-m messages] "
-		"[-l length | -F message-file] [-f from] [-t to] "
+		"[-l length] [-F message-file] [-f from] [-t to] "
 		"[-T seconds] host port\n"
+		"  -F  send this message (e.g. a DKIM-signed one) instead of "
+		"-l's body\n"
 		"  -P  pipeline MAIL/RCPT/DATA (RFC 2920)\n"
 		"  -r  new connection per message (default: reuse)\n"
 		"  -S  STARTTLS before anything else (certificate not checked)\n"
-		"  -a  AUTH PLAIN with these credentials\n"
-		"  -F  send this message (headers and body) every time\n");
+		"  -a  AUTH PLAIN with these credentials\n");
 	exit(2);
 }
 
@@ -546,9 +551,11 @@ main(int argc, char **argv)
 		load_usage();
 	sh.lat_ms = malloc(sizeof(double) * (size_t)o.messages);
 	if (sh.lat_ms == NULL ||
-	    (o.file != NULL ? load_read_message(&sh, o.file)
-			    : load_make_body(&sh, o.length)) < 0)
+	    (o.file != NULL ? load_file_body(&sh, o.file)
+			    : load_make_body(&sh, o.length)) < 0) {
+		fprintf(stderr, "smtp_load: cannot make the message\n");
 		return 1;
+	}
 	for (long i = 0; i < o.messages; i++)
 		sh.lat_ms[i] = -1;
 	if (load_tls_setup(&sh) < 0)

@@ -10,7 +10,7 @@ PKGS=(
 	python3-fusepy fuse3
 	libunbound-dev dns-root-data python3-dnslib python3-aiosmtpd postfix
 	ldnsutils
-	python3-dkim python3-nacl
+	python3-dkim python3-nacl libpsl-dev publicsuffix
 	python3-spf python3-yaml
 	fail2ban systemd groff-base man-db mandoc
 	curl prometheus

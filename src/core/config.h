@@ -126,6 +126,11 @@ struct config {
 	bool dkim_sign;
 	/* spf = no: no SPF checks on port 25 (docs/CONFIG.md). */
 	bool spf;
+	/* dmarc = no: no DKIM/DMARC checks on port 25; dmarc_enforce = no:
+	 * DMARC failures are only reported, never rejected or sent to
+	 * Junk (docs/CONFIG.md). */
+	bool dmarc;
+	bool dmarc_enforce;
 	int retry_min;        /* seconds, first retry / backoff floor */
 	int retry_max;        /* seconds, backoff ceiling */
 	int queue_lifetime;   /* seconds a message may stay queued */

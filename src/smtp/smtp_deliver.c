@@ -317,8 +317,9 @@ deliver_log(struct smtp_session *s, struct smtp_delivery *d)
 					break;
 				}
 		log_info(s->base.id, "deliver", " msg=%s rcpt=%s account=%lld "
-			 "mailbox=INBOX", d->msgid, log_qs(rcpt),
-			 (long long)d->accounts[m]);
+			 "mailbox=%s", d->msgid, log_qs(rcpt),
+			 (long long)d->accounts[m],
+			 s->tx->junk ? STORE_DELIVER_JUNK : "INBOX");
 	}
 	for (size_t i = 0; i < d->n_remote; i++)
 		log_info(s->base.id, "queue", " msg=%s rcpt=%s notify=%u "
@@ -524,6 +525,8 @@ blob_done(void *arg)
 	d->sd.internaldate = (int64_t)time(NULL);
 	d->sd.accounts = d->accounts;
 	d->sd.n_accounts = d->n_accounts;
+	/* DMARC quarantine (smtp_mailauth.c). */
+	d->sd.mailbox = d->s->tx->junk ? STORE_DELIVER_JUNK : NULL;
 	job.apply = deliver_apply;
 	job.after = deliver_after;
 	job.done = deliver_done;

@@ -79,6 +79,8 @@ struct smtp_tx {
 	 * reference is held: a vanished client frees the transaction,
 	 * which cancels the lookups); no further command is taken. */
 	bool auth_wait;
+	/* DMARC quarantine (smtp_mailauth.c): local copies go to Junk. */
+	bool junk;
 	uint64_t size;      /* message octets received (Received excluded) */
 	char msgid[17];     /* log and Received id, chosen at DATA/BDAT */
 	/* The header section as received, up to and including its empty

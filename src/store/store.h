@@ -97,7 +97,12 @@ struct store_delivery {
 	const int64_t *accounts;  /* distinct account ids */
 	size_t n_accounts;
 	const struct store_meta *meta; /* may be NULL (computed on demand) */
+	/* NULL: INBOX. STORE_DELIVER_JUNK: the account's \Junk mailbox
+	 * (RFC 6154), else the one named Junk, created (with \Junk) when
+	 * there is none (DMARC quarantine). */
+	const char *mailbox;
 };
+#define STORE_DELIVER_JUNK "Junk"
 
 /* ---- IMAP -------------------------------------------------------- */
 
