@@ -152,6 +152,13 @@ struct config {
 	int mta_sts_mode;          /* enum config_sts_mode */
 	int mta_sts_max_age;       /* seconds (RFC 8461 §3.2 max_age) */
 	char mta_sts_mx[256];      /* extra mx: names besides hostname */
+	/* MTA-STS client (src/queue/mta_sts.h): the policy fetch's time
+	 * limit and port (443; another port only for tests). */
+	int mta_sts_fetch_timeout; /* seconds */
+	int mta_sts_fetch_port;
+	/* PEM trust anchors added to the system store for outbound TLS
+	 * (MTA-STS, verified peers); "" none. */
+	char tls_ca_file[PATH_MAX];
 };
 
 /* RFC 8461 §5: enforce, testing (report only), none (withdrawn). */
@@ -163,6 +170,8 @@ enum config_sts_mode {
 /* RFC 8461 §3.2 suggests weeks for max_age; one week lets a change of
  * MX or mode reach every sender within a week. */
 #define CONFIG_MTA_STS_MAX_AGE_DEFAULT (7 * 86400)
+/* RFC 8461 §3.3 asks for a time limit on the policy fetch. */
+#define CONFIG_MTA_STS_FETCH_TIMEOUT_DEFAULT 60
 #define CONFIG_HTTP_TIMEOUT_DEFAULT 60
 #define CONFIG_HTTP_REQUEST_DEADLINE_DEFAULT 30
 

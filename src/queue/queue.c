@@ -28,6 +28,7 @@
 #include "../core/workers.h"
 #include "../store/commit.h"
 #include "../store/store.h"
+#include "mta_sts.h"
 #include "queue_int.h"
 
 int64_t
@@ -370,6 +371,10 @@ queue_new(struct server *srv, char *err, size_t errlen)
 		 (long)getpid());
 	if (queue_route_init(q, err, errlen) < 0)
 		goto fail;
+	if ((q->sts = mta_sts_new(srv)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	q->timer = evtimer_new(base, timer_cb, q);
 	q->tick = event_new(base, -1, EV_PERSIST, tick_cb, q);
 	q->flush_ev = evtimer_new(base, queue_flush_cb, q);
@@ -436,6 +441,7 @@ queue_free(struct queue **qp)
 	q->stopping = true;
 	q->draining = true;
 	queue_dest_free_all(q);
+	mta_sts_free(&q->sts);
 	if (q->batch != NULL) {
 		free(q->batch->u);
 		free(q->batch);

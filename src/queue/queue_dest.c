@@ -25,6 +25,7 @@
 #include "../core/loop.h"
 #include "../core/runtime.h"
 #include "../store/blob.h"
+#include "mta_sts.h"
 #include "queue_int.h"
 
 /* ---- Connections freed later ---------------------------------------- */
@@ -292,7 +293,8 @@ conn_addr(struct qdest *d, struct qconn *k, int64_t now, bool advance)
 		k->addr_i++;
 	for (; k->host_i < r->n_hosts; k->host_i++, k->addr_i = 0) {
 		const struct dns_mx_host *h = &r->hosts[k->host_i];
-		for (; k->addr_i < h->n_addrs; k->addr_i++)
+		for (; k->addr_i < h->n_addrs && queue_sts_host_ok(d, h);
+		     k->addr_i++)
 			if (!queue_dead_get(d->q, &h->addrs[k->addr_i], now,
 					    &d->last_err))
 				return &h->addrs[k->addr_i];
@@ -310,7 +312,7 @@ conn_connect(struct qconn *k)
 
 	t.addr = h->addrs[k->addr_i];
 	snprintf(t.host, sizeof(t.host), "%s", h->name);
-	t.tls = d->tls;
+	t.tls = queue_sts_tls(d, d->tls);
 	if (d->key[0] == '\0') {
 		t.auth_user = q->auth_user;
 		t.auth_pass = q->auth_pass;
@@ -362,6 +364,7 @@ conn_ready_cb(void *arg, struct smtpc *c, bool ok)
 	int64_t now = queue_now();
 	const struct dns_mx_host *h = &d->route->hosts[k->host_i];
 
+	queue_sts_result(d, h, c, ok);
 	if (ok) {
 		k->state = QCONN_IDLE;
 		d->n_connecting--;
@@ -627,7 +630,7 @@ queue_dest_pump(struct qdest *d)
 	int64_t now = queue_now();
 	struct qconn *k, *next;
 
-	if (q->stopping || d->dq != NULL)
+	if (q->stopping || d->dq != NULL || d->stsq != NULL)
 		return;
 	if (q->draining)
 		jobs_release(d);
@@ -641,9 +644,9 @@ queue_dest_pump(struct qdest *d)
 		return;
 	}
 	if (d->n_connecting == 0 && d->route_until <= now &&
-	    queue_route_start(d) == 0)
+	    (queue_route_start(d) == 0 || d->stsq != NULL))
 		return;
-	if (d->route_err.code != 0) {
+	if (d->route_err.code != 0 || queue_sts_route_check(d) < 0) {
 		queue_dest_fail_all(d, &d->route_err);
 		dest_close_idle(d);
 		return;
@@ -665,6 +668,7 @@ queue_dest_drain(struct queue *q)
 		struct qconn *k, *next;
 
 		queue_route_cancel(d);
+		queue_sts_cancel(d);
 		jobs_release(d);
 		for (k = d->conns; k != NULL; k = next) {
 			next = k->next;
@@ -678,10 +682,12 @@ static void
 dest_free(struct qdest *d)
 {
 	queue_route_cancel(d);
+	queue_sts_cancel(d);
 	jobs_release(d);
 	while (d->conns != NULL)
 		conn_remove(d->conns);
 	free(d->route);
+	free(d->sts);
 	free(d);
 }
 
@@ -708,6 +714,7 @@ queue_dest_gc(struct queue *q, int64_t now)
 		/* Idle, and its route (the costly part) out of date, or idle
 		 * for long: its concurrency starts again at the floor. */
 		if (d->n_jobs == 0 && d->conns == NULL && d->dq == NULL &&
+		    d->stsq == NULL &&
 		    (d->route_until <= now ||
 		     d->idle_since + QUEUE_DEST_IDLE_S < now)) {
 			*pp = d->next;

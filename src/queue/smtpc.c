@@ -459,6 +459,7 @@ smtpc_connect(struct server *srv, const struct smtpc_target *t,
 	c->cb_arg = arg;
 	buf_init(&c->conv, 0);
 	smtpc_make_id(c->id);
+	c->tls_verify = -1;
 	c->timer = evtimer_new(base, smtpc_timer_cb, c);
 	c->defer_ev = event_new(base, -1, 0, smtpc_defer_cb, c);
 	if (t->auth_user != NULL && t->auth_pass != NULL) {
@@ -563,6 +564,12 @@ bool
 smtpc_is_verified(const struct smtpc *c)
 {
 	return c->verified;
+}
+
+long
+smtpc_tls_verify(const struct smtpc *c)
+{
+	return c->tls_verify;
 }
 
 const char *

@@ -126,6 +126,9 @@ const char *smtpc_peer(const struct smtpc *c);
 bool smtpc_is_tls(const struct smtpc *c);
 /* TLS with a certificate that verified for the target's host name. */
 bool smtpc_is_verified(const struct smtpc *c);
+/* OpenSSL's verify result (X509_V_OK, X509_V_ERR_...) once the TLS
+ * handshake completed; -1 before or without one (TLS-RPT's result). */
+long smtpc_tls_verify(const struct smtpc *c);
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384" or "" */
 const char *smtpc_tls_info(const struct smtpc *c);
 /* Ready for smtpc_send: not failed, not closed by the server while idle

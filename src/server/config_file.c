@@ -108,6 +108,8 @@ config_defaults(struct config *cfg, bool as_root)
 	cfg->queue_rcpts_per_tx = CONFIG_QUEUE_RCPTS_PER_TX_DEFAULT;
 	cfg->smtp_client_connect_timeout = CONFIG_SMTP_CLIENT_CONNECT_TIMEOUT;
 	cfg->smtp_client_timeout = CONFIG_SMTP_CLIENT_TIMEOUT;
+	cfg->mta_sts_fetch_timeout = CONFIG_MTA_STS_FETCH_TIMEOUT_DEFAULT;
+	cfg->mta_sts_fetch_port = 443;
 	cfg->http_timeout = CONFIG_HTTP_TIMEOUT_DEFAULT;
 	cfg->http_request_deadline = CONFIG_HTTP_REQUEST_DEADLINE_DEFAULT;
 	str_lcpy(cfg->metrics_allow, "127.0.0.0/8 ::1",
@@ -338,6 +340,9 @@ static const struct config_key config_keys[] = {
 	KTYPE("mta_sts_mode", CONFIG_T_STSMODE, mta_sts_mode),
 	KINT("mta_sts_max_age", 0, 31557600, mta_sts_max_age),
 	KSTR("mta_sts_mx", mta_sts_mx),
+	KINT("mta_sts_fetch_timeout", 1, 600, mta_sts_fetch_timeout),
+	KINT("mta_sts_fetch_port", 1, 65535, mta_sts_fetch_port),
+	KSTR("tls_ca_file", tls_ca_file),
 };
 
 #undef F
