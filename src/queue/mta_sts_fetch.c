@@ -105,9 +105,10 @@ fetch_timer_cb(evutil_socket_t fd, short what, void *arg)
 	fetch_failv(arg, MTA_STS_POLICY_FETCH_ERROR, "timed out");
 }
 
-/* What the whole answer says (at the end of the connection). */
+/* What the whole answer says. clean: the server closed properly (else
+ * only an answer with a Content-Length it fills counts). */
 static void
-fetch_finish(struct mta_sts_fetch *f)
+fetch_finish(struct mta_sts_fetch *f, bool clean)
 {
 	struct evbuffer *in = bufferevent_get_input(f->bev);
 	size_t len = evbuffer_get_length(in), head_len = 0;
@@ -131,6 +132,16 @@ fetch_finish(struct mta_sts_fetch *f)
 		fetch_failv(f, MTA_STS_POLICY_FETCH_ERROR, why);
 		return;
 	}
+	if (len - head_len > MTA_STS_POLICY_MAX) {
+		fetch_failv(f, MTA_STS_POLICY_FETCH_ERROR,
+			    "policy larger than 64 KB");
+		return;
+	}
+	if (clen < 0 && !clean) {
+		fetch_failv(f, MTA_STS_POLICY_FETCH_ERROR, "connection failed "
+			    "while reading the policy");
+		return;
+	}
 	if (clen >= 0 && (uint64_t)clen != len - head_len) {
 		fetch_failv(f, MTA_STS_POLICY_FETCH_ERROR,
 			    "body shorter or longer than Content-Length");
@@ -148,12 +159,30 @@ static void
 fetch_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct mta_sts_fetch *f = arg;
-	size_t len = evbuffer_get_length(bufferevent_get_input(bev));
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t len = evbuffer_get_length(in), head_len = 0;
+	const char *buf;
+	int status;
+	int64_t clen;
+	bool plain;
 
 	/* RFC 8461 §3.3: a size limit (head plus 64 KB of policy). */
-	if (len > MTA_STS_HTTP_HEAD_MAX + MTA_STS_POLICY_MAX)
+	if (len > MTA_STS_HTTP_HEAD_MAX + MTA_STS_POLICY_MAX) {
 		fetch_failv(f, MTA_STS_POLICY_FETCH_ERROR,
 			    "policy larger than 64 KB");
+		return;
+	}
+	/* With a Content-Length the answer is complete when the body is
+	 * all there; no need to wait for the server to close. */
+	buf = (const char *)evbuffer_pullup(in, -1);
+	if (buf == NULL || mta_sts_http_head(buf, len, &status, &head_len,
+					     &clen, &plain) != 1)
+		return;
+	if (clen > MTA_STS_POLICY_MAX || len - head_len > MTA_STS_POLICY_MAX)
+		fetch_failv(f, MTA_STS_POLICY_FETCH_ERROR,
+			    "policy larger than 64 KB");
+	else if (clen >= 0 && len - head_len >= (uint64_t)clen)
+		fetch_finish(f, true);
 }
 
 static void
@@ -189,8 +218,13 @@ fetch_event_cb(struct bufferevent *bev, short what, void *arg)
 		fetch_request(f);
 		return;
 	}
-	if (f->verified && (what & BEV_EVENT_EOF)) {
-		fetch_finish(f);
+	/* The end of the answer; an error after a complete answer (a
+	 * reset, no close_notify) leaves it complete: fetch_finish checks
+	 * the length against Content-Length. */
+	if (f->verified && (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))) {
+		while (bufferevent_get_openssl_error(bev) != 0)
+			;
+		fetch_finish(f, (what & BEV_EVENT_ERROR) == 0);
 		return;
 	}
 	if (!f->verified) {
@@ -208,8 +242,6 @@ fetch_event_cb(struct bufferevent *bev, short what, void *arg)
 		fetch_connect(f);
 		return;
 	}
-	while (bufferevent_get_openssl_error(bev) != 0)
-		;
 	fetch_failv(f, MTA_STS_POLICY_FETCH_ERROR, "connection failed while "
 		    "reading the policy");
 }
@@ -237,6 +269,7 @@ fetch_connect(struct mta_sts_fetch *f)
 	/* RFC 6125 host name check and SNI for mta-sts.DOMAIN. */
 	SSL_set_tlsext_host_name(ssl, f->host);
 	SSL_set1_host(ssl, f->host);
+	SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	f->bev = bufferevent_openssl_socket_new(base, -1, ssl,
 		BUFFEREVENT_SSL_CONNECTING,
 		BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
