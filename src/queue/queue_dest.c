@@ -630,7 +630,8 @@ queue_dest_pump(struct qdest *d)
 	int64_t now = queue_now();
 	struct qconn *k, *next;
 
-	if (q->stopping || d->dq != NULL || d->stsq != NULL)
+	if (q->stopping || d->dq != NULL || d->stsq != NULL ||
+	    d->rptq != NULL)
 		return;
 	if (q->draining)
 		jobs_release(d);
@@ -644,7 +645,8 @@ queue_dest_pump(struct qdest *d)
 		return;
 	}
 	if (d->n_connecting == 0 && d->route_until <= now &&
-	    (queue_route_start(d) == 0 || d->stsq != NULL))
+	    (queue_route_start(d) == 0 || d->stsq != NULL ||
+	     d->rptq != NULL))
 		return;
 	if (d->route_err.code != 0 || queue_sts_route_check(d) < 0) {
 		queue_dest_fail_all(d, &d->route_err);
@@ -688,6 +690,7 @@ dest_free(struct qdest *d)
 		conn_remove(d->conns);
 	free(d->route);
 	free(d->sts);
+	free(d->rua);
 	free(d);
 }
 
@@ -714,7 +717,7 @@ queue_dest_gc(struct queue *q, int64_t now)
 		/* Idle, and its route (the costly part) out of date, or idle
 		 * for long: its concurrency starts again at the floor. */
 		if (d->n_jobs == 0 && d->conns == NULL && d->dq == NULL &&
-		    d->stsq == NULL &&
+		    d->stsq == NULL && d->rptq == NULL &&
 		    (d->route_until <= now ||
 		     d->idle_since + QUEUE_DEST_IDLE_S < now)) {
 			*pp = d->next;

@@ -24,6 +24,7 @@ struct event;
 struct mta_sts;
 struct mta_sts_req;
 struct mta_sts_answer;
+struct tlsrpt;
 
 /* Recipients taken from the store per round. */
 #define QUEUE_BATCH 500
@@ -102,6 +103,10 @@ struct qdest {
 	 * force or the failure to report (NULL: no policy). */
 	struct mta_sts_req *stsq;
 	struct mta_sts_answer *sts;
+	/* TLS-RPT: the _smtp._tls lookup in flight, and the rua found
+	 * (NULL: none, nothing is counted for the domain). */
+	struct dns_query *rptq;
+	char *rua;
 };
 
 struct qdead {
@@ -147,6 +152,7 @@ struct queue {
 	unsigned n_conns;        /* connections in total */
 	struct qdest *dests;
 	struct mta_sts *sts;     /* MTA-STS policies (mta_sts.h) */
+	struct tlsrpt *tlsrpt;   /* TLS-RPT counts (tlsrpt.h) */
 	struct qdead dead[QUEUE_DEAD_MAX];
 	struct qbatch *batch;    /* outcomes not yet submitted */
 	/* Connections to free at the end of this loop turn (never inside

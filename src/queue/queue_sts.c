@@ -15,19 +15,63 @@
  * applies (§2 of RFC 8461): its code leaves d->sts NULL for such a
  * destination.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/x509_vfy.h>
 
 #include "../core/log.h"
+#include "../core/runtime.h"
 #include "mta_sts.h"
 #include "queue_int.h"
+#include "tlsrpt.h"
+
+/* One result: the log line, and a count for TLS-RPT when the domain
+ * publishes a rua. */
+static void
+sts_note(const struct qdest *d, const char *mx, enum mta_sts_result r,
+	 const char *why)
+{
+	log_info(NULL, "sts_result", " dest=%s mode=%s mx=%s result=%s%s%s",
+		 log_qs(d->key), d->sts->policy.mode == MTA_STS_ENFORCE
+		 ? "enforce" : d->sts->policy.mode == MTA_STS_TESTING
+		 ? "testing" : "none", log_qs(mx), r == MTA_STS_OK ? "success"
+		 : mta_sts_result_name(r), why != NULL ? " why=" : "",
+		 why != NULL ? log_qs(why) : "");
+	tlsrpt_count(d->q->tlsrpt, d->key, d->sts, d->rua, mx, r);
+}
+
+/* RFC 8460 §3: the domain's reporting addresses. */
+static void
+rpt_cb(void *arg, const struct dns_answer *a)
+{
+	struct qdest *d = arg;
+	char text[1024], rua[TLSRPT_RUA_MAX];
+	int n, found = 0;
+
+	d->rptq = NULL;
+	free(d->rua);
+	d->rua = NULL;
+	for (size_t i = 0; a->status == DNS_OK && i < a->n; i++) {
+		n = dns_txt_text(a->rdata[i], a->len[i], text, sizeof(text));
+		/* §3: more than one TLSRPTv1 record: none is used. */
+		if (n >= 0 && tlsrpt_txt_parse(text, (size_t)n, rua,
+					       sizeof(rua)) != 0)
+			found += found == 0 && rua[0] != '\0' ? 1 : 2;
+	}
+	if (found == 1)
+		d->rua = strdup(rua);
+	if (d->sts != NULL && d->sts->fetch_fail != MTA_STS_OK)
+		sts_note(d, "", d->sts->fetch_fail, d->sts->why);
+	queue_dest_pump(d);
+}
 
 static void
 sts_cb(void *arg, const struct mta_sts_answer *a)
 {
 	struct qdest *d = arg;
+	char name[300];
 
 	d->stsq = NULL;
 	free(d->sts);
@@ -38,10 +82,15 @@ sts_cb(void *arg, const struct mta_sts_answer *a)
 		if (d->sts != NULL)
 			*d->sts = *a;
 	}
-	if (a->fetch_fail != MTA_STS_OK)
-		log_info(NULL, "sts_result", " dest=%s result=%s why=%s",
-			 log_qs(d->key), mta_sts_result_name(a->fetch_fail),
-			 log_qs(a->why));
+	/* Results are reported only for a policy (or a policy that could
+	 * not be had): the reporting address is needed only then. */
+	if (d->sts != NULL && d->q->srv->dns != NULL) {
+		snprintf(name, sizeof(name), "_smtp._tls.%s", d->key);
+		d->rptq = dns_lookup(d->q->srv->dns, name, 16, rpt_cb, d);
+	}
+	if (d->rptq == NULL && d->sts != NULL &&
+	    a->fetch_fail != MTA_STS_OK)
+		sts_note(d, "", a->fetch_fail, a->why);
 	queue_dest_pump(d);
 }
 
@@ -61,6 +110,10 @@ queue_sts_cancel(struct qdest *d)
 {
 	mta_sts_cancel(d->stsq);
 	d->stsq = NULL;
+	if (d->rptq != NULL) {
+		dns_cancel(d->rptq);
+		d->rptq = NULL;
+	}
 }
 
 static enum mta_sts_mode
@@ -95,9 +148,8 @@ queue_sts_route_check(struct qdest *d)
 	 * waits for the policy or the MX records to be put right. */
 	queue_reply_set(&d->route_err, 451, "4.7.5", "No MX host of %s "
 			"matches its MTA-STS policy (mode enforce)", d->key);
-	log_info(NULL, "sts_result", " dest=%s mx=%s result=%s",
-		 log_qs(d->key), log_qs(d->route->hosts[0].name),
-		 mta_sts_result_name(MTA_STS_VALIDATION_FAILURE));
+	sts_note(d, d->route->hosts[0].name, MTA_STS_VALIDATION_FAILURE,
+		 "no MX matches the policy");
 	return -1;
 }
 
@@ -136,8 +188,5 @@ queue_sts_result(const struct qdest *d, const struct dns_mx_host *h,
 		return; /* no TLS step was reached: nothing to report */
 	else if (!mta_sts_mx_match(&d->sts->policy, h->name))
 		r = MTA_STS_VALIDATION_FAILURE; /* testing: MX not listed */
-	log_info(NULL, "sts_result", " dest=%s mode=%s mx=%s result=%s",
-		 log_qs(d->key), sts_mode(d) == MTA_STS_ENFORCE ? "enforce"
-		 : "testing", log_qs(h->name), r == MTA_STS_OK ? "success"
-		 : mta_sts_result_name(r));
+	sts_note(d, h->name, r, NULL);
 }
