@@ -6,7 +6,9 @@
  *   mx for enforce/testing, max_age in range; formatted and parsed again
  *   it gives the same policy;
  * - a TXT id that parses is 1..32 alphanumerics;
- * - a complete HTTP head ends inside the input, with a status 100..599.
+ * - a complete HTTP head ends inside the input, with a status 100..599;
+ * - a TLS-RPT record (tlsrpt.h) that parses has a NUL-terminated rua
+ *   within its buffer, of addresses with an '@'.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -15,6 +17,7 @@
 #include <string.h>
 
 #include "queue/mta_sts.h"
+#include "queue/tlsrpt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -67,6 +70,17 @@ fuzz_head(const char *s, size_t n)
 		abort();
 }
 
+static void
+fuzz_tlsrpt(const char *s, size_t n)
+{
+	char rua[64];
+
+	if (tlsrpt_txt_parse(s, n, rua, sizeof(rua)) != 1)
+		return;
+	if (memchr(rua, '\0', sizeof(rua)) == NULL || strchr(rua, '@') == NULL)
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -78,12 +92,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((s = malloc(size - 1 ? size - 1 : 1)) == NULL)
 		return 0;
 	memcpy(s, data + 1, size - 1);
-	switch (data[0] % 3) {
+	switch (data[0] % 4) {
 	case 0:
 		fuzz_policy(s, size - 1);
 		break;
 	case 1:
 		fuzz_txt(s, size - 1);
+		break;
+	case 3:
+		fuzz_tlsrpt(s, size - 1);
 		break;
 	default:
 		fuzz_head(s, size - 1);
