@@ -59,7 +59,6 @@ struct mta_sts {
 	struct sts_entry *cache;
 	size_t n_cache;
 	struct mta_sts_req *reqs;
-	unsigned long fetches;
 };
 
 static int64_t
@@ -372,7 +371,6 @@ req_txt_cb(void *arg, const struct dns_answer *a)
 		req_answer(r, MTA_STS_OK, NULL);
 		return;
 	}
-	r->s->fetches++;
 	r->fetch = mta_sts_fetch_start(r->s->srv, r->domain, req_fetch_cb, r);
 	if (r->fetch == NULL)
 		req_answer(r, MTA_STS_POLICY_FETCH_ERROR, "cannot start");
@@ -407,12 +405,6 @@ mta_sts_lookup(struct mta_sts *s, const char *domain, mta_sts_cb cb,
 	r->prevp = &s->reqs;
 	s->reqs = r;
 	return r;
-}
-
-unsigned long
-mta_sts_fetches(const struct mta_sts *s)
-{
-	return s != NULL ? s->fetches : 0;
 }
 
 struct mta_sts *

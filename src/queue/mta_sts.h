@@ -115,8 +115,6 @@ void mta_sts_free(struct mta_sts **sp);
 struct mta_sts_req *mta_sts_lookup(struct mta_sts *s, const char *domain,
 				   mta_sts_cb cb, void *arg);
 void mta_sts_cancel(struct mta_sts_req *r);
-/* Fetches done since start (for tests through the log, and metrics). */
-unsigned long mta_sts_fetches(const struct mta_sts *s);
 
 /* ---- The HTTPS fetch (mta_sts_fetch.c) ------------------------------- */
 

@@ -32,7 +32,7 @@ struct tlsrpt_pending {
 struct tlsrpt {
 	struct server *srv;
 	struct tlsrpt_pending *rows;
-	size_t n;
+	size_t n, cap;
 	unsigned busy;           /* worker jobs in flight */
 	bool freed;              /* tlsrpt_free came while busy */
 	bool reporting;
@@ -119,7 +119,7 @@ flush(struct tlsrpt *t)
 	j->rows = t->rows;
 	j->n = t->n;
 	t->rows = NULL;
-	t->n = 0;
+	t->n = t->cap = 0;
 	t->busy++;
 	workers_submit(t->srv->workers, flush_work, job_done, j);
 }
@@ -181,11 +181,18 @@ tlsrpt_count(struct tlsrpt *t, const char *domain,
 	if (p == NULL) {
 		if (t->n >= TLSRPT_PENDING_MAX)
 			flush(t);
-		if (t->rows == NULL &&
-		    (t->rows = calloc(TLSRPT_PENDING_MAX,
-				      sizeof(*t->rows))) == NULL)
-			return;
+		if (t->n == t->cap) {
+			/* Most seconds see a handful of keys: grow as
+			 * needed (a row is a few KB with its policy). */
+			size_t nc = t->cap ? 2 * t->cap : 8;
+			void *nr = realloc(t->rows, nc * sizeof(*t->rows));
+			if (nr == NULL)
+				return;
+			t->rows = nr;
+			t->cap = nc;
+		}
 		p = &t->rows[t->n++];
+		memset(p, 0, sizeof(*p));
 		p->day = day;
 		snprintf(p->domain, sizeof(p->domain), "%s", domain);
 		snprintf(p->mx, sizeof(p->mx), "%s", mx);
