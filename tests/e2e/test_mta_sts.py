@@ -7,13 +7,15 @@ sees: the message at the peer (over TLS or not at all), the queue's log
 lines and `postel queue show`, the requests the policy server got.
 """
 
+import tempfile
+
 import pytest
 
 from conftest import unique
 from queueutil import (log_field, log_lines, message, new_ip,
                        outbound_config, peer_tokens, remote_lines, submit,
                        wait_for)
-from smtppeer import SmtpPeer
+from smtppeer import SmtpPeer, make_cert
 from stsutil import (Behaviour, CAPeer, PolicyServer, StsCA, policy,
                      txt0)
 
@@ -39,7 +41,8 @@ def rig(ca, dns_server, server_factory):
 
     class Rig:
         def start(self, mode_policy, peer_tls="ca", txt="v=STSv1; id=1",
-                  domain=DOMAIN, extra_hosts=None, **cfg):
+                  domain=DOMAIN, extra_hosts=None, web_self_signed=False,
+                  **cfg):
             mx = "mx." + domain
             ip = new_ip()
             if peer_tls == "ca":
@@ -51,7 +54,11 @@ def rig(ca, dns_server, server_factory):
             made.append(self.peer)
             web_ip = new_ip()
             hosts = ["mta-sts." + domain] + list(extra_hosts or [])
-            self.web = PolicyServer(web_ip, *ca.leaf(*hosts))
+            if web_self_signed:
+                self.web = PolicyServer(web_ip, *make_cert(
+                    tempfile.mkdtemp(prefix="stsself-"), cn=hosts[0]))
+            else:
+                self.web = PolicyServer(web_ip, *ca.leaf(*hosts))
             made.append(self.web)
             if mode_policy is not None:
                 self.web.hosts["mta-sts." + domain] = (
@@ -229,3 +236,19 @@ def test_no_txt_record_no_fetch(rig):
     delivered(r.peer, token)
     assert r.web.fetches(POLICY_HOST) == 0
     assert sts_lines(r.srv) == []
+
+
+
+def test_policy_server_certificate_not_trusted(rig):
+    # The policy server's certificate is self-signed: RFC 8461 §3.3 wants
+    # a valid one, so there is no policy (sts-webpki-invalid) and the
+    # mail goes as without one.
+    r = rig.start(policy("enforce", "x.sts.test"), web_self_signed=True)
+    token = unique("stsself")
+    submit(r.srv, ["bob@" + DOMAIN], message(token))
+    delivered(r.peer, token)
+    line = wait_for(lambda: sts_lines(r.srv, "sts-webpki-invalid"),
+                    what="the certificate failure")[0]
+    assert "certificate" in log_field(line, "why")
+    # The TLS handshake failed before any request was made.
+    assert r.web.fetches(POLICY_HOST) == 0

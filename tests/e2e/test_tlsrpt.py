@@ -158,3 +158,33 @@ def test_report_cli_usage(server):
     # Nothing counted: nothing queued.
     r = server.cli("tlsrpt", "send")
     assert r.returncode == 0 and "queued 0 report(s)" in r.stdout
+
+
+def test_yesterdays_counts_reported_by_the_server_itself(ca, dns_server,
+                                                         server_factory,
+                                                         made):
+    # Counts of a finished UTC day are reported without the CLI: here
+    # yesterday's, put in the store while the server is stopped (as a
+    # server running over midnight leaves them); at its start the server
+    # queues and sends the report.
+    import sqlite3
+    import time
+    srv, peer, rua_peer = start(ca, dns_server, server_factory, made,
+                                "testing", MX, peer_tls=None)
+    srv.stop_checked()
+    yesterday = (int(time.time()) // 86400 - 1) * 86400
+    db = sqlite3.connect(srv.dir + "/postel.db")
+    db.execute("INSERT INTO tlsrpt_results VALUES (?, ?, ?, ?, ?, ?, ?, "
+               "?)", (yesterday, DOMAIN, MX, "certificate-expired", 5,
+                      "sts", "version: STSv1\nmode: testing\nmx: " + MX +
+                      "\nmax_age: 86400", RUA))
+    db.commit()
+    db.close()
+    srv.start()
+    _, rep, _ = report_of(rua_peer)
+    assert rep["date-range"]["start-datetime"] == time.strftime(
+        "%Y-%m-%dT00:00:00Z", time.gmtime(yesterday))
+    (pol,) = rep["policies"]
+    assert pol["summary"]["total-failure-session-count"] == 5
+    assert pol["failure-details"][0]["result-type"] == \
+        "certificate-expired"
