@@ -213,7 +213,8 @@ tool_command() {  # TOOL PORT -> the exact load command
 	source-r) echo "smtp-source -l $LENGTH -m $MESSAGES -s $SESSIONS" \
 		"-f $FROM -t $RCPT 127.0.0.1:$2" ;;
 	load) echo "$BIN/smtp_load -s $SESSIONS -m $MESSAGES -l $LENGTH" \
-		"-f $FROM -t $RCPT -T $RUN_TIMEOUT 127.0.0.1 $2" ;;
+		"${BENCH_LOAD_FILE:+-F $BENCH_LOAD_FILE }-f $FROM -t $RCPT" \
+		"-T $RUN_TIMEOUT 127.0.0.1 $2" ;;
 	esac
 }
 

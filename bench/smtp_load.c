@@ -41,6 +41,7 @@ struct load_opts {
 	int sessions;
 	long messages;
 	long length;
+	const char *file;       /* -F: this message instead of x lines */
 	const char *from;
 	const char *to;
 	double timeout_s;
@@ -366,6 +367,51 @@ load_make_body(struct load_shared *sh, long length)
 	return 0;
 }
 
+/* -F: the message in `path` (LF or CRLF lines) as CRLF lines,
+ * dot-stuffed (RFC 5321 §4.5.2), then the final dot. */
+static int
+load_read_message(struct load_shared *sh, const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	size_t cap, n = 0;
+	int c, prev = '\n';
+
+	if (f == NULL) {
+		perror(path);
+		return -1;
+	}
+	if (fseek(f, 0, SEEK_END) < 0 || (cap = (size_t)ftell(f)) >
+	    (size_t)LOAD_MAX_LENGTH || fseek(f, 0, SEEK_SET) < 0) {
+		fclose(f);
+		return -1;
+	}
+	/* Worst case: every byte a line of "." (dot, dot, CR, LF). */
+	cap = cap * 4 + 8;
+	sh->body = malloc(cap);
+	if (sh->body == NULL) {
+		fclose(f);
+		return -1;
+	}
+	while ((c = fgetc(f)) != EOF) {
+		if (c == '\r')
+			continue;
+		if (prev == '\n' && c == '.')
+			sh->body[n++] = '.';
+		if (c == '\n')
+			sh->body[n++] = '\r';
+		sh->body[n++] = (char)c;
+		prev = c;
+	}
+	fclose(f);
+	if (prev != '\n') {
+		memcpy(sh->body + n, "\r\n", 2);
+		n += 2;
+	}
+	memcpy(sh->body + n, ".\r\n", 3);
+	sh->body_len = n + 3;
+	return 0;
+}
+
 /* The TLS context (no certificate check: a loopback benchmark against a
  * self-signed test certificate) and the AUTH PLAIN response
  * "\0user\0password" in base64. */
@@ -439,11 +485,13 @@ load_usage(void)
 {
 	fprintf(stderr, "usage: smtp_load [-P] [-r] [-S] [-a user:password] "
 		"[-s sessions] [-m messages] "
-		"[-l length] [-f from] [-t to] [-T seconds] host port\n"
+		"[-l length | -F message-file] [-f from] [-t to] "
+		"[-T seconds] host port\n"
 		"  -P  pipeline MAIL/RCPT/DATA (RFC 2920)\n"
 		"  -r  new connection per message (default: reuse)\n"
 		"  -S  STARTTLS before anything else (certificate not checked)\n"
-		"  -a  AUTH PLAIN with these credentials\n");
+		"  -a  AUTH PLAIN with these credentials\n"
+		"  -F  send this message (headers and body) every time\n");
 	exit(2);
 }
 
@@ -452,7 +500,7 @@ load_parse(int argc, char **argv, struct load_opts *o)
 {
 	int ch;
 
-	while ((ch = getopt(argc, argv, "PrSa:s:m:l:f:t:T:")) != -1) {
+	while ((ch = getopt(argc, argv, "PrSa:s:m:l:F:f:t:T:")) != -1) {
 		switch (ch) {
 		case 'P': o->pipelining = true; break;
 		case 'r': o->reconnect_each = true; break;
@@ -461,6 +509,7 @@ load_parse(int argc, char **argv, struct load_opts *o)
 		case 's': o->sessions = atoi(optarg); break;
 		case 'm': o->messages = atol(optarg); break;
 		case 'l': o->length = atol(optarg); break;
+		case 'F': o->file = optarg; break;
 		case 'f': o->from = optarg; break;
 		case 't': o->to = optarg; break;
 		case 'T': o->timeout_s = atof(optarg); break;
@@ -496,7 +545,9 @@ main(int argc, char **argv)
 	if (load_parse(argc, argv, &o) < 0)
 		load_usage();
 	sh.lat_ms = malloc(sizeof(double) * (size_t)o.messages);
-	if (sh.lat_ms == NULL || load_make_body(&sh, o.length) < 0)
+	if (sh.lat_ms == NULL ||
+	    (o.file != NULL ? load_read_message(&sh, o.file)
+			    : load_make_body(&sh, o.length)) < 0)
 		return 1;
 	for (long i = 0; i < o.messages; i++)
 		sh.lat_ms[i] = -1;

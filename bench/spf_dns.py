@@ -2,11 +2,14 @@
 domain (bench.test) and the load generators' HELO names, so Postel's SPF
 checks on port 25 look them up as they would in production; libunbound
 caches the answers (TTL 3600 here), so only the first message of a run
-asks. Started by bench/lib.sh (dns_start); prints the resolver
+asks. BENCH_DNS_EXTRA names a JSON file of more names in the same form
+(bench/dkim_msgs.py writes one). Started by bench/lib.sh (dns_start);
+prints the resolver
 (ADDR:PORT) on its first line; on SIGTERM writes the number of queries
 it answered to the file given as argv[1].
 """
 
+import json
 import os
 import signal
 import sys
@@ -27,6 +30,9 @@ ZONES = {
 
 def main():
     done = threading.Event()
+    if os.environ.get("BENCH_DNS_EXTRA"):
+        with open(os.environ["BENCH_DNS_EXTRA"]) as f:
+            ZONES.update(json.load(f))
     srv = dnsserver.DNSServer(ZONES).start()
     print(srv.resolver, flush=True)
     signal.signal(signal.SIGTERM, lambda *_: done.set())

@@ -56,6 +56,8 @@ usage(FILE *f)
 		" for a sender)\n"
 		"  tlsrpt send [--all]   (queue the TLS-RPT reports now;"
 		" --all: today's too)\n"
+		"  metadata list | metadata get NAME | metadata set NAME VALUE"
+		" | metadata del NAME   (server /shared IMAP METADATA)\n"
 		"  status | who | kick ADDRESS   (through the control socket)\n"
 		"  version   (also --version)\n"
 		"COMMAND --help prints that command's usage.\n"
@@ -205,6 +207,12 @@ cmd_tlsrpt(const struct config *cfg, int argc, char **argv)
 }
 
 static int
+cmd_metadata(const struct config *cfg, int argc, char **argv)
+{
+	return cli_metadata(cfg, argc - 1, argv + 1);
+}
+
+static int
 cmd_status(const struct config *cfg, int argc, char **argv)
 {
 	return cli_status(cfg, argc, argv);
@@ -236,6 +244,7 @@ static const struct {
 	{ "dns", cmd_dns },
 	{ "spf", cmd_spf },
 	{ "tlsrpt", cmd_tlsrpt },
+	{ "metadata", cmd_metadata },
 	{ "status", cmd_status },
 	{ "who", cmd_who },
 	{ "kick", cmd_kick },

@@ -393,6 +393,7 @@ server_free_parts(struct server *srv)
 	srv->tls_ctx = NULL;
 	tls_tickets_free(&p->tickets);
 	keyhelper_free(&p->keys);
+	conn_linger_free_all(srv);
 	loop_free(&srv->loop);
 	if (p->lock_fd >= 0)
 		close(p->lock_fd);
