@@ -23,9 +23,10 @@ DOMAIN = "sts.test"
 MX = "mx.sts.test"
 POLICY_HOST = "mta-sts.sts.test"
 # Every fetch is bounded by mta_sts_fetch_timeout; the slow server waits
-# longer than that.
-FETCH_TIMEOUT = 2
-SLOW_DELAY = 6
+# longer than that. Generous: the handshake with the policy server counts,
+# and an ASan build on a loaded machine can take seconds for it.
+FETCH_TIMEOUT = 5
+SLOW_DELAY = 12
 
 
 @pytest.fixture(scope="module")
