@@ -54,6 +54,8 @@ usage(FILE *f)
 		"  dns DOMAIN   (the DNS records to publish for DOMAIN)\n"
 		"  spf check IP SENDER HELO [--mailfrom-only]   (SPF results"
 		" for a sender)\n"
+		"  tlsrpt send [--all]   (queue the TLS-RPT reports now;"
+		" --all: today's too)\n"
 		"  metadata list | metadata get NAME | metadata set NAME VALUE"
 		" | metadata del NAME   (server /shared IMAP METADATA)\n"
 		"  status | who | kick ADDRESS   (through the control socket)\n"
@@ -199,6 +201,12 @@ cmd_spf(const struct config *cfg, int argc, char **argv)
 }
 
 static int
+cmd_tlsrpt(const struct config *cfg, int argc, char **argv)
+{
+	return cli_tlsrpt(cfg, argc - 1, argv + 1);
+}
+
+static int
 cmd_metadata(const struct config *cfg, int argc, char **argv)
 {
 	return cli_metadata(cfg, argc - 1, argv + 1);
@@ -235,6 +243,7 @@ static const struct {
 	{ "dkim", cmd_dkim },
 	{ "dns", cmd_dns },
 	{ "spf", cmd_spf },
+	{ "tlsrpt", cmd_tlsrpt },
 	{ "metadata", cmd_metadata },
 	{ "status", cmd_status },
 	{ "who", cmd_who },

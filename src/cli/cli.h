@@ -32,6 +32,8 @@ int cli_metadata(const struct config *cfg, int argc, char **argv);
 /* spf check IP SENDER HELO (cli_spf.c): SPF results as the server
  * would find them; 0 when the check ran, 1 error, 2 usage. */
 int cli_spf(const struct config *cfg, int argc, char **argv);
+/* tlsrpt send [--all]: queue the TLS-RPT reports now (cli_tlsrpt.c). */
+int cli_tlsrpt(const struct config *cfg, int argc, char **argv);
 /* status | who | kick ADDRESS (cli_control.c; argv[0] is the command):
  * ask the running server over DATA_DIR/control; 1 with "the server is
  * not running" when none does. */

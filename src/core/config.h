@@ -171,6 +171,10 @@ struct config {
 	int acme_retry_interval;   /* seconds after a failed attempt */
 	char tls_sni_dir[PATH_MAX]; /* per-name certificates; "": none */
 	bool user_password_change; /* POST /account/password allowed */
+	/* MTA-STS client (src/queue/mta_sts.h): the policy fetch's time
+	 * limit and port (443; another port only for tests). */
+	int mta_sts_fetch_timeout; /* seconds */
+	int mta_sts_fetch_port;
 };
 
 #define CONFIG_ACME_DIRECTORY_DEFAULT \
@@ -189,6 +193,8 @@ enum config_sts_mode {
 /* RFC 8461 §3.2 suggests weeks for max_age; one week lets a change of
  * MX or mode reach every sender within a week. */
 #define CONFIG_MTA_STS_MAX_AGE_DEFAULT (7 * 86400)
+/* RFC 8461 §3.3 asks for a time limit on the policy fetch. */
+#define CONFIG_MTA_STS_FETCH_TIMEOUT_DEFAULT 60
 #define CONFIG_HTTP_TIMEOUT_DEFAULT 60
 #define CONFIG_HTTP_REQUEST_DEADLINE_DEFAULT 30
 

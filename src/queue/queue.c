@@ -28,7 +28,9 @@
 #include "../core/workers.h"
 #include "../store/commit.h"
 #include "../store/store.h"
+#include "mta_sts.h"
 #include "queue_int.h"
+#include "tlsrpt.h"
 
 int64_t
 queue_now(void)
@@ -276,6 +278,8 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct qserial *s;
 
 	queue_dest_gc(q, queue_now());
+	if (!q->draining && !q->stopping)
+		tlsrpt_tick(q->tlsrpt);
 	if (q->serial_busy || q->draining || q->stopping ||
 	    q->srv->workers == NULL || (s = calloc(1, sizeof(*s))) == NULL)
 		return;
@@ -370,6 +374,11 @@ queue_new(struct server *srv, char *err, size_t errlen)
 		 (long)getpid());
 	if (queue_route_init(q, err, errlen) < 0)
 		goto fail;
+	if ((q->sts = mta_sts_new(srv)) == NULL ||
+	    (q->tlsrpt = tlsrpt_new(srv)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	q->timer = evtimer_new(base, timer_cb, q);
 	q->tick = event_new(base, -1, EV_PERSIST, tick_cb, q);
 	q->flush_ev = evtimer_new(base, queue_flush_cb, q);
@@ -413,6 +422,8 @@ queue_drain(struct queue *q)
 	if (q->tick != NULL)
 		event_del(q->tick);
 	queue_dest_drain(q);
+	/* Counts still in memory go to the store before the workers stop. */
+	tlsrpt_flush(q->tlsrpt);
 	log_info(NULL, "queue_drain", " connections=%u jobs=%u", q->n_conns,
 		 q->jobs);
 }
@@ -436,6 +447,8 @@ queue_free(struct queue **qp)
 	q->stopping = true;
 	q->draining = true;
 	queue_dest_free_all(q);
+	mta_sts_free(&q->sts);
+	tlsrpt_free(&q->tlsrpt);
 	if (q->batch != NULL) {
 		free(q->batch->u);
 		free(q->batch);

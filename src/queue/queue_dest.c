@@ -25,6 +25,7 @@
 #include "../core/loop.h"
 #include "../core/runtime.h"
 #include "../store/blob.h"
+#include "mta_sts.h"
 #include "queue_int.h"
 
 /* ---- Connections freed later ---------------------------------------- */
@@ -298,7 +299,9 @@ conn_addr(struct qdest *d, struct qconn *k, int64_t now, bool advance)
 		if (tls_policy_host_blocked(&d->tls_policy, k->host_i,
 					    &d->last_err))
 			continue;
-		for (; k->addr_i < h->n_addrs; k->addr_i++)
+		/* MTA-STS enforce: only the policy's MX hosts. */
+		for (; k->addr_i < h->n_addrs && queue_sts_host_ok(d, h);
+		     k->addr_i++)
 			if (!queue_dead_get(d->q, &h->addrs[k->addr_i], now,
 					    &d->last_err))
 				return &h->addrs[k->addr_i];
@@ -316,7 +319,7 @@ conn_connect(struct qconn *k)
 
 	t.addr = h->addrs[k->addr_i];
 	snprintf(t.host, sizeof(t.host), "%s", h->name);
-	t.tls = d->tls;
+	t.tls = queue_sts_tls(d, d->tls);
 	tls_policy_target(&d->tls_policy, k->host_i, &t);
 	if (d->key[0] == '\0') {
 		t.auth_user = q->auth_user;
@@ -373,6 +376,7 @@ conn_ready_cb(void *arg, struct smtpc *c, bool ok)
 
 	tls_policy_report(d->key, &d->tls_policy, h->name, smtpc_peer(c),
 			  tr, why);
+	queue_sts_result(d, h, c, ok);
 	if (ok) {
 		k->state = QCONN_IDLE;
 		d->n_connecting--;
@@ -638,8 +642,8 @@ queue_dest_pump(struct qdest *d)
 	int64_t now = queue_now();
 	struct qconn *k, *next;
 
-	if (q->stopping || d->dq != NULL ||
-	    tls_policy_pending(&d->tls_policy))
+	if (q->stopping || d->dq != NULL || d->stsq != NULL ||
+	    d->rptq != NULL || tls_policy_pending(&d->tls_policy))
 		return;
 	if (q->draining)
 		jobs_release(d);
@@ -653,9 +657,10 @@ queue_dest_pump(struct qdest *d)
 		return;
 	}
 	if (d->n_connecting == 0 && d->route_until <= now &&
-	    queue_route_start(d) == 0)
+	    (queue_route_start(d) == 0 || d->stsq != NULL ||
+	     d->rptq != NULL))
 		return;
-	if (d->route_err.code != 0) {
+	if (d->route_err.code != 0 || queue_sts_route_check(d) < 0) {
 		queue_dest_fail_all(d, &d->route_err);
 		dest_close_idle(d);
 		return;
@@ -677,6 +682,7 @@ queue_dest_drain(struct queue *q)
 		struct qconn *k, *next;
 
 		queue_route_cancel(d);
+		queue_sts_cancel(d);
 		jobs_release(d);
 		for (k = d->conns; k != NULL; k = next) {
 			next = k->next;
@@ -690,10 +696,13 @@ static void
 dest_free(struct qdest *d)
 {
 	queue_route_cancel(d);
+	queue_sts_cancel(d);
 	jobs_release(d);
 	while (d->conns != NULL)
 		conn_remove(d->conns);
 	free(d->route);
+	free(d->sts);
+	free(d->rua);
 	free(d);
 }
 
@@ -720,6 +729,7 @@ queue_dest_gc(struct queue *q, int64_t now)
 		/* Idle, and its route (the costly part) out of date, or idle
 		 * for long: its concurrency starts again at the floor. */
 		if (d->n_jobs == 0 && d->conns == NULL && d->dq == NULL &&
+		    d->stsq == NULL && d->rptq == NULL &&
 		    (d->route_until <= now ||
 		     d->idle_since + QUEUE_DEST_IDLE_S < now)) {
 			*pp = d->next;

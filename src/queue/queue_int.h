@@ -22,6 +22,10 @@
 
 struct server;
 struct event;
+struct mta_sts;
+struct mta_sts_req;
+struct mta_sts_answer;
+struct tlsrpt;
 
 /* Recipients taken from the store per round. */
 #define QUEUE_BATCH 500
@@ -101,6 +105,14 @@ struct qdest {
 	/* Messages with "TLS-Required: No" (RFC 8689 §3) travel apart:
 	 * their domain's DANE policy is not applied. */
 	bool relaxed;
+	/* MTA-STS (queue_sts.c): the lookup in flight, and the policy in
+	 * force or the failure to report (NULL: no policy). */
+	struct mta_sts_req *stsq;
+	struct mta_sts_answer *sts;
+	/* TLS-RPT: the _smtp._tls lookup in flight, and the rua found
+	 * (NULL: none, nothing is counted for the domain). */
+	struct dns_query *rptq;
+	char *rua;
 };
 
 struct qdead {
@@ -145,6 +157,8 @@ struct queue {
 	size_t mem_items;        /* recipients held in memory */
 	unsigned n_conns;        /* connections in total */
 	struct qdest *dests;
+	struct mta_sts *sts;     /* MTA-STS policies (mta_sts.h) */
+	struct tlsrpt *tlsrpt;   /* TLS-RPT counts (tlsrpt.h) */
 	struct qdead dead[QUEUE_DEAD_MAX];
 	struct qbatch *batch;    /* outcomes not yet submitted */
 	/* Connections to free at the end of this loop turn (never inside
@@ -206,6 +220,22 @@ void queue_dead_add(struct queue *q, const struct sockaddr_storage *a,
 		    int64_t now, const struct smtpc_reply *why);
 void queue_reply_set(struct smtpc_reply *r, int code, const char *status,
 		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* queue_sts.c */
+/* Starts the destination's MTA-STS lookup (not for the relayhost);
+ * queue_dest_pump runs when it ends. */
+void queue_sts_start(struct qdest *d);
+void queue_sts_cancel(struct qdest *d);
+/* May the host be tried (enforce: it matches the policy's mx)? */
+bool queue_sts_host_ok(const struct qdest *d, const struct dns_mx_host *h);
+/* The TLS mode for a connection: verify under an enforced policy. */
+enum config_tls_mode queue_sts_tls(const struct qdest *d,
+				   enum config_tls_mode mode);
+/* Enforce with no matching MX: d->route_err set (4.7.5), -1. */
+int queue_sts_route_check(struct qdest *d);
+/* One connection's result (ready or failed) for the report. */
+void queue_sts_result(const struct qdest *d, const struct dns_mx_host *h,
+		      const struct smtpc *c, bool ok);
 
 /* queue_outcome.c */
 /* Records one recipient's attempt: its log line, its new state, its

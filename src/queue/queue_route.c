@@ -507,6 +507,7 @@ queue_route_start(struct qdest *d)
 		d->tls = CONFIG_TLS_ENCRYPT; /* relayhost: TLS required */
 	if (route_literal(d))
 		return 1;
+	queue_sts_start(d);
 	if (q->srv->dns != NULL)
 		d->dq = d->key[0] ? dns_mx(q->srv->dns, name, route_cb, d)
 				  : dns_host(q->srv->dns, name, route_cb, d);

@@ -461,6 +461,7 @@ smtpc_connect(struct server *srv, const struct smtpc_target *t,
 	c->cb_arg = arg;
 	buf_init(&c->conv, 0);
 	smtpc_make_id(c->id);
+	c->tls_verify = -1;
 	c->timer = evtimer_new(base, smtpc_timer_cb, c);
 	c->defer_ev = event_new(base, -1, 0, smtpc_defer_cb, c);
 	if (t->auth_user != NULL && t->auth_pass != NULL) {
@@ -575,6 +576,12 @@ smtpc_tls_result(const struct smtpc *c, const char **why_r)
 {
 	*why_r = c->tls_why;
 	return c->tls_result;
+}
+
+long
+smtpc_tls_verify(const struct smtpc *c)
+{
+	return c->tls_verify;
 }
 
 const char *

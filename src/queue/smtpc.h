@@ -134,6 +134,9 @@ bool smtpc_is_verified(const struct smtpc *c);
 /* The TLS outcome for the policy's report (tls_policy.h), and why it
  * failed ("" on success). */
 enum tls_result smtpc_tls_result(const struct smtpc *c, const char **why_r);
+/* OpenSSL's verify result (X509_V_OK, X509_V_ERR_...) once the TLS
+ * handshake completed; -1 before or without one (TLS-RPT's result). */
+long smtpc_tls_verify(const struct smtpc *c);
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384" or "" */
 const char *smtpc_tls_info(const struct smtpc *c);
 /* Ready for smtpc_send: not failed, not closed by the server while idle

@@ -72,6 +72,7 @@ struct smtpc {
 	bool free_pending;            /* smtpc_free came while busy */
 	bool need_rset;               /* the last transaction ended early */
 	bool verified;
+	long tls_verify;              /* smtpc_tls_verify */
 	bool tls;
 	struct tls_dane *dane;        /* c->t.dane's copy, or NULL */
 	enum tls_result tls_result;

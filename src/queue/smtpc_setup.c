@@ -115,6 +115,8 @@ smtpc_tls_done(struct smtpc *c)
 
 	c->verified = ssl != NULL && SSL_get0_peer_certificate(ssl) != NULL &&
 		      vr == X509_V_OK;
+	c->tls_verify = ssl != NULL && SSL_get0_peer_certificate(ssl) == NULL
+			? X509_V_ERR_UNSPECIFIED : vr;
 	snprintf(c->tls_info, sizeof(c->tls_info), "%s %s",
 		 ssl ? SSL_get_version(ssl) : "", ssl ? SSL_get_cipher_name(ssl)
 		 : "");

@@ -110,6 +110,8 @@ config_defaults(struct config *cfg, bool as_root)
 	cfg->queue_rcpts_per_tx = CONFIG_QUEUE_RCPTS_PER_TX_DEFAULT;
 	cfg->smtp_client_connect_timeout = CONFIG_SMTP_CLIENT_CONNECT_TIMEOUT;
 	cfg->smtp_client_timeout = CONFIG_SMTP_CLIENT_TIMEOUT;
+	cfg->mta_sts_fetch_timeout = CONFIG_MTA_STS_FETCH_TIMEOUT_DEFAULT;
+	cfg->mta_sts_fetch_port = 443;
 	cfg->http_timeout = CONFIG_HTTP_TIMEOUT_DEFAULT;
 	cfg->http_request_deadline = CONFIG_HTTP_REQUEST_DEADLINE_DEFAULT;
 	str_lcpy(cfg->metrics_allow, "127.0.0.0/8 ::1",
@@ -358,6 +360,8 @@ static const struct config_key config_keys[] = {
 	KINT("acme_retry_interval", 1, 7 * 86400, acme_retry_interval),
 	KSTR("tls_sni_dir", tls_sni_dir),
 	KTYPE("user_password_change", CONFIG_T_YESNO, user_password_change),
+	KINT("mta_sts_fetch_timeout", 1, 600, mta_sts_fetch_timeout),
+	KINT("mta_sts_fetch_port", 1, 65535, mta_sts_fetch_port),
 };
 
 #undef F

@@ -24,8 +24,10 @@
  * 3: blob_fields (search fields).
  * 4: accounts.quota_bytes, sender grants (quotas, sender identity).
  * 5: queue_msgs, queue_rcpts, queue_serial (the outbound queue).
+ * 6: recent_uid, savedate, metadata, queue_msgs.prefix.
+ * 7: tlsrpt_results (TLS-RPT counts, store_tlsrpt.h).
  * Each step is schema_vN.sql, embedded in store_sqlite_schema.c. */
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 /* IMAP system flags (RFC 9051 §2.3.2), kept as a bit mask. */
 enum store_flag {
@@ -198,6 +200,8 @@ struct store_fields {
 	char *fields;
 	size_t len;
 };
+
+struct store_tlsrpt_row;
 
 /* A backend fills a struct store_ops. The store_* functions that only pass
  * a call on are static inline below, documented where they are defined. */
@@ -380,6 +384,15 @@ struct store_ops {
 			    char ***orphans_r, const char **err_r);
 	int (*queue_bounce)(struct store *st, const char *qid,
 			    const char **err_r);
+	/* TLS-RPT (store_tlsrpt.h). */
+	int (*tlsrpt_add)(struct store *st,
+			  const struct store_tlsrpt_row *r,
+			  const char **err_r);
+	int (*tlsrpt_list)(struct store *st, int64_t day_max,
+			   struct store_tlsrpt_row **rows_r, size_t *n_r,
+			   const char **err_r);
+	int (*tlsrpt_delete)(struct store *st, int64_t day,
+			     const char *domain, const char **err_r);
 };
 
 struct store {

@@ -28,6 +28,7 @@ static const char *const sq_migrations[] = {
 	store_sqlite_schema_v4,
 	store_sqlite_schema_v5,
 	store_sqlite_schema_v6,
+	store_sqlite_schema_v7,
 };
 _Static_assert(sizeof(sq_migrations) / sizeof(sq_migrations[0])
 		       == STORE_SCHEMA_VERSION,
@@ -734,6 +735,9 @@ const struct store_ops store_sqlite_ops = {
 	.subscriptions = store_sqlite_subscriptions,
 	.metadata_list = store_sqlite_metadata_list,
 	.metadata_set = store_sqlite_metadata_set,
+	.tlsrpt_add = store_sqlite_tlsrpt_add,
+	.tlsrpt_list = store_sqlite_tlsrpt_list,
+	.tlsrpt_delete = store_sqlite_tlsrpt_delete,
 	.mailbox_imsgs = store_sqlite_mailbox_imsgs,
 	.mailbox_vmsgs = store_sqlite_mailbox_vmsgs,
 	.recent_claim = store_sqlite_recent_claim,

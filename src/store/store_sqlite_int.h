@@ -131,6 +131,9 @@ enum store_sq_stmt {
 	SQ_MD_COUNT,
 	SQ_MD_DEL_MAILBOX,
 	SQ_MD_DEL_ACCOUNT,
+	SQ_TLSRPT_ADD,
+	SQ_TLSRPT_LIST,
+	SQ_TLSRPT_DEL,
 	SQ_COUNT
 };
 
@@ -150,6 +153,7 @@ extern const char store_sqlite_schema_v3[];
 extern const char store_sqlite_schema_v4[];
 extern const char store_sqlite_schema_v5[];
 extern const char store_sqlite_schema_v6[];
+extern const char store_sqlite_schema_v7[];
 
 static inline struct store_sq *
 store_sq(struct store *st)
@@ -380,6 +384,14 @@ int store_sqlite_subscribe(struct store *st, int64_t account_id,
 			   const char *name, bool on, const char **err_r);
 int store_sqlite_subscriptions(struct store *st, int64_t account_id,
 			       char ***names_r, const char **err_r);
+struct store_tlsrpt_row;
+int store_sqlite_tlsrpt_add(struct store *st, const struct store_tlsrpt_row *r,
+			    const char **err_r);
+int store_sqlite_tlsrpt_list(struct store *st, int64_t day_max,
+			     struct store_tlsrpt_row **rows_r, size_t *n_r,
+			     const char **err_r);
+int store_sqlite_tlsrpt_delete(struct store *st, int64_t day,
+			       const char *domain, const char **err_r);
 int store_sqlite_metadata_list(struct store *st, int64_t account_id,
 			       int64_t mailbox_id, struct store_metadata **v_r,
 			       size_t *n_r, const char **err_r);

@@ -287,3 +287,28 @@ const char store_sqlite_schema_v6[] =
 	"-- the DKIM-Signature fields made once when it was queued (RFC 6376), each\n"
 	"-- ending CRLF; '' when none.\n"
 	"ALTER TABLE queue_msgs ADD COLUMN prefix TEXT NOT NULL DEFAULT '';\n";
+
+const char store_sqlite_schema_v7[] =
+	"-- Postel store schema: migration from version 6 to version 7 (TLS-RPT,\n"
+	"-- issue 10). Portable SQL.\n"
+	"-- store_sqlite_schema.c embeds a copy of this text; test_store checks\n"
+	"-- that the two are identical.\n"
+	"\n"
+	"-- RFC 8460 TLS-RPT: outbound TLS sessions counted per UTC day (unix\n"
+	"-- seconds of its start), policy domain, receiving MX ('' when no MX was\n"
+	"-- reached, a policy fetch error) and result type ('' for a success),\n"
+	"-- until the day's aggregate report has been queued (then the rows go).\n"
+	"-- policy_type: 'sts' (RFC 8460 §4.4); policy_string: the policy's lines,\n"
+	"-- LF-separated; rua: the domain's mailto: addresses when last counted,\n"
+	"-- comma-separated.\n"
+	"CREATE TABLE tlsrpt_results (\n"
+	"\tday BIGINT NOT NULL,\n"
+	"\tdomain TEXT NOT NULL,\n"
+	"\tmx TEXT NOT NULL,\n"
+	"\tresult TEXT NOT NULL,\n"
+	"\tcount BIGINT NOT NULL,\n"
+	"\tpolicy_type TEXT NOT NULL,\n"
+	"\tpolicy_string TEXT NOT NULL,\n"
+	"\trua TEXT NOT NULL,\n"
+	"\tPRIMARY KEY (day, domain, mx, result)\n"
+	");\n";

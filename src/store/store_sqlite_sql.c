@@ -398,4 +398,19 @@ const char *const store_sq_sql[SQ_COUNT] = {
 	[SQ_MD_COUNT] = "SELECT COUNT(*) FROM metadata WHERE account_id = ?1",
 	[SQ_MD_DEL_MAILBOX] = "DELETE FROM metadata WHERE mailbox_id = ?1",
 	[SQ_MD_DEL_ACCOUNT] = "DELETE FROM metadata WHERE account_id = ?1",
+	/* TLS-RPT counts (schema v7): added up per key. */
+	[SQ_TLSRPT_ADD] =
+		"INSERT INTO tlsrpt_results (day, domain, mx, result, count,"
+		" policy_type, policy_string, rua)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+		" ON CONFLICT (day, domain, mx, result) DO UPDATE SET"
+		" count = tlsrpt_results.count + excluded.count,"
+		" policy_type = excluded.policy_type,"
+		" policy_string = excluded.policy_string, rua = excluded.rua",
+	[SQ_TLSRPT_LIST] =
+		"SELECT day, domain, mx, result, count, policy_type,"
+		" policy_string, rua FROM tlsrpt_results WHERE day <= ?1"
+		" ORDER BY day, domain, mx, result",
+	[SQ_TLSRPT_DEL] =
+		"DELETE FROM tlsrpt_results WHERE day = ?1 AND domain = ?2",
 };

@@ -109,6 +109,7 @@ test_schema_version(void **state)
 	same_as_file("src/store/schema_v4.sql", store_sqlite_schema_v4);
 	same_as_file("src/store/schema_v5.sql", store_sqlite_schema_v5);
 	same_as_file("src/store/schema_v6.sql", store_sqlite_schema_v6);
+	same_as_file("src/store/schema_v7.sql", store_sqlite_schema_v7);
 	/* WAL mode: the -wal file exists while a handle is open. */
 	snprintf(path, sizeof(path), "%s/postel.db-wal", f->dir);
 	assert_int_equal(access(path, F_OK), 0);
