@@ -168,6 +168,8 @@ struct imap_session {
 	enum imap_cmd_variant cmd_variant; /* of the running one */
 	struct buf tagged;       /* finished tagged line, while refreshing */
 	struct imap_view *view;  /* SELECTED state */
+	struct imap_notify *notify; /* NOTIFY SET (cmd_notify.c), or NULL */
+	bool notify_busy;        /* a NOTIFY pass runs: commands wait */
 	struct imap_job *drain_job; /* requeue_drain job parked until drain */
 	unsigned view_gen;
 };
@@ -285,6 +287,25 @@ int imap_view_resolve(struct imap_session *s, const struct imap_arg *arg,
 /* FETCH FLAGS (MODSEQ) line of view message i. */
 void imap_view_flags_line(struct imap_session *s, size_t i, bool uid);
 
+/* Starts a refresh job now (NOTIFY's pass; imap_notify_refreshed ends
+ * it). */
+void imap_view_refresh(struct imap_session *s);
+
+/* ---- cmd_notify.c: NOTIFY (RFC 5465) ---- */
+void imap_cmd_notify(struct imap_session *s, const struct imap_cmd *c);
+void imap_notify_free(struct imap_session *s);
+/* No command runs (or IDLE): announce what changed, if anything did. */
+void imap_notify_poll(struct imap_session *s);
+/* A view refresh ended (imap_view.c). */
+void imap_notify_refreshed(struct imap_session *s);
+/* Messages [first, n) of the view were just announced by EXISTS: the
+ * FETCH of MessageNew's attributes (RFC 5465 §5.2). */
+void imap_notify_new_messages(struct imap_session *s, size_t first);
+/* SELECTED-DELAYED and no command: expunges wait (RFC 5465 §6). */
+bool imap_notify_hold_expunges(const struct imap_session *s);
+/* A command came: the client reads (overflow accounting). */
+void imap_notify_client_spoke(struct imap_session *s);
+
 /* ---- imap_keep.c: expunged messages others still number ---- */
 /* What FETCH needs of an expunged message besides the view's flags. */
 struct imap_keep_row {
@@ -352,6 +373,13 @@ void imap_recent_unclaimed(struct imap_view *v, uint32_t recent_uid,
 void imap_recent_announce(struct imap_session *s);
 
 /* ---- cmd_mailbox.c: STATUS items, shared with LIST-STATUS ---- */
+/* STATUS items as bits (imap_status_parse); NOTIFY sends them too. */
+enum {
+	ST_MESSAGES = 1 << 0, ST_UIDNEXT = 1 << 1, ST_UIDVALIDITY = 1 << 2,
+	ST_UNSEEN = 1 << 3, ST_DELETED = 1 << 4, ST_SIZE = 1 << 5,
+	ST_HIGHESTMODSEQ = 1 << 6, ST_RECENT = 1 << 7,
+	ST_MAILBOXID = 1 << 8, /* RFC 8474 §4.3 */
+};
 /* Parses "(MESSAGES UNSEEN ...)" into a bit mask; 0 or -1. */
 int imap_status_parse(const struct imap_arg *list, unsigned *items_r);
 /* Worker: b->recent when items ask for RECENT; 0 or -1. */

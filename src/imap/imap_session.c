@@ -110,6 +110,7 @@ imap_session_free(struct session *base)
 	if (s->delay_ev != NULL)
 		event_free(s->delay_ev);
 	imap_view_close(s);
+	imap_notify_free(s);
 	buf_fini(&s->in);
 	buf_fini(&s->tagged);
 	explicit_bzero(s, sizeof(*s));
@@ -503,7 +504,9 @@ imap_session_process(struct imap_session *s)
 		if ((!s->in_cmd || s->idling || s->sasl_wait) &&
 		    session_bye_due(&s->base))
 			break;
-		if (s->in_cmd && !s->idling && !s->sasl_wait) {
+		/* A NOTIFY pass between commands holds the next one. */
+		if ((s->in_cmd && !s->idling && !s->sasl_wait) ||
+		    (s->notify_busy && !s->in_cmd)) {
 			conn_pause(s->base.conn);
 			break;
 		}

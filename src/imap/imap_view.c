@@ -54,6 +54,8 @@ imap_notify_watch_cb(void *ctx, int64_t account_id)
 	s->view->dirty = true;
 	if (s->idling && !s->refreshing)
 		imap_notify_refresh(s);
+	else
+		imap_notify_poll(s); /* NOTIFY: between commands too */
 }
 
 void
@@ -415,8 +417,9 @@ imap_refresh_done(struct imap_job *j)
 {
 	struct imap_refresh *r = (struct imap_refresh *)j;
 	struct imap_session *s = j->s;
-	bool expunge_ok = !(s->cmd_flags & IMAP_CMD_NO_EXPUNGE) || !s->in_cmd ||
-			  s->idling;
+	bool expunge_ok = (!(s->cmd_flags & IMAP_CMD_NO_EXPUNGE) ||
+			   !s->in_cmd || s->idling) &&
+			  !imap_notify_hold_expunges(s);
 
 	if (imap_refresh_claims(s, r)) {
 		r->claim_done = true;
@@ -445,6 +448,7 @@ imap_refresh_done(struct imap_job *j)
 				imap_recent_unclaimed(v, r->box.recent_uid,
 						      first_new);
 			imap_recent_announce(s);
+			imap_notify_new_messages(s, first_new);
 		} else if (r->claim_done) {
 			imap_recent_claimed(v, r->claim_lo, r->claim_hi);
 		}
@@ -467,6 +471,7 @@ imap_refresh_done(struct imap_job *j)
 	} else if (s->idling && s->view != NULL && s->view->dirty) {
 		imap_notify_refresh(s);
 	}
+	imap_notify_refreshed(s);
 }
 
 static void
@@ -498,6 +503,15 @@ imap_notify_refresh(struct imap_session *s)
 	str_lcpy(r->name, s->view->name, sizeof(r->name));
 	imap_keep_read_begin(&r->reader);
 	imap_job_read(s, &r->job);
+}
+
+void
+imap_view_refresh(struct imap_session *s)
+{
+	if (s->view != NULL && !s->refreshing)
+		imap_notify_refresh(s);
+	else
+		imap_notify_refreshed(s);
 }
 
 void

@@ -1,0 +1,747 @@
+/*
+ * NOTIFY (RFC 5465): the client names the mailboxes and events it wants to
+ * hear of, and the server tells it as they happen, also while no command
+ * runs (not only during IDLE).
+ *
+ * How changes are learned: the session registers a server watch for its
+ * account (the same change notification IDLE uses: SMTP/LMTP delivery,
+ * other IMAP sessions, POP3 deletions and the CLI's server all call
+ * server_notify_account). The watch only marks the state dirty; when no
+ * command runs, a "pass" starts:
+ *   1. the selected mailbox (SELECTED / SELECTED-DELAYED events): the view
+ *      refresh of imap_view.c, which announces EXISTS, EXPUNGE, FETCH
+ *      (and MessageNew's attributes, imap_notify_new_messages);
+ *   2. every other mailbox: a worker reads the mailbox list (with its
+ *      counters) and the subscriptions; the difference with the last
+ *      snapshot becomes STATUS and LIST responses (§5).
+ * While a pass runs the next command waits (imap_session_process), so
+ * untagged responses never interleave with a command's.
+ *
+ * A client that does not read: once the notifications sent since its
+ * last command pass LIMIT_IMAP_NOTIFY_BACKLOG and the output is still
+ * queued, the server sends [NOTIFICATIONOVERFLOW] and acts as after
+ * NOTIFY NONE (§5.8).
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/conn.h"
+#include "../core/log.h"
+#include "../util/str.h"
+#include "imap_int.h"
+#include "imap_notify_parse.h"
+
+/* What the client was last told of one mailbox. */
+struct imap_notify_box {
+	int64_t id;
+	char *name;
+	uint32_t uidvalidity, uidnext, messages, unseen;
+	uint64_t highestmodseq;
+};
+
+/* A group for mailboxes other than the selected one, names decoded. */
+struct imap_notify_grp {
+	enum imap_notify_filter filter;
+	char **names;
+	size_t n_names;
+	unsigned events;
+};
+
+enum imap_notify_phase {
+	IMAP_NOTIFY_IDLE = 0,
+	IMAP_NOTIFY_REFRESH, /* step 1 runs */
+	IMAP_NOTIFY_SCAN,    /* step 2 runs */
+};
+
+struct imap_notify {
+	struct server_watch watch;
+	/* SELECTED / SELECTED-DELAYED */
+	bool sel_set, sel_delayed;
+	unsigned sel_events;
+	/* MessageNew's attributes: only those the view holds. */
+	bool att_uid, att_flags, att_modseq;
+	char att_order[8];  /* 'U', 'F', 'M' as the client listed them */
+	struct imap_notify_grp *grps;
+	size_t n_grps;
+	unsigned other_events; /* union over grps */
+	/* The snapshot (after the first scan). */
+	bool have_snap;
+	struct imap_notify_box *boxes;
+	size_t n_boxes;
+	char **subs;
+	bool dirty;              /* the account changed since the scan */
+	enum imap_notify_phase phase;
+	size_t unread;           /* notification octets since a command */
+};
+
+/* ---- state ------------------------------------------------------------ */
+
+static void
+imap_notify_boxes_free(struct imap_notify_box *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(b[i].name);
+	free(b);
+}
+
+static void
+imap_notify_state_free(struct server *srv, struct imap_notify *n)
+{
+	if (n == NULL)
+		return;
+	server_watch_remove(srv, &n->watch);
+	for (size_t i = 0; i < n->n_grps; i++) {
+		for (size_t k = 0; k < n->grps[i].n_names; k++)
+			free(n->grps[i].names[k]);
+		free(n->grps[i].names);
+	}
+	free(n->grps);
+	imap_notify_boxes_free(n->boxes, n->n_boxes);
+	store_strv_free(n->subs);
+	free(n);
+}
+
+void
+imap_notify_free(struct imap_session *s)
+{
+	imap_notify_state_free(s->base.srv, s->notify);
+	s->notify = NULL;
+}
+
+/* ---- which events a mailbox gets -------------------------------------- */
+
+static bool
+imap_notify_in_subtree(const char *name, const char *root)
+{
+	size_t n = strlen(root);
+
+	return strncmp(name, root, n) == 0 &&
+	       (name[n] == '\0' || name[n] == '/');
+}
+
+static bool
+imap_notify_grp_matches(const struct imap_notify_grp *g, const char *name,
+			bool subscribed)
+{
+	switch (g->filter) {
+	case IMAP_NF_INBOXES:
+		/* Postel delivers to INBOX (Sieve fileinto aside). */
+		return strcmp(name, "INBOX") == 0;
+	case IMAP_NF_PERSONAL:
+		return true;
+	case IMAP_NF_SUBSCRIBED:
+		return subscribed;
+	case IMAP_NF_SUBTREE:
+		for (size_t i = 0; i < g->n_names; i++)
+			if (imap_notify_in_subtree(name, g->names[i]))
+				return true;
+		return false;
+	case IMAP_NF_MAILBOXES:
+		for (size_t i = 0; i < g->n_names; i++)
+			if (strcmp(name, g->names[i]) == 0)
+				return true;
+		return false;
+	default:
+		return false;
+	}
+}
+
+/* RFC 5465 §6: the first group whose filter holds the mailbox decides. */
+static unsigned
+imap_notify_events_for(const struct imap_notify *n, const char *name,
+		       bool subscribed)
+{
+	for (size_t i = 0; i < n->n_grps; i++)
+		if (imap_notify_grp_matches(&n->grps[i], name, subscribed))
+			return n->grps[i].events;
+	return 0;
+}
+
+/* ---- responses -------------------------------------------------------- */
+
+static bool
+imap_notify_is_selected(const struct imap_session *s, int64_t id)
+{
+	return s->view != NULL && s->view->mailbox_id == id;
+}
+
+static void
+imap_notify_status(struct imap_session *s, const struct store_mailbox *b)
+{
+	unsigned items = ST_MESSAGES | ST_UIDNEXT | ST_UIDVALIDITY | ST_UNSEEN;
+
+	if (s->condstore)
+		items |= ST_HIGHESTMODSEQ;
+	imap_status_line(s, b, items);
+}
+
+/* "* LIST (attrs) "/" name [("OLDNAME" (old))]" (RFC 5465 §5.4, §5.5). */
+static void
+imap_notify_list(struct imap_session *s, const char *attrs, const char *name,
+		 const char *oldname)
+{
+	struct buf b;
+
+	buf_init(&b, 4 * STORE_MAILBOX_NAME_MAX + 256);
+	buf_printf(&b, "* LIST (%s) \"/\" ", attrs);
+	imap_buf_mailbox(s, &b, name);
+	if (oldname != NULL) {
+		buf_printf(&b, " (\"OLDNAME\" (");
+		imap_buf_mailbox(s, &b, oldname);
+		buf_printf(&b, "))");
+	}
+	buf_append(&b, "\r\n", 2);
+	imap_reply_raw(s, b.data, b.len);
+	buf_fini(&b);
+}
+
+static void
+imap_notify_box_set(struct imap_notify_box *d, const struct store_mailbox *b)
+{
+	d->id = b->id;
+	d->uidvalidity = b->uidvalidity;
+	d->uidnext = b->uidnext;
+	d->messages = b->messages;
+	d->unseen = b->unseen;
+	d->highestmodseq = b->highestmodseq;
+}
+
+static const struct imap_notify_box *
+imap_notify_old(const struct imap_notify *n, int64_t id)
+{
+	for (size_t i = 0; i < n->n_boxes; i++)
+		if (n->boxes[i].id == id)
+			return &n->boxes[i];
+	return NULL;
+}
+
+static bool
+imap_notify_in_new(const struct store_mailbox *b, size_t nb, int64_t id)
+{
+	for (size_t i = 0; i < nb; i++)
+		if (b[i].id == id)
+			return true;
+	return false;
+}
+
+/* One mailbox that exists now: created, renamed or changed. */
+static void
+imap_notify_diff_box(struct imap_session *s, const struct store_mailbox *b,
+		     const struct imap_notify_box *o)
+{
+	const struct imap_notify *n = s->notify;
+	unsigned ev = imap_notify_events_for(n, b->name, b->subscribed);
+	bool is_new, expunged, flags;
+
+	if (o == NULL) {
+		if (ev & IMAP_NEV_MAILBOX_NAME)
+			imap_notify_list(s, "", b->name, NULL);
+		return;
+	}
+	if (strcmp(o->name, b->name) != 0 &&
+	    ((ev | imap_notify_events_for(n, o->name, b->subscribed)) &
+	     IMAP_NEV_MAILBOX_NAME))
+		imap_notify_list(s, "", b->name, o->name);
+	if (imap_notify_is_selected(s, b->id))
+		return; /* its events go as EXISTS/EXPUNGE/FETCH */
+	/* Counters tell the kind: a new UID is MessageNew; fewer messages
+	 * than the old count plus the new ones is MessageExpunge; a new
+	 * modseq with neither is FlagChange (§5.2-§5.4). */
+	is_new = b->uidnext != o->uidnext;
+	expunged = (uint64_t)b->messages <
+		   (uint64_t)o->messages + (b->uidnext - o->uidnext);
+	flags = b->highestmodseq != o->highestmodseq || b->unseen != o->unseen;
+	if (b->uidvalidity != o->uidvalidity ||
+	    (is_new && (ev & IMAP_NEV_MESSAGE_NEW)) ||
+	    (expunged && (ev & IMAP_NEV_MESSAGE_EXPUNGE)) ||
+	    (flags && !is_new && !expunged && (ev & IMAP_NEV_FLAG_CHANGE)))
+		imap_notify_status(s, b);
+}
+
+/* Subscriptions added and removed (§5.5), both lists sorted. */
+static void
+imap_notify_diff_subs(struct imap_session *s, char *const *old,
+		      char *const *now)
+{
+	const struct imap_notify *n = s->notify;
+	size_t i = 0, j = 0;
+
+	while ((old != NULL && old[i] != NULL) || (now != NULL && now[j] != NULL)) {
+		const char *a = old != NULL ? old[i] : NULL;
+		const char *b = now != NULL ? now[j] : NULL;
+		int c = a == NULL ? 1 : b == NULL ? -1 : strcmp(a, b);
+		const char *name = c < 0 ? a : b;
+
+		if (c != 0 && (imap_notify_events_for(n, name, true) &
+			       IMAP_NEV_SUBSCRIPTION_CHANGE))
+			imap_notify_list(s, c < 0 ? "" : "\\Subscribed", name,
+					 NULL);
+		if (c <= 0)
+			i++;
+		if (c >= 0)
+			j++;
+	}
+}
+
+/* The new scan against the snapshot; then it is the snapshot. */
+static void
+imap_notify_diff(struct imap_session *s, const struct store_mailbox *b,
+		 size_t nb, char **subs)
+{
+	struct imap_notify *n = s->notify;
+
+	for (size_t i = 0; i < nb; i++)
+		imap_notify_diff_box(s, &b[i], imap_notify_old(n, b[i].id));
+	for (size_t i = 0; i < n->n_boxes; i++)
+		if (!imap_notify_in_new(b, nb, n->boxes[i].id) &&
+		    (imap_notify_events_for(n, n->boxes[i].name, true) &
+		     IMAP_NEV_MAILBOX_NAME))
+			imap_notify_list(s, "\\NonExistent", n->boxes[i].name,
+					 NULL);
+	if (n->other_events & IMAP_NEV_SUBSCRIPTION_CHANGE)
+		imap_notify_diff_subs(s, n->subs, subs);
+}
+
+/* Replaces the snapshot with the scan (takes subs). 0 or -1 (no
+ * memory: the old snapshot stays, the next scan reports again). */
+static int
+imap_notify_keep(struct imap_notify *n, const struct store_mailbox *b,
+		 size_t nb, char **subs)
+{
+	struct imap_notify_box *nbx = calloc(nb ? nb : 1, sizeof(*nbx));
+
+	if (nbx == NULL)
+		return -1;
+	for (size_t i = 0; i < nb; i++) {
+		imap_notify_box_set(&nbx[i], &b[i]);
+		if ((nbx[i].name = strdup(b[i].name)) == NULL) {
+			imap_notify_boxes_free(nbx, i);
+			return -1;
+		}
+	}
+	imap_notify_boxes_free(n->boxes, n->n_boxes);
+	store_strv_free(n->subs);
+	n->boxes = nbx;
+	n->n_boxes = nb;
+	n->subs = subs;
+	n->have_snap = true;
+	return 0;
+}
+
+/* ---- the scan job ----------------------------------------------------- */
+
+struct imap_notify_scan {
+	struct imap_job job;
+	int64_t account_id;
+	struct imap_notify *n; /* the state it was started for */
+	struct store_mailbox *boxes;
+	size_t n_boxes;
+	char **subs;
+	bool initial;      /* NOTIFY SET: ends the command */
+	bool status;       /* SET STATUS */
+};
+
+static int
+imap_notify_scan_work(struct imap_job *j, struct store *st)
+{
+	struct imap_notify_scan *t = (struct imap_notify_scan *)j;
+	const char *err = NULL;
+
+	if (store_mailbox_list(st, t->account_id, &t->boxes, &t->n_boxes,
+			       &err) < 0 ||
+	    store_subscriptions(st, t->account_id, &t->subs, &err) < 0) {
+		str_lcpy(j->err, err != NULL ? err : "store error",
+			 sizeof(j->err));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+imap_notify_scan_free(struct imap_job *j)
+{
+	struct imap_notify_scan *t = (struct imap_notify_scan *)j;
+
+	free(t->boxes);
+	store_strv_free(t->subs);
+	free(t);
+}
+
+/* SET STATUS (§3.1): a STATUS for every mailbox whose message events
+ * the client asked for, except the selected one. */
+static void
+imap_notify_initial_status(struct imap_session *s,
+			   const struct imap_notify_scan *t)
+{
+	for (size_t i = 0; i < t->n_boxes; i++) {
+		const struct store_mailbox *b = &t->boxes[i];
+
+		if (!imap_notify_is_selected(s, b->id) &&
+		    (imap_notify_events_for(s->notify, b->name, b->subscribed) &
+		     IMAP_NEV_MESSAGE_NEW))
+			imap_notify_status(s, b);
+	}
+}
+
+static void imap_notify_pass_end(struct imap_session *s);
+
+/* The client is not reading what we send (§5.8). */
+static bool
+imap_notify_overflowed(struct imap_session *s)
+{
+	struct imap_notify *n = s->notify;
+
+	if (n->unread < LIMIT_IMAP_NOTIFY_BACKLOG || s->base.conn == NULL ||
+	    conn_output_unread(s->base.conn) < LIMIT_IMAP_NOTIFY_BACKLOG)
+		return false;
+	log_info(s->base.id, "notify_overflow", " unread=%zu",
+		 conn_output_unread(s->base.conn));
+	imap_untagged(s, "OK [NOTIFICATIONOVERFLOW] Notifications stopped; "
+			 "the client does not read them");
+	imap_notify_free(s);
+	return true;
+}
+
+static void
+imap_notify_scan_done(struct imap_job *j)
+{
+	struct imap_notify_scan *t = (struct imap_notify_scan *)j;
+	struct imap_session *s = j->s;
+	struct imap_notify *n = s->notify;
+	size_t before;
+
+	if (n != t->n) {
+		/* Replaced or ended meanwhile (NONE, overflow). */
+		if (t->initial)
+			imap_finish(s, "OK", NULL, "NOTIFY completed");
+		return;
+	}
+	n->phase = IMAP_NOTIFY_IDLE;
+	if (j->result < 0) {
+		log_warn(s->base.id, "notify_scan", " error=%s",
+			 log_qs(j->err));
+		if (t->initial) {
+			imap_notify_free(s);
+			imap_finish(s, "NO", "SERVERBUG", "NOTIFY failed");
+		} else {
+			imap_notify_pass_end(s);
+		}
+		return;
+	}
+	before = s->base.conn != NULL ? conn_output_pending(s->base.conn) : 0;
+	if (t->initial) {
+		if (t->status)
+			imap_notify_initial_status(s, t);
+	} else if (!imap_notify_overflowed(s)) {
+		imap_notify_diff(s, t->boxes, t->n_boxes, t->subs);
+	} else {
+		imap_notify_pass_end(s);
+		return;
+	}
+	if (s->base.conn != NULL && !t->initial &&
+	    conn_output_pending(s->base.conn) > before)
+		n->unread += conn_output_pending(s->base.conn) - before;
+	if (imap_notify_keep(n, t->boxes, t->n_boxes, t->subs) == 0)
+		t->subs = NULL;
+	if (t->initial)
+		imap_finish(s, "OK", NULL, "NOTIFY completed");
+	else
+		imap_notify_pass_end(s);
+}
+
+static void
+imap_notify_scan_start(struct imap_session *s, bool initial, bool status)
+{
+	struct imap_notify_scan *t = calloc(1, sizeof(*t));
+
+	if (t == NULL) {
+		if (initial) {
+			imap_notify_free(s);
+			imap_finish(s, "NO", "SERVERBUG", "Out of memory");
+		} else {
+			imap_notify_pass_end(s);
+		}
+		return;
+	}
+	t->job.work = imap_notify_scan_work;
+	t->job.done = imap_notify_scan_done;
+	t->job.free = imap_notify_scan_free;
+	t->account_id = s->account_id;
+	t->n = s->notify;
+	t->initial = initial;
+	t->status = status;
+	s->notify->dirty = false;
+	s->notify->phase = IMAP_NOTIFY_SCAN;
+	imap_job_read(s, &t->job);
+}
+
+/* ---- passes while no command runs ------------------------------------- */
+
+static void
+imap_notify_watch_cb(void *ctx, int64_t account_id)
+{
+	struct imap_session *s = ctx;
+
+	if (s->notify == NULL)
+		return;
+	s->notify->dirty = true;
+	imap_notify_poll(s);
+}
+
+static void
+imap_notify_pass_end(struct imap_session *s)
+{
+	if (s->notify != NULL)
+		s->notify->phase = IMAP_NOTIFY_IDLE;
+	if (!s->notify_busy)
+		return;
+	s->notify_busy = false;
+	/* More may have happened meanwhile; else read the next command. */
+	imap_notify_poll(s);
+	if (!s->notify_busy)
+		imap_session_kick(s);
+}
+
+static void
+imap_notify_scan_step(struct imap_session *s)
+{
+	struct imap_notify *n = s->notify;
+
+	if (n != NULL && n->dirty && n->n_grps > 0 && n->have_snap) {
+		imap_notify_scan_start(s, false, false);
+		return;
+	}
+	if (n != NULL)
+		n->dirty = false;
+	imap_notify_pass_end(s);
+}
+
+void
+imap_notify_poll(struct imap_session *s)
+{
+	struct imap_notify *n = s->notify;
+
+	if (n == NULL || s->notify_busy || s->refreshing ||
+	    (s->in_cmd && !s->idling) || s->base.conn == NULL ||
+	    s->base.closing || s->state == IMAP_STATE_LOGOUT ||
+	    n->phase != IMAP_NOTIFY_IDLE)
+		return;
+	/* During IDLE the view refreshes itself (imap_view.c). */
+	if (!s->idling && s->view != NULL && s->view->dirty && n->sel_set &&
+	    n->sel_events != 0) {
+		s->notify_busy = true;
+		n->phase = IMAP_NOTIFY_REFRESH;
+		imap_view_refresh(s);
+		return;
+	}
+	if (n->dirty && n->n_grps > 0 && n->have_snap) {
+		s->notify_busy = true;
+		imap_notify_scan_step(s);
+		return;
+	}
+	n->dirty = false;
+}
+
+void
+imap_notify_refreshed(struct imap_session *s)
+{
+	if (s->notify == NULL || s->notify->phase != IMAP_NOTIFY_REFRESH)
+		return;
+	s->notify->phase = IMAP_NOTIFY_IDLE;
+	imap_notify_scan_step(s);
+}
+
+void
+imap_notify_client_spoke(struct imap_session *s)
+{
+	if (s->notify != NULL)
+		s->notify->unread = 0;
+}
+
+bool
+imap_notify_hold_expunges(const struct imap_session *s)
+{
+	return s->notify != NULL && s->notify->sel_delayed && !s->in_cmd;
+}
+
+void
+imap_notify_new_messages(struct imap_session *s, size_t first)
+{
+	const struct imap_notify *n = s->notify;
+	struct imap_view *v = s->view;
+	struct buf b;
+
+	if (n == NULL || !(n->sel_events & IMAP_NEV_MESSAGE_NEW) ||
+	    n->att_order[0] == '\0' || v == NULL)
+		return;
+	buf_init(&b, 64 * 1024);
+	for (size_t i = first; i < v->n; i++) {
+		const struct store_vmsg *m = &v->msgs[i];
+		const char *sep = "";
+
+		buf_reset(&b);
+		buf_printf(&b, "* %zu FETCH (", i + 1);
+		for (const char *a = n->att_order; *a != '\0'; a++, sep = " ") {
+			if (*a == 'U')
+				buf_printf(&b, "%sUID %" PRIu32, sep, m->uid);
+			else if (*a == 'F') {
+				buf_printf(&b, "%sFLAGS ", sep);
+				imap_buf_flags(&b, m->flags & ~IMAP_VFLAG_EXPUNGED,
+					       m->keywords);
+			} else {
+				buf_printf(&b, "%sMODSEQ (%" PRIu64 ")", sep,
+					   m->modseq);
+			}
+		}
+		buf_append(&b, ")\r\n", 3);
+		imap_reply_raw(s, b.data, b.len);
+	}
+	buf_fini(&b);
+}
+
+/* ---- the command ------------------------------------------------------ */
+
+/* MessageNew's fetch-att: what the view holds (UID, FLAGS, MODSEQ). 0,
+ * or -1 with the refusal sent. */
+static int
+imap_notify_atts(struct imap_session *s, struct imap_notify *n,
+		 const struct imap_arg *list)
+{
+	struct imap_fetch f;
+	const char *err = NULL;
+	size_t k = 0;
+
+	if (imap_fetch_parse(list, 1, &f, &err) < 0) {
+		imap_finish(s, "BAD", NULL, "%s", err);
+		return -1;
+	}
+	for (size_t i = 0; i < f.n; i++) {
+		char c;
+
+		switch (f.items[i].kind) {
+		case IMAP_FETCH_UID: c = 'U'; break;
+		case IMAP_FETCH_FLAGS: c = 'F'; break;
+		case IMAP_FETCH_MODSEQ: c = 'M'; break;
+		default:
+			imap_fetch_free(&f);
+			imap_finish(s, "NO", "CANNOT", "NOTIFY MessageNew "
+				    "attributes: only UID, FLAGS and MODSEQ");
+			return -1;
+		}
+		if (strchr(n->att_order, c) == NULL && k + 1 < sizeof(n->att_order))
+			n->att_order[k++] = c;
+	}
+	imap_fetch_free(&f);
+	return 0;
+}
+
+/* The groups of other mailboxes, names decoded (UTF-8, INBOX). 0, or -1
+ * with the refusal sent. */
+static int
+imap_notify_groups(struct imap_session *s, struct imap_notify *n,
+		   const struct imap_notify_spec *spec)
+{
+	n->grps = calloc(spec->n ? spec->n : 1, sizeof(*n->grps));
+	if (n->grps == NULL) {
+		imap_finish(s, "NO", "SERVERBUG", "Out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < spec->n; i++) {
+		const struct imap_notify_group *g = &spec->groups[i];
+		struct imap_notify_grp *d;
+
+		if (imap_notify_filter_selected(g->filter)) {
+			n->sel_set = true;
+			n->sel_delayed = g->filter == IMAP_NF_SELECTED_DELAYED;
+			n->sel_events = g->events;
+			if (g->fetch != NULL && imap_notify_atts(s, n, g->fetch) < 0)
+				return -1;
+			continue;
+		}
+		d = &n->grps[n->n_grps++];
+		d->filter = g->filter;
+		d->events = g->events;
+		n->other_events |= g->events;
+		if (g->n_names == 0)
+			continue;
+		d->names = calloc(g->n_names, sizeof(*d->names));
+		if (d->names == NULL) {
+			imap_finish(s, "NO", "SERVERBUG", "Out of memory");
+			return -1;
+		}
+		for (size_t k = 0; k < g->n_names; k++) {
+			char name[STORE_MAILBOX_NAME_MAX + 1];
+
+			if (imap_mailbox_arg(s, &g->names[k], name,
+					     sizeof(name)) < 0) {
+				imap_finish(s, "BAD", NULL, "Bad mailbox name");
+				return -1;
+			}
+			if ((d->names[k] = strdup(name)) == NULL) {
+				imap_finish(s, "NO", "SERVERBUG",
+					    "Out of memory");
+				return -1;
+			}
+			d->n_names = k + 1;
+		}
+	}
+	return 0;
+}
+
+void
+imap_cmd_notify(struct imap_session *s, const struct imap_cmd *c)
+{
+	struct imap_notify_spec *spec = malloc(sizeof(*spec));
+	struct imap_notify *n;
+	const char *err = NULL;
+	int r;
+
+	if (spec == NULL) {
+		imap_finish(s, "NO", "SERVERBUG", "Out of memory");
+		return;
+	}
+	r = imap_notify_parse(c->args, c->n_args, spec, &err);
+	if (r < 0) {
+		free(spec);
+		imap_finish(s, "BAD", NULL, "%s", err);
+		return;
+	}
+	if (r == 1) {
+		/* §3.1: the request is refused as a whole; NOTIFY stays as
+		 * it was. */
+		free(spec);
+		imap_finish(s, "NO", IMAP_NOTIFY_BADEVENT,
+			    "Event not supported");
+		return;
+	}
+	imap_notify_free(s);
+	if (spec->none) {
+		free(spec);
+		imap_finish(s, "OK", NULL, "NOTIFY completed");
+		return;
+	}
+	n = calloc(1, sizeof(*n));
+	if (n == NULL) {
+		free(spec);
+		imap_finish(s, "NO", "SERVERBUG", "Out of memory");
+		return;
+	}
+	n->watch.account_id = s->account_id;
+	n->watch.cb = imap_notify_watch_cb;
+	n->watch.ctx = s;
+	server_watch_add(s->base.srv, &n->watch);
+	s->notify = n;
+	if (imap_notify_groups(s, n, spec) < 0) {
+		free(spec);
+		imap_notify_free(s);
+		return;
+	}
+	r = spec->status;
+	free(spec);
+	if (n->n_grps == 0) {
+		imap_finish(s, "OK", NULL, "NOTIFY completed");
+		return;
+	}
+	imap_notify_scan_start(s, true, r);
+}
