@@ -251,6 +251,35 @@ imap_search_result_modseq(const struct imap_search_job *x, unsigned ret)
 	return m;
 }
 
+/* RFC 9394 §3.1: " PARTIAL (range set)" of the results at the range's
+ * positions (counted from the end for a negative range), in result
+ * order: a set for SEARCH, a list for SORT; NIL when none is there. */
+static void
+imap_search_partial(const struct imap_search_job *x, struct buf *b)
+{
+	const struct imap_search *q = &x->q;
+	const char *m = q->partial_neg ? "-" : "";
+	size_t n = x->n_hits, lo = q->partial_lo, hi = q->partial_hi, a, e;
+
+	if (!q->partial_neg) {
+		a = lo - 1 < n ? lo - 1 : n;
+		e = hi < n ? hi : n;
+	} else {
+		a = hi < n ? n - hi : 0;
+		e = lo - 1 < n ? n - (lo - 1) : 0;
+	}
+	buf_printf(b, " PARTIAL (%s%zu:%s%zu ", m, lo, m, hi);
+	if (a >= e)
+		buf_printf(b, "NIL");
+	else if (!x->is_sort)
+		imap_buf_set(b, x->hits + a, e - a);
+	else
+		for (size_t i = a; i < e; i++)
+			buf_printf(b, "%s%" PRIu32, i > a ? "," : "",
+				   x->hits[i]);
+	buf_append(b, ")", 1);
+}
+
 static void
 imap_search_esearch(struct imap_session *s, struct imap_search_job *x,
 		    struct buf *b)
@@ -261,6 +290,8 @@ imap_search_esearch(struct imap_session *s, struct imap_search_job *x,
 	if (x->n_hits == 0) {
 		if (ret & IMAP_ESEARCH_COUNT)
 			buf_printf(b, " COUNT 0");
+		if (ret & IMAP_ESEARCH_PARTIAL)
+			imap_search_partial(x, b);
 		return;
 	}
 	if (ret & IMAP_ESEARCH_MIN)
@@ -273,6 +304,8 @@ imap_search_esearch(struct imap_session *s, struct imap_search_job *x,
 		buf_printf(b, " ALL ");
 		imap_buf_set(b, x->hits, x->n_hits);
 	}
+	if (ret & IMAP_ESEARCH_PARTIAL)
+		imap_search_partial(x, b);
 	if (x->has_modseq)
 		buf_printf(b, " MODSEQ %" PRIu64, imap_search_result_modseq(x,
 									 ret));
@@ -299,6 +332,8 @@ imap_search_esort(struct imap_session *s, struct imap_search_job *x,
 		for (size_t i = 0; i < x->n_hits; i++)
 			buf_printf(b, "%s%" PRIu32, i ? "," : "", x->hits[i]);
 	}
+	if (ret & IMAP_ESEARCH_PARTIAL)
+		imap_search_partial(x, b);
 	if (x->n_hits > 0 && x->has_modseq)
 		buf_printf(b, " MODSEQ %" PRIu64, x->max_modseq);
 }
@@ -625,6 +660,9 @@ imap_cmd_search(struct imap_session *s, const struct imap_cmd *c)
 		}
 		x->q.ret = ret.ret;
 		x->q.ret_given = ret.ret_given;
+		x->q.partial_lo = ret.partial_lo;
+		x->q.partial_hi = ret.partial_hi;
+		x->q.partial_neg = ret.partial_neg;
 	} else if (imap_search_parse(args, n, &x->q, &badcharset, &err) < 0) {
 		imap_search_bad(s, x, badcharset, err);
 		return;

@@ -184,7 +184,7 @@ imap_cmds_capability(struct imap_session *s, struct buf *b)
 		      " MULTIAPPEND UNAUTHENTICATE WITHIN SAVEDATE OBJECTID"
 		      " PREVIEW ESORT SORT=DISPLAY"
 		      " THREAD=ORDEREDSUBJECT THREAD=REFERENCES METADATA"
-		      " NOTIFY"
+		      " NOTIFY PARTIAL"
 		      " APPENDLIMIT=%zu", s->base.srv->cfg.max_message_size);
 	/* RFC 4978: usable once logged in, and only once. */
 	if (s->state != IMAP_STATE_NOAUTH && !s->compress)
