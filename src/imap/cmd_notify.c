@@ -549,7 +549,9 @@ imap_notify_refreshed(struct imap_session *s)
 	if (s->notify == NULL || s->notify->phase != IMAP_NOTIFY_REFRESH)
 		return;
 	s->notify->phase = IMAP_NOTIFY_IDLE;
-	imap_notify_scan_step(s);
+	/* CONTEXT updates (RFC 5267) of what the refresh brought. */
+	if (!imap_context_update(s, imap_notify_scan_step))
+		imap_notify_scan_step(s);
 }
 
 void

@@ -50,6 +50,9 @@ struct imap_search_job {
 	size_t pos;
 	struct imap_search_msg *sel;
 	size_t n_sel;
+	/* RFC 5267: evaluating a context again (q is the context's, not
+	 * freed with the job); the result goes to imap_context_result. */
+	struct imap_context *ctx;
 };
 
 /* A SEARCH over a large mailbox runs as several worker jobs, each
@@ -417,6 +420,13 @@ imap_search_done(struct imap_job *j)
 		j->requeue = true; /* the next slice, behind other jobs */
 		return;
 	}
+	if (x->ctx != NULL) {
+		uint32_t *uids = x->hit_uids;
+
+		x->hit_uids = NULL;
+		imap_context_result(s, x->ctx, j->result, uids, x->n_hits);
+		return;
+	}
 	if (j->result < 0) {
 		if (save)
 			imap_search_clear_saved(s->view);
@@ -425,6 +435,13 @@ imap_search_done(struct imap_job *j)
 	}
 	buf_init(&b, 64 * 1024 * 1024);
 	imap_search_result(s, x, &b);
+	/* RFC 5267 §4.3: RETURN (UPDATE) keeps the search alive. */
+	if ((x->q.ret & IMAP_ESEARCH_UPDATE) && s->view != NULL &&
+	    s->view->gen == x->gen &&
+	    imap_context_add(s, &x->q, &x->sort, x->is_sort, x->uid,
+			     x->hit_uids, x->n_hits) < 0)
+		buf_printf(&b, "* NO [NOUPDATE \"%s\"] Not kept up to date\r\n",
+			   s->tag);
 	if (save)
 		imap_search_save(s->view, x);
 	if (x->q.ret != IMAP_ESEARCH_SAVE || !x->q.ret_given)
@@ -451,7 +468,8 @@ imap_search_job_free(struct imap_job *j)
 	free(x->hit_uids);
 	free(x->sel);
 	buf_fini(&x->thread_out);
-	imap_search_free(&x->q);
+	if (x->ctx == NULL)
+		imap_search_free(&x->q);
 	free(x);
 }
 
@@ -521,6 +539,35 @@ imap_search_collect(struct imap_session *s, struct imap_search_job *x)
 	x->n = v->n;
 	x->mailbox_id = v->mailbox_id;
 	x->max_uid = v->n > 0 ? v->msgs[v->n - 1].uid : 0;
+	return 0;
+}
+
+int
+imap_search_context_run(struct imap_session *s, struct imap_context *c,
+			const struct imap_search *q,
+			const struct imap_sort_program *sort, bool is_sort,
+			bool uid)
+{
+	struct imap_search_job *x = calloc(1, sizeof(*x));
+
+	if (x == NULL)
+		return -1;
+	x->ctx = c;
+	x->q = *q; /* borrowed: the context keeps the program */
+	x->sort = *sort;
+	x->is_sort = is_sort;
+	x->uid = uid;
+	x->gen = s->view->gen;
+	buf_init(&x->thread_out, 1);
+	str_lcpy(x->data_dir, s->base.srv->cfg.data_dir, sizeof(x->data_dir));
+	x->job.work = imap_search_work;
+	x->job.done = imap_search_done;
+	x->job.free = imap_search_job_free;
+	if (imap_search_collect(s, x) < 0) {
+		imap_search_job_free(&x->job);
+		return -1;
+	}
+	imap_job_read(s, &x->job);
 	return 0;
 }
 

@@ -93,6 +93,8 @@ static const struct imap_cmd_def imap_cmd_table[] = {
 	{ "STORE", imap_cmd_store, SEL, UID_NX, V(NONE), ARGS_ANY },
 	{ "COPY", imap_cmd_copy, SEL, UID, V(NONE), ARGS(2, 2) },
 	{ "MOVE", imap_cmd_copy, SEL, UID, V(MOVE), ARGS(2, 2) }, /* RFC 6851 */
+	{ "CANCELUPDATE", imap_cmd_cancelupdate, SEL, 0, V(NONE),
+	  ARGS_ANY },                                          /* RFC 5267 */
 };
 
 
@@ -184,7 +186,7 @@ imap_cmds_capability(struct imap_session *s, struct buf *b)
 		      " MULTIAPPEND UNAUTHENTICATE WITHIN SAVEDATE OBJECTID"
 		      " PREVIEW ESORT SORT=DISPLAY"
 		      " THREAD=ORDEREDSUBJECT THREAD=REFERENCES METADATA"
-		      " NOTIFY PARTIAL"
+		      " NOTIFY PARTIAL CONTEXT=SEARCH CONTEXT=SORT"
 		      " APPENDLIMIT=%zu", s->base.srv->cfg.max_message_size);
 	/* RFC 4978: usable once logged in, and only once. */
 	if (s->state != IMAP_STATE_NOAUTH && !s->compress)

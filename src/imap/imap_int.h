@@ -170,6 +170,13 @@ struct imap_session {
 	struct imap_view *view;  /* SELECTED state */
 	struct imap_notify *notify; /* NOTIFY SET (cmd_notify.c), or NULL */
 	bool notify_busy;        /* a NOTIFY pass runs: commands wait */
+	/* RFC 5267 contexts of the selected view (imap_context.c). */
+	struct imap_context *contexts;
+	size_t n_contexts;
+	uint64_t ctx_fp[3];      /* the view when they were last looked at */
+	bool ctx_running;        /* an update chain runs */
+	struct imap_context *ctx_cur;
+	void (*ctx_then)(struct imap_session *s);
 	struct imap_job *drain_job; /* requeue_drain job parked until drain */
 	unsigned view_gen;
 };
@@ -290,6 +297,33 @@ void imap_view_flags_line(struct imap_session *s, size_t i, bool uid);
 /* Starts a refresh job now (NOTIFY's pass; imap_notify_refreshed ends
  * it). */
 void imap_view_refresh(struct imap_session *s);
+
+/* ---- imap_context.c: CONTEXT=SEARCH/SORT (RFC 5267 §4) ---- */
+#define IMAP_CONTEXT_MAX 8  /* live RETURN (UPDATE) results per session */
+struct imap_context;
+struct imap_search;
+struct imap_sort_program;
+/* The SEARCH/SORT that just answered asked for UPDATE: keep it (takes
+ * the program from q). 0, or -1 when refused (NOUPDATE). */
+int imap_context_add(struct imap_session *s, struct imap_search *q,
+		     const struct imap_sort_program *sort, bool is_sort,
+		     bool uid, const uint32_t *uids, size_t n);
+void imap_context_free_all(struct imap_session *s);
+/* When the view changed, evaluates every context again and announces
+ * ADDTO/REMOVEFROM; then calls then(s). true: then is (or was) called;
+ * false: nothing to do, the caller goes on itself. */
+bool imap_context_update(struct imap_session *s,
+			 void (*then)(struct imap_session *s));
+/* cmd_search.c: runs the context's program over the view on a worker;
+ * ends in imap_context_result. 0 or -1. */
+int imap_search_context_run(struct imap_session *s, struct imap_context *c,
+			    const struct imap_search *q,
+			    const struct imap_sort_program *sort,
+			    bool is_sort, bool uid);
+/* The new result (uids taken, result order), ok 0; or ok -1. */
+void imap_context_result(struct imap_session *s, struct imap_context *c,
+			 int ok, uint32_t *uids, size_t n);
+void imap_cmd_cancelupdate(struct imap_session *s, const struct imap_cmd *c);
 
 /* ---- cmd_notify.c: NOTIFY (RFC 5465) ---- */
 void imap_cmd_notify(struct imap_session *s, const struct imap_cmd *c);

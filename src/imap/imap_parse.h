@@ -215,6 +215,8 @@ enum imap_esearch_ret {
 	IMAP_ESEARCH_ALL = 1 << 2, IMAP_ESEARCH_COUNT = 1 << 3,
 	IMAP_ESEARCH_SAVE = 1 << 4,
 	IMAP_ESEARCH_PARTIAL = 1 << 5, /* RFC 9394 */
+	IMAP_ESEARCH_UPDATE = 1 << 6,  /* RFC 5267 §4.3 */
+	IMAP_ESEARCH_CONTEXT = 1 << 7, /* RFC 5267 §4.2: a hint */
 };
 
 /* NOT / OR / parenthesis nesting in one SEARCH program: bounds the

@@ -412,6 +412,14 @@ imap_search_return(struct imap_search *s, const struct imap_arg *list)
 				return -1;
 			continue;
 		}
+		if (imap_arg_atom_is(&list->list[i], "UPDATE")) {
+			s->ret |= IMAP_ESEARCH_UPDATE;
+			continue;
+		}
+		if (imap_arg_atom_is(&list->list[i], "CONTEXT")) {
+			s->ret |= IMAP_ESEARCH_CONTEXT;
+			continue;
+		}
 		for (k = 0; k < 5; k++)
 			if (imap_arg_atom_is(&list->list[i], names[k]))
 				break;
@@ -421,8 +429,11 @@ imap_search_return(struct imap_search *s, const struct imap_arg *list)
 	}
 	if ((s->ret & IMAP_ESEARCH_PARTIAL) && (s->ret & IMAP_ESEARCH_ALL))
 		return -1;
-	if (s->ret == 0)
-		s->ret = IMAP_ESEARCH_ALL;
+	/* RFC 4731 §3.1: no result option means ALL (UPDATE and CONTEXT
+	 * ask for none). */
+	if ((s->ret & ~(unsigned)(IMAP_ESEARCH_UPDATE |
+				   IMAP_ESEARCH_CONTEXT)) == 0)
+		s->ret |= IMAP_ESEARCH_ALL;
 	return 0;
 }
 

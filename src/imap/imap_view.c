@@ -80,6 +80,7 @@ imap_view_close(struct imap_session *s)
 	if (v == NULL)
 		return;
 	server_watch_remove(s->base.srv, &v->watch);
+	imap_context_free_all(s);
 	imap_keep_view_remove(s->base.srv, v);
 	store_vmsgs_free(v->msgs, v->n);
 	free(v->saved);
@@ -467,9 +468,13 @@ imap_refresh_done(struct imap_job *j)
 	}
 	if (s->finish_pending) {
 		s->finish_pending = false;
-		imap_reply_tagged_flush(s);
+		/* RFC 5267: context updates after the view's own news. */
+		if (!imap_context_update(s, imap_reply_tagged_flush))
+			imap_reply_tagged_flush(s);
 	} else if (s->idling && s->view != NULL && s->view->dirty) {
 		imap_notify_refresh(s);
+	} else if (s->idling) {
+		(void)imap_context_update(s, NULL);
 	}
 	imap_notify_refreshed(s);
 }
@@ -535,6 +540,8 @@ imap_notify_before_tagged(struct imap_session *s)
 				break;
 			}
 	}
+	if (imap_context_update(s, imap_reply_tagged_flush))
+		return;
 	imap_reply_tagged_flush(s);
 }
 

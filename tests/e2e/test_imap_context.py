@@ -121,3 +121,155 @@ def test_partial_bad_arguments(server):
         st, _, tagged = c.cmd(bad)
         assert st == "BAD", (bad, tagged)
     c.close()
+
+
+# ---- CONTEXT=SEARCH / CONTEXT=SORT (RFC 5267 §4) ---------------------------
+
+def esearch_updates(c, tag, timeout=10.0):
+    """Unsolicited ESEARCH lines for tag, read until none comes for a
+    short while (after at least one)."""
+    import socket as _s
+    import time as _t
+    got = []
+    deadline = _t.monotonic() + timeout
+    while _t.monotonic() < deadline:
+        try:
+            ln = c.c.read_line(timeout=0.7 if got else
+                               max(deadline - _t.monotonic(), 0.1))
+        except (_s.timeout, TimeoutError):
+            if got:
+                return got
+            continue
+        assert ln, got
+        ln = ln.decode().rstrip("\r\n")
+        if ln.startswith('* ESEARCH (TAG "%s")' % tag):
+            got.append(ln)
+    raise AssertionError("no update for %s: %r" % (tag, got))
+
+
+def test_context_search_update_on_delivery_store_expunge(server):
+    user = "c4@example.test"
+    a, b = Imap(server, user), Imap(server, user)
+    caps = starting(a.ok("CAPABILITY"), "* CAPABILITY")[0].split()
+    assert "CONTEXT=SEARCH" in caps and "CONTEXT=SORT" in caps
+    for i in range(4):
+        server.send(user, simple_message(unique("cx%d" % i)))
+    server.wait_messages(user, 4)
+    a.ok("SELECT INBOX")
+    b.ok("SELECT INBOX")
+    a.ok("STORE 2 +FLAGS (\\Flagged)")
+    st, lines, tagged = a.cmd("UID SEARCH RETURN (UPDATE ALL) UNFLAGGED")
+    tag = tagged.split()[0]
+    assert st == "OK"
+    assert starting(lines, "* ESEARCH")[0].endswith(" UID ALL 1,3:4"), lines
+    # A delivery joins the result: ADDTO (0 5), at the next command.
+    server.send(user, simple_message(unique("cx5")))
+    server.wait_messages(user, 5)
+    lines = a.ok("NOOP")
+    assert "* 5 EXISTS" in lines, lines
+    upd = starting(lines, '* ESEARCH (TAG "%s")' % tag)
+    assert upd == ['* ESEARCH (TAG "%s") UID ADDTO (0 5)' % tag], lines
+    # Another session flags message 3: it leaves the result.
+    b.ok("UID STORE 3 +FLAGS (\\Flagged)")
+    lines = a.ok("NOOP")
+    assert starting(lines, '* ESEARCH (TAG "%s")' % tag) == [
+        '* ESEARCH (TAG "%s") UID REMOVEFROM (0 3)' % tag], lines
+    # An expunge says EXPUNGE only: the message leaves implicitly.
+    b.ok("UID STORE 4 +FLAGS (\\Deleted)")
+    b.ok("EXPUNGE")
+    lines = a.ok("NOOP")
+    assert "* 4 EXPUNGE" in lines, lines
+    assert not [l for l in lines if "REMOVEFROM" in l and "4" in l.split(
+        "REMOVEFROM")[1]], lines
+    # Unflagging 2 by ourselves adds it.
+    lines = a.ok("STORE 2 -FLAGS (\\Flagged)")
+    assert '* ESEARCH (TAG "%s") UID ADDTO (0 2)' % tag in lines, lines
+    # The full search agrees with what the updates built.
+    full = starting(a.ok("UID SEARCH RETURN (ALL) UNFLAGGED"), "* ESEARCH")
+    assert full[0].endswith(" UID ALL 1:2,5"), full
+    # CANCELUPDATE: no more updates.
+    a.ok('CANCELUPDATE "%s"' % tag)
+    server.send(user, simple_message(unique("cx6")))
+    server.wait_messages(user, 5)
+    lines = a.ok("NOOP")
+    assert not starting(lines, '* ESEARCH (TAG "%s")' % tag), lines
+    st, _, _ = a.cmd('CANCELUPDATE "%s"' % tag)
+    assert st == "BAD"
+    a.close()
+    b.close()
+
+
+def test_context_sequence_numbers_and_idle(server):
+    user = "c5@example.test"
+    a = Imap(server, user)
+    for i in range(3):
+        server.send(user, simple_message(unique("cs%d" % i)))
+    server.wait_messages(user, 3)
+    a.ok("SELECT INBOX")
+    st, lines, tagged = a.cmd("SEARCH RETURN (UPDATE) ALL")
+    tag = tagged.split()[0]
+    assert starting(lines, "* ESEARCH")[0].endswith(" ALL 1:3"), lines
+    a.c.line("i1 IDLE")
+    assert a.read_response().startswith("+")
+    server.send(user, simple_message(unique("cs3")))
+    upd = esearch_updates(a, tag)
+    assert upd == ['* ESEARCH (TAG "%s") ADDTO (0 4)' % tag], upd
+    a.c.line("DONE")
+    assert a.read_response().startswith("i1 OK")
+    a.close()
+
+
+def test_context_sort_positions(server):
+    user = "c6@example.test"
+    a, b = Imap(server, user), Imap(server, user)
+    a.ok("CREATE Srt")
+    subjects = ["delta", "bravo", "foxtrot"]
+    for s in subjects:
+        msg = ("From: x@remote.test\r\nSubject: %s\r\n\r\nbody\r\n" %
+               s).encode()
+        a.ok("APPEND Srt", literal=msg)
+    a.ok("SELECT Srt")
+    b.ok("SELECT Srt")
+    st, lines, tagged = a.cmd("UID SORT RETURN (UPDATE ALL) (SUBJECT) "
+                              "UTF-8 UNDELETED")
+    tag = tagged.split()[0]
+    assert starting(lines, "* ESEARCH")[0].endswith(" UID ALL 2,1,3"), lines
+    # "charlie" sorts between bravo and delta: position 2.
+    b.ok("APPEND Srt", literal=b"From: x@remote.test\r\nSubject: charlie"
+                               b"\r\n\r\nbody\r\n")
+    lines = a.ok("NOOP")
+    assert starting(lines, '* ESEARCH (TAG "%s")' % tag) == [
+        '* ESEARCH (TAG "%s") UID ADDTO (2 4)' % tag], lines
+    # delta (uid 1, position 3 now) gets \Deleted: removed there.
+    b.ok("UID STORE 1 +FLAGS (\\Deleted)")
+    lines = a.ok("NOOP")
+    assert starting(lines, '* ESEARCH (TAG "%s")' % tag) == [
+        '* ESEARCH (TAG "%s") UID REMOVEFROM (3 1)' % tag], lines
+    full = starting(a.ok("UID SORT RETURN (ALL) (SUBJECT) UTF-8 UNDELETED"),
+                    "* ESEARCH")
+    assert full[0].endswith(" UID ALL 2,4,3"), full
+    a.close()
+    b.close()
+
+
+def test_context_noupdate_and_notify(server):
+    user = "c7@example.test"
+    a, b = Imap(server, user), Imap(server, user)
+    server.send(user, simple_message(unique("cn")))
+    server.wait_messages(user, 1)
+    a.ok("SELECT INBOX")
+    # PARTIAL with UPDATE: results, but no context (NOUPDATE).
+    st, lines, tagged = a.cmd("UID SEARCH RETURN (UPDATE PARTIAL 1:10) ALL")
+    assert st == "OK"
+    tag = tagged.split()[0]
+    assert '* NO [NOUPDATE "%s"] Not kept up to date' % tag in lines, lines
+    # With NOTIFY, updates come between commands, unasked.
+    a.ok("NOTIFY SET (selected (MessageNew MessageExpunge FlagChange))")
+    st, lines, tagged = a.cmd("UID SEARCH RETURN (UPDATE) SEEN")
+    tag = tagged.split()[0]
+    b.ok("SELECT INBOX")
+    b.ok("UID STORE 1 +FLAGS (\\Seen)")
+    upd = esearch_updates(a, tag)
+    assert upd == ['* ESEARCH (TAG "%s") UID ADDTO (0 1)' % tag], upd
+    a.close()
+    b.close()
