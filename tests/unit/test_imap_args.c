@@ -333,6 +333,15 @@ test_search_return_charset(void **state)
 	assert_int_equal(s.partial_hi, 4294967295u);
 	imap_search_free(&s);
 	assert_int_equal(search("RETURN (PARTIAL 1:5 ALL) ALL", &s), -1);
+	/* RFC 5267 §4: UPDATE alone (or with the CONTEXT hint) means ALL
+	 * plus updates. */
+	assert_int_equal(search("RETURN (UPDATE context) ALL", &s), 0);
+	assert_int_equal(s.ret, IMAP_ESEARCH_UPDATE | IMAP_ESEARCH_CONTEXT |
+				IMAP_ESEARCH_ALL);
+	imap_search_free(&s);
+	assert_int_equal(search("RETURN (COUNT UPDATE) ALL", &s), 0);
+	assert_int_equal(s.ret, IMAP_ESEARCH_UPDATE | IMAP_ESEARCH_COUNT);
+	imap_search_free(&s);
 	assert_int_equal(search("RETURN (PARTIAL 1:5 PARTIAL 1:5) ALL", &s),
 			 -1);
 	assert_int_equal(search("RETURN (PARTIAL) ALL", &s), -1);
