@@ -59,9 +59,12 @@ struct imap_notify {
 	/* SELECTED / SELECTED-DELAYED */
 	bool sel_set, sel_delayed;
 	unsigned sel_events;
-	/* MessageNew's attributes: only those the view holds. */
-	bool att_uid, att_flags, att_modseq;
-	char att_order[8];  /* 'U', 'F', 'M' as the client listed them */
+	/* MessageNew's attributes: those the view holds ('U'ID, 'F'LAGS,
+	 * 'M'ODSEQ, as the client listed them) are written at once; any
+	 * other item makes it a FETCH job (att_job, with att). */
+	char att_order[8];
+	bool att_job;
+	struct imap_fetch att;
 	struct imap_notify_grp *grps;
 	size_t n_grps;
 	unsigned other_events; /* union over grps */
@@ -97,6 +100,8 @@ imap_notify_state_free(struct server *srv, struct imap_notify *n)
 		free(n->grps[i].names);
 	}
 	free(n->grps);
+	if (n->att_job)
+		imap_fetch_free(&n->att);
 	imap_notify_boxes_free(n->boxes, n->n_boxes);
 	store_strv_free(n->subs);
 	free(n);
@@ -549,9 +554,57 @@ imap_notify_refreshed(struct imap_session *s)
 	if (s->notify == NULL || s->notify->phase != IMAP_NOTIFY_REFRESH)
 		return;
 	s->notify->phase = IMAP_NOTIFY_IDLE;
-	/* CONTEXT updates (RFC 5267) of what the refresh brought. */
-	if (!imap_context_update(s, imap_notify_scan_step))
-		imap_notify_scan_step(s);
+	/* MessageNew's FETCH and CONTEXT updates of what it brought. */
+	imap_notify_after(s, imap_notify_scan_step);
+}
+
+/* ---- after a refresh: MessageNew's FETCH, CONTEXT updates ------------- */
+
+static void
+imap_notify_after_done(struct imap_session *s)
+{
+	void (*a)(struct imap_session *) = s->after_then[0];
+	void (*b)(struct imap_session *) = s->after_then[1];
+
+	s->after_running = false;
+	s->after_then[0] = s->after_then[1] = NULL;
+	if (a != NULL)
+		a(s);
+	if (b != NULL)
+		b(s);
+}
+
+static void
+imap_notify_after_step(struct imap_session *s)
+{
+	const struct imap_notify *n = s->notify;
+
+	if (s->nfetch_pending) {
+		s->nfetch_pending = false;
+		if (n != NULL && n->att_job &&
+		    imap_fetch_notify(s, &n->att, s->nfetch_first,
+				      imap_notify_after_step) == 0)
+			return;
+	}
+	if (imap_context_update(s, imap_notify_after_done))
+		return;
+	imap_notify_after_done(s);
+}
+
+void
+imap_notify_after(struct imap_session *s, void (*then)(struct imap_session *))
+{
+	if (s->after_running) {
+		/* Joins the chain that runs: its end calls then too. */
+		if (then != NULL && s->after_then[0] != then &&
+		    s->after_then[1] != then)
+			s->after_then[s->after_then[0] == NULL ? 0 : 1] = then;
+		return;
+	}
+	s->after_running = true;
+	s->after_then[0] = then;
+	s->after_then[1] = NULL;
+	imap_notify_after_step(s);
 }
 
 void
@@ -574,8 +627,16 @@ imap_notify_new_messages(struct imap_session *s, size_t first)
 	struct imap_view *v = s->view;
 	struct buf b;
 
-	if (n == NULL || !(n->sel_events & IMAP_NEV_MESSAGE_NEW) ||
-	    n->att_order[0] == '\0' || v == NULL)
+	if (n == NULL || !(n->sel_events & IMAP_NEV_MESSAGE_NEW) || v == NULL)
+		return;
+	if (n->att_job) {
+		/* imap_notify_after runs the FETCH job. */
+		if (!s->nfetch_pending || first < s->nfetch_first)
+			s->nfetch_first = first;
+		s->nfetch_pending = true;
+		return;
+	}
+	if (n->att_order[0] == '\0')
 		return;
 	buf_init(&b, 64 * 1024);
 	for (size_t i = first; i < v->n; i++) {
@@ -604,37 +665,45 @@ imap_notify_new_messages(struct imap_session *s, size_t first)
 
 /* ---- the command ------------------------------------------------------ */
 
-/* MessageNew's fetch-att: what the view holds (UID, FLAGS, MODSEQ). 0,
- * or -1 with the refusal sent. */
+/* MessageNew's fetch-att (RFC 5465 §5.2). UID, FLAGS and MODSEQ alone
+ * are written from the view; anything else becomes a FETCH job. Items
+ * that would set \Seen are refused: a notification must not change the
+ * mailbox. 0, or -1 with the refusal sent. */
 static int
 imap_notify_atts(struct imap_session *s, struct imap_notify *n,
 		 const struct imap_arg *list)
 {
-	struct imap_fetch f;
 	const char *err = NULL;
 	size_t k = 0;
 
-	if (imap_fetch_parse(list, 1, &f, &err) < 0) {
+	if (imap_fetch_parse(list, 1, &n->att, &err) < 0) {
 		imap_finish(s, "BAD", NULL, "%s", err);
 		return -1;
 	}
-	for (size_t i = 0; i < f.n; i++) {
-		char c;
+	n->att_job = true; /* owns att from here on */
+	for (size_t i = 0; i < n->att.n; i++) {
+		const struct imap_fetch_item *it = &n->att.items[i];
+		char c = it->kind == IMAP_FETCH_UID ? 'U'
+			 : it->kind == IMAP_FETCH_FLAGS ? 'F'
+			 : it->kind == IMAP_FETCH_MODSEQ ? 'M' : '\0';
 
-		switch (f.items[i].kind) {
-		case IMAP_FETCH_UID: c = 'U'; break;
-		case IMAP_FETCH_FLAGS: c = 'F'; break;
-		case IMAP_FETCH_MODSEQ: c = 'M'; break;
-		default:
-			imap_fetch_free(&f);
-			imap_finish(s, "NO", "CANNOT", "NOTIFY MessageNew "
-				    "attributes: only UID, FLAGS and MODSEQ");
+		if (imap_fetch_sets_seen(it)) {
+			imap_finish(s, "BAD", NULL, "NOTIFY MessageNew "
+				    "attributes must not set \\Seen (use .PEEK)");
 			return -1;
 		}
-		if (strchr(n->att_order, c) == NULL && k + 1 < sizeof(n->att_order))
+		if (c == '\0')
+			k = sizeof(n->att_order); /* a job after all */
+		else if (k + 1 < sizeof(n->att_order) &&
+			 strchr(n->att_order, c) == NULL)
 			n->att_order[k++] = c;
 	}
-	imap_fetch_free(&f);
+	if (k < sizeof(n->att_order)) {
+		imap_fetch_free(&n->att);
+		n->att_job = false;
+	} else {
+		n->att_order[0] = '\0';
+	}
 	return 0;
 }
 

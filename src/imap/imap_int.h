@@ -177,6 +177,12 @@ struct imap_session {
 	bool ctx_running;        /* an update chain runs */
 	struct imap_context *ctx_cur;
 	void (*ctx_then)(struct imap_session *s);
+	/* After a refresh (cmd_notify.c imap_notify_after): MessageNew's
+	 * FETCH from view index nfetch_first, then context updates, then
+	 * the waiting steps. */
+	bool nfetch_pending, after_running;
+	size_t nfetch_first;
+	void (*after_then[2])(struct imap_session *s);
 	struct imap_job *drain_job; /* requeue_drain job parked until drain */
 	unsigned view_gen;
 };
@@ -335,6 +341,10 @@ void imap_notify_refreshed(struct imap_session *s);
 /* Messages [first, n) of the view were just announced by EXISTS: the
  * FETCH of MessageNew's attributes (RFC 5465 §5.2). */
 void imap_notify_new_messages(struct imap_session *s, size_t first);
+/* After a refresh or at a command's end: MessageNew's FETCH, CONTEXT
+ * updates, then then(s) (now or later; then may be NULL). */
+void imap_notify_after(struct imap_session *s,
+		       void (*then)(struct imap_session *s));
 /* SELECTED-DELAYED and no command: expunges wait (RFC 5465 §6). */
 bool imap_notify_hold_expunges(const struct imap_session *s);
 /* A command came: the client reads (overflow accounting). */
@@ -450,6 +460,13 @@ void imap_cmd_fetch(struct imap_session *s, const struct imap_cmd *c);
 /* cmd_fetch_flags.c: FETCH of FLAGS, UID and MODSEQ only, answered on the
  * loop from the view; takes f (zeroed) and idx. */
 bool imap_fetch_flags_only(const struct imap_fetch *f);
+/* The item sets \Seen (BODY[] without .PEEK, RFC822, RFC822.TEXT). */
+bool imap_fetch_sets_seen(const struct imap_fetch_item *it);
+/* NOTIFY MessageNew's attributes (RFC 5465 §5.2): untagged FETCH of view
+ * messages [first, n) with f's items (borrowed; none may set \Seen),
+ * then then(s). 0, or -1 (nothing started). */
+int imap_fetch_notify(struct imap_session *s, const struct imap_fetch *f,
+		      size_t first, void (*then)(struct imap_session *s));
 void imap_fetch_flags(struct imap_session *s, struct imap_fetch *f,
 		      size_t *idx, size_t n, bool uid, bool modseq);
 void imap_cmd_store(struct imap_session *s, const struct imap_cmd *c);

@@ -468,13 +468,13 @@ imap_refresh_done(struct imap_job *j)
 	}
 	if (s->finish_pending) {
 		s->finish_pending = false;
-		/* RFC 5267: context updates after the view's own news. */
-		if (!imap_context_update(s, imap_reply_tagged_flush))
-			imap_reply_tagged_flush(s);
+		/* NOTIFY's FETCH and RFC 5267 context updates after the
+		 * view's own news, then the tagged reply. */
+		imap_notify_after(s, imap_reply_tagged_flush);
 	} else if (s->idling && s->view != NULL && s->view->dirty) {
 		imap_notify_refresh(s);
 	} else if (s->idling) {
-		(void)imap_context_update(s, NULL);
+		imap_notify_after(s, NULL);
 	}
 	imap_notify_refreshed(s);
 }
@@ -540,9 +540,7 @@ imap_notify_before_tagged(struct imap_session *s)
 				break;
 			}
 	}
-	if (imap_context_update(s, imap_reply_tagged_flush))
-		return;
-	imap_reply_tagged_flush(s);
+	imap_notify_after(s, imap_reply_tagged_flush);
 }
 
 void

@@ -9,7 +9,7 @@ import time
 from conftest import simple_message, unique
 from imapraw import Imap, starting
 
-USERS = {"n%d@example.test" % i: "notify-Secret-%d" % i for i in range(1, 16)}
+USERS = {"n%d@example.test" % i: "notify-Secret-%d" % i for i in range(1, 20)}
 SERVER_USERS = USERS
 
 ALL_OTHER = "(MessageNew MessageExpunge FlagChange MailboxName " \
@@ -208,9 +208,11 @@ def test_badevent_and_bad_syntax(server):
                 "NOTIFY FROB"):
         st, _, tagged = a.cmd(bad)
         assert st == "BAD", (bad, tagged)
-    st, _, tagged = a.cmd("NOTIFY SET (selected (MessageNew (BODY.PEEK[]) "
+    # A notification must not set \Seen: BODY[] is refused, .PEEK is fine.
+    st, _, tagged = a.cmd("NOTIFY SET (selected (MessageNew (BODY[]) "
                           "MessageExpunge))")
-    assert st == "NO", tagged
+    assert st == "BAD", tagged
+    a.ok("NOTIFY SET (selected (MessageNew (BODY.PEEK[]) MessageExpunge))")
     # A refused SET leaves NOTIFY as it was (here: off); NONE is fine.
     a.ok("NOTIFY NONE")
     a.ok("NOTIFY SET (selected NONE) (personal NONE)")
@@ -358,5 +360,35 @@ def test_idle_with_notify_gets_status_too(server):
     a.c.line("DONE")
     lines = unsolicited(a, lambda l: l.startswith("i1 "))
     assert lines[-1].startswith("i1 OK"), lines
+    a.close()
+    b.close()
+
+
+def test_message_new_with_header_fields(server):
+    """RFC 5465 §5.2's own example: MessageNew with a header fetch."""
+    user = "n15@example.test"
+    a, b = Imap(server, user), Imap(server, user)
+    a.ok("SELECT INBOX")
+    a.ok("NOTIFY SET (selected (MessageNew (UID BODY.PEEK[HEADER.FIELDS "
+         "(SUBJECT)] FLAGS) MessageExpunge))")
+    server.send(user, simple_message(unique("nh"), subject="Hello there"))
+    got = []
+    for _ in range(10):
+        got.append(a.read_response())
+        if " FETCH " in got[-1]:
+            break
+    assert "* 1 EXISTS" in got, got
+    f = got[-1]
+    assert f.startswith("* 1 FETCH (UID 1 BODY[HEADER.FIELDS (SUBJECT)] {"), f
+    assert "Subject: Hello there" in f and "FLAGS (" in f, f
+    # Still unseen: the notification did not read the message.
+    assert "\\Seen" not in a.ok("FETCH 1 (FLAGS)")[0]
+    # Pipelined commands from another session while a's FETCH flows:
+    # a's next command sees only its own answer after the notification.
+    for i in range(3):
+        b.ok("APPEND INBOX", literal=simple_message(unique("nh%d" % i)))
+    st, lines, tagged = a.cmd("NOOP")
+    assert st == "OK", tagged
+    assert all(l.startswith("* ") for l in lines), lines
     a.close()
     b.close()
