@@ -36,8 +36,10 @@
 void
 imap_notify_boxes_free(struct imap_notify_box *b, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		free(b[i].name);
+		imap_notify_meta_free(&b[i].meta);
+	}
 	free(b);
 }
 
@@ -57,6 +59,7 @@ imap_notify_state_free(struct server *srv, struct imap_notify *n)
 		imap_fetch_free(&n->att);
 	imap_notify_boxes_free(n->boxes, n->n_boxes);
 	store_strv_free(n->subs);
+	imap_notify_meta_free(&n->server_meta);
 	free(n);
 }
 
@@ -73,12 +76,36 @@ struct imap_notify_scan {
 	struct imap_job job;
 	int64_t account_id;
 	struct imap_notify *n; /* the state it was started for */
-	struct store_mailbox *boxes;
-	size_t n_boxes;
-	char **subs;
+	struct imap_notify_scan_data d;
+	bool want_bmeta, want_smeta; /* read METADATA (its events asked) */
 	bool initial;      /* NOTIFY SET: ends the command */
 	bool status;       /* SET STATUS */
 };
+
+/* Worker: METADATA of every mailbox and/or of the server. */
+static int
+imap_notify_scan_meta(struct imap_notify_scan *t, struct store *st)
+{
+	struct imap_notify_scan_data *d = &t->d;
+
+	if (t->want_bmeta) {
+		d->bmeta = calloc(d->n_boxes + 1, sizeof(*d->bmeta));
+		if (d->bmeta == NULL)
+			return -1;
+		for (size_t i = 0; i < d->n_boxes; i++)
+			if (imap_notify_meta_scan(st, t->account_id,
+						  d->boxes[i].id,
+						  &d->bmeta[i]) < 0)
+				return -1;
+	}
+	if (t->want_smeta) {
+		if (imap_notify_meta_scan(st, t->account_id, 0,
+					  &d->server_meta) < 0)
+			return -1;
+		d->have_server_meta = true;
+	}
+	return 0;
+}
 
 static int
 imap_notify_scan_work(struct imap_job *j, struct store *st)
@@ -86,9 +113,10 @@ imap_notify_scan_work(struct imap_job *j, struct store *st)
 	struct imap_notify_scan *t = (struct imap_notify_scan *)j;
 	const char *err = NULL;
 
-	if (store_mailbox_list(st, t->account_id, &t->boxes, &t->n_boxes,
+	if (store_mailbox_list(st, t->account_id, &t->d.boxes, &t->d.n_boxes,
 			       &err) < 0 ||
-	    store_subscriptions(st, t->account_id, &t->subs, &err) < 0) {
+	    store_subscriptions(st, t->account_id, &t->d.subs, &err) < 0 ||
+	    imap_notify_scan_meta(t, st) < 0) {
 		str_lcpy(j->err, err != NULL ? err : "store error",
 			 sizeof(j->err));
 		return -1;
@@ -101,8 +129,12 @@ imap_notify_scan_free(struct imap_job *j)
 {
 	struct imap_notify_scan *t = (struct imap_notify_scan *)j;
 
-	free(t->boxes);
-	store_strv_free(t->subs);
+	for (size_t i = 0; t->d.bmeta != NULL && i < t->d.n_boxes; i++)
+		imap_notify_meta_free(&t->d.bmeta[i]);
+	free(t->d.bmeta);
+	imap_notify_meta_free(&t->d.server_meta);
+	free(t->d.boxes);
+	store_strv_free(t->d.subs);
 	free(t);
 }
 
@@ -112,8 +144,8 @@ static void
 imap_notify_initial_status(struct imap_session *s,
 			   const struct imap_notify_scan *t)
 {
-	for (size_t i = 0; i < t->n_boxes; i++) {
-		const struct store_mailbox *b = &t->boxes[i];
+	for (size_t i = 0; i < t->d.n_boxes; i++) {
+		const struct store_mailbox *b = &t->d.boxes[i];
 
 		if (!imap_notify_is_selected(s, b->id) &&
 		    (imap_notify_events_for(s->notify, b->name, b->subscribed) &
@@ -172,7 +204,7 @@ imap_notify_scan_done(struct imap_job *j)
 		if (t->status)
 			imap_notify_initial_status(s, t);
 	} else if (!imap_notify_overflowed(s)) {
-		imap_notify_diff(s, t->boxes, t->n_boxes, t->subs);
+		imap_notify_diff(s, &t->d);
 	} else {
 		imap_notify_pass_end(s);
 		return;
@@ -180,8 +212,7 @@ imap_notify_scan_done(struct imap_job *j)
 	if (s->base.conn != NULL && !t->initial &&
 	    conn_output_pending(s->base.conn) > before)
 		n->unread += conn_output_pending(s->base.conn) - before;
-	if (imap_notify_keep(n, t->boxes, t->n_boxes, t->subs) == 0)
-		t->subs = NULL;
+	(void)imap_notify_keep(n, &t->d);
 	if (t->initial)
 		imap_finish(s, "OK", NULL, "NOTIFY completed");
 	else
@@ -209,6 +240,10 @@ imap_notify_scan_start(struct imap_session *s, bool initial, bool status)
 	t->n = s->notify;
 	t->initial = initial;
 	t->status = status;
+	t->want_bmeta = (s->notify->other_events &
+			 IMAP_NEV_MAILBOX_METADATA_CHANGE) != 0;
+	t->want_smeta = (s->notify->other_events &
+			 IMAP_NEV_SERVER_METADATA_CHANGE) != 0;
 	s->notify->dirty = false;
 	s->notify->phase = IMAP_NOTIFY_SCAN;
 	imap_job_read(s, &t->job);

@@ -187,12 +187,37 @@ imap_notify_diff_subs(struct imap_session *s, char *const *old,
 	}
 }
 
-/* The new scan against the snapshot; then it is the snapshot. */
-void
-imap_notify_diff(struct imap_session *s, const struct store_mailbox *b,
-		 size_t nb, char **subs)
+/* METADATA of the mailboxes present in both scans and of the server
+ * (RFC 5465 §5.7, §5.8). */
+static void
+imap_notify_diff_meta(struct imap_session *s,
+		      const struct imap_notify_scan_data *d)
 {
 	struct imap_notify *n = s->notify;
+
+	for (size_t i = 0; d->bmeta != NULL && i < d->n_boxes; i++) {
+		const struct store_mailbox *b = &d->boxes[i];
+		const struct imap_notify_box *o = imap_notify_old(n, b->id);
+
+		if (o != NULL && (imap_notify_events_for(n, b->name,
+							 b->subscribed) &
+				  IMAP_NEV_MAILBOX_METADATA_CHANGE))
+			imap_notify_meta_diff(s, b->name, &o->meta,
+					      &d->bmeta[i]);
+	}
+	if (d->have_server_meta &&
+	    (n->other_events & IMAP_NEV_SERVER_METADATA_CHANGE))
+		imap_notify_meta_diff(s, "", &n->server_meta, &d->server_meta);
+}
+
+/* The new scan against the snapshot. */
+void
+imap_notify_diff(struct imap_session *s, const struct imap_notify_scan_data *d)
+{
+	struct imap_notify *n = s->notify;
+	const struct store_mailbox *b = d->boxes;
+	size_t nb = d->n_boxes;
+	char **subs = d->subs;
 
 	for (size_t i = 0; i < nb; i++)
 		imap_notify_diff_box(s, &b[i], imap_notify_old(n, b[i].id));
@@ -204,30 +229,39 @@ imap_notify_diff(struct imap_session *s, const struct store_mailbox *b,
 					 NULL);
 	if (n->other_events & IMAP_NEV_SUBSCRIPTION_CHANGE)
 		imap_notify_diff_subs(s, n->subs, subs);
+	imap_notify_diff_meta(s, d);
 }
 
-/* Replaces the snapshot with the scan (takes subs). 0 or -1 (no
- * memory: the old snapshot stays, the next scan reports again). */
 int
-imap_notify_keep(struct imap_notify *n, const struct store_mailbox *b,
-		 size_t nb, char **subs)
+imap_notify_keep(struct imap_notify *n, struct imap_notify_scan_data *d)
 {
+	size_t nb = d->n_boxes;
 	struct imap_notify_box *nbx = calloc(nb ? nb : 1, sizeof(*nbx));
 
 	if (nbx == NULL)
 		return -1;
 	for (size_t i = 0; i < nb; i++) {
-		imap_notify_box_set(&nbx[i], &b[i]);
-		if ((nbx[i].name = strdup(b[i].name)) == NULL) {
+		imap_notify_box_set(&nbx[i], &d->boxes[i]);
+		if ((nbx[i].name = strdup(d->boxes[i].name)) == NULL) {
 			imap_notify_boxes_free(nbx, i);
 			return -1;
 		}
+	}
+	for (size_t i = 0; d->bmeta != NULL && i < nb; i++) {
+		nbx[i].meta = d->bmeta[i];
+		memset(&d->bmeta[i], 0, sizeof(d->bmeta[i]));
 	}
 	imap_notify_boxes_free(n->boxes, n->n_boxes);
 	store_strv_free(n->subs);
 	n->boxes = nbx;
 	n->n_boxes = nb;
-	n->subs = subs;
+	n->subs = d->subs;
+	d->subs = NULL;
+	if (d->have_server_meta) {
+		imap_notify_meta_free(&n->server_meta);
+		n->server_meta = d->server_meta;
+		memset(&d->server_meta, 0, sizeof(d->server_meta));
+	}
 	n->have_snap = true;
 	return 0;
 }

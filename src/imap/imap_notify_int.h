@@ -9,12 +9,24 @@
 #include "imap_int.h"
 #include "imap_notify_parse.h"
 
+/* METADATA entries as last seen (imap_notify_meta.c): sorted names with
+ * a hash of each value. */
+struct imap_notify_meta {
+	char *name;
+	uint64_t h;
+};
+struct imap_notify_metaset {
+	struct imap_notify_meta *v;
+	size_t n;
+};
+
 /* What the client was last told of one mailbox. */
 struct imap_notify_box {
 	int64_t id;
 	char *name;
 	uint32_t uidvalidity, uidnext, messages, unseen;
 	uint64_t highestmodseq;
+	struct imap_notify_metaset meta; /* MailboxMetadataChange only */
 };
 
 /* A group for mailboxes other than the selected one, names decoded. */
@@ -50,6 +62,7 @@ struct imap_notify {
 	struct imap_notify_box *boxes;
 	size_t n_boxes;
 	char **subs;
+	struct imap_notify_metaset server_meta; /* ServerMetadataChange */
 	bool dirty;              /* the account changed since the scan */
 	enum imap_notify_phase phase;
 	size_t unread;           /* notification octets since a command */
@@ -62,11 +75,32 @@ unsigned imap_notify_events_for(const struct imap_notify *n, const char *name,
 bool imap_notify_is_selected(const struct imap_session *s, int64_t id);
 /* "* STATUS name (MESSAGES UIDNEXT UIDVALIDITY UNSEEN [HIGHESTMODSEQ])" */
 void imap_notify_status(struct imap_session *s, const struct store_mailbox *b);
-/* The scan b[0..nb) and subs against the snapshot: STATUS and LIST. */
-void imap_notify_diff(struct imap_session *s, const struct store_mailbox *b,
-		      size_t nb, char **subs);
-/* The scan becomes the snapshot (takes subs). 0 or -1 (no memory). */
-int imap_notify_keep(struct imap_notify *n, const struct store_mailbox *b,
-		     size_t nb, char **subs);
+/* A scan of the account: the mailboxes with their counters, the
+ * subscriptions, and METADATA when asked for (bmeta parallel to boxes). */
+struct imap_notify_scan_data {
+	struct store_mailbox *boxes;
+	size_t n_boxes;
+	char **subs;
+	struct imap_notify_metaset *bmeta;   /* NULL when not read */
+	struct imap_notify_metaset server_meta;
+	bool have_server_meta;
+};
+/* The scan against the snapshot: STATUS, LIST and METADATA. */
+void imap_notify_diff(struct imap_session *s,
+		      const struct imap_notify_scan_data *d);
+/* The scan becomes the snapshot (takes subs and the METADATA lists from
+ * d). 0 or -1 (no memory: the snapshot stays as it was). */
+int imap_notify_keep(struct imap_notify *n, struct imap_notify_scan_data *d);
+
+/* imap_notify_meta.c */
+void imap_notify_meta_free(struct imap_notify_metaset *m);
+/* Worker: the entries of a mailbox, or of the server (mailbox_id 0). */
+int imap_notify_meta_scan(struct store *st, int64_t account_id,
+			  int64_t mailbox_id, struct imap_notify_metaset *m);
+/* "* METADATA mailbox name ..." of the names that differ; mailbox "" is
+ * the server. Nothing when none does. */
+void imap_notify_meta_diff(struct imap_session *s, const char *mailbox,
+			   const struct imap_notify_metaset *old,
+			   const struct imap_notify_metaset *now);
 
 #endif

@@ -28,11 +28,12 @@ enum imap_notify_event {
 #define IMAP_NEV_SUPPORTED                                                   \
 	(IMAP_NEV_MESSAGE_NEW | IMAP_NEV_MESSAGE_EXPUNGE |                   \
 	 IMAP_NEV_FLAG_CHANGE | IMAP_NEV_MAILBOX_NAME |                      \
-	 IMAP_NEV_SUBSCRIPTION_CHANGE)
+	 IMAP_NEV_SUBSCRIPTION_CHANGE | IMAP_NEV_MAILBOX_METADATA_CHANGE |   \
+	 IMAP_NEV_SERVER_METADATA_CHANGE)
 /* The BADEVENT response code text listing them (RFC 5465 §5.9). */
 #define IMAP_NOTIFY_BADEVENT                                                 \
 	"BADEVENT (MessageNew MessageExpunge FlagChange MailboxName "        \
-	"SubscriptionChange)"
+	"SubscriptionChange MailboxMetadataChange ServerMetadataChange)"
 
 /* RFC 5465 §6: mailbox filters. */
 enum imap_notify_filter {

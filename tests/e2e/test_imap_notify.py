@@ -392,3 +392,33 @@ def test_message_new_with_header_fields(server):
     assert all(l.startswith("* ") for l in lines), lines
     a.close()
     b.close()
+
+
+def test_metadata_change_events(server):
+    user = "n16@example.test"
+    a, b = Imap(server, user), Imap(server, user)
+    b.ok("CREATE Notes")
+    a.ok("NOTIFY SET (mailboxes Notes (MailboxMetadataChange "
+         "ServerMetadataChange)) (personal NONE)")
+    b.ok('SETMETADATA Notes (/private/comment "first")')
+    lines = unsolicited(a, lambda l: l.startswith("* METADATA"))
+    assert lines[-1] == '* METADATA "Notes" "/private/comment"', lines
+    # Another value for the same entry, and a second entry.
+    b.ok('SETMETADATA Notes (/private/comment "second" /shared/x "y")')
+    lines = unsolicited(a, lambda l: l.startswith("* METADATA"))
+    assert lines[-1] == '* METADATA "Notes" "/private/comment" ' \
+        '"/shared/x"', lines
+    # The same value again changes nothing; INBOX is not watched.
+    b.ok('SETMETADATA Notes (/shared/x "y")')
+    b.ok('SETMETADATA INBOX (/private/comment "z")')
+    assert quiet(a) == []
+    # Server entries: mailbox "".
+    b.ok('SETMETADATA "" (/private/vendor/postel/t "1")')
+    lines = unsolicited(a, lambda l: l.startswith("* METADATA"))
+    assert lines[-1] == '* METADATA "" "/private/vendor/postel/t"', lines
+    # Removal is a change too.
+    b.ok("SETMETADATA Notes (/shared/x NIL)")
+    lines = unsolicited(a, lambda l: l.startswith("* METADATA"))
+    assert lines[-1] == '* METADATA "Notes" "/shared/x"', lines
+    a.close()
+    b.close()

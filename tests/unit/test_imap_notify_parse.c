@@ -94,8 +94,11 @@ test_badevent(void **state)
 	/* Known but not delivered, and unknown (event-ext) atoms. */
 	assert_int_equal(notify("SET (personal (MessageNew MessageExpunge "
 				"AnnotationChange))", &err), 1);
-	assert_int_equal(notify("SET (personal (ServerMetadataChange))",
-				&err), 1);
+	assert_int_equal(notify("SET (personal (ServerMetadataChange "
+				"MailboxMetadataChange))", &err), 0);
+	assert_int_equal(spec.groups[0].events,
+			 IMAP_NEV_SERVER_METADATA_CHANGE |
+			 IMAP_NEV_MAILBOX_METADATA_CHANGE);
 	assert_int_equal(notify("SET (personal (X-Weird))", &err), 1);
 	/* A syntax error wins over a bad event. */
 	assert_int_equal(notify("SET (personal (X-Weird MessageNew))", &err),
