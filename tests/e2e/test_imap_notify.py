@@ -422,3 +422,115 @@ def test_metadata_change_events(server):
     assert lines[-1] == '* METADATA "Notes" "/shared/x"', lines
     a.close()
     b.close()
+
+
+def test_concurrent_changes_keep_watchers_consistent(server):
+    """Four NOTIFY sessions follow INBOX while three others append, flag
+    and expunge in parallel for a few seconds: every FETCH UID a watcher
+    got agrees with its numbering, and at the end its model (built from
+    the unsolicited EXISTS/EXPUNGE/FETCH alone) equals the mailbox."""
+    import random
+    import re as _re
+    import threading
+
+    user = "n17@example.test"
+    for i in range(5):
+        server.send(user, simple_message(unique("ncc%d" % i)))
+    server.wait_messages(user, 5)
+    errors = []
+
+    class Watcher:
+        def __init__(self):
+            self.c = Imap(server, user)
+            self.events = 0
+            lines = self.c.ok("SELECT INBOX")
+            self.model = [int(x) for x in " ".join(
+                starting(self.c.ok("UID SEARCH ALL"), "* SEARCH"))
+                .split()[2:]]
+            assert len(self.model) == 5, lines
+            self.c.ok("NOTIFY SET (selected (MessageNew (UID FLAGS) "
+                      "MessageExpunge FlagChange)) (personal (MessageNew "
+                      "MessageExpunge))")
+
+        def apply(self, ln):
+            m = _re.match(r"\* (\d+) (EXPUNGE|EXISTS|FETCH \((.*)\))$", ln)
+            if not m:
+                return
+            n = int(m.group(1))
+            self.events += 1
+            if m.group(2) == "EXPUNGE":
+                if not 1 <= n <= len(self.model):
+                    errors.append("EXPUNGE %d of %d" % (n, len(self.model)))
+                else:
+                    del self.model[n - 1]
+            elif m.group(2) == "EXISTS":
+                if n < len(self.model):
+                    errors.append("EXISTS %d < %d" % (n, len(self.model)))
+            else:
+                u = _re.search(r"UID (\d+)", m.group(3))
+                if u is None:
+                    return
+                u = int(u.group(1))
+                if n == len(self.model) + 1:
+                    self.model.append(u)
+                elif n > len(self.model) or self.model[n - 1] != u:
+                    errors.append("FETCH %d UID %d vs %r" % (
+                        n, u, self.model[-3:]))
+
+    watchers = [Watcher() for _ in range(4)]
+    stop = threading.Event()
+
+    def follow(w):
+        while not stop.is_set():
+            try:
+                ln = w.c.c.read_line(timeout=0.2)
+            except (socket.timeout, TimeoutError):
+                continue
+            if not ln:
+                errors.append("closed")
+                return
+            w.apply(ln.decode().rstrip("\r\n"))
+
+    def work(k):
+        c = Imap(server, user)
+        c.ok("SELECT INBOX")
+        rnd = random.Random(k)
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline:
+            op = rnd.random()
+            if op < 0.4:
+                c.ok("APPEND INBOX", literal=simple_message(unique("w")))
+            elif op < 0.7:
+                c.ok("STORE 1:* +FLAGS (\\Seen)")
+            else:
+                lines = c.ok("NOOP")
+                n = max([int(l.split()[1]) for l in lines
+                         if l.endswith(" EXISTS")] + [1])
+                c.ok("STORE %d +FLAGS (\\Deleted)" % rnd.randint(1, n))
+                c.ok("EXPUNGE")
+        c.close()
+
+    readers = [threading.Thread(target=follow, args=(w,)) for w in watchers]
+    workers = [threading.Thread(target=work, args=(k,)) for k in range(3)]
+    for t in readers + workers:
+        t.start()
+    for t in workers:
+        t.join(30)
+    time.sleep(1.0)
+    stop.set()
+    for t in readers:
+        t.join(5)
+    assert not errors, errors[:5]
+    # They heard of the changes while sending nothing.
+    assert all(w.events >= 20 for w in watchers), [
+        w.events for w in watchers]
+    for w in watchers:
+        st, lines, tagged = w.c.cmd("NOOP")
+        assert st == "OK", tagged
+        for ln in lines:
+            w.apply(ln)
+        real = [int(x) for x in " ".join(
+            starting(w.c.ok("UID SEARCH ALL"), "* SEARCH")).split()[2:]]
+        assert w.model == real, (w.model[-5:], real[-5:])
+        w.c.close()
+    assert not errors, errors[:5]
