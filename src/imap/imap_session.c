@@ -466,7 +466,9 @@ imap_session_step(struct imap_session *s)
 static void
 imap_session_timeouts(struct imap_session *s, bool consumed)
 {
-	bool running = s->in_cmd && !s->idling && !s->sasl_wait;
+	/* A NOTIFY pass holds the next command like a running one. */
+	bool running = (s->in_cmd && !s->idling && !s->sasl_wait) ||
+		       s->notify_busy;
 	bool bulk = s->lit_left > 0 && imap_session_is_append(s);
 
 	if (s->base.conn == NULL || s->base.closing)
