@@ -534,3 +534,20 @@ def test_concurrent_changes_keep_watchers_consistent(server):
         assert w.model == real, (w.model[-5:], real[-5:])
         w.c.close()
     assert not errors, errors[:5]
+
+
+def test_names_in_modified_utf7_and_subtree(server):
+    """Filter names are decoded like any mailbox argument (RFC 3501
+    §5.1.3 for an IMAP4rev1 client) and come back the same way."""
+    user = "n18@example.test"
+    a, b = Imap(server, user), Imap(server, user)
+    b.ok('CREATE "&AMk-t&AOk-/Juillet"')       # Été/Juillet
+    b.ok('CREATE "Hiver"')
+    a.ok('NOTIFY SET (subtree "&AMk-t&AOk-" (MessageNew MessageExpunge))')
+    b.ok('APPEND "Hiver"', literal=simple_message(unique("nu")))
+    b.ok('APPEND "&AMk-t&AOk-/Juillet"', literal=simple_message(unique("nu")))
+    lines = unsolicited(a, lambda l: l.startswith("* STATUS"))
+    assert lines[-1].startswith('* STATUS "&AMk-t&AOk-/Juillet" ('), lines
+    assert not [l for l in lines + quiet(a) if "Hiver" in l]
+    a.close()
+    b.close()
