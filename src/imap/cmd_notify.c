@@ -290,6 +290,26 @@ imap_notify_scan_step(struct imap_session *s)
 	imap_notify_pass_end(s);
 }
 
+/* The selected mailbox's events: its SELECTED group's, else those of
+ * the first group whose filter holds it (RFC 5465 §6), told as EXISTS,
+ * EXPUNGE and FETCH rather than STATUS. */
+static unsigned
+imap_notify_sel_events(const struct imap_session *s)
+{
+	const struct imap_notify *n = s->notify;
+	bool subscribed = false;
+
+	if (n->sel_set)
+		return n->sel_events;
+	if (s->view == NULL)
+		return 0;
+	for (size_t i = 0; n->subs != NULL && n->subs[i] != NULL; i++)
+		subscribed |= strcmp(n->subs[i], s->view->name) == 0;
+	return imap_notify_events_for(n, s->view->name, subscribed) &
+	       (IMAP_NEV_MESSAGE_NEW | IMAP_NEV_MESSAGE_EXPUNGE |
+		IMAP_NEV_FLAG_CHANGE);
+}
+
 void
 imap_notify_poll(struct imap_session *s)
 {
@@ -301,8 +321,8 @@ imap_notify_poll(struct imap_session *s)
 	    n->phase != IMAP_NOTIFY_IDLE)
 		return;
 	/* During IDLE the view refreshes itself (imap_view.c). */
-	if (!s->idling && s->view != NULL && s->view->dirty && n->sel_set &&
-	    n->sel_events != 0) {
+	if (!s->idling && s->view != NULL && s->view->dirty &&
+	    imap_notify_sel_events(s) != 0) {
 		s->notify_busy = true;
 		n->phase = IMAP_NOTIFY_REFRESH;
 		imap_view_refresh(s);

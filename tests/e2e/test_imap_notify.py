@@ -9,7 +9,7 @@ import time
 from conftest import simple_message, unique
 from imapraw import Imap, starting
 
-USERS = {"n%d@example.test" % i: "notify-Secret-%d" % i for i in range(1, 20)}
+USERS = {"n%d@example.test" % i: "notify-Secret-%d" % i for i in range(1, 24)}
 SERVER_USERS = USERS
 
 ALL_OTHER = "(MessageNew MessageExpunge FlagChange MailboxName " \
@@ -551,3 +551,17 @@ def test_names_in_modified_utf7_and_subtree(server):
     assert not [l for l in lines + quiet(a) if "Hiver" in l]
     a.close()
     b.close()
+
+
+def test_selected_follows_other_filters_without_selected_group(server):
+    """No SELECTED group: the selected mailbox gets the events of the
+    filter that holds it, as EXISTS (never as STATUS)."""
+    user = "n19@example.test"
+    a = Imap(server, user)
+    a.ok("SELECT INBOX")
+    a.ok("NOTIFY SET (personal (MessageNew MessageExpunge))")
+    server.send(user, simple_message(unique("nsel")))
+    lines = unsolicited(a, lambda l: l.endswith(" EXISTS"))
+    assert lines[-1] == "* 1 EXISTS", lines
+    assert not [l for l in lines + quiet(a) if l.startswith("* STATUS")]
+    a.close()
