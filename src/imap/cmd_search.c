@@ -257,21 +257,34 @@ imap_search_result_modseq(const struct imap_search_job *x, unsigned ret)
 /* RFC 9394 §3.1: " PARTIAL (range set)" of the results at the range's
  * positions (counted from the end for a negative range), in result
  * order: a set for SEARCH, a list for SORT; NIL when none is there. */
+/* The results PARTIAL names: [*a_r, *e_r) of n in result order. */
+static void
+imap_search_partial_slice(const struct imap_search *q, size_t n, size_t *a_r,
+			  size_t *e_r)
+{
+	size_t lo = q->partial_lo, hi = q->partial_hi;
+
+	if (!q->partial_neg) {
+		*a_r = lo - 1 < n ? lo - 1 : n;
+		*e_r = hi < n ? hi : n;
+	} else {
+		*a_r = hi < n ? n - hi : 0;
+		*e_r = lo - 1 < n ? n - (lo - 1) : 0;
+	}
+	if (*a_r > *e_r)
+		*a_r = *e_r;
+}
+
 static void
 imap_search_partial(const struct imap_search_job *x, struct buf *b)
 {
 	const struct imap_search *q = &x->q;
 	const char *m = q->partial_neg ? "-" : "";
-	size_t n = x->n_hits, lo = q->partial_lo, hi = q->partial_hi, a, e;
+	size_t a, e;
 
-	if (!q->partial_neg) {
-		a = lo - 1 < n ? lo - 1 : n;
-		e = hi < n ? hi : n;
-	} else {
-		a = hi < n ? n - hi : 0;
-		e = lo - 1 < n ? n - (lo - 1) : 0;
-	}
-	buf_printf(b, " PARTIAL (%s%zu:%s%zu ", m, lo, m, hi);
+	imap_search_partial_slice(q, x->n_hits, &a, &e);
+	buf_printf(b, " PARTIAL (%s%" PRIu32 ":%s%" PRIu32 " ", m,
+		   q->partial_lo, m, q->partial_hi);
 	if (a >= e)
 		buf_printf(b, "NIL");
 	else if (!x->is_sort)
@@ -383,12 +396,23 @@ imap_search_result(struct imap_session *s, struct imap_search_job *x,
 }
 
 /* RFC 5182: "$" refers to this result from now on; with MIN and/or MAX
- * but neither ALL nor COUNT, only to those (§2.4). */
+ * but neither ALL nor COUNT, only to those (§2.4); with PARTIAL to the
+ * results it returned, which makes "SEARCH RETURN (SAVE PARTIAL 1:50)"
+ * then "FETCH $" a paged FETCH (RFC 9394). */
 static void
 imap_search_save(struct imap_view *v, struct imap_search_job *x)
 {
 	unsigned r = x->q.ret;
 
+	if (r & IMAP_ESEARCH_PARTIAL) {
+		size_t a, e;
+
+		imap_search_partial_slice(&x->q, x->n_hits, &a, &e);
+		memmove(x->hit_uids, x->hit_uids + a,
+			(e - a) * sizeof(*x->hit_uids));
+		x->n_hits = e - a;
+		r = 0;
+	}
 	if ((r & (IMAP_ESEARCH_MIN | IMAP_ESEARCH_MAX)) &&
 	    !(r & (IMAP_ESEARCH_ALL | IMAP_ESEARCH_COUNT)) &&
 	    x->n_hits > 1) {

@@ -78,9 +78,10 @@ imap_context_add(struct imap_session *s, struct imap_search *q,
 {
 	struct imap_context *c;
 
-	/* RFC 5267 §4.3.1: a server may refuse to keep a context. */
+	/* RFC 5267 §4.3.1: a server may refuse to keep a context. With
+	 * PARTIAL the updates still cover the whole result (RFC 9394 §3:
+	 * the two options do not interact). */
 	if (s->n_contexts >= IMAP_CONTEXT_MAX ||
-	    (q->ret & IMAP_ESEARCH_PARTIAL) ||
 	    (c = calloc(1, sizeof(*c))) == NULL)
 		return -1;
 	c->uids = malloc((n ? n : 1) * sizeof(*c->uids));

@@ -105,6 +105,21 @@ def test_partial_with_sort(server):
     c.close()
 
 
+def test_partial_with_save_is_a_paged_fetch(server):
+    """SEARCH RETURN (SAVE PARTIAL a:b) then FETCH $: the page only."""
+    c = Imap(server, "c8@example.test")
+    fill(c, "G", 10, "pg")
+    c.ok("SELECT G")
+    line = esearch(c, "UID SEARCH RETURN (SAVE PARTIAL 4:6) ALL")
+    assert partial_of(line) == ("4:6", [4, 5, 6]), line
+    lines = c.ok("UID FETCH $ (UID)")
+    assert [int(l.split("UID ")[1].rstrip(")")) for l in lines] == [4, 5, 6]
+    esearch(c, "SEARCH RETURN (SAVE PARTIAL -1:-2) ALL")
+    lines = c.ok("FETCH $ (UID)")
+    assert [l.split()[1] for l in lines] == ["9", "10"], lines
+    c.close()
+
+
 def test_partial_bad_arguments(server):
     c = Imap(server, "c3@example.test")
     fill(c, "B", 2, "pb")
@@ -258,11 +273,18 @@ def test_context_noupdate_and_notify(server):
     server.send(user, simple_message(unique("cn")))
     server.wait_messages(user, 1)
     a.ok("SELECT INBOX")
-    # PARTIAL with UPDATE: results, but no context (NOUPDATE).
+    # PARTIAL with UPDATE: the updates cover the whole result (RFC 9394
+    # §3); eight contexts at most, the ninth is refused (NOUPDATE).
     st, lines, tagged = a.cmd("UID SEARCH RETURN (UPDATE PARTIAL 1:10) ALL")
-    assert st == "OK"
+    assert st == "OK" and "NOUPDATE" not in " ".join(lines), lines
+    for i in range(7):
+        a.ok("UID SEARCH RETURN (UPDATE COUNT) ALL")
+    st, lines, tagged = a.cmd("UID SEARCH RETURN (UPDATE COUNT) ALL")
     tag = tagged.split()[0]
+    assert st == "OK" and "COUNT 1" in lines[0], lines
     assert '* NO [NOUPDATE "%s"] Not kept up to date' % tag in lines, lines
+    a.ok("CLOSE")   # drops every context
+    a.ok("SELECT INBOX")
     # With NOTIFY, updates come between commands, unasked.
     a.ok("NOTIFY SET (selected (MessageNew MessageExpunge FlagChange))")
     st, lines, tagged = a.cmd("UID SEARCH RETURN (UPDATE) SEEN")
