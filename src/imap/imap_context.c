@@ -109,13 +109,33 @@ imap_context_add(struct imap_session *s, struct imap_search *q,
 
 /* ---- announcing a difference ------------------------------------------ */
 
-static bool
-imap_context_has(const uint32_t *v, size_t n, uint32_t uid)
+static int
+imap_context_u32_cmp(const void *a, const void *b)
 {
-	for (size_t i = 0; i < n; i++)
-		if (v[i] == uid)
-			return true;
-	return false;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A result as a sorted set, for membership in O(log n): results of
+ * 100,000 messages are compared at every change. NULL: no memory. */
+static uint32_t *
+imap_context_set_new(const uint32_t *v, size_t n)
+{
+	uint32_t *s = malloc((n ? n : 1) * sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	memcpy(s, v, n * sizeof(*v));
+	qsort(s, n, sizeof(*s), imap_context_u32_cmp);
+	return s;
+}
+
+static bool
+imap_context_has(const uint32_t *set, size_t n, uint32_t uid)
+{
+	return bsearch(&uid, set, n, sizeof(*set), imap_context_u32_cmp) !=
+	       NULL;
 }
 
 /* The number the client knows a message by, 0 when it is gone from the
@@ -135,7 +155,8 @@ imap_context_num(const struct imap_session *s, const struct imap_context *c,
  * because a SEARCH result has no order of its own (§4.3.2). */
 static void
 imap_context_diff_search(struct imap_session *s, const struct imap_context *c,
-			 const uint32_t *now, size_t n, struct buf *b)
+			 const uint32_t *now, size_t n, const uint32_t *old_set,
+			 const uint32_t *now_set, struct buf *b)
 {
 	struct imap_set_out rm = { .b = b }, add = { .b = b };
 	bool any = false;
@@ -143,7 +164,7 @@ imap_context_diff_search(struct imap_session *s, const struct imap_context *c,
 	for (size_t i = 0; i < c->n; i++) {
 		uint32_t num;
 
-		if (imap_context_has(now, n, c->uids[i]) ||
+		if (imap_context_has(now_set, n, c->uids[i]) ||
 		    (num = imap_context_num(s, c, c->uids[i])) == 0)
 			continue;
 		buf_printf(b, "%s", any ? "" : " REMOVEFROM (0 ");
@@ -157,7 +178,7 @@ imap_context_diff_search(struct imap_session *s, const struct imap_context *c,
 	for (size_t i = 0; i < n; i++) {
 		uint32_t num;
 
-		if (imap_context_has(c->uids, c->n, now[i]) ||
+		if (imap_context_has(old_set, c->n, now[i]) ||
 		    (num = imap_context_num(s, c, now[i])) == 0)
 			continue;
 		buf_printf(b, "%s", any ? "" : " ADDTO (0 ");
@@ -174,14 +195,15 @@ imap_context_diff_search(struct imap_session *s, const struct imap_context *c,
  * first first (§4.3.3: applying them in turn gives the new result). */
 static void
 imap_context_diff_sort(struct imap_session *s, const struct imap_context *c,
-		       const uint32_t *now, size_t n, struct buf *b)
+		       const uint32_t *now, size_t n, const uint32_t *old_set,
+		       const uint32_t *now_set, struct buf *b)
 {
 	bool any = false;
 
 	for (size_t i = c->n; i-- > 0;) {
 		uint32_t num;
 
-		if (imap_context_has(now, n, c->uids[i]) ||
+		if (imap_context_has(now_set, n, c->uids[i]) ||
 		    (num = imap_context_num(s, c, c->uids[i])) == 0)
 			continue;
 		buf_printf(b, "%s%zu %" PRIu32, any ? " " : " REMOVEFROM (",
@@ -194,7 +216,7 @@ imap_context_diff_sort(struct imap_session *s, const struct imap_context *c,
 	for (size_t i = 0; i < n; i++) {
 		uint32_t num;
 
-		if (imap_context_has(c->uids, c->n, now[i]) ||
+		if (imap_context_has(old_set, c->n, now[i]) ||
 		    (num = imap_context_num(s, c, now[i])) == 0)
 			continue;
 		buf_printf(b, "%s%zu %" PRIu32, any ? " " : " ADDTO (", i + 1,
@@ -211,18 +233,25 @@ void
 imap_context_result(struct imap_session *s, struct imap_context *c, int ok,
 		    uint32_t *uids, size_t n)
 {
+	uint32_t *old_set = NULL, *now_set = NULL;
 	struct buf b;
 	size_t head;
 
+	if (ok == 0 && ((old_set = imap_context_set_new(c->uids, c->n)) ==
+			NULL ||
+			(now_set = imap_context_set_new(uids, n)) == NULL))
+		ok = -1; /* no memory: the next change tries again */
 	if (ok == 0) {
 		buf_init(&b, 64 * 1024 * 1024);
 		buf_printf(&b, "* ESEARCH (TAG \"%s\")%s", c->tag,
 			   c->uid ? " UID" : "");
 		head = b.len;
 		if (c->is_sort)
-			imap_context_diff_sort(s, c, uids, n, &b);
+			imap_context_diff_sort(s, c, uids, n, old_set, now_set,
+					       &b);
 		else
-			imap_context_diff_search(s, c, uids, n, &b);
+			imap_context_diff_search(s, c, uids, n, old_set,
+						 now_set, &b);
 		if (b.len > head) {
 			buf_append(&b, "\r\n", 2);
 			imap_reply_raw(s, b.data, b.len);
@@ -238,6 +267,8 @@ imap_context_result(struct imap_session *s, struct imap_context *c, int ok,
 	} else {
 		free(uids);
 	}
+	free(old_set);
+	free(now_set);
 	s->ctx_cur = c->next;
 	imap_context_next(s);
 }
