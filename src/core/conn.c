@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/time.h>
+#include <linux/sockios.h>
 #include <time.h>
 
 #include <event2/buffer.h>
@@ -239,6 +241,18 @@ conn_output_pending(struct conn *c)
 
 	if (c->z != NULL)
 		n += evbuffer_get_length(c->z_out);
+	return n;
+}
+
+size_t
+conn_output_unread(struct conn *c)
+{
+	size_t n = conn_output_pending(c);
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+	int q = 0;
+
+	if (fd >= 0 && ioctl(fd, SIOCOUTQ, &q) == 0 && q > 0)
+		n += (size_t)q;
 	return n;
 }
 

@@ -46,6 +46,10 @@ void conn_printf(struct conn *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Bytes queued and not yet sent. */
 size_t conn_output_pending(struct conn *c);
+/* Those plus what the kernel holds unsent or unacknowledged (SIOCOUTQ):
+ * what the peer has not taken, for telling a client that does not read
+ * (IMAP NOTIFY overflow). Octets on the wire, TLS records included. */
+size_t conn_output_unread(struct conn *c);
 
 /* STARTTLS / STLS: the reply saying "go ahead" must already be queued.
  * Discards every input byte received so far (RFC 3207 §4.2: no command

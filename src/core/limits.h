@@ -105,6 +105,10 @@
 #define LIMIT_IMAP_METADATA_SIZE (32 * 1024)
 #define LIMIT_IMAP_METADATA_ENTRIES 512
 #define LIMIT_IMAP_METADATA_NAME 255
+/* RFC 5465 §5.8: NOTIFY output (octets) a client may leave unread since
+ * its last command before the server sends [NOTIFICATIONOVERFLOW] and
+ * stops notifying. */
+#define LIMIT_IMAP_NOTIFY_BACKLOG (64 * 1024)
 /* Before authentication only LOGIN and AUTHENTICATE (SASL-IR) need a
  * literal: a user name, a password or an initial response, which RFC 4954
  * §4 bounds at 12288 octets of base64. A larger synchronising literal is

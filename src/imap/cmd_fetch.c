@@ -54,9 +54,12 @@ struct imap_fetch_job {
 	char data_dir[4096];
 	struct buf out, tmp;
 	bool unknown_cte, failed, expunged;
+	/* NOTIFY MessageNew (imap_fetch_notify): f is borrowed, no tagged
+	 * reply; then(s) instead. */
+	void (*then)(struct imap_session *s);
 };
 
-static bool
+bool
 imap_fetch_sets_seen(const struct imap_fetch_item *it)
 {
 	return ((it->kind == IMAP_FETCH_SECTION ||
@@ -350,6 +353,11 @@ imap_fetch_done(struct imap_job *j)
 		j->requeue_drain = true;
 		return;
 	}
+	if (x->then != NULL) {
+		/* Unsolicited: what could not be read is just left out. */
+		x->then(s);
+		return;
+	}
 	if (j->result < 0)
 		imap_finish(s, "NO", "UNAVAILABLE", "FETCH failed");
 	else if (x->expunged)
@@ -374,7 +382,8 @@ imap_fetch_job_free(struct imap_job *j)
 	free(x->seen_uids);
 	free(x->vanished);
 	store_flag_changes_free(x->changes, x->n_changes);
-	imap_fetch_free(&x->f);
+	if (x->then == NULL)
+		imap_fetch_free(&x->f);
 	buf_fini(&x->out);
 	buf_fini(&x->tmp);
 	free(x);
@@ -534,6 +543,41 @@ imap_fetch_start(struct imap_session *s, struct imap_fetch_job *x)
 	x->job.work = imap_fetch_work;
 	x->job.done = imap_fetch_done;
 	imap_job_read(s, &x->job);
+}
+
+int
+imap_fetch_notify(struct imap_session *s, const struct imap_fetch *f,
+		  size_t first, void (*then)(struct imap_session *s))
+{
+	struct imap_fetch_job *x;
+	size_t n = s->view != NULL && first < s->view->n ? s->view->n - first
+							  : 0;
+	size_t *idx;
+	bool seen;
+
+	if (n == 0 || (x = calloc(1, sizeof(*x))) == NULL)
+		return -1;
+	idx = calloc(n, sizeof(*idx));
+	if (idx == NULL) {
+		free(x);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		idx[i] = first + i;
+	buf_init(&x->out, 64 * 1024 * 1024 + IMAP_FETCH_BATCH);
+	buf_init(&x->tmp, 64 * 1024 * 1024);
+	x->job.s = s;
+	x->f = *f;
+	x->then = then;
+	imap_fetch_plan(s, x, &seen);
+	if (imap_fetch_collect(s, x, idx, n, false) < 0) {
+		free(idx);
+		imap_fetch_job_free(&x->job);
+		return -1;
+	}
+	free(idx);
+	imap_fetch_start(s, x);
+	return 0;
 }
 
 void

@@ -240,6 +240,7 @@ void
 imap_cmd_unauthenticate(struct imap_session *s, const struct imap_cmd *c)
 {
 	imap_view_close(s);
+	imap_notify_free(s);
 	log_info(s->base.id, "logout", " user=%s reason=unauthenticate",
 		 log_qs(s->address));
 	s->state = IMAP_STATE_NOAUTH;

@@ -130,9 +130,9 @@ imap_mbox_done(struct imap_job *j)
 		if (m->op == IMAP_MBOX_DELETE && s->view != NULL &&
 		    strcmp(s->view->name, m->name) == 0)
 			imap_view_close(s);
-		if (m->op != IMAP_MBOX_SUBSCRIBE &&
-		    m->op != IMAP_MBOX_UNSUBSCRIBE)
-			imap_notify_others(s, false);
+		/* Subscriptions too: NOTIFY's SubscriptionChange (RFC
+		 * 5465 §5.5). */
+		imap_notify_others(s, false);
 		if (m->op == IMAP_MBOX_CREATE) {
 			char code[48];
 
@@ -315,13 +315,6 @@ struct imap_status_job {
 	struct store_mailbox box;
 	int found;
 	unsigned items;
-};
-
-enum {
-	ST_MESSAGES = 1 << 0, ST_UIDNEXT = 1 << 1, ST_UIDVALIDITY = 1 << 2,
-	ST_UNSEEN = 1 << 3, ST_DELETED = 1 << 4, ST_SIZE = 1 << 5,
-	ST_HIGHESTMODSEQ = 1 << 6, ST_RECENT = 1 << 7,
-	ST_MAILBOXID = 1 << 8, /* RFC 8474 §4.3 */
 };
 
 static const struct {

@@ -239,14 +239,17 @@ imap_md_set_done(struct imap_job *j)
 	struct imap_md_job *x = (struct imap_md_job *)j;
 	struct imap_session *s = j->s;
 
-	if (j->result == 0)
+	if (j->result == 0) {
+		/* NOTIFY's METADATA events (RFC 5465 §5.7, §5.8). */
+		imap_notify_others(s, false);
 		imap_finish(s, "OK", NULL, "SETMETADATA completed");
-	else if (x->found == 0)
+	} else if (x->found == 0) {
 		imap_finish(s, "NO", "NONEXISTENT", "No such mailbox");
-	else if (x->toomany)
+	} else if (x->toomany) {
 		imap_finish(s, "NO", "METADATA TOOMANY", "Too many entries");
-	else
+	} else {
 		imap_finish(s, "NO", "UNAVAILABLE", "SETMETADATA failed");
+	}
 }
 
 static struct imap_md_job *

@@ -50,6 +50,9 @@ struct imap_search_job {
 	size_t pos;
 	struct imap_search_msg *sel;
 	size_t n_sel;
+	/* RFC 5267: evaluating a context again (q is the context's, not
+	 * freed with the job); the result goes to imap_context_result. */
+	struct imap_context *ctx;
 };
 
 /* A SEARCH over a large mailbox runs as several worker jobs, each
@@ -251,6 +254,48 @@ imap_search_result_modseq(const struct imap_search_job *x, unsigned ret)
 	return m;
 }
 
+/* RFC 9394 §3.1: " PARTIAL (range set)" of the results at the range's
+ * positions (counted from the end for a negative range), in result
+ * order: a set for SEARCH, a list for SORT; NIL when none is there. */
+/* The results PARTIAL names: [*a_r, *e_r) of n in result order. */
+static void
+imap_search_partial_slice(const struct imap_search *q, size_t n, size_t *a_r,
+			  size_t *e_r)
+{
+	size_t lo = q->partial_lo, hi = q->partial_hi;
+
+	if (!q->partial_neg) {
+		*a_r = lo - 1 < n ? lo - 1 : n;
+		*e_r = hi < n ? hi : n;
+	} else {
+		*a_r = hi < n ? n - hi : 0;
+		*e_r = lo - 1 < n ? n - (lo - 1) : 0;
+	}
+	if (*a_r > *e_r)
+		*a_r = *e_r;
+}
+
+static void
+imap_search_partial(const struct imap_search_job *x, struct buf *b)
+{
+	const struct imap_search *q = &x->q;
+	const char *m = q->partial_neg ? "-" : "";
+	size_t a, e;
+
+	imap_search_partial_slice(q, x->n_hits, &a, &e);
+	buf_printf(b, " PARTIAL (%s%" PRIu32 ":%s%" PRIu32 " ", m,
+		   q->partial_lo, m, q->partial_hi);
+	if (a >= e)
+		buf_printf(b, "NIL");
+	else if (!x->is_sort)
+		imap_buf_set(b, x->hits + a, e - a);
+	else
+		for (size_t i = a; i < e; i++)
+			buf_printf(b, "%s%" PRIu32, i > a ? "," : "",
+				   x->hits[i]);
+	buf_append(b, ")", 1);
+}
+
 static void
 imap_search_esearch(struct imap_session *s, struct imap_search_job *x,
 		    struct buf *b)
@@ -261,6 +306,8 @@ imap_search_esearch(struct imap_session *s, struct imap_search_job *x,
 	if (x->n_hits == 0) {
 		if (ret & IMAP_ESEARCH_COUNT)
 			buf_printf(b, " COUNT 0");
+		if (ret & IMAP_ESEARCH_PARTIAL)
+			imap_search_partial(x, b);
 		return;
 	}
 	if (ret & IMAP_ESEARCH_MIN)
@@ -273,6 +320,8 @@ imap_search_esearch(struct imap_session *s, struct imap_search_job *x,
 		buf_printf(b, " ALL ");
 		imap_buf_set(b, x->hits, x->n_hits);
 	}
+	if (ret & IMAP_ESEARCH_PARTIAL)
+		imap_search_partial(x, b);
 	if (x->has_modseq)
 		buf_printf(b, " MODSEQ %" PRIu64, imap_search_result_modseq(x,
 									 ret));
@@ -299,6 +348,8 @@ imap_search_esort(struct imap_session *s, struct imap_search_job *x,
 		for (size_t i = 0; i < x->n_hits; i++)
 			buf_printf(b, "%s%" PRIu32, i ? "," : "", x->hits[i]);
 	}
+	if (ret & IMAP_ESEARCH_PARTIAL)
+		imap_search_partial(x, b);
 	if (x->n_hits > 0 && x->has_modseq)
 		buf_printf(b, " MODSEQ %" PRIu64, x->max_modseq);
 }
@@ -345,12 +396,23 @@ imap_search_result(struct imap_session *s, struct imap_search_job *x,
 }
 
 /* RFC 5182: "$" refers to this result from now on; with MIN and/or MAX
- * but neither ALL nor COUNT, only to those (§2.4). */
+ * but neither ALL nor COUNT, only to those (§2.4); with PARTIAL to the
+ * results it returned, which makes "SEARCH RETURN (SAVE PARTIAL 1:50)"
+ * then "FETCH $" a paged FETCH (RFC 9394). */
 static void
 imap_search_save(struct imap_view *v, struct imap_search_job *x)
 {
 	unsigned r = x->q.ret;
 
+	if (r & IMAP_ESEARCH_PARTIAL) {
+		size_t a, e;
+
+		imap_search_partial_slice(&x->q, x->n_hits, &a, &e);
+		memmove(x->hit_uids, x->hit_uids + a,
+			(e - a) * sizeof(*x->hit_uids));
+		x->n_hits = e - a;
+		r = 0;
+	}
 	if ((r & (IMAP_ESEARCH_MIN | IMAP_ESEARCH_MAX)) &&
 	    !(r & (IMAP_ESEARCH_ALL | IMAP_ESEARCH_COUNT)) &&
 	    x->n_hits > 1) {
@@ -382,6 +444,13 @@ imap_search_done(struct imap_job *j)
 		j->requeue = true; /* the next slice, behind other jobs */
 		return;
 	}
+	if (x->ctx != NULL) {
+		uint32_t *uids = x->hit_uids;
+
+		x->hit_uids = NULL;
+		imap_context_result(s, x->ctx, j->result, uids, x->n_hits);
+		return;
+	}
 	if (j->result < 0) {
 		if (save)
 			imap_search_clear_saved(s->view);
@@ -390,6 +459,13 @@ imap_search_done(struct imap_job *j)
 	}
 	buf_init(&b, 64 * 1024 * 1024);
 	imap_search_result(s, x, &b);
+	/* RFC 5267 §4.3: RETURN (UPDATE) keeps the search alive. */
+	if ((x->q.ret & IMAP_ESEARCH_UPDATE) && s->view != NULL &&
+	    s->view->gen == x->gen &&
+	    imap_context_add(s, &x->q, &x->sort, x->is_sort, x->uid,
+			     x->hit_uids, x->n_hits) < 0)
+		buf_printf(&b, "* NO [NOUPDATE \"%s\"] Not kept up to date\r\n",
+			   s->tag);
 	if (save)
 		imap_search_save(s->view, x);
 	if (x->q.ret != IMAP_ESEARCH_SAVE || !x->q.ret_given)
@@ -416,7 +492,8 @@ imap_search_job_free(struct imap_job *j)
 	free(x->hit_uids);
 	free(x->sel);
 	buf_fini(&x->thread_out);
-	imap_search_free(&x->q);
+	if (x->ctx == NULL)
+		imap_search_free(&x->q);
 	free(x);
 }
 
@@ -486,6 +563,35 @@ imap_search_collect(struct imap_session *s, struct imap_search_job *x)
 	x->n = v->n;
 	x->mailbox_id = v->mailbox_id;
 	x->max_uid = v->n > 0 ? v->msgs[v->n - 1].uid : 0;
+	return 0;
+}
+
+int
+imap_search_context_run(struct imap_session *s, struct imap_context *c,
+			const struct imap_search *q,
+			const struct imap_sort_program *sort, bool is_sort,
+			bool uid)
+{
+	struct imap_search_job *x = calloc(1, sizeof(*x));
+
+	if (x == NULL)
+		return -1;
+	x->ctx = c;
+	x->q = *q; /* borrowed: the context keeps the program */
+	x->sort = *sort;
+	x->is_sort = is_sort;
+	x->uid = uid;
+	x->gen = s->view->gen;
+	buf_init(&x->thread_out, 1);
+	str_lcpy(x->data_dir, s->base.srv->cfg.data_dir, sizeof(x->data_dir));
+	x->job.work = imap_search_work;
+	x->job.done = imap_search_done;
+	x->job.free = imap_search_job_free;
+	if (imap_search_collect(s, x) < 0) {
+		imap_search_job_free(&x->job);
+		return -1;
+	}
+	imap_job_read(s, &x->job);
 	return 0;
 }
 
@@ -625,6 +731,9 @@ imap_cmd_search(struct imap_session *s, const struct imap_cmd *c)
 		}
 		x->q.ret = ret.ret;
 		x->q.ret_given = ret.ret_given;
+		x->q.partial_lo = ret.partial_lo;
+		x->q.partial_hi = ret.partial_hi;
+		x->q.partial_neg = ret.partial_neg;
 	} else if (imap_search_parse(args, n, &x->q, &badcharset, &err) < 0) {
 		imap_search_bad(s, x, badcharset, err);
 		return;

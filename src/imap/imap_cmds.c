@@ -69,6 +69,7 @@ static const struct imap_cmd_def imap_cmd_table[] = {
 	{ "STATUS", imap_cmd_status, AUTHED, 0, V(NONE), ARGS_ANY },
 	{ "APPEND", imap_cmd_append, AUTHED, 0, V(NONE), ARGS_ANY },
 	{ "IDLE", imap_cmd_idle, AUTHED, 0, V(NONE), ARGS_ANY }, /* RFC 2177 */
+	{ "NOTIFY", imap_cmd_notify, AUTHED, 0, V(NONE), ARGS_ANY }, /* 5465 */
 	{ "COMPRESS", imap_cmd_compress, AUTHED, 0, V(NONE),
 	  ARGS_ANY },                                          /* RFC 4978 */
 	{ "GETQUOTA", imap_cmd_getquota, AUTHED, 0, V(NONE),
@@ -92,6 +93,8 @@ static const struct imap_cmd_def imap_cmd_table[] = {
 	{ "STORE", imap_cmd_store, SEL, UID_NX, V(NONE), ARGS_ANY },
 	{ "COPY", imap_cmd_copy, SEL, UID, V(NONE), ARGS(2, 2) },
 	{ "MOVE", imap_cmd_copy, SEL, UID, V(MOVE), ARGS(2, 2) }, /* RFC 6851 */
+	{ "CANCELUPDATE", imap_cmd_cancelupdate, SEL, 0, V(NONE),
+	  ARGS_ANY },                                          /* RFC 5267 */
 };
 
 
@@ -122,6 +125,7 @@ imap_cmds_dispatch(struct imap_session *s, const struct imap_cmd *cmd)
 	snprintf(s->cmd_name, sizeof(s->cmd_name), "%s%s",
 		 cmd->uid ? "UID " : "", cmd->name);
 	s->in_cmd = true;
+	imap_notify_client_spoke(s);
 	s->cmd_flags = d != NULL ? d->flags : 0;
 	s->cmd_variant = d != NULL ? d->variant : IMAP_VARIANT_NONE;
 	log_debug(s->base.id, "cmd", " tag=%s name=%s", log_qs(s->tag),
@@ -182,6 +186,7 @@ imap_cmds_capability(struct imap_session *s, struct buf *b)
 		      " MULTIAPPEND UNAUTHENTICATE WITHIN SAVEDATE OBJECTID"
 		      " PREVIEW ESORT SORT=DISPLAY"
 		      " THREAD=ORDEREDSUBJECT THREAD=REFERENCES METADATA"
+		      " NOTIFY PARTIAL CONTEXT=SEARCH CONTEXT=SORT"
 		      " APPENDLIMIT=%zu", s->base.srv->cfg.max_message_size);
 	/* RFC 4978: usable once logged in, and only once. */
 	if (s->state != IMAP_STATE_NOAUTH && !s->compress)

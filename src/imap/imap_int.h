@@ -168,6 +168,21 @@ struct imap_session {
 	enum imap_cmd_variant cmd_variant; /* of the running one */
 	struct buf tagged;       /* finished tagged line, while refreshing */
 	struct imap_view *view;  /* SELECTED state */
+	struct imap_notify *notify; /* NOTIFY SET (cmd_notify.c), or NULL */
+	bool notify_busy;        /* a NOTIFY pass runs: commands wait */
+	/* RFC 5267 contexts of the selected view (imap_context.c). */
+	struct imap_context *contexts;
+	size_t n_contexts;
+	uint64_t ctx_fp[3];      /* the view when they were last looked at */
+	bool ctx_running;        /* an update chain runs */
+	struct imap_context *ctx_cur;
+	void (*ctx_then)(struct imap_session *s);
+	/* After a refresh (cmd_notify.c imap_notify_after): MessageNew's
+	 * FETCH from view index nfetch_first, then context updates, then
+	 * the waiting steps. */
+	bool nfetch_pending, after_running;
+	size_t nfetch_first;
+	void (*after_then[2])(struct imap_session *s);
 	struct imap_job *drain_job; /* requeue_drain job parked until drain */
 	unsigned view_gen;
 };
@@ -285,6 +300,56 @@ int imap_view_resolve(struct imap_session *s, const struct imap_arg *arg,
 /* FETCH FLAGS (MODSEQ) line of view message i. */
 void imap_view_flags_line(struct imap_session *s, size_t i, bool uid);
 
+/* Starts a refresh job now (NOTIFY's pass; imap_notify_refreshed ends
+ * it). */
+void imap_view_refresh(struct imap_session *s);
+
+/* ---- imap_context.c: CONTEXT=SEARCH/SORT (RFC 5267 §4) ---- */
+#define IMAP_CONTEXT_MAX 8  /* live RETURN (UPDATE) results per session */
+struct imap_context;
+struct imap_search;
+struct imap_sort_program;
+/* The SEARCH/SORT that just answered asked for UPDATE: keep it (takes
+ * the program from q). 0, or -1 when refused (NOUPDATE). */
+int imap_context_add(struct imap_session *s, struct imap_search *q,
+		     const struct imap_sort_program *sort, bool is_sort,
+		     bool uid, const uint32_t *uids, size_t n);
+void imap_context_free_all(struct imap_session *s);
+/* When the view changed, evaluates every context again and announces
+ * ADDTO/REMOVEFROM; then calls then(s). true: then is (or was) called;
+ * false: nothing to do, the caller goes on itself. */
+bool imap_context_update(struct imap_session *s,
+			 void (*then)(struct imap_session *s));
+/* cmd_search.c: runs the context's program over the view on a worker;
+ * ends in imap_context_result. 0 or -1. */
+int imap_search_context_run(struct imap_session *s, struct imap_context *c,
+			    const struct imap_search *q,
+			    const struct imap_sort_program *sort,
+			    bool is_sort, bool uid);
+/* The new result (uids taken, result order), ok 0; or ok -1. */
+void imap_context_result(struct imap_session *s, struct imap_context *c,
+			 int ok, uint32_t *uids, size_t n);
+void imap_cmd_cancelupdate(struct imap_session *s, const struct imap_cmd *c);
+
+/* ---- cmd_notify.c: NOTIFY (RFC 5465) ---- */
+void imap_cmd_notify(struct imap_session *s, const struct imap_cmd *c);
+void imap_notify_free(struct imap_session *s);
+/* No command runs (or IDLE): announce what changed, if anything did. */
+void imap_notify_poll(struct imap_session *s);
+/* A view refresh ended (imap_view.c). */
+void imap_notify_refreshed(struct imap_session *s);
+/* Messages [first, n) of the view were just announced by EXISTS: the
+ * FETCH of MessageNew's attributes (RFC 5465 §5.2). */
+void imap_notify_new_messages(struct imap_session *s, size_t first);
+/* After a refresh or at a command's end: MessageNew's FETCH, CONTEXT
+ * updates, then then(s) (now or later; then may be NULL). */
+void imap_notify_after(struct imap_session *s,
+		       void (*then)(struct imap_session *s));
+/* SELECTED-DELAYED and no command: expunges wait (RFC 5465 §6). */
+bool imap_notify_hold_expunges(const struct imap_session *s);
+/* A command came: the client reads (overflow accounting). */
+void imap_notify_client_spoke(struct imap_session *s);
+
 /* ---- imap_keep.c: expunged messages others still number ---- */
 /* What FETCH needs of an expunged message besides the view's flags. */
 struct imap_keep_row {
@@ -352,6 +417,13 @@ void imap_recent_unclaimed(struct imap_view *v, uint32_t recent_uid,
 void imap_recent_announce(struct imap_session *s);
 
 /* ---- cmd_mailbox.c: STATUS items, shared with LIST-STATUS ---- */
+/* STATUS items as bits (imap_status_parse); NOTIFY sends them too. */
+enum {
+	ST_MESSAGES = 1 << 0, ST_UIDNEXT = 1 << 1, ST_UIDVALIDITY = 1 << 2,
+	ST_UNSEEN = 1 << 3, ST_DELETED = 1 << 4, ST_SIZE = 1 << 5,
+	ST_HIGHESTMODSEQ = 1 << 6, ST_RECENT = 1 << 7,
+	ST_MAILBOXID = 1 << 8, /* RFC 8474 §4.3 */
+};
 /* Parses "(MESSAGES UNSEEN ...)" into a bit mask; 0 or -1. */
 int imap_status_parse(const struct imap_arg *list, unsigned *items_r);
 /* Worker: b->recent when items ask for RECENT; 0 or -1. */
@@ -388,6 +460,13 @@ void imap_cmd_fetch(struct imap_session *s, const struct imap_cmd *c);
 /* cmd_fetch_flags.c: FETCH of FLAGS, UID and MODSEQ only, answered on the
  * loop from the view; takes f (zeroed) and idx. */
 bool imap_fetch_flags_only(const struct imap_fetch *f);
+/* The item sets \Seen (BODY[] without .PEEK, RFC822, RFC822.TEXT). */
+bool imap_fetch_sets_seen(const struct imap_fetch_item *it);
+/* NOTIFY MessageNew's attributes (RFC 5465 §5.2): untagged FETCH of view
+ * messages [first, n) with f's items (borrowed; none may set \Seen),
+ * then then(s). 0, or -1 (nothing started). */
+int imap_fetch_notify(struct imap_session *s, const struct imap_fetch *f,
+		      size_t first, void (*then)(struct imap_session *s));
 void imap_fetch_flags(struct imap_session *s, struct imap_fetch *f,
 		      size_t *idx, size_t n, bool uid, bool modseq);
 void imap_cmd_store(struct imap_session *s, const struct imap_cmd *c);

@@ -214,6 +214,9 @@ enum imap_esearch_ret {
 	IMAP_ESEARCH_MIN = 1 << 0, IMAP_ESEARCH_MAX = 1 << 1,
 	IMAP_ESEARCH_ALL = 1 << 2, IMAP_ESEARCH_COUNT = 1 << 3,
 	IMAP_ESEARCH_SAVE = 1 << 4,
+	IMAP_ESEARCH_PARTIAL = 1 << 5, /* RFC 9394 */
+	IMAP_ESEARCH_UPDATE = 1 << 6,  /* RFC 5267 §4.3 */
+	IMAP_ESEARCH_CONTEXT = 1 << 7, /* RFC 5267 §4.2: a hint */
 };
 
 /* NOT / OR / parenthesis nesting in one SEARCH program: bounds the
@@ -224,6 +227,10 @@ struct imap_search {
 	struct imap_search_node *root; /* an AND node */
 	unsigned ret;        /* enum imap_esearch_ret; 0 = plain SEARCH */
 	bool ret_given;      /* RETURN (...) was present (even empty) */
+	/* PARTIAL lo:hi (RFC 9394): positions 1-based from the first
+	 * result, or with neg from the last (-1 is the last); lo <= hi. */
+	uint32_t partial_lo, partial_hi;
+	bool partial_neg;
 	char charset[32];    /* "" or the CHARSET argument, upper-cased */
 };
 
@@ -237,6 +244,10 @@ void imap_search_free(struct imap_search *s);
 /* The RETURN option list alone (RFC 4731 §3.1; ESORT, RFC 5267 §3, puts
  * it before the sort criteria): sets s->ret and s->ret_given. 0 or -1. */
 int imap_search_return(struct imap_search *s, const struct imap_arg *list);
+/* RFC 9394 partial-range: "a:b" or "-a:-b", a and b nz-number (32-bit).
+ * 0 with the ends ordered (*lo_r <= *hi_r, magnitudes) or -1. */
+int imap_partial_parse(const char *s, size_t len, uint32_t *lo_r,
+		       uint32_t *hi_r, bool *neg_r);
 
 /* ---- STORE (RFC 9051 §6.4.6, RFC 7162 UNCHANGEDSINCE) ---- */
 enum imap_store_mode { IMAP_STORE_SET = 0, IMAP_STORE_ADD, IMAP_STORE_REMOVE };

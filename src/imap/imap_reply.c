@@ -71,6 +71,8 @@ imap_reply_tagged_flush(struct imap_session *s)
 	s->in_cmd = false;
 	s->cmd_flags = 0;
 	s->cmd_name[0] = '\0';
+	/* RFC 5465: what NOTIFY watches goes out between commands. */
+	imap_notify_poll(s);
 	imap_session_kick(s);
 }
 

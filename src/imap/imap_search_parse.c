@@ -332,6 +332,69 @@ imap_sk_parse(struct imap_sctx *c, size_t depth)
 
 /* RFC 4731 §3.1: RETURN (MIN MAX ALL COUNT [SAVE]); "RETURN ()" is
  * RETURN (ALL). Unknown options are a BAD. */
+/* One nz-number of a partial range, after an optional '-'. */
+static int
+imap_partial_number(const char *s, size_t len, bool neg, uint32_t *n_r)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+
+	if (neg) {
+		if (len == 0 || s[0] != '-')
+			return -1;
+		i = 1;
+	}
+	if (i == len || s[i] == '0')
+		return -1;
+	for (; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+		if (v > UINT32_MAX)
+			return -1;
+	}
+	*n_r = (uint32_t)v;
+	return 0;
+}
+
+int
+imap_partial_parse(const char *s, size_t len, uint32_t *lo_r, uint32_t *hi_r,
+		   bool *neg_r)
+{
+	const char *colon = memchr(s, ':', len);
+	bool neg = len > 0 && s[0] == '-';
+	uint32_t a, b;
+
+	if (colon == NULL ||
+	    imap_partial_number(s, (size_t)(colon - s), neg, &a) < 0 ||
+	    imap_partial_number(colon + 1, len - (size_t)(colon - s) - 1, neg,
+				&b) < 0)
+		return -1;
+	*lo_r = a < b ? a : b;
+	*hi_r = a < b ? b : a;
+	*neg_r = neg;
+	return 0;
+}
+
+/* "PARTIAL range" inside RETURN (RFC 9394 §3.1): at most once, and not
+ * with ALL (the two would answer the same question twice). */
+static int
+imap_search_return_partial(struct imap_search *s, const struct imap_arg *list,
+			   size_t *i)
+{
+	const struct imap_arg *r;
+
+	if (*i + 1 >= list->list_n || (s->ret & IMAP_ESEARCH_PARTIAL))
+		return -1;
+	r = &list->list[++*i];
+	if (r->type != IMAP_ARG_ATOM ||
+	    imap_partial_parse(r->str, r->len, &s->partial_lo, &s->partial_hi,
+			       &s->partial_neg) < 0)
+		return -1;
+	s->ret |= IMAP_ESEARCH_PARTIAL;
+	return 0;
+}
+
 int
 imap_search_return(struct imap_search *s, const struct imap_arg *list)
 {
@@ -344,6 +407,19 @@ imap_search_return(struct imap_search *s, const struct imap_arg *list)
 	for (size_t i = 0; i < list->list_n; i++) {
 		size_t k;
 
+		if (imap_arg_atom_is(&list->list[i], "PARTIAL")) {
+			if (imap_search_return_partial(s, list, &i) < 0)
+				return -1;
+			continue;
+		}
+		if (imap_arg_atom_is(&list->list[i], "UPDATE")) {
+			s->ret |= IMAP_ESEARCH_UPDATE;
+			continue;
+		}
+		if (imap_arg_atom_is(&list->list[i], "CONTEXT")) {
+			s->ret |= IMAP_ESEARCH_CONTEXT;
+			continue;
+		}
 		for (k = 0; k < 5; k++)
 			if (imap_arg_atom_is(&list->list[i], names[k]))
 				break;
@@ -351,8 +427,13 @@ imap_search_return(struct imap_search *s, const struct imap_arg *list)
 			return -1;
 		s->ret |= 1u << k;
 	}
-	if (s->ret == 0)
-		s->ret = IMAP_ESEARCH_ALL;
+	if ((s->ret & IMAP_ESEARCH_PARTIAL) && (s->ret & IMAP_ESEARCH_ALL))
+		return -1;
+	/* RFC 4731 §3.1: no result option means ALL (UPDATE and CONTEXT
+	 * ask for none). */
+	if ((s->ret & ~(unsigned)(IMAP_ESEARCH_UPDATE |
+				   IMAP_ESEARCH_CONTEXT)) == 0)
+		s->ret |= IMAP_ESEARCH_ALL;
 	return 0;
 }
 

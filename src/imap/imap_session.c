@@ -110,6 +110,7 @@ imap_session_free(struct session *base)
 	if (s->delay_ev != NULL)
 		event_free(s->delay_ev);
 	imap_view_close(s);
+	imap_notify_free(s);
 	buf_fini(&s->in);
 	buf_fini(&s->tagged);
 	explicit_bzero(s, sizeof(*s));
@@ -465,7 +466,9 @@ imap_session_step(struct imap_session *s)
 static void
 imap_session_timeouts(struct imap_session *s, bool consumed)
 {
-	bool running = s->in_cmd && !s->idling && !s->sasl_wait;
+	/* A NOTIFY pass holds the next command like a running one. */
+	bool running = (s->in_cmd && !s->idling && !s->sasl_wait) ||
+		       s->notify_busy;
 	bool bulk = s->lit_left > 0 && imap_session_is_append(s);
 
 	if (s->base.conn == NULL || s->base.closing)
@@ -503,7 +506,9 @@ imap_session_process(struct imap_session *s)
 		if ((!s->in_cmd || s->idling || s->sasl_wait) &&
 		    session_bye_due(&s->base))
 			break;
-		if (s->in_cmd && !s->idling && !s->sasl_wait) {
+		/* A NOTIFY pass between commands holds the next one. */
+		if ((s->in_cmd && !s->idling && !s->sasl_wait) ||
+		    (s->notify_busy && !s->in_cmd)) {
 			conn_pause(s->base.conn);
 			break;
 		}

@@ -54,6 +54,8 @@ imap_notify_watch_cb(void *ctx, int64_t account_id)
 	s->view->dirty = true;
 	if (s->idling && !s->refreshing)
 		imap_notify_refresh(s);
+	else
+		imap_notify_poll(s); /* NOTIFY: between commands too */
 }
 
 void
@@ -78,6 +80,7 @@ imap_view_close(struct imap_session *s)
 	if (v == NULL)
 		return;
 	server_watch_remove(s->base.srv, &v->watch);
+	imap_context_free_all(s);
 	imap_keep_view_remove(s->base.srv, v);
 	store_vmsgs_free(v->msgs, v->n);
 	free(v->saved);
@@ -415,8 +418,9 @@ imap_refresh_done(struct imap_job *j)
 {
 	struct imap_refresh *r = (struct imap_refresh *)j;
 	struct imap_session *s = j->s;
-	bool expunge_ok = !(s->cmd_flags & IMAP_CMD_NO_EXPUNGE) || !s->in_cmd ||
-			  s->idling;
+	bool expunge_ok = (!(s->cmd_flags & IMAP_CMD_NO_EXPUNGE) ||
+			   !s->in_cmd || s->idling) &&
+			  !imap_notify_hold_expunges(s);
 
 	if (imap_refresh_claims(s, r)) {
 		r->claim_done = true;
@@ -445,6 +449,7 @@ imap_refresh_done(struct imap_job *j)
 				imap_recent_unclaimed(v, r->box.recent_uid,
 						      first_new);
 			imap_recent_announce(s);
+			imap_notify_new_messages(s, first_new);
 		} else if (r->claim_done) {
 			imap_recent_claimed(v, r->claim_lo, r->claim_hi);
 		}
@@ -463,10 +468,15 @@ imap_refresh_done(struct imap_job *j)
 	}
 	if (s->finish_pending) {
 		s->finish_pending = false;
-		imap_reply_tagged_flush(s);
+		/* NOTIFY's FETCH and RFC 5267 context updates after the
+		 * view's own news, then the tagged reply. */
+		imap_notify_after(s, imap_reply_tagged_flush);
 	} else if (s->idling && s->view != NULL && s->view->dirty) {
 		imap_notify_refresh(s);
+	} else if (s->idling) {
+		imap_notify_after(s, NULL);
 	}
+	imap_notify_refreshed(s);
 }
 
 static void
@@ -501,6 +511,15 @@ imap_notify_refresh(struct imap_session *s)
 }
 
 void
+imap_view_refresh(struct imap_session *s)
+{
+	if (s->view != NULL && !s->refreshing)
+		imap_notify_refresh(s);
+	else
+		imap_notify_refreshed(s);
+}
+
+void
 imap_notify_before_tagged(struct imap_session *s)
 {
 	if (s->refreshing) {
@@ -521,7 +540,7 @@ imap_notify_before_tagged(struct imap_session *s)
 				break;
 			}
 	}
-	imap_reply_tagged_flush(s);
+	imap_notify_after(s, imap_reply_tagged_flush);
 }
 
 void

@@ -1,7 +1,7 @@
 /*
  * libFuzzer target for the IMAP command parser: the literal announcement
  * check on the first line, the tokenizer, and for FETCH / SEARCH / STORE
- * the argument parsers; also mailbox-name and date conversions on the
+ * the argument parsers (NOTIFY's event groups too); also mailbox-name and date conversions on the
  * string arguments. No crash, no leak, every argument inside the input or
  * the command's scratch copy, every failure with a BAD text.
  */
@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imap/imap_notify_parse.h"
 #include "imap/imap_parse.h"
 #include "imap/imap_search.h"
 
@@ -76,6 +77,33 @@ fuzz_imap_sort(const struct imap_cmd *cmd)
 		abort();
 }
 
+/* NOTIFY (RFC 5465): groups within bounds, names and fetch lists inside
+ * the command's arguments, an error text with every refusal. */
+static void
+fuzz_imap_notify(const struct imap_cmd *cmd)
+{
+	static struct imap_notify_spec spec;
+	const char *err = NULL;
+	int r = imap_notify_parse(cmd->args, cmd->n_args, &spec, &err);
+
+	if (r < 0 && (err == NULL || err[0] == '\0'))
+		abort();
+	if (r < 0 || spec.n > IMAP_NOTIFY_GROUPS_MAX)
+		return;
+	for (size_t i = 0; i < spec.n; i++) {
+		const struct imap_notify_group *g = &spec.groups[i];
+
+		if (g->n_names > IMAP_NOTIFY_NAMES_MAX ||
+		    (g->events & ~(unsigned)IMAP_NEV_SUPPORTED))
+			abort();
+		for (size_t k = 0; k < g->n_names; k++)
+			if (!imap_arg_is_string(&g->names[k]))
+				abort();
+		if (g->fetch != NULL && g->fetch->type != IMAP_ARG_LIST)
+			abort();
+	}
+}
+
 static void
 fuzz_imap_commands(const struct imap_cmd *cmd)
 {
@@ -115,6 +143,8 @@ fuzz_imap_commands(const struct imap_cmd *cmd)
 			abort();
 	} else if (strcmp(cmd->name, "SORT") == 0 && cmd->n_args >= 1) {
 		fuzz_imap_sort(cmd);
+	} else if (strcmp(cmd->name, "NOTIFY") == 0) {
+		fuzz_imap_notify(cmd);
 	}
 }
 

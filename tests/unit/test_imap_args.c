@@ -320,7 +320,46 @@ test_search_return_charset(void **state)
 	assert_int_equal(search("RETURN (SAVE ALL) ALL", &s), 0);
 	assert_int_equal(s.ret, IMAP_ESEARCH_SAVE | IMAP_ESEARCH_ALL);
 	imap_search_free(&s);
-	assert_int_equal(search("RETURN (PARTIAL 1:5) ALL", &s), -1);
+	/* RFC 9394 PARTIAL: ranges from the start or the end, ordered. */
+	assert_int_equal(search("RETURN (PARTIAL 5:1 COUNT) ALL", &s), 0);
+	assert_int_equal(s.ret, IMAP_ESEARCH_PARTIAL | IMAP_ESEARCH_COUNT);
+	assert_int_equal(s.partial_lo, 1);
+	assert_int_equal(s.partial_hi, 5);
+	assert_false(s.partial_neg);
+	imap_search_free(&s);
+	assert_int_equal(search("RETURN (partial -1:-4294967295) ALL", &s), 0);
+	assert_true(s.partial_neg);
+	assert_int_equal(s.partial_lo, 1);
+	assert_int_equal(s.partial_hi, 4294967295u);
+	imap_search_free(&s);
+	assert_int_equal(search("RETURN (PARTIAL 1:5 ALL) ALL", &s), -1);
+	/* RFC 5267 §4: UPDATE alone (or with the CONTEXT hint) means ALL
+	 * plus updates. */
+	assert_int_equal(search("RETURN (UPDATE context) ALL", &s), 0);
+	assert_int_equal(s.ret, IMAP_ESEARCH_UPDATE | IMAP_ESEARCH_CONTEXT |
+				IMAP_ESEARCH_ALL);
+	imap_search_free(&s);
+	assert_int_equal(search("RETURN (COUNT UPDATE) ALL", &s), 0);
+	assert_int_equal(s.ret, IMAP_ESEARCH_UPDATE | IMAP_ESEARCH_COUNT);
+	imap_search_free(&s);
+	assert_int_equal(search("RETURN (PARTIAL 1:5 PARTIAL 1:5) ALL", &s),
+			 -1);
+	assert_int_equal(search("RETURN (PARTIAL) ALL", &s), -1);
+	assert_int_equal(search("RETURN (PARTIAL (1:5)) ALL", &s), -1);
+	{
+		static const char *const bad[] = {
+			"0:5", "1:0", "-1:5", "1:-5", "1", ":", "1:", ":1",
+			"-0:-1", "1:4294967296", "01:5", "1:5x", "--1:-2", "",
+		};
+		uint32_t lo, hi;
+		bool neg;
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			assert_int_equal(imap_partial_parse(bad[i],
+							    strlen(bad[i]),
+							    &lo, &hi, &neg),
+					 -1);
+	}
 	assert_int_equal(search("RETURN ALL", &s), -1);
 	assert_int_equal(search("CHARSET US-ASCII ALL", &s), 0);
 	assert_string_equal(s.charset, "US-ASCII");
