@@ -1,8 +1,21 @@
 /*
- * Group commit (commit.h). One thread owns a store handle for all session
- * writes. It sleeps until jobs arrive, then takes every waiting job as one
- * batch: one fsync per distinct blob directory, one transaction with a
- * savepoint per job, one COMMIT (one WAL fsync with synchronous=FULL).
+ * Group commit (commit.h), in two stages, each a thread that takes every
+ * waiting job as one batch:
+ *
+ *  - the sync stage makes the batch's message files durable: writeback
+ *    started for all, one fsync per distinct blob directory, fdatasync of
+ *    each file (and runs the jobs' before hooks while the disk works);
+ *  - the transaction stage owns a store handle for all session writes:
+ *    one transaction with a savepoint per job, one COMMIT (one WAL fsync
+ *    with synchronous=FULL), then one loop_post for every completion.
+ *
+ * A batch goes through the stages in order, so a row never commits before
+ * its file is durable, and jobs commit in the order they were submitted.
+ * The stages overlap: batch N+1's files sync while batch N's transaction
+ * commits (the two fsyncs often share one journal commit), so the rate is
+ * bound by the slower stage rather than by their sum. A job without files
+ * goes straight to the transaction stage when the sync stage is idle
+ * (nothing submitted before it is still there), saving the hand-off.
  * The more sessions write at once, the more messages share each round of
  * fsyncs, which is what makes thousands of durable messages per second
  * possible on one disk.
@@ -40,14 +53,25 @@ struct commit_file {
 struct commit_item {
 	struct commit_job job;
 	int result; /* 0 or -1 */
+	bool prepared; /* the sync stage ran (files durable, before hook) */
 	struct commit_item *next;
+};
+
+struct commit_queue {
+	struct commit_item *head, *tail;
 };
 
 struct commit {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct commit_item *head, *tail; /* under mu */
-	bool stopping;                   /* under mu */
+	pthread_cond_t cv;               /* wakes the transaction stage */
+	struct commit_queue txn;         /* under mu: files durable */
+	pthread_cond_t sync_cv;          /* wakes the sync stage */
+	struct commit_queue sync;        /* under mu: files to sync first */
+	bool sync_busy;                  /* under mu: a batch is syncing */
+	pthread_t sync_thread;
+	bool sync_started;
+	bool sync_stopping;              /* under mu */
+	bool stopping;                   /* under mu: sync stage has ended */
 	bool pool_wanted;                /* under mu */
 	pthread_cond_t pool_cv;          /* wakes the pool thread */
 	pthread_t pool_thread;
@@ -211,24 +235,58 @@ commit_sync_files(struct commit_item *batch)
 }
 
 static void
-commit_run_batch(struct commit *c, struct commit_item *batch)
+commit_queue_append(struct commit_queue *q, struct commit_item *first,
+		    struct commit_item *last)
+{
+	if (q->tail != NULL)
+		q->tail->next = first;
+	else
+		q->head = first;
+	q->tail = last;
+}
+
+static struct commit_item *
+commit_queue_take(struct commit_queue *q)
+{
+	struct commit_item *all = q->head;
+
+	q->head = q->tail = NULL;
+	return all;
+}
+
+/* Sync stage: the files and their directory entries must be durable
+ * before the rows that point at them. */
+static void
+commit_sync_batch(struct commit *c, struct commit_item *batch)
 {
 	struct commit_dirs dirs = { .n = 0 };
+
+	commit_start_files(batch);
+	for (struct commit_item *it = batch; it != NULL; it = it->next) {
+		if (it->job.sync_blob[0] != '\0'
+		    && commit_sync_blob(c, &dirs, it->job.sync_blob) < 0)
+			it->result = -1;
+		it->prepared = true;
+	}
+	commit_sync_files(batch);
+}
+
+/* Transaction stage: one transaction for the batch, then the orphans,
+ * the after hooks, and one hand-off back to the loop. */
+static void
+commit_run_batch(struct commit *c, struct commit_item *batch)
+{
 	struct commit_item *posts = NULL, **tail = &posts;
 	struct timespec t0, t1;
 	size_t n = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	/* The files and their directory entries must be durable before the
-	 * rows that point at them. */
-	commit_start_files(batch);
 	for (struct commit_item *it = batch; it != NULL; it = it->next) {
 		n++;
-		if (it->job.sync_blob[0] != '\0'
-		    && commit_sync_blob(c, &dirs, it->job.sync_blob) < 0)
-			it->result = -1;
+		/* Came straight here (no files): only its hook to run. */
+		if (!it->prepared && it->job.before != NULL)
+			it->job.before(it->job.arg);
 	}
-	commit_sync_files(batch);
 	(void)commit_transaction(c, batch, n);
 	while (batch != NULL) {
 		struct commit_item *it = batch;
@@ -327,6 +385,38 @@ commit_take_file(struct commit *c, char path_r[BLOB_PATH_MAX])
 	return fd;
 }
 
+/* Sync stage thread: takes every job waiting for its files, makes them
+ * durable, passes the batch on in order. Ends when stopping and empty. */
+static void *
+commit_sync_main(void *arg)
+{
+	struct commit *c = arg;
+
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		struct commit_item *batch, *last;
+
+		while (c->sync.head == NULL && !c->sync_stopping)
+			pthread_cond_wait(&c->sync_cv, &c->mu);
+		if (c->sync.head == NULL)
+			break;
+		last = c->sync.tail;
+		batch = commit_queue_take(&c->sync);
+		c->sync_busy = true;
+		pthread_mutex_unlock(&c->mu);
+		commit_sync_batch(c, batch);
+		pthread_mutex_lock(&c->mu);
+		c->sync_busy = false;
+		commit_queue_append(&c->txn, batch, last);
+		pthread_cond_signal(&c->cv);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+/* Transaction stage thread: every batch the sync stage has passed on (and
+ * jobs without files) as one transaction. Ends when the sync stage has
+ * ended and nothing is left. */
 static void *
 commit_main(void *arg)
 {
@@ -336,10 +426,9 @@ commit_main(void *arg)
 		struct commit_item *batch;
 
 		pthread_mutex_lock(&c->mu);
-		while (c->head == NULL && !c->stopping)
+		while (c->txn.head == NULL && !c->stopping)
 			pthread_cond_wait(&c->cv, &c->mu);
-		batch = c->head;
-		c->head = c->tail = NULL;
+		batch = commit_queue_take(&c->txn);
 		pthread_mutex_unlock(&c->mu);
 		/* Empty only when stopping: the queue has been drained. */
 		if (batch == NULL)
@@ -363,6 +452,7 @@ commit_new(const char *store_url, const char *data_dir, struct loop *loop,
 	c->loop = loop;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
+	pthread_cond_init(&c->sync_cv, NULL);
 	pthread_cond_init(&c->pool_cv, NULL);
 	c->st = store_open(store_url, data_dir, err, errlen);
 	if (c->st == NULL) {
@@ -375,6 +465,12 @@ commit_new(const char *store_url, const char *data_dir, struct loop *loop,
 		return NULL;
 	}
 	c->started = true;
+	if (pthread_create(&c->sync_thread, NULL, commit_sync_main, c) != 0) {
+		snprintf(err, errlen, "cannot start the file sync thread");
+		commit_free(&c);
+		return NULL;
+	}
+	c->sync_started = true;
 	if (pthread_create(&c->pool_thread, NULL, commit_pool_main, c) != 0) {
 		snprintf(err, errlen, "cannot start the file pool thread");
 		commit_free(&c);
@@ -399,12 +495,16 @@ commit_submit(struct commit *c, const struct commit_job *job)
 	it->job.next = NULL;
 	it->job.sync_blob[sizeof(it->job.sync_blob) - 1] = '\0';
 	pthread_mutex_lock(&c->mu);
-	if (c->tail != NULL)
-		c->tail->next = it;
-	else
-		c->head = it;
-	c->tail = it;
-	pthread_cond_signal(&c->cv);
+	/* Straight to the transaction only when everything submitted before
+	 * is past the sync stage: jobs commit in submission order. */
+	if (!it->job.sync_fd && it->job.sync_blob[0] == '\0' &&
+	    c->sync.head == NULL && !c->sync_busy) {
+		commit_queue_append(&c->txn, it, it);
+		pthread_cond_signal(&c->cv);
+	} else {
+		commit_queue_append(&c->sync, it, it);
+		pthread_cond_signal(&c->sync_cv);
+	}
 	pthread_mutex_unlock(&c->mu);
 }
 
@@ -415,6 +515,15 @@ commit_free(struct commit **cp)
 
 	if (c == NULL)
 		return;
+	/* The sync stage drains first, then the transaction stage takes
+	 * what it passed on. */
+	if (c->sync_started) {
+		pthread_mutex_lock(&c->mu);
+		c->sync_stopping = true;
+		pthread_cond_signal(&c->sync_cv);
+		pthread_mutex_unlock(&c->mu);
+		pthread_join(c->sync_thread, NULL);
+	}
 	if (c->started) {
 		pthread_mutex_lock(&c->mu);
 		c->stopping = true;
@@ -436,6 +545,7 @@ commit_free(struct commit **cp)
 	}
 	store_close(&c->st);
 	pthread_cond_destroy(&c->pool_cv);
+	pthread_cond_destroy(&c->sync_cv);
 	pthread_cond_destroy(&c->cv);
 	pthread_mutex_destroy(&c->mu);
 	free(c->data_dir);
