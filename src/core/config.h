@@ -126,6 +126,12 @@ struct config {
 	bool dkim_sign;
 	/* spf = no: no SPF checks on port 25 (docs/CONFIG.md). */
 	bool spf;
+	/* arc = no: ARC chains not verified, forwards not sealed; srs = no:
+	 * forwards keep their sender; srs_domain: the SRS addresses' domain
+	 * ("": the forwarding alias's). ARC and SRS in ARCHITECTURE.md. */
+	bool arc;
+	bool srs;
+	char srs_domain[256];
 	int retry_min;        /* seconds, first retry / backoff floor */
 	int retry_max;        /* seconds, backoff ceiling */
 	int queue_lifetime;   /* seconds a message may stay queued */

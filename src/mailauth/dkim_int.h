@@ -28,6 +28,16 @@ int dkim_crypto_verify(enum dkim_alg alg, struct evp_pkey_st *key,
 		       const void *data, size_t len, const uint8_t *sig,
 		       size_t sig_len);
 
+/* The public key of a key record (RFC 6376 §3.6.1) for signature sig,
+ * checked as for a DKIM signature (type, h=, t=s, RFC 8301 sizes): the
+ * key (EVP_PKEY_free it), or NULL with why. */
+struct evp_pkey_st *dkim_key_load(const char *txt, size_t txt_len,
+				  const struct dkim_sig *sig, char *why,
+				  size_t cap);
+
+/* Appends sig, base64, folded as our b= values are, to field. 0 or -1. */
+int dkim_fold_b64(struct buf *field, const uint8_t *sig, size_t len);
+
 /* Is field f named name (case-insensitive)? */
 bool dkim_field_is(const struct dkim_field *f, const char *name);
 

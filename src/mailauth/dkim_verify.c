@@ -446,3 +446,27 @@ dkim_lookup_cancel(struct dkim_lookup **lkp)
 	free(lk);
 	*lkp = NULL;
 }
+
+/* ---- keys for ARC (arc.c) ------------------------------------------ */
+
+EVP_PKEY *
+dkim_key_load(const char *txt, size_t txt_len, const struct dkim_sig *sig,
+	      char *why, size_t cap)
+{
+	struct dkim_keyrec *k = malloc(sizeof(*k));
+	struct dkim_vsig vs = { 0 };
+	const char *w = NULL;
+	EVP_PKEY *key = NULL;
+
+	if (k == NULL) {
+		snprintf(why, cap, "out of memory");
+		return NULL;
+	}
+	if (dkim_keyrec_parse(txt, txt_len, k, &w) < 0 ||
+	    (w = dkim_key_fits(k, sig)) != NULL)
+		snprintf(why, cap, "%s", w);
+	else
+		key = dkim_pubkey(k, &vs, why, cap);
+	free(k);
+	return key;
+}

@@ -99,6 +99,8 @@ config_defaults(struct config *cfg, bool as_root)
 	cfg->queue_delivery = true;
 	cfg->dkim_sign = true;
 	cfg->spf = true;
+	cfg->arc = true;
+	cfg->srs = true;
 	cfg->retry_min = CONFIG_RETRY_MIN_DEFAULT;
 	cfg->retry_max = CONFIG_RETRY_MAX_DEFAULT;
 	cfg->queue_lifetime = CONFIG_QUEUE_LIFETIME_DEFAULT;
@@ -316,6 +318,9 @@ static const struct config_key config_keys[] = {
 	KTYPE("queue_delivery", CONFIG_T_YESNO, queue_delivery),
 	KTYPE("dkim_sign", CONFIG_T_YESNO, dkim_sign),
 	KTYPE("spf", CONFIG_T_YESNO, spf),
+	KTYPE("arc", CONFIG_T_YESNO, arc),
+	KTYPE("srs", CONFIG_T_YESNO, srs),
+	KSTR("srs_domain", srs_domain),
 	KINT("retry_min", 1, 86400, retry_min),
 	KINT("retry_max", 1, 7 * 86400, retry_max),
 	KINT("queue_lifetime", 1, 60 * 86400, queue_lifetime),

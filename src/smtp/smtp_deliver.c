@@ -43,6 +43,7 @@
 #include "../store/blob.h"
 #include "../store/commit.h"
 #include "../store/store.h"
+#include "smtp_arc.h"
 #include "smtp_int.h"
 
 /* The parser's DSN values are the store's (store_queue.h). */
@@ -89,6 +90,8 @@ struct smtp_delivery {
 	 * DKIM-Signature fields made, NUL-terminated (queue prefix). */
 	struct dkim_keyring *kr;
 	struct buf prefix;
+	/* ARC: our seal on a forwarded message (smtp_arc.h), or NULL. */
+	struct smtp_arc_seal *seal;
 };
 
 static void
@@ -97,6 +100,7 @@ delivery_free(struct smtp_delivery *d)
 	smtp_spool_free(&d->spool, d->here);
 	store_meta_free(&d->meta);
 	dkim_keyring_unref(&d->kr);
+	smtp_arc_seal_free(&d->seal);
 	buf_fini(&d->prefix);
 	free(d->accounts);
 	free(d->rows);
@@ -383,7 +387,8 @@ delivery_sign(struct smtp_delivery *d, int fd, const char *msg, size_t size)
 		}
 		msg = map;
 	}
-	rc = dkim_keyring_sign(d->kr, msg, size, time(NULL), &d->prefix, &why);
+	rc = d->kr != NULL ? dkim_keyring_sign(d->kr, msg, size, time(NULL),
+					       &d->prefix, &why) : 1;
 	if (rc > 0 && buf_append(&d->prefix, "", 1) == 0)
 		d->prefix.len--; /* NUL-terminated for the store */
 	else if (rc > 0)
@@ -396,6 +401,8 @@ delivery_sign(struct smtp_delivery *d, int fd, const char *msg, size_t size)
 	else if (rc == 0)
 		log_info(NULL, "dkim_unsigned", " msg=%s reason=%s", d->msgid,
 			 log_qs(why));
+	if (d->seal != NULL)
+		smtp_arc_seal_run(d->seal, msg, size, &d->prefix, d->msgid);
 	if (map != NULL)
 		munmap(map, size);
 }
@@ -420,7 +427,7 @@ delivery_meta(void *arg, int fd, const void *data, size_t size)
 
 	if (size == 0)
 		return;
-	if (d->kr != NULL)
+	if (d->kr != NULL || d->seal != NULL)
 		delivery_sign(d, fd, data, size);
 	if (data != NULL)
 		mime_message_id(data, size, d->header_id, sizeof(d->header_id));
@@ -522,6 +529,8 @@ smtp_deliver(struct smtp_session *s)
 	 * others, e.g. forwarded by an alias). */
 	if (s->authed && d->n_remote > 0 && s->base.srv->cfg.dkim_sign)
 		d->kr = dkim_keyring_get(&s->base.srv->dkim);
+	else if (d->n_remote > 0)
+		d->seal = smtp_arc_seal_new(s);
 	d->spool = s->tx->spool;          /* moved: the delivery owns it */
 	s->tx->spool = NULL;
 	session_ref(&s->base);
@@ -531,7 +540,7 @@ smtp_deliver(struct smtp_session *s)
 	case 1:
 		d->here = true;
 		d->size = smtp_spool_size(d->spool);
-		if (d->kr != NULL && d->size > 0)
+		if ((d->kr != NULL || d->seal != NULL) && d->size > 0)
 			workers_submit(s->base.srv->workers,
 				       delivery_sign_work, blob_done, d);
 		else

@@ -19,6 +19,7 @@
 #include "../core/runtime.h"
 #include "../mailauth/authres.h"
 #include "../mailauth/spf.h"
+#include "smtp_arc.h"
 #include "smtp_int.h"
 
 /* The first octets of a header field kept to read its name and, for an
@@ -42,6 +43,7 @@ struct smtp_mailauth {
 	 * null sender), [SPF_HELO] for HELO when the sender is not null. */
 	struct smtp_spf spf[2];
 	bool results;            /* port 25: add our field */
+	struct smtp_arc *arc;    /* the ARC chain (smtp_arc.h) */
 	smtp_mailauth_cont_fn cont; /* waiting for SPF at the end of data */
 	/* The header scan (message offsets, our Received excluded). */
 	bool hdr_done, line_start, in_field;
@@ -56,20 +58,36 @@ struct smtp_mailauth {
 static bool
 spf_pending(const struct smtp_mailauth *a)
 {
-	return a->spf[0].chk != NULL || a->spf[1].chk != NULL;
+	return a->spf[0].chk != NULL || a->spf[1].chk != NULL ||
+	       smtp_arc_pending(a->arc);
 }
 
 static void mailauth_finish(struct smtp_session *s);
+static void mailauth_resume(struct smtp_mailauth *a);
+
+static void
+mailauth_arc_done_cb(void *arg)
+{
+	mailauth_resume(arg);
+}
 
 static void
 smtp_spf_done_cb(void *arg, const struct spf_outcome *o)
 {
 	struct smtp_spf *sp = arg;
 	struct smtp_mailauth *a = sp->a;
-	struct smtp_session *s = a->s;
 
 	sp->chk = NULL; /* the check is gone once this returns */
 	sp->out = *o;
+	mailauth_resume(a);
+}
+
+/* A result came (SPF, ARC): the end of the message may go on. */
+static void
+mailauth_resume(struct smtp_mailauth *a)
+{
+	struct smtp_session *s = a->s;
+
 	if (a->cont == NULL || spf_pending(a))
 		return;
 	/* The end of the message was waiting for us. No reference is
@@ -134,6 +152,7 @@ smtp_mailauth_free(struct smtp_mailauth **ap)
 		return;
 	spf_check_cancel(&a->spf[0].chk);
 	spf_check_cancel(&a->spf[1].chk);
+	smtp_arc_free(&a->arc);
 	free(a);
 	*ap = NULL;
 }
@@ -165,6 +184,8 @@ smtp_mailauth_scan(struct smtp_session *s, uint64_t off, const char *p,
 	struct smtp_mailauth *a = s->tx->auth;
 	const char *id = s->base.srv->cfg.hostname;
 
+	if (a != NULL && a->results)
+		smtp_arc_scan(s, &a->arc, off, p, n);
 	if (a == NULL || a->hdr_done)
 		return;
 	for (size_t i = 0; i < n; i++) {
@@ -225,7 +246,7 @@ mailauth_finish(struct smtp_session *s)
 {
 	struct smtp_mailauth *a = s->tx->auth;
 	smtp_mailauth_cont_fn cont = a->cont;
-	struct authres_item items[2] = { 0 };
+	struct authres_item items[3] = { 0 };
 	size_t n = 0;
 	struct buf ar;
 	uint64_t head = s->tx->received_len;
@@ -241,7 +262,10 @@ mailauth_finish(struct smtp_session *s)
 		}
 		if (a->spf[SPF_HELO].used)
 			spf_item(s, &a->spf[SPF_HELO], true, &items[n++]);
+		n += smtp_arc_item(s, a->arc, &items[n]);
 		rc = authres_header(&ar, s->base.srv->cfg.hostname, items, n);
+		if (rc == 0)
+			smtp_arc_keep_authres(a->arc, ar.data, ar.len);
 	}
 	for (size_t i = 0; i < a->n_cuts; i++)
 		a->cuts[i][0] += head; /* file offsets */
@@ -281,6 +305,7 @@ smtp_mailauth_data(struct smtp_session *s, smtp_mailauth_cont_fn cont)
 		return;
 	}
 	a->cont = cont;
+	(void)smtp_arc_end(s, a->arc, mailauth_arc_done_cb, a);
 	if (!spf_pending(a)) {
 		mailauth_finish(s);
 		return;
@@ -288,4 +313,10 @@ smtp_mailauth_data(struct smtp_session *s, smtp_mailauth_cont_fn cont)
 	/* Wait for the SPF answers; no further command is read meanwhile. */
 	s->tx->auth_wait = true;
 	conn_pause(s->base.conn);
+}
+
+struct smtp_arc *
+smtp_mailauth_arc(struct smtp_session *s)
+{
+	return s->tx != NULL && s->tx->auth != NULL ? s->tx->auth->arc : NULL;
 }
