@@ -11,7 +11,6 @@
  * alias's domain; it goes into the queue row's prefix with any DKIM
  * signatures.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +25,7 @@
 #include "../mailauth/dkim.h"
 #include "smtp_arc.h"
 #include "smtp_int.h"
+#include "smtp_srs.h"
 
 struct smtp_arc {
 	bool looked;               /* the header's end was seen */
@@ -218,26 +218,6 @@ struct smtp_arc_seal {
 	size_t authres_len;
 };
 
-/* The domain of the first recipient an alias expanded to an address
- * elsewhere (lower-case into out), or false. */
-static bool
-forwarding_domain(const struct smtp_tx *tx, char *out, size_t cap)
-{
-	for (size_t i = 0; i < tx->n_rcpts; i++) {
-		const struct smtp_rcpt *r = &tx->rcpts[i];
-		const char *at = strrchr(r->addr, '@');
-		size_t o = 0;
-
-		if (r->n_remote == 0 || at == NULL)
-			continue;
-		for (at++; *at != '\0' && o + 1 < cap; at++)
-			out[o++] = (char)tolower((unsigned char)*at);
-		out[o] = '\0';
-		return o > 0;
-	}
-	return false;
-}
-
 struct smtp_arc_seal *
 smtp_arc_seal_new(struct smtp_session *s)
 {
@@ -249,7 +229,7 @@ smtp_arc_seal_new(struct smtp_session *s)
 	 * again; our own users' mail is DKIM-signed instead. */
 	if (s->proto != PROTO_SMTP || s->authed || !s->base.srv->cfg.arc ||
 	    a == NULL || a->authres == NULL ||
-	    !forwarding_domain(s->tx, domain, sizeof(domain)))
+	    !smtp_forward_domain(s->tx, domain, sizeof(domain)))
 		return NULL;
 	x = calloc(1, sizeof(*x));
 	if (x == NULL)

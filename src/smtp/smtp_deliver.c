@@ -45,6 +45,7 @@
 #include "../store/store.h"
 #include "smtp_arc.h"
 #include "smtp_int.h"
+#include "smtp_srs.h"
 
 /* The parser's DSN values are the store's (store_queue.h). */
 static_assert((int)SMTP_NOTIFY_SUCCESS == (int)STORE_NOTIFY_SUCCESS &&
@@ -92,6 +93,8 @@ struct smtp_delivery {
 	struct buf prefix;
 	/* ARC: our seal on a forwarded message (smtp_arc.h), or NULL. */
 	struct smtp_arc_seal *seal;
+	/* SRS: the sender a forward is queued with (smtp_srs.h), or "". */
+	char srs_from[LIMIT_ADDRESS + 1];
 };
 
 static void
@@ -229,6 +232,8 @@ collect_rows(struct smtp_session *s, struct smtp_delivery *d)
 	rows_success(tx, d);
 	memcpy(d->qm.qid, d->msgid, sizeof(d->qm.qid));
 	d->qm.from = tx->from;
+	if (d->n_remote > 0)
+		smtp_srs_sender(s, d->srs_from, sizeof(d->srs_from));
 	d->qm.envid = tx->envid[0] != '\0' ? tx->envid : NULL;
 	d->qm.ret = (enum store_ret)tx->dsn_ret;
 	d->qm.flags = (tx->smtputf8 ? STORE_QMSG_SMTPUTF8 : 0) |
@@ -251,6 +256,7 @@ deliver_apply(struct store *st, void *arg, const char **err_r)
 	if (d->n_rows == 0)
 		return 0;
 	d->qm.prefix = d->prefix.len > 0 ? (const char *)d->prefix.data : NULL;
+	d->qm.from = smtp_srs_choose(st, d->qm.from, d->srs_from);
 	snprintf(d->qm.blob, sizeof(d->qm.blob), "%s", d->sd.blob);
 	d->qm.size = d->sd.size;
 	d->qm.created = d->sd.internaldate;
