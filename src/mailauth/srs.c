@@ -92,6 +92,15 @@ srs_day(time_t now)
 	return (unsigned)((now / 86400) % 1024);
 }
 
+/* snprintf's n for out: the address fits cap, and its local part the
+ * room srs_reverse reads. */
+static int
+srs_fits(int n, size_t cap, const char *domain)
+{
+	return n > 0 && (size_t)n < cap &&
+	       (size_t)n - strlen(domain) - 1 <= SRS_FIELD_MAX ? 0 : -1;
+}
+
 /* "SRS1=HASH=first=opaque@domain" into out. */
 static int
 srs_forward1(const uint8_t *secret, const char *first, size_t first_len,
@@ -106,7 +115,7 @@ srs_forward1(const uint8_t *secret, const char *first, size_t first_len,
 		return -1;
 	n = snprintf(out, cap, "SRS1=%s=%.*s=%s@%s", h, (int)first_len, first,
 		     opaque, domain);
-	return n > 0 && (size_t)n < cap ? 0 : -1;
+	return srs_fits(n, cap, domain);
 }
 
 int
@@ -117,7 +126,10 @@ srs_forward(const uint8_t *secret, const char *sender, const char *srs_domain,
 	size_t local_len;
 	char local[SRS_FIELD_MAX + 1];
 
+	/* A domain holds no '=' (RFC 5321 §4.1.2); one that did could not
+	 * be told from the fields around it when the address comes back. */
 	if (at == NULL || at == sender || at[1] == '\0' ||
+	    strchr(at, '=') != NULL ||
 	    (local_len = (size_t)(at - sender)) > SRS_FIELD_MAX)
 		return -1;
 	memcpy(local, sender, local_len);
@@ -149,7 +161,7 @@ srs_forward(const uint8_t *secret, const char *sender, const char *srs_domain,
 			return -1;
 		n = snprintf(out, cap, "SRS0=%s=%s=%s=%s@%s", h, tt, at + 1,
 			     local, srs_domain);
-		return n > 0 && (size_t)n < cap ? 0 : -1;
+		return srs_fits(n, cap, srs_domain);
 	}
 }
 

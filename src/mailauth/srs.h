@@ -35,9 +35,10 @@
 bool srs_is_srs(const char *local);
 
 /* The SRS address of sender (local@domain) at srs_domain on the day of
- * now into out: 0, or -1 when sender has no '@' or the result does not
- * fit cap. A sender that is already SRS0/SRS1 becomes SRS1 (the first
- * forwarder kept, the hash made again). */
+ * now into out: 0, or -1 when sender has no '@', its domain holds '='
+ * (which no domain does), or the result does not fit cap. A sender that
+ * is already SRS0/SRS1 becomes SRS1 (the first forwarder kept, the hash
+ * made again). */
 int srs_forward(const uint8_t *secret, const char *sender,
 		const char *srs_domain, time_t now, char *out, size_t cap);
 
