@@ -374,9 +374,9 @@ delivery_head_id(struct smtp_delivery *d, int fd)
 				sizeof(d->header_id));
 }
 
-/* Worker: the DKIM signatures of the message (msg NULL: mapped from fd).
- * Without them (no key for its From: domain, an error) it is queued
- * unsigned, and the log says why. */
+/* Worker: the DKIM signatures of the message (msg NULL: mapped from fd),
+ * or the ARC seal of a forward (smtp_arc.h). Without them (no key for its
+ * From: domain, an error) it is queued unsigned, and the log says why. */
 static void
 delivery_sign(struct smtp_delivery *d, int fd, const char *msg, size_t size)
 {

@@ -264,7 +264,7 @@ test_sign_verify(void **state)
 	buf_init(&m, 1 << 20);
 	for (int i = 0; i < 2; i++) {
 		struct dkim_signer s = { algs[i], "example.org",
-					 i ? "r" : "e", keys[i] };
+					 i ? "r" : "e", keys[i], 0 };
 		record_of(keys[i], recs[i], sizeof(recs[i]));
 		assert_int_equal(dkim_sign(&s, msg_text, strlen(msg_text), now,
 					   &m, &why), 0);
