@@ -92,13 +92,10 @@ smtp_arc_scan(struct smtp_session *s, struct smtp_arc **ap, uint64_t off,
 
 	if (!s->base.srv->cfg.arc)
 		return;
-	if (a == NULL) {
-		if (!s->tx->hdr_done)
-			return;
-		a = *ap = calloc(1, sizeof(*a));
-		if (a == NULL)
-			return;
-	}
+	/* Made at once, so that even a message whose header never ends
+	 * keeps our field for a seal. */
+	if (a == NULL && (a = *ap = calloc(1, sizeof(*a))) == NULL)
+		return;
 	if (!a->looked) {
 		if (!s->tx->hdr_done)
 			return;

@@ -9,6 +9,7 @@ The sealers' keys are served by the test DNS server; ours are the ones
 
 import re
 import signal
+import time
 
 import dkim
 import pytest
@@ -130,6 +131,33 @@ def test_missing_key_fails(dns_server, server_factory, keys):
     token = unique("arckey")
     msg = deliver(srv, seal(original(token), keys, "lists.test"), token)
     assert "arc=fail" in authres(msg)[0], authres(msg)
+
+
+def test_slow_key_fails_and_client_may_leave(dns_server, server_factory,
+                                             keys):
+    """A key server that never answers: the end of DATA waits, then the
+    chain fails (ARC has no temperror); a client that leaves while its
+    message waits frees everything (ASan) and the server goes on."""
+    dns = dns_server(zones(keys))
+    dns.behave("arc._domainkey.lists.test", "timeout", qtype="TXT")
+    srv = server_factory(config={"resolver": dns.resolver,
+                                 "dnssec_trust_anchor": "none"})
+    token = unique("arcslow")
+    msg = deliver(srv, seal(original(token), keys, "lists.test"), token)
+    assert "arc=fail" in authres(msg)[0], authres(msg)
+    token = unique("arcleave")
+    s = srv.smtp()
+    s.ehlo("client.test")
+    s.mail("list-bounces@lists.test")
+    s.rcpt(BOB)
+    s.putcmd("DATA")
+    assert s.getreply()[0] == 354
+    s.send(seal(original(token), keys, "lists.test") + b".\r\n")
+    s.close()
+    time.sleep(0.2)
+    token = unique("arcafter")
+    msg = deliver(srv, original(token), token)
+    assert "arc=" not in authres(msg)[0]
 
 
 # ---- sealing a forward ------------------------------------------------
