@@ -23,7 +23,6 @@
 
 #include <openssl/evp.h>
 
-#include "../dns/dns.h"
 #include "../util/buf.h"
 #include "arc.h"
 #include "dkim_int.h"
@@ -421,95 +420,59 @@ arc_verify_finish(struct arc_verify *v)
 	return &v->r;
 }
 
-/* ---- the asynchronous driver over the in-loop resolver ------------- */
-
-struct arc_lookup_one {
-	struct arc_lookup *lk;
-	size_t k;
-	struct dns_query *q;
-};
+/* ---- the asynchronous driver (dkim_fetch: DKIM's, shared) ---------- */
 
 struct arc_lookup {
 	struct arc_verify *v;
 	arc_done_cb done;
 	void *arg;
-	size_t pending;
-	struct arc_lookup_one one[ARC_KEYS_MAX];
+	struct dkim_fetch *f;
 };
 
 static void
-arc_lookup_answer_cb(void *arg, const struct dns_answer *a)
+arc_lookup_key_cb(void *arg, size_t k, const char *txt, size_t len,
+		  bool tempfail)
 {
-	struct arc_lookup_one *o = arg;
-	struct arc_lookup *lk = o->lk;
-	char *txt = malloc(DKIM_KEY_TXT_MAX);
-	bool found = false;
+	struct arc_lookup *lk = arg;
 
-	o->q = NULL;
-	for (size_t r = 0; txt != NULL && a->status == DNS_OK && r < a->n &&
-			   !found; r++) {
-		int n = dns_txt_text(a->rdata[r], a->len[r], txt,
-				     DKIM_KEY_TXT_MAX);
-		/* The record that is a key (others may share the name). */
-		if (n > 0 && strstr(txt, "p=") != NULL) {
-			arc_verify_key(lk->v, o->k, true, false, txt,
-				       (size_t)n);
-			found = true;
-		}
-	}
-	if (!found)
-		arc_verify_key(lk->v, o->k, false, txt == NULL ||
-			       a->status == DNS_TEMPFAIL, NULL, 0);
-	free(txt);
-	if (--lk->pending == 0) {
-		arc_done_cb done = lk->done;
-		void *darg = lk->arg;
+	arc_verify_key(lk->v, k, txt != NULL, tempfail, txt, len);
+}
 
-		free(lk);
-		done(darg);
-	}
+static void
+arc_lookup_done_cb(void *arg)
+{
+	struct arc_lookup *lk = arg;
+	arc_done_cb done = lk->done;
+	void *darg = lk->arg;
+
+	free(lk);
+	done(darg);
 }
 
 int
 arc_lookup_start(struct dns *d, struct arc_verify *v, arc_done_cb done,
 		 void *arg, struct arc_lookup **lk_r)
 {
+	const char *names[ARC_KEYS_MAX];
 	size_t n = arc_verify_key_count(v);
 	struct arc_lookup *lk;
+	int rc;
 
 	*lk_r = NULL;
 	if (n == 0)
 		return 1;
-	if (d == NULL) {
-		for (size_t k = 0; k < n; k++)
-			arc_verify_key(v, k, false, true, NULL, 0);
-		return 1;
-	}
-	lk = calloc(1, sizeof(*lk));
-	if (lk == NULL)
+	if ((lk = calloc(1, sizeof(*lk))) == NULL)
 		return -1;
 	lk->v = v;
 	lk->done = done;
 	lk->arg = arg;
-	/* Counted before the first query: an answer that comes at once
-	 * must not see zero pending while others are still to start. */
-	lk->pending = 1;
-	for (size_t k = 0; k < n; k++) {
-		struct arc_lookup_one *o = &lk->one[k];
-
-		o->lk = lk;
-		o->k = k;
-		lk->pending++;
-		o->q = dns_lookup(d, arc_verify_keyname(v, k), 16,
-				  arc_lookup_answer_cb, o);
-		if (o->q == NULL) {
-			lk->pending--;
-			arc_verify_key(v, k, false, true, NULL, 0);
-		}
-	}
-	if (--lk->pending == 0) {
+	for (size_t k = 0; k < n; k++)
+		names[k] = arc_verify_keyname(v, k);
+	rc = dkim_fetch_start(d, names, n, arc_lookup_key_cb,
+			      arc_lookup_done_cb, lk, &lk->f);
+	if (rc != 0) {
 		free(lk);
-		return 1;
+		return rc;
 	}
 	*lk_r = lk;
 	return 0;
@@ -522,9 +485,7 @@ arc_lookup_cancel(struct arc_lookup **lkp)
 
 	if (lk == NULL)
 		return;
-	for (size_t k = 0; k < ARC_KEYS_MAX; k++)
-		if (lk->one[k].q != NULL)
-			dns_cancel(lk->one[k].q);
+	dkim_fetch_cancel(&lk->f);
 	free(lk);
 	*lkp = NULL;
 }

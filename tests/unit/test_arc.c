@@ -24,6 +24,8 @@
 #include "util/base64.h"
 #include "util/buf.h"
 
+#include "dkim_fx.h"
+
 static void
 test_aar_instance(void **state)
 {
@@ -121,32 +123,6 @@ test_chain_structure(void **state)
 	assert_int_equal(chain_of("ARC-Seal: i=1\r\n\r\n", &n), -1);
 }
 
-static EVP_PKEY *
-rsa_keygen(void)
-{
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_RSA, NULL);
-	EVP_PKEY *key = NULL;
-
-	assert_non_null(ctx);
-	assert_int_equal(EVP_PKEY_keygen_init(ctx), 1);
-	EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, 2048);
-	assert_int_equal(EVP_PKEY_keygen(ctx, &key), 1);
-	EVP_PKEY_CTX_free(ctx);
-	return key;
-}
-
-static void
-record_of(EVP_PKEY *key, char *out, size_t cap)
-{
-	uint8_t der[1024], *p = der;
-	char b64[2048];
-	int len = i2d_PUBKEY(key, &p);
-
-	assert_true(len > 0);
-	base64_encode(der, (size_t)len, b64);
-	snprintf(out, cap, "v=DKIM1; k=rsa; p=%s", b64);
-}
-
 static const char msg_text[] =
 	"From: Alice <alice@example.org>\r\nTo: list@example.net\r\n"
 	"Subject: arc\r\nDate: Mon, 07 Dec 2026 06:00:00 +0000\r\n\r\n"
@@ -206,7 +182,7 @@ seal(struct buf *m, EVP_PKEY *key, enum arc_status cv, unsigned n)
 static void
 test_seal_verify(void **state)
 {
-	EVP_PKEY *key = rsa_keygen();
+	EVP_PKEY *key = keygen(EVP_PKEY_RSA);
 	char rec[1024];
 	struct buf m;
 	unsigned oldest = 0;
@@ -239,7 +215,7 @@ test_seal_verify(void **state)
 	}
 	/* The wrong key: fail. */
 	{
-		EVP_PKEY *other = rsa_keygen();
+		EVP_PKEY *other = keygen(EVP_PKEY_RSA);
 		char rec2[1024];
 		record_of(other, rec2, sizeof(rec2));
 		assert_int_equal(verify(&m, rec2, &oldest), ARC_FAIL);

@@ -23,6 +23,8 @@
 #include "util/base64.h"
 #include "util/buf.h"
 
+#include "dkim_fx.h"
+
 static void
 canon_header_is(enum dkim_canon c, const char *in, const char *want)
 {
@@ -206,41 +208,6 @@ test_keyrec_parse(void **state)
 	assert_int_equal(dkim_keyrec_parse("k=rsa", 5, k, &why), -1);
 	assert_int_equal(dkim_keyrec_parse("s=other; p=AAAA", 15, k, &why), -1);
 	free(k);
-}
-
-static EVP_PKEY *
-keygen(int type)
-{
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(type, NULL);
-	EVP_PKEY *key = NULL;
-
-	assert_non_null(ctx);
-	assert_int_equal(EVP_PKEY_keygen_init(ctx), 1);
-	if (type == EVP_PKEY_RSA)
-		EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, 2048);
-	assert_int_equal(EVP_PKEY_keygen(ctx, &key), 1);
-	EVP_PKEY_CTX_free(ctx);
-	return key;
-}
-
-static void
-record_of(EVP_PKEY *key, char *out, size_t cap)
-{
-	uint8_t der[1024], *p = der;
-	char b64[2048];
-	size_t n = sizeof(der);
-	int len;
-
-	if (EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519) {
-		assert_int_equal(EVP_PKEY_get_raw_public_key(key, der, &n), 1);
-		base64_encode(der, n, b64);
-		snprintf(out, cap, "v=DKIM1; k=ed25519; p=%s", b64);
-		return;
-	}
-	len = i2d_PUBKEY(key, &p);
-	assert_true(len > 0);
-	base64_encode(der, (size_t)len, b64);
-	snprintf(out, cap, "v=DKIM1; k=rsa; p=%s", b64);
 }
 
 static const char msg_text[] =
