@@ -185,3 +185,29 @@ def test_srs_domain_and_off(dns_server, server_factory, peer_factory):
     srv2.send("fwd@example.test", message(token, "author@orig.test"),
               sender="author@orig.test")
     assert peer_tx(peer2, token).mail_from == "author@orig.test"
+
+
+def test_failed_forward_notice_reaches_original_sender(
+        dns_server, server_factory, peer_factory):
+    """The next hop refuses the forward: our DSN, owed to the queued
+    sender (our SRS address), goes to the sender it stands for."""
+    peer = peer_factory(rcpt_replies={"r@peer.test": ["550 5.1.1 gone"]})
+    z = {}
+    for dom in ("peer.test", "orig.test"):
+        z.update(mx_zone(dom, peer.host))
+    srv = server_factory(config=outbound_config(dns_server(z)))
+    srv.cli("alias", "add", "fwd@example.test", "r@peer.test", check=True)
+    token = unique("srsdsn")
+    srv.send("fwd@example.test", message(token, "author@orig.test"),
+             sender="author@orig.test")
+
+    def dsn():
+        for t in peer.transactions():
+            if (t.data is not None and b"multipart/report" in t.data and
+                    token.encode() in t.data):
+                return t
+        return None
+    t = wait_for(dsn, what="the DSN at the peer")
+    assert t.mail_from == ""
+    assert [r[0] for r in t.rcpts] == ["author@orig.test"]
+    assert b"r@peer.test" in t.data
