@@ -179,6 +179,12 @@ smtp_arc_item(struct smtp_session *s, struct smtp_arc *a,
 	return true;
 }
 
+int
+smtp_arc_status(const struct smtp_arc *a)
+{
+	return a != NULL && a->chain ? (int)a->status : ARC_NONE;
+}
+
 void
 smtp_arc_keep_authres(struct smtp_arc *a, const void *p, size_t n)
 {

@@ -32,6 +32,9 @@ bool smtp_arc_pending(const struct smtp_arc *a);
  * true with *it filled (strings owned by a). */
 bool smtp_arc_item(struct smtp_session *s, struct smtp_arc *a,
 		   struct authres_item *it);
+/* The chain's verdict once smtp_arc_end is done (ARC_NONE without a
+ * chain): for a DMARC policy that trusts a passing chain (RFC 8617 §7.2). */
+int smtp_arc_status(const struct smtp_arc *a);
 /* Our Authentication-Results field, kept for the seal's AAR. */
 void smtp_arc_keep_authres(struct smtp_arc *a, const void *p, size_t n);
 void smtp_arc_free(struct smtp_arc **ap);
