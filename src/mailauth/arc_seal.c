@@ -72,6 +72,57 @@ arc_seal_data(const struct arc_set *sets, unsigned n, const struct buf *aar,
 				      false, data);
 }
 
+/* What to seal: the message's header split and its chain. */
+struct arc_msg {
+	const char *msg;
+	size_t len;
+	const struct arc_set *sets;
+	unsigned n;
+};
+
+/* Our set (instance m->n + 1) into out: seal, AMS, AAR. 0, or -1 with
+ * *why_r. */
+static int
+arc_seal_set(struct dkim_signer *s, const struct arc_msg *m,
+	     enum arc_status cv, const char *authres, size_t authres_len,
+	     time_t now, struct buf *out, const char **why_r)
+{
+	struct buf aar, ams, seal, data;
+	uint8_t sig[1024];
+	size_t sig_len;
+	int rc = -1;
+
+	buf_init(&aar, ARC_FIELD_MAX);
+	buf_init(&ams, ARC_FIELD_MAX);
+	buf_init(&seal, ARC_FIELD_MAX);
+	buf_init(&data, 1 << 20);
+	*why_r = "our Authentication-Results field is unusable";
+	if (arc_aar(s->arc_instance, authres, authres_len, &aar) < 0 ||
+	    dkim_sign(s, m->msg, m->len, now, &ams, why_r) < 0)
+		goto out;
+	*why_r = "seal too long";
+	if (arc_seal_head(s, s->arc_instance, cv, now, &seal) < 0 ||
+	    arc_seal_data(m->sets, m->n, &aar, &ams, &seal, &data) < 0)
+		goto out;
+	*why_r = "signing failed";
+	if (dkim_crypto_sign(s->alg, s->key, data.data, data.len, sig,
+			     &sig_len) < 0)
+		goto out;
+	*why_r = "seal too long";
+	if (dkim_fold_b64(&seal, sig, sig_len) == 0 &&
+	    buf_append(&seal, "\r\n", 2) == 0 &&
+	    buf_append(out, seal.data, seal.len) == 0 &&
+	    buf_append(out, ams.data, ams.len) == 0 &&
+	    buf_append(out, aar.data, aar.len) == 0)
+		rc = 0;
+out:
+	buf_fini(&aar);
+	buf_fini(&ams);
+	buf_fini(&seal);
+	buf_fini(&data);
+	return rc;
+}
+
 int
 arc_seal(const struct dkim_signer *signer, const char *msg, size_t len,
 	 enum arc_status cv, const char *authres, size_t authres_len,
@@ -79,17 +130,11 @@ arc_seal(const struct dkim_signer *signer, const char *msg, size_t len,
 {
 	struct dkim_field *f = calloc(DKIM_HEADER_FIELDS_MAX, sizeof(*f));
 	struct arc_set *sets = calloc(DKIM_ARC_MAX + 1, sizeof(*sets));
+	struct arc_msg m = { msg, len, sets, 0 };
 	struct dkim_signer s = *signer;
-	struct buf aar, ams, seal, data;
-	uint8_t sig[1024];
-	size_t nf, body_off, sig_len;
-	unsigned n = 0;
+	size_t nf, body_off;
 	int rc = -1, found;
 
-	buf_init(&aar, ARC_FIELD_MAX);
-	buf_init(&ams, ARC_FIELD_MAX);
-	buf_init(&seal, ARC_FIELD_MAX);
-	buf_init(&data, 1 << 20);
 	*why_r = "out of memory";
 	if (f == NULL || sets == NULL)
 		goto out;
@@ -98,44 +143,22 @@ arc_seal(const struct dkim_signer *signer, const char *msg, size_t len,
 		*why_r = "header cannot be parsed";
 		goto out;
 	}
-	found = arc_chain_find(f, nf, sets, &n, why_r);
+	found = arc_chain_find(f, nf, sets, &m.n, why_r);
 	/* A broken chain gives no sets to cover: nothing to seal over. */
-	if (found < 0 || n >= DKIM_ARC_MAX) {
+	if (found < 0 || m.n >= DKIM_ARC_MAX) {
 		if (found >= 0)
 			*why_r = "the chain is already at its longest";
 		rc = 0;
 		goto out;
 	}
-	if (n > 0 && cv == ARC_NONE)
+	if (m.n > 0 && cv == ARC_NONE)
 		cv = ARC_FAIL; /* a chain we did not see pass */
 	s.alg = DKIM_ALG_RSA_SHA256;
-	s.arc_instance = n + 1;
-	*why_r = "our Authentication-Results field is unusable";
-	if (arc_aar(n + 1, authres, authres_len, &aar) < 0)
-		goto out;
-	if (dkim_sign(&s, msg, len, now, &ams, why_r) < 0)
-		goto out;
-	*why_r = "seal too long";
-	if (arc_seal_head(&s, n + 1, cv, now, &seal) < 0 ||
-	    arc_seal_data(sets, n, &aar, &ams, &seal, &data) < 0)
-		goto out;
-	*why_r = "signing failed";
-	if (dkim_crypto_sign(s.alg, s.key, data.data, data.len, sig,
-			     &sig_len) < 0)
-		goto out;
-	*why_r = "seal too long";
-	if (dkim_fold_b64(&seal, sig, sig_len) < 0 ||
-	    buf_append(&seal, "\r\n", 2) < 0 ||
-	    buf_append(out, seal.data, seal.len) < 0 ||
-	    buf_append(out, ams.data, ams.len) < 0 ||
-	    buf_append(out, aar.data, aar.len) < 0)
-		goto out;
-	rc = 1;
+	s.arc_instance = m.n + 1;
+	if (arc_seal_set(&s, &m, cv, authres, authres_len, now, out,
+			 why_r) == 0)
+		rc = 1;
 out:
-	buf_fini(&aar);
-	buf_fini(&ams);
-	buf_fini(&seal);
-	buf_fini(&data);
 	free(sets);
 	free(f);
 	return rc;

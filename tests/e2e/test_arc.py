@@ -43,10 +43,10 @@ def original(token, sender="author@orig.test"):
             ).encode()
 
 
-def seal(msg, keys, dom):
+def seal(msg, keys, dom, arc_result=b"pass"):
     """msg with an A-R field of dom and dom's ARC set on top (dkimpy,
     which takes cv= from the arc= result of that field)."""
-    arc = b" arc=pass;" if b"ARC-Seal:" in msg else b""
+    arc = b" arc=%s;" % arc_result if b"ARC-Seal:" in msg else b""
     msg = (b"Authentication-Results: %s;%s spf=pass "
            b"smtp.mailfrom=author@orig.test\r\n" % (dom.encode(), arc)) + msg
     pem = keys[dom][0]
@@ -105,6 +105,26 @@ def test_changed_seal_set_fails(srv, keys):
                         b"lists.test; spf=fail")
     msg = deliver(srv, body, token)
     assert "arc=fail" in authres(msg)[0], authres(msg)
+
+
+def test_seal_saying_fail_fails(srv, keys):
+    """A sealer that found the chain failed (cv=fail, all signatures
+    good): the chain stays failed (RFC 8617 §5.2 step 2)."""
+    token = unique("arccvfail")
+    body = seal(seal(original(token), keys, "lists.test"), keys,
+                "relay.test", arc_result=b"fail")
+    assert b"cv=fail" in body
+    msg = deliver(srv, body, token)
+    assert "arc=fail" in authres(msg)[0], authres(msg)
+
+
+def test_three_sets_pass(srv, keys):
+    token = unique("arc3")
+    body = seal(seal(seal(original(token), keys, "lists.test"), keys,
+                     "relay.test"), keys, "lists.test")
+    assert body.count(b"ARC-Seal: i=3;") == 1
+    msg = deliver(srv, body, token)
+    assert "arc=pass" in authres(msg)[0], authres(msg)
 
 
 def test_broken_structure_fails(srv, keys):
