@@ -3,7 +3,8 @@
  * message without ARC fields: the header, captured anyway (tx->hdr), is
  * looked at once when it ends; only a message with a chain has its body
  * hashed (on the loop, as it arrives, like the spool's own pass over it)
- * and its keys fetched over the in-loop resolver at the end of DATA.
+ * and its keys fetched over the in-loop resolver at the end of DATA; the
+ * signatures are then checked on a worker (RSA verifications, up to 51).
  *
  * Sealing: a message received on port 25 that an alias forwards to an
  * external address gets our ARC set (mailauth/arc.h) once, when queued,
@@ -20,6 +21,7 @@
 #include "../core/config.h"
 #include "../core/log.h"
 #include "../core/runtime.h"
+#include "../core/workers.h"
 #include "../mailauth/arc.h"
 #include "../mailauth/authres.h"
 #include "../mailauth/dkim.h"
@@ -27,13 +29,17 @@
 #include "smtp_int.h"
 #include "smtp_srs.h"
 
+struct smtp_arc_job;
+
 struct smtp_arc {
+	struct server *srv;
 	bool looked;               /* the header's end was seen */
 	bool chain;                /* the message carries ARC fields */
 	uint64_t body_off;         /* message offset of the body */
 	struct arc_verify *v;      /* NULL once decided without one */
+	char *hdr;                 /* v's copy of the header section */
 	struct arc_lookup *lk;
-	const struct arc_result *res;
+	struct smtp_arc_job *job;  /* the signatures checked on a worker */
 	enum arc_status status;
 	char why[200];
 	char oldest[8];
@@ -79,7 +85,12 @@ arc_look(struct smtp_session *s, struct smtp_arc *a)
 		arc_set_status(a, ARC_FAIL, "header too large to check");
 		return;
 	}
-	a->v = arc_verify_new(h, tx->hdr.len, time(NULL));
+	/* A copy: the verifier may outlive the transaction on a worker. */
+	a->hdr = malloc(tx->hdr.len);
+	if (a->hdr != NULL) {
+		memcpy(a->hdr, h, tx->hdr.len);
+		a->v = arc_verify_new(a->hdr, tx->hdr.len, time(NULL));
+	}
 	if (a->v == NULL)
 		arc_set_status(a, ARC_FAIL, "out of memory");
 }
@@ -94,8 +105,11 @@ smtp_arc_scan(struct smtp_session *s, struct smtp_arc **ap, uint64_t off,
 		return;
 	/* Made at once, so that even a message whose header never ends
 	 * keeps our field for a seal. */
-	if (a == NULL && (a = *ap = calloc(1, sizeof(*a))) == NULL)
-		return;
+	if (a == NULL) {
+		if ((a = *ap = calloc(1, sizeof(*a))) == NULL)
+			return;
+		a->srv = s->base.srv;
+	}
 	if (!a->looked) {
 		if (!s->tx->hdr_done)
 			return;
@@ -112,24 +126,75 @@ smtp_arc_scan(struct smtp_session *s, struct smtp_arc **ap, uint64_t off,
 }
 
 static void
-arc_decided(struct smtp_arc *a)
+arc_result_set(struct smtp_arc *a, const struct arc_result *r)
 {
-	const struct arc_result *r = arc_verify_finish(a->v);
-
 	arc_set_status(a, r->status, r->why);
 	if (r->status == ARC_PASS && r->oldest_pass > 0)
 		snprintf(a->oldest, sizeof(a->oldest), "%u", r->oldest_pass);
+}
+
+static void
+arc_decided(struct smtp_arc *a)
+{
+	arc_result_set(a, arc_verify_finish(a->v));
 	arc_verify_free(&a->v);
+}
+
+/* The signature checks, up to 51 RSA verifications for a chain of 50,
+ * run on a worker: the loop never waits on crypto. The job owns the
+ * verifier; a transaction that ends meanwhile only unhooks itself (a
+ * NULL), the job frees what it holds. */
+struct smtp_arc_job {
+	struct smtp_arc *a;        /* NULL: the transaction is gone */
+	struct arc_verify *v;
+	char *hdr;                 /* what v points into */
+	struct arc_result r;
+};
+
+static void
+arc_job_work(void *arg)
+{
+	struct smtp_arc_job *j = arg;
+
+	j->r = *arc_verify_finish(j->v);
+}
+
+static void
+arc_job_done(void *arg)
+{
+	struct smtp_arc_job *j = arg;
+	struct smtp_arc *a = j->a;
+
+	arc_verify_free(&j->v);
+	free(j->hdr);
+	if (a != NULL) {
+		a->job = NULL;
+		arc_result_set(a, &j->r);
+	}
+	free(j);
+	if (a != NULL)
+		a->done(a->done_arg);
 }
 
 static void
 smtp_arc_keys_cb(void *arg)
 {
 	struct smtp_arc *a = arg;
+	struct smtp_arc_job *j = calloc(1, sizeof(*j));
 
 	a->lk = NULL;
-	arc_decided(a);
-	a->done(a->done_arg);
+	if (j == NULL) {
+		arc_decided(a); /* no memory for a job: here, once */
+		a->done(a->done_arg);
+		return;
+	}
+	j->a = a;
+	j->v = a->v;
+	j->hdr = a->hdr;
+	a->v = NULL;
+	a->hdr = NULL;
+	a->job = j;
+	workers_submit_urgent(a->srv->workers, arc_job_work, arc_job_done, j);
 }
 
 int
@@ -158,7 +223,7 @@ smtp_arc_end(struct smtp_session *s, struct smtp_arc *a,
 bool
 smtp_arc_pending(const struct smtp_arc *a)
 {
-	return a != NULL && a->lk != NULL;
+	return a != NULL && (a->lk != NULL || a->job != NULL);
 }
 
 bool
@@ -205,7 +270,10 @@ smtp_arc_free(struct smtp_arc **ap)
 	if (a == NULL)
 		return;
 	arc_lookup_cancel(&a->lk);
+	if (a->job != NULL)
+		a->job->a = NULL; /* it frees itself when it comes back */
 	arc_verify_free(&a->v);
+	free(a->hdr);
 	free(a->authres);
 	free(a);
 	*ap = NULL;
