@@ -185,6 +185,12 @@ def test_srs_domain_and_off(dns_server, server_factory, peer_factory):
     srv2.send("fwd@example.test", message(token, "author@orig.test"),
               sender="author@orig.test")
     assert peer_tx(peer2, token).mail_from == "author@orig.test"
+    # With SRS off an SRS address is just an unknown user.
+    key = secret(srv)  # srv2 made none: srs = no
+    addr = "SRS0=%s=%s=orig.test=author@example.test" % (
+        srs_hash(key, day_stamp(), "orig.test", "author"), day_stamp())
+    code, text, _ = smtp_rcpt(srv2, "<>", addr)
+    assert code == 550 and "User unknown" in text, (code, text)
 
 
 def test_failed_forward_notice_reaches_original_sender(
