@@ -1,7 +1,7 @@
 # Postel build. `make` builds build/postel; `make check` builds an
 # AddressSanitizer + UBSan binary and runs unit, fuzz and end-to-end tests.
 CC ?= cc
-PKGS := libevent libevent_openssl libevent_pthreads openssl sqlite3 libunbound
+PKGS := libevent libevent_openssl libevent_pthreads openssl sqlite3 libunbound libcurl libpsl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \

@@ -48,6 +48,7 @@ struct load_opts {
 	bool reconnect_each;    /* one connection per message, like smtp-source without -d */
 	bool starttls;          /* STARTTLS after EHLO (certificate not checked) */
 	const char *auth;       /* "user:password" for AUTH PLAIN, or NULL */
+	const char *file;       /* a message to send instead of -l's body */
 };
 
 struct load_shared {
@@ -252,6 +253,8 @@ load_transaction(struct load_shared *sh, struct load_conn *c, long msgno)
 		      o->from, o->to, msgno, msgno);
 	if (nm < 0 || nr < 0 || nd < 0 || nh < 0)
 		return -1;
+	if (o->file != NULL)
+		nh = 0; /* -F: the file is the whole message */
 	if (o->pipelining) {
 		/* RFC 2920 §3.1: MAIL, RCPT and DATA may be sent as a group. */
 		if (load_write_all(c, cmds, (size_t)(nm + nr + nd)) < 0)
@@ -366,6 +369,53 @@ load_make_body(struct load_shared *sh, long length)
 	return 0;
 }
 
+/* The message in file (lines ending in LF or CRLF) as DATA text: CRLF
+ * line ends, dot-stuffed (RFC 5321 §4.5.2), then the final dot; at most
+ * LOAD_MAX_LENGTH octets. */
+static int
+load_file_body(struct load_shared *sh, const char *file)
+{
+	FILE *f = fopen(file, "rb");
+	size_t n = 0, cap = 4096;
+	bool bol = true;
+	int c;
+
+	if (f == NULL || (sh->body = malloc(cap)) == NULL) {
+		if (f != NULL)
+			fclose(f);
+		return -1;
+	}
+	while ((c = getc(f)) != EOF) {
+		if (n + 8 > cap) {
+			char *nb = cap < LOAD_MAX_LENGTH ? realloc(sh->body,
+								   cap * 2)
+							 : NULL;
+			if (nb == NULL) {
+				fclose(f);
+				return -1;
+			}
+			sh->body = nb;
+			cap *= 2;
+		}
+		if (bol && c == '.')
+			sh->body[n++] = '.';
+		if (c == '\r')
+			continue;
+		if (c == '\n')
+			sh->body[n++] = '\r';
+		sh->body[n++] = (char)c;
+		bol = c == '\n';
+	}
+	fclose(f);
+	if (!bol) {
+		memcpy(sh->body + n, "\r\n", 2);
+		n += 2;
+	}
+	memcpy(sh->body + n, ".\r\n", 3);
+	sh->body_len = n + 3;
+	return 0;
+}
+
 /* The TLS context (no certificate check: a loopback benchmark against a
  * self-signed test certificate) and the AUTH PLAIN response
  * "\0user\0password" in base64. */
@@ -439,7 +489,10 @@ load_usage(void)
 {
 	fprintf(stderr, "usage: smtp_load [-P] [-r] [-S] [-a user:password] "
 		"[-s sessions] [-m messages] "
-		"[-l length] [-f from] [-t to] [-T seconds] host port\n"
+		"[-l length] [-F message-file] [-f from] [-t to] "
+		"[-T seconds] host port\n"
+		"  -F  send this message (e.g. a DKIM-signed one) instead of "
+		"-l's body\n"
 		"  -P  pipeline MAIL/RCPT/DATA (RFC 2920)\n"
 		"  -r  new connection per message (default: reuse)\n"
 		"  -S  STARTTLS before anything else (certificate not checked)\n"
@@ -452,7 +505,7 @@ load_parse(int argc, char **argv, struct load_opts *o)
 {
 	int ch;
 
-	while ((ch = getopt(argc, argv, "PrSa:s:m:l:f:t:T:")) != -1) {
+	while ((ch = getopt(argc, argv, "PrSa:s:m:l:F:f:t:T:")) != -1) {
 		switch (ch) {
 		case 'P': o->pipelining = true; break;
 		case 'r': o->reconnect_each = true; break;
@@ -461,6 +514,7 @@ load_parse(int argc, char **argv, struct load_opts *o)
 		case 's': o->sessions = atoi(optarg); break;
 		case 'm': o->messages = atol(optarg); break;
 		case 'l': o->length = atol(optarg); break;
+		case 'F': o->file = optarg; break;
 		case 'f': o->from = optarg; break;
 		case 't': o->to = optarg; break;
 		case 'T': o->timeout_s = atof(optarg); break;
@@ -496,8 +550,12 @@ main(int argc, char **argv)
 	if (load_parse(argc, argv, &o) < 0)
 		load_usage();
 	sh.lat_ms = malloc(sizeof(double) * (size_t)o.messages);
-	if (sh.lat_ms == NULL || load_make_body(&sh, o.length) < 0)
+	if (sh.lat_ms == NULL ||
+	    (o.file != NULL ? load_file_body(&sh, o.file)
+			    : load_make_body(&sh, o.length)) < 0) {
+		fprintf(stderr, "smtp_load: cannot make the message\n");
 		return 1;
+	}
 	for (long i = 0; i < o.messages; i++)
 		sh.lat_ms[i] = -1;
 	if (load_tls_setup(&sh) < 0)

@@ -10,10 +10,11 @@ PKGS=(
 	python3-fusepy fuse3
 	libunbound-dev dns-root-data python3-dnslib python3-aiosmtpd postfix
 	ldnsutils
-	python3-dkim python3-nacl
+	python3-dkim python3-nacl libpsl-dev publicsuffix
 	python3-spf python3-yaml
 	fail2ban systemd groff-base man-db mandoc
 	curl prometheus
+	libcurl4-openssl-dev pebble
 )
 
 missing=()

@@ -54,6 +54,8 @@ usage(FILE *f)
 		"  dns DOMAIN   (the DNS records to publish for DOMAIN)\n"
 		"  spf check IP SENDER HELO [--mailfrom-only]   (SPF results"
 		" for a sender)\n"
+		"  metadata list | metadata get NAME | metadata set NAME VALUE"
+		" | metadata del NAME   (server /shared IMAP METADATA)\n"
 		"  status | who | kick ADDRESS   (through the control socket)\n"
 		"  version   (also --version)\n"
 		"COMMAND --help prints that command's usage.\n"
@@ -197,6 +199,12 @@ cmd_spf(const struct config *cfg, int argc, char **argv)
 }
 
 static int
+cmd_metadata(const struct config *cfg, int argc, char **argv)
+{
+	return cli_metadata(cfg, argc - 1, argv + 1);
+}
+
+static int
 cmd_status(const struct config *cfg, int argc, char **argv)
 {
 	return cli_status(cfg, argc, argv);
@@ -227,6 +235,7 @@ static const struct {
 	{ "dkim", cmd_dkim },
 	{ "dns", cmd_dns },
 	{ "spf", cmd_spf },
+	{ "metadata", cmd_metadata },
 	{ "status", cmd_status },
 	{ "who", cmd_who },
 	{ "kick", cmd_kick },

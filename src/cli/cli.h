@@ -25,6 +25,10 @@ int cli_route(const struct config *cfg, int argc, char **argv);
 int cli_dkim(const struct config *cfg, int argc, char **argv);
 /* dns DOMAIN: the records to publish (cli_dns.c). */
 int cli_dns(const struct config *cfg, int argc, char **argv);
+/* metadata list | get NAME | set NAME VALUE | del NAME (cli_metadata.c):
+ * the server's /shared METADATA entries (RFC 5464), which only the
+ * administrator sets. */
+int cli_metadata(const struct config *cfg, int argc, char **argv);
 /* spf check IP SENDER HELO (cli_spf.c): SPF results as the server
  * would find them; 0 when the check ran, 1 error, 2 usage. */
 int cli_spf(const struct config *cfg, int argc, char **argv);

@@ -221,12 +221,14 @@ cli_queue_show_msg(const struct store_queue_msg *m, int64_t now)
 	cli_queue_put(m->from);
 	printf(">\nenvid: ");
 	cli_queue_put(m->envid[0] != '\0' ? m->envid : "not given");
-	printf("\nret: %s\nflags:%s%s%s%s%s\n",
+	printf("\nret: %s\nflags:%s%s%s%s%s%s%s\n",
 	       (unsigned)m->ret < 3 ? ret[m->ret] : "?",
 	       m->flags & STORE_QMSG_8BIT ? " 8BITMIME" : "",
 	       m->flags & STORE_QMSG_SMTPUTF8 ? " SMTPUTF8" : "",
 	       m->flags & STORE_QMSG_NOTICE ? " DSN" : "",
 	       m->flags & STORE_QMSG_POSTMASTER ? " POSTMASTER" : "",
+	       m->flags & STORE_QMSG_REQUIRETLS ? " REQUIRETLS" : "",
+	       m->flags & STORE_QMSG_TLS_OPTIONAL ? " TLS-REQUIRED-NO" : "",
 	       m->flags == 0 ? " none" : "");
 	printf("file: %s\n", m->blob);
 }

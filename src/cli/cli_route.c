@@ -14,6 +14,9 @@
  *     MX PREF NAME[ (cname CANON)]: ADDR ADDR ...[ secure]
  *     MX PREF NAME: no address (REASON)
  *   dnssec: MX secure|not secure
+ *   tls: dane|opportunistic|none[ (tls_policy MODE)]
+ *     TLSA _25._tcp.HOST: N records, M usable (dane)|none usable
+ *       (TLS required, unverified)|lookup failed: WHY
  * or "route DOMAIN: null MX: domain accepts no mail",
  * "route DOMAIN: NXDOMAIN: ...", "route DOMAIN: temporary failure: WHY",
  * "route DOMAIN: no usable host: WHY".
@@ -24,10 +27,12 @@
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../core/config.h"
 #include "../dns/dns.h"
+#include "../queue/tls_policy.h"
 #include "cli.h"
 #include "cli_util.h"
 
@@ -35,9 +40,15 @@
 
 struct cli_route {
 	struct event_base *base;
+	const struct config *cfg;
+	struct dns *dns;
 	const char *domain;
+	bool host;
 	int rc;
 	bool done;
+	/* DANE (RFC 7672): the TLSA lookups after the route. */
+	struct dns_mx_result *route;
+	struct tls_policy tls;
 };
 
 static void
@@ -86,14 +97,49 @@ cli_route_host(const struct dns_mx_host *h)
 	printf("%s\n", h->secure ? " secure" : "");
 }
 
+/* The TLS policy the queue would apply (tls_policy.h), per host. */
+static void
+cli_route_tls_cb(void *arg)
+{
+	struct cli_route *c = arg;
+	const struct tls_policy *p = &c->tls;
+	enum config_tls_mode m = p->base;
+
+	c->done = true;
+	event_base_loopbreak(c->base);
+	printf("tls: %s", tls_policy_mode_name(p->mode));
+	if (m != CONFIG_TLS_MAY)
+		printf(" (tls_policy %s)", m == CONFIG_TLS_NONE ? "none"
+		       : m == CONFIG_TLS_ENCRYPT ? "encrypt" : "verify");
+	printf("\n");
+	for (size_t i = 0; i < p->n_hosts; i++) {
+		const struct tls_policy_host *h = &p->hosts[i];
+
+		if (h->st == TLS_HOST_DANE)
+			printf("  TLSA _25._tcp.%s: %zu record%s, %zu usable "
+			       "(dane)\n", h->name, h->n_tlsa,
+			       h->n_tlsa == 1 ? "" : "s", h->dane->n);
+		else if (h->st == TLS_HOST_UNUSABLE)
+			printf("  TLSA _25._tcp.%s: %zu record%s, none usable "
+			       "(TLS required, unverified)\n", h->name,
+			       h->n_tlsa, h->n_tlsa == 1 ? "" : "s");
+		else if (h->st == TLS_HOST_FAIL)
+			printf("  TLSA _25._tcp.%s: lookup failed: %s "
+			       "(delivery waits)\n", h->name, h->why);
+	}
+}
+
 static void
 cli_route_cb(void *arg, const struct dns_mx_result *r)
 {
 	struct cli_route *c = arg;
 
-	c->done = true;
 	c->rc = r->status == DNS_OK ? CLI_EXIT_OK : CLI_EXIT_ERR;
-	event_base_loopbreak(c->base);
+	if (r->status != DNS_OK || c->host ||
+	    (c->route = malloc(sizeof(*c->route))) == NULL) {
+		c->done = true;
+		event_base_loopbreak(c->base);
+	}
 	switch (r->status) {
 	case DNS_NXDOMAIN:
 		printf("route %s: NXDOMAIN: %s\n", c->domain, r->why);
@@ -118,12 +164,20 @@ cli_route_cb(void *arg, const struct dns_mx_result *r)
 	for (size_t i = 0; i < r->n_hosts; i++)
 		cli_route_host(&r->hosts[i]);
 	printf("dnssec: MX %s\n", r->mx_secure ? "secure" : "not secure");
+	if (c->done)
+		return;
+	*c->route = *r;
+	if (tls_policy_start(&c->tls, c->dns, c->route,
+			     tls_policy_configured(c->cfg, c->domain),
+			     cli_route_tls_cb, c) == 1)
+		cli_route_tls_cb(c);
 }
 
 static int
 cli_route_run(const struct config *cfg, const char *name, bool host)
 {
-	struct cli_route c = { .domain = name, .rc = CLI_EXIT_ERR };
+	struct cli_route c = { .domain = name, .rc = CLI_EXIT_ERR,
+			       .cfg = cfg, .host = host };
 	struct dns *d = NULL;
 	struct dns_query *q;
 	char err[512];
@@ -139,6 +193,7 @@ cli_route_run(const struct config *cfg, const char *name, bool host)
 		event_base_free(c.base);
 		return CLI_EXIT_ERR;
 	}
+	c.dns = d;
 	q = host ? dns_host(d, name, cli_route_cb, &c)
 		 : dns_mx(d, name, cli_route_cb, &c);
 	if (q == NULL) {
@@ -148,6 +203,8 @@ cli_route_run(const struct config *cfg, const char *name, bool host)
 		while (!c.done && event_base_dispatch(c.base) == 0)
 			;
 	}
+	tls_policy_clear(&c.tls);
+	free(c.route);
 	dns_free(&d);
 	event_base_free(c.base);
 	return c.rc;

@@ -126,6 +126,11 @@ struct config {
 	bool dkim_sign;
 	/* spf = no: no SPF checks on port 25 (docs/CONFIG.md). */
 	bool spf;
+	/* dmarc = no: no DKIM/DMARC checks on port 25; dmarc_enforce = no:
+	 * DMARC failures are only reported, never rejected or sent to
+	 * Junk (docs/CONFIG.md). */
+	bool dmarc;
+	bool dmarc_enforce;
 	/* arc = no: ARC chains not verified, forwards not sealed; srs = no:
 	 * forwards keep their sender; srs_domain: the SRS addresses' domain
 	 * ("": the forwarding alias's). ARC and SRS in ARCHITECTURE.md. */
@@ -146,6 +151,9 @@ struct config {
 	 * required, AUTH with relayhost_auth_file's "user password" line. */
 	char relayhost[256];
 	char relayhost_auth_file[PATH_MAX];
+	/* tls_ca_file: PEM certificates the outbound client trusts besides
+	 * the system store (private CAs, tests); "" none. */
+	char tls_ca_file[PATH_MAX];
 	/* tls_policy = DOMAIN none|may|encrypt|verify, repeatable. */
 	struct config_tls_policy tls_policies[CONFIG_MAX_TLS_POLICIES];
 	size_t n_tls_policies;
@@ -158,7 +166,25 @@ struct config {
 	int mta_sts_mode;          /* enum config_sts_mode */
 	int mta_sts_max_age;       /* seconds (RFC 8461 §3.2 max_age) */
 	char mta_sts_mx[256];      /* extra mx: names besides hostname */
+
+	/* ---- Certificates: ACME (src/server/acme.h), SNI ---- */
+	bool acme;                 /* off by default */
+	char acme_directory[512];  /* the CA's RFC 8555 directory URL */
+	char acme_email[256];      /* account contact; "" for none */
+	char acme_ca_file[PATH_MAX]; /* trust for the CA's HTTPS (pebble) */
+	int acme_renew_before;     /* seconds before expiry to renew */
+	int acme_check_interval;   /* seconds between checks */
+	int acme_retry_interval;   /* seconds after a failed attempt */
+	char tls_sni_dir[PATH_MAX]; /* per-name certificates; "": none */
+	bool user_password_change; /* POST /account/password allowed */
 };
+
+#define CONFIG_ACME_DIRECTORY_DEFAULT \
+	"https://acme-v02.api.letsencrypt.org/directory"
+/* Let's Encrypt advises renewing 30 days before the 90-day expiry. */
+#define CONFIG_ACME_RENEW_BEFORE_DEFAULT (30 * 86400)
+#define CONFIG_ACME_CHECK_INTERVAL_DEFAULT (12 * 3600)
+#define CONFIG_ACME_RETRY_INTERVAL_DEFAULT 3600
 
 /* RFC 8461 §5: enforce, testing (report only), none (withdrawn). */
 enum config_sts_mode {

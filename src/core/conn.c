@@ -171,6 +171,7 @@ conn_free(struct conn **cp)
 		if (ssl != NULL && SSL_is_init_finished(ssl))
 			SSL_shutdown(ssl);
 	}
+	conn_linger_maybe(c);
 	event_free(c->close_ev);
 	event_free(c->tls_ev);
 	event_free(c->hs_ev);

@@ -86,6 +86,10 @@ void conn_set_min_rate(struct conn *c, int min_rate, int grace);
 /* After the queued output is sent, close (on_close gets "quit"). */
 void conn_close_after_flush(struct conn *c);
 
+/* Closes the sockets still draining after a lingering close
+ * (conn_linger.c); before the loop is freed. */
+void conn_linger_free_all(struct server *srv);
+
 /* SIGTERM: reports on_close(reason) to every live connection. */
 void conn_shutdown_all(struct server *srv, const char *reason);
 

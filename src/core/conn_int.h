@@ -65,6 +65,11 @@ struct conn {
 void conn_report_close(struct conn *c, const char *reason);
 void conn_schedule_close(struct conn *c, const char *reason);
 
+/* conn_linger.c: called by conn_free before the bufferevent closes the
+ * socket; keeps a dup draining the client's input after our close when
+ * it has sent bytes we did not read. */
+void conn_linger_maybe(struct conn *c);
+
 /* conn_deadline.c */
 /* hs_ev's callback: the TLS handshake took too long. */
 void conn_hs_ev_cb(evutil_socket_t fd, short what, void *arg);

@@ -163,4 +163,15 @@
 #define LIMIT_HTTP_REQUESTS_PER_CONN 100
 #define LIMIT_HTTP_METRICS_CACHE_MS 5000
 
+/* Lingering close (conn_linger.c): when we end a connection while the
+ * client is still sending, what it sends is read and dropped for up to
+ * this long (and this many bytes), so our last reply (HTTP 408/413, SMTP
+ * 421, IMAP BYE) is not destroyed by the reset that closing a socket with
+ * unread input makes. nginx: lingering_time 30 s, lingering_timeout 5 s;
+ * ours only covers a reply in flight, not an upload. At most
+ * LIMIT_LINGER_SOCKETS at once; past that, closed at once as before. */
+#define LIMIT_LINGER_MS 2000
+#define LIMIT_LINGER_BYTES (256 * 1024)
+#define LIMIT_LINGER_SOCKETS 512
+
 #endif

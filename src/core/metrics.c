@@ -9,6 +9,10 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "conn.h"
 #include "conn_int.h"
@@ -369,6 +373,24 @@ metrics_render_queue(struct evbuffer *out)
 			    (unsigned long long)metrics.queue[4]);
 }
 
+/* When the default certificate expires, so an alert fires when ACME
+ * renewal (or the administrator's) has been failing for too long. */
+static void
+metrics_render_tls(struct server *srv, struct evbuffer *out)
+{
+	X509 *x = srv->tls_ctx != NULL
+		? SSL_CTX_get0_certificate(srv->tls_ctx) : NULL;
+	struct tm tm;
+
+	if (x == NULL || ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1)
+		return;
+	metrics_head(out, "postel_tls_certificate_expiry_timestamp_seconds",
+		     "gauge", "When the default certificate (cert/key, ACME's "
+		     "or the self-signed one) expires, Unix time.");
+	evbuffer_add_printf(out, "postel_tls_certificate_expiry_timestamp_"
+			    "seconds %lld\n", (long long)timegm(&tm));
+}
+
 void
 metrics_render(struct server *srv, struct evbuffer *out)
 {
@@ -386,6 +408,7 @@ metrics_render(struct server *srv, struct evbuffer *out)
 			  METRICS_LAT_BUCKETS, metrics.lat_bucket,
 			  (double)metrics_get(&metrics.lat_sum_us) / 1e6);
 	metrics_render_workers(srv, out);
+	metrics_render_tls(srv, out);
 	if (metrics.queue_when != 0)
 		metrics_render_queue(out);
 }

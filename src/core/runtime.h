@@ -22,6 +22,7 @@ struct throttle;
 struct commit;
 struct conn;
 struct ssl_ctx_st;
+struct challenges;
 struct server_priv;
 struct runtime_reg;
 struct dkim_keyring;
@@ -38,7 +39,10 @@ struct server {
 	struct auth_cache *auth_cache; /* verified logins; NULL: disabled */
 	struct throttle *auth_throttle; /* failed logins; loop thread only */
 	struct commit *commit;
-	struct ssl_ctx_st *tls_ctx; /* replaced on SIGHUP */
+	struct ssl_ctx_st *tls_ctx; /* replaced on SIGHUP and by ACME */
+	/* ACME challenge answers, HTTP-01 and TLS-ALPN-01 (core/challenge.h);
+	 * NULL when acme = no. */
+	struct challenges *challenges;
 	struct runtime_reg *reg;    /* connections, locks, counters, watches */
 	struct server_priv *priv;   /* top layer's: listeners, signals */
 	/* The in-loop resolver (src/dns/dns.h) and the outbound queue

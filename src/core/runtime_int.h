@@ -9,6 +9,8 @@
 
 #include "runtime.h"
 
+struct conn_linger;
+
 #define RUNTIME_IP_BUCKETS 4096
 #define RUNTIME_LOCK_BUCKETS 256
 
@@ -33,6 +35,8 @@ struct runtime_reg {
 	struct ssl_ctx_st *tls_client_ctx; /* server_tls_client_ctx */
 	struct session *sessions;    /* live sessions (session.c) */
 	unsigned n_sessions;
+	struct conn_linger *lingers; /* closed, draining input (conn_linger.c) */
+	unsigned n_lingers;
 };
 
 #endif

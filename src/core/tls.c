@@ -333,6 +333,18 @@ tls_client_ctx_new(const struct config *cfg, char *err, size_t errlen)
 	/* A store that cannot be loaded only makes every peer unverified. */
 	if (SSL_CTX_set_default_verify_paths(ctx) != 1)
 		ERR_clear_error();
+	/* tls_ca_file: more trust anchors; one that cannot be read is a
+	 * configuration error the caller reports. */
+	if (cfg->tls_ca_file[0] != '\0' &&
+	    SSL_CTX_load_verify_locations(ctx, cfg->tls_ca_file, NULL) != 1) {
+		tls_ssl_error(err, errlen, cfg->tls_ca_file);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	/* RFC 7672: DANE is armed per connection (SSL_dane_enable); this
+	 * only sets up the digests it needs. */
+	if (SSL_CTX_dane_enable(ctx) <= 0)
+		ERR_clear_error();
 	return ctx;
 }
 

@@ -18,6 +18,10 @@ struct evbuffer;
 struct server;
 struct http_session;
 
+/* The longest new password the endpoint takes (the SASL limit: it must
+ * still fit every login). */
+#define LIMIT_HTTP_PASSWORD 1024
+
 /* Runs on the loop when a store job of the session has reported (the
  * connection is still there). */
 typedef void (*http_next_cb)(struct http_session *s);
@@ -38,6 +42,11 @@ struct http_session {
 	int job_result;
 	uint64_t job_counts[5];
 	http_next_cb job_next;
+	/* POST /account/password (http_account.c): the new password until
+	 * it is hashed (wiped then), and the login's outcome. */
+	char new_password[LIMIT_HTTP_PASSWORD + 1];
+	int auth_result;          /* enum auth_result */
+	unsigned auth_failures;
 };
 
 /* --- http_session.c --- */
@@ -54,6 +63,19 @@ void http_respond_status(struct http_session *s, int status);
  * connection went away meanwhile. */
 void http_session_job(struct http_session *s, void (*job)(void *),
 		      http_next_cb next);
+
+/* The session waits (busy, input paused, a reference) for work of its
+ * own (a login); http_session_continue(s, next) ends the wait on the
+ * loop: next runs unless the connection went away, then input resumes
+ * and the reference is dropped. */
+void http_session_hold(struct http_session *s);
+void http_session_continue(struct http_session *s, http_next_cb next);
+
+/* --- http_account.c --- */
+/* POST /account/password: a user changes their own password (Basic
+ * credentials, new_password in the form body); HTTPS only, and only when
+ * user_password_change = yes (404 otherwise). */
+void http_account_password(struct http_session *s);
 
 /* --- http_routes.c --- */
 /* Answers the parsed request in s->req (404, 405, or the handler). */

@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "../core/challenge.h"
 #include "../core/conn.h"
 #include "../core/iprate.h"
 #include "../core/log.h"
@@ -23,6 +24,8 @@
 /* A path compared without regard to case (Outlook asks for both
  * /autodiscover/autodiscover.xml and /Autodiscover/Autodiscover.xml). */
 #define HTTP_ROUTE_NOCASE (1u << 0)
+/* The path is a prefix: the rest is the handler's (a token). */
+#define HTTP_ROUTE_PREFIX (1u << 1)
 
 struct http_route {
 	const char *path;
@@ -366,6 +369,27 @@ http_mta_sts(struct http_session *s)
 	http_session_job(s, http_job_hosted, http_mta_sts_next);
 }
 
+/* ---- ACME HTTP-01 (RFC 8555 §8.3) ---- */
+
+#define HTTP_ACME_PREFIX "/.well-known/acme-challenge/"
+
+/* The key authorization of a token the ACME client published; 404 for
+ * any other (on any Host: the CA asks for each name it validates). */
+static void
+http_acme_challenge(struct http_session *s)
+{
+	size_t pl = sizeof(HTTP_ACME_PREFIX) - 1;
+	char keyauth[CHALLENGE_KEYAUTH_MAX + 1];
+
+	if (!challenges_get(s->base.srv->challenges, s->req.path + pl,
+			    s->req.path_len - pl, keyauth, sizeof(keyauth))) {
+		http_respond_status(s, 404);
+		return;
+	}
+	http_respond(s, 200, "application/octet-stream", keyauth,
+		     strlen(keyauth), "Cache-Control: no-store\r\n");
+}
+
 static const struct http_route http_routes[] = {
 	{ "/health", M_GET, 0, http_health, "GET, HEAD" },
 	{ "/metrics", M_GET, 0, http_metrics, "GET, HEAD" },
@@ -375,6 +399,12 @@ static const struct http_route http_routes[] = {
 	{ "/autodiscover/autodiscover.xml", M_POST, HTTP_ROUTE_NOCASE,
 	  http_autodiscover, "POST" },
 	{ "/.well-known/mta-sts.txt", M_GET, 0, http_mta_sts, "GET, HEAD" },
+	{ HTTP_ACME_PREFIX, M_GET, HTTP_ROUTE_PREFIX, http_acme_challenge,
+	  "GET, HEAD" },
+	/* Every method reaches the handler: when the feature is off the
+	 * path does not exist (404), whatever the method. */
+	{ "/account/password", M_GET | M_POST, 0, http_account_password,
+	  "POST" },
 };
 
 void
@@ -387,8 +417,10 @@ http_routes_dispatch(struct http_session *s)
 		const struct http_route *r = &http_routes[i];
 		size_t n = strlen(r->path);
 
-		if (n != rq->path_len ||
-		    ((r->flags & HTTP_ROUTE_NOCASE)
+		if ((r->flags & HTTP_ROUTE_PREFIX) ? rq->path_len <= n
+						   : n != rq->path_len)
+			continue;
+		if (((r->flags & HTTP_ROUTE_NOCASE)
 			     ? strncasecmp(rq->path, r->path, n)
 			     : strncmp(rq->path, r->path, n)) != 0)
 			continue;

@@ -64,6 +64,7 @@ http_session_free(struct session *base)
 {
 	struct http_session *s = (struct http_session *)base;
 
+	explicit_bzero(s->new_password, sizeof(s->new_password));
 	free(s->req_buf);
 	free(s);
 }
@@ -201,6 +202,29 @@ http_job_work(void *arg)
 	j->work(j->s);
 }
 
+void
+http_session_hold(struct http_session *s)
+{
+	s->busy = true;
+	conn_pause(s->base.conn);
+	session_ref(&s->base);
+}
+
+void
+http_session_continue(struct http_session *s, http_next_cb next)
+{
+	s->busy = false;
+	if (s->base.conn != NULL && !s->base.closing) {
+		next(s);
+		/* next may have started more work (busy again). */
+		if (s->base.conn != NULL && !s->base.closing && !s->busy) {
+			conn_resume(s->base.conn);
+			http_session_process(s);
+		}
+	}
+	session_unref(&s->base);
+}
+
 static void
 http_job_done(void *arg)
 {
@@ -208,15 +232,7 @@ http_job_done(void *arg)
 	struct http_session *s = j->s;
 
 	free(j);
-	s->busy = false;
-	if (s->base.conn != NULL && !s->base.closing) {
-		s->job_next(s);
-		if (s->base.conn != NULL && !s->base.closing) {
-			conn_resume(s->base.conn);
-			http_session_process(s);
-		}
-	}
-	session_unref(&s->base);
+	http_session_continue(s, s->job_next);
 }
 
 void
@@ -232,9 +248,7 @@ http_session_job(struct http_session *s, void (*job)(void *),
 	j->s = s;
 	j->work = job;
 	s->job_next = next;
-	s->busy = true;
-	conn_pause(s->base.conn);
-	session_ref(&s->base);
+	http_session_hold(s);
 	workers_submit(s->base.srv->workers, http_job_work, http_job_done, j);
 }
 

@@ -40,34 +40,13 @@ struct imap_md_job {
 	size_t n_rows, n_rows2;
 };
 
-/* RFC 5464 §3.2 entry names: "/private" or "/shared", then components
- * of printable US-ASCII without "*" or "%", never "//" or a final "/";
- * whole (a top name alone) only where allowed. 0 or -1. */
+/* An entry name argument (store_metadata_name's rule); 0 or -1. */
 static int
 imap_md_name(const struct imap_arg *a, char *out, bool whole_ok)
 {
-	size_t n;
-
-	if (!imap_arg_is_string(a) || a->len == 0 ||
-	    a->len > LIMIT_IMAP_METADATA_NAME)
+	if (!imap_arg_is_string(a))
 		return -1;
-	for (n = 0; n < a->len; n++) {
-		unsigned char c = (unsigned char)a->str[n];
-
-		if (c <= 0x20 || c >= 0x7f || c == '*' || c == '%' ||
-		    (c == '/' && n > 0 && a->str[n - 1] == '/'))
-			return -1;
-		out[n] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-	}
-	out[n] = '\0';
-	if (out[n - 1] == '/')
-		return -1;
-	if (strcmp(out, "/private") == 0 || strcmp(out, "/shared") == 0)
-		return whole_ok ? 0 : -1;
-	return strncmp(out, "/private/", 9) == 0 ||
-			       strncmp(out, "/shared/", 8) == 0
-		       ? 0
-		       : -1;
+	return store_metadata_name(a->str, a->len, out, whole_ok);
 }
 
 static bool

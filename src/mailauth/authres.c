@@ -24,7 +24,7 @@ value_plain(const char *v)
 	for (; *v; v++) {
 		unsigned char c = (unsigned char)*v;
 
-		if (c <= 0x20 || c >= 0x7f || strchr("()<>,;:\\\"[]?=", c))
+		if (c <= 0x20 || c >= 0x7f || strchr("()<>,;:\\\"/[]?=", c))
 			return false;
 	}
 	return true;
@@ -54,6 +54,7 @@ authres_header(struct buf *out, const char *authserv_id,
 	       const struct authres_item *items, size_t n)
 {
 	int rc = buf_printf(out, "%s: %s;", AUTHRES_NAME, authserv_id);
+	size_t line = 0; /* where the current line starts in out */
 
 	if (n == 0)
 		return rc | buf_append(out, " none\r\n", 7);
@@ -61,12 +62,27 @@ authres_header(struct buf *out, const char *authserv_id,
 		const struct authres_item *it = &items[i];
 
 		/* One resinfo per line: folded before each. */
-		rc |= buf_printf(out, "\r\n\t%s=%s", it->method, it->result);
+		rc |= buf_append(out, "\r\n", 2);
+		line = out->len;
+		rc |= buf_printf(out, "\t%s=%s", it->method, it->result);
 		if (it->reason != NULL)
 			rc |= buf_printf(out, " (%s)", it->reason);
-		if (it->prop != NULL && it->value != NULL) {
-			rc |= buf_printf(out, " %s=", it->prop);
-			rc |= append_value(out, it->value);
+		for (size_t k = 0; k < AUTHRES_PROPS_MAX &&
+				   it->props[k].name != NULL; k++) {
+			if (it->props[k].value == NULL)
+				continue;
+			/* A property that would pass the fold column goes
+			 * on a continuation line of its own. */
+			if (out->len - line + strlen(it->props[k].name) +
+				    strlen(it->props[k].value) + 2 >
+			    AUTHRES_FOLD) {
+				rc |= buf_append(out, "\r\n\t", 3);
+				line = out->len - 1;
+			} else {
+				rc |= buf_append(out, " ", 1);
+			}
+			rc |= buf_printf(out, "%s=", it->props[k].name);
+			rc |= append_value(out, it->props[k].value);
 		}
 		if (i + 1 < n)
 			rc |= buf_append(out, ";", 1);

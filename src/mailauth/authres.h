@@ -11,14 +11,22 @@
 
 struct buf;
 
+#define AUTHRES_PROPS_MAX 4
+
+/* A property of a result (RFC 8601 §2.3): "header.d" = "example.org". */
+struct authres_prop {
+	const char *name;     /* "smtp.mailfrom", "header.d", ...; NULL:
+			       * unused (and the ones after it too) */
+	const char *value;    /* written quoted when it needs to be */
+};
+
 /* One method's result (RFC 8601 §2.2 resinfo), e.g. spf=pass
- * smtp.mailfrom=user@example.org. reason and prop may be NULL. */
+ * smtp.mailfrom=user@example.org. reason may be NULL. */
 struct authres_item {
 	const char *method;   /* "spf", "dkim", ... */
 	const char *result;   /* "pass", "fail", ... */
 	const char *reason;   /* a comment after the result, or NULL */
-	const char *prop;     /* "smtp.mailfrom", "header.d", ... */
-	const char *value;    /* the property's value (quoted if needed) */
+	struct authres_prop props[AUTHRES_PROPS_MAX];
 };
 
 /* Appends "Authentication-Results: ID;" and the items (or "none" when

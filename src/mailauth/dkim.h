@@ -13,7 +13,8 @@
  * (content appended after signing is not vouched for).
  *
  * Parsers (dkim_tags.c) are pure; crypto is OpenSSL 3 EVP. Thread-safe:
- * no global state (the keyring, dkim_keys.c, has its own lock).
+ * the only global state is the cache of decoded public keys
+ * (dkim_keycache.c) and the keyring (dkim_keys.c), each with its lock.
  */
 #ifndef POSTEL_DKIM_H
 #define POSTEL_DKIM_H
@@ -210,6 +211,15 @@ struct dkim_verify;
 struct dkim_verify *dkim_verify_new(const char *msg, size_t len,
 				    time_t now);
 void dkim_verify_free(struct dkim_verify **vp);
+/* The same in steps, for a message that arrives in pieces (the SMTP
+ * server): _begin with the header section (up to and including its
+ * empty line; it must stay valid until dkim_verify_free), _body with
+ * each piece of the body in order, _end once it is complete; then the
+ * keys as below. dkim_verify_new is the three at once. */
+struct dkim_verify *dkim_verify_begin(const char *hdr, size_t len,
+				      time_t now);
+void dkim_verify_body(struct dkim_verify *v, const void *p, size_t n);
+void dkim_verify_end(struct dkim_verify *v);
 size_t dkim_verify_count(const struct dkim_verify *v);
 /* The TXT name to look up for signature i ("sel._domainkey.dom"), or
  * NULL when no lookup is needed (its result is already known). */
@@ -221,6 +231,12 @@ void dkim_verify_key(struct dkim_verify *v, size_t i, bool dns_ok,
 		     bool tempfail, const char *txt, size_t txt_len);
 const struct dkim_result *dkim_verify_result(const struct dkim_verify *v,
 					     size_t i);
+/* Deferred mode (the SMTP server): from now on dkim_verify_key only keeps
+ * the answers (a copy of the text); dkim_verify_check_keys decides every
+ * signature with its kept answer, the public-key operations, so that a
+ * worker does them (CPU only, no lookup; any thread that owns v). */
+void dkim_verify_defer_keys(struct dkim_verify *v);
+void dkim_verify_check_keys(struct dkim_verify *v);
 
 /* The asynchronous driver: looks every key up over the in-loop resolver
  * (TXT, all at once) and calls done(arg, v) from the loop once every

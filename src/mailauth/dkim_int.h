@@ -57,5 +57,16 @@ int dkim_fold_b64(struct buf *field, const uint8_t *sig, size_t len);
 
 /* Is field f named name (case-insensitive)? */
 bool dkim_field_is(const struct dkim_field *f, const char *name);
+/* The tag's value is s, compared without case (also DMARC's, whose
+ * values are ABNF strings, RFC 7489 §6.4). */
+bool dkim_val_is(const struct dkim_tag *t, const char *s);
+
+/* dkim_keycache.c: decoded public keys by their octets (p=). _get: a new
+ * reference (EVP_PKEY_free it) or NULL; _put keeps its own reference of
+ * a key that was accepted (RFC 8301 sizes checked). */
+struct evp_pkey_st *dkim_keycache_get(enum dkim_key_type type,
+				      const uint8_t *p, size_t len);
+void dkim_keycache_put(enum dkim_key_type type, const uint8_t *p, size_t len,
+		       struct evp_pkey_st *key);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "../util/base64.h"
 #include "dkim.h"
+#include "dkim_int.h"
 
 static bool
 dkim_is_fws(char c)
@@ -118,7 +119,7 @@ dkim_tag_is(const struct dkim_tag *t, const char *name)
 	       memcmp(t->name, name, t->name_len) == 0;
 }
 
-static bool
+bool
 dkim_val_is(const struct dkim_tag *t, const char *s)
 {
 	return t->value_len == strlen(s) &&

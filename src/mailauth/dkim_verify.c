@@ -27,6 +27,11 @@ struct dkim_vsig {
 	size_t raw_len;
 	size_t val_off;          /* the value starts after the colon */
 	char keyname[DKIM_SELECTOR_MAX + DKIM_DOMAIN_MAX + 16];
+	struct dkim_body *body;  /* hashing, until dkim_verify_end */
+	/* A key answer kept for dkim_verify_check_keys (deferred mode). */
+	bool kept, kept_ok, kept_temp;
+	char *kept_txt;
+	size_t kept_len;
 	struct dkim_result r;
 };
 
@@ -34,6 +39,8 @@ struct dkim_verify {
 	const char *msg;
 	size_t len;
 	time_t now;
+	size_t body_off;         /* of msg: where the body starts */
+	bool defer;              /* dkim_verify_key keeps, does not check */
 	struct dkim_field *f;
 	size_t nf;
 	size_t n;
@@ -67,24 +74,15 @@ dkim_set(struct dkim_vsig *vs, enum dkim_status st, const char *why)
 
 /* The body checks, before any key: 0 to go on, -1 decided. */
 static int
-dkim_check_body(struct dkim_verify *v, struct dkim_vsig *vs,
-		size_t body_off)
+dkim_check_body(struct dkim_vsig *vs)
 {
 	const struct dkim_sig *s = &vs->sig;
-	struct dkim_body *b;
 	uint8_t hash[64];
 	uint64_t total;
 	int hl;
 
-	b = dkim_body_new(s->bcanon, s->alg == DKIM_ALG_RSA_SHA1 ? "sha1"
-				     : "sha256", s->has_l ? s->l : UINT64_MAX);
-	if (b == NULL) {
-		dkim_set(vs, DKIM_TEMPERROR, "out of memory");
-		return -1;
-	}
-	dkim_body_update(b, v->msg + body_off, v->len - body_off);
-	hl = dkim_body_final(b, hash, &total);
-	dkim_body_free(&b);
+	hl = dkim_body_final(vs->body, hash, &total);
+	dkim_body_free(&vs->body);
 	if (hl < 0) {
 		dkim_set(vs, DKIM_TEMPERROR, "hash failure");
 		return -1;
@@ -103,9 +101,9 @@ dkim_check_body(struct dkim_verify *v, struct dkim_vsig *vs,
 	return 0;
 }
 
+/* Parses signature vs and starts its body hash. */
 static void
-dkim_verify_one(struct dkim_verify *v, struct dkim_vsig *vs,
-		size_t body_off)
+dkim_verify_one(struct dkim_verify *v, struct dkim_vsig *vs)
 {
 	const char *why = NULL;
 	const char *val = vs->raw + vs->val_off;
@@ -130,25 +128,22 @@ dkim_verify_one(struct dkim_verify *v, struct dkim_vsig *vs,
 		dkim_set(vs, DKIM_FAIL, "signature expired (x=)");
 		return;
 	}
-	if (dkim_check_body(v, vs, body_off) < 0)
-		return;
-	{
-		size_t sl = strlen(vs->sig.s), dl = strlen(vs->sig.d);
-		memcpy(vs->keyname, vs->sig.s, sl);
-		memcpy(vs->keyname + sl, "._domainkey.", 12);
-		memcpy(vs->keyname + sl + 12, vs->sig.d, dl + 1);
-	}
+	vs->body = dkim_body_new(vs->sig.bcanon, vs->sig.alg ==
+				 DKIM_ALG_RSA_SHA1 ? "sha1" : "sha256",
+				 vs->sig.has_l ? vs->sig.l : UINT64_MAX);
+	if (vs->body == NULL)
+		dkim_set(vs, DKIM_TEMPERROR, "out of memory");
 }
 
 struct dkim_verify *
-dkim_verify_new(const char *msg, size_t len, time_t now)
+dkim_verify_begin(const char *hdr, size_t len, time_t now)
 {
 	struct dkim_verify *v = calloc(1, sizeof(*v));
 	size_t body_off;
 
 	if (v == NULL)
 		return NULL;
-	v->msg = msg;
+	v->msg = hdr;
 	v->len = len;
 	v->now = now;
 	v->f = calloc(DKIM_HEADER_FIELDS_MAX, sizeof(*v->f));
@@ -156,9 +151,11 @@ dkim_verify_new(const char *msg, size_t len, time_t now)
 		free(v);
 		return NULL;
 	}
-	if (dkim_header_split(msg, len, v->f, DKIM_HEADER_FIELDS_MAX, &v->nf,
+	v->body_off = len;
+	if (dkim_header_split(hdr, len, v->f, DKIM_HEADER_FIELDS_MAX, &v->nf,
 			      &body_off) < 0)
 		return v; /* no signature can be checked: none counted */
+	v->body_off = body_off;
 	for (size_t i = 0; i < v->nf && v->n < DKIM_SIGS_MAX; i++) {
 		struct dkim_vsig *vs;
 		size_t l = v->f[i].len;
@@ -175,8 +172,45 @@ dkim_verify_new(const char *msg, size_t len, time_t now)
 		vs->val_off = (size_t)((const char *)memchr(vs->raw, ':', l) -
 				       vs->raw) + 1;
 		vs->r.alg = "";
-		dkim_verify_one(v, vs, body_off);
+		dkim_verify_one(v, vs);
 	}
+	return v;
+}
+
+void
+dkim_verify_body(struct dkim_verify *v, const void *p, size_t n)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (v->s[i].body != NULL)
+			dkim_body_update(v->s[i].body, p, n);
+}
+
+void
+dkim_verify_end(struct dkim_verify *v)
+{
+	for (size_t i = 0; i < v->n; i++) {
+		struct dkim_vsig *vs = &v->s[i];
+		size_t sl, dl;
+
+		if (vs->body == NULL || dkim_check_body(vs) < 0)
+			continue;
+		sl = strlen(vs->sig.s);
+		dl = strlen(vs->sig.d);
+		memcpy(vs->keyname, vs->sig.s, sl);
+		memcpy(vs->keyname + sl, "._domainkey.", 12);
+		memcpy(vs->keyname + sl + 12, vs->sig.d, dl + 1);
+	}
+}
+
+struct dkim_verify *
+dkim_verify_new(const char *msg, size_t len, time_t now)
+{
+	struct dkim_verify *v = dkim_verify_begin(msg, len, now);
+
+	if (v == NULL)
+		return NULL;
+	dkim_verify_body(v, msg + v->body_off, len - v->body_off);
+	dkim_verify_end(v);
 	return v;
 }
 
@@ -185,6 +219,10 @@ dkim_verify_free(struct dkim_verify **vp)
 {
 	if (*vp == NULL)
 		return;
+	for (size_t i = 0; i < (*vp)->n; i++) {
+		dkim_body_free(&(*vp)->s[i].body);
+		free((*vp)->s[i].kept_txt);
+	}
 	free((*vp)->f);
 	free(*vp);
 	*vp = NULL;
@@ -215,14 +253,22 @@ dkim_pubkey(const struct dkim_keyrec *k, struct dkim_vsig *vs,
 	    char *why, size_t cap)
 {
 	const unsigned char *p = k->p;
-	EVP_PKEY *key;
+	EVP_PKEY *key = dkim_keycache_get(k->k, k->p, k->p_len);
 	int bits;
 
+	if (key != NULL) {
+		/* Decoded and accepted for an earlier message. */
+		if (k->k == DKIM_KEY_RSA)
+			vs->r.key_bits = (unsigned)EVP_PKEY_get_bits(key);
+		return key;
+	}
 	if (k->k == DKIM_KEY_ED25519) {
 		key = k->p_len == 32 ? EVP_PKEY_new_raw_public_key(
 			EVP_PKEY_ED25519, NULL, k->p, k->p_len) : NULL;
 		if (key == NULL)
 			snprintf(why, cap, "bad Ed25519 key in the record");
+		else
+			dkim_keycache_put(k->k, k->p, k->p_len, key);
 		return key;
 	}
 	key = d2i_PUBKEY(NULL, &p, (long)k->p_len);
@@ -243,6 +289,7 @@ dkim_pubkey(const struct dkim_keyrec *k, struct dkim_vsig *vs,
 			 bits, DKIM_RSA_MIN_BITS);
 		return NULL;
 	}
+	dkim_keycache_put(k->k, k->p, k->p_len, key);
 	return key;
 }
 
@@ -300,18 +347,65 @@ out:
 	buf_fini(&data);
 }
 
+static void dkim_verify_key_now(struct dkim_verify *v, struct dkim_vsig *vs,
+				bool dns_ok, bool tempfail, const char *txt,
+				size_t txt_len);
+
 void
 dkim_verify_key(struct dkim_verify *v, size_t i, bool dns_ok, bool tempfail,
 		const char *txt, size_t txt_len)
 {
 	struct dkim_vsig *vs = &v->s[i];
+
+	if (i >= v->n || vs->keyname[0] == '\0' || vs->kept)
+		return;
+	if (!v->defer) {
+		dkim_verify_key_now(v, vs, dns_ok, tempfail, txt, txt_len);
+		return;
+	}
+	vs->kept = true;
+	vs->kept_ok = dns_ok;
+	vs->kept_temp = tempfail;
+	if (dns_ok && (vs->kept_txt = malloc(txt_len + 1)) != NULL) {
+		memcpy(vs->kept_txt, txt, txt_len);
+		vs->kept_len = txt_len;
+	} else if (dns_ok) {
+		vs->kept_ok = false; /* out of memory: try later */
+		vs->kept_temp = true;
+	}
+}
+
+void
+dkim_verify_defer_keys(struct dkim_verify *v)
+{
+	v->defer = true;
+}
+
+void
+dkim_verify_check_keys(struct dkim_verify *v)
+{
+	for (size_t i = 0; i < v->n; i++) {
+		struct dkim_vsig *vs = &v->s[i];
+
+		if (!vs->kept || vs->keyname[0] == '\0')
+			continue;
+		dkim_verify_key_now(v, vs, vs->kept_ok, vs->kept_temp,
+				    vs->kept_txt, vs->kept_len);
+		free(vs->kept_txt);
+		vs->kept_txt = NULL;
+	}
+}
+
+/* Decides signature vs with its key answer. */
+static void
+dkim_verify_key_now(struct dkim_verify *v, struct dkim_vsig *vs, bool dns_ok,
+		    bool tempfail, const char *txt, size_t txt_len)
+{
 	struct dkim_keyrec *k;
 	const char *why = NULL;
 	char kwhy[96];
 	EVP_PKEY *key;
 
-	if (i >= v->n || vs->keyname[0] == '\0')
-		return;
 	if (!dns_ok) {
 		dkim_set(vs, tempfail ? DKIM_TEMPERROR : DKIM_PERMERROR,
 			 tempfail ? "key lookup failed, try later"

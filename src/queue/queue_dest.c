@@ -177,18 +177,19 @@ queue_dest_fail_all(struct qdest *d, const struct smtpc_reply *r)
 /* ---- Destinations ----------------------------------------------------- */
 
 static struct qdest *
-dest_get(struct queue *q, const char *key)
+dest_get(struct queue *q, const char *key, bool relaxed)
 {
 	struct qdest *d;
 	unsigned max = q->srv->cfg.queue_dest_concurrency;
 
 	for (d = q->dests; d != NULL; d = d->next)
-		if (strcmp(d->key, key) == 0)
+		if (strcmp(d->key, key) == 0 && d->relaxed == relaxed)
 			return d;
 	d = calloc(1, sizeof(*d));
 	if (d == NULL)
 		return NULL;
 	d->q = q;
+	d->relaxed = relaxed;
 	snprintf(d->key, sizeof(d->key), "%s", key);
 	d->jobs_tail = &d->jobs;
 	d->limit = QUEUE_DEST_START_LIMIT < max ? QUEUE_DEST_START_LIMIT : max;
@@ -203,7 +204,8 @@ static int
 dest_add_item(struct queue *q, const struct store_queue_item *it,
 	      size_t per_tx, int64_t now)
 {
-	struct qdest *d = dest_get(q, q->relay_host[0] ? "" : it->rcpt.domain);
+	struct qdest *d = dest_get(q, q->relay_host[0] ? "" : it->rcpt.domain,
+				   (it->msg.flags & STORE_QMSG_TLS_OPTIONAL) != 0);
 	struct qjob *j;
 
 	if (d == NULL)
@@ -292,6 +294,10 @@ conn_addr(struct qdest *d, struct qconn *k, int64_t now, bool advance)
 		k->addr_i++;
 	for (; k->host_i < r->n_hosts; k->host_i++, k->addr_i = 0) {
 		const struct dns_mx_host *h = &r->hosts[k->host_i];
+		/* DANE: a host whose TLSA lookup failed waits. */
+		if (tls_policy_host_blocked(&d->tls_policy, k->host_i,
+					    &d->last_err))
+			continue;
 		for (; k->addr_i < h->n_addrs; k->addr_i++)
 			if (!queue_dead_get(d->q, &h->addrs[k->addr_i], now,
 					    &d->last_err))
@@ -311,6 +317,7 @@ conn_connect(struct qconn *k)
 	t.addr = h->addrs[k->addr_i];
 	snprintf(t.host, sizeof(t.host), "%s", h->name);
 	t.tls = d->tls;
+	tls_policy_target(&d->tls_policy, k->host_i, &t);
 	if (d->key[0] == '\0') {
 		t.auth_user = q->auth_user;
 		t.auth_pass = q->auth_pass;
@@ -361,7 +368,11 @@ conn_ready_cb(void *arg, struct smtpc *c, bool ok)
 	struct queue *q = d->q;
 	int64_t now = queue_now();
 	const struct dns_mx_host *h = &d->route->hosts[k->host_i];
+	const char *why;
+	enum tls_result tr = smtpc_tls_result(c, &why);
 
+	tls_policy_report(d->key, &d->tls_policy, h->name, smtpc_peer(c),
+			  tr, why);
 	if (ok) {
 		k->state = QCONN_IDLE;
 		d->n_connecting--;
@@ -627,7 +638,8 @@ queue_dest_pump(struct qdest *d)
 	int64_t now = queue_now();
 	struct qconn *k, *next;
 
-	if (q->stopping || d->dq != NULL)
+	if (q->stopping || d->dq != NULL ||
+	    tls_policy_pending(&d->tls_policy))
 		return;
 	if (q->draining)
 		jobs_release(d);

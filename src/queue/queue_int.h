@@ -18,6 +18,7 @@
 #include "../store/store.h"
 #include "queue.h"
 #include "smtpc.h"
+#include "tls_policy.h"
 
 struct server;
 struct event;
@@ -95,6 +96,11 @@ struct qdest {
 	struct smtpc_reply last_err;  /* last connection failure */
 	enum config_tls_mode tls;
 	int64_t idle_since;
+	/* DANE per MX host (tls_policy.h), looked up with the route. */
+	struct tls_policy tls_policy;
+	/* Messages with "TLS-Required: No" (RFC 8689 §3) travel apart:
+	 * their domain's DANE policy is not applied. */
+	bool relaxed;
 };
 
 struct qdead {

@@ -208,7 +208,12 @@ note_write(struct qnotices *b, const struct store_queue_entry *e,
 	info.postmaster = postmaster;
 	info.qid = e->msg.qid;
 	info.arrival = (time_t)e->msg.created;
-	info.ret = e->msg.ret;
+	/* RFC 8689 §4.3: a REQUIRETLS message comes back as if RET=HDRS,
+	 * and its notice asks for TLS on its way too. */
+	info.ret = e->msg.flags & STORE_QMSG_REQUIRETLS ? STORE_RET_HDRS
+							: e->msg.ret;
+	if (e->msg.flags & STORE_QMSG_REQUIRETLS)
+		n->flags |= STORE_QMSG_REQUIRETLS;
 	info.smtputf8 = (e->msg.flags & STORE_QMSG_SMTPUTF8) != 0;
 	info.now = time(NULL);
 	buf_init(&out, cfg->max_message_size + QUEUE_DSN_OVERHEAD);

@@ -246,6 +246,13 @@ queue_route_init(struct queue *q, char *err, size_t errlen)
 	if (cfg->relayhost_auth_file[0] != '\0' &&
 	    relay_auth_read(q, cfg->relayhost_auth_file, err, errlen) < 0)
 		return -1;
+	/* tls_ca_file is read now, so a bad one stops the start. */
+	if (cfg->tls_ca_file[0] != '\0' &&
+	    server_tls_client_ctx(q->srv) == NULL) {
+		snprintf(err, errlen, "tls_ca_file %s: cannot be loaded",
+			 cfg->tls_ca_file);
+		return -1;
+	}
 	for (size_t i = 0; i < cfg->n_listeners; i++) {
 		const struct config_listen *l = &cfg->listeners[i];
 		struct sockaddr_storage a;
@@ -306,17 +313,6 @@ queue_dead_add(struct queue *q, const struct sockaddr_storage *a,
 }
 
 /* ---- Routes ---------------------------------------------------------- */
-
-static enum config_tls_mode
-tls_mode_of(const struct queue *q, const char *domain)
-{
-	const struct config *cfg = &q->srv->cfg;
-
-	for (size_t i = 0; i < cfg->n_tls_policies; i++)
-		if (strcasecmp(cfg->tls_policies[i].domain, domain) == 0)
-			return cfg->tls_policies[i].mode;
-	return CONFIG_TLS_MAY;
-}
 
 static bool
 host_is_ours(const struct queue *q, const struct dns_mx_host *h)
@@ -426,16 +422,51 @@ route_set(struct qdest *d, const struct dns_mx_result *r)
 }
 
 static void
+route_tls_cb(void *arg)
+{
+	struct qdest *d = arg;
+	const struct tls_policy *p = &d->tls_policy;
+
+	for (size_t i = 0; i < p->n_hosts; i++) {
+		const struct tls_policy_host *h = &p->hosts[i];
+
+		if (h->st == TLS_HOST_PLAIN)
+			continue;
+		log_info(NULL, "tls_policy", " dest=%s mx=%s policy=%s "
+			 "tlsa=%zu%s%s", log_qs(d->key), log_qs(h->name),
+			 h->st == TLS_HOST_DANE ? "dane"
+			 : h->st == TLS_HOST_UNUSABLE ? "dane-unusable"
+			 : "dane-lookup-failed", h->n_tlsa,
+			 h->why[0] ? " why=" : "",
+			 h->why[0] ? log_qs(h->why) : "");
+		/* RFC 8460 §4.3.2: no valid TLSA answer is a result too. */
+		if (h->st == TLS_HOST_FAIL)
+			tls_policy_report(d->key, p, h->name, "",
+					  TLS_RESULT_DNSSEC_INVALID, h->why);
+	}
+	queue_dest_pump(d);
+}
+
+static void
 route_cb(void *arg, const struct dns_mx_result *r)
 {
 	struct qdest *d = arg;
 
 	d->dq = NULL;
 	route_set(d, r);
+	/* A failed refresh leaves the route as it was, or without a usable
+	 * host: its TLS policy stays with it, so a connection failing over
+	 * meanwhile still gets DANE. */
 	if (d->route_err.code != 0)
 		log_info(NULL, "route", " dest=%s status=%s reason=%s",
 			 log_qs(d->key[0] ? d->key : d->q->relay_host),
 			 d->route_err.status, log_qs(d->route_err.text));
+	/* RFC 7672 §2.2: DANE for a domain's MX hosts (not the relayhost,
+	 * not messages that asked to go without: RFC 8689 §3). */
+	else if (d->key[0] != '\0' && !d->relaxed &&
+		 tls_policy_start(&d->tls_policy, d->q->srv->dns, d->route,
+				  d->tls, route_tls_cb, d) == 0)
+		return;
 	queue_dest_pump(d);
 }
 
@@ -471,7 +502,7 @@ queue_route_start(struct qdest *d)
 	struct queue *q = d->q;
 	const char *name = d->key[0] ? d->key : q->relay_host;
 
-	d->tls = tls_mode_of(q, name);
+	d->tls = tls_policy_configured(&q->srv->cfg, name);
 	if (d->key[0] == '\0' && d->tls < CONFIG_TLS_ENCRYPT)
 		d->tls = CONFIG_TLS_ENCRYPT; /* relayhost: TLS required */
 	if (route_literal(d))
@@ -495,4 +526,5 @@ queue_route_cancel(struct qdest *d)
 		dns_cancel(d->dq);
 		d->dq = NULL;
 	}
+	tls_policy_clear(&d->tls_policy);
 }

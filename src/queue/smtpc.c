@@ -153,6 +153,7 @@ smtpc_destroy(struct smtpc *c)
 	event_free(c->timer);
 	event_free(c->defer_ev);
 	buf_fini(&c->conv);
+	free(c->dane);
 	if (c->auth_pass != NULL) {
 		explicit_bzero(c->auth_pass, strlen(c->auth_pass));
 		free(c->auth_pass);
@@ -222,11 +223,12 @@ smtpc_fail_io(struct smtpc *c, const char *what)
 	if (c->state == SMTPC_CONNECTING)
 		smtpc_reply_set(&r, 421, "4.4.1", "connect to %s: %s", c->peer,
 				what);
-	else if (c->state == SMTPC_HANDSHAKE)
+	else if (c->state == SMTPC_HANDSHAKE) {
+		c->tls_result = TLS_RESULT_VALIDATION_FAILURE;
 		smtpc_reply_set(&r, 421, "4.7.5",
 				"TLS handshake with %s failed: %s", c->peer,
 				what);
-	else
+	} else
 		smtpc_reply_set(&r, 421, "4.4.2", "%s with %s while %s", what,
 				c->peer, smtpc_doing[c->state]);
 	smtpc_fail(c, &r);
@@ -466,7 +468,10 @@ smtpc_connect(struct server *srv, const struct smtpc_target *t,
 		c->auth_pass = strdup(t->auth_pass);
 	}
 	c->t.auth_user = c->t.auth_pass = NULL;
+	c->dane = tls_dane_dup(t->dane);
+	c->t.dane = NULL;
 	if (c->timer == NULL || c->defer_ev == NULL ||
+	    (t->dane != NULL && c->dane == NULL) ||
 	    (t->auth_user != NULL && t->auth_pass != NULL &&
 	     (c->auth_user == NULL || c->auth_pass == NULL))) {
 		c->bev = NULL;
@@ -563,6 +568,13 @@ bool
 smtpc_is_verified(const struct smtpc *c)
 {
 	return c->verified;
+}
+
+enum tls_result
+smtpc_tls_result(const struct smtpc *c, const char **why_r)
+{
+	*why_r = c->tls_why;
+	return c->tls_result;
 }
 
 const char *

@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 
 #include "../core/config.h"
+#include "tls_policy.h"
 
 struct server;
 struct smtpc;
@@ -49,6 +50,9 @@ struct smtpc_target {
 	 * for none. Never sent without TLS. */
 	const char *auth_user;
 	const char *auth_pass;
+	/* DANE (tls_policy.h): the host's TLSA records, copied; with tls
+	 * CONFIG_TLS_VERIFY the peer must match one of them. NULL: none. */
+	const struct tls_dane *dane;
 };
 
 /* Extensions the server announced (bit mask, smtpc_ext). */
@@ -61,6 +65,7 @@ enum smtpc_ext {
 	SMTPC_EXT_CHUNKING = 1 << 5,
 	SMTPC_EXT_STARTTLS = 1 << 6,
 	SMTPC_EXT_AUTH = 1 << 7,
+	SMTPC_EXT_REQUIRETLS = 1 << 8, /* RFC 8689 §2 */
 };
 
 struct smtpc_rcpt {
@@ -126,6 +131,9 @@ const char *smtpc_peer(const struct smtpc *c);
 bool smtpc_is_tls(const struct smtpc *c);
 /* TLS with a certificate that verified for the target's host name. */
 bool smtpc_is_verified(const struct smtpc *c);
+/* The TLS outcome for the policy's report (tls_policy.h), and why it
+ * failed ("" on success). */
+enum tls_result smtpc_tls_result(const struct smtpc *c, const char **why_r);
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384" or "" */
 const char *smtpc_tls_info(const struct smtpc *c);
 /* Ready for smtpc_send: not failed, not closed by the server while idle

@@ -73,6 +73,9 @@ struct smtpc {
 	bool need_rset;               /* the last transaction ended early */
 	bool verified;
 	bool tls;
+	struct tls_dane *dane;        /* c->t.dane's copy, or NULL */
+	enum tls_result tls_result;
+	char tls_why[128];
 	unsigned ext;
 	unsigned auth_mechs;
 	uint64_t max_size;

@@ -38,7 +38,14 @@ smtpc_starttls(struct smtpc *c)
 	struct in6_addr a6;
 	struct smtpc_reply r;
 
-	if (ssl != NULL) {
+	if (ssl != NULL && c->dane != NULL) {
+		/* RFC 7672 §3: SNI and verification from the TLSA records;
+		 * none usable to OpenSSL: no connection that could pass. */
+		if (tls_dane_apply(ssl, c->dane) < 0) {
+			SSL_free(ssl);
+			ssl = NULL;
+		}
+	} else if (ssl != NULL) {
 		/* RFC 6066 §3: SNI carries names, never address literals. */
 		if (inet_pton(AF_INET, c->t.host, &a6) != 1 &&
 		    inet_pton(AF_INET6, c->t.host, &a6) != 1 &&
@@ -46,6 +53,8 @@ smtpc_starttls(struct smtpc *c)
 			SSL_set_tlsext_host_name(ssl, c->t.host);
 			SSL_set1_host(ssl, c->t.host);
 		}
+	}
+	if (ssl != NULL) {
 		bufferevent_setfd(c->bev, -1);
 		tbev = bufferevent_openssl_socket_new(base, fd, ssl,
 			BUFFEREVENT_SSL_CONNECTING,
@@ -54,8 +63,11 @@ smtpc_starttls(struct smtpc *c)
 	if (tbev == NULL) {
 		if (ssl != NULL)
 			evutil_closesocket(fd);
-		smtpc_reply_set(&r, 421, "4.7.5", "TLS unavailable for %s",
-				c->peer);
+		if (c->dane != NULL)
+			c->tls_result = TLS_RESULT_TLSA_INVALID;
+		smtpc_reply_set(&r, 421, "4.7.5", "TLS unavailable for %s%s",
+				c->peer, c->dane != NULL
+				? " (no TLSA record OpenSSL can use)" : "");
 		smtpc_fail(c, &r);
 		return;
 	}
@@ -69,6 +81,31 @@ smtpc_starttls(struct smtpc *c)
 
 static void smtpc_ehlo(struct smtpc *c);
 
+/* RFC 7672 §2.2: a DANE peer that matches no TLSA record gets nothing:
+ * the delivery waits (4.7.5) and the log says why. */
+static void
+smtpc_dane_done(struct smtpc *c, SSL *ssl)
+{
+	const char *why;
+	struct smtpc_reply r;
+
+	c->verified = tls_dane_verified(ssl, &why);
+	log_info(c->id, "dane", " peer=%s tls=%s dane=%s%s%s",
+		 log_qs(c->peer), log_qs(c->tls_info),
+		 c->verified ? "verified" : "failed", c->verified ? "" :
+		 " why=", c->verified ? "" : log_qs(why));
+	if (!c->verified) {
+		c->tls_result = TLS_RESULT_VALIDATION_FAILURE;
+		snprintf(c->tls_why, sizeof(c->tls_why), "%s", why);
+		smtpc_reply_set(&r, 421, "4.7.5", "DANE verification of %s "
+				"failed: %s", c->peer, why);
+		smtpc_fail(c, &r);
+		return;
+	}
+	c->tls_result = TLS_RESULT_OK;
+	smtpc_ehlo(c);
+}
+
 void
 smtpc_tls_done(struct smtpc *c)
 {
@@ -81,12 +118,19 @@ smtpc_tls_done(struct smtpc *c)
 	snprintf(c->tls_info, sizeof(c->tls_info), "%s %s",
 		 ssl ? SSL_get_version(ssl) : "", ssl ? SSL_get_cipher_name(ssl)
 		 : "");
+	if (c->dane != NULL && ssl != NULL) {
+		smtpc_dane_done(c, ssl);
+		return;
+	}
 	log_info(c->id, "smtpc_tls", " peer=%s tls=%s verified=%s%s%s",
 		 log_qs(c->peer), log_qs(c->tls_info),
 		 c->verified ? "yes" : "no", c->verified ? "" : " why=",
 		 c->verified ? "" : log_qs(vr >= 0
 			? X509_verify_cert_error_string(vr) : "no TLS"));
 	if (c->t.tls == CONFIG_TLS_VERIFY && !c->verified) {
+		c->tls_result = TLS_RESULT_CERT_NOT_TRUSTED;
+		snprintf(c->tls_why, sizeof(c->tls_why), "%s", vr >= 0
+			 ? X509_verify_cert_error_string(vr) : "no certificate");
 		smtpc_reply_set(&r, 421, "4.7.5",
 				"certificate of %s not verified: %s", c->peer,
 				vr >= 0 ? X509_verify_cert_error_string(vr)
@@ -94,6 +138,7 @@ smtpc_tls_done(struct smtpc *c)
 		smtpc_fail(c, &r);
 		return;
 	}
+	c->tls_result = TLS_RESULT_OK;
 	smtpc_ehlo(c);
 }
 
@@ -159,6 +204,7 @@ smtpc_after_ehlo(struct smtpc *c)
 		return;
 	}
 	if (!c->tls && (need_tls || c->auth_user != NULL)) {
+		c->tls_result = TLS_RESULT_STARTTLS_NOT_SUPPORTED;
 		smtpc_reply_set(&r, 421, "4.7.4",
 				"TLS is required, but was not offered by %s",
 				c->peer);
@@ -210,6 +256,7 @@ smtpc_ehlo_line(struct smtpc *c, const char *t, size_t n)
 		{ "CHUNKING", SMTPC_EXT_CHUNKING },
 		{ "STARTTLS", SMTPC_EXT_STARTTLS },
 		{ "AUTH", SMTPC_EXT_AUTH },
+		{ "REQUIRETLS", SMTPC_EXT_REQUIRETLS },
 	};
 	size_t kl = 0;
 
@@ -299,6 +346,7 @@ smtpc_setup_reply(struct smtpc *c)
 			c->ext &= ~(unsigned)SMTPC_EXT_STARTTLS;
 			smtpc_after_ehlo(c);
 		} else {
+			c->tls_result = TLS_RESULT_STARTTLS_NOT_SUPPORTED;
 			smtpc_reply_set(&r, 421, "4.7.4",
 					"STARTTLS refused by %s: %s", c->peer,
 					c->cur.text);

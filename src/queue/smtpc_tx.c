@@ -111,10 +111,13 @@ smtpc_tx_mail(struct smtpc *c)
 	if (dsn && m->envid != NULL && m->envid[0] != '\0' &&
 	    xtext_encode(m->envid, envid, sizeof(envid)) < 0)
 		envid[0] = '\0';
-	smtpc_cmd(c, "MAIL FROM:<%s>%s%s%s%s%s%s", m->from, size,
+	smtpc_cmd(c, "MAIL FROM:<%s>%s%s%s%s%s%s%s", m->from, size,
 		  (m->flags & STORE_QMSG_8BIT) && !c->use_conv
 			  ? " BODY=8BITMIME" : "",
 		  (m->flags & STORE_QMSG_SMTPUTF8) ? " SMTPUTF8" : "",
+		  /* RFC 8689 §4.2.1: the requirement travels on. */
+		  (m->flags & STORE_QMSG_REQUIRETLS) &&
+			  (c->ext & SMTPC_EXT_REQUIRETLS) ? " REQUIRETLS" : "",
 		  !dsn || m->ret == STORE_RET_DEFAULT ? ""
 		  : m->ret == STORE_RET_FULL ? " RET=FULL" : " RET=HDRS",
 		  envid[0] ? " ENVID=" : "", envid);
@@ -470,6 +473,35 @@ smtpc_tx_reply(struct smtpc *c)
 	}
 }
 
+/* RFC 8689 §4.2.1: a REQUIRETLS message (with a sender: bounces are
+ * exempt) goes only over TLS whose certificate verified (DANE, MTA-STS,
+ * or PKIX with the trust anchors, tls_ca_file) to a server that takes
+ * REQUIRETLS on; else it is returned (§5: 5.7.10, 5.7.30). 0 or -1
+ * (refused, done). */
+static int
+smtpc_tx_requiretls(struct smtpc *c)
+{
+	const struct smtpc_msg *m = c->m;
+	char text[200];
+
+	if (!(m->flags & STORE_QMSG_REQUIRETLS) || m->from[0] == '\0')
+		return 0;
+	if (!c->tls || !c->verified) {
+		snprintf(text, sizeof(text), "REQUIRETLS: %s %s", c->peer,
+			 c->tls ? "has a certificate that did not verify"
+				: "offers no TLS");
+		smtpc_tx_refuse(c, 550, "5.7.10", text);
+		return -1;
+	}
+	if (!(c->ext & SMTPC_EXT_REQUIRETLS)) {
+		snprintf(text, sizeof(text), "REQUIRETLS: %s does not support "
+			 "REQUIRETLS", c->peer);
+		smtpc_tx_refuse(c, 550, "5.7.30", text);
+		return -1;
+	}
+	return 0;
+}
+
 void
 smtpc_tx_start(struct smtpc *c)
 {
@@ -478,6 +510,8 @@ smtpc_tx_start(struct smtpc *c)
 
 	c->use_conv = false;
 	c->body_len = m->size + m->prefix_len;
+	if (smtpc_tx_requiretls(c) < 0)
+		return;
 	/* RFC 6531 §3.4: no SMTPUTF8, no way to send it. */
 	if ((m->flags & STORE_QMSG_SMTPUTF8) &&
 	    !(c->ext & SMTPC_EXT_SMTPUTF8)) {

@@ -99,6 +99,8 @@ config_defaults(struct config *cfg, bool as_root)
 	cfg->queue_delivery = true;
 	cfg->dkim_sign = true;
 	cfg->spf = true;
+	cfg->dmarc = true;
+	cfg->dmarc_enforce = true;
 	cfg->arc = true;
 	cfg->srs = true;
 	cfg->retry_min = CONFIG_RETRY_MIN_DEFAULT;
@@ -116,6 +118,11 @@ config_defaults(struct config *cfg, bool as_root)
 		 sizeof(cfg->metrics_allow));
 	cfg->mta_sts_mode = CONFIG_STS_TESTING;
 	cfg->mta_sts_max_age = CONFIG_MTA_STS_MAX_AGE_DEFAULT;
+	str_lcpy(cfg->acme_directory, CONFIG_ACME_DIRECTORY_DEFAULT,
+		 sizeof(cfg->acme_directory));
+	cfg->acme_renew_before = CONFIG_ACME_RENEW_BEFORE_DEFAULT;
+	cfg->acme_check_interval = CONFIG_ACME_CHECK_INTERVAL_DEFAULT;
+	cfg->acme_retry_interval = CONFIG_ACME_RETRY_INTERVAL_DEFAULT;
 }
 
 void
@@ -315,9 +322,12 @@ static const struct config_key config_keys[] = {
 	/* Outbound: DNS, queue, SMTP client. */
 	{ "resolver", CONFIG_T_RESOLVER, 0, 0, 0, 0 },
 	KSTR("dnssec_trust_anchor", dnssec_trust_anchor),
+	KSTR("tls_ca_file", tls_ca_file),
 	KTYPE("queue_delivery", CONFIG_T_YESNO, queue_delivery),
 	KTYPE("dkim_sign", CONFIG_T_YESNO, dkim_sign),
 	KTYPE("spf", CONFIG_T_YESNO, spf),
+	KTYPE("dmarc", CONFIG_T_YESNO, dmarc),
+	KTYPE("dmarc_enforce", CONFIG_T_YESNO, dmarc_enforce),
 	KTYPE("arc", CONFIG_T_YESNO, arc),
 	KTYPE("srs", CONFIG_T_YESNO, srs),
 	KSTR("srs_domain", srs_domain),
@@ -343,6 +353,16 @@ static const struct config_key config_keys[] = {
 	KTYPE("mta_sts_mode", CONFIG_T_STSMODE, mta_sts_mode),
 	KINT("mta_sts_max_age", 0, 31557600, mta_sts_max_age),
 	KSTR("mta_sts_mx", mta_sts_mx),
+	/* Certificates: ACME, SNI; self-service passwords. */
+	KTYPE("acme", CONFIG_T_YESNO, acme),
+	KSTR("acme_directory", acme_directory),
+	KSTR("acme_email", acme_email),
+	KSTR("acme_ca_file", acme_ca_file),
+	KINT("acme_renew_before", 0, 20 * 31557600, acme_renew_before),
+	KINT("acme_check_interval", 1, 7 * 86400, acme_check_interval),
+	KINT("acme_retry_interval", 1, 7 * 86400, acme_retry_interval),
+	KSTR("tls_sni_dir", tls_sni_dir),
+	KTYPE("user_password_change", CONFIG_T_YESNO, user_password_change),
 };
 
 #undef F

@@ -27,6 +27,7 @@
 #include "../store/commit.h"
 #include "../store/store.h"
 #include "../store/sweep.h"
+#include "../core/challenge.h"
 #include "../core/conn.h"
 #include "../core/log.h"
 #include "../core/metrics.h"
@@ -40,6 +41,7 @@
 #include "../mailauth/dkim.h"
 #include "../mailauth/srs.h"
 #include "../queue/queue.h"
+#include "acme.h"
 #include "control.h"
 #include "keyhelper.h"
 #include "listener.h"
@@ -48,6 +50,7 @@
 #include "sdnotify.h"
 #include "server_int.h"
 #include "tls_cert.h"
+#include "tls_sni.h"
 
 /* SIGTERM waits at most this long for durable work in flight. */
 #define SERVER_DRAIN_MAX_TICKS 300 /* x 100 ms */
@@ -115,9 +118,10 @@ server_reload_pem_cb(void *arg, const char *cert, size_t cert_len,
 	char err[512];
 	SSL_CTX *ctx = NULL;
 
-	if (cert != NULL)
-		ctx = tls_ctx_new_pem(&srv->cfg, srv->priv->tickets, cert,
-				      cert_len, key, key_len, err, sizeof(err));
+	/* An ACME certificate, when there is one, is the default. */
+	if ((ctx = acme_ctx_load(srv)) == NULL && cert != NULL)
+		ctx = tls_sni_ctx_new(srv, cert, cert_len, key, key_len, err,
+				      sizeof(err));
 	if (ctx == NULL) {
 		log_error(NULL, "tls_reload", " reason=%s kept=old",
 			  log_qs(cert != NULL ? err : why));
@@ -319,8 +323,15 @@ server_start_privileged(struct server *srv, char *err, size_t errlen)
 		return -1;
 	}
 	srv->tls_ctx = tls_ctx_new(&srv->cfg, srv->priv->tickets, err, errlen);
-	if (srv->tls_ctx == NULL)
+	if (srv->tls_ctx == NULL ||
+	    tls_sni_attach(srv->tls_ctx, srv, err, errlen) < 0)
 		return -1;
+	/* acme = yes: the certificate obtained before is the default. */
+	SSL_CTX *acme_ctx = acme_ctx_load(srv);
+	if (acme_ctx != NULL) {
+		tls_ctx_free(srv->tls_ctx);
+		srv->tls_ctx = acme_ctx;
+	}
 	for (int p = 0; p < PROTO_COUNT; p++)
 		metrics_set_proto_name((enum proto)p, protocols[p].name);
 	if (listener_bind_all(srv, protocols, err, errlen) < 0)
@@ -361,6 +372,7 @@ server_free_parts(struct server *srv)
 	/* The outbound queue stops first (it uses the resolver, the store
 	 * and the workers): nothing new starts, its lookups are cancelled;
 	 * it is freed below, after the last completions. */
+	acme_stop(&p->acme);
 	queue_drain(srv->queue);
 	/* Then the resolver: cancels what is in flight, joins its thread. */
 	dns_free(&srv->dns);
@@ -393,7 +405,9 @@ server_free_parts(struct server *srv)
 	tls_ctx_free(srv->tls_ctx);
 	srv->tls_ctx = NULL;
 	tls_tickets_free(&p->tickets);
+	challenges_free(&srv->challenges);
 	keyhelper_free(&p->keys);
+	conn_linger_free_all(srv);
 	loop_free(&srv->loop);
 	if (p->lock_fd >= 0)
 		close(p->lock_fd);
@@ -517,6 +531,8 @@ server_run(struct server *srv)
 		log_info(NULL, "queue_paused", " reason=%s",
 			 log_qs("queue_delivery = no"));
 	else if (queue_new(srv, err, sizeof(err)) == NULL)
+		goto out;
+	if (acme_start(srv, &srv->priv->acme, err, sizeof(err)) < 0)
 		goto out;
 	printf("postel: ready\n");
 	fflush(stdout);

@@ -19,6 +19,7 @@ struct keyhelper;
 struct tls_tickets;
 struct control;
 struct iprate;
+struct acme;
 
 struct server_listener {
 	struct server *srv;
@@ -41,6 +42,7 @@ struct server_priv {
 	struct keyhelper *keys;      /* root helper for SIGHUP; NULL: not root */
 	struct tls_tickets *tickets; /* session-ticket key ring */
 	struct control *control;     /* DATA_DIR/control (control.h) */
+	struct acme *acme;           /* the ACME thread (acme.h); NULL: off */
 };
 
 #endif

@@ -233,6 +233,47 @@ tls_make_pair(int dirfd, const struct config *cfg, char *err, size_t errlen)
 	return rc;
 }
 
+/* Whether DATA_DIR/tls/cert.pem is a self-signed certificate this file
+ * made (it names localhost and 127.0.0.1 besides the host name) for
+ * another host name than cfg->hostname: the host name was changed since,
+ * and the default certificate must name the new one. Anything else (an
+ * administrator's own certificate put there) is left alone. Read without
+ * following a link, at most SAFEPATH_PEM_MAX octets. */
+static bool
+tls_self_signed_stale(int dirfd, const char *hostname)
+{
+	int fd = openat(dirfd, "cert.pem", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	bool stale = false;
+	char cn[256];
+	FILE *f;
+	X509 *x = NULL;
+
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size > SAFEPATH_PEM_MAX || (f = fdopen(fd, "r")) == NULL) {
+		close(fd);
+		return false;
+	}
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	/* The CN is the host name it was made for, exactly: a name
+	 * X509_check_host would not match (a trailing dot) never makes a new
+	 * pair at every start. */
+	if (x != NULL && X509_check_issued(x, x) == X509_V_OK &&
+	    X509_check_host(x, "localhost", 0, 0, NULL) == 1 &&
+	    X509_check_ip_asc(x, "127.0.0.1", 0) == 1 &&
+	    X509_NAME_get_text_by_NID(X509_get_subject_name(x),
+				      NID_commonName, cn, sizeof(cn)) > 0 &&
+	    strcmp(cn, hostname) != 0 &&
+	    X509_check_host(x, hostname, 0, 0, NULL) != 1)
+		stale = true;
+	X509_free(x);
+	ERR_clear_error();
+	return stale;
+}
+
 /* Whether cert and key are the data dir's own (not configured). */
 static bool
 tls_paths_default(const struct config *cfg)
@@ -261,7 +302,8 @@ tls_ensure_cert(const struct config *cfg, char *err, size_t errlen)
 	if (have_cert < 0 || have_key < 0)
 		rc = -1;
 	else if (have_cert && have_key)
-		rc = 0;
+		rc = tls_self_signed_stale(fd, cfg->hostname)
+			? tls_make_pair(fd, cfg, err, errlen) : 0;
 	else if (have_cert || have_key)
 		snprintf(err, errlen, "%s exists but %s is missing: restore it, "
 			 "or remove both files to have a new self-signed pair "

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "../core/config.h"
+#include "../core/conn.h"
 #include "../core/log.h"
 #include "../core/runtime.h"
 #include "../core/workers.h"
@@ -232,13 +233,22 @@ smtp_arc_item(struct smtp_session *s, struct smtp_arc *a,
 {
 	if (a == NULL || !a->chain)
 		return false;
+	size_t k = 0;
+
+	memset(it, 0, sizeof(*it));
 	it->method = "arc";
 	it->result = arc_status_name(a->status);
-	it->reason = NULL;
-	/* RFC 8617 §7.2: header.oldest-pass when an older AMS passed. */
-	it->prop = a->oldest[0] != '\0' && strcmp(a->oldest, "1") != 0
-		   ? "header.oldest-pass" : NULL;
-	it->value = it->prop != NULL ? a->oldest : NULL;
+	/* RFC 8617 §7.2: header.oldest-pass when only a newer part of the
+	 * chain passed its message signature; the client's address, which
+	 * the next hop's AAR otherwise does not name. */
+	if (a->oldest[0] != '\0' && strcmp(a->oldest, "1") != 0) {
+		it->props[k].name = "header.oldest-pass";
+		it->props[k++].value = a->oldest;
+	}
+	if (s->base.conn != NULL) {
+		it->props[k].name = "smtp.remote-ip";
+		it->props[k].value = conn_peer(s->base.conn);
+	}
 	log_info(s->base.id, "arc", " msg=%s result=%s why=%s", s->tx->msgid,
 		 arc_status_name(a->status), log_qs(a->why));
 	return true;

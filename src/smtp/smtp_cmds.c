@@ -90,12 +90,16 @@ cmd_helo(struct smtp_session *s, const struct smtp_cmd *cmd)
 	/* RFC 4954 §4 and DESIGN.md: no AUTH before TLS. */
 	if (tls && !s->authed)
 		lines[n++] = "AUTH PLAIN LOGIN";
+	/* RFC 8689 §2: only over TLS. */
+	if (tls)
+		lines[n++] = "REQUIRETLS";
 	lines[n++] = "HELP";
 	smtp_reply_lines(s, 250, lines, n);
 }
 
 struct smtp_mail_opts {
 	bool utf8;          /* SMTPUTF8 */
+	bool requiretls;    /* REQUIRETLS (RFC 8689) */
 	bool body_8bit;     /* BODY=8BITMIME */
 	uint64_t size;      /* SIZE=, 0 */
 };
@@ -139,6 +143,16 @@ smtp_mail_params(struct smtp_session *s, const struct smtp_cmd *cmd,
 			   str_ieq(p->key, p->key_len, "ENVID")) {
 			/* RFC 3461 §4.3-4.4: checked and decoded by the
 			 * parser (cmd->dsn_ret, cmd->envid). */
+		} else if (str_ieq(p->key, p->key_len, "REQUIRETLS") &&
+			   p->val == NULL) {
+			/* RFC 8689 §4.1: only on a TLS session, where it is
+			 * offered. */
+			if (!conn_is_tls(s->base.conn)) {
+				smtp_reply(s, 530, "5.7.10", "REQUIRETLS "
+					   "needs a TLS session");
+				return -1;
+			}
+			o->requiretls = true;
 		} else if (str_ieq(p->key, p->key_len, "AUTH") && p->val) {
 			/* RFC 4954 §5: accepted, not trusted. */
 		} else {
@@ -179,6 +193,7 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 		return;
 	}
 	s->tx->smtputf8 = o.utf8;
+	s->tx->requiretls = o.requiretls;
 	s->tx->body_8bit = o.body_8bit;
 	s->tx->declared_size = o.size;
 	s->tx->dsn_ret = cmd->dsn_ret;

@@ -43,6 +43,7 @@
 #include "../store/blob.h"
 #include "../store/commit.h"
 #include "../store/store.h"
+#include "../util/str.h"
 #include "smtp_arc.h"
 #include "smtp_int.h"
 #include "smtp_srs.h"
@@ -192,6 +193,34 @@ rows_remote(const struct smtp_tx *tx, struct smtp_delivery *d)
  * owing only the "delivered" notice (RFC 3461 §5.2.2). Never for the
  * null sender: nobody could receive the notice (RFC 3461 §6.2, RFC 5321
  * §4.5.5). */
+/* RFC 8689 §3: "TLS-Required: No" asks that the recipient domain's TLS
+ * policy (DANE, MTA-STS) not hold the message back; REQUIRETLS, when
+ * given, wins (§4.1: the field is then ignored). */
+static bool
+tls_required_no(const struct smtp_tx *tx)
+{
+	const char *h = (const char *)tx->hdr.data;
+	struct mime_field f;
+	size_t pos = 0;
+
+	while (h != NULL && mime_next_field(h, tx->hdr.len, &pos, &f) == 1) {
+		const char *v = f.value;
+		size_t n = f.value_len;
+
+		if (!str_ieq(f.name, f.name_len, "TLS-Required"))
+			continue;
+		while (n > 0 && (*v == ' ' || *v == '\t')) {
+			v++;
+			n--;
+		}
+		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' ||
+				 v[n - 1] == '\r' || v[n - 1] == '\n'))
+			n--;
+		return str_ieq(v, n, "No");
+	}
+	return false;
+}
+
 static void
 rows_success(const struct smtp_tx *tx, struct smtp_delivery *d)
 {
@@ -237,7 +266,9 @@ collect_rows(struct smtp_session *s, struct smtp_delivery *d)
 	d->qm.envid = tx->envid[0] != '\0' ? tx->envid : NULL;
 	d->qm.ret = (enum store_ret)tx->dsn_ret;
 	d->qm.flags = (tx->smtputf8 ? STORE_QMSG_SMTPUTF8 : 0) |
-		      (tx->body_8bit || tx->seen_8bit ? STORE_QMSG_8BIT : 0);
+		      (tx->body_8bit || tx->seen_8bit ? STORE_QMSG_8BIT : 0) |
+		      (tx->requiretls ? STORE_QMSG_REQUIRETLS
+		       : tls_required_no(tx) ? STORE_QMSG_TLS_OPTIONAL : 0);
 	d->qm.rcpts = d->rows;
 	d->qm.n_rcpts = d->n_rows;
 	return 0;
@@ -296,8 +327,9 @@ deliver_log(struct smtp_session *s, struct smtp_delivery *d)
 					break;
 				}
 		log_info(s->base.id, "deliver", " msg=%s rcpt=%s account=%lld "
-			 "mailbox=INBOX", d->msgid, log_qs(rcpt),
-			 (long long)d->accounts[m]);
+			 "mailbox=%s", d->msgid, log_qs(rcpt),
+			 (long long)d->accounts[m],
+			 s->tx->junk ? STORE_DELIVER_JUNK : "INBOX");
 	}
 	for (size_t i = 0; i < d->n_remote; i++)
 		log_info(s->base.id, "queue", " msg=%s rcpt=%s notify=%u "
@@ -506,6 +538,8 @@ blob_done(void *arg)
 	d->sd.internaldate = (int64_t)time(NULL);
 	d->sd.accounts = d->accounts;
 	d->sd.n_accounts = d->n_accounts;
+	/* DMARC quarantine (smtp_mailauth.c). */
+	d->sd.mailbox = d->s->tx->junk ? STORE_DELIVER_JUNK : NULL;
 	job.apply = deliver_apply;
 	job.after = deliver_after;
 	job.done = deliver_done;

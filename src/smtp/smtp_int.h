@@ -63,6 +63,7 @@ struct smtp_tx {
 	char from[LIMIT_ADDRESS + 1];
 	bool smtputf8;
 	bool body_8bit;     /* MAIL BODY=8BITMIME (RFC 6152) */
+	bool requiretls;    /* MAIL REQUIRETLS (RFC 8689) */
 	bool seen_8bit;     /* an octet >= 0x80 in the message */
 	enum smtp_ret dsn_ret;               /* RFC 3461 RET */
 	char envid[SMTP_ENVID_MAX + 1];      /* RFC 3461 ENVID, decoded */
@@ -78,6 +79,8 @@ struct smtp_tx {
 	 * reference is held: a vanished client frees the transaction,
 	 * which cancels the lookups); no further command is taken. */
 	bool auth_wait;
+	/* DMARC quarantine (smtp_mailauth.c): local copies go to Junk. */
+	bool junk;
 	uint64_t size;      /* message octets received (Received excluded) */
 	char msgid[17];     /* log and Received id, chosen at DATA/BDAT */
 	/* The header section as received, up to and including its empty

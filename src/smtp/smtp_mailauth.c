@@ -6,7 +6,9 @@
  * that claim our authserv-id (RFC 8601 §5: forgeries, removed on every
  * port); at the end of the message ONE Authentication-Results field with
  * every result is inserted after our Received field (smtp_spool_edit).
- * DKIM, DMARC and ARC results join the same field at the same point.
+ * DKIM and DMARC (smtp_dmarc.c) join the same field at the same point;
+ * DMARC's policy is acted on here (dmarc_enforce): reject is a 550 at the
+ * end of the data, quarantine delivers into Junk (tx->junk).
  * SPF fail does not refuse anything here: DMARC decides.
  */
 #include <stdio.h>
@@ -18,15 +20,20 @@
 #include "../core/log.h"
 #include "../core/runtime.h"
 #include "../mailauth/authres.h"
+#include "../mailauth/dkim.h"
 #include "../mailauth/spf.h"
 #include "smtp_arc.h"
+#include "smtp_dmarc.h"
 #include "smtp_int.h"
 
 /* The first octets of a header field kept to read its name and, for an
  * Authentication-Results field, its authserv-id. */
 #define SMTP_AR_HEAD 512
-/* The Authentication-Results field we add: under SMTP_SPOOL_EDIT_MAX. */
-#define SMTP_AR_MAX 3000
+/* The Authentication-Results field we add: what the spool can insert
+ * (8 DKIM results with their reasons take about 2,500 octets). */
+#define SMTP_AR_MAX SMTP_SPOOL_EDIT_MAX
+/* Its results: SPF twice, DKIM per signature, DMARC, ARC. */
+#define SMTP_AR_ITEMS (2 + DKIM_SIGS_MAX + 1 + 1)
 
 enum { SPF_MAILFROM = 0, SPF_HELO = 1 };
 
@@ -42,6 +49,7 @@ struct smtp_mailauth {
 	/* SPF: [SPF_MAILFROM] for MAIL FROM (the HELO identity for the
 	 * null sender), [SPF_HELO] for HELO when the sender is not null. */
 	struct smtp_spf spf[2];
+	struct smtp_dmarc *dm;   /* DKIM and DMARC; NULL when not checked */
 	bool results;            /* port 25: add our field */
 	struct smtp_arc *arc;    /* the ARC chain (smtp_arc.h) */
 	smtp_mailauth_cont_fn cont; /* waiting for SPF at the end of data */
@@ -56,20 +64,14 @@ struct smtp_mailauth {
 };
 
 static bool
-spf_pending(const struct smtp_mailauth *a)
+checks_pending(const struct smtp_mailauth *a)
 {
 	return a->spf[0].chk != NULL || a->spf[1].chk != NULL ||
-	       smtp_arc_pending(a->arc);
+	       smtp_dmarc_pending(a->dm) || smtp_arc_pending(a->arc);
 }
 
 static void mailauth_finish(struct smtp_session *s);
-static void mailauth_resume(struct smtp_mailauth *a);
-
-static void
-mailauth_arc_done_cb(void *arg)
-{
-	mailauth_resume(arg);
-}
+static void mailauth_ready(void *arg);
 
 static void
 smtp_spf_done_cb(void *arg, const struct spf_outcome *o)
@@ -79,16 +81,18 @@ smtp_spf_done_cb(void *arg, const struct spf_outcome *o)
 
 	sp->chk = NULL; /* the check is gone once this returns */
 	sp->out = *o;
-	mailauth_resume(a);
+	mailauth_ready(a);
 }
 
-/* A result came (SPF, ARC): the end of the message may go on. */
+/* A check ended: when the end of the message waits for the last one,
+ * it goes on. */
 static void
-mailauth_resume(struct smtp_mailauth *a)
+mailauth_ready(void *arg)
 {
+	struct smtp_mailauth *a = arg;
 	struct smtp_session *s = a->s;
 
-	if (a->cont == NULL || spf_pending(a))
+	if (a->cont == NULL || checks_pending(a))
 		return;
 	/* The end of the message was waiting for us. No reference is
 	 * held meanwhile: a session that ends frees the transaction, which
@@ -133,6 +137,9 @@ smtp_mailauth_mail(struct smtp_session *s)
 	if (s->proto != PROTO_SMTP)
 		return 0;
 	a->results = true;
+	if (srv->cfg.dmarc &&
+	    (a->dm = smtp_dmarc_new(s, mailauth_ready, a)) == NULL)
+		return -1;
 	if (!srv->cfg.spf || srv->dns == NULL)
 		return 0;
 	/* RFC 7208 §2.4: the null sender is checked with the HELO
@@ -152,6 +159,7 @@ smtp_mailauth_free(struct smtp_mailauth **ap)
 		return;
 	spf_check_cancel(&a->spf[0].chk);
 	spf_check_cancel(&a->spf[1].chk);
+	smtp_dmarc_free(&a->dm);
 	smtp_arc_free(&a->arc);
 	free(a);
 	*ap = NULL;
@@ -184,9 +192,12 @@ smtp_mailauth_scan(struct smtp_session *s, uint64_t off, const char *p,
 	struct smtp_mailauth *a = s->tx->auth;
 	const char *id = s->base.srv->cfg.hostname;
 
-	if (a != NULL && a->results)
+	if (a == NULL)
+		return;
+	smtp_dmarc_scan(a->dm, off, p, n);
+	if (a->results)
 		smtp_arc_scan(s, &a->arc, off, p, n);
-	if (a == NULL || a->hdr_done)
+	if (a->hdr_done)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		char c = p[i];
@@ -222,8 +233,8 @@ spf_item(const struct smtp_session *s, const struct smtp_spf *sp, bool helo,
 {
 	it->method = "spf";
 	it->result = spf_result_name(sp->out.result);
-	it->prop = helo ? "smtp.helo" : "smtp.mailfrom";
-	it->value = helo ? s->helo : s->tx->from;
+	it->props[0].name = helo ? "smtp.helo" : "smtp.mailfrom";
+	it->props[0].value = helo ? s->helo : s->tx->from;
 }
 
 static void
@@ -240,14 +251,70 @@ spf_log(const struct smtp_session *s, const struct smtp_mailauth *a)
 		 log_qs(m->out.why));
 }
 
+/* Every method's results, in the order they are written (RFC 8601 has
+ * none; SPF first, as it was decided first). Returns how many. */
+static size_t
+mailauth_items(struct smtp_session *s, struct smtp_mailauth *a,
+	       struct authres_item *items, size_t cap)
+{
+	const struct smtp_spf *m = &a->spf[SPF_MAILFROM];
+	struct smtp_dmarc_spf dspf = {
+		m->out.domain, m->used && m->out.result == SPF_PASS,
+		m->used && m->out.result == SPF_TEMPERROR };
+	size_t n = 0;
+
+	if (m->used) {
+		spf_item(s, m, s->tx->from[0] == '\0', &items[n++]);
+		spf_log(s, a);
+	}
+	if (a->spf[SPF_HELO].used)
+		spf_item(s, &a->spf[SPF_HELO], true, &items[n++]);
+	n += smtp_dmarc_items(a->dm, &dspf, items + n, cap - n);
+	if (n < cap)
+		n += smtp_arc_item(s, a->arc, &items[n]);
+	return n;
+}
+
+/* DMARC's policy for a message that failed (RFC 7489 §6.6.2), when
+ * enforced: 0 go on (quarantine marks the transaction for Junk), -1
+ * refused (replied, transaction freed). */
+static int
+mailauth_enforce(struct smtp_session *s, struct smtp_mailauth *a)
+{
+	enum dmarc_policy act = smtp_dmarc_action(a->dm);
+
+	if (!s->base.srv->cfg.dmarc_enforce)
+		return 0;
+	if (smtp_dmarc_defer(a->dm)) {
+		/* A key or SPF record of the From: domain could not be
+		 * fetched: it may pass later, so neither 550 nor Junk. */
+		log_info(s->base.id, "defer", " msg=%s reason=dmarc_temperror",
+			 s->tx->msgid);
+		smtp_reply(s, 451, "4.7.1", "Sender authentication could not "
+			   "be completed, try again later");
+		smtp_tx_free(s);
+		return -1;
+	}
+	if (act == DMARC_POLICY_NONE)
+		return 0;
+	if (act == DMARC_POLICY_QUARANTINE) {
+		s->tx->junk = true;
+		return 0;
+	}
+	log_info(s->base.id, "reject", " msg=%s reason=dmarc", s->tx->msgid);
+	smtp_reply(s, 550, "5.7.1", "Rejected by the DMARC policy of the "
+		   "From: domain");
+	smtp_tx_free(s);
+	return -1;
+}
+
 /* Every result is known: our field and the cuts go to the spool. */
 static void
 mailauth_finish(struct smtp_session *s)
 {
 	struct smtp_mailauth *a = s->tx->auth;
 	smtp_mailauth_cont_fn cont = a->cont;
-	struct authres_item items[3] = { 0 };
-	size_t n = 0;
+	struct authres_item items[SMTP_AR_ITEMS] = { 0 };
 	struct buf ar;
 	uint64_t head = s->tx->received_len;
 	int rc = 0;
@@ -255,14 +322,12 @@ mailauth_finish(struct smtp_session *s)
 	a->cont = NULL;
 	buf_init(&ar, SMTP_AR_MAX);
 	if (a->results) {
-		if (a->spf[SPF_MAILFROM].used) {
-			spf_item(s, &a->spf[SPF_MAILFROM],
-				 s->tx->from[0] == '\0', &items[n++]);
-			spf_log(s, a);
+		size_t n = mailauth_items(s, a, items, SMTP_AR_ITEMS);
+
+		if (mailauth_enforce(s, a) < 0) {
+			buf_fini(&ar);
+			return;
 		}
-		if (a->spf[SPF_HELO].used)
-			spf_item(s, &a->spf[SPF_HELO], true, &items[n++]);
-		n += smtp_arc_item(s, a->arc, &items[n]);
 		rc = authres_header(&ar, s->base.srv->cfg.hostname, items, n);
 		if (rc == 0)
 			smtp_arc_keep_authres(a->arc, ar.data, ar.len);
@@ -305,8 +370,9 @@ smtp_mailauth_data(struct smtp_session *s, smtp_mailauth_cont_fn cont)
 		return;
 	}
 	a->cont = cont;
-	(void)smtp_arc_end(s, a->arc, mailauth_arc_done_cb, a);
-	if (!spf_pending(a)) {
+	smtp_dmarc_data(a->dm);
+	(void)smtp_arc_end(s, a->arc, mailauth_ready, a);
+	if (!checks_pending(a)) {
 		mailauth_finish(s);
 		return;
 	}

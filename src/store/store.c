@@ -9,6 +9,34 @@
 
 #include "store.h"
 
+#include "../core/limits.h"
+
+int
+store_metadata_name(const char *in, size_t len, char *out, bool whole_ok)
+{
+	size_t n;
+
+	if (len == 0 || len > LIMIT_IMAP_METADATA_NAME)
+		return -1;
+	for (n = 0; n < len; n++) {
+		unsigned char c = (unsigned char)in[n];
+
+		if (c <= 0x20 || c >= 0x7f || c == '*' || c == '%' ||
+		    (c == '/' && n > 0 && in[n - 1] == '/'))
+			return -1;
+		out[n] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+	}
+	out[n] = '\0';
+	if (out[n - 1] == '/')
+		return -1;
+	if (strcmp(out, "/private") == 0 || strcmp(out, "/shared") == 0)
+		return whole_ok ? 0 : -1;
+	return strncmp(out, "/private/", 9) == 0 ||
+			       strncmp(out, "/shared/", 8) == 0
+		       ? 0
+		       : -1;
+}
+
 static const struct store_ops *
 store_backend(const char *url)
 {

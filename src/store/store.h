@@ -97,7 +97,12 @@ struct store_delivery {
 	const int64_t *accounts;  /* distinct account ids */
 	size_t n_accounts;
 	const struct store_meta *meta; /* may be NULL (computed on demand) */
+	/* NULL: INBOX. STORE_DELIVER_JUNK: the account's \Junk mailbox
+	 * (RFC 6154), else the one named Junk, created (with \Junk) when
+	 * there is none (DMARC quarantine). */
+	const char *mailbox;
 };
+#define STORE_DELIVER_JUNK "Junk"
 
 /* ---- IMAP -------------------------------------------------------- */
 
@@ -143,6 +148,12 @@ struct store_metadata {
 	size_t len;
 };
 void store_metadata_free(struct store_metadata *v, size_t n);
+/* RFC 5464 §3.2 entry names, the one rule for IMAP and the admin command:
+ * "/private" or "/shared", then components of printable US-ASCII without
+ * "*" or "%", never "//" or a final "/"; a top name alone only when
+ * whole_ok. Writes the name in lower case to out (len + 1 bytes); 0 or -1
+ * (empty, longer than LIMIT_IMAP_METADATA_NAME, or malformed). */
+int store_metadata_name(const char *in, size_t len, char *out, bool whole_ok);
 
 /* One message as an IMAP session keeps it. keywords: space-separated,
  * malloc'ed (NULL when none); freed by store_imsgs_free. */

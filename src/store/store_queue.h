@@ -53,6 +53,9 @@ enum store_queue_flag {
 					* DSN to its (null) sender */
 	STORE_QMSG_POSTMASTER = 1 << 3,/* a failed DSN sent to postmaster:
 					* failing again stops there */
+	STORE_QMSG_REQUIRETLS = 1 << 4,/* MAIL ... REQUIRETLS (RFC 8689) */
+	STORE_QMSG_TLS_OPTIONAL = 1 << 5,/* "TLS-Required: No" (RFC 8689
+					* §3), without REQUIRETLS */
 };
 
 #define STORE_QUEUE_ID_LEN 16     /* hex digits */

@@ -47,6 +47,7 @@ enum store_sq_stmt {
 	SQ_ALIAS_TARGETS,
 	SQ_MAILBOX_ADD,
 	SQ_MAILBOX_GET,
+	SQ_MAILBOX_JUNK,
 	SQ_MAILBOX_BUMP,
 	SQ_MAILBOX_DEL_ACCOUNT,
 	SQ_META_GET,
@@ -286,6 +287,10 @@ int store_sq_mailbox_modseq(struct store *st, int64_t mailbox_id,
 int store_sq_uids_sorted(struct store *st, const uint32_t *uids, size_t n,
 			 uint32_t **out_r, size_t *n_r);
 /* Inserts a message row; 0 or -1 (st->err). */
+/* The account's Junk mailbox (special-use \Junk first, else named Junk),
+ * created with \Junk when it has none: its row as SQ_MAILBOX_GET's into
+ * row[4]. 0, or -1 (st->err). */
+int store_sq_mbox_junk(struct store *st, int64_t account_id, int64_t *row);
 int store_sq_msg_insert(struct store *st, int64_t mailbox_id, uint32_t uid,
 			int64_t blob_id, int64_t size, int64_t internaldate,
 			uint32_t flags, const char *keywords, uint64_t modseq);

@@ -249,7 +249,7 @@ store_sq_meta_put(struct store *st, int64_t blob_id,
 	return sq_meta_exec(st, s);
 }
 
-/* Appends one copy of the blob to the account's INBOX. */
+/* Appends one copy of the blob to the account's INBOX (or Junk). */
 static int
 sq_deliver_one(struct store *st, const struct store_delivery *d,
 	       int64_t blob_id, int64_t account_id)
@@ -262,13 +262,18 @@ sq_deliver_one(struct store *st, const struct store_delivery *d,
 
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, account_id);
-	sqlite3_bind_text(s, 2, "INBOX", -1, SQLITE_STATIC);
-	rc = store_sq_row_ints(st, s, mbox, 1);
-	if (rc == 0)
-		store_sq_fail(st, "no such user");
-	if (rc <= 0)
-		return -1;
+	if (d->mailbox != NULL) {
+		if (store_sq_mbox_junk(st, account_id, mbox) < 0)
+			return -1;
+	} else {
+		sqlite3_bind_int64(s, 1, account_id);
+		sqlite3_bind_text(s, 2, "INBOX", -1, SQLITE_STATIC);
+		rc = store_sq_row_ints(st, s, mbox, 1);
+		if (rc == 0)
+			store_sq_fail(st, "no such user");
+		if (rc <= 0)
+			return -1;
+	}
 	/* A delivered message has no flags: it counts as unseen. */
 	if (store_sq_bump(st, mbox[0], 1, 1, 0, d->size, &uid, &modseq) < 0)
 		return -1;

@@ -220,6 +220,24 @@ sq_mbox_insert(struct store *st, int64_t account_id, const char *name,
 }
 
 int
+store_sq_mbox_junk(struct store *st, int64_t account_id, int64_t *row)
+{
+	sqlite3_stmt *s = store_sq_stmt(st, SQ_MAILBOX_JUNK);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, account_id);
+	rc = store_sq_row_ints(st, s, row, 1);
+	if (rc != 0)
+		return rc > 0 ? 0 : -1;
+	/* None yet: made here, inside the delivery's savepoint. */
+	if (sq_mbox_insert(st, account_id, "Junk", "\\Junk", &row[0]) < 0)
+		return -1;
+	return 0;
+}
+
+int
 store_sqlite_mailbox_create(struct store *st, int64_t account_id,
 			    const char *name, const char *special_use,
 			    int64_t *id_r, const char **err_r)

@@ -81,6 +81,12 @@ const char *const store_sq_sql[SQ_COUNT] = {
 		"INSERT INTO mailboxes (account_id, name, uidvalidity, uidnext,"
 		" highestmodseq, special_use, subscribed)"
 		" VALUES (?1, ?2, ?3, 1, 1, ?4, 1)",
+	/* DMARC quarantine: the \Junk mailbox (RFC 6154), else "Junk". */
+	[SQ_MAILBOX_JUNK] =
+		"SELECT id, uidvalidity, uidnext, highestmodseq FROM mailboxes"
+		" WHERE account_id = ?1 AND (special_use = '\\Junk'"
+		" OR name = 'Junk')"
+		" ORDER BY special_use IS NOT '\\Junk', id LIMIT 1",
 	[SQ_MAILBOX_GET] =
 		"SELECT id, uidvalidity, uidnext, highestmodseq FROM mailboxes"
 		" WHERE account_id = ?1 AND name = ?2",

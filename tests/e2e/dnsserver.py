@@ -192,7 +192,8 @@ class DNSServer:
         """Adds the records of zone-file text, e.g. a zone signed by
         ldns-signzone: each RRSIG is served with the RRset it covers
         (kept under "RRSIG:TYPE", e.g. zones[name]["RRSIG:MX"], where a
-        test may tamper with one). Negative answers carry no proof."""
+        test may tamper with one). A NODATA answer for a name of the zone
+        carries its NSEC proof; NXDOMAIN carries none (it is bogus)."""
         with self._lock:
             for rr in RR.fromZone(text):
                 name = _norm(rr.rname)
@@ -249,9 +250,26 @@ class DNSServer:
             elif qtype == "ANY":
                 for t, v in rrs.items():
                     self._add_rrset(reply, name, t, v)
+            elif "NSEC" in rrs:
+                self._signed_nodata(reply, name, rrs)
             else:
                 self._soa(reply, name)
             return
+
+    def _signed_nodata(self, reply, name, rrs):
+        """NODATA in a zone loaded signed: the zone's SOA and the name's
+        NSEC, each with its RRSIG, so a validator finds the denial
+        secure (RFC 4035 §3.1.3.1)."""
+        labels = name.split(".")
+        for i in range(len(labels)):
+            apex = ".".join(labels[i:])
+            zone = self.zones.get(apex, {})
+            if "SOA" in zone:
+                for rr in zone["SOA"] + zone.get("RRSIG:SOA", []):
+                    reply.add_auth(rr)
+                break
+        for rr in rrs["NSEC"] + rrs.get("RRSIG:NSEC", []):
+            reply.add_auth(rr)
 
     # -- serving -------------------------------------------------------
     def _serve_udp(self):

@@ -18,6 +18,12 @@ before a connection comes):
                   0: no SIZE at all)
   tls             None: no STARTTLS; "cert": a self-signed test certificate
                   (peer.cert_path) for STARTTLS
+  cn              the certificate's name (CN and DNS SAN; default
+                  "mx.peer.test")
+  cert_files      (chain PEM, key PEM) to use instead of a self-signed
+                  certificate (a chain signed by a test CA)
+  requiretls      offer REQUIRETLS (RFC 8689) after STARTTLS and take the
+                  MAIL parameter
   auth            {"user": "password"}: AUTH PLAIN/LOGIN offered (after TLS
                   when tls is set)
   auth_mechs      the mechanisms to offer (default ["PLAIN", "LOGIN"])
@@ -145,6 +151,9 @@ class PeerConfig:
         self.dsn = kw.pop("dsn", True)
         self.size = kw.pop("size", 32 * 1024 * 1024)
         self.tls = kw.pop("tls", None)
+        self.cn = kw.pop("cn", "mx.peer.test")
+        self.cert_files = kw.pop("cert_files", None)
+        self.requiretls = kw.pop("requiretls", False)
         self.auth = kw.pop("auth", None)
         self.auth_mechs = list(kw.pop("auth_mechs", ["PLAIN", "LOGIN"]))
         self.starttls_reply = kw.pop("starttls_reply", None)
@@ -237,6 +246,8 @@ class PeerSMTP(SMTP):
         if self.peer.cfg.dsn:
             params = [p for p in params
                       if p.split("=")[0] not in DSN_MAIL + DSN_RCPT]
+        if self.peer.cfg.requiretls and self._tls_protocol is not None:
+            params = [p for p in params if p.upper() != "REQUIRETLS"]
         return super()._getparams(params)
 
     async def smtp_MAIL(self, arg):
@@ -291,6 +302,8 @@ class PeerHandler:
         ext.append("ENHANCEDSTATUSCODES")
         if not cfg.auth:
             ext = [e for e in ext if not e.startswith("AUTH")]
+        if cfg.requiretls and server._tls_protocol is not None:
+            ext.append("REQUIRETLS")
         lines = [responses[0][4:]] + ext
         return ["250-" + x for x in lines[:-1]] + ["250 " + lines[-1]]
 
@@ -357,7 +370,10 @@ class SmtpPeer:
     def _tls_context(self):
         if not self.cfg.tls:
             return None
-        self.cert_path, self.key_path = make_cert(self.dir)
+        if self.cfg.cert_files:
+            self.cert_path, self.key_path = self.cfg.cert_files
+        else:
+            self.cert_path, self.key_path = make_cert(self.dir, self.cfg.cn)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(self.cert_path, self.key_path)
         return ctx

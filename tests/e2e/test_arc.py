@@ -60,6 +60,12 @@ def authres(msg):
             if ln.lower().startswith(b"authentication-results: mail.test")]
 
 
+def arc_item(ar):
+    """The arc= result in one of our A-R fields (not dmarc=), or None."""
+    m = re.search(r"(?:^|[;\s])arc=(\w+)", ar)
+    return m.group(1) if m else None
+
+
 @pytest.fixture
 def srv(dns_server, server_factory, keys):
     dns = dns_server(zones(keys))
@@ -76,7 +82,7 @@ def test_one_set_passes(srv, keys):
     token = unique("arc1")
     msg = deliver(srv, seal(original(token), keys, "lists.test"), token)
     ar = authres(msg)
-    assert len(ar) == 1 and "arc=pass" in ar[0], ar
+    assert len(ar) == 1 and arc_item(ar[0]) == "pass", ar
     assert "spf=none smtp.mailfrom=list-bounces@lists.test" in ar[0]
 
 
@@ -86,14 +92,14 @@ def test_two_sets_pass(srv, keys):
                 "relay.test")
     assert body.count(b"ARC-Seal: i=2;") == 1
     msg = deliver(srv, body, token)
-    assert "arc=pass" in authres(msg)[0], authres(msg)
+    assert arc_item(authres(msg)[0]) == "pass", authres(msg)
 
 
 def test_changed_body_fails(srv, keys):
     token = unique("arcbody")
     body = seal(original(token), keys, "lists.test")
     msg = deliver(srv, body.replace(b"second line", b"2nd line"), token)
-    assert "arc=fail" in authres(msg)[0], authres(msg)
+    assert arc_item(authres(msg)[0]) == "fail", authres(msg)
 
 
 def test_changed_seal_set_fails(srv, keys):
@@ -104,7 +110,7 @@ def test_changed_seal_set_fails(srv, keys):
                         b"spf=pass", b"ARC-Authentication-Results: i=1; "
                         b"lists.test; spf=fail")
     msg = deliver(srv, body, token)
-    assert "arc=fail" in authres(msg)[0], authres(msg)
+    assert arc_item(authres(msg)[0]) == "fail", authres(msg)
 
 
 def test_seal_saying_fail_fails(srv, keys):
@@ -115,7 +121,7 @@ def test_seal_saying_fail_fails(srv, keys):
                 "relay.test", arc_result=b"fail")
     assert b"cv=fail" in body
     msg = deliver(srv, body, token)
-    assert "arc=fail" in authres(msg)[0], authres(msg)
+    assert arc_item(authres(msg)[0]) == "fail", authres(msg)
 
 
 def test_three_sets_pass(srv, keys):
@@ -124,7 +130,7 @@ def test_three_sets_pass(srv, keys):
                      "relay.test"), keys, "lists.test")
     assert body.count(b"ARC-Seal: i=3;") == 1
     msg = deliver(srv, body, token)
-    assert "arc=pass" in authres(msg)[0], authres(msg)
+    assert arc_item(authres(msg)[0]) == "pass", authres(msg)
 
 
 def test_broken_structure_fails(srv, keys):
@@ -135,13 +141,13 @@ def test_broken_structure_fails(srv, keys):
     body = re.sub(rb"ARC-Seal: i=1;.*?\r\n(?=[^ \t])", b"", body,
                   flags=re.S)
     msg = deliver(srv, body, token)
-    assert "arc=fail" in authres(msg)[0], authres(msg)
+    assert arc_item(authres(msg)[0]) == "fail", authres(msg)
 
 
 def test_no_chain_no_arc_item(srv):
     token = unique("arcnone")
     msg = deliver(srv, original(token), token)
-    assert "arc=" not in authres(msg)[0]
+    assert arc_item(authres(msg)[0]) is None, authres(msg)
 
 
 def test_missing_key_fails(dns_server, server_factory, keys):
@@ -150,7 +156,7 @@ def test_missing_key_fails(dns_server, server_factory, keys):
                                  "dnssec_trust_anchor": "none"})
     token = unique("arckey")
     msg = deliver(srv, seal(original(token), keys, "lists.test"), token)
-    assert "arc=fail" in authres(msg)[0], authres(msg)
+    assert arc_item(authres(msg)[0]) == "fail", authres(msg)
 
 
 def test_slow_key_fails_and_client_may_leave(dns_server, server_factory,
@@ -164,7 +170,7 @@ def test_slow_key_fails_and_client_may_leave(dns_server, server_factory,
                                  "dnssec_trust_anchor": "none"})
     token = unique("arcslow")
     msg = deliver(srv, seal(original(token), keys, "lists.test"), token)
-    assert "arc=fail" in authres(msg)[0], authres(msg)
+    assert arc_item(authres(msg)[0]) == "fail", authres(msg)
     token = unique("arcleave")
     s = srv.smtp()
     s.ehlo("client.test")
@@ -177,7 +183,7 @@ def test_slow_key_fails_and_client_may_leave(dns_server, server_factory,
     time.sleep(0.2)
     token = unique("arcafter")
     msg = deliver(srv, original(token), token)
-    assert "arc=" not in authres(msg)[0]
+    assert arc_item(authres(msg)[0]) is None, authres(msg)
 
 
 # ---- sealing a forward ------------------------------------------------
@@ -249,7 +255,7 @@ def test_forward_extends_a_passing_chain(dns_server, server_factory,
     assert cv == b"pass", (cv, results, why)
     assert sorted(r["instance"] for r in results) == [1, 2]
     aar = [r for r in results if r["instance"] == 2][0]["aar-value"]
-    assert b"arc=pass" in aar, aar
+    assert arc_item(aar.decode()) == "pass", aar
 
 
 def test_forward_of_failed_chain_says_fail(dns_server, server_factory,
@@ -276,4 +282,4 @@ def test_arc_off(dns_server, server_factory, peer_factory, keys):
              sender="list-bounces@lists.test")
     msg = at_peer(peer, token)
     assert b"ARC-Seal: i=2" not in msg
-    assert b"arc=" not in msg.split(b"\r\n\r\n")[0]
+    assert all(arc_item(ar) is None for ar in authres(msg)), authres(msg)

@@ -646,3 +646,57 @@ def test_large_body_then_keepalive(web):
               % (len(body), body))
     assert statuses(out) == [200, 200], out[:300]
     assert b"<LoginName>alice@example.test</LoginName>" in out
+
+
+def test_refusal_reaches_a_client_still_sending(web):
+    """A body over the limit is refused with 413 while the client is still
+    uploading it; the client, reading only after it has sent a good part
+    of it, gets the 413 and an orderly close rather than a connection
+    reset (the server drains what keeps coming instead of closing on
+    unread input)."""
+    s = socket.create_connection(web.addr("http"), timeout=SOCK_TIMEOUT)
+    try:
+        s.sendall(b"POST /autodiscover/autodiscover.xml HTTP/1.1\r\n"
+                  b"Host: x\r\nContent-Type: text/xml\r\n"
+                  b"Content-Length: 1000000\r\n\r\n")
+        time.sleep(0.3)  # the server has answered and closed its side
+        chunk = b"<x/>" * 4096
+        sent_all = True
+        for _ in range(16):  # 256 KB at most, bounded
+            try:
+                s.sendall(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                sent_all = False
+                break
+        got = b""
+        reset = False
+        try:
+            while True:
+                data = s.recv(4096)
+                if not data:
+                    break
+                got += data
+        except ConnectionResetError:
+            reset = True
+    finally:
+        s.close()
+    assert statuses(got) == [413], got
+    # An orderly end, not a reset: over a slow link a reset would have
+    # destroyed the 413 still in flight.
+    assert not reset and sent_all
+
+
+def test_refusal_reaches_curl_uploading(web, tmp_path):
+    """curl uploading a body over the limit reports the 413, not a send
+    failure."""
+    body = tmp_path / "big.xml"
+    body.write_bytes(b"<x/>" * 50000)  # 200 KB
+    url = "http://%s:%d/autodiscover/autodiscover.xml" % web.addr("http")
+    out = subprocess.run(
+        ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
+         "-H", "Expect:", "-H", "Content-Type: text/xml",
+         "--data-binary", "@%s" % body, url],
+        capture_output=True, timeout=30)
+    assert out.stdout == b"413", (out.stdout, out.stderr)
+    status, _, _ = curl(web, "/health")
+    assert status == 200

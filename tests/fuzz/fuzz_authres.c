@@ -36,7 +36,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(v, data, size);
 	v[size] = '\0';
 	buf_init(&b, 1 << 20);
-	struct authres_item it = { "spf", "pass", NULL, "smtp.mailfrom", v };
+	struct authres_item it = { "spf", "pass", NULL,
+				   { { "smtp.mailfrom", v } } };
 	if (authres_header(&b, "mx.example.org", &it, 1) == 0) {
 		for (size_t i = 0; i + 1 < b.len; i++)
 			if (b.data[i] == '\r' && b.data[i + 1] == '\n' &&

@@ -240,7 +240,7 @@ test_sign_verify(void **state)
 					  sizeof(from)), 0);
 	assert_string_equal(from, "example.org");
 	buf_append(&m, msg_text, strlen(msg_text));
-	for (int mod = 0; mod < 3; mod++) {
+	for (int mod = 0; mod < 4; mod++) {
 		struct buf c;
 		struct dkim_verify *v;
 
@@ -250,7 +250,21 @@ test_sign_verify(void **state)
 			memcpy(strstr((char *)c.data, "round"), "ROUND", 5);
 		if (mod == 2) /* the body changed */
 			memcpy(strstr((char *)c.data, "body"), "BODY", 4);
-		v = dkim_verify_new((const char *)c.data, c.len, now);
+		if (mod == 3) {
+			/* In steps, as the SMTP server does: the header
+			 * section, then the body one octet at a time. */
+			const char *body = strstr((char *)c.data,
+						  "\r\n\r\n") + 4;
+			size_t hl = (size_t)(body - (char *)c.data);
+
+			v = dkim_verify_begin((const char *)c.data, hl, now);
+			dkim_verify_defer_keys(v); /* checked below */
+			for (size_t k = hl; k < c.len; k++)
+				dkim_verify_body(v, c.data + k, 1);
+			dkim_verify_end(v);
+		} else {
+			v = dkim_verify_new((const char *)c.data, c.len, now);
+		}
 		assert_int_equal(dkim_verify_count(v), 2);
 		for (size_t i = 0; i < 2; i++) {
 			const char *name = dkim_verify_keyname(v, i);
@@ -261,8 +275,18 @@ test_sign_verify(void **state)
 				dkim_verify_key(v, i, true, false, recs[i],
 						strlen(recs[i]));
 			}
+			if (mod == 3) {
+				/* Deferred: kept, decided by check_keys. */
+				assert_int_equal(dkim_verify_result(v, i)
+						 ->status, DKIM_NONE);
+				if (i == 1)
+					dkim_verify_check_keys(v);
+			}
+		}
+		for (size_t i = 0; i < 2; i++) {
 			assert_int_equal(dkim_verify_result(v, i)->status,
-					 mod == 0 ? DKIM_PASS : DKIM_FAIL);
+					 mod == 0 || mod == 3 ? DKIM_PASS
+							      : DKIM_FAIL);
 		}
 		dkim_verify_free(&v);
 		buf_fini(&c);
@@ -270,6 +294,41 @@ test_sign_verify(void **state)
 	buf_fini(&m);
 	EVP_PKEY_free(keys[0]);
 	EVP_PKEY_free(keys[1]);
+}
+
+/* The decoded-key cache is keyed by the key, not the name: after a pass
+ * with key A (now cached), the same selector publishing key B makes the
+ * signature fail, and A passes again afterwards. */
+static void
+test_key_cache(void **state)
+{
+	EVP_PKEY *a = keygen(EVP_PKEY_RSA), *b = keygen(EVP_PKEY_RSA);
+	char ra[1024], rb[1024];
+	const char *recs[3] = { ra, rb, ra };
+	const enum dkim_status want[3] = { DKIM_PASS, DKIM_FAIL, DKIM_PASS };
+	struct dkim_signer sg = { DKIM_ALG_RSA_SHA256, "example.org", "k", a, 0 };
+	const char *why = NULL;
+	time_t now = time(NULL);
+	struct buf m;
+
+	(void)state;
+	record_of(a, ra, sizeof(ra));
+	record_of(b, rb, sizeof(rb));
+	buf_init(&m, 1 << 20);
+	assert_int_equal(dkim_sign(&sg, msg_text, strlen(msg_text), now, &m,
+				   &why), 0);
+	buf_append(&m, msg_text, strlen(msg_text));
+	for (int i = 0; i < 3; i++) {
+		struct dkim_verify *v = dkim_verify_new((const char *)m.data,
+							m.len, now);
+		dkim_verify_key(v, 0, true, false, recs[i], strlen(recs[i]));
+		assert_int_equal(dkim_verify_result(v, 0)->status, want[i]);
+		assert_int_equal(dkim_verify_result(v, 0)->key_bits, 2048);
+		dkim_verify_free(&v);
+	}
+	buf_fini(&m);
+	EVP_PKEY_free(a);
+	EVP_PKEY_free(b);
 }
 
 /* A signature with x= made by hand (our signer sets none): valid before
@@ -352,6 +411,7 @@ main(void)
 		cmocka_unit_test(test_sig_parse),
 		cmocka_unit_test(test_keyrec_parse),
 		cmocka_unit_test(test_sign_verify),
+		cmocka_unit_test(test_key_cache),
 		cmocka_unit_test(test_expiry),
 		cmocka_unit_test(test_from_domain),
 	};

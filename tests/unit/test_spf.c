@@ -169,8 +169,9 @@ test_authres(void **state)
 {
 	struct buf b;
 	struct authres_item it[2] = {
-		{ "spf", "pass", NULL, "smtp.mailfrom", "a@example.org" },
-		{ "spf", "none", NULL, "smtp.helo", "odd name" },
+		{ "spf", "pass", NULL, { { "smtp.mailfrom",
+					     "a@example.org" } } },
+		{ "spf", "none", NULL, { { "smtp.helo", "odd name" } } },
 	};
 
 	(void)state;
