@@ -137,6 +137,9 @@ struct config {
 	bool arc;
 	bool srs;
 	char srs_domain[256];
+	/* arc_trusted_sealers: domains whose passing ARC chain overrides a
+	 * DMARC failure (RFC 7489 §7, RFC 8617 §7.2.1); "": none. */
+	char arc_trusted_sealers[512];
 	int retry_min;        /* seconds, first retry / backoff floor */
 	int retry_max;        /* seconds, backoff ceiling */
 	int queue_lifetime;   /* seconds a message may stay queued */

@@ -331,6 +331,7 @@ static const struct config_key config_keys[] = {
 	KTYPE("arc", CONFIG_T_YESNO, arc),
 	KTYPE("srs", CONFIG_T_YESNO, srs),
 	KSTR("srs_domain", srs_domain),
+	KSTR("arc_trusted_sealers", arc_trusted_sealers),
 	KINT("retry_min", 1, 86400, retry_min),
 	KINT("retry_max", 1, 7 * 86400, retry_max),
 	KINT("queue_lifetime", 1, 60 * 86400, queue_lifetime),

@@ -44,6 +44,7 @@ struct smtp_arc {
 	enum arc_status status;
 	char why[200];
 	char oldest[8];
+	char sealer[DKIM_DOMAIN_MAX + 1]; /* d= of the latest seal */
 	void (*done)(void *arg);
 	void *done_arg;
 	char *authres;             /* our field, for the seal */
@@ -130,6 +131,7 @@ static void
 arc_result_set(struct smtp_arc *a, const struct arc_result *r)
 {
 	arc_set_status(a, r->status, r->why);
+	snprintf(a->sealer, sizeof(a->sealer), "%s", r->domain);
 	if (r->status == ARC_PASS && r->oldest_pass > 0)
 		snprintf(a->oldest, sizeof(a->oldest), "%u", r->oldest_pass);
 }
@@ -258,6 +260,25 @@ int
 smtp_arc_status(const struct smtp_arc *a)
 {
 	return a != NULL && a->chain ? (int)a->status : ARC_NONE;
+}
+
+bool
+smtp_arc_trusted(const struct smtp_arc *a, const char *list)
+{
+	size_t sl;
+
+	if (a == NULL || !a->chain || a->status != ARC_PASS ||
+	    (sl = strlen(a->sealer)) == 0)
+		return false;
+	while (*list != '\0') {
+		size_t n = strcspn(list, " ,\t");
+
+		if (n == sl && strncasecmp(list, a->sealer, n) == 0)
+			return true;
+		list += n;
+		list += strspn(list, " ,\t");
+	}
+	return false;
 }
 
 void

@@ -35,6 +35,10 @@ bool smtp_arc_item(struct smtp_session *s, struct smtp_arc *a,
 /* The chain's verdict once smtp_arc_end is done (ARC_NONE without a
  * chain): for a DMARC policy that trusts a passing chain (RFC 8617 §7.2). */
 int smtp_arc_status(const struct smtp_arc *a);
+/* True when the chain passed and its latest seal's d= is one of the
+ * domains in list (separated by spaces or commas, without case): a
+ * forwarder trusted to have checked the message before changing it. */
+bool smtp_arc_trusted(const struct smtp_arc *a, const char *list);
 /* Our Authentication-Results field, kept for the seal's AAR. */
 void smtp_arc_keep_authres(struct smtp_arc *a, const void *p, size_t n);
 void smtp_arc_free(struct smtp_arc **ap);

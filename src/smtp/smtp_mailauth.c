@@ -297,6 +297,14 @@ mailauth_enforce(struct smtp_session *s, struct smtp_mailauth *a)
 	}
 	if (act == DMARC_POLICY_NONE)
 		return 0;
+	/* A forwarder we trust (a mailing list that changes the subject)
+	 * vouches through its passing ARC chain: local policy override
+	 * (RFC 7489 §7, RFC 8617 §7.2.1). */
+	if (smtp_arc_trusted(a->arc, s->base.srv->cfg.arc_trusted_sealers)) {
+		log_info(s->base.id, "dmarc_override", " msg=%s reason=arc",
+			 s->tx->msgid);
+		return 0;
+	}
 	if (act == DMARC_POLICY_QUARANTINE) {
 		s->tx->junk = true;
 		return 0;

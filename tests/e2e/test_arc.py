@@ -186,6 +186,50 @@ def test_slow_key_fails_and_client_may_leave(dns_server, server_factory,
     assert arc_item(authres(msg)[0]) is None, authres(msg)
 
 
+def test_trusted_sealer_overrides_dmarc_reject(dns_server, server_factory,
+                                               keys):
+    """A list changes a message whose From: domain says p=reject: DMARC
+    fails (no aligned DKIM or SPF) and the message is refused, unless the
+    list's passing chain comes from a sealer we trust
+    (arc_trusted_sealers): then it is judged by the chain and delivered.
+    A chain from a sealer not on the list changes nothing."""
+    z = zones(keys)
+    z["_dmarc.orig.test"] = {"TXT": ["v=DMARC1; p=reject"]}
+    dns = dns_server(z)
+    body = lambda t: seal(original(t), keys, "lists.test")
+    plain = server_factory(config={"resolver": dns.resolver,
+                                   "dnssec_trust_anchor": "none"})
+    s = plain.smtp()
+    try:
+        s.ehlo("client.test")
+        s.mail("list-bounces@lists.test")
+        s.rcpt(BOB)
+        code, text = s.data(body(unique("arcrej")))
+        assert code == 550 and b"DMARC" in text, (code, text)
+    finally:
+        s.quit()
+    for trusted, ok in (("relay.test lists.test", True),
+                        ("relay.test", False)):
+        srv = server_factory(config={"resolver": dns.resolver,
+                                     "dnssec_trust_anchor": "none",
+                                     "arc_trusted_sealers": trusted})
+        token = unique("arctrust")
+        s = srv.smtp()
+        try:
+            s.ehlo("client.test")
+            s.mail("list-bounces@lists.test")
+            s.rcpt(BOB)
+            code, _ = s.data(body(token))
+        finally:
+            s.quit()
+        assert (code == 250) == ok, (trusted, code)
+        if ok:
+            msg = srv.wait_messages(BOB, 1, match=token.encode())[-1]
+            ar = authres(msg)[0]
+            assert arc_item(ar) == "pass" and "dmarc=fail" in ar, ar
+            assert "event=dmarc_override" in srv.stderr_text()
+
+
 # ---- sealing a forward ------------------------------------------------
 
 
