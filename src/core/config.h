@@ -131,6 +131,15 @@ struct config {
 	 * Junk (docs/CONFIG.md). */
 	bool dmarc;
 	bool dmarc_enforce;
+	/* arc = no: ARC chains not verified, forwards not sealed; srs = no:
+	 * forwards keep their sender; srs_domain: the SRS addresses' domain
+	 * ("": the forwarding alias's). ARC and SRS in ARCHITECTURE.md. */
+	bool arc;
+	bool srs;
+	char srs_domain[256];
+	/* arc_trusted_sealers: domains whose passing ARC chain overrides a
+	 * DMARC failure (RFC 7489 §7, RFC 8617 §7.2.1); "": none. */
+	char arc_trusted_sealers[512];
 	int retry_min;        /* seconds, first retry / backoff floor */
 	int retry_max;        /* seconds, backoff ceiling */
 	int queue_lifetime;   /* seconds a message may stay queued */

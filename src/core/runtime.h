@@ -53,6 +53,10 @@ struct server {
 	/* DKIM signing keys (mailauth/dkim.h): loaded at start, replaced on
 	 * SIGHUP; take a reference with dkim_keyring_get(&srv->dkim). */
 	struct dkim_keyring *dkim;
+	/* SRS (mailauth/srs.h): the secret of DATA_DIR/srs.secret, read at
+	 * start; srs_ready false when srs = no or it could not be read. */
+	uint8_t srs_secret[32];
+	bool srs_ready;
 	void (*queue_kick_fn)(struct queue *q, bool notices);
 	bool draining;              /* SIGTERM: finishing in-flight work */
 };

@@ -80,6 +80,9 @@ struct dkim_sig {
 	/* The b= value in the field value: [b_off, b_end) is removed when
 	 * the signature field itself is hashed. */
 	size_t b_off, b_end;
+	/* ARC (RFC 8617 §4.1): the instance, and an ARC-Seal's cv=. */
+	unsigned instance;
+	enum dkim_cv { DKIM_CV_NONE = 0, DKIM_CV_PASS, DKIM_CV_FAIL } cv;
 };
 
 /* Parses a DKIM-Signature value (the text after the colon, folded as
@@ -88,6 +91,15 @@ struct dkim_sig {
  * naming From, i= outside d=, x= before t=, bad base64. */
 int dkim_sig_parse(const char *p, size_t n, struct dkim_sig *sig,
 		   const char **why_r);
+
+/* The same tag syntax carries ARC's signatures (RFC 8617 §4.1.2-4.1.3):
+ * an ARC-Message-Signature is a DKIM-Signature with i= the instance and
+ * no v=; an ARC-Seal has i=, cv=, no h= and no bh=. For both, i[] is
+ * "@d". DKIM_SIG_DKIM is dkim_sig_parse. */
+#define DKIM_ARC_MAX 50            /* instances (RFC 8617 §4.2.1) */
+enum dkim_sig_kind { DKIM_SIG_DKIM = 0, DKIM_SIG_AMS, DKIM_SIG_AS };
+int dkim_sig_parse_kind(const char *p, size_t n, enum dkim_sig_kind kind,
+			struct dkim_sig *sig, const char **why_r);
 
 enum dkim_key_type { DKIM_KEY_RSA = 0, DKIM_KEY_ED25519 };
 
@@ -150,6 +162,9 @@ struct dkim_signer {
 	const char *domain;
 	const char *selector;
 	struct evp_pkey_st *key;      /* borrowed */
+	/* 0: a DKIM-Signature; N: an ARC-Message-Signature of instance N
+	 * (RFC 8617 §4.1.2: the same signature with i=N and no v=). */
+	unsigned arc_instance;
 };
 
 /* Appends one "DKIM-Signature: ..." field (folded, CRLF-terminated) for
@@ -265,5 +280,10 @@ void dkim_keyring_unref(struct dkim_keyring **krp);
 int dkim_keyring_sign(const struct dkim_keyring *kr, const char *msg,
 		      size_t len, time_t now, struct buf *out,
 		      const char **why_r);
+/* domain's active RSA key as a signer (ARC seals with RSA: RFC 8617
+ * §4.1.3 names rsa-sha256 only): 0, or -1 when the keyring has no keys
+ * for domain. s borrows from kr. */
+int dkim_keyring_signer(const struct dkim_keyring *kr, const char *domain,
+			struct dkim_signer *s);
 
 #endif

@@ -28,6 +28,33 @@ int dkim_crypto_verify(enum dkim_alg alg, struct evp_pkey_st *key,
 		       const void *data, size_t len, const uint8_t *sig,
 		       size_t sig_len);
 
+/* The public key of a key record (RFC 6376 §3.6.1) for signature sig,
+ * checked as for a DKIM signature (type, h=, t=s, RFC 8301 sizes): the
+ * key (EVP_PKEY_free it), or NULL with why. */
+struct evp_pkey_st *dkim_key_load(const char *txt, size_t txt_len,
+				  const struct dkim_sig *sig, char *why,
+				  size_t cap);
+
+/* Fetches the key records names[0..n) (TXT; NULL names are skipped)
+ * over the in-loop resolver, all at once (dkim_fetch.c): key(arg, k,
+ * txt, len, tempfail) as each answer comes (txt NULL when there is no
+ * key record; tempfail: the lookup failed for now), then done(arg) once
+ * every one has come. 0 started; 1 nothing started (no names, or no
+ * resolver: key ran at once with tempfail for each), done not called;
+ * -1 out of memory. Loop thread only. */
+struct dns;
+struct dkim_fetch;
+typedef void (*dkim_fetch_key_cb)(void *arg, size_t k, const char *txt,
+				  size_t len, bool tempfail);
+int dkim_fetch_start(struct dns *d, const char *const *names, size_t n,
+		     dkim_fetch_key_cb key, void (*done)(void *arg),
+		     void *arg, struct dkim_fetch **f_r);
+/* Neither key nor done runs any more. */
+void dkim_fetch_cancel(struct dkim_fetch **fp);
+
+/* Appends sig, base64, folded as our b= values are, to field. 0 or -1. */
+int dkim_fold_b64(struct buf *field, const uint8_t *sig, size_t len);
+
 /* Is field f named name (case-insensitive)? */
 bool dkim_field_is(const struct dkim_field *f, const char *name);
 /* The tag's value is s, compared without case (also DMARC's, whose

@@ -484,7 +484,7 @@ dkim_keyring_sign(const struct dkim_keyring *kr, const char *msg,
 {
 	struct dkim_ring_domain key;
 	const struct dkim_ring_domain *r;
-	struct dkim_signer s;
+	struct dkim_signer s = { 0 };
 
 	if (kr == NULL || kr->n == 0)
 		return *why_r = "no DKIM keys", 0;
@@ -503,6 +503,28 @@ dkim_keyring_sign(const struct dkim_keyring *kr, const char *msg,
 	s.selector = r->sel_rsa;
 	s.key = r->rsa;
 	return dkim_sign(&s, msg, len, now, out, why_r) < 0 ? -1 : 1;
+}
+
+int
+dkim_keyring_signer(const struct dkim_keyring *kr, const char *domain,
+		    struct dkim_signer *s)
+{
+	struct dkim_ring_domain key;
+	const struct dkim_ring_domain *r;
+
+	if (kr == NULL || kr->n == 0 ||
+	    snprintf(key.domain, sizeof(key.domain), "%s", domain) >=
+	    (int)sizeof(key.domain))
+		return -1;
+	r = bsearch(&key, kr->d, kr->n, sizeof(*kr->d), dkim_ring_cmp);
+	if (r == NULL)
+		return -1;
+	memset(s, 0, sizeof(*s));
+	s->alg = DKIM_ALG_RSA_SHA256;
+	s->domain = r->domain;
+	s->selector = r->sel_rsa;
+	s->key = r->rsa;
+	return 0;
 }
 
 /* One lock for every slot (there is one, the server's): held for a

@@ -103,6 +103,32 @@ dkim_crypto_verify(enum dkim_alg alg, struct evp_pkey_st *key,
 	return rc;
 }
 
+int
+dkim_fold_b64(struct buf *field, const uint8_t *sig, size_t len)
+{
+	char b64[BASE64_ENCODED_LEN(1024) + 1];
+	size_t b64len;
+	int rc = 0;
+
+	if (len > 1024)
+		return -1;
+	base64_encode(sig, len, b64);
+	b64len = strlen(b64);
+	/* b= folded; the verifier removes the whole value, folds too. */
+	for (size_t i = 0, col = 4; i < b64len;) {
+		size_t take = DKIM_FOLD - col;
+		if (take > b64len - i)
+			take = b64len - i;
+		rc |= buf_append(field, b64 + i, take);
+		i += take;
+		if (i < b64len) {
+			rc |= buf_append(field, "\r\n\t ", 4);
+			col = 9;
+		}
+	}
+	return rc;
+}
+
 /* h=: the names to sign, each once per instance present, over-signed
  * ones once more. */
 static size_t
@@ -142,11 +168,18 @@ dkim_sign_fields(const struct dkim_signer *s, char (*h)[64], size_t n_h,
 {
 	size_t col;
 
-	buf_printf(out, "DKIM-Signature: v=1; a=%s; c=relaxed/relaxed;\r\n"
-		   "\td=%s; s=%s; t=%lld;\r\n\th=",
-		   s->alg == DKIM_ALG_ED25519_SHA256 ? "ed25519-sha256"
-						     : "rsa-sha256",
-		   s->domain, s->selector, (long long)now);
+	const char *a = s->alg == DKIM_ALG_ED25519_SHA256 ? "ed25519-sha256"
+							  : "rsa-sha256";
+
+	if (s->arc_instance > 0)
+		buf_printf(out, "ARC-Message-Signature: i=%u; a=%s;\r\n"
+			   "\tc=relaxed/relaxed; d=%s; s=%s; t=%lld;\r\n\th=",
+			   s->arc_instance, a, s->domain, s->selector,
+			   (long long)now);
+	else
+		buf_printf(out, "DKIM-Signature: v=1; a=%s; c=relaxed/relaxed;"
+			   "\r\n\td=%s; s=%s; t=%lld;\r\n\th=", a, s->domain,
+			   s->selector, (long long)now);
 	col = 10;
 	for (size_t k = 0; k < n_h; k++) {
 		size_t w = strlen(h[k]) + 1;
@@ -166,11 +199,11 @@ dkim_sign(const struct dkim_signer *s, const char *msg, size_t len,
 {
 	struct dkim_field *f = calloc(DKIM_HEADER_FIELDS_MAX, sizeof(*f));
 	char h[DKIM_H_MAX][64];
-	char bh64[BASE64_ENCODED_LEN(64) + 1], b64[BASE64_ENCODED_LEN(1024) + 1];
+	char bh64[BASE64_ENCODED_LEN(64) + 1];
 	uint8_t hash[64], sig[1024];
 	struct dkim_body *body = NULL;
 	struct buf field, data;
-	size_t nf, body_off, n_h, sig_len, b64len;
+	size_t nf, body_off, n_h, sig_len;
 	uint64_t total;
 	int hl, rc = -1;
 
@@ -200,21 +233,8 @@ dkim_sign(const struct dkim_signer *s, const char *msg, size_t len,
 	if (dkim_crypto_sign(s->alg, s->key, data.data, data.len, sig,
 			     &sig_len) < 0)
 		goto out;
-	base64_encode(sig, sig_len, b64);
-	b64len = strlen(b64);
-	/* b= folded; the verifier removes the whole value, folds too. */
-	for (size_t i = 0, col = 4; i < b64len;) {
-		size_t take = DKIM_FOLD - col;
-		if (take > b64len - i)
-			take = b64len - i;
-		buf_append(&field, b64 + i, take);
-		i += take;
-		if (i < b64len) {
-			buf_append(&field, "\r\n\t ", 4);
-			col = 9;
-		}
-	}
-	if (buf_append(&field, "\r\n", 2) < 0 ||
+	if (dkim_fold_b64(&field, sig, sig_len) < 0 ||
+	    buf_append(&field, "\r\n", 2) < 0 ||
 	    buf_append(out, field.data, field.len) < 0) {
 		*why_r = "signature too long";
 		goto out;

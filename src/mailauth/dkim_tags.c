@@ -230,13 +230,51 @@ dkim_sig_canon(const struct dkim_tag *t, struct dkim_sig *sig)
 	return 0;
 }
 
-/* One tag of a signature: 0 ok (or ignored), -1 with *why_r. */
+/* ARC's tags (RFC 8617 §4.1.2, §4.1.3): i= is the instance number
+ * (1..50), cv= the chain validation status of an ARC-Seal. 1 handled
+ * (0 or -1 in *rc_r), 0 not an ARC tag. */
 static int
-dkim_sig_tag(const struct dkim_tag *t, struct dkim_sig *sig, unsigned *seen,
-	     const char **why_r)
+dkim_arc_tag(const struct dkim_tag *t, enum dkim_sig_kind kind,
+	     struct dkim_sig *sig, unsigned *seen, const char **why_r)
 {
 	uint64_t num;
 
+	if (dkim_tag_is(t, "i")) {
+		*seen |= 128;
+		if (dkim_num(t, &num) < 0 || num < 1 || num > DKIM_ARC_MAX)
+			return *why_r = "bad instance (i=)", -1;
+		sig->instance = (unsigned)num;
+		return 0;
+	}
+	if (kind == DKIM_SIG_AS && dkim_tag_is(t, "cv")) {
+		*seen |= 256;
+		if (dkim_val_is(t, "none"))
+			sig->cv = DKIM_CV_NONE;
+		else if (dkim_val_is(t, "pass"))
+			sig->cv = DKIM_CV_PASS;
+		else if (dkim_val_is(t, "fail"))
+			sig->cv = DKIM_CV_FAIL;
+		else
+			return *why_r = "bad chain status (cv=)", -1;
+		return 0;
+	}
+	/* §4.1.3: an ARC-Seal signs the ARC sets, never other fields. */
+	if (kind == DKIM_SIG_AS && dkim_tag_is(t, "h"))
+		return *why_r = "h= in an ARC-Seal", -1;
+	return 1;
+}
+
+/* One tag of a signature: 0 ok (or ignored), -1 with *why_r. */
+static int
+dkim_sig_tag(const struct dkim_tag *t, enum dkim_sig_kind kind,
+	     struct dkim_sig *sig, unsigned *seen, const char **why_r)
+{
+	uint64_t num;
+	int rc;
+
+	if (kind != DKIM_SIG_DKIM &&
+	    (rc = dkim_arc_tag(t, kind, sig, seen, why_r)) <= 0)
+		return rc;
 	if (dkim_tag_is(t, "v")) {
 		*seen |= 1;
 		if (!dkim_val_is(t, "1"))
@@ -323,9 +361,29 @@ dkim_auid_ok(const char *i, const char *d)
 	       strcasecmp(at + il - dl, d) == 0;
 }
 
+/* The tags each kind requires (bits of dkim_sig_tag's seen): DKIM v, a,
+ * b, bh, d, h, s; an ARC-Message-Signature the same with i= and no v=;
+ * an ARC-Seal a, b, d, s, i, cv (RFC 8617 §4.1.2, §4.1.3). */
+static const unsigned dkim_required[] = {
+	[DKIM_SIG_DKIM] = 127, [DKIM_SIG_AMS] = 126 | 128,
+	[DKIM_SIG_AS] = 2 | 4 | 16 | 32 | 128 | 256,
+};
+static const char *const dkim_required_why[] = {
+	[DKIM_SIG_DKIM] = "a required tag is missing (v, a, b, bh, d, h, s)",
+	[DKIM_SIG_AMS] = "a required tag is missing (i, a, b, bh, d, h, s)",
+	[DKIM_SIG_AS] = "a required tag is missing (i, a, b, d, s, cv)",
+};
+
 int
 dkim_sig_parse(const char *p, size_t n, struct dkim_sig *sig,
 	       const char **why_r)
+{
+	return dkim_sig_parse_kind(p, n, DKIM_SIG_DKIM, sig, why_r);
+}
+
+int
+dkim_sig_parse_kind(const char *p, size_t n, enum dkim_sig_kind kind,
+		    struct dkim_sig *sig, const char **why_r)
 {
 	struct dkim_tag tags[DKIM_TAGS_MAX];
 	size_t nt;
@@ -335,13 +393,15 @@ dkim_sig_parse(const char *p, size_t n, struct dkim_sig *sig,
 	if (dkim_tags_parse(p, n, tags, DKIM_TAGS_MAX, &nt, why_r) < 0)
 		return -1;
 	for (size_t k = 0; k < nt; k++)
-		if (dkim_sig_tag(&tags[k], sig, &seen, why_r) < 0)
+		if (dkim_sig_tag(&tags[k], kind, sig, &seen, why_r) < 0)
 			return -1;
-	if ((seen & 127) != 127) {
-		*why_r = "a required tag is missing (v, a, b, bh, d, h, s)";
+	if ((seen & dkim_required[kind]) != dkim_required[kind]) {
+		*why_r = dkim_required_why[kind];
 		return -1;
 	}
-	if (sig->i[0] == '\0')
+	if (kind != DKIM_SIG_DKIM)
+		snprintf(sig->i, sizeof(sig->i), "@%s", sig->d);
+	else if (sig->i[0] == '\0')
 		snprintf(sig->i, sizeof(sig->i), "@%s", sig->d);
 	else if (!dkim_auid_ok(sig->i, sig->d)) {
 		*why_r = "i= is not within d=";

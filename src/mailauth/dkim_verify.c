@@ -18,7 +18,6 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "../dns/dns.h"
 #include "../util/buf.h"
 #include "dkim_int.h"
 
@@ -437,91 +436,55 @@ dkim_verify_key_now(struct dkim_verify *v, struct dkim_vsig *vs, bool dns_ok,
 
 /* ---- the asynchronous driver over the in-loop resolver ------------- */
 
-struct dkim_lookup_one {
-	struct dkim_lookup *lk;
-	size_t i;
-	struct dns_query *q;
-};
-
 struct dkim_lookup {
 	struct dkim_verify *v;
 	dkim_done_cb done;
 	void *arg;
-	size_t pending;
-	struct dkim_lookup_one one[DKIM_SIGS_MAX];
+	struct dkim_fetch *f;
 };
 
 static void
-dkim_lookup_answer_cb(void *arg, const struct dns_answer *a)
+dkim_lookup_key_cb(void *arg, size_t k, const char *txt, size_t len,
+		   bool tempfail)
 {
-	struct dkim_lookup_one *o = arg;
-	struct dkim_lookup *lk = o->lk;
-	char *txt = malloc(DKIM_KEY_TXT_MAX);
-	bool found = false;
+	struct dkim_lookup *lk = arg;
 
-	o->q = NULL;
-	for (size_t r = 0; txt != NULL && a->status == DNS_OK && r < a->n &&
-			   !found; r++) {
-		int n = dns_txt_text(a->rdata[r], a->len[r], txt,
-				     DKIM_KEY_TXT_MAX);
-		/* The record that is a key (other TXT records may share
-		 * the name). */
-		if (n > 0 && (strstr(txt, "p=") != NULL)) {
-			dkim_verify_key(lk->v, o->i, true, false, txt,
-					(size_t)n);
-			found = true;
-		}
-	}
-	if (!found)
-		dkim_verify_key(lk->v, o->i, false, txt == NULL ||
-				a->status == DNS_TEMPFAIL, NULL, 0);
-	free(txt);
-	if (--lk->pending == 0) {
-		dkim_done_cb done = lk->done;
-		void *darg = lk->arg;
-		struct dkim_verify *v = lk->v;
+	dkim_verify_key(lk->v, k, txt != NULL, tempfail, txt, len);
+}
 
-		free(lk);
-		done(darg, v);
-	}
+static void
+dkim_lookup_done_cb(void *arg)
+{
+	struct dkim_lookup *lk = arg;
+	dkim_done_cb done = lk->done;
+	void *darg = lk->arg;
+	struct dkim_verify *v = lk->v;
+
+	free(lk);
+	done(darg, v);
 }
 
 int
 dkim_lookup_start(struct dns *d, struct dkim_verify *v, dkim_done_cb done,
 		  void *arg, struct dkim_lookup **lk_r)
 {
-	struct dkim_lookup *lk;
+	const char *names[DKIM_SIGS_MAX];
+	struct dkim_lookup *lk = calloc(1, sizeof(*lk));
+	int rc;
 
 	*lk_r = NULL;
-	if (d == NULL) {
-		/* No resolver: every key lookup fails for now. */
-		for (size_t i = 0; i < v->n; i++)
-			dkim_verify_key(v, i, false, true, NULL, 0);
-		return 1;
-	}
-	lk = calloc(1, sizeof(*lk));
 	if (lk == NULL)
 		return -1;
 	lk->v = v;
 	lk->done = done;
 	lk->arg = arg;
-	for (size_t i = 0; i < v->n; i++) {
-		const char *name = dkim_verify_keyname(v, i);
-		struct dkim_lookup_one *o = &lk->one[i];
-
-		if (name == NULL)
-			continue;
-		o->lk = lk;
-		o->i = i;
-		o->q = dns_lookup(d, name, 16, dkim_lookup_answer_cb, o);
-		if (o->q == NULL)
-			dkim_verify_key(v, i, false, true, NULL, 0);
-		else
-			lk->pending++;
-	}
-	if (lk->pending == 0) {
+	for (size_t i = 0; i < v->n; i++)
+		names[i] = dkim_verify_keyname(v, i);
+	rc = dkim_fetch_start(d, names, v->n, dkim_lookup_key_cb,
+			      dkim_lookup_done_cb, lk, &lk->f);
+	if (rc != 0) {
 		free(lk);
-		return 1;
+		return rc;
 	}
 	*lk_r = lk;
 	return 0;
@@ -534,9 +497,31 @@ dkim_lookup_cancel(struct dkim_lookup **lkp)
 
 	if (lk == NULL)
 		return;
-	for (size_t i = 0; i < DKIM_SIGS_MAX; i++)
-		if (lk->one[i].q != NULL)
-			dns_cancel(lk->one[i].q);
+	dkim_fetch_cancel(&lk->f);
 	free(lk);
 	*lkp = NULL;
+}
+
+/* ---- keys for ARC (arc_verify.c) ------------------------------------------ */
+
+EVP_PKEY *
+dkim_key_load(const char *txt, size_t txt_len, const struct dkim_sig *sig,
+	      char *why, size_t cap)
+{
+	struct dkim_keyrec *k = malloc(sizeof(*k));
+	struct dkim_vsig vs = { 0 };
+	const char *w = NULL;
+	EVP_PKEY *key = NULL;
+
+	if (k == NULL) {
+		snprintf(why, cap, "out of memory");
+		return NULL;
+	}
+	if (dkim_keyrec_parse(txt, txt_len, k, &w) < 0 ||
+	    (w = dkim_key_fits(k, sig)) != NULL)
+		snprintf(why, cap, "%s", w);
+	else
+		key = dkim_pubkey(k, &vs, why, cap);
+	free(k);
+	return key;
 }

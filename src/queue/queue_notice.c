@@ -28,6 +28,7 @@
 #include "../core/runtime.h"
 #include "../core/workers.h"
 #include "../mailauth/dkim.h"
+#include "../mailauth/srs.h"
 #include "../store/blob.h"
 #include "../store/commit.h"
 #include "../util/buf.h"
@@ -244,6 +245,20 @@ note_write(struct qnotices *b, const struct store_queue_entry *e,
 	return rc;
 }
 
+/* A forward queued with our SRS address as its sender (smtp_srs.h): its
+ * notice goes where a bounce to that address would, to the sender it
+ * stands for. */
+static void
+note_srs(const struct server *srv, char *to, size_t cap)
+{
+	char orig[sizeof(((struct qnote *)0)->to)];
+	const char *why = NULL;
+
+	if (srv->srs_ready && srs_reverse(srv->srs_secret, to, time(NULL),
+					  orig, sizeof(orig), &why) == 1)
+		snprintf(to, cap, "%s", orig);
+}
+
 /* Whom the DSN goes to, and how: 1 send, 0 drop, -1 try later. */
 static int
 note_route(struct qnotices *b, struct store *st,
@@ -260,6 +275,7 @@ note_route(struct qnotices *b, struct store *st,
 		n->flags |= STORE_QMSG_POSTMASTER;
 	} else {
 		snprintf(n->to, sizeof(n->to), "%s", e->msg.from);
+		note_srs(b->q->srv, n->to, sizeof(n->to));
 	}
 	rs = store_resolve_rcpt(st, n->to, &n->accounts, &n->n_accounts,
 				&n->remote);

@@ -101,6 +101,8 @@ config_defaults(struct config *cfg, bool as_root)
 	cfg->spf = true;
 	cfg->dmarc = true;
 	cfg->dmarc_enforce = true;
+	cfg->arc = true;
+	cfg->srs = true;
 	cfg->retry_min = CONFIG_RETRY_MIN_DEFAULT;
 	cfg->retry_max = CONFIG_RETRY_MAX_DEFAULT;
 	cfg->queue_lifetime = CONFIG_QUEUE_LIFETIME_DEFAULT;
@@ -328,6 +330,10 @@ static const struct config_key config_keys[] = {
 	KTYPE("spf", CONFIG_T_YESNO, spf),
 	KTYPE("dmarc", CONFIG_T_YESNO, dmarc),
 	KTYPE("dmarc_enforce", CONFIG_T_YESNO, dmarc_enforce),
+	KTYPE("arc", CONFIG_T_YESNO, arc),
+	KTYPE("srs", CONFIG_T_YESNO, srs),
+	KSTR("srs_domain", srs_domain),
+	KSTR("arc_trusted_sealers", arc_trusted_sealers),
 	KINT("retry_min", 1, 86400, retry_min),
 	KINT("retry_max", 1, 7 * 86400, retry_max),
 	KINT("queue_lifetime", 1, 60 * 86400, queue_lifetime),

@@ -39,6 +39,7 @@
 #include "../core/workers.h"
 #include "../dns/dns.h"
 #include "../mailauth/dkim.h"
+#include "../mailauth/srs.h"
 #include "../queue/queue.h"
 #include "acme.h"
 #include "control.h"
@@ -416,6 +417,25 @@ server_free_parts(struct server *srv)
 }
 
 /* The worker pools, the login throttle and cache; 0 or -1. */
+/* The SRS secret, made on first start by the service user (after the
+ * drop: the file is its own, mode 0600). Without it forwards keep their
+ * sender and SRS addresses are refused; the log says why. */
+static void
+server_srs_load(struct server *srv)
+{
+	char err[512];
+
+	_Static_assert(sizeof(srv->srs_secret) == SRS_SECRET_LEN, "secret");
+	if (!srv->cfg.srs)
+		return;
+	if (srs_secret_load(srv->cfg.data_dir, srv->srs_secret, err,
+			    sizeof(err)) < 0) {
+		log_error(NULL, "srs_secret", " reason=%s", log_qs(err));
+		return;
+	}
+	srv->srs_ready = true;
+}
+
 static int
 server_start_workers(struct server *srv)
 {
@@ -494,6 +514,7 @@ server_run(struct server *srv)
 	log_info(NULL, "dns_start", " resolvers=%zu dnssec_trust_anchor=%s",
 		 srv->cfg.n_resolvers, log_qs(srv->cfg.dnssec_trust_anchor));
 	server_dkim_load(srv);
+	server_srs_load(srv);
 	/* The outbound queue (src/queue/queue.h) starts here, after the
 	 * resolver and before "ready". */
 	log_info(NULL, "start", " hostname=%s data=%s",

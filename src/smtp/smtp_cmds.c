@@ -19,6 +19,7 @@
 #include "../store/store.h"
 #include "../util/str.h"
 #include "smtp_int.h"
+#include "smtp_srs.h"
 #include "smtp_sender.h"
 
 #define ANY_STATE (SMTP_STATE_INIT | SMTP_STATE_HELO | SMTP_STATE_MAIL | \
@@ -336,13 +337,32 @@ rcpt_refused(struct smtp_session *s)
 	return true;
 }
 
+/* An address that is no user or alias of ours may be an SRS address of
+ * a forward (a bounce coming back, smtp_srs.h). True when handled. */
+static bool
+rcpt_srs(struct smtp_session *s, struct smtp_rcpt_job *j)
+{
+	int rc;
+
+	if (j->status != STORE_RCPT_NO_USER &&
+	    j->status != STORE_RCPT_NOT_HOSTED)
+		return false;
+	rc = smtp_srs_rcpt(s, j->addr, j->status == STORE_RCPT_NOT_HOSTED,
+			   &j->remote);
+	if (rc > 0)
+		rcpt_accept(s, j);
+	else if (rc < 0)
+		rcpt_refused(s);
+	return rc != 0;
+}
+
 static void
 rcpt_done(void *arg)
 {
 	struct smtp_rcpt_job *j = arg;
 	struct smtp_session *s = j->s;
 
-	if (s->base.conn != NULL && s->tx != NULL) {
+	if (s->base.conn != NULL && s->tx != NULL && !rcpt_srs(s, j)) {
 		switch (j->status) {
 		case STORE_RCPT_OK:
 			/* RFC 3463 5.2.2; RFC 5321 §4.2.3 552 at RCPT. */

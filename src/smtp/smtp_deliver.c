@@ -44,7 +44,9 @@
 #include "../store/commit.h"
 #include "../store/store.h"
 #include "../util/str.h"
+#include "smtp_arc.h"
 #include "smtp_int.h"
+#include "smtp_srs.h"
 
 /* The parser's DSN values are the store's (store_queue.h). */
 static_assert((int)SMTP_NOTIFY_SUCCESS == (int)STORE_NOTIFY_SUCCESS &&
@@ -90,6 +92,10 @@ struct smtp_delivery {
 	 * DKIM-Signature fields made, NUL-terminated (queue prefix). */
 	struct dkim_keyring *kr;
 	struct buf prefix;
+	/* ARC: our seal on a forwarded message (smtp_arc.h), or NULL. */
+	struct smtp_arc_seal *seal;
+	/* SRS: the sender a forward is queued with (smtp_srs.h), or "". */
+	char srs_from[LIMIT_ADDRESS + 1];
 };
 
 static void
@@ -98,6 +104,7 @@ delivery_free(struct smtp_delivery *d)
 	smtp_spool_free(&d->spool, d->here);
 	store_meta_free(&d->meta);
 	dkim_keyring_unref(&d->kr);
+	smtp_arc_seal_free(&d->seal);
 	buf_fini(&d->prefix);
 	free(d->accounts);
 	free(d->rows);
@@ -254,6 +261,8 @@ collect_rows(struct smtp_session *s, struct smtp_delivery *d)
 	rows_success(tx, d);
 	memcpy(d->qm.qid, d->msgid, sizeof(d->qm.qid));
 	d->qm.from = tx->from;
+	if (d->n_remote > 0)
+		smtp_srs_sender(s, d->srs_from, sizeof(d->srs_from));
 	d->qm.envid = tx->envid[0] != '\0' ? tx->envid : NULL;
 	d->qm.ret = (enum store_ret)tx->dsn_ret;
 	d->qm.flags = (tx->smtputf8 ? STORE_QMSG_SMTPUTF8 : 0) |
@@ -278,6 +287,7 @@ deliver_apply(struct store *st, void *arg, const char **err_r)
 	if (d->n_rows == 0)
 		return 0;
 	d->qm.prefix = d->prefix.len > 0 ? (const char *)d->prefix.data : NULL;
+	d->qm.from = smtp_srs_choose(st, d->qm.from, d->srs_from);
 	snprintf(d->qm.blob, sizeof(d->qm.blob), "%s", d->sd.blob);
 	d->qm.size = d->sd.size;
 	d->qm.created = d->sd.internaldate;
@@ -396,9 +406,9 @@ delivery_head_id(struct smtp_delivery *d, int fd)
 				sizeof(d->header_id));
 }
 
-/* Worker: the DKIM signatures of the message (msg NULL: mapped from fd).
- * Without them (no key for its From: domain, an error) it is queued
- * unsigned, and the log says why. */
+/* Worker: the DKIM signatures of the message (msg NULL: mapped from fd),
+ * or the ARC seal of a forward (smtp_arc.h). Without them (no key for its
+ * From: domain, an error) it is queued unsigned, and the log says why. */
 static void
 delivery_sign(struct smtp_delivery *d, int fd, const char *msg, size_t size)
 {
@@ -415,7 +425,8 @@ delivery_sign(struct smtp_delivery *d, int fd, const char *msg, size_t size)
 		}
 		msg = map;
 	}
-	rc = dkim_keyring_sign(d->kr, msg, size, time(NULL), &d->prefix, &why);
+	rc = d->kr != NULL ? dkim_keyring_sign(d->kr, msg, size, time(NULL),
+					       &d->prefix, &why) : 1;
 	if (rc > 0 && buf_append(&d->prefix, "", 1) == 0)
 		d->prefix.len--; /* NUL-terminated for the store */
 	else if (rc > 0)
@@ -428,6 +439,8 @@ delivery_sign(struct smtp_delivery *d, int fd, const char *msg, size_t size)
 	else if (rc == 0)
 		log_info(NULL, "dkim_unsigned", " msg=%s reason=%s", d->msgid,
 			 log_qs(why));
+	if (d->seal != NULL)
+		smtp_arc_seal_run(d->seal, msg, size, &d->prefix, d->msgid);
 	if (map != NULL)
 		munmap(map, size);
 }
@@ -452,7 +465,7 @@ delivery_meta(void *arg, int fd, const void *data, size_t size)
 
 	if (size == 0)
 		return;
-	if (d->kr != NULL)
+	if (d->kr != NULL || d->seal != NULL)
 		delivery_sign(d, fd, data, size);
 	if (data != NULL)
 		mime_message_id(data, size, d->header_id, sizeof(d->header_id));
@@ -556,6 +569,8 @@ smtp_deliver(struct smtp_session *s)
 	 * others, e.g. forwarded by an alias). */
 	if (s->authed && d->n_remote > 0 && s->base.srv->cfg.dkim_sign)
 		d->kr = dkim_keyring_get(&s->base.srv->dkim);
+	else if (d->n_remote > 0)
+		d->seal = smtp_arc_seal_new(s);
 	d->spool = s->tx->spool;          /* moved: the delivery owns it */
 	s->tx->spool = NULL;
 	session_ref(&s->base);
@@ -565,7 +580,7 @@ smtp_deliver(struct smtp_session *s)
 	case 1:
 		d->here = true;
 		d->size = smtp_spool_size(d->spool);
-		if (d->kr != NULL && d->size > 0)
+		if ((d->kr != NULL || d->seal != NULL) && d->size > 0)
 			workers_submit(s->base.srv->workers,
 				       delivery_sign_work, blob_done, d);
 		else

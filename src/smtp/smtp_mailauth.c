@@ -22,6 +22,7 @@
 #include "../mailauth/authres.h"
 #include "../mailauth/dkim.h"
 #include "../mailauth/spf.h"
+#include "smtp_arc.h"
 #include "smtp_dmarc.h"
 #include "smtp_int.h"
 
@@ -31,8 +32,8 @@
 /* The Authentication-Results field we add: what the spool can insert
  * (8 DKIM results with their reasons take about 2,500 octets). */
 #define SMTP_AR_MAX SMTP_SPOOL_EDIT_MAX
-/* Its results: SPF twice, DKIM per signature, DMARC. */
-#define SMTP_AR_ITEMS (2 + DKIM_SIGS_MAX + 1)
+/* Its results: SPF twice, DKIM per signature, DMARC, ARC. */
+#define SMTP_AR_ITEMS (2 + DKIM_SIGS_MAX + 1 + 1)
 
 enum { SPF_MAILFROM = 0, SPF_HELO = 1 };
 
@@ -50,6 +51,7 @@ struct smtp_mailauth {
 	struct smtp_spf spf[2];
 	struct smtp_dmarc *dm;   /* DKIM and DMARC; NULL when not checked */
 	bool results;            /* port 25: add our field */
+	struct smtp_arc *arc;    /* the ARC chain (smtp_arc.h) */
 	smtp_mailauth_cont_fn cont; /* waiting for SPF at the end of data */
 	/* The header scan (message offsets, our Received excluded). */
 	bool hdr_done, line_start, in_field;
@@ -65,7 +67,7 @@ static bool
 checks_pending(const struct smtp_mailauth *a)
 {
 	return a->spf[0].chk != NULL || a->spf[1].chk != NULL ||
-	       smtp_dmarc_pending(a->dm);
+	       smtp_dmarc_pending(a->dm) || smtp_arc_pending(a->arc);
 }
 
 static void mailauth_finish(struct smtp_session *s);
@@ -158,6 +160,7 @@ smtp_mailauth_free(struct smtp_mailauth **ap)
 	spf_check_cancel(&a->spf[0].chk);
 	spf_check_cancel(&a->spf[1].chk);
 	smtp_dmarc_free(&a->dm);
+	smtp_arc_free(&a->arc);
 	free(a);
 	*ap = NULL;
 }
@@ -192,6 +195,8 @@ smtp_mailauth_scan(struct smtp_session *s, uint64_t off, const char *p,
 	if (a == NULL)
 		return;
 	smtp_dmarc_scan(a->dm, off, p, n);
+	if (a->results)
+		smtp_arc_scan(s, &a->arc, off, p, n);
 	if (a->hdr_done)
 		return;
 	for (size_t i = 0; i < n; i++) {
@@ -265,6 +270,8 @@ mailauth_items(struct smtp_session *s, struct smtp_mailauth *a,
 	if (a->spf[SPF_HELO].used)
 		spf_item(s, &a->spf[SPF_HELO], true, &items[n++]);
 	n += smtp_dmarc_items(a->dm, &dspf, items + n, cap - n);
+	if (n < cap)
+		n += smtp_arc_item(s, a->arc, &items[n]);
 	return n;
 }
 
@@ -290,6 +297,14 @@ mailauth_enforce(struct smtp_session *s, struct smtp_mailauth *a)
 	}
 	if (act == DMARC_POLICY_NONE)
 		return 0;
+	/* A forwarder we trust (a mailing list that changes the subject)
+	 * vouches through its passing ARC chain: local policy override
+	 * (RFC 7489 §7, RFC 8617 §7.2.1). */
+	if (smtp_arc_trusted(a->arc, s->base.srv->cfg.arc_trusted_sealers)) {
+		log_info(s->base.id, "dmarc_override", " msg=%s reason=arc",
+			 s->tx->msgid);
+		return 0;
+	}
 	if (act == DMARC_POLICY_QUARANTINE) {
 		s->tx->junk = true;
 		return 0;
@@ -322,6 +337,8 @@ mailauth_finish(struct smtp_session *s)
 			return;
 		}
 		rc = authres_header(&ar, s->base.srv->cfg.hostname, items, n);
+		if (rc == 0)
+			smtp_arc_keep_authres(a->arc, ar.data, ar.len);
 	}
 	for (size_t i = 0; i < a->n_cuts; i++)
 		a->cuts[i][0] += head; /* file offsets */
@@ -362,6 +379,7 @@ smtp_mailauth_data(struct smtp_session *s, smtp_mailauth_cont_fn cont)
 	}
 	a->cont = cont;
 	smtp_dmarc_data(a->dm);
+	(void)smtp_arc_end(s, a->arc, mailauth_ready, a);
 	if (!checks_pending(a)) {
 		mailauth_finish(s);
 		return;
@@ -369,4 +387,10 @@ smtp_mailauth_data(struct smtp_session *s, smtp_mailauth_cont_fn cont)
 	/* Wait for the SPF answers; no further command is read meanwhile. */
 	s->tx->auth_wait = true;
 	conn_pause(s->base.conn);
+}
+
+struct smtp_arc *
+smtp_mailauth_arc(struct smtp_session *s)
+{
+	return s->tx != NULL && s->tx->auth != NULL ? s->tx->auth->arc : NULL;
 }

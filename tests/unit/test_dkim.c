@@ -23,6 +23,8 @@
 #include "util/base64.h"
 #include "util/buf.h"
 
+#include "dkim_fx.h"
+
 static void
 canon_header_is(enum dkim_canon c, const char *in, const char *want)
 {
@@ -208,41 +210,6 @@ test_keyrec_parse(void **state)
 	free(k);
 }
 
-static EVP_PKEY *
-keygen(int type)
-{
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(type, NULL);
-	EVP_PKEY *key = NULL;
-
-	assert_non_null(ctx);
-	assert_int_equal(EVP_PKEY_keygen_init(ctx), 1);
-	if (type == EVP_PKEY_RSA)
-		EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, 2048);
-	assert_int_equal(EVP_PKEY_keygen(ctx, &key), 1);
-	EVP_PKEY_CTX_free(ctx);
-	return key;
-}
-
-static void
-record_of(EVP_PKEY *key, char *out, size_t cap)
-{
-	uint8_t der[1024], *p = der;
-	char b64[2048];
-	size_t n = sizeof(der);
-	int len;
-
-	if (EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519) {
-		assert_int_equal(EVP_PKEY_get_raw_public_key(key, der, &n), 1);
-		base64_encode(der, n, b64);
-		snprintf(out, cap, "v=DKIM1; k=ed25519; p=%s", b64);
-		return;
-	}
-	len = i2d_PUBKEY(key, &p);
-	assert_true(len > 0);
-	base64_encode(der, (size_t)len, b64);
-	snprintf(out, cap, "v=DKIM1; k=rsa; p=%s", b64);
-}
-
 static const char msg_text[] =
 	"Received: from x by y; Mon, 7 Dec 2026 06:00:00 +0000\r\n"
 	"From: Alice <alice@example.org>\r\n"
@@ -264,7 +231,7 @@ test_sign_verify(void **state)
 	buf_init(&m, 1 << 20);
 	for (int i = 0; i < 2; i++) {
 		struct dkim_signer s = { algs[i], "example.org",
-					 i ? "r" : "e", keys[i] };
+					 i ? "r" : "e", keys[i], 0 };
 		record_of(keys[i], recs[i], sizeof(recs[i]));
 		assert_int_equal(dkim_sign(&s, msg_text, strlen(msg_text), now,
 					   &m, &why), 0);
@@ -339,7 +306,7 @@ test_key_cache(void **state)
 	char ra[1024], rb[1024];
 	const char *recs[3] = { ra, rb, ra };
 	const enum dkim_status want[3] = { DKIM_PASS, DKIM_FAIL, DKIM_PASS };
-	struct dkim_signer sg = { DKIM_ALG_RSA_SHA256, "example.org", "k", a };
+	struct dkim_signer sg = { DKIM_ALG_RSA_SHA256, "example.org", "k", a, 0 };
 	const char *why = NULL;
 	time_t now = time(NULL);
 	struct buf m;
