@@ -215,28 +215,9 @@ json_elem(const struct json_tok *toks, int arr, size_t i)
 static int
 json_put_utf8(uint32_t cp, char *out, size_t outcap, size_t *o)
 {
-	unsigned char b[4];
-	size_t n;
+	char b[4];
+	size_t n = str_utf8_encode(cp, b);
 
-	if (cp < 0x80) {
-		b[0] = (unsigned char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		b[0] = (unsigned char)(0xc0 | (cp >> 6));
-		b[1] = (unsigned char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		b[0] = (unsigned char)(0xe0 | (cp >> 12));
-		b[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-		b[2] = (unsigned char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		b[0] = (unsigned char)(0xf0 | (cp >> 18));
-		b[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
-		b[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-		b[3] = (unsigned char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
 	if (*o + n >= outcap)
 		return -1;
 	memcpy(out + *o, b, n);

@@ -27,6 +27,11 @@ char *str_lower_ndup(const char *s, size_t len);
  * when malformed or above max. */
 int str_tosize(const char *s, uint64_t max, uint64_t *out_r);
 
+/* Writes code point cp (at most 0x10ffff; the caller checks it is a
+ * scalar value where that matters) as UTF-8 into out; returns the number
+ * of octets, 1 to 4. */
+size_t str_utf8_encode(uint32_t cp, char out[4]);
+
 /* Value 0-15 of a hex digit (either case), or -1. */
 int str_hex_value(unsigned char c);
 
