@@ -7,6 +7,7 @@
  * RFC 6376 §8.15) so that a second one cannot be added unnoticed.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -200,7 +201,7 @@ dkim_prepare(const char *msg, size_t len, struct dkim_prepared *p,
 	memset(p, 0, sizeof(*p));
 	p->msg = msg;
 	p->len = len;
-	p->f = calloc(DKIM_HEADER_FIELDS_MAX, sizeof(*p->f));
+	p->f = malloc(DKIM_HEADER_FIELDS_MAX * sizeof(*p->f));
 	if (p->f == NULL)
 		return *why_r = "out of memory", -1;
 	if (dkim_header_split(msg, len, p->f, DKIM_HEADER_FIELDS_MAX, &p->nf,
