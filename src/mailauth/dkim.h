@@ -178,6 +178,32 @@ int dkim_sign(const struct dkim_signer *s, const char *msg, size_t len,
  * there is no From or not exactly one address with a domain. */
 int dkim_from_domain(const char *msg, size_t len, char *out, size_t cap);
 
+/* One message prepared for several signatures (our Ed25519 and RSA
+ * pair): the header split once and the body hash, the same for every
+ * relaxed/sha256 signature, computed at the first dkim_sign_prepared.
+ * Both passes were a tenth of the signing CPU besides the RSA operation
+ * when made per signature. */
+struct dkim_prepared {
+	const char *msg;
+	size_t len;
+	struct dkim_field *f;         /* DKIM_HEADER_FIELDS_MAX, owned */
+	size_t nf;
+	size_t body_off;
+	char bh64[48];                /* base64 sha256 body hash, or "" */
+};
+
+/* 0, or -1 (*why_r) when the header cannot be parsed or out of memory;
+ * dkim_prepared_free in any case. */
+int dkim_prepare(const char *msg, size_t len, struct dkim_prepared *p,
+		 const char **why_r);
+void dkim_prepared_free(struct dkim_prepared *p);
+/* dkim_sign of a prepared message. */
+int dkim_sign_prepared(const struct dkim_signer *s, struct dkim_prepared *p,
+		       time_t now, struct buf *out, const char **why_r);
+/* dkim_from_domain of a prepared message. */
+int dkim_from_domain_prepared(const struct dkim_prepared *p, char *out,
+			      size_t cap);
+
 /* ---- Verification -------------------------------------------------- */
 
 enum dkim_status {

@@ -485,24 +485,35 @@ dkim_keyring_sign(const struct dkim_keyring *kr, const char *msg,
 	struct dkim_ring_domain key;
 	const struct dkim_ring_domain *r;
 	struct dkim_signer s = { 0 };
+	struct dkim_prepared p;
+	const char *why;
+	int rc = -1;
 
 	if (kr == NULL || kr->n == 0)
 		return *why_r = "no DKIM keys", 0;
-	if (dkim_from_domain(msg, len, key.domain, sizeof(key.domain)) < 0)
+	/* The header split and the body hash once for both signatures. */
+	if (dkim_prepare(msg, len, &p, &why) < 0 ||
+	    dkim_from_domain_prepared(&p, key.domain, sizeof(key.domain)) < 0) {
+		dkim_prepared_free(&p);
 		return *why_r = "no single From: address", 0;
+	}
 	r = bsearch(&key, kr->d, kr->n, sizeof(*kr->d), dkim_ring_cmp);
-	if (r == NULL)
+	if (r == NULL) {
+		dkim_prepared_free(&p);
 		return *why_r = "no DKIM keys for the From: domain", 0;
+	}
 	s.domain = r->domain;
 	s.alg = DKIM_ALG_ED25519_SHA256;
 	s.selector = r->sel_ed;
 	s.key = r->ed;
-	if (dkim_sign(&s, msg, len, now, out, why_r) < 0)
-		return -1;
-	s.alg = DKIM_ALG_RSA_SHA256;
-	s.selector = r->sel_rsa;
-	s.key = r->rsa;
-	return dkim_sign(&s, msg, len, now, out, why_r) < 0 ? -1 : 1;
+	if (dkim_sign_prepared(&s, &p, now, out, why_r) == 0) {
+		s.alg = DKIM_ALG_RSA_SHA256;
+		s.selector = r->sel_rsa;
+		s.key = r->rsa;
+		rc = dkim_sign_prepared(&s, &p, now, out, why_r) < 0 ? -1 : 1;
+	}
+	dkim_prepared_free(&p);
+	return rc;
 }
 
 int

@@ -7,6 +7,7 @@
  * RFC 6376 §8.15) so that a second one cannot be added unnoticed.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -194,39 +195,69 @@ dkim_sign_fields(const struct dkim_signer *s, char (*h)[64], size_t n_h,
 }
 
 int
-dkim_sign(const struct dkim_signer *s, const char *msg, size_t len,
-	  time_t now, struct buf *out, const char **why_r)
+dkim_prepare(const char *msg, size_t len, struct dkim_prepared *p,
+	     const char **why_r)
 {
-	struct dkim_field *f = calloc(DKIM_HEADER_FIELDS_MAX, sizeof(*f));
-	char h[DKIM_H_MAX][64];
-	char bh64[BASE64_ENCODED_LEN(64) + 1];
-	uint8_t hash[64], sig[1024];
-	struct dkim_body *body = NULL;
-	struct buf field, data;
-	size_t nf, body_off, n_h, sig_len;
+	memset(p, 0, sizeof(*p));
+	p->msg = msg;
+	p->len = len;
+	p->f = malloc(DKIM_HEADER_FIELDS_MAX * sizeof(*p->f));
+	if (p->f == NULL)
+		return *why_r = "out of memory", -1;
+	if (dkim_header_split(msg, len, p->f, DKIM_HEADER_FIELDS_MAX, &p->nf,
+			      &p->body_off) < 0)
+		return *why_r = "header cannot be parsed", -1;
+	return 0;
+}
+
+void
+dkim_prepared_free(struct dkim_prepared *p)
+{
+	free(p->f);
+	p->f = NULL;
+}
+
+/* bh=: relaxed body, sha256, no l= (what every signature of ours uses). */
+static int
+dkim_prepared_bh(struct dkim_prepared *p)
+{
+	struct dkim_body *body;
+	uint8_t hash[64];
 	uint64_t total;
-	int hl, rc = -1;
+	int hl;
+
+	if (p->bh64[0] != '\0')
+		return 0;
+	body = dkim_body_new(DKIM_CANON_RELAXED, "sha256", UINT64_MAX);
+	if (body == NULL)
+		return -1;
+	dkim_body_update(body, p->msg + p->body_off, p->len - p->body_off);
+	hl = dkim_body_final(body, hash, &total);
+	dkim_body_free(&body);
+	if (hl < 0 || BASE64_ENCODED_LEN((size_t)hl) >= sizeof(p->bh64))
+		return -1;
+	base64_encode(hash, (size_t)hl, p->bh64);
+	return 0;
+}
+
+int
+dkim_sign_prepared(const struct dkim_signer *s, struct dkim_prepared *p,
+		   time_t now, struct buf *out, const char **why_r)
+{
+	char h[DKIM_H_MAX][64];
+	uint8_t sig[1024];
+	struct buf field, data;
+	size_t n_h, sig_len;
+	int rc = -1;
 
 	buf_init(&field, 16384);
 	buf_init(&data, 1 << 20);
 	*why_r = "out of memory";
-	if (f == NULL)
+	if (dkim_prepared_bh(p) < 0)
 		goto out;
-	if (dkim_header_split(msg, len, f, DKIM_HEADER_FIELDS_MAX, &nf,
-			      &body_off) < 0) {
-		*why_r = "header cannot be parsed";
-		goto out;
-	}
-	body = dkim_body_new(DKIM_CANON_RELAXED, "sha256", UINT64_MAX);
-	if (body == NULL)
-		goto out;
-	dkim_body_update(body, msg + body_off, len - body_off);
-	if ((hl = dkim_body_final(body, hash, &total)) < 0)
-		goto out;
-	base64_encode(hash, (size_t)hl, bh64);
-	n_h = dkim_sign_names(f, nf, h);
-	if (dkim_sign_fields(s, h, n_h, bh64, now, &field) < 0 ||
-	    dkim_header_data(f, nf, h, n_h, DKIM_CANON_RELAXED,
+	n_h = dkim_sign_names(p->f, p->nf, h);
+	if (dkim_sign_fields(s, h, n_h, p->bh64, now, &field) < 0 ||
+	    dkim_header_data(p->f, p->nf, h, n_h, DKIM_CANON_RELAXED,
 			     (const char *)field.data, field.len, &data) < 0)
 		goto out;
 	*why_r = "signing failed";
@@ -241,10 +272,21 @@ dkim_sign(const struct dkim_signer *s, const char *msg, size_t len,
 	}
 	rc = 0;
 out:
-	dkim_body_free(&body);
 	buf_fini(&field);
 	buf_fini(&data);
-	free(f);
+	return rc;
+}
+
+int
+dkim_sign(const struct dkim_signer *s, const char *msg, size_t len,
+	  time_t now, struct buf *out, const char **why_r)
+{
+	struct dkim_prepared p;
+	int rc = dkim_prepare(msg, len, &p, why_r);
+
+	if (rc == 0)
+		rc = dkim_sign_prepared(s, &p, now, out, why_r);
+	dkim_prepared_free(&p);
 	return rc;
 }
 
@@ -253,23 +295,32 @@ out:
 int
 dkim_from_domain(const char *msg, size_t len, char *out, size_t cap)
 {
-	struct dkim_field *f = calloc(DKIM_HEADER_FIELDS_MAX, sizeof(*f));
-	const struct dkim_field *from = NULL;
-	size_t nf, body_off, start, end, at = 0, o = 0;
-	bool quoted = false;
+	struct dkim_prepared p;
+	const char *why;
 	int rc = -1;
 
-	if (f == NULL || dkim_header_split(msg, len, f, DKIM_HEADER_FIELDS_MAX,
-					   &nf, &body_off) < 0)
-		goto out;
+	if (dkim_prepare(msg, len, &p, &why) == 0)
+		rc = dkim_from_domain_prepared(&p, out, cap);
+	dkim_prepared_free(&p);
+	return rc;
+}
+
+int
+dkim_from_domain_prepared(const struct dkim_prepared *p, char *out,
+			  size_t cap)
+{
+	const struct dkim_field *f = p->f, *from = NULL;
+	size_t nf = p->nf, start, end, at = 0, o = 0;
+	bool quoted = false;
+
 	for (size_t i = 0; i < nf; i++)
 		if (dkim_field_is(&f[i], "from")) {
 			if (from != NULL)
-				goto out;
+				return -1;
 			from = &f[i];
 		}
 	if (from == NULL)
-		goto out;
+		return -1;
 	start = from->name_len + 1;
 	end = from->len;
 	/* One address: the text in the last <...>, else the whole value;
@@ -279,7 +330,7 @@ dkim_from_domain(const char *msg, size_t len, char *out, size_t cap)
 		if (c == '"')
 			quoted = !quoted;
 		else if (!quoted && c == ',')
-			goto out;
+			return -1;
 		else if (!quoted && c == '<')
 			start = i + 1;
 		else if (!quoted && c == '>')
@@ -288,7 +339,7 @@ dkim_from_domain(const char *msg, size_t len, char *out, size_t cap)
 			at = i;
 	}
 	if (at == 0 || at < start || at >= end)
-		goto out;
+		return -1;
 	for (size_t i = at + 1; i < end && o + 1 < cap; i++) {
 		char c = from->raw[i];
 		if (c == ' ' || c == '\t' || c == '\r' || c == '\n' ||
@@ -296,12 +347,9 @@ dkim_from_domain(const char *msg, size_t len, char *out, size_t cap)
 			break;
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		      (c >= '0' && c <= '9') || c == '.' || c == '-'))
-			goto out;
+			return -1;
 		out[o++] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
 	}
 	out[o] = '\0';
-	rc = o > 0 ? 0 : -1;
-out:
-	free(f);
-	return rc;
+	return o > 0 ? 0 : -1;
 }

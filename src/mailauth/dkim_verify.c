@@ -10,6 +10,7 @@
  * temperror (the key lookup failed for now); permerror (syntax, no key,
  * revoked key, rsa-sha1, RSA under 1024 bits, key type mismatch).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,15 +139,19 @@ dkim_verify_one(struct dkim_verify *v, struct dkim_vsig *vs)
 struct dkim_verify *
 dkim_verify_begin(const char *hdr, size_t len, time_t now)
 {
-	struct dkim_verify *v = calloc(1, sizeof(*v));
+	/* Cleared up to the slots, and each slot when taken: the whole of
+	 * it (~50 KB) cost more to clear, per message, than the header's
+	 * parse. The fields are written by dkim_header_split up to nf. */
+	struct dkim_verify *v = malloc(sizeof(*v));
 	size_t body_off;
 
 	if (v == NULL)
 		return NULL;
+	memset(v, 0, offsetof(struct dkim_verify, s));
 	v->msg = hdr;
 	v->len = len;
 	v->now = now;
-	v->f = calloc(DKIM_HEADER_FIELDS_MAX, sizeof(*v->f));
+	v->f = malloc(DKIM_HEADER_FIELDS_MAX * sizeof(*v->f));
 	if (v->f == NULL) {
 		free(v);
 		return NULL;
@@ -163,6 +168,7 @@ dkim_verify_begin(const char *hdr, size_t len, time_t now)
 		if (!dkim_field_is(&v->f[i], "dkim-signature"))
 			continue;
 		vs = &v->s[v->n++];
+		memset(vs, 0, sizeof(*vs));
 		if (l > 0 && v->f[i].raw[l - 1] == '\n')
 			l--;
 		if (l > 0 && v->f[i].raw[l - 1] == '\r')

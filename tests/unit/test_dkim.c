@@ -400,12 +400,48 @@ test_from_domain(void **state)
 			 -1);
 }
 
+/* Long runs of plain octets (copied in bulk, across the 4 KB hashing
+ * buffer) mixed with whitespace, bare CR and LF: the same canonical body
+ * whether fed whole or octet by octet, and the expected one. */
+static void
+test_body_runs(void **state)
+{
+	const char *tail = "  \t b\r\nx \t\r\nc\rd\n\r\n\r\n";
+	const char *want_tail = " b\r\nx\r\nc\rd\r\n";
+	size_t run = 5000, n = run + strlen(tail);
+	char *body = malloc(n + 1), *want = malloc(n + 1);
+	char a[64], b[64], w[64];
+	uint8_t h[32];
+	unsigned hl;
+	uint64_t total;
+
+	assert_non_null(body);
+	assert_non_null(want);
+	memset(body, 'a', run);
+	strcpy(body + run, tail);
+	memset(want, 'a', run);
+	strcpy(want + run, want_tail);
+	EVP_Digest(want, strlen(want), h, &hl, EVP_sha256(), NULL);
+	base64_encode(h, 32, w);
+	body_hash(DKIM_CANON_RELAXED, body, n, UINT64_MAX, a, &total);
+	assert_int_equal(total, strlen(want));
+	assert_string_equal(a, w);
+	body_hash(DKIM_CANON_RELAXED, body, 1, UINT64_MAX, b, &total);
+	assert_string_equal(a, b);
+	body_hash(DKIM_CANON_SIMPLE, body, n, UINT64_MAX, a, &total);
+	body_hash(DKIM_CANON_SIMPLE, body, 7, UINT64_MAX, b, &total);
+	assert_string_equal(a, b);
+	free(body);
+	free(want);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rfc6376_example),
 		cmocka_unit_test(test_empty_bodies),
+		cmocka_unit_test(test_body_runs),
 		cmocka_unit_test(test_length_limit),
 		cmocka_unit_test(test_tags),
 		cmocka_unit_test(test_sig_parse),
