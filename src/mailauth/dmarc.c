@@ -43,6 +43,12 @@ dmarc_psl_load(void)
 	dmarc_psl = p != NULL ? p : psl_builtin();
 }
 
+void
+dmarc_psl_preload(void)
+{
+	pthread_once(&dmarc_psl_once, dmarc_psl_load);
+}
+
 static void
 lower_copy(const char *in, char *out, size_t cap)
 {

@@ -50,6 +50,9 @@ int dmarc_record_parse(const char *p, size_t n, struct dmarc_record *r,
  * list is libpsl's (the system's publicsuffix data, else the built-in
  * one), loaded once; thread-safe. */
 int dmarc_org_domain(const char *name, char *out, size_t cap);
+/* Loads that list now (serve calls it before it takes mail, so the first
+ * lookup does not read a file on the loop); later calls do nothing. */
+void dmarc_psl_preload(void);
 
 /* RFC 7489 §3.1: a (an authenticated domain) is aligned with from
  * (the From: domain): equal without case when strict, else equal

@@ -39,6 +39,7 @@
 #include "../core/workers.h"
 #include "../dns/dns.h"
 #include "../mailauth/dkim.h"
+#include "../mailauth/dmarc.h"
 #include "../mailauth/srs.h"
 #include "../queue/queue.h"
 #include "acme.h"
@@ -416,7 +417,6 @@ server_free_parts(struct server *srv)
 	runtime_free(srv);
 }
 
-/* The worker pools, the login throttle and cache; 0 or -1. */
 /* The SRS secret, made on first start by the service user (after the
  * drop: the file is its own, mode 0600). Without it forwards keep their
  * sender and SRS addresses are refused; the log says why. */
@@ -436,6 +436,7 @@ server_srs_load(struct server *srv)
 	srv->srs_ready = true;
 }
 
+/* The worker pools, the login throttle and cache; 0 or -1. */
 static int
 server_start_workers(struct server *srv)
 {
@@ -515,6 +516,10 @@ server_run(struct server *srv)
 		 srv->cfg.n_resolvers, log_qs(srv->cfg.dnssec_trust_anchor));
 	server_dkim_load(srv);
 	server_srs_load(srv);
+	/* Parsing the Public Suffix List reads and indexes a file: at start,
+	 * not on the loop when the first message arrives. */
+	if (srv->cfg.dmarc)
+		dmarc_psl_preload();
 	/* The outbound queue (src/queue/queue.h) starts here, after the
 	 * resolver and before "ready". */
 	log_info(NULL, "start", " hostname=%s data=%s",
