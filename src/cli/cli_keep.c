@@ -38,6 +38,7 @@
 #define CLI_KEEP_IO 65536
 
 struct cli_keep {
+	struct store *st;
 	const char *data_dir;
 	const char *dir;
 	bool mbox;
@@ -166,7 +167,7 @@ keep_maildir_msg(const struct cli_keep *k, const char *box,
 	if (snprintf(path, sizeof(path), "%s/cur/%s", box, name) >=
 	    (int)sizeof(path))
 		return -1;
-	if ((in = blob_open(k->data_dir, m->blob)) < 0)
+	if ((in = blob_open(k->st, k->data_dir, m->blob)) < 0)
 		return -1;
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	out = fd >= 0 ? fdopen(fd, "w") : NULL;
@@ -199,7 +200,7 @@ keep_mbox_msg(const struct cli_keep *k, FILE *out, const struct store_imsg *m)
 	if (gmtime_r(&t, &tm) == NULL ||
 	    strftime(date, sizeof(date), "%a %b %e %H:%M:%S %Y", &tm) == 0)
 		return -1;
-	if ((in = blob_open(k->data_dir, m->blob)) < 0)
+	if ((in = blob_open(k->st, k->data_dir, m->blob)) < 0)
 		return -1;
 	/* The envelope sender is not kept by the store. */
 	fprintf(out, "From MAILER-DAEMON %s\nStatus: %sO\n", date,
@@ -275,7 +276,8 @@ int
 cli_keep_mailboxes(struct store *st, const char *data_dir,
 		   const char *address, const char *dir, bool mbox)
 {
-	struct cli_keep k = { .data_dir = data_dir, .dir = dir, .mbox = mbox };
+	struct cli_keep k = { .st = st, .data_dir = data_dir, .dir = dir,
+			      .mbox = mbox };
 	struct store_account acct;
 	struct store_mailbox *boxes = NULL;
 	const char *err = NULL;

@@ -41,6 +41,7 @@ struct imap_append_job {
 	char name[STORE_MAILBOX_NAME_MAX + 1];
 	struct imap_append_msg *msgs;
 	size_t n_msgs;
+	ssize_t first_file;      /* the first message written to a file, -1 */
 	char data_dir[4096];
 	bool trycreate, applied, overquota;
 	uint64_t quota_default;
@@ -87,6 +88,10 @@ imap_append_commit_work(struct imap_job *j, struct store *st)
 
 		memset(&d, 0, sizeof(d));
 		str_lcpy(d.blob, m->blob, sizeof(d.blob));
+		if (blob_is_stored(m->blob)) {
+			d.data = m->data;
+			d.data_len = m->len;
+		}
 		d.size = (int64_t)m->len;
 		d.internaldate = m->internaldate;
 		d.meta = m->have_meta ? &m->meta : NULL;
@@ -179,6 +184,13 @@ imap_append_io_work(struct imap_job *j, struct store *unused)
 		struct imap_append_msg *m = &x->msgs[i];
 		const char *slash;
 
+		m->have_meta = imap_meta_compute(m->data, m->len, &m->meta) == 0;
+		/* A small message goes into the store with its rows (blob.h):
+		 * no file to write, sync and unlink. */
+		if (m->len <= BLOB_STORED_MAX) {
+			blob_stored_path(m->blob, NULL);
+			continue;
+		}
 		if (blob_write(x->data_dir, NULL, 0, m->data, m->len, m->blob,
 			       NULL) < 0) {
 			str_lcpy(j->err, "cannot write message",
@@ -187,12 +199,13 @@ imap_append_io_work(struct imap_job *j, struct store *unused)
 			return -1;
 		}
 		m->written = true;
-		m->have_meta = imap_meta_compute(m->data, m->len, &m->meta) == 0;
+		if (x->first_file < 0)
+			x->first_file = (ssize_t)i;
 		/* The group commit syncs the first file's directory; one
 		 * written after midnight lives in another, synced here. */
 		slash = strrchr(m->blob, '/');
-		if (i > 0 && slash != NULL &&
-		    strncmp(m->blob, x->msgs[0].blob,
+		if ((size_t)x->first_file != i && slash != NULL &&
+		    strncmp(m->blob, x->msgs[x->first_file].blob,
 			    (size_t)(slash - m->blob) + 1) != 0 &&
 		    blob_sync_dir(x->data_dir, m->blob) < 0) {
 			str_lcpy(j->err, "cannot sync directory",
@@ -213,7 +226,10 @@ imap_append_io_done(struct imap_job *j)
 		imap_finish(j->s, "NO", "UNAVAILABLE", "APPEND failed");
 		return;
 	}
+	/* The octets of a stored body go into the commit. */
 	for (size_t i = 0; i < x->n_msgs; i++) {
+		if (blob_is_stored(x->msgs[i].blob))
+			continue;
 		free(x->msgs[i].data);
 		x->msgs[i].data = NULL;
 	}
@@ -221,7 +237,9 @@ imap_append_io_done(struct imap_job *j)
 	j->work = imap_append_commit_work;
 	j->done = imap_append_commit_done;
 	j->after = imap_append_after;
-	str_lcpy(j->sync_blob, x->msgs[0].blob, sizeof(j->sync_blob));
+	if (x->first_file >= 0)
+		str_lcpy(j->sync_blob, x->msgs[x->first_file].blob,
+			 sizeof(j->sync_blob));
 	j->requeue = true;
 	j->requeue_commit = true;
 }
@@ -373,6 +391,7 @@ imap_cmd_append(struct imap_session *s, const struct imap_cmd *c)
 		x->claim_gen = s->view->gen;
 	}
 	str_lcpy(x->data_dir, s->base.srv->cfg.data_dir, sizeof(x->data_dir));
+	x->first_file = -1;
 	x->job.work = imap_append_io_work;
 	x->job.done = imap_append_io_done;
 	x->job.free = imap_append_free;

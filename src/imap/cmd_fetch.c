@@ -14,6 +14,7 @@
 
 #include "../core/conn.h"
 #include "../core/log.h"
+#include "../store/blob.h"
 #include "../util/str.h"
 #include "imap_fetch_body.h"
 #include "imap_int.h"
@@ -177,7 +178,7 @@ imap_fetch_one(struct imap_fetch_job *x, struct store *st,
 
 	memset(&meta, 0, sizeof(meta));
 	if (x->need_data &&
-	    imap_msgfile_read(x->data_dir, m->blob, m->size, &data, &len) < 0)
+	    blob_read(st, x->data_dir, m->blob, m->size, &data, &len) < 0)
 		goto out;
 	/* ENVELOPE, BODY, BODYSTRUCTURE come from the stored metadata; the
 	 * file is read only to compute what is missing (delivered before
@@ -187,8 +188,8 @@ imap_fetch_one(struct imap_fetch_job *x, struct store *st,
 
 		if (r < 0)
 			goto out;
-		if (r == 0 && imap_msgfile_read(x->data_dir, m->blob, m->size,
-						&data, &len) < 0)
+		if (r == 0 && blob_read(st, x->data_dir, m->blob, m->size,
+					       &data, &len) < 0)
 			goto out;
 	}
 	if (x->need_meta && meta.envelope == NULL &&

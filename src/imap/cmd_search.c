@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../mime/mime.h"
+#include "../store/blob.h"
 #include "../util/str.h"
 #include "imap_int.h"
 #include "imap_msgfile.h"
@@ -155,7 +156,7 @@ imap_search_keep_header(struct imap_search_msg *m)
 
 /* Evaluates the next slice of messages; sets x->more when some remain. */
 static void
-imap_search_slice(struct imap_search_job *x)
+imap_search_slice(struct imap_search_job *x, struct store *st)
 {
 	size_t files = 0, bytes = 0, end = x->pos + IMAP_SEARCH_SLICE_MSGS;
 
@@ -171,8 +172,8 @@ imap_search_slice(struct imap_search_job *x)
 		if ((x->need_file || (x->need_fields && m->fields == NULL)) &&
 		    x->blobs[x->pos][0] != '\0') {
 			files++;
-			if (imap_msgfile_read(x->data_dir, x->blobs[x->pos],
-					      m->size, &data, &len) == 0) {
+			if (blob_read(st, x->data_dir, x->blobs[x->pos],
+				      m->size, &data, &len) == 0) {
 				m->data = data;
 				m->len = len;
 				bytes += len;
@@ -215,7 +216,7 @@ imap_search_work(struct imap_job *j, struct store *st)
 		if (x->is_thread && x->thread_alg == IMAP_THREAD_REFERENCES)
 			x->need_file = true;
 	}
-	imap_search_slice(x);
+	imap_search_slice(x, st);
 	if (x->more)
 		return 0;
 	if (x->is_thread)

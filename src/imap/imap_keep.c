@@ -11,8 +11,10 @@
  * Back on the loop it registers them: every selected view that contains the UID holds the entry; the
  * view releases it when it announces the expunge or is closed. An entry
  * nobody holds is dropped, and a file whose last entry is dropped is
- * unlinked on an I/O worker. A crash leaves kept files unreferenced for
- * the start-up sweep (store/sweep.c).
+ * unlinked on an I/O worker; a body kept in the store (blob.h), which the
+ * expunge left in blob_trash, is deleted by a job of the group commit. A
+ * crash leaves kept files unreferenced, and kept bodies in blob_trash,
+ * for the start-up sweep (store/sweep.c).
  *
  * A view read (SELECT, refresh) running while an expunge commits may have
  * seen the rows: such reads are registered as readers; an entry made
@@ -30,6 +32,8 @@
 
 #include "../core/workers.h"
 #include "../store/blob.h"
+#include "../store/commit.h"
+#include "../store/store_imap.h"
 #include "../util/str.h"
 #include "imap_int.h"
 
@@ -188,13 +192,68 @@ keep_unlink_done(void *arg)
 	free(u);
 }
 
+struct keep_drop {
+	char **paths;
+};
+
+/* Commit thread: the released stored bodies go. */
+static int
+keep_drop_apply(struct store *st, void *arg, const char **err_r)
+{
+	struct keep_drop *d = arg;
+
+	return store_blob_drop(st, d->paths, err_r);
+}
+
+static void
+keep_drop_done(void *arg, int result)
+{
+	struct keep_drop *d = arg;
+
+	(void)result; /* left in blob_trash for the next start's sweep */
+	store_strv_free(d->paths);
+	free(d);
+}
+
+/* The stored bodies among paths, to delete in the next group commit. At
+ * shutdown (no commit thread) they stay in blob_trash for the sweep. */
+static void
+keep_drop_stored(struct server *srv, char *const *paths)
+{
+	struct keep_drop *d;
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; paths[i] != NULL; i++)
+		n += blob_is_stored(paths[i]);
+	if (n == 0 || srv->commit == NULL)
+		return;
+	d = calloc(1, sizeof(*d));
+	if (d == NULL || (d->paths = calloc(n + 1, sizeof(char *))) == NULL) {
+		free(d);
+		return;
+	}
+	for (size_t i = 0; paths[i] != NULL; i++)
+		if (blob_is_stored(paths[i])
+		    && (d->paths[k] = strdup(paths[i])) != NULL)
+			k++;
+	commit_submit(srv->commit, &(struct commit_job){
+				   .apply = keep_drop_apply,
+				   .done = keep_drop_done,
+				   .arg = d });
+}
+
 /* Takes paths (NULL-terminated, malloc'ed strings). */
 static void
 keep_unlink(struct server *srv, char **paths)
 {
 	struct keep_unlink *u;
+	bool files = false;
 
-	if (paths == NULL || paths[0] == NULL) {
+	for (size_t i = 0; paths != NULL && paths[i] != NULL; i++)
+		files |= !blob_is_stored(paths[i]);
+	if (paths != NULL)
+		keep_drop_stored(srv, paths);
+	if (!files) {
 		store_strv_free(paths);
 		return;
 	}

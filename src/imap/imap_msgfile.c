@@ -1,8 +1,8 @@
 /*
- * Message bytes and metadata for FETCH and SEARCH, on worker threads only:
- * reads a blob file whole and gets its ENVELOPE/BODY/BODYSTRUCTURE/part
- * map from the store, computing and storing them once when a message was
- * stored before metadata existed (mime.h).
+ * Message metadata for FETCH and SEARCH, on worker threads only: gets a
+ * message's ENVELOPE/BODY/BODYSTRUCTURE/part map from the store, computing
+ * and storing them once when a message was stored before metadata existed
+ * (mime.h). The octets themselves come from blob_read (blob.h).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -13,45 +13,6 @@
 #include "../store/blob.h"
 #include "../util/str.h"
 #include "imap_msgfile.h"
-
-int
-imap_msgfile_read(const char *data_dir, const char *blob, int64_t size,
-		  char **data_r, size_t *len_r)
-{
-	int fd = blob_open(data_dir, blob);
-	size_t cap = size > 0 ? (size_t)size : 0, len = 0;
-	char *data;
-
-	*data_r = NULL;
-	*len_r = 0;
-	if (fd < 0)
-		return -1;
-	data = malloc(cap + 1);
-	if (data == NULL) {
-		close(fd);
-		return -1;
-	}
-	while (len < cap) {
-		ssize_t r = read(fd, data + len, cap - len);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-	}
-	close(fd);
-	/* A file shorter than its stored size (damaged, or a read error)
-	 * would be served under the wrong RFC822.SIZE and part offsets. */
-	if (len != cap) {
-		free(data);
-		return -1;
-	}
-	data[len] = '\0';
-	*data_r = data;
-	*len_r = len;
-	return 0;
-}
 
 /* The same computation as SMTP delivery (mime_compute_meta), into the
  * store's struct. */

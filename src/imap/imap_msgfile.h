@@ -1,6 +1,6 @@
 /*
- * Message files and their stored MIME metadata for FETCH and SEARCH. Worker
- * threads only: these read files and query the store.
+ * The stored MIME metadata of messages for FETCH and SEARCH. Worker threads
+ * only: these query the store.
  */
 #ifndef POSTEL_IMAP_MSGFILE_H
 #define POSTEL_IMAP_MSGFILE_H
@@ -10,10 +10,6 @@
 
 #include "../store/store.h"
 
-/* Reads the whole blob (size octets expected); *data_r malloc'ed and
- * NUL-terminated. 0 or -1. */
-int imap_msgfile_read(const char *data_dir, const char *blob, int64_t size,
-		      char **data_r, size_t *len_r);
 /* ENVELOPE/BODY/BODYSTRUCTURE/part map of msg[0..len). 0 or -1. */
 int imap_meta_compute(const char *msg, size_t len, struct store_meta *meta);
 /* The stored metadata of a blob, computed from msg and stored when

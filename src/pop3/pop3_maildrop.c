@@ -16,6 +16,7 @@
 #include "../core/runtime.h"
 #include "../core/workers.h"
 #include "../store/blob.h"
+#include "../store/store.h"
 #include "../store/commit.h"
 #include "../util/str.h"
 #include "pop3_reply.h"
@@ -305,7 +306,8 @@ pop3_retr_work(void *arg)
 	ssize_t n;
 
 	if (r->fd < 0) {
-		r->fd = blob_open(s->base.srv->cfg.data_dir, r->blob);
+		r->fd = blob_open(store_thread_handle(&s->base.srv->cfg),
+				  s->base.srv->cfg.data_dir, r->blob);
 		if (r->fd < 0) {
 			r->err = errno != 0 ? errno : EIO;
 			return;

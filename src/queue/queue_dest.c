@@ -25,6 +25,7 @@
 #include "../core/loop.h"
 #include "../core/runtime.h"
 #include "../store/blob.h"
+#include "../store/store.h"
 #include "mta_sts.h"
 #include "queue_int.h"
 
@@ -421,7 +422,10 @@ conn_send(struct qconn *k, struct qjob *j)
 	struct queue *q = k->dest->q;
 	struct smtpc_reply r;
 
-	k->fd = blob_open(q->srv->cfg.data_dir, j->msg.blob);
+	/* A stored body is read here, on the loop: a few pages of the
+	 * store's database, as warm in the page cache as a file's inode. */
+	k->fd = blob_open(store_thread_handle(&q->srv->cfg),
+			  q->srv->cfg.data_dir, j->msg.blob);
 	k->rcpts = k->fd >= 0 ? calloc(j->n, sizeof(*k->rcpts)) : NULL;
 	if (k->rcpts == NULL) {
 		queue_reply_set(&r, 451, "4.3.0", "Cannot read the message "

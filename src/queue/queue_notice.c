@@ -124,11 +124,11 @@ note_rcpt(const struct store_queue_entry *e, const struct store_queue_rcpt *r,
 
 /* The original's octets, mapped read-only (*map_r NULL when empty). */
 static int
-note_map(const struct config *cfg, const char *blob, void **map_r,
-	 size_t *len_r)
+note_map(struct store *st, const struct config *cfg, const char *blob,
+	 void **map_r, size_t *len_r)
 {
 	struct stat sb;
-	int fd = blob_open(cfg->data_dir, blob);
+	int fd = blob_open(st, cfg->data_dir, blob);
 
 	*map_r = NULL;
 	*len_r = 0;
@@ -186,8 +186,9 @@ note_sign(struct qnotices *b, struct qnote *n, const struct buf *msg)
 }
 
 static int
-note_write(struct qnotices *b, const struct store_queue_entry *e,
-	   struct qnote *n, const struct dsn_rcpt *dr)
+note_write(struct qnotices *b, struct store *st,
+	   const struct store_queue_entry *e, struct qnote *n,
+	   const struct dsn_rcpt *dr)
 {
 	const struct config *cfg = b->cfg;
 	char postmaster[320];
@@ -198,7 +199,7 @@ note_write(struct qnotices *b, const struct store_queue_entry *e,
 	char head[BLOB_DELIVERY_HEAD_MAX];
 	int rc = -1;
 
-	if (note_map(cfg, e->msg.blob, &map, &len) < 0)
+	if (note_map(st, cfg, e->msg.blob, &map, &len) < 0)
 		return -1;
 	snprintf(postmaster, sizeof(postmaster), "postmaster@%s",
 		 cfg->hostname);
@@ -327,7 +328,7 @@ note_build(struct qnotices *b, struct store *st,
 	snprintf(n->first_action, sizeof(n->first_action), "%s",
 		 action_name(n->seen[0]));
 	route = note_route(b, st, e, n);
-	if (route < 0 || (route == 1 && note_write(b, e, n, dr) < 0)) {
+	if (route < 0 || (route == 1 && note_write(b, st, e, n, dr) < 0)) {
 		log_error(NULL, "dsn_build", " orig=%s to=%s", e->msg.qid,
 			  log_qs(n->to));
 		goto fail;

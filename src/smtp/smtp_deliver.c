@@ -66,11 +66,9 @@ static_assert(SMTP_ENVID_MAX <= STORE_QUEUE_ENVID_MAX, "ENVID size");
 struct smtp_delivery {
 	struct smtp_session *s;
 	struct smtp_spool *spool;  /* taken from the transaction */
-	/* Written from the loop (smtp_spool_finish_here): fd is the open
-	 * file the commit thread syncs, the spool keeps the octets for the
-	 * metadata pass, and the commit owns the file. */
+	/* Finished in memory (smtp_spool_finish_here): the spool keeps the
+	 * octets for the metadata pass and for the store. */
 	bool here;
-	int fd;
 	int64_t *accounts;      /* distinct */
 	size_t n_accounts;
 	char path[BLOB_PATH_MAX];
@@ -289,6 +287,11 @@ deliver_apply(struct store *st, void *arg, const char **err_r)
 	d->qm.prefix = d->prefix.len > 0 ? (const char *)d->prefix.data : NULL;
 	d->qm.from = smtp_srs_choose(st, d->qm.from, d->srs_from);
 	snprintf(d->qm.blob, sizeof(d->qm.blob), "%s", d->sd.blob);
+	/* The stored octets go with the row the first reference makes. */
+	if (d->n_accounts == 0) {
+		d->qm.data = d->sd.data;
+		d->qm.data_len = d->sd.data_len;
+	}
 	d->qm.size = d->sd.size;
 	d->qm.created = d->sd.internaldate;
 	return store_queue_add(st, &d->qm, &qmsg_id, err_r);
@@ -508,8 +511,8 @@ deliver_before(void *arg)
 		delivery_meta_of(d, data, d->size);
 }
 
-/* Loop: the file is complete and on disk (or failed), or written from
- * the loop (d->here) and synced by the commit. */
+/* Loop: the file is complete and on disk (or failed), or the message was
+ * finished in memory (d->here) and goes into the store with its rows. */
 static void
 blob_done(void *arg)
 {
@@ -528,10 +531,11 @@ blob_done(void *arg)
 	/* From now on the commit owns the file (deliver_after). */
 	if (d->here) {
 		job.before = deliver_before;
-		job.sync_fd = true;
-		job.fd = d->fd;
+		d->sd.data = smtp_spool_data(d->spool);
+		d->sd.data_len = d->size;
 	} else {
 		smtp_spool_free(&d->spool, true);
+		snprintf(job.sync_blob, sizeof(job.sync_blob), "%s", d->path);
 	}
 	snprintf(d->sd.blob, sizeof(d->sd.blob), "%s", d->path);
 	d->sd.size = (int64_t)d->size;
@@ -544,7 +548,6 @@ blob_done(void *arg)
 	job.after = deliver_after;
 	job.done = deliver_done;
 	job.arg = d;
-	snprintf(job.sync_blob, sizeof(job.sync_blob), "%s", d->path);
 	commit_submit(d->s->base.srv->commit, &job);
 }
 
@@ -576,8 +579,7 @@ smtp_deliver(struct smtp_session *s)
 	session_ref(&s->base);
 	server_busy_begin(s->base.srv);
 	conn_pause(s->base.conn);
-	switch (smtp_spool_finish_here(d->spool, &d->fd)) {
-	case 1:
+	if (smtp_spool_finish_here(d->spool)) {
 		d->here = true;
 		d->size = smtp_spool_size(d->spool);
 		if ((d->kr != NULL || d->seal != NULL) && d->size > 0)
@@ -585,14 +587,7 @@ smtp_deliver(struct smtp_session *s)
 				       delivery_sign_work, blob_done, d);
 		else
 			blob_done(d); /* straight to the commit */
-		break;
-	case 0:
+	} else {
 		smtp_spool_finish(d->spool, delivery_meta, blob_done, d);
-		break;
-	default:
-		/* The reply comes from the loop's next turn, as from a
-		 * worker: the caller still uses the transaction. */
-		loop_post(s->base.srv->loop, blob_done, d);
-		break;
 	}
 }

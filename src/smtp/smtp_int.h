@@ -203,13 +203,12 @@ void smtp_spool_abort(struct smtp_spool **spp);
  * smtp_spool_error tells the outcome; the spool is the caller's to free
  * with smtp_spool_free. */
 /* Loop, instead of smtp_spool_finish: a message that is still all in
- * memory (nothing handed to a worker yet) is written into a new file here,
- * into the page cache, not synced. 1: written, the open fd is *fd_r (the
- * caller's: the commit thread fdatasyncs and closes it) and the message
- * stays readable through smtp_spool_data until the spool is freed; 0: too
- * big, use smtp_spool_finish; -1: the file could not be made or written
- * (smtp_spool_error tells why). */
-int smtp_spool_finish_here(struct smtp_spool *sp, int *fd_r);
+ * memory (nothing handed to a worker yet) is finished here, with no file:
+ * it is edited in its buffer, named with a stored-body path ("db/<id>",
+ * blob.h; smtp_spool_path) and stays readable through smtp_spool_data
+ * until the spool is freed, for the commit to store with its rows. 1:
+ * done; 0: a file was begun, use smtp_spool_finish. */
+int smtp_spool_finish_here(struct smtp_spool *sp);
 /* Before smtp_spool_finish(_here): when the message is finished, ins
  * goes in at octet at of the file (after our Received field) and the
  * ranges cuts[i] = {offset, length} (sorted, at or after at, file

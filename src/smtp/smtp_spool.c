@@ -12,7 +12,10 @@
  * until the job completes and resumes it. The loop never touches the file
  * itself: creation, writes, fdatasync, the final metadata pass and the
  * removal of a discarded file all run on io workers (the loop never
- * waits, DESIGN.md).
+ * waits, DESIGN.md). A message that ends before its first buffer is
+ * full (most mail) never has a file: smtp_spool_finish_here names it as
+ * a stored body and the commit puts its octets into the database with
+ * its rows (blob.h).
  *
  * A spool that is given up (RSET, size limit, vanished client, failed
  * delivery) is detached from its session at once; the file, if any, is
@@ -22,7 +25,7 @@
  * the message is complete (Authentication-Results) are inserted after
  * our Received field, and incoming fields that must go (forged results)
  * are cut. A message still all in memory (the common small one) is
- * edited in its buffer before its only write: no cost beyond a memmove.
+ * edited in its buffer: no cost beyond a memmove.
  * A larger one, whose head is already in the file, is copied once into
  * a new file on the io worker (copy_file_range, in the kernel) before
  * the fdatasync, so the file that is synced and committed is the edited
@@ -409,34 +412,16 @@ spool_final_submit(struct smtp_spool *sp)
 }
 
 int
-smtp_spool_finish_here(struct smtp_spool *sp, int *fd_r)
+smtp_spool_finish_here(struct smtp_spool *sp)
 {
-	*fd_r = -1;
 	if (sp->busy || sp->fd >= 0 || sp->err != 0
 	    || sp->fill.len != sp->size)
-		return 0;
-	/* A file the commit thread made ahead of time (creating one here
-	 * could wait for the journal); none ready: an io worker's job. */
-	sp->fd = commit_take_file(sp->s->base.srv->commit, sp->path);
-	if (sp->fd < 0)
 		return 0;
 	sp->s = NULL;
 	sp->waiting = false;
 	sp->finishing = true;
 	spool_edit_memory(sp);
-	/* Copying a few KB into the page cache does not wait for the disk;
-	 * the fdatasync would, and the commit thread does it for the whole
-	 * batch. */
-	if (blob_write_all(sp->fd, sp->fill.data, sp->fill.len) < 0) {
-		sp->err = errno ? errno : EIO;
-		sp->failed = true;
-		if (sp->fd >= 0)
-			close(sp->fd);
-		sp->fd = -1;
-		return -1;
-	}
-	*fd_r = sp->fd;
-	sp->fd = -1;
+	blob_stored_path(sp->path, NULL);
 	buf_fini(&sp->out);
 	return 1;
 }

@@ -12,8 +12,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -21,6 +23,8 @@
 
 #include "../core/log.h"
 #include "blob.h"
+#include "store.h"
+#include "store_imap.h"
 
 #define BLOB_DIR_MODE 0750
 #define BLOB_FILE_MODE 0640
@@ -216,6 +220,47 @@ blob_write(const char *data_dir, const void *head, size_t head_len,
 	return 0;
 }
 
+bool
+blob_is_stored(const char *path)
+{
+	return strncmp(path, BLOB_STORED_PREFIX,
+		       sizeof(BLOB_STORED_PREFIX) - 1) == 0;
+}
+
+void
+blob_stored_path(char path_r[BLOB_PATH_MAX], char *id_r)
+{
+	char id[17];
+
+	blob_new_id(id);
+	snprintf(path_r, BLOB_PATH_MAX, BLOB_STORED_PREFIX "%s", id);
+	if (id_r != NULL)
+		memcpy(id_r, id, sizeof(id));
+}
+
+int
+blob_stored_key(const char *path, int64_t *key_r)
+{
+	const char *hex = path + sizeof(BLOB_STORED_PREFIX) - 1;
+	uint64_t v = 0;
+
+	if (!blob_is_stored(path) || strlen(hex) != 16)
+		return -1;
+	for (size_t i = 0; i < 16; i++) {
+		int c = hex[i], d;
+
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else
+			return -1;
+		v = v << 4 | (uint64_t)d;
+	}
+	*key_r = (int64_t)v;
+	return 0;
+}
+
 int
 blob_sync_dir(const char *data_dir, const char *path)
 {
@@ -223,6 +268,8 @@ blob_sync_dir(const char *data_dir, const char *path)
 	const char *slash = strrchr(path, '/');
 	int fd, rc;
 
+	if (blob_is_stored(path))
+		return 0;
 	if (slash == NULL)
 		return -1;
 	if (snprintf(dir, sizeof(dir), "%s/%.*s", data_dir,
@@ -254,14 +301,93 @@ blob_path(const char *data_dir, const char *path, char *out, size_t len)
 	return 0;
 }
 
-int
-blob_open(const char *data_dir, const char *path)
+/* A stored body from the store; -1 with errno EIO when it is missing. */
+static int
+blob_stored_read(struct store *st, const char *path, char **data_r,
+		 size_t *len_r)
 {
-	char file[4096];
+	const char *err = NULL;
 
-	if (blob_path(data_dir, path, file, sizeof(file)) < 0)
+	if (st == NULL) {
+		errno = EINVAL;
 		return -1;
-	return open(file, O_RDONLY | O_CLOEXEC);
+	}
+	if (store_blob_data(st, path, data_r, len_r, &err) < 0) {
+		log_error(NULL, "blob_read", " path=%s reason=%s",
+			  log_qs(path), log_qs(err));
+		errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
+int
+blob_open(struct store *st, const char *data_dir, const char *path)
+{
+	char file[4096], *data;
+	size_t len;
+	int fd, e;
+
+	if (!blob_is_stored(path)) {
+		if (blob_path(data_dir, path, file, sizeof(file)) < 0)
+			return -1;
+		return open(file, O_RDONLY | O_CLOEXEC);
+	}
+	/* Callers read, pread, map or send it like a file. */
+	if (blob_stored_read(st, path, &data, &len) < 0)
+		return -1;
+	fd = memfd_create("postel-blob", MFD_CLOEXEC);
+	if (fd >= 0 && (blob_write_all(fd, data, len) < 0
+			|| lseek(fd, 0, SEEK_SET) < 0)) {
+		e = errno;
+		close(fd);
+		errno = e;
+		fd = -1;
+	}
+	free(data);
+	return fd;
+}
+
+int
+blob_read(struct store *st, const char *data_dir, const char *path,
+	  int64_t size, char **data_r, size_t *len_r)
+{
+	size_t cap = size > 0 ? (size_t)size : 0, len = 0;
+	char *data;
+	int fd;
+
+	*data_r = NULL;
+	*len_r = 0;
+	if (blob_is_stored(path)) {
+		if (blob_stored_read(st, path, &data, &len) < 0)
+			return -1;
+	} else {
+		if ((fd = blob_open(st, data_dir, path)) < 0)
+			return -1;
+		if ((data = malloc(cap + 1)) == NULL) {
+			close(fd);
+			return -1;
+		}
+		while (len < cap) {
+			ssize_t r = read(fd, data + len, cap - len);
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				break;
+			len += (size_t)r;
+		}
+		close(fd);
+		data[len] = '\0';
+	}
+	if (len != cap) {
+		free(data);
+		errno = EIO;
+		return -1;
+	}
+	*data_r = data;
+	*len_r = len;
+	return 0;
 }
 
 void
@@ -269,6 +395,8 @@ blob_unlink(const char *data_dir, const char *path)
 {
 	char file[4096];
 
+	if (blob_is_stored(path))
+		return;
 	if (blob_path(data_dir, path, file, sizeof(file)) < 0
 	    || (unlink(file) < 0 && errno != ENOENT))
 		log_warn(NULL, "blob_unlink", " path=%s error=%s",

@@ -2,9 +2,9 @@
  * Group commit (commit.h), in two stages, each a thread that takes every
  * waiting job as one batch:
  *
- *  - the sync stage makes the batch's message files durable: writeback
- *    started for all, one fsync per distinct blob directory, fdatasync of
- *    each file (and runs the jobs' before hooks while the disk works);
+ *  - the sync stage makes the directory entries of the batch's message
+ *    files durable (one fsync per distinct blob directory; the files were
+ *    fdatasync'ed by whoever wrote them) and runs the jobs' before hooks;
  *  - the transaction stage owns a store handle for all session writes:
  *    one transaction with a savepoint per job, one COMMIT (one WAL fsync
  *    with synchronous=FULL), then one loop_post for every completion.
@@ -15,20 +15,19 @@
  * commits (the two fsyncs often share one journal commit), so the rate is
  * bound by the slower stage rather than by their sum. A job without files
  * goes straight to the transaction stage when the sync stage is idle
- * (nothing submitted before it is still there), saving the hand-off.
+ * (nothing submitted before it is still there), saving the hand-off: the
+ * common case, as a small message has no file (its octets are stored with
+ * its rows, blob.h).
  * The more sessions write at once, the more messages share each round of
  * fsyncs, which is what makes thousands of durable messages per second
  * possible on one disk.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "../core/log.h"
 #include "../core/metrics.h"
@@ -40,16 +39,6 @@
 /* Distinct blob directories remembered per batch; messages of one day
  * share a directory, so a batch rarely has more than one or two. */
 #define COMMIT_DIRS_MAX 8
-/* Empty message files kept ready for the loop: more than a batch of the
- * sessions a busy server has writing at once; refilled after each batch
- * once half are used. */
-#define COMMIT_POOL_MAX 64
-
-struct commit_file {
-	int fd;
-	char path[BLOB_PATH_MAX];
-};
-
 struct commit_item {
 	struct commit_job job;
 	int result; /* 0 or -1 */
@@ -72,12 +61,6 @@ struct commit {
 	bool sync_started;
 	bool sync_stopping;              /* under mu */
 	bool stopping;                   /* under mu: sync stage has ended */
-	bool pool_wanted;                /* under mu */
-	pthread_cond_t pool_cv;          /* wakes the pool thread */
-	pthread_t pool_thread;
-	bool pool_started;
-	struct commit_file pool[COMMIT_POOL_MAX]; /* under mu */
-	size_t n_pool;                   /* under mu */
 	bool started;
 	pthread_t thread;
 	struct store *st;
@@ -193,47 +176,6 @@ commit_post_done(void *arg)
 	}
 }
 
-/* Writeback of the files the loop wrote for this batch starts at once
- * (their blocks are allocated now, in the journal's running
- * transaction); the before hooks run while the disk works. */
-static void
-commit_start_files(struct commit_item *batch)
-{
-	for (struct commit_item *it = batch; it != NULL; it = it->next)
-		if (it->job.sync_fd)
-			(void)sync_file_range(it->job.fd, 0, 0,
-					      SYNC_FILE_RANGE_WRITE);
-	for (struct commit_item *it = batch; it != NULL; it = it->next)
-		if (it->job.before != NULL)
-			it->job.before(it->job.arg);
-}
-
-/* fdatasync and close each file of the batch. After the directory fsync
- * (one journal commit that also carried the files' allocations and, in
- * ordered mode, waited for their data) these mostly find nothing left to
- * do; they are what the durability promise rests on all the same. */
-static void
-commit_sync_files(struct commit_item *batch)
-{
-	for (struct commit_item *it = batch; it != NULL; it = it->next) {
-		if (!it->job.sync_fd)
-			continue;
-		while (it->result == 0 && fdatasync(it->job.fd) < 0) {
-			if (errno == EINTR)
-				continue;
-			log_error(NULL, "commit_sync_file", " errno=%d path=%s",
-				  errno, log_qs(it->job.sync_blob));
-			it->result = -1;
-		}
-		if (close(it->job.fd) < 0 && it->result == 0) {
-			log_error(NULL, "commit_sync_file", " errno=%d "
-				  "path=%s", errno, log_qs(it->job.sync_blob));
-			it->result = -1;
-		}
-		it->job.sync_fd = false;
-	}
-}
-
 static void
 commit_queue_append(struct commit_queue *q, struct commit_item *first,
 		    struct commit_item *last)
@@ -254,21 +196,21 @@ commit_queue_take(struct commit_queue *q)
 	return all;
 }
 
-/* Sync stage: the files and their directory entries must be durable
- * before the rows that point at them. */
+/* Sync stage: the directory entries of the files must be durable before
+ * the rows that point at them. */
 static void
 commit_sync_batch(struct commit *c, struct commit_item *batch)
 {
 	struct commit_dirs dirs = { .n = 0 };
 
-	commit_start_files(batch);
 	for (struct commit_item *it = batch; it != NULL; it = it->next) {
 		if (it->job.sync_blob[0] != '\0'
 		    && commit_sync_blob(c, &dirs, it->job.sync_blob) < 0)
 			it->result = -1;
+		if (it->job.before != NULL)
+			it->job.before(it->job.arg);
 		it->prepared = true;
 	}
-	commit_sync_files(batch);
 }
 
 /* Transaction stage: one transaction for the batch, then the orphans,
@@ -319,70 +261,6 @@ commit_run_batch(struct commit *c, struct commit_item *batch)
 	log_debug(NULL, "commit_batch", " jobs=%zu us=%lld", n,
 		  (long long)(t1.tv_sec - t0.tv_sec) * 1000000
 			  + (t1.tv_nsec - t0.tv_nsec) / 1000);
-}
-
-/* Pool thread: tops the pool of ready files up once it is half used.
- * Creating a file may wait for the journal (0.3 ms under load), so neither
- * the loop nor the commit thread does it; this thread wakes once per
- * COMMIT_POOL_MAX / 2 messages. A failure just leaves the pool short (the
- * loop then hands the message to an io worker, as a large one). */
-static void *
-commit_pool_main(void *arg)
-{
-	struct commit *c = arg;
-	struct commit_file made[COMMIT_POOL_MAX];
-
-	pthread_mutex_lock(&c->mu);
-	while (!c->stopping) {
-		size_t want, n = 0;
-
-		if (!c->pool_wanted || c->n_pool > COMMIT_POOL_MAX / 2) {
-			pthread_cond_wait(&c->pool_cv, &c->mu);
-			continue;
-		}
-		want = COMMIT_POOL_MAX - c->n_pool;
-		pthread_mutex_unlock(&c->mu);
-		while (n < want) {
-			made[n].fd = blob_create(c->data_dir, made[n].path,
-						 NULL);
-			if (made[n].fd < 0)
-				break;
-			n++;
-		}
-		if (n < want)
-			log_error(NULL, "commit_pool", " errno=%d", errno);
-		pthread_mutex_lock(&c->mu);
-		for (size_t i = 0; i < n; i++)
-			c->pool[c->n_pool++] = made[i];
-		if (n < want) { /* try again after the next batch */
-			c->pool_wanted = false;
-		}
-	}
-	pthread_mutex_unlock(&c->mu);
-	return NULL;
-}
-
-int
-commit_take_file(struct commit *c, char path_r[BLOB_PATH_MAX])
-{
-	int fd = -1;
-
-	pthread_mutex_lock(&c->mu);
-	if (c->n_pool > 0) {
-		struct commit_file *f = &c->pool[--c->n_pool];
-
-		fd = f->fd;
-		memcpy(path_r, f->path, BLOB_PATH_MAX);
-	}
-	/* Woken on the first call, at half, and when empty (after a failed
-	 * fill); the signals between cost nothing (nobody waits). */
-	if (!c->pool_wanted || c->n_pool == COMMIT_POOL_MAX / 2
-	    || c->n_pool == 0) {
-		c->pool_wanted = true;
-		pthread_cond_signal(&c->pool_cv);
-	}
-	pthread_mutex_unlock(&c->mu);
-	return fd;
 }
 
 /* Sync stage thread: takes every job waiting for its files, makes them
@@ -453,7 +331,6 @@ commit_new(const char *store_url, const char *data_dir, struct loop *loop,
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
 	pthread_cond_init(&c->sync_cv, NULL);
-	pthread_cond_init(&c->pool_cv, NULL);
 	c->st = store_open(store_url, data_dir, err, errlen);
 	if (c->st == NULL) {
 		commit_free(&c);
@@ -471,12 +348,6 @@ commit_new(const char *store_url, const char *data_dir, struct loop *loop,
 		return NULL;
 	}
 	c->sync_started = true;
-	if (pthread_create(&c->pool_thread, NULL, commit_pool_main, c) != 0) {
-		snprintf(err, errlen, "cannot start the file pool thread");
-		commit_free(&c);
-		return NULL;
-	}
-	c->pool_started = true;
 	return c;
 }
 
@@ -497,7 +368,7 @@ commit_submit(struct commit *c, const struct commit_job *job)
 	pthread_mutex_lock(&c->mu);
 	/* Straight to the transaction only when everything submitted before
 	 * is past the sync stage: jobs commit in submission order. */
-	if (!it->job.sync_fd && it->job.sync_blob[0] == '\0' &&
+	if (it->job.sync_blob[0] == '\0' &&
 	    c->sync.head == NULL && !c->sync_busy) {
 		commit_queue_append(&c->txn, it, it);
 		pthread_cond_signal(&c->cv);
@@ -531,20 +402,7 @@ commit_free(struct commit **cp)
 		pthread_mutex_unlock(&c->mu);
 		pthread_join(c->thread, NULL);
 	}
-	if (c->pool_started) {
-		pthread_mutex_lock(&c->mu);
-		pthread_cond_signal(&c->pool_cv);
-		pthread_mutex_unlock(&c->mu);
-		pthread_join(c->pool_thread, NULL);
-	}
-	while (c->n_pool > 0) {
-		struct commit_file *f = &c->pool[--c->n_pool];
-
-		close(f->fd);
-		blob_unlink(c->data_dir, f->path);
-	}
 	store_close(&c->st);
-	pthread_cond_destroy(&c->pool_cv);
 	pthread_cond_destroy(&c->sync_cv);
 	pthread_cond_destroy(&c->cv);
 	pthread_mutex_destroy(&c->mu);

@@ -23,9 +23,9 @@ typedef int (*commit_apply_fn)(struct store *st, void *arg,
 typedef void (*commit_after_fn)(void *arg, bool ok);
 /* Runs on the loop thread with the job's result (0 or -1). */
 typedef void (*commit_done_cb)(void *arg, int result);
-/* Runs on the commit thread before the batch's files are fdatasync'ed
- * (their writeback is running meanwhile): CPU work the job needs in apply
- * that the loop should not do (a message's MIME metadata). */
+/* Runs on a commit thread before the batch's transaction: CPU work the
+ * job needs in apply that the loop should not do (a message's MIME
+ * metadata). */
 typedef void (*commit_before_fn)(void *arg);
 
 struct commit_job {
@@ -34,13 +34,6 @@ struct commit_job {
 	commit_done_cb done;
 	commit_before_fn before; /* may be NULL */
 	void *arg;
-	/* When sync_fd: a message file the loop wrote into the page cache
-	 * and left open. The commit thread makes its data durable (every
-	 * file of the batch: writeback started for all, then fdatasync
-	 * each) before the transaction, and closes it in any case; a failed
-	 * fdatasync fails the job. */
-	bool sync_fd;
-	int fd;
 	/* Relative blob path whose directory must be durable before the
 	 * transaction commits, or "" (blob.h). */
 	char sync_blob[64];
@@ -59,15 +52,7 @@ struct commit *commit_new(const char *store_url, const char *data_dir,
 			  struct loop *loop, char *err, size_t errlen);
 /* Thread-safe. The job is copied; it runs in a later batch. */
 void commit_submit(struct commit *c, const struct commit_job *job);
-/* Thread-safe, for the loop: an empty message file made ahead of time by
- * the commit thread (blob_create; so the loop never waits on the journal
- * for a directory entry), open read-write; its relative path in path_r.
- * -1 when none is ready (the first call only asks for them: a process
- * that never calls this makes none). The caller writes it and hands the
- * fd back in a job (sync_fd), or closes and unlinks it. */
-int commit_take_file(struct commit *c, char path_r[64]);
-/* Runs every queued job, then stops the thread (unused files made ahead
- * are removed). */
+/* Runs every queued job, then stops the threads. */
 void commit_free(struct commit **cp);
 
 #endif

@@ -26,8 +26,9 @@
  * 5: queue_msgs, queue_rcpts, queue_serial (the outbound queue).
  * 6: recent_uid, savedate, metadata, queue_msgs.prefix.
  * 7: tlsrpt_results (TLS-RPT counts, store_tlsrpt.h).
+ * 8: blob_data (small message bodies kept in the store, blob.h).
  * Each step is schema_vN.sql, embedded in store_sqlite_schema.c. */
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 
 /* IMAP system flags (RFC 9051 §2.3.2), kept as a bit mask. */
 enum store_flag {
@@ -91,9 +92,12 @@ struct store_meta {
 };
 
 /* A message to deliver into the INBOX of each listed account, in one
- * transaction. The blob file is already written and fsynced (blob.h). */
+ * transaction. The blob file is already written and fsynced (blob.h), or
+ * its octets are given (data, a "db/" path) and stored with the rows. */
 struct store_delivery {
 	char blob[64];            /* relative path, from blob_write() */
+	const void *data;         /* NULL: the octets are in the file */
+	size_t data_len;
 	int64_t size;
 	int64_t internaldate;
 	const int64_t *accounts;  /* distinct account ids */
@@ -310,6 +314,12 @@ struct store_ops {
 	int (*meta_get)(struct store *st, int64_t blob_id,
 			struct store_meta *r);
 	int (*blob_known)(struct store *st, const char *path);
+	int (*blob_data)(struct store *st, const char *path, char **data_r,
+			 size_t *len_r, const char **err_r);
+	int (*blob_drop)(struct store *st, char *const *paths,
+			 const char **err_r);
+	int (*blob_trash_sweep)(struct store *st, int64_t before, size_t *n_r,
+				const char **err_r);
 	int (*meta_put)(struct store *st, int64_t blob_id,
 			const struct store_meta *meta, const char **err_r);
 	int (*append)(struct store *st, int64_t mailbox_id,

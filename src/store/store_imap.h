@@ -226,6 +226,34 @@ store_blob_known(struct store *st, const char *path)
 	return st->ops->blob_known(st, path);
 }
 
+/* The octets of a message kept in the store ("db/" path, blob.h) in a
+ * new NUL-terminated buffer the caller frees; 0, or -1 with *err_r (also
+ * when the store has no such body). Any thread, with its own handle. */
+static inline int
+store_blob_data(struct store *st, const char *path, char **data_r,
+		size_t *len_r, const char **err_r)
+{
+	return st->ops->blob_data(st, path, data_r, len_r, err_r);
+}
+
+/* The stored bodies among paths (NULL-terminated) that an IMAP expunge
+ * kept for its readers (blob_trash), released now: deleted. Files are
+ * ignored (the caller unlinks them). 0 or -1 (*err_r). */
+static inline int
+store_blob_drop(struct store *st, char *const *paths, const char **err_r)
+{
+	return st->ops->blob_drop(st, paths, err_r);
+}
+
+/* The start-up sweep of stored bodies kept in blob_trash since before
+ * (unix seconds; their server is gone): deleted, *n_r of them. 0 or -1. */
+static inline int
+store_blob_trash_sweep(struct store *st, int64_t before, size_t *n_r,
+		       const char **err_r)
+{
+	return st->ops->blob_trash_sweep(st, before, n_r, err_r);
+}
+
 /* APPEND: one message into one mailbox with flags and keywords, next UID,
  * bumps UIDNEXT and HIGHESTMODSEQ. In a transaction (commit thread).
  * d->accounts is ignored; the blob gets one more reference (a new row

@@ -80,11 +80,14 @@ struct store_queue_rcpt_new {
 	const char *status;        /* its RFC 3463 code, "2.0.0" */
 };
 
-/* One message to queue. The file is already written and fsynced; the
- * blob row is made (or its refcount raised by one) by store_queue_add. */
+/* One message to queue. The file is already written and fsynced (or its
+ * octets are given, as in struct store_delivery); the blob row is made
+ * (or its refcount raised by one) by store_queue_add. */
 struct store_queue_new {
 	char qid[STORE_QUEUE_ID_LEN + 1]; /* acceptance id */
 	char blob[64];             /* relative path (blob.h) */
+	const void *data;          /* NULL, or the octets of a new row */
+	size_t data_len;
 	int64_t size;
 	const char *from;          /* envelope sender, "" = null sender */
 	const char *envid;         /* RFC 3461 ENVID (decoded), or NULL */

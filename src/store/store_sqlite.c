@@ -10,9 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "blob.h"
 #include "store_sqlite_int.h"
 
 #define SQ_DB_FILE "postel.db"
@@ -29,6 +31,7 @@ static const char *const sq_migrations[] = {
 	store_sqlite_schema_v5,
 	store_sqlite_schema_v6,
 	store_sqlite_schema_v7,
+	store_sqlite_schema_v8,
 };
 _Static_assert(sizeof(sq_migrations) / sizeof(sq_migrations[0])
 		       == STORE_SCHEMA_VERSION,
@@ -291,6 +294,30 @@ store_sq_unref_collect(struct store *st, enum store_sq_stmt stmt, int64_t id,
 	return 0;
 }
 
+/* The stored body of an orphan: deleted with it, or kept in blob_trash
+ * for the readers of an IMAP expunge. 0 or -1. */
+static int
+sq_orphan_body(struct store *st, struct store_sq_orphans *o, const char *path)
+{
+	sqlite3_stmt *s;
+	int64_t key;
+
+	if (blob_stored_key(path, &key) < 0)
+		return 0; /* a file: unlinked by the caller after the commit */
+	s = store_sq_stmt(st, o->defer_stored ? SQ_BLOB_TRASH_ADD
+					      : SQ_BLOB_DATA_DEL);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, key);
+	if (o->defer_stored)
+		sqlite3_bind_int64(s, 2, (int64_t)time(NULL));
+	if (store_sq_exec(s) != SQLITE_DONE) {
+		store_sq_err(st, "database error");
+		return -1;
+	}
+	return 0;
+}
+
 int
 store_sq_orphans_delete(struct store *st, struct store_sq_orphans *o)
 {
@@ -304,6 +331,8 @@ store_sq_orphans_delete(struct store *st, struct store_sq_orphans *o)
 			store_sq_err(st, "database error");
 			return -1;
 		}
+		if (i < o->n_paths && sq_orphan_body(st, o, o->paths[i]) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -745,6 +774,9 @@ const struct store_ops store_sqlite_ops = {
 	.mailbox_imsgs_uids = store_sqlite_mailbox_imsgs_uids,
 	.mailbox_fields = store_sqlite_mailbox_fields,
 	.blob_known = store_sqlite_blob_known,
+	.blob_data = store_sqlite_blob_data,
+	.blob_drop = store_sqlite_blob_drop,
+	.blob_trash_sweep = store_sqlite_blob_trash_sweep,
 	.vanished_since = store_sqlite_vanished_since,
 	.meta_get = store_sqlite_meta_get,
 	.meta_put = store_sqlite_meta_put,

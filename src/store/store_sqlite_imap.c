@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blob.h"
 #include "store_kw.h"
 #include "store_sqlite_int.h"
 
@@ -391,6 +392,118 @@ store_sqlite_blob_known(struct store *st, const char *path)
 }
 
 int
+store_sqlite_blob_data(struct store *st, const char *path, char **data_r,
+		       size_t *len_r, const char **err_r)
+{
+	sqlite3_stmt *s = store_sq_stmt(st, SQ_BLOB_DATA_GET);
+	char *out = NULL;
+	size_t len = 0;
+	int64_t key;
+	int rc;
+
+	*data_r = NULL;
+	*len_r = 0;
+	if (s == NULL) {
+		*err_r = st->err;
+		return -1;
+	}
+	if (blob_stored_key(path, &key) < 0) {
+		*err_r = store_sq_fail(st, "invalid stored message path");
+		return -1;
+	}
+	sqlite3_bind_int64(s, 1, key);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const void *p = sqlite3_column_blob(s, 0);
+
+		len = (size_t)sqlite3_column_bytes(s, 0);
+		out = malloc(len + 1);
+		if (out != NULL) {
+			if (len > 0)
+				memcpy(out, p, len);
+			out[len] = '\0';
+		}
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE) {
+		*err_r = store_sq_fail(st, "no such message body");
+		return -1;
+	}
+	if (rc != SQLITE_ROW) {
+		*err_r = store_sq_err(st, "database error");
+		return -1;
+	}
+	if (out == NULL) {
+		*err_r = store_sq_fail(st, "out of memory");
+		return -1;
+	}
+	*data_r = out;
+	*len_r = len;
+	return 0;
+}
+
+int
+store_sqlite_blob_drop(struct store *st, char *const *paths,
+		       const char **err_r)
+{
+	bool own;
+
+	if (store_sq_op_begin(st, &own, err_r) < 0)
+		return -1;
+	for (size_t i = 0; paths != NULL && paths[i] != NULL; i++) {
+		int64_t key;
+
+		if (blob_stored_key(paths[i], &key) < 0)
+			continue;
+		if (store_sq_exec_id(st, SQ_BLOB_DATA_DEL, key) < 0
+		    || store_sq_exec_id(st, SQ_BLOB_TRASH_DEL, key) < 0) {
+			*err_r = st->err;
+			store_sq_op_end(st, own, false, err_r);
+			return -1;
+		}
+	}
+	return store_sq_op_end(st, own, true, err_r);
+}
+
+int
+store_sqlite_blob_trash_sweep(struct store *st, int64_t before,
+			      size_t *n_r, const char **err_r)
+{
+	sqlite3 *db = store_sq(st)->db;
+	sqlite3_stmt *s = NULL;
+	bool own;
+	int rc;
+
+	*n_r = 0;
+	if (store_sq_op_begin(st, &own, err_r) < 0)
+		return -1;
+	rc = sqlite3_prepare_v2(db, "DELETE FROM blob_data WHERE id IN"
+				" (SELECT id FROM blob_trash WHERE since < ?1)",
+				-1, &s, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(s, 1, before);
+		rc = sqlite3_step(s);
+		*n_r = (size_t)sqlite3_changes(db);
+		sqlite3_finalize(s);
+		s = NULL;
+	}
+	if (rc == SQLITE_DONE)
+		rc = sqlite3_prepare_v2(db, "DELETE FROM blob_trash"
+					" WHERE since < ?1", -1, &s, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(s, 1, before);
+		rc = sqlite3_step(s);
+		sqlite3_finalize(s);
+	}
+	if (rc != SQLITE_DONE) {
+		*err_r = store_sq_err(st, "database error");
+		store_sq_op_end(st, own, false, err_r);
+		return -1;
+	}
+	return store_sq_op_end(st, own, true, err_r);
+}
+
+int
 store_sqlite_meta_get(struct store *st, int64_t blob_id, struct store_meta *r)
 {
 	sqlite3_stmt *s = store_sq_stmt(st, SQ_BLOB_META_GET);
@@ -446,17 +559,12 @@ static int
 sq_append(struct store *st, int64_t mailbox_id, const struct store_delivery *d,
 	  uint32_t flags, const char *kw, uint32_t *uid_r)
 {
-	sqlite3_stmt *s = store_sq_stmt(st, SQ_BLOB_ADD);
 	int64_t blob_id;
 	uint64_t modseq;
 	uint32_t uid;
 
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_text(s, 1, d->blob, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, d->size);
-	sqlite3_bind_int64(s, 3, 1);
-	if (store_sq_row_ints(st, s, &blob_id, 1) <= 0
+	if (store_sq_blob_add(st, d->blob, d->size, 1, d->data, d->data_len,
+			      &blob_id) < 0
 	    || store_sq_meta_put(st, blob_id, d->meta) < 0)
 		return -1;
 	if (store_sq_bump(st, mailbox_id, 1, (flags & STORE_FLAG_SEEN) == 0,
@@ -523,6 +631,9 @@ sq_expunge_uids_op(struct store *st, void *arg, struct store_sq_orphans *o)
 	struct store_sq_gone g = { 0 };
 	bool ok = true;
 
+	/* Sessions not told yet may still FETCH what this removes
+	 * (imap_keep.c): stored bodies wait in blob_trash. */
+	o->defer_stored = true;
 	for (size_t i = 0; i < a->n && ok; i++)
 		ok = store_sq_expunge_one(st, SQ_MSG_DEL_UID, a->mailbox_id,
 					  a->uids[i], o, &g)

@@ -97,6 +97,11 @@ enum store_sq_stmt {
 	SQ_VANISHED_LIST,
 	SQ_BLOB_META_GET,
 	SQ_BLOB_META_PUT,
+	SQ_BLOB_DATA_ADD,
+	SQ_BLOB_DATA_GET,
+	SQ_BLOB_DATA_DEL,
+	SQ_BLOB_TRASH_ADD,
+	SQ_BLOB_TRASH_DEL,
 	/* Sender identity */
 	SQ_GRANT_ADD,
 	SQ_GRANT_DEL,
@@ -154,6 +159,7 @@ extern const char store_sqlite_schema_v4[];
 extern const char store_sqlite_schema_v5[];
 extern const char store_sqlite_schema_v6[];
 extern const char store_sqlite_schema_v7[];
+extern const char store_sqlite_schema_v8[];
 
 static inline struct store_sq *
 store_sq(struct store *st)
@@ -195,6 +201,9 @@ struct store_sq_orphans {
 	size_t n_ids, cap_ids;
 	char **paths; /* NULL-terminated */
 	size_t n_paths;
+	/* Stored bodies (blob.h) go to blob_trash instead of being deleted:
+	 * an IMAP expunge, whose other sessions may still read them. */
+	bool defer_stored;
 };
 
 /* Steps an UPDATE ... RETURNING id, refcount, path statement (already
@@ -424,6 +433,19 @@ int store_sqlite_vanished_since(struct store *st, int64_t mailbox_id,
 				uint64_t since, uint32_t **uids_r,
 				size_t *n_r, const char **err_r);
 int store_sqlite_blob_known(struct store *st, const char *path);
+int store_sqlite_blob_data(struct store *st, const char *path, char **data_r,
+			   size_t *len_r, const char **err_r);
+int store_sqlite_blob_drop(struct store *st, char *const *paths,
+			   const char **err_r);
+int store_sqlite_blob_trash_sweep(struct store *st, int64_t before,
+				  size_t *n_r, const char **err_r);
+/* The blob row of path with refs more references (a new row, or more on
+ * the existing one), and its octets when data is not NULL (blob_data; a
+ * "db/" path, blob.h: only the call that makes the row gives them).
+ * 0 or -1 (st->err). */
+int store_sq_blob_add(struct store *st, const char *path, int64_t size,
+		      int64_t refs, const void *data, size_t data_len,
+		      int64_t *blob_id_r);
 int store_sqlite_meta_get(struct store *st, int64_t blob_id,
 			  struct store_meta *r);
 int store_sqlite_meta_put(struct store *st, int64_t blob_id,

@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "blob.h"
 #include "store_sqlite_int.h"
 
 /* RFC 6154 §2: the special-use attributes of the standard mailboxes. */
@@ -128,6 +129,39 @@ store_sq_row_ints(struct store *st, sqlite3_stmt *s, int64_t *out, int ncol)
 		return 0;
 	store_sq_err(st, "database error");
 	return -1;
+}
+
+int
+store_sq_blob_add(struct store *st, const char *path, int64_t size,
+		  int64_t refs, const void *data, size_t data_len,
+		  int64_t *blob_id_r)
+{
+	sqlite3_stmt *s = store_sq_stmt(st, SQ_BLOB_ADD);
+	int64_t key = 0;
+
+	if (s == NULL)
+		return -1;
+	if (data != NULL && blob_stored_key(path, &key) < 0) {
+		store_sq_fail(st, "invalid stored message path");
+		return -1;
+	}
+	sqlite3_bind_text(s, 1, path, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, size);
+	sqlite3_bind_int64(s, 3, refs);
+	if (store_sq_row_ints(st, s, blob_id_r, 1) <= 0)
+		return -1;
+	if (data == NULL)
+		return 0;
+	s = store_sq_stmt(st, SQ_BLOB_DATA_ADD);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, key);
+	sqlite3_bind_blob64(s, 2, data, data_len, SQLITE_STATIC);
+	if (store_sq_exec(s) != SQLITE_DONE) {
+		store_sq_err(st, "database error");
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -284,15 +318,10 @@ sq_deliver_one(struct store *st, const struct store_delivery *d,
 static int
 sq_deliver_all(struct store *st, const struct store_delivery *d)
 {
-	sqlite3_stmt *s = store_sq_stmt(st, SQ_BLOB_ADD);
 	int64_t blob_id;
 
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_text(s, 1, d->blob, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, d->size);
-	sqlite3_bind_int64(s, 3, (int64_t)d->n_accounts);
-	if (store_sq_row_ints(st, s, &blob_id, 1) <= 0)
+	if (store_sq_blob_add(st, d->blob, d->size, (int64_t)d->n_accounts,
+			      d->data, d->data_len, &blob_id) < 0)
 		return -1;
 	/* IMAP FETCH never parses the file again. */
 	if (store_sq_meta_put(st, blob_id, d->meta) < 0)

@@ -220,17 +220,12 @@ static int
 sq_queue_add_all(struct store *st, const struct store_queue_new *m,
 		 int64_t *msg_id_r)
 {
-	sqlite3_stmt *s = store_sq_stmt(st, SQ_BLOB_ADD);
 	int64_t blob_id;
 
-	if (s == NULL)
-		return -1;
 	/* The message's one reference: a new blob row (only remote
 	 * recipients), or one more on the row of its local copies. */
-	sqlite3_bind_text(s, 1, m->blob, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, m->size);
-	sqlite3_bind_int64(s, 3, 1);
-	if (store_sq_row_ints(st, s, &blob_id, 1) <= 0)
+	if (store_sq_blob_add(st, m->blob, m->size, 1, m->data, m->data_len,
+			      &blob_id) < 0)
 		return -1;
 	if (sq_queue_msg_add(st, m, blob_id, msg_id_r) < 0)
 		return -1;

@@ -258,6 +258,13 @@ const char *const store_sq_sql[SQ_COUNT] = {
 		"INSERT INTO blob_meta (blob_id, envelope, body, bodystructure,"
 		" partmap) VALUES (?1, ?2, ?3, ?4, ?5)"
 		" ON CONFLICT (blob_id) DO NOTHING",
+	[SQ_BLOB_DATA_ADD] = "INSERT INTO blob_data (id, data) VALUES (?1, ?2)",
+	[SQ_BLOB_DATA_GET] = "SELECT data FROM blob_data WHERE id = ?1",
+	[SQ_BLOB_DATA_DEL] = "DELETE FROM blob_data WHERE id = ?1",
+	[SQ_BLOB_TRASH_ADD] =
+		"INSERT INTO blob_trash (id, since) VALUES (?1, ?2)"
+		" ON CONFLICT (id) DO NOTHING",
+	[SQ_BLOB_TRASH_DEL] = "DELETE FROM blob_trash WHERE id = ?1",
 	[SQ_GRANT_ADD] =
 		"INSERT INTO sender_grants (account_id, pattern, created)"
 		" VALUES (?1, ?2, ?3)",

@@ -13,6 +13,7 @@
 
 #include "../core/log.h"
 #include "store.h"
+#include "store_imap.h"
 
 /* Only names blob_write makes are touched: day directories "YYYYMMDD"
  * and files of 16 lower-case hex digits. Anything else under msg/ is
@@ -117,6 +118,8 @@ sweep_thread_main(void *arg)
 {
 	struct sweep_thread *t = arg;
 	struct sweep_stats r = { 0 };
+	const char *terr = NULL;
+	size_t trashed = 0;
 	char err[256] = "";
 	struct store *st = store_open(t->store_url[0] ? t->store_url : NULL,
 				      t->data_dir, err, sizeof(err));
@@ -127,9 +130,16 @@ sweep_thread_main(void *arg)
 		return NULL;
 	}
 	rc = sweep_orphans(st, t->data_dir, t->before, &t->stop, &r);
+	/* Stored bodies an IMAP expunge kept for sessions of a server that
+	 * is gone (killed before it released them). */
+	if (store_blob_trash_sweep(st, (int64_t)t->before, &trashed, &terr)
+	    < 0) {
+		log_warn(NULL, "sweep_trash", " error=%s", log_qs(terr));
+		r.errors++;
+	}
 	store_close(&st);
-	log_info(NULL, "sweep", " checked=%zu removed=%zu errors=%zu%s",
-		 r.checked, r.removed, r.errors,
+	log_info(NULL, "sweep", " checked=%zu removed=%zu errors=%zu"
+		 " stored_removed=%zu%s", r.checked, r.removed, r.errors, trashed,
 		 rc < 0 ? " msg_dir=unreadable" : atomic_load(&t->stop) ? " stopped=1" : "");
 	return NULL;
 }

@@ -4,7 +4,10 @@
  * message was never acknowledged), or between committing an expunge and
  * unlinking the file. Only files older than the server's start are
  * considered: `serve` holds the data dir's lock (one server per data dir),
- * so every file from before it is either committed or abandoned.
+ * so every file from before it is either committed or abandoned. The
+ * thread also deletes the stored bodies (blob.h) an IMAP expunge kept in
+ * blob_trash before the start, for readers that are gone with their
+ * server.
  */
 #ifndef POSTEL_SWEEP_H
 #define POSTEL_SWEEP_H

@@ -294,7 +294,19 @@ def _check_db(db, d, swept):
             "FROM messages m WHERE m.blob_id = b.id) + %s "
             "FROM blobs b" % queued):
         fp = os.path.join(d, path)
-        if not os.path.isfile(fp):
+        if path.startswith("db/"):
+            # Schema 8: a body kept in the database, committed with the
+            # rows that reference it; its key is the path's hex number.
+            key = int(path[3:], 16)
+            key = key - (1 << 64) if key >= 1 << 63 else key
+            got = db.execute("SELECT length(data) FROM blob_data"
+                             " WHERE id = ?", (key,)).fetchone()
+            if got is None:
+                bad.append("blob %d: no stored body %s" % (bid, path))
+            elif got[0] != size:
+                bad.append("blob %d: %s has %d octets, row says %d" % (
+                    bid, path, got[0], size))
+        elif not os.path.isfile(fp):
             bad.append("blob %d: no file %s" % (bid, path))
         elif os.path.getsize(fp) != size:
             bad.append("blob %d: %s has %d octets, row says %d" % (

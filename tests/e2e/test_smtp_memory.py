@@ -227,9 +227,10 @@ def data_session(srv, timeout=30):
 
 
 def test_write_error_is_451_and_leaves_no_file(server_factory):
-    """The message directory cannot be written: the message (large, so its
-    file is created mid-transfer, and small) gets 451, nothing is left
-    behind, and the session goes on."""
+    """The message directory cannot be written: a message that needs a file
+    (larger than the spool's first 64 KB buffer: 2 MB, its file created
+    mid-transfer, and 100 KB) gets 451, nothing is left behind, and the
+    session goes on; a small one, stored in the database, still gets in."""
     srv = server_factory()
     msgdir = os.path.join(srv.dir, "msg")
     mode = os.stat(msgdir).st_mode
@@ -238,7 +239,7 @@ def test_write_error_is_451_and_leaves_no_file(server_factory):
     os.chmod(msgdir, 0o555)
     try:
         body = body_30mb()[:2 << 20]
-        for size in (len(body), 4000):
+        for size in (len(body), 100000):
             part = body[:size]
             msg = message(unique("ioerr").encode(),
                           part[:part.rfind(b"\r\n") + 2])
@@ -255,14 +256,25 @@ def test_write_error_is_451_and_leaves_no_file(server_factory):
                 code, lines = c.reply()
                 assert code == 451, (code, lines)
                 assert c.cmd("NOOP")[0] == 250
+        # A small message needs no file: it is stored with its rows.
+        part = body[:4000]
+        small = message(unique("small").encode(),
+                        part[:part.rfind(b"\r\n") + 2])
+        with data_session(srv) as c:
+            assert c.cmd("DATA")[0] == 354
+            c.send(small + b".\r\n")
+            code, lines = c.reply()
+            assert code == 250, (code, lines)
     finally:
         os.chmod(msgdir, mode)
     assert stored_files(srv) == []
-    # And once the directory is writable again, mail flows.
+    # And once the directory is writable again, mail flows (into a file:
+    # 100 KB).
     token = unique("afterioerr").encode()
+    part = body[:100000]
     with data_session(srv) as c:
         assert c.cmd("DATA")[0] == 354
-        c.send(message(token, b"hello\r\n") + b".\r\n")
+        c.send(message(token, part[:part.rfind(b"\r\n") + 2]) + b".\r\n")
         assert c.reply()[0] == 250
     assert len(find_stored(srv, token)) == 1
 

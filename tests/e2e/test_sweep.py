@@ -6,10 +6,18 @@ server per data directory: a second `serve` on the same one is refused."""
 import os
 import time
 
+import pytest
+
 from conftest import free_ports, simple_message, unique
+from waitutil import message_files
 
 USERS = {"sw@example.test": "sweep-Secret-1"}
 SERVER_USERS = USERS
+
+
+# A body over 64 KB is kept in a file; a smaller one in the database
+# (src/store/blob.h).
+BIG_BODY = ("x" * 998 + "\r\n") * 80
 
 
 def sweep_lines(server):
@@ -20,7 +28,7 @@ def test_orphans_swept_at_start(server):
     user = "sw@example.test"
     toks = [unique("keep") for _ in range(3)]
     for t in toks:
-        server.send(user, simple_message(t))
+        server.send(user, simple_message(t, body=BIG_BODY))
     server.wait_messages(user, 3)
     server.stop()
     msg = os.path.join(server.dir, "msg")
@@ -85,19 +93,20 @@ def test_second_server_on_same_data_dir_refused(server):
     server.check_alive()
 
 
-def test_expunged_message_file_removed_at_once(server):
+@pytest.mark.parametrize("body", ["hello\r\n", BIG_BODY],
+                         ids=["stored", "file"])
+def test_expunged_message_file_removed_at_once(server, body):
     """Expunging the last copy of a message (IMAP EXPUNGE, MOVE) removes
-    its file right after the commit (on an I/O worker, once no session
-    still numbers it: src/imap/imap_keep.c); nothing waits for a sweep."""
+    its body right after the commit (a file on an I/O worker, a stored one
+    in the next group commit, once no session still numbers it:
+    src/imap/imap_keep.c); nothing waits for a sweep."""
     user = "sw@example.test"
     tok = unique("gone")
-    server.send(user, simple_message(tok))
+    server.send(user, simple_message(tok, body=body))
     server.wait_messages(user, 1, match=tok.encode())
-    msg = os.path.join(server.dir, "msg")
 
     def files():
-        return sorted(os.path.join(d, f) for d, _, fs in os.walk(msg)
-                      for f in fs)
+        return sorted(message_files(server))
 
     before = files()
     m = server.imaps(user)

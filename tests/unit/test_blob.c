@@ -94,7 +94,7 @@ test_write_read(void **state)
 	assert_int_equal(stat(full, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0750);
 
-	fd = blob_open(dir, path);
+	fd = blob_open(NULL, dir, path);
 	assert_true(fd >= 0);
 	assert_int_equal(read(fd, buf, sizeof(buf)), 15);
 	assert_memory_equal(buf, "Head: x\r\nbody\r\n", 15);
@@ -102,15 +102,15 @@ test_write_read(void **state)
 
 	assert_int_equal(blob_sync_dir(dir, path), 0);
 	assert_int_equal(blob_sync_dir(dir, "msg/19700101/x"), -1);
-	assert_int_equal(blob_open(dir, "../etc/passwd"), -1);
-	assert_int_equal(blob_open(dir, "/etc/passwd"), -1);
+	assert_int_equal(blob_open(NULL, dir, "../etc/passwd"), -1);
+	assert_int_equal(blob_open(NULL, dir, "/etc/passwd"), -1);
 
 	/* A second message gets its own file; empty parts are fine. */
 	assert_int_equal(blob_write(dir, "", 0, "x", 1, buf, NULL), 0);
 	assert_string_not_equal(buf, path);
 
 	blob_unlink(dir, path);
-	assert_int_equal(blob_open(dir, path), -1);
+	assert_int_equal(blob_open(NULL, dir, path), -1);
 	blob_unlink(dir, path); /* already gone: ignored */
 	nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
 }
@@ -139,7 +139,7 @@ test_create_stream(void **state)
 	close(fd2);
 	blob_unlink(dir, path);
 	blob_unlink(dir, path2);
-	assert_int_equal(blob_open(dir, path), -1);
+	assert_int_equal(blob_open(NULL, dir, path), -1);
 	assert_int_equal(blob_create("/nonexistent/postel/dir", path, NULL), -1);
 	nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
 }

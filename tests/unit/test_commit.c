@@ -464,7 +464,7 @@ test_delivery(void **state)
 	assert_int_equal(store_mailbox_messages(st, info.id, &m, &n, &e), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(m[0].blob, ok.d.blob);
-	fd = blob_open(t->dir, m[0].blob);
+	fd = blob_open(NULL, t->dir, m[0].blob);
 	assert_true(fd >= 0);
 	assert_int_equal(read(fd, buf, sizeof(buf)), ok.d.size);
 	assert_memory_equal(buf + 6, body, sizeof(body) - 1);

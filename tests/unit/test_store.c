@@ -15,9 +15,12 @@
 #include <cmocka.h>
 #include <ftw.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/blob.h"
 #include "store/store.h"
+#include "store/store_imap.h"
 #include "store/store_sqlite_int.h"
 #include "store_fx.h"
 
@@ -110,6 +113,7 @@ test_schema_version(void **state)
 	same_as_file("src/store/schema_v5.sql", store_sqlite_schema_v5);
 	same_as_file("src/store/schema_v6.sql", store_sqlite_schema_v6);
 	same_as_file("src/store/schema_v7.sql", store_sqlite_schema_v7);
+	same_as_file("src/store/schema_v8.sql", store_sqlite_schema_v8);
 	/* WAL mode: the -wal file exists while a handle is open. */
 	snprintf(path, sizeof(path), "%s/postel.db-wal", f->dir);
 	assert_int_equal(access(path, F_OK), 0);
@@ -481,6 +485,183 @@ test_deliver_expunge(void **state)
 	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM messages"), 0);
 }
 
+/* A body kept in the store ("db/" path): delivered with its rows, read
+ * back whole through the store, as a file (blob_open) and as a buffer
+ * (blob_read), and gone with the last reference, without any file. */
+static void
+test_stored_body(void **state)
+{
+	struct store_fx *f = *state;
+	static const char body[] = "Subject: s\r\n\r\nhello\0world\r\n";
+	const size_t len = sizeof(body) - 1;
+	struct store_delivery d = { .blob = "db/00000000000000aa", .data = body,
+				    .data_len = len, .size = (int64_t)len,
+				    .internaldate = 1700000000 };
+	struct store_mailbox_info info;
+	struct store_msg *m = NULL;
+	const char *err = NULL;
+	char **orphans = NULL, *data = NULL, got[64];
+	size_t n, got_len = 0;
+	int64_t u;
+	int fd;
+
+	add_domain(f->st, "example.org");
+	u = store_fx_add_user(f->st, "u@example.org");
+	d.accounts = &u;
+	d.n_accounts = 1;
+	assert_true(blob_is_stored(d.blob));
+	assert_int_equal(store_deliver(f->st, &d, &err), 0);
+	assert_int_equal(store_blob_data(f->st, d.blob, &data, &got_len, &err),
+			 0);
+	assert_int_equal(got_len, len);
+	assert_memory_equal(data, body, len);
+	assert_int_equal(data[len], '\0');
+	free(data);
+	assert_int_equal(blob_read(f->st, f->dir, d.blob, (int64_t)len, &data,
+				   &got_len), 0);
+	assert_memory_equal(data, body, len);
+	free(data);
+	/* A size that does not match is a damaged message. */
+	assert_int_equal(blob_read(f->st, f->dir, d.blob, (int64_t)len + 1,
+				   &data, &got_len), -1);
+	assert_null(data);
+	fd = blob_open(f->st, f->dir, d.blob);
+	assert_true(fd >= 0);
+	assert_int_equal(read(fd, got, sizeof(got)), (ssize_t)len);
+	assert_memory_equal(got, body, len);
+	close(fd);
+	/* Without a store handle, or for an unknown body: an error. */
+	assert_int_equal(blob_open(NULL, f->dir, d.blob), -1);
+	assert_int_equal(blob_open(f->st, f->dir, "db/00000000000000bb"), -1);
+	assert_int_equal(store_blob_data(f->st, "db/00000000000000bb", &data,
+					 &got_len, &err), -1);
+	assert_string_equal(err, "no such message body");
+
+	inbox(f->st, u, &info, &m, &n);
+	assert_int_equal(n, 1);
+	assert_string_equal(m[0].blob, d.blob);
+	assert_int_equal(store_messages_expunge(f->st, info.id, &m[0].id, 1,
+						&orphans, &err), 0);
+	free(m);
+	assert_string_equal(orphans[0], d.blob);
+	blob_unlink_all(f->dir, orphans); /* nothing to do, no complaint */
+	store_strv_free(orphans);
+	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM blob_data"), 0);
+	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM blobs"), 0);
+}
+
+/* A version 7 database (every body a file) is upgraded in place: its
+ * messages keep their files, and new ones can be stored bodies. */
+/* An IMAP expunge keeps a stored body for the sessions not told yet (in
+ * blob_trash): readable until released (store_blob_drop), or until the
+ * start-up sweep of a later server. */
+static void
+test_stored_body_kept_by_expunge(void **state)
+{
+	struct store_fx *f = *state;
+	static const char body[] = "Subject: k\r\n\r\nkept\r\n";
+	const size_t len = sizeof(body) - 1;
+	struct store_delivery d = { .data = body, .data_len = len,
+				    .size = (int64_t)len };
+	struct store_mailbox_info info;
+	const char *err = NULL;
+	char **orphans = NULL, *data = NULL, paths[2][64];
+	size_t got_len, n = 9;
+	uint32_t uid = 1;
+	int64_t u;
+
+	add_domain(f->st, "example.org");
+	u = store_fx_add_user(f->st, "u@example.org");
+	d.accounts = &u;
+	d.n_accounts = 1;
+	for (int i = 0; i < 2; i++) {
+		blob_stored_path(paths[i], NULL);
+		snprintf(d.blob, sizeof(d.blob), "%s", paths[i]);
+		assert_int_equal(store_deliver(f->st, &d, &err), 0);
+	}
+	assert_int_equal(store_mailbox_info(f->st, u, "INBOX", &info), 1);
+	assert_int_equal(store_expunge_uids(f->st, info.id, &uid, 1, &orphans,
+					    &err), 0);
+	assert_string_equal(orphans[0], paths[0]);
+	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM blob_trash"), 1);
+	assert_int_equal(blob_read(f->st, f->dir, paths[0], (int64_t)len,
+				   &data, &got_len), 0);
+	free(data);
+	/* Released: gone, the other message's body stays. */
+	assert_int_equal(store_blob_drop(f->st, orphans, &err), 0);
+	store_strv_free(orphans);
+	assert_int_equal(blob_read(f->st, f->dir, paths[0], (int64_t)len,
+				   &data, &got_len), -1);
+	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM blob_trash"), 0);
+	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM blob_data"), 1);
+
+	/* Never released (the server was killed): the sweep takes what was
+	 * kept before the start, not what a later expunge keeps. */
+	uid = 2;
+	assert_int_equal(store_expunge_uids(f->st, info.id, &uid, 1, &orphans,
+					    &err), 0);
+	store_strv_free(orphans);
+	assert_int_equal(store_blob_trash_sweep(f->st, time(NULL) - 600, &n,
+						&err), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM blob_data"), 1);
+	assert_int_equal(store_blob_trash_sweep(f->st, time(NULL) + 1, &n,
+						&err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM blob_data"), 0);
+	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM blob_trash"), 0);
+}
+
+static void
+test_migration_v7(void **state)
+{
+	struct store_fx *f = *state;
+	static const char body[] = "Subject: new\r\n\r\nx\r\n";
+	struct store_delivery d = { .blob = "db/00000000000000cc", .data = body,
+				    .data_len = sizeof(body) - 1,
+				    .size = sizeof(body) - 1 };
+	struct store_mailbox_info info;
+	struct store_msg *m = NULL;
+	const char *err = NULL;
+	int64_t u = 1;
+	size_t n;
+
+	store_close(&f->st);
+	rm_tree(f->dir);
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	sql_exec(f->dir, store_sqlite_schema_v1);
+	sql_exec(f->dir, store_sqlite_schema_v2);
+	sql_exec(f->dir, store_sqlite_schema_v3);
+	sql_exec(f->dir, store_sqlite_schema_v4);
+	sql_exec(f->dir, store_sqlite_schema_v5);
+	sql_exec(f->dir, store_sqlite_schema_v6);
+	sql_exec(f->dir, store_sqlite_schema_v7);
+	sql_exec(f->dir, "INSERT INTO meta VALUES ('schema_version', '7');"
+			 "INSERT INTO meta VALUES ('uidvalidity', '1700000001');");
+	f->st = store_fx_open(f->dir);
+	add_domain(f->st, "example.org");
+	u = store_fx_add_user(f->st, "u@example.org");
+	store_fx_deliver(f->st, "msg/20260101/old", 100, &u, 1);
+	store_close(&f->st);
+	/* The same database, as version 7 left it. */
+	sql_exec(f->dir, "DROP TABLE blob_data; DROP TABLE blob_trash;"
+			 "UPDATE meta SET value = '7'"
+			 " WHERE key = 'schema_version';");
+	f->st = store_fx_open(f->dir);
+	assert_int_equal(sql_int(f->dir, "SELECT value FROM meta"
+				    " WHERE key = 'schema_version'"),
+			 STORE_SCHEMA_VERSION);
+	d.accounts = &u;
+	d.n_accounts = 1;
+	assert_int_equal(store_deliver(f->st, &d, &err), 0);
+	inbox(f->st, u, &info, &m, &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(m[0].blob, "msg/20260101/old");
+	assert_string_equal(m[1].blob, d.blob);
+	free(m);
+	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM blob_data"), 1);
+}
+
 static void
 test_deliver_errors(void **state)
 {
@@ -737,6 +918,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_resolve_depth, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_deliver_expunge, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_stored_body, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_stored_body_kept_by_expunge,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_v7, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_deliver_errors, setup,
 						teardown),

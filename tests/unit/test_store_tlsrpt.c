@@ -107,7 +107,8 @@ test_migration_v6(void **state)
 		 "INSERT INTO domains VALUES (1, 'example.org', 0);");
 	f->st = store_fx_open(f->dir);
 	assert_int_equal(sql_int(f->dir, "SELECT value FROM meta"
-				 " WHERE key = 'schema_version'"), 7);
+				 " WHERE key = 'schema_version'"),
+			 STORE_SCHEMA_VERSION);
 	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM domains"), 1);
 	snprintf(path, sizeof(path), "%s/postel.db.v6.bak", f->dir);
 	assert_int_equal(access(path, F_OK), 0);
