@@ -3,12 +3,12 @@ raw exchanges: a message expunged by another session stays fetchable until
 this session is told; \\Recent for IMAP4rev1 sessions (RFC 3501 §2.3.2);
 a binary APPEND (RFC 3516) served back as stored."""
 
-import os
 import re
 import time
 
 from conftest import simple_message, unique
 from imapraw import Imap, starting
+from waitutil import message_files
 
 USER = "alice@example.test"
 
@@ -28,12 +28,8 @@ def append(c, box, token, flags=""):
 
 
 def msg_files(server):
-    root = os.path.join(server.dir, "msg")
-    out = set()
-    for day in os.listdir(root) if os.path.isdir(root) else []:
-        for f in os.listdir(os.path.join(root, day)):
-            out.add(os.path.join(day, f))
-    return out
+    """Message bodies kept: files, and (small messages) database rows."""
+    return set(message_files(server))
 
 
 def wait_for(pred, timeout=10.0):
