@@ -1,14 +1,16 @@
 /*
  * The library's DKIM cost on one 4 KB message, single-threaded, as CPU
  * time per message (getrusage): signing with a fresh Ed25519 + RSA-2048
- * pair (dkim_keyring_sign, what outbound mail gets), each signature
- * alone (dkim_sign), the bare private-key operations (OpenSSL only, a
- * context set up once), so that what the signing path adds around them
- * shows; RSA-2048 with 2 and with 3 primes; then parsing and the body
- * hashes of the two signatures (dkim_verify_new, no key fetch) and the
- * From: domain. The server benchmarks (bench/relay.sh,
- * bench/dkim_ingest.py) cannot resolve a few microseconds on a shared
- * machine; this can. Run by bench/dkim_micro.sh.
+ * pair (dkim_keyring_sign, what outbound mail gets) and what of it is
+ * not the two private-key operations (OpenSSL alone, a context set up
+ * once); each signature alone (dkim_sign, its OpenSSL context set up per
+ * signature or once as the keyring does); RSA-2048 of 2 and of 3 primes.
+ * In rounds that run every variant, medians reported, so the load of a
+ * shared machine falls on all alike. Then parsing and the body hashes of
+ * the two signatures (dkim_verify_new, no key fetch) and the From:
+ * domain. The server benchmarks (bench/relay.sh, bench/dkim_ingest.py)
+ * cannot resolve a few microseconds on a shared machine; this can. Run
+ * by bench/dkim_micro.sh.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@
 #include <openssl/rsa.h>
 
 #include "mailauth/dkim.h"
+#include "mailauth/dkim_int.h"
 #include "mailauth/dkim_keys.h"
 #include "util/buf.h"
 
@@ -66,80 +69,6 @@ rsa_new(int primes)
 	return k;
 }
 
-/* The private-key operation alone on a 32-octet SHA-256 value: RSA
- * (PKCS#1 v1.5) through one EVP_PKEY_CTX, Ed25519 (PureEdDSA over the
- * hash, RFC 8463) from a copied EVP_MD_CTX. us per operation. */
-static double
-bare_sign(EVP_PKEY *k, int n)
-{
-	unsigned char h[32] = { 1 }, sig[512];
-	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new(k, NULL);
-	EVP_MD_CTX *tmpl = EVP_MD_CTX_new(), *m = EVP_MD_CTX_new();
-	bool ed = EVP_PKEY_get_base_id(k) == EVP_PKEY_ED25519;
-	double t = -1;
-	size_t sl;
-
-	if (pc == NULL || tmpl == NULL || m == NULL ||
-	    (ed ? EVP_DigestSignInit(tmpl, NULL, NULL, NULL, k) != 1
-		: (EVP_PKEY_sign_init(pc) != 1 ||
-		   EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) != 1 ||
-		   EVP_PKEY_CTX_set_signature_md(pc, EVP_sha256()) != 1)))
-		goto out;
-	t = cpu_now();
-	for (int i = 0; i < n; i++) {
-		sl = sizeof(sig);
-		if (ed ? EVP_MD_CTX_copy_ex(m, tmpl) != 1 ||
-			 EVP_DigestSign(m, sig, &sl, h, sizeof(h)) != 1
-		       : EVP_PKEY_sign(pc, sig, &sl, h, sizeof(h)) != 1) {
-			t = -1;
-			goto out;
-		}
-	}
-	t = (cpu_now() - t) / n * 1e6;
-out:
-	EVP_PKEY_CTX_free(pc);
-	EVP_MD_CTX_free(tmpl);
-	EVP_MD_CTX_free(m);
-	return t;
-}
-
-/* dkim_sign with one key: us per message, or -1. */
-static double
-one_sign(enum dkim_alg alg, const char *sel, EVP_PKEY *k, const char *msg,
-	 size_t len, int n, struct buf *out)
-{
-	struct dkim_signer s = { .alg = alg, .domain = "bench.test",
-				 .selector = sel, .key = k };
-	const char *why = "";
-	double t = cpu_now();
-
-	for (int i = 0; i < n; i++) {
-		buf_reset(out);
-		if (dkim_sign(&s, msg, len, 1000000, out, &why) < 0) {
-			fprintf(stderr, "dkim_micro: sign: %s\n", why);
-			return -1;
-		}
-	}
-	return (cpu_now() - t) / n * 1e6;
-}
-
-static double
-keyring_sign(const struct dkim_keyring *kr, const char *msg, size_t len,
-	     int n, struct buf *out)
-{
-	const char *why = "";
-	double t = cpu_now();
-
-	for (int i = 0; i < n; i++) {
-		buf_reset(out);
-		if (dkim_keyring_sign(kr, msg, len, 1000000, out, &why) != 1) {
-			fprintf(stderr, "dkim_micro: sign: %s\n", why);
-			return -1;
-		}
-	}
-	return (cpu_now() - t) / n * 1e6;
-}
-
 /* How many primes an RSA key has (2, or 3 when it has a third factor). */
 static int
 rsa_primes(EVP_PKEY *k)
@@ -152,54 +81,230 @@ rsa_primes(EVP_PKEY *k)
 	return n;
 }
 
-/* RSA-2048 of 2 and of 3 primes made here, whatever dkim generate
- * makes: us per dkim_sign and per bare operation, 0 or -1. */
-static int
-sign_rsa(int primes, const char *msg, size_t len, int n, struct buf *out)
-{
-	EVP_PKEY *k = rsa_new(primes);
-	double one, bare;
+/* The private-key operation alone on a 32-octet SHA-256 value: RSA
+ * (PKCS#1 v1.5) through one EVP_PKEY_CTX, Ed25519 (PureEdDSA over the
+ * hash, RFC 8463) from a copied EVP_MD_CTX. */
+struct bare {
+	bool ed;
+	EVP_PKEY_CTX *pc;
+	EVP_MD_CTX *tmpl, *m;
+};
 
-	if (k == NULL)
-		return fprintf(stderr, "dkim_micro: keygen\n"), -1;
-	one = one_sign(DKIM_ALG_RSA_SHA256, "r", k, msg, len, n, out);
-	bare = bare_sign(k, n);
-	EVP_PKEY_free(k);
-	if (one < 0 || bare < 0)
+static int
+bare_init(struct bare *b, EVP_PKEY *k)
+{
+	b->ed = EVP_PKEY_get_base_id(k) == EVP_PKEY_ED25519;
+	b->pc = EVP_PKEY_CTX_new(k, NULL);
+	b->tmpl = EVP_MD_CTX_new();
+	b->m = EVP_MD_CTX_new();
+	if (b->pc == NULL || b->tmpl == NULL || b->m == NULL)
 		return -1;
-	printf("sign RSA-2048, %d primes    %7.1f us (key operation %5.1f)\n",
-	       primes, one, bare);
+	if (b->ed)
+		return EVP_DigestSignInit(b->tmpl, NULL, NULL, NULL, k) == 1
+		       ? 0 : -1;
+	return EVP_PKEY_sign_init(b->pc) == 1 &&
+	       EVP_PKEY_CTX_set_rsa_padding(b->pc, RSA_PKCS1_PADDING) == 1 &&
+	       EVP_PKEY_CTX_set_signature_md(b->pc, EVP_sha256()) == 1 ? 0 : -1;
+}
+
+static int
+bare_sign(struct bare *b)
+{
+	unsigned char h[32] = { 1 }, sig[512];
+	size_t sl = sizeof(sig);
+
+	if (b->ed)
+		return EVP_MD_CTX_copy_ex(b->m, b->tmpl) == 1 &&
+		       EVP_DigestSign(b->m, sig, &sl, h, sizeof(h)) == 1
+		       ? 0 : -1;
+	return EVP_PKEY_sign(b->pc, sig, &sl, h, sizeof(h)) == 1 ? 0 : -1;
+}
+
+static void
+bare_fini(struct bare *b)
+{
+	EVP_PKEY_CTX_free(b->pc);
+	EVP_MD_CTX_free(b->tmpl);
+	EVP_MD_CTX_free(b->m);
+}
+
+/* What is timed, in rounds: each round runs every variant once, so that
+ * a change of the machine's load (it is shared) falls on all of them. */
+enum {
+	V_FULL,        /* dkim_keyring_sign: both signatures, disk keys */
+	V_FULL_ED,     /* the bare operations of those keys */
+	V_FULL_RSA,
+	V_ED,          /* dkim_sign, Ed25519, context per signature */
+	V_ED_ONCE,     /* the same, context set up once (the keyring's) */
+	V_ED_BARE,
+	V_R2, V_R2_ONCE, V_R2_BARE,     /* RSA-2048 of 2 primes */
+	V_R3, V_R3_ONCE, V_R3_BARE,     /* of 3 primes */
+	V_N
+};
+
+#define ROUNDS 15
+
+struct bench {
+	const struct dkim_keyring *kr;
+	const char *msg;
+	size_t len;
+	struct buf out;
+	struct dkim_signer s[V_N];      /* for the dkim_sign variants */
+	struct bare b[V_N];             /* for the bare ones */
+	double us[V_N][ROUNDS];
+};
+
+static int
+bench_op(struct bench *B, int v)
+{
+	const char *why = "";
+
+	buf_reset(&B->out);
+	switch (v) {
+	case V_FULL:
+		return dkim_keyring_sign(B->kr, B->msg, B->len, 1000000,
+					 &B->out, &why) == 1 ? 0 : -1;
+	case V_FULL_ED: case V_FULL_RSA: case V_ED_BARE: case V_R2_BARE:
+	case V_R3_BARE:
+		return bare_sign(&B->b[v]);
+	default:
+		return dkim_sign(&B->s[v], B->msg, B->len, 1000000, &B->out,
+				 &why);
+	}
+}
+
+static int
+bench_round(struct bench *B, int round, int n)
+{
+	for (int v = 0; v < V_N; v++) {
+		/* Ed25519 is cheap: more of it for the same resolution. */
+		int count = v == V_FULL_ED || v == V_ED || v == V_ED_ONCE ||
+			    v == V_ED_BARE ? n * 4 : n;
+		double t = cpu_now();
+
+		for (int i = 0; i < count; i++)
+			if (bench_op(B, v) < 0)
+				return -1;
+		B->us[v][round] = (cpu_now() - t) / count * 1e6;
+	}
+	return 0;
+}
+
+static int
+dbl_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double
+median(const double *v)
+{
+	double c[ROUNDS];
+
+	memcpy(c, v, sizeof(c));
+	qsort(c, ROUNDS, sizeof(*c), dbl_cmp);
+	return c[ROUNDS / 2];
+}
+
+static void
+bench_print(struct bench *B, int primes, int n)
+{
+	double rest[ROUNDS], (*u)[ROUNDS] = B->us;
+
+	for (int r = 0; r < ROUNDS; r++)
+		rest[r] = u[V_FULL][r] - u[V_FULL_ED][r] - u[V_FULL_RSA][r];
+	printf("signing: CPU us per message, median of %d rounds of %d\n",
+	       ROUNDS, n);
+	printf("sign (Ed25519 + RSA-2048)  %7.1f us CPU/msg "
+	       "(dkim generate's keys: RSA of %d primes)\n",
+	       median(u[V_FULL]), primes);
+	printf("  key operations %5.1f + %5.1f us, the rest %5.1f us\n",
+	       median(u[V_FULL_ED]), median(u[V_FULL_RSA]), median(rest));
+	printf("sign Ed25519 alone         %7.1f us (set up once %5.1f; key "
+	       "operation %5.1f)\n", median(u[V_ED]), median(u[V_ED_ONCE]),
+	       median(u[V_ED_BARE]));
+	for (int p = 2; p <= 3; p++) {
+		int v = p == 2 ? V_R2 : V_R3;
+		printf("sign RSA-2048, %d primes    %7.1f us (set up once "
+		       "%5.1f; key operation %5.1f)\n", p, median(u[v]),
+		       median(u[v + 1]), median(u[v + 2]));
+	}
+}
+
+/* Keys: Ed25519 and RSA from dkim generate (the disk), RSA-2048 of 2
+ * and 3 primes made here. NULL entries when one is missing. */
+static int
+bench_keys(struct bench *B, EVP_PKEY **k, const char *dir,
+	   const char *ed_sel, const char *rsa_sel)
+{
+	static const struct { int v; int key; bool once; } use[] = {
+		{ V_ED, 0, false }, { V_ED_ONCE, 0, true },
+		{ V_R2, 2, false }, { V_R2_ONCE, 2, true },
+		{ V_R3, 3, false }, { V_R3_ONCE, 3, true },
+	};
+	static const struct { int v; int key; } bare[] = {
+		{ V_FULL_ED, 0 }, { V_FULL_RSA, 1 }, { V_ED_BARE, 0 },
+		{ V_R2_BARE, 2 }, { V_R3_BARE, 3 },
+	};
+
+	k[0] = key_read(dir, ed_sel);
+	k[1] = key_read(dir, rsa_sel);
+	k[2] = rsa_new(2);
+	k[3] = rsa_new(3);
+	for (int i = 0; i < 4; i++)
+		if (k[i] == NULL)
+			return -1;
+	for (size_t i = 0; i < sizeof(use) / sizeof(*use); i++) {
+		struct dkim_signer *s = &B->s[use[i].v];
+		s->alg = use[i].key == 0 ? DKIM_ALG_ED25519_SHA256
+					 : DKIM_ALG_RSA_SHA256;
+		s->domain = "bench.test";
+		s->selector = "s";
+		s->key = k[use[i].key];
+		if (use[i].once &&
+		    (s->ready = dkim_signkey_new(s->alg, s->key)) == NULL)
+			return -1;
+	}
+	for (size_t i = 0; i < sizeof(bare) / sizeof(*bare); i++)
+		if (bare_init(&B->b[bare[i].v], k[bare[i].key]) < 0)
+			return -1;
 	return 0;
 }
 
 static int
 sign_all(const char *dir, const char *ed_sel, const char *rsa_sel,
-	 const struct dkim_keyring *kr, const char *msg, size_t len, int n,
-	 struct buf *out)
+	 const struct dkim_keyring *kr, const char *msg, size_t len, int n)
 {
-	EVP_PKEY *ed = key_read(dir, ed_sel), *rsa = key_read(dir, rsa_sel);
-	double full, e1, be, br;
-	int primes;
+	static struct bench B;
+	EVP_PKEY *k[4] = { NULL };
+	int rc = -1, per = n / ROUNDS > 0 ? n / ROUNDS : 1;
 
-	if (ed == NULL || rsa == NULL)
-		return fprintf(stderr, "dkim_micro: keys\n"), -1;
-	primes = rsa_primes(rsa);
-	full = keyring_sign(kr, msg, len, n, out);
-	e1 = one_sign(DKIM_ALG_ED25519_SHA256, ed_sel, ed, msg, len, n, out);
-	be = bare_sign(ed, n);
-	br = bare_sign(rsa, n);
-	EVP_PKEY_free(ed);
-	EVP_PKEY_free(rsa);
-	if (full < 0 || e1 < 0 || be < 0 || br < 0)
-		return -1;
-	printf("sign (Ed25519 + RSA-2048)  %7.1f us CPU/msg "
-	       "(dkim generate's keys: RSA of %d primes)\n", full, primes);
-	printf("  key operations %5.1f + %5.1f us, the rest %5.1f us\n", be,
-	       br, full - be - br);
-	printf("sign Ed25519 alone         %7.1f us (key operation %5.1f)\n",
-	       e1, be);
-	return sign_rsa(2, msg, len, n, out) < 0 ||
-	       sign_rsa(3, msg, len, n, out) < 0 ? -1 : 0;
+	B.kr = kr;
+	B.msg = msg;
+	B.len = len;
+	buf_init(&B.out, 1 << 16);
+	if (bench_keys(&B, k, dir, ed_sel, rsa_sel) < 0) {
+		fprintf(stderr, "dkim_micro: keys\n");
+		goto out;
+	}
+	for (int r = 0; r < ROUNDS; r++)
+		if (bench_round(&B, r, per) < 0) {
+			fprintf(stderr, "dkim_micro: signing failed\n");
+			goto out;
+		}
+	bench_print(&B, rsa_primes(k[1]), per);
+	rc = 0;
+out:
+	for (int v = 0; v < V_N; v++) {
+		dkim_signkey_free(&B.s[v].ready);
+		bare_fini(&B.b[v]);
+	}
+	for (int i = 0; i < 4; i++)
+		EVP_PKEY_free(k[i]);
+	buf_fini(&B.out);
+	return rc;
 }
 
 static size_t
@@ -243,7 +348,7 @@ main(int argc, char **argv)
 	}
 	o = bench_message(msg, sizeof(msg));
 	buf_init(&out, 1 << 16);
-	if (sign_all(argv[1], ed, rsa, kr, msg, o, n, &out) < 0)
+	if (sign_all(argv[1], ed, rsa, kr, msg, o, n) < 0)
 		return 1;
 	buf_reset(&out);
 	if (dkim_keyring_sign(kr, msg, o, 1000000, &out, &why) != 1)

@@ -35,6 +35,7 @@
 #include "../util/base64.h"
 #include "../util/buf.h"
 #include "dkim.h"
+#include "dkim_int.h"
 #include "dkim_keys.h"
 
 /* ---- files ----------------------------------------------------------- */
@@ -379,6 +380,9 @@ struct dkim_ring_domain {
 	char sel_rsa[DKIM_SELECTOR_MAX + 1];
 	EVP_PKEY *ed;
 	EVP_PKEY *rsa;
+	/* Their signing contexts, set up once (NULL: per signature). */
+	struct dkim_signkey *ed_ready;
+	struct dkim_signkey *rsa_ready;
 };
 
 struct dkim_keyring {
@@ -417,7 +421,18 @@ dkim_ring_domain_load(const char *data_dir, const char *domain,
 		EVP_PKEY_free(r->rsa);
 		return *why_r = "cannot read the active keys", -1;
 	}
+	r->ed_ready = dkim_signkey_new(DKIM_ALG_ED25519_SHA256, r->ed);
+	r->rsa_ready = dkim_signkey_new(DKIM_ALG_RSA_SHA256, r->rsa);
 	return 0;
+}
+
+static void
+dkim_ring_domain_fini(struct dkim_ring_domain *r)
+{
+	EVP_PKEY_free(r->ed);
+	EVP_PKEY_free(r->rsa);
+	dkim_signkey_free(&r->ed_ready);
+	dkim_signkey_free(&r->rsa_ready);
 }
 
 struct dkim_keyring *
@@ -448,8 +463,7 @@ dkim_keyring_load(const char *data_dir,
 		}
 		nv = realloc(kr->d, (kr->n + 1) * sizeof(*nv));
 		if (nv == NULL) {
-			EVP_PKEY_free(r.ed);
-			EVP_PKEY_free(r.rsa);
+			dkim_ring_domain_fini(&r);
 			break;
 		}
 		kr->d = nv;
@@ -481,10 +495,8 @@ dkim_keyring_unref(struct dkim_keyring **krp)
 	*krp = NULL;
 	if (kr == NULL || atomic_fetch_sub(&kr->refs, 1) != 1)
 		return;
-	for (size_t i = 0; i < kr->n; i++) {
-		EVP_PKEY_free(kr->d[i].ed);
-		EVP_PKEY_free(kr->d[i].rsa);
-	}
+	for (size_t i = 0; i < kr->n; i++)
+		dkim_ring_domain_fini(&kr->d[i]);
 	free(kr->d);
 	free(kr);
 }
@@ -517,10 +529,12 @@ dkim_keyring_sign(const struct dkim_keyring *kr, const char *msg,
 	s.alg = DKIM_ALG_ED25519_SHA256;
 	s.selector = r->sel_ed;
 	s.key = r->ed;
+	s.ready = r->ed_ready;
 	if (dkim_sign_prepared(&s, &p, now, out, why_r) == 0) {
 		s.alg = DKIM_ALG_RSA_SHA256;
 		s.selector = r->sel_rsa;
 		s.key = r->rsa;
+		s.ready = r->rsa_ready;
 		rc = dkim_sign_prepared(&s, &p, now, out, why_r) < 0 ? -1 : 1;
 	}
 	dkim_prepared_free(&p);
@@ -546,6 +560,7 @@ dkim_keyring_signer(const struct dkim_keyring *kr, const char *domain,
 	s->domain = r->domain;
 	s->selector = r->sel_rsa;
 	s->key = r->rsa;
+	s->ready = r->rsa_ready;
 	return 0;
 }
 
