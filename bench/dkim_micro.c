@@ -5,8 +5,8 @@
  * not the two private-key operations (OpenSSL alone, a context set up
  * once); each signature alone (dkim_sign, its OpenSSL context set up per
  * signature or once as the keyring does); RSA-2048 of 2 and of 3 primes.
- * In rounds that run every variant, medians reported, so the load of a
- * shared machine falls on all alike. Then parsing and the body hashes of
+ * Every variant in turn, each operation timed, medians reported, so
+ * the load of a shared machine falls on all alike. Then parsing and the body hashes of
  * the two signatures (dkim_verify_new, no key fetch) and the From:
  * domain. The server benchmarks (bench/relay.sh, bench/dkim_ingest.py)
  * cannot resolve a few microseconds on a shared machine; this can. Run
@@ -128,8 +128,9 @@ bare_fini(struct bare *b)
 	EVP_MD_CTX_free(b->m);
 }
 
-/* What is timed, in rounds: each round runs every variant once, so that
- * a change of the machine's load (it is shared) falls on all of them. */
+/* What is timed. One iteration runs every variant once, each timed on
+ * its own (the thread's CPU clock), so that a change of the machine's
+ * load (it is shared) falls on all of them alike; medians reported. */
 enum {
 	V_FULL,        /* dkim_keyring_sign: both signatures, disk keys */
 	V_FULL_ED,     /* the bare operations of those keys */
@@ -142,8 +143,6 @@ enum {
 	V_N
 };
 
-#define ROUNDS 15
-
 struct bench {
 	const struct dkim_keyring *kr;
 	const char *msg;
@@ -151,8 +150,17 @@ struct bench {
 	struct buf out;
 	struct dkim_signer s[V_N];      /* for the dkim_sign variants */
 	struct bare b[V_N];             /* for the bare ones */
-	double us[V_N][ROUNDS];
+	double *us[V_N];                /* per operation */
 };
+
+static double
+thread_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
+}
 
 static int
 bench_op(struct bench *B, int v)
@@ -174,19 +182,16 @@ bench_op(struct bench *B, int v)
 }
 
 static int
-bench_round(struct bench *B, int round, int n)
+bench_run(struct bench *B, int n)
 {
-	for (int v = 0; v < V_N; v++) {
-		/* Ed25519 is cheap: more of it for the same resolution. */
-		int count = v == V_FULL_ED || v == V_ED || v == V_ED_ONCE ||
-			    v == V_ED_BARE ? n * 4 : n;
-		double t = cpu_now();
+	for (int i = 0; i < n; i++)
+		for (int v = 0; v < V_N; v++) {
+			double t = thread_us();
 
-		for (int i = 0; i < count; i++)
 			if (bench_op(B, v) < 0)
 				return -1;
-		B->us[v][round] = (cpu_now() - t) / count * 1e6;
-	}
+			B->us[v][i] = thread_us() - t;
+		}
 	return 0;
 }
 
@@ -199,37 +204,33 @@ dbl_cmp(const void *a, const void *b)
 }
 
 static double
-median(const double *v)
+median(double *v, int n)
 {
-	double c[ROUNDS];
-
-	memcpy(c, v, sizeof(c));
-	qsort(c, ROUNDS, sizeof(*c), dbl_cmp);
-	return c[ROUNDS / 2];
+	qsort(v, (size_t)n, sizeof(*v), dbl_cmp);
+	return v[n / 2];
 }
 
 static void
 bench_print(struct bench *B, int primes, int n)
 {
-	double rest[ROUNDS], (*u)[ROUNDS] = B->us;
+	double m[V_N];
 
-	for (int r = 0; r < ROUNDS; r++)
-		rest[r] = u[V_FULL][r] - u[V_FULL_ED][r] - u[V_FULL_RSA][r];
-	printf("signing: CPU us per message, median of %d rounds of %d\n",
-	       ROUNDS, n);
+	for (int v = 0; v < V_N; v++)
+		m[v] = median(B->us[v], n);
+	printf("signing: CPU us, median of %d, every variant in turn\n", n);
 	printf("sign (Ed25519 + RSA-2048)  %7.1f us CPU/msg "
-	       "(dkim generate's keys: RSA of %d primes)\n",
-	       median(u[V_FULL]), primes);
+	       "(dkim generate's keys: RSA of %d primes)\n", m[V_FULL],
+	       primes);
 	printf("  key operations %5.1f + %5.1f us, the rest %5.1f us\n",
-	       median(u[V_FULL_ED]), median(u[V_FULL_RSA]), median(rest));
+	       m[V_FULL_ED], m[V_FULL_RSA],
+	       m[V_FULL] - m[V_FULL_ED] - m[V_FULL_RSA]);
 	printf("sign Ed25519 alone         %7.1f us (set up once %5.1f; key "
-	       "operation %5.1f)\n", median(u[V_ED]), median(u[V_ED_ONCE]),
-	       median(u[V_ED_BARE]));
+	       "operation %5.1f)\n", m[V_ED], m[V_ED_ONCE], m[V_ED_BARE]);
 	for (int p = 2; p <= 3; p++) {
 		int v = p == 2 ? V_R2 : V_R3;
 		printf("sign RSA-2048, %d primes    %7.1f us (set up once "
-		       "%5.1f; key operation %5.1f)\n", p, median(u[v]),
-		       median(u[v + 1]), median(u[v + 2]));
+		       "%5.1f; key operation %5.1f)\n", p, m[v], m[v + 1],
+		       m[v + 2]);
 	}
 }
 
@@ -279,27 +280,30 @@ sign_all(const char *dir, const char *ed_sel, const char *rsa_sel,
 {
 	static struct bench B;
 	EVP_PKEY *k[4] = { NULL };
-	int rc = -1, per = n / ROUNDS > 0 ? n / ROUNDS : 1;
+	int rc = -1;
 
 	B.kr = kr;
 	B.msg = msg;
 	B.len = len;
 	buf_init(&B.out, 1 << 16);
+	for (int v = 0; v < V_N; v++)
+		if ((B.us[v] = calloc((size_t)n, sizeof(double))) == NULL)
+			goto out;
 	if (bench_keys(&B, k, dir, ed_sel, rsa_sel) < 0) {
 		fprintf(stderr, "dkim_micro: keys\n");
 		goto out;
 	}
-	for (int r = 0; r < ROUNDS; r++)
-		if (bench_round(&B, r, per) < 0) {
-			fprintf(stderr, "dkim_micro: signing failed\n");
-			goto out;
-		}
-	bench_print(&B, rsa_primes(k[1]), per);
+	if (bench_run(&B, n) < 0) {
+		fprintf(stderr, "dkim_micro: signing failed\n");
+		goto out;
+	}
+	bench_print(&B, rsa_primes(k[1]), n);
 	rc = 0;
 out:
 	for (int v = 0; v < V_N; v++) {
 		dkim_signkey_free(&B.s[v].ready);
 		bare_fini(&B.b[v]);
+		free(B.us[v]);
 	}
 	for (int i = 0; i < 4; i++)
 		EVP_PKEY_free(k[i]);
