@@ -4,8 +4,9 @@
  * DATA_DIR/dkim/DOMAIN/SELECTOR.pem   private key (PKCS#8 PEM), one per
  *                                     selector: SELECTOR is "YYYYMMDD-ed"
  *                                     (Ed25519) or "YYYYMMDD-rsa" (RSA
- *                                     2048, 3 primes), a letter after the date when
- *                                     a domain gets two pairs in one day
+ *                                     2048, 3 primes), a letter after the
+ *                                     date when a domain gets two pairs
+ *                                     in one day
  * DATA_DIR/dkim/DOMAIN/active         "ed25519 SELECTOR\nrsa SELECTOR\n":
  *                                     the pair that signs
  *
