@@ -1,16 +1,16 @@
 /*
  * The library's DKIM cost on one 4 KB message, single-threaded, as CPU
- * time per message (getrusage): signing with a fresh Ed25519 + RSA-2048
- * pair (dkim_keyring_sign, what outbound mail gets) and what of it is
- * not the two private-key operations (OpenSSL alone, a context set up
- * once); each signature alone (dkim_sign, its OpenSSL context set up per
- * signature or once as the keyring does); RSA-2048 of 2 and of 3 primes.
- * Every variant in turn, each operation timed, medians reported, so
- * the load of a shared machine falls on all alike. Then parsing and the body hashes of
- * the two signatures (dkim_verify_new, no key fetch) and the From:
- * domain. The server benchmarks (bench/relay.sh, bench/dkim_ingest.py)
- * cannot resolve a few microseconds on a shared machine; this can. Run
- * by bench/dkim_micro.sh.
+ * time: signing with a fresh Ed25519 + RSA-2048 pair (dkim_keyring_sign,
+ * what outbound mail gets) and what of it is not the two private-key
+ * operations (OpenSSL alone, a context set up once); each signature
+ * alone (dkim_sign, its OpenSSL context set up per signature or once as
+ * the keyring does); RSA-2048 of 2 and of 3 primes. Every variant in
+ * turn, each operation timed on the thread's CPU clock, medians
+ * reported, so the load of a shared machine falls on all alike. Then
+ * (getrusage) parsing and the body hashes of the two signatures
+ * (dkim_verify_new, no key fetch) and the From: domain. The server
+ * benchmarks (bench/relay.sh, bench/dkim_ingest.py) cannot resolve a few
+ * microseconds on a shared machine; this can. Run by bench/dkim_micro.sh.
  */
 #include <stdio.h>
 #include <stdlib.h>
