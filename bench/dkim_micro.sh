@@ -2,7 +2,9 @@
 # Builds bench/dkim_micro.c against the release objects (make all) and
 # runs it with fresh keys. Usage: bench/dkim_micro.sh [iterations]
 # OBJ_DIR=<dir of another build's release objects> measures that build
-# (an A/B against main in one sitting).
+# (an A/B against main in one sitting); it must have dkim_signkey_new
+# (branch h-dkimsign on); for an older build, run that commit's own
+# bench/dkim_micro.c against its objects (docs/BENCHMARKS.md).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OBJ_DIR=${OBJ_DIR:-$ROOT/build/release}

@@ -105,8 +105,7 @@ arc_seal_set(struct dkim_signer *s, const struct arc_msg *m,
 	    arc_seal_data(m->sets, m->n, &aar, &ams, &seal, &data) < 0)
 		goto out;
 	*why_r = "signing failed";
-	if (dkim_crypto_sign(s->alg, s->key, data.data, data.len, sig,
-			     &sig_len) < 0)
+	if (dkim_crypto_sign(s, data.data, data.len, sig, &sig_len) < 0)
 		goto out;
 	*why_r = "seal too long";
 	if (dkim_fold_b64(&seal, sig, sig_len) == 0 &&

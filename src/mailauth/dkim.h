@@ -157,6 +157,8 @@ int dkim_header_split(const char *msg, size_t len, struct dkim_field *f,
 
 /* ---- Signing ------------------------------------------------------- */
 
+struct dkim_signkey;
+
 struct dkim_signer {
 	enum dkim_alg alg;            /* RSA_SHA256 or ED25519_SHA256 */
 	const char *domain;
@@ -165,6 +167,9 @@ struct dkim_signer {
 	/* 0: a DKIM-Signature; N: an ARC-Message-Signature of instance N
 	 * (RFC 8617 §4.1.2: the same signature with i=N and no v=). */
 	unsigned arc_instance;
+	/* key's signing context made once (dkim_signkey_new, the keyring's),
+	 * or NULL: set up for each signature. Borrowed. */
+	struct dkim_signkey *ready;
 };
 
 /* Appends one "DKIM-Signature: ..." field (folded, CRLF-terminated) for

@@ -19,11 +19,11 @@ int dkim_header_data(const struct dkim_field *f, size_t nf,
 
 /* Signs / verifies the header data with the algorithm's scheme
  * (RSASSA-PKCS1-v1_5 with SHA-256, or Ed25519 over the SHA-256 hash of
- * the data). sign: 0 or -1 (sig holds cap >= 1024); verify: 1 good,
- * 0 bad, -1 error. */
-int dkim_crypto_sign(enum dkim_alg alg, struct evp_pkey_st *key,
-		     const void *data, size_t len, uint8_t *sig,
-		     size_t *sig_len);
+ * the data); signing with s's alg and key, through s->ready when set.
+ * sign: 0 or -1 (sig holds cap >= 1024); verify: 1 good, 0 bad, -1
+ * error. */
+int dkim_crypto_sign(const struct dkim_signer *s, const void *data,
+		     size_t len, uint8_t *sig, size_t *sig_len);
 int dkim_crypto_verify(enum dkim_alg alg, struct evp_pkey_st *key,
 		       const void *data, size_t len, const uint8_t *sig,
 		       size_t sig_len);
@@ -51,6 +51,16 @@ int dkim_fetch_start(struct dns *d, const char *const *names, size_t n,
 		     void *arg, struct dkim_fetch **f_r);
 /* Neither key nor done runs any more. */
 void dkim_fetch_cancel(struct dkim_fetch **fp);
+
+/* A private key's signing context, set up once (EVP_DigestSignInit:
+ * OpenSSL 3's provider fetches and context, ~2.5-3 us a signature) and
+ * copied for each signature, under a lock of its own: OpenSSL does not
+ * promise that two threads may read one object at once
+ * (openssl-threads(7)), and the keyring's workers sign in parallel.
+ * _new: NULL when out of memory or key does not fit alg. */
+struct dkim_signkey *dkim_signkey_new(enum dkim_alg alg,
+				      struct evp_pkey_st *key);
+void dkim_signkey_free(struct dkim_signkey **kp);
 
 /* Appends sig, base64, folded as our b= values are, to field. 0 or -1. */
 int dkim_fold_b64(struct buf *field, const uint8_t *sig, size_t len);

@@ -6,6 +6,7 @@
  * From, Subject and Date are over-signed (named once more than present,
  * RFC 6376 §8.15) so that a second one cannot be added unnoticed.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,9 +55,69 @@ dkim_header_data(const struct dkim_field *f, size_t nf, char (*h)[64],
 	return dkim_canon_header(c, sig_raw, sig_len, false, out);
 }
 
+struct dkim_signkey {
+	pthread_mutex_t lock;
+	EVP_MD_CTX *tmpl;        /* EVP_DigestSignInit done, never signs */
+};
+
+/* The digest EVP_DigestSignInit takes: Ed25519 is PureEdDSA (none; the
+ * SHA-256 of the data is what it signs, RFC 8463 §3). */
+static const EVP_MD *
+dkim_sign_md(enum dkim_alg alg)
+{
+	return alg == DKIM_ALG_ED25519_SHA256 ? NULL : EVP_sha256();
+}
+
+struct dkim_signkey *
+dkim_signkey_new(enum dkim_alg alg, struct evp_pkey_st *key)
+{
+	struct dkim_signkey *k = calloc(1, sizeof(*k));
+
+	if (k == NULL)
+		return NULL;
+	if (pthread_mutex_init(&k->lock, NULL) != 0) {
+		free(k);
+		return NULL;
+	}
+	k->tmpl = EVP_MD_CTX_new();
+	if (k->tmpl == NULL || EVP_DigestSignInit(k->tmpl, NULL,
+						  dkim_sign_md(alg), NULL,
+						  key) != 1)
+		dkim_signkey_free(&k);
+	return k;
+}
+
+void
+dkim_signkey_free(struct dkim_signkey **kp)
+{
+	struct dkim_signkey *k = *kp;
+
+	*kp = NULL;
+	if (k == NULL)
+		return;
+	EVP_MD_CTX_free(k->tmpl);
+	pthread_mutex_destroy(&k->lock);
+	free(k);
+}
+
+/* ctx ready to sign with s's key: a copy of its context, or set up. */
+static int
+dkim_sign_init(const struct dkim_signer *s, EVP_MD_CTX *ctx)
+{
+	int ok;
+
+	if (s->ready == NULL)
+		return EVP_DigestSignInit(ctx, NULL, dkim_sign_md(s->alg), NULL,
+					  s->key) == 1 ? 0 : -1;
+	pthread_mutex_lock(&s->ready->lock);
+	ok = EVP_MD_CTX_copy_ex(ctx, s->ready->tmpl);
+	pthread_mutex_unlock(&s->ready->lock);
+	return ok == 1 ? 0 : -1;
+}
+
 int
-dkim_crypto_sign(enum dkim_alg alg, struct evp_pkey_st *key,
-		 const void *data, size_t len, uint8_t *sig, size_t *sig_len)
+dkim_crypto_sign(const struct dkim_signer *s, const void *data, size_t len,
+		 uint8_t *sig, size_t *sig_len)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	uint8_t hash[32];
@@ -66,15 +127,16 @@ dkim_crypto_sign(enum dkim_alg alg, struct evp_pkey_st *key,
 	*sig_len = 1024;
 	if (ctx == NULL)
 		return -1;
-	if (alg == DKIM_ALG_ED25519_SHA256) {
+	if (dkim_sign_init(s, ctx) < 0)
+		goto out;
+	if (s->alg == DKIM_ALG_ED25519_SHA256) {
 		if (EVP_Digest(data, len, hash, &hl, EVP_sha256(), NULL) == 1 &&
-		    EVP_DigestSignInit(ctx, NULL, NULL, NULL, key) == 1 &&
 		    EVP_DigestSign(ctx, sig, sig_len, hash, hl) == 1)
 			rc = 0;
-	} else if (EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key) == 1
-		   && EVP_DigestSign(ctx, sig, sig_len, data, len) == 1) {
+	} else if (EVP_DigestSign(ctx, sig, sig_len, data, len) == 1) {
 		rc = 0;
 	}
+out:
 	EVP_MD_CTX_free(ctx);
 	return rc;
 }
@@ -261,8 +323,7 @@ dkim_sign_prepared(const struct dkim_signer *s, struct dkim_prepared *p,
 			     (const char *)field.data, field.len, &data) < 0)
 		goto out;
 	*why_r = "signing failed";
-	if (dkim_crypto_sign(s->alg, s->key, data.data, data.len, sig,
-			     &sig_len) < 0)
+	if (dkim_crypto_sign(s, data.data, data.len, sig, &sig_len) < 0)
 		goto out;
 	if (dkim_fold_b64(&field, sig, sig_len) < 0 ||
 	    buf_append(&field, "\r\n", 2) < 0 ||

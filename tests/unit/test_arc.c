@@ -162,7 +162,7 @@ static void
 seal(struct buf *m, EVP_PKEY *key, enum arc_status cv, unsigned n)
 {
 	struct dkim_signer s = { DKIM_ALG_RSA_SHA256, "example.net", "arc",
-				 key, 0 };
+				 key, 0, NULL };
 	struct buf out;
 	const char *why = NULL;
 	char want[32];

@@ -5,6 +5,7 @@
  * verify round trip with both algorithms (keys made here, records built
  * the way `postel dns` prints them).
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -231,7 +232,7 @@ test_sign_verify(void **state)
 	buf_init(&m, 1 << 20);
 	for (int i = 0; i < 2; i++) {
 		struct dkim_signer s = { algs[i], "example.org",
-					 i ? "r" : "e", keys[i], 0 };
+					 i ? "r" : "e", keys[i], 0, NULL };
 		record_of(keys[i], recs[i], sizeof(recs[i]));
 		assert_int_equal(dkim_sign(&s, msg_text, strlen(msg_text), now,
 					   &m, &why), 0);
@@ -299,6 +300,76 @@ test_sign_verify(void **state)
 /* The decoded-key cache is keyed by the key, not the name: after a pass
  * with key A (now cached), the same selector publishing key B makes the
  * signature fail, and A passes again afterwards. */
+/* Signing through a context set up once (dkim_signkey, what the keyring
+ * uses) gives the same octets as setting it up per signature (Ed25519
+ * and RSASSA-PKCS1-v1_5 are deterministic), from several threads at once
+ * on one context as the server's workers do. */
+struct ready_job {
+	const struct dkim_signer *s;
+	const char *want;
+	int bad;
+};
+
+static void *
+ready_thread(void *arg)
+{
+	struct ready_job *j = arg;
+	const char *why = NULL;
+	struct buf out;
+
+	buf_init(&out, 1 << 16);
+	for (int i = 0; i < 8; i++) {
+		buf_reset(&out);
+		if (dkim_sign(j->s, msg_text, strlen(msg_text), 1000000, &out,
+			      &why) < 0 || out.len != strlen(j->want) ||
+		    memcmp(out.data, j->want, out.len) != 0)
+			j->bad++;
+	}
+	buf_fini(&out);
+	return NULL;
+}
+
+static void
+test_sign_ready(void **state)
+{
+	EVP_PKEY *keys[2] = { keygen(EVP_PKEY_ED25519), keygen(EVP_PKEY_RSA) };
+	enum dkim_alg algs[2] = { DKIM_ALG_ED25519_SHA256,
+				  DKIM_ALG_RSA_SHA256 };
+	const char *why = NULL;
+
+	for (int i = 0; i < 2; i++) {
+		struct dkim_signer s = { algs[i], "example.org", "s", keys[i],
+					 0, NULL };
+		struct ready_job j[3];
+		pthread_t t[3];
+		struct buf plain;
+
+		buf_init(&plain, 1 << 16);
+		assert_int_equal(dkim_sign(&s, msg_text, strlen(msg_text),
+					   1000000, &plain, &why), 0);
+		assert_int_equal(buf_append(&plain, "", 1), 0);
+		s.ready = dkim_signkey_new(algs[i], keys[i]);
+		assert_non_null(s.ready);
+		for (int k = 0; k < 3; k++) {
+			j[k] = (struct ready_job){ &s, (char *)plain.data, 0 };
+			assert_int_equal(pthread_create(&t[k], NULL,
+							ready_thread, &j[k]), 0);
+		}
+		for (int k = 0; k < 3; k++) {
+			pthread_join(t[k], NULL);
+			assert_int_equal(j[k].bad, 0);
+		}
+		dkim_signkey_free(&s.ready);
+		assert_null(s.ready);
+		buf_fini(&plain);
+		EVP_PKEY_free(keys[i]);
+	}
+	/* A key that does not fit the algorithm gets no context. */
+	keys[0] = keygen(EVP_PKEY_ED25519);
+	assert_null(dkim_signkey_new(DKIM_ALG_RSA_SHA256, keys[0]));
+	EVP_PKEY_free(keys[0]);
+}
+
 static void
 test_key_cache(void **state)
 {
@@ -306,7 +377,8 @@ test_key_cache(void **state)
 	char ra[1024], rb[1024];
 	const char *recs[3] = { ra, rb, ra };
 	const enum dkim_status want[3] = { DKIM_PASS, DKIM_FAIL, DKIM_PASS };
-	struct dkim_signer sg = { DKIM_ALG_RSA_SHA256, "example.org", "k", a, 0 };
+	struct dkim_signer sg = { DKIM_ALG_RSA_SHA256, "example.org", "k", a, 0,
+				  NULL };
 	const char *why = NULL;
 	time_t now = time(NULL);
 	struct buf m;
@@ -361,8 +433,10 @@ test_expiry(void **state)
 	buf_init(&data, 4096);
 	assert_int_equal(dkim_header_data(f, nf, names, 1, DKIM_CANON_RELAXED,
 					  field, strlen(field), &data), 0);
-	assert_int_equal(dkim_crypto_sign(DKIM_ALG_ED25519_SHA256, key,
-					  data.data, data.len, sig, &sl), 0);
+	struct dkim_signer s = { DKIM_ALG_ED25519_SHA256, "example.org", "e",
+				 key, 0, NULL };
+	assert_int_equal(dkim_crypto_sign(&s, data.data, data.len, sig, &sl),
+			 0);
 	base64_encode(sig, sl, b64);
 	buf_init(&m, 4096);
 	buf_printf(&m, "%s%s\r\n%s", field, b64, msg);
@@ -447,6 +521,7 @@ main(void)
 		cmocka_unit_test(test_sig_parse),
 		cmocka_unit_test(test_keyrec_parse),
 		cmocka_unit_test(test_sign_verify),
+		cmocka_unit_test(test_sign_ready),
 		cmocka_unit_test(test_key_cache),
 		cmocka_unit_test(test_expiry),
 		cmocka_unit_test(test_from_domain),
