@@ -4,9 +4,8 @@
  * DATA_DIR/dkim/DOMAIN/SELECTOR.pem   private key (PKCS#8 PEM), one per
  *                                     selector: SELECTOR is "YYYYMMDD-ed"
  *                                     (Ed25519) or "YYYYMMDD-rsa" (RSA
- *                                     2048, 3 primes), a letter after the
- *                                     date when a domain gets two pairs
- *                                     in one day
+ *                                     2048), a letter after the date when
+ *                                     a domain gets two pairs in one day
  * DATA_DIR/dkim/DOMAIN/active         "ed25519 SELECTOR\nrsa SELECTOR\n":
  *                                     the pair that signs
  *
@@ -30,7 +29,6 @@
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "../util/base64.h"
@@ -153,14 +151,6 @@ dkim_active_read(const char *dir, char *ed, char *rsa)
 	return ed[0] != '\0' && rsa[0] != '\0' ? 0 : -1;
 }
 
-/* RSA keys are 2048 bits of DKIM_RSA_PRIMES primes (RFC 8017 §3.2
- * multi-prime RSA): the private key's CRT is done over three primes of
- * ~683 bits instead of two of 1024; verifiers only see n and e (RFC 6376
- * §3.6.1), which have the same form whatever the number of primes.
- * OpenSSL's limit for 2048 bits is 3. A key made elsewhere with two
- * primes signs as before. */
-#define DKIM_RSA_PRIMES 3
-
 static EVP_PKEY *
 dkim_keygen(bool ed)
 {
@@ -169,9 +159,7 @@ dkim_keygen(bool ed)
 	EVP_PKEY *key = NULL;
 
 	if (ctx != NULL && EVP_PKEY_keygen_init(ctx) == 1 &&
-	    (ed || (EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, 2048) == 1 &&
-		    EVP_PKEY_CTX_set_rsa_keygen_primes(ctx, DKIM_RSA_PRIMES)
-		    == 1)) &&
+	    (ed || EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, 2048) == 1) &&
 	    EVP_PKEY_keygen(ctx, &key) != 1)
 		key = NULL;
 	EVP_PKEY_CTX_free(ctx);

@@ -9,7 +9,6 @@ Also: key files readable only by root and the service user, rotation
 (new selectors sign, old ones stay published until removed), and the
 records of `postel dns`."""
 
-import base64
 import grp
 import os
 import re
@@ -236,70 +235,3 @@ def test_dns_records(server_factory):
                        text=True)
     assert r.returncode == 0, r.stderr
     assert r.stdout.count("TXT") >= 6
-
-
-def rsa_pem(srv, domain=DOMAIN):
-    """Path of the active RSA key of domain."""
-    keydir = os.path.join(srv.dir, "dkim", domain)
-    with open(os.path.join(keydir, "active")) as f:
-        sel = [l.split()[1] for l in f if l.startswith("rsa ")][0]
-    return os.path.join(keydir, sel + ".pem"), sel
-
-
-def openssl(*args, data=None):
-    return subprocess.run(["openssl"] + list(args), input=data, check=True,
-                          capture_output=True).stdout
-
-
-def test_rsa_key_has_three_primes_and_interoperates(
-        dns_server, server_factory, peer_factory):
-    """dkim generate makes RSA-2048 keys of three primes (RFC 8017
-    §3.2): the PKCS#8 file reads back unchanged through OpenSSL (PKCS#8
-    and PKCS#1), the published record has the usual form (a 2048-bit
-    SubjectPublicKeyInfo), and dkimpy verifies what the key signs."""
-    srv, peer, _ = prepare(dns_server, server_factory, peer_factory)
-    path, sel = rsa_pem(srv)
-    with open(path, "rb") as f:
-        pem = f.read()
-    assert pem.startswith(b"-----BEGIN PRIVATE KEY-----\n")
-    text = openssl("pkey", "-in", path, "-noout", "-text").decode()
-    assert "2048 bit" in text and "prime3:" in text and "prime4:" not in text
-    openssl("pkey", "-in", path, "-noout", "-check")
-    assert openssl("pkey", "-in", path) == pem
-    pkcs1 = openssl("rsa", "-in", path, "-traditional")
-    assert pkcs1.startswith(b"-----BEGIN RSA PRIVATE KEY-----\n")
-    assert openssl("pkey", data=pkcs1) == pem
-    # The record: the public key alone, as for any RSA-2048 key.
-    spki = openssl("pkey", "-in", path, "-pubout", "-outform", "DER")
-    assert len(spki) == 294
-    recs = published_records(srv.cli("dns", DOMAIN, check=True).stdout)
-    assert recs["%s._domainkey.%s" % (sel, DOMAIN)] == \
-        "v=DKIM1; k=rsa; p=" + base64.b64encode(spki).decode()
-    token = unique("primes")
-    submit(srv, ["r@peer.test"], message(token, to="r@peer.test"))
-    res = check_signed(srv, received(peer, token), DOMAIN)
-    assert (DOMAIN, sel, "rsa-sha256", True) in res
-
-
-def test_two_prime_rsa_key_still_signs(dns_server, server_factory,
-                                       peer_factory):
-    """A key of two primes (made before, or elsewhere) keeps signing."""
-    srv, peer, _ = prepare(dns_server, server_factory, peer_factory)
-    path, sel = rsa_pem(srv)
-    st = os.stat(path)
-    pem = openssl("genpkey", "-algorithm", "RSA", "-pkeyopt",
-                  "rsa_keygen_bits:2048")
-    assert "prime3:" not in openssl("pkey", "-noout", "-text",
-                                    data=pem).decode()
-    with open(path, "wb") as f:
-        f.write(pem)
-    os.chown(path, st.st_uid, st.st_gid)
-    os.chmod(path, stat.S_IMODE(st.st_mode))
-    mark = srv.stderr_text().count("event=dkim_keys domains=1")
-    srv.proc.send_signal(signal.SIGHUP)
-    wait_for(lambda: srv.stderr_text().count("event=dkim_keys domains=1")
-             > mark, what="keys reloaded")
-    token = unique("twoprimes")
-    submit(srv, ["r@peer.test"], message(token, to="r@peer.test"))
-    res = check_signed(srv, received(peer, token), DOMAIN)
-    assert (DOMAIN, sel, "rsa-sha256", True) in res
