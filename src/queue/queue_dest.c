@@ -274,6 +274,7 @@ conn_remove(struct qconn *k)
 	}
 	if (k->fd >= 0)
 		close(k->fd);
+	free(k->data);
 	if (k->idle_ev != NULL)
 		event_free(k->idle_ev);
 	free(k->rcpts);
@@ -415,6 +416,33 @@ conn_delivery_prefix(int fd)
 	return n > 0 ? blob_delivery_prefix(head, (size_t)n) : 0;
 }
 
+/* The job's message: a stored body read into k->data (a few warm pages of
+ * the store's database, on the loop like a file's open), else its file
+ * opened as k->fd. 0 or -1. */
+static int
+conn_message_open(struct qconn *k, const struct qjob *j)
+{
+	struct queue *q = k->dest->q;
+	struct store *st = store_thread_handle(&q->srv->cfg);
+	size_t len;
+
+	if (blob_is_stored(j->msg.blob))
+		return blob_read(st, q->srv->cfg.data_dir, j->msg.blob,
+				 j->msg.size, &k->data, &len);
+	k->fd = blob_open(st, q->srv->cfg.data_dir, j->msg.blob);
+	return k->fd >= 0 ? 0 : -1;
+}
+
+static void
+conn_message_close(struct qconn *k)
+{
+	if (k->fd >= 0)
+		close(k->fd);
+	k->fd = -1;
+	free(k->data);
+	k->data = NULL;
+}
+
 /* 0 sent; -1 the job ended at once (its outcomes recorded). */
 static int
 conn_send(struct qconn *k, struct qjob *j)
@@ -422,11 +450,8 @@ conn_send(struct qconn *k, struct qjob *j)
 	struct queue *q = k->dest->q;
 	struct smtpc_reply r;
 
-	/* A stored body is read here, on the loop: a few pages of the
-	 * store's database, as warm in the page cache as a file's inode. */
-	k->fd = blob_open(store_thread_handle(&q->srv->cfg),
-			  q->srv->cfg.data_dir, j->msg.blob);
-	k->rcpts = k->fd >= 0 ? calloc(j->n, sizeof(*k->rcpts)) : NULL;
+	k->rcpts = conn_message_open(k, j) == 0
+		   ? calloc(j->n, sizeof(*k->rcpts)) : NULL;
 	if (k->rcpts == NULL) {
 		queue_reply_set(&r, 451, "4.3.0", "Cannot read the message "
 				"file %s", j->msg.blob);
@@ -435,9 +460,7 @@ conn_send(struct qconn *k, struct qjob *j)
 		for (size_t i = 0; i < j->n; i++)
 			queue_outcome(q, &j->msg, &j->rcpts[i], &r, NULL,
 				      false);
-		if (k->fd >= 0)
-			close(k->fd);
-		k->fd = -1;
+		conn_message_close(k);
 		queue_job_free(j);
 		return -1;
 	}
@@ -449,12 +472,15 @@ conn_send(struct qconn *k, struct qjob *j)
 	}
 	memset(&k->msg, 0, sizeof(k->msg));
 	/* Return-Path and Delivered-To are the local copies' (blob.h). */
-	k->msg.start = conn_delivery_prefix(k->fd);
+	k->msg.start = k->data != NULL
+		       ? blob_delivery_prefix(k->data, (size_t)j->msg.size)
+		       : conn_delivery_prefix(k->fd);
 	k->msg.from = j->msg.from;
 	k->msg.envid = j->msg.envid[0] ? j->msg.envid : NULL;
 	k->msg.ret = (int)j->msg.ret;
 	k->msg.flags = j->msg.flags;
 	k->msg.fd = k->fd;
+	k->msg.data = k->data;
 	k->msg.size = j->msg.size > 0 && (uint64_t)j->msg.size > k->msg.start
 		      ? (uint64_t)j->msg.size - k->msg.start : 0;
 	k->msg.prefix = j->prefix;
@@ -573,8 +599,7 @@ tx_done_cb(void *arg, struct smtpc *c, bool ok)
 		}
 		queue_outcome(q, &j->msg, &j->rcpts[i], r, peer, dsn);
 	}
-	close(k->fd);
-	k->fd = -1;
+	conn_message_close(k);
 	free(k->rcpts);
 	k->rcpts = NULL;
 	k->job = NULL;

@@ -78,7 +78,8 @@ struct qconn {
 	size_t host_i, addr_i;   /* the address tried now */
 	struct qjob *job;        /* QCONN_BUSY */
 	struct event *idle_ev;   /* QCONN_IDLE: closes it when it fires */
-	int fd;                  /* the job's message file */
+	int fd;                  /* the job's message file, or -1 */
+	char *data;              /* or its stored body (blob.h), or NULL */
 	struct smtpc_msg msg;
 	struct smtpc_rcpt *rcpts;
 };

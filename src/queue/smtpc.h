@@ -84,6 +84,7 @@ struct smtpc_msg {
 	int ret;                 /* enum store_ret */
 	unsigned flags;          /* enum store_queue_flag (8BIT, SMTPUTF8) */
 	int fd;                  /* the message file, read from start */
+	const char *data;        /* instead of fd when not NULL: in memory */
 	uint64_t start;          /* offset of the first octet to send */
 	uint64_t size;           /* octets to send from start */
 	/* Sent before the file (its DKIM-Signature fields), or NULL. */

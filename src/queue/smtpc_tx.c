@@ -210,6 +210,14 @@ smtpc_tx_read(const struct smtpc_msg *m, uint8_t *p, size_t n, uint64_t off)
 			return (ssize_t)got;
 		off += got;
 	}
+	if (m->data != NULL) {
+		uint64_t at = off - m->prefix_len;
+
+		r = at < m->size ? (ssize_t)(m->size - at < n - got
+					     ? m->size - at : n - got) : 0;
+		memcpy(p + got, m->data + m->start + at, (size_t)r);
+		return (ssize_t)(got + (size_t)r);
+	}
 	r = pread(m->fd, p + got, n - got,
 		  (off_t)(m->start + off - m->prefix_len));
 	if (r < 0)
