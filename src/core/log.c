@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -203,6 +204,59 @@ log_target_path(void)
 	return log_path;
 }
 
+/* The calling thread's batch (log_batch_begin), or NULL. It is written in
+ * pieces of whole lines of at most PIPE_BUF octets: such a write(2) is
+ * atomic on a pipe (the journal's, a test's stderr) as on a file opened
+ * O_APPEND, so another thread's line never lands inside one of ours. */
+#define LOG_BATCH_CAP (64 * 1024)
+
+static _Thread_local char *log_batch;
+static _Thread_local size_t log_batch_len;
+
+void
+log_batch_begin(void)
+{
+	if (log_batch == NULL)
+		log_batch = malloc(LOG_BATCH_CAP);
+	log_batch_len = 0;
+}
+
+void
+log_batch_flush(void)
+{
+	size_t off = 0;
+
+	while (off < log_batch_len) {
+		size_t n = log_batch_len - off;
+		ssize_t w;
+
+		if (n > PIPE_BUF) {
+			/* The last line end within PIPE_BUF (a line is at
+			 * most 2 KB, shorter than PIPE_BUF). */
+			n = PIPE_BUF;
+			while (n > 0 && log_batch[off + n - 1] != '\n')
+				n--;
+			if (n == 0)
+				n = PIPE_BUF;
+		}
+		w = write(log_fd, log_batch + off, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break; /* as for a single line: nowhere to report it */
+		off += (size_t)w;
+	}
+	log_batch_len = 0;
+}
+
+void
+log_batch_end(void)
+{
+	log_batch_flush();
+	free(log_batch);
+	log_batch = NULL;
+}
+
 void
 log_event(enum log_level level, const char *sess, const char *event,
 	  const char *fmt, ...)
@@ -242,6 +296,13 @@ log_event(enum log_level level, const char *sess, const char *event,
 	line[n++] = '\n';
 	if (log_out == LOG_OUT_SYSLOG) {
 		log_syslog_send(level, line + stamp, n - 1 - stamp);
+		return;
+	}
+	if (log_batch != NULL) {
+		if (log_batch_len + n > LOG_BATCH_CAP)
+			log_batch_flush();
+		memcpy(log_batch + log_batch_len, line, n);
+		log_batch_len += n;
 		return;
 	}
 	/* One write(2) per line so lines from threads never interleave. */

@@ -45,6 +45,17 @@ const char *log_target_path(void);
 /* sess may be NULL (server-wide events). fmt continues the line after
  * "event=<event>" and should be " k=v" pairs. Thread-safe: a line is
  * written with one write(2). */
+/* Batching for the calling thread (the event loop): from log_batch_begin
+ * on, its lines collect in memory and go out in one write(2) at each
+ * log_batch_flush (the loop calls it after every turn, before it waits
+ * again, so a line is written before the client can see the reply it
+ * describes) or when the buffer is full; log_batch_end flushes and stops.
+ * A busy loop writes one line per message event: this makes them one
+ * system call per turn. Syslog output is never batched. */
+void log_batch_begin(void);
+void log_batch_flush(void);
+void log_batch_end(void);
+
 void log_event(enum log_level level, const char *sess, const char *event,
 	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Returns s[0..len) as a log value: unchanged when it is a plain token,

@@ -151,10 +151,23 @@ loop_post(struct loop *l, loop_fn fn, void *arg)
 	}
 }
 
+/* event_base_dispatch, one turn at a time: the turn's log lines go out
+ * together after it (log_batch_flush), before the loop waits again. */
 int
 loop_run(struct loop *l)
 {
-	return event_base_dispatch(l->base) < 0 ? -1 : 0;
+	int rc;
+
+	log_batch_begin();
+	for (;;) {
+		rc = event_base_loop(l->base, EVLOOP_ONCE);
+		log_batch_flush();
+		if (rc != 0 || event_base_got_break(l->base) ||
+		    event_base_got_exit(l->base))
+			break;
+	}
+	log_batch_end();
+	return rc < 0 ? -1 : 0;
 }
 
 void
