@@ -268,6 +268,14 @@ const struct dkim_result *dkim_verify_result(const struct dkim_verify *v,
  * worker does them (CPU only, no lookup; any thread that owns v). */
 void dkim_verify_defer_keys(struct dkim_verify *v);
 void dkim_verify_check_keys(struct dkim_verify *v);
+/* True when the kept answers make dkim_verify_check_keys cheap enough to
+ * run where it is (tens of microseconds, less than handing it to another
+ * thread and back): at most DKIM_VERIFY_CHEAP_SIGS signatures, each with
+ * an RSA key record no longer than a 2048-bit key's. An Ed25519 check, or
+ * a larger RSA key, costs several times more. */
+#define DKIM_VERIFY_CHEAP_SIGS 2
+#define DKIM_VERIFY_CHEAP_TXT 512
+bool dkim_verify_cheap(const struct dkim_verify *v);
 
 /* The asynchronous driver: looks every key up over the in-loop resolver
  * (TXT, all at once) and calls done(arg, v) from the loop once every

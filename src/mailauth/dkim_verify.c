@@ -387,6 +387,27 @@ dkim_verify_defer_keys(struct dkim_verify *v)
 	v->defer = true;
 }
 
+bool
+dkim_verify_cheap(const struct dkim_verify *v)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < v->n; i++) {
+		const struct dkim_vsig *vs = &v->s[i];
+
+		if (!vs->kept || vs->keyname[0] == '\0' || !vs->kept_ok)
+			continue;
+		/* The record's own k= is parsed later; a mention of ed25519
+		 * anywhere is enough to send it to a worker. */
+		if (++n > DKIM_VERIFY_CHEAP_SIGS ||
+		    vs->sig.alg != DKIM_ALG_RSA_SHA256 ||
+		    vs->kept_len > DKIM_VERIFY_CHEAP_TXT ||
+		    memmem(vs->kept_txt, vs->kept_len, "ed25519", 7) != NULL)
+			return false;
+	}
+	return true;
+}
+
 void
 dkim_verify_check_keys(struct dkim_verify *v)
 {

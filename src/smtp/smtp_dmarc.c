@@ -221,11 +221,14 @@ dkim_keys_cb(void *arg, struct dkim_verify *v)
 {
 	struct smtp_dmarc *d = arg;
 	struct workers *w = d->s->base.srv->workers;
-	struct smtp_dkim_job *job = w != NULL ? malloc(sizeof(*job)) : NULL;
+	/* An RSA-2048 check costs less here than the trip to a worker and
+	 * back. */
+	bool here = w == NULL || dkim_verify_cheap(v);
+	struct smtp_dkim_job *job = here ? NULL : malloc(sizeof(*job));
 
 	d->lk = NULL;
 	if (job == NULL) {
-		dkim_verify_check_keys(v); /* no memory: here, once */
+		dkim_verify_check_keys(v); /* cheap, or no memory: here */
 	} else {
 		*job = (struct smtp_dkim_job){ d, d->v, d->hdr };
 		d->v = NULL;
