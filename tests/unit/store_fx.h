@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "store/store_sqlite_int.h"
 
 struct store_fx {
 	char dir[64];
@@ -81,6 +82,23 @@ sql_exec(const char *dir, const char *sql)
 }
 
 /* Opens the store of dir; fails the test when it cannot. */
+/* A database as schema version `version` left it: the migration steps
+ * 1..version, as the server ran them (the caller adds the meta rows). */
+static inline void
+sql_schema_upto(const char *dir, int version)
+{
+	static const char *const steps[] = {
+		store_sqlite_schema_v1, store_sqlite_schema_v2,
+		store_sqlite_schema_v3, store_sqlite_schema_v4,
+		store_sqlite_schema_v5, store_sqlite_schema_v6,
+		store_sqlite_schema_v7, store_sqlite_schema_v8,
+	};
+
+	for (int i = 0; i < version && i < (int)(sizeof(steps) /
+						 sizeof(steps[0])); i++)
+		sql_exec(dir, steps[i]);
+}
+
 static inline struct store *
 store_fx_open(const char *dir)
 {

@@ -629,13 +629,7 @@ test_migration_v7(void **state)
 	store_close(&f->st);
 	rm_tree(f->dir);
 	assert_int_equal(mkdir(f->dir, 0700), 0);
-	sql_exec(f->dir, store_sqlite_schema_v1);
-	sql_exec(f->dir, store_sqlite_schema_v2);
-	sql_exec(f->dir, store_sqlite_schema_v3);
-	sql_exec(f->dir, store_sqlite_schema_v4);
-	sql_exec(f->dir, store_sqlite_schema_v5);
-	sql_exec(f->dir, store_sqlite_schema_v6);
-	sql_exec(f->dir, store_sqlite_schema_v7);
+	sql_schema_upto(f->dir, 7);
 	sql_exec(f->dir, "INSERT INTO meta VALUES ('schema_version', '7');"
 			 "INSERT INTO meta VALUES ('uidvalidity', '1700000001');");
 	f->st = store_fx_open(f->dir);

@@ -95,12 +95,7 @@ test_migration_v6(void **state)
 	rm_tree(f->dir);
 	assert_int_equal(mkdir(f->dir, 0700), 0);
 	/* A database as version 6 left it. */
-	sql_exec(f->dir, store_sqlite_schema_v1);
-	sql_exec(f->dir, store_sqlite_schema_v2);
-	sql_exec(f->dir, store_sqlite_schema_v3);
-	sql_exec(f->dir, store_sqlite_schema_v4);
-	sql_exec(f->dir, store_sqlite_schema_v5);
-	sql_exec(f->dir, store_sqlite_schema_v6);
+	sql_schema_upto(f->dir, 6);
 	sql_exec(f->dir,
 		 "INSERT INTO meta VALUES ('schema_version', '6');"
 		 "INSERT INTO meta VALUES ('uidvalidity', '1700000001');"
