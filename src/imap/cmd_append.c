@@ -188,7 +188,7 @@ imap_append_io_work(struct imap_job *j, struct store *unused)
 		/* A small message goes into the store with its rows (blob.h):
 		 * no file to write, sync and unlink. */
 		if (m->len <= BLOB_STORED_MAX) {
-			blob_stored_path(m->blob, NULL);
+			blob_stored_path(m->blob);
 			continue;
 		}
 		if (blob_write(x->data_dir, NULL, 0, m->data, m->len, m->blob,

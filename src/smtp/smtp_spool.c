@@ -421,7 +421,7 @@ smtp_spool_finish_here(struct smtp_spool *sp)
 	sp->waiting = false;
 	sp->finishing = true;
 	spool_edit_memory(sp);
-	blob_stored_path(sp->path, NULL);
+	blob_stored_path(sp->path);
 	buf_fini(&sp->out);
 	return 1;
 }

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "../core/log.h"
+#include "../util/str.h"
 #include "blob.h"
 #include "store.h"
 #include "store_imap.h"
@@ -228,14 +229,12 @@ blob_is_stored(const char *path)
 }
 
 void
-blob_stored_path(char path_r[BLOB_PATH_MAX], char *id_r)
+blob_stored_path(char path_r[BLOB_PATH_MAX])
 {
 	char id[17];
 
 	blob_new_id(id);
 	snprintf(path_r, BLOB_PATH_MAX, BLOB_STORED_PREFIX "%s", id);
-	if (id_r != NULL)
-		memcpy(id_r, id, sizeof(id));
 }
 
 int
@@ -247,13 +246,9 @@ blob_stored_key(const char *path, int64_t *key_r)
 	if (!blob_is_stored(path) || strlen(hex) != 16)
 		return -1;
 	for (size_t i = 0; i < 16; i++) {
-		int c = hex[i], d;
+		int d = str_hex_value((unsigned char)hex[i]);
 
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else
+		if (d < 0)
 			return -1;
 		v = v << 4 | (uint64_t)d;
 	}

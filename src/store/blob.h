@@ -34,8 +34,8 @@ struct store;
 
 /* True for a body kept in the store ("db/<id>"). */
 bool blob_is_stored(const char *path);
-/* A new "db/<id>" path (id_r as blob_write, may be NULL). */
-void blob_stored_path(char path_r[BLOB_PATH_MAX], char *id_r);
+/* A new "db/<id>" path (the id as blob_new_id). */
+void blob_stored_path(char path_r[BLOB_PATH_MAX]);
 /* The store's key of a stored body: its 16 hex digits as a number. 0, or
  * -1 when path is not a well-formed stored-body path. */
 int blob_stored_key(const char *path, int64_t *key_r);

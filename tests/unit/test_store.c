@@ -575,7 +575,7 @@ test_stored_body_kept_by_expunge(void **state)
 	d.accounts = &u;
 	d.n_accounts = 1;
 	for (int i = 0; i < 2; i++) {
-		blob_stored_path(paths[i], NULL);
+		blob_stored_path(paths[i]);
 		snprintf(d.blob, sizeof(d.blob), "%s", paths[i]);
 		assert_int_equal(store_deliver(f->st, &d, &err), 0);
 	}
