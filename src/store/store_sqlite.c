@@ -111,13 +111,39 @@ sq_run(struct store *st, const char *sql, const char **err_r)
 	return 0;
 }
 
+/* Runs one transaction-control statement (SQ_TX_*). */
+static int
+sq_tx(struct store *st, enum store_sq_stmt id, const char **err_r)
+{
+	sqlite3_stmt *s = store_sq_stmt(st, id);
+
+	if (s == NULL || store_sq_exec(s) != SQLITE_DONE) {
+		*err_r = store_sq_err(st, "database error");
+		return -1;
+	}
+	return 0;
+}
+
+/* ROLLBACK TO keeps the savepoint open; RELEASE then pops it. */
+static int
+sq_tx_undo(struct store *st, enum store_sq_stmt rollback_to,
+	   enum store_sq_stmt release)
+{
+	const char *ignored;
+
+	if (sq_tx(st, rollback_to, &ignored) < 0)
+		return -1;
+	return sq_tx(st, release, &ignored);
+}
+
 int
 store_sq_op_begin(struct store *st, bool *own_r, const char **err_r)
 {
 	/* IMMEDIATE takes the write lock now, so busy_timeout applies; a
 	 * deferred transaction could fail at its first write instead. */
 	*own_r = sqlite3_get_autocommit(store_sq(st)->db) != 0;
-	return sq_run(st, *own_r ? "BEGIN IMMEDIATE" : "SAVEPOINT op", err_r);
+	return sq_tx(st, *own_r ? SQ_TX_BEGIN_IMMEDIATE : SQ_TX_SAVEPOINT_OP,
+		     err_r);
 }
 
 int
@@ -125,14 +151,14 @@ store_sq_op_end(struct store *st, bool own, bool ok, const char **err_r)
 {
 	const char *ignored;
 
-	if (ok && sq_run(st, own ? "COMMIT" : "RELEASE op", err_r) == 0)
+	if (ok && sq_tx(st, own ? SQ_TX_COMMIT : SQ_TX_RELEASE_OP, err_r) == 0)
 		return 0;
 	/* A failed COMMIT or RELEASE (SQLITE_BUSY, I/O) leaves the
 	 * transaction open: undo it so the handle is usable again. */
 	if (own && !sqlite3_get_autocommit(store_sq(st)->db))
-		(void)sq_run(st, "ROLLBACK", &ignored);
+		(void)sq_tx(st, SQ_TX_ROLLBACK, &ignored);
 	else if (!own)
-		(void)sq_run(st, "ROLLBACK TO op; RELEASE op", &ignored);
+		(void)sq_tx_undo(st, SQ_TX_ROLLBACK_TO_OP, SQ_TX_RELEASE_OP);
 	return ok ? -1 : 0;
 }
 
@@ -556,7 +582,8 @@ sq_configure(struct store *st, const char **err_r)
 	/* FULL: the WAL is fsynced at every commit, so an acknowledged
 	 * message survives a power loss (DESIGN.md principle 1). */
 	return sq_run(st,
-		      "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+		      "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
+		      "PRAGMA temp_store=MEMORY;",
 		      err_r);
 }
 
@@ -659,7 +686,7 @@ fail:
 static int
 sq_begin(struct store *st, const char **err_r)
 {
-	return sq_run(st, "BEGIN IMMEDIATE", err_r);
+	return sq_tx(st, SQ_TX_BEGIN_IMMEDIATE, err_r);
 }
 
 static int sq_rollback(struct store *st);
@@ -673,7 +700,7 @@ sq_read_end(struct store *st)
 	const char *ignored;
 
 	if (!sqlite3_get_autocommit(store_sq(st)->db) &&
-	    sq_run(st, "COMMIT", &ignored) < 0)
+	    sq_tx(st, SQ_TX_COMMIT, &ignored) < 0)
 		(void)sq_rollback(st);
 }
 
@@ -683,13 +710,13 @@ static int
 sq_read_begin(struct store *st, const char **err_r)
 {
 	(void)sq_rollback(st);
-	return sq_run(st, "BEGIN", err_r);
+	return sq_tx(st, SQ_TX_BEGIN, err_r);
 }
 
 static int
 sq_commit(struct store *st, const char **err_r)
 {
-	return sq_run(st, "COMMIT", err_r);
+	return sq_tx(st, SQ_TX_COMMIT, err_r);
 }
 
 static int
@@ -700,28 +727,25 @@ sq_rollback(struct store *st)
 	/* Nothing to undo when a failed COMMIT already ended it. */
 	if (sqlite3_get_autocommit(store_sq(st)->db))
 		return 0;
-	return sq_run(st, "ROLLBACK", &ignored);
+	return sq_tx(st, SQ_TX_ROLLBACK, &ignored);
 }
 
 static int
 sq_savepoint(struct store *st, const char **err_r)
 {
-	return sq_run(st, "SAVEPOINT job", err_r);
+	return sq_tx(st, SQ_TX_SAVEPOINT_JOB, err_r);
 }
 
 static int
 sq_release(struct store *st, const char **err_r)
 {
-	return sq_run(st, "RELEASE job", err_r);
+	return sq_tx(st, SQ_TX_RELEASE_JOB, err_r);
 }
 
 static int
 sq_rollback_to(struct store *st)
 {
-	const char *ignored;
-
-	/* ROLLBACK TO keeps the savepoint open; RELEASE pops it. */
-	return sq_run(st, "ROLLBACK TO job; RELEASE job", &ignored);
+	return sq_tx_undo(st, SQ_TX_ROLLBACK_TO_JOB, SQ_TX_RELEASE_JOB);
 }
 
 const struct store_ops store_sqlite_ops = {

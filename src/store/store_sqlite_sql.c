@@ -420,4 +420,16 @@ const char *const store_sq_sql[SQ_COUNT] = {
 		" ORDER BY day, domain, mx, result",
 	[SQ_TLSRPT_DEL] =
 		"DELETE FROM tlsrpt_results WHERE day = ?1 AND domain = ?2",
+	[SQ_TX_BEGIN] = "BEGIN",
+	[SQ_TX_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
+	[SQ_TX_COMMIT] = "COMMIT",
+	[SQ_TX_ROLLBACK] = "ROLLBACK",
+	/* "op": one store operation inside a caller's transaction; "job": one
+	 * group-commit job inside the batch's transaction. */
+	[SQ_TX_SAVEPOINT_OP] = "SAVEPOINT op",
+	[SQ_TX_RELEASE_OP] = "RELEASE op",
+	[SQ_TX_ROLLBACK_TO_OP] = "ROLLBACK TO op",
+	[SQ_TX_SAVEPOINT_JOB] = "SAVEPOINT job",
+	[SQ_TX_RELEASE_JOB] = "RELEASE job",
+	[SQ_TX_ROLLBACK_TO_JOB] = "ROLLBACK TO job",
 };
