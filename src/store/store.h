@@ -27,8 +27,9 @@
  * 6: recent_uid, savedate, metadata, queue_msgs.prefix.
  * 7: tlsrpt_results (TLS-RPT counts, store_tlsrpt.h).
  * 8: blob_data (small message bodies kept in the store, blob.h).
+ * 9: blob_meta and blob_fields keyed by their rowid (one b-tree each).
  * Each step is schema_vN.sql, embedded in store_sqlite_schema.c. */
-#define STORE_SCHEMA_VERSION 8
+#define STORE_SCHEMA_VERSION 9
 
 /* IMAP system flags (RFC 9051 §2.3.2), kept as a bit mask. */
 enum store_flag {

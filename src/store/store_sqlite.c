@@ -32,6 +32,7 @@ static const char *const sq_migrations[] = {
 	store_sqlite_schema_v6,
 	store_sqlite_schema_v7,
 	store_sqlite_schema_v8,
+	store_sqlite_schema_v9,
 };
 _Static_assert(sizeof(sq_migrations) / sizeof(sq_migrations[0])
 		       == STORE_SCHEMA_VERSION,

@@ -172,6 +172,7 @@ extern const char store_sqlite_schema_v5[];
 extern const char store_sqlite_schema_v6[];
 extern const char store_sqlite_schema_v7[];
 extern const char store_sqlite_schema_v8[];
+extern const char store_sqlite_schema_v9[];
 
 static inline struct store_sq *
 store_sq(struct store *st)

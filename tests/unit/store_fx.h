@@ -92,6 +92,7 @@ sql_schema_upto(const char *dir, int version)
 		store_sqlite_schema_v3, store_sqlite_schema_v4,
 		store_sqlite_schema_v5, store_sqlite_schema_v6,
 		store_sqlite_schema_v7, store_sqlite_schema_v8,
+		store_sqlite_schema_v9,
 	};
 
 	for (int i = 0; i < version && i < (int)(sizeof(steps) /

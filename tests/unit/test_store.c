@@ -114,6 +114,7 @@ test_schema_version(void **state)
 	same_as_file("src/store/schema_v6.sql", store_sqlite_schema_v6);
 	same_as_file("src/store/schema_v7.sql", store_sqlite_schema_v7);
 	same_as_file("src/store/schema_v8.sql", store_sqlite_schema_v8);
+	same_as_file("src/store/schema_v9.sql", store_sqlite_schema_v9);
 	/* WAL mode: the -wal file exists while a handle is open. */
 	snprintf(path, sizeof(path), "%s/postel.db-wal", f->dir);
 	assert_int_equal(access(path, F_OK), 0);
@@ -656,6 +657,52 @@ test_migration_v7(void **state)
 	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM blob_data"), 1);
 }
 
+/* v8 -> v9: blob_meta and blob_fields rebuilt around their rowid; every
+ * row kept, the cascade from blobs still in place, no index left. */
+static void
+test_migration_v8(void **state)
+{
+	struct store_fx *f = *state;
+	struct store_meta out = { 0 };
+
+	store_close(&f->st);
+	rm_tree(f->dir);
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	sql_schema_upto(f->dir, 8);
+	sql_exec(f->dir, "INSERT INTO meta VALUES ('schema_version', '8');"
+			 "INSERT INTO meta VALUES ('uidvalidity', '1700000001');"
+			 "INSERT INTO blobs (id, path, size, refcount)"
+			 " VALUES (41, 'msg/a', 10, 1), (42, 'msg/b', 20, 1);"
+			 "INSERT INTO blob_meta VALUES (41, 'env41', 'body41',"
+			 " 'bs41', X'0102'), (42, 'env42', 'b42', 'bs42', X'');"
+			 "INSERT INTO blob_fields VALUES (41, X'4142');");
+	f->st = store_fx_open(f->dir);
+	assert_int_equal(sql_int(f->dir, "SELECT value FROM meta"
+				    " WHERE key = 'schema_version'"),
+			 STORE_SCHEMA_VERSION);
+	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM sqlite_schema"
+				    " WHERE type = 'index' AND tbl_name IN"
+				    " ('blob_meta', 'blob_fields')"), 0);
+	assert_int_equal(store_meta_get(f->st, 41, &out), 1);
+	assert_string_equal(out.envelope, "env41");
+	assert_string_equal(out.body, "body41");
+	assert_string_equal(out.bodystructure, "bs41");
+	assert_int_equal(out.partmap_len, 2);
+	store_meta_free(&out);
+	assert_int_equal(store_meta_get(f->st, 42, &out), 1);
+	assert_string_equal(out.envelope, "env42");
+	store_meta_free(&out);
+	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM blob_fields"
+				    " WHERE blob_id = 41 AND fields = X'4142'"),
+			 1);
+	/* The blob going takes its metadata and fields with it. */
+	sql_exec(f->dir, "PRAGMA foreign_keys = ON;"
+			 "DELETE FROM blobs WHERE id = 41;");
+	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM blob_meta"), 1);
+	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM blob_fields"),
+			 0);
+}
+
 static void
 test_deliver_errors(void **state)
 {
@@ -918,6 +965,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_stored_body_kept_by_expunge,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_v7, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_migration_v8, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_deliver_errors, setup,
 						teardown),
