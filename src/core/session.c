@@ -4,6 +4,8 @@
  */
 #include "session.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <strings.h>
 
 #include <event2/buffer.h>
@@ -46,6 +48,7 @@ session_close_cb(void *ctx, const char *reason)
 	struct session *s = ctx;
 
 	session_live_remove(s);
+	s->was_tls = session_is_tls(s);
 	conn_free(&s->conn);
 	s->closing = true;
 	s->ops->on_close(s, reason);
@@ -89,6 +92,8 @@ session_init(struct session *s, const struct session_ops *ops,
 	s->implicit_tls = implicit_tls;
 	s->since = time(NULL);
 	s->account_id = -1;
+	s->proto = conn_proto(conn);
+	str_lcpy(s->ip, conn_peer(conn), sizeof(s->ip));
 	/* Tests drive a session without a server. */
 	if (srv != NULL && srv->reg != NULL) {
 		s->live_next = srv->reg->sessions;
@@ -98,6 +103,23 @@ session_init(struct session *s, const struct session_ops *ops,
 		srv->reg->n_sessions++;
 	}
 	conn_set_handler(conn, &session_conn_handler, s);
+}
+
+void
+session_log_end(const struct session *s, const char *reason,
+		const char *fmt, ...)
+{
+	char extra[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(extra, sizeof(extra), fmt, ap);
+	va_end(ap);
+	log_info(s->id, "session", " proto=%s ip=%s reason=%s secs=%lld tls=%s"
+		 " user=%s%s", s->proto, s->ip,
+		 s->end_reason != NULL ? s->end_reason : reason,
+		 (long long)(time(NULL) - s->since), s->was_tls ? "yes" : "no",
+		 log_qs(s->user != NULL ? s->user : ""), extra);
 }
 
 void

@@ -89,6 +89,11 @@ struct session {
 	 * asked to end. Live sessions (conn not NULL) are on srv's list. */
 	time_t since;
 	time_t login_at;
+	/* For the one event=session line at the end (session_log_end):
+	 * copied at the start, while the connection is there. */
+	const char *proto;       /* the listener's name (static) */
+	char ip[64];
+	bool was_tls;            /* TLS when the connection closed */
 	int64_t account_id;
 	const char *user;
 	enum session_bye bye;
@@ -115,6 +120,14 @@ int session_starttls(struct session *s);
  * (ops->too_many_errors) and closes with reason "errors". true when the
  * session is now closing. */
 bool session_error(struct session *s);
+
+/* The session's one info line, from the protocol's on_close:
+ * `event=session proto=P ip=A reason=R secs=N tls=yes|no user=U` and what
+ * the protocol adds (fmt, printf-style, each field with its leading
+ * space). One line per connection: its start is logged at debug only. */
+void session_log_end(const struct session *s, const char *reason,
+		     const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* A login succeeded: user (the account's address, kept by the caller
  * for the session's life) is shown by postel who and matched by kick. */

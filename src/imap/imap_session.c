@@ -129,9 +129,7 @@ imap_session_close_cb(struct session *base, const char *reason)
 {
 	struct imap_session *s = (struct imap_session *)base;
 
-	log_info(s->base.id, "close", " reason=%s user=%s",
-		 s->base.end_reason != NULL ? s->base.end_reason : reason,
-		 log_qs(s->address));
+	session_log_end(&s->base, reason, "%s", "");
 	if (s->delay_ev != NULL)
 		event_del(s->delay_ev);
 	/* No more notifications for a gone client. */

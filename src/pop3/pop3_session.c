@@ -122,10 +122,9 @@ pop3_session_close_cb(struct session *base, const char *reason)
 	struct pop3_session *s = (struct pop3_session *)base;
 
 	/* Our own reason (quit, errors, auth) beats the conn's "quit". */
-	log_info(s->base.id, "close", " reason=%s state=%s",
-		 s->base.end_reason != NULL ? s->base.end_reason : reason,
-		 s->state == POP3_STATE_TRANSACTION ? "transaction"
-						    : "authorization");
+	session_log_end(&s->base, reason, " state=%s",
+			s->state == POP3_STATE_TRANSACTION ? "transaction"
+							   : "authorization");
 	/* The timer belongs to the session; jobs in flight keep their own
 	 * references and see conn == NULL when they report. */
 	if (s->delay_ev != NULL)

@@ -130,8 +130,9 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	}
 	conn_set_proto(c, pe->name);
 	metrics_conn_accepted(sl->proto);
-	log_info(conn_id(c), "connect", " proto=%s ip=%s",
-		 pe->name, ip);
+	/* At info a connection is one line, event=session at its end. */
+	log_debug(conn_id(c), "connect", " proto=%s ip=%s",
+		  pe->name, ip);
 	pe->start(srv, c, (enum proto)sl->proto, tls);
 }
 

@@ -318,6 +318,7 @@ deliver_log(struct smtp_session *s, struct smtp_delivery *d)
 		 log_qs(s->tx->from), (unsigned long long)d->size,
 		 s->tx->n_rcpts);
 	metrics_inc(METRICS_MSG_ACCEPTED);
+	s->accepted++;
 	for (size_t m = 0; m < d->n_accounts; m++) {
 		metrics_inc(METRICS_MSG_STORED);
 		const char *rcpt = "";

@@ -121,6 +121,7 @@ struct smtp_session {
 	char sasl_user[LIMIT_ADDRESS + 1];
 	struct event *delay_ev; /* failed-AUTH delay */
 	unsigned bad_rcpts;     /* refused RCPTs: harvesting (smtp_cmds.c) */
+	unsigned accepted;      /* messages answered 250 (event=session) */
 	struct event *rcpt_delay_ev; /* holds rcpt_delayed back */
 	void *rcpt_delayed;     /* the RCPT lookup waiting for the timer */
 	unsigned long long bdat_left;

@@ -317,7 +317,8 @@ smtp_on_close(struct session *base, const char *reason)
 {
 	struct smtp_session *s = (struct smtp_session *)base;
 
-	log_info(s->base.id, "disconnect", " reason=%s", reason);
+	session_log_end(&s->base, reason, " helo=%s messages=%u",
+			log_qs(s->helo), s->accepted);
 	/* A delayed AUTH answer or RCPT lookup holds a reference: nobody is
 	 * left to wait for, so let its timer fire now (at shutdown the loop
 	 * would otherwise stop first and the session would never be freed). */

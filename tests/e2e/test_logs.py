@@ -326,6 +326,52 @@ def test_accept_names_message_id_and_one_deliver_line_per_copy(
     assert all("mailbox=INBOX" in l for l in delivers)
 
 
+def session_lines(srv, marker, timeout=10.0):
+    """The info event=session line of the session whose lines contain
+    marker (waits for it, bounded)."""
+    first = srv.wait_log(lambda l: marker in l and "sess=" in l,
+                         timeout=timeout)
+    assert first, marker
+    sess = re.search(r"sess=([0-9a-f]{16})", first[0]).group(1)
+    return srv.wait_log(lambda l: "sess=%s event=session " % sess in l,
+                        timeout=timeout)
+
+
+def test_one_session_line_per_connection(server_factory):
+    """At info a connection is one line, at its end, whatever the
+    protocol: who, from where, why it ended, and (SMTP) how many messages
+    it left; nothing at the connection's start."""
+    srv = server_factory()
+    with srv.smtp() as c:
+        c.ehlo("sessline.test")
+        for i in range(2):
+            c.sendmail("sessline@remote.test", [ALICE],
+                       simple_message("sessline%d" % i))
+    lines = session_lines(srv, "from=sessline@remote.test")
+    assert len(lines) == 1, lines
+    line = lines[0]
+    assert " info " in line, line
+    for field in ("proto=smtp", "ip=127.0.0.1", "reason=quit", "tls=no",
+                  "helo=sessline.test", "messages=2", 'user=""'):
+        assert field in line, (field, line)
+    m = srv.imaps(ALICE)
+    m.select("INBOX")
+    m.logout()
+    imap = srv.wait_log(lambda l: "event=session" in l and
+                        "proto=imaps" in l)
+    assert len(imap) == 1, imap
+    assert "tls=yes" in imap[0] and "user=%s" % ALICE in imap[0], imap[0]
+    p = srv.pop3s(BOB)
+    p.quit()
+    pop = srv.wait_log(lambda l: "event=session" in l and
+                       "proto=pop3s" in l)
+    assert len(pop) == 1, pop
+    assert "user=%s" % BOB in pop[0] and "state=transaction" in pop[0], \
+        pop[0]
+    # Three connections, three session lines, no connect line at info.
+    assert not srv.wait_log(lambda l: " event=connect " in l, timeout=0.5)
+
+
 def test_message_without_message_id_and_folded_one(server_factory):
     srv = server_factory()
     srv.send(ALICE, b"Subject: none\r\n\r\nbody\r\n")

@@ -5,7 +5,8 @@ finished with the request; a fixed sleep only guesses. The server logs one
 line per event (`<time> <level> sess=<16 hex> event=<name> k=v ...`,
 docs/ARCHITECTURE.md), so a test finds its session by a unique value it sent
 (e.g. a MAIL FROM address) and waits, bounded, for that session's
-`event=disconnect`: after it the session can do nothing more.
+`event=session` (its one line, at the end): after it the session can do
+nothing more.
 """
 
 import os
@@ -42,9 +43,9 @@ def wait_session_event(server, sess, event, timeout=10.0):
 
 def wait_smtp_gone(server, sender, timeout=10.0):
     """Waits until the SMTP session that sent MAIL FROM:<sender> has been
-    torn down (its event=disconnect is logged)."""
+    torn down (its event=session is logged)."""
     sess = session_id(server, sender, "mail", timeout)
-    return wait_session_event(server, sess, "disconnect", timeout)
+    return wait_session_event(server, sess, "session", timeout)
 
 
 def server_unread(srv, proto, client_sock, timeout=10.0):
