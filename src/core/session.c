@@ -46,12 +46,16 @@ static void
 session_close_cb(void *ctx, const char *reason)
 {
 	struct session *s = ctx;
+	struct session_end end = { .tls = session_is_tls(s) };
 
+	end.proto = conn_proto(s->conn);
+	str_lcpy(end.ip, conn_peer(s->conn), sizeof(end.ip));
 	session_live_remove(s);
-	s->was_tls = session_is_tls(s);
 	conn_free(&s->conn);
 	s->closing = true;
+	s->end = &end;
 	s->ops->on_close(s, reason);
+	s->end = NULL;
 	session_unref(s);
 }
 
@@ -92,8 +96,6 @@ session_init(struct session *s, const struct session_ops *ops,
 	s->implicit_tls = implicit_tls;
 	s->since = time(NULL);
 	s->account_id = -1;
-	s->proto = conn_proto(conn);
-	str_lcpy(s->ip, conn_peer(conn), sizeof(s->ip));
 	/* Tests drive a session without a server. */
 	if (srv != NULL && srv->reg != NULL) {
 		s->live_next = srv->reg->sessions;
@@ -116,9 +118,11 @@ session_log_end(const struct session *s, const char *reason,
 	vsnprintf(extra, sizeof(extra), fmt, ap);
 	va_end(ap);
 	log_info(s->id, "session", " proto=%s ip=%s reason=%s secs=%lld tls=%s"
-		 " user=%s%s", s->proto, s->ip,
+		 " user=%s%s", s->end != NULL ? s->end->proto : "?",
+		 s->end != NULL ? s->end->ip : "?",
 		 s->end_reason != NULL ? s->end_reason : reason,
-		 (long long)(time(NULL) - s->since), s->was_tls ? "yes" : "no",
+		 (long long)(time(NULL) - s->since),
+		 s->end != NULL && s->end->tls ? "yes" : "no",
 		 log_qs(s->user != NULL ? s->user : ""), extra);
 }
 

@@ -32,6 +32,13 @@ enum session_bye {
 	SESSION_BYE_SHUTDOWN, /* SIGTERM/SIGINT */
 };
 
+/* The connection as it closed (session_close_cb). */
+struct session_end {
+	const char *proto;       /* the listener's name (static) */
+	char ip[64];
+	bool tls;
+};
+
 struct session_ops {
 	/* New input is in conn_input(s->conn). */
 	void (*on_read)(struct session *s);
@@ -89,11 +96,10 @@ struct session {
 	 * asked to end. Live sessions (conn not NULL) are on srv's list. */
 	time_t since;
 	time_t login_at;
-	/* For the one event=session line at the end (session_log_end):
-	 * copied at the start, while the connection is there. */
-	const char *proto;       /* the listener's name (static) */
-	char ip[64];
-	bool was_tls;            /* TLS when the connection closed */
+	/* During on_close only: what session_log_end needs of the gone
+	 * connection (on the closing call's stack, not kept per session:
+	 * 10,000 idle sessions would pay for it). */
+	const struct session_end *end;
 	int64_t account_id;
 	const char *user;
 	enum session_bye bye;
