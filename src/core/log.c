@@ -303,6 +303,10 @@ log_event(enum log_level level, const char *sess, const char *event,
 			log_batch_flush();
 		memcpy(log_batch + log_batch_len, line, n);
 		log_batch_len += n;
+		/* An error may be the last line before an abort(): out now,
+		 * with what came before it. */
+		if (level == LOG_ERROR)
+			log_batch_flush();
 		return;
 	}
 	/* One write(2) per line so lines from threads never interleave. */

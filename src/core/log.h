@@ -49,7 +49,8 @@ const char *log_target_path(void);
  * on, its lines collect in memory and go out in one write(2) at each
  * log_batch_flush (the loop calls it after every turn, before it waits
  * again, so a line is written before the client can see the reply it
- * describes) or when the buffer is full; log_batch_end flushes and stops.
+ * describes), when the buffer is full, or at once after an error line
+ * (it may precede an abort); log_batch_end flushes and stops.
  * A busy loop writes one line per message event: this makes them one
  * system call per turn. Syslog output is never batched. */
 void log_batch_begin(void);

@@ -111,6 +111,19 @@ store_fx_open(const char *dir)
 	return st;
 }
 
+/* store_fx_open of a database left at an older version: it must come
+ * out migrated to the current one. */
+static inline struct store *
+store_fx_open_migrated(const char *dir)
+{
+	struct store *st = store_fx_open(dir);
+
+	assert_int_equal(sql_int(dir, "SELECT value FROM meta"
+				      " WHERE key = 'schema_version'"),
+			 STORE_SCHEMA_VERSION);
+	return st;
+}
+
 /* cmocka setup: a fresh scratch directory from tmpl (mkdtemp), no store
  * open yet. */
 static inline int

@@ -139,12 +139,46 @@ test_file_reopen_then_syslog(void **state)
 	rmdir(dir);
 }
 
+/* The loop's batch: lines wait for the flush, in order, except that an
+ * error line goes out at once with everything before it (it may be the
+ * last line before an abort). */
+static void
+test_batch_flush_and_errors(void **state)
+{
+	char dir[] = "/tmp/postel-test-log-XXXXXX", path[256], err[256];
+	const char *got;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/postel.log", dir);
+	assert_int_equal(log_open(path, err, sizeof(err)), 0);
+	log_batch_begin();
+	log_warn(NULL, "batched1", NULL);
+	assert_null(strstr(slurp(path), "event=batched1"));
+	log_error(NULL, "fatal", NULL);
+	got = slurp(path);
+	assert_non_null(strstr(got, "event=batched1\n"));
+	assert_true(strstr(got, "event=batched1") < strstr(got, "event=fatal"));
+	log_warn(NULL, "batched2", NULL);
+	assert_null(strstr(slurp(path), "event=batched2"));
+	log_batch_flush();
+	assert_non_null(strstr(slurp(path), "event=batched2\n"));
+	log_warn(NULL, "batched3", NULL);
+	log_batch_end();
+	assert_non_null(strstr(slurp(path), "event=batched3\n"));
+	log_warn(NULL, "direct", NULL);
+	assert_non_null(strstr(slurp(path), "event=direct\n"));
+	unlink(path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_target_parse),
 		cmocka_unit_test(test_config_key),
+		cmocka_unit_test(test_batch_flush_and_errors),
 		cmocka_unit_test(test_file_reopen_then_syslog),
 	};
 

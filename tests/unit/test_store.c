@@ -642,10 +642,7 @@ test_migration_v7(void **state)
 	sql_exec(f->dir, "DROP TABLE blob_data; DROP TABLE blob_trash;"
 			 "UPDATE meta SET value = '7'"
 			 " WHERE key = 'schema_version';");
-	f->st = store_fx_open(f->dir);
-	assert_int_equal(sql_int(f->dir, "SELECT value FROM meta"
-				    " WHERE key = 'schema_version'"),
-			 STORE_SCHEMA_VERSION);
+	f->st = store_fx_open_migrated(f->dir);
 	d.accounts = &u;
 	d.n_accounts = 1;
 	assert_int_equal(store_deliver(f->st, &d, &err), 0);
@@ -676,10 +673,7 @@ test_migration_v8(void **state)
 			 "INSERT INTO blob_meta VALUES (41, 'env41', 'body41',"
 			 " 'bs41', X'0102'), (42, 'env42', 'b42', 'bs42', X'');"
 			 "INSERT INTO blob_fields VALUES (41, X'4142');");
-	f->st = store_fx_open(f->dir);
-	assert_int_equal(sql_int(f->dir, "SELECT value FROM meta"
-				    " WHERE key = 'schema_version'"),
-			 STORE_SCHEMA_VERSION);
+	f->st = store_fx_open_migrated(f->dir);
 	assert_int_equal(sql_int(f->dir, "SELECT COUNT(*) FROM sqlite_schema"
 				    " WHERE type = 'index' AND tbl_name IN"
 				    " ('blob_meta', 'blob_fields')"), 0);
